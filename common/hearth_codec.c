@@ -1,0 +1,218 @@
+/*  hearth_codec.c — text forms of binary values; see hearth_codec.h.
+    All pure except hearth_now_ms/hearth_mono_ms, the shell's clocks. */
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+#include "hearth_codec.h"
+#include "hearth_error.h"
+
+static const char s_b64url [] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+hearth_b64url_len (size_t n)
+{
+    return (n / 3) * 4 + (n % 3 == 0? 0: n % 3 + 1);
+}
+
+void
+hearth_b64url_encode (const uint8_t *in, size_t n, char *out)
+{
+    size_t o = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t) in [i] << 16 | (uint32_t) in [i + 1] << 8 | in [i + 2];
+        out [o++] = s_b64url [v >> 18 & 63];
+        out [o++] = s_b64url [v >> 12 & 63];
+        out [o++] = s_b64url [v >> 6 & 63];
+        out [o++] = s_b64url [v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t) in [i] << 16;
+        out [o++] = s_b64url [v >> 18 & 63];
+        out [o++] = s_b64url [v >> 12 & 63];
+    }
+    else
+    if (n - i == 2) {
+        uint32_t v = (uint32_t) in [i] << 16 | (uint32_t) in [i + 1] << 8;
+        out [o++] = s_b64url [v >> 18 & 63];
+        out [o++] = s_b64url [v >> 12 & 63];
+        out [o++] = s_b64url [v >> 6 & 63];
+    }
+    out [o] = 0;
+}
+
+static int
+s_b64url_value (char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+int
+hearth_b64url_decode (const char *text, uint8_t *out, size_t cap)
+{
+    size_t len = strlen (text);
+    if (len % 4 == 1)
+        return -1;                          /* no byte count gives this length */
+    size_t n = len / 4 * 3 + (len % 4 == 0? 0: len % 4 - 1);
+    if (n > cap)
+        return -1;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = s_b64url_value (text [i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t) v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out [o++] = (uint8_t) (acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0)
+        return -1;                          /* non-canonical trailing bits */
+    return (int) o;
+}
+
+void
+hearth_node_id_format (const uint8_t key [HEARTH_KEY_BYTES], char out [HEARTH_NODE_ID_SIZE])
+{
+    memcpy (out, HEARTH_NODE_ID_PREFIX, 8);
+    hearth_b64url_encode (key, HEARTH_KEY_BYTES, out + 8);
+}
+
+int
+hearth_node_id_parse (const char *text, uint8_t key [HEARTH_KEY_BYTES])
+{
+    if (!text || strncmp (text, HEARTH_NODE_ID_PREFIX, 8) != 0 || strlen (text) != 8 + 43)
+        return HEARTH_EINVAL;
+    uint8_t tmp [HEARTH_KEY_BYTES];
+    if (hearth_b64url_decode (text + 8, tmp, sizeof tmp) != HEARTH_KEY_BYTES)
+        return HEARTH_EINVAL;
+    memcpy (key, tmp, HEARTH_KEY_BYTES);
+    return HEARTH_OK;
+}
+
+void
+hearth_short_id_format (const uint8_t key [HEARTH_KEY_BYTES], char out [HEARTH_SHORT_ID_SIZE])
+{
+    static const char alphabet [] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    /*  16 base32 chars = 80 bits = the first 10 key bytes (see header). */
+    char chars [16];
+    uint64_t acc = 0;
+    int bits = 0, c = 0;
+    for (int i = 0; i < 10; i++) {
+        acc = (acc << 8) | key [i];
+        bits += 8;
+        while (bits >= 5) {
+            bits -= 5;
+            chars [c++] = alphabet [(acc >> bits) & 31];
+        }
+    }
+    memcpy (out, HEARTH_NODE_ID_PREFIX, 8);
+    char *o = out + 8;
+    for (int i = 0; i < 16; i++) {
+        if (i && i % 4 == 0)
+            *o++ = '-';
+        *o++ = chars [i];
+    }
+    *o = 0;
+}
+
+static void
+s_time_format (uint64_t unix_ms, char out [HEARTH_TIME_SIZE], int with_ms)
+{
+    /*  Clamp to year 9999 so the text keeps its fixed width. */
+    const uint64_t max_ms = UINT64_C (253402300799999);
+    if (unix_ms > max_ms)
+        unix_ms = max_ms;
+    time_t secs = (time_t) (unix_ms / 1000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    size_t n = strftime (out, HEARTH_TIME_SIZE, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (with_ms)
+        snprintf (out + n, HEARTH_TIME_SIZE - n, ".%03uZ", (unsigned) (unix_ms % 1000));
+    else
+        snprintf (out + n, HEARTH_TIME_SIZE - n, "Z");
+}
+
+void
+hearth_time_format (uint64_t unix_ms, char out [HEARTH_TIME_SIZE])
+{
+    s_time_format (unix_ms, out, 0);
+}
+
+void
+hearth_time_format_ms (uint64_t unix_ms, char out [HEARTH_TIME_SIZE])
+{
+    s_time_format (unix_ms, out, 1);
+}
+
+void
+hearth_hex_encode (const uint8_t *in, size_t n, char *out)
+{
+    static const char digits [] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out [2 * i] = digits [in [i] >> 4];
+        out [2 * i + 1] = digits [in [i] & 15];
+    }
+    out [2 * n] = 0;
+}
+
+int
+hearth_utf8_valid (const char *str, size_t n)
+{
+    const uint8_t *s = (const uint8_t *) str;
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s [i];
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+        else return 0;                      /* continuation byte, C0/C1, > F4 */
+        if (i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s [i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s [i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;                       /* overlong or beyond Unicode */
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            return 0;                       /* UTF-16 surrogate */
+        i += len;
+    }
+    return 1;
+}
+
+uint64_t
+hearth_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+uint64_t
+hearth_mono_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,69 @@
+/*  hearth_error.c — strings for the shared error enum. */
+#include <stddef.h>
+#include "hearth_error.h"
+
+typedef struct {
+    int code;
+    const char *name;
+    const char *wire;
+    const char *text;
+} s_error_row_t;
+
+static const s_error_row_t s_rows [] = {
+    { HEARTH_OK,            "OK",           "ok",                "success" },
+    { HEARTH_EINVAL,        "EINVAL",       "bad_request",       "invalid argument" },
+    { HEARTH_ENOMEM,        "ENOMEM",       "internal_error",    "out of memory" },
+    { HEARTH_EIO,           "EIO",          "internal_error",    "input/output error" },
+    { HEARTH_ECORRUPT,      "ECORRUPT",     "internal_error",    "stored data is corrupt" },
+    { HEARTH_ENOTFOUND,     "ENOTFOUND",    "not_found",         "not found" },
+    { HEARTH_EUNAUTHORIZED, "EUNAUTHORIZED","unauthorized",      "not authorised" },
+    { HEARTH_EREVOKED,      "EREVOKED",     "revoked",           "membership revoked" },
+    { HEARTH_EEXPIRED,      "EEXPIRED",     "expired",           "expired" },
+    { HEARTH_ESIGNATURE,    "ESIGNATURE",   "invalid_signature", "invalid signature" },
+    { HEARTH_EDUPLICATE,    "EDUPLICATE",   "bad_request",       "already stored" },
+    { HEARTH_ETOOBIG,       "ETOOBIG",      "bad_request",       "over a size limit" },
+    { HEARTH_EDECODE,       "EDECODE",      "bad_request",       "cannot decode" },
+    { HEARTH_ESCHEMA,       "ESCHEMA",      "schema_mismatch",   "unknown capability, version or field" },
+    { HEARTH_ECAPACITY,     "ECAPACITY",    "capacity_exceeded", "capacity exceeded" },
+    { HEARTH_ETIMEOUT,      "ETIMEOUT",     "timeout",           "timed out" },
+    { HEARTH_EUNAVAILABLE,  "EUNAVAILABLE", "partition",         "node not reachable (is hearthd running?)" },
+    { HEARTH_EKEYPERM,      "EKEYPERM",     "internal_error",    "key file is readable by group or others (chmod 600 it)" },
+    { HEARTH_EKEYS,         "EKEYS",        "internal_error",    "key file missing or invalid (run `hearthctl init`)" },
+    { HEARTH_ELAMPORT,      "ELAMPORT",     "bad_request",       "lamport clock value out of bounds" },
+    { HEARTH_ECONFLICT,     "ECONFLICT",    "bad_request",       "event id already used with a different body" },
+    { HEARTH_ENOTIMPL,      "ENOTIMPL",     "not_implemented",   "not implemented" },
+    { HEARTH_ERATE,         "ERATE",        "rate_limited",      "rate limited" },
+    { HEARTH_ENOCOMMUNITY,  "ENOCOMMUNITY", "internal_error",    "no community in this data dir (run `hearthctl init`)" },
+    { HEARTH_EEXISTS,       "EEXISTS",      "bad_request",       "already exists" },
+    { HEARTH_ELOCKED,       "ELOCKED",      "internal_error",    "data dir is in use by another process" },
+};
+
+static const s_error_row_t *
+s_row (int err)
+{
+    for (unsigned i = 0; i < sizeof s_rows / sizeof s_rows [0]; i++)
+        if (s_rows [i].code == err)
+            return &s_rows [i];
+    return NULL;
+}
+
+const char *
+hearth_strerror (int err)
+{
+    const s_error_row_t *row = s_row (err);
+    return row? row->text: "unknown error";
+}
+
+const char *
+hearth_error_code (int err)
+{
+    const s_error_row_t *row = s_row (err);
+    return row? row->wire: "internal_error";
+}
+
+const char *
+hearth_error_name (int err)
+{
+    const s_error_row_t *row = s_row (err);
+    return row? row->name: "EUNKNOWN";
+}

@@ -1,0 +1,107 @@
+/*  test_common.c — unit tests for the error table, codecs and logger. */
+#include <regex.h>
+#include "../tests/hearth_test.h"
+#include "hearth_codec.h"
+#include "hearth_error.h"
+#include "hearth_log.h"
+
+HT_TEST (test_error_codes_cover_contract)
+{
+    HT_CHECK_EQ_STR (hearth_error_code (HEARTH_EINVAL), "bad_request");
+    HT_CHECK_EQ_STR (hearth_error_code (HEARTH_ENOTFOUND), "not_found");
+    HT_CHECK_EQ_STR (hearth_error_code (HEARTH_EUNAUTHORIZED), "unauthorized");
+    HT_CHECK_EQ_STR (hearth_error_code (HEARTH_EUNAVAILABLE), "partition");
+    HT_CHECK_EQ_STR (hearth_error_code (-999), "internal_error");
+    for (int e = 0; e >= HEARTH_ERROR_MIN; e--) {
+        HT_CHECK (strcmp (hearth_strerror (e), "unknown error") != 0);
+        HT_CHECK (strcmp (hearth_error_name (e), "EUNKNOWN") != 0);
+    }
+}
+
+HT_TEST (test_b64url_roundtrip_and_rejects)
+{
+    uint8_t in [40], out [40];
+    for (int i = 0; i < 40; i++)
+        in [i] = (uint8_t) (i * 37 + 11);
+    for (size_t n = 0; n <= 40; n++) {
+        char text [64];
+        hearth_b64url_encode (in, n, text);
+        HT_CHECK_EQ_INT (strlen (text), hearth_b64url_len (n));
+        HT_CHECK_EQ_INT (hearth_b64url_decode (text, out, sizeof out), n);
+        HT_CHECK (memcmp (in, out, n) == 0);
+    }
+    HT_CHECK_EQ_INT (hearth_b64url_decode ("AB=", out, sizeof out), -1);    /* padding */
+    HT_CHECK_EQ_INT (hearth_b64url_decode ("A", out, sizeof out), -1);      /* bad length */
+    HT_CHECK_EQ_INT (hearth_b64url_decode ("AQ", out, sizeof out), 1);
+    HT_CHECK_EQ_INT (hearth_b64url_decode ("AB", out, sizeof out), -1);     /* stray bits */
+    HT_CHECK_EQ_INT (hearth_b64url_decode ("a+b/", out, sizeof out), -1);   /* std alphabet */
+    HT_CHECK_EQ_INT (hearth_b64url_decode ("AAAAAAAA", out, 5), -1);        /* overflow */
+}
+
+HT_TEST (test_node_ids)
+{
+    uint8_t key [32], back [32];
+    for (int i = 0; i < 32; i++)
+        key [i] = (uint8_t) (255 - i);
+    char full [HEARTH_NODE_ID_SIZE], shortid [HEARTH_SHORT_ID_SIZE];
+    hearth_node_id_format (key, full);
+    HT_CHECK_EQ_INT (strlen (full), 51);
+    HT_CHECK (strncmp (full, "ed25519:", 8) == 0);
+    HT_CHECK_EQ_INT (hearth_node_id_parse (full, back), 0);
+    HT_CHECK (memcmp (key, back, 32) == 0);
+    HT_CHECK_EQ_INT (hearth_node_id_parse ("ed25519:short", back), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (hearth_node_id_parse (full + 1, back), HEARTH_EINVAL);
+
+    hearth_short_id_format (key, shortid);
+    regex_t re;
+    HT_CHECK (regcomp (&re, "^ed25519:[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$", REG_EXTENDED) == 0);
+    HT_CHECK (regexec (&re, shortid, 0, NULL, 0) == 0);
+    regfree (&re);
+    memset (key, 0, 32);
+    hearth_short_id_format (key, shortid);
+    HT_CHECK_EQ_STR (shortid, "ed25519:AAAA-AAAA-AAAA-AAAA");
+}
+
+HT_TEST (test_time_format)
+{
+    char text [HEARTH_TIME_SIZE];
+    hearth_time_format (UINT64_C (1779783262000), text);
+    HT_CHECK_EQ_STR (text, "2026-05-26T08:14:22Z");
+    hearth_time_format_ms (UINT64_C (1779783262123), text);
+    HT_CHECK_EQ_STR (text, "2026-05-26T08:14:22.123Z");
+    hearth_time_format (UINT64_MAX, text);
+    HT_CHECK_EQ_STR (text, "9999-12-31T23:59:59Z");
+}
+
+HT_TEST (test_utf8)
+{
+    { const char *w = "Wasser \xc3\xa4 \xe2\x82\xac \xf0\x9f\x98\x80"; HT_CHECK (hearth_utf8_valid (w, strlen (w))); }
+    HT_CHECK (!hearth_utf8_valid ("\xc0\xaf", 2));           /* overlong */
+    HT_CHECK (!hearth_utf8_valid ("\xed\xa0\x80", 3));       /* surrogate */
+    HT_CHECK (!hearth_utf8_valid ("\xe2\x82", 2));           /* truncated */
+    HT_CHECK (!hearth_utf8_valid ("a\0b", 3));               /* NUL */
+    HT_CHECK (!hearth_utf8_valid ("\xf4\x90\x80\x80", 4));   /* > U+10FFFF */
+}
+
+HT_TEST (test_log_levels_and_limit)
+{
+    hearth_log_level_t level;
+    HT_CHECK_EQ_INT (hearth_log_parse_level ("debug", &level), 0);
+    HT_CHECK_EQ_INT (level, HEARTH_LOG_DEBUG);
+    HT_CHECK_EQ_INT (hearth_log_parse_level ("loud", &level), HEARTH_EINVAL);
+    /*  Prints one line, suppresses the rest within the interval. */
+    for (int i = 0; i < 5; i++)
+        hearth_log_limited (HEARTH_LOG_WARN, "test", "test.limited", "limited line %d", i);
+}
+
+int
+main (void)
+{
+    HT_RUN (test_error_codes_cover_contract);
+    HT_RUN (test_b64url_roundtrip_and_rejects);
+    HT_RUN (test_node_ids);
+    HT_RUN (test_time_format);
+    HT_RUN (test_utf8);
+    HT_RUN (test_log_levels_and_limit);
+    return ht_summary ();
+}

@@ -1,0 +1,178 @@
+/*  eventlog.h — the signed, Lamport-ordered event log on RocksDB; the only
+    mutator of Hearth's state (DESIGN §3–4).
+
+    Storage (RocksDB column families under DB_DIR):
+      events  : hash(32)                   -> SignedEvent wire bytes
+      order   : lamport(8 BE) || hash(32)  -> ""        (sync/replay order)
+      seq     : seq(8 BE)                  -> hash      (local arrival order)
+      ids     : event_id(26) || author(32) -> hash      ((author,event_id) uniqueness, get by id)
+      clients : author(32) || client_id    -> event_id  (market idempotency)
+      meta    : "clock", "seq", "community", "view/<name>" -> values
+    One append = one WriteBatch with the event, every index, the clock and
+    the seq counter: a crash keeps all of it or none. Local appends are
+    written with sync=true before they are acknowledged; a received batch is
+    one synced WriteBatch (group commit).
+
+    Views snapshot with the local arrival *seq* they cover, not an order-index
+    position: received events can carry lamports below the snapshot's, so a
+    lamport position would skip them on restart (DESIGN §4 says "order-index
+    position"; the seq is the fix). Views are order-insensitive, so replaying
+    the tail in arrival order gives the same state.
+
+    Threading: an eventlog_t belongs to one thread (the node's main actor).
+    eventlog_ingest() fans signature checks out to its verify workers and
+    returns when the batch is stored and applied.
+*/
+#ifndef HEARTH_EVENTLOG_H
+#define HEARTH_EVENTLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "event.h"
+#include "identity.h"
+#include "membership.h"
+#include "ulid.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  Events per RocksDB write batch in eventlog_ingest (group commit). */
+#define EVENTLOG_INGEST_BATCH     256
+/*  Verify worker threads at most (the caller's thread counts as one). */
+#define EVENTLOG_MAX_VERIFY_THREADS 16
+/*  Views registered at most. */
+#define EVENTLOG_MAX_VIEWS        8
+/*  Accepted events between automatic view snapshots. */
+#define EVENTLOG_SNAPSHOT_EVERY   10000
+
+typedef struct _eventlog_t eventlog_t;
+
+/*  A view fed by the replay engine. The eventlog borrows ctx and the
+    callbacks until eventlog_destroy. `types` is a bitmask of
+    (1u << HEARTH__EVENT_TYPE__X). apply must be order-insensitive: the same
+    event set in any order gives the same state. */
+typedef struct {
+    const char *name;                 /* stable key for its snapshot, e.g. "market" */
+    uint32_t    types;
+    void       *ctx;
+    /*  Fold one accepted event. Errors are logged and counted, never fatal. */
+    int  (*apply)    (void *ctx, const event_t *ev);
+    /*  Serialise state into a malloc'd buffer (caller frees). */
+    int  (*snapshot) (void *ctx, uint8_t **buf, size_t *len);
+    /*  Replace state from a buffer written by snapshot. */
+    int  (*restore)  (void *ctx, const uint8_t *buf, size_t len);
+    /*  Forget all state. */
+    void (*reset)    (void *ctx);
+} eventlog_view_t;
+
+/*  Counters, all monotonic since open except the gauges marked. */
+typedef struct {
+    uint64_t events_total;                         /* gauge: events stored */
+    uint64_t events_by_type [EVENT_TYPE_COUNT];    /* gauge: stored per type */
+    uint64_t appended_local;                       /* local appends */
+    uint64_t received_accepted;                    /* received and stored */
+    uint64_t rejected [EVENT_REJECT_COUNT];        /* by reason */
+    uint64_t lamport_head;                         /* gauge */
+    uint64_t seq;                                  /* gauge: last arrival seq */
+    uint64_t snapshots_written;
+    uint64_t view_errors;                          /* view apply errors */
+} eventlog_stats_t;
+
+/*  Open (creating if needed) the log in db_dir. Restores the clock, counters
+    and membership; does not load registered views (see eventlog_views_load).
+    NULL + *err: HEARTH_ELOCKED if another process holds the DB, HEARTH_EIO,
+    HEARTH_ECORRUPT. */
+eventlog_t *eventlog_open (const char *db_dir, int *err);
+
+/*  Write view snapshots, flush, close; safe on NULL; nulls *self_p. */
+void eventlog_destroy (eventlog_t **self_p);
+
+/*  Create the community with `root` as founder: appends community.created
+    (community_id = root's key) and the root's own membership. Fails with
+    HEARTH_EEXISTS if the log already has a community. */
+int eventlog_community_create (eventlog_t *self, const identity_t *root, const char *name,
+                               uint64_t now_ms);
+
+/*  32-byte community id, or NULL if the log has none yet. Borrowed. */
+const uint8_t *eventlog_community_id (const eventlog_t *self);
+
+/*  The membership view; borrowed for the log's lifetime. */
+const membership_t *eventlog_membership (const eventlog_t *self);
+
+/*  Register a view (before eventlog_views_load). 0 or HEARTH_ECAPACITY. */
+int eventlog_view_register (eventlog_t *self, const eventlog_view_t *view);
+
+/*  Restore each view's snapshot and replay the events after it (by seq).
+    A snapshot that does not decode is discarded and the view rebuilt from
+    the whole log. Returns 0 or a negative error. `replayed` (may be NULL)
+    receives the number of events replayed. */
+int eventlog_views_load (eventlog_t *self, uint64_t *replayed);
+
+/*  Snapshot every view now at the current seq (one synced batch). */
+int eventlog_views_snapshot (eventlog_t *self);
+
+/*  Rebuild every view from the whole log (reset + full replay). */
+int eventlog_views_rebuild (eventlog_t *self);
+
+/*  Append a local event. `draft` carries type and payload; the log fills
+    schema_version, event_id (monotonic ULID), lamport (clock + 1),
+    wall_clock_ms = now_ms, community_id and author, signs with `author`,
+    runs the same checks a received event gets (membership, type rules),
+    writes one synced batch, then feeds the views. If the payload has a
+    client_id (market events), the (author, client_id) index is written in
+    the same batch. On success *out (may be NULL) gets a new event the
+    caller owns. Errors: HEARTH_ENOCOMMUNITY, HEARTH_EINVAL (structure),
+    HEARTH_EUNAUTHORIZED (not a member / type rule), HEARTH_EIO. */
+int eventlog_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft,
+                           uint64_t now_ms, event_t **out);
+
+/*  Per-batch ingest result. */
+typedef struct {
+    uint64_t accepted;
+    uint64_t rejected [EVENT_REJECT_COUNT];
+} eventlog_ingest_result_t;
+
+/*  The receive pipeline for n SignedEvent frames (borrowed for the call):
+    size cap, decode, structure, dedup by hash (before verifying, so repeats
+    cost no signature check), signature (fanned out to the verify workers),
+    community, membership, type rules, Lamport bound, (author,event_id)
+    conflict; accepted events are written in synced batches of up to
+    EVENTLOG_INGEST_BATCH and fed to the views. Order within the call is
+    kept for membership (an invite, join and post in one call work).
+    `codes` (may be NULL, n entries) receives each frame's event_reject_t.
+    Returns 0 (rejections are counted, not errors) or HEARTH_EIO/ENOMEM. */
+int eventlog_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
+                     eventlog_ingest_result_t *result, event_reject_t *codes);
+
+/*  Signature-check threads for eventlog_ingest, including the caller's:
+    1 = verify on the calling thread only. Clamped to
+    1..EVENTLOG_MAX_VERIFY_THREADS. Default 1. Returns 0 or HEARTH_ENOMEM. */
+int eventlog_set_verify_threads (eventlog_t *self, int threads);
+
+/*  Find an event by its ULID. If several authors used the same id, the
+    first by author key is returned. *out is a new event the caller owns.
+    0, HEARTH_ENOTFOUND, HEARTH_EIO, HEARTH_ECORRUPT. */
+int eventlog_get_by_id (eventlog_t *self, const char *event_id, event_t **out);
+
+/*  Event id stored for (author, client_id), copied into out. 0 or
+    HEARTH_ENOTFOUND. */
+int eventlog_find_client (eventlog_t *self, const uint8_t author [32], const char *client_id,
+                          char out [ULID_SIZE]);
+
+/*  Visit events with lamport > since_lamport in (lamport, hash) order; stop
+    early when fn returns non-zero (that value is returned). The event is
+    borrowed for the call. */
+typedef int (eventlog_visit_fn) (void *arg, const event_t *ev);
+int eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, void *arg);
+
+/*  Live counters; borrowed, updated by the log. */
+const eventlog_stats_t *eventlog_stats (const eventlog_t *self);
+
+/*  Approximate bytes on disk of the RocksDB (SST + WAL). */
+uint64_t eventlog_disk_bytes (eventlog_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

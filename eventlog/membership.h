@@ -1,0 +1,72 @@
+/*  membership.h — the community membership view: a pure fold of the
+    community.* events (DESIGN §6), used by the receive pipeline (is the author
+    a member?) and by the market (may this member expire that post?).
+
+    Rules (Hearth's reading of CONTRACT §12; co-signatures come with a later
+    issue, until then the single-signature rules below hold):
+      - community.created: author == community_id (the root); the root becomes
+        ANCHOR. Only one is valid: the one whose author is the community id.
+      - member.invited: the author is a current member; initial_level MEMBER,
+        or TRUSTED if the author is TRUSTED or ANCHOR. Recorded as a pending
+        invite keyed by the invite's event_id.
+      - member.joined: the author equals the invite's invitee, the invite
+        exists, and the join's wall_clock_ms <= the invite's expires_at_ms.
+        The invitee becomes a member at initial_level.
+      - promoted/demoted: author is ANCHOR; new_level in MEMBER..ANCHOR.
+      - revoked: author is TRUSTED or ANCHOR with a level >= the target's; the
+        target is revoked for good (a revoked key never returns).
+    The pipeline checks an event against the view *before* applying it, so a
+    member's events are accepted only after its join. Levels are queried as of
+    now (the current fold), which is deterministic for a given event set.
+*/
+#ifndef HEARTH_MEMBERSHIP_H
+#define HEARTH_MEMBERSHIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "event.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  Members tracked at most (a street, a school: thousands at most). */
+#define MEMBERSHIP_MAX_MEMBERS  65536
+/*  Pending (unredeemed, unexpired) invites at most. */
+#define MEMBERSHIP_MAX_INVITES  65536
+
+typedef struct _membership_t membership_t;
+
+/*  New empty view for community_id (32 bytes, copied). NULL on OOM. */
+membership_t *membership_new (const uint8_t community_id [32]);
+void membership_destroy (membership_t **self_p);
+
+/*  Check whether ev may be accepted given the current fold; returns
+    EVENT_REJECT_NONE or MEMBERSHIP / REVOKED / TYPE_RULE / COMMUNITY.
+    Pure: does not change the view. */
+event_reject_t membership_check (const membership_t *self, const event_t *ev);
+
+/*  Fold an accepted community.* event into the view (other types ignored).
+    Returns 0 or HEARTH_ECAPACITY (over a MEMBERSHIP_MAX_* cap). */
+int membership_apply (membership_t *self, const event_t *ev);
+
+/*  Current level of a key: HEARTH__LEVEL__LEVEL_NONE (not a member or
+    revoked), _MEMBER, _TRUSTED or _ANCHOR. */
+int membership_level (const membership_t *self, const uint8_t key [32]);
+/*  1 if the key was revoked. */
+int membership_revoked (const membership_t *self, const uint8_t key [32]);
+/*  Number of current (unrevoked) members. */
+size_t membership_count (const membership_t *self);
+/*  Community id (32 bytes), borrowed. */
+const uint8_t *membership_community_id (const membership_t *self);
+
+/*  Serialise to a MembershipSnapshot (sorted, so equal views give equal
+    bytes). *buf is malloc'd, caller frees. Returns 0 or HEARTH_ENOMEM. */
+int membership_snapshot (const membership_t *self, uint8_t **buf, size_t *len);
+/*  Replace the state from a snapshot. 0, HEARTH_EDECODE or HEARTH_ECORRUPT. */
+int membership_restore (membership_t *self, const uint8_t *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

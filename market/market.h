@@ -1,0 +1,73 @@
+/*  market.h — the marketplace service: the market.* capability handlers and
+    the sweeper (M06 §3.3, §4; CONTRACT §4.11–4.14; DESIGN §7).
+
+    Registers a market_view_t with the event log and serves:
+      market.list    {category?, tags?, since_lamport?, limit?} -> {posts, max_lamport}
+      market.get     {event_id}                                  -> {post}      (Hearth extra, local)
+      market.post    {client_id?, category, title, body, location?, tags?, ttl_seconds?}
+                                                                -> {event_id, lamport}
+      market.expire  {event_id, reason, client_id?}              -> {event_id, lamport}
+      market.search  {query, k?}                                 -> {posts (each + score), max_lamport}
+    Inputs and outputs are jansson objects in the CONTRACT shapes (ids as
+    "ed25519:<b64url>", times RFC 3339 UTC). The service never writes posts
+    directly: post and expire append events through the event log.
+    Single-threaded: call from the thread that owns the event log.
+*/
+#ifndef HEARTH_MARKET_H
+#define HEARTH_MARKET_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "eventlog.h"
+#include "identity.h"
+#include "market_view.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  Config defaults (X04 §3, M06 §7). */
+#define MARKET_DEFAULT_TTL_SECONDS     604800    /* 7 days */
+#define MARKET_MAX_TTL_SECONDS         2592000   /* 30 days */
+#define MARKET_SWEEP_INTERVAL_SECONDS  60
+
+typedef struct {
+    uint64_t default_ttl_seconds;
+    uint64_t max_ttl_seconds;
+    uint64_t sweep_interval_seconds;
+} market_config_t;
+
+/*  Fill cfg with the defaults above. */
+void market_config_defaults (market_config_t *cfg);
+
+typedef struct _market_t market_t;
+
+/*  New service on `log` (borrowed until destroy), signing as `self_id`
+    (borrowed until destroy). Registers its view; the caller then runs
+    eventlog_views_load(). NULL on failure. */
+market_t *market_new (eventlog_t *log, const identity_t *self_id, const market_config_t *cfg);
+void market_destroy (market_t **self_p);
+
+/*  The view; borrowed. */
+market_view_t *market_view (market_t *self);
+
+/*  Serve one capability call. `caller` is the authenticated 32-byte key of
+    the caller (this node's own key on the control socket). On success returns
+    0 and *output is a new object the caller owns. On failure returns a
+    negative hearth_err_t and *message (may be NULL) a malloc'd sentence the
+    caller frees. Unknown capability: HEARTH_ESCHEMA. */
+int market_handle (market_t *self, const char *capability, const json_t *input,
+                   const uint8_t caller [32], uint64_t now_ms, json_t **output, char **message);
+
+/*  One sweeper pass (M06 §4.2, DESIGN §7): if this node is TRUSTED or ANCHOR,
+    append a `stale` expiry for each post past expires_at with no valid
+    expiry yet. Returns the number appended (>= 0) or a negative error. */
+int market_sweep (market_t *self, uint64_t now_ms);
+
+/*  JSON of a post in the CONTRACT §4.11 shape; new object, caller owns. */
+json_t *market_post_to_json (const market_post_t *post);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
