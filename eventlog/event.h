@@ -40,6 +40,8 @@ extern "C" {
 #define EVENT_MAX_LABEL_BYTES     120
 /*  Opaque JSON payloads of types Hearth does not interpret yet. */
 #define EVENT_MAX_OPAQUE_BYTES    8192
+/*  Post time-to-live: CONTRACT §3 max 30 days (30 * 86400 s); 0 = default. */
+#define EVENT_MAX_TTL_SECONDS     2592000
 
 /*  Reasons an incoming event is dropped; each is counted (stats) and never
     stored or forwarded. Order = pipeline order (DESIGN §4). */
@@ -102,6 +104,10 @@ const char          *event_id      (const event_t *self);          /* ULID */
 uint64_t             event_lamport (const event_t *self);
 uint64_t             event_wall_ms (const event_t *self);
 int                  event_type    (const event_t *self);          /* HEARTH__EVENT_TYPE__* */
+const uint8_t       *event_signature (const event_t *self);        /* 64 bytes */
+/*  The exact signed body bytes (what the signature covers after the domain
+    prefix). */
+const uint8_t       *event_signed_body (const event_t *self, size_t *len);
 
 /*  CONTRACT §7.1 JSON envelope of the event (schema_version, event_id,
     lamport, wall_clock, community_id, author, event_type, data, signature),

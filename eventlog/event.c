@@ -1,0 +1,637 @@
+/*  event.c — one signed event: decode with caps, structure checks, sign,
+    verify, JSON rendering; see event.h.
+
+    Invariants of an event_t:
+      - wire is an owned copy of the SignedEvent bytes, at most
+        EVENT_MAX_BYTES; signed_msg and body are its unpacked forms;
+      - both the SignedEvent and the Event body re-encode to exactly the bytes
+        they came from and carry no unknown fields at any nesting level, so an
+        event has one byte form and its hash names it;
+      - body passed every structure check below;
+      - hash = BLAKE2b-256(body bytes || signature).
+    Nothing here trusts its input: every length, enum and string from the
+    wire is checked before use, and a failure is a reject reason, never an
+    assert.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "event.h"
+#include "ulid.h"
+#include "hearth_error.h"
+
+struct _event_t {
+    uint8_t             *wire;              /* owned copy of the SignedEvent bytes */
+    size_t               wire_len;
+    Hearth__SignedEvent *signed_msg;        /* owned, unpacked wire */
+    Hearth__Event       *body;              /* owned, unpacked signed_msg->body */
+    uint8_t              hash [HEARTH_HASH_BYTES];
+};
+
+/* ---- names --------------------------------------------------------------- */
+
+static const char *s_type_names [EVENT_TYPE_COUNT] = {
+    NULL,
+    "community.created",
+    "community.member.invited",
+    "community.member.joined",
+    "community.member.revoked",
+    "community.member.promoted",
+    "community.member.demoted",
+    "community.policy.updated",
+    "node.manifest.updated",
+    "market.post.created",
+    "market.post.updated",
+    "market.post.expired",
+    "chat.message.sent",
+    "chat.message.delivered",
+    "chat.message.read",
+    "file.cid.advertised",
+    "file.cid.unpinned",
+    "rag.document.ingested",
+    "federation.peer.added",
+    "federation.peer.removed",
+};
+
+static const char *s_reject_names [EVENT_REJECT_COUNT] = {
+    "none", "oversize", "decode", "structure", "bad_signature", "wrong_community",
+    "not_member", "revoked", "type_rule", "lamport_bound", "duplicate", "conflict",
+};
+
+const char *
+event_reject_name (event_reject_t reason)
+{
+    if ((int) reason < 0 || reason >= EVENT_REJECT_COUNT)
+        return "unknown";
+    return s_reject_names [reason];
+}
+
+const char *
+event_type_name (int type)
+{
+    if (type <= 0 || type >= EVENT_TYPE_COUNT)
+        return NULL;
+    return s_type_names [type];
+}
+
+int
+event_type_from_name (const char *name)
+{
+    for (int t = 1; name && t < EVENT_TYPE_COUNT; t++)
+        if (strcmp (s_type_names [t], name) == 0)
+            return t;
+    return 0;
+}
+
+static const char *
+s_category_name (int c)
+{
+    switch (c) {
+        case HEARTH__CATEGORY__CATEGORY_OFFER:     return "offer";
+        case HEARTH__CATEGORY__CATEGORY_REQUEST:   return "request";
+        case HEARTH__CATEGORY__CATEGORY_INFO:      return "info";
+        case HEARTH__CATEGORY__CATEGORY_EMERGENCY: return "emergency";
+        default:                                   return "unspecified";
+    }
+}
+
+static const char *
+s_level_name (int l)
+{
+    switch (l) {
+        case HEARTH__LEVEL__LEVEL_MEMBER:  return "member";
+        case HEARTH__LEVEL__LEVEL_TRUSTED: return "trusted";
+        case HEARTH__LEVEL__LEVEL_ANCHOR:  return "anchor";
+        default:                           return "none";
+    }
+}
+
+static const char *
+s_reason_name (int r)
+{
+    switch (r) {
+        case HEARTH__EXPIRY_REASON__EXPIRY_REASON_FULFILLED:    return "fulfilled";
+        case HEARTH__EXPIRY_REASON__EXPIRY_REASON_WITHDRAWN:    return "withdrawn";
+        case HEARTH__EXPIRY_REASON__EXPIRY_REASON_USER_REQUEST: return "user_request";
+        case HEARTH__EXPIRY_REASON__EXPIRY_REASON_STALE:        return "stale";
+        default:                                                return "unspecified";
+    }
+}
+
+/* ---- decode helpers ------------------------------------------------------ */
+
+/*  1 if m and every message nested in it (set oneof member, optional and
+    repeated message fields) has no unknown fields. Depth is bounded by the
+    schema (Event -> payload -> Location/Policy), not by the input. */
+static int
+s_no_unknown_fields (const ProtobufCMessage *m)
+{
+    if (m->n_unknown_fields)
+        return 0;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields [i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *base = (const char *) m;
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t which = *(const uint32_t *) (base + f->quantifier_offset);
+            if (which != f->id)
+                continue;
+        }
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *) (base + f->quantifier_offset);
+            ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *) (base + f->offset);
+            for (size_t k = 0; k < n; k++)
+                if (arr [k] && !s_no_unknown_fields (arr [k]))
+                    return 0;
+        }
+        else {
+            const ProtobufCMessage *sub = *(const ProtobufCMessage *const *) (base + f->offset);
+            if (sub && !s_no_unknown_fields (sub))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/*  1 if m packs to exactly the len bytes at data (canonical form). */
+static int
+s_canonical (const ProtobufCMessage *m, const uint8_t *data, size_t len)
+{
+    if (protobuf_c_message_get_packed_size (m) != len)
+        return 0;
+    uint8_t stack [EVENT_MAX_BYTES];
+    uint8_t *buf = len <= sizeof stack? stack: (uint8_t *) malloc (len);
+    if (!buf)
+        return 0;
+    int ok = protobuf_c_message_pack (m, buf) == len && memcmp (buf, data, len) == 0;
+    if (buf != stack)
+        free (buf);
+    return ok;
+}
+
+/*  A string field: valid UTF-8 (no NUL), at most max bytes, and non-empty
+    if required. */
+static int
+s_text_ok (const char *s, size_t max, int required)
+{
+    if (!s)
+        return !required;
+    size_t n = strnlen (s, max + 1);
+    if (n > max || (required && n == 0))
+        return 0;
+    return hearth_utf8_valid (s, n);
+}
+
+static int
+s_key_ok (const ProtobufCBinaryData *b)
+{
+    return b->len == HEARTH_KEY_BYTES && b->data;
+}
+
+static int
+s_location_ok (const Hearth__Location *loc)
+{
+    if (!loc)
+        return 1;                           /* absent = no location */
+    return isfinite (loc->lat) && isfinite (loc->lng)
+        && loc->lat >= -90.0 && loc->lat <= 90.0
+        && loc->lng >= -180.0 && loc->lng <= 180.0
+        && s_text_ok (loc->label, EVENT_MAX_LABEL_BYTES, 0);
+}
+
+static int
+s_tags_ok (char *const *tags, size_t n)
+{
+    if (n > EVENT_MAX_TAGS)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!s_text_ok (tags [i], EVENT_MAX_TAG_BYTES, 1))
+            return 0;
+    return 1;
+}
+
+static int
+s_level_ok (int level, int min, int max)
+{
+    return level >= min && level <= max;
+}
+
+/*  The opaque payload of an uninterpreted type: a UTF-8 JSON object. */
+static int
+s_opaque_ok (const Hearth__OpaquePayload *p)
+{
+    if (!p || p->json.len == 0 || p->json.len > EVENT_MAX_OPAQUE_BYTES
+    ||  !hearth_utf8_valid ((const char *) p->json.data, p->json.len))
+        return 0;
+    json_error_t jerr;
+    json_t *doc = json_loadb ((const char *) p->json.data, p->json.len,
+                              JSON_REJECT_DUPLICATES, &jerr);
+    int ok = doc && json_is_object (doc);
+    json_decref (doc);
+    return ok;
+}
+
+/*  Every structure rule of the body (event.h). 1 = passes. */
+static int
+s_structure_ok (const Hearth__Event *e)
+{
+    if (e->schema_version != 1
+    ||  !ulid_valid (e->event_id)
+    ||  !s_key_ok (&e->community_id)
+    ||  !s_key_ok (&e->author)
+    ||  (int) e->type <= 0 || (int) e->type >= EVENT_TYPE_COUNT)
+        return 0;
+    switch (e->type) {
+        case HEARTH__EVENT_TYPE__COMMUNITY_CREATED: {
+            const Hearth__CommunityCreated *p = e->community_created;
+            return e->payload_case == HEARTH__EVENT__PAYLOAD_COMMUNITY_CREATED && p
+                && s_text_ok (p->name, EVENT_MAX_LABEL_BYTES, 1);
+        }
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED: {
+            const Hearth__MemberInvited *p = e->member_invited;
+            return e->payload_case == HEARTH__EVENT__PAYLOAD_MEMBER_INVITED && p
+                && s_key_ok (&p->invitee)
+                && s_text_ok (p->display_name, EVENT_MAX_LABEL_BYTES, 0)
+                && s_level_ok (p->initial_level, HEARTH__LEVEL__LEVEL_MEMBER,
+                               HEARTH__LEVEL__LEVEL_TRUSTED);
+        }
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED: {
+            const Hearth__MemberJoined *p = e->member_joined;
+            return e->payload_case == HEARTH__EVENT__PAYLOAD_MEMBER_JOINED && p
+                && ulid_valid (p->invite_event_id)
+                && s_text_ok (p->display_name, EVENT_MAX_LABEL_BYTES, 0);
+        }
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED:
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_PROMOTED:
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED: {
+            const Hearth__MemberChange *p = e->member_change;
+            if (e->payload_case != HEARTH__EVENT__PAYLOAD_MEMBER_CHANGE || !p
+            ||  !s_key_ok (&p->target) || !s_text_ok (p->reason, EVENT_MAX_LABEL_BYTES, 0))
+                return 0;
+            if (e->type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED)
+                return p->new_level == HEARTH__LEVEL__LEVEL_NONE;
+            return s_level_ok (p->new_level, HEARTH__LEVEL__LEVEL_MEMBER, HEARTH__LEVEL__LEVEL_ANCHOR);
+        }
+        case HEARTH__EVENT_TYPE__MARKET_POST_CREATED: {
+            const Hearth__MarketPostCreated *p = e->market_post_created;
+            return e->payload_case == HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED && p
+                && s_text_ok (p->client_id, EVENT_MAX_CLIENT_ID_BYTES, 0)
+                && s_level_ok (p->category, HEARTH__CATEGORY__CATEGORY_OFFER,
+                               HEARTH__CATEGORY__CATEGORY_EMERGENCY)
+                && s_text_ok (p->title, EVENT_MAX_TITLE_BYTES, 1)
+                && s_text_ok (p->body, EVENT_MAX_BODY_BYTES, 1)
+                && s_location_ok (p->location)
+                && s_tags_ok (p->tags, p->n_tags)
+                && p->ttl_seconds <= EVENT_MAX_TTL_SECONDS;
+        }
+        case HEARTH__EVENT_TYPE__MARKET_POST_UPDATED: {
+            const Hearth__MarketPostUpdated *p = e->market_post_updated;
+            return e->payload_case == HEARTH__EVENT__PAYLOAD_MARKET_POST_UPDATED && p
+                && s_text_ok (p->client_id, EVENT_MAX_CLIENT_ID_BYTES, 0)
+                && ulid_valid (p->target_event_id)
+                && s_text_ok (p->title, EVENT_MAX_TITLE_BYTES, 0)
+                && s_text_ok (p->body, EVENT_MAX_BODY_BYTES, 0)
+                && s_tags_ok (p->tags, p->n_tags)
+                && (p->replace_tags || p->n_tags == 0)
+                && s_location_ok (p->location);
+        }
+        case HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED: {
+            const Hearth__MarketPostExpired *p = e->market_post_expired;
+            return e->payload_case == HEARTH__EVENT__PAYLOAD_MARKET_POST_EXPIRED && p
+                && s_text_ok (p->client_id, EVENT_MAX_CLIENT_ID_BYTES, 0)
+                && ulid_valid (p->target_event_id)
+                && s_level_ok (p->reason, HEARTH__EXPIRY_REASON__EXPIRY_REASON_FULFILLED,
+                               HEARTH__EXPIRY_REASON__EXPIRY_REASON_STALE);
+        }
+        default:
+            /*  The other ten types are stored and forwarded as JSON objects. */
+            return e->payload_case == HEARTH__EVENT__PAYLOAD_OPAQUE && s_opaque_ok (e->opaque);
+    }
+}
+
+static void
+s_free (event_t *self)
+{
+    if (!self)
+        return;
+    if (self->body)
+        hearth__event__free_unpacked (self->body, NULL);
+    if (self->signed_msg)
+        hearth__signed_event__free_unpacked (self->signed_msg, NULL);
+    free (self->wire);
+    free (self);
+}
+
+/* ---- public -------------------------------------------------------------- */
+
+/*  Size cap -> decode (no unknown fields, canonical) -> structure. */
+event_t *
+event_decode (const uint8_t *wire, size_t len, event_reject_t *reason)
+{
+    event_reject_t dummy;
+    reason = reason? reason: &dummy;
+    if (len > EVENT_MAX_BYTES) {
+        *reason = EVENT_REJECT_SIZE;
+        return NULL;
+    }
+    if (!wire || len == 0) {
+        *reason = EVENT_REJECT_DECODE;
+        return NULL;
+    }
+    event_t *self = (event_t *) calloc (1, sizeof (event_t));
+    if (!self || !(self->wire = (uint8_t *) malloc (len))) {
+        free (self);
+        *reason = EVENT_REJECT_DECODE;      /* OOM: drop, the peer may resend */
+        return NULL;
+    }
+    memcpy (self->wire, wire, len);
+    self->wire_len = len;
+
+    *reason = EVENT_REJECT_DECODE;
+    self->signed_msg = hearth__signed_event__unpack (NULL, len, self->wire);
+    if (!self->signed_msg
+    ||  !s_no_unknown_fields (&self->signed_msg->base)
+    ||  !s_canonical (&self->signed_msg->base, self->wire, len))
+        goto fail;
+    const ProtobufCBinaryData *b = &self->signed_msg->body;
+    if (b->len == 0) {
+        *reason = EVENT_REJECT_STRUCTURE;
+        goto fail;
+    }
+    self->body = hearth__event__unpack (NULL, b->len, b->data);
+    if (!self->body
+    ||  !s_no_unknown_fields (&self->body->base)
+    ||  !s_canonical (&self->body->base, b->data, b->len))
+        goto fail;
+    if (self->signed_msg->signature.len != HEARTH_SIG_BYTES || !s_structure_ok (self->body)) {
+        *reason = EVENT_REJECT_STRUCTURE;
+        goto fail;
+    }
+    crypto_generichash_state st;
+    crypto_generichash_init (&st, NULL, 0, HEARTH_HASH_BYTES);
+    crypto_generichash_update (&st, b->data, b->len);
+    crypto_generichash_update (&st, self->signed_msg->signature.data, HEARTH_SIG_BYTES);
+    crypto_generichash_final (&st, self->hash, HEARTH_HASH_BYTES);
+    *reason = EVENT_REJECT_NONE;
+    return self;
+fail:
+    s_free (self);
+    return NULL;
+}
+
+/*  Pack, sign, wrap, and decode the result like a received event. */
+event_t *
+event_sign (const Hearth__Event *body, const identity_t *identity, int *err)
+{
+    int dummy;
+    err = err? err: &dummy;
+    if (!body || !identity || body->author.len != HEARTH_KEY_BYTES || !body->author.data
+    ||  memcmp (body->author.data, identity_public_key (identity), HEARTH_KEY_BYTES) != 0) {
+        *err = HEARTH_EINVAL;
+        return NULL;
+    }
+    size_t body_len = hearth__event__get_packed_size (body);
+    if (body_len > EVENT_MAX_BYTES) {
+        *err = HEARTH_ETOOBIG;
+        return NULL;
+    }
+    uint8_t *body_buf = (uint8_t *) malloc (body_len? body_len: 1);
+    if (!body_buf) {
+        *err = HEARTH_ENOMEM;
+        return NULL;
+    }
+    hearth__event__pack (body, body_buf);
+    uint8_t sig [HEARTH_SIG_BYTES];
+    identity_sign_event (identity, body_buf, body_len, sig);
+
+    Hearth__SignedEvent se = HEARTH__SIGNED_EVENT__INIT;
+    se.body.data = body_buf;
+    se.body.len = body_len;
+    se.signature.data = sig;
+    se.signature.len = HEARTH_SIG_BYTES;
+    size_t wire_len = hearth__signed_event__get_packed_size (&se);
+    event_t *self = NULL;
+    if (wire_len > EVENT_MAX_BYTES)
+        *err = HEARTH_ETOOBIG;
+    else {
+        uint8_t *wire = (uint8_t *) malloc (wire_len);
+        if (!wire)
+            *err = HEARTH_ENOMEM;
+        else {
+            hearth__signed_event__pack (&se, wire);
+            event_reject_t reason;
+            self = event_decode (wire, wire_len, &reason);
+            *err = self? 0: reason == EVENT_REJECT_SIZE? HEARTH_ETOOBIG: HEARTH_EINVAL;
+            free (wire);
+        }
+    }
+    free (body_buf);
+    return self;
+}
+
+int
+event_verify (const event_t *self)
+{
+    const Hearth__SignedEvent *se = self->signed_msg;
+    return identity_verify_event (self->body->author.data, se->body.data, se->body.len,
+                                  se->signature.data);
+}
+
+event_t *
+event_dup (const event_t *self)
+{
+    event_reject_t reason;
+    return self? event_decode (self->wire, self->wire_len, &reason): NULL;
+}
+
+void
+event_destroy (event_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_free (*self_p);
+    *self_p = NULL;
+}
+
+const Hearth__Event *event_body    (const event_t *self) { return self->body; }
+const uint8_t       *event_hash    (const event_t *self) { return self->hash; }
+const uint8_t       *event_author  (const event_t *self) { return self->body->author.data; }
+const char          *event_id      (const event_t *self) { return self->body->event_id; }
+uint64_t             event_lamport (const event_t *self) { return self->body->lamport; }
+uint64_t             event_wall_ms (const event_t *self) { return self->body->wall_clock_ms; }
+int                  event_type    (const event_t *self) { return (int) self->body->type; }
+
+const uint8_t *
+event_wire (const event_t *self, size_t *len)
+{
+    if (len)
+        *len = self->wire_len;
+    return self->wire;
+}
+
+const uint8_t *
+event_signature (const event_t *self)
+{
+    return self->signed_msg->signature.data;
+}
+
+const uint8_t *
+event_signed_body (const event_t *self, size_t *len)
+{
+    if (len)
+        *len = self->signed_msg->body.len;
+    return self->signed_msg->body.data;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static json_t *
+s_node_id_json (const uint8_t *key)
+{
+    char text [HEARTH_NODE_ID_SIZE];
+    hearth_node_id_format (key, text);
+    return json_string (text);
+}
+
+static json_t *
+s_time_json (uint64_t ms)
+{
+    char text [HEARTH_TIME_SIZE];
+    hearth_time_format (ms, text);
+    return json_string (text);
+}
+
+static json_t *
+s_tags_json (char *const *tags, size_t n)
+{
+    json_t *arr = json_array ();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new (arr, json_string (tags [i]));
+    return arr;
+}
+
+static json_t *
+s_location_json (const Hearth__Location *loc)
+{
+    return json_pack ("{s:f, s:f, s:s}", "lat", loc->lat, "lng", loc->lng,
+                      "label", loc->label? loc->label: "");
+}
+
+/*  The CONTRACT `data` object of the event's type. */
+static json_t *
+s_data_json (const Hearth__Event *e)
+{
+    json_t *d = NULL;
+    switch (e->type) {
+        case HEARTH__EVENT_TYPE__COMMUNITY_CREATED: {
+            const Hearth__CommunityCreated *p = e->community_created;
+            d = json_pack ("{s:s, s:o}", "name", p->name, "founder_node_id",
+                           s_node_id_json (e->author.data));
+            if (d && p->policy)
+                json_object_set_new (d, "policy", json_pack ("{s:I, s:I, s:I, s:b}",
+                    "min_signatures_to_invite", (json_int_t) p->policy->min_signatures_to_invite,
+                    "min_signatures_to_demote", (json_int_t) p->policy->min_signatures_to_demote,
+                    "min_signatures_to_revoke", (json_int_t) p->policy->min_signatures_to_revoke,
+                    "default_member_can_invite", (int) p->policy->default_member_can_invite));
+            break;
+        }
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED: {
+            const Hearth__MemberInvited *p = e->member_invited;
+            d = json_pack ("{s:o, s:s, s:s, s:o}",
+                           "invitee_node_id", s_node_id_json (p->invitee.data),
+                           "display_name", p->display_name,
+                           "initial_level", s_level_name (p->initial_level),
+                           "expires_at", s_time_json (p->expires_at_ms));
+            break;
+        }
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED: {
+            const Hearth__MemberJoined *p = e->member_joined;
+            d = json_pack ("{s:s, s:s}", "invite_event_id", p->invite_event_id,
+                           "display_name", p->display_name);
+            break;
+        }
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED: {
+            const Hearth__MemberChange *p = e->member_change;
+            d = json_pack ("{s:o, s:s, s:[]}", "target_node_id", s_node_id_json (p->target.data),
+                           "reason", p->reason, "co_signers");
+            break;
+        }
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_PROMOTED:
+        case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED: {
+            const Hearth__MemberChange *p = e->member_change;
+            d = json_pack ("{s:o, s:s, s:[]}", "target_node_id", s_node_id_json (p->target.data),
+                           "new_level", s_level_name (p->new_level), "co_signers");
+            if (d && p->reason && *p->reason)
+                json_object_set_new (d, "reason", json_string (p->reason));
+            break;
+        }
+        case HEARTH__EVENT_TYPE__MARKET_POST_CREATED: {
+            const Hearth__MarketPostCreated *p = e->market_post_created;
+            d = json_pack ("{s:s, s:s, s:s, s:s, s:o, s:I}",
+                           "client_id", p->client_id, "category", s_category_name (p->category),
+                           "title", p->title, "body", p->body,
+                           "tags", s_tags_json (p->tags, p->n_tags),
+                           "ttl_seconds", (json_int_t) p->ttl_seconds);
+            if (d && p->location)
+                json_object_set_new (d, "location", s_location_json (p->location));
+            break;
+        }
+        case HEARTH__EVENT_TYPE__MARKET_POST_UPDATED: {
+            const Hearth__MarketPostUpdated *p = e->market_post_updated;
+            json_t *fields = json_object ();
+            if (fields && p->title && *p->title)
+                json_object_set_new (fields, "title", json_string (p->title));
+            if (fields && p->body && *p->body)
+                json_object_set_new (fields, "body", json_string (p->body));
+            if (fields && p->replace_tags)
+                json_object_set_new (fields, "tags", s_tags_json (p->tags, p->n_tags));
+            if (fields && p->location)
+                json_object_set_new (fields, "location", s_location_json (p->location));
+            d = json_pack ("{s:s, s:s, s:o}", "client_id", p->client_id,
+                           "target_event_id", p->target_event_id, "fields", fields);
+            break;
+        }
+        case HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED: {
+            const Hearth__MarketPostExpired *p = e->market_post_expired;
+            d = json_pack ("{s:s, s:s, s:s}", "client_id", p->client_id,
+                           "target_event_id", p->target_event_id,
+                           "reason", s_reason_name (p->reason));
+            break;
+        }
+        default:
+            if (e->opaque)
+                d = json_loadb ((const char *) e->opaque->json.data, e->opaque->json.len, 0, NULL);
+            break;
+    }
+    return d;
+}
+
+/*  CONTRACT §7.1 envelope + "hash". */
+json_t *
+event_to_json (const event_t *self)
+{
+    const Hearth__Event *e = self->body;
+    char sig_text [sizeof HEARTH_NODE_ID_PREFIX + 88];   /* b64url(64) = 86 chars */
+    strcpy (sig_text, HEARTH_NODE_ID_PREFIX);
+    hearth_b64url_encode (self->signed_msg->signature.data, HEARTH_SIG_BYTES,
+                          sig_text + strlen (HEARTH_NODE_ID_PREFIX));
+    char hash_hex [2 * HEARTH_HASH_BYTES + 1];
+    hearth_hex_encode (self->hash, HEARTH_HASH_BYTES, hash_hex);
+    json_t *data = s_data_json (e);
+    if (!data)
+        return NULL;
+    return json_pack ("{s:i, s:s, s:I, s:o, s:o, s:o, s:s, s:o, s:s, s:s}",
+                      "schema_version", (int) e->schema_version,
+                      "event_id", e->event_id,
+                      "lamport", (json_int_t) e->lamport,
+                      "wall_clock", s_time_json (e->wall_clock_ms),
+                      "community_id", s_node_id_json (e->community_id.data),
+                      "author", s_node_id_json (e->author.data),
+                      "event_type", event_type_name (e->type),
+                      "data", data,
+                      "signature", sig_text,
+                      "hash", hash_hex);
+}

@@ -1,0 +1,285 @@
+/*  identity.c — this node's Ed25519 device key; see identity.h.
+
+    Invariants: the 64-byte libsodium secret key lives only in
+    sodium_malloc'd memory (guard pages, mlock'd, wiped by sodium_free); the
+    seed file is created 0600 with O_EXCL and never rewritten; a key file
+    whose mode lets group or others read or write it is refused, never
+    "fixed", so an operator notices the exposure.
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "identity.h"
+#include "hearth_error.h"
+#include "hearth_log.h"
+
+#define IDENTITY_SEED_FILE  "device.ed25519"
+#define IDENTITY_PUB_FILE   "device.pub"
+/*  Messages up to this size are prefixed on the stack; the largest event
+    (EVENT_MAX_BYTES, 16 KiB) fits, so malloc is a fallback only. */
+#define IDENTITY_STACK_MSG  (16384 + IDENTITY_EVENT_DOMAIN_LEN)
+
+struct _identity_t {
+    uint8_t *sk;                            /* owned, sodium_malloc, 64 bytes */
+    uint8_t  pk [HEARTH_KEY_BYTES];
+    char     node_id [HEARTH_NODE_ID_SIZE];
+    char     short_id [HEARTH_SHORT_ID_SIZE];
+};
+
+static char *
+s_path (const char *dir, const char *file)
+{
+    char *path = NULL;
+    if (asprintf (&path, "%s/%s", dir, file) < 0)
+        return NULL;
+    return path;
+}
+
+/*  Write all of buf to a new file with mode (O_EXCL), fsync'd. */
+static int
+s_write_new (const char *path, const uint8_t *buf, size_t len, mode_t mode)
+{
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return errno == EEXIST? HEARTH_EEXISTS: HEARTH_EIO;
+    int rc = 0;
+    /*  umask may have removed bits; set the exact mode. */
+    if (fchmod (fd, mode) != 0 || write (fd, buf, len) != (ssize_t) len || fsync (fd) != 0)
+        rc = HEARTH_EIO;
+    close (fd);
+    if (rc)
+        unlink (path);
+    return rc;
+}
+
+/*  Build from a seed already checked; NULL only on OOM. */
+identity_t *
+identity_from_seed (const uint8_t seed [32])
+{
+    if (sodium_init () < 0)
+        return NULL;
+    identity_t *self = (identity_t *) calloc (1, sizeof (identity_t));
+    if (!self)
+        return NULL;
+    self->sk = (uint8_t *) sodium_malloc (crypto_sign_SECRETKEYBYTES);
+    if (!self->sk) {
+        free (self);
+        return NULL;
+    }
+    crypto_sign_seed_keypair (self->pk, self->sk, seed);
+    hearth_node_id_format (self->pk, self->node_id);
+    hearth_short_id_format (self->pk, self->short_id);
+    return self;
+}
+
+/*  New random key pair; writes both files. */
+identity_t *
+identity_create (const char *keys_dir, int *err)
+{
+    int dummy;
+    err = err? err: &dummy;
+    if (sodium_init () < 0) {
+        *err = HEARTH_EIO;
+        return NULL;
+    }
+    if (mkdir (keys_dir, 0700) != 0 && errno != EEXIST) {
+        hlog_error ("identity", "cannot create %s: %s", keys_dir, strerror (errno));
+        *err = HEARTH_EIO;
+        return NULL;
+    }
+    char *seed_path = s_path (keys_dir, IDENTITY_SEED_FILE);
+    char *pub_path = s_path (keys_dir, IDENTITY_PUB_FILE);
+    identity_t *self = NULL;
+    uint8_t *seed = (uint8_t *) sodium_malloc (crypto_sign_SEEDBYTES);
+    if (!seed_path || !pub_path || !seed) {
+        *err = HEARTH_ENOMEM;
+        goto done;
+    }
+    randombytes_buf (seed, crypto_sign_SEEDBYTES);
+    self = identity_from_seed (seed);
+    if (!self) {
+        *err = HEARTH_ENOMEM;
+        goto done;
+    }
+    /*  0600 per M01: only the owner may read the seed. */
+    int rc = s_write_new (seed_path, seed, crypto_sign_SEEDBYTES, 0600);
+    if (rc == 0) {
+        /*  The public key is public: 0644. A stale device.pub is replaced. */
+        unlink (pub_path);
+        rc = s_write_new (pub_path, self->pk, HEARTH_KEY_BYTES, 0644);
+        if (rc)
+            unlink (seed_path);
+    }
+    if (rc) {
+        if (rc == HEARTH_EEXISTS)
+            hlog_error ("identity", "%s already exists; refusing to overwrite a key", seed_path);
+        else
+            hlog_error ("identity", "cannot write key files in %s: %s", keys_dir, strerror (errno));
+        identity_destroy (&self);
+        *err = rc;
+        goto done;
+    }
+    *err = 0;
+done:
+    sodium_free (seed);
+    free (seed_path);
+    free (pub_path);
+    return self;
+}
+
+/*  Load and check the seed file (mode, size). */
+identity_t *
+identity_load (const char *keys_dir, int *err)
+{
+    int dummy;
+    err = err? err: &dummy;
+    if (sodium_init () < 0) {
+        *err = HEARTH_EIO;
+        return NULL;
+    }
+    char *seed_path = s_path (keys_dir, IDENTITY_SEED_FILE);
+    char *pub_path = s_path (keys_dir, IDENTITY_PUB_FILE);
+    uint8_t *seed = (uint8_t *) sodium_malloc (crypto_sign_SEEDBYTES + 1);
+    identity_t *self = NULL;
+    int fd = -1;
+    if (!seed_path || !pub_path || !seed) {
+        *err = HEARTH_ENOMEM;
+        goto done;
+    }
+    fd = open (seed_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        hlog_error ("identity", "cannot open %s: %s", seed_path, strerror (errno));
+        *err = HEARTH_EKEYS;
+        goto done;
+    }
+    struct stat st;
+    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+        hlog_error ("identity", "%s is not a regular file", seed_path);
+        *err = HEARTH_EKEYS;
+        goto done;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        hlog_error ("identity", "%s has mode %04o; it must be 0600 (run: chmod 600 %s)",
+                    seed_path, (unsigned) (st.st_mode & 07777), seed_path);
+        *err = HEARTH_EKEYPERM;
+        goto done;
+    }
+    /*  Read one byte more than a seed to detect a longer file. */
+    ssize_t got = 0, r;
+    while (got < crypto_sign_SEEDBYTES + 1
+       && (r = read (fd, seed + got, crypto_sign_SEEDBYTES + 1 - (size_t) got)) > 0)
+        got += r;
+    if (got != crypto_sign_SEEDBYTES) {
+        hlog_error ("identity", "%s must hold exactly 32 raw bytes", seed_path);
+        *err = HEARTH_EKEYS;
+        goto done;
+    }
+    self = identity_from_seed (seed);
+    if (!self) {
+        *err = HEARTH_ENOMEM;
+        goto done;
+    }
+    /*  device.pub is informational; if present it must match the seed. */
+    FILE *pub = fopen (pub_path, "rb");
+    if (pub) {
+        uint8_t pk [HEARTH_KEY_BYTES + 1];
+        size_t n = fread (pk, 1, sizeof pk, pub);
+        fclose (pub);
+        if (n != HEARTH_KEY_BYTES || memcmp (pk, self->pk, HEARTH_KEY_BYTES) != 0) {
+            hlog_error ("identity", "%s does not match %s", pub_path, seed_path);
+            identity_destroy (&self);
+            *err = HEARTH_EKEYS;
+            goto done;
+        }
+    }
+    *err = 0;
+done:
+    if (fd >= 0)
+        close (fd);
+    sodium_free (seed);
+    free (seed_path);
+    free (pub_path);
+    return self;
+}
+
+void
+identity_destroy (identity_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    identity_t *self = *self_p;
+    sodium_free (self->sk);
+    sodium_memzero (self, sizeof *self);
+    free (self);
+    *self_p = NULL;
+}
+
+const uint8_t *
+identity_public_key (const identity_t *self)
+{
+    return self->pk;
+}
+
+const char *
+identity_node_id (const identity_t *self)
+{
+    return self->node_id;
+}
+
+const char *
+identity_short_id (const identity_t *self)
+{
+    return self->short_id;
+}
+
+/*  Domain prefix || msg in one buffer (Ed25519 signs a contiguous message;
+    the multi-part libsodium API is Ed25519ph, a different signature). */
+static uint8_t *
+s_prefixed (const uint8_t *msg, size_t len, uint8_t *stack, size_t stack_size, size_t *total)
+{
+    *total = IDENTITY_EVENT_DOMAIN_LEN + len;
+    uint8_t *buf = *total <= stack_size? stack: (uint8_t *) malloc (*total);
+    if (!buf)
+        return NULL;
+    memcpy (buf, IDENTITY_EVENT_DOMAIN, IDENTITY_EVENT_DOMAIN_LEN);
+    if (len)
+        memcpy (buf + IDENTITY_EVENT_DOMAIN_LEN, msg, len);
+    return buf;
+}
+
+void
+identity_sign_event (const identity_t *self, const uint8_t *msg, size_t len,
+                     uint8_t sig [HEARTH_SIG_BYTES])
+{
+    uint8_t stack [IDENTITY_STACK_MSG];
+    size_t total;
+    uint8_t *buf = s_prefixed (msg, len, stack, sizeof stack, &total);
+    if (!buf) {
+        /*  Out of memory: an all-zero signature never verifies. */
+        memset (sig, 0, HEARTH_SIG_BYTES);
+        return;
+    }
+    crypto_sign_detached (sig, NULL, buf, total, self->sk);
+    if (buf != stack)
+        free (buf);
+}
+
+int
+identity_verify_event (const uint8_t pub [HEARTH_KEY_BYTES], const uint8_t *msg, size_t len,
+                       const uint8_t sig [HEARTH_SIG_BYTES])
+{
+    uint8_t stack [IDENTITY_STACK_MSG];
+    size_t total;
+    uint8_t *buf = s_prefixed (msg, len, stack, sizeof stack, &total);
+    if (!buf)
+        return HEARTH_ESIGNATURE;
+    int rc = crypto_sign_verify_detached (sig, buf, total, pub) == 0? 0: HEARTH_ESIGNATURE;
+    if (buf != stack)
+        free (buf);
+    return rc;
+}
