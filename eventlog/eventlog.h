@@ -94,6 +94,12 @@ void eventlog_destroy (eventlog_t **self_p);
 int eventlog_community_create (eventlog_t *self, const identity_t *root, const char *name,
                                uint64_t now_ms);
 
+/*  Join an existing community: remember its id (32 bytes; one synced
+    write) so received events of it are accepted, starting with the root's
+    community.created. 0, HEARTH_EEXISTS if the log holds another community,
+    HEARTH_EIO. */
+int eventlog_community_adopt (eventlog_t *self, const uint8_t community_id [32]);
+
 /*  32-byte community id, or NULL if the log has none yet. Borrowed. */
 const uint8_t *eventlog_community_id (const eventlog_t *self);
 
@@ -122,8 +128,10 @@ int eventlog_views_rebuild (eventlog_t *self);
     writes one synced batch, then feeds the views. If the payload has a
     client_id (market events), the (author, client_id) index is written in
     the same batch. On success *out (may be NULL) gets a new event the
-    caller owns. Errors: HEARTH_ENOCOMMUNITY, HEARTH_EINVAL (structure),
-    HEARTH_EUNAUTHORIZED (not a member / type rule), HEARTH_EIO. */
+    caller owns. The caller's draft is given back unchanged. Errors:
+    HEARTH_ENOCOMMUNITY, HEARTH_EINVAL (structure), HEARTH_ETOOBIG,
+    HEARTH_EUNAUTHORIZED (not a member / type rule), HEARTH_EREVOKED (the
+    author was revoked), HEARTH_ELAMPORT (clock at its end), HEARTH_EIO. */
 int eventlog_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft,
                            uint64_t now_ms, event_t **out);
 

@@ -15,6 +15,15 @@
       - promoted/demoted: author is ANCHOR; new_level in MEMBER..ANCHOR.
       - revoked: author is TRUSTED or ANCHOR with a level >= the target's; the
         target is revoked for good (a revoked key never returns).
+      - Hearth adds: the root (community id) can be neither promoted,
+        demoted nor revoked; a current member cannot join again; an invite
+        of a revoked key is refused; promoted must raise and demoted must
+        lower the target's level; at MEMBERSHIP_MAX_* a new member/invite is
+        refused (TYPE_RULE), so membership_apply of a checked event never
+        fails.
+      - Two invites with the same (event_id, invitee) from different
+        authors: the one with the smaller inviter key is kept, so the fold
+        does not depend on arrival order.
     The pipeline checks an event against the view *before* applying it, so a
     member's events are accepted only after its join. Levels are queried as of
     now (the current fold), which is deterministic for a given event set.
@@ -40,6 +49,10 @@ typedef struct _membership_t membership_t;
 /*  New empty view for community_id (32 bytes, copied). NULL on OOM. */
 membership_t *membership_new (const uint8_t community_id [32]);
 void membership_destroy (membership_t **self_p);
+
+/*  Forget all state and take a new community id (32 bytes, copied); used by
+    the eventlog when the community becomes known and before a rebuild. */
+void membership_reset (membership_t *self, const uint8_t community_id [32]);
 
 /*  Check whether ev may be accepted given the current fold; returns
     EVENT_REJECT_NONE or MEMBERSHIP / REVOKED / TYPE_RULE / COMMUNITY.

@@ -1,0 +1,1567 @@
+/*  eventlog.c — the signed, Lamport-ordered event log on RocksDB, the
+    receive pipeline, the replay engine and the verify workers; see
+    eventlog.h for the storage layout and the contract.
+
+    Invariants:
+      - Every stored event passed decode, structure, signature, membership,
+        type rules, the Lamport bound and the (author, event_id) check, in
+        the order it arrived (its seq).
+      - One WriteBatch carries an event (or a group of them), every index,
+        meta "clock" (= highest lamport stored), "seq" (last arrival number)
+        and "counts" (events per type): the store never holds an event without
+        its indexes or counters.
+      - self->clock / self->seq / stats.events_by_type equal what is on disk;
+        they are updated only after a successful write.
+      - The membership view equals the fold, in seq order, of the stored
+        community.* events. During ingest it runs ahead of the disk within one
+        batch (so an invite, a join and a post in one batch work); a failed
+        write rebuilds it from disk.
+      - A view has been fed every stored event with seq <= self->seq once
+        views are loaded, and its snapshot records the seq it covers.
+    Threads: the eventlog_t belongs to the caller's thread. Verify workers
+    only decode, read RocksDB (thread-safe) and check signatures of items of
+    the batch slice handed to them; all state changes happen on the caller.
+*/
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <rocksdb/c.h>
+#include <sodium.h>
+#include "eventlog.h"
+#include "lamport.h"
+#include "hearth_error.h"
+#include "hearth_log.h"
+
+#define S_LOG "eventlog"
+
+/* ---- storage layout ------------------------------------------------------ */
+
+enum { S_CF_DEFAULT, S_CF_EVENTS, S_CF_ORDER, S_CF_SEQ, S_CF_IDS, S_CF_CLIENTS, S_CF_META, S_CF_COUNT };
+static const char *s_cf_names [S_CF_COUNT] = {
+    "default", "events", "order", "seq", "ids", "clients", "meta"
+};
+
+#define S_META_CLOCK      "clock"
+#define S_META_SEQ        "seq"
+#define S_META_COMMUNITY  "community"
+#define S_META_COUNTS     "counts"
+#define S_META_MEMBERSHIP "membership"
+#define S_META_VIEW       "view/"
+
+/*  ids key: event_id (26) || author (32). */
+#define S_IDS_KEY_LEN     (ULID_LEN + HEARTH_KEY_BYTES)
+/*  order key: lamport (8 BE) || hash (32). */
+#define S_ORDER_KEY_LEN   (8 + HEARTH_HASH_BYTES)
+/*  clients key: author (32) || client_id (<= 64). */
+#define S_CLIENT_KEY_MAX  (HEARTH_KEY_BYTES + EVENT_MAX_CLIENT_ID_BYTES)
+
+/*  RocksDB tuning. Bloom filters at ~10 bits/key (~1% false positives) make
+    the "not stored yet" lookups of dedup cheap; a memtable bloom (2% of the
+    memtable) does the same for recent writes. A 32 MiB block cache holds the
+    hot index and filter blocks of a community-sized log. */
+#define S_BLOOM_BITS_PER_KEY     10
+#define S_MEMTABLE_BLOOM_RATIO   0.02
+#define S_BLOCK_CACHE_BYTES      (32u << 20)
+/*  Keep at most 3 RocksDB info LOG files. */
+#define S_KEEP_LOG_FILES         3
+
+/* ---- ingest scratch ------------------------------------------------------ */
+
+/*  Per-frame state of one ingest batch. Workers write ev, code, id_in_db
+    and client_in_db of the items they claim; the caller reads them only
+    after the job is complete. */
+typedef struct {
+    const uint8_t *frame;                   /* borrowed from the caller */
+    size_t         len;
+    size_t         index;                   /* position in the call */
+    long           dup_of;                  /* earlier identical frame in the call, or -1 */
+    event_t       *ev;                      /* owned; NULL if decode failed */
+    event_reject_t code;                    /* verdict of the parallel stage */
+    uint8_t        id_in_db;                /* (event_id, author) already stored */
+    uint8_t        client_in_db;            /* (author, client_id) already stored */
+} s_item_t;
+
+/*  A slice of items handed to every verify thread at once; threads claim
+    items one at a time with an atomic counter (dynamic load balancing: the
+    caller joins in when it has nothing else to do). */
+typedef struct {
+    s_item_t     *items;
+    size_t        n;
+    atomic_size_t next;                     /* next item to claim */
+    atomic_size_t done;                     /* items finished */
+} s_job_t;
+
+/*  Open-addressing table of frames seen in one batch: (siphash, index). */
+typedef struct {
+    uint64_t h;
+    long     index;                         /* -1 = empty */
+} s_frame_slot_t;
+
+/*  Open-addressing set of index keys ("I" ids / "C" clients) accepted in
+    one batch; copies of the keys, so it outlives the batch's events. */
+typedef struct {
+    uint64_t h;
+    uint8_t  len;                           /* 0 = empty */
+    uint8_t  key [1 + S_CLIENT_KEY_MAX];
+} s_key_slot_t;
+
+/*  Slots per batch table: a power of two >= 2x the batch, so probes stay short. */
+#define S_TABLE_SLOTS  (4 * EVENTLOG_INGEST_BATCH)
+
+typedef struct {
+    s_item_t       items [EVENTLOG_INGEST_BATCH];
+    size_t         n;
+    s_job_t        job;
+    s_frame_slot_t frames [S_TABLE_SLOTS];
+    s_key_slot_t   keys [S_TABLE_SLOTS];
+} s_chunk_t;
+
+/* ---- verify pool (plain pthreads) ---------------------------------------
+    Why not zactors: the work unit is "claim the next item of a shared,
+    read-only batch"; an atomic counter plus one condition variable gives
+    per-item load balancing with the caller joining in, no message per
+    batch and no zsys context in unit tests. The pool never touches eventlog
+    state other than the read-only RocksDB handles. */
+typedef struct {
+    pthread_t       threads [EVENTLOG_MAX_VERIFY_THREADS];
+    int             n_threads;              /* workers, excluding the caller */
+    pthread_mutex_t mutex;
+    pthread_cond_t  work_cv;                /* a new job or stop */
+    pthread_cond_t  done_cv;                /* an item finished or a worker left a job */
+    s_job_t        *job;                    /* current job, or NULL */
+    uint64_t        generation;             /* bumped per posted job */
+    int             busy;                   /* workers inside a job */
+    int             stop;
+    struct _eventlog_t *log;
+} s_pool_t;
+
+struct _eventlog_t {
+    char                           *db_dir;        /* owned */
+    rocksdb_t                      *db;            /* owned */
+    rocksdb_options_t              *options;       /* owned */
+    rocksdb_block_based_table_options_t *table_options;  /* owned */
+    rocksdb_cache_t                *cache;         /* owned */
+    rocksdb_column_family_handle_t *cf [S_CF_COUNT];  /* owned */
+    rocksdb_readoptions_t          *read_options;  /* owned; shared read-only with workers */
+    rocksdb_writeoptions_t         *write_sync;    /* owned */
+    rocksdb_writebatch_t           *batch;         /* owned, reused */
+
+    int                             ready;         /* open completed: state is trustworthy */
+    int                             has_community;
+    uint8_t                         community [HEARTH_KEY_BYTES];
+    membership_t                   *members;       /* owned, never NULL */
+    uint64_t                        clock;         /* highest lamport stored */
+    uint64_t                        seq;           /* last arrival seq stored */
+    ulid_gen_t                      ulid;
+    uint8_t                         sip_key [crypto_shorthash_KEYBYTES];
+    eventlog_stats_t                stats;
+
+    eventlog_view_t                 views [EVENTLOG_MAX_VIEWS];  /* callbacks borrowed */
+    size_t                          n_views;
+    int                             views_loaded;
+    uint64_t                        since_snapshot;  /* accepted since the last snapshot */
+
+    s_pool_t                        pool;
+    s_chunk_t                      *chunks [2];    /* owned ingest scratch, lazily made */
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void
+s_put_be64 (uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p [i] = (uint8_t) v;
+}
+
+static uint64_t
+s_get_be64 (const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p [i];
+    return v;
+}
+
+/*  The client_id of a market event, or NULL if none. */
+static const char *
+s_client_id (const event_t *ev)
+{
+    const Hearth__Event *e = event_body (ev);
+    const char *id = NULL;
+    switch (e->payload_case) {
+        case HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED: id = e->market_post_created->client_id; break;
+        case HEARTH__EVENT__PAYLOAD_MARKET_POST_UPDATED: id = e->market_post_updated->client_id; break;
+        case HEARTH__EVENT__PAYLOAD_MARKET_POST_EXPIRED: id = e->market_post_expired->client_id; break;
+        default: break;
+    }
+    return id && *id? id: NULL;
+}
+
+static size_t
+s_ids_key (const event_t *ev, uint8_t key [S_IDS_KEY_LEN])
+{
+    memcpy (key, event_id (ev), ULID_LEN);
+    memcpy (key + ULID_LEN, event_author (ev), HEARTH_KEY_BYTES);
+    return S_IDS_KEY_LEN;
+}
+
+/*  author || client_id; 0 if the client id is over the cap (never stored). */
+static size_t
+s_client_key (const uint8_t *author, const char *client_id, uint8_t key [S_CLIENT_KEY_MAX])
+{
+    size_t n = strlen (client_id);
+    if (n > EVENT_MAX_CLIENT_ID_BYTES)
+        return 0;
+    memcpy (key, author, HEARTH_KEY_BYTES);
+    memcpy (key + HEARTH_KEY_BYTES, client_id, n);
+    return HEARTH_KEY_BYTES + n;
+}
+
+/*  1 if key exists in cf. A read error counts as "absent": the write that
+    follows reports the broken store. Thread-safe. */
+static int
+s_exists (eventlog_t *self, int cf, const uint8_t *key, size_t len)
+{
+    char *err = NULL;
+    rocksdb_pinnableslice_t *v = rocksdb_get_pinned_cf (self->db, self->read_options, self->cf [cf],
+                                                        (const char *) key, len, &err);
+    if (err) {
+        rocksdb_free (err);
+        return 0;
+    }
+    int found = v != NULL;
+    rocksdb_pinnableslice_destroy (v);
+    return found;
+}
+
+/*  Copy of a value (malloc'd) or NULL if absent/error; *err set on error. */
+static uint8_t *
+s_get (eventlog_t *self, int cf, const void *key, size_t klen, size_t *vlen, int *rc)
+{
+    char *err = NULL;
+    *rc = 0;
+    char *v = rocksdb_get_cf (self->db, self->read_options, self->cf [cf], (const char *) key, klen,
+                              vlen, &err);
+    if (err) {
+        hlog_error (S_LOG, "read failed: %s", err);
+        rocksdb_free (err);
+        *rc = HEARTH_EIO;
+        return NULL;
+    }
+    return (uint8_t *) v;
+}
+
+static int
+s_get_u64 (eventlog_t *self, const char *name, uint64_t *out)
+{
+    size_t len;
+    int rc;
+    uint8_t *v = s_get (self, S_CF_META, name, strlen (name), &len, &rc);
+    if (rc)
+        return rc;
+    *out = 0;
+    if (v && len != 8) {
+        rocksdb_free (v);
+        return HEARTH_ECORRUPT;
+    }
+    if (v)
+        *out = s_get_be64 (v);
+    rocksdb_free (v);
+    return 0;
+}
+
+/*  Load a stored event by hash; NULL + *rc (ENOTFOUND, EIO, ECORRUPT). */
+static event_t *
+s_load_event (eventlog_t *self, const uint8_t *hash, int *rc)
+{
+    size_t len;
+    uint8_t *wire = s_get (self, S_CF_EVENTS, hash, HEARTH_HASH_BYTES, &len, rc);
+    if (!wire) {
+        if (*rc == 0)
+            *rc = HEARTH_ENOTFOUND;
+        return NULL;
+    }
+    event_reject_t reason;
+    event_t *ev = event_decode (wire, len, &reason);
+    rocksdb_free (wire);
+    if (!ev || memcmp (event_hash (ev), hash, HEARTH_HASH_BYTES) != 0) {
+        event_destroy (&ev);
+        *rc = HEARTH_ECORRUPT;
+        return NULL;
+    }
+    return ev;
+}
+
+static int
+s_write (eventlog_t *self, rocksdb_writebatch_t *batch)
+{
+    char *err = NULL;
+    rocksdb_write (self->db, self->write_sync, batch, &err);
+    if (err) {
+        hlog_error (S_LOG, "write to %s failed: %s", self->db_dir, err);
+        rocksdb_free (err);
+        return HEARTH_EIO;
+    }
+    return 0;
+}
+
+/* ---- batch building -------------------------------------------------------- */
+
+/*  Event + order/seq/ids index (+ clients if write_client) into batch. */
+static void
+s_batch_event (eventlog_t *self, rocksdb_writebatch_t *batch, const event_t *ev, uint64_t seq,
+               int write_client)
+{
+    size_t wire_len;
+    const uint8_t *wire = event_wire (ev, &wire_len);
+    const uint8_t *hash = event_hash (ev);
+    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_EVENTS], (const char *) hash, HEARTH_HASH_BYTES,
+                               (const char *) wire, wire_len);
+    uint8_t okey [S_ORDER_KEY_LEN];
+    s_put_be64 (okey, event_lamport (ev));
+    memcpy (okey + 8, hash, HEARTH_HASH_BYTES);
+    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_ORDER], (const char *) okey, sizeof okey, "", 0);
+    uint8_t skey [8];
+    s_put_be64 (skey, seq);
+    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_SEQ], (const char *) skey, 8,
+                               (const char *) hash, HEARTH_HASH_BYTES);
+    uint8_t ikey [S_IDS_KEY_LEN];
+    s_ids_key (ev, ikey);
+    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_IDS], (const char *) ikey, sizeof ikey,
+                               (const char *) hash, HEARTH_HASH_BYTES);
+    const char *client = write_client? s_client_id (ev): NULL;
+    uint8_t ckey [S_CLIENT_KEY_MAX];
+    size_t clen = client? s_client_key (event_author (ev), client, ckey): 0;
+    if (clen)
+        rocksdb_writebatch_put_cf (batch, self->cf [S_CF_CLIENTS], (const char *) ckey, clen,
+                                   event_id (ev), ULID_LEN);
+}
+
+/*  clock, seq and per-type counts into batch. */
+static void
+s_batch_meta (eventlog_t *self, rocksdb_writebatch_t *batch, uint64_t clock, uint64_t seq,
+              const uint64_t counts [EVENT_TYPE_COUNT])
+{
+    uint8_t v [8 * EVENT_TYPE_COUNT];
+    s_put_be64 (v, clock);
+    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_CLOCK, strlen (S_META_CLOCK),
+                               (const char *) v, 8);
+    s_put_be64 (v, seq);
+    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_SEQ, strlen (S_META_SEQ),
+                               (const char *) v, 8);
+    for (int t = 0; t < EVENT_TYPE_COUNT; t++)
+        s_put_be64 (v + 8 * t, counts [t]);
+    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_COUNTS, strlen (S_META_COUNTS),
+                               (const char *) v, sizeof v);
+}
+
+/* ---- replay ----------------------------------------------------------------- */
+
+typedef int (s_replay_fn) (eventlog_t *self, const event_t *ev, uint64_t seq, void *arg);
+
+/*  Visit stored events with seq > after, in seq order. A missing or
+    undecodable event is logged and skipped (counted in view_errors): a
+    damaged record must not keep the node from starting. */
+static int
+s_replay_seq (eventlog_t *self, uint64_t after, s_replay_fn *fn, void *arg, uint64_t *visited)
+{
+    uint64_t count = 0;
+    if (after >= self->seq) {
+        if (visited)
+            *visited = 0;
+        return 0;
+    }
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [S_CF_SEQ]);
+    uint8_t start [8];
+    s_put_be64 (start, after + 1);
+    int rc = 0;
+    for (rocksdb_iter_seek (it, (const char *) start, 8); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
+        const uint8_t *v = (const uint8_t *) rocksdb_iter_value (it, &vlen);
+        if (klen != 8 || vlen != HEARTH_HASH_BYTES) {
+            hlog_error (S_LOG, "corrupt seq index entry skipped");
+            self->stats.view_errors++;
+            continue;
+        }
+        uint64_t seq = s_get_be64 (k);
+        if (seq > self->seq)
+            break;
+        int lrc;
+        event_t *ev = s_load_event (self, v, &lrc);
+        if (!ev) {
+            if (lrc == HEARTH_EIO) {
+                rc = lrc;
+                break;
+            }
+            hlog_error (S_LOG, "event at seq %llu is missing or corrupt (%s); skipped",
+                        (unsigned long long) seq, hearth_strerror (lrc));
+            self->stats.view_errors++;
+            continue;
+        }
+        count++;
+        rc = fn (self, ev, seq, arg);
+        event_destroy (&ev);
+        if (rc)
+            break;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error (it, &err);
+    if (err) {
+        hlog_error (S_LOG, "replay failed: %s", err);
+        rocksdb_free (err);
+        rc = HEARTH_EIO;
+    }
+    rocksdb_iter_destroy (it);
+    if (visited)
+        *visited = count;
+    return rc;
+}
+
+static int
+s_membership_replay_fn (eventlog_t *self, const event_t *ev, uint64_t seq, void *arg)
+{
+    (void) seq;
+    (void) arg;
+    if (membership_apply (self->members, ev) != 0)
+        hlog_error (S_LOG, "membership over capacity while replaying %s", event_id (ev));
+    return 0;
+}
+
+/*  Reset membership and fold every stored event again. */
+static int
+s_membership_rebuild (eventlog_t *self)
+{
+    membership_reset (self->members, self->community);
+    return s_replay_seq (self, 0, s_membership_replay_fn, NULL, NULL);
+}
+
+/*  Restore membership from its snapshot and replay the tail; a snapshot
+    that does not decode means a full rebuild. */
+static int
+s_membership_load (eventlog_t *self)
+{
+    membership_reset (self->members, self->community);
+    size_t len;
+    int rc;
+    uint8_t *v = s_get (self, S_CF_META, S_META_MEMBERSHIP, strlen (S_META_MEMBERSHIP), &len, &rc);
+    if (rc)
+        return rc;
+    uint64_t covered = 0;
+    if (v) {
+        Hearth__ViewSnapshot *snap = hearth__view_snapshot__unpack (NULL, len, v);
+        if (snap && snap->covers_seq <= self->seq
+        &&  membership_restore (self->members, snap->state.data, snap->state.len) == 0)
+            covered = snap->covers_seq;
+        else {
+            hlog_warn (S_LOG, "membership snapshot unreadable; rebuilding from the log");
+            membership_reset (self->members, self->community);
+        }
+        if (snap)
+            hearth__view_snapshot__free_unpacked (snap, NULL);
+        rocksdb_free (v);
+    }
+    return s_replay_seq (self, covered, s_membership_replay_fn, NULL, NULL);
+}
+
+/* ---- views ----------------------------------------------------------------- */
+
+static void
+s_views_feed (eventlog_t *self, const event_t *ev)
+{
+    if (!self->views_loaded)
+        return;
+    uint32_t bit = 1u << event_type (ev);
+    for (size_t v = 0; v < self->n_views; v++) {
+        eventlog_view_t *view = &self->views [v];
+        if (!(view->types & bit) || !view->apply)
+            continue;
+        int rc = view->apply (view->ctx, ev);
+        if (rc) {
+            self->stats.view_errors++;
+            hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "view.apply",
+                                "view %s failed to apply %s: %s", view->name, event_id (ev),
+                                hearth_strerror (rc));
+        }
+    }
+}
+
+/*  Put a ViewSnapshot {name, covers_seq = self->seq, state} under key. */
+static int
+s_batch_snapshot (eventlog_t *self, rocksdb_writebatch_t *batch, const char *key, const char *name,
+                  const uint8_t *state, size_t len)
+{
+    Hearth__ViewSnapshot snap = HEARTH__VIEW_SNAPSHOT__INIT;
+    snap.view = (char *) name;
+    snap.covers_seq = self->seq;
+    snap.state.data = (uint8_t *) state;
+    snap.state.len = len;
+    size_t plen = hearth__view_snapshot__get_packed_size (&snap);
+    uint8_t *buf = (uint8_t *) malloc (plen? plen: 1);
+    if (!buf)
+        return HEARTH_ENOMEM;
+    hearth__view_snapshot__pack (&snap, buf);
+    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], key, strlen (key), (const char *) buf, plen);
+    free (buf);
+    return 0;
+}
+
+/*  Snapshot membership, and the views if loaded, in one synced batch. */
+static int
+s_snapshot_all (eventlog_t *self)
+{
+    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
+    uint8_t *state = NULL;
+    size_t len = 0;
+    int rc = membership_snapshot (self->members, &state, &len);
+    if (rc == 0)
+        rc = s_batch_snapshot (self, batch, S_META_MEMBERSHIP, S_META_MEMBERSHIP, state, len);
+    free (state);
+    for (size_t v = 0; rc == 0 && self->views_loaded && v < self->n_views; v++) {
+        eventlog_view_t *view = &self->views [v];
+        if (!view->snapshot)
+            continue;
+        state = NULL;
+        len = 0;
+        int vrc = view->snapshot (view->ctx, &state, &len);
+        if (vrc) {
+            hlog_warn (S_LOG, "view %s could not snapshot: %s", view->name, hearth_strerror (vrc));
+            self->stats.view_errors++;
+        }
+        else {
+            char key [256];
+            snprintf (key, sizeof key, S_META_VIEW "%s", view->name);
+            rc = s_batch_snapshot (self, batch, key, view->name, state, len);
+        }
+        free (state);
+    }
+    if (rc == 0)
+        rc = s_write (self, batch);
+    rocksdb_writebatch_destroy (batch);
+    if (rc == 0) {
+        self->stats.snapshots_written++;
+        self->since_snapshot = 0;
+    }
+    return rc;
+}
+
+static void
+s_maybe_snapshot (eventlog_t *self)
+{
+    if (self->since_snapshot >= EVENTLOG_SNAPSHOT_EVERY) {
+        int rc = s_snapshot_all (self);
+        if (rc)
+            hlog_warn (S_LOG, "automatic snapshot failed: %s", hearth_strerror (rc));
+    }
+}
+
+/* ---- verify pool ------------------------------------------------------------- */
+
+static void s_item_prepare (eventlog_t *self, s_item_t *item);
+
+/*  Claim and process items until the job is exhausted. */
+static void
+s_job_run (s_pool_t *pool, s_job_t *job)
+{
+    size_t i;
+    while ((i = atomic_fetch_add (&job->next, 1)) < job->n) {
+        s_item_prepare (pool->log, &job->items [i]);
+        if (atomic_fetch_add (&job->done, 1) + 1 == job->n) {
+            pthread_mutex_lock (&pool->mutex);
+            pthread_cond_broadcast (&pool->done_cv);
+            pthread_mutex_unlock (&pool->mutex);
+        }
+    }
+}
+
+static void *
+s_worker_main (void *arg)
+{
+    s_pool_t *pool = (s_pool_t *) arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock (&pool->mutex);
+    for (;;) {
+        while (!pool->stop && (pool->generation == seen || !pool->job))
+            pthread_cond_wait (&pool->work_cv, &pool->mutex);
+        if (pool->stop)
+            break;
+        seen = pool->generation;
+        s_job_t *job = pool->job;
+        pool->busy++;
+        pthread_mutex_unlock (&pool->mutex);
+        s_job_run (pool, job);
+        pthread_mutex_lock (&pool->mutex);
+        pool->busy--;
+        pthread_cond_broadcast (&pool->done_cv);
+    }
+    pthread_mutex_unlock (&pool->mutex);
+    return NULL;
+}
+
+/*  Hand a job to the workers (they start at once). */
+static void
+s_job_post (s_pool_t *pool, s_job_t *job, s_item_t *items, size_t n)
+{
+    job->items = items;
+    job->n = n;
+    atomic_store (&job->next, 0);
+    atomic_store (&job->done, 0);
+    if (pool->n_threads == 0)
+        return;
+    pthread_mutex_lock (&pool->mutex);
+    pool->job = job;
+    pool->generation++;
+    pthread_cond_broadcast (&pool->work_cv);
+    pthread_mutex_unlock (&pool->mutex);
+}
+
+/*  Help with the job, then wait until every item is done and no worker is
+    still inside it (so its items may be reused). */
+static void
+s_job_finish (s_pool_t *pool, s_job_t *job)
+{
+    s_job_run (pool, job);
+    if (pool->n_threads == 0)
+        return;
+    pthread_mutex_lock (&pool->mutex);
+    while (atomic_load (&job->done) < job->n || pool->busy > 0)
+        pthread_cond_wait (&pool->done_cv, &pool->mutex);
+    pool->job = NULL;
+    pthread_mutex_unlock (&pool->mutex);
+}
+
+static void
+s_pool_stop (s_pool_t *pool)
+{
+    if (pool->n_threads == 0)
+        return;
+    pthread_mutex_lock (&pool->mutex);
+    pool->stop = 1;
+    pthread_cond_broadcast (&pool->work_cv);
+    pthread_mutex_unlock (&pool->mutex);
+    for (int i = 0; i < pool->n_threads; i++)
+        pthread_join (pool->threads [i], NULL);
+    pool->n_threads = 0;
+    pool->stop = 0;
+}
+
+/* ---- open / close ------------------------------------------------------------ */
+
+/*  mkdir -p for the db directory (RocksDB creates only the last level). */
+static int
+s_mkdirs (const char *path)
+{
+    char *copy = strdup (path);
+    if (!copy)
+        return HEARTH_ENOMEM;
+    int rc = 0;
+    for (char *p = copy + 1; rc == 0; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir (copy, 0700) != 0 && errno != EEXIST)
+                rc = HEARTH_EIO;
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    free (copy);
+    return rc;
+}
+
+eventlog_t *
+eventlog_open (const char *db_dir, int *err)
+{
+    int dummy;
+    err = err? err: &dummy;
+    *err = HEARTH_ENOMEM;
+    if (sodium_init () < 0) {
+        *err = HEARTH_EIO;
+        return NULL;
+    }
+    eventlog_t *self = (eventlog_t *) calloc (1, sizeof (eventlog_t));
+    if (!self)
+        return NULL;
+    self->pool.log = self;
+    pthread_mutex_init (&self->pool.mutex, NULL);
+    pthread_cond_init (&self->pool.work_cv, NULL);
+    pthread_cond_init (&self->pool.done_cv, NULL);
+    randombytes_buf (self->sip_key, sizeof self->sip_key);
+    self->db_dir = strdup (db_dir);
+    if (!self->db_dir)
+        goto fail;
+    if (s_mkdirs (db_dir) != 0) {
+        hlog_error (S_LOG, "cannot create %s: %s", db_dir, strerror (errno));
+        *err = HEARTH_EIO;
+        goto fail;
+    }
+
+    self->options = rocksdb_options_create ();
+    rocksdb_options_set_create_if_missing (self->options, 1);
+    rocksdb_options_set_create_missing_column_families (self->options, 1);
+    rocksdb_options_set_keep_log_file_num (self->options, S_KEEP_LOG_FILES);
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio (self->options, S_MEMTABLE_BLOOM_RATIO);
+    rocksdb_options_set_memtable_whole_key_filtering (self->options, 1);
+    self->table_options = rocksdb_block_based_options_create ();
+    self->cache = rocksdb_cache_create_lru (S_BLOCK_CACHE_BYTES);
+    rocksdb_block_based_options_set_block_cache (self->table_options, self->cache);
+    rocksdb_block_based_options_set_filter_policy (self->table_options,
+        rocksdb_filterpolicy_create_bloom_full (S_BLOOM_BITS_PER_KEY));
+    rocksdb_options_set_block_based_table_factory (self->options, self->table_options);
+    const rocksdb_options_t *cf_options [S_CF_COUNT];
+    for (int i = 0; i < S_CF_COUNT; i++)
+        cf_options [i] = self->options;
+    char *dberr = NULL;
+    self->db = rocksdb_open_column_families (self->options, db_dir, S_CF_COUNT, s_cf_names,
+                                             cf_options, self->cf, &dberr);
+    if (!self->db) {
+        if (dberr && (strstr (dberr, "lock") || strstr (dberr, "LOCK"))) {
+            hlog_error (S_LOG, "the event log %s is in use by another process (is hearthd already "
+                        "running on this data directory?): %s", db_dir, dberr);
+            *err = HEARTH_ELOCKED;
+        }
+        else {
+            hlog_error (S_LOG, "cannot open the event log %s: %s", db_dir, dberr? dberr: "?");
+            *err = dberr && strstr (dberr, "Corruption")? HEARTH_ECORRUPT: HEARTH_EIO;
+        }
+        rocksdb_free (dberr);
+        goto fail;
+    }
+    self->read_options = rocksdb_readoptions_create ();
+    self->write_sync = rocksdb_writeoptions_create ();
+    rocksdb_writeoptions_set_sync (self->write_sync, 1);
+    self->batch = rocksdb_writebatch_create ();
+
+    /*  Restore clock, seq, counters and the community. */
+    int rc = s_get_u64 (self, S_META_CLOCK, &self->clock);
+    if (rc == 0)
+        rc = s_get_u64 (self, S_META_SEQ, &self->seq);
+    size_t len;
+    uint8_t *v = rc? NULL: s_get (self, S_CF_META, S_META_COUNTS, strlen (S_META_COUNTS), &len, &rc);
+    if (v) {
+        if (len == 8 * EVENT_TYPE_COUNT)
+            for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
+                self->stats.events_by_type [t] = s_get_be64 (v + 8 * t);
+                self->stats.events_total += self->stats.events_by_type [t];
+            }
+        else
+            rc = HEARTH_ECORRUPT;
+        rocksdb_free (v);
+    }
+    v = rc? NULL: s_get (self, S_CF_META, S_META_COMMUNITY, strlen (S_META_COMMUNITY), &len, &rc);
+    if (v) {
+        if (len == HEARTH_KEY_BYTES) {
+            memcpy (self->community, v, HEARTH_KEY_BYTES);
+            self->has_community = 1;
+        }
+        else
+            rc = HEARTH_ECORRUPT;
+        rocksdb_free (v);
+    }
+    if (rc) {
+        hlog_error (S_LOG, "the event log %s has unreadable metadata: %s", db_dir, hearth_strerror (rc));
+        *err = rc;
+        goto fail;
+    }
+    self->stats.lamport_head = self->clock;
+    self->stats.seq = self->seq;
+    self->members = membership_new (self->community);
+    if (!self->members)
+        goto fail;
+    rc = s_membership_load (self);
+    if (rc) {
+        *err = rc;
+        goto fail;
+    }
+    self->ready = 1;
+    *err = 0;
+    return self;
+fail:
+    eventlog_destroy (&self);
+    return NULL;
+}
+
+void
+eventlog_destroy (eventlog_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    eventlog_t *self = *self_p;
+    s_pool_stop (&self->pool);
+    if (self->ready && self->has_community) {
+        int rc = s_snapshot_all (self);
+        if (rc)
+            hlog_warn (S_LOG, "final snapshot failed: %s", hearth_strerror (rc));
+    }
+    for (int c = 0; c < 2; c++)
+        free (self->chunks [c]);
+    if (self->batch)
+        rocksdb_writebatch_destroy (self->batch);
+    for (int i = 0; i < S_CF_COUNT; i++)
+        if (self->cf [i])
+            rocksdb_column_family_handle_destroy (self->cf [i]);
+    if (self->db)
+        rocksdb_close (self->db);
+    if (self->read_options)
+        rocksdb_readoptions_destroy (self->read_options);
+    if (self->write_sync)
+        rocksdb_writeoptions_destroy (self->write_sync);
+    if (self->options)
+        rocksdb_options_destroy (self->options);
+    if (self->table_options)
+        rocksdb_block_based_options_destroy (self->table_options);
+    if (self->cache)
+        rocksdb_cache_destroy (self->cache);
+    membership_destroy (&self->members);
+    pthread_mutex_destroy (&self->pool.mutex);
+    pthread_cond_destroy (&self->pool.work_cv);
+    pthread_cond_destroy (&self->pool.done_cv);
+    free (self->db_dir);
+    free (self);
+    *self_p = NULL;
+}
+
+/* ---- community ------------------------------------------------------------- */
+
+const uint8_t *
+eventlog_community_id (const eventlog_t *self)
+{
+    return self->has_community? self->community: NULL;
+}
+
+const membership_t *
+eventlog_membership (const eventlog_t *self)
+{
+    return self->members;
+}
+
+/*  Map a membership verdict to the error a local caller sees. */
+static int
+s_reject_error (event_reject_t r)
+{
+    switch (r) {
+        case EVENT_REJECT_NONE:    return 0;
+        case EVENT_REJECT_REVOKED: return HEARTH_EREVOKED;
+        case EVENT_REJECT_LAMPORT: return HEARTH_ELAMPORT;
+        case EVENT_REJECT_CONFLICT: return HEARTH_ECONFLICT;
+        default:                   return HEARTH_EUNAUTHORIZED;
+    }
+}
+
+/*  The local append path; write_community adds meta "community". */
+static int
+s_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft, uint64_t now_ms,
+                event_t **out, int write_community)
+{
+    if (out)
+        *out = NULL;
+    uint64_t lamport;
+    if (lamport_next (self->clock, &lamport) != 0)
+        return HEARTH_ELAMPORT;
+    char id [ULID_SIZE];
+    uint8_t rnd [10];
+    randombytes_buf (rnd, sizeof rnd);
+    if (ulid_gen_next (&self->ulid, now_ms, rnd, id) != 0)
+        return HEARTH_EINVAL;
+
+    /*  Fill the envelope, sign, and give the caller's draft back unchanged. */
+    Hearth__Event saved = *draft;
+    draft->schema_version = 1;
+    draft->event_id = id;
+    draft->lamport = lamport;
+    draft->wall_clock_ms = now_ms;
+    draft->community_id.data = self->community;
+    draft->community_id.len = HEARTH_KEY_BYTES;
+    draft->author.data = (uint8_t *) identity_public_key (author);
+    draft->author.len = HEARTH_KEY_BYTES;
+    int rc;
+    event_t *ev = event_sign (draft, author, &rc);
+    draft->schema_version = saved.schema_version;
+    draft->event_id = saved.event_id;
+    draft->lamport = saved.lamport;
+    draft->wall_clock_ms = saved.wall_clock_ms;
+    draft->community_id = saved.community_id;
+    draft->author = saved.author;
+    if (!ev)
+        return rc;
+
+    /*  The checks a received event gets. */
+    rc = s_reject_error (membership_check (self->members, ev));
+    uint8_t ikey [S_IDS_KEY_LEN];
+    if (rc == 0 && s_exists (self, S_CF_IDS, ikey, s_ids_key (ev, ikey)))
+        rc = HEARTH_ECONFLICT;
+    if (rc) {
+        event_destroy (&ev);
+        return rc;
+    }
+    const char *client = s_client_id (ev);
+    uint8_t ckey [S_CLIENT_KEY_MAX];
+    size_t clen = client? s_client_key (event_author (ev), client, ckey): 0;
+    int write_client = clen && !s_exists (self, S_CF_CLIENTS, ckey, clen);
+
+    uint64_t counts [EVENT_TYPE_COUNT];
+    memcpy (counts, self->stats.events_by_type, sizeof counts);
+    counts [event_type (ev)]++;
+    rocksdb_writebatch_t *batch = self->batch;
+    rocksdb_writebatch_clear (batch);
+    s_batch_event (self, batch, ev, self->seq + 1, write_client);
+    s_batch_meta (self, batch, lamport, self->seq + 1, counts);
+    if (write_community)
+        rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_COMMUNITY,
+                                   strlen (S_META_COMMUNITY), (const char *) self->community,
+                                   HEARTH_KEY_BYTES);
+    rc = s_write (self, batch);
+    rocksdb_writebatch_clear (batch);
+    if (rc) {
+        event_destroy (&ev);
+        return rc;
+    }
+    self->clock = lamport;
+    self->seq++;
+    memcpy (self->stats.events_by_type, counts, sizeof counts);
+    self->stats.events_total++;
+    self->stats.appended_local++;
+    self->stats.lamport_head = self->clock;
+    self->stats.seq = self->seq;
+    self->since_snapshot++;
+    if (membership_apply (self->members, ev) != 0)
+        hlog_error (S_LOG, "membership over capacity applying %s", event_id (ev));
+    s_views_feed (self, ev);
+    s_maybe_snapshot (self);
+    if (out)
+        *out = ev;
+    else
+        event_destroy (&ev);
+    return 0;
+}
+
+int
+eventlog_community_create (eventlog_t *self, const identity_t *root, const char *name, uint64_t now_ms)
+{
+    if (self->has_community) {
+        hlog_error (S_LOG, "this event log already holds a community");
+        return HEARTH_EEXISTS;
+    }
+    /*  The root's own key names the community; the rule "community.created
+        by the community key makes it ANCHOR" makes it a member. */
+    memcpy (self->community, identity_public_key (root), HEARTH_KEY_BYTES);
+    self->has_community = 1;
+    membership_reset (self->members, self->community);
+
+    Hearth__Event draft = HEARTH__EVENT__INIT;
+    Hearth__CommunityCreated created = HEARTH__COMMUNITY_CREATED__INIT;
+    /*  CONTRACT §12 default policy: 1 signature to invite, 3 to demote or
+        revoke, members may invite. */
+    Hearth__Policy policy = HEARTH__POLICY__INIT;
+    policy.min_signatures_to_invite = 1;
+    policy.min_signatures_to_demote = 3;
+    policy.min_signatures_to_revoke = 3;
+    policy.default_member_can_invite = 1;
+    created.name = (char *) (name? name: "");
+    created.policy = &policy;
+    draft.type = HEARTH__EVENT_TYPE__COMMUNITY_CREATED;
+    draft.payload_case = HEARTH__EVENT__PAYLOAD_COMMUNITY_CREATED;
+    draft.community_created = &created;
+    int rc = s_append_local (self, root, &draft, now_ms, NULL, 1);
+    if (rc) {
+        self->has_community = 0;
+        memset (self->community, 0, HEARTH_KEY_BYTES);
+        membership_reset (self->members, self->community);
+    }
+    return rc;
+}
+
+int
+eventlog_community_adopt (eventlog_t *self, const uint8_t community_id [32])
+{
+    if (self->has_community)
+        return memcmp (self->community, community_id, HEARTH_KEY_BYTES) == 0? 0: HEARTH_EEXISTS;
+    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
+    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_COMMUNITY, strlen (S_META_COMMUNITY),
+                               (const char *) community_id, HEARTH_KEY_BYTES);
+    int rc = s_write (self, batch);
+    rocksdb_writebatch_destroy (batch);
+    if (rc == 0) {
+        memcpy (self->community, community_id, HEARTH_KEY_BYTES);
+        self->has_community = 1;
+        rc = s_membership_rebuild (self);
+    }
+    return rc;
+}
+
+int
+eventlog_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft,
+                       uint64_t now_ms, event_t **out)
+{
+    if (out)
+        *out = NULL;
+    if (!self->has_community)
+        return HEARTH_ENOCOMMUNITY;
+    if (!author || !draft)
+        return HEARTH_EINVAL;
+    return s_append_local (self, author, draft, now_ms, out, 0);
+}
+
+/* ---- views API -------------------------------------------------------------- */
+
+int
+eventlog_view_register (eventlog_t *self, const eventlog_view_t *view)
+{
+    if (!view || !view->name || !*view->name || strlen (view->name) > 200 || self->views_loaded)
+        return HEARTH_EINVAL;
+    if (self->n_views >= EVENTLOG_MAX_VIEWS)
+        return HEARTH_ECAPACITY;
+    for (size_t v = 0; v < self->n_views; v++)
+        if (strcmp (self->views [v].name, view->name) == 0)
+            return HEARTH_EEXISTS;
+    self->views [self->n_views++] = *view;
+    return 0;
+}
+
+typedef struct {
+    uint64_t covered [EVENTLOG_MAX_VIEWS];
+} s_views_replay_t;
+
+static int
+s_views_replay_fn (eventlog_t *self, const event_t *ev, uint64_t seq, void *arg)
+{
+    s_views_replay_t *r = (s_views_replay_t *) arg;
+    uint32_t bit = 1u << event_type (ev);
+    for (size_t v = 0; v < self->n_views; v++) {
+        eventlog_view_t *view = &self->views [v];
+        if (seq <= r->covered [v] || !(view->types & bit) || !view->apply)
+            continue;
+        int rc = view->apply (view->ctx, ev);
+        if (rc) {
+            self->stats.view_errors++;
+            hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "view.replay", "view %s failed to apply %s: %s",
+                                view->name, event_id (ev), hearth_strerror (rc));
+        }
+    }
+    return 0;
+}
+
+int
+eventlog_views_load (eventlog_t *self, uint64_t *replayed)
+{
+    s_views_replay_t r;
+    memset (&r, 0, sizeof r);
+    uint64_t from = UINT64_MAX;
+    for (size_t v = 0; v < self->n_views; v++) {
+        eventlog_view_t *view = &self->views [v];
+        char key [256];
+        snprintf (key, sizeof key, S_META_VIEW "%s", view->name);
+        size_t len;
+        int rc;
+        uint8_t *buf = s_get (self, S_CF_META, key, strlen (key), &len, &rc);
+        if (rc)
+            return rc;
+        if (view->reset)
+            view->reset (view->ctx);
+        if (buf) {
+            Hearth__ViewSnapshot *snap = hearth__view_snapshot__unpack (NULL, len, buf);
+            int ok = snap && strcmp (snap->view, view->name) == 0 && snap->covers_seq <= self->seq
+                  && view->restore
+                  && view->restore (view->ctx, snap->state.data, snap->state.len) == 0;
+            if (ok)
+                r.covered [v] = snap->covers_seq;
+            else {
+                hlog_warn (S_LOG, "snapshot of view %s is unreadable; rebuilding it from the log",
+                           view->name);
+                if (view->reset)
+                    view->reset (view->ctx);
+            }
+            if (snap)
+                hearth__view_snapshot__free_unpacked (snap, NULL);
+            rocksdb_free (buf);
+        }
+        if (r.covered [v] < from)
+            from = r.covered [v];
+    }
+    self->views_loaded = 1;
+    uint64_t count = 0;
+    int rc = self->n_views? s_replay_seq (self, from, s_views_replay_fn, &r, &count): 0;
+    if (replayed)
+        *replayed = count;
+    if (rc == 0 && count)
+        hlog_info (S_LOG, "views loaded; replayed %llu events after their snapshots",
+                   (unsigned long long) count);
+    return rc;
+}
+
+int
+eventlog_views_snapshot (eventlog_t *self)
+{
+    return s_snapshot_all (self);
+}
+
+int
+eventlog_views_rebuild (eventlog_t *self)
+{
+    s_views_replay_t r;
+    memset (&r, 0, sizeof r);
+    for (size_t v = 0; v < self->n_views; v++)
+        if (self->views [v].reset)
+            self->views [v].reset (self->views [v].ctx);
+    self->views_loaded = 1;
+    return s_replay_seq (self, 0, s_views_replay_fn, &r, NULL);
+}
+
+/* ---- ingest ----------------------------------------------------------------- */
+
+/*  Parallel stage for one frame (runs on any verify thread): decode and
+    structure, dedup against the store by hash, note index collisions, then
+    the signature. Touches only the item and read-only RocksDB handles. */
+static void
+s_item_prepare (eventlog_t *self, s_item_t *item)
+{
+    if (item->code != EVENT_REJECT_NONE || item->dup_of >= 0)
+        return;                             /* decided by the pre-pass */
+    event_reject_t reason;
+    item->ev = event_decode (item->frame, item->len, &reason);
+    if (!item->ev) {
+        item->code = reason;
+        return;
+    }
+    if (s_exists (self, S_CF_EVENTS, event_hash (item->ev), HEARTH_HASH_BYTES)) {
+        item->code = EVENT_REJECT_DUPLICATE;
+        event_destroy (&item->ev);
+        return;
+    }
+    uint8_t ikey [S_IDS_KEY_LEN];
+    item->id_in_db = (uint8_t) s_exists (self, S_CF_IDS, ikey, s_ids_key (item->ev, ikey));
+    const char *client = s_client_id (item->ev);
+    uint8_t ckey [S_CLIENT_KEY_MAX];
+    size_t clen = client? s_client_key (event_author (item->ev), client, ckey): 0;
+    item->client_in_db = (uint8_t) (clen && s_exists (self, S_CF_CLIENTS, ckey, clen));
+    if (event_verify (item->ev) != 0) {
+        item->code = EVENT_REJECT_SIGNATURE;
+        event_destroy (&item->ev);
+    }
+}
+
+static uint64_t
+s_siphash (eventlog_t *self, const void *data, size_t len)
+{
+    uint8_t out [crypto_shorthash_BYTES];
+    crypto_shorthash (out, (const unsigned char *) data, len, self->sip_key);
+    uint64_t h;
+    memcpy (&h, out, sizeof h);
+    return h;
+}
+
+/*  Find an identical frame among a chunk's frames; its call index or -1. */
+static long
+s_frame_find (const s_chunk_t *chunk, uint64_t h, const uint8_t *const *frames, const size_t *lens,
+              const uint8_t *frame, size_t len)
+{
+    for (size_t i = h & (S_TABLE_SLOTS - 1);; i = (i + 1) & (S_TABLE_SLOTS - 1)) {
+        const s_frame_slot_t *s = &chunk->frames [i];
+        if (s->index < 0)
+            return -1;
+        if (s->h == h && lens [s->index] == len && memcmp (frames [s->index], frame, len) == 0)
+            return s->index;
+    }
+}
+
+static void
+s_frame_insert (s_chunk_t *chunk, uint64_t h, long index)
+{
+    size_t i = h & (S_TABLE_SLOTS - 1);
+    while (chunk->frames [i].index >= 0)
+        i = (i + 1) & (S_TABLE_SLOTS - 1);
+    chunk->frames [i].h = h;
+    chunk->frames [i].index = index;
+}
+
+/*  Serial pre-pass of a chunk: size cap, and identical frames within this
+    chunk or the previous one (the previous one may still be being written,
+    so the store cannot answer for it). Canonical encoding makes "same
+    event" = "same bytes", so no decode or signature check is spent on a
+    repeat. */
+static void
+s_chunk_prepare (eventlog_t *self, s_chunk_t *chunk, const s_chunk_t *prev, size_t base, size_t n,
+                 const uint8_t *const *frames, const size_t *lens)
+{
+    chunk->n = n;
+    for (size_t i = 0; i < S_TABLE_SLOTS; i++)
+        chunk->frames [i].index = -1;
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *item = &chunk->items [i];
+        memset (item, 0, sizeof *item);
+        item->index = base + i;
+        item->frame = frames [base + i];
+        item->len = lens [base + i];
+        item->dup_of = -1;
+        if (item->len > EVENT_MAX_BYTES) {
+            item->code = EVENT_REJECT_SIZE;
+            continue;
+        }
+        if (!item->frame || item->len == 0) {
+            item->code = EVENT_REJECT_DECODE;
+            continue;
+        }
+        uint64_t h = s_siphash (self, item->frame, item->len);
+        long dup = s_frame_find (chunk, h, frames, lens, item->frame, item->len);
+        if (dup < 0 && prev)
+            dup = s_frame_find (prev, h, frames, lens, item->frame, item->len);
+        if (dup >= 0)
+            item->dup_of = dup;
+        else
+            s_frame_insert (chunk, h, (long) item->index);
+    }
+}
+
+/*  Key set of a chunk (ids and clients accepted in it). */
+static int
+s_key_find (const s_chunk_t *chunk, uint64_t h, const uint8_t *key, size_t len)
+{
+    for (size_t i = h & (S_TABLE_SLOTS - 1);; i = (i + 1) & (S_TABLE_SLOTS - 1)) {
+        const s_key_slot_t *s = &chunk->keys [i];
+        if (s->len == 0)
+            return 0;
+        if (s->h == h && s->len == len && memcmp (s->key, key, len) == 0)
+            return 1;
+    }
+}
+
+static void
+s_key_insert (s_chunk_t *chunk, uint64_t h, const uint8_t *key, size_t len)
+{
+    size_t i = h & (S_TABLE_SLOTS - 1);
+    while (chunk->keys [i].len != 0)
+        i = (i + 1) & (S_TABLE_SLOTS - 1);
+    chunk->keys [i].h = h;
+    chunk->keys [i].len = (uint8_t) len;
+    memcpy (chunk->keys [i].key, key, len);
+}
+
+/*  Tag + key into buf (tag separates the ids and clients namespaces). */
+static size_t
+s_tagged (uint8_t tag, const uint8_t *key, size_t len, uint8_t *buf)
+{
+    buf [0] = tag;
+    memcpy (buf + 1, key, len);
+    return len + 1;
+}
+
+/*  Serial stage of a chunk (caller's thread): community, membership and
+    type rules in arrival order, Lamport bound, (author, event_id) conflict;
+    one synced WriteBatch for the accepted events; then the views. */
+static int
+s_chunk_commit (eventlog_t *self, s_chunk_t *chunk, const s_chunk_t *prev, uint8_t *verdicts,
+                eventlog_ingest_result_t *result, event_reject_t *codes)
+{
+    for (size_t i = 0; i < S_TABLE_SLOTS; i++)
+        chunk->keys [i].len = 0;
+    rocksdb_writebatch_t *batch = self->batch;
+    rocksdb_writebatch_clear (batch);
+    uint64_t clock = self->clock, seq = self->seq;
+    uint64_t counts [EVENT_TYPE_COUNT];
+    memcpy (counts, self->stats.events_by_type, sizeof counts);
+    size_t accepted = 0;
+    int membership_dirty = 0;
+
+    for (size_t i = 0; i < chunk->n; i++) {
+        s_item_t *item = &chunk->items [i];
+        event_reject_t code = item->code;
+        if (item->dup_of >= 0) {
+            event_reject_t first = (event_reject_t) verdicts [item->dup_of];
+            code = first == EVENT_REJECT_NONE? EVENT_REJECT_DUPLICATE: first;
+        }
+        uint8_t ikey [1 + S_IDS_KEY_LEN], ckey [1 + S_CLIENT_KEY_MAX];
+        size_t ilen = 0, clen = 0;
+        uint64_t ih = 0, ch = 0;
+        if (code == EVENT_REJECT_NONE) {
+            const event_t *ev = item->ev;
+            code = membership_check (self->members, ev);
+            if (code == EVENT_REJECT_NONE && lamport_check (clock, event_lamport (ev)) != 0)
+                code = EVENT_REJECT_LAMPORT;
+            if (code == EVENT_REJECT_NONE) {
+                uint8_t raw [S_IDS_KEY_LEN];
+                ilen = s_tagged ('I', raw, s_ids_key (ev, raw), ikey);
+                ih = s_siphash (self, ikey, ilen);
+                if (item->id_in_db || s_key_find (chunk, ih, ikey, ilen)
+                ||  (prev && s_key_find (prev, ih, ikey, ilen)))
+                    code = EVENT_REJECT_CONFLICT;
+            }
+            if (code == EVENT_REJECT_NONE) {
+                const char *client = s_client_id (ev);
+                uint8_t raw [S_CLIENT_KEY_MAX];
+                size_t rlen = client? s_client_key (event_author (ev), client, raw): 0;
+                if (rlen && !item->client_in_db) {
+                    clen = s_tagged ('C', raw, rlen, ckey);
+                    ch = s_siphash (self, ckey, clen);
+                    if (s_key_find (chunk, ch, ckey, clen) || (prev && s_key_find (prev, ch, ckey, clen)))
+                        clen = 0;           /* first (author, client_id) wins */
+                }
+            }
+        }
+        verdicts [item->index] = (uint8_t) code;
+        if (codes)
+            codes [item->index] = code;
+        if (code != EVENT_REJECT_NONE) {
+            result->rejected [code]++;
+            self->stats.rejected [code]++;
+            if (code != EVENT_REJECT_DUPLICATE)
+                hearth_log_limited (HEARTH_LOG_DEBUG, S_LOG, event_reject_name (code),
+                                    "dropped a received event: %s", event_reject_name (code));
+            event_destroy (&item->ev);
+            continue;
+        }
+        /*  Accepted: into the batch, and into membership now so later
+            events of this batch see it. */
+        const event_t *ev = item->ev;
+        int type = event_type (ev);
+        if (type >= HEARTH__EVENT_TYPE__COMMUNITY_CREATED && type <= HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED) {
+            if (membership_apply (self->members, ev) != 0)
+                hlog_error (S_LOG, "membership over capacity applying %s", event_id (ev));
+            membership_dirty = 1;
+        }
+        seq++;
+        clock = lamport_observe (clock, event_lamport (ev));
+        counts [type]++;
+        s_batch_event (self, batch, ev, seq, clen > 0);
+        s_key_insert (chunk, ih, ikey, ilen);
+        if (clen)
+            s_key_insert (chunk, ch, ckey, clen);
+        accepted++;
+    }
+    if (accepted == 0)
+        return 0;
+    s_batch_meta (self, batch, clock, seq, counts);
+    int rc = s_write (self, batch);
+    rocksdb_writebatch_clear (batch);
+    if (rc) {
+        /*  Nothing of this batch is stored: undo its effect on membership. */
+        if (membership_dirty && s_membership_rebuild (self) != 0)
+            hlog_error (S_LOG, "membership rebuild after a failed write failed too");
+        for (size_t i = 0; i < chunk->n; i++)
+            event_destroy (&chunk->items [i].ev);
+        return rc;
+    }
+    self->clock = clock;
+    self->seq = seq;
+    memcpy (self->stats.events_by_type, counts, sizeof counts);
+    self->stats.events_total += accepted;
+    self->stats.received_accepted += accepted;
+    self->stats.lamport_head = clock;
+    self->stats.seq = seq;
+    self->since_snapshot += accepted;
+    result->accepted += accepted;
+    for (size_t i = 0; i < chunk->n; i++) {
+        if (chunk->items [i].ev) {
+            s_views_feed (self, chunk->items [i].ev);
+            event_destroy (&chunk->items [i].ev);
+        }
+    }
+    s_maybe_snapshot (self);
+    return 0;
+}
+
+/*  The pipeline, software-pipelined over chunks of EVENTLOG_INGEST_BATCH:
+    while the caller commits chunk k (checks, synced write, views), the
+    workers already decode and verify chunk k+1; then the caller helps
+    finish k+1. With one thread the same code runs sequentially. */
+int
+eventlog_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
+                 eventlog_ingest_result_t *result, event_reject_t *codes)
+{
+    eventlog_ingest_result_t dummy;
+    result = result? result: &dummy;
+    memset (result, 0, sizeof *result);
+    if (n == 0)
+        return 0;
+    if (!frames || !lens)
+        return HEARTH_EINVAL;
+    for (int c = 0; c < 2; c++) {
+        if (!self->chunks [c])
+            self->chunks [c] = (s_chunk_t *) calloc (1, sizeof (s_chunk_t));
+        if (!self->chunks [c])
+            return HEARTH_ENOMEM;
+    }
+    uint8_t *verdicts = (uint8_t *) malloc (n);
+    if (!verdicts)
+        return HEARTH_ENOMEM;
+    size_t n_chunks = (n + EVENTLOG_INGEST_BATCH - 1) / EVENTLOG_INGEST_BATCH;
+    s_chunk_t *first = self->chunks [0];
+    size_t n0 = n < EVENTLOG_INGEST_BATCH? n: EVENTLOG_INGEST_BATCH;
+    s_chunk_prepare (self, first, NULL, 0, n0, frames, lens);
+    s_job_post (&self->pool, &first->job, first->items, first->n);
+    s_job_finish (&self->pool, &first->job);
+
+    int rc = 0;
+    for (size_t k = 0; k < n_chunks; k++) {
+        s_chunk_t *cur = self->chunks [k % 2];
+        s_chunk_t *next = self->chunks [(k + 1) % 2];
+        const s_chunk_t *prev = k > 0? next: NULL;     /* next still holds chunk k-1 */
+        /*  This commit needs chunk k-1's key set (its events may not be
+            visible to the store lookups the workers made for chunk k); the
+            pre-pass of chunk k+1 reuses chunk k-1's items and frame table
+            but leaves its key set alone until that chunk's own commit. */
+        int more = k + 1 < n_chunks && rc == 0;
+        if (more) {
+            size_t base = (k + 1) * EVENTLOG_INGEST_BATCH;
+            size_t m = n - base < EVENTLOG_INGEST_BATCH? n - base: EVENTLOG_INGEST_BATCH;
+            s_chunk_prepare (self, next, cur, base, m, frames, lens);
+            s_job_post (&self->pool, &next->job, next->items, next->n);
+        }
+        if (rc == 0)
+            rc = s_chunk_commit (self, cur, prev, verdicts, result, codes);
+        else
+            for (size_t i = 0; i < cur->n; i++)
+                event_destroy (&cur->items [i].ev);
+        if (more)
+            s_job_finish (&self->pool, &next->job);
+    }
+    free (verdicts);
+    return rc;
+}
+
+int
+eventlog_set_verify_threads (eventlog_t *self, int threads)
+{
+    if (threads < 1)
+        threads = 1;
+    if (threads > EVENTLOG_MAX_VERIFY_THREADS)
+        threads = EVENTLOG_MAX_VERIFY_THREADS;
+    s_pool_stop (&self->pool);
+    for (int i = 0; i < threads - 1; i++) {
+        if (pthread_create (&self->pool.threads [i], NULL, s_worker_main, &self->pool) != 0) {
+            hlog_error (S_LOG, "cannot start verify thread %d", i + 1);
+            break;
+        }
+        self->pool.n_threads++;
+    }
+    return self->pool.n_threads == threads - 1? 0: HEARTH_ENOMEM;
+}
+
+/* ---- reads ------------------------------------------------------------------- */
+
+int
+eventlog_get_by_id (eventlog_t *self, const char *id, event_t **out)
+{
+    *out = NULL;
+    if (!ulid_valid (id))
+        return HEARTH_ENOTFOUND;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [S_CF_IDS]);
+    rocksdb_iter_seek (it, id, ULID_LEN);
+    int rc = HEARTH_ENOTFOUND;
+    if (rocksdb_iter_valid (it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key (it, &klen);
+        const uint8_t *v = (const uint8_t *) rocksdb_iter_value (it, &vlen);
+        if (klen == S_IDS_KEY_LEN && memcmp (k, id, ULID_LEN) == 0) {
+            if (vlen != HEARTH_HASH_BYTES)
+                rc = HEARTH_ECORRUPT;
+            else
+                *out = s_load_event (self, v, &rc);
+            if (*out)
+                rc = 0;
+            else if (rc == HEARTH_ENOTFOUND)
+                rc = HEARTH_ECORRUPT;       /* indexed but missing */
+        }
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error (it, &err);
+    if (err) {
+        rocksdb_free (err);
+        event_destroy (out);
+        rc = HEARTH_EIO;
+    }
+    rocksdb_iter_destroy (it);
+    return rc;
+}
+
+int
+eventlog_find_client (eventlog_t *self, const uint8_t author [32], const char *client_id,
+                      char out [ULID_SIZE])
+{
+    uint8_t key [S_CLIENT_KEY_MAX];
+    size_t klen = client_id && *client_id? s_client_key (author, client_id, key): 0;
+    if (!klen)
+        return HEARTH_ENOTFOUND;
+    size_t vlen;
+    int rc;
+    uint8_t *v = s_get (self, S_CF_CLIENTS, key, klen, &vlen, &rc);
+    if (!v)
+        return rc? rc: HEARTH_ENOTFOUND;
+    if (vlen == ULID_LEN) {
+        memcpy (out, v, ULID_LEN);
+        out [ULID_LEN] = 0;
+    }
+    else
+        rc = HEARTH_ECORRUPT;
+    rocksdb_free (v);
+    return rc;
+}
+
+int
+eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, void *arg)
+{
+    if (since_lamport == UINT64_MAX)
+        return 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [S_CF_ORDER]);
+    uint8_t start [8];
+    s_put_be64 (start, since_lamport + 1);
+    int rc = 0;
+    for (rocksdb_iter_seek (it, (const char *) start, 8); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
+        size_t klen;
+        const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
+        if (klen != S_ORDER_KEY_LEN)
+            continue;
+        int lrc;
+        event_t *ev = s_load_event (self, k + 8, &lrc);
+        if (!ev) {
+            if (lrc == HEARTH_EIO) {
+                rc = lrc;
+                break;
+            }
+            hlog_error (S_LOG, "indexed event missing or corrupt; skipped");
+            continue;
+        }
+        rc = fn (arg, ev);
+        event_destroy (&ev);
+        if (rc)
+            break;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error (it, &err);
+    if (err) {
+        rocksdb_free (err);
+        rc = HEARTH_EIO;
+    }
+    rocksdb_iter_destroy (it);
+    return rc;
+}
+
+const eventlog_stats_t *
+eventlog_stats (const eventlog_t *self)
+{
+    return &self->stats;
+}
+
+uint64_t
+eventlog_disk_bytes (eventlog_t *self)
+{
+    DIR *dir = opendir (self->db_dir);
+    if (!dir)
+        return 0;
+    uint64_t total = 0;
+    struct dirent *de;
+    int dfd = dirfd (dir);
+    while ((de = readdir (dir)) != NULL) {
+        struct stat st;
+        if (fstatat (dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode))
+            total += (uint64_t) st.st_size;
+    }
+    closedir (dir);
+    return total;
+}
