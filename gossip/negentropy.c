@@ -1,0 +1,808 @@
+/*  negentropy.c — one Negentropy v1 reconciliation session; see negentropy.h.
+
+    Each incoming message is decoded range by range against the store:
+      Skip           nothing to do here (peer is satisfied with this range);
+      Fingerprint    equal to ours -> satisfied; else split our items in the
+                     range into NEGENTROPY_BUCKETS fingerprinted buckets, or
+                     list them when fewer than NEGENTROPY_IDLIST_THRESHOLD;
+      IdList         initiator: ids it lacks are "need", ours missing from
+                     the list are "have", range settled; responder: answer
+                     with the full list of its own ids in the range.
+    Settled ranges are merged into one Skip range written just before the
+    next range that says something (trailing ones are implicit).
+
+    Frame size limit: after each range that wrote output we check that
+    S_RESERVE bytes remain. If not, the range's output is rolled back, the
+    pending Skip (if any) is written, and a final range [previous bound,
+    infinity) carrying the fingerprint of ALL our items from there on closes
+    the message; the peer will find it unequal and split it. Ranges before it
+    are settled exactly once, so have/need never repeat an id. A responder's
+    IdList that does not fit is cut at a minimal bound and the remainder
+    closed the same way.
+
+    Unlike the C++ reference, whose frame-limit fallback fingerprints from the
+    end of the dropped range (and whose JavaScript port fingerprints from the
+    end of an IdList it cut), the closing fingerprint here covers exactly the
+    closing range, so it only differs when the sets really differ.
+
+    A closing range [B, infinity) also spans parts the initiator had already
+    settled in earlier rounds (the responder never read its Skips there), so
+    the initiator can meet an id again. It reports each id once: a hash set
+    (SipHash with a random per-session key, so a peer cannot aim collisions
+    at it) indexes the have/need lists.
+
+    Every message is decoded completely before anything is done with it, so
+    a malformed message changes nothing.
+*/
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "negentropy.h"
+#include "hearth_error.h"
+
+/*  Longest varint of a uint64: ceil(64 / 7) digits. */
+#define S_VARINT_MAX        10
+/*  Longest encoded bound: timestamp varint, prefix length (one byte for
+    0..32), 32 prefix bytes. */
+#define S_BOUND_MAX         (S_VARINT_MAX + 1 + NEGENTROPY_ID_SIZE)
+/*  A Skip range: bound + mode byte. */
+#define S_SKIP_RANGE_MAX    (S_BOUND_MAX + 1)
+/*  The closing range: infinity bound (0x00 0x00), mode byte, fingerprint. */
+#define S_CLOSING_RANGE     (2 + 1 + NEGENTROPY_FINGERPRINT_SIZE)
+/*  Room kept free after each range so a message can always be closed. */
+#define S_RESERVE           (S_SKIP_RANGE_MAX + S_CLOSING_RANGE)
+/*  First output buffer allocation. */
+#define S_BUF_INITIAL       4096
+/*  Ids per have/need list at most: a set slot packs index << 1 | list into
+    31 bits (plus one for "empty"). */
+#define S_MAX_IDS           (UINT32_C (1) << 30)
+/*  First size of the reported-id set (slots, a power of two); it doubles
+    before it is half full. */
+#define S_SEEN_INITIAL      1024
+
+/*  A growable byte buffer; `failed` latches an allocation failure so writers
+    need not check each call. */
+typedef struct {
+    uint8_t *data;          /* owned */
+    size_t   size;
+    size_t   cap;
+    bool     failed;
+} s_buf_t;
+
+/*  Cursor over a peer message; never reads past `left`. */
+typedef struct {
+    const uint8_t *p;       /* borrowed */
+    size_t         left;
+} s_reader_t;
+
+/*  A range bound: (ts, id) with only the first len id bytes significant
+    (the rest are zero). ts == NEGENTROPY_TIMESTAMP_MAX is infinity. */
+typedef struct {
+    uint64_t ts;
+    uint8_t  id [NEGENTROPY_ID_SIZE];
+    uint8_t  len;
+} s_bound_t;
+
+/*  One decoded range of a peer message; pointers borrow the message. */
+typedef struct {
+    s_bound_t      bound;               /* upper bound */
+    uint64_t       mode;
+    const uint8_t *fingerprint;         /* mode 1: 16 bytes */
+    const uint8_t *ids;                 /* mode 2: count x 32 bytes */
+    size_t         count;
+} s_range_t;
+
+/*  The ids already reported, as indexes into the have (list 0) and need
+    (list 1) buffers; open addressing, linear probing. */
+typedef struct {
+    uint32_t *slots;                    /* owned; 0 = empty, else 1 + (index << 1 | list) */
+    size_t    cap;                      /* 0 or a power of two */
+    size_t    count;
+} s_seen_t;
+
+struct _negentropy_t {
+    negentropy_store_t *store;          /* borrowed */
+    size_t   frame_size_limit;
+    bool     initiator;
+    bool     started;                   /* initiated, or answered a message */
+    bool     done;
+    uint64_t last_ts_out;               /* delta base of our bounds, reset per message */
+    s_buf_t  out;                       /* the message being built */
+    s_buf_t  have;                      /* 32-byte ids, cumulative */
+    s_buf_t  need;
+    s_buf_t  theirs;                    /* scratch: a peer IdList, sorted */
+    s_buf_t  matched;                   /* scratch: one flag per peer id */
+    s_seen_t seen;                      /* ids in have + need */
+    uint8_t  seen_key [crypto_shorthash_KEYBYTES];
+    negentropy_stats_t stats;
+};
+
+/* ---- buffers -------------------------------------------------------------- */
+
+static bool
+s_buf_reserve (s_buf_t *buf, size_t more)
+{
+    if (buf->failed)
+        return false;
+    size_t need;
+    if (__builtin_add_overflow (buf->size, more, &need)) {
+        buf->failed = true;
+        return false;
+    }
+    if (need <= buf->cap)
+        return true;
+    size_t cap = buf->cap? buf->cap: S_BUF_INITIAL;
+    while (cap < need) {
+        if (__builtin_mul_overflow (cap, 2, &cap)) {
+            buf->failed = true;
+            return false;
+        }
+    }
+    uint8_t *data = (uint8_t *) realloc (buf->data, cap);
+    if (!data) {
+        buf->failed = true;
+        return false;
+    }
+    buf->data = data;
+    buf->cap = cap;
+    return true;
+}
+
+static void
+s_buf_put (s_buf_t *buf, const void *bytes, size_t n)
+{
+    if (n == 0 || !s_buf_reserve (buf, n))
+        return;
+    memcpy (buf->data + buf->size, bytes, n);
+    buf->size += n;
+}
+
+static void
+s_buf_byte (s_buf_t *buf, uint8_t byte)
+{
+    s_buf_put (buf, &byte, 1);
+}
+
+static void
+s_buf_varint (s_buf_t *buf, uint64_t value)
+{
+    uint8_t digits [S_VARINT_MAX], out [S_VARINT_MAX];
+    size_t n = 0;
+    do {
+        digits [n++] = (uint8_t) (value & 0x7f);
+        value >>= 7;
+    } while (value);
+    for (size_t i = 0; i < n; i++)
+        out [i] = (uint8_t) (digits [n - 1 - i] | (i + 1 < n? 0x80: 0));
+    s_buf_put (buf, out, n);
+}
+
+static void
+s_buf_free (s_buf_t *buf)
+{
+    free (buf->data);
+    memset (buf, 0, sizeof *buf);
+}
+
+/* ---- decoding (peer bytes) ------------------------------------------------ */
+
+static int
+s_read_bytes (s_reader_t *r, size_t n, const uint8_t **bytes)
+{
+    if (r->left < n)
+        return HEARTH_EDECODE;
+    *bytes = r->p;
+    r->p += n;
+    r->left -= n;
+    return 0;
+}
+
+/*  A varint of at most 64 bits; longer or truncated ones are refused. */
+static int
+s_read_varint (s_reader_t *r, uint64_t *value)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < S_VARINT_MAX; i++) {
+        if (r->left == 0)
+            return HEARTH_EDECODE;
+        uint8_t byte = *r->p++;
+        r->left--;
+        if (v >> 57)                        /* shifting by 7 would lose bits */
+            return HEARTH_EDECODE;
+        v = (v << 7) | (byte & 0x7f);
+        if (!(byte & 0x80)) {
+            *value = v;
+            return 0;
+        }
+    }
+    return HEARTH_EDECODE;
+}
+
+static int
+s_read_bound (s_reader_t *r, uint64_t *last_ts_in, s_bound_t *bound)
+{
+    uint64_t encoded, len;
+    int rc = s_read_varint (r, &encoded);
+    if (rc)
+        return rc;
+    if (encoded == 0)
+        bound->ts = NEGENTROPY_TIMESTAMP_MAX;
+    else
+    if (__builtin_add_overflow (encoded - 1, *last_ts_in, &bound->ts))
+        bound->ts = NEGENTROPY_TIMESTAMP_MAX;   /* saturates at infinity, as the spec's reference */
+    *last_ts_in = bound->ts;
+
+    rc = s_read_varint (r, &len);
+    if (rc)
+        return rc;
+    if (len > NEGENTROPY_ID_SIZE)
+        return HEARTH_EDECODE;
+    const uint8_t *prefix;
+    rc = s_read_bytes (r, (size_t) len, &prefix);
+    if (rc)
+        return rc;
+    memset (bound->id, 0, NEGENTROPY_ID_SIZE);
+    memcpy (bound->id, prefix, (size_t) len);
+    bound->len = (uint8_t) len;
+    return 0;
+}
+
+static int
+s_bound_cmp (const s_bound_t *a, const s_bound_t *b)
+{
+    if (a->ts != b->ts)
+        return a->ts < b->ts? -1: 1;
+    return memcmp (a->id, b->id, NEGENTROPY_ID_SIZE);
+}
+
+/*  Decode the next range; prev is the previous range's upper bound (the
+    bounds must not go backwards). */
+static int
+s_read_range (s_reader_t *r, uint64_t *last_ts_in, const s_bound_t *prev, s_range_t *range)
+{
+    int rc = s_read_bound (r, last_ts_in, &range->bound);
+    if (!rc)
+        rc = s_read_varint (r, &range->mode);
+    if (rc)
+        return rc;
+    if (s_bound_cmp (&range->bound, prev) < 0)
+        return HEARTH_EDECODE;              /* ranges must ascend */
+    range->fingerprint = range->ids = NULL;
+    range->count = 0;
+    if (range->mode == NEGENTROPY_MODE_SKIP)
+        return 0;
+    if (range->mode == NEGENTROPY_MODE_FINGERPRINT)
+        return s_read_bytes (r, NEGENTROPY_FINGERPRINT_SIZE, &range->fingerprint);
+    if (range->mode == NEGENTROPY_MODE_IDLIST) {
+        uint64_t count;
+        if (s_read_varint (r, &count) || count > r->left / NEGENTROPY_ID_SIZE)
+            return HEARTH_EDECODE;
+        range->count = (size_t) count;
+        return s_read_bytes (r, range->count * NEGENTROPY_ID_SIZE, &range->ids);
+    }
+    return HEARTH_EDECODE;                  /* unknown mode */
+}
+
+/* ---- the reported-id set -------------------------------------------------- */
+
+static const uint8_t *
+s_seen_id (const negentropy_t *self, uint32_t slot)
+{
+    uint32_t entry = slot - 1;
+    const s_buf_t *list = entry & 1? &self->need: &self->have;
+    return list->data + (size_t) (entry >> 1) * NEGENTROPY_ID_SIZE;
+}
+
+/*  Slot holding id, or the empty slot where it would go (*found false). */
+static size_t
+s_seen_probe (const negentropy_t *self, const uint8_t *id, bool *found)
+{
+    uint8_t hash [crypto_shorthash_BYTES];
+    crypto_shorthash (hash, id, NEGENTROPY_ID_SIZE, self->seen_key);
+    uint64_t h;
+    memcpy (&h, hash, sizeof h);
+    size_t mask = self->seen.cap - 1;
+    for (size_t i = (size_t) h & mask;; i = (i + 1) & mask) {
+        uint32_t slot = self->seen.slots [i];
+        if (slot == 0 || memcmp (s_seen_id (self, slot), id, NEGENTROPY_ID_SIZE) == 0) {
+            *found = slot != 0;
+            return i;
+        }
+    }
+}
+
+/*  Refill the set (its slots all zero) from the have and need lists. */
+static void
+s_seen_refill (negentropy_t *self)
+{
+    self->seen.count = 0;
+    for (uint32_t list = 0; list < 2; list++) {
+        const s_buf_t *buf = list? &self->need: &self->have;
+        for (size_t index = 0; index < buf->size / NEGENTROPY_ID_SIZE; index++) {
+            bool found;
+            size_t i = s_seen_probe (self, buf->data + index * NEGENTROPY_ID_SIZE, &found);
+            assert (!found);
+            self->seen.slots [i] = (uint32_t) (1 + (index << 1 | list));
+            self->seen.count++;
+        }
+    }
+}
+
+/*  Add id to have (list 0) or need (list 1) unless it was reported before. */
+static int
+s_report (negentropy_t *self, uint32_t list, const uint8_t *id)
+{
+    if ((self->seen.count + 1) * 2 > self->seen.cap) {
+        size_t cap = self->seen.cap? self->seen.cap * 2: S_SEEN_INITIAL;
+        uint32_t *slots = (uint32_t *) calloc (cap, sizeof *slots);
+        if (!slots)
+            return HEARTH_ENOMEM;
+        free (self->seen.slots);
+        self->seen.slots = slots;
+        self->seen.cap = cap;
+        s_seen_refill (self);
+    }
+    bool found;
+    size_t i = s_seen_probe (self, id, &found);
+    if (found)
+        return 0;
+    s_buf_t *buf = list? &self->need: &self->have;
+    size_t index = buf->size / NEGENTROPY_ID_SIZE;
+    if (index >= S_MAX_IDS)
+        return HEARTH_ECAPACITY;
+    s_buf_put (buf, id, NEGENTROPY_ID_SIZE);
+    if (buf->failed)
+        return HEARTH_ENOMEM;
+    self->seen.slots [i] = (uint32_t) (1 + (index << 1 | list));
+    self->seen.count++;
+    return 0;
+}
+
+/* ---- encoding (our bytes) ------------------------------------------------- */
+
+static void
+s_write_bound (negentropy_t *self, const s_bound_t *bound)
+{
+    if (bound->ts == NEGENTROPY_TIMESTAMP_MAX) {
+        s_buf_varint (&self->out, 0);
+        self->last_ts_out = NEGENTROPY_TIMESTAMP_MAX;
+    }
+    else {
+        /*  Our bounds ascend: they are the peer's (checked ascending) or
+            minimal bounds between our items inside the peer's ranges. */
+        assert (bound->ts >= self->last_ts_out);
+        s_buf_varint (&self->out, bound->ts - self->last_ts_out + 1);
+        self->last_ts_out = bound->ts;
+    }
+    s_buf_varint (&self->out, bound->len);
+    s_buf_put (&self->out, bound->id, bound->len);
+}
+
+static const s_bound_t s_infinity = { .ts = NEGENTROPY_TIMESTAMP_MAX, .len = 0 };
+
+/*  Shortest bound b with prev < b <= curr (two adjacent stored items). */
+static void
+s_minimal_bound (const negentropy_item_t *prev, const negentropy_item_t *curr, s_bound_t *bound)
+{
+    memset (bound, 0, sizeof *bound);
+    bound->ts = curr->timestamp;
+    if (curr->timestamp != prev->timestamp)
+        return;
+    size_t shared = 0;
+    while (shared < NEGENTROPY_ID_SIZE && curr->id [shared] == prev->id [shared])
+        shared++;
+    assert (shared < NEGENTROPY_ID_SIZE);   /* stored items are distinct */
+    bound->len = (uint8_t) (shared + 1);
+    memcpy (bound->id, curr->id, bound->len);
+}
+
+/*  Minimal bound between stored items index-1 and index. */
+static void
+s_minimal_bound_at (negentropy_t *self, size_t index, s_bound_t *bound)
+{
+    negentropy_item_t prev, curr;
+    int rc = negentropy_store_get (self->store, index - 1, &prev);
+    rc |= negentropy_store_get (self->store, index, &curr);
+    assert (rc == 0);
+    (void) rc;
+    s_minimal_bound (&prev, &curr, bound);
+}
+
+static int
+s_put_id (const negentropy_item_t *item, size_t index, void *arg)
+{
+    (void) index;
+    s_buf_put ((s_buf_t *) arg, item->id, NEGENTROPY_ID_SIZE);
+    return 0;
+}
+
+static void
+s_write_fingerprint_range (negentropy_t *self, const s_bound_t *upper_bound,
+                           size_t lower, size_t upper)
+{
+    uint8_t fp [NEGENTROPY_FINGERPRINT_SIZE];
+    int rc = negentropy_store_fingerprint (self->store, lower, upper, fp);
+    assert (rc == 0);
+    (void) rc;
+    s_write_bound (self, upper_bound);
+    s_buf_varint (&self->out, NEGENTROPY_MODE_FINGERPRINT);
+    s_buf_put (&self->out, fp, sizeof fp);
+}
+
+/*  Our items [lower, upper), ending at upper_bound: listed when few, else
+    split into NEGENTROPY_BUCKETS fingerprinted buckets of near-equal size. */
+static void
+s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *upper_bound)
+{
+    size_t count = upper - lower;
+    if (count < NEGENTROPY_IDLIST_THRESHOLD) {
+        s_write_bound (self, upper_bound);
+        s_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
+        s_buf_varint (&self->out, count);
+        negentropy_store_iterate (self->store, lower, upper, s_put_id, &self->out);
+        return;
+    }
+    size_t per_bucket = count / NEGENTROPY_BUCKETS;
+    size_t with_extra = count % NEGENTROPY_BUCKETS;
+    size_t curr = lower;
+    for (size_t i = 0; i < NEGENTROPY_BUCKETS; i++) {
+        size_t next = curr + per_bucket + (i < with_extra? 1: 0);
+        s_bound_t bound;
+        if (next == upper)
+            bound = *upper_bound;
+        else
+            s_minimal_bound_at (self, next, &bound);
+        s_write_fingerprint_range (self, &bound, curr, next);
+        curr = next;
+    }
+}
+
+/*  Write the pending Skip range up to prev_bound, if any. */
+static void
+s_flush_skip (negentropy_t *self, bool *skip, const s_bound_t *prev_bound)
+{
+    if (!*skip)
+        return;
+    *skip = false;
+    s_write_bound (self, prev_bound);
+    s_buf_varint (&self->out, NEGENTROPY_MODE_SKIP);
+}
+
+static int
+s_id_cmp (const void *a, const void *b)
+{
+    return memcmp (a, b, NEGENTROPY_ID_SIZE);
+}
+
+typedef struct {
+    negentropy_t *self;
+    size_t        theirs;               /* distinct peer ids, sorted in self->theirs */
+} s_diff_ctx_t;
+
+
+static int
+s_diff_one (const negentropy_item_t *item, size_t index, void *arg)
+{
+    (void) index;
+    s_diff_ctx_t *ctx = (s_diff_ctx_t *) arg;
+    negentropy_t *self = ctx->self;
+    const uint8_t *hit = ctx->theirs == 0? NULL
+        : (const uint8_t *) bsearch (item->id, self->theirs.data, ctx->theirs,
+                                     NEGENTROPY_ID_SIZE, s_id_cmp);
+    if (hit) {
+        self->matched.data [(size_t) (hit - self->theirs.data) / NEGENTROPY_ID_SIZE] = 1;
+        return 0;
+    }
+    return s_report (self, 0, item->id);   /* non-zero stops the walk */
+}
+
+/*  Initiator got the peer's full id list (count ids at ids, borrowed) for
+    our items [lower, upper): record have and need. */
+static int
+s_diff_ids (negentropy_t *self, const uint8_t *ids, size_t count, size_t lower, size_t upper)
+{
+    size_t bytes = count * NEGENTROPY_ID_SIZE;  /* count <= message size / 32: no overflow */
+    self->theirs.size = 0;
+    self->matched.size = 0;
+    s_buf_put (&self->theirs, ids, bytes);
+    if (!s_buf_reserve (&self->matched, count))
+        return HEARTH_ENOMEM;
+    if (self->theirs.failed)
+        return HEARTH_ENOMEM;
+    if (count > 1)
+        qsort (self->theirs.data, count, NEGENTROPY_ID_SIZE, s_id_cmp);
+    size_t distinct = 0;                    /* a peer may repeat an id; count it once */
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *id = self->theirs.data + i * NEGENTROPY_ID_SIZE;
+        if (distinct > 0 && memcmp (id, self->theirs.data + (distinct - 1) * NEGENTROPY_ID_SIZE,
+                                    NEGENTROPY_ID_SIZE) == 0)
+            continue;
+        memmove (self->theirs.data + distinct * NEGENTROPY_ID_SIZE, id, NEGENTROPY_ID_SIZE);
+        distinct++;
+    }
+    if (distinct > 0)
+        memset (self->matched.data, 0, distinct);
+    s_diff_ctx_t ctx = { self, distinct };
+    int rc = negentropy_store_iterate (self->store, lower, upper, s_diff_one, &ctx);
+    for (size_t i = 0; i < distinct && rc == 0; i++)
+        if (!self->matched.data [i])
+            rc = s_report (self, 1, self->theirs.data + i * NEGENTROPY_ID_SIZE);
+    return rc;
+}
+
+/*  Responder answers an IdList for [lower, upper) with all its ids there, or
+    as many as fit. Returns the number of ids written and sets *cut when the
+    list was cut; -1 when not even one id fits (caller rolls back). */
+static long
+s_reply_ids (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *upper_bound,
+             bool *cut)
+{
+    size_t count = upper - lower;
+    *cut = false;
+    if (self->frame_size_limit) {
+        size_t overhead = self->out.size + S_RESERVE + S_BOUND_MAX + 1 + S_VARINT_MAX;
+        size_t room = self->frame_size_limit > overhead? self->frame_size_limit - overhead: 0;
+        size_t fit = room / NEGENTROPY_ID_SIZE;
+        if (fit < count) {
+            if (fit == 0)
+                return -1;
+            count = fit;
+            *cut = true;
+        }
+    }
+    s_bound_t bound = *upper_bound;
+    if (*cut)
+        s_minimal_bound_at (self, lower + count, &bound);
+    s_write_bound (self, &bound);
+    s_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
+    s_buf_varint (&self->out, count);
+    negentropy_store_iterate (self->store, lower, lower + count, s_put_id, &self->out);
+    return (long) count;
+}
+
+/*  Decode msg (already validated) and build self->out. */
+static int
+s_process (negentropy_t *self, const uint8_t *msg, size_t size)
+{
+    s_reader_t r = { msg + 1, size - 1 };   /* past the version byte */
+    uint64_t last_ts_in = 0;
+    self->last_ts_out = 0;
+    size_t total = negentropy_store_size (self->store);
+    s_bound_t prev_bound = { .ts = 0, .len = 0 };
+    size_t prev_index = 0;
+    bool skip = false;
+    while (r.left > 0) {
+        size_t mark = self->out.size;
+        uint64_t mark_ts = self->last_ts_out;
+        bool mark_skip = skip;
+
+        s_range_t range;
+        int rc = s_read_range (&r, &last_ts_in, &prev_bound, &range);
+        if (rc)
+            return rc;
+        self->stats.ranges_in++;
+        size_t lower = prev_index;
+        size_t upper = negentropy_store_lower_bound (self->store, range.bound.ts, range.bound.id);
+        if (upper < lower)
+            upper = lower;
+        bool overflow = false, cut = false;
+        size_t cut_index = 0;
+
+        if (range.mode == NEGENTROPY_MODE_SKIP)
+            skip = true;
+        else
+        if (range.mode == NEGENTROPY_MODE_FINGERPRINT) {
+            uint8_t ours [NEGENTROPY_FINGERPRINT_SIZE];
+            rc = negentropy_store_fingerprint (self->store, lower, upper, ours);
+            assert (rc == 0);
+            if (memcmp (range.fingerprint, ours, NEGENTROPY_FINGERPRINT_SIZE) == 0)
+                skip = true;
+            else {
+                s_flush_skip (self, &skip, &prev_bound);
+                s_split_range (self, lower, upper, &range.bound);
+            }
+        }
+        else
+        if (self->initiator) {              /* IdList: settle the range */
+            rc = s_diff_ids (self, range.ids, range.count, lower, upper);
+            if (rc)
+                return rc;
+            skip = true;
+        }
+        else {                              /* IdList: answer with ours */
+            s_flush_skip (self, &skip, &prev_bound);
+            long written = s_reply_ids (self, lower, upper, &range.bound, &cut);
+            if (written < 0)
+                overflow = true;
+            else
+                cut_index = lower + (size_t) written;
+        }
+
+        if (self->out.failed)
+            return HEARTH_ENOMEM;
+        if (cut) {
+            s_write_fingerprint_range (self, &s_infinity, cut_index, total);
+            break;
+        }
+        if (overflow || (self->frame_size_limit && self->out.size + S_RESERVE > self->frame_size_limit)) {
+            self->out.size = mark;
+            self->last_ts_out = mark_ts;
+            skip = mark_skip;
+            s_flush_skip (self, &skip, &prev_bound);
+            s_write_fingerprint_range (self, &s_infinity, lower, total);
+            break;
+        }
+        prev_index = upper;
+        prev_bound = range.bound;
+    }
+    return self->out.failed? HEARTH_ENOMEM: 0;
+}
+
+/*  Check the whole message: version byte and every range. Returns 0, or
+    1 when a responder must answer with its version byte alone. */
+static int
+s_validate (const negentropy_t *self, const uint8_t *msg, size_t size)
+{
+    if (size == 0)
+        return HEARTH_EDECODE;
+    if (msg [0] < NEGENTROPY_PROTOCOL_VERSION_MIN || msg [0] > NEGENTROPY_PROTOCOL_VERSION_MAX)
+        return HEARTH_EDECODE;
+    if (msg [0] != NEGENTROPY_PROTOCOL_VERSION)
+        return self->initiator? HEARTH_ESCHEMA: 1;
+    s_reader_t r = { msg + 1, size - 1 };
+    uint64_t last_ts_in = 0;
+    s_bound_t prev = { .ts = 0, .len = 0 };
+    while (r.left > 0) {
+        s_range_t range;
+        int rc = s_read_range (&r, &last_ts_in, &prev, &range);
+        if (rc)
+            return rc;
+        prev = range.bound;
+    }
+    return 0;
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+negentropy_t *
+negentropy_new (negentropy_store_t *store, size_t frame_size_limit)
+{
+    if (!store || (frame_size_limit != 0 && frame_size_limit < NEGENTROPY_FRAME_SIZE_MIN))
+        return NULL;
+    negentropy_t *self = (negentropy_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = store;
+    self->frame_size_limit = frame_size_limit;
+    if (sodium_init () < 0) {
+        free (self);
+        return NULL;
+    }
+    crypto_shorthash_keygen (self->seen_key);
+    return self;
+}
+
+void
+negentropy_destroy (negentropy_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    negentropy_t *self = *self_p;
+    s_buf_free (&self->out);
+    s_buf_free (&self->have);
+    s_buf_free (&self->need);
+    s_buf_free (&self->theirs);
+    s_buf_free (&self->matched);
+    free (self->seen.slots);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size_p)
+{
+    *msg_p = NULL;
+    *size_p = 0;
+    if (self->started)
+        return HEARTH_EINVAL;
+    self->started = true;
+    self->initiator = true;
+    self->last_ts_out = 0;
+    self->out.size = 0;
+    s_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
+    s_split_range (self, 0, negentropy_store_size (self->store), &s_infinity);
+    if (self->out.failed) {
+        self->out.failed = false;
+        self->started = self->initiator = false;
+        return HEARTH_ENOMEM;
+    }
+    self->stats.messages_out++;
+    self->stats.bytes_out += self->out.size;
+    *msg_p = self->out.data;
+    *size_p = self->out.size;
+    return 0;
+}
+
+int
+negentropy_reconcile (negentropy_t *self, const uint8_t *msg, size_t size,
+                      const uint8_t **reply_p, size_t *reply_size_p)
+{
+    *reply_p = NULL;
+    *reply_size_p = 0;
+    if (!msg && size > 0)
+        return HEARTH_EINVAL;
+    if (self->initiator && self->done)
+        return HEARTH_EINVAL;
+    self->started = true;
+    self->stats.messages_in++;
+    self->stats.bytes_in += size;
+
+    self->out.size = 0;
+    s_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
+    int rc = s_validate (self, msg, size);
+    if (rc == 1) {
+        self->stats.version_rejects++;  /* answer: our version byte alone */
+        rc = 0;
+    }
+    else
+    if (rc == 0) {
+        size_t have_size = self->have.size, need_size = self->need.size;
+        rc = s_process (self, msg, size);
+        if (rc) {                           /* out of memory: undo this message's ids */
+            self->have.size = have_size;
+            self->need.size = need_size;
+            if (self->seen.cap) {
+                memset (self->seen.slots, 0, self->seen.cap * sizeof *self->seen.slots);
+                s_seen_refill (self);
+            }
+        }
+    }
+    if (self->out.failed)
+        rc = HEARTH_ENOMEM;
+    self->out.failed = self->have.failed = self->need.failed = false;
+    self->theirs.failed = self->matched.failed = false;
+    if (rc)
+        return rc;
+    if (self->initiator && self->out.size == 1) {
+        self->done = true;                  /* nothing left to ask */
+        return 0;
+    }
+    self->stats.messages_out++;
+    self->stats.bytes_out += self->out.size;
+    *reply_p = self->out.data;
+    *reply_size_p = self->out.size;
+    return 0;
+}
+
+bool
+negentropy_done (const negentropy_t *self)
+{
+    return self->done;
+}
+
+bool
+negentropy_is_initiator (const negentropy_t *self)
+{
+    return self->initiator;
+}
+
+const uint8_t *
+negentropy_have_ids (const negentropy_t *self, size_t *count_p)
+{
+    *count_p = self->have.size / NEGENTROPY_ID_SIZE;
+    return self->have.data;
+}
+
+const uint8_t *
+negentropy_need_ids (const negentropy_t *self, size_t *count_p)
+{
+    *count_p = self->need.size / NEGENTROPY_ID_SIZE;
+    return self->need.data;
+}
+
+void
+negentropy_stats (const negentropy_t *self, negentropy_stats_t *stats)
+{
+    *stats = self->stats;
+}

@@ -1,0 +1,127 @@
+/*  negentropy.h — one range-based set reconciliation session, wire-compatible
+    with Negentropy protocol v1 (NIP-77; hoytech/negentropy). Pure: no I/O,
+    no clock, no threads. The gossip link carries the bytes.
+
+    Roles. The initiator calls negentropy_initiate() and sends the result;
+    the responder answers each message with negentropy_reconcile(); the
+    initiator feeds each answer to negentropy_reconcile(), which gives the
+    next message or, when nothing is left to ask, no message (done). The
+    initiator learns both differences: "have" ids (it has, the peer lacks)
+    and "need" ids (the peer has, it lacks). The responder learns nothing; it
+    only answers. Then each side fetches/pushes events by hash.
+
+    Wire format (every integer a Varint: base-128, most significant digit
+    first, high bit set on all digits but the last):
+        Message     := 0x61 Range*
+        Range       := Bound Mode Payload          (upper bound; the lower is the previous
+                                                    range's upper, or (0, "") for the first)
+        Bound       := Varint(ts: 0 = infinity, else 1 + ts - previous ts in this message)
+                       Varint(prefix length 0..32) idPrefix   (omitted bytes are 0)
+        Mode 0 Skip        := (empty)
+        Mode 1 Fingerprint := 16 bytes: SHA-256(sum of ids mod 2^256, 32 LE bytes || Varint(count))[0..16)
+        Mode 2 IdList      := Varint(n) id{n}
+    Ranges after the last one, up to infinity, are an implicit Skip.
+
+    Decoding checks every byte: truncation, varints over 64 bits, prefix
+    lengths over 32, id counts larger than the bytes left, bounds going
+    backwards, unknown modes and version bytes outside 0x60..0x6f give a
+    negative code and no reply; nothing a peer sends can assert or crash.
+    A responder given another protocol version in 0x60..0x6f answers with the
+    single byte 0x61 (the spec's "highest version I support"), return 0.
+
+    Frame size limit: with a non-zero limit every message this side produces
+    is at most that many bytes; work that does not fit is folded into one
+    final fingerprint range that the peer splits in a later round.
+*/
+#ifndef HEARTH_NEGENTROPY_H
+#define HEARTH_NEGENTROPY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "negentropy_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  Protocol version byte of v1. Versions are 0x60 + n. */
+#define NEGENTROPY_PROTOCOL_VERSION     0x61
+/*  Range of bytes that are Negentropy version bytes at all. */
+#define NEGENTROPY_PROTOCOL_VERSION_MIN 0x60
+#define NEGENTROPY_PROTOCOL_VERSION_MAX 0x6f
+/*  Smallest non-zero frame size limit (the reference's minimum: a split
+    range, <= 16 x 60 bytes, always fits with room to spare). */
+#define NEGENTROPY_FRAME_SIZE_MIN       4096
+/*  Ranges are split into this many fingerprinted buckets... */
+#define NEGENTROPY_BUCKETS              16
+/*  ...unless they hold fewer than this many items, then they are listed. */
+#define NEGENTROPY_IDLIST_THRESHOLD     (2 * NEGENTROPY_BUCKETS)
+
+typedef enum {
+    NEGENTROPY_MODE_SKIP        = 0,
+    NEGENTROPY_MODE_FINGERPRINT = 1,
+    NEGENTROPY_MODE_IDLIST      = 2
+} negentropy_mode_t;
+
+/*  Counters of one session. */
+typedef struct {
+    uint64_t messages_in;
+    uint64_t messages_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t ranges_in;             /* ranges decoded */
+    uint64_t version_rejects;       /* messages answered with our version byte */
+} negentropy_stats_t;
+
+typedef struct _negentropy_t negentropy_t;
+
+/*  New session over store (borrowed: must outlive the session; may gain
+    items between messages). frame_size_limit is 0 (none) or >=
+    NEGENTROPY_FRAME_SIZE_MIN. Returns NULL on a bad limit or out of memory. */
+negentropy_t *negentropy_new (negentropy_store_t *store, size_t frame_size_limit);
+
+/*  Free the session and set *self_p to NULL. Safe on NULL and on *self_p NULL. */
+void negentropy_destroy (negentropy_t **self_p);
+
+/*  Become the initiator and build the first message. *msg_p points into the
+    session (owned by it) and stays valid until the next call on it.
+    Returns 0; HEARTH_EINVAL if this session already initiated or answered;
+    HEARTH_ENOMEM. */
+int negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size_p);
+
+/*  Process one peer message (borrowed). As responder: *reply_p is the answer
+    to send (never empty). As initiator: *reply_p is the next message, or NULL
+    with *reply_size_p 0 when reconciliation is complete (negentropy_done()).
+    The reply is owned by the session and valid until the next call on it.
+    Returns 0; HEARTH_EDECODE (malformed message); HEARTH_ESCHEMA (initiator
+    got another protocol version); HEARTH_EINVAL (initiator already done);
+    HEARTH_ECAPACITY (over 2^30 ids in a list); HEARTH_ENOMEM. The whole
+    message is checked before it is used: on error the have/need lists are
+    as they were. */
+int negentropy_reconcile (negentropy_t *self, const uint8_t *msg, size_t size,
+                          const uint8_t **reply_p, size_t *reply_size_p);
+
+/*  True once the initiator has nothing more to ask. */
+bool negentropy_done (const negentropy_t *self);
+
+/*  True if this session initiated. */
+bool negentropy_is_initiator (const negentropy_t *self);
+
+/*  Ids the initiator has and the peer lacks, *count_p of them, 32 bytes
+    each, contiguous; cumulative over the session (new ones are appended, so
+    a caller can remember how many it has seen), each id once even when a
+    later round meets it again. Owned by the session; valid until the next
+    reconcile or destroy. Always empty for a responder. */
+const uint8_t *negentropy_have_ids (const negentropy_t *self, size_t *count_p);
+
+/*  Ids the peer has and the initiator lacks; as negentropy_have_ids. */
+const uint8_t *negentropy_need_ids (const negentropy_t *self, size_t *count_p);
+
+/*  Copy the session's counters into *stats. */
+void negentropy_stats (const negentropy_t *self, negentropy_stats_t *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,659 @@
+/*  negentropy_store.c — sorted (timestamp, id) items in a counted, summed
+    B+tree; see negentropy_store.h.
+
+    Shape: leaves hold up to S_LEAF_MAX items in order and are chained left to
+    right; inner nodes hold up to S_INNER_MAX children and, per child, its item
+    count, the sum of its ids (mod 2^256) and its smallest item (the routing
+    key). All leaves are at the same depth (`height` inner levels above them).
+    Nodes have no minimum fill: items are never removed.
+
+    Insert descends once. Full inner nodes are split on the way down, before
+    anything changes, so a leaf split always finds room in its parent and a
+    failed allocation leaves a valid tree. A full rightmost leaf receiving an
+    item at its end (the usual case: lamports grow) splits as "full | new"
+    rather than in halves, so appended runs pack leaves full.
+
+    Fingerprint(begin, end) = H(prefix(end) - prefix(begin), end - begin);
+    prefix(i) walks one root-to-leaf path adding the sums of the children to
+    its left: O(log n) additions of 256-bit values.
+
+    Invariants (asserted, never derived from peer input): every inner entry's
+    count and sum equal its subtree's; keys are each subtree's minimum; the
+    store's size and total equal the root's.
+*/
+#include <assert.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "negentropy_store.h"
+#include "hearth_error.h"
+
+/*  Items per leaf: 64 x 40 bytes = 2.5 KiB, a few pages' worth of binary
+    search and at most 63 additions for the in-leaf part of a prefix sum. */
+#define S_LEAF_MAX   64
+/*  Children per inner node: 1M items need 3 inner levels above 64-item leaves. */
+#define S_INNER_MAX  64
+/*  Longest varint of a uint64: ceil(64 / 7) digits. */
+#define S_VARINT_MAX 10
+
+/*  A 256-bit unsigned integer as four little-endian 64-bit limbs. */
+typedef struct {
+    uint64_t w [4];
+} s_sum_t;
+
+typedef struct s_leaf_t {
+    uint32_t n;
+    struct s_leaf_t *next;                        /* right neighbour; not owned */
+    uint64_t ts [S_LEAF_MAX];
+    uint8_t  id [S_LEAF_MAX][NEGENTROPY_ID_SIZE];
+} s_leaf_t;
+
+typedef struct {
+    uint32_t n;
+    void    *child [S_INNER_MAX];                 /* owned: s_inner_t or s_leaf_t */
+    uint64_t count [S_INNER_MAX];                 /* items under child c */
+    s_sum_t  sum [S_INNER_MAX];                   /* sum of ids under child c */
+    uint64_t key_ts [S_INNER_MAX];                /* smallest item under child c */
+    uint8_t  key_id [S_INNER_MAX][NEGENTROPY_ID_SIZE];
+} s_inner_t;
+
+/*  A subtree handed to a parent: after a split or while bulk building. */
+typedef struct {
+    void    *node;
+    uint64_t count;
+    s_sum_t  sum;
+    uint64_t key_ts;
+    uint8_t  key_id [NEGENTROPY_ID_SIZE];
+} s_entry_t;
+
+struct _negentropy_store_t {
+    void    *root;          /* owned; s_leaf_t when height == 0, never NULL */
+    int      height;        /* inner levels above the leaves */
+    size_t   size;
+    s_sum_t  total;
+};
+
+/* ---- 256-bit arithmetic --------------------------------------------------- */
+
+static inline uint64_t
+s_load_le64 (const uint8_t *p)
+{
+    return (uint64_t) p [0]       | (uint64_t) p [1] << 8  | (uint64_t) p [2] << 16
+         | (uint64_t) p [3] << 24 | (uint64_t) p [4] << 32 | (uint64_t) p [5] << 40
+         | (uint64_t) p [6] << 48 | (uint64_t) p [7] << 56;
+}
+
+static inline void
+s_store_le64 (uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p [i] = (uint8_t) (v >> (8 * i));
+}
+
+static inline void
+s_sum_add (s_sum_t *a, const s_sum_t *b)
+{
+    unsigned __int128 carry = 0;
+    for (int i = 0; i < 4; i++) {
+        carry += (unsigned __int128) a->w [i] + b->w [i];
+        a->w [i] = (uint64_t) carry;
+        carry >>= 64;
+    }
+}
+
+static inline void
+s_sum_sub (s_sum_t *a, const s_sum_t *b)
+{
+    uint64_t borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t x = a->w [i], y = b->w [i];
+        uint64_t d = x - y - borrow;
+        borrow = (x < y) || (x == y && borrow)? 1: 0;
+        a->w [i] = d;
+    }
+}
+
+/*  Add the 32 id bytes, read as a little-endian integer, to a. */
+static inline void
+s_sum_add_id (s_sum_t *a, const uint8_t *id)
+{
+    s_sum_t v = {{ s_load_le64 (id), s_load_le64 (id + 8),
+                   s_load_le64 (id + 16), s_load_le64 (id + 24) }};
+    s_sum_add (a, &v);
+}
+
+static void
+s_sum_to_bytes (const s_sum_t *a, uint8_t out [NEGENTROPY_ID_SIZE])
+{
+    for (int i = 0; i < 4; i++)
+        s_store_le64 (out + 8 * i, a->w [i]);
+}
+
+/* ---- ordering ------------------------------------------------------------- */
+
+static inline int
+s_cmp (uint64_t ts_a, const uint8_t *id_a, uint64_t ts_b, const uint8_t *id_b)
+{
+    if (ts_a != ts_b)
+        return ts_a < ts_b? -1: 1;
+    return memcmp (id_a, id_b, NEGENTROPY_ID_SIZE);
+}
+
+/*  First position in the leaf whose item is >= key. */
+static uint32_t
+s_leaf_lower_bound (const s_leaf_t *leaf, uint64_t ts, const uint8_t *id)
+{
+    uint32_t lo = 0, hi = leaf->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (s_cmp (leaf->ts [mid], leaf->id [mid], ts, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*  Child to descend into for key: the last child whose smallest item is
+    <= key, or child 0 when key is below them all. */
+static uint32_t
+s_inner_route (const s_inner_t *node, uint64_t ts, const uint8_t *id)
+{
+    uint32_t lo = 1, hi = node->n;          /* first c >= 1 with key[c] > key */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (s_cmp (node->key_ts [mid], node->key_id [mid], ts, id) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - 1;
+}
+
+/* ---- node helpers --------------------------------------------------------- */
+
+static void
+s_node_free (void *node, int height)
+{
+    if (!node)
+        return;
+    if (height > 0) {
+        s_inner_t *inner = (s_inner_t *) node;
+        for (uint32_t c = 0; c < inner->n; c++)
+            s_node_free (inner->child [c], height - 1);
+    }
+    free (node);
+}
+
+/*  Put entry at position pos of a node with room, shifting the rest right. */
+static void
+s_inner_put (s_inner_t *node, uint32_t pos, const s_entry_t *entry)
+{
+    assert (node->n < S_INNER_MAX && pos <= node->n);
+    uint32_t tail = node->n - pos;
+    memmove (&node->child [pos + 1], &node->child [pos], tail * sizeof node->child [0]);
+    memmove (&node->count [pos + 1], &node->count [pos], tail * sizeof node->count [0]);
+    memmove (&node->sum [pos + 1], &node->sum [pos], tail * sizeof node->sum [0]);
+    memmove (&node->key_ts [pos + 1], &node->key_ts [pos], tail * sizeof node->key_ts [0]);
+    memmove (&node->key_id [pos + 1], &node->key_id [pos], tail * sizeof node->key_id [0]);
+    node->child [pos] = entry->node;
+    node->count [pos] = entry->count;
+    node->sum [pos] = entry->sum;
+    node->key_ts [pos] = entry->key_ts;
+    memcpy (node->key_id [pos], entry->key_id, NEGENTROPY_ID_SIZE);
+    node->n++;
+}
+
+/*  Split the full inner child c of parent (which has room) into two halves. */
+static int
+s_inner_split_child (s_inner_t *parent, uint32_t c)
+{
+    s_inner_t *left = (s_inner_t *) parent->child [c];
+    assert (left->n == S_INNER_MAX);
+    s_inner_t *right = (s_inner_t *) calloc (1, sizeof (s_inner_t));
+    if (!right)
+        return HEARTH_ENOMEM;
+    uint32_t half = left->n / 2, moved = left->n - half;
+    memcpy (right->child, &left->child [half], moved * sizeof left->child [0]);
+    memcpy (right->count, &left->count [half], moved * sizeof left->count [0]);
+    memcpy (right->sum, &left->sum [half], moved * sizeof left->sum [0]);
+    memcpy (right->key_ts, &left->key_ts [half], moved * sizeof left->key_ts [0]);
+    memcpy (right->key_id, &left->key_id [half], moved * sizeof left->key_id [0]);
+    right->n = moved;
+    left->n = half;
+
+    s_entry_t entry = { .node = right, .key_ts = right->key_ts [0] };
+    memcpy (entry.key_id, right->key_id [0], NEGENTROPY_ID_SIZE);
+    for (uint32_t i = 0; i < moved; i++) {
+        entry.count += right->count [i];
+        s_sum_add (&entry.sum, &right->sum [i]);
+    }
+    parent->count [c] -= entry.count;
+    s_sum_sub (&parent->sum [c], &entry.sum);
+    s_inner_put (parent, c + 1, &entry);
+    return 0;
+}
+
+/*  Insert into a leaf. If the leaf is full it splits (its parent is known to
+    have room) and *split describes the new right leaf; else split->node is
+    NULL. Returns 0, HEARTH_EDUPLICATE or HEARTH_ENOMEM (leaf unchanged). */
+static int
+s_leaf_insert (s_leaf_t *leaf, uint64_t ts, const uint8_t *id, s_entry_t *split)
+{
+    split->node = NULL;
+    uint32_t pos = s_leaf_lower_bound (leaf, ts, id);
+    if (pos < leaf->n && s_cmp (leaf->ts [pos], leaf->id [pos], ts, id) == 0)
+        return HEARTH_EDUPLICATE;
+
+    s_leaf_t *into = leaf;
+    if (leaf->n == S_LEAF_MAX) {
+        s_leaf_t *right = (s_leaf_t *) calloc (1, sizeof (s_leaf_t));
+        if (!right)
+            return HEARTH_ENOMEM;
+        if (pos == leaf->n && !leaf->next) {
+            into = right;                   /* appending at the very end: "full | new" */
+            pos = 0;
+        }
+        else {
+            uint32_t half = S_LEAF_MAX / 2, moved = leaf->n - half;
+            memcpy (right->ts, &leaf->ts [half], moved * sizeof leaf->ts [0]);
+            memcpy (right->id, &leaf->id [half], moved * sizeof leaf->id [0]);
+            right->n = moved;
+            leaf->n = half;
+            if (pos > half) {
+                into = right;
+                pos -= half;
+            }
+        }
+        right->next = leaf->next;
+        leaf->next = right;
+        split->node = right;
+    }
+    uint32_t tail = into->n - pos;
+    memmove (&into->ts [pos + 1], &into->ts [pos], tail * sizeof into->ts [0]);
+    memmove (&into->id [pos + 1], &into->id [pos], tail * sizeof into->id [0]);
+    into->ts [pos] = ts;
+    memcpy (into->id [pos], id, NEGENTROPY_ID_SIZE);
+    into->n++;
+
+    if (split->node) {
+        s_leaf_t *right = (s_leaf_t *) split->node;
+        split->count = right->n;
+        memset (&split->sum, 0, sizeof split->sum);
+        for (uint32_t i = 0; i < right->n; i++)
+            s_sum_add_id (&split->sum, right->id [i]);
+        split->key_ts = right->ts [0];
+        memcpy (split->key_id, right->id [0], NEGENTROPY_ID_SIZE);
+    }
+    return 0;
+}
+
+/*  Insert under an inner node that has room (n < S_INNER_MAX). */
+static int
+s_inner_insert (s_inner_t *node, int height, uint64_t ts, const uint8_t *id, const s_sum_t *v)
+{
+    assert (node->n < S_INNER_MAX);
+    uint32_t c = s_inner_route (node, ts, id);
+    s_entry_t split = { .node = NULL };
+    int rc;
+    if (height > 1) {
+        if (((s_inner_t *) node->child [c])->n == S_INNER_MAX) {
+            rc = s_inner_split_child (node, c);
+            if (rc)
+                return rc;
+            if (s_cmp (node->key_ts [c + 1], node->key_id [c + 1], ts, id) <= 0)
+                c++;
+        }
+        rc = s_inner_insert ((s_inner_t *) node->child [c], height - 1, ts, id, v);
+    }
+    else
+        rc = s_leaf_insert ((s_leaf_t *) node->child [c], ts, id, &split);
+    if (rc)
+        return rc;
+
+    node->count [c]++;
+    s_sum_add (&node->sum [c], v);
+    if (s_cmp (ts, id, node->key_ts [c], node->key_id [c]) < 0) {
+        node->key_ts [c] = ts;              /* a new smallest item (child 0 only) */
+        memcpy (node->key_id [c], id, NEGENTROPY_ID_SIZE);
+    }
+    if (split.node) {
+        node->count [c] -= split.count;
+        s_sum_sub (&node->sum [c], &split.sum);
+        s_inner_put (node, c + 1, &split);
+    }
+    return 0;
+}
+
+/*  Leaf holding index (< size) and the position in it. */
+static const s_leaf_t *
+s_locate (const negentropy_store_t *self, size_t index, uint32_t *pos)
+{
+    const void *node = self->root;
+    for (int h = self->height; h > 0; h--) {
+        const s_inner_t *inner = (const s_inner_t *) node;
+        uint32_t c = 0;
+        while (index >= inner->count [c]) {
+            index -= inner->count [c];
+            c++;
+            assert (c < inner->n);
+        }
+        node = inner->child [c];
+    }
+    const s_leaf_t *leaf = (const s_leaf_t *) node;
+    assert (index < leaf->n);
+    *pos = (uint32_t) index;
+    return leaf;
+}
+
+/*  Sum of the ids of items [0, index). */
+static void
+s_prefix_sum (const negentropy_store_t *self, size_t index, s_sum_t *out)
+{
+    memset (out, 0, sizeof *out);
+    if (index == 0)
+        return;
+    if (index == self->size) {
+        *out = self->total;
+        return;
+    }
+    const void *node = self->root;
+    for (int h = self->height; h > 0; h--) {
+        const s_inner_t *inner = (const s_inner_t *) node;
+        uint32_t c = 0;
+        while (index >= inner->count [c]) {
+            index -= inner->count [c];
+            s_sum_add (out, &inner->sum [c]);
+            c++;
+            assert (c < inner->n);
+        }
+        node = inner->child [c];
+    }
+    const s_leaf_t *leaf = (const s_leaf_t *) node;
+    assert (index < leaf->n);
+    for (size_t i = 0; i < index; i++)
+        s_sum_add_id (out, leaf->id [i]);
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+negentropy_store_t *
+negentropy_store_new (void)
+{
+    if (sodium_init () < 0)
+        return NULL;
+    negentropy_store_t *self = (negentropy_store_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->root = calloc (1, sizeof (s_leaf_t));
+    if (!self->root) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+negentropy_store_destroy (negentropy_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    negentropy_store_t *self = *self_p;
+    s_node_free (self->root, self->height);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+negentropy_store_build (negentropy_store_t *self, const negentropy_item_t *items, size_t count)
+{
+    if (self->size != 0 || (count > 0 && !items))
+        return HEARTH_EINVAL;
+    for (size_t i = 0; i < count; i++) {
+        if (items [i].timestamp == NEGENTROPY_TIMESTAMP_MAX)
+            return HEARTH_EINVAL;
+        if (i > 0 && s_cmp (items [i - 1].timestamp, items [i - 1].id,
+                            items [i].timestamp, items [i].id) >= 0)
+            return HEARTH_EINVAL;
+    }
+    if (count == 0)
+        return 0;
+
+    size_t width = (count + S_LEAF_MAX - 1) / S_LEAF_MAX;   /* entries at this level */
+    s_entry_t *level = (s_entry_t *) calloc (width, sizeof (s_entry_t));
+    if (!level)
+        return HEARTH_ENOMEM;
+    s_leaf_t *prev = NULL;
+    for (size_t l = 0; l < width; l++) {
+        s_leaf_t *leaf = (s_leaf_t *) calloc (1, sizeof (s_leaf_t));
+        if (!leaf) {
+            for (size_t j = 0; j < l; j++)
+                free (level [j].node);
+            free (level);
+            return HEARTH_ENOMEM;
+        }
+        size_t first = l * S_LEAF_MAX;
+        size_t n = count - first < S_LEAF_MAX? count - first: S_LEAF_MAX;
+        for (size_t i = 0; i < n; i++) {
+            leaf->ts [i] = items [first + i].timestamp;
+            memcpy (leaf->id [i], items [first + i].id, NEGENTROPY_ID_SIZE);
+            s_sum_add_id (&level [l].sum, leaf->id [i]);
+        }
+        leaf->n = (uint32_t) n;
+        if (prev)
+            prev->next = leaf;
+        prev = leaf;
+        level [l].node = leaf;
+        level [l].count = n;
+        level [l].key_ts = leaf->ts [0];
+        memcpy (level [l].key_id, leaf->id [0], NEGENTROPY_ID_SIZE);
+    }
+    int height = 0;
+    while (width > 1) {
+        size_t parents = (width + S_INNER_MAX - 1) / S_INNER_MAX;
+        for (size_t p = 0; p < parents; p++) {
+            s_inner_t *inner = (s_inner_t *) calloc (1, sizeof (s_inner_t));
+            if (!inner) {
+                /* level[0, p) now hold the new parents; the rest still hold
+                   this level's children. Free both, whole subtrees each. */
+                for (size_t j = 0; j < p; j++)
+                    s_node_free (level [j].node, height + 1);
+                for (size_t j = p * S_INNER_MAX; j < width; j++)
+                    s_node_free (level [j].node, height);
+                free (level);
+                return HEARTH_ENOMEM;
+            }
+            size_t first = p * S_INNER_MAX;
+            size_t n = width - first < S_INNER_MAX? width - first: S_INNER_MAX;
+            s_entry_t parent = { .node = inner };
+            for (size_t i = 0; i < n; i++) {
+                s_inner_put (inner, (uint32_t) i, &level [first + i]);
+                parent.count += level [first + i].count;
+                s_sum_add (&parent.sum, &level [first + i].sum);
+            }
+            parent.key_ts = inner->key_ts [0];
+            memcpy (parent.key_id, inner->key_id [0], NEGENTROPY_ID_SIZE);
+            level [p] = parent;             /* p <= first: never overwrites an unread entry */
+        }
+        width = parents;
+        height++;
+    }
+    s_node_free (self->root, self->height);
+    self->root = level [0].node;
+    self->height = height;
+    self->size = count;
+    self->total = level [0].sum;
+    free (level);
+    return 0;
+}
+
+int
+negentropy_store_insert (negentropy_store_t *self, uint64_t timestamp,
+                         const uint8_t id [NEGENTROPY_ID_SIZE])
+{
+    if (timestamp == NEGENTROPY_TIMESTAMP_MAX || !id)
+        return HEARTH_EINVAL;
+    s_sum_t v = {{ 0 }};
+    s_sum_add_id (&v, id);
+
+    /*  A full root (leaf or inner) gets a new root above it first, so every
+        node we descend into has room for one more child. */
+    bool root_full = self->height == 0
+        ? ((s_leaf_t *) self->root)->n == S_LEAF_MAX
+        : ((s_inner_t *) self->root)->n == S_INNER_MAX;
+    if (root_full) {
+        s_inner_t *root = (s_inner_t *) calloc (1, sizeof (s_inner_t));
+        if (!root)
+            return HEARTH_ENOMEM;
+        s_entry_t entry = { .node = self->root, .count = self->size, .sum = self->total };
+        if (self->height == 0) {
+            s_leaf_t *leaf = (s_leaf_t *) self->root;
+            entry.key_ts = leaf->ts [0];
+            memcpy (entry.key_id, leaf->id [0], NEGENTROPY_ID_SIZE);
+        }
+        else {
+            s_inner_t *inner = (s_inner_t *) self->root;
+            entry.key_ts = inner->key_ts [0];
+            memcpy (entry.key_id, inner->key_id [0], NEGENTROPY_ID_SIZE);
+        }
+        s_inner_put (root, 0, &entry);
+        if (self->height > 0) {
+            int rc = s_inner_split_child (root, 0);
+            if (rc) {
+                free (root);
+                return rc;
+            }
+        }
+        self->root = root;
+        self->height++;
+    }
+
+    int rc;
+    if (self->height == 0) {
+        s_entry_t split;
+        rc = s_leaf_insert ((s_leaf_t *) self->root, timestamp, id, &split);
+        assert (rc || !split.node);         /* a root leaf with room never splits */
+    }
+    else
+        rc = s_inner_insert ((s_inner_t *) self->root, self->height, timestamp, id, &v);
+    if (rc)
+        return rc;
+    self->size++;
+    s_sum_add (&self->total, &v);
+    return 0;
+}
+
+size_t
+negentropy_store_size (const negentropy_store_t *self)
+{
+    return self->size;
+}
+
+int
+negentropy_store_get (const negentropy_store_t *self, size_t index, negentropy_item_t *item)
+{
+    if (index >= self->size)
+        return HEARTH_EINVAL;
+    uint32_t pos;
+    const s_leaf_t *leaf = s_locate (self, index, &pos);
+    item->timestamp = leaf->ts [pos];
+    memcpy (item->id, leaf->id [pos], NEGENTROPY_ID_SIZE);
+    return 0;
+}
+
+size_t
+negentropy_store_lower_bound (const negentropy_store_t *self, uint64_t timestamp,
+                              const uint8_t *id)
+{
+    static const uint8_t zero [NEGENTROPY_ID_SIZE];
+    if (!id)
+        id = zero;
+    size_t index = 0;
+    const void *node = self->root;
+    for (int h = self->height; h > 0; h--) {
+        const s_inner_t *inner = (const s_inner_t *) node;
+        uint32_t c = s_inner_route (inner, timestamp, id);
+        for (uint32_t j = 0; j < c; j++)
+            index += inner->count [j];
+        node = inner->child [c];
+    }
+    return index + s_leaf_lower_bound ((const s_leaf_t *) node, timestamp, id);
+}
+
+int
+negentropy_store_sum (const negentropy_store_t *self, size_t begin, size_t end,
+                      uint8_t out [NEGENTROPY_ID_SIZE])
+{
+    if (begin > end || end > self->size)
+        return HEARTH_EINVAL;
+    s_sum_t hi, lo;
+    s_prefix_sum (self, end, &hi);
+    s_prefix_sum (self, begin, &lo);
+    s_sum_sub (&hi, &lo);
+    s_sum_to_bytes (&hi, out);
+    return 0;
+}
+
+int
+negentropy_store_fingerprint (const negentropy_store_t *self, size_t begin, size_t end,
+                              uint8_t out [NEGENTROPY_FINGERPRINT_SIZE])
+{
+    uint8_t sum [NEGENTROPY_ID_SIZE];
+    int rc = negentropy_store_sum (self, begin, end, sum);
+    if (rc)
+        return rc;
+    negentropy_fingerprint_of_sum (sum, end - begin, out);
+    return 0;
+}
+
+int
+negentropy_store_iterate (const negentropy_store_t *self, size_t begin, size_t end,
+                          negentropy_store_fn *fn, void *arg)
+{
+    if (begin > end || end > self->size)
+        return HEARTH_EINVAL;
+    if (begin == end)
+        return 0;
+    uint32_t pos;
+    const s_leaf_t *leaf = s_locate (self, begin, &pos);
+    negentropy_item_t item;
+    for (size_t index = begin; index < end; index++) {
+        if (pos == leaf->n) {
+            leaf = leaf->next;
+            pos = 0;
+            assert (leaf && leaf->n > 0);
+        }
+        item.timestamp = leaf->ts [pos];
+        memcpy (item.id, leaf->id [pos], NEGENTROPY_ID_SIZE);
+        pos++;
+        int rc = fn (&item, index, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void
+negentropy_fingerprint_of_sum (const uint8_t sum [NEGENTROPY_ID_SIZE], uint64_t count,
+                               uint8_t out [NEGENTROPY_FINGERPRINT_SIZE])
+{
+    uint8_t input [NEGENTROPY_ID_SIZE + S_VARINT_MAX];
+    memcpy (input, sum, NEGENTROPY_ID_SIZE);
+    /*  Varint: base-128 digits, most significant first, high bit on all but
+        the last. */
+    uint8_t digits [S_VARINT_MAX];
+    size_t n = 0;
+    do {
+        digits [n++] = (uint8_t) (count & 0x7f);
+        count >>= 7;
+    } while (count);
+    size_t len = NEGENTROPY_ID_SIZE;
+    while (n > 0) {
+        n--;
+        input [len++] = (uint8_t) (digits [n] | (n > 0? 0x80: 0));
+    }
+    uint8_t hash [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (hash, input, len);
+    memcpy (out, hash, NEGENTROPY_FINGERPRINT_SIZE);
+}

@@ -1,0 +1,798 @@
+/*  test_negentropy.c — unit tests of the Negentropy store and session.
+
+    - the store against a plain sorted array (size, get, lower bound, sums,
+      fingerprints), built in bulk and by one-at-a-time inserts;
+    - a known-answer message produced by the JavaScript implementation of
+      @nostr-dev-kit/sync for a fixed set (so the wire bytes match without Node);
+    - two in-process sessions on random sets with known differences, with and
+      without a frame size limit: have/need must be exactly the symmetric
+      difference, with no repeats, in a sensible number of round trips;
+    - robustness: thousands of random, truncated and mutated messages fed to
+      a responder and an initiator must give 0 or a clean negative code.
+    All randomness is a seeded PRNG, so a failure reproduces.
+*/
+#include <sodium.h>
+#include "hearth_test.h"
+#include "hearth_error.h"
+#include "negentropy_store.h"
+#include "negentropy.h"
+
+/*  Round trips allowed for n items: 16-way splitting needs about
+    log16(n) + 1, and a frame limit adds rounds in proportion to the ids
+    that must be listed; the caller passes a bound that fits the case. */
+
+static uint64_t s_rng_state = 0x4e6567656e74726fULL;     /* "Negentro" */
+
+static uint64_t
+s_rand (void)
+{
+    /* splitmix64 */
+    uint64_t z = (s_rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void
+s_rand_id (uint8_t id [NEGENTROPY_ID_SIZE])
+{
+    for (int i = 0; i < NEGENTROPY_ID_SIZE; i += 8) {
+        uint64_t v = s_rand ();
+        memcpy (id + i, &v, 8);
+    }
+}
+
+static int
+s_item_cmp (const void *a, const void *b)
+{
+    const negentropy_item_t *x = (const negentropy_item_t *) a, *y = (const negentropy_item_t *) b;
+    if (x->timestamp != y->timestamp)
+        return x->timestamp < y->timestamp? -1: 1;
+    return memcmp (x->id, y->id, NEGENTROPY_ID_SIZE);
+}
+
+static int
+s_id_cmp (const void *a, const void *b)
+{
+    return memcmp (a, b, NEGENTROPY_ID_SIZE);
+}
+
+/*  Naive sum of ids mod 2^256 (little-endian), the reference for the store. */
+static void
+s_naive_sum (const negentropy_item_t *items, size_t begin, size_t end, uint8_t out [32])
+{
+    memset (out, 0, 32);
+    for (size_t i = begin; i < end; i++) {
+        unsigned carry = 0;
+        for (int b = 0; b < 32; b++) {
+            carry += (unsigned) out [b] + items [i].id [b];
+            out [b] = (uint8_t) carry;
+            carry >>= 8;
+        }
+    }
+}
+
+static void
+s_hex_decode (const char *hex, uint8_t *out, size_t *size)
+{
+    size_t n = strlen (hex) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf (hex + 2 * i, "%2x", &v);
+        out [i] = (uint8_t) v;
+    }
+    *size = n;
+}
+
+/* ---- store ---------------------------------------------------------------- */
+
+HT_TEST (test_store_empty)
+{
+    negentropy_store_t *store = negentropy_store_new ();
+    HT_CHECK (store != NULL);
+    HT_CHECK_EQ_INT (negentropy_store_size (store), 0);
+    HT_CHECK_EQ_INT (negentropy_store_lower_bound (store, 5, NULL), 0);
+    uint8_t fp [16], expect [16], zero [32] = { 0 };
+    HT_CHECK_EQ_INT (negentropy_store_fingerprint (store, 0, 0, fp), 0);
+    negentropy_fingerprint_of_sum (zero, 0, expect);
+    HT_CHECK (memcmp (fp, expect, 16) == 0);
+    HT_CHECK_EQ_INT (negentropy_store_fingerprint (store, 0, 1, fp), HEARTH_EINVAL);
+    negentropy_item_t item;
+    HT_CHECK_EQ_INT (negentropy_store_get (store, 0, &item), HEARTH_EINVAL);
+    negentropy_store_destroy (&store);
+    HT_CHECK (store == NULL);
+    negentropy_store_destroy (&store);          /* safe twice */
+    negentropy_store_destroy (NULL);
+}
+
+HT_TEST (test_store_rejects)
+{
+    negentropy_store_t *store = negentropy_store_new ();
+    uint8_t id [32];
+    s_rand_id (id);
+    HT_CHECK_EQ_INT (negentropy_store_insert (store, NEGENTROPY_TIMESTAMP_MAX, id), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (negentropy_store_insert (store, 7, id), 0);
+    HT_CHECK_EQ_INT (negentropy_store_insert (store, 7, id), HEARTH_EDUPLICATE);
+    HT_CHECK_EQ_INT (negentropy_store_insert (store, 8, id), 0);    /* same id, other ts: distinct */
+    HT_CHECK_EQ_INT (negentropy_store_size (store), 2);
+
+    negentropy_item_t items [3] = { { 1, { 1 } }, { 1, { 2 } }, { 2, { 0 } } };
+    HT_CHECK_EQ_INT (negentropy_store_build (store, items, 3), HEARTH_EINVAL);   /* not empty */
+    negentropy_store_destroy (&store);
+
+    store = negentropy_store_new ();
+    negentropy_item_t unsorted [2] = { { 2, { 0 } }, { 1, { 0 } } };
+    HT_CHECK_EQ_INT (negentropy_store_build (store, unsorted, 2), HEARTH_EINVAL);
+    negentropy_item_t dup [2] = { { 1, { 5 } }, { 1, { 5 } } };
+    HT_CHECK_EQ_INT (negentropy_store_build (store, dup, 2), HEARTH_EINVAL);
+    negentropy_item_t inf [1] = { { NEGENTROPY_TIMESTAMP_MAX, { 0 } } };
+    HT_CHECK_EQ_INT (negentropy_store_build (store, inf, 1), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (negentropy_store_size (store), 0);
+    HT_CHECK_EQ_INT (negentropy_store_build (store, items, 3), 0);
+    HT_CHECK_EQ_INT (negentropy_store_size (store), 3);
+    negentropy_store_destroy (&store);
+}
+
+/*  Compare a store with the sorted array it should hold. */
+static void
+s_check_store (negentropy_store_t *store, const negentropy_item_t *sorted, size_t n)
+{
+    HT_CHECK_EQ_INT (negentropy_store_size (store), n);
+    int bad_get = 0, bad_lb = 0, bad_sum = 0, bad_fp = 0;
+    for (size_t i = 0; i < n; i++) {
+        negentropy_item_t item;
+        if (negentropy_store_get (store, i, &item) || s_item_cmp (&item, &sorted [i]) != 0)
+            bad_get++;
+        if (negentropy_store_lower_bound (store, sorted [i].timestamp, sorted [i].id) != i)
+            bad_lb++;
+    }
+    /*  Bounds between and around items: lower bound = count of smaller items. */
+    for (int k = 0; k < 2000; k++) {
+        negentropy_item_t probe;
+        probe.timestamp = n? sorted [s_rand () % n].timestamp + (s_rand () % 3) - 1: s_rand () % 10;
+        s_rand_id (probe.id);
+        if (s_rand () % 4 == 0)
+            memset (probe.id + (s_rand () % 32), 0, 1);
+        size_t expect = 0;
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (s_item_cmp (&sorted [mid], &probe) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        expect = lo;
+        if (negentropy_store_lower_bound (store, probe.timestamp, probe.id) != expect)
+            bad_lb++;
+    }
+    for (int k = 0; k < 500; k++) {
+        size_t a = n? s_rand () % (n + 1): 0, b = n? s_rand () % (n + 1): 0;
+        if (k == 0) { a = 0; b = n; }
+        if (a > b) { size_t t = a; a = b; b = t; }
+        uint8_t got [32], want [32], fp [16], fp_want [16];
+        negentropy_store_sum (store, a, b, got);
+        s_naive_sum (sorted, a, b, want);
+        if (memcmp (got, want, 32) != 0)
+            bad_sum++;
+        negentropy_store_fingerprint (store, a, b, fp);
+        negentropy_fingerprint_of_sum (want, b - a, fp_want);
+        if (memcmp (fp, fp_want, 16) != 0)
+            bad_fp++;
+    }
+    HT_CHECK_EQ_INT (bad_get, 0);
+    HT_CHECK_EQ_INT (bad_lb, 0);
+    HT_CHECK_EQ_INT (bad_sum, 0);
+    HT_CHECK_EQ_INT (bad_fp, 0);
+}
+
+static int
+s_count_visit (const negentropy_item_t *item, size_t index, void *arg)
+{
+    negentropy_item_t *expect = (negentropy_item_t *) arg;
+    return s_item_cmp (item, &expect [index]) == 0? 0: 1;
+}
+
+HT_TEST (test_store_matches_array)
+{
+    /*  Sizes around the leaf (64) and inner (64) capacities, and beyond. */
+    size_t sizes [] = { 1, 2, 63, 64, 65, 4095, 4096, 4097, 30000 };
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes [0]; s++) {
+        size_t n = sizes [s];
+        negentropy_item_t *items = (negentropy_item_t *) calloc (n, sizeof *items);
+        for (size_t i = 0; i < n; i++) {
+            items [i].timestamp = s_rand () % (n / 4 + 1);      /* many equal timestamps */
+            s_rand_id (items [i].id);
+            if (i % 7 == 0 && i > 0) {                            /* long shared id prefixes */
+                memcpy (items [i].id, items [i - 1].id, 20);
+                items [i].timestamp = items [i - 1].timestamp;
+            }
+        }
+        /*  Random-order inserts into one store... */
+        negentropy_store_t *inc = negentropy_store_new ();
+        for (size_t i = 0; i < n; i++)
+            HT_CHECK_EQ_INT (negentropy_store_insert (inc, items [i].timestamp, items [i].id), 0);
+        qsort (items, n, sizeof *items, s_item_cmp);
+        /*  ...bulk build into another, in-order appends into a third. */
+        negentropy_store_t *bulk = negentropy_store_new ();
+        HT_CHECK_EQ_INT (negentropy_store_build (bulk, items, n), 0);
+        negentropy_store_t *app = negentropy_store_new ();
+        for (size_t i = 0; i < n; i++)
+            HT_CHECK_EQ_INT (negentropy_store_insert (app, items [i].timestamp, items [i].id), 0);
+        s_check_store (inc, items, n);
+        s_check_store (bulk, items, n);
+        s_check_store (app, items, n);
+        HT_CHECK_EQ_INT (negentropy_store_iterate (inc, 0, n, s_count_visit, items), 0);
+        HT_CHECK_EQ_INT (negentropy_store_iterate (bulk, n / 3, n, s_count_visit, items), 0);
+        HT_CHECK_EQ_INT (negentropy_store_iterate (app, 0, n + 1, s_count_visit, items), HEARTH_EINVAL);
+
+        /*  Inserting into a bulk-built store keeps it right, and duplicates
+            are refused there too. */
+        if (n > 0)
+            HT_CHECK_EQ_INT (negentropy_store_insert (bulk, items [n / 2].timestamp, items [n / 2].id),
+                             HEARTH_EDUPLICATE);
+        size_t extra = n / 2 + 10;
+        items = (negentropy_item_t *) realloc (items, (n + extra) * sizeof *items);
+        for (size_t i = n; i < n + extra; i++) {
+            items [i].timestamp = s_rand () % (n / 4 + 1);
+            s_rand_id (items [i].id);
+            HT_CHECK_EQ_INT (negentropy_store_insert (bulk, items [i].timestamp, items [i].id), 0);
+        }
+        qsort (items, n + extra, sizeof *items, s_item_cmp);
+        s_check_store (bulk, items, n + extra);
+
+        negentropy_store_destroy (&inc);
+        negentropy_store_destroy (&bulk);
+        negentropy_store_destroy (&app);
+        free (items);
+    }
+}
+
+/* ---- wire format ---------------------------------------------------------- */
+
+HT_TEST (test_initiate_empty)
+{
+    negentropy_store_t *store = negentropy_store_new ();
+    negentropy_t *ne = negentropy_new (store, 0);
+    const uint8_t *msg;
+    size_t size;
+    HT_CHECK_EQ_INT (negentropy_initiate (ne, &msg, &size), 0);
+    /*  version, bound (infinity: ts 0, prefix length 0), IdList, 0 ids. */
+    const uint8_t expect [] = { 0x61, 0x00, 0x00, 0x02, 0x00 };
+    HT_CHECK_EQ_INT (size, sizeof expect);
+    HT_CHECK (size == sizeof expect && memcmp (msg, expect, size) == 0);
+    HT_CHECK_EQ_INT (negentropy_initiate (ne, &msg, &size), HEARTH_EINVAL);     /* twice */
+    negentropy_destroy (&ne);
+    HT_CHECK (ne == NULL);
+    negentropy_destroy (&ne);
+    negentropy_store_destroy (&store);
+}
+
+/*  Produced by @nostr-dev-kit/sync 1.0.0 (Negentropy + NegentropyStorage):
+    100 items, id = SHA-256 of the single byte i, timestamp = 1000 + i / 3;
+    `await new Negentropy(storage, 0).initiate()` as hex. */
+static const char *s_js_initiate_hex =
+    "61876b01be01661e3bae7aaf5e783372ffe6f0a5f20c0301ef01f5cd73378fa86e3f94e5baa57824fb99"
+    "040001939d5eee1784388faa5a4df9cdc8a2ef03017701ab13f4c2df1fc52583e47e255f4e9ae403018a"
+    "014a569c94c253089e1cee09aacf8ba60b030132017f385b7d7699b98ad08e74d12c79d2ca03018a0109"
+    "7aad9883811904d1e3b97f9ed0080b03014e015908d9f08ccf5475d40bd26b920d4f0603014101b9a412"
+    "f6d405eb2ad53ba939555de5a103018a017f5419f19ba3261022b2f4f4c069bb7e0301a901ed28b2a9f2"
+    "4d75c083ee1af0d1eaf58f03017201d7677d0e5a4e9b2d4653d21ebf630cf103018c01b9c5dd01e72610"
+    "a7367eeb26ca3cd37c03014b0161961f38a5a6c1b47118736bb3fc13980301cf01542018fbaeb5a0e04b"
+    "480dfeca525113000001699c809d1a93ccf4d4d6f06c836d6cc0";
+
+HT_TEST (test_known_answer_js)
+{
+    negentropy_store_t *store = negentropy_store_new ();
+    for (int i = 0; i < 100; i++) {
+        uint8_t byte = (uint8_t) i, id [32];
+        crypto_hash_sha256 (id, &byte, 1);
+        HT_CHECK_EQ_INT (negentropy_store_insert (store, 1000 + i / 3, id), 0);
+    }
+    negentropy_t *ne = negentropy_new (store, 0);
+    const uint8_t *msg;
+    size_t size, expect_size;
+    uint8_t expect [1024];
+    s_hex_decode (s_js_initiate_hex, expect, &expect_size);
+    HT_CHECK_EQ_INT (negentropy_initiate (ne, &msg, &size), 0);
+    HT_CHECK_EQ_INT (size, expect_size);
+    HT_CHECK (size == expect_size && memcmp (msg, expect, size) == 0);
+    negentropy_destroy (&ne);
+    negentropy_store_destroy (&store);
+}
+
+HT_TEST (test_new_limits)
+{
+    negentropy_store_t *store = negentropy_store_new ();
+    HT_CHECK (negentropy_new (NULL, 0) == NULL);
+    HT_CHECK (negentropy_new (store, NEGENTROPY_FRAME_SIZE_MIN - 1) == NULL);
+    HT_CHECK (negentropy_new (store, 1) == NULL);
+    negentropy_t *ne = negentropy_new (store, NEGENTROPY_FRAME_SIZE_MIN);
+    HT_CHECK (ne != NULL);
+    negentropy_destroy (&ne);
+    negentropy_store_destroy (&store);
+}
+
+HT_TEST (test_versions)
+{
+    negentropy_store_t *store = negentropy_store_new ();
+    uint8_t id [32];
+    s_rand_id (id);
+    negentropy_store_insert (store, 1, id);
+    negentropy_t *resp = negentropy_new (store, 0);
+    const uint8_t *reply;
+    size_t size;
+
+    const uint8_t v2 [] = { 0x62, 0x00, 0x00, 0x02, 0x00 };
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, v2, sizeof v2, &reply, &size), 0);
+    HT_CHECK (size == 1 && reply [0] == NEGENTROPY_PROTOCOL_VERSION);
+    const uint8_t v0 [] = { 0x60 };
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, v0, sizeof v0, &reply, &size), 0);
+    HT_CHECK (size == 1 && reply [0] == NEGENTROPY_PROTOCOL_VERSION);
+    negentropy_stats_t stats;
+    negentropy_stats (resp, &stats);
+    HT_CHECK_EQ_INT (stats.version_rejects, 2);
+
+    const uint8_t low [] = { 0x5f, 0x00 }, high [] = { 0x70 }, json [] = { '[' };
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, low, sizeof low, &reply, &size), HEARTH_EDECODE);
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, high, sizeof high, &reply, &size), HEARTH_EDECODE);
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, json, sizeof json, &reply, &size), HEARTH_EDECODE);
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, json, 0, &reply, &size), HEARTH_EDECODE);
+    HT_CHECK (reply == NULL && size == 0);
+    /*  A responder never initiates afterwards. */
+    HT_CHECK_EQ_INT (negentropy_initiate (resp, &reply, &size), HEARTH_EINVAL);
+
+    /*  Version 1 with no ranges: every range is an implicit Skip. */
+    const uint8_t none [] = { 0x61 };
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, none, sizeof none, &reply, &size), 0);
+    HT_CHECK (size == 1 && reply [0] == 0x61);
+
+    /*  An initiator told "I only speak v2" stops with ESCHEMA. */
+    negentropy_t *init = negentropy_new (store, 0);
+    HT_CHECK_EQ_INT (negentropy_initiate (init, &reply, &size), 0);
+    const uint8_t only_v2 [] = { 0x62 };
+    HT_CHECK_EQ_INT (negentropy_reconcile (init, only_v2, sizeof only_v2, &reply, &size), HEARTH_ESCHEMA);
+    /*  A bare 0x61 answer means the responder had nothing to say: done. */
+    HT_CHECK_EQ_INT (negentropy_reconcile (init, none, sizeof none, &reply, &size), 0);
+    HT_CHECK (reply == NULL && size == 0 && negentropy_done (init));
+    HT_CHECK_EQ_INT (negentropy_reconcile (init, none, sizeof none, &reply, &size), HEARTH_EINVAL);
+    negentropy_destroy (&init);
+    negentropy_destroy (&resp);
+    negentropy_store_destroy (&store);
+}
+
+/*  Malformed inputs each give EDECODE. */
+HT_TEST (test_malformed)
+{
+    negentropy_store_t *store = negentropy_store_new ();
+    for (int i = 0; i < 100; i++) {
+        uint8_t id [32];
+        s_rand_id (id);
+        negentropy_store_insert (store, (uint64_t) i, id);
+    }
+    negentropy_t *resp = negentropy_new (store, 0);
+    const uint8_t *reply;
+    size_t size;
+    struct { const char *what; uint8_t bytes [48]; size_t size; } cases [] = {
+        { "truncated varint", { 0x61, 0x85 }, 2 },
+        { "varint over 64 bits", { 0x61, 0x82, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00 }, 11 },
+        { "varint of 11 digits", { 0x61, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01 }, 12 },
+        { "prefix too long", { 0x61, 0x05, 0x21 }, 3 },
+        { "prefix truncated", { 0x61, 0x05, 0x04, 0xaa, 0xbb }, 5 },
+        { "missing mode", { 0x61, 0x05, 0x00 }, 3 },
+        { "unknown mode 3", { 0x61, 0x00, 0x00, 0x03 }, 4 },
+        { "unknown mode 4", { 0x61, 0x00, 0x00, 0x04 }, 4 },
+        { "fingerprint truncated", { 0x61, 0x00, 0x00, 0x01, 1, 2, 3 }, 7 },
+        { "id count past the end", { 0x61, 0x00, 0x00, 0x02, 0x02, 1, 2, 3 }, 8 },
+        { "absurd id count", { 0x61, 0x00, 0x00, 0x02, 0x8f, 0xff, 0xff, 0xff, 0x7f }, 9 },
+        /*  (ts 10, prefix 01) then (ts 10, prefix 00): backwards. */
+        { "bounds out of order", { 0x61, 0x0b, 0x01, 0x01, 0x00, 0x01, 0x01, 0x00, 0x00 }, 9 },
+        /*  ts 10 then infinity then an explicit smaller id: equal ts, fine,
+            but then ts 0 is not reachable (deltas are >= 0); make it
+            backwards by id with the same infinite ts. */
+        { "backwards after infinity", { 0x61, 0x00, 0x01, 0x05, 0x00, 0x00, 0x00, 0x00 }, 8 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        int rc = negentropy_reconcile (resp, cases [i].bytes, cases [i].size, &reply, &size);
+        if (rc != HEARTH_EDECODE)
+            fprintf (stderr, "case '%s' gave %d\n", cases [i].what, rc);
+        HT_CHECK_EQ_INT (rc, HEARTH_EDECODE);
+    }
+    /*  Equal consecutive bounds are allowed (the reference can produce them). */
+    const uint8_t equal [] = { 0x61, 0x05, 0x00, 0x00, 0x01, 0x00, 0x00 };
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, equal, sizeof equal, &reply, &size), 0);
+    /*  Timestamp deltas saturate at infinity rather than wrap: ts 2^64 - 2,
+        then + 2 (encoded 3). */
+    const uint8_t wrap [] = { 0x61, 0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00, 0x00,
+                              0x03, 0x00, 0x00 };
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, wrap, sizeof wrap, &reply, &size), 0);
+    negentropy_destroy (&resp);
+
+    /*  An initiator that fails on a message keeps no partial have/need. */
+    negentropy_t *init = negentropy_new (store, 0);
+    HT_CHECK_EQ_INT (negentropy_initiate (init, &reply, &size), 0);
+    uint8_t bad [64] = { 0x61, 0x00, 0x00, 0x02, 0x01 };
+    s_rand_id (bad + 5);                    /* one id we lack: would be "need" */
+    bad [37] = 0x07;                        /* then a bound with a truncated prefix */
+    bad [38] = 0x05;
+    HT_CHECK_EQ_INT (negentropy_reconcile (init, bad, 39, &reply, &size), HEARTH_EDECODE);
+    size_t have, need;
+    negentropy_have_ids (init, &have);
+    negentropy_need_ids (init, &need);
+    HT_CHECK_EQ_INT (have, 0);
+    HT_CHECK_EQ_INT (need, 0);
+    negentropy_destroy (&init);
+    negentropy_store_destroy (&store);
+}
+
+/* ---- reconciliation ------------------------------------------------------- */
+
+typedef struct {
+    int      rounds;            /* initiator messages sent */
+    uint64_t bytes;             /* both directions */
+    size_t   max_msg;
+    size_t   have, need;
+    int      ok;                /* have/need equal the expected sets exactly */
+} s_result_t;
+
+/*  Reconcile store a (initiator) with store b (responder); expect_have are
+    ids only a holds, expect_need ids only b holds (sorted). */
+static s_result_t
+s_reconcile (negentropy_store_t *a, negentropy_store_t *b, size_t limit_a, size_t limit_b,
+             uint8_t *expect_have, size_t n_have, uint8_t *expect_need, size_t n_need)
+{
+    s_result_t res = { 0 };
+    negentropy_t *init = negentropy_new (a, limit_a);
+    negentropy_t *resp = negentropy_new (b, limit_b);
+    const uint8_t *msg, *reply;
+    size_t size, reply_size;
+    int rc = negentropy_initiate (init, &msg, &size);
+    HT_CHECK_EQ_INT (rc, 0);
+    while (rc == 0 && msg) {
+        res.rounds++;
+        res.bytes += size;
+        if (size > res.max_msg)
+            res.max_msg = size;
+        if (limit_a)
+            HT_CHECK (size <= limit_a);
+        rc = negentropy_reconcile (resp, msg, size, &reply, &reply_size);
+        HT_CHECK_EQ_INT (rc, 0);
+        if (rc)
+            break;
+        res.bytes += reply_size;
+        if (reply_size > res.max_msg)
+            res.max_msg = reply_size;
+        if (limit_b)
+            HT_CHECK (reply_size <= limit_b);
+        rc = negentropy_reconcile (init, reply, reply_size, &msg, &size);
+        HT_CHECK_EQ_INT (rc, 0);
+        if (res.rounds > 1000) {
+            HT_CHECK (!"too many rounds");
+            break;
+        }
+    }
+    HT_CHECK (negentropy_done (init));
+    const uint8_t *have = negentropy_have_ids (init, &res.have);
+    const uint8_t *need = negentropy_need_ids (init, &res.need);
+    uint8_t *h = (uint8_t *) malloc (res.have * 32 + 1), *n = (uint8_t *) malloc (res.need * 32 + 1);
+    if (res.have)
+        memcpy (h, have, res.have * 32);
+    if (res.need)
+        memcpy (n, need, res.need * 32);
+    qsort (h, res.have, 32, s_id_cmp);
+    qsort (n, res.need, 32, s_id_cmp);
+    res.ok = res.have == n_have && res.need == n_need
+          && (n_have == 0 || memcmp (h, expect_have, n_have * 32) == 0)
+          && (n_need == 0 || memcmp (n, expect_need, n_need * 32) == 0);
+    free (h);
+    free (n);
+    negentropy_destroy (&init);
+    negentropy_destroy (&resp);
+    return res;
+}
+
+/*  Two sets: `shared` common items, `only_a` + `only_b` private ones.
+    Timestamps are drawn from [0, ts_range); private items can be pushed to
+    the head of the order (at_head). Returns the result of a sync run. */
+static s_result_t
+s_case (size_t shared, size_t only_a, size_t only_b, uint64_t ts_range, int at_head,
+        size_t limit_a, size_t limit_b)
+{
+    size_t total = shared + only_a + only_b;
+    negentropy_item_t *items = (negentropy_item_t *) calloc (total + 1, sizeof *items);
+    for (size_t i = 0; i < total; i++) {
+        items [i].timestamp = s_rand () % ts_range;
+        if (at_head && i >= shared)
+            items [i].timestamp += ts_range;
+        s_rand_id (items [i].id);
+    }
+    negentropy_store_t *a = negentropy_store_new (), *b = negentropy_store_new ();
+    uint8_t *have = (uint8_t *) malloc (only_a * 32 + 1), *need = (uint8_t *) malloc (only_b * 32 + 1);
+    for (size_t i = 0; i < total; i++) {
+        if (i < shared + only_a)
+            negentropy_store_insert (a, items [i].timestamp, items [i].id);
+        if (i < shared || i >= shared + only_a)
+            negentropy_store_insert (b, items [i].timestamp, items [i].id);
+        if (i >= shared && i < shared + only_a)
+            memcpy (have + (i - shared) * 32, items [i].id, 32);
+        if (i >= shared + only_a)
+            memcpy (need + (i - shared - only_a) * 32, items [i].id, 32);
+    }
+    qsort (have, only_a, 32, s_id_cmp);
+    qsort (need, only_b, 32, s_id_cmp);
+    s_result_t res = s_reconcile (a, b, limit_a, limit_b, have, only_a, need, only_b);
+    HT_CHECK (res.ok);
+    if (!res.ok)
+        fprintf (stderr, "case shared=%zu a=%zu b=%zu limits=%zu/%zu: have %zu need %zu\n",
+                 shared, only_a, only_b, limit_a, limit_b, res.have, res.need);
+    free (have);
+    free (need);
+    free (items);
+    negentropy_store_destroy (&a);
+    negentropy_store_destroy (&b);
+    return res;
+}
+
+HT_TEST (test_reconcile_cases)
+{
+    size_t limits [][2] = { { 0, 0 }, { 4096, 4096 }, { 0, 4096 }, { 4096, 0 }, { 20000, 5000 } };
+    for (size_t l = 0; l < sizeof limits / sizeof limits [0]; l++) {
+        size_t la = limits [l][0], lb = limits [l][1];
+        s_result_t r;
+        r = s_case (0, 0, 0, 1000, 0, la, lb);                 /* both empty */
+        HT_CHECK_EQ_INT (r.rounds, 1);
+        r = s_case (5000, 0, 0, 1000, 0, la, lb);              /* identical */
+        HT_CHECK_EQ_INT (r.rounds, 1);
+        s_case (0, 5000, 0, 1000, 0, la, lb);                  /* responder empty */
+        s_case (0, 0, 5000, 1000, 0, la, lb);                  /* initiator empty */
+        s_case (0, 2500, 2500, 1000, 0, la, lb);               /* disjoint: 100% */
+        s_case (4950, 25, 25, 1000, 0, la, lb);                /* 1% */
+        s_case (2500, 1250, 1250, 1000, 0, la, lb);            /* 50% */
+        s_case (5000, 1, 0, 1000, 0, la, lb);                  /* one item */
+        s_case (5000, 0, 1, 1000, 0, la, lb);
+        s_case (3000, 500, 500, 3, 0, la, lb);                 /* 3 timestamps: id-prefix bounds */
+        s_case (3000, 100, 0, 1000, 1, la, lb);                /* new items at the head */
+    }
+}
+
+HT_TEST (test_reconcile_rounds)
+{
+    /*  100k shared, 100 differences: 16-way splitting reaches single ranges in
+        about log16(100k) = 4.2 levels, so 6 round trips is plenty. */
+    s_result_t r = s_case (100000, 50, 50, 1000000, 0, 0, 0);
+    HT_CHECK (r.rounds <= 6);
+    fprintf (stderr, "  100k+50/50 random: %d rounds, %llu bytes\n", r.rounds, (unsigned long long) r.bytes);
+    r = s_case (100000, 1000, 0, 1000000, 1, 0, 0);
+    HT_CHECK (r.rounds <= 6);
+    fprintf (stderr, "  100k+1000 at head: %d rounds, %llu bytes\n", r.rounds, (unsigned long long) r.bytes);
+    /*  The initiator lacks 1000 head items: the responder lists them, 32 KiB
+        of ids, so with 4 KiB frames that takes at least 8 replies. */
+    r = s_case (100000, 0, 1000, 1000000, 1, 0, 0);
+    HT_CHECK (r.rounds <= 6);
+    fprintf (stderr, "  100k, initiator lacks 1000 at head: %d rounds, %llu bytes\n",
+             r.rounds, (unsigned long long) r.bytes);
+    r = s_case (100000, 0, 1000, 1000000, 1, 4096, 4096);
+    HT_CHECK (r.rounds >= 8 && r.rounds <= 20);
+    HT_CHECK (r.max_msg <= 4096);
+    fprintf (stderr, "  same, 4 KiB frames: %d rounds, %llu bytes, largest %zu\n",
+             r.rounds, (unsigned long long) r.bytes, r.max_msg);
+}
+
+/*  Items added to the stores between messages: the session completes, and
+    reports no id twice. */
+HT_TEST (test_insert_mid_session)
+{
+    negentropy_store_t *a = negentropy_store_new (), *b = negentropy_store_new ();
+    for (int i = 0; i < 20000; i++) {
+        uint8_t id [32];
+        s_rand_id (id);
+        uint64_t ts = s_rand () % 100000;
+        if (i % 50 != 0)
+            negentropy_store_insert (a, ts, id);
+        if (i % 50 != 1)
+            negentropy_store_insert (b, ts, id);
+    }
+    negentropy_t *init = negentropy_new (a, 4096), *resp = negentropy_new (b, 4096);
+    const uint8_t *msg, *reply;
+    size_t size, reply_size;
+    int rc = negentropy_initiate (init, &msg, &size), rounds = 0;
+    while (rc == 0 && msg && rounds < 1000) {
+        rc = negentropy_reconcile (resp, msg, size, &reply, &reply_size);
+        for (int k = 0; k < 30; k++) {
+            uint8_t id [32];
+            s_rand_id (id);
+            negentropy_store_insert (k % 2? a: b, s_rand () % 100000, id);
+        }
+        if (rc == 0)
+            rc = negentropy_reconcile (init, reply, reply_size, &msg, &size);
+        rounds++;
+    }
+    HT_CHECK_EQ_INT (rc, 0);
+    HT_CHECK (negentropy_done (init));
+    size_t have_n, need_n;
+    const uint8_t *have = negentropy_have_ids (init, &have_n);
+    const uint8_t *need = negentropy_need_ids (init, &need_n);
+    HT_CHECK (have_n >= 350 && need_n >= 350);    /* ~400 each side before the inserts */
+    uint8_t *all = (uint8_t *) malloc ((have_n + need_n) * 32 + 1);
+    memcpy (all, have, have_n * 32);
+    memcpy (all + have_n * 32, need, need_n * 32);
+    qsort (all, have_n + need_n, 32, s_id_cmp);
+    int repeats = 0;
+    for (size_t i = 1; i < have_n + need_n; i++)
+        repeats += memcmp (all + (i - 1) * 32, all + i * 32, 32) == 0;
+    HT_CHECK_EQ_INT (repeats, 0);
+    free (all);
+    negentropy_destroy (&init);
+    negentropy_destroy (&resp);
+    negentropy_store_destroy (&a);
+    negentropy_store_destroy (&b);
+}
+
+/* ---- robustness ----------------------------------------------------------- */
+
+/*  Real messages of a session between two random stores, kept for mutation. */
+typedef struct {
+    uint8_t *bytes [64];
+    size_t   size [64];
+    int      count;
+} s_corpus_t;
+
+static void
+s_corpus_add (s_corpus_t *c, const uint8_t *bytes, size_t size)
+{
+    if (c->count == 64)
+        return;
+    c->bytes [c->count] = (uint8_t *) malloc (size + 1);
+    memcpy (c->bytes [c->count], bytes, size);
+    c->size [c->count++] = size;
+}
+
+static void
+s_corpus_collect (s_corpus_t *c, negentropy_store_t *a, negentropy_store_t *b, size_t limit)
+{
+    negentropy_t *init = negentropy_new (a, limit), *resp = negentropy_new (b, limit);
+    const uint8_t *msg, *reply;
+    size_t size, reply_size;
+    int rc = negentropy_initiate (init, &msg, &size);
+    while (rc == 0 && msg) {
+        s_corpus_add (c, msg, size);
+        rc = negentropy_reconcile (resp, msg, size, &reply, &reply_size);
+        if (rc == 0) {
+            s_corpus_add (c, reply, reply_size);
+            rc = negentropy_reconcile (init, reply, reply_size, &msg, &size);
+        }
+    }
+    negentropy_destroy (&init);
+    negentropy_destroy (&resp);
+}
+
+static int
+s_acceptable (int rc)
+{
+    return rc == 0 || rc == HEARTH_EDECODE || rc == HEARTH_ESCHEMA;
+}
+
+HT_TEST (test_fuzz)
+{
+    negentropy_store_t *a = negentropy_store_new (), *b = negentropy_store_new ();
+    for (int i = 0; i < 3000; i++) {
+        uint8_t id [32];
+        s_rand_id (id);
+        uint64_t ts = s_rand () % 500;
+        if (i % 10 != 0)
+            negentropy_store_insert (a, ts, id);
+        if (i % 10 != 1)
+            negentropy_store_insert (b, ts, id);
+    }
+    s_corpus_t corpus = { .count = 0 };
+    s_corpus_collect (&corpus, a, b, 0);
+    s_corpus_collect (&corpus, a, b, 4096);
+    HT_CHECK (corpus.count >= 4);
+
+    size_t limits [] = { 0, 4096 };
+    int bad_rc = 0, over_limit = 0, accepted = 0, runs = 0;
+    size_t largest = 0;                     /* a splice is at most two messages long */
+    for (int k = 0; k < corpus.count; k++)
+        largest = corpus.size [k] > largest? corpus.size [k]: largest;
+    uint8_t *buf = (uint8_t *) malloc (2 * largest + 300);
+    for (int l = 0; l < 2; l++) {
+        negentropy_t *resp = negentropy_new (b, limits [l]);
+        negentropy_t *init = NULL;
+        for (int iter = 0; iter < 6000; iter++) {
+            size_t size;
+            int kind = iter % 5;
+            int pick = (int) (s_rand () % corpus.count);
+            const uint8_t *seed = corpus.bytes [pick];
+            size_t seed_size = corpus.size [pick];
+            if (kind == 0) {                                /* random bytes after a 0x61 */
+                size = 1 + s_rand () % 300;
+                for (size_t i = 0; i < size; i++)
+                    buf [i] = (uint8_t) s_rand ();
+                buf [0] = 0x61;
+            }
+            else
+            if (kind == 1) {                                /* truncation */
+                size = seed_size? s_rand () % seed_size: 0;
+                memcpy (buf, seed, size);
+            }
+            else
+            if (kind == 2) {                                /* bit flips */
+                size = seed_size;
+                memcpy (buf, seed, size);
+                int flips = 1 + (int) (s_rand () % 4);
+                for (int f = 0; f < flips; f++)
+                    buf [s_rand () % size] ^= (uint8_t) (1u << (s_rand () % 8));
+            }
+            else
+            if (kind == 3) {                                /* byte set to an edge value */
+                size = seed_size;
+                memcpy (buf, seed, size);
+                static const uint8_t edges [] = { 0x00, 0x01, 0x02, 0x03, 0x20, 0x21, 0x7f, 0x80, 0xff };
+                buf [1 + s_rand () % (size - 1)] = edges [s_rand () % sizeof edges];
+            }
+            else {                                          /* splice two messages */
+                size_t cut = seed_size? s_rand () % seed_size: 0;
+                memcpy (buf, seed, cut);
+                int other = (int) (s_rand () % corpus.count);
+                size_t from = s_rand () % corpus.size [other];
+                size_t rest = corpus.size [other] - from;
+                memcpy (buf + cut, corpus.bytes [other] + from, rest);
+                size = cut + rest;
+            }
+            const uint8_t *reply;
+            size_t reply_size;
+            int rc = negentropy_reconcile (resp, buf, size, &reply, &reply_size);
+            runs++;
+            if (!s_acceptable (rc) || rc == HEARTH_ESCHEMA)
+                bad_rc++;
+            if (rc == 0) {
+                accepted++;
+                if (limits [l] && reply_size > limits [l])
+                    over_limit++;
+            }
+            /*  The same bytes to an initiator mid-session. */
+            if (!init || negentropy_done (init)) {
+                negentropy_destroy (&init);
+                init = negentropy_new (a, limits [l]);
+                negentropy_initiate (init, &reply, &reply_size);
+            }
+            rc = negentropy_reconcile (init, buf, size, &reply, &reply_size);
+            runs++;
+            if (!s_acceptable (rc))
+                bad_rc++;
+            if (rc == 0 && reply && limits [l] && reply_size > limits [l])
+                over_limit++;
+        }
+        negentropy_destroy (&resp);
+        negentropy_destroy (&init);
+    }
+    fprintf (stderr, "  %d fuzz runs, %d responder messages accepted\n", runs, accepted);
+    HT_CHECK_EQ_INT (bad_rc, 0);
+    HT_CHECK_EQ_INT (over_limit, 0);
+    HT_CHECK (accepted > 0);
+    free (buf);
+    for (int k = 0; k < corpus.count; k++)
+        free (corpus.bytes [k]);
+    negentropy_store_destroy (&a);
+    negentropy_store_destroy (&b);
+}
+
+int
+main (void)
+{
+    if (sodium_init () < 0)
+        return 1;
+    HT_RUN (test_store_empty);
+    HT_RUN (test_store_rejects);
+    HT_RUN (test_store_matches_array);
+    HT_RUN (test_initiate_empty);
+    HT_RUN (test_known_answer_js);
+    HT_RUN (test_new_limits);
+    HT_RUN (test_versions);
+    HT_RUN (test_malformed);
+    HT_RUN (test_reconcile_cases);
+    HT_RUN (test_reconcile_rounds);
+    HT_RUN (test_insert_mid_session);
+    HT_RUN (test_fuzz);
+    return ht_summary ();
+}
