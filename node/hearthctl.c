@@ -1,0 +1,969 @@
+/*  hearthctl.c — the Hearth command line (docs/cli.md).
+
+        hearthctl [--data-dir DIR | --node ENDPOINT] [--json] [--timeout MS] COMMAND ...
+
+    init and id work without a running node (they read DIR directly); every
+    other command talks to hearthd over DIR/control.sock. Output is for
+    people by default; --json prints exactly the CONTRACT shapes (one JSON
+    document on stdout), and on failure the CONTRACT §9 error body.
+
+    Exit status: 0 ok; 1 the node answered with an error (or a local step
+    failed); 2 usage error; 3 no running node answered (partition/timeout).
+*/
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "eventlog.h"
+#include "hearth_codec.h"
+#include "hearth_error.h"
+#include "hearth_log.h"
+#include "identity.h"
+#include "node_client.h"
+#include "node_config.h"
+#include "node_control.h"
+#include "node_render.h"
+
+#ifndef HEARTH_VERSION
+#define HEARTH_VERSION "unknown"
+#endif
+
+#define S_EXIT_OK           0
+#define S_EXIT_FAILED       1
+#define S_EXIT_USAGE        2
+#define S_EXIT_UNAVAILABLE  3
+
+/*  Community name used by `init` without --community. */
+#define S_DEFAULT_COMMUNITY "hearth"
+/*  Tags accepted on the command line before the service's own cap
+    (EVENT_MAX_TAGS) judges them: a bound on argv handling only. */
+#define S_MAX_CLI_TAGS      64
+/*  Directory mode for the data dir and its parents created by init. */
+#define S_DIR_MODE          0700
+
+typedef struct {
+    char data_dir [NODE_CONFIG_PATH_MAX];      /* "" with --node only */
+    char endpoint [NODE_CONFIG_PATH_MAX];      /* control endpoint */
+    int  node_given;                           /* --node was used */
+    int  json;
+    int  timeout_ms;
+} s_ctl_t;
+
+/* ---- output helpers ------------------------------------------------------ */
+
+/*  Report a failure with its CONTRACT code; returns exit_code. */
+static int
+s_fail (const s_ctl_t *ctl, const char *code, const char *message, int exit_code)
+{
+    if (ctl->json) {
+        char *body = node_control_reply_error_code (code, message);
+        printf ("%s\n", body? body: "{\"error\":\"internal_error\"}");
+        free (body);
+    }
+    else
+        fprintf (stderr, "hearthctl: error: %s: %s\n", code, message);
+    return exit_code;
+}
+
+static int
+s_fail_err (const s_ctl_t *ctl, int err, const char *message)
+{
+    return s_fail (ctl, hearth_error_code (err), message? message: hearth_strerror (err),
+                   S_EXIT_FAILED);
+}
+
+/*  s_fail_err with a printf-formatted message. */
+static int
+s_failf (const s_ctl_t *ctl, int err, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static int
+s_failf (const s_ctl_t *ctl, int err, const char *fmt, ...)
+{
+    char *message = NULL;
+    va_list args;
+    va_start (args, fmt);
+    if (vasprintf (&message, fmt, args) < 0)
+        message = NULL;
+    va_end (args);
+    int exit_code = s_fail_err (ctl, err, message);
+    free (message);
+    return exit_code;
+}
+
+static int
+s_usage_error (const s_ctl_t *ctl, const char *message)
+{
+    if (!ctl->json)
+        fprintf (stderr, "hearthctl: %s (see `hearthctl --help`)\n", message);
+    else
+        s_fail (ctl, "bad_request", message, S_EXIT_USAGE);
+    return S_EXIT_USAGE;
+}
+
+static void
+s_print_json (const json_t *value)
+{
+    char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
+    printf ("%s\n", text? text: "null");
+    free (text);
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: hearthctl [--data-dir DIR | --node ENDPOINT] [--json] [--timeout MS] COMMAND\n"
+        "\n"
+        "commands:\n"
+        "  init [--community NAME]        create the identity and a new community in DIR\n"
+        "  id                             this node's NodeID (full and short)\n"
+        "  market post --category offer|request|info|emergency --title T --body B\n"
+        "              [--tag X]... [--ttl SECONDS] [--client-id ID]\n"
+        "              [--lat F --lng F [--label S]]\n"
+        "  market list [--category C] [--tag X]... [--since-lamport N] [--limit N]\n"
+        "  market get EVENT_ID\n"
+        "  market expire EVENT_ID --reason fulfilled|withdrawn|user_request|stale\n"
+        "              [--client-id ID]\n"
+        "  market search QUERY [-k N]\n"
+        "  stats [--prometheus]           counters and gauges of the running node\n"
+        "  events [--since-lamport N] [--limit N]   the event log (CONTRACT §7.1 with --json)\n"
+        "  call CAPABILITY [INPUT_JSON]   raw control call; prints the whole reply\n"
+        "\n"
+        "options:\n"
+        "  --data-dir DIR   node data dir (default $%s or ~/%s)\n"
+        "  --node ENDPOINT  control endpoint of a running node (default ipc://DIR/control.sock)\n"
+        "  --json           machine-readable output (CONTRACT shapes)\n"
+        "  --timeout MS     how long to wait for the node (default %d)\n"
+        "exit status: 0 ok, 1 error reply, 2 usage error, 3 node not running or not answering\n"
+        "See docs/cli.md.\n",
+        NODE_CONFIG_DATA_DIR_ENV, NODE_CONFIG_DATA_DIR_DEFAULT, NODE_CONTROL_TIMEOUT_MS);
+}
+
+/* ---- parsing helpers ----------------------------------------------------- */
+
+/*  Strict unsigned decimal that fits in int64 (JSON integers). */
+static int
+s_parse_u64 (const char *text, uint64_t *out)
+{
+    if (!text || !*text || strlen (text) > 19)   /* INT64_MAX has 19 digits */
+        return -1;
+    for (const char *p = text; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    errno = 0;
+    unsigned long long value = strtoull (text, NULL, 10);
+    if (errno || value > (unsigned long long) INT64_MAX)
+        return -1;
+    *out = (uint64_t) value;
+    return 0;
+}
+
+/*  Strict finite decimal number. */
+static int
+s_parse_double (const char *text, double *out)
+{
+    if (!text || !*text)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double value = strtod (text, &end);
+    if (errno || !end || *end || !isfinite (value))
+        return -1;
+    *out = value;
+    return 0;
+}
+
+/* ---- talking to hearthd -------------------------------------------------- */
+
+/*  Report a transport failure (no reply at all); returns the exit code. */
+static int
+s_fail_transport (const s_ctl_t *ctl, int rc)
+{
+    char *message = NULL;
+    const char *where = ctl->node_given? ctl->endpoint: ctl->data_dir;
+    int n;
+    if (rc == HEARTH_EUNAVAILABLE)
+        n = asprintf (&message, "hearthd is not running for %s (no answer on %s)%s",
+                      where, ctl->endpoint + (strncmp (ctl->endpoint, "ipc://", 6) == 0? 6: 0),
+                      ctl->node_given? "": "; start it with `hearthd --data-dir DIR`");
+    else
+    if (rc == HEARTH_ETIMEOUT)
+        n = asprintf (&message, "hearthd did not answer on %s within %d ms (busy or stuck?)",
+                      ctl->endpoint, ctl->timeout_ms);
+    else
+        n = asprintf (&message, "talking to %s failed: %s", ctl->endpoint, hearth_strerror (rc));
+    int exit_code = s_fail (ctl, hearth_error_code (rc), n < 0? hearth_strerror (rc): message,
+                            rc == HEARTH_ENOMEM? S_EXIT_FAILED: S_EXIT_UNAVAILABLE);
+    if (n >= 0)
+        free (message);
+    return exit_code;
+}
+
+/*  One round trip; 0 and *reply, or a transport error code. */
+static int
+s_request (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t **reply)
+{
+    node_client_t *client = node_client_new (ctl->endpoint, ctl->timeout_ms);
+    if (!client)
+        return HEARTH_ENOMEM;
+    int rc = node_client_call (client, capability, input, reply);
+    node_client_destroy (&client);
+    return rc;
+}
+
+/*  Call the node; on success returns S_EXIT_OK and *output (new object,
+    caller owns). On failure prints the error and returns the exit code. */
+static int
+s_call (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t **output)
+{
+    *output = NULL;
+    json_t *reply = NULL;
+    int rc = s_request (ctl, capability, input, &reply);
+    if (rc != HEARTH_OK)
+        return s_fail_transport (ctl, rc);
+    json_t *error = json_object_get (reply, "error");
+    if (error) {
+        if (ctl->json)
+            s_print_json (reply);
+        else {
+            const char *text = json_string_value (json_object_get (reply, "message"));
+            fprintf (stderr, "hearthctl: error: %s: %s\n", json_string_value (error),
+                     text? text: "(no message)");
+        }
+        json_decref (reply);
+        return S_EXIT_FAILED;
+    }
+    *output = json_incref (json_object_get (reply, "output"));
+    json_decref (reply);
+    return S_EXIT_OK;
+}
+
+/*  input[key] = text, refusing text that is not UTF-8 (JSON cannot carry
+    it). Returns S_EXIT_OK or the usage exit code. */
+static int
+s_set_text (const s_ctl_t *ctl, json_t *input, const char *key, const char *text)
+{
+    json_t *value = json_string (text);
+    if (!value) {
+        char message [128];
+        snprintf (message, sizeof message, "the %s text is not valid UTF-8", key);
+        return s_usage_error (ctl, message);
+    }
+    json_object_set_new (input, key, value);
+    return S_EXIT_OK;
+}
+
+/*  Append text to a JSON array of tags, with the same UTF-8 rule. */
+static int
+s_add_tag (const s_ctl_t *ctl, json_t *tags, const char *text)
+{
+    if (json_array_size (tags) >= S_MAX_CLI_TAGS)
+        return s_usage_error (ctl, "too many --tag options");
+    json_t *value = json_string (text);
+    if (!value)
+        return s_usage_error (ctl, "a --tag is not valid UTF-8");
+    json_array_append_new (tags, value);
+    return S_EXIT_OK;
+}
+
+/* ---- init / id ------------------------------------------------------------ */
+
+/*  mkdir -p with mode S_DIR_MODE for every directory created. */
+static int
+s_mkdirs (const char *path)
+{
+    char buffer [NODE_CONFIG_PATH_MAX];
+    if (snprintf (buffer, sizeof buffer, "%s", path) >= (int) sizeof buffer)
+        return -1;
+    for (char *p = buffer + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir (buffer, S_DIR_MODE) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    if (mkdir (buffer, S_DIR_MODE) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+/*  A commented config file documenting every key at its default, so an
+    operator sees what can be set (docs/operations.md). */
+static void
+s_write_config_template (const char *data_dir)
+{
+    char path [NODE_CONFIG_PATH_MAX + 32];
+    snprintf (path, sizeof path, "%s/%s", data_dir, NODE_CONFIG_FILE_NAME);
+    if (access (path, F_OK) == 0)
+        return;
+    FILE *file = fopen (path, "wx");
+    if (!file)
+        return;
+    fprintf (file,
+        "#   Hearth node configuration (ZPL: sections and 'key = value', indented by 4).\n"
+        "#   Every setting is shown at its default; remove the '#' to change one.\n"
+        "#   Command-line flags of hearthd override this file. See docs/operations.md.\n"
+        "#log\n"
+        "#    level = info\n"
+        "#market\n"
+        "#    default_ttl_seconds = %d\n"
+        "#    max_ttl_seconds = %d\n"
+        "#    sweep_interval_seconds = %d\n"
+        "#stats\n"
+        "#    endpoint = tcp://127.0.0.1:9474\n",
+        MARKET_DEFAULT_TTL_SECONDS, MARKET_MAX_TTL_SECONDS, MARKET_SWEEP_INTERVAL_SECONDS);
+    fclose (file);
+}
+
+static int
+s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "community", required_argument, NULL, 'c' },
+        { "json",      no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *name = S_DEFAULT_COMMUNITY;
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'c') name = optarg;
+        else if (opt == 'j') ctl->json = 1;
+        else return s_usage_error (ctl, "init: unknown option");
+    }
+    if (optind < argc)
+        return s_usage_error (ctl, "init takes no arguments");
+    if (!ctl->data_dir [0])
+        return s_usage_error (ctl, "init needs --data-dir (not --node)");
+    if (!*name || strlen (name) > EVENT_MAX_LABEL_BYTES || !hearth_utf8_valid (name, strlen (name)))
+        return s_usage_error (ctl, "--community must be 1..120 bytes of UTF-8");
+
+    if (s_mkdirs (ctl->data_dir) != 0)
+        return s_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
+    char keys [NODE_CONFIG_PATH_MAX + 16], seed [NODE_CONFIG_PATH_MAX + 32], db [NODE_CONFIG_PATH_MAX + 16];
+    snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
+    snprintf (seed, sizeof seed, "%s/device.ed25519", keys);
+    snprintf (db, sizeof db, "%s/db", ctl->data_dir);
+
+    int err = 0, created_identity = 0;
+    identity_t *identity;
+    if (access (seed, F_OK) == 0)
+        identity = identity_load (keys, &err);
+    else {
+        identity = identity_create (keys, &err);
+        created_identity = identity != NULL;
+    }
+    if (!identity) {
+        if (err == HEARTH_EKEYPERM)
+            return s_failf (ctl, err, "key file %s is readable or writable by group or others; "
+                            "fix it with `chmod 600 %s`", seed, seed);
+        return s_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys, hearth_strerror (err));
+    }
+    eventlog_t *log = eventlog_open (db, &err);
+    if (!log) {
+        identity_destroy (&identity);
+        if (err == HEARTH_ELOCKED)
+            return s_failf (ctl, HEARTH_EEXISTS, "hearthd is running for %s (its event log is "
+                            "locked), so %s is already initialised", ctl->data_dir, ctl->data_dir);
+        return s_failf (ctl, err, "cannot open the event log %s: %s", db, hearth_strerror (err));
+    }
+    char community [HEARTH_NODE_ID_SIZE];
+    if (eventlog_community_id (log)) {
+        hearth_node_id_format (eventlog_community_id (log), community);
+        eventlog_destroy (&log);
+        int exit_code = s_failf (ctl, HEARTH_EEXISTS, "%s is already initialised (node %s, "
+                                 "community %s)", ctl->data_dir, identity_short_id (identity),
+                                 community);
+        identity_destroy (&identity);
+        return exit_code;
+    }
+    int rc = eventlog_community_create (log, identity, name, hearth_now_ms ());
+    if (rc == HEARTH_OK)
+        hearth_node_id_format (eventlog_community_id (log), community);
+    eventlog_destroy (&log);
+    if (rc != HEARTH_OK) {
+        identity_destroy (&identity);
+        return s_failf (ctl, rc, "cannot create the community: %s", hearth_strerror (rc));
+    }
+    s_write_config_template (ctl->data_dir);
+    if (ctl->json) {
+        json_t *out = json_pack ("{s:s, s:s, s:s, s:s, s:s}",
+                                 "node_id", identity_node_id (identity),
+                                 "short_id", identity_short_id (identity),
+                                 "community_id", community,
+                                 "community_name", name,
+                                 "data_dir", ctl->data_dir);
+        s_print_json (out);
+        json_decref (out);
+    }
+    else {
+        printf ("initialised %s\n", ctl->data_dir);
+        printf ("  node      %s (%s)%s\n", identity_short_id (identity), identity_node_id (identity),
+                created_identity? "": " [existing key]");
+        printf ("  community \"%s\" %s (this node is its root)\n", name, community);
+        printf ("start the node with: hearthd --data-dir %s\n", ctl->data_dir);
+    }
+    identity_destroy (&identity);
+    return S_EXIT_OK;
+}
+
+static int
+s_cmd_id (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'j') ctl->json = 1;
+        else return s_usage_error (ctl, "id: unknown option");
+    }
+    if (optind < argc)
+        return s_usage_error (ctl, "id takes no arguments");
+    json_t *out = NULL;
+    if (!ctl->data_dir [0]) {
+        /*  Only an endpoint: ask the node. */
+        int rc = s_call (ctl, "node.id", NULL, &out);
+        if (rc != S_EXIT_OK)
+            return rc;
+    }
+    else {
+        /*  Read the key directly: works whether or not hearthd runs. */
+        char keys [NODE_CONFIG_PATH_MAX + 16];
+        snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
+        int err = 0;
+        identity_t *identity = identity_load (keys, &err);
+        if (!identity) {
+            if (err == HEARTH_EKEYPERM)
+                return s_failf (ctl, err, "key file %s/device.ed25519 is readable or writable by "
+                                "group or others; fix it with `chmod 600 %s/device.ed25519`",
+                                keys, keys);
+            return s_failf (ctl, err? err: HEARTH_EKEYS, "no identity in %s: run `hearthctl "
+                            "--data-dir %s init`", ctl->data_dir, ctl->data_dir);
+        }
+        /*  "address" is the peer address of the running node; there is
+            none until the mesh exists. */
+        out = json_pack ("{s:s, s:s, s:n}", "node_id", identity_node_id (identity),
+                         "short_id", identity_short_id (identity), "address");
+        identity_destroy (&identity);
+    }
+    if (ctl->json) {
+        /*  Exactly {"node_id","short_id","address"} (DESIGN §2). */
+        json_t *shape = json_pack ("{s:O, s:O, s:O}",
+                                   "node_id", json_object_get (out, "node_id"),
+                                   "short_id", json_object_get (out, "short_id"),
+                                   "address", json_object_get (out, "address")?
+                                       json_object_get (out, "address"): json_null ());
+        s_print_json (shape? shape: out);
+        json_decref (shape);
+    }
+    else
+        node_render_id (stdout, out);
+    json_decref (out);
+    return S_EXIT_OK;
+}
+
+/* ---- market --------------------------------------------------------------- */
+
+static int
+s_market_post (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "category",  required_argument, NULL, 'c' },
+        { "title",     required_argument, NULL, 't' },
+        { "body",      required_argument, NULL, 'b' },
+        { "tag",       required_argument, NULL, 'g' },
+        { "ttl",       required_argument, NULL, 'T' },
+        { "client-id", required_argument, NULL, 'i' },
+        { "lat",       required_argument, NULL, 'a' },
+        { "lng",       required_argument, NULL, 'o' },
+        { "label",     required_argument, NULL, 'l' },
+        { "json",      no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    json_t *input = json_object ();
+    json_t *tags = json_array ();
+    const char *lat_text = NULL, *lng_text = NULL, *label = NULL;
+    int opt, rc = S_EXIT_OK;
+    optind = 0;
+    while (rc == S_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        uint64_t ttl;
+        switch (opt) {
+            case 'c': rc = s_set_text (ctl, input, "category", optarg); break;
+            case 't': rc = s_set_text (ctl, input, "title", optarg); break;
+            case 'b': rc = s_set_text (ctl, input, "body", optarg); break;
+            case 'i': rc = s_set_text (ctl, input, "client_id", optarg); break;
+            case 'g': rc = s_add_tag (ctl, tags, optarg); break;
+            case 'T':
+                if (s_parse_u64 (optarg, &ttl) != 0)
+                    rc = s_usage_error (ctl, "--ttl must be a whole number of seconds");
+                else
+                    json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
+                break;
+            case 'a': lat_text = optarg; break;
+            case 'o': lng_text = optarg; break;
+            case 'l': label = optarg; break;
+            case 'j': ctl->json = 1; break;
+            default:  rc = s_usage_error (ctl, "market post: unknown option");
+        }
+    }
+    if (rc == S_EXIT_OK && optind < argc)
+        rc = s_usage_error (ctl, "market post takes no positional arguments (quote the --body text)");
+    if (rc == S_EXIT_OK && (!json_object_get (input, "category") || !json_object_get (input, "title")
+                         || !json_object_get (input, "body")))
+        rc = s_usage_error (ctl, "market post needs --category, --title and --body");
+    if (rc == S_EXIT_OK && (lat_text || lng_text || label)) {
+        double lat, lng;
+        if (!lat_text || !lng_text)
+            rc = s_usage_error (ctl, "a location needs both --lat and --lng");
+        else
+        if (s_parse_double (lat_text, &lat) != 0 || s_parse_double (lng_text, &lng) != 0)
+            rc = s_usage_error (ctl, "--lat and --lng must be decimal numbers");
+        else {
+            json_t *location = json_pack ("{s:f, s:f}", "lat", lat, "lng", lng);
+            if (label)
+                rc = s_set_text (ctl, location, "label", label);
+            json_object_set_new (input, "location", location);
+        }
+    }
+    if (rc == S_EXIT_OK && json_array_size (tags) > 0)
+        json_object_set (input, "tags", tags);
+    json_t *output = NULL;
+    if (rc == S_EXIT_OK)
+        rc = s_call (ctl, "market.post", input, &output);
+    if (rc == S_EXIT_OK) {
+        if (ctl->json)
+            s_print_json (output);
+        else
+            node_render_ack (stdout, output, "posted");
+    }
+    json_decref (output);
+    json_decref (tags);
+    json_decref (input);
+    return rc;
+}
+
+static int
+s_market_list (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "category",      required_argument, NULL, 'c' },
+        { "tag",           required_argument, NULL, 'g' },
+        { "since-lamport", required_argument, NULL, 's' },
+        { "limit",         required_argument, NULL, 'n' },
+        { "json",          no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    json_t *input = json_object ();
+    json_t *tags = json_array ();
+    int opt, rc = S_EXIT_OK;
+    optind = 0;
+    while (rc == S_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        uint64_t number;
+        switch (opt) {
+            case 'c': rc = s_set_text (ctl, input, "category", optarg); break;
+            case 'g': rc = s_add_tag (ctl, tags, optarg); break;
+            case 's':
+            case 'n':
+                if (s_parse_u64 (optarg, &number) != 0)
+                    rc = s_usage_error (ctl, opt == 's'? "--since-lamport must be a whole number":
+                                                         "--limit must be a whole number");
+                else
+                    json_object_set_new (input, opt == 's'? "since_lamport": "limit",
+                                         json_integer ((json_int_t) number));
+                break;
+            case 'j': ctl->json = 1; break;
+            default:  rc = s_usage_error (ctl, "market list: unknown option");
+        }
+    }
+    if (rc == S_EXIT_OK && optind < argc)
+        rc = s_usage_error (ctl, "market list takes no positional arguments");
+    if (rc == S_EXIT_OK && json_array_size (tags) > 0)
+        json_object_set (input, "tags", tags);
+    json_t *output = NULL;
+    if (rc == S_EXIT_OK)
+        rc = s_call (ctl, "market.list", input, &output);
+    if (rc == S_EXIT_OK) {
+        if (ctl->json)
+            s_print_json (output);
+        else
+            node_render_posts (stdout, output, 0);
+    }
+    json_decref (output);
+    json_decref (tags);
+    json_decref (input);
+    return rc;
+}
+
+static int
+s_market_get (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'j') ctl->json = 1;
+        else return s_usage_error (ctl, "market get: unknown option");
+    }
+    if (argc - optind != 1)
+        return s_usage_error (ctl, "market get needs exactly one EVENT_ID");
+    json_t *input = json_pack ("{s:s}", "event_id", argv [optind]);
+    if (!input)
+        return s_usage_error (ctl, "EVENT_ID must be text");
+    json_t *output = NULL;
+    int rc = s_call (ctl, "market.get", input, &output);
+    if (rc == S_EXIT_OK) {
+        if (ctl->json)
+            s_print_json (output);
+        else {
+            json_t *post = json_object_get (output, "post");
+            node_render_post (stdout, post? post: output);
+        }
+    }
+    json_decref (output);
+    json_decref (input);
+    return rc;
+}
+
+static int
+s_market_expire (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "reason",    required_argument, NULL, 'r' },
+        { "client-id", required_argument, NULL, 'i' },
+        { "json",      no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *reason = NULL, *client_id = NULL;
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'r') reason = optarg;
+        else if (opt == 'i') client_id = optarg;
+        else if (opt == 'j') ctl->json = 1;
+        else return s_usage_error (ctl, "market expire: unknown option");
+    }
+    if (argc - optind != 1)
+        return s_usage_error (ctl, "market expire needs exactly one EVENT_ID");
+    if (!reason)
+        return s_usage_error (ctl, "market expire needs --reason fulfilled|withdrawn|user_request|stale");
+    json_t *input = json_object ();
+    int rc = s_set_text (ctl, input, "event_id", argv [optind]);
+    if (rc == S_EXIT_OK)
+        rc = s_set_text (ctl, input, "reason", reason);
+    if (rc == S_EXIT_OK && client_id)
+        rc = s_set_text (ctl, input, "client_id", client_id);
+    json_t *output = NULL;
+    if (rc == S_EXIT_OK)
+        rc = s_call (ctl, "market.expire", input, &output);
+    if (rc == S_EXIT_OK) {
+        if (ctl->json)
+            s_print_json (output);
+        else
+            node_render_ack (stdout, output, "expired");
+    }
+    json_decref (output);
+    json_decref (input);
+    return rc;
+}
+
+static int
+s_market_search (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "k",    required_argument, NULL, 'k' },
+        { "json", no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    json_t *input = json_object ();
+    int opt, rc = S_EXIT_OK;
+    optind = 0;
+    while (rc == S_EXIT_OK && (opt = getopt_long (argc, argv, "k:", options, NULL)) != -1) {
+        uint64_t k;
+        if (opt == 'k') {
+            if (s_parse_u64 (optarg, &k) != 0)
+                rc = s_usage_error (ctl, "-k must be a whole number");
+            else
+                json_object_set_new (input, "k", json_integer ((json_int_t) k));
+        }
+        else if (opt == 'j') ctl->json = 1;
+        else rc = s_usage_error (ctl, "market search: unknown option");
+    }
+    if (rc == S_EXIT_OK && optind >= argc)
+        rc = s_usage_error (ctl, "market search needs a QUERY");
+    if (rc == S_EXIT_OK) {
+        /*  Several words without quotes form one query. */
+        size_t size = 1;
+        for (int i = optind; i < argc; i++)
+            size += strlen (argv [i]) + 1;
+        char *query = (char *) calloc (1, size);
+        for (int i = optind; query && i < argc; i++) {
+            if (i > optind)
+                strcat (query, " ");
+            strcat (query, argv [i]);
+        }
+        rc = query? s_set_text (ctl, input, "query", query): s_fail_err (ctl, HEARTH_ENOMEM, NULL);
+        free (query);
+    }
+    json_t *output = NULL;
+    if (rc == S_EXIT_OK)
+        rc = s_call (ctl, "market.search", input, &output);
+    if (rc == S_EXIT_OK) {
+        if (ctl->json)
+            s_print_json (output);
+        else
+            node_render_posts (stdout, output, 1);
+    }
+    json_decref (output);
+    json_decref (input);
+    return rc;
+}
+
+static int
+s_cmd_market (s_ctl_t *ctl, int argc, char **argv)
+{
+    if (argc < 2)
+        return s_usage_error (ctl, "market needs a subcommand: post, list, get, expire or search");
+    const char *sub = argv [1];
+    if (strcmp (sub, "post") == 0)   return s_market_post (ctl, argc - 1, argv + 1);
+    if (strcmp (sub, "list") == 0)   return s_market_list (ctl, argc - 1, argv + 1);
+    if (strcmp (sub, "get") == 0)    return s_market_get (ctl, argc - 1, argv + 1);
+    if (strcmp (sub, "expire") == 0) return s_market_expire (ctl, argc - 1, argv + 1);
+    if (strcmp (sub, "search") == 0) return s_market_search (ctl, argc - 1, argv + 1);
+    return s_usage_error (ctl, "unknown market subcommand (post, list, get, expire, search)");
+}
+
+/* ---- stats / events / call ----------------------------------------------- */
+
+static int
+s_cmd_stats (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "prometheus", no_argument, NULL, 'p' },
+        { "json",       no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt, prometheus = 0;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'p') prometheus = 1;
+        else if (opt == 'j') ctl->json = 1;
+        else return s_usage_error (ctl, "stats: unknown option");
+    }
+    if (optind < argc)
+        return s_usage_error (ctl, "stats takes no arguments");
+    json_t *input = json_pack ("{s:s}", "format", prometheus? "prometheus": "json");
+    json_t *output = NULL;
+    int rc = s_call (ctl, "node.stats", input, &output);
+    json_decref (input);
+    if (rc != S_EXIT_OK)
+        return rc;
+    if (prometheus && ctl->json)
+        s_print_json (output);
+    else
+    if (prometheus)
+        fputs (json_string_value (json_object_get (output, "text"))?
+               json_string_value (json_object_get (output, "text")): "", stdout);
+    else
+    if (ctl->json)
+        s_print_json (output);
+    else
+        node_render_stats (stdout, output);
+    json_decref (output);
+    return S_EXIT_OK;
+}
+
+static int
+s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "since-lamport", required_argument, NULL, 's' },
+        { "limit",         required_argument, NULL, 'n' },
+        { "json",          no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    uint64_t since = 0, limit = 0;     /* limit 0 = all */
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 's' || opt == 'n') {
+            if (s_parse_u64 (optarg, opt == 's'? &since: &limit) != 0)
+                return s_usage_error (ctl, "--since-lamport and --limit take whole numbers");
+        }
+        else if (opt == 'j') ctl->json = 1;
+        else return s_usage_error (ctl, "events: unknown option");
+    }
+    if (optind < argc)
+        return s_usage_error (ctl, "events takes no arguments");
+    /*  Page through events.list; the output is streamed, so a long log
+        never has to fit in memory at once. Each page ends on a whole
+        Lamport group, so its max_lamport is the next page's since. */
+    uint64_t printed = 0, last_lamport = since;
+    int started = 0, rc = S_EXIT_OK;
+    for (;;) {
+        json_t *input = json_pack ("{s:I}", "since_lamport", (json_int_t) since);
+        json_t *output = NULL;
+        rc = s_call (ctl, "events.list", input, &output);
+        json_decref (input);
+        if (rc != S_EXIT_OK)
+            break;
+        if (!started) {
+            if (ctl->json)
+                printf ("{\"events\":[");
+            else
+                node_render_events_header (stdout);
+            started = 1;
+        }
+        size_t i;
+        json_t *envelope;
+        json_array_foreach (json_object_get (output, "events"), i, envelope) {
+            if (limit && printed >= limit)
+                break;
+            if (ctl->json) {
+                char *text = json_dumps (envelope, JSON_COMPACT);
+                printf ("%s%s", printed? ",": "", text? text: "null");
+                free (text);
+            }
+            else
+                node_render_event (stdout, envelope);
+            printed++;
+            last_lamport = (uint64_t) json_integer_value (json_object_get (envelope, "lamport"));
+        }
+        int more = json_is_true (json_object_get (output, "more"));
+        uint64_t page_max = (uint64_t) json_integer_value (json_object_get (output, "max_lamport"));
+        json_decref (output);
+        /*  Stop when done, at the limit, or if the node fails to advance. */
+        if (!more || (limit && printed >= limit) || page_max <= since)
+            break;
+        since = page_max;
+    }
+    if (!started)
+        return rc;
+    if (ctl->json)
+        printf ("],\"max_lamport\":%" PRIu64 "}\n", last_lamport);
+    else
+    if (rc == S_EXIT_OK)
+        printf ("%" PRIu64 " event%s\n", printed, printed == 1? "": "s");
+    return rc;
+}
+
+static int
+s_cmd_call (s_ctl_t *ctl, int argc, char **argv)
+{
+    if (argc < 2 || argc > 3)
+        return s_usage_error (ctl, "call needs CAPABILITY and optionally INPUT_JSON");
+    json_t *input = NULL;
+    if (argc == 3) {
+        json_error_t error;
+        input = json_loads (argv [2], 0, &error);
+        if (!json_is_object (input)) {
+            json_decref (input);
+            return s_usage_error (ctl, "INPUT_JSON must be a JSON object");
+        }
+    }
+    json_t *reply = NULL;
+    int rc = s_request (ctl, argv [1], input, &reply);
+    json_decref (input);
+    if (rc != HEARTH_OK)
+        return s_fail_transport (ctl, rc);
+    s_print_json (reply);
+    int failed = json_object_get (reply, "error") != NULL;
+    json_decref (reply);
+    return failed? S_EXIT_FAILED: S_EXIT_OK;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int
+main (int argc, char *argv [])
+{
+    static const struct option options [] = {
+        { "data-dir", required_argument, NULL, 'd' },
+        { "node",     required_argument, NULL, 'n' },
+        { "json",     no_argument,       NULL, 'j' },
+        { "timeout",  required_argument, NULL, 't' },
+        { "help",     no_argument,       NULL, 'h' },
+        { "version",  no_argument,       NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    s_ctl_t ctl;
+    memset (&ctl, 0, sizeof ctl);
+    ctl.timeout_ms = NODE_CONTROL_TIMEOUT_MS;
+    const char *data_dir = NULL, *node = NULL;
+    int opt;
+    /*  "+": stop at the command; its own options are parsed by it. */
+    while ((opt = getopt_long (argc, argv, "+h", options, NULL)) != -1) {
+        uint64_t timeout;
+        switch (opt) {
+            case 'd': data_dir = optarg; break;
+            case 'n': node = optarg; break;
+            case 'j': ctl.json = 1; break;
+            case 't':
+                if (s_parse_u64 (optarg, &timeout) != 0 || timeout < 1 || timeout > INT_MAX)
+                    return s_usage_error (&ctl, "--timeout must be a positive number of milliseconds");
+                ctl.timeout_ms = (int) timeout;
+                break;
+            case 'h': s_usage (stdout); return S_EXIT_OK;
+            case 'V': printf ("hearthctl %s\n", HEARTH_VERSION); return S_EXIT_OK;
+            default:  s_usage (stderr); return S_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        s_usage (stderr);
+        return S_EXIT_USAGE;
+    }
+    /*  The library logs warnings only: command output stays clean. */
+    hearth_log_set_level (HEARTH_LOG_WARN);
+
+    if (node) {
+        if (strlen (node) >= sizeof ctl.endpoint)
+            return s_usage_error (&ctl, "--node endpoint is too long");
+        snprintf (ctl.endpoint, sizeof ctl.endpoint, "%s", node);
+        ctl.node_given = 1;
+    }
+    if (data_dir || !node) {
+        char given [NODE_CONFIG_PATH_MAX];
+        if (data_dir)
+            snprintf (given, sizeof given, "%s", data_dir);
+        else
+        if (node_config_default_data_dir (given, sizeof given) != HEARTH_OK)
+            return s_usage_error (&ctl, "no --data-dir given and neither $HEARTH_DATA_DIR nor $HOME is set");
+        /*  An absolute path when the dir exists (init may create it). */
+        char absolute [PATH_MAX];
+        if (realpath (given, absolute))
+            snprintf (ctl.data_dir, sizeof ctl.data_dir, "%s", absolute);
+        else
+            snprintf (ctl.data_dir, sizeof ctl.data_dir, "%s", given);
+        if (!node && node_config_control_endpoint (ctl.data_dir, ctl.endpoint, sizeof ctl.endpoint) != 0)
+            return s_usage_error (&ctl, "--data-dir path is too long");
+    }
+
+    const char *command = argv [optind];
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    if (strcmp (command, "init") == 0)   return s_cmd_init (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "id") == 0)     return s_cmd_id (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "market") == 0) return s_cmd_market (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "stats") == 0)  return s_cmd_stats (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "events") == 0) return s_cmd_events (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "call") == 0)   return s_cmd_call (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "help") == 0) {
+        s_usage (stdout);
+        return S_EXIT_OK;
+    }
+    return s_usage_error (&ctl, "unknown command");
+}

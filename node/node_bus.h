@@ -1,0 +1,69 @@
+/*  node_bus.h — hearthd's local capability bus: turns one control-socket
+    request frame into one reply frame, and renders stats.
+
+    Capabilities served (the caller is always this node's own key: the
+    control socket is reachable only by the node's owner, DESIGN §2):
+      market.list | market.get | market.post | market.expire | market.search
+                          -> market_handle()
+      node.id             {}                         -> {node_id, short_id, address, community_id}
+      node.stats          {format?: "json"|"prometheus"}
+                                                     -> the stats object, or {"text": "..."}
+      events.list         {since_lamport?, limit?}   -> {events:[CONTRACT §7.1 envelopes],
+                                                         max_lamport, more, head}
+      node.verify_views   {}                         -> {equal, live_digest, rebuilt_digest, ...}
+    node.verify_views is a diagnostic: it re-folds the whole log into a fresh
+    market view and compares digests with the live one (crash tests use it).
+    Any other name gets not_found. Every request is counted in node_stats.
+*/
+#ifndef HEARTH_NODE_BUS_H
+#define HEARTH_NODE_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "eventlog.h"
+#include "identity.h"
+#include "market.h"
+#include "node_stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  events.list page size: default and cap. 500 events of at most
+    EVENT_MAX_BYTES each keep a reply well under NODE_CONTROL_MAX_REPLY_BYTES. */
+#define NODE_BUS_EVENTS_DEFAULT_LIMIT  100
+#define NODE_BUS_EVENTS_MAX_LIMIT      500
+/*  A page always ends on a whole Lamport group (so since_lamport paging
+    never skips an event), unless a group alone is larger than this. */
+#define NODE_BUS_EVENTS_HARD_LIMIT     1000
+
+typedef struct _node_bus_t node_bus_t;
+
+/*  New bus over the node's parts, all borrowed until destroy. NULL on OOM. */
+node_bus_t *node_bus_new (eventlog_t *log, market_t *market, const identity_t *identity,
+                          node_stats_t *stats);
+/*  Free; safe on NULL; nulls *self_p. */
+void node_bus_destroy (node_bus_t **self_p);
+
+/*  Serve one request frame (borrowed); returns the reply text (malloc'd,
+    caller frees), NULL only when out of memory. Never trusts the frame. */
+char *node_bus_handle_frame (node_bus_t *self, const uint8_t *data, size_t len);
+
+/*  Serve one parsed call. 0 and *output (new object, caller owns), or a
+    negative hearth_err_t and *message (malloc'd or NULL; caller frees). */
+int node_bus_call (node_bus_t *self, const char *capability, const json_t *input,
+                   json_t **output, char **message);
+
+/*  Fill a stats sample of the node's current figures. */
+void node_bus_stats_sample (node_bus_t *self, node_stats_sample_t *sample);
+
+/*  Answer for the stats socket: request "json" or "prometheus" (exact,
+    borrowed, len bytes) -> text (malloc'd); anything else -> a CONTRACT
+    error body. NULL only on OOM. */
+char *node_bus_stats_text (node_bus_t *self, const uint8_t *request, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

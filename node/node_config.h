@@ -1,0 +1,89 @@
+/*  node_config.h — hearthd's configuration: defaults, the config file, flags.
+
+    Precedence (DESIGN §2): built-in defaults < config file < command-line
+    flags. The config file is CZMQ ZPL (zconfig), by default DIR/hearth.cfg
+    when it exists, or the file named by --config (which must exist):
+
+        log
+            level = info                    # error | warn | info | debug
+        market
+            default_ttl_seconds = 604800    # 7 days
+            max_ttl_seconds = 2592000       # 30 days (also the hard cap)
+            sweep_interval_seconds = 60
+        stats
+            endpoint = tcp://127.0.0.1:9474 # optional extra stats endpoint
+
+    Unknown sections or keys are refused, so a typo is never silently
+    ignored. Paths of everything the node keeps are derived from data_dir.
+*/
+#ifndef HEARTH_NODE_CONFIG_H
+#define HEARTH_NODE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "hearth_log.h"
+#include "market.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  File name of the default config file inside the data dir. */
+#define NODE_CONFIG_FILE_NAME        "hearth.cfg"
+/*  Longest path we build under the data dir (PATH_MAX-sized buffers). */
+#define NODE_CONFIG_PATH_MAX         4096
+/*  sun_path in struct sockaddr_un is 108 bytes (incl. NUL) on Linux, so an
+    ipc:// socket path may have at most 107 characters. */
+#define NODE_CONFIG_IPC_PATH_MAX     107
+/*  Sweep interval bounds: at least 1 s; at most one day (a sweeper that
+    runs less often than that is effectively off). */
+#define NODE_CONFIG_SWEEP_MIN_SECONDS 1
+#define NODE_CONFIG_SWEEP_MAX_SECONDS 86400
+/*  Longest stats endpoint text accepted ("tcp://127.0.0.1:65535" is 21). */
+#define NODE_CONFIG_ENDPOINT_MAX     256
+/*  Environment variable naming the default data dir, and the fallback
+    below $HOME when it is unset. */
+#define NODE_CONFIG_DATA_DIR_ENV     "HEARTH_DATA_DIR"
+#define NODE_CONFIG_DATA_DIR_DEFAULT ".hearth"
+
+typedef struct {
+    char               data_dir [NODE_CONFIG_PATH_MAX];   /* absolute */
+    char               config_file [NODE_CONFIG_PATH_MAX];/* "" if none was read */
+    hearth_log_level_t log_level;
+    market_config_t    market;
+    char               stats_endpoint [NODE_CONFIG_ENDPOINT_MAX]; /* "" = none */
+} node_config_t;
+
+/*  Fill cfg with built-in defaults for data_dir (not touched on disk). */
+void node_config_defaults (node_config_t *cfg, const char *data_dir);
+
+/*  The default data dir: $HEARTH_DATA_DIR, else $HOME/.hearth, into out
+    (capacity cap). Returns 0 or HEARTH_EINVAL (no HOME, or too long). */
+int  node_config_default_data_dir (char *out, size_t cap);
+
+/*  Read a ZPL config file into cfg (over what is there). `required`: a
+    missing file is an error (--config), else it is skipped (DIR/hearth.cfg).
+    Returns 0, or HEARTH_EINVAL / HEARTH_EIO with *message (malloc'd, caller
+    frees) naming the file, key and problem. */
+int  node_config_load_file (node_config_t *cfg, const char *path, int required, char **message);
+
+/*  Parse the same keys from ZPL text in memory (tests). Same errors. */
+int  node_config_load_text (node_config_t *cfg, const char *text, char **message);
+
+/*  Check cross-field rules (default_ttl <= max_ttl <= MARKET_MAX_TTL_SECONDS,
+    sweep interval bounds, socket path lengths, stats endpoint is tcp://).
+    0 or HEARTH_EINVAL with *message. */
+int  node_config_validate (const node_config_t *cfg, char **message);
+
+/*  Paths under the data dir, written into out (capacity cap); 0 or
+    HEARTH_EINVAL if they do not fit. */
+int  node_config_keys_dir    (const node_config_t *cfg, char *out, size_t cap);
+int  node_config_db_dir      (const node_config_t *cfg, char *out, size_t cap);
+/*  "ipc://DIR/control.sock" and "ipc://DIR/stats.sock" endpoints. */
+int  node_config_control_endpoint (const char *data_dir, char *out, size_t cap);
+int  node_config_stats_endpoint   (const char *data_dir, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,313 @@
+/*  node_stats.c — request/sweep counters and the JSON + Prometheus renderers.
+
+    Counters are plain integers: hearthd serves requests on one thread, so
+    nothing here is shared between threads.
+*/
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hearth_error.h"
+#include "node_stats.h"
+
+/*  Set by the build (CMake PROJECT_VERSION); a fallback keeps the module
+    buildable on its own. */
+#ifndef HEARTH_VERSION
+#define HEARTH_VERSION "unknown"
+#endif
+
+/*  Labels of the capability dimension, in display order. */
+static const char *s_capabilities [] = {
+    "market.list", "market.get", "market.post", "market.expire", "market.search",
+    "node.id", "node.stats", "events.list", "node.verify_views",
+    NODE_STATS_CAP_UNKNOWN, NODE_STATS_CAP_INVALID
+};
+#define S_CAPS (sizeof s_capabilities / sizeof s_capabilities [0])
+
+/*  Labels of the result dimension: "ok", then the 13 CONTRACT §9 codes. */
+static const char *s_results [] = {
+    "ok", "bad_request", "schema_mismatch", "invalid_signature", "unauthorized", "revoked",
+    "expired", "not_found", "not_implemented", "timeout", "partition", "capacity_exceeded",
+    "rate_limited", "internal_error"
+};
+#define S_RESULTS (sizeof s_results / sizeof s_results [0])
+
+static const double s_bounds [NODE_STATS_LATENCY_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
+};
+
+typedef struct {
+    uint64_t results [S_RESULTS];
+    uint64_t buckets [NODE_STATS_LATENCY_BUCKETS];   /* non-cumulative counts */
+    uint64_t count;
+    double   sum;
+    double   max;
+} s_cap_stats_t;
+
+struct _node_stats_t {
+    s_cap_stats_t caps [S_CAPS];
+    uint64_t sweeps;
+    uint64_t sweep_expired;
+    uint64_t sweep_errors;
+};
+
+node_stats_t *
+node_stats_new (void)
+{
+    return (node_stats_t *) calloc (1, sizeof (node_stats_t));
+}
+
+void
+node_stats_destroy (node_stats_t **self_p)
+{
+    if (self_p && *self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+static size_t
+s_cap_index (const char *capability)
+{
+    for (size_t i = 0; i < S_CAPS; i++)
+        if (capability && strcmp (capability, s_capabilities [i]) == 0)
+            return i;
+    for (size_t i = 0; i < S_CAPS; i++)
+        if (strcmp (s_capabilities [i], NODE_STATS_CAP_UNKNOWN) == 0)
+            return i;
+    return 0;       /* not reached: the table holds "unknown" */
+}
+
+int
+node_stats_capability_known (const char *capability)
+{
+    for (size_t i = 0; i < S_CAPS; i++)
+        if (capability && strcmp (capability, s_capabilities [i]) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t
+s_result_index (int result)
+{
+    if (result == HEARTH_OK)
+        return 0;
+    const char *code = hearth_error_code (result);
+    for (size_t i = 1; i < S_RESULTS; i++)
+        if (strcmp (code, s_results [i]) == 0)
+            return i;
+    return S_RESULTS - 1;   /* internal_error */
+}
+
+void
+node_stats_request_record (node_stats_t *self, const char *capability, int result, double seconds)
+{
+    s_cap_stats_t *cap = &self->caps [s_cap_index (capability)];
+    cap->results [s_result_index (result)]++;
+    if (seconds < 0)
+        seconds = 0;
+    cap->count++;
+    cap->sum += seconds;
+    if (seconds > cap->max)
+        cap->max = seconds;
+    for (size_t b = 0; b < NODE_STATS_LATENCY_BUCKETS; b++)
+        if (seconds <= s_bounds [b]) {
+            cap->buckets [b]++;
+            break;
+        }
+    /*  Slower than the last finite bound: counted only in +Inf (= count). */
+}
+
+void
+node_stats_sweep_record (node_stats_t *self, int appended)
+{
+    self->sweeps++;
+    if (appended < 0)
+        self->sweep_errors++;
+    else
+        self->sweep_expired += (uint64_t) appended;
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static json_t *
+s_u64 (uint64_t value)
+{
+    /*  JSON integers are int64 in jansson; counters never reach 2^63. */
+    return json_integer ((json_int_t) value);
+}
+
+json_t *
+node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
+{
+    static const eventlog_stats_t s_zero;
+    const eventlog_stats_t *log = sample->log? sample->log: &s_zero;
+    json_t *root = json_object ();
+    if (!root)
+        return NULL;
+    json_object_set_new (root, "node_id", sample->node_id? json_string (sample->node_id): json_null ());
+    json_object_set_new (root, "community_id",
+                         sample->community_id? json_string (sample->community_id): json_null ());
+    json_object_set_new (root, "uptime_seconds", json_real ((double) sample->uptime_ms / 1000.0));
+
+    json_t *events = json_object ();
+    json_object_set_new (events, "total", s_u64 (log->events_total));
+    json_t *by_type = json_object ();
+    for (int t = 1; t < EVENT_TYPE_COUNT; t++) {
+        const char *name = event_type_name (t);
+        if (name)
+            json_object_set_new (by_type, name, s_u64 (log->events_by_type [t]));
+    }
+    json_object_set_new (events, "by_type", by_type);
+    json_object_set_new (events, "appended_local", s_u64 (log->appended_local));
+    json_object_set_new (events, "received_accepted", s_u64 (log->received_accepted));
+    json_t *rejected = json_object ();
+    for (int r = 1; r < EVENT_REJECT_COUNT; r++)
+        json_object_set_new (rejected, event_reject_name ((event_reject_t) r), s_u64 (log->rejected [r]));
+    json_object_set_new (events, "rejected", rejected);
+    json_object_set_new (events, "lamport_head", s_u64 (log->lamport_head));
+    json_object_set_new (events, "seq", s_u64 (log->seq));
+    json_object_set_new (events, "snapshots_written", s_u64 (log->snapshots_written));
+    json_object_set_new (events, "view_errors", s_u64 (log->view_errors));
+    json_object_set_new (events, "disk_bytes", s_u64 (sample->disk_bytes));
+    json_object_set_new (root, "events", events);
+
+    json_t *market = json_object ();
+    uint64_t expired = sample->posts_total >= sample->posts_active?
+                       sample->posts_total - sample->posts_active: 0;
+    json_object_set_new (market, "posts_total", s_u64 (sample->posts_total));
+    json_object_set_new (market, "posts_active", s_u64 (sample->posts_active));
+    json_object_set_new (market, "posts_expired", s_u64 (expired));
+    json_object_set_new (market, "sweeps", s_u64 (self->sweeps));
+    json_object_set_new (market, "sweep_expired", s_u64 (self->sweep_expired));
+    json_object_set_new (market, "sweep_errors", s_u64 (self->sweep_errors));
+    json_object_set_new (root, "market", market);
+
+    json_t *requests = json_object ();
+    for (size_t c = 0; c < S_CAPS; c++) {
+        const s_cap_stats_t *cap = &self->caps [c];
+        if (cap->count == 0)
+            continue;
+        json_t *entry = json_object ();
+        json_object_set_new (entry, "total", s_u64 (cap->count));
+        json_object_set_new (entry, "ok", s_u64 (cap->results [0]));
+        json_t *errors = json_object ();
+        for (size_t r = 1; r < S_RESULTS; r++)
+            if (cap->results [r])
+                json_object_set_new (errors, s_results [r], s_u64 (cap->results [r]));
+        json_object_set_new (entry, "errors", errors);
+        json_t *latency = json_object ();
+        json_object_set_new (latency, "count", s_u64 (cap->count));
+        json_object_set_new (latency, "sum", json_real (cap->sum));
+        json_object_set_new (latency, "mean", json_real (cap->sum / (double) cap->count));
+        json_object_set_new (latency, "max", json_real (cap->max));
+        json_object_set_new (entry, "latency_seconds", latency);
+        json_object_set_new (requests, s_capabilities [c], entry);
+    }
+    json_object_set_new (root, "requests", requests);
+    return root;
+}
+
+/* ---- Prometheus ------------------------------------------------------- */
+
+static void
+s_family (FILE *out, const char *name, const char *type, const char *help)
+{
+    fprintf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *
+node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *sample)
+{
+    static const eventlog_stats_t s_zero;
+    const eventlog_stats_t *log = sample->log? sample->log: &s_zero;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    if (!out)
+        return NULL;
+
+    s_family (out, "hearth_build_info", "gauge", "Hearth version of this node (always 1).");
+    fprintf (out, "hearth_build_info{version=\"%s\"} 1\n", HEARTH_VERSION);
+    s_family (out, "hearth_uptime_seconds", "gauge", "Seconds since hearthd started.");
+    fprintf (out, "hearth_uptime_seconds %.3f\n", (double) sample->uptime_ms / 1000.0);
+
+    s_family (out, "hearth_eventlog_events", "gauge", "Events stored in the event log.");
+    fprintf (out, "hearth_eventlog_events %" PRIu64 "\n", log->events_total);
+    s_family (out, "hearth_eventlog_events_by_type", "gauge", "Events stored, by event type.");
+    for (int t = 1; t < EVENT_TYPE_COUNT; t++) {
+        const char *name = event_type_name (t);
+        if (name)
+            fprintf (out, "hearth_eventlog_events_by_type{type=\"%s\"} %" PRIu64 "\n",
+                     name, log->events_by_type [t]);
+    }
+    s_family (out, "hearth_eventlog_appended_local_total", "counter",
+              "Events this node appended itself since start.");
+    fprintf (out, "hearth_eventlog_appended_local_total %" PRIu64 "\n", log->appended_local);
+    s_family (out, "hearth_eventlog_received_accepted_total", "counter",
+              "Received events accepted by the receive pipeline since start.");
+    fprintf (out, "hearth_eventlog_received_accepted_total %" PRIu64 "\n", log->received_accepted);
+    s_family (out, "hearth_eventlog_rejected_total", "counter",
+              "Received events dropped by the receive pipeline, by reason.");
+    for (int r = 1; r < EVENT_REJECT_COUNT; r++)
+        fprintf (out, "hearth_eventlog_rejected_total{reason=\"%s\"} %" PRIu64 "\n",
+                 event_reject_name ((event_reject_t) r), log->rejected [r]);
+    s_family (out, "hearth_eventlog_lamport_head", "gauge", "Highest Lamport value stored.");
+    fprintf (out, "hearth_eventlog_lamport_head %" PRIu64 "\n", log->lamport_head);
+    s_family (out, "hearth_eventlog_arrival_seq", "gauge", "Local arrival sequence of the last stored event.");
+    fprintf (out, "hearth_eventlog_arrival_seq %" PRIu64 "\n", log->seq);
+    s_family (out, "hearth_eventlog_snapshots_written_total", "counter",
+              "View snapshots written since start.");
+    fprintf (out, "hearth_eventlog_snapshots_written_total %" PRIu64 "\n", log->snapshots_written);
+    s_family (out, "hearth_eventlog_view_errors_total", "counter",
+              "Errors returned by views while folding events since start.");
+    fprintf (out, "hearth_eventlog_view_errors_total %" PRIu64 "\n", log->view_errors);
+    s_family (out, "hearth_eventlog_disk_bytes", "gauge",
+              "Approximate bytes on disk of the event log (RocksDB SST and WAL).");
+    fprintf (out, "hearth_eventlog_disk_bytes %" PRIu64 "\n", sample->disk_bytes);
+
+    uint64_t expired = sample->posts_total >= sample->posts_active?
+                       sample->posts_total - sample->posts_active: 0;
+    s_family (out, "hearth_market_posts", "gauge", "Marketplace posts in the view, by state.");
+    fprintf (out, "hearth_market_posts{state=\"active\"} %" PRIu64 "\n", sample->posts_active);
+    fprintf (out, "hearth_market_posts{state=\"expired\"} %" PRIu64 "\n", expired);
+    s_family (out, "hearth_market_sweeps_total", "counter", "Sweeper passes since start.");
+    fprintf (out, "hearth_market_sweeps_total %" PRIu64 "\n", self->sweeps);
+    s_family (out, "hearth_market_sweep_expired_total", "counter",
+              "Stale expiries appended by the sweeper since start.");
+    fprintf (out, "hearth_market_sweep_expired_total %" PRIu64 "\n", self->sweep_expired);
+    s_family (out, "hearth_market_sweep_errors_total", "counter", "Sweeper passes that failed.");
+    fprintf (out, "hearth_market_sweep_errors_total %" PRIu64 "\n", self->sweep_errors);
+
+    s_family (out, "hearth_requests_total", "counter",
+              "Control-socket requests served, by capability and result (ok or CONTRACT error code).");
+    for (size_t c = 0; c < S_CAPS; c++) {
+        const s_cap_stats_t *cap = &self->caps [c];
+        for (size_t r = 0; r < S_RESULTS; r++)
+            if (r == 0 || cap->results [r])
+                fprintf (out, "hearth_requests_total{capability=\"%s\",result=\"%s\"} %" PRIu64 "\n",
+                         s_capabilities [c], s_results [r], cap->results [r]);
+    }
+    s_family (out, "hearth_request_duration_seconds", "histogram",
+              "Control-socket request handling time in seconds, by capability.");
+    for (size_t c = 0; c < S_CAPS; c++) {
+        const s_cap_stats_t *cap = &self->caps [c];
+        uint64_t cumulative = 0;
+        for (size_t b = 0; b < NODE_STATS_LATENCY_BUCKETS; b++) {
+            cumulative += cap->buckets [b];
+            fprintf (out, "hearth_request_duration_seconds_bucket{capability=\"%s\",le=\"%g\"} %"
+                     PRIu64 "\n", s_capabilities [c], s_bounds [b], cumulative);
+        }
+        fprintf (out, "hearth_request_duration_seconds_bucket{capability=\"%s\",le=\"+Inf\"} %"
+                 PRIu64 "\n", s_capabilities [c], cap->count);
+        fprintf (out, "hearth_request_duration_seconds_sum{capability=\"%s\"} %.9f\n",
+                 s_capabilities [c], cap->sum);
+        fprintf (out, "hearth_request_duration_seconds_count{capability=\"%s\"} %" PRIu64 "\n",
+                 s_capabilities [c], cap->count);
+    }
+    if (fclose (out) != 0) {
+        free (text);
+        return NULL;
+    }
+    return text;
+}

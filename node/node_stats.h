@@ -1,0 +1,74 @@
+/*  node_stats.h — hearthd's request counters and latency histograms, and the
+    stats rendering: one JSON object, and the same figures in Prometheus text
+    exposition format 0.0.4 (hearth_* names; valid for `promtool check
+    metrics`: HELP and TYPE for every family, counters end in _total, units
+    in names). docs/operations.md lists every metric.
+
+    The module keeps only what the node itself counts (requests, sweeps);
+    event-log and market figures come in a sample the caller fills at render
+    time, so rendering is pure and unit-testable.
+*/
+#ifndef HEARTH_NODE_STATS_H
+#define HEARTH_NODE_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "eventlog.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  Request latency histogram bucket upper bounds, in seconds (12 finite
+    buckets from 0.5 ms to 2.5 s plus +Inf): local calls take well under a
+    millisecond to tens of milliseconds (a synced RocksDB write). */
+#define NODE_STATS_LATENCY_BUCKETS 12
+
+/*  Capability label for requests that never got as far as a capability
+    (frame too big, not JSON, wrong shape) and for names hearthd does not
+    serve. A fixed label set keeps the metric's cardinality bounded whatever
+    clients send. */
+#define NODE_STATS_CAP_INVALID  "invalid"
+#define NODE_STATS_CAP_UNKNOWN  "unknown"
+
+typedef struct _node_stats_t node_stats_t;
+
+/*  Event-log and market figures read at render time. All borrowed. */
+typedef struct {
+    const char             *node_id;       /* full NodeID, may be NULL */
+    const char             *community_id;  /* may be NULL */
+    const eventlog_stats_t *log;           /* may be NULL: reported as zeros */
+    uint64_t                disk_bytes;
+    uint64_t                posts_total;
+    uint64_t                posts_active;
+    uint64_t                uptime_ms;
+} node_stats_sample_t;
+
+/*  New, all counters zero. NULL on OOM. */
+node_stats_t *node_stats_new (void);
+/*  Free; safe on NULL; nulls *self_p. */
+void node_stats_destroy (node_stats_t **self_p);
+
+/*  Count one request: capability (any text: unknown names are counted as
+    NODE_STATS_CAP_UNKNOWN), result 0 or a negative hearth_err_t, duration
+    in seconds. */
+void node_stats_request_record (node_stats_t *self, const char *capability, int result,
+                                double seconds);
+
+/*  Count one sweeper pass: appended >= 0 expiries, or a negative error. */
+void node_stats_sweep_record (node_stats_t *self, int appended);
+
+/*  1 if capability is one of the names counted under its own label. */
+int  node_stats_capability_known (const char *capability);
+
+/*  The stats JSON object (new, caller owns; NULL on OOM). */
+json_t *node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample);
+
+/*  The Prometheus text (malloc'd, caller frees; NULL on OOM). */
+char *node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *sample);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
