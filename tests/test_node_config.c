@@ -1,0 +1,182 @@
+/*  test_node_config.c — unit tests of hearthd's configuration: defaults,
+    ZPL parsing, refusal of unknown keys and bad values, validation.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hearth_error.h"
+#include "hearth_test.h"
+#include "node_config.h"
+
+/*  Load text into a fresh default config; returns the code. */
+static int
+s_load (node_config_t *cfg, const char *text)
+{
+    char *message = NULL;
+    node_config_defaults (cfg, "/tmp/hearth-config-test");
+    int rc = node_config_load_text (cfg, text, &message);
+    if (rc != HEARTH_OK) {
+        HT_CHECK (message != NULL);
+        fprintf (stderr, "  (expected) %s\n", message? message: "?");
+    }
+    free (message);
+    return rc;
+}
+
+static int
+s_validate (const node_config_t *cfg)
+{
+    char *message = NULL;
+    int rc = node_config_validate (cfg, &message);
+    if (rc != HEARTH_OK) {
+        HT_CHECK (message != NULL);
+        fprintf (stderr, "  (expected) %s\n", message? message: "?");
+    }
+    free (message);
+    return rc;
+}
+
+HT_TEST (test_defaults)
+{
+    node_config_t cfg;
+    node_config_defaults (&cfg, "/var/lib/hearth");
+    HT_CHECK_EQ_STR (cfg.data_dir, "/var/lib/hearth");
+    HT_CHECK_EQ_INT (cfg.market.default_ttl_seconds, MARKET_DEFAULT_TTL_SECONDS);
+    HT_CHECK_EQ_INT (cfg.market.max_ttl_seconds, MARKET_MAX_TTL_SECONDS);
+    HT_CHECK_EQ_INT (cfg.market.sweep_interval_seconds, MARKET_SWEEP_INTERVAL_SECONDS);
+    HT_CHECK_EQ_INT (cfg.log_level, HEARTH_LOG_INFO);
+    HT_CHECK_EQ_STR (cfg.stats_endpoint, "");
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_OK);
+    char path [NODE_CONFIG_PATH_MAX];
+    HT_CHECK_EQ_INT (node_config_control_endpoint (cfg.data_dir, path, sizeof path), HEARTH_OK);
+    HT_CHECK_EQ_STR (path, "ipc:///var/lib/hearth/control.sock");
+    HT_CHECK_EQ_INT (node_config_stats_endpoint (cfg.data_dir, path, sizeof path), HEARTH_OK);
+    HT_CHECK_EQ_STR (path, "ipc:///var/lib/hearth/stats.sock");
+    HT_CHECK_EQ_INT (node_config_db_dir (&cfg, path, sizeof path), HEARTH_OK);
+    HT_CHECK_EQ_STR (path, "/var/lib/hearth/db");
+    HT_CHECK_EQ_INT (node_config_keys_dir (&cfg, path, sizeof path), HEARTH_OK);
+    HT_CHECK_EQ_STR (path, "/var/lib/hearth/keys");
+    char tiny [8];
+    HT_CHECK_EQ_INT (node_config_db_dir (&cfg, tiny, sizeof tiny), HEARTH_EINVAL);
+}
+
+HT_TEST (test_load_values)
+{
+    node_config_t cfg;
+    HT_CHECK_EQ_INT (s_load (&cfg,
+        "# comment\n"
+        "log\n"
+        "    level = debug\n"
+        "market\n"
+        "    default_ttl_seconds = 3600\n"
+        "    max_ttl_seconds = 86400\n"
+        "    sweep_interval_seconds = 5\n"
+        "stats\n"
+        "    endpoint = \"tcp://127.0.0.1:9474\"\n"), HEARTH_OK);
+    HT_CHECK_EQ_INT (cfg.log_level, HEARTH_LOG_DEBUG);
+    HT_CHECK_EQ_INT (cfg.market.default_ttl_seconds, 3600);
+    HT_CHECK_EQ_INT (cfg.market.max_ttl_seconds, 86400);
+    HT_CHECK_EQ_INT (cfg.market.sweep_interval_seconds, 5);
+    HT_CHECK_EQ_STR (cfg.stats_endpoint, "tcp://127.0.0.1:9474");
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_OK);
+
+    /*  An empty (or comment-only) file changes nothing. */
+    HT_CHECK_EQ_INT (s_load (&cfg, "# nothing here\n"), HEARTH_OK);
+    HT_CHECK_EQ_INT (cfg.market.sweep_interval_seconds, MARKET_SWEEP_INTERVAL_SECONDS);
+}
+
+HT_TEST (test_load_refusals)
+{
+    node_config_t cfg;
+    HT_CHECK_EQ_INT (s_load (&cfg, "market\n    sweep_intervall_seconds = 5\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "gossip\n    port = 7400\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "market\n    max_ttl_seconds = -1\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "market\n    max_ttl_seconds = 1e6\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "market\n    max_ttl_seconds = \n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "market\n    max_ttl_seconds = 99999999999999999999999\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "log\n    level = loud\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "market = 5\n"), HEARTH_EINVAL);
+}
+
+HT_TEST (test_validate)
+{
+    node_config_t cfg;
+    node_config_defaults (&cfg, "/tmp/x");
+    cfg.market.default_ttl_seconds = cfg.market.max_ttl_seconds + 1;
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+    node_config_defaults (&cfg, "/tmp/x");
+    cfg.market.max_ttl_seconds = MARKET_MAX_TTL_SECONDS + 1;
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+    node_config_defaults (&cfg, "/tmp/x");
+    cfg.market.sweep_interval_seconds = 0;
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+    node_config_defaults (&cfg, "/tmp/x");
+    cfg.market.sweep_interval_seconds = NODE_CONFIG_SWEEP_MAX_SECONDS + 1;
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+    node_config_defaults (&cfg, "/tmp/x");
+    snprintf (cfg.stats_endpoint, sizeof cfg.stats_endpoint, "ipc:///tmp/stats");
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+    /*  A data dir whose socket path would not fit in sun_path. */
+    char longdir [200];
+    memset (longdir, 'd', sizeof longdir - 1);
+    longdir [0] = '/';
+    longdir [sizeof longdir - 1] = '\0';
+    node_config_defaults (&cfg, longdir);
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+    node_config_defaults (&cfg, "");
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+}
+
+HT_TEST (test_files)
+{
+    char *dir = ht_tmpdir ("config");
+    HT_CHECK (dir != NULL);
+    if (!dir)
+        return;
+    node_config_t cfg;
+    node_config_defaults (&cfg, dir);
+    char path [1024];
+    char *message = NULL;
+    snprintf (path, sizeof path, "%s/missing.cfg", dir);
+    /*  Optional file missing: fine. Required (--config) missing: an error. */
+    HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 0, &message), HEARTH_OK);
+    HT_CHECK (message == NULL);
+    HT_CHECK_EQ_STR (cfg.config_file, "");
+    HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 1, &message), HEARTH_EIO);
+    HT_CHECK (message && strstr (message, "missing.cfg"));
+    free (message);
+    snprintf (path, sizeof path, "%s/hearth.cfg", dir);
+    FILE *file = fopen (path, "w");
+    fprintf (file, "market\n    sweep_interval_seconds = 7\n");
+    fclose (file);
+    HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 0, &message), HEARTH_OK);
+    HT_CHECK_EQ_INT (cfg.market.sweep_interval_seconds, 7);
+    HT_CHECK_EQ_STR (cfg.config_file, path);
+    file = fopen (path, "w");
+    fprintf (file, "market\n    colour = blue\n");
+    fclose (file);
+    HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 0, &message), HEARTH_EINVAL);
+    HT_CHECK (message && strstr (message, "colour"));
+    free (message);
+
+    setenv ("HEARTH_DATA_DIR", "/srv/hearth", 1);
+    HT_CHECK_EQ_INT (node_config_default_data_dir (path, sizeof path), HEARTH_OK);
+    HT_CHECK_EQ_STR (path, "/srv/hearth");
+    unsetenv ("HEARTH_DATA_DIR");
+    setenv ("HOME", "/home/ann", 1);
+    HT_CHECK_EQ_INT (node_config_default_data_dir (path, sizeof path), HEARTH_OK);
+    HT_CHECK_EQ_STR (path, "/home/ann/.hearth");
+    ht_rmtree (dir);
+    free (dir);
+}
+
+int
+main (void)
+{
+    HT_RUN (test_defaults);
+    HT_RUN (test_load_values);
+    HT_RUN (test_load_refusals);
+    HT_RUN (test_validate);
+    HT_RUN (test_files);
+    return ht_summary ();
+}

@@ -1,0 +1,295 @@
+/*  test_node_stats.c — unit tests of the stats renderers: the Prometheus
+    text passes a structural check modelled on `promtool check metrics`
+    (HELP+TYPE per family, no duplicate family or series, counters and only
+    counters end in _total, samples inside their family), exact values for
+    chosen series (incl. cumulative histogram buckets and +Inf == _count),
+    and the JSON carries the same figures. The integration test runs promtool itself on
+    the live daemon's output.
+*/
+#include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include "eventlog.h"
+#include "hearth_error.h"
+#include "hearth_test.h"
+#include "node_stats.h"
+
+/*  Families and series seen at most by the checker. */
+#define S_MAX_FAMILIES 64
+#define S_MAX_SERIES   1024
+
+typedef struct {
+    char name [128];
+    char type [16];
+} s_family_t;
+
+static int
+s_name_valid (const char *name)
+{
+    if (!name [0] || !(isalpha ((unsigned char) name [0]) || name [0] == '_'))
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!(isalnum ((unsigned char) *p) || *p == '_'))
+            return 0;
+    return strncmp (name, "hearth_", 7) == 0;
+}
+
+static int
+s_ends_with (const char *text, const char *suffix)
+{
+    size_t a = strlen (text), b = strlen (suffix);
+    return a >= b && strcmp (text + a - b, suffix) == 0;
+}
+
+/*  Returns the number of problems found (printed to stderr). */
+static int
+s_check_exposition (const char *text)
+{
+    static s_family_t families [S_MAX_FAMILIES];
+    static char series [S_MAX_SERIES][256];
+    size_t n_families = 0, n_series = 0;
+    int problems = 0;
+    char help_for [128] = "";
+    const s_family_t *current = NULL;
+    char *copy = strdup (text);
+    char *save = NULL;
+    for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+        char name [128], rest [256];
+        if (strncmp (line, "# HELP ", 7) == 0) {
+            if (sscanf (line + 7, "%127s %255[^\n]", name, rest) != 2) {
+                fprintf (stderr, "HELP without text: %s\n", line);
+                problems++;
+            }
+            snprintf (help_for, sizeof help_for, "%s", name);
+            continue;
+        }
+        if (strncmp (line, "# TYPE ", 7) == 0) {
+            char type [16];
+            if (sscanf (line + 7, "%127s %15s", name, type) != 2) {
+                fprintf (stderr, "bad TYPE line: %s\n", line);
+                problems++;
+                continue;
+            }
+            if (strcmp (help_for, name) != 0) {
+                fprintf (stderr, "TYPE %s not preceded by its HELP\n", name);
+                problems++;
+            }
+            for (size_t i = 0; i < n_families; i++)
+                if (strcmp (families [i].name, name) == 0) {
+                    fprintf (stderr, "duplicate family %s\n", name);
+                    problems++;
+                }
+            if (!s_name_valid (name)) {
+                fprintf (stderr, "bad family name %s\n", name);
+                problems++;
+            }
+            if (strcmp (type, "counter") == 0 && !s_ends_with (name, "_total")) {
+                fprintf (stderr, "counter %s does not end in _total\n", name);
+                problems++;
+            }
+            if (strcmp (type, "counter") != 0 && s_ends_with (name, "_total")) {
+                fprintf (stderr, "non-counter %s ends in _total\n", name);
+                problems++;
+            }
+            if (n_families < S_MAX_FAMILIES) {
+                snprintf (families [n_families].name, sizeof families [0].name, "%s", name);
+                snprintf (families [n_families].type, sizeof families [0].type, "%s", type);
+                current = &families [n_families++];
+            }
+            continue;
+        }
+        if (line [0] == '#')
+            continue;
+        /*  A sample: name[{labels}] value */
+        char key [256], value [64];
+        if (sscanf (line, "%255s %63s", key, value) != 2) {
+            fprintf (stderr, "bad sample line: %s\n", line);
+            problems++;
+            continue;
+        }
+        char metric [128];
+        snprintf (metric, sizeof metric, "%.*s", (int) strcspn (key, "{"), key);
+        char *end = NULL;
+        strtod (value, &end);
+        if (!end || *end) {
+            fprintf (stderr, "bad value in: %s\n", line);
+            problems++;
+        }
+        int belongs = 0;
+        if (current) {
+            if (strcmp (current->type, "histogram") == 0) {
+                char expect [160];
+                const char *suffixes [] = { "_bucket", "_sum", "_count" };
+                for (int s = 0; s < 3; s++) {
+                    snprintf (expect, sizeof expect, "%s%s", current->name, suffixes [s]);
+                    if (strcmp (metric, expect) == 0)
+                        belongs = 1;
+                }
+            }
+            else
+                belongs = strcmp (metric, current->name) == 0;
+        }
+        if (!belongs) {
+            fprintf (stderr, "sample %s outside its family\n", metric);
+            problems++;
+        }
+        for (size_t i = 0; i < n_series; i++)
+            if (strcmp (series [i], key) == 0) {
+                fprintf (stderr, "duplicate series %s\n", key);
+                problems++;
+            }
+        if (n_series < S_MAX_SERIES)
+            snprintf (series [n_series++], sizeof series [0], "%s", key);
+    }
+    free (copy);
+    return problems;
+}
+
+/*  Value of one exact series in the text, or -1. */
+static double
+s_value (const char *text, const char *series)
+{
+    size_t len = strlen (series);
+    for (const char *p = text; p && *p; p = strchr (p, '\n'), p = p? p + 1: NULL)
+        if (strncmp (p, series, len) == 0 && p [len] == ' ')
+            return strtod (p + len + 1, NULL);
+    return -1;
+}
+
+static void
+s_sample (node_stats_sample_t *sample, eventlog_stats_t *log)
+{
+    memset (log, 0, sizeof *log);
+    log->events_total = 12;
+    log->events_by_type [HEARTH__EVENT_TYPE__COMMUNITY_CREATED] = 1;
+    log->events_by_type [HEARTH__EVENT_TYPE__MARKET_POST_CREATED] = 10;
+    log->events_by_type [HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED] = 1;
+    log->appended_local = 12;
+    log->rejected [EVENT_REJECT_SIGNATURE] = 3;
+    log->lamport_head = 12;
+    log->seq = 12;
+    memset (sample, 0, sizeof *sample);
+    sample->node_id = "ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    sample->log = log;
+    sample->disk_bytes = 65536;
+    sample->posts_total = 10;
+    sample->posts_active = 9;
+    sample->uptime_ms = 1500;
+}
+
+HT_TEST (test_prometheus_structure)
+{
+    node_stats_t *stats = node_stats_new ();
+    HT_CHECK (stats != NULL);
+    node_stats_request_record (stats, "market.post", HEARTH_OK, 0.002);
+    node_stats_request_record (stats, "market.post", HEARTH_OK, 0.0001);
+    node_stats_request_record (stats, "market.post", HEARTH_EINVAL, 0.0003);
+    node_stats_request_record (stats, "market.get", HEARTH_ENOTFOUND, 0.0002);
+    node_stats_request_record (stats, "market.search", HEARTH_OK, 7.0);     /* slower than every bucket */
+    node_stats_request_record (stats, "no.such.thing", HEARTH_ENOTFOUND, 0.0001);
+    node_stats_request_record (stats, NODE_STATS_CAP_INVALID, HEARTH_EDECODE, 0.0);
+    node_stats_sweep_record (stats, 2);
+    node_stats_sweep_record (stats, HEARTH_EIO);
+
+    eventlog_stats_t log;
+    node_stats_sample_t sample;
+    s_sample (&sample, &log);
+    char *text = node_stats_prometheus (stats, &sample);
+    HT_CHECK (text != NULL);
+    if (!text)
+        return;
+    HT_CHECK_EQ_INT (s_check_exposition (text), 0);
+    HT_CHECK (s_value (text, "hearth_requests_total{capability=\"market.post\",result=\"ok\"}") == 2);
+    HT_CHECK (s_value (text, "hearth_requests_total{capability=\"market.post\",result=\"bad_request\"}") == 1);
+    HT_CHECK (s_value (text, "hearth_requests_total{capability=\"unknown\",result=\"not_found\"}") == 1);
+    HT_CHECK (s_value (text, "hearth_requests_total{capability=\"invalid\",result=\"bad_request\"}") == 1);
+    /*  Unknown capability names never become label values. */
+    HT_CHECK (strstr (text, "no.such.thing") == NULL);
+    HT_CHECK (s_value (text, "hearth_request_duration_seconds_count{capability=\"market.post\"}") == 3);
+    HT_CHECK (s_value (text, "hearth_request_duration_seconds_bucket{capability=\"market.post\",le=\"0.0005\"}") == 2);
+    HT_CHECK (s_value (text, "hearth_request_duration_seconds_bucket{capability=\"market.post\",le=\"0.0025\"}") == 3);
+    HT_CHECK (s_value (text, "hearth_request_duration_seconds_bucket{capability=\"market.search\",le=\"2.5\"}") == 0);
+    HT_CHECK (s_value (text, "hearth_request_duration_seconds_bucket{capability=\"market.search\",le=\"+Inf\"}") == 1);
+    HT_CHECK (s_value (text, "hearth_eventlog_events") == 12);
+    HT_CHECK (s_value (text, "hearth_eventlog_events_by_type{type=\"market.post.created\"}") == 10);
+    HT_CHECK (s_value (text, "hearth_eventlog_lamport_head") == 12);
+    HT_CHECK (s_value (text, "hearth_eventlog_disk_bytes") == 65536);
+    HT_CHECK (s_value (text, "hearth_market_posts{state=\"active\"}") == 9);
+    HT_CHECK (s_value (text, "hearth_market_posts{state=\"expired\"}") == 1);
+    HT_CHECK (s_value (text, "hearth_market_sweeps_total") == 2);
+    HT_CHECK (s_value (text, "hearth_market_sweep_expired_total") == 2);
+    HT_CHECK (s_value (text, "hearth_market_sweep_errors_total") == 1);
+    HT_CHECK (s_value (text, "hearth_uptime_seconds") == 1.5);
+    char series [128];
+    snprintf (series, sizeof series, "hearth_eventlog_rejected_total{reason=\"%s\"}",
+              event_reject_name (EVENT_REJECT_SIGNATURE));
+    HT_CHECK (s_value (text, series) == 3);
+    free (text);
+
+    /*  With no event log at all (zeros), still well-formed. */
+    sample.log = NULL;
+    text = node_stats_prometheus (stats, &sample);
+    HT_CHECK (text && s_check_exposition (text) == 0);
+    free (text);
+    node_stats_destroy (&stats);
+    HT_CHECK (stats == NULL);
+    node_stats_destroy (&stats);     /* safe on NULL */
+}
+
+HT_TEST (test_checker_catches_problems)
+{
+    /*  The checker itself must fail bad input, or the test above proves nothing. */
+    HT_CHECK (s_check_exposition ("# HELP hearth_x_total X.\n# TYPE hearth_x_total counter\n"
+                                  "hearth_x_total 1\n# HELP hearth_x_total X.\n"
+                                  "# TYPE hearth_x_total counter\n") > 0);
+    HT_CHECK (s_check_exposition ("# HELP hearth_x X.\n# TYPE hearth_x counter\nhearth_x 1\n") > 0);
+    HT_CHECK (s_check_exposition ("# HELP hearth_x X.\n# TYPE hearth_x gauge\nhearth_y 1\n") > 0);
+    HT_CHECK (s_check_exposition ("# TYPE hearth_x gauge\nhearth_x 1\n") > 0);
+    HT_CHECK (s_check_exposition ("# HELP hearth_x X.\n# TYPE hearth_x gauge\nhearth_x 1\nhearth_x 2\n") > 0);
+    HT_CHECK (s_check_exposition ("# HELP hearth_x X.\n# TYPE hearth_x gauge\nhearth_x abc\n") > 0);
+    HT_CHECK (s_check_exposition ("# HELP hearth_x X.\n# TYPE hearth_x gauge\nhearth_x 1\n") == 0);
+}
+
+HT_TEST (test_json)
+{
+    node_stats_t *stats = node_stats_new ();
+    node_stats_request_record (stats, "market.list", HEARTH_OK, 0.001);
+    node_stats_request_record (stats, "market.list", HEARTH_EINVAL, 0.003);
+    eventlog_stats_t log;
+    node_stats_sample_t sample;
+    s_sample (&sample, &log);
+    json_t *json = node_stats_json (stats, &sample);
+    HT_CHECK (json != NULL);
+    json_t *events = json_object_get (json, "events");
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (events, "total")), 12);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (json_object_get (events, "by_type"),
+                                                         "market.post.created")), 10);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (events, "lamport_head")), 12);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (events, "disk_bytes")), 65536);
+    json_t *market = json_object_get (json, "market");
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (market, "posts_active")), 9);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (market, "posts_expired")), 1);
+    json_t *list = json_object_get (json_object_get (json, "requests"), "market.list");
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (list, "total")), 2);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (list, "ok")), 1);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (json_object_get (list, "errors"),
+                                                         "bad_request")), 1);
+    json_t *latency = json_object_get (list, "latency_seconds");
+    HT_CHECK (json_real_value (json_object_get (latency, "max")) == 0.003);
+    HT_CHECK (json_real_value (json_object_get (latency, "mean")) > 0.0019
+           && json_real_value (json_object_get (latency, "mean")) < 0.0021);
+    /*  Capabilities with no requests are left out. */
+    HT_CHECK (json_object_get (json_object_get (json, "requests"), "market.post") == NULL);
+    json_decref (json);
+    node_stats_destroy (&stats);
+}
+
+int
+main (void)
+{
+    HT_RUN (test_prometheus_structure);
+    HT_RUN (test_checker_catches_problems);
+    HT_RUN (test_json);
+    return ht_summary ();
+}
