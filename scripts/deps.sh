@@ -1,0 +1,33 @@
+# deps.sh — install the Debian packages Hearth needs, only those missing
+# (sourced by run.sh and test.sh). Uses sudo only when not root.
+
+# Packages to build and run Hearth (Debian 12 names).
+HEARTH_BUILD_PACKAGES=(build-essential cmake pkg-config librocksdb-dev libczmq-dev libzmq3-dev
+                       libsodium-dev protobuf-c-compiler libprotobuf-c-dev libjansson-dev)
+# Extra packages for the tests: promtool (Prometheus) checks the metrics
+# text; python3 checks JSON shapes in the integration tests.
+HEARTH_TEST_PACKAGES=(prometheus python3)
+
+# hearth_install_missing PKG...: apt-get install the ones not installed.
+hearth_install_missing () {
+    local missing=() pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    local sudo=()
+    if [ "$(id -u)" != 0 ]; then
+        if ! command -v sudo >/dev/null 2>&1; then
+            echo "missing packages: ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
+            return 1
+        fi
+        sudo=(sudo)
+    fi
+    echo "installing missing packages: ${missing[*]}"
+    "${sudo[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
