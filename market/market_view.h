@@ -3,11 +3,15 @@
 
     State per post id (the .created event's ULID):
       - the .created event (if seen yet),
-      - the LWW winner of .updated events by (lamport, event_id) from the
-        post's author (updates seen before their .created are kept pending
-        and judged once the author is known),
+      - per author of .updated events, the LWW winner by (lamport, event_id)
+        of each field (title, body, tags, location); only the post author's
+        winners are applied, the others are kept pending because the author
+        may be unknown until the .created arrives,
       - expiry claims: per claiming author the smallest (lamport, event_id)
-        claim, at most MARKET_VIEW_MAX_CLAIMERS per post.
+        claim,
+      with at most MARKET_VIEW_MAX_CLAIMERS authors of each kind per post.
+    Two .created with one id (a forged collision): the smaller (author key,
+    event hash) wins.
     Whether a post is expired is decided at read time from the claims and the
     current membership view (M06 §4.4: the author may always expire; `stale`
     also counts from TRUSTED or ANCHOR members) and from now >= expires_at.
@@ -22,6 +26,7 @@
 #include "event.h"
 #include "eventlog.h"
 #include "membership.h"
+#include "market_search.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +60,7 @@ typedef struct {
     uint64_t       expires_at_ms;    /* created_at + ttl_seconds * 1000 (saturating) */
     const char    *expired_via_event_id; /* NULL unless expired by a valid claim */
     int            expiry_reason;    /* HEARTH__EXPIRY_REASON__*, 0 if none */
+    uint64_t       expired_via_lamport; /* lamport of that claim, 0 if none */
 } market_post_t;
 
 /*  A list query (CONTRACT §4.11). Tags match ANY: a post is listed if it
@@ -106,6 +112,21 @@ int  market_view_snapshot (market_view_t *self, uint8_t **buf, size_t *len);
 int  market_view_restore (market_view_t *self, const uint8_t *buf, size_t len);
 /*  BLAKE2b-256 of the canonical serialisation: equal state, equal digest. */
 int  market_view_digest (market_view_t *self, uint8_t out [32]);
+
+/*  Relevance search (market_search: BM25 over folded, stemmed words and
+    trigrams) among active posts. The view keeps the index in step with the
+    posts, lazily: posts changed since the last call are (re)indexed first.
+    Fills out[0..k) and scores[0..k) (both borrowed views of the state, like
+    list), best first; returns the count, or HEARTH_ENOMEM. k is capped at
+    MARKET_SEARCH_MAX_K. */
+int  market_view_search (market_view_t *self, const char *query, size_t k,
+                         const membership_t *members, uint64_t now_ms,
+                         market_post_t *out, double *scores);
+
+/*  Update/expiry records dropped because a post already had
+    MARKET_VIEW_MAX_CLAIMERS other authors (kept: the smallest author keys,
+    so the kept set does not depend on arrival order). Since new/reset. */
+uint64_t market_view_dropped (const market_view_t *self);
 
 /*  Fill an eventlog_view_t whose ctx is self (name "market"). */
 void market_view_as_eventlog_view (market_view_t *self, eventlog_view_t *view);

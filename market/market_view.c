@@ -1,0 +1,1289 @@
+/*  market_view.c — the marketplace view: an order-insensitive fold of the
+    market.post.* events (see market_view.h and docs/market.md).
+
+    Layout: every post id seen (by a .created, .updated or .expired) has one
+    s_post_t, found through `by_id`. Posts with a .created are also in
+    `order`, a sorted array by (lamport, event_id) ascending, so list walks
+    it backwards and stops at since_lamport without sorting. Received events
+    arrive mostly in lamport order, so binary insertion is nearly always an
+    append. The search index is brought up to date lazily from `dirty`.
+
+    Why the fold is order-insensitive: every piece of state is a function of
+    the event *set*: the .created winner is the minimum (author, hash), each
+    update field is a max by (lamport, event_id) per author, each claim a
+    min by (lamport, event_id) per author, the kept authors are the
+    MARKET_VIEW_MAX_CLAIMERS smallest keys, max_lamport is a max. What
+    depends on membership (is a claim valid?) is decided at read time.
+*/
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "hearth_error.h"
+#include "market_map.h"
+#include "market_search.h"
+#include "market_text.h"
+#include "market_view.h"
+
+/*  ttl_seconds 0 in a .created means the contract default (CONTRACT §3,
+    7 days). A constant, never the node's config: every node must compute
+    the same expires_at. */
+#define S_DEFAULT_TTL_SECONDS 604800
+/*  MarketSnapshot.version written and accepted. */
+#define S_SNAPSHOT_VERSION    1
+/*  The three market event types as an eventlog_view_t mask. */
+#define S_TYPES_MASK ((1u << HEARTH__EVENT_TYPE__MARKET_POST_CREATED) \
+                    | (1u << HEARTH__EVENT_TYPE__MARKET_POST_UPDATED) \
+                    | (1u << HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED))
+
+/*  A (lamport, event_id) stamp; event_id NULL = none. */
+typedef struct {
+    char     *event_id;             /* owned */
+    uint64_t  lamport;
+} s_stamp_t;
+
+/*  The field winners of one author's .updated events on a post. */
+typedef struct {
+    uint8_t   author [32];
+    s_stamp_t title_at, body_at, tags_at, loc_at;
+    char     *title;                /* owned, valid if title_at set */
+    char     *body;                 /* owned, valid if body_at set */
+    char    **tags;                 /* owned (each and array), valid if tags_at set */
+    size_t    n_tags;
+    double    lat, lng;             /* valid if loc_at set */
+    char     *label;                /* owned */
+} s_upd_t;
+
+typedef struct {
+    uint8_t   author [32];
+    char     *event_id;             /* owned */
+    uint64_t  lamport;
+    int       reason;
+} s_claim_t;
+
+typedef struct {
+    char      *id;                  /* owned: the post id */
+    int        created;
+    //  The winning .created (valid if created)
+    uint64_t   lamport, wall_ms;
+    uint8_t    author [32], hash [32];
+    char      *client_id;           /* owned */
+    int        category;
+    char      *title, *body;        /* owned */
+    char     **tags;                /* owned, lower-cased */
+    size_t     n_tags;
+    int        has_loc;
+    double     lat, lng;
+    char      *label;               /* owned; "" if none */
+    uint64_t   ttl_seconds;         /* as in the event (0 = default) */
+    uint64_t   expires_at;
+    //  Pending and applied updates, claims: sorted by author
+    s_upd_t   *upds;                /* owned */
+    size_t     n_upds;
+    s_claim_t *claims;              /* owned */
+    size_t     n_claims;
+    //  Effective content: borrowed from the .created or the author's s_upd_t
+    const char *e_title, *e_body, *e_label;
+    char *const *e_tags;
+    size_t      e_n_tags;
+    int         e_has_loc;
+    double      e_lat, e_lng;
+    int         dirty;              /* queued in the view's dirty list */
+} s_post_t;
+
+struct _market_view_t {
+    s_post_t       **posts;         /* owned (array and posts) */
+    size_t           n_posts, cap_posts;
+    market_map_t    *by_id;         /* owned; id -> index in posts, keys borrowed */
+    s_post_t       **order;         /* owned array; borrowed posts, (lamport, id) asc */
+    size_t           n_order, cap_order;
+    s_post_t       **dirty;         /* owned array; borrowed posts; cap >= cap_posts */
+    size_t           n_dirty, cap_dirty;
+    market_search_t *index;         /* owned; NULL until first needed */
+    uint64_t         max_lamport;
+    uint64_t         dropped;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int
+s_reserve (void **array, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap? *cap: 16;
+    while (n < need)
+        n *= 2;
+    void *grown = realloc (*array, n * elem);
+    if (!grown)
+        return HEARTH_ENOMEM;
+    *array = grown;
+    *cap = n;
+    return 0;
+}
+
+/*  (lamport, id) order; NULL id sorts first (= no stamp). */
+static int
+s_stamp_cmp (uint64_t la, const char *ia, uint64_t lb, const char *ib)
+{
+    if (la != lb)
+        return la < lb? -1: 1;
+    if (!ia || !ib)
+        return ia? 1: ib? -1: 0;
+    return strcmp (ia, ib);
+}
+
+static void
+s_strv_free (char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free (v [i]);
+    free (v);
+}
+
+/*  Lower-cased copies of tags; NULL on OOM (n == 0 gives a 1-slot array). */
+static char **
+s_tags_copy (char *const *tags, size_t n)
+{
+    char **out = (char **) calloc (n? n: 1, sizeof (char *));
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen (tags [i]);
+        out [i] = (char *) malloc (len + 1);
+        if (!out [i]) {
+            s_strv_free (out, i);
+            return NULL;
+        }
+        //  Never grows, so len + 1 is enough
+        int rc = market_text_lower (tags [i], len, out [i], len + 1);
+        assert (rc >= 0);
+        (void) rc;
+    }
+    return out;
+}
+
+static char *
+s_strdup0 (const char *s)
+{
+    return strdup (s? s: "");
+}
+
+static void
+s_upd_clear (s_upd_t *u)
+{
+    free (u->title_at.event_id);
+    free (u->body_at.event_id);
+    free (u->tags_at.event_id);
+    free (u->loc_at.event_id);
+    free (u->title);
+    free (u->body);
+    s_strv_free (u->tags, u->n_tags);
+    free (u->label);
+    memset (u, 0, sizeof *u);
+}
+
+static void
+s_created_clear (s_post_t *p)
+{
+    free (p->client_id);
+    free (p->title);
+    free (p->body);
+    s_strv_free (p->tags, p->n_tags);
+    free (p->label);
+    p->client_id = p->title = p->body = p->label = NULL;
+    p->tags = NULL;
+    p->n_tags = 0;
+    p->created = 0;
+}
+
+static void
+s_post_free (s_post_t *p)
+{
+    if (!p)
+        return;
+    s_created_clear (p);
+    for (size_t i = 0; i < p->n_upds; i++)
+        s_upd_clear (&p->upds [i]);
+    free (p->upds);
+    for (size_t i = 0; i < p->n_claims; i++)
+        free (p->claims [i].event_id);
+    free (p->claims);
+    free (p->id);
+    free (p);
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+market_view_t *
+market_view_new (void)
+{
+    market_view_t *self = (market_view_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->by_id = market_map_new ();
+    if (!self->by_id) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+static void
+s_free_state (market_view_t *self)
+{
+    for (size_t i = 0; i < self->n_posts; i++)
+        s_post_free (self->posts [i]);
+    free (self->posts);
+    free (self->order);
+    free (self->dirty);
+    market_search_destroy (&self->index);
+    self->posts = self->order = self->dirty = NULL;
+    self->n_posts = self->cap_posts = self->n_order = self->cap_order = 0;
+    self->n_dirty = self->cap_dirty = 0;
+    self->max_lamport = 0;
+    self->dropped = 0;
+}
+
+void
+market_view_destroy (market_view_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    market_view_t *self = *self_p;
+    s_free_state (self);
+    market_map_destroy (&self->by_id);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+market_view_reset (market_view_t *self)
+{
+    s_free_state (self);
+    market_map_clear (self->by_id);
+}
+
+/* ---- effective content, expiry -------------------------------------------- */
+
+static s_upd_t *
+s_upd_of (s_post_t *p, const uint8_t author [32])
+{
+    size_t lo = 0, hi = p->n_upds;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp (p->upds [mid].author, author, 32);
+        if (c == 0)
+            return &p->upds [mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/*  Recompute the effective fields from the .created and its author's
+    update winners. */
+static void
+s_effective (s_post_t *p)
+{
+    if (!p->created)
+        return;
+    p->e_title = p->title;
+    p->e_body = p->body;
+    p->e_tags = p->tags;
+    p->e_n_tags = p->n_tags;
+    p->e_has_loc = p->has_loc;
+    p->e_lat = p->lat;
+    p->e_lng = p->lng;
+    p->e_label = p->label;
+    const s_upd_t *u = s_upd_of (p, p->author);
+    if (u) {
+        if (u->title_at.event_id)
+            p->e_title = u->title;
+        if (u->body_at.event_id)
+            p->e_body = u->body;
+        if (u->tags_at.event_id) {
+            p->e_tags = u->tags;
+            p->e_n_tags = u->n_tags;
+        }
+        if (u->loc_at.event_id) {
+            p->e_has_loc = 1;
+            p->e_lat = u->lat;
+            p->e_lng = u->lng;
+            p->e_label = u->label;
+        }
+    }
+    uint64_t ttl = p->ttl_seconds? p->ttl_seconds: S_DEFAULT_TTL_SECONDS;
+    //  ttl * 1000 cannot overflow for any uint64 ttl below 2^54; saturate anyway
+    uint64_t span = ttl > UINT64_MAX / 1000? UINT64_MAX: ttl * 1000;
+    p->expires_at = p->wall_ms > UINT64_MAX - span? UINT64_MAX: p->wall_ms + span;
+}
+
+/*  The claim that expires p under `members`, or NULL: the smallest
+    (lamport, event_id) among valid claims. Valid (M06 §4.4, DESIGN §7): by
+    the post author with any reason, or `stale` by a TRUSTED/ANCHOR member. */
+static const s_claim_t *
+s_valid_claim (const s_post_t *p, const membership_t *members)
+{
+    const s_claim_t *best = NULL;
+    for (size_t i = 0; i < p->n_claims; i++) {
+        const s_claim_t *c = &p->claims [i];
+        int valid = memcmp (c->author, p->author, 32) == 0;
+        if (!valid && c->reason == HEARTH__EXPIRY_REASON__EXPIRY_REASON_STALE && members)
+            valid = membership_level (members, c->author) >= HEARTH__LEVEL__LEVEL_TRUSTED;
+        if (valid && (!best || s_stamp_cmp (c->lamport, c->event_id, best->lamport, best->event_id) < 0))
+            best = c;
+    }
+    return best;
+}
+
+/*  1 if the post author has a claim: expired for good, whatever membership. */
+static int
+s_author_claimed (const s_post_t *p)
+{
+    for (size_t i = 0; i < p->n_claims; i++)
+        if (memcmp (p->claims [i].author, p->author, 32) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+s_fill (const s_post_t *p, const membership_t *members, market_post_t *out)
+{
+    out->event_id = p->id;
+    out->lamport = p->lamport;
+    out->author = p->author;
+    out->category = p->category;
+    out->title = p->e_title;
+    out->body = p->e_body;
+    out->has_location = p->e_has_loc;
+    out->lat = p->e_lat;
+    out->lng = p->e_lng;
+    out->label = p->e_label;
+    out->tags = (const char *const *) p->e_tags;
+    out->n_tags = p->e_n_tags;
+    out->created_at_ms = p->wall_ms;
+    out->expires_at_ms = p->expires_at;
+    const s_claim_t *c = s_valid_claim (p, members);
+    out->expired_via_event_id = c? c->event_id: NULL;
+    out->expiry_reason = c? c->reason: 0;
+    out->expired_via_lamport = c? c->lamport: 0;
+}
+
+static int
+s_active (const s_post_t *p, const membership_t *members, uint64_t now_ms)
+{
+    return p->created && now_ms < p->expires_at && !s_valid_claim (p, members);
+}
+
+int
+market_view_is_expired (const market_post_t *post, uint64_t now_ms)
+{
+    return post->expired_via_event_id != NULL || now_ms >= post->expires_at_ms;
+}
+
+/* ---- indexes ------------------------------------------------------------- */
+
+static void
+s_mark_dirty (market_view_t *self, s_post_t *p)
+{
+    if (p->dirty)
+        return;
+    //  cap_dirty >= n_posts is kept by s_post_get, and each post is queued once
+    assert (self->n_dirty < self->cap_dirty);
+    p->dirty = 1;
+    self->dirty [self->n_dirty++] = p;
+}
+
+/*  Position of the first element of `order` not less than (lamport, id). */
+static size_t
+s_order_lower (const market_view_t *self, uint64_t lamport, const char *id)
+{
+    size_t lo = 0, hi = self->n_order;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const s_post_t *m = self->order [mid];
+        if (s_stamp_cmp (m->lamport, m->id, lamport, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int
+s_order_insert (market_view_t *self, s_post_t *p)
+{
+    if (s_reserve ((void **) &self->order, &self->cap_order, self->n_order + 1, sizeof (s_post_t *)))
+        return HEARTH_ENOMEM;
+    size_t at = s_order_lower (self, p->lamport, p->id);
+    memmove (self->order + at + 1, self->order + at, (self->n_order - at) * sizeof (s_post_t *));
+    self->order [at] = p;
+    self->n_order++;
+    return 0;
+}
+
+static void
+s_order_remove (market_view_t *self, s_post_t *p)
+{
+    size_t at = s_order_lower (self, p->lamport, p->id);
+    assert (at < self->n_order && self->order [at] == p);
+    memmove (self->order + at, self->order + at + 1, (self->n_order - at - 1) * sizeof (s_post_t *));
+    self->n_order--;
+}
+
+/*  The entry for id, created if needed (ECAPACITY at MARKET_VIEW_MAX_POSTS). */
+static int
+s_post_get (market_view_t *self, const char *id, s_post_t **out)
+{
+    uint32_t at;
+    if (market_map_get (self->by_id, id, &at) == 0) {
+        *out = self->posts [at];
+        return 0;
+    }
+    if (self->n_posts >= MARKET_VIEW_MAX_POSTS)
+        return HEARTH_ECAPACITY;
+    if (s_reserve ((void **) &self->posts, &self->cap_posts, self->n_posts + 1, sizeof (s_post_t *))
+    ||  s_reserve ((void **) &self->dirty, &self->cap_dirty, self->cap_posts, sizeof (s_post_t *)))
+        return HEARTH_ENOMEM;
+    s_post_t *p = (s_post_t *) calloc (1, sizeof *p);
+    if (!p)
+        return HEARTH_ENOMEM;
+    p->id = strdup (id);
+    if (!p->id || market_map_put (self->by_id, p->id, (uint32_t) self->n_posts)) {
+        free (p->id);
+        free (p);
+        return HEARTH_ENOMEM;
+    }
+    self->posts [self->n_posts++] = p;
+    *out = p;
+    return 0;
+}
+
+/*  Index in a by-author sorted array of elem-sized records (author first),
+    inserting a zeroed record if needed. Keeps at most
+    MARKET_VIEW_MAX_CLAIMERS: the smallest author keys (an eviction counts
+    in *evicted). Returns NULL with *dropped set if the author does not make
+    the cut, or NULL on OOM. */
+static void *
+s_author_slot (void **array, size_t *n, size_t elem, const uint8_t author [32], int *dropped,
+               void (*evict) (void *), uint64_t *evicted)
+{
+    *dropped = 0;
+    char *base = (char *) *array;
+    size_t lo = 0, hi = *n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp (base + mid * elem, author, 32);
+        if (c == 0)
+            return base + mid * elem;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (*n >= MARKET_VIEW_MAX_CLAIMERS) {
+        if (lo == *n) {             // larger than every kept author
+            *dropped = 1;
+            return NULL;
+        }
+        evict (base + (*n - 1) * elem);  // the largest key makes room
+        (*n)--;
+        (*evicted)++;
+    }
+    else {
+        char *grown = (char *) realloc (base, (*n + 1) * elem);
+        if (!grown)
+            return NULL;
+        base = grown;
+        *array = base;
+    }
+    memmove (base + (lo + 1) * elem, base + lo * elem, (*n - lo) * elem);
+    memset (base + lo * elem, 0, elem);
+    memcpy (base + lo * elem, author, 32);
+    (*n)++;
+    return base + lo * elem;
+}
+
+static void
+s_evict_upd (void *rec)
+{
+    s_upd_clear ((s_upd_t *) rec);
+}
+
+static void
+s_evict_claim (void *rec)
+{
+    free (((s_claim_t *) rec)->event_id);
+}
+
+/* ---- apply ----------------------------------------------------------------- */
+
+/*  Set a stamp if (lamport, id) beats it; 1 if it did, HEARTH_ENOMEM. */
+static int
+s_stamp_win (s_stamp_t *at, uint64_t lamport, const char *id)
+{
+    if (at->event_id && s_stamp_cmp (lamport, id, at->lamport, at->event_id) <= 0)
+        return 0;
+    char *copy = strdup (id);
+    if (!copy)
+        return HEARTH_ENOMEM;
+    free (at->event_id);
+    at->event_id = copy;
+    at->lamport = lamport;
+    return 1;
+}
+
+static int
+s_apply_created (market_view_t *self, const event_t *ev)
+{
+    const Hearth__MarketPostCreated *c = event_body (ev)->market_post_created;
+    s_post_t *p;
+    int rc = s_post_get (self, event_id (ev), &p);
+    if (rc)
+        return rc;
+    if (p->created) {
+        //  Same id twice: the smaller (author, hash) wins; equal = a repeat
+        int cmp = memcmp (event_author (ev), p->author, 32);
+        if (cmp == 0)
+            cmp = memcmp (event_hash (ev), p->hash, 32);
+        if (cmp >= 0)
+            return 0;
+    }
+    //  Build the new content first, so OOM leaves the old one intact
+    char *client_id = s_strdup0 (c->client_id);
+    char *title = s_strdup0 (c->title);
+    char *body = s_strdup0 (c->body);
+    char *label = s_strdup0 (c->location? c->location->label: NULL);
+    char **tags = s_tags_copy (c->tags, c->n_tags);
+    if (!client_id || !title || !body || !label || !tags) {
+        free (client_id); free (title); free (body); free (label);
+        s_strv_free (tags, c->n_tags);
+        return HEARTH_ENOMEM;
+    }
+    if (p->created) {
+        s_order_remove (self, p);
+        s_created_clear (p);
+    }
+    p->created = 1;
+    p->lamport = event_lamport (ev);
+    p->wall_ms = event_wall_ms (ev);
+    memcpy (p->author, event_author (ev), 32);
+    memcpy (p->hash, event_hash (ev), 32);
+    p->client_id = client_id;
+    p->category = c->category;
+    p->title = title;
+    p->body = body;
+    p->tags = tags;
+    p->n_tags = c->n_tags;
+    p->has_loc = c->location != NULL;
+    p->lat = c->location? c->location->lat: 0;
+    p->lng = c->location? c->location->lng: 0;
+    p->label = label;
+    p->ttl_seconds = c->ttl_seconds;
+    s_effective (p);
+    if (s_order_insert (self, p)) {
+        s_created_clear (p);
+        return HEARTH_ENOMEM;
+    }
+    s_mark_dirty (self, p);
+    return 0;
+}
+
+static int
+s_apply_updated (market_view_t *self, const event_t *ev)
+{
+    const Hearth__MarketPostUpdated *u = event_body (ev)->market_post_updated;
+    s_post_t *p;
+    int rc = s_post_get (self, u->target_event_id, &p);
+    if (rc)
+        return rc;
+    int dropped;
+    s_upd_t *rec = (s_upd_t *) s_author_slot ((void **) &p->upds, &p->n_upds, sizeof (s_upd_t),
+                                              event_author (ev), &dropped, s_evict_upd,
+                                              &self->dropped);
+    if (!rec) {
+        if (!dropped)
+            return HEARTH_ENOMEM;
+        self->dropped++;
+        return 0;
+    }
+    uint64_t lamport = event_lamport (ev);
+    const char *id = event_id (ev);
+    //  Each field: the newest (lamport, event_id) setting it wins
+    if (u->title && *u->title) {
+        char *v = strdup (u->title);
+        if (!v)
+            return HEARTH_ENOMEM;
+        if ((rc = s_stamp_win (&rec->title_at, lamport, id)) == 1) {
+            free (rec->title);
+            rec->title = v;
+        }
+        else
+            free (v);
+        if (rc < 0)
+            return rc;
+    }
+    if (u->body && *u->body) {
+        char *v = strdup (u->body);
+        if (!v)
+            return HEARTH_ENOMEM;
+        if ((rc = s_stamp_win (&rec->body_at, lamport, id)) == 1) {
+            free (rec->body);
+            rec->body = v;
+        }
+        else
+            free (v);
+        if (rc < 0)
+            return rc;
+    }
+    if (u->replace_tags) {
+        char **v = s_tags_copy (u->tags, u->n_tags);
+        if (!v)
+            return HEARTH_ENOMEM;
+        if ((rc = s_stamp_win (&rec->tags_at, lamport, id)) == 1) {
+            s_strv_free (rec->tags, rec->n_tags);
+            rec->tags = v;
+            rec->n_tags = u->n_tags;
+        }
+        else
+            s_strv_free (v, u->n_tags);
+        if (rc < 0)
+            return rc;
+    }
+    if (u->location) {
+        char *v = s_strdup0 (u->location->label);
+        if (!v)
+            return HEARTH_ENOMEM;
+        if ((rc = s_stamp_win (&rec->loc_at, lamport, id)) == 1) {
+            free (rec->label);
+            rec->label = v;
+            rec->lat = u->location->lat;
+            rec->lng = u->location->lng;
+        }
+        else
+            free (v);
+        if (rc < 0)
+            return rc;
+    }
+    if (p->created && memcmp (p->author, event_author (ev), 32) == 0) {
+        s_effective (p);
+        s_mark_dirty (self, p);
+    }
+    return 0;
+}
+
+static int
+s_apply_expired (market_view_t *self, const event_t *ev)
+{
+    const Hearth__MarketPostExpired *x = event_body (ev)->market_post_expired;
+    s_post_t *p;
+    int rc = s_post_get (self, x->target_event_id, &p);
+    if (rc)
+        return rc;
+    int dropped;
+    s_claim_t *claim = (s_claim_t *) s_author_slot ((void **) &p->claims, &p->n_claims,
+                                                    sizeof (s_claim_t), event_author (ev),
+                                                    &dropped, s_evict_claim, &self->dropped);
+    if (!claim) {
+        if (!dropped)
+            return HEARTH_ENOMEM;
+        self->dropped++;
+        return 0;
+    }
+    uint64_t lamport = event_lamport (ev);
+    const char *id = event_id (ev);
+    //  Per author the earliest claim counts
+    if (!claim->event_id || s_stamp_cmp (lamport, id, claim->lamport, claim->event_id) < 0) {
+        char *copy = strdup (id);
+        if (!copy) {
+            if (!claim->event_id) {
+                //  Drop the empty record just inserted
+                size_t at = (size_t) (claim - p->claims);
+                memmove (p->claims + at, p->claims + at + 1, (p->n_claims - at - 1) * sizeof *claim);
+                p->n_claims--;
+            }
+            return HEARTH_ENOMEM;
+        }
+        free (claim->event_id);
+        claim->event_id = copy;
+        claim->lamport = lamport;
+        claim->reason = x->reason;
+    }
+    if (p->created && memcmp (p->author, event_author (ev), 32) == 0)
+        s_mark_dirty (self, p);     // the author expired it: drop it from the index
+    return 0;
+}
+
+int
+market_view_apply (market_view_t *self, const event_t *ev)
+{
+    int rc;
+    switch (event_type (ev)) {
+        case HEARTH__EVENT_TYPE__MARKET_POST_CREATED:
+            rc = s_apply_created (self, ev);
+            break;
+        case HEARTH__EVENT_TYPE__MARKET_POST_UPDATED:
+            rc = s_apply_updated (self, ev);
+            break;
+        case HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED:
+            rc = s_apply_expired (self, ev);
+            break;
+        default:
+            return 0;
+    }
+    if (rc == 0 && event_lamport (ev) > self->max_lamport)
+        self->max_lamport = event_lamport (ev);
+    return rc;
+}
+
+/* ---- queries --------------------------------------------------------------- */
+
+static s_post_t *
+s_find (const market_view_t *self, const char *id)
+{
+    uint32_t at;
+    if (market_map_get (self->by_id, id, &at))
+        return NULL;
+    return self->posts [at];
+}
+
+/*  1 if the post has at least one of the (lower-cased) tags. */
+static int
+s_tags_any (const s_post_t *p, char *const *tags, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < p->e_n_tags; j++)
+            if (strcmp (tags [i], p->e_tags [j]) == 0)
+                return 1;
+    return 0;
+}
+
+size_t
+market_view_list (market_view_t *self, const market_query_t *q, const membership_t *members,
+                  uint64_t now_ms, market_post_t *out, size_t cap)
+{
+    size_t limit = q->limit? q->limit: MARKET_LIST_DEFAULT_LIMIT;
+    if (limit > MARKET_LIST_MAX_LIMIT)
+        limit = MARKET_LIST_MAX_LIMIT;
+    if (limit > cap)
+        limit = cap;
+    //  Query tags lower-cased once (copies; OOM lists nothing rather than all)
+    char **tags = NULL;
+    if (q->n_tags) {
+        tags = s_tags_copy ((char *const *) q->tags, q->n_tags);
+        if (!tags)
+            return 0;
+    }
+    size_t n = 0;
+    for (size_t i = self->n_order; i > 0 && n < limit; i--) {
+        const s_post_t *p = self->order [i - 1];
+        if (p->lamport <= q->since_lamport)
+            break;                  // sorted by lamport: the rest are older
+        if (q->category && p->category != q->category)
+            continue;
+        if (q->n_tags && !s_tags_any (p, tags, q->n_tags))
+            continue;
+        if (!s_active (p, members, now_ms))
+            continue;
+        s_fill (p, members, &out [n++]);
+    }
+    s_strv_free (tags, q->n_tags);
+    return n;
+}
+
+int
+market_view_get (market_view_t *self, const char *event_id, const membership_t *members,
+                 market_post_t *out)
+{
+    const s_post_t *p = s_find (self, event_id);
+    if (!p || !p->created)
+        return HEARTH_ENOTFOUND;
+    s_fill (p, members, out);
+    return 0;
+}
+
+int
+market_view_each (market_view_t *self, const membership_t *members, market_view_visit_fn *fn,
+                  void *arg)
+{
+    for (size_t i = 0; i < self->n_order; i++) {
+        market_post_t post;
+        s_fill (self->order [i], members, &post);
+        int rc = fn (arg, &post);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+uint64_t
+market_view_max_lamport (const market_view_t *self)
+{
+    return self->max_lamport;
+}
+
+size_t
+market_view_count (const market_view_t *self)
+{
+    return self->n_order;
+}
+
+size_t
+market_view_count_active (market_view_t *self, const membership_t *members, uint64_t now_ms)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->n_order; i++)
+        n += (size_t) s_active (self->order [i], members, now_ms);
+    return n;
+}
+
+uint64_t
+market_view_dropped (const market_view_t *self)
+{
+    return self->dropped;
+}
+
+/* ---- search ---------------------------------------------------------------- */
+
+typedef struct {
+    market_view_t      *view;
+    const membership_t *members;
+    uint64_t            now_ms;
+} s_accept_ctx_t;
+
+static int
+s_accept (void *arg, const char *doc_id)
+{
+    s_accept_ctx_t *ctx = (s_accept_ctx_t *) arg;
+    const s_post_t *p = s_find (ctx->view, doc_id);
+    return p && s_active (p, ctx->members, ctx->now_ms);
+}
+
+/*  Bring the index up to date with the posts changed since the last sync. */
+static int
+s_index_sync (market_view_t *self)
+{
+    if (!self->index) {
+        self->index = market_search_new ();
+        if (!self->index)
+            return HEARTH_ENOMEM;
+    }
+    while (self->n_dirty > 0) {
+        s_post_t *p = self->dirty [self->n_dirty - 1];
+        if (p->created) {
+            if (s_author_claimed (p))
+                market_search_remove (self->index, p->id);   // ENOTFOUND is fine
+            else {
+                int rc = market_search_put (self->index, p->id, p->e_title, p->e_body,
+                                            (const char *const *) p->e_tags, p->e_n_tags);
+                if (rc)
+                    return rc;      // p stays queued
+            }
+        }
+        p->dirty = 0;
+        self->n_dirty--;
+    }
+    return 0;
+}
+
+int
+market_view_search (market_view_t *self, const char *query, size_t k,
+                    const membership_t *members, uint64_t now_ms,
+                    market_post_t *out, double *scores)
+{
+    int rc = s_index_sync (self);
+    if (rc)
+        return rc;
+    if (k > MARKET_SEARCH_MAX_K)
+        k = MARKET_SEARCH_MAX_K;
+    market_search_hit_t hits [MARKET_SEARCH_MAX_K];
+    s_accept_ctx_t ctx = { self, members, now_ms };
+    size_t n = market_search_query (self->index, query, k, s_accept, &ctx, hits);
+    for (size_t i = 0; i < n; i++) {
+        const s_post_t *p = s_find (self, hits [i].doc_id);
+        assert (p && p->created);
+        s_fill (p, members, &out [i]);
+        scores [i] = hits [i].score;
+    }
+    return (int) n;
+}
+
+/* ---- snapshot / restore ------------------------------------------------------ */
+
+static int
+s_cmp_post_id (const void *a, const void *b)
+{
+    return strcmp ((*(const s_post_t *const *) a)->id, (*(const s_post_t *const *) b)->id);
+}
+
+int
+market_view_snapshot (market_view_t *self, uint8_t **buf, size_t *len)
+{
+    size_t n = self->n_posts, n_upds = 0, n_claims = 0;
+    for (size_t i = 0; i < n; i++) {
+        n_upds += self->posts [i]->n_upds;
+        n_claims += self->posts [i]->n_claims;
+    }
+    //  Temporaries pointing into the state (protobuf-c packs, never writes)
+    s_post_t **sorted = (s_post_t **) malloc ((n + 1) * sizeof *sorted);
+    Hearth__MarketPostState *states = (Hearth__MarketPostState *) calloc (n + 1, sizeof *states);
+    Hearth__MarketPostState **state_ptrs = (Hearth__MarketPostState **) calloc (n + 1, sizeof *state_ptrs);
+    Hearth__MarketPostCreated *createds = (Hearth__MarketPostCreated *) calloc (n + 1, sizeof *createds);
+    Hearth__Location *locs = (Hearth__Location *) calloc (n + n_upds + 1, sizeof *locs);
+    Hearth__MarketFieldUpdates *upds = (Hearth__MarketFieldUpdates *) calloc (n_upds + 1, sizeof *upds);
+    Hearth__MarketFieldUpdates **upd_ptrs = (Hearth__MarketFieldUpdates **) calloc (n_upds + 1, sizeof *upd_ptrs);
+    Hearth__MarketExpiryClaim *claims = (Hearth__MarketExpiryClaim *) calloc (n_claims + 1, sizeof *claims);
+    Hearth__MarketExpiryClaim **claim_ptrs = (Hearth__MarketExpiryClaim **) calloc (n_claims + 1, sizeof *claim_ptrs);
+    int rc = HEARTH_ENOMEM;
+    if (!sorted || !states || !state_ptrs || !createds || !locs || !upds || !upd_ptrs || !claims
+    ||  !claim_ptrs)
+        goto done;
+    if (n)
+        memcpy (sorted, self->posts, n * sizeof *sorted);
+    qsort (sorted, n, sizeof *sorted, s_cmp_post_id);
+
+    size_t u = 0, c = 0, l = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_post_t *p = sorted [i];
+        Hearth__MarketPostState *st = &states [i];
+        hearth__market_post_state__init (st);
+        st->event_id = p->id;
+        st->created = p->created;
+        if (p->created) {
+            Hearth__MarketPostCreated *cr = &createds [i];
+            hearth__market_post_created__init (cr);
+            cr->client_id = p->client_id;
+            cr->category = (Hearth__Category) p->category;
+            cr->title = p->title;
+            cr->body = p->body;
+            cr->tags = p->tags;
+            cr->n_tags = p->n_tags;
+            cr->ttl_seconds = p->ttl_seconds;
+            if (p->has_loc) {
+                Hearth__Location *loc = &locs [l++];
+                hearth__location__init (loc);
+                loc->lat = p->lat;
+                loc->lng = p->lng;
+                loc->label = p->label;
+                cr->location = loc;
+            }
+            st->lamport = p->lamport;
+            st->wall_clock_ms = p->wall_ms;
+            st->author.data = p->author;
+            st->author.len = 32;
+            st->created_hash.data = p->hash;
+            st->created_hash.len = 32;
+            st->post = cr;
+        }
+        st->updates = upd_ptrs + u;
+        st->n_updates = p->n_upds;
+        for (size_t j = 0; j < p->n_upds; j++, u++) {
+            s_upd_t *src = &p->upds [j];
+            Hearth__MarketFieldUpdates *d = &upds [u];
+            hearth__market_field_updates__init (d);
+            d->author.data = src->author;
+            d->author.len = 32;
+            if (src->title_at.event_id) {
+                d->title_event_id = src->title_at.event_id;
+                d->title_lamport = src->title_at.lamport;
+                d->title = src->title;
+            }
+            if (src->body_at.event_id) {
+                d->body_event_id = src->body_at.event_id;
+                d->body_lamport = src->body_at.lamport;
+                d->body = src->body;
+            }
+            if (src->tags_at.event_id) {
+                d->tags_event_id = src->tags_at.event_id;
+                d->tags_lamport = src->tags_at.lamport;
+                d->tags = src->tags;
+                d->n_tags = src->n_tags;
+            }
+            if (src->loc_at.event_id) {
+                Hearth__Location *loc = &locs [l++];
+                hearth__location__init (loc);
+                loc->lat = src->lat;
+                loc->lng = src->lng;
+                loc->label = src->label;
+                d->location_event_id = src->loc_at.event_id;
+                d->location_lamport = src->loc_at.lamport;
+                d->location = loc;
+            }
+            upd_ptrs [u] = d;
+        }
+        st->claims = claim_ptrs + c;
+        st->n_claims = p->n_claims;
+        for (size_t j = 0; j < p->n_claims; j++, c++) {
+            Hearth__MarketExpiryClaim *d = &claims [c];
+            hearth__market_expiry_claim__init (d);
+            d->event_id = p->claims [j].event_id;
+            d->lamport = p->claims [j].lamport;
+            d->author.data = p->claims [j].author;
+            d->author.len = 32;
+            d->reason = (Hearth__ExpiryReason) p->claims [j].reason;
+            claim_ptrs [c] = d;
+        }
+        state_ptrs [i] = st;
+    }
+    Hearth__MarketSnapshot snap = HEARTH__MARKET_SNAPSHOT__INIT;
+    snap.version = S_SNAPSHOT_VERSION;
+    snap.max_lamport = self->max_lamport;
+    snap.posts = state_ptrs;
+    snap.n_posts = n;
+    *len = hearth__market_snapshot__get_packed_size (&snap);
+    *buf = (uint8_t *) malloc (*len? *len: 1);
+    if (!*buf)
+        goto done;
+    hearth__market_snapshot__pack (&snap, *buf);
+    rc = 0;
+done:
+    free (sorted);
+    free (states);
+    free (state_ptrs);
+    free (createds);
+    free (locs);
+    free (upds);
+    free (upd_ptrs);
+    free (claims);
+    free (claim_ptrs);
+    return rc;
+}
+
+int
+market_view_digest (market_view_t *self, uint8_t out [32])
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = market_view_snapshot (self, &buf, &len);
+    if (rc)
+        return rc;
+    crypto_generichash (out, 32, buf, len, NULL, 0);
+    free (buf);
+    return 0;
+}
+
+/*  Checks shared by restore: a text field within max bytes, valid UTF-8. */
+static int
+s_text_ok (const char *s, size_t max)
+{
+    if (!s)
+        return 1;
+    size_t n = strnlen (s, max + 1);
+    return n <= max && hearth_utf8_valid (s, n);
+}
+
+static int
+s_tags_ok (char *const *tags, size_t n)
+{
+    if (n > EVENT_MAX_TAGS)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!tags [i] || !*tags [i] || !s_text_ok (tags [i], EVENT_MAX_TAG_BYTES))
+            return 0;
+    return 1;
+}
+
+static int
+s_loc_ok (const Hearth__Location *loc)
+{
+    return !loc || (isfinite (loc->lat) && isfinite (loc->lng)
+                    && s_text_ok (loc->label, EVENT_MAX_LABEL_BYTES));
+}
+
+/*  Load one post state into p (fresh, zeroed but for id). */
+static int
+s_restore_post (s_post_t *p, const Hearth__MarketPostState *st)
+{
+    if (st->created) {
+        const Hearth__MarketPostCreated *c = st->post;
+        if (!c || st->author.len != 32 || st->created_hash.len != 32
+        ||  !s_text_ok (c->client_id, EVENT_MAX_CLIENT_ID_BYTES)
+        ||  !c->title || !s_text_ok (c->title, EVENT_MAX_TITLE_BYTES)
+        ||  !c->body || !s_text_ok (c->body, EVENT_MAX_BODY_BYTES)
+        ||  !s_tags_ok (c->tags, c->n_tags) || !s_loc_ok (c->location))
+            return HEARTH_ECORRUPT;
+        p->created = 1;
+        p->lamport = st->lamport;
+        p->wall_ms = st->wall_clock_ms;
+        memcpy (p->author, st->author.data, 32);
+        memcpy (p->hash, st->created_hash.data, 32);
+        p->client_id = s_strdup0 (c->client_id);
+        p->category = c->category;
+        p->title = s_strdup0 (c->title);
+        p->body = s_strdup0 (c->body);
+        p->tags = s_tags_copy (c->tags, c->n_tags);
+        p->n_tags = c->n_tags;
+        p->has_loc = c->location != NULL;
+        p->lat = c->location? c->location->lat: 0;
+        p->lng = c->location? c->location->lng: 0;
+        p->label = s_strdup0 (c->location? c->location->label: NULL);
+        p->ttl_seconds = c->ttl_seconds;
+        if (!p->client_id || !p->title || !p->body || !p->tags || !p->label)
+            return HEARTH_ENOMEM;
+    }
+    else
+    if (st->post || st->author.len)
+        return HEARTH_ECORRUPT;
+
+    if (st->n_updates > MARKET_VIEW_MAX_CLAIMERS || st->n_claims > MARKET_VIEW_MAX_CLAIMERS)
+        return HEARTH_ECORRUPT;
+    p->upds = (s_upd_t *) calloc (st->n_updates + 1, sizeof (s_upd_t));
+    p->claims = (s_claim_t *) calloc (st->n_claims + 1, sizeof (s_claim_t));
+    if (!p->upds || !p->claims)
+        return HEARTH_ENOMEM;
+    for (size_t j = 0; j < st->n_updates; j++) {
+        const Hearth__MarketFieldUpdates *d = st->updates [j];
+        s_upd_t *u = &p->upds [p->n_upds];
+        if (d->author.len != 32
+        ||  (j > 0 && memcmp (p->upds [j - 1].author, d->author.data, 32) >= 0)
+        ||  !s_text_ok (d->title, EVENT_MAX_TITLE_BYTES) || !s_text_ok (d->body, EVENT_MAX_BODY_BYTES)
+        ||  !s_tags_ok (d->tags, d->n_tags) || !s_loc_ok (d->location))
+            return HEARTH_ECORRUPT;
+        p->n_upds++;
+        memcpy (u->author, d->author.data, 32);
+        if (d->title_event_id && *d->title_event_id) {
+            if (!(u->title_at.event_id = strdup (d->title_event_id))
+            ||  !(u->title = s_strdup0 (d->title)))
+                return HEARTH_ENOMEM;
+            u->title_at.lamport = d->title_lamport;
+        }
+        if (d->body_event_id && *d->body_event_id) {
+            if (!(u->body_at.event_id = strdup (d->body_event_id))
+            ||  !(u->body = s_strdup0 (d->body)))
+                return HEARTH_ENOMEM;
+            u->body_at.lamport = d->body_lamport;
+        }
+        if (d->tags_event_id && *d->tags_event_id) {
+            if (!(u->tags_at.event_id = strdup (d->tags_event_id))
+            ||  !(u->tags = s_tags_copy (d->tags, d->n_tags)))
+                return HEARTH_ENOMEM;
+            u->n_tags = d->n_tags;
+            u->tags_at.lamport = d->tags_lamport;
+        }
+        if (d->location_event_id && *d->location_event_id) {
+            if (!d->location)
+                return HEARTH_ECORRUPT;
+            if (!(u->loc_at.event_id = strdup (d->location_event_id))
+            ||  !(u->label = s_strdup0 (d->location->label)))
+                return HEARTH_ENOMEM;
+            u->loc_at.lamport = d->location_lamport;
+            u->lat = d->location->lat;
+            u->lng = d->location->lng;
+        }
+    }
+    for (size_t j = 0; j < st->n_claims; j++) {
+        const Hearth__MarketExpiryClaim *d = st->claims [j];
+        s_claim_t *c = &p->claims [p->n_claims];
+        if (d->author.len != 32 || !d->event_id || !ulid_valid (d->event_id)
+        ||  (j > 0 && memcmp (p->claims [j - 1].author, d->author.data, 32) >= 0))
+            return HEARTH_ECORRUPT;
+        p->n_claims++;
+        memcpy (c->author, d->author.data, 32);
+        if (!(c->event_id = strdup (d->event_id)))
+            return HEARTH_ENOMEM;
+        c->lamport = d->lamport;
+        c->reason = d->reason;
+    }
+    s_effective (p);
+    return 0;
+}
+
+static int
+s_cmp_order (const void *a, const void *b)
+{
+    const s_post_t *x = *(const s_post_t *const *) a, *y = *(const s_post_t *const *) b;
+    return s_stamp_cmp (x->lamport, x->id, y->lamport, y->id);
+}
+
+int
+market_view_restore (market_view_t *self, const uint8_t *buf, size_t len)
+{
+    Hearth__MarketSnapshot *snap = hearth__market_snapshot__unpack (NULL, len, buf);
+    if (!snap)
+        return HEARTH_EDECODE;
+    //  Build a fresh view, then swap it in: a failure leaves self untouched
+    market_view_t *fresh = market_view_new ();
+    int rc = fresh? 0: HEARTH_ENOMEM;
+    if (rc == 0 && (snap->version != S_SNAPSHOT_VERSION || snap->n_posts > MARKET_VIEW_MAX_POSTS))
+        rc = HEARTH_ECORRUPT;
+    if (rc == 0
+    &&  (s_reserve ((void **) &fresh->posts, &fresh->cap_posts, snap->n_posts, sizeof (s_post_t *))
+    ||   s_reserve ((void **) &fresh->dirty, &fresh->cap_dirty, fresh->cap_posts, sizeof (s_post_t *))
+    ||   s_reserve ((void **) &fresh->order, &fresh->cap_order, snap->n_posts, sizeof (s_post_t *))))
+        rc = HEARTH_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < snap->n_posts; i++) {
+        const Hearth__MarketPostState *st = snap->posts [i];
+        if (!st->event_id || !ulid_valid (st->event_id)
+        ||  (i > 0 && strcmp (snap->posts [i - 1]->event_id, st->event_id) >= 0)) {
+            rc = HEARTH_ECORRUPT;
+            break;
+        }
+        s_post_t *p;
+        rc = s_post_get (fresh, st->event_id, &p);
+        if (rc == 0)
+            rc = s_restore_post (p, st);
+        if (rc == 0 && p->created)
+            fresh->order [fresh->n_order++] = p;
+        if (rc == 0)
+            s_mark_dirty (fresh, p);
+    }
+    if (rc == 0)
+        fresh->max_lamport = snap->max_lamport;
+    hearth__market_snapshot__free_unpacked (snap, NULL);
+    if (rc) {
+        market_view_destroy (&fresh);
+        return rc;
+    }
+    if (fresh->n_order > 1)
+        qsort (fresh->order, fresh->n_order, sizeof (s_post_t *), s_cmp_order);
+    market_view_t tmp = *self;
+    *self = *fresh;
+    *fresh = tmp;
+    market_view_destroy (&fresh);
+    return 0;
+}
+
+/* ---- eventlog adapter ------------------------------------------------------ */
+
+static int
+s_view_apply (void *ctx, const event_t *ev)
+{
+    return market_view_apply ((market_view_t *) ctx, ev);
+}
+
+static int
+s_view_snapshot (void *ctx, uint8_t **buf, size_t *len)
+{
+    return market_view_snapshot ((market_view_t *) ctx, buf, len);
+}
+
+static int
+s_view_restore (void *ctx, const uint8_t *buf, size_t len)
+{
+    return market_view_restore ((market_view_t *) ctx, buf, len);
+}
+
+static void
+s_view_reset (void *ctx)
+{
+    market_view_reset ((market_view_t *) ctx);
+}
+
+void
+market_view_as_eventlog_view (market_view_t *self, eventlog_view_t *view)
+{
+    memset (view, 0, sizeof *view);
+    view->name = "market";
+    view->types = S_TYPES_MASK;
+    view->ctx = self;
+    view->apply = s_view_apply;
+    view->snapshot = s_view_snapshot;
+    view->restore = s_view_restore;
+    view->reset = s_view_reset;
+}

@@ -1,0 +1,742 @@
+/*  test_market_view.c — the marketplace view as a pure fold: apply, list
+    filters, ttl, expiry authority at read time, per-field LWW updates,
+    snapshot/restore/digest, and order independence over 1,000+ shuffles.
+    Events are real: signed with event_sign by identity_from_seed keys.
+*/
+#include "test_market_util.h"
+#include "market_view.h"
+
+/*  2026-05-28T...: a fixed wall clock base for the events. */
+#define T0 UINT64_C (1780000000000)
+#define HOUR_MS UINT64_C (3600000)
+#define DAY_S   86400
+
+#define OFFER     HEARTH__CATEGORY__CATEGORY_OFFER
+#define REQUEST   HEARTH__CATEGORY__CATEGORY_REQUEST
+#define INFO      HEARTH__CATEGORY__CATEGORY_INFO
+#define EMERGENCY HEARTH__CATEGORY__CATEGORY_EMERGENCY
+#define FULFILLED HEARTH__EXPIRY_REASON__EXPIRY_REASON_FULFILLED
+#define WITHDRAWN HEARTH__EXPIRY_REASON__EXPIRY_REASON_WITHDRAWN
+#define STALE     HEARTH__EXPIRY_REASON__EXPIRY_REASON_STALE
+
+/*  The cast: root R (anchor), T (trusted), members A B C, outsider X. */
+typedef struct {
+    identity_t   *r, *t, *a, *b, *c, *x;
+    const uint8_t *community;
+    membership_t *members;
+} s_cast_t;
+
+static void
+s_cast_new (s_cast_t *k)
+{
+    k->r = tm_identity (0x01);
+    k->t = tm_identity (0x02);
+    k->a = tm_identity (0x03);
+    k->b = tm_identity (0x04);
+    k->c = tm_identity (0x05);
+    k->x = tm_identity (0x06);
+    k->community = identity_public_key (k->r);
+    k->members = membership_new (k->community);
+    HT_CHECK_EQ_INT (tm_member_apply (k->members, tm_community_created (k->r, T0)), 0);
+    identity_t *joiners [] = { k->t, k->a, k->b, k->c };
+    for (uint32_t i = 0; i < 4; i++) {
+        char invite [ULID_SIZE];
+        int level = i == 0? HEARTH__LEVEL__LEVEL_TRUSTED: HEARTH__LEVEL__LEVEL_MEMBER;
+        HT_CHECK_EQ_INT (tm_member_apply (k->members, tm_invite (k->r, k->community, joiners [i], level,
+                                                                 2 + 2 * i, T0 + 1 + i, 100 + i, invite)), 0);
+        HT_CHECK_EQ_INT (tm_member_apply (k->members, tm_join (joiners [i], k->community, invite,
+                                                               3 + 2 * i, T0 + 10 + i, 200 + i)), 0);
+    }
+    HT_CHECK_EQ_INT (membership_level (k->members, identity_public_key (k->t)), HEARTH__LEVEL__LEVEL_TRUSTED);
+    HT_CHECK_EQ_INT (membership_level (k->members, identity_public_key (k->a)), HEARTH__LEVEL__LEVEL_MEMBER);
+    HT_CHECK_EQ_INT (membership_level (k->members, identity_public_key (k->x)), HEARTH__LEVEL__LEVEL_NONE);
+}
+
+static void
+s_cast_destroy (s_cast_t *k)
+{
+    identity_destroy (&k->r);
+    identity_destroy (&k->t);
+    identity_destroy (&k->a);
+    identity_destroy (&k->b);
+    identity_destroy (&k->c);
+    identity_destroy (&k->x);
+    membership_destroy (&k->members);
+}
+
+static void
+s_apply_all (market_view_t *view, event_t **events, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        HT_CHECK_EQ_INT (market_view_apply (view, events [i]), 0);
+}
+
+static void
+s_free_all (event_t **events, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        event_destroy (&events [i]);
+}
+
+/* ---- M06 §8 ------------------------------------------------------------- */
+
+HT_TEST (test_post_event_appears_in_view_after_apply)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    market_view_t *view = market_view_new ();
+    HT_CHECK_EQ_INT (market_view_count (view), 0);
+    const char *tags [] = { "Wasser", "NOTFALL" };
+    event_t *ev = tm_created (k.a, k.community, 7, T0 + HOUR_MS, 1, NULL, OFFER,
+                              "Wasserkanister abzugeben", "Zwei Kanister, 20 l.", tags, 2, 7 * DAY_S);
+    HT_CHECK_EQ_INT (market_view_apply (view, ev), 0);
+    HT_CHECK_EQ_INT (market_view_count (view), 1);
+    HT_CHECK_EQ_INT (market_view_max_lamport (view), 7);
+
+    market_post_t post;
+    HT_CHECK_EQ_INT (market_view_get (view, event_id (ev), k.members, &post), 0);
+    HT_CHECK_EQ_STR (post.event_id, event_id (ev));
+    HT_CHECK_EQ_INT (post.lamport, 7);
+    HT_CHECK (memcmp (post.author, identity_public_key (k.a), 32) == 0);
+    HT_CHECK_EQ_INT (post.category, OFFER);
+    HT_CHECK_EQ_STR (post.title, "Wasserkanister abzugeben");
+    HT_CHECK_EQ_STR (post.body, "Zwei Kanister, 20 l.");
+    HT_CHECK_EQ_INT (post.n_tags, 2);
+    HT_CHECK_EQ_STR (post.tags [0], "wasser");      // tags are case-insensitive: stored lower-cased
+    HT_CHECK_EQ_STR (post.tags [1], "notfall");
+    HT_CHECK_EQ_INT (post.has_location, 0);
+    HT_CHECK_EQ_INT (post.created_at_ms, T0 + HOUR_MS);
+    HT_CHECK_EQ_INT (post.expires_at_ms, T0 + HOUR_MS + 7ULL * DAY_S * 1000);
+    HT_CHECK (post.expired_via_event_id == NULL);
+    HT_CHECK (!market_view_is_expired (&post, T0 + 2 * HOUR_MS));
+
+    market_query_t q = { 0 };
+    market_post_t out [4];
+    HT_CHECK_EQ_INT (market_view_list (view, &q, k.members, T0 + 2 * HOUR_MS, out, 4), 1);
+    HT_CHECK_EQ_STR (out [0].event_id, event_id (ev));
+    HT_CHECK_EQ_INT (market_view_count_active (view, k.members, T0 + 2 * HOUR_MS), 1);
+    //  Applying the same event again changes nothing
+    uint8_t d1 [32], d2 [32];
+    market_view_digest (view, d1);
+    HT_CHECK_EQ_INT (market_view_apply (view, ev), 0);
+    market_view_digest (view, d2);
+    HT_CHECK (memcmp (d1, d2, 32) == 0);
+    HT_CHECK_EQ_INT (market_view_get (view, "01ARZ3NDEKTSV4RRFFQ69G5FAV", k.members, &post),
+                     HEARTH_ENOTFOUND);
+    event_destroy (&ev);
+    market_view_destroy (&view);
+    HT_CHECK (view == NULL);
+    market_view_destroy (&view);
+    s_cast_destroy (&k);
+}
+
+/* ---- the order-independence event set ------------------------------------ */
+
+#define S_MAX_EVENTS 64
+typedef struct {
+    event_t *ev [S_MAX_EVENTS];
+    size_t   n;
+    char     p [12][ULID_SIZE];    /* post ids P1..P10 (index 1..10), P8/P9 never created */
+} s_set_t;
+
+static void
+s_add (s_set_t *set, event_t *ev)
+{
+    HT_CHECK (ev != NULL);
+    if (ev && set->n < S_MAX_EVENTS)
+        set->ev [set->n++] = ev;
+}
+
+/*  Several authors incl. a trusted one; creates; per-field updates (by the
+    author and by others); expiries before/after creates (in shuffles),
+    valid and unauthorized, duplicate claims; a forged duplicate .created;
+    targets that never get created. */
+static void
+s_set_build (s_set_t *set, s_cast_t *k)
+{
+    memset (set, 0, sizeof *set);
+    const char *t_wasser [] = { "wasser", "notfall" };
+    const char *t_essen [] = { "essen" };
+    const char *t_strom [] = { "strom" };
+    const char *t_med [] = { "Notfall", "Medizin" };
+    const char *t_strom2 [] = { "strom", "Werkzeug" };
+    uint64_t ms = T0 + HOUR_MS;
+    event_t *ev;
+#define CREATE(idx, who, lam, cat, title, body, tags, ntags, ttl) do {                     \
+        ev = tm_created (who, k->community, lam, ms + lam, 1000 + idx, NULL, cat, title, body, \
+                         tags, ntags, ttl);                                                 \
+        if (ev) snprintf (set->p [idx], ULID_SIZE, "%s", event_id (ev));                   \
+        s_add (set, ev);                                                                    \
+    } while (0)
+    CREATE (1, k->a, 10, OFFER, "Wasserkanister abzugeben", "Zwei Kanister.", t_wasser, 2, 7 * DAY_S);
+    CREATE (2, k->a, 11, OFFER, "Brot vom Bäcker", "Frisches Brot.", t_essen, 1, 7 * DAY_S);
+    CREATE (3, k->a, 12, REQUEST, "Suche Leiter", "Drei Meter.", NULL, 0, 7 * DAY_S);
+    CREATE (4, k->b, 13, OFFER, "Generator zu verleihen", "2 kW.", t_strom, 1, 7 * DAY_S);
+    CREATE (5, k->b, 14, INFO, "Alte Info", "Bald veraltet.", NULL, 0, 7 * DAY_S);
+    CREATE (6, k->c, 15, EMERGENCY, "Notfall: Medikamente", "Insulin gesucht.", t_med, 2, 7 * DAY_S);
+    CREATE (7, k->t, 16, OFFER, "Fahrrad Reparatur", "Werkstatt im Hof.", NULL, 0, 7 * DAY_S);
+    CREATE (10, k->c, 18, INFO, "Kurz", "Nur eine Minute.", NULL, 0, 60);
+    //  P8, P9: ids that are only ever targeted
+    tm_ulid (ms + 500, 9008, set->p [8]);
+    tm_ulid (ms + 501, 9009, set->p [9]);
+    //  A forged .created reusing P6's id by outsider X
+    s_add (set, tm_created (k->x, k->community, 17, ms + 17, 1017, set->p [6], OFFER, "Gefälscht",
+                            "Nicht echt.", NULL, 0, 7 * DAY_S));
+    //  Updates
+    s_add (set, tm_updated (k->a, k->community, 20, ms + 20, 2001, set->p [1],
+                            "Wasserkanister 20 l abzugeben", NULL, NULL, 0, 0));
+    s_add (set, tm_updated (k->a, k->community, 25, ms + 25, 2002, set->p [1],
+                            "Wasserkanister 10 l abzugeben", NULL, NULL, 0, 0));
+    s_add (set, tm_updated (k->a, k->community, 22, ms + 22, 2003, set->p [1], NULL,
+                            "Zwei Kanister, frisch gespült.", NULL, 0, 0));
+    s_add (set, tm_updated (k->b, k->community, 30, ms + 30, 2004, set->p [1], "Gekapert", NULL,
+                            NULL, 0, 0));
+    s_add (set, tm_updated (k->a, k->community, 24, ms + 24, 2005, set->p [4], "Nicht meins", NULL,
+                            NULL, 0, 0));
+    s_add (set, tm_updated (k->b, k->community, 21, ms + 21, 2006, set->p [4], NULL, NULL,
+                            t_strom2, 2, 1));
+    s_add (set, tm_updated (k->a, k->community, 23, ms + 23, 2007, set->p [8], "Nie erstellt", NULL,
+                            NULL, 0, 0));
+    //  Expiries
+    s_add (set, tm_expired (k->a, k->community, 26, ms + 26, 3001, set->p [2], FULFILLED));
+    s_add (set, tm_expired (k->a, k->community, 27, ms + 27, 3002, set->p [2], WITHDRAWN));
+    s_add (set, tm_expired (k->t, k->community, 28, ms + 28, 3003, set->p [5], STALE));
+    s_add (set, tm_expired (k->b, k->community, 29, ms + 29, 3004, set->p [6], WITHDRAWN));
+    s_add (set, tm_expired (k->t, k->community, 31, ms + 31, 3005, set->p [3], FULFILLED));
+    s_add (set, tm_expired (k->c, k->community, 32, ms + 32, 3006, set->p [3], STALE));
+    s_add (set, tm_expired (k->a, k->community, 33, ms + 33, 3007, set->p [9], FULFILLED));
+    s_add (set, tm_expired (k->x, k->community, 34, ms + 34, 3008, set->p [7], STALE));
+    s_add (set, tm_expired (k->t, k->community, 19, ms + 19, 3009, set->p [5], STALE));
+#undef CREATE
+}
+
+/*  The list output as one comparable string. */
+static void
+s_list_text (market_view_t *view, const membership_t *members, uint64_t now, char *out, size_t cap)
+{
+    market_query_t q = { 0 };
+    market_post_t posts [32];
+    size_t n = market_view_list (view, &q, members, now, posts, 32);
+    size_t o = 0;
+    out [0] = 0;
+    for (size_t i = 0; i < n && o < cap; i++) {
+        o += (size_t) snprintf (out + o, cap - o, "%s|%llu|%s|%s|", posts [i].event_id,
+                                (unsigned long long) posts [i].lamport, posts [i].title, posts [i].body);
+        for (size_t t = 0; t < posts [i].n_tags && o < cap; t++)
+            o += (size_t) snprintf (out + o, cap - o, "%s,", posts [i].tags [t]);
+        if (o < cap)
+            o += (size_t) snprintf (out + o, cap - o, "\n");
+    }
+}
+
+HT_TEST (test_fold_result_of_the_event_set)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    s_set_t set;
+    s_set_build (&set, &k);
+    market_view_t *view = market_view_new ();
+    s_apply_all (view, set.ev, set.n);
+    uint64_t now = T0 + 2 * HOUR_MS;
+    market_post_t post;
+
+    //  Per-field LWW by the author only: title from lamport 25, body from 22
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [1], k.members, &post), 0);
+    HT_CHECK_EQ_STR (post.title, "Wasserkanister 10 l abzugeben");
+    HT_CHECK_EQ_STR (post.body, "Zwei Kanister, frisch gespült.");
+    //  B's tag update of its own post applies, A's title update of it does not
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [4], k.members, &post), 0);
+    HT_CHECK_EQ_STR (post.title, "Generator zu verleihen");
+    HT_CHECK_EQ_INT (post.n_tags, 2);
+    if (post.n_tags == 2)
+        HT_CHECK_EQ_STR (post.tags [1], "werkzeug");
+    //  P2: the author's earliest claim wins (fulfilled at 26, not withdrawn at 27)
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [2], k.members, &post), 0);
+    HT_CHECK (post.expired_via_event_id != NULL);
+    HT_CHECK_EQ_INT (post.expiry_reason, FULFILLED);
+    HT_CHECK_EQ_INT (post.expired_via_lamport, 26);
+    //  P5: stale by a trusted member counts; its earlier claim (19) is the one
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [5], k.members, &post), 0);
+    HT_CHECK_EQ_INT (post.expiry_reason, STALE);
+    HT_CHECK_EQ_INT (post.expired_via_lamport, 19);
+    //  P3: trusted-but-not-stale and member-stale claims do not count
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [3], k.members, &post), 0);
+    HT_CHECK (post.expired_via_event_id == NULL);
+    //  P7: a non-member's stale claim does not count
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [7], k.members, &post), 0);
+    HT_CHECK (post.expired_via_event_id == NULL);
+    //  P6: the forged duplicate: the smaller author key wins
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [6], k.members, &post), 0);
+    int c_wins = memcmp (identity_public_key (k.c), identity_public_key (k.x), 32) < 0;
+    HT_CHECK_EQ_STR (post.title, c_wins? "Notfall: Medikamente": "Gefälscht");
+    //  P8/P9 were only targeted: not posts
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [8], k.members, &post), HEARTH_ENOTFOUND);
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [9], k.members, &post), HEARTH_ENOTFOUND);
+    //  P10 (ttl 60 s) is past its expiry an hour later: hidden, still readable
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [10], k.members, &post), 0);
+    HT_CHECK (post.expired_via_event_id == NULL);
+    HT_CHECK (market_view_is_expired (&post, now));
+
+    HT_CHECK_EQ_INT (market_view_count (view), 8);
+    HT_CHECK_EQ_INT (market_view_count_active (view, k.members, now), 5);   // P1 P3 P4 P6 P7
+    HT_CHECK_EQ_INT (market_view_max_lamport (view), 34);
+    market_query_t q = { 0 };
+    market_post_t out [16];
+    size_t n = market_view_list (view, &q, k.members, now, out, 16);
+    HT_CHECK_EQ_INT (n, 5);
+    for (size_t i = 1; i < n; i++)
+        HT_CHECK (out [i - 1].lamport > out [i].lamport);   // newest first
+
+    //  Membership changes are judged at read time: demote T -> its stale
+    //  claim on P5 stops counting (P5 reappears; its ttl is 7 days)
+    HT_CHECK_EQ_INT (tm_member_apply (k.members, tm_member_change (k.r, k.community,
+                     HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED, k.t, HEARTH__LEVEL__LEVEL_MEMBER,
+                     40, T0 + 3 * HOUR_MS, 4001)), 0);
+    HT_CHECK_EQ_INT (market_view_get (view, set.p [5], k.members, &post), 0);
+    HT_CHECK (post.expired_via_event_id == NULL);
+    HT_CHECK_EQ_INT (market_view_count_active (view, k.members, now), 6);
+    //  Without a membership view only authors' claims count
+    HT_CHECK_EQ_INT (market_view_count_active (view, NULL, now), 6);
+
+    market_view_destroy (&view);
+    s_free_all (set.ev, set.n);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_order_independence_1000_orders)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    s_set_t set;
+    s_set_build (&set, &k);
+    uint64_t now = T0 + 2 * HOUR_MS;
+    uint64_t seed = UINT64_C (0x9E3779B97F4A7C15);
+    const char *env = getenv ("HEARTH_TEST_SEED");
+    if (env && *env)
+        seed = strtoull (env, NULL, 0);
+    if (seed == 0)
+        seed = 1;
+    fprintf (stderr, "order independence: seed 0x%016llx (set HEARTH_TEST_SEED to replay)\n",
+             (unsigned long long) seed);
+    uint64_t rng = seed;
+
+    //  Reference: the events in creation order
+    market_view_t *ref = market_view_new ();
+    s_apply_all (ref, set.ev, set.n);
+    uint8_t ref_digest [32];
+    HT_CHECK_EQ_INT (market_view_digest (ref, ref_digest), 0);
+    static char ref_list [8192], list [8192];
+    s_list_text (ref, k.members, now, ref_list, sizeof ref_list);
+    HT_CHECK (strlen (ref_list) > 0);
+
+    event_t *order [S_MAX_EVENTS * 2];
+    int digest_mismatch = 0, list_mismatch = 0, max_mismatch = 0;
+    const int rounds = 1200;
+    for (int round = 0; round < rounds; round++) {
+        size_t n = set.n;
+        memcpy (order, set.ev, n * sizeof order [0]);
+        //  Every other round, redeliver a few events (duplicates)
+        if (round % 2)
+            for (int d = 0; d < 4; d++)
+                order [n++] = set.ev [tm_rand (&rng) % set.n];
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t) (tm_rand (&rng) % (i + 1));
+            event_t *tmp = order [i];
+            order [i] = order [j];
+            order [j] = tmp;
+        }
+        market_view_t *view = market_view_new ();
+        for (size_t i = 0; i < n; i++)
+            if (market_view_apply (view, order [i]) != 0)
+                digest_mismatch++;
+        uint8_t digest [32];
+        market_view_digest (view, digest);
+        if (memcmp (digest, ref_digest, 32) != 0)
+            digest_mismatch++;
+        s_list_text (view, k.members, now, list, sizeof list);
+        if (strcmp (list, ref_list) != 0)
+            list_mismatch++;
+        if (market_view_max_lamport (view) != market_view_max_lamport (ref))
+            max_mismatch++;
+        //  Every 100th round: snapshot -> restore keeps the digest
+        if (round % 100 == 0) {
+            uint8_t *buf;
+            size_t len;
+            HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &len), 0);
+            market_view_t *copy = market_view_new ();
+            HT_CHECK_EQ_INT (market_view_restore (copy, buf, len), 0);
+            uint8_t d2 [32];
+            market_view_digest (copy, d2);
+            HT_CHECK (memcmp (d2, ref_digest, 32) == 0);
+            market_view_destroy (&copy);
+            free (buf);
+        }
+        market_view_destroy (&view);
+    }
+    HT_CHECK_EQ_INT (digest_mismatch, 0);
+    HT_CHECK_EQ_INT (list_mismatch, 0);
+    HT_CHECK_EQ_INT (max_mismatch, 0);
+    fprintf (stderr, "order independence: %d orders, %zu events, one digest\n", rounds, set.n);
+    market_view_destroy (&ref);
+    s_free_all (set.ev, set.n);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_replay_then_snapshot_then_restore_equal_state)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    s_set_t set;
+    s_set_build (&set, &k);
+    uint64_t now = T0 + 2 * HOUR_MS;
+    market_view_t *view = market_view_new ();
+    s_apply_all (view, set.ev, set.n);          // replay
+
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &len), 0);
+    HT_CHECK (len > 0);
+    market_view_t *copy = market_view_new ();
+    HT_CHECK_EQ_INT (market_view_restore (copy, buf, len), 0);
+
+    uint8_t d1 [32], d2 [32];
+    market_view_digest (view, d1);
+    market_view_digest (copy, d2);
+    HT_CHECK (memcmp (d1, d2, 32) == 0);
+    //  The same bytes again (canonical)
+    uint8_t *buf2;
+    size_t len2;
+    market_view_snapshot (copy, &buf2, &len2);
+    HT_CHECK (len2 == len && memcmp (buf, buf2, len) == 0);
+    free (buf2);
+    HT_CHECK_EQ_INT (market_view_count (copy), market_view_count (view));
+    HT_CHECK_EQ_INT (market_view_max_lamport (copy), market_view_max_lamport (view));
+    HT_CHECK_EQ_INT (market_view_count_active (copy, k.members, now),
+                     market_view_count_active (view, k.members, now));
+    static char l1 [8192], l2 [8192];
+    s_list_text (view, k.members, now, l1, sizeof l1);
+    s_list_text (copy, k.members, now, l2, sizeof l2);
+    HT_CHECK_EQ_STR (l1, l2);
+    for (int i = 1; i <= 10; i++) {
+        market_post_t a, b;
+        int ra = market_view_get (view, set.p [i], k.members, &a);
+        int rb = market_view_get (copy, set.p [i], k.members, &b);
+        HT_CHECK_EQ_INT (ra, rb);
+        if (ra == 0 && rb == 0) {
+            HT_CHECK_EQ_STR (a.title, b.title);
+            HT_CHECK_EQ_STR (a.body, b.body);
+            HT_CHECK_EQ_INT (a.expires_at_ms, b.expires_at_ms);
+            HT_CHECK_EQ_INT (a.expiry_reason, b.expiry_reason);
+            HT_CHECK_EQ_INT (!!a.expired_via_event_id, !!b.expired_via_event_id);
+        }
+    }
+    //  Restored state keeps folding like the original: pending P8 update
+    //  and P9 claim still wait for their posts
+    event_t *late = tm_created (k.a, k.community, 50, T0 + HOUR_MS + 50, 5000, set.p [8], OFFER,
+                                "Spät erstellt", "Text.", NULL, 0, 7 * DAY_S);
+    HT_CHECK_EQ_INT (market_view_apply (view, late), 0);
+    HT_CHECK_EQ_INT (market_view_apply (copy, late), 0);
+    market_post_t p8;
+    HT_CHECK_EQ_INT (market_view_get (copy, set.p [8], k.members, &p8), 0);
+    HT_CHECK_EQ_STR (p8.title, "Nie erstellt");     // the pending author update applies
+    market_view_digest (view, d1);
+    market_view_digest (copy, d2);
+    HT_CHECK (memcmp (d1, d2, 32) == 0);
+    event_destroy (&late);
+
+    //  Reset empties; the restore of garbage fails and leaves state alone
+    market_view_digest (copy, d1);
+    HT_CHECK_EQ_INT (market_view_restore (copy, (const uint8_t *) "\xff\xff\xff", 3), HEARTH_EDECODE);
+    market_view_digest (copy, d2);
+    HT_CHECK (memcmp (d1, d2, 32) == 0);
+    //  A well-formed snapshot with the wrong version is corrupt
+    Hearth__MarketSnapshot bad = HEARTH__MARKET_SNAPSHOT__INIT;
+    bad.version = 99;
+    uint8_t badbuf [16];
+    size_t badlen = hearth__market_snapshot__pack (&bad, badbuf);
+    HT_CHECK_EQ_INT (market_view_restore (copy, badbuf, badlen), HEARTH_ECORRUPT);
+    market_view_reset (copy);
+    HT_CHECK_EQ_INT (market_view_count (copy), 0);
+    HT_CHECK_EQ_INT (market_view_max_lamport (copy), 0);
+    //  An empty view snapshots and restores too
+    uint8_t *ebuf;
+    size_t elen;
+    HT_CHECK_EQ_INT (market_view_snapshot (copy, &ebuf, &elen), 0);
+    HT_CHECK_EQ_INT (market_view_restore (view, ebuf, elen), 0);
+    HT_CHECK_EQ_INT (market_view_count (view), 0);
+    free (ebuf);
+
+    free (buf);
+    market_view_destroy (&view);
+    market_view_destroy (&copy);
+    s_free_all (set.ev, set.n);
+    s_cast_destroy (&k);
+}
+
+/* ---- list filters ----------------------------------------------------------- */
+
+HT_TEST (test_list_filters)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    market_view_t *view = market_view_new ();
+    const char *t_a [] = { "Holz" }, *t_b [] = { "kohle", "holz" }, *t_c [] = { "öl" };
+    event_t *evs [8];
+    evs [0] = tm_created (k.a, k.community, 10, T0, 1, NULL, OFFER, "Brennholz", "x", t_a, 1, DAY_S);
+    evs [1] = tm_created (k.b, k.community, 11, T0, 2, NULL, REQUEST, "Suche Kohle", "x", t_b, 2, DAY_S);
+    evs [2] = tm_created (k.c, k.community, 12, T0, 3, NULL, OFFER, "Heizöl", "x", t_c, 1, DAY_S);
+    evs [3] = tm_created (k.a, k.community, 13, T0, 4, NULL, INFO, "Info", "x", NULL, 0, DAY_S);
+    evs [4] = tm_created (k.b, k.community, 14, T0, 5, NULL, EMERGENCY, "Notfall", "x", NULL, 0, DAY_S);
+    s_apply_all (view, evs, 5);
+    uint64_t now = T0 + HOUR_MS;
+    market_post_t out [8];
+    market_query_t q = { 0 };
+
+    q.category = OFFER;
+    size_t n = market_view_list (view, &q, k.members, now, out, 8);
+    HT_CHECK_EQ_INT (n, 2);
+    if (n == 2) {
+        HT_CHECK_EQ_STR (out [0].title, "Heizöl");     // newest first
+        HT_CHECK_EQ_STR (out [1].title, "Brennholz");
+    }
+    //  Tags match ANY, case-insensitively (also non-ASCII: "ÖL" = "öl")
+    memset (&q, 0, sizeof q);
+    const char *want [] = { "HOLZ" };
+    q.tags = want;
+    q.n_tags = 1;
+    n = market_view_list (view, &q, k.members, now, out, 8);
+    HT_CHECK_EQ_INT (n, 2);
+    const char *want2 [] = { "ÖL", "kohle" };
+    q.tags = want2;
+    q.n_tags = 2;
+    n = market_view_list (view, &q, k.members, now, out, 8);
+    HT_CHECK_EQ_INT (n, 2);
+    if (n == 2) {
+        HT_CHECK_EQ_STR (out [0].title, "Heizöl");
+        HT_CHECK_EQ_STR (out [1].title, "Suche Kohle");
+    }
+    const char *want3 [] = { "nichts" };
+    q.tags = want3;
+    q.n_tags = 1;
+    HT_CHECK_EQ_INT (market_view_list (view, &q, k.members, now, out, 8), 0);
+    //  Category and tags together
+    q.tags = want;
+    q.category = REQUEST;
+    n = market_view_list (view, &q, k.members, now, out, 8);
+    HT_CHECK_EQ_INT (n, 1);
+    //  since_lamport is exclusive
+    memset (&q, 0, sizeof q);
+    q.since_lamport = 12;
+    n = market_view_list (view, &q, k.members, now, out, 8);
+    HT_CHECK_EQ_INT (n, 2);
+    if (n == 2) {
+        HT_CHECK_EQ_INT (out [0].lamport, 14);
+        HT_CHECK_EQ_INT (out [1].lamport, 13);
+    }
+    q.since_lamport = 14;
+    HT_CHECK_EQ_INT (market_view_list (view, &q, k.members, now, out, 8), 0);
+    //  limit
+    memset (&q, 0, sizeof q);
+    q.limit = 2;
+    n = market_view_list (view, &q, k.members, now, out, 8);
+    HT_CHECK_EQ_INT (n, 2);
+    if (n == 2)
+        HT_CHECK_EQ_INT (out [0].lamport, 14);
+    //  cap bounds the answer too
+    q.limit = 0;
+    HT_CHECK_EQ_INT (market_view_list (view, &q, k.members, now, out, 3), 3);
+    s_free_all (evs, 5);
+    market_view_destroy (&view);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_list_limit_default_and_max)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    market_view_t *view = market_view_new ();
+    //  520 posts, delivered newest first (worst case for the order index)
+    for (int i = 519; i >= 0; i--) {
+        event_t *ev = tm_created (i % 2? k.a: k.b, k.community, 100 + (uint64_t) i, T0 + (uint64_t) i,
+                                  (uint32_t) i, NULL, OFFER, "Angebot", "Text", NULL, 0, DAY_S);
+        HT_CHECK_EQ_INT (market_view_apply (view, ev), 0);
+        event_destroy (&ev);
+    }
+    market_post_t *out = (market_post_t *) malloc (600 * sizeof *out);
+    market_query_t q = { 0 };
+    size_t n = market_view_list (view, &q, k.members, T0 + HOUR_MS, out, 600);
+    HT_CHECK_EQ_INT (n, MARKET_LIST_DEFAULT_LIMIT);
+    HT_CHECK_EQ_INT (out [0].lamport, 619);
+    q.limit = 10000;
+    n = market_view_list (view, &q, k.members, T0 + HOUR_MS, out, 600);
+    HT_CHECK_EQ_INT (n, MARKET_LIST_MAX_LIMIT);
+    for (size_t i = 1; i < n; i++)
+        HT_CHECK (out [i - 1].lamport == out [i].lamport + 1);
+    free (out);
+    market_view_destroy (&view);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_ttl_hiding)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    market_view_t *view = market_view_new ();
+    event_t *ev = tm_created (k.a, k.community, 10, T0, 1, NULL, OFFER, "Kurzlebig", "x", NULL, 0, 60);
+    event_t *dflt = tm_created (k.a, k.community, 11, T0, 2, NULL, OFFER, "Standard", "x", NULL, 0, 0);
+    market_view_apply (view, ev);
+    market_view_apply (view, dflt);
+    market_post_t out [4];
+    market_query_t q = { 0 };
+    HT_CHECK_EQ_INT (market_view_list (view, &q, k.members, T0 + 59999, out, 4), 2);
+    //  At expires_at exactly the post is gone, on every node alike
+    HT_CHECK_EQ_INT (market_view_list (view, &q, k.members, T0 + 60000, out, 4), 1);
+    HT_CHECK_EQ_INT (market_view_count_active (view, k.members, T0 + 60000), 1);
+    market_post_t post;
+    HT_CHECK_EQ_INT (market_view_get (view, event_id (ev), k.members, &post), 0);
+    HT_CHECK (market_view_is_expired (&post, T0 + 60000));
+    HT_CHECK (!market_view_is_expired (&post, T0 + 59999));
+    //  ttl 0 = the contract default, 7 days
+    HT_CHECK_EQ_INT (market_view_get (view, event_id (dflt), k.members, &post), 0);
+    HT_CHECK_EQ_INT (post.expires_at_ms, T0 + 7ULL * DAY_S * 1000);
+    event_destroy (&ev);
+    event_destroy (&dflt);
+    market_view_destroy (&view);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_claimers_cap_keeps_smallest_authors)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    enum { N = MARKET_VIEW_MAX_CLAIMERS + 8 };
+    event_t *claims [N];
+    event_t *post = tm_created (k.a, k.community, 10, T0, 1, NULL, OFFER, "Post", "x", NULL, 0, DAY_S);
+    for (int i = 0; i < N; i++) {
+        identity_t *who = tm_identity ((uint8_t) (0x40 + i));
+        claims [i] = tm_expired (who, k.community, 20 + (uint64_t) i, T0 + 1, 100 + (uint32_t) i,
+                                 event_id (post), STALE);
+        identity_destroy (&who);
+    }
+    market_view_t *fwd = market_view_new (), *rev = market_view_new ();
+    market_view_apply (fwd, post);
+    for (int i = 0; i < N; i++)
+        market_view_apply (fwd, claims [i]);
+    for (int i = N - 1; i >= 0; i--)
+        market_view_apply (rev, claims [i]);
+    market_view_apply (rev, post);
+    uint8_t d1 [32], d2 [32];
+    market_view_digest (fwd, d1);
+    market_view_digest (rev, d2);
+    HT_CHECK (memcmp (d1, d2, 32) == 0);
+    HT_CHECK (market_view_dropped (fwd) > 0);
+    HT_CHECK (market_view_dropped (rev) > 0);
+    //  None of the claimers is a member: the post stays active
+    HT_CHECK_EQ_INT (market_view_count_active (fwd, k.members, T0 + 2), 1);
+    s_free_all (claims, N);
+    event_destroy (&post);
+    market_view_destroy (&fwd);
+    market_view_destroy (&rev);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_view_search_hides_inactive)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    market_view_t *view = market_view_new ();
+    event_t *w = tm_created (k.a, k.community, 10, T0, 1, NULL, OFFER, "Wasserkanister abzugeben",
+                             "Zwei Kanister.", NULL, 0, DAY_S);
+    event_t *b = tm_created (k.b, k.community, 11, T0, 2, NULL, OFFER, "Brot", "Frisch.", NULL, 0, DAY_S);
+    event_t *s = tm_created (k.c, k.community, 12, T0, 3, NULL, REQUEST, "Wasser gesucht",
+                             "Trinkwasser.", NULL, 0, 60);
+    market_view_apply (view, w);
+    market_view_apply (view, b);
+    market_view_apply (view, s);
+    market_post_t out [MARKET_SEARCH_MAX_K];
+    double scores [MARKET_SEARCH_MAX_K];
+    int n = market_view_search (view, "wasser", 10, k.members, T0 + 1000, out, scores);
+    HT_CHECK_EQ_INT (n, 2);
+    if (n == 2) {
+        HT_CHECK_EQ_STR (out [0].title, "Wasser gesucht");
+        HT_CHECK (scores [0] > scores [1] && scores [1] > 0);
+    }
+    //  After the ttl of "Wasser gesucht" and an author expiry of the other,
+    //  nothing matches
+    n = market_view_search (view, "wasser", 10, k.members, T0 + 60000, out, scores);
+    HT_CHECK_EQ_INT (n, 1);
+    event_t *x = tm_expired (k.a, k.community, 13, T0 + 5, 4, event_id (w), FULFILLED);
+    market_view_apply (view, x);
+    n = market_view_search (view, "wasser", 10, k.members, T0 + 1000, out, scores);
+    HT_CHECK_EQ_INT (n, 1);
+    if (n == 1)
+        HT_CHECK_EQ_STR (out [0].title, "Wasser gesucht");
+    //  An update re-indexes the post
+    event_t *u = tm_updated (k.b, k.community, 14, T0 + 6, 5, event_id (b), "Wasserfilter", NULL,
+                             NULL, 0, 0);
+    market_view_apply (view, u);
+    n = market_view_search (view, "brot", 10, k.members, T0 + 1000, out, scores);
+    HT_CHECK_EQ_INT (n, 0);
+    n = market_view_search (view, "wasserfilter", 10, k.members, T0 + 1000, out, scores);
+    HT_CHECK (n >= 1 && strcmp (out [0].title, "Wasserfilter") == 0);
+    //  Restore rebuilds the index
+    uint8_t *buf;
+    size_t len;
+    market_view_snapshot (view, &buf, &len);
+    market_view_t *copy = market_view_new ();
+    market_view_restore (copy, buf, len);
+    n = market_view_search (copy, "wasserfilter", 10, k.members, T0 + 1000, out, scores);
+    HT_CHECK (n >= 1 && strcmp (out [0].title, "Wasserfilter") == 0);
+    free (buf);
+    market_view_destroy (&copy);
+    event_destroy (&w);
+    event_destroy (&b);
+    event_destroy (&s);
+    event_destroy (&x);
+    event_destroy (&u);
+    market_view_destroy (&view);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_eventlog_view_adapter)
+{
+    market_view_t *view = market_view_new ();
+    eventlog_view_t ev_view;
+    market_view_as_eventlog_view (view, &ev_view);
+    HT_CHECK_EQ_STR (ev_view.name, "market");
+    HT_CHECK (ev_view.ctx == view);
+    HT_CHECK_EQ_INT (ev_view.types, (1u << HEARTH__EVENT_TYPE__MARKET_POST_CREATED)
+                                  | (1u << HEARTH__EVENT_TYPE__MARKET_POST_UPDATED)
+                                  | (1u << HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED));
+    s_cast_t k;
+    s_cast_new (&k);
+    event_t *ev = tm_created (k.a, k.community, 10, T0, 1, NULL, OFFER, "P", "x", NULL, 0, DAY_S);
+    HT_CHECK_EQ_INT (ev_view.apply (ev_view.ctx, ev), 0);
+    uint8_t *buf;
+    size_t len;
+    HT_CHECK_EQ_INT (ev_view.snapshot (ev_view.ctx, &buf, &len), 0);
+    ev_view.reset (ev_view.ctx);
+    HT_CHECK_EQ_INT (market_view_count (view), 0);
+    HT_CHECK_EQ_INT (ev_view.restore (ev_view.ctx, buf, len), 0);
+    HT_CHECK_EQ_INT (market_view_count (view), 1);
+    free (buf);
+    event_destroy (&ev);
+    market_view_destroy (&view);
+    s_cast_destroy (&k);
+}
+
+int
+main (void)
+{
+    HT_RUN (test_post_event_appears_in_view_after_apply);
+    HT_RUN (test_fold_result_of_the_event_set);
+    HT_RUN (test_order_independence_1000_orders);
+    HT_RUN (test_replay_then_snapshot_then_restore_equal_state);
+    HT_RUN (test_list_filters);
+    HT_RUN (test_list_limit_default_and_max);
+    HT_RUN (test_ttl_hiding);
+    HT_RUN (test_claimers_cap_keeps_smallest_authors);
+    HT_RUN (test_view_search_hides_inactive);
+    HT_RUN (test_eventlog_view_adapter);
+    return ht_summary ();
+}
