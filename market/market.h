@@ -44,9 +44,17 @@ typedef struct _market_t market_t;
 
 /*  New service on `log` (borrowed until destroy), signing as `self_id`
     (borrowed until destroy). Registers its view; the caller then runs
-    eventlog_views_load(). NULL on failure. */
+    eventlog_views_load(). cfg may be NULL (defaults); a max_ttl above
+    EVENT_MAX_TTL_SECONDS or a default_ttl above max_ttl is clamped with a
+    warning. NULL on failure. */
 market_t *market_new (eventlog_t *log, const identity_t *self_id, const market_config_t *cfg);
+/*  Free; safe on NULL; nulls *self_p. The event log keeps calling the
+    registered view until eventlog_destroy (which snapshots it), so destroy
+    the log FIRST, then the market. */
 void market_destroy (market_t **self_p);
+
+/*  The effective config (after clamping); borrowed. */
+const market_config_t *market_config (const market_t *self);
 
 /*  The view; borrowed. */
 market_view_t *market_view (market_t *self);
