@@ -2,7 +2,7 @@
     one node in the foreground until SIGINT/SIGTERM.
 
         hearthd [--data-dir DIR] [--config FILE] [--log-level L]
-                [--stats tcp://127.0.0.1:PORT]
+                [--stats tcp://127.0.0.1:PORT] [--rebuild-views]
 
     Exit status: 0 after a clean stop, 1 when the node cannot start (the
     message says why), 2 on a usage error.
@@ -31,7 +31,7 @@ s_usage (FILE *out)
 {
     fprintf (out,
         "usage: hearthd [--data-dir DIR] [--config FILE] [--log-level LEVEL]\n"
-        "               [--stats tcp://127.0.0.1:PORT]\n"
+        "               [--stats tcp://127.0.0.1:PORT] [--rebuild-views]\n"
         "\n"
         "Runs one Hearth node in the foreground (stop it with Ctrl-C or SIGTERM).\n"
         "  --data-dir DIR   everything the node keeps (default $%s or ~/%s);\n"
@@ -39,6 +39,7 @@ s_usage (FILE *out)
         "  --config FILE    ZPL config file (default DIR/%s when present)\n"
         "  --log-level L    error | warn | info | debug (default info)\n"
         "  --stats EP       also serve stats on this tcp:// endpoint\n"
+        "  --rebuild-views  re-fold every view from the whole log instead of its snapshot\n"
         "  --version        print the version\n"
         "Peer networking (--listen, --peer) arrives with the mesh.\n"
         "See docs/operations.md.\n",
@@ -53,6 +54,7 @@ main (int argc, char *argv [])
         { "config",    required_argument, NULL, 'c' },
         { "log-level", required_argument, NULL, 'l' },
         { "stats",     required_argument, NULL, 's' },
+        { "rebuild-views", no_argument,   NULL, 'R' },
         { "listen",    required_argument, NULL, 'L' },
         { "peer",      required_argument, NULL, 'P' },
         { "help",      no_argument,       NULL, 'h' },
@@ -60,13 +62,14 @@ main (int argc, char *argv [])
         { NULL, 0, NULL, 0 }
     };
     const char *data_dir = NULL, *config = NULL, *level = NULL, *stats = NULL;
-    int opt;
+    int opt, rebuild_views = 0;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
             case 'd': data_dir = optarg; break;
             case 'c': config = optarg; break;
             case 'l': level = optarg; break;
             case 's': stats = optarg; break;
+            case 'R': rebuild_views = 1; break;
             case 'L':
             case 'P':
                 fprintf (stderr, "hearthd: --listen/--peer: peer networking is not in this version "
@@ -118,6 +121,7 @@ main (int argc, char *argv [])
     }
     if (rc == HEARTH_OK && stats)
         snprintf (cfg.stats_endpoint, sizeof cfg.stats_endpoint, "%s", stats);
+    cfg.rebuild_views = rebuild_views;
     if (rc == HEARTH_OK)
         rc = node_config_validate (&cfg, &message);
     if (rc != HEARTH_OK) {

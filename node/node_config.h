@@ -52,6 +52,8 @@ typedef struct {
     hearth_log_level_t log_level;
     market_config_t    market;
     char               stats_endpoint [NODE_CONFIG_ENDPOINT_MAX]; /* "" = none */
+    int                rebuild_views;   /* --rebuild-views: re-fold every view from the
+                                           whole log at start instead of its snapshot */
 } node_config_t;
 
 /*  Fill cfg with built-in defaults for data_dir (not touched on disk). */

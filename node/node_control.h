@@ -36,13 +36,13 @@ extern "C" {
 #define NODE_CONTROL_HARD_MAX_BYTES     (16 * 1024 * 1024)
 /*  Longest capability name ("node.verify_views" is 17). */
 #define NODE_CONTROL_MAX_CAPABILITY     64
-/*  Frames in one request message after the routing id (delimiter + body). */
-#define NODE_CONTROL_MAX_FRAMES         2
 /*  How long hearthctl waits for a reply: 15 s, above the largest CONTRACT
     timeout of the capabilities it calls (market.post/search: 10 s). */
 #define NODE_CONTROL_TIMEOUT_MS         15000
-/*  Largest reply a client accepts: 64 MiB (events.list at its max limit of
-    500 events of EVENT_MAX_BYTES each, rendered as JSON, is under 40 MiB). */
+/*  Largest reply a client accepts: 64 MiB. The largest reply is an
+    events.list page: at most NODE_BUS_EVENTS_HARD_LIMIT (1000) events of at
+    most EVENT_MAX_BYTES (16 KiB) each; as JSON an event stays under 50 KiB
+    even if its 8000-byte body were all \u-escaped control characters. */
 #define NODE_CONTROL_MAX_REPLY_BYTES    (64 * 1024 * 1024)
 
 /*  Parse and validate a request frame. On success returns 0, copies the

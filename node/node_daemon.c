@@ -258,7 +258,14 @@ s_open_state (node_daemon_t *self, char **message)
     }
     uint64_t replayed = 0;
     int64_t started = zclock_mono ();
-    int rc = eventlog_views_load (self->log, &replayed);
+    int rc;
+    if (cfg->rebuild_views) {
+        hlog_info (S_LOG, "rebuilding every view from the whole log (--rebuild-views)");
+        rc = eventlog_views_rebuild (self->log);
+        replayed = eventlog_stats (self->log)->events_total;
+    }
+    else
+        rc = eventlog_views_load (self->log, &replayed);
     if (rc != HEARTH_OK) {
         *message = s_message ("cannot load the views: %s", hearth_strerror (rc));
         return rc;

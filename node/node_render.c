@@ -175,6 +175,9 @@ node_render_post (FILE *out, const json_t *post)
     json_t *expired = json_object_get (post, "expired");
     if (*via || *reason || json_is_true (expired))
         fprintf (out, "status      expired%s%s%s\n", *reason? " (": "", reason, *reason? ")": "");
+    else
+    if (json_is_false (expired))
+        fprintf (out, "status      active\n");
     if (*via)
         fprintf (out, "expired_by  %s\n", via);
     fprintf (out, "\n%s\n", s_str (post, "body"));
