@@ -194,6 +194,14 @@ grep -q "removing stale socket file" "$D.log" || fail "stale socket not reported
 [ "$(ctl "$D" --json market list)" = "$LIST_AFTER" ] || fail "posts lost after SIGKILL"
 stop_node "$PID"
 
+step "--rebuild-views re-folds the views from the whole log"
+start_node "$D" --rebuild-views
+PID=$NODE_PID
+grep -q "rebuilding every view" "$D.log" || fail "no rebuild log line"
+[ "$(ctl "$D" --json market list)" = "$LIST_AFTER" ] || fail "posts differ after --rebuild-views"
+assert_json "$(ctl "$D" call node.verify_views)" "d['output']['equal'] is True" "views equal after rebuild"
+stop_node "$PID"
+
 step "a key file readable by others is refused"
 chmod 644 "$D/keys/device.ed25519"
 expect_exit 1 "$HEARTHD" --data-dir "$D"

@@ -52,7 +52,7 @@ check_all_acked () {
     list=$(ctl "$D" --json market list --tag crash --limit 500)
     # Every acknowledged post must be readable by id (list is capped at
     # 500, get is not).
-    missing=$(python3 - "$D" "$HEARTHCTL" "$ACKED" <<'PY'
+    missing=$("$PYTHON" - "$D" "$HEARTHCTL" "$ACKED" <<'PY'
 import json, subprocess, sys
 d, ctl, acked = sys.argv[1], sys.argv[2], sys.argv[3]
 ids = [l.strip() for l in open(acked) if l.strip()]

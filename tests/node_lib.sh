@@ -11,6 +11,14 @@ set -euo pipefail
 : "${HEARTHD:?set HEARTHD to the hearthd binary}"
 : "${HEARTHCTL:?set HEARTHCTL to the hearthctl binary}"
 
+# The system python3 (Debian package): a version-manager shim on PATH can
+# cost ~150 ms per start, and the tests start python hundreds of times.
+if [ -x /usr/bin/python3 ]; then
+    PYTHON=${PYTHON:-/usr/bin/python3}
+else
+    PYTHON=${PYTHON:-python3}
+fi
+
 # Deadline for a daemon to come up or go down: generous for sanitizer builds.
 NODE_START_DEADLINE_S=${NODE_START_DEADLINE_S:-30}
 
@@ -116,7 +124,7 @@ kill_node () {
 # json EXPR: evaluate a Python expression over the JSON document on stdin,
 # bound to `d`; prints the result (JSON for containers, plain for scalars).
 json () {
-    python3 -c '
+    "$PYTHON" -c '
 import json, sys
 d = json.load(sys.stdin)
 r = eval(sys.argv[1])
