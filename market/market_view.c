@@ -3,10 +3,10 @@
 
     Layout: every post id seen (by a .created, .updated or .expired) has one
     s_post_t, found through `by_id`. Posts with a .created are also in
-    `order`, a sorted array by (lamport, event_id) ascending, so list walks
-    it backwards and stops at since_lamport without sorting. Received events
-    arrive mostly in lamport order, so binary insertion is nearly always an
-    append. The search index is brought up to date lazily from `dirty`.
+    `order` (market_order: chunked, sorted by (lamport, event_id)), so list
+    walks it newest first and stops at since_lamport without sorting, and
+    any arrival order costs O(log n) per insert. The search index is brought
+    up to date lazily from `dirty`. A .created's strings live in one block.
 
     Why the fold is order-insensitive: every piece of state is a function of
     the event *set*: the .created winner is the minimum (author, hash), each
@@ -22,6 +22,7 @@
 #include <sodium.h>
 #include "hearth_error.h"
 #include "market_map.h"
+#include "market_order.h"
 #include "market_search.h"
 #include "market_text.h"
 #include "market_view.h"
@@ -62,21 +63,26 @@ typedef struct {
     int       reason;
 } s_claim_t;
 
+/*  The payload of the winning .created. */
+typedef struct {
+    char        *block;             /* owned: the tags array and every string below */
+    const char  *client_id, *title, *body;
+    const char  *label;             /* "" if none */
+    char       **tags;              /* in block, lower-cased */
+    size_t       n_tags;
+    int          category;
+    int          has_loc;
+    double       lat, lng;
+    uint64_t     ttl_seconds;       /* as in the event (0 = default) */
+} s_created_t;
+
 typedef struct {
     char      *id;                  /* owned: the post id */
     int        created;
     //  The winning .created (valid if created)
     uint64_t   lamport, wall_ms;
     uint8_t    author [32], hash [32];
-    char      *client_id;           /* owned */
-    int        category;
-    char      *title, *body;        /* owned */
-    char     **tags;                /* owned, lower-cased */
-    size_t     n_tags;
-    int        has_loc;
-    double     lat, lng;
-    char      *label;               /* owned; "" if none */
-    uint64_t   ttl_seconds;         /* as in the event (0 = default) */
+    s_created_t cr;
     uint64_t   expires_at;
     //  Pending and applied updates, claims: sorted by author
     s_upd_t   *upds;                /* owned */
@@ -96,8 +102,7 @@ struct _market_view_t {
     s_post_t       **posts;         /* owned (array and posts) */
     size_t           n_posts, cap_posts;
     market_map_t    *by_id;         /* owned; id -> index in posts, keys borrowed */
-    s_post_t       **order;         /* owned array; borrowed posts, (lamport, id) asc */
-    size_t           n_order, cap_order;
+    market_order_t  *order;         /* owned; (lamport, id) -> borrowed post */
     s_post_t       **dirty;         /* owned array; borrowed posts; cap >= cap_posts */
     size_t           n_dirty, cap_dirty;
     market_search_t *index;         /* owned; NULL until first needed */
@@ -186,17 +191,68 @@ s_upd_clear (s_upd_t *u)
     memset (u, 0, sizeof *u);
 }
 
+static const char *
+s_str (const char *s)
+{
+    return s? s: "";
+}
+
+/*  Copy s into the block at *w; returns the copy. */
+static const char *
+s_put (char **w, const char *s)
+{
+    size_t n = strlen (s) + 1;
+    memcpy (*w, s, n);
+    char *copy = *w;
+    *w += n;
+    return copy;
+}
+
+/*  Build a created payload (tags lower-cased) in one allocation. */
+static int
+s_created_build (const Hearth__MarketPostCreated *c, s_created_t *out)
+{
+    const char *label = c->location? s_str (c->location->label): "";
+    size_t n_tags = c->n_tags;
+    size_t need = (n_tags? n_tags: 1) * sizeof (char *) + strlen (s_str (c->client_id))
+                + strlen (s_str (c->title)) + strlen (s_str (c->body)) + strlen (label) + 4;
+    for (size_t i = 0; i < n_tags; i++)
+        need += strlen (s_str (c->tags [i])) + 1;
+    char *block = (char *) malloc (need);
+    if (!block)
+        return HEARTH_ENOMEM;
+    memset (out, 0, sizeof *out);
+    out->block = block;
+    out->tags = (char **) block;
+    char *w = block + (n_tags? n_tags: 1) * sizeof (char *);
+    for (size_t i = 0; i < n_tags; i++) {
+        const char *tag = s_str (c->tags [i]);
+        size_t len = strlen (tag);
+        //  Lower-casing never grows the text, so len + 1 is enough
+        int n = market_text_lower (tag, len, w, len + 1);
+        assert (n >= 0);
+        out->tags [i] = w;
+        w += n + 1;
+    }
+    out->n_tags = n_tags;
+    out->client_id = s_put (&w, s_str (c->client_id));
+    out->title = s_put (&w, s_str (c->title));
+    out->body = s_put (&w, s_str (c->body));
+    out->label = s_put (&w, label);
+    assert ((size_t) (w - block) <= need);
+    out->category = c->category;
+    out->has_loc = c->location != NULL;
+    out->lat = c->location? c->location->lat: 0;
+    out->lng = c->location? c->location->lng: 0;
+    out->ttl_seconds = c->ttl_seconds;
+    return 0;
+}
+
 static void
 s_created_clear (s_post_t *p)
 {
-    free (p->client_id);
-    free (p->title);
-    free (p->body);
-    s_strv_free (p->tags, p->n_tags);
-    free (p->label);
-    p->client_id = p->title = p->body = p->label = NULL;
-    p->tags = NULL;
-    p->n_tags = 0;
+    free (p->cr.block);
+    memset (&p->cr, 0, sizeof p->cr);
     p->created = 0;
 }
 
@@ -225,8 +281,9 @@ market_view_new (void)
     if (!self)
         return NULL;
     self->by_id = market_map_new ();
-    if (!self->by_id) {
-        free (self);
+    self->order = market_order_new ();
+    if (!self->by_id || !self->order) {
+        market_view_destroy (&self);
         return NULL;
     }
     return self;
@@ -238,11 +295,12 @@ s_free_state (market_view_t *self)
     for (size_t i = 0; i < self->n_posts; i++)
         s_post_free (self->posts [i]);
     free (self->posts);
-    free (self->order);
     free (self->dirty);
     market_search_destroy (&self->index);
-    self->posts = self->order = self->dirty = NULL;
-    self->n_posts = self->cap_posts = self->n_order = self->cap_order = 0;
+    if (self->order)
+        market_order_clear (self->order);
+    self->posts = self->dirty = NULL;
+    self->n_posts = self->cap_posts = 0;
     self->n_dirty = self->cap_dirty = 0;
     self->max_lamport = 0;
     self->dropped = 0;
@@ -256,6 +314,7 @@ market_view_destroy (market_view_t **self_p)
     market_view_t *self = *self_p;
     s_free_state (self);
     market_map_destroy (&self->by_id);
+    market_order_destroy (&self->order);
     free (self);
     *self_p = NULL;
 }
@@ -293,14 +352,14 @@ s_effective (s_post_t *p)
 {
     if (!p->created)
         return;
-    p->e_title = p->title;
-    p->e_body = p->body;
-    p->e_tags = p->tags;
-    p->e_n_tags = p->n_tags;
-    p->e_has_loc = p->has_loc;
-    p->e_lat = p->lat;
-    p->e_lng = p->lng;
-    p->e_label = p->label;
+    p->e_title = p->cr.title;
+    p->e_body = p->cr.body;
+    p->e_tags = p->cr.tags;
+    p->e_n_tags = p->cr.n_tags;
+    p->e_has_loc = p->cr.has_loc;
+    p->e_lat = p->cr.lat;
+    p->e_lng = p->cr.lng;
+    p->e_label = p->cr.label;
     const s_upd_t *u = s_upd_of (p, p->author);
     if (u) {
         if (u->title_at.event_id)
@@ -318,7 +377,7 @@ s_effective (s_post_t *p)
             p->e_label = u->label;
         }
     }
-    uint64_t ttl = p->ttl_seconds? p->ttl_seconds: S_DEFAULT_TTL_SECONDS;
+    uint64_t ttl = p->cr.ttl_seconds? p->cr.ttl_seconds: S_DEFAULT_TTL_SECONDS;
     //  ttl * 1000 cannot overflow for any uint64 ttl below 2^54; saturate anyway
     uint64_t span = ttl > UINT64_MAX / 1000? UINT64_MAX: ttl * 1000;
     p->expires_at = p->wall_ms > UINT64_MAX - span? UINT64_MAX: p->wall_ms + span;
@@ -358,7 +417,7 @@ s_fill (const s_post_t *p, const membership_t *members, market_post_t *out)
     out->event_id = p->id;
     out->lamport = p->lamport;
     out->author = p->author;
-    out->category = p->category;
+    out->category = p->cr.category;
     out->title = p->e_title;
     out->body = p->e_body;
     out->has_location = p->e_has_loc;
@@ -400,41 +459,20 @@ s_mark_dirty (market_view_t *self, s_post_t *p)
     self->dirty [self->n_dirty++] = p;
 }
 
-/*  Position of the first element of `order` not less than (lamport, id). */
-static size_t
-s_order_lower (const market_view_t *self, uint64_t lamport, const char *id)
-{
-    size_t lo = 0, hi = self->n_order;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const s_post_t *m = self->order [mid];
-        if (s_stamp_cmp (m->lamport, m->id, lamport, id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static int
 s_order_insert (market_view_t *self, s_post_t *p)
 {
-    if (s_reserve ((void **) &self->order, &self->cap_order, self->n_order + 1, sizeof (s_post_t *)))
-        return HEARTH_ENOMEM;
-    size_t at = s_order_lower (self, p->lamport, p->id);
-    memmove (self->order + at + 1, self->order + at, (self->n_order - at) * sizeof (s_post_t *));
-    self->order [at] = p;
-    self->n_order++;
-    return 0;
+    int rc = market_order_insert (self->order, p->lamport, p->id, p);
+    assert (rc != HEARTH_EEXISTS);      // one entry per post id
+    return rc;
 }
 
 static void
 s_order_remove (market_view_t *self, s_post_t *p)
 {
-    size_t at = s_order_lower (self, p->lamport, p->id);
-    assert (at < self->n_order && self->order [at] == p);
-    memmove (self->order + at, self->order + at + 1, (self->n_order - at - 1) * sizeof (s_post_t *));
-    self->n_order--;
+    int rc = market_order_remove (self->order, p->lamport, p->id);
+    assert (rc == 0);
+    (void) rc;
 }
 
 /*  The entry for id, created if needed (ECAPACITY at MARKET_VIEW_MAX_POSTS). */
@@ -556,16 +594,9 @@ s_apply_created (market_view_t *self, const event_t *ev)
             return 0;
     }
     //  Build the new content first, so OOM leaves the old one intact
-    char *client_id = s_strdup0 (c->client_id);
-    char *title = s_strdup0 (c->title);
-    char *body = s_strdup0 (c->body);
-    char *label = s_strdup0 (c->location? c->location->label: NULL);
-    char **tags = s_tags_copy (c->tags, c->n_tags);
-    if (!client_id || !title || !body || !label || !tags) {
-        free (client_id); free (title); free (body); free (label);
-        s_strv_free (tags, c->n_tags);
+    s_created_t cr;
+    if (s_created_build (c, &cr))
         return HEARTH_ENOMEM;
-    }
     if (p->created) {
         s_order_remove (self, p);
         s_created_clear (p);
@@ -575,17 +606,7 @@ s_apply_created (market_view_t *self, const event_t *ev)
     p->wall_ms = event_wall_ms (ev);
     memcpy (p->author, event_author (ev), 32);
     memcpy (p->hash, event_hash (ev), 32);
-    p->client_id = client_id;
-    p->category = c->category;
-    p->title = title;
-    p->body = body;
-    p->tags = tags;
-    p->n_tags = c->n_tags;
-    p->has_loc = c->location != NULL;
-    p->lat = c->location? c->location->lat: 0;
-    p->lng = c->location? c->location->lng: 0;
-    p->label = label;
-    p->ttl_seconds = c->ttl_seconds;
+    p->cr = cr;
     s_effective (p);
     if (s_order_insert (self, p)) {
         s_created_clear (p);
@@ -781,11 +802,13 @@ market_view_list (market_view_t *self, const market_query_t *q, const membership
             return 0;
     }
     size_t n = 0;
-    for (size_t i = self->n_order; i > 0 && n < limit; i--) {
-        const s_post_t *p = self->order [i - 1];
+    market_order_cursor_t cursor;
+    for (const market_order_entry_t *e = market_order_last (self->order, &cursor);
+         e && n < limit; e = market_order_prev (self->order, &cursor)) {
+        const s_post_t *p = (const s_post_t *) e->item;
         if (p->lamport <= q->since_lamport)
             break;                  // sorted by lamport: the rest are older
-        if (q->category && p->category != q->category)
+        if (q->category && p->cr.category != q->category)
             continue;
         if (q->n_tags && !s_tags_any (p, tags, q->n_tags))
             continue;
@@ -812,9 +835,11 @@ int
 market_view_each (market_view_t *self, const membership_t *members, market_view_visit_fn *fn,
                   void *arg)
 {
-    for (size_t i = 0; i < self->n_order; i++) {
+    market_order_cursor_t cursor;
+    for (const market_order_entry_t *e = market_order_first (self->order, &cursor); e;
+         e = market_order_next (self->order, &cursor)) {
         market_post_t post;
-        s_fill (self->order [i], members, &post);
+        s_fill ((const s_post_t *) e->item, members, &post);
         int rc = fn (arg, &post);
         if (rc)
             return rc;
@@ -831,15 +856,17 @@ market_view_max_lamport (const market_view_t *self)
 size_t
 market_view_count (const market_view_t *self)
 {
-    return self->n_order;
+    return market_order_size (self->order);
 }
 
 size_t
 market_view_count_active (market_view_t *self, const membership_t *members, uint64_t now_ms)
 {
     size_t n = 0;
-    for (size_t i = 0; i < self->n_order; i++)
-        n += (size_t) s_active (self->order [i], members, now_ms);
+    market_order_cursor_t cursor;
+    for (const market_order_entry_t *e = market_order_first (self->order, &cursor); e;
+         e = market_order_next (self->order, &cursor))
+        n += (size_t) s_active ((const s_post_t *) e->item, members, now_ms);
     return n;
 }
 
@@ -958,19 +985,19 @@ market_view_snapshot (market_view_t *self, uint8_t **buf, size_t *len)
         if (p->created) {
             Hearth__MarketPostCreated *cr = &createds [i];
             hearth__market_post_created__init (cr);
-            cr->client_id = p->client_id;
-            cr->category = (Hearth__Category) p->category;
-            cr->title = p->title;
-            cr->body = p->body;
-            cr->tags = p->tags;
-            cr->n_tags = p->n_tags;
-            cr->ttl_seconds = p->ttl_seconds;
-            if (p->has_loc) {
+            cr->client_id = (char *) p->cr.client_id;
+            cr->category = (Hearth__Category) p->cr.category;
+            cr->title = (char *) p->cr.title;
+            cr->body = (char *) p->cr.body;
+            cr->tags = p->cr.tags;
+            cr->n_tags = p->cr.n_tags;
+            cr->ttl_seconds = p->cr.ttl_seconds;
+            if (p->cr.has_loc) {
                 Hearth__Location *loc = &locs [l++];
                 hearth__location__init (loc);
-                loc->lat = p->lat;
-                loc->lng = p->lng;
-                loc->label = p->label;
+                loc->lat = p->cr.lat;
+                loc->lng = p->cr.lng;
+                loc->label = (char *) p->cr.label;
                 cr->location = loc;
             }
             st->lamport = p->lamport;
@@ -1108,24 +1135,13 @@ s_restore_post (s_post_t *p, const Hearth__MarketPostState *st)
         ||  !c->body || !s_text_ok (c->body, EVENT_MAX_BODY_BYTES)
         ||  !s_tags_ok (c->tags, c->n_tags) || !s_loc_ok (c->location))
             return HEARTH_ECORRUPT;
+        if (s_created_build (c, &p->cr))
+            return HEARTH_ENOMEM;
         p->created = 1;
         p->lamport = st->lamport;
         p->wall_ms = st->wall_clock_ms;
         memcpy (p->author, st->author.data, 32);
         memcpy (p->hash, st->created_hash.data, 32);
-        p->client_id = s_strdup0 (c->client_id);
-        p->category = c->category;
-        p->title = s_strdup0 (c->title);
-        p->body = s_strdup0 (c->body);
-        p->tags = s_tags_copy (c->tags, c->n_tags);
-        p->n_tags = c->n_tags;
-        p->has_loc = c->location != NULL;
-        p->lat = c->location? c->location->lat: 0;
-        p->lng = c->location? c->location->lng: 0;
-        p->label = s_strdup0 (c->location? c->location->label: NULL);
-        p->ttl_seconds = c->ttl_seconds;
-        if (!p->client_id || !p->title || !p->body || !p->tags || !p->label)
-            return HEARTH_ENOMEM;
     }
     else
     if (st->post || st->author.len)
@@ -1212,10 +1228,13 @@ market_view_restore (market_view_t *self, const uint8_t *buf, size_t len)
     int rc = fresh? 0: HEARTH_ENOMEM;
     if (rc == 0 && (snap->version != S_SNAPSHOT_VERSION || snap->n_posts > MARKET_VIEW_MAX_POSTS))
         rc = HEARTH_ECORRUPT;
+    //  Created posts are collected, sorted, then appended to the order index
+    s_post_t **created = rc == 0? (s_post_t **) malloc ((snap->n_posts + 1) * sizeof (s_post_t *)): NULL;
+    size_t n_created = 0;
     if (rc == 0
-    &&  (s_reserve ((void **) &fresh->posts, &fresh->cap_posts, snap->n_posts, sizeof (s_post_t *))
-    ||   s_reserve ((void **) &fresh->dirty, &fresh->cap_dirty, fresh->cap_posts, sizeof (s_post_t *))
-    ||   s_reserve ((void **) &fresh->order, &fresh->cap_order, snap->n_posts, sizeof (s_post_t *))))
+    &&  (!created
+    ||   s_reserve ((void **) &fresh->posts, &fresh->cap_posts, snap->n_posts, sizeof (s_post_t *))
+    ||   s_reserve ((void **) &fresh->dirty, &fresh->cap_dirty, fresh->cap_posts, sizeof (s_post_t *))))
         rc = HEARTH_ENOMEM;
     for (size_t i = 0; rc == 0 && i < snap->n_posts; i++) {
         const Hearth__MarketPostState *st = snap->posts [i];
@@ -1229,19 +1248,24 @@ market_view_restore (market_view_t *self, const uint8_t *buf, size_t len)
         if (rc == 0)
             rc = s_restore_post (p, st);
         if (rc == 0 && p->created)
-            fresh->order [fresh->n_order++] = p;
+            created [n_created++] = p;
         if (rc == 0)
             s_mark_dirty (fresh, p);
     }
     if (rc == 0)
         fresh->max_lamport = snap->max_lamport;
     hearth__market_snapshot__free_unpacked (snap, NULL);
+    if (rc == 0) {
+        if (n_created > 1)
+            qsort (created, n_created, sizeof (s_post_t *), s_cmp_order);
+        for (size_t i = 0; rc == 0 && i < n_created; i++)
+            rc = s_order_insert (fresh, created [i]);
+    }
+    free (created);
     if (rc) {
         market_view_destroy (&fresh);
         return rc;
     }
-    if (fresh->n_order > 1)
-        qsort (fresh->order, fresh->n_order, sizeof (s_post_t *), s_cmp_order);
     market_view_t tmp = *self;
     *self = *fresh;
     *fresh = tmp;

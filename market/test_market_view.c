@@ -4,6 +4,7 @@
     Events are real: signed with event_sign by identity_from_seed keys.
 */
 #include "test_market_util.h"
+#include "market_order.h"
 #include "market_view.h"
 
 /*  2026-05-28T...: a fixed wall clock base for the events. */
@@ -725,9 +726,90 @@ HT_TEST (test_eventlog_view_adapter)
     s_cast_destroy (&k);
 }
 
+/*  The order index against a reference: random inserts (incl. splits) and
+    removes, then both iteration directions. */
+static int
+s_cmp_key (const void *a, const void *b)
+{
+    const uint64_t *x = (const uint64_t *) a, *y = (const uint64_t *) b;
+    return x [0] < y [0]? -1: x [0] > y [0]? 1: x [1] < y [1]? -1: x [1] > y [1];
+}
+
+HT_TEST (test_order_index_random_ops)
+{
+    enum { N = 5000 };
+    static char ids [N][8];
+    static uint64_t keys [N][2];       /* lamport, index: the reference */
+    static int present [N];
+    market_order_t *order = market_order_new ();
+    uint64_t rng = 12345;
+    for (int i = 0; i < N; i++) {
+        snprintf (ids [i], sizeof ids [i], "%06d", i);
+        keys [i][0] = tm_rand (&rng) % 700;    // many equal lamports: ids break ties
+        keys [i][1] = (uint64_t) i;
+    }
+    for (int i = 0; i < N; i++) {
+        HT_CHECK_EQ_INT (market_order_insert (order, keys [i][0], ids [i], &present [i]), 0);
+        present [i] = 1;
+    }
+    HT_CHECK_EQ_INT (market_order_insert (order, keys [7][0], ids [7], NULL), HEARTH_EEXISTS);
+    for (int r = 0; r < 2000; r++) {
+        int i = (int) (tm_rand (&rng) % N);
+        if (present [i]) {
+            HT_CHECK_EQ_INT (market_order_remove (order, keys [i][0], ids [i]), 0);
+            present [i] = 0;
+        }
+        else {
+            HT_CHECK_EQ_INT (market_order_remove (order, keys [i][0], ids [i]), HEARTH_ENOTFOUND);
+            HT_CHECK_EQ_INT (market_order_insert (order, keys [i][0], ids [i], &present [i]), 0);
+            present [i] = 1;
+        }
+    }
+    //  Reference: present keys sorted
+    static uint64_t ref [N][2];
+    size_t n = 0;
+    for (int i = 0; i < N; i++)
+        if (present [i]) {
+            ref [n][0] = keys [i][0];
+            ref [n][1] = keys [i][1];
+            n++;
+        }
+    qsort (ref, n, sizeof ref [0], s_cmp_key);
+    HT_CHECK_EQ_INT (market_order_size (order), n);
+    market_order_cursor_t c;
+    size_t seen = 0, bad = 0;
+    for (const market_order_entry_t *e = market_order_first (order, &c); e; e = market_order_next (order, &c)) {
+        if (seen >= n || e->lamport != ref [seen][0] || strcmp (e->id, ids [ref [seen][1]]) != 0
+        ||  e->item != &present [ref [seen][1]])
+            bad++;
+        seen++;
+    }
+    HT_CHECK_EQ_INT (seen, n);
+    HT_CHECK_EQ_INT (bad, 0);
+    seen = 0;
+    for (const market_order_entry_t *e = market_order_last (order, &c); e; e = market_order_prev (order, &c)) {
+        if (seen >= n || e->lamport != ref [n - 1 - seen][0])
+            bad++;
+        seen++;
+    }
+    HT_CHECK_EQ_INT (seen, n);
+    HT_CHECK_EQ_INT (bad, 0);
+    //  Remove everything; the set empties cleanly
+    for (int i = 0; i < N; i++)
+        if (present [i])
+            HT_CHECK_EQ_INT (market_order_remove (order, keys [i][0], ids [i]), 0);
+    HT_CHECK_EQ_INT (market_order_size (order), 0);
+    HT_CHECK (market_order_first (order, &c) == NULL);
+    HT_CHECK (market_order_last (order, &c) == NULL);
+    market_order_destroy (&order);
+    HT_CHECK (order == NULL);
+    market_order_destroy (&order);
+}
+
 int
 main (void)
 {
+    HT_RUN (test_order_index_random_ops);
     HT_RUN (test_post_event_appears_in_view_after_apply);
     HT_RUN (test_fold_result_of_the_event_set);
     HT_RUN (test_order_independence_1000_orders);
