@@ -15,6 +15,7 @@
 
 typedef struct {
     const char *key;            /* borrowed; NULL = empty slot */
+    uint64_t    hash;           /* of key: probes skip strcmp, growth skips rehashing */
     uint32_t    value;
 } s_slot_t;
 
@@ -63,13 +64,14 @@ market_map_destroy (market_map_t **self_p)
     *self_p = NULL;
 }
 
-/*  Slot holding key, or the empty slot where it would go. */
+/*  Slot holding key (with hash h), or the empty slot where it would go. */
 static size_t
-s_find (const market_map_t *self, const char *key)
+s_find (const market_map_t *self, const char *key, uint64_t h)
 {
     size_t mask = self->n_slots - 1;
-    size_t i = (size_t) s_hash (self, key) & mask;
-    while (self->slots [i].key && strcmp (self->slots [i].key, key) != 0)
+    size_t i = (size_t) h & mask;
+    while (self->slots [i].key
+       &&  (self->slots [i].hash != h || strcmp (self->slots [i].key, key) != 0))
         i = (i + 1) & mask;
     return i;
 }
@@ -77,7 +79,7 @@ s_find (const market_map_t *self, const char *key)
 int
 market_map_get (const market_map_t *self, const char *key, uint32_t *value)
 {
-    size_t i = s_find (self, key);
+    size_t i = s_find (self, key, s_hash (self, key));
     if (!self->slots [i].key)
         return HEARTH_ENOTFOUND;
     *value = self->slots [i].value;
@@ -96,9 +98,12 @@ s_grow (market_map_t *self)
         return HEARTH_ENOMEM;
     }
     self->n_slots = n;
+    size_t mask = n - 1;
     for (size_t i = 0; i < old_n; i++) {
         if (old [i].key) {
-            size_t j = s_find (self, old [i].key);
+            size_t j = (size_t) old [i].hash & mask;
+            while (self->slots [j].key)
+                j = (j + 1) & mask;
             self->slots [j] = old [i];
         }
     }
@@ -109,7 +114,8 @@ s_grow (market_map_t *self)
 int
 market_map_put (market_map_t *self, const char *key, uint32_t value)
 {
-    size_t i = s_find (self, key);
+    uint64_t h = s_hash (self, key);
+    size_t i = s_find (self, key, h);
     if (self->slots [i].key) {
         self->slots [i].key = key;      // the caller's current copy
         self->slots [i].value = value;
@@ -119,9 +125,10 @@ market_map_put (market_map_t *self, const char *key, uint32_t value)
         int rc = s_grow (self);
         if (rc)
             return rc;
-        i = s_find (self, key);
+        i = s_find (self, key, h);
     }
     self->slots [i].key = key;
+    self->slots [i].hash = h;
     self->slots [i].value = value;
     self->size++;
     return 0;
@@ -131,7 +138,7 @@ int
 market_map_remove (market_map_t *self, const char *key)
 {
     size_t mask = self->n_slots - 1;
-    size_t i = s_find (self, key);
+    size_t i = s_find (self, key, s_hash (self, key));
     if (!self->slots [i].key)
         return HEARTH_ENOTFOUND;
     //  Backward-shift deletion: move later members of the probe run into
@@ -139,7 +146,7 @@ market_map_remove (market_map_t *self, const char *key)
     size_t hole = i;
     size_t j = (i + 1) & mask;
     while (self->slots [j].key) {
-        size_t home = (size_t) s_hash (self, self->slots [j].key) & mask;
+        size_t home = (size_t) self->slots [j].hash & mask;
         int between = hole <= j? (home > hole && home <= j): (home > hole || home <= j);
         if (!between) {
             self->slots [hole] = self->slots [j];
@@ -148,6 +155,7 @@ market_map_remove (market_map_t *self, const char *key)
         j = (j + 1) & mask;
     }
     self->slots [hole].key = NULL;
+    self->slots [hole].hash = 0;
     self->slots [hole].value = 0;
     assert (self->size > 0);
     self->size--;

@@ -5,16 +5,19 @@
     distinct stem, a field-weighted term frequency
         tf = W_TITLE * n_title + W_TAGS * n_tags + W_BODY * n_body
     and a weighted length dl (the same sum over all its words). A query word
-    q (folded, stemmed) matches:
+    q (folded surface form, and its stem) matches:
       - its own stem, with weight 1 (a word hit), and
-      - vocabulary stems that hold at least S_FUZZY_MIN of q's character
-        trigrams (with ^/$ boundary marks), with weight S_FUZZY_WEIGHT * c^2
-        where c is that share: compounds ("wasser" in "wasserkanister") and
-        typos ("generatr" ~ "generator"). Always below a word hit.
+      - the terms of vocabulary word *forms* (every folded surface word seen,
+        and every stem) that hold at least S_FUZZY_MIN of the character
+        trigrams (with ^/$ boundary marks) of q's surface or of q's stem,
+        with weight S_FUZZY_WEIGHT * c^2 where c is the best such share:
+        compounds ("wasser" in "wasserkanister"), typos ("aples" ~ "apples"),
+        irregular plurals ("fahrräder" ~ "fahrrad" via their stems). Always
+        below a word hit.
     Per document, q contributes the best of its matches' BM25 scores
         w * idf(t) * tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)),
         idf(t) = ln (1 + (N - df + 0.5) / (df + 0.5)),
-    and the document's score is the sum over the distinct query words.
+    and the document's score is the sum over the distinct query stems.
     Removal is lazy (dead documents are skipped and compacted later), so
     updates and expiries cost O(words of the document).
 */
@@ -37,7 +40,7 @@
 #define S_W_BODY          1.0
 /*  Trigram (fuzzy) matches: at most 40% of a word hit ... */
 #define S_FUZZY_WEIGHT    0.4
-/*  ... and only for stems holding >= 60% of the query word's trigrams
+/*  ... and only for forms holding >= 60% of the query word's trigrams
     ("besser" holds 3 of the 6 of "wasser": not a match). */
 #define S_FUZZY_MIN       0.6
 /*  Query words shorter than 3 code points match exactly only (1-2 trigrams
@@ -63,12 +66,19 @@ typedef struct {
     float    tf;                /* field-weighted term frequency */
 } s_posting_t;
 
+/*  A stem: the unit of scoring. */
 typedef struct {
     char        *text;          /* owned: the stem */
     s_posting_t *postings;      /* owned; may include dead documents */
     size_t       n_postings, cap_postings;
     size_t       df;            /* live documents holding the term */
 } s_term_t;
+
+/*  A word form (folded surface word or stem), the unit of fuzzy matching. */
+typedef struct {
+    char     *text;             /* owned */
+    uint32_t  term;             /* the term of its stem */
+} s_form_t;
 
 typedef enum { S_DOC_FREE = 0, S_DOC_LIVE, S_DOC_DEAD } s_doc_state_t;
 
@@ -82,14 +92,15 @@ typedef struct {
 
 typedef struct {
     uint64_t  gram;             /* 0 = empty slot */
-    uint32_t *terms;            /* owned: term ids holding the trigram */
+    uint32_t *forms;            /* owned: form ids holding the trigram */
     uint32_t  n, cap;
 } s_gram_t;
 
+/*  One word occurrence while indexing a document. */
 typedef struct {
-    char   text [MARKET_TEXT_MAX_WORD + 1];
-    double weight;
-} s_word_t;
+    uint32_t term;
+    float    weight;
+} s_occ_t;
 
 typedef struct {
     uint32_t term;
@@ -106,6 +117,9 @@ struct _market_search_t {
     s_term_t     *terms;        /* owned */
     size_t        n_terms, cap_terms;
     market_map_t *term_map;     /* owned; stem -> term id, keys borrowed from terms */
+    s_form_t     *forms;        /* owned */
+    size_t        n_forms, cap_forms;
+    market_map_t *form_map;     /* owned; form -> form id, keys borrowed from forms */
     s_doc_t      *docs;         /* owned */
     size_t        n_docs, cap_docs;
     uint32_t     *free_slots;   /* owned */
@@ -116,10 +130,17 @@ struct _market_search_t {
     s_gram_t     *grams;        /* owned; open addressing table */
     size_t        n_grams, cap_grams;
     uint8_t       gram_key [crypto_shorthash_KEYBYTES];
-    //  Query scratch (owned), kept zero between queries
-    double       *score, *best; /* per doc slot */
-    uint16_t     *counts;       /* per term */
-    size_t        cap_score, cap_best, cap_counts;
+    //  Scratch (owned), kept zero between calls where noted
+    s_occ_t      *occ;          /* word occurrences of the document being indexed */
+    size_t        cap_occ;
+    double       *score, *best; /* per doc slot, zero-kept */
+    size_t        cap_score, cap_best;
+    uint16_t     *counts;       /* per form, zero-kept */
+    size_t        cap_counts;
+    float        *share;        /* per form, zero-kept */
+    size_t        cap_share;
+    float        *term_w;       /* per term, zero-kept */
+    size_t        cap_term_w;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -161,10 +182,19 @@ s_gram_hash (const market_search_t *self, uint64_t gram)
     return h;
 }
 
-/*  Code points of a folded stem with boundary marks; returns the count. */
-static size_t
-s_marked_cps (const char *word, uint32_t *cps)
+static int
+s_cmp_u64 (const void *a, const void *b)
 {
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y? -1: x > y;
+}
+
+/*  Distinct trigrams of a folded word into grams[]; returns the count. Each
+    trigram packs three 21-bit code points (boundary marks fit in 21 bits). */
+static size_t
+s_word_grams (const char *word, uint64_t grams [S_MAX_WORD_CPS + 2])
+{
+    uint32_t cps [S_MAX_WORD_CPS + 3];
     size_t n = 0, len = strlen (word), i = 0;
     cps [n++] = S_MARK_BEGIN;
     while (i < len && n < S_MAX_WORD_CPS + 1) {
@@ -178,29 +208,12 @@ s_marked_cps (const char *word, uint32_t *cps)
         i += m;
     }
     cps [n++] = S_MARK_END;
-    return n;
-}
-
-static int
-s_cmp_u64 (const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return x < y? -1: x > y;
-}
-
-/*  Distinct trigrams of a stem into grams[]; returns the count. Each
-    trigram packs three 21-bit code points (boundary marks fit in 21 bits). */
-static size_t
-s_word_grams (const char *word, uint64_t grams [S_MAX_WORD_CPS + 2])
-{
-    uint32_t cps [S_MAX_WORD_CPS + 3];
-    size_t n = s_marked_cps (word, cps);
     size_t g = 0;
-    for (size_t i = 0; i + 2 < n; i++)
+    for (i = 0; i + 2 < n; i++)
         grams [g++] = ((uint64_t) cps [i] << 42) | ((uint64_t) cps [i + 1] << 21) | cps [i + 2];
     qsort (grams, g, sizeof grams [0], s_cmp_u64);
     size_t u = 0;
-    for (size_t i = 0; i < g; i++)
+    for (i = 0; i < g; i++)
         if (u == 0 || grams [u - 1] != grams [i])
             grams [u++] = grams [i];
     return u;
@@ -244,9 +257,9 @@ s_gram_table_grow (market_search_t *self)
     return 0;
 }
 
-/*  Record that term holds gram. */
+/*  Record that form holds gram. */
 static int
-s_gram_add (market_search_t *self, uint64_t gram, uint32_t term)
+s_gram_add (market_search_t *self, uint64_t gram, uint32_t form)
 {
     s_gram_t *entry = s_gram_find (self, gram);
     if (!entry) {
@@ -263,46 +276,88 @@ s_gram_add (market_search_t *self, uint64_t gram, uint32_t term)
     }
     if (entry->n == entry->cap) {
         uint32_t cap = entry->cap? entry->cap * 2: 4;
-        uint32_t *grown = (uint32_t *) realloc (entry->terms, cap * sizeof (uint32_t));
+        uint32_t *grown = (uint32_t *) realloc (entry->forms, cap * sizeof (uint32_t));
         if (!grown)
             return HEARTH_ENOMEM;
-        entry->terms = grown;
+        entry->forms = grown;
         entry->cap = cap;
     }
-    entry->terms [entry->n++] = term;
+    entry->forms [entry->n++] = form;
     return 0;
 }
 
 /* ---- vocabulary --------------------------------------------------------- */
 
-/*  Term id of a stem, creating the term (and its trigram entries). */
+/*  Term id of a stem, creating the term. */
 static int
-s_term_intern (market_search_t *self, const char *text, uint32_t *id)
+s_term_intern (market_search_t *self, const char *stem, uint32_t *id)
 {
-    if (market_map_get (self->term_map, text, id) == 0)
+    if (market_map_get (self->term_map, stem, id) == 0)
         return 0;
     if (s_reserve ((void **) &self->terms, &self->cap_terms, self->n_terms + 1, sizeof (s_term_t)))
         return HEARTH_ENOMEM;
     s_term_t *term = &self->terms [self->n_terms];
     memset (term, 0, sizeof *term);
-    term->text = strdup (text);
+    term->text = strdup (stem);
     if (!term->text)
         return HEARTH_ENOMEM;
-    uint32_t tid = (uint32_t) self->n_terms;
-    if (market_map_put (self->term_map, term->text, tid)) {
+    if (market_map_put (self->term_map, term->text, (uint32_t) self->n_terms)) {
         free (term->text);
         return HEARTH_ENOMEM;
     }
-    self->n_terms++;
-    //  A failure below leaves the term with fewer trigram entries: it still
-    //  matches exactly, only fuzzy recall drops. Not worth a rollback.
+    *id = (uint32_t) self->n_terms++;
+    return 0;
+}
+
+/*  Add a form of `term` (no-op if known), with its trigram entries. */
+static int
+s_form_add (market_search_t *self, const char *text, uint32_t term)
+{
+    uint32_t fid;
+    if (market_map_get (self->form_map, text, &fid) == 0)
+        return 0;
+    if (s_reserve ((void **) &self->forms, &self->cap_forms, self->n_forms + 1, sizeof (s_form_t)))
+        return HEARTH_ENOMEM;
+    s_form_t *form = &self->forms [self->n_forms];
+    form->text = strdup (text);
+    form->term = term;
+    if (!form->text)
+        return HEARTH_ENOMEM;
+    fid = (uint32_t) self->n_forms;
+    if (market_map_put (self->form_map, form->text, fid)) {
+        free (form->text);
+        return HEARTH_ENOMEM;
+    }
+    self->n_forms++;
+    //  A failure below leaves the form with fewer trigram entries: only its
+    //  fuzzy recall drops. Not worth a rollback.
     uint64_t grams [S_MAX_WORD_CPS + 2];
     size_t n = s_word_grams (text, grams);
     for (size_t i = 0; i < n; i++)
-        if (s_gram_add (self, grams [i], tid))
+        if (s_gram_add (self, grams [i], fid))
             return HEARTH_ENOMEM;
-    *id = tid;
     return 0;
+}
+
+/*  Term of a folded surface word: known forms cost one lookup; a new word
+    is stemmed and both its surface and its stem become forms. */
+static int
+s_word_term (market_search_t *self, const char *surface, size_t len, uint32_t *term)
+{
+    uint32_t fid;
+    if (market_map_get (self->form_map, surface, &fid) == 0) {
+        *term = self->forms [fid].term;
+        return 0;
+    }
+    char stem [MARKET_TEXT_MAX_WORD + 1];
+    memcpy (stem, surface, len + 1);
+    market_text_stem (stem, len);
+    int rc = s_term_intern (self, stem, term);
+    if (rc == 0)
+        rc = s_form_add (self, surface, *term);
+    if (rc == 0)
+        rc = s_form_add (self, stem, *term);
+    return rc;
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -316,8 +371,9 @@ market_search_new (void)
     if (!self)
         return NULL;
     self->term_map = market_map_new ();
+    self->form_map = market_map_new ();
     self->doc_map = market_map_new ();
-    if (!self->term_map || !self->doc_map) {
+    if (!self->term_map || !self->form_map || !self->doc_map) {
         market_search_destroy (&self);
         return NULL;
     }
@@ -336,6 +392,9 @@ market_search_destroy (market_search_t **self_p)
         free (self->terms [i].postings);
     }
     free (self->terms);
+    for (size_t i = 0; i < self->n_forms; i++)
+        free (self->forms [i].text);
+    free (self->forms);
     for (size_t i = 0; i < self->n_docs; i++) {
         free (self->docs [i].id);
         free (self->docs [i].terms);
@@ -343,12 +402,16 @@ market_search_destroy (market_search_t **self_p)
     free (self->docs);
     free (self->free_slots);
     for (size_t i = 0; i < self->cap_grams; i++)
-        free (self->grams [i].terms);
+        free (self->grams [i].forms);
     free (self->grams);
+    free (self->occ);
     free (self->score);
     free (self->best);
     free (self->counts);
+    free (self->share);
+    free (self->term_w);
     market_map_destroy (&self->term_map);
+    market_map_destroy (&self->form_map);
     market_map_destroy (&self->doc_map);
     free (self);
     *self_p = NULL;
@@ -385,11 +448,8 @@ s_compact (market_search_t *self)
             doc->terms = NULL;
             doc->n_terms = 0;
             doc->state = S_DOC_FREE;
-            //  Capacity was reserved when the slot was created: cannot fail
-            int rc = s_reserve ((void **) &self->free_slots, &self->cap_free, self->n_free + 1,
-                                sizeof (uint32_t));
-            assert (rc == 0);
-            (void) rc;
+            //  put() reserved room for every slot in free_slots
+            assert (self->n_free < self->cap_free);
             self->free_slots [self->n_free++] = (uint32_t) d;
         }
     }
@@ -429,27 +489,34 @@ market_search_remove (market_search_t *self, const char *doc_id)
 
 /* ---- indexing ------------------------------------------------------------ */
 
-/*  Append the stems of text, each with weight, to words[*n..cap). */
-static void
-s_collect (const char *text, double weight, s_word_t *words, size_t *n, size_t cap)
+/*  Append the word occurrences of text, each with weight, to self->occ. */
+static int
+s_collect (market_search_t *self, const char *text, float weight, size_t *n)
 {
     if (!text)
-        return;
+        return 0;
     const char *cursor = text, *end = text + strlen (text);
     char word [MARKET_TEXT_MAX_WORD + 1];
     size_t len;
-    while (*n < cap && (len = market_text_next_word (&cursor, end, word)) > 0) {
-        market_text_stem (word, len);
-        memcpy (words [*n].text, word, sizeof word);
-        words [*n].weight = weight;
+    while (*n < S_MAX_DOC_WORDS && (len = market_text_next_word (&cursor, end, word)) > 0) {
+        if (s_reserve ((void **) &self->occ, &self->cap_occ, *n + 1, sizeof (s_occ_t)))
+            return HEARTH_ENOMEM;
+        uint32_t term;
+        int rc = s_word_term (self, word, len, &term);
+        if (rc)
+            return rc;
+        self->occ [*n].term = term;
+        self->occ [*n].weight = weight;
         (*n)++;
     }
+    return 0;
 }
 
 static int
-s_cmp_word (const void *a, const void *b)
+s_cmp_occ (const void *a, const void *b)
 {
-    return strcmp (((const s_word_t *) a)->text, ((const s_word_t *) b)->text);
+    uint32_t x = ((const s_occ_t *) a)->term, y = ((const s_occ_t *) b)->term;
+    return x < y? -1: x > y;
 }
 
 int
@@ -460,35 +527,36 @@ market_search_put (market_search_t *self, const char *doc_id, const char *title,
     if (market_map_get (self->doc_map, doc_id, &old) == 0)
         s_kill (self, old);
 
-    s_word_t *words = (s_word_t *) malloc (S_MAX_DOC_WORDS * sizeof (s_word_t));
-    if (!words)
-        return HEARTH_ENOMEM;
     size_t n = 0;
-    s_collect (title, S_W_TITLE, words, &n, S_MAX_DOC_WORDS);
-    for (size_t i = 0; i < n_tags; i++)
-        s_collect (tags [i], S_W_TAGS, words, &n, S_MAX_DOC_WORDS);
-    s_collect (body, S_W_BODY, words, &n, S_MAX_DOC_WORDS);
-    qsort (words, n, sizeof words [0], s_cmp_word);
-    //  Merge equal stems, summing weights; length = sum of all weights
+    int rc = s_collect (self, title, (float) S_W_TITLE, &n);
+    for (size_t i = 0; rc == 0 && i < n_tags; i++)
+        rc = s_collect (self, tags [i], (float) S_W_TAGS, &n);
+    if (rc == 0)
+        rc = s_collect (self, body, (float) S_W_BODY, &n);
+    if (rc)
+        return rc;
+    if (n > 1)
+        qsort (self->occ, n, sizeof (s_occ_t), s_cmp_occ);
+    //  Merge equal terms, summing weights; length = sum of all weights
     double length = 0;
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++) {
-        length += words [i].weight;
-        if (distinct > 0 && strcmp (words [distinct - 1].text, words [i].text) == 0)
-            words [distinct - 1].weight += words [i].weight;
+        length += self->occ [i].weight;
+        if (distinct > 0 && self->occ [distinct - 1].term == self->occ [i].term)
+            self->occ [distinct - 1].weight += self->occ [i].weight;
         else
-            words [distinct++] = words [i];
+            self->occ [distinct++] = self->occ [i];
     }
 
     //  A slot; reserve the free list now so compaction never allocates
     uint32_t slot;
     if (s_reserve ((void **) &self->free_slots, &self->cap_free, self->n_docs + 1, sizeof (uint32_t)))
-        goto oom;
+        return HEARTH_ENOMEM;
     if (self->n_free > 0)
         slot = self->free_slots [--self->n_free];
     else {
         if (s_reserve ((void **) &self->docs, &self->cap_docs, self->n_docs + 1, sizeof (s_doc_t)))
-            goto oom;
+            return HEARTH_ENOMEM;
         slot = (uint32_t) self->n_docs++;
         memset (&self->docs [slot], 0, sizeof (s_doc_t));
     }
@@ -496,32 +564,28 @@ market_search_put (market_search_t *self, const char *doc_id, const char *title,
     doc->id = strdup (doc_id);
     doc->terms = (uint32_t *) malloc ((distinct? distinct: 1) * sizeof (uint32_t));
     if (!doc->id || !doc->terms)
-        goto oom_slot;
+        goto oom;
     doc->n_terms = 0;
     for (size_t i = 0; i < distinct; i++) {
-        uint32_t tid;
-        if (s_term_intern (self, words [i].text, &tid))
-            goto oom_slot;
-        s_term_t *term = &self->terms [tid];
+        s_term_t *term = &self->terms [self->occ [i].term];
         if (s_reserve ((void **) &term->postings, &term->cap_postings, term->n_postings + 1,
                        sizeof (s_posting_t)))
-            goto oom_slot;
+            goto oom;
         term->postings [term->n_postings].doc = slot;
-        term->postings [term->n_postings].tf = (float) words [i].weight;
+        term->postings [term->n_postings].tf = self->occ [i].weight;
         term->n_postings++;
         term->df++;
-        doc->terms [doc->n_terms++] = tid;
+        doc->terms [doc->n_terms++] = self->occ [i].term;
     }
     if (market_map_put (self->doc_map, doc->id, slot))
-        goto oom_slot;
+        goto oom;
     doc->state = S_DOC_LIVE;
     doc->length = length;
     self->live_docs++;
     self->total_length += length;
-    free (words);
     return 0;
 
-oom_slot:
+oom:
     //  Undo: postings added last are at the end of each term's list
     for (size_t i = 0; i < doc->n_terms; i++) {
         s_term_t *term = &self->terms [doc->terms [i]];
@@ -532,8 +596,6 @@ oom_slot:
     free (doc->terms);
     memset (doc, 0, sizeof *doc);
     self->free_slots [self->n_free++] = slot;
-oom:
-    free (words);
     return HEARTH_ENOMEM;
 }
 
@@ -559,11 +621,42 @@ s_cmp_cand (const void *a, const void *b)
     return -strcmp (x->id, y->id);
 }
 
-/*  Exact and fuzzy matches of one query stem into out (capacity
-    1 + S_FUZZY_MAX_EXPANSIONS); returns the count. touched: scratch with
-    room for n_terms ids. */
+/*  Raise share[form] to the share of `word`'s trigrams each form holds.
+    touched: forms whose share became non-zero (appended at *n_touched). */
+static void
+s_form_shares (market_search_t *self, const char *word, uint32_t *touched, size_t *n_touched,
+               uint32_t *counted)
+{
+    uint64_t grams [S_MAX_WORD_CPS + 2];
+    size_t n_grams = s_word_grams (word, grams);
+    if (n_grams < S_FUZZY_MIN_CHARS)
+        return;
+    size_t n_counted = 0;
+    for (size_t g = 0; g < n_grams; g++) {
+        const s_gram_t *entry = s_gram_find (self, grams [g]);
+        for (uint32_t i = 0; entry && i < entry->n; i++) {
+            uint32_t f = entry->forms [i];
+            if (self->counts [f]++ == 0)
+                counted [n_counted++] = f;
+        }
+    }
+    for (size_t i = 0; i < n_counted; i++) {
+        uint32_t f = counted [i];
+        float share = (float) self->counts [f] / (float) n_grams;
+        self->counts [f] = 0;
+        if (self->share [f] == 0)
+            touched [(*n_touched)++] = f;
+        if (share > self->share [f])
+            self->share [f] = share;
+    }
+}
+
+/*  Exact and fuzzy matches of one query word into out (capacity
+    1 + S_FUZZY_MAX_EXPANSIONS); returns the count. Scratch: touched and
+    counted hold n_forms ids each, terms n_terms. */
 static size_t
-s_matches (market_search_t *self, const char *stem, s_match_t *out, uint32_t *touched)
+s_matches (market_search_t *self, const char *surface, const char *stem, s_match_t *out,
+           uint32_t *touched, uint32_t *counted, uint32_t *terms)
 {
     size_t n = 0;
     uint32_t exact = UINT32_MAX;
@@ -572,34 +665,34 @@ s_matches (market_search_t *self, const char *stem, s_match_t *out, uint32_t *to
         out [n].weight = 1.0;
         n++;
     }
-    uint64_t grams [S_MAX_WORD_CPS + 2];
-    size_t n_grams = s_word_grams (stem, grams);
-    if (n_grams < S_FUZZY_MIN_CHARS)
-        return n;
+    //  Forms holding enough of the surface's or the stem's trigrams
     size_t n_touched = 0;
-    for (size_t g = 0; g < n_grams; g++) {
-        const s_gram_t *entry = s_gram_find (self, grams [g]);
-        if (!entry)
+    s_form_shares (self, surface, touched, &n_touched, counted);
+    if (strcmp (surface, stem) != 0)
+        s_form_shares (self, stem, touched, &n_touched, counted);
+    size_t n_terms = 0;
+    for (size_t i = 0; i < n_touched; i++) {
+        uint32_t f = touched [i];
+        float share = self->share [f];
+        self->share [f] = 0;
+        uint32_t t = self->forms [f].term;
+        if (t == exact || self->terms [t].df == 0 || share < (float) S_FUZZY_MIN)
             continue;
-        for (uint32_t i = 0; i < entry->n; i++) {
-            uint32_t t = entry->terms [i];
-            if (self->counts [t]++ == 0)
-                touched [n_touched++] = t;
-        }
+        float w = (float) (S_FUZZY_WEIGHT * share * share);
+        if (self->term_w [t] == 0)
+            terms [n_terms++] = t;
+        if (w > self->term_w [t])
+            self->term_w [t] = w;
     }
+    //  Keep the best S_FUZZY_MAX_EXPANSIONS terms
     s_match_t *fuzzy = out + n;
     size_t n_fuzzy = 0;
-    for (size_t i = 0; i < n_touched; i++) {
-        uint32_t t = touched [i];
-        double share = (double) self->counts [t] / (double) n_grams;
-        self->counts [t] = 0;
-        if (t == exact || self->terms [t].df == 0 || share < S_FUZZY_MIN)
-            continue;
-        s_match_t m = { t, S_FUZZY_WEIGHT * share * share };
+    for (size_t i = 0; i < n_terms; i++) {
+        s_match_t m = { terms [i], self->term_w [terms [i]] };
+        self->term_w [terms [i]] = 0;
         if (n_fuzzy < S_FUZZY_MAX_EXPANSIONS)
             fuzzy [n_fuzzy++] = m;
         else {
-            //  Replace the weakest kept expansion if this one is better
             size_t worst = 0;
             for (size_t j = 1; j < n_fuzzy; j++)
                 if (s_cmp_match (&fuzzy [j], &fuzzy [worst]) > 0)
@@ -621,43 +714,47 @@ market_search_query (market_search_t *self, const char *query, size_t k,
     if (k > MARKET_SEARCH_MAX_K)
         k = MARKET_SEARCH_MAX_K;
     if (s_reserve_zeroed ((void **) &self->score, &self->cap_score, self->n_docs, sizeof (double))
-    ||  s_reserve_zeroed ((void **) &self->best, &self->cap_best, self->n_docs, sizeof (double)))
-        return 0;
-    if (s_reserve_zeroed ((void **) &self->counts, &self->cap_counts, self->n_terms, sizeof (uint16_t)))
+    ||  s_reserve_zeroed ((void **) &self->best, &self->cap_best, self->n_docs, sizeof (double))
+    ||  s_reserve_zeroed ((void **) &self->counts, &self->cap_counts, self->n_forms, sizeof (uint16_t))
+    ||  s_reserve_zeroed ((void **) &self->share, &self->cap_share, self->n_forms, sizeof (float))
+    ||  s_reserve_zeroed ((void **) &self->term_w, &self->cap_term_w, self->n_terms, sizeof (float)))
         return 0;
 
-    //  Distinct query stems
+    //  Distinct query words (by stem), each with its surface form
+    char surfaces [S_MAX_QUERY_WORDS][MARKET_TEXT_MAX_WORD + 1];
     char stems [S_MAX_QUERY_WORDS][MARKET_TEXT_MAX_WORD + 1];
-    size_t n_stems = 0;
+    size_t n_words = 0;
     size_t qlen = strnlen (query, MARKET_SEARCH_MAX_QUERY_BYTES);
     const char *cursor = query, *end = query + qlen;
     char word [MARKET_TEXT_MAX_WORD + 1];
     size_t len;
-    while (n_stems < S_MAX_QUERY_WORDS && (len = market_text_next_word (&cursor, end, word)) > 0) {
+    while (n_words < S_MAX_QUERY_WORDS && (len = market_text_next_word (&cursor, end, word)) > 0) {
+        memcpy (surfaces [n_words], word, sizeof word);
         market_text_stem (word, len);
         size_t i;
-        for (i = 0; i < n_stems; i++)
+        for (i = 0; i < n_words; i++)
             if (strcmp (stems [i], word) == 0)
                 break;
-        if (i == n_stems)
-            memcpy (stems [n_stems++], word, sizeof word);
+        if (i == n_words)
+            memcpy (stems [n_words++], word, sizeof word);
     }
 
-    size_t result = 0;
-    uint32_t *touched_terms = (uint32_t *) malloc ((self->n_terms + 1) * sizeof (uint32_t));
+    size_t result = 0, n_cands = 0;
+    uint32_t *touched = (uint32_t *) malloc ((self->n_forms + 1) * sizeof (uint32_t));
+    uint32_t *counted = (uint32_t *) malloc ((self->n_forms + 1) * sizeof (uint32_t));
+    uint32_t *terms = (uint32_t *) malloc ((self->n_terms + 1) * sizeof (uint32_t));
     uint32_t *touched_q = (uint32_t *) malloc ((self->n_docs + 1) * sizeof (uint32_t));
     s_cand_t *cands = (s_cand_t *) malloc ((self->n_docs + 1) * sizeof (s_cand_t));
     s_match_t *matches = (s_match_t *) malloc ((1 + S_FUZZY_MAX_EXPANSIONS) * sizeof (s_match_t));
-    size_t n_cands = 0;
-    if (!touched_terms || !touched_q || !cands || !matches)
+    if (!touched || !counted || !terms || !touched_q || !cands || !matches)
         goto done;
 
     double avgdl = self->total_length / (double) self->live_docs;
     if (avgdl <= 0)
         avgdl = 1;
     double n_docs = (double) self->live_docs;
-    for (size_t q = 0; q < n_stems; q++) {
-        size_t n_matches = s_matches (self, stems [q], matches, touched_terms);
+    for (size_t q = 0; q < n_words; q++) {
+        size_t n_matches = s_matches (self, surfaces [q], stems [q], matches, touched, counted, terms);
         size_t n_touched = 0;
         for (size_t m = 0; m < n_matches; m++) {
             const s_term_t *term = &self->terms [matches [m].term];
@@ -694,17 +791,19 @@ market_search_query (market_search_t *self, const char *query, size_t k,
         cands [i].id = self->docs [cands [i].doc].id;
         self->score [cands [i].doc] = 0;
     }
-    qsort (cands, n_cands, sizeof cands [0], s_cmp_cand);
+    if (n_cands > 1)
+        qsort (cands, n_cands, sizeof cands [0], s_cmp_cand);
     for (size_t i = 0; i < n_cands && result < k; i++) {
-        const char *id = cands [i].id;
-        if (accept && !accept (arg, id))
+        if (accept && !accept (arg, cands [i].id))
             continue;
-        out [result].doc_id = id;
+        out [result].doc_id = cands [i].id;
         out [result].score = cands [i].score;
         result++;
     }
 done:
-    free (touched_terms);
+    free (touched);
+    free (counted);
+    free (terms);
     free (touched_q);
     free (cands);
     free (matches);

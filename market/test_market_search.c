@@ -148,6 +148,15 @@ HT_TEST (test_search_ranks_relevant_first)
     if (n >= 1)
         HT_CHECK_EQ_STR (hits [0].doc_id, "01C");
 
+    //  A typo against the surface form ("aples" ~ "apples": their stems
+    //  "aple"/"appl" share too little, the surfaces share 4 of 5 trigrams)
+    market_search_put (index, "01G", "Apples from the garden", "A crate of apples.", NULL, 0);
+    n = market_search_query (index, "aples", 10, NULL, NULL, hits);
+    HT_CHECK_EQ_INT (n, 1);
+    if (n >= 1)
+        HT_CHECK_EQ_STR (hits [0].doc_id, "01G");
+    market_search_remove (index, "01G");
+
     //  Folding: Straße == strasse; Fahrräder ~ fahrrad (stem + trigram)
     n = market_search_query (index, "Straße", 10, NULL, NULL, hits);
     HT_CHECK_EQ_INT (n, 1);
