@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <czmq.h>
 #include <jansson.h>
 #include "eventlog.h"
 #include "hearth_codec.h"
@@ -344,8 +345,12 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
         return s_usage_error (ctl, "init takes no arguments");
     if (!ctl->data_dir [0])
         return s_usage_error (ctl, "init needs --data-dir (not --node)");
-    if (!*name || strlen (name) > EVENT_MAX_LABEL_BYTES || !hearth_utf8_valid (name, strlen (name)))
-        return s_usage_error (ctl, "--community must be 1..120 bytes of UTF-8");
+    if (!*name || strlen (name) > EVENT_MAX_LABEL_BYTES || !hearth_utf8_valid (name, strlen (name))) {
+        char message [96];
+        snprintf (message, sizeof message, "--community must be 1..%d bytes of UTF-8",
+                  EVENT_MAX_LABEL_BYTES);
+        return s_usage_error (ctl, message);
+    }
 
     if (s_mkdirs (ctl->data_dir) != 0)
         return s_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
@@ -928,6 +933,8 @@ main (int argc, char *argv [])
     }
     /*  The library logs warnings only: command output stays clean. */
     hearth_log_set_level (HEARTH_LOG_WARN);
+    /*  No CZMQ signal handler: Ctrl-C ends hearthctl at once, as any CLI. */
+    zsys_handler_set (NULL);
 
     if (node) {
         if (strlen (node) >= sizeof ctl.endpoint)

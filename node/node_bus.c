@@ -300,7 +300,7 @@ s_verify_views (node_bus_t *self, const json_t *input, json_t **output, char **m
     if (!refold.view)
         return HEARTH_ENOMEM;
     rc = eventlog_scan (self->log, 0, s_refold_visit, &refold);
-    uint8_t live [32], rebuilt [32];
+    uint8_t live [32], rebuilt [32];         /* BLAKE2b-256 view digests */
     market_view_t *view = market_view (self->market);
     if (rc >= 0)
         rc = market_view_digest (view, live);
@@ -311,7 +311,7 @@ s_verify_views (node_bus_t *self, const json_t *input, json_t **output, char **m
         *message = s_message ("re-fold failed: %s", hearth_strerror (rc));
         return rc;
     }
-    char live_hex [65], rebuilt_hex [65];
+    char live_hex [65], rebuilt_hex [65];    /* 2 hex chars per byte + NUL */
     hearth_hex_encode (live, 32, live_hex);
     hearth_hex_encode (rebuilt, 32, rebuilt_hex);
     int equal = memcmp (live, rebuilt, 32) == 0;
