@@ -1,0 +1,259 @@
+/*  negentropy_bench.c — figures for docs/sync.md: store build/insert/
+    fingerprint speed, and in-process reconciliation cost.
+
+        negentropy_bench store N
+            bulk build, appends, random inserts, fingerprints, lower bounds of N items
+        negentropy_bench sync N DIFF head|random|both [FRAME_LIMIT] [lacks]
+            N shared items; DIFF more on one side only, at the head of the
+            order (written during a partition), or at random old places, or
+            DIFF/2 on each side at the head. The extra items are on the
+            initiator, or with "lacks" on the responder (the initiator lacks
+            them). Reports round trips and bytes.
+
+    Items model the event log: timestamp = lamport (shared items take lamports
+    1..N, so about one event per lamport), id = random 32 bytes. Missing-event
+    bytes use DESIGN §5a's ~350 bytes per event.
+*/
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "negentropy_store.h"
+#include "negentropy.h"
+
+/*  Typical signed event on the wire (DESIGN §5a). */
+#define S_EVENT_BYTES 350
+
+static uint64_t s_rng = 0x62656e6368ULL;           /* "bench" */
+
+static uint64_t
+s_rand (void)
+{
+    uint64_t z = (s_rng += 0x9e3779b97f4a7c15ULL);  /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void
+s_rand_id (uint8_t *id)
+{
+    for (int i = 0; i < NEGENTROPY_ID_SIZE; i += 8) {
+        uint64_t v = s_rand ();
+        memcpy (id + i, &v, 8);
+    }
+}
+
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static long
+s_rss_kib (void)
+{
+    FILE *f = fopen ("/proc/self/status", "r");
+    char line [256];
+    long kib = -1;
+    while (f && fgets (line, sizeof line, f))
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            kib = strtol (line + 6, NULL, 10);
+    if (f)
+        fclose (f);
+    return kib;
+}
+
+static int
+s_item_cmp (const void *a, const void *b)
+{
+    const negentropy_item_t *x = (const negentropy_item_t *) a, *y = (const negentropy_item_t *) b;
+    if (x->timestamp != y->timestamp)
+        return x->timestamp < y->timestamp? -1: 1;
+    return memcmp (x->id, y->id, NEGENTROPY_ID_SIZE);
+}
+
+static int
+s_bench_store (size_t n)
+{
+    negentropy_item_t *items = (negentropy_item_t *) malloc (n * sizeof *items);
+    if (!items)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        items [i].timestamp = i + 1;
+        s_rand_id (items [i].id);
+    }
+    long rss0 = s_rss_kib ();
+    negentropy_store_t *store = negentropy_store_new ();
+    double t0 = s_now ();
+    if (negentropy_store_build (store, items, n))
+        return 1;
+    double t1 = s_now ();
+    long rss1 = s_rss_kib ();
+    printf ("bulk build      %8zu items  %8.1f ms  (%.0f ns/item), store RSS %.1f MiB (%.1f B/item)\n",
+            n, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) n,
+            (double) (rss1 - rss0) / 1024, (double) (rss1 - rss0) * 1024 / (double) n);
+
+    negentropy_store_t *app = negentropy_store_new ();
+    t0 = s_now ();
+    for (size_t i = 0; i < n; i++)
+        if (negentropy_store_insert (app, items [i].timestamp, items [i].id))
+            return 1;
+    t1 = s_now ();
+    printf ("append inserts  %8zu items  %8.1f ms  (%.0f ns/item)\n",
+            n, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) n);
+    negentropy_store_destroy (&app);
+
+    /*  Random order: shuffle a copy. */
+    negentropy_item_t *shuffled = (negentropy_item_t *) malloc (n * sizeof *items);
+    memcpy (shuffled, items, n * sizeof *items);
+    for (size_t i = n; i > 1; i--) {
+        size_t j = s_rand () % i;
+        negentropy_item_t t = shuffled [i - 1];
+        shuffled [i - 1] = shuffled [j];
+        shuffled [j] = t;
+    }
+    negentropy_store_t *rnd = negentropy_store_new ();
+    t0 = s_now ();
+    for (size_t i = 0; i < n; i++)
+        if (negentropy_store_insert (rnd, shuffled [i].timestamp, shuffled [i].id))
+            return 1;
+    t1 = s_now ();
+    printf ("random inserts  %8zu items  %8.1f ms  (%.0f ns/item)\n",
+            n, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) n);
+    negentropy_store_destroy (&rnd);
+    free (shuffled);
+
+    size_t ops = 1000000;
+    uint8_t fp [NEGENTROPY_FINGERPRINT_SIZE], acc = 0;
+    t0 = s_now ();
+    for (size_t k = 0; k < ops; k++) {
+        size_t a = s_rand () % (n + 1), b = s_rand () % (n + 1);
+        negentropy_store_fingerprint (store, a < b? a: b, a < b? b: a, fp);
+        acc ^= fp [0];
+    }
+    t1 = s_now ();
+    printf ("fingerprint     %8zu ranges %8.1f ms  (%.0f ns/range)\n",
+            ops, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) ops);
+    size_t sink = 0;
+    t0 = s_now ();
+    for (size_t k = 0; k < ops; k++) {
+        const negentropy_item_t *it = &items [s_rand () % n];
+        sink += negentropy_store_lower_bound (store, it->timestamp, it->id);
+    }
+    t1 = s_now ();
+    printf ("lower bound     %8zu probes %8.1f ms  (%.0f ns/probe)  [%u %zu]\n",
+            ops, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) ops, acc, sink % 10);
+    negentropy_store_destroy (&store);
+    free (items);
+    return 0;
+}
+
+static int
+s_bench_sync (size_t n, size_t diff, const char *where, size_t limit, int lacks)
+{
+    int head = strcmp (where, "head") == 0, both = strcmp (where, "both") == 0;
+    if (!head && !both && strcmp (where, "random") != 0)
+        return 2;
+    size_t total = head || both? n + diff: n;
+    negentropy_item_t *items = (negentropy_item_t *) malloc (total * sizeof *items);
+    for (size_t i = 0; i < total; i++) {
+        items [i].timestamp = i + 1;
+        s_rand_id (items [i].id);
+    }
+    /*  Which items each side lacks: flags per item. */
+    uint8_t *lack = (uint8_t *) calloc (total, 1);     /* 1: B lacks, 2: A lacks */
+    if (head)
+        for (size_t i = n; i < total; i++)
+            lack [i] = 1;
+    else
+    if (both)
+        for (size_t i = n; i < total; i++)
+            lack [i] = (i - n) % 2? 2: 1;
+    else
+        for (size_t k = 0; k < diff; ) {
+            size_t i = s_rand () % n;
+            if (!lack [i]) {
+                lack [i] = 1;
+                k++;
+            }
+        }
+    if (lacks)                              /* swap sides: the initiator lacks them */
+        for (size_t i = 0; i < total; i++)
+            lack [i] = lack [i] == 1? 2: lack [i] == 2? 1: 0;
+    negentropy_item_t *a_items = (negentropy_item_t *) malloc (total * sizeof *items);
+    negentropy_item_t *b_items = (negentropy_item_t *) malloc (total * sizeof *items);
+    size_t na = 0, nb = 0;
+    for (size_t i = 0; i < total; i++) {
+        if (lack [i] != 2)
+            a_items [na++] = items [i];
+        if (lack [i] != 1)
+            b_items [nb++] = items [i];
+    }
+    qsort (a_items, na, sizeof *items, s_item_cmp);
+    qsort (b_items, nb, sizeof *items, s_item_cmp);
+    negentropy_store_t *a = negentropy_store_new (), *b = negentropy_store_new ();
+    if (negentropy_store_build (a, a_items, na) || negentropy_store_build (b, b_items, nb))
+        return 1;
+
+    negentropy_t *init = negentropy_new (a, limit), *resp = negentropy_new (b, limit);
+    if (!init || !resp)
+        return 1;
+    const uint8_t *msg, *reply;
+    size_t size, reply_size;
+    int rounds = 0;
+    double t0 = s_now ();
+    int rc = negentropy_initiate (init, &msg, &size);
+    while (rc == 0 && msg) {
+        rounds++;
+        rc = negentropy_reconcile (resp, msg, size, &reply, &reply_size);
+        if (rc == 0)
+            rc = negentropy_reconcile (init, reply, reply_size, &msg, &size);
+    }
+    double t1 = s_now ();
+    if (rc) {
+        fprintf (stderr, "reconcile failed: %d\n", rc);
+        return 1;
+    }
+    negentropy_stats_t si, sr;
+    negentropy_stats (init, &si);
+    negentropy_stats (resp, &sr);
+    size_t have, need;
+    negentropy_have_ids (init, &have);
+    negentropy_need_ids (init, &need);
+    uint64_t bytes = si.bytes_out + sr.bytes_out;
+    double missing = (double) diff * S_EVENT_BYTES;
+    printf ("sync n=%zu diff=%zu %s%s limit=%zu: %d round trips, %" PRIu64 " B initiator->responder, "
+            "%" PRIu64 " B back, %" PRIu64 " B total = %.2fx the missing events (%zu x %d B); "
+            "have %zu need %zu; %.1f ms in-process\n",
+            n, diff, where, lacks? " (initiator lacks)": "", limit, rounds, si.bytes_out, sr.bytes_out, bytes,
+            bytes / missing, diff, S_EVENT_BYTES, have, need, (t1 - t0) * 1e3);
+    int ok = have + need == diff;
+    negentropy_destroy (&init);
+    negentropy_destroy (&resp);
+    negentropy_store_destroy (&a);
+    negentropy_store_destroy (&b);
+    free (items);
+    free (a_items);
+    free (b_items);
+    free (lack);
+    return ok? 0: 1;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc >= 3 && strcmp (argv [1], "store") == 0)
+        return s_bench_store ((size_t) strtoull (argv [2], NULL, 10));
+    if (argc >= 5 && strcmp (argv [1], "sync") == 0)
+        return s_bench_sync ((size_t) strtoull (argv [2], NULL, 10),
+                             (size_t) strtoull (argv [3], NULL, 10), argv [4],
+                             argc >= 6? (size_t) strtoull (argv [5], NULL, 10): 0,
+                             argc >= 7 && strcmp (argv [6], "lacks") == 0);
+    fprintf (stderr, "usage: negentropy_bench store N\n"
+                     "       negentropy_bench sync N DIFF head|random|both [FRAME_LIMIT] [lacks]\n");
+    return 2;
+}
