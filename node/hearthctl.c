@@ -113,7 +113,7 @@ s_usage_error (const s_ctl_t *ctl, const char *message)
 static void
 s_print_json (const json_t *value)
 {
-    char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = json_dumps (value, NODE_JSON_FLAGS | JSON_ENCODE_ANY);
     printf ("%s\n", text? text: "null");
     free (text);
 }
@@ -839,7 +839,7 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
             if (limit && printed >= limit)
                 break;
             if (ctl->json) {
-                char *text = json_dumps (envelope, JSON_COMPACT);
+                char *text = json_dumps (envelope, NODE_JSON_FLAGS);
                 printf ("%s%s", printed? ",": "", text? text: "null");
                 free (text);
             }

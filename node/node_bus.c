@@ -194,7 +194,7 @@ node_bus_stats_text (node_bus_t *self, const uint8_t *request, size_t len)
     json_t *object = node_stats_json (self->stats, &sample);
     if (!object)
         return NULL;
-    char *text = json_dumps (object, JSON_COMPACT);
+    char *text = json_dumps (object, NODE_JSON_FLAGS);
     json_decref (object);
     return text;
 }

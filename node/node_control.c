@@ -122,7 +122,7 @@ node_control_request_encode (const char *capability, const json_t *input)
         return NULL;
     json_object_set_new (root, "capability", json_string (capability));
     json_object_set_new (root, "input", input? json_deep_copy (input): json_object ());
-    char *text = json_dumps (root, JSON_COMPACT);
+    char *text = json_dumps (root, NODE_JSON_FLAGS);
     json_decref (root);
     return text;
 }
@@ -139,7 +139,7 @@ node_control_reply_ok (const json_t *output, uint64_t ms)
     json_t *meta = json_object ();
     json_object_set_new (meta, "ms", json_integer ((json_int_t) ms));
     json_object_set_new (root, "meta", meta);
-    char *text = json_dumps (root, JSON_COMPACT);
+    char *text = json_dumps (root, NODE_JSON_FLAGS);
     json_decref (root);
     return text;
 }
@@ -172,7 +172,7 @@ node_control_reply_error_code (const char *code, const char *message)
     json_object_set_new (root, "error", json_string (code));
     if (message && *message)
         json_object_set_new (root, "message", s_json_text (message));
-    char *text = json_dumps (root, JSON_COMPACT);
+    char *text = json_dumps (root, NODE_JSON_FLAGS);
     json_decref (root);
     return text;
 }

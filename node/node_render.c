@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hearth_codec.h"
+#include "node_control.h"
 #include "node_render.h"
 
 /*  Widths of the fixed columns: a ULID is 26 characters; lamports and
@@ -276,7 +277,7 @@ node_render_event (FILE *out, const json_t *envelope)
     if (strcmp (type, "community.created") == 0)
         snprintf (summary, sizeof summary, "\"%s\"", s_str (data, "name"));
     else {
-        char *compact = data? json_dumps (data, JSON_COMPACT): NULL;
+        char *compact = data? json_dumps (data, NODE_JSON_FLAGS): NULL;
         snprintf (summary, sizeof summary, "%s", compact? compact: "");
         free (compact);
     }

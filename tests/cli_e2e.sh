@@ -90,6 +90,7 @@ assert_json "$LIST" "[p['lamport'] for p in d['posts']] == sorted([p['lamport'] 
 assert_json "$LIST" "all(p['author'] == '$NODE_ID' for p in d['posts'])" "author is the node"
 assert_json "$LIST" "d['max_lamport'] == max(p['lamport'] for p in d['posts'])" "max_lamport"
 assert_json "$LIST" "[p for p in d['posts'] if p['event_id'] == '$E2'][0]['location'] == {'lat': 52.52, 'lng': 13.405, 'label': 'Lindenstraße 5'}" "location round trip"
+case "$LIST" in *'"lat":52.52,"lng":13.405,'*) ;; *) fail "coordinates not printed in their shortest form" ;; esac
 assert_json "$LIST" "'location' not in [p for p in d['posts'] if p['event_id'] == '$E1'][0]" "no location when none given"
 for p in created_at expires_at; do
     for v in $(printf '%s' "$LIST" | json "' '.join(p['$p'] for p in d['posts'])"); do
