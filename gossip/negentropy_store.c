@@ -13,9 +13,12 @@
     item at its end (the usual case: lamports grow) splits as "full | new"
     rather than in halves, so appended runs pack leaves full.
 
-    Fingerprint(begin, end) = H(prefix(end) - prefix(begin), end - begin);
-    prefix(i) walks one root-to-leaf path adding the sums of the children to
-    its left: O(log n) additions of 256-bit values.
+    Fingerprint(begin, end) = H(prefix(end) - prefix(begin), end - begin).
+    Inner nodes also keep, per child, the sum of the children to its left, so
+    prefix(i) walks one root-to-leaf path adding one 256-bit value per level,
+    then at most half a leaf (from whichever end is nearer, using the leaf's
+    total from its parent). An insert under child c updates the left-sums of
+    the children after c: nothing when appending at the right edge.
 
     Invariants (asserted, never derived from peer input): every inner entry's
     count and sum equal its subtree's; keys are each subtree's minimum; the
@@ -54,6 +57,7 @@ typedef struct {
     void    *child [S_INNER_MAX];                 /* owned: s_inner_t or s_leaf_t */
     uint64_t count [S_INNER_MAX];                 /* items under child c */
     s_sum_t  sum [S_INNER_MAX];                   /* sum of ids under child c */
+    s_sum_t  left [S_INNER_MAX];                  /* sum of sum[0..c) */
     uint64_t key_ts [S_INNER_MAX];                /* smallest item under child c */
     uint8_t  key_id [S_INNER_MAX][NEGENTROPY_ID_SIZE];
 } s_inner_t;
@@ -186,6 +190,20 @@ s_node_free (void *node, int height)
     free (node);
 }
 
+/*  Recompute left[] from position from on. */
+static void
+s_inner_refresh_left (s_inner_t *node, uint32_t from)
+{
+    for (uint32_t c = from; c < node->n; c++) {
+        if (c == 0)
+            memset (&node->left [0], 0, sizeof node->left [0]);
+        else {
+            node->left [c] = node->left [c - 1];
+            s_sum_add (&node->left [c], &node->sum [c - 1]);
+        }
+    }
+}
+
 /*  Put entry at position pos of a node with room, shifting the rest right. */
 static void
 s_inner_put (s_inner_t *node, uint32_t pos, const s_entry_t *entry)
@@ -203,6 +221,7 @@ s_inner_put (s_inner_t *node, uint32_t pos, const s_entry_t *entry)
     node->key_ts [pos] = entry->key_ts;
     memcpy (node->key_id [pos], entry->key_id, NEGENTROPY_ID_SIZE);
     node->n++;
+    s_inner_refresh_left (node, pos);
 }
 
 /*  Split the full inner child c of parent (which has room) into two halves. */
@@ -222,6 +241,7 @@ s_inner_split_child (s_inner_t *parent, uint32_t c)
     memcpy (right->key_id, &left->key_id [half], moved * sizeof left->key_id [0]);
     right->n = moved;
     left->n = half;
+    s_inner_refresh_left (right, 0);
 
     s_entry_t entry = { .node = right, .key_ts = right->key_ts [0] };
     memcpy (entry.key_id, right->key_id [0], NEGENTROPY_ID_SIZE);
@@ -314,6 +334,8 @@ s_inner_insert (s_inner_t *node, int height, uint64_t ts, const uint8_t *id, con
 
     node->count [c]++;
     s_sum_add (&node->sum [c], v);
+    for (uint32_t j = c + 1; j < node->n; j++)
+        s_sum_add (&node->left [j], v);
     if (s_cmp (ts, id, node->key_ts [c], node->key_id [c]) < 0) {
         node->key_ts [c] = ts;              /* a new smallest item (child 0 only) */
         memcpy (node->key_id [c], id, NEGENTROPY_ID_SIZE);
@@ -359,21 +381,32 @@ s_prefix_sum (const negentropy_store_t *self, size_t index, s_sum_t *out)
         return;
     }
     const void *node = self->root;
+    s_sum_t node_total = self->total;       /* sum of the ids under node */
     for (int h = self->height; h > 0; h--) {
         const s_inner_t *inner = (const s_inner_t *) node;
         uint32_t c = 0;
         while (index >= inner->count [c]) {
             index -= inner->count [c];
-            s_sum_add (out, &inner->sum [c]);
             c++;
             assert (c < inner->n);
         }
+        s_sum_add (out, &inner->left [c]);
+        node_total = inner->sum [c];
         node = inner->child [c];
     }
     const s_leaf_t *leaf = (const s_leaf_t *) node;
     assert (index < leaf->n);
-    for (size_t i = 0; i < index; i++)
-        s_sum_add_id (out, leaf->id [i]);
+    if (index <= leaf->n / 2) {
+        for (size_t i = 0; i < index; i++)
+            s_sum_add_id (out, leaf->id [i]);
+    }
+    else {                                  /* nearer the end: total - the tail */
+        s_sum_t tail = {{ 0 }};
+        for (size_t i = index; i < leaf->n; i++)
+            s_sum_add_id (&tail, leaf->id [i]);
+        s_sum_sub (&node_total, &tail);
+        s_sum_add (out, &node_total);
+    }
 }
 
 /* ---- public --------------------------------------------------------------- */
