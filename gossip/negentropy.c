@@ -21,9 +21,10 @@
     closed the same way.
 
     Unlike the C++ reference, whose frame-limit fallback fingerprints from the
-    end of the dropped range (and whose JavaScript port fingerprints from the
-    end of an IdList it cut), the closing fingerprint here covers exactly the
-    closing range, so it only differs when the sets really differ.
+    end of the dropped range (and the JavaScript Negentropy of
+    @nostr-dev-kit/sync, which fingerprints from the end of an IdList it
+    cut), the closing fingerprint here covers exactly the closing range, so
+    it only differs when the sets really differ.
 
     A closing range [B, infinity) also spans parts the initiator had already
     settled in earlier rounds (the responder never read its Skips there), so
