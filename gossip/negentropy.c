@@ -165,6 +165,8 @@ s_buf_byte (s_buf_t *buf, uint8_t byte)
     s_buf_put (buf, &byte, 1);
 }
 
+/*  Varint: 7-bit digits (0x7f), most significant first, 0x80 on all but
+    the last. */
 static void
 s_buf_varint (s_buf_t *buf, uint64_t value)
 {

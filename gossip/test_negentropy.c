@@ -17,10 +17,6 @@
 #include "negentropy_store.h"
 #include "negentropy.h"
 
-/*  Round trips allowed for n items: 16-way splitting needs about
-    log16(n) + 1, and a frame limit adds rounds in proportion to the ids
-    that must be listed; the caller passes a bound that fits the case. */
-
 static uint64_t s_rng_state = 0x4e6567656e74726fULL;     /* "Negentro" */
 
 static uint64_t
