@@ -174,6 +174,35 @@ int eventlog_find_client (eventlog_t *self, const uint8_t author [32], const cha
 typedef int (eventlog_visit_fn) (void *arg, const event_t *ev);
 int eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, void *arg);
 
+/* ---- for the mesh (gossip) ------------------------------------------------ */
+
+/*  Called once per accepted event, after its batch is committed and the
+    views have it (local appends and ingested events alike). `origin` is the
+    token given to eventlog_ingest_from (NULL for local appends and plain
+    eventlog_ingest). The event is borrowed for the call. One hook at most;
+    fn NULL removes it. */
+typedef void (eventlog_accept_fn) (void *arg, const event_t *ev, const void *origin);
+void eventlog_set_accept_hook (eventlog_t *self, eventlog_accept_fn *fn, void *arg);
+
+/*  eventlog_ingest with an origin token passed to the accept hook (the
+    gossip link the frames came from, so eager push skips it). */
+int eventlog_ingest_from (eventlog_t *self, const uint8_t *const *frames, const size_t *lens,
+                          size_t n, const void *origin, eventlog_ingest_result_t *result,
+                          event_reject_t *codes);
+
+/*  1 if an event with this hash is stored, 0 if not. */
+int eventlog_has_hash (eventlog_t *self, const uint8_t hash [32]);
+
+/*  The stored SignedEvent wire bytes of hash: 0 and *wire malloc'd (caller
+    frees) with *len, or HEARTH_ENOTFOUND / HEARTH_EIO. */
+int eventlog_get_wire (eventlog_t *self, const uint8_t hash [32], uint8_t **wire, size_t *len);
+
+/*  Visit every stored (lamport, hash) in (lamport, hash) order from the
+    order index alone (no event decoding), e.g. to build the reconciliation
+    store at start. Stops when fn returns non-zero (returned). */
+typedef int (eventlog_order_fn) (void *arg, uint64_t lamport, const uint8_t hash [32]);
+int eventlog_scan_order (eventlog_t *self, eventlog_order_fn *fn, void *arg);
+
 /*  Live counters; borrowed, updated by the log. */
 const eventlog_stats_t *eventlog_stats (const eventlog_t *self);
 
