@@ -3,7 +3,8 @@
 
     Invariants of an event_t:
       - wire is an owned copy of the SignedEvent bytes, at most
-        EVENT_MAX_BYTES; signed_msg and body are its unpacked forms;
+        EVENT_MAX_BYTES; body_bytes/sig point into it and body is the
+        unpacked body;
       - both the SignedEvent and the Event body re-encode to exactly the bytes
         they came from and carry no unknown fields at any nesting level, so an
         event has one byte form and its hash names it;
@@ -21,13 +22,79 @@
 #include "ulid.h"
 #include "hearth_error.h"
 
+/*  Budgeted arena for protobuf-c unpacking: one event's decoded form lives
+    in the arena, freed at once with the event. protobuf-c allocates at most
+    ~12 bytes per wire byte (an empty repeated string costs 2 wire bytes and
+    a pointer plus a 16-byte string slot); the budget of 16 bytes per wire
+    byte + 8 KiB bounds what a hostile frame can make us allocate. */
+#define EVENT_ARENA_PER_BYTE   16
+#define EVENT_ARENA_BASE       8192
+/*  First block: 4 bytes per wire byte + 1 KiB covers a typical event
+    (measured ~2.5x), so one malloc holds event, wire copy and decode. */
+#define EVENT_ARENA_FIRST_PER_BYTE  4
+#define EVENT_ARENA_FIRST_BASE      1024
+/*  Alignment of arena allocations (max_align_t on x86-64 and arm64). */
+#define EVENT_ARENA_ALIGN      16
+
+typedef struct s_block {
+    struct s_block *next;                   /* owned: further blocks */
+    size_t          used, cap;
+    _Alignas (EVENT_ARENA_ALIGN) uint8_t data [];
+} s_block_t;
+
+typedef struct {
+    s_block_t *head;                        /* block allocations come from */
+    s_block_t *extra;                       /* owned list of blocks after the first */
+    size_t     total, budget;
+} s_arena_t;
+
 struct _event_t {
-    uint8_t             *wire;              /* owned copy of the SignedEvent bytes */
+    uint8_t             *wire;              /* copy of the SignedEvent bytes, in this allocation */
     size_t               wire_len;
-    Hearth__SignedEvent *signed_msg;        /* owned, unpacked wire */
-    Hearth__Event       *body;              /* owned, unpacked signed_msg->body */
+    const uint8_t       *body_bytes;        /* the signed body, inside wire */
+    size_t               body_len;
+    const uint8_t       *sig;               /* 64 bytes, inside wire */
+    Hearth__Event       *body;              /* in the arena */
     uint8_t              hash [HEARTH_HASH_BYTES];
+    s_arena_t            arena;
+    s_block_t           *first;             /* in this allocation */
 };
+
+static void *
+s_arena_alloc (void *data, size_t size)
+{
+    s_arena_t *a = (s_arena_t *) data;
+    size_t need = (size + EVENT_ARENA_ALIGN - 1) & ~(size_t) (EVENT_ARENA_ALIGN - 1);
+    if (need < size)
+        return NULL;
+    s_block_t *b = a->head;
+    if (b->cap - b->used < need) {
+        size_t cap = need > b->cap * 2? need: b->cap * 2;
+        if (cap > a->budget - a->total)
+            cap = a->budget - a->total;
+        if (cap < need)
+            return NULL;                    /* over budget: the frame fails to decode */
+        b = (s_block_t *) malloc (sizeof (s_block_t) + cap);
+        if (!b)
+            return NULL;
+        b->next = a->extra;
+        b->used = 0;
+        b->cap = cap;
+        a->extra = b;
+        a->head = b;
+        a->total += cap;
+    }
+    void *p = b->data + b->used;
+    b->used += need;
+    return p;
+}
+
+static void
+s_arena_free (void *data, void *ptr)
+{
+    (void) data;                            /* freed with the whole arena */
+    (void) ptr;
+}
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -312,16 +379,64 @@ s_structure_ok (const Hearth__Event *e)
     }
 }
 
+/*  The one canonical form of a valid SignedEvent is
+        0x0A varint(L) body[L] 0x12 0x40 signature[64]
+    (field 1 then field 2, minimal varint, non-empty body). Split it
+    without unpacking; 0 if the bytes are anything else. */
+static int
+s_wrapper_split (const uint8_t *wire, size_t len, const uint8_t **body, size_t *body_len,
+                 const uint8_t **sig)
+{
+    if (len < 4 || wire [0] != 0x0A)
+        return 0;
+    size_t pos = 1, l = 0;
+    int shift = 0;
+    /*  At most 3 varint bytes: bodies are below EVENT_MAX_BYTES < 2^21. */
+    for (;;) {
+        if (pos >= len || shift > 14)
+            return 0;
+        uint8_t byte = wire [pos++];
+        l |= (size_t) (byte & 0x7F) << shift;
+        if (!(byte & 0x80)) {
+            if (byte == 0 && shift > 0)
+                return 0;                   /* non-minimal varint */
+            break;
+        }
+        shift += 7;
+    }
+    if (l == 0 || l > len || pos + l + 2 + HEARTH_SIG_BYTES != len
+    ||  wire [pos + l] != 0x12 || wire [pos + l + 1] != HEARTH_SIG_BYTES)
+        return 0;
+    *body = wire + pos;
+    *body_len = l;
+    *sig = wire + pos + l + 2;
+    return 1;
+}
+
+/*  Why a wrapper is not canonical: unpack it to tell a broken or padded
+    encoding (DECODE) from a well-formed one with an empty body or a
+    signature of the wrong length (STRUCTURE). */
+static event_reject_t
+s_wrapper_reason (const uint8_t *wire, size_t len, ProtobufCAllocator *allocator)
+{
+    Hearth__SignedEvent *se = hearth__signed_event__unpack (allocator, len, wire);
+    if (!se || !s_no_unknown_fields (&se->base) || !s_canonical (&se->base, wire, len))
+        return EVENT_REJECT_DECODE;
+    if (se->body.len == 0 || se->signature.len != HEARTH_SIG_BYTES)
+        return EVENT_REJECT_STRUCTURE;
+    return EVENT_REJECT_DECODE;             /* unreachable: the fast path takes it */
+}
+
 static void
 s_free (event_t *self)
 {
     if (!self)
         return;
-    if (self->body)
-        hearth__event__free_unpacked (self->body, NULL);
-    if (self->signed_msg)
-        hearth__signed_event__free_unpacked (self->signed_msg, NULL);
-    free (self->wire);
+    while (self->arena.extra) {
+        s_block_t *next = self->arena.extra->next;
+        free (self->arena.extra);
+        self->arena.extra = next;
+    }
     free (self);
 }
 
@@ -341,39 +456,46 @@ event_decode (const uint8_t *wire, size_t len, event_reject_t *reason)
         *reason = EVENT_REJECT_DECODE;
         return NULL;
     }
-    event_t *self = (event_t *) calloc (1, sizeof (event_t));
-    if (!self || !(self->wire = (uint8_t *) malloc (len))) {
-        free (self);
+    /*  One allocation: the event, the first arena block, the wire copy.
+        len <= EVENT_MAX_BYTES, so none of these sizes can overflow. */
+    size_t first_cap = EVENT_ARENA_FIRST_PER_BYTE * len + EVENT_ARENA_FIRST_BASE;
+    size_t head = (sizeof (event_t) + EVENT_ARENA_ALIGN - 1) & ~(size_t) (EVENT_ARENA_ALIGN - 1);
+    event_t *self = (event_t *) malloc (head + sizeof (s_block_t) + first_cap + len);
+    if (!self) {
         *reason = EVENT_REJECT_DECODE;      /* OOM: drop, the peer may resend */
         return NULL;
     }
+    memset (self, 0, sizeof *self);
+    self->first = (s_block_t *) ((uint8_t *) self + head);
+    self->first->next = NULL;
+    self->first->used = 0;
+    self->first->cap = first_cap;
+    self->wire = self->first->data + first_cap;
     memcpy (self->wire, wire, len);
     self->wire_len = len;
+    self->arena.head = self->first;
+    self->arena.total = first_cap;
+    self->arena.budget = EVENT_ARENA_PER_BYTE * len + EVENT_ARENA_BASE;
+    ProtobufCAllocator allocator = { s_arena_alloc, s_arena_free, &self->arena };
 
     *reason = EVENT_REJECT_DECODE;
-    self->signed_msg = hearth__signed_event__unpack (NULL, len, self->wire);
-    if (!self->signed_msg
-    ||  !s_no_unknown_fields (&self->signed_msg->base)
-    ||  !s_canonical (&self->signed_msg->base, self->wire, len))
-        goto fail;
-    const ProtobufCBinaryData *b = &self->signed_msg->body;
-    if (b->len == 0) {
-        *reason = EVENT_REJECT_STRUCTURE;
+    if (!s_wrapper_split (self->wire, len, &self->body_bytes, &self->body_len, &self->sig)) {
+        *reason = s_wrapper_reason (self->wire, len, &allocator);
         goto fail;
     }
-    self->body = hearth__event__unpack (NULL, b->len, b->data);
+    self->body = hearth__event__unpack (&allocator, self->body_len, self->body_bytes);
     if (!self->body
     ||  !s_no_unknown_fields (&self->body->base)
-    ||  !s_canonical (&self->body->base, b->data, b->len))
+    ||  !s_canonical (&self->body->base, self->body_bytes, self->body_len))
         goto fail;
-    if (self->signed_msg->signature.len != HEARTH_SIG_BYTES || !s_structure_ok (self->body)) {
+    if (!s_structure_ok (self->body)) {
         *reason = EVENT_REJECT_STRUCTURE;
         goto fail;
     }
     crypto_generichash_state st;
     crypto_generichash_init (&st, NULL, 0, HEARTH_HASH_BYTES);
-    crypto_generichash_update (&st, b->data, b->len);
-    crypto_generichash_update (&st, self->signed_msg->signature.data, HEARTH_SIG_BYTES);
+    crypto_generichash_update (&st, self->body_bytes, self->body_len);
+    crypto_generichash_update (&st, self->sig, HEARTH_SIG_BYTES);
     crypto_generichash_final (&st, self->hash, HEARTH_HASH_BYTES);
     *reason = EVENT_REJECT_NONE;
     return self;
@@ -435,9 +557,7 @@ event_sign (const Hearth__Event *body, const identity_t *identity, int *err)
 int
 event_verify (const event_t *self)
 {
-    const Hearth__SignedEvent *se = self->signed_msg;
-    return identity_verify_event (self->body->author.data, se->body.data, se->body.len,
-                                  se->signature.data);
+    return identity_verify_event (self->body->author.data, self->body_bytes, self->body_len, self->sig);
 }
 
 event_t *
@@ -475,15 +595,15 @@ event_wire (const event_t *self, size_t *len)
 const uint8_t *
 event_signature (const event_t *self)
 {
-    return self->signed_msg->signature.data;
+    return self->sig;
 }
 
 const uint8_t *
 event_signed_body (const event_t *self, size_t *len)
 {
     if (len)
-        *len = self->signed_msg->body.len;
-    return self->signed_msg->body.data;
+        *len = self->body_len;
+    return self->body_bytes;
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -616,7 +736,7 @@ event_to_json (const event_t *self)
     const Hearth__Event *e = self->body;
     char sig_text [sizeof HEARTH_NODE_ID_PREFIX + 88];   /* b64url(64) = 86 chars */
     strcpy (sig_text, HEARTH_NODE_ID_PREFIX);
-    hearth_b64url_encode (self->signed_msg->signature.data, HEARTH_SIG_BYTES,
+    hearth_b64url_encode (self->sig, HEARTH_SIG_BYTES,
                           sig_text + strlen (HEARTH_NODE_ID_PREFIX));
     char hash_hex [2 * HEARTH_HASH_BYTES + 1];
     hearth_hex_encode (self->hash, HEARTH_HASH_BYTES, hash_hex);

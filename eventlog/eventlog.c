@@ -60,12 +60,25 @@ static const char *s_cf_names [S_CF_COUNT] = {
 /*  clients key: author (32) || client_id (<= 64). */
 #define S_CLIENT_KEY_MAX  (HEARTH_KEY_BYTES + EVENT_MAX_CLIENT_ID_BYTES)
 
-/*  RocksDB tuning. Bloom filters at ~10 bits/key (~1% false positives) make
-    the "not stored yet" lookups of dedup cheap; a memtable bloom (2% of the
-    memtable) does the same for recent writes. A 32 MiB block cache holds the
-    hot index and filter blocks of a community-sized log. */
+/*  RocksDB tuning (measured with bench_ingest, see docs/performance.md).
+    - SST bloom filters at ~10 bits/key (~1% false positives) make the "not
+      stored yet" lookups of dedup cheap.
+    - The CFs keyed by random-looking bytes (events by hash, ids by ULID,
+      clients by author) use a hash-of-skiplists memtable on a fixed key
+      prefix (the whole key for events and clients, the ULID for ids): a
+      skiplist insert of a random key into a large memtable costs ~3 us of
+      cache misses, a hash bucket ~1 us, and point lookups become O(1)
+      without a memtable bloom. order and seq are appended in nearly
+      ascending key order, where the plain skiplist is cheapest.
+    - 2^18 buckets per hash memtable (2 MiB of pointers) keep buckets short
+      up to the ~150k events a 64 MiB memtable holds.
+    - A 32 MiB block cache holds the hot index and filter blocks of a
+      community-sized log. */
 #define S_BLOOM_BITS_PER_KEY     10
-#define S_MEMTABLE_BLOOM_RATIO   0.02
+#define S_HASH_BUCKETS           (1u << 18)
+/*  Skiplist height 4 and branching 4 within a bucket: RocksDB's defaults. */
+#define S_HASH_SKIPLIST_HEIGHT   4
+#define S_HASH_SKIPLIST_BRANCH   4
 #define S_BLOCK_CACHE_BYTES      (32u << 20)
 /*  Keep at most 3 RocksDB info LOG files. */
 #define S_KEEP_LOG_FILES         3
@@ -82,8 +95,7 @@ typedef struct {
     long           dup_of;                  /* earlier identical frame in the call, or -1 */
     event_t       *ev;                      /* owned; NULL if decode failed */
     event_reject_t code;                    /* verdict of the parallel stage */
-    uint8_t        id_in_db;                /* (event_id, author) already stored */
-    uint8_t        client_in_db;            /* (author, client_id) already stored */
+    uint8_t        id_in_db;                /* (event_id, author) stored with another hash */
 } s_item_t;
 
 /*  A slice of items handed to every verify thread at once; threads claim
@@ -102,24 +114,56 @@ typedef struct {
     long     index;                         /* -1 = empty */
 } s_frame_slot_t;
 
-/*  Open-addressing set of index keys ("I" ids / "C" clients) accepted in
-    one batch; copies of the keys, so it outlives the batch's events. */
+/*  Open-addressing set of the ids keys accepted in one batch, with the
+    event hash (to tell a repeat from a conflict); copies, so the set
+    outlives the batch's events. */
 typedef struct {
     uint64_t h;
     uint8_t  len;                           /* 0 = empty */
-    uint8_t  key [1 + S_CLIENT_KEY_MAX];
+    uint8_t  key [1 + S_IDS_KEY_LEN];
+    uint8_t  hash [HEARTH_HASH_BYTES];
 } s_key_slot_t;
 
-/*  Slots per batch table: a power of two >= 2x the batch, so probes stay short. */
+/*  Slots per batch table: a power of two >= 4x the entries, so probes stay
+    short. */
 #define S_TABLE_SLOTS  (4 * EVENTLOG_INGEST_BATCH)
 
+/*  Clock, seq and per-type counts as they will be once a batch is stored. */
 typedef struct {
-    s_item_t       items [EVENTLOG_INGEST_BATCH];
-    size_t         n;
-    s_job_t        job;
-    s_frame_slot_t frames [S_TABLE_SLOTS];
-    s_key_slot_t   keys [S_TABLE_SLOTS];
+    uint64_t clock, seq;
+    uint64_t counts [EVENT_TYPE_COUNT];
+} s_tally_t;
+
+/*  One batch of the pipeline. Three rotate: while batch k is checked and
+    its write is handed to the writer thread, batch k+1 is verified and
+    batch k-1 may still be on its way to disk. */
+typedef struct {
+    s_item_t              items [EVENTLOG_INGEST_BATCH];
+    size_t                n;
+    s_job_t               job;
+    s_frame_slot_t        frames [S_TABLE_SLOTS];
+    s_key_slot_t          keys [S_TABLE_SLOTS];
+    rocksdb_writebatch_t *batch;            /* owned */
+    size_t                accepted;         /* events in batch */
+    int                   membership_dirty; /* batch changed membership */
+    s_tally_t             after;            /* state once batch is stored */
 } s_chunk_t;
+#define S_CHUNKS 3
+
+/*  The writer thread: writes one prepared, synced WriteBatch at a time so
+    the fsync of batch k overlaps the verification of batch k+1. It runs
+    only rocksdb_write on batches the caller built; every decision stays on
+    the caller's thread. */
+typedef struct {
+    pthread_t             thread;
+    int                   running;
+    pthread_mutex_t       mutex;
+    pthread_cond_t        cv;
+    rocksdb_writebatch_t *pending;          /* borrowed: to write, or NULL */
+    int                   busy;             /* a write is queued or running */
+    int                   rc;               /* result of the last write */
+    int                   stop;
+} s_writer_t;
 
 /* ---- verify pool (plain pthreads) ---------------------------------------
     Why not zactors: the work unit is "claim the next item of a shared,
@@ -143,7 +187,8 @@ typedef struct {
 struct _eventlog_t {
     char                           *db_dir;        /* owned */
     rocksdb_t                      *db;            /* owned */
-    rocksdb_options_t              *options;       /* owned */
+    rocksdb_options_t              *options;       /* owned; DB-wide and plain CFs */
+    rocksdb_options_t              *cf_options [S_CF_COUNT];  /* owned where != options */
     rocksdb_block_based_table_options_t *table_options;  /* owned */
     rocksdb_cache_t                *cache;         /* owned */
     rocksdb_column_family_handle_t *cf [S_CF_COUNT];  /* owned */
@@ -167,7 +212,8 @@ struct _eventlog_t {
     uint64_t                        since_snapshot;  /* accepted since the last snapshot */
 
     s_pool_t                        pool;
-    s_chunk_t                      *chunks [2];    /* owned ingest scratch, lazily made */
+    s_chunk_t                      *chunks [S_CHUNKS];  /* owned ingest scratch, lazily made */
+    s_writer_t                      writer;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -238,6 +284,27 @@ s_exists (eventlog_t *self, int cf, const uint8_t *key, size_t len)
     int found = v != NULL;
     rocksdb_pinnableslice_destroy (v);
     return found;
+}
+
+/*  Look up an ids key: 0 absent, 1 stored with this hash, 2 stored with
+    another hash. A read error counts as absent (see s_exists). Thread-safe. */
+static int
+s_stored_hash (eventlog_t *self, const uint8_t *ikey, size_t len, const uint8_t *hash)
+{
+    char *err = NULL;
+    rocksdb_pinnableslice_t *v = rocksdb_get_pinned_cf (self->db, self->read_options, self->cf [S_CF_IDS],
+                                                        (const char *) ikey, len, &err);
+    if (err) {
+        rocksdb_free (err);
+        return 0;
+    }
+    if (!v)
+        return 0;
+    size_t vlen;
+    const char *value = rocksdb_pinnableslice_value (v, &vlen);
+    int rc = vlen == HEARTH_HASH_BYTES && memcmp (value, hash, HEARTH_HASH_BYTES) == 0? 1: 2;
+    rocksdb_pinnableslice_destroy (v);
+    return rc;
 }
 
 /*  Copy of a value (malloc'd) or NULL if absent/error; *err set on error. */
@@ -313,10 +380,10 @@ s_write (eventlog_t *self, rocksdb_writebatch_t *batch)
 
 /* ---- batch building -------------------------------------------------------- */
 
-/*  Event + order/seq/ids index (+ clients if write_client) into batch. */
+/*  Event + order/seq/ids index (+ clients for market events with a
+    client_id, as a keep-first merge) into batch. */
 static void
-s_batch_event (eventlog_t *self, rocksdb_writebatch_t *batch, const event_t *ev, uint64_t seq,
-               int write_client)
+s_batch_event (eventlog_t *self, rocksdb_writebatch_t *batch, const event_t *ev, uint64_t seq)
 {
     size_t wire_len;
     const uint8_t *wire = event_wire (ev, &wire_len);
@@ -335,12 +402,12 @@ s_batch_event (eventlog_t *self, rocksdb_writebatch_t *batch, const event_t *ev,
     s_ids_key (ev, ikey);
     rocksdb_writebatch_put_cf (batch, self->cf [S_CF_IDS], (const char *) ikey, sizeof ikey,
                                (const char *) hash, HEARTH_HASH_BYTES);
-    const char *client = write_client? s_client_id (ev): NULL;
+    const char *client = s_client_id (ev);
     uint8_t ckey [S_CLIENT_KEY_MAX];
     size_t clen = client? s_client_key (event_author (ev), client, ckey): 0;
     if (clen)
-        rocksdb_writebatch_put_cf (batch, self->cf [S_CF_CLIENTS], (const char *) ckey, clen,
-                                   event_id (ev), ULID_LEN);
+        rocksdb_writebatch_merge_cf (batch, self->cf [S_CF_CLIENTS], (const char *) ckey, clen,
+                                     event_id (ev), ULID_LEN);
 }
 
 /*  clock, seq and per-type counts into batch. */
@@ -564,6 +631,7 @@ s_maybe_snapshot (eventlog_t *self)
 /* ---- verify pool ------------------------------------------------------------- */
 
 static void s_item_prepare (eventlog_t *self, s_item_t *item);
+static void s_writer_stop (s_writer_t *w);
 
 /*  Claim and process items until the job is exhausted. */
 static void
@@ -653,6 +721,67 @@ s_pool_stop (s_pool_t *pool)
 
 /* ---- open / close ------------------------------------------------------------ */
 
+/*  The clients index keeps the first event_id written for a key: writes
+    are RocksDB merges with this "keep first" operator, so neither the
+    local nor the receive path reads before writing, and the first
+    (author, client_id) in arrival order wins on every node and restart.
+    Operands come oldest first (RocksDB's contract). */
+static char *
+s_keep_first (const char *existing, size_t existing_len, const char *const *ops, const size_t *op_lens,
+              int n_ops, unsigned char *success, size_t *new_len)
+{
+    const char *v = existing? existing: n_ops > 0? ops [0]: "";
+    size_t len = existing? existing_len: n_ops > 0? op_lens [0]: 0;
+    char *out = (char *) malloc (len? len: 1);
+    *success = out != NULL;
+    if (out)
+        memcpy (out, v, len);
+    *new_len = len;
+    return out;
+}
+
+static char *
+s_keep_first_full (void *state, const char *key, size_t key_len, const char *existing, size_t existing_len,
+                   const char *const *ops, const size_t *op_lens, int n_ops, unsigned char *success,
+                   size_t *new_len)
+{
+    (void) state;
+    (void) key;
+    (void) key_len;
+    return s_keep_first (existing, existing_len, ops, op_lens, n_ops, success, new_len);
+}
+
+static char *
+s_keep_first_partial (void *state, const char *key, size_t key_len, const char *const *ops,
+                      const size_t *op_lens, int n_ops, unsigned char *success, size_t *new_len)
+{
+    (void) state;
+    (void) key;
+    (void) key_len;
+    return s_keep_first (NULL, 0, ops, op_lens, n_ops, success, new_len);
+}
+
+static void
+s_merge_free (void *state, const char *value, size_t len)
+{
+    (void) state;
+    (void) len;
+    free ((void *) value);
+}
+
+static void
+s_merge_destroy (void *state)
+{
+    (void) state;
+}
+
+static const char *
+s_merge_name (void *state)
+{
+    (void) state;
+    return "hearth.keep_first";             /* stored in OPTIONS; never rename */
+}
+
 /*  mkdir -p for the db directory (RocksDB creates only the last level). */
 static int
 s_mkdirs (const char *path)
@@ -693,6 +822,8 @@ eventlog_open (const char *db_dir, int *err)
     pthread_mutex_init (&self->pool.mutex, NULL);
     pthread_cond_init (&self->pool.work_cv, NULL);
     pthread_cond_init (&self->pool.done_cv, NULL);
+    pthread_mutex_init (&self->writer.mutex, NULL);
+    pthread_cond_init (&self->writer.cv, NULL);
     randombytes_buf (self->sip_key, sizeof self->sip_key);
     self->db_dir = strdup (db_dir);
     if (!self->db_dir)
@@ -707,8 +838,8 @@ eventlog_open (const char *db_dir, int *err)
     rocksdb_options_set_create_if_missing (self->options, 1);
     rocksdb_options_set_create_missing_column_families (self->options, 1);
     rocksdb_options_set_keep_log_file_num (self->options, S_KEEP_LOG_FILES);
-    rocksdb_options_set_memtable_prefix_bloom_size_ratio (self->options, S_MEMTABLE_BLOOM_RATIO);
-    rocksdb_options_set_memtable_whole_key_filtering (self->options, 1);
+    /*  One writer (the eventlog's thread), and the hash memtables need it. */
+    rocksdb_options_set_allow_concurrent_memtable_write (self->options, 0);
     self->table_options = rocksdb_block_based_options_create ();
     self->cache = rocksdb_cache_create_lru (S_BLOCK_CACHE_BYTES);
     rocksdb_block_based_options_set_block_cache (self->table_options, self->cache);
@@ -716,8 +847,25 @@ eventlog_open (const char *db_dir, int *err)
         rocksdb_filterpolicy_create_bloom_full (S_BLOOM_BITS_PER_KEY));
     rocksdb_options_set_block_based_table_factory (self->options, self->table_options);
     const rocksdb_options_t *cf_options [S_CF_COUNT];
-    for (int i = 0; i < S_CF_COUNT; i++)
-        cf_options [i] = self->options;
+    for (int i = 0; i < S_CF_COUNT; i++) {
+        /*  Hash the whole key for events and clients (point lookups only);
+            ids hashes the ULID so get_by_id can seek by it. */
+        size_t prefix = i == S_CF_EVENTS? HEARTH_HASH_BYTES: i == S_CF_IDS? ULID_LEN
+                      : i == S_CF_CLIENTS? S_CLIENT_KEY_MAX: 0;
+        if (prefix) {
+            self->cf_options [i] = rocksdb_options_create_copy (self->options);
+            rocksdb_options_set_prefix_extractor (self->cf_options [i], i == S_CF_IDS
+                ? rocksdb_slicetransform_create_fixed_prefix (prefix)
+                : rocksdb_slicetransform_create_noop ());
+            rocksdb_options_set_hash_skip_list_rep (self->cf_options [i], S_HASH_BUCKETS,
+                S_HASH_SKIPLIST_HEIGHT, S_HASH_SKIPLIST_BRANCH);
+        }
+        if (i == S_CF_CLIENTS)
+            rocksdb_options_set_merge_operator (self->cf_options [i],
+                rocksdb_mergeoperator_create (NULL, s_merge_destroy, s_keep_first_full,
+                                              s_keep_first_partial, s_merge_free, s_merge_name));
+        cf_options [i] = self->cf_options [i]? self->cf_options [i]: self->options;
+    }
     char *dberr = NULL;
     self->db = rocksdb_open_column_families (self->options, db_dir, S_CF_COUNT, s_cf_names,
                                              cf_options, self->cf, &dberr);
@@ -800,8 +948,12 @@ eventlog_destroy (eventlog_t **self_p)
         if (rc)
             hlog_warn (S_LOG, "final snapshot failed: %s", hearth_strerror (rc));
     }
-    for (int c = 0; c < 2; c++)
+    s_writer_stop (&self->writer);
+    for (int c = 0; c < S_CHUNKS; c++) {
+        if (self->chunks [c] && self->chunks [c]->batch)
+            rocksdb_writebatch_destroy (self->chunks [c]->batch);
         free (self->chunks [c]);
+    }
     if (self->batch)
         rocksdb_writebatch_destroy (self->batch);
     for (int i = 0; i < S_CF_COUNT; i++)
@@ -815,11 +967,16 @@ eventlog_destroy (eventlog_t **self_p)
         rocksdb_writeoptions_destroy (self->write_sync);
     if (self->options)
         rocksdb_options_destroy (self->options);
+    for (int i = 0; i < S_CF_COUNT; i++)
+        if (self->cf_options [i])
+            rocksdb_options_destroy (self->cf_options [i]);
     if (self->table_options)
         rocksdb_block_based_options_destroy (self->table_options);
     if (self->cache)
         rocksdb_cache_destroy (self->cache);
     membership_destroy (&self->members);
+    pthread_mutex_destroy (&self->writer.mutex);
+    pthread_cond_destroy (&self->writer.cv);
     pthread_mutex_destroy (&self->pool.mutex);
     pthread_cond_destroy (&self->pool.work_cv);
     pthread_cond_destroy (&self->pool.done_cv);
@@ -901,17 +1058,13 @@ s_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft
         event_destroy (&ev);
         return rc;
     }
-    const char *client = s_client_id (ev);
-    uint8_t ckey [S_CLIENT_KEY_MAX];
-    size_t clen = client? s_client_key (event_author (ev), client, ckey): 0;
-    int write_client = clen && !s_exists (self, S_CF_CLIENTS, ckey, clen);
 
     uint64_t counts [EVENT_TYPE_COUNT];
     memcpy (counts, self->stats.events_by_type, sizeof counts);
     counts [event_type (ev)]++;
     rocksdb_writebatch_t *batch = self->batch;
     rocksdb_writebatch_clear (batch);
-    s_batch_event (self, batch, ev, self->seq + 1, write_client);
+    s_batch_event (self, batch, ev, self->seq + 1);
     s_batch_meta (self, batch, lamport, self->seq + 1, counts);
     if (write_community)
         rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_COMMUNITY,
@@ -1117,8 +1270,8 @@ eventlog_views_rebuild (eventlog_t *self)
 /* ---- ingest ----------------------------------------------------------------- */
 
 /*  Parallel stage for one frame (runs on any verify thread): decode and
-    structure, dedup against the store by hash, note index collisions, then
-    the signature. Touches only the item and read-only RocksDB handles. */
+    structure, dedup against the store, note index collisions, then the
+    signature. Touches only the item and read-only RocksDB handles. */
 static void
 s_item_prepare (eventlog_t *self, s_item_t *item)
 {
@@ -1130,17 +1283,18 @@ s_item_prepare (eventlog_t *self, s_item_t *item)
         item->code = reason;
         return;
     }
-    if (s_exists (self, S_CF_EVENTS, event_hash (item->ev), HEARTH_HASH_BYTES)) {
+    /*  One lookup answers both "stored already" and "(author, event_id)
+        taken": the ids index maps to the hash stored in the same batch as
+        the event, and a second hash for one (author, event_id) is never
+        stored. */
+    uint8_t ikey [S_IDS_KEY_LEN];
+    int stored = s_stored_hash (self, ikey, s_ids_key (item->ev, ikey), event_hash (item->ev));
+    if (stored == 1) {
         item->code = EVENT_REJECT_DUPLICATE;
         event_destroy (&item->ev);
         return;
     }
-    uint8_t ikey [S_IDS_KEY_LEN];
-    item->id_in_db = (uint8_t) s_exists (self, S_CF_IDS, ikey, s_ids_key (item->ev, ikey));
-    const char *client = s_client_id (item->ev);
-    uint8_t ckey [S_CLIENT_KEY_MAX];
-    size_t clen = client? s_client_key (event_author (item->ev), client, ckey): 0;
-    item->client_in_db = (uint8_t) (clen && s_exists (self, S_CF_CLIENTS, ckey, clen));
+    item->id_in_db = (uint8_t) (stored == 2);
     if (event_verify (item->ev) != 0) {
         item->code = EVENT_REJECT_SIGNATURE;
         event_destroy (&item->ev);
@@ -1182,12 +1336,11 @@ s_frame_insert (s_chunk_t *chunk, uint64_t h, long index)
 }
 
 /*  Serial pre-pass of a chunk: size cap, and identical frames within this
-    chunk or the previous one (the previous one may still be being written,
-    so the store cannot answer for it). Canonical encoding makes "same
-    event" = "same bytes", so no decode or signature check is spent on a
-    repeat. */
+    call's recent chunks. Canonical encoding makes "same event" = "same
+    bytes", so no decode or signature check is spent on a repeat. (Repeats
+    further back are caught by the store lookup or the key sets.) */
 static void
-s_chunk_prepare (eventlog_t *self, s_chunk_t *chunk, const s_chunk_t *prev, size_t base, size_t n,
+s_chunk_prepare (eventlog_t *self, s_chunk_t *chunk, s_chunk_t *const *recent, size_t base, size_t n,
                  const uint8_t *const *frames, const size_t *lens)
 {
     chunk->n = n;
@@ -1208,10 +1361,14 @@ s_chunk_prepare (eventlog_t *self, s_chunk_t *chunk, const s_chunk_t *prev, size
             item->code = EVENT_REJECT_DECODE;
             continue;
         }
-        uint64_t h = s_siphash (self, item->frame, item->len);
+        /*  Hash the last 64 bytes (the signature of a valid frame, unique
+            per event); memcmp settles the rare equal hashes. */
+        size_t tail = item->len < HEARTH_SIG_BYTES? item->len: HEARTH_SIG_BYTES;
+        uint64_t h = s_siphash (self, item->frame + item->len - tail, tail);
         long dup = s_frame_find (chunk, h, frames, lens, item->frame, item->len);
-        if (dup < 0 && prev)
-            dup = s_frame_find (prev, h, frames, lens, item->frame, item->len);
+        for (int r = 0; dup < 0 && r < 2; r++)
+            if (recent [r])
+                dup = s_frame_find (recent [r], h, frames, lens, item->frame, item->len);
         if (dup >= 0)
             item->dup_of = dup;
         else
@@ -1219,21 +1376,21 @@ s_chunk_prepare (eventlog_t *self, s_chunk_t *chunk, const s_chunk_t *prev, size
     }
 }
 
-/*  Key set of a chunk (ids and clients accepted in it). */
-static int
+/*  Key set lookup; returns the slot or NULL. */
+static const s_key_slot_t *
 s_key_find (const s_chunk_t *chunk, uint64_t h, const uint8_t *key, size_t len)
 {
     for (size_t i = h & (S_TABLE_SLOTS - 1);; i = (i + 1) & (S_TABLE_SLOTS - 1)) {
         const s_key_slot_t *s = &chunk->keys [i];
         if (s->len == 0)
-            return 0;
+            return NULL;
         if (s->h == h && s->len == len && memcmp (s->key, key, len) == 0)
-            return 1;
+            return s;
     }
 }
 
 static void
-s_key_insert (s_chunk_t *chunk, uint64_t h, const uint8_t *key, size_t len)
+s_key_insert (s_chunk_t *chunk, uint64_t h, const uint8_t *key, size_t len, const uint8_t *hash)
 {
     size_t i = h & (S_TABLE_SLOTS - 1);
     while (chunk->keys [i].len != 0)
@@ -1241,9 +1398,23 @@ s_key_insert (s_chunk_t *chunk, uint64_t h, const uint8_t *key, size_t len)
     chunk->keys [i].h = h;
     chunk->keys [i].len = (uint8_t) len;
     memcpy (chunk->keys [i].key, key, len);
+    if (hash)
+        memcpy (chunk->keys [i].hash, hash, HEARTH_HASH_BYTES);
 }
 
-/*  Tag + key into buf (tag separates the ids and clients namespaces). */
+/*  Look a key up in this chunk's set and the two before it (whose writes
+    the workers' store lookups may not have seen). */
+static const s_key_slot_t *
+s_key_find_recent (s_chunk_t *chunk, s_chunk_t *const *recent, uint64_t h, const uint8_t *key, size_t len)
+{
+    const s_key_slot_t *slot = s_key_find (chunk, h, key, len);
+    for (int r = 0; !slot && r < 2; r++)
+        if (recent [r])
+            slot = s_key_find (recent [r], h, key, len);
+    return slot;
+}
+
+/*  Tag + key into buf (a tag keeps room for other key kinds in the sets). */
 static size_t
 s_tagged (uint8_t tag, const uint8_t *key, size_t len, uint8_t *buf)
 {
@@ -1254,20 +1425,20 @@ s_tagged (uint8_t tag, const uint8_t *key, size_t len, uint8_t *buf)
 
 /*  Serial stage of a chunk (caller's thread): community, membership and
     type rules in arrival order, Lamport bound, (author, event_id) conflict;
-    one synced WriteBatch for the accepted events; then the views. */
-static int
-s_chunk_commit (eventlog_t *self, s_chunk_t *chunk, const s_chunk_t *prev, uint8_t *verdicts,
-                eventlog_ingest_result_t *result, event_reject_t *codes)
+    builds the chunk's WriteBatch. Membership runs ahead of the disk from
+    here until the write completes (s_chunk_complete). `tally` is the state
+    after the previous chunk and becomes the state after this one. */
+static void
+s_chunk_build (eventlog_t *self, s_chunk_t *chunk, s_chunk_t *const *recent, s_tally_t *tally,
+               uint8_t *verdicts, eventlog_ingest_result_t *result, event_reject_t *codes)
 {
     for (size_t i = 0; i < S_TABLE_SLOTS; i++)
         chunk->keys [i].len = 0;
-    rocksdb_writebatch_t *batch = self->batch;
-    rocksdb_writebatch_clear (batch);
-    uint64_t clock = self->clock, seq = self->seq;
-    uint64_t counts [EVENT_TYPE_COUNT];
-    memcpy (counts, self->stats.events_by_type, sizeof counts);
-    size_t accepted = 0;
-    int membership_dirty = 0;
+    if (!chunk->batch)
+        chunk->batch = rocksdb_writebatch_create ();
+    rocksdb_writebatch_clear (chunk->batch);
+    chunk->accepted = 0;
+    chunk->membership_dirty = 0;
 
     for (size_t i = 0; i < chunk->n; i++) {
         s_item_t *item = &chunk->items [i];
@@ -1276,34 +1447,26 @@ s_chunk_commit (eventlog_t *self, s_chunk_t *chunk, const s_chunk_t *prev, uint8
             event_reject_t first = (event_reject_t) verdicts [item->dup_of];
             code = first == EVENT_REJECT_NONE? EVENT_REJECT_DUPLICATE: first;
         }
-        uint8_t ikey [1 + S_IDS_KEY_LEN], ckey [1 + S_CLIENT_KEY_MAX];
-        size_t ilen = 0, clen = 0;
-        uint64_t ih = 0, ch = 0;
+        uint8_t ikey [1 + S_IDS_KEY_LEN];
+        size_t ilen = 0;
+        uint64_t ih = 0;
+        int conflict = 0;
         if (code == EVENT_REJECT_NONE) {
             const event_t *ev = item->ev;
-            code = membership_check (self->members, ev);
-            if (code == EVENT_REJECT_NONE && lamport_check (clock, event_lamport (ev)) != 0)
-                code = EVENT_REJECT_LAMPORT;
-            if (code == EVENT_REJECT_NONE) {
-                uint8_t raw [S_IDS_KEY_LEN];
-                ilen = s_tagged ('I', raw, s_ids_key (ev, raw), ikey);
-                ih = s_siphash (self, ikey, ilen);
-                if (item->id_in_db || s_key_find (chunk, ih, ikey, ilen)
-                ||  (prev && s_key_find (prev, ih, ikey, ilen)))
-                    code = EVENT_REJECT_CONFLICT;
-            }
-            if (code == EVENT_REJECT_NONE) {
-                const char *client = s_client_id (ev);
-                uint8_t raw [S_CLIENT_KEY_MAX];
-                size_t rlen = client? s_client_key (event_author (ev), client, raw): 0;
-                if (rlen && !item->client_in_db) {
-                    clen = s_tagged ('C', raw, rlen, ckey);
-                    ch = s_siphash (self, ckey, clen);
-                    if (s_key_find (chunk, ch, ckey, clen) || (prev && s_key_find (prev, ch, ckey, clen)))
-                        clen = 0;           /* first (author, client_id) wins */
-                }
-            }
+            uint8_t raw [S_IDS_KEY_LEN];
+            ilen = s_tagged ('I', raw, s_ids_key (ev, raw), ikey);
+            ih = s_siphash (self, ikey, ilen);
+            const s_key_slot_t *taken = s_key_find_recent (chunk, recent, ih, ikey, ilen);
+            if (taken && memcmp (taken->hash, event_hash (ev), HEARTH_HASH_BYTES) == 0)
+                code = EVENT_REJECT_DUPLICATE;      /* stored by a batch still in flight */
+            conflict = item->id_in_db || taken;
         }
+        if (code == EVENT_REJECT_NONE)
+            code = membership_check (self->members, item->ev);
+        if (code == EVENT_REJECT_NONE && lamport_check (tally->clock, event_lamport (item->ev)) != 0)
+            code = EVENT_REJECT_LAMPORT;
+        if (code == EVENT_REJECT_NONE && conflict)
+            code = EVENT_REJECT_CONFLICT;
         verdicts [item->index] = (uint8_t) code;
         if (codes)
             codes [item->index] = code;
@@ -1317,59 +1480,136 @@ s_chunk_commit (eventlog_t *self, s_chunk_t *chunk, const s_chunk_t *prev, uint8
             continue;
         }
         /*  Accepted: into the batch, and into membership now so later
-            events of this batch see it. */
+            events see it. */
         const event_t *ev = item->ev;
         int type = event_type (ev);
         if (type >= HEARTH__EVENT_TYPE__COMMUNITY_CREATED && type <= HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED) {
             if (membership_apply (self->members, ev) != 0)
                 hlog_error (S_LOG, "membership over capacity applying %s", event_id (ev));
-            membership_dirty = 1;
+            chunk->membership_dirty = 1;
         }
-        seq++;
-        clock = lamport_observe (clock, event_lamport (ev));
-        counts [type]++;
-        s_batch_event (self, batch, ev, seq, clen > 0);
-        s_key_insert (chunk, ih, ikey, ilen);
-        if (clen)
-            s_key_insert (chunk, ch, ckey, clen);
-        accepted++;
+        tally->seq++;
+        tally->clock = lamport_observe (tally->clock, event_lamport (ev));
+        tally->counts [type]++;
+        s_batch_event (self, chunk->batch, ev, tally->seq);
+        s_key_insert (chunk, ih, ikey, ilen, event_hash (ev));
+        chunk->accepted++;
     }
-    if (accepted == 0)
-        return 0;
-    s_batch_meta (self, batch, clock, seq, counts);
-    int rc = s_write (self, batch);
-    rocksdb_writebatch_clear (batch);
-    if (rc) {
-        /*  Nothing of this batch is stored: undo its effect on membership. */
-        if (membership_dirty && s_membership_rebuild (self) != 0)
-            hlog_error (S_LOG, "membership rebuild after a failed write failed too");
-        for (size_t i = 0; i < chunk->n; i++)
-            event_destroy (&chunk->items [i].ev);
-        return rc;
-    }
-    self->clock = clock;
-    self->seq = seq;
-    memcpy (self->stats.events_by_type, counts, sizeof counts);
-    self->stats.events_total += accepted;
-    self->stats.received_accepted += accepted;
-    self->stats.lamport_head = clock;
-    self->stats.seq = seq;
-    self->since_snapshot += accepted;
-    result->accepted += accepted;
-    for (size_t i = 0; i < chunk->n; i++) {
-        if (chunk->items [i].ev) {
-            s_views_feed (self, chunk->items [i].ev);
-            event_destroy (&chunk->items [i].ev);
-        }
-    }
-    s_maybe_snapshot (self);
-    return 0;
+    if (chunk->accepted)
+        s_batch_meta (self, chunk->batch, tally->clock, tally->seq, tally->counts);
+    chunk->after = *tally;
 }
 
-/*  The pipeline, software-pipelined over chunks of EVENTLOG_INGEST_BATCH:
-    while the caller commits chunk k (checks, synced write, views), the
-    workers already decode and verify chunk k+1; then the caller helps
-    finish k+1. With one thread the same code runs sequentially. */
+/*  After the chunk's write: on success the state moves to chunk->after and
+    the views see the events; on failure nothing of it is stored, so
+    membership is rebuilt from the disk. Frees the chunk's events. */
+static int
+s_chunk_complete (eventlog_t *self, s_chunk_t *chunk, int write_rc, eventlog_ingest_result_t *result)
+{
+    if (write_rc == 0 && chunk->accepted) {
+        self->clock = chunk->after.clock;
+        self->seq = chunk->after.seq;
+        memcpy (self->stats.events_by_type, chunk->after.counts, sizeof chunk->after.counts);
+        self->stats.events_total += chunk->accepted;
+        self->stats.received_accepted += chunk->accepted;
+        self->stats.lamport_head = self->clock;
+        self->stats.seq = self->seq;
+        self->since_snapshot += chunk->accepted;
+        result->accepted += chunk->accepted;
+    }
+    for (size_t i = 0; i < chunk->n; i++) {
+        if (chunk->items [i].ev) {
+            if (write_rc == 0)
+                s_views_feed (self, chunk->items [i].ev);
+            event_destroy (&chunk->items [i].ev);
+        }
+    }
+    chunk->n = 0;
+    chunk->accepted = 0;
+    return write_rc;
+}
+
+/* ---- writer thread --------------------------------------------------------- */
+
+static void *
+s_writer_main (void *arg)
+{
+    eventlog_t *self = (eventlog_t *) arg;
+    s_writer_t *w = &self->writer;
+    pthread_mutex_lock (&w->mutex);
+    for (;;) {
+        while (!w->stop && !w->pending)
+            pthread_cond_wait (&w->cv, &w->mutex);
+        if (!w->pending)
+            break;                          /* stop, nothing left to write */
+        rocksdb_writebatch_t *batch = w->pending;
+        pthread_mutex_unlock (&w->mutex);
+        int rc = s_write (self, batch);
+        pthread_mutex_lock (&w->mutex);
+        w->pending = NULL;
+        w->rc = rc;
+        w->busy = 0;
+        pthread_cond_broadcast (&w->cv);
+    }
+    pthread_mutex_unlock (&w->mutex);
+    return NULL;
+}
+
+/*  Hand a batch to the writer (at most one in flight); without a writer
+    thread, write it here. */
+static void
+s_writer_submit (eventlog_t *self, rocksdb_writebatch_t *batch)
+{
+    s_writer_t *w = &self->writer;
+    if (!w->running && pthread_create (&w->thread, NULL, s_writer_main, self) == 0)
+        w->running = 1;
+    if (!w->running) {
+        w->rc = s_write (self, batch);
+        return;
+    }
+    pthread_mutex_lock (&w->mutex);
+    w->pending = batch;
+    w->busy = 1;
+    pthread_cond_broadcast (&w->cv);
+    pthread_mutex_unlock (&w->mutex);
+}
+
+/*  Wait for the batch in flight; its result. */
+static int
+s_writer_wait (eventlog_t *self)
+{
+    s_writer_t *w = &self->writer;
+    pthread_mutex_lock (&w->mutex);
+    while (w->busy)
+        pthread_cond_wait (&w->cv, &w->mutex);
+    int rc = w->rc;
+    w->rc = 0;
+    pthread_mutex_unlock (&w->mutex);
+    return rc;
+}
+
+static void
+s_writer_stop (s_writer_t *w)
+{
+    if (!w->running)
+        return;
+    pthread_mutex_lock (&w->mutex);
+    w->stop = 1;
+    pthread_cond_broadcast (&w->cv);
+    pthread_mutex_unlock (&w->mutex);
+    pthread_join (w->thread, NULL);
+    w->running = 0;
+    w->stop = 0;
+}
+
+/*  The pipeline over chunks of EVENTLOG_INGEST_BATCH frames. For chunk k
+    the caller: pre-passes and posts chunk k+1 to the verify workers;
+    checks chunk k and builds its WriteBatch; waits for the write of chunk
+    k-1 and feeds its events to the views; hands chunk k's batch to the
+    writer thread; then helps verify chunk k+1. So verification never waits
+    for an fsync, and with 2+ threads it never waits for the checks either.
+    With one verify thread the same code runs; the writer still hides the
+    fsync. */
 int
 eventlog_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
                  eventlog_ingest_result_t *result, event_reject_t *codes)
@@ -1381,47 +1621,89 @@ eventlog_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *l
         return 0;
     if (!frames || !lens)
         return HEARTH_EINVAL;
-    for (int c = 0; c < 2; c++) {
+    for (int c = 0; c < S_CHUNKS; c++) {
         if (!self->chunks [c])
             self->chunks [c] = (s_chunk_t *) calloc (1, sizeof (s_chunk_t));
         if (!self->chunks [c])
             return HEARTH_ENOMEM;
+        self->chunks [c]->n = 0;
+        for (size_t i = 0; i < S_TABLE_SLOTS; i++) {
+            self->chunks [c]->frames [i].index = -1;
+            self->chunks [c]->keys [i].len = 0;
+        }
     }
     uint8_t *verdicts = (uint8_t *) malloc (n);
     if (!verdicts)
         return HEARTH_ENOMEM;
     size_t n_chunks = (n + EVENTLOG_INGEST_BATCH - 1) / EVENTLOG_INGEST_BATCH;
+    s_tally_t tally;
+    tally.clock = self->clock;
+    tally.seq = self->seq;
+    memcpy (tally.counts, self->stats.events_by_type, sizeof tally.counts);
+
+    s_chunk_t *none [2] = { NULL, NULL };
     s_chunk_t *first = self->chunks [0];
-    size_t n0 = n < EVENTLOG_INGEST_BATCH? n: EVENTLOG_INGEST_BATCH;
-    s_chunk_prepare (self, first, NULL, 0, n0, frames, lens);
+    s_chunk_prepare (self, first, none, 0, n < EVENTLOG_INGEST_BATCH? n: EVENTLOG_INGEST_BATCH, frames, lens);
     s_job_post (&self->pool, &first->job, first->items, first->n);
     s_job_finish (&self->pool, &first->job);
 
     int rc = 0;
+    s_chunk_t *in_flight = NULL;            /* chunk whose write is with the writer */
     for (size_t k = 0; k < n_chunks; k++) {
-        s_chunk_t *cur = self->chunks [k % 2];
-        s_chunk_t *next = self->chunks [(k + 1) % 2];
-        const s_chunk_t *prev = k > 0? next: NULL;     /* next still holds chunk k-1 */
-        /*  This commit needs chunk k-1's key set (its events may not be
-            visible to the store lookups the workers made for chunk k); the
-            pre-pass of chunk k+1 reuses chunk k-1's items and frame table
-            but leaves its key set alone until that chunk's own commit. */
-        int more = k + 1 < n_chunks && rc == 0;
+        s_chunk_t *cur = self->chunks [k % S_CHUNKS];
+        s_chunk_t *next = self->chunks [(k + 1) % S_CHUNKS];
+        /*  chunks k-1 and k-2: their key sets (and frames) are still intact. */
+        s_chunk_t *recent [2] = {
+            k >= 1? self->chunks [(k + S_CHUNKS - 1) % S_CHUNKS]: NULL,
+            k >= 2? self->chunks [(k + S_CHUNKS - 2) % S_CHUNKS]: NULL,
+        };
+        int more = k + 1 < n_chunks;
         if (more) {
             size_t base = (k + 1) * EVENTLOG_INGEST_BATCH;
             size_t m = n - base < EVENTLOG_INGEST_BATCH? n - base: EVENTLOG_INGEST_BATCH;
-            s_chunk_prepare (self, next, cur, base, m, frames, lens);
+            s_chunk_t *frames_recent [2] = { cur, recent [0] };
+            s_chunk_prepare (self, next, frames_recent, base, m, frames, lens);
             s_job_post (&self->pool, &next->job, next->items, next->n);
         }
-        if (rc == 0)
-            rc = s_chunk_commit (self, cur, prev, verdicts, result, codes);
+        s_chunk_build (self, cur, recent, &tally, verdicts, result, codes);
+        if (in_flight) {
+            int wrc = s_writer_wait (self);
+            if (wrc && !rc) {
+                rc = wrc;
+                /*  Nothing of chunk k-1 (nor of k, not yet written) is stored:
+                    membership ran ahead of the disk, so rebuild it. */
+                if (s_membership_rebuild (self) != 0)
+                    hlog_error (S_LOG, "membership rebuild after a failed write failed too");
+            }
+            s_chunk_complete (self, in_flight, wrc, result);
+            in_flight = NULL;
+        }
+        if (rc == 0 && cur->accepted) {
+            s_writer_submit (self, cur->batch);
+            in_flight = cur;
+        }
         else
-            for (size_t i = 0; i < cur->n; i++)
-                event_destroy (&cur->items [i].ev);
+            s_chunk_complete (self, cur, rc, result);
         if (more)
             s_job_finish (&self->pool, &next->job);
+        if (rc) {
+            if (more)
+                s_chunk_complete (self, next, rc, result);
+            break;                          /* the store failed: stop here */
+        }
+    }
+    if (in_flight) {
+        int wrc = s_writer_wait (self);
+        if (wrc && !rc) {
+            rc = wrc;
+            if (s_membership_rebuild (self) != 0)
+                hlog_error (S_LOG, "membership rebuild after a failed write failed too");
+        }
+        s_chunk_complete (self, in_flight, wrc, result);
     }
     free (verdicts);
+    /*  Snapshot only here, with no batch ahead of the disk. */
+    s_maybe_snapshot (self);
     return rc;
 }
 

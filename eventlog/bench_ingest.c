@@ -1,0 +1,467 @@
+/*  bench_ingest.c — how close the receive pipeline gets to the bare cost of
+    its signature checks (issue 2 benchmark; run it with scripts/bench.sh).
+
+    Setup (untimed): a community, BENCH_AUTHORS members invited and joined,
+    then N signed market.post.created events (~350 bytes each) from those
+    members, all encoded up front.
+    Timed, in one run, for 1 and 2 threads, the whole process confined to
+    as many CPUs as threads (see s_pin):
+      verify-only : libsodium crypto_sign_verify_detached over exactly the
+                    bytes the pipeline verifies (domain prefix || body), the
+                    events split evenly across the threads;
+      ingest      : eventlog_ingest of all N frames into a fresh RocksDB with
+                    a registered trivial view, in calls of --call frames.
+    Each measurement is repeated --repeat times; the best run counts (the
+    machine is shared, so the best run is the least disturbed one).
+    Output: a table of events/s and the ratio ingest / verify-only.
+
+    Usage: bench_ingest [N] [--repeat R] [--call FRAMES] [--threads 1|2] [--dir DIR]
+*/
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+#include "eventlog.h"
+#include "hearth_error.h"
+#include "hearth_log.h"
+
+/*  Other authors posting (issue: "from e.g. 64 other authors"). */
+#define BENCH_AUTHORS       64
+/*  Default events; the issue asks for >= 100,000. */
+#define BENCH_DEFAULT_N     100000
+/*  Frames per eventlog_ingest call: what one anti-entropy fetch might carry. */
+#define BENCH_DEFAULT_CALL  4096
+/*  A fixed wall clock for the generated events (2026-05-26). */
+#define BENCH_T0_MS         1779783262000ULL
+
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* ---- cores ----------------------------------------------------------------
+   "The same number of cores": each measurement with t threads runs with the
+   whole process (verify workers, the writer thread, RocksDB's background
+   threads) confined to t CPUs, so the ingest cannot borrow a core the
+   verify-only run did not have. */
+
+static cpu_set_t s_all_cpus;
+
+/*  Confine every thread of this process (and threads they create) to the
+    first n CPUs we were allowed. Returns the number of CPUs used. */
+static int
+s_pin (int n)
+{
+    cpu_set_t set;
+    CPU_ZERO (&set);
+    int used = 0;
+    for (int c = 0; c < CPU_SETSIZE && used < n; c++)
+        if (CPU_ISSET (c, &s_all_cpus)) {
+            CPU_SET (c, &set);
+            used++;
+        }
+    DIR *dir = opendir ("/proc/self/task");
+    struct dirent *de;
+    while (dir && (de = readdir (dir)) != NULL) {
+        if (de->d_name [0] == '.')
+            continue;
+        pid_t tid = (pid_t) atoi (de->d_name);
+        if (sched_setaffinity (tid, sizeof set, &set) != 0)
+            fprintf (stderr, "warning: could not pin thread %d\n", (int) tid);
+    }
+    if (dir)
+        closedir (dir);
+    return used;
+}
+
+/* ---- the data set --------------------------------------------------------- */
+
+typedef struct {
+    uint8_t **frames;                       /* SignedEvent wire bytes */
+    size_t   *lens;
+    uint8_t **msgs;                         /* domain prefix || body, for verify-only */
+    size_t   *msg_lens;
+    uint8_t (*sigs) [64];
+    const uint8_t **keys;                   /* author public key (borrowed) */
+    size_t    n;
+} dataset_t;
+
+static int
+s_collect (void *arg, const event_t *ev)
+{
+    dataset_t *d = (dataset_t *) arg;
+    size_t len;
+    const uint8_t *w = event_wire (ev, &len);
+    d->frames [d->n] = malloc (len);
+    memcpy (d->frames [d->n], w, len);
+    d->lens [d->n++] = len;
+    return 0;
+}
+
+/*  Build the membership prefix on a scratch log and return its frames. */
+static int
+s_make_prefix (const char *dir, identity_t *root, identity_t **authors, dataset_t *prefix)
+{
+    int err;
+    eventlog_t *log = eventlog_open (dir, &err);
+    if (!log)
+        return err;
+    int rc = eventlog_community_create (log, root, "Bench", BENCH_T0_MS);
+    uint64_t now = BENCH_T0_MS;
+    for (int i = 0; rc == 0 && i < BENCH_AUTHORS; i++) {
+        Hearth__Event d = HEARTH__EVENT__INIT;
+        Hearth__MemberInvited inv = HEARTH__MEMBER_INVITED__INIT;
+        inv.invitee.data = (uint8_t *) identity_public_key (authors [i]);
+        inv.invitee.len = 32;
+        inv.display_name = (char *) "bench";
+        inv.initial_level = HEARTH__LEVEL__LEVEL_MEMBER;
+        inv.expires_at_ms = BENCH_T0_MS + 86400000ULL;
+        d.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED;
+        d.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_INVITED;
+        d.member_invited = &inv;
+        event_t *ev = NULL;
+        rc = eventlog_append_local (log, root, &d, ++now, &ev);
+        if (rc)
+            break;
+        Hearth__Event j = HEARTH__EVENT__INIT;
+        Hearth__MemberJoined mj = HEARTH__MEMBER_JOINED__INIT;
+        mj.invite_event_id = (char *) event_id (ev);
+        mj.display_name = (char *) "bench";
+        j.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED;
+        j.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_JOINED;
+        j.member_joined = &mj;
+        rc = eventlog_append_local (log, authors [i], &j, ++now, NULL);
+        event_destroy (&ev);
+    }
+    size_t total = 1 + 2 * BENCH_AUTHORS;
+    prefix->frames = calloc (total, sizeof *prefix->frames);
+    prefix->lens = calloc (total, sizeof *prefix->lens);
+    if (rc == 0)
+        rc = eventlog_scan (log, 0, s_collect, prefix);
+    eventlog_destroy (&log);
+    return rc;
+}
+
+/*  N posts, lamports after the prefix, round-robin over the authors. */
+static int
+s_make_posts (const uint8_t *community, uint64_t first_lamport, identity_t **authors, size_t n,
+              dataset_t *d)
+{
+    d->frames = calloc (n, sizeof *d->frames);
+    d->lens = calloc (n, sizeof *d->lens);
+    d->msgs = calloc (n, sizeof *d->msgs);
+    d->msg_lens = calloc (n, sizeof *d->msg_lens);
+    d->sigs = calloc (n, sizeof *d->sigs);
+    d->keys = calloc (n, sizeof *d->keys);
+    if (!d->frames || !d->lens || !d->msgs || !d->msg_lens || !d->sigs || !d->keys)
+        return HEARTH_ENOMEM;
+    ulid_gen_t gen [BENCH_AUTHORS];
+    memset (gen, 0, sizeof gen);
+    char *tags [2] = { (char *) "garden", (char *) "free" };
+    for (size_t i = 0; i < n; i++) {
+        identity_t *who = authors [i % BENCH_AUTHORS];
+        uint64_t ms = BENCH_T0_MS + i;
+        char id [ULID_SIZE], client [40], title [80];
+        uint8_t rnd [10];
+        randombytes_buf (rnd, sizeof rnd);
+        ulid_gen_next (&gen [i % BENCH_AUTHORS], ms, rnd, id);
+        snprintf (client, sizeof client, "bench-%zu", i);
+        snprintf (title, sizeof title, "Offer %zu: seedlings and garden tools", i);
+        Hearth__Event e = HEARTH__EVENT__INIT;
+        Hearth__MarketPostCreated p = HEARTH__MARKET_POST_CREATED__INIT;
+        Hearth__Location loc = HEARTH__LOCATION__INIT;
+        loc.lat = 52.52 + (double) (i % 100) / 1000.0;
+        loc.lng = 13.40;
+        loc.label = (char *) "Kiez";
+        p.client_id = client;
+        p.category = HEARTH__CATEGORY__CATEGORY_OFFER;
+        p.title = title;
+        p.body = (char *) "Tomato and basil seedlings, a rake and two spades. Pick up any evening.";
+        p.location = &loc;
+        p.tags = tags;
+        p.n_tags = 2;
+        p.ttl_seconds = 604800;
+        e.schema_version = 1;
+        e.event_id = id;
+        e.lamport = first_lamport + i;
+        e.wall_clock_ms = ms;
+        e.community_id.data = (uint8_t *) community;
+        e.community_id.len = 32;
+        e.author.data = (uint8_t *) identity_public_key (who);
+        e.author.len = 32;
+        e.type = HEARTH__EVENT_TYPE__MARKET_POST_CREATED;
+        e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
+        e.market_post_created = &p;
+        int err;
+        event_t *ev = event_sign (&e, who, &err);
+        if (!ev)
+            return err;
+        size_t len;
+        const uint8_t *w = event_wire (ev, &len);
+        d->frames [i] = malloc (len);
+        memcpy (d->frames [i], w, len);
+        d->lens [i] = len;
+        size_t blen;
+        const uint8_t *body = event_signed_body (ev, &blen);
+        d->msg_lens [i] = IDENTITY_EVENT_DOMAIN_LEN + blen;
+        d->msgs [i] = malloc (d->msg_lens [i]);
+        memcpy (d->msgs [i], IDENTITY_EVENT_DOMAIN, IDENTITY_EVENT_DOMAIN_LEN);
+        memcpy (d->msgs [i] + IDENTITY_EVENT_DOMAIN_LEN, body, blen);
+        memcpy (d->sigs [i], event_signature (ev), 64);
+        d->keys [i] = identity_public_key (who);
+        d->n++;
+        event_destroy (&ev);
+    }
+    return 0;
+}
+
+static void
+s_dataset_free (dataset_t *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free (d->frames [i]);
+        if (d->msgs)
+            free (d->msgs [i]);
+    }
+    free (d->frames);
+    free (d->lens);
+    free (d->msgs);
+    free (d->msg_lens);
+    free (d->sigs);
+    free (d->keys);
+}
+
+/* ---- verify-only ------------------------------------------------------------ */
+
+typedef struct {
+    const dataset_t *d;
+    size_t from, to;
+    size_t bad;
+} s_slice_t;
+
+static void *
+s_verify_slice (void *arg)
+{
+    s_slice_t *s = (s_slice_t *) arg;
+    for (size_t i = s->from; i < s->to; i++)
+        if (crypto_sign_verify_detached (s->d->sigs [i], s->d->msgs [i], s->d->msg_lens [i],
+                                         s->d->keys [i]) != 0)
+            s->bad++;
+    return NULL;
+}
+
+/*  Events/s of bare verification on `threads` threads (caller + threads-1). */
+static double
+s_verify_only (const dataset_t *d, int threads)
+{
+    pthread_t tid [8];
+    s_slice_t slices [8];
+    size_t per = d->n / (size_t) threads;
+    double t0 = s_now ();
+    for (int t = 0; t < threads; t++) {
+        slices [t] = (s_slice_t) { d, per * (size_t) t, t == threads - 1? d->n: per * (size_t) (t + 1), 0 };
+        if (t > 0)
+            pthread_create (&tid [t], NULL, s_verify_slice, &slices [t]);
+    }
+    s_verify_slice (&slices [0]);
+    for (int t = 1; t < threads; t++)
+        pthread_join (tid [t], NULL);
+    double dt = s_now () - t0;
+    for (int t = 0; t < threads; t++)
+        if (slices [t].bad)
+            fprintf (stderr, "verify-only: %zu bad signatures?\n", slices [t].bad);
+    return (double) d->n / dt;
+}
+
+/* ---- ingest ----------------------------------------------------------------- */
+
+/*  The trivial view: counts what it is fed. */
+static int
+s_count_apply (void *ctx, const event_t *ev)
+{
+    (void) ev;
+    (*(uint64_t *) ctx)++;
+    return 0;
+}
+
+static int
+s_count_snapshot (void *ctx, uint8_t **buf, size_t *len)
+{
+    *buf = malloc (8);
+    if (!*buf)
+        return HEARTH_ENOMEM;
+    memcpy (*buf, ctx, 8);
+    *len = 8;
+    return 0;
+}
+
+static int
+s_count_restore (void *ctx, const uint8_t *buf, size_t len)
+{
+    if (len != 8)
+        return HEARTH_EDECODE;
+    memcpy (ctx, buf, 8);
+    return 0;
+}
+
+static void
+s_count_reset (void *ctx)
+{
+    *(uint64_t *) ctx = 0;
+}
+
+/*  Events/s of eventlog_ingest into a fresh DB; -1 on failure. */
+static double
+s_ingest (const char *dir, const uint8_t *community, const dataset_t *prefix, const dataset_t *posts,
+          int threads, size_t call)
+{
+    int err;
+    eventlog_t *log = eventlog_open (dir, &err);
+    if (!log) {
+        fprintf (stderr, "open %s: %s\n", dir, hearth_strerror (err));
+        return -1;
+    }
+    uint64_t applied = 0;
+    eventlog_view_t view = {
+        .name = "bench", .types = 1u << HEARTH__EVENT_TYPE__MARKET_POST_CREATED, .ctx = &applied,
+        .apply = s_count_apply, .snapshot = s_count_snapshot,
+        .restore = s_count_restore, .reset = s_count_reset,
+    };
+    eventlog_ingest_result_t r;
+    if (eventlog_community_adopt (log, community) != 0
+    ||  eventlog_view_register (log, &view) != 0
+    ||  eventlog_views_load (log, NULL) != 0
+    ||  eventlog_ingest (log, (const uint8_t *const *) prefix->frames, prefix->lens, prefix->n, &r, NULL) != 0
+    ||  r.accepted != prefix->n
+    ||  eventlog_set_verify_threads (log, threads) != 0) {
+        fprintf (stderr, "ingest setup failed\n");
+        eventlog_destroy (&log);
+        return -1;
+    }
+    uint64_t accepted = 0;
+    double t0 = s_now ();
+    for (size_t at = 0; at < posts->n; at += call) {
+        size_t m = posts->n - at < call? posts->n - at: call;
+        if (eventlog_ingest (log, (const uint8_t *const *) posts->frames + at, posts->lens + at, m, &r, NULL) != 0) {
+            fprintf (stderr, "ingest failed\n");
+            break;
+        }
+        accepted += r.accepted;
+    }
+    double dt = s_now () - t0;
+    if (accepted != posts->n || applied != posts->n)
+        fprintf (stderr, "ingest: accepted %llu, view saw %llu, of %zu\n", (unsigned long long) accepted,
+                 (unsigned long long) applied, posts->n);
+    eventlog_destroy (&log);
+    return accepted == posts->n? (double) posts->n / dt: -1;
+}
+
+int
+main (int argc, char **argv)
+{
+    size_t n = BENCH_DEFAULT_N, call = BENCH_DEFAULT_CALL;
+    int repeat = 3, only = 0;
+    const char *base = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp (argv [i], "--repeat") == 0 && i + 1 < argc)
+            repeat = atoi (argv [++i]);
+        else if (strcmp (argv [i], "--call") == 0 && i + 1 < argc)
+            call = (size_t) strtoull (argv [++i], NULL, 10);
+        else if (strcmp (argv [i], "--threads") == 0 && i + 1 < argc)
+            only = atoi (argv [++i]);
+        else if (strcmp (argv [i], "--dir") == 0 && i + 1 < argc)
+            base = argv [++i];
+        else if (argv [i][0] != '-')
+            n = (size_t) strtoull (argv [i], NULL, 10);
+        else {
+            fprintf (stderr, "usage: bench_ingest [N] [--repeat R] [--call FRAMES] [--threads 1|2] [--dir DIR]\n");
+            return 2;
+        }
+    }
+    if (n == 0 || call == 0 || repeat < 1 || sodium_init () < 0)
+        return 2;
+    if (sched_getaffinity (0, sizeof s_all_cpus, &s_all_cpus) != 0) {
+        perror ("sched_getaffinity");
+        return 1;
+    }
+    hearth_log_set_level (HEARTH_LOG_WARN);
+    char tmpl [512];
+    snprintf (tmpl, sizeof tmpl, "%s/hearth-bench-XXXXXX", base? base: getenv ("TMPDIR")? getenv ("TMPDIR"): "/tmp");
+    char *dir = mkdtemp (tmpl);
+    if (!dir) {
+        perror ("mkdtemp");
+        return 1;
+    }
+
+    uint8_t seed [32];
+    memset (seed, 1, sizeof seed);
+    identity_t *root = identity_from_seed (seed);
+    identity_t *authors [BENCH_AUTHORS];
+    for (int i = 0; i < BENCH_AUTHORS; i++) {
+        memset (seed, 0, sizeof seed);
+        seed [0] = 2;
+        seed [1] = (uint8_t) i;
+        authors [i] = identity_from_seed (seed);
+    }
+    dataset_t prefix = { 0 }, posts = { 0 };
+    char path [600];
+    snprintf (path, sizeof path, "%s/prefix", dir);
+    fprintf (stderr, "building %zu events from %d authors...\n", n, BENCH_AUTHORS);
+    if (s_make_prefix (path, root, authors, &prefix) != 0
+    ||  s_make_posts (identity_public_key (root), prefix.n + 1, authors, n, &posts) != 0) {
+        fprintf (stderr, "could not build the data set\n");
+        return 1;
+    }
+    size_t bytes = 0;
+    for (size_t i = 0; i < posts.n; i++)
+        bytes += posts.lens [i];
+
+    double verify [3] = { 0 }, ingest [3] = { 0 };
+    for (int r = 0; r < repeat; r++) {
+        for (int t = 1; t <= 2; t++) {
+            if (only && t != only)
+                continue;
+            if (s_pin (t) != t)
+                fprintf (stderr, "warning: fewer than %d CPUs available\n", t);
+            double v = s_verify_only (&posts, t);
+            snprintf (path, sizeof path, "rm -rf '%s/db'", dir);
+            if (system (path) != 0)
+                fprintf (stderr, "cleanup failed\n");
+            snprintf (path, sizeof path, "%s/db", dir);
+            double g = s_ingest (path, identity_public_key (root), &prefix, &posts, t, call);
+            fprintf (stderr, "run %d, %d thread%s: verify-only %.0f/s, ingest %.0f/s\n", r + 1, t,
+                     t > 1? "s": "", v, g);
+            if (v > verify [t])
+                verify [t] = v;
+            if (g > ingest [t])
+                ingest [t] = g;
+        }
+    }
+    printf ("bench_ingest: %zu market.post.created events (mean %.0f bytes), %d authors, "
+            "ingest calls of %zu frames, process pinned to <threads> CPUs, best of %d runs\n",
+            posts.n, (double) bytes / (double) posts.n, BENCH_AUTHORS, call, repeat);
+    printf ("| threads | verify-only (events/s) | ingest (events/s) | ingest / verify-only |\n");
+    printf ("|--------:|-----------------------:|------------------:|---------------------:|\n");
+    for (int t = 1; t <= 2; t++)
+        printf ("| %7d | %22.0f | %17.0f | %20.2f |\n", t, verify [t], ingest [t],
+                ingest [t] > 0? ingest [t] / verify [t]: 0.0);
+    printf ("goal: ratio >= 0.85 with 1 and with 2 threads\n");
+
+    snprintf (path, sizeof path, "rm -rf '%s'", dir);
+    if (system (path) != 0)
+        fprintf (stderr, "could not remove %s\n", dir);
+    s_dataset_free (&prefix);
+    s_dataset_free (&posts);
+    identity_destroy (&root);
+    for (int i = 0; i < BENCH_AUTHORS; i++)
+        identity_destroy (&authors [i]);
+    return ingest [1] > 0 && ingest [2] > 0? 0: 1;
+}
