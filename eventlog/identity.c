@@ -225,6 +225,17 @@ identity_public_key (const identity_t *self)
     return self->pk;
 }
 
+int
+identity_curve_keypair (const identity_t *self, uint8_t pub [32], uint8_t sec [32])
+{
+    if (crypto_sign_ed25519_pk_to_curve25519 (pub, self->pk) != 0
+    ||  crypto_sign_ed25519_sk_to_curve25519 (sec, self->sk) != 0) {
+        sodium_memzero (sec, 32);
+        return HEARTH_EKEYS;
+    }
+    return 0;
+}
+
 const char *
 identity_node_id (const identity_t *self)
 {

@@ -340,6 +340,22 @@ membership_revoked (const membership_t *self, const uint8_t key [32])
     return m && m->revoked;
 }
 
+/*  Linear over the pending invites: called once per ZAP handshake, not per
+    event, and bounded by MEMBERSHIP_MAX_INVITES. Invites leave the list when
+    redeemed by a join, so only unredeemed ones are seen here. */
+int
+membership_invite_pending (const membership_t *self, const uint8_t key [32], uint64_t now_ms)
+{
+    if (membership_revoked (self, key))
+        return 0;
+    for (size_t i = 0; i < self->n_invites; i++) {
+        const s_invite_t *v = &self->invites [i];
+        if (v->expires_at_ms >= now_ms && memcmp (v->invitee, key, HEARTH_KEY_BYTES) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 size_t
 membership_count (const membership_t *self)
 {

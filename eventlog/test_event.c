@@ -178,6 +178,22 @@ HT_TEST (test_identity_flipped_byte_fails_verify)
 
 /* ---- events ------------------------------------------------------------------ */
 
+/*  The CURVE key pair converts from the Ed25519 pair: the public half is
+    what crypto_sign_ed25519_pk_to_curve25519 gives, and the pair agrees
+    (scalarmult of the secret is the public). */
+HT_TEST (test_identity_curve_keypair)
+{
+    identity_t *id = tu_identity (7);
+    uint8_t pub [32], sec [32], expect [32], derived [32];
+    HT_CHECK_EQ_INT (identity_curve_keypair (id, pub, sec), 0);
+    HT_CHECK_EQ_INT (crypto_sign_ed25519_pk_to_curve25519 (expect, identity_public_key (id)), 0);
+    HT_CHECK (memcmp (pub, expect, 32) == 0);
+    HT_CHECK_EQ_INT (crypto_scalarmult_base (derived, sec), 0);
+    HT_CHECK (memcmp (derived, pub, 32) == 0);
+    sodium_memzero (sec, sizeof sec);
+    identity_destroy (&id);
+}
+
 HT_TEST (test_event_sign_decode_verify)
 {
     identity_t *id = tu_identity (2);
@@ -432,6 +448,7 @@ main (void)
     HT_RUN (test_identity_create_load_and_perm);
     HT_RUN (test_identity_short_id_regex);
     HT_RUN (test_identity_flipped_byte_fails_verify);
+    HT_RUN (test_identity_curve_keypair);
     HT_RUN (test_event_sign_decode_verify);
     HT_RUN (test_event_decode_rejects);
     HT_RUN (test_event_to_json);

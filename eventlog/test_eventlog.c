@@ -868,8 +868,13 @@ HT_TEST (test_membership_rules)
     char inv_a [ULID_SIZE], inv_b [ULID_SIZE], inv_c [ULID_SIZE];
     HT_CHECK_EQ_INT (s_invite (log, root, a, HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + HOUR_MS, T0_MS + 1, inv_a), 0);
     /*  Joining with someone else's invite fails; with one's own it works. */
+    HT_CHECK_EQ_INT (membership_invite_pending (m, identity_public_key (a), T0_MS + 2), 1);
+    HT_CHECK_EQ_INT (membership_invite_pending (m, identity_public_key (a), T0_MS + HOUR_MS), 1);
+    HT_CHECK_EQ_INT (membership_invite_pending (m, identity_public_key (a), T0_MS + HOUR_MS + 1), 0);
+    HT_CHECK_EQ_INT (membership_invite_pending (m, identity_public_key (b), T0_MS + 2), 0);
     HT_CHECK_EQ_INT (s_join (log, b, inv_a, T0_MS + 2), HEARTH_EUNAUTHORIZED);
     HT_CHECK_EQ_INT (s_join (log, a, inv_a, T0_MS + 2), 0);
+    HT_CHECK_EQ_INT (membership_invite_pending (m, identity_public_key (a), T0_MS + 2), 0);  /* redeemed */
     HT_CHECK_EQ_INT (s_join (log, a, inv_a, T0_MS + 3), HEARTH_EUNAUTHORIZED);   /* redeemed */
     HT_CHECK_EQ_INT (membership_level (m, identity_public_key (a)), HEARTH__LEVEL__LEVEL_MEMBER);
     /*  A member may invite members but not trusted ones. */
@@ -899,6 +904,9 @@ HT_TEST (test_membership_rules)
     HT_CHECK_EQ_INT (eventlog_append_local (log, a, &d, T0_MS + 12, NULL), HEARTH_EUNAUTHORIZED);
     /*  Expired invite on the local side. */
     HT_CHECK_EQ_INT (s_invite (log, root, c, HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + 20, T0_MS + 13, inv_c), 0);
+    HT_CHECK_EQ_INT (membership_invite_pending (m, identity_public_key (c), T0_MS + 20), 1);
+    HT_CHECK_EQ_INT (membership_invite_pending (m, identity_public_key (c), T0_MS + 21), 0);
+    HT_CHECK_EQ_INT (membership_invite_pending (m, identity_public_key (b), T0_MS + 13), 0);  /* revoked */
     HT_CHECK_EQ_INT (s_join (log, c, inv_c, T0_MS + 21), HEARTH_EUNAUTHORIZED);
     HT_CHECK_EQ_INT (s_join (log, c, inv_c, T0_MS + 20), 0);
     HT_CHECK_EQ_INT (membership_count (m), 3);     /* root, a, c */
