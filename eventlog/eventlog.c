@@ -211,6 +211,10 @@ struct _eventlog_t {
     int                             views_loaded;
     uint64_t                        since_snapshot;  /* accepted since the last snapshot */
 
+    eventlog_accept_fn             *accept_fn;     /* borrowed hook, or NULL */
+    void                           *accept_arg;
+    const void                     *origin;        /* token of the ingest call running */
+
     s_pool_t                        pool;
     s_chunk_t                      *chunks [S_CHUNKS];  /* owned ingest scratch, lazily made */
     s_writer_t                      writer;
@@ -631,6 +635,8 @@ s_maybe_snapshot (eventlog_t *self)
 /* ---- verify pool ------------------------------------------------------------- */
 
 static void s_item_prepare (eventlog_t *self, s_item_t *item);
+static int s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
+                     eventlog_ingest_result_t *result, event_reject_t *codes);
 static void s_writer_stop (s_writer_t *w);
 
 /*  Claim and process items until the job is exhausted. */
@@ -1087,6 +1093,8 @@ s_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft
     if (membership_apply (self->members, ev) != 0)
         hlog_error (S_LOG, "membership over capacity applying %s", event_id (ev));
     s_views_feed (self, ev);
+    if (self->accept_fn)
+        self->accept_fn (self->accept_arg, ev, NULL);
     s_maybe_snapshot (self);
     if (out)
         *out = ev;
@@ -1519,8 +1527,11 @@ s_chunk_complete (eventlog_t *self, s_chunk_t *chunk, int write_rc, eventlog_ing
     }
     for (size_t i = 0; i < chunk->n; i++) {
         if (chunk->items [i].ev) {
-            if (write_rc == 0)
+            if (write_rc == 0) {
                 s_views_feed (self, chunk->items [i].ev);
+                if (self->accept_fn)
+                    self->accept_fn (self->accept_arg, chunk->items [i].ev, self->origin);
+            }
             event_destroy (&chunk->items [i].ev);
         }
     }
@@ -1613,6 +1624,23 @@ s_writer_stop (s_writer_t *w)
 int
 eventlog_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
                  eventlog_ingest_result_t *result, event_reject_t *codes)
+{
+    return eventlog_ingest_from (self, frames, lens, n, NULL, result, codes);
+}
+
+int
+eventlog_ingest_from (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
+                      const void *origin, eventlog_ingest_result_t *result, event_reject_t *codes)
+{
+    self->origin = origin;
+    int rc = s_ingest (self, frames, lens, n, result, codes);
+    self->origin = NULL;
+    return rc;
+}
+
+static int
+s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
+          eventlog_ingest_result_t *result, event_reject_t *codes)
 {
     eventlog_ingest_result_t dummy;
     result = result? result: &dummy;
@@ -1817,6 +1845,64 @@ eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, 
     char *err = NULL;
     rocksdb_iter_get_error (it, &err);
     if (err) {
+        rocksdb_free (err);
+        rc = HEARTH_EIO;
+    }
+    rocksdb_iter_destroy (it);
+    return rc;
+}
+
+/* ---- for the mesh ------------------------------------------------------------ */
+
+void
+eventlog_set_accept_hook (eventlog_t *self, eventlog_accept_fn *fn, void *arg)
+{
+    self->accept_fn = fn;
+    self->accept_arg = fn? arg: NULL;
+}
+
+int
+eventlog_has_hash (eventlog_t *self, const uint8_t hash [32])
+{
+    return s_exists (self, S_CF_EVENTS, hash, HEARTH_HASH_BYTES);
+}
+
+int
+eventlog_get_wire (eventlog_t *self, const uint8_t hash [32], uint8_t **wire, size_t *len)
+{
+    *wire = NULL;
+    size_t vlen;
+    int rc;
+    uint8_t *v = s_get (self, S_CF_EVENTS, hash, HEARTH_HASH_BYTES, &vlen, &rc);
+    if (!v)
+        return rc? rc: HEARTH_ENOTFOUND;
+    *wire = (uint8_t *) malloc (vlen? vlen: 1);
+    if (*wire) {
+        memcpy (*wire, v, vlen);
+        *len = vlen;
+    }
+    rocksdb_free (v);
+    return *wire? 0: HEARTH_ENOMEM;
+}
+
+int
+eventlog_scan_order (eventlog_t *self, eventlog_order_fn *fn, void *arg)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [S_CF_ORDER]);
+    int rc = 0;
+    for (rocksdb_iter_seek_to_first (it); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
+        size_t klen;
+        const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
+        if (klen != S_ORDER_KEY_LEN)
+            continue;                       /* not ours; never written */
+        rc = fn (arg, s_get_be64 (k), k + 8);
+        if (rc)
+            break;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error (it, &err);
+    if (err) {
+        hlog_error (S_LOG, "order scan failed: %s", err);
         rocksdb_free (err);
         rc = HEARTH_EIO;
     }

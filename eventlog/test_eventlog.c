@@ -1121,6 +1121,79 @@ HT_TEST (test_verify_threads_same_results)
     world_free (&w);
 }
 
+/*  The mesh hooks: accept hook with origin, has_hash, get_wire, scan_order. */
+typedef struct {
+    size_t      calls, with_origin;
+    const void *last_origin;
+} hook_seen_t;
+
+static void
+s_hook (void *arg, const event_t *ev, const void *origin)
+{
+    hook_seen_t *h = (hook_seen_t *) arg;
+    (void) ev;
+    h->calls++;
+    h->with_origin += origin != NULL;
+    h->last_origin = origin;
+}
+
+static int
+s_count_order (void *arg, uint64_t lamport, const uint8_t hash [32])
+{
+    uint64_t *prev = (uint64_t *) arg;
+    (void) hash;
+    if (lamport < prev [1])
+        return -1;                          /* out of order */
+    prev [1] = lamport;
+    prev [0]++;
+    return 0;
+}
+
+HT_TEST (test_mesh_hooks)
+{
+    world_t w;
+    world_make (&w, "hooks", 10);
+    eventlog_t *log = world_target (&w, "t", NULL);
+    if (!log)
+        return;
+    hook_seen_t seen = { 0 };
+    eventlog_set_accept_hook (log, s_hook, &seen);
+    int link = 0;
+    eventlog_ingest_result_t r;
+    HT_CHECK_EQ_INT (eventlog_ingest_from (log, (const uint8_t *const *) w.frames.frames, w.frames.lens,
+                                           w.frames.n, &link, &r, NULL), 0);
+    HT_CHECK_EQ_INT (seen.calls, w.frames.n);
+    HT_CHECK_EQ_INT (seen.with_origin, w.frames.n);
+    HT_CHECK (seen.last_origin == &link);
+    /*  Repeats are not accepted, so the hook does not fire. */
+    HT_CHECK_EQ_INT (s_ingest (log, &w.frames, 0, w.frames.n, &r, NULL), 0);
+    HT_CHECK_EQ_INT (seen.calls, w.frames.n);
+    /*  A local append fires it with no origin. */
+    HT_CHECK_EQ_INT (s_post (log, w.m [0], "hook-1", "Hooked", T0_MS + 999, NULL), 0);
+    HT_CHECK_EQ_INT (seen.calls, w.frames.n + 1);
+    HT_CHECK (seen.last_origin == NULL);
+    event_reject_t reason;
+    event_t *ev = event_decode (w.frames.frames [3], w.frames.lens [3], &reason);
+    HT_CHECK (ev && eventlog_has_hash (log, event_hash (ev)) == 1);
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    HT_CHECK_EQ_INT (eventlog_get_wire (log, event_hash (ev), &wire, &len), 0);
+    HT_CHECK (wire && len == w.frames.lens [3] && memcmp (wire, w.frames.frames [3], len) == 0);
+    free (wire);
+    uint8_t nohash [32] = { 0 };
+    HT_CHECK_EQ_INT (eventlog_has_hash (log, nohash), 0);
+    HT_CHECK_EQ_INT (eventlog_get_wire (log, nohash, &wire, &len), HEARTH_ENOTFOUND);
+    event_destroy (&ev);
+    uint64_t count [2] = { 0, 0 };
+    HT_CHECK_EQ_INT (eventlog_scan_order (log, s_count_order, count), 0);
+    HT_CHECK_EQ_INT (count [0], w.frames.n + 1);
+    eventlog_set_accept_hook (log, NULL, NULL);
+    HT_CHECK_EQ_INT (s_post (log, w.m [0], "hook-2", "Unhooked", T0_MS + 1000, NULL), 0);
+    HT_CHECK_EQ_INT (seen.calls, w.frames.n + 1);
+    eventlog_destroy (&log);
+    world_free (&w);
+}
+
 int
 main (void)
 {
@@ -1136,5 +1209,6 @@ main (void)
     HT_RUN (test_crash_consistency);
     HT_RUN (test_views_load_replays_tail);
     HT_RUN (test_verify_threads_same_results);
+    HT_RUN (test_mesh_hooks);
     return ht_summary ();
 }
