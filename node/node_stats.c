@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hearth_codec.h"
 #include "hearth_error.h"
 #include "node_stats.h"
 
@@ -19,7 +20,8 @@
 /*  Labels of the capability dimension, in display order. */
 static const char *s_capabilities [] = {
     "market.list", "market.get", "market.post", "market.expire", "market.search",
-    "node.id", "node.stats", "events.list", "node.verify_views",
+    "node.id", "node.stats", "events.list", "node.verify_views", "node.view_digest",
+    "node.peers", "community.invite",
     NODE_STATS_CAP_UNKNOWN, NODE_STATS_CAP_INVALID
 };
 #define S_CAPS (sizeof s_capabilities / sizeof s_capabilities [0])
@@ -205,6 +207,36 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
         json_object_set_new (requests, s_capabilities [c], entry);
     }
     json_object_set_new (root, "requests", requests);
+
+    const node_stats_mesh_t *mesh = sample->mesh;
+    if (mesh) {
+        json_t *object = json_object ();
+        json_object_set_new (object, "address", mesh->address? json_string (mesh->address): json_null ());
+        json_object_set_new (object, "peers_connected", s_u64 (mesh->peers_connected));
+        json_object_set_new (object, "events_pushed", s_u64 (mesh->events_pushed));
+        json_object_set_new (object, "events_pulled", s_u64 (mesh->events_pulled));
+        json_object_set_new (object, "events_received", s_u64 (mesh->events_received));
+        json_object_set_new (object, "reconcile_rounds", s_u64 (mesh->reconcile_rounds));
+        json_object_set_new (object, "reconcile_bytes", s_u64 (mesh->reconcile_bytes));
+        json_object_set_new (object, "bytes_in", s_u64 (mesh->bytes_in));
+        json_object_set_new (object, "bytes_out", s_u64 (mesh->bytes_out));
+        json_object_set_new (object, "zap_denied", s_u64 (mesh->zap_denied));
+        json_object_set_new (object, "frames_dropped", s_u64 (mesh->frames_dropped));
+        if (mesh->last_sync_ms) {
+            char when [HEARTH_TIME_SIZE];
+            hearth_time_format_ms (mesh->last_sync_ms, when);
+            json_object_set_new (object, "last_sync", json_string (when));
+            double age = mesh->now_ms > mesh->last_sync_ms?
+                         (double) (mesh->now_ms - mesh->last_sync_ms) / 1000.0: 0.0;
+            json_object_set_new (object, "seconds_since_last_sync", json_real (age));
+        }
+        else {
+            json_object_set_new (object, "last_sync", json_null ());
+            json_object_set_new (object, "seconds_since_last_sync", json_null ());
+        }
+        json_object_set_new (object, "peers", mesh->peers? json_deep_copy (mesh->peers): json_array ());
+        json_object_set_new (root, "mesh", object);
+    }
     return root;
 }
 
@@ -214,6 +246,109 @@ static void
 s_family (FILE *out, const char *name, const char *type, const char *help)
 {
     fprintf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/*  Label value with '\', '"' and newlines escaped (exposition format). */
+static void
+s_label (FILE *out, const char *text)
+{
+    for (const char *p = text? text: ""; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            fputc ('\\', out);
+        if (*p == '\n')
+            fputs ("\\n", out);
+        else
+            fputc (*p, out);
+    }
+}
+
+/*  1 if an earlier entry of peers has the same short_id and direction as
+    entry `index` (two links of one kind to one key): its series would
+    repeat, which the exposition format forbids, so only the first counts. */
+static int
+s_peer_repeated (const json_t *peers, size_t index)
+{
+    json_t *entry = json_array_get (peers, index);
+    const char *id = json_string_value (json_object_get (entry, "short_id"));
+    const char *direction = json_string_value (json_object_get (entry, "direction"));
+    for (size_t i = 0; i < index; i++) {
+        json_t *other = json_array_get (peers, i);
+        const char *other_id = json_string_value (json_object_get (other, "short_id"));
+        const char *other_direction = json_string_value (json_object_get (other, "direction"));
+        if (strcmp (id? id: "", other_id? other_id: "") == 0
+        &&  strcmp (direction? direction: "", other_direction? other_direction: "") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void
+s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
+{
+    s_family (out, "hearth_mesh_peers_connected", "gauge", "Peer links currently connected.");
+    fprintf (out, "hearth_mesh_peers_connected %" PRIu64 "\n", mesh->peers_connected);
+    s_family (out, "hearth_mesh_events_pushed_total", "counter",
+              "Events sent to peers by eager push since start.");
+    fprintf (out, "hearth_mesh_events_pushed_total %" PRIu64 "\n", mesh->events_pushed);
+    s_family (out, "hearth_mesh_events_pulled_total", "counter",
+              "Events received after a fetch (anti-entropy) since start.");
+    fprintf (out, "hearth_mesh_events_pulled_total %" PRIu64 "\n", mesh->events_pulled);
+    s_family (out, "hearth_mesh_events_received_total", "counter",
+              "Events received over peer links (push and fetch) since start.");
+    fprintf (out, "hearth_mesh_events_received_total %" PRIu64 "\n", mesh->events_received);
+    s_family (out, "hearth_mesh_reconcile_rounds_total", "counter",
+              "Negentropy reconciliation sessions completed since start.");
+    fprintf (out, "hearth_mesh_reconcile_rounds_total %" PRIu64 "\n", mesh->reconcile_rounds);
+    s_family (out, "hearth_mesh_reconcile_bytes_total", "counter",
+              "Negentropy message bytes sent and received since start.");
+    fprintf (out, "hearth_mesh_reconcile_bytes_total %" PRIu64 "\n", mesh->reconcile_bytes);
+    s_family (out, "hearth_mesh_bytes_total", "counter", "Bytes on all peer links, by direction.");
+    fprintf (out, "hearth_mesh_bytes_total{direction=\"in\"} %" PRIu64 "\n", mesh->bytes_in);
+    fprintf (out, "hearth_mesh_bytes_total{direction=\"out\"} %" PRIu64 "\n", mesh->bytes_out);
+    s_family (out, "hearth_mesh_zap_denied_total", "counter",
+              "Peer handshakes refused by the members-only ZAP handler since start.");
+    fprintf (out, "hearth_mesh_zap_denied_total %" PRIu64 "\n", mesh->zap_denied);
+    s_family (out, "hearth_mesh_frames_dropped_total", "counter",
+              "Malformed or oversized frames from peers dropped since start.");
+    fprintf (out, "hearth_mesh_frames_dropped_total %" PRIu64 "\n", mesh->frames_dropped);
+    s_family (out, "hearth_mesh_last_sync_timestamp_seconds", "gauge",
+              "Unix time of the last completed reconciliation (0 = never).");
+    fprintf (out, "hearth_mesh_last_sync_timestamp_seconds %.3f\n", (double) mesh->last_sync_ms / 1000.0);
+    s_family (out, "hearth_mesh_seconds_since_last_sync", "gauge",
+              "Seconds since the last completed reconciliation (absent until the first).");
+    if (mesh->last_sync_ms)
+        fprintf (out, "hearth_mesh_seconds_since_last_sync %.3f\n",
+                 mesh->now_ms > mesh->last_sync_ms?
+                 (double) (mesh->now_ms - mesh->last_sync_ms) / 1000.0: 0.0);
+    /*  Per peer link; at most GOSSIP_MAX_PEERS outgoing plus the incoming
+        links of members, so the label set stays bounded by the community. */
+    s_family (out, "hearth_mesh_peer_connected", "gauge",
+              "1 if the link to this peer is connected, by peer (short NodeID) and link direction.");
+    size_t i;
+    json_t *peer;
+    json_array_foreach ((json_t *) mesh->peers, i, peer) {
+        if (s_peer_repeated (mesh->peers, i))
+            continue;
+        fputs ("hearth_mesh_peer_connected{peer=\"", out);
+        s_label (out, json_string_value (json_object_get (peer, "short_id")));
+        fputs ("\",link=\"", out);
+        s_label (out, json_string_value (json_object_get (peer, "direction")));
+        fprintf (out, "\"} %d\n", json_is_true (json_object_get (peer, "connected"))? 1: 0);
+    }
+    s_family (out, "hearth_mesh_peer_bytes_total", "counter",
+              "Bytes on one peer link, by peer (short NodeID), link direction and byte direction.");
+    json_array_foreach ((json_t *) mesh->peers, i, peer) {
+        if (s_peer_repeated (mesh->peers, i))
+            continue;
+        for (int in = 1; in >= 0; in--) {
+            fputs ("hearth_mesh_peer_bytes_total{peer=\"", out);
+            s_label (out, json_string_value (json_object_get (peer, "short_id")));
+            fputs ("\",link=\"", out);
+            s_label (out, json_string_value (json_object_get (peer, "direction")));
+            fprintf (out, "\",direction=\"%s\"} %lld\n", in? "in": "out",
+                     (long long) json_integer_value (json_object_get (peer, in? "bytes_in": "bytes_out")));
+        }
+    }
 }
 
 char *
@@ -305,6 +440,8 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
         fprintf (out, "hearth_request_duration_seconds_count{capability=\"%s\"} %" PRIu64 "\n",
                  s_capabilities [c], cap->count);
     }
+    if (sample->mesh)
+        s_prometheus_mesh (out, sample->mesh);
     if (fclose (out) != 0) {
         free (text);
         return NULL;

@@ -34,6 +34,24 @@ extern "C" {
 
 typedef struct _node_stats_t node_stats_t;
 
+/*  Mesh figures (gossip_stats_t of gossip.h, copied by the caller), so the
+    renderers stay pure. */
+typedef struct {
+    const char *address;                /* this node's peer address, may be NULL */
+    uint64_t    peers_connected;        /* gauge */
+    uint64_t    events_pushed;          /* sent by eager push */
+    uint64_t    events_pulled;          /* received after a fetch */
+    uint64_t    events_received;        /* all events received over links */
+    uint64_t    reconcile_rounds;       /* Negentropy sessions completed */
+    uint64_t    reconcile_bytes;        /* Negentropy message bytes in + out */
+    uint64_t    bytes_in, bytes_out;    /* all link bytes */
+    uint64_t    zap_denied;             /* handshakes refused */
+    uint64_t    frames_dropped;         /* bad frames from peers */
+    uint64_t    last_sync_ms;           /* wall ms of the last completed session, 0 = never */
+    uint64_t    now_ms;                 /* wall ms of the sample */
+    const json_t *peers;                /* may be NULL: the "peers" array of gossip_peers_json */
+} node_stats_mesh_t;
+
 /*  Event-log and market figures read at render time. All borrowed. */
 typedef struct {
     const char             *node_id;       /* full NodeID, may be NULL */
@@ -43,6 +61,7 @@ typedef struct {
     uint64_t                posts_total;
     uint64_t                posts_active;
     uint64_t                uptime_ms;
+    const node_stats_mesh_t *mesh;         /* NULL: no mesh (not rendered) */
 } node_stats_sample_t;
 
 /*  New, all counters zero. NULL on OOM. */

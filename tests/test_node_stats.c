@@ -285,11 +285,77 @@ HT_TEST (test_json)
     node_stats_destroy (&stats);
 }
 
+HT_TEST (test_mesh)
+{
+    node_stats_t *stats = node_stats_new ();
+    eventlog_stats_t log;
+    node_stats_sample_t sample;
+    s_sample (&sample, &log);
+    json_t *peers = json_loads (
+        "[{\"node_id\":\"ed25519:x\",\"short_id\":\"ed25519:AAAA-BBBB-CCCC-DDDD\",\"direction\":\"out\","
+        "\"connected\":true,\"bytes_in\":100,\"bytes_out\":200},"
+        "{\"node_id\":\"ed25519:y\",\"short_id\":\"ed25519:EEEE-\\\"FF-GGGG-HHHH\",\"direction\":\"in\","
+        "\"connected\":false,\"bytes_in\":5,\"bytes_out\":6},"
+        "{\"node_id\":\"ed25519:x\",\"short_id\":\"ed25519:AAAA-BBBB-CCCC-DDDD\",\"direction\":\"out\","
+        "\"connected\":false,\"bytes_in\":1,\"bytes_out\":1}]", 0, NULL);
+    HT_CHECK (peers != NULL);
+    node_stats_mesh_t mesh = {
+        .address = "ed25519:x@tcp://127.0.0.1:7400", .peers_connected = 1, .events_pushed = 7,
+        .events_pulled = 8, .events_received = 15, .reconcile_rounds = 3, .reconcile_bytes = 900,
+        .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1,
+        .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers
+    };
+    sample.mesh = &mesh;
+    char *text = node_stats_prometheus (stats, &sample);
+    HT_CHECK (text && s_check_exposition (text) == 0);
+    HT_CHECK (s_value (text, "hearth_mesh_peers_connected") == 1);
+    HT_CHECK (s_value (text, "hearth_mesh_events_pushed_total") == 7);
+    HT_CHECK (s_value (text, "hearth_mesh_events_pulled_total") == 8);
+    HT_CHECK (s_value (text, "hearth_mesh_reconcile_rounds_total") == 3);
+    HT_CHECK (s_value (text, "hearth_mesh_reconcile_bytes_total") == 900);
+    HT_CHECK (s_value (text, "hearth_mesh_bytes_total{direction=\"in\"}") == 4000);
+    HT_CHECK (s_value (text, "hearth_mesh_bytes_total{direction=\"out\"}") == 5000);
+    HT_CHECK (s_value (text, "hearth_mesh_zap_denied_total") == 2);
+    HT_CHECK (s_value (text, "hearth_mesh_seconds_since_last_sync") == 2.5);
+    HT_CHECK (s_value (text, "hearth_mesh_peer_bytes_total{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\",direction=\"out\"}") == 200);
+    HT_CHECK (s_value (text, "hearth_mesh_peer_connected{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\"}") == 1);
+    /*  Quotes in a label value are escaped. */
+    HT_CHECK (strstr (text, "peer=\"ed25519:EEEE-\\\"FF-GGGG-HHHH\",link=\"in\"") != NULL);
+    free (text);
+    json_t *json = node_stats_json (stats, &sample);
+    json_t *object = json_object_get (json, "mesh");
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "zap_denied")), 2);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_rounds")), 3);
+    HT_CHECK (json_real_value (json_object_get (object, "seconds_since_last_sync")) == 2.5);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (object, "last_sync")), "2026-11-25T10:00:00.000Z");
+    HT_CHECK_EQ_INT (json_array_size (json_object_get (object, "peers")), 3);
+    json_decref (json);
+    /*  Never synced: the age series is absent, still well-formed. */
+    mesh.last_sync_ms = 0;
+    mesh.peers = NULL;
+    text = node_stats_prometheus (stats, &sample);
+    HT_CHECK (text && s_check_exposition (text) == 0);
+    HT_CHECK (s_value (text, "hearth_mesh_seconds_since_last_sync") == -1);
+    HT_CHECK (s_value (text, "hearth_mesh_last_sync_timestamp_seconds") == 0);
+    free (text);
+    json = node_stats_json (stats, &sample);
+    HT_CHECK (json_is_null (json_object_get (json_object_get (json, "mesh"), "last_sync")));
+    json_decref (json);
+    /*  No mesh: no mesh families. */
+    sample.mesh = NULL;
+    text = node_stats_prometheus (stats, &sample);
+    HT_CHECK (text && strstr (text, "hearth_mesh_") == NULL);
+    free (text);
+    json_decref (peers);
+    node_stats_destroy (&stats);
+}
+
 int
 main (void)
 {
     HT_RUN (test_prometheus_structure);
     HT_RUN (test_checker_catches_problems);
     HT_RUN (test_json);
+    HT_RUN (test_mesh);
     return ht_summary ();
 }
