@@ -11,9 +11,11 @@
                     events split evenly across the threads;
       ingest      : eventlog_ingest of all N frames into a fresh RocksDB with
                     a registered trivial view, in calls of --call frames.
-    Each measurement is repeated --repeat times; the best run counts (the
-    machine is shared, so the best run is the least disturbed one).
-    Output: a table of events/s and the ratio ingest / verify-only.
+    The two are interleaved per ingest call (verify the call's events, then
+    ingest them), so on a shared machine both see the same load; a run's
+    ratio is its total verify-only time over its total ingest time. Each
+    thread count runs --repeat times (default 5); the table shows the
+    median rates and the median (min-max) of the paired ratios.
 
     Usage: bench_ingest [N] [--repeat R] [--call FRAMES] [--threads 1|2] [--dir DIR]
 */
@@ -258,16 +260,18 @@ s_verify_slice (void *arg)
     return NULL;
 }
 
-/*  Events/s of bare verification on `threads` threads (caller + threads-1). */
+/*  Seconds to verify events [from, to) on `threads` threads (the caller
+    plus threads-1), split evenly. */
 static double
-s_verify_only (const dataset_t *d, int threads)
+s_verify_only (const dataset_t *d, size_t from, size_t to, int threads)
 {
     pthread_t tid [8];
     s_slice_t slices [8];
-    size_t per = d->n / (size_t) threads;
+    size_t per = (to - from) / (size_t) threads;
     double t0 = s_now ();
     for (int t = 0; t < threads; t++) {
-        slices [t] = (s_slice_t) { d, per * (size_t) t, t == threads - 1? d->n: per * (size_t) (t + 1), 0 };
+        slices [t] = (s_slice_t) { d, from + per * (size_t) t,
+                                   t == threads - 1? to: from + per * (size_t) (t + 1), 0 };
         if (t > 0)
             pthread_create (&tid [t], NULL, s_verify_slice, &slices [t]);
     }
@@ -278,7 +282,7 @@ s_verify_only (const dataset_t *d, int threads)
     for (int t = 0; t < threads; t++)
         if (slices [t].bad)
             fprintf (stderr, "verify-only: %zu bad signatures?\n", slices [t].bad);
-    return (double) d->n / dt;
+    return dt;
 }
 
 /* ---- ingest ----------------------------------------------------------------- */
@@ -318,10 +322,14 @@ s_count_reset (void *ctx)
     *(uint64_t *) ctx = 0;
 }
 
-/*  Events/s of eventlog_ingest into a fresh DB; -1 on failure. */
-static double
-s_ingest (const char *dir, const uint8_t *community, const dataset_t *prefix, const dataset_t *posts,
-          int threads, size_t call)
+/*  One paired run on `threads` threads: for each slice of `call` events,
+    time bare verification of the slice, then eventlog_ingest of the same
+    slice into a fresh DB (with the trivial view). Interleaving the two at
+    this grain means both see the same load on a shared machine. Sums the
+    seconds of each into *verify_s and *ingest_s; 0 or -1 on failure. */
+static int
+s_paired_run (const char *dir, const uint8_t *community, const dataset_t *prefix, const dataset_t *posts,
+              int threads, size_t call, double *verify_s, double *ingest_s)
 {
     int err;
     eventlog_t *log = eventlog_open (dir, &err);
@@ -347,28 +355,39 @@ s_ingest (const char *dir, const uint8_t *community, const dataset_t *prefix, co
         return -1;
     }
     uint64_t accepted = 0;
-    double t0 = s_now ();
+    *verify_s = *ingest_s = 0;
     for (size_t at = 0; at < posts->n; at += call) {
         size_t m = posts->n - at < call? posts->n - at: call;
-        if (eventlog_ingest (log, (const uint8_t *const *) posts->frames + at, posts->lens + at, m, &r, NULL) != 0) {
-            fprintf (stderr, "ingest failed\n");
+        *verify_s += s_verify_only (posts, at, at + m, threads);
+        double t0 = s_now ();
+        int rc = eventlog_ingest (log, (const uint8_t *const *) posts->frames + at, posts->lens + at, m,
+                                  &r, NULL);
+        *ingest_s += s_now () - t0;
+        if (rc != 0) {
+            fprintf (stderr, "ingest failed: %s\n", hearth_strerror (rc));
             break;
         }
         accepted += r.accepted;
     }
-    double dt = s_now () - t0;
     if (accepted != posts->n || applied != posts->n)
         fprintf (stderr, "ingest: accepted %llu, view saw %llu, of %zu\n", (unsigned long long) accepted,
                  (unsigned long long) applied, posts->n);
     eventlog_destroy (&log);
-    return accepted == posts->n? (double) posts->n / dt: -1;
+    return accepted == posts->n? 0: -1;
+}
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y? -1: x > y;
 }
 
 int
 main (int argc, char **argv)
 {
     size_t n = BENCH_DEFAULT_N, call = BENCH_DEFAULT_CALL;
-    int repeat = 3, only = 0;
+    int repeat = 5, only = 0;
     const char *base = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv [i], "--repeat") == 0 && i + 1 < argc)
@@ -424,35 +443,58 @@ main (int argc, char **argv)
     for (size_t i = 0; i < posts.n; i++)
         bytes += posts.lens [i];
 
-    double verify [3] = { 0 }, ingest [3] = { 0 };
+    /*  Per thread count: each run's verify-only and ingest rates and their
+        paired ratio. */
+    enum { MAX_RUNS = 32 };
+    if (repeat > MAX_RUNS)
+        repeat = MAX_RUNS;
+    double vrate [3][MAX_RUNS], irate [3][MAX_RUNS], ratio [3][MAX_RUNS];
+    int runs [3] = { 0, 0, 0 }, failed = 0;
     for (int r = 0; r < repeat; r++) {
         for (int t = 1; t <= 2; t++) {
             if (only && t != only)
                 continue;
             if (s_pin (t) != t)
                 fprintf (stderr, "warning: fewer than %d CPUs available\n", t);
-            double v = s_verify_only (&posts, t);
             snprintf (path, sizeof path, "rm -rf '%s/db'", dir);
             if (system (path) != 0)
                 fprintf (stderr, "cleanup failed\n");
             snprintf (path, sizeof path, "%s/db", dir);
-            double g = s_ingest (path, identity_public_key (root), &prefix, &posts, t, call);
-            fprintf (stderr, "run %d, %d thread%s: verify-only %.0f/s, ingest %.0f/s\n", r + 1, t,
-                     t > 1? "s": "", v, g);
-            if (v > verify [t])
-                verify [t] = v;
-            if (g > ingest [t])
-                ingest [t] = g;
+            double vs, is;
+            if (s_paired_run (path, identity_public_key (root), &prefix, &posts, t, call, &vs, &is) != 0) {
+                failed = 1;
+                continue;
+            }
+            int k = runs [t]++;
+            vrate [t][k] = (double) posts.n / vs;
+            irate [t][k] = (double) posts.n / is;
+            ratio [t][k] = vs / is;
+            fprintf (stderr, "run %d, %d thread%s: verify-only %.0f/s, ingest %.0f/s, ratio %.2f\n",
+                     r + 1, t, t > 1? "s": "", vrate [t][k], irate [t][k], ratio [t][k]);
         }
     }
     printf ("bench_ingest: %zu market.post.created events (mean %.0f bytes), %d authors, "
-            "ingest calls of %zu frames, process pinned to <threads> CPUs, best of %d runs\n",
+            "ingest calls of %zu frames,\n  each run interleaves verify-only and ingest per call; "
+            "process pinned to <threads> CPUs; %d runs per row\n",
             posts.n, (double) bytes / (double) posts.n, BENCH_AUTHORS, call, repeat);
-    printf ("| threads | verify-only (events/s) | ingest (events/s) | ingest / verify-only |\n");
-    printf ("|--------:|-----------------------:|------------------:|---------------------:|\n");
-    for (int t = 1; t <= 2; t++)
-        printf ("| %7d | %22.0f | %17.0f | %20.2f |\n", t, verify [t], ingest [t],
-                ingest [t] > 0? ingest [t] / verify [t]: 0.0);
+    printf ("| threads | verify-only (events/s) | ingest (events/s) | ingest / verify-only: median (min-max) |\n");
+    printf ("|--------:|-----------------------:|------------------:|:---------------------------------------|\n");
+    for (int t = 1; t <= 2; t++) {
+        if (!runs [t])
+            continue;
+        /*  Rates: the median run; ratio: median of the paired ratios. */
+        double v [MAX_RUNS], g [MAX_RUNS], q [MAX_RUNS];
+        memcpy (v, vrate [t], sizeof v);
+        memcpy (g, irate [t], sizeof g);
+        memcpy (q, ratio [t], sizeof q);
+        qsort (v, (size_t) runs [t], sizeof (double), s_cmp_double);
+        qsort (g, (size_t) runs [t], sizeof (double), s_cmp_double);
+        qsort (q, (size_t) runs [t], sizeof (double), s_cmp_double);
+        int mid = runs [t] / 2;
+        char cell [64];
+        snprintf (cell, sizeof cell, "%.2f (%.2f-%.2f)", q [mid], q [0], q [runs [t] - 1]);
+        printf ("| %7d | %22.0f | %17.0f | %-38s |\n", t, v [mid], g [mid], cell);
+    }
     printf ("goal: ratio >= 0.85 with 1 and with 2 threads\n");
 
     snprintf (path, sizeof path, "rm -rf '%s'", dir);
@@ -463,5 +505,5 @@ main (int argc, char **argv)
     identity_destroy (&root);
     for (int i = 0; i < BENCH_AUTHORS; i++)
         identity_destroy (&authors [i]);
-    return ingest [1] > 0 && ingest [2] > 0? 0: 1;
+    return failed? 1: 0;
 }

@@ -64,21 +64,20 @@ static const char *s_cf_names [S_CF_COUNT] = {
     - SST bloom filters at ~10 bits/key (~1% false positives) make the "not
       stored yet" lookups of dedup cheap.
     - The CFs keyed by random-looking bytes (events by hash, ids by ULID,
-      clients by author) use a hash-of-skiplists memtable on a fixed key
-      prefix (the whole key for events and clients, the ULID for ids): a
-      skiplist insert of a random key into a large memtable costs ~3 us of
-      cache misses, a hash bucket ~1 us, and point lookups become O(1)
-      without a memtable bloom. order and seq are appended in nearly
-      ascending key order, where the plain skiplist is cheapest.
+      clients by author + client id) use a hash memtable on a key prefix
+      (the whole key for events and clients, the ULID for ids): a skiplist
+      insert of a random key into a large memtable costs ~3 us of cache
+      misses, a hash bucket ~1 us, and point lookups become O(1) without a
+      memtable bloom. Buckets hold ~1 entry, so RocksDB's hash-linked-list
+      rep (which turns a bucket into a skiplist past 256 entries) measured
+      a little cheaper than hash-of-skiplists. order and seq are appended in
+      nearly ascending key order, where the plain skiplist is cheapest.
     - 2^18 buckets per hash memtable (2 MiB of pointers) keep buckets short
       up to the ~150k events a 64 MiB memtable holds.
     - A 32 MiB block cache holds the hot index and filter blocks of a
       community-sized log. */
 #define S_BLOOM_BITS_PER_KEY     10
 #define S_HASH_BUCKETS           (1u << 18)
-/*  Skiplist height 4 and branching 4 within a bucket: RocksDB's defaults. */
-#define S_HASH_SKIPLIST_HEIGHT   4
-#define S_HASH_SKIPLIST_BRANCH   4
 #define S_BLOCK_CACHE_BYTES      (32u << 20)
 /*  Keep at most 3 RocksDB info LOG files. */
 #define S_KEEP_LOG_FILES         3
@@ -863,8 +862,7 @@ eventlog_open (const char *db_dir, int *err)
             rocksdb_options_set_prefix_extractor (self->cf_options [i], i == S_CF_IDS
                 ? rocksdb_slicetransform_create_fixed_prefix (prefix)
                 : rocksdb_slicetransform_create_noop ());
-            rocksdb_options_set_hash_skip_list_rep (self->cf_options [i], S_HASH_BUCKETS,
-                S_HASH_SKIPLIST_HEIGHT, S_HASH_SKIPLIST_BRANCH);
+            rocksdb_options_set_hash_link_list_rep (self->cf_options [i], S_HASH_BUCKETS);
         }
         if (i == S_CF_CLIENTS)
             rocksdb_options_set_merge_operator (self->cf_options [i],

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# bench.sh — Hearth's benchmarks (not tests: they measure, they do not judge).
+#
+#   scripts/bench.sh ingest [N] [bench_ingest options...]
+#       Release build into build-bench (if needed), then bench_ingest: N
+#       (default 100000) signed events through the receive pipeline into a
+#       fresh RocksDB, against bare libsodium verification of the same
+#       events, with 1 and 2 threads. See docs/performance.md.
+#
+# Environment: BUILD_DIR (default <repo>/build-bench).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
+
+usage () {
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+# Configure (Release) once, then build only the targets asked for.
+build () {
+    if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    fi
+    cmake --build "$BUILD_DIR" -j"$(nproc)" --target "$@" >/dev/null
+}
+
+cmd="${1:-help}"
+shift || true
+case "$cmd" in
+    ingest)
+        n="${1:-100000}"
+        shift || true
+        build bench_ingest
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        "$BUILD_DIR/eventlog/bench_ingest" "$n" "$@"
+        ;;
+    help|-h|--help)
+        usage
+        ;;
+    *)
+        echo "bench.sh: unknown benchmark '$cmd'" >&2
+        usage >&2
+        exit 2
+        ;;
+esac
