@@ -958,6 +958,78 @@ HT_TEST (test_open_locked)
     free (dir);
 }
 
+/* ---- child processes -------------------------------------------------------
+   A "crash" is a child that appends and _exits without closing (no snapshot,
+   no flush). The child is this binary run again (fork + exec), so it starts
+   with a clean RocksDB environment instead of a forked copy of ours. */
+
+#define CRASH_EVENTS 40
+
+static int
+s_run_child (const char *mode, const char *dir)
+{
+    char arg [64];
+    snprintf (arg, sizeof arg, "--child-%s", mode);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        execl ("/proc/self/exe", "test_eventlog", arg, dir, (char *) NULL);
+        _exit (127);
+    }
+    int status = -1;
+    if (pid < 0 || waitpid (pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+/*  Child of test_crash_consistency: community + CRASH_EVENTS posts in dir. */
+static int
+s_child_crash (const char *dir)
+{
+    identity_t *root = tu_identity (1);
+    int err;
+    eventlog_t *log = eventlog_open (dir, &err);
+    if (!log || eventlog_community_create (log, root, "Kiez", T0_MS) != 0)
+        return 2;
+    for (int i = 0; i < CRASH_EVENTS; i++) {
+        char client [32];
+        snprintf (client, sizeof client, "crash-%d", i);
+        if (s_post (log, root, client, "Crash test", T0_MS + 1 + (uint64_t) i, NULL) != 0)
+            return 3;
+    }
+    return 0;                               /* no eventlog_destroy: a crash */
+}
+
+/*  Child of test_views_load_replays_tail: the world's source log is in
+    dir/source; ingest all but 7 into dir/t, snapshot, ingest the 7. */
+static int
+s_child_tail (const char *dir)
+{
+    char *src = s_subdir (dir, "source"), *dst = s_subdir (dir, "t");
+    int err;
+    eventlog_t *source = eventlog_open (src, &err);
+    frames_t f = { 0 };
+    if (!source || eventlog_scan (source, 0, s_collect, &f) != 0 || f.n < 8)
+        return 2;
+    eventlog_destroy (&source);
+    identity_t *root = tu_identity (1);
+    eventlog_t *log = eventlog_open (dst, &err);
+    tview_t view = { 0 };
+    if (!log || eventlog_community_adopt (log, identity_public_key (root)) != 0)
+        return 3;
+    eventlog_view_t v = {
+        .name = "test", .types = 0xFFFFFFFEu, .ctx = &view,
+        .apply = tview_apply, .snapshot = tview_snapshot,
+        .restore = tview_restore, .reset = tview_reset,
+    };
+    eventlog_ingest_result_t r;
+    size_t head = f.n - 7;
+    if (eventlog_view_register (log, &v) != 0 || eventlog_views_load (log, NULL) != 0
+    ||  s_ingest (log, &f, 0, head, &r, NULL) != 0 || eventlog_views_snapshot (log) != 0
+    ||  s_ingest (log, &f, head, 7, &r, NULL) != 0 || r.accepted != 7)
+        return 4;
+    return 0;                               /* no eventlog_destroy: a crash */
+}
+
 /*  A child process appends and dies without closing (no snapshot, no
     flush): the parent must find every acknowledged event with its indexes,
     the clock and the counters. */
@@ -965,24 +1037,8 @@ HT_TEST (test_crash_consistency)
 {
     char *dir = ht_tmpdir ("crash");
     identity_t *root = tu_identity (1);
-    enum { N = 40 };
-    pid_t pid = fork ();
-    if (pid == 0) {
-        int err;
-        eventlog_t *log = eventlog_open (dir, &err);
-        if (!log || eventlog_community_create (log, root, "Kiez", T0_MS) != 0)
-            _exit (2);
-        for (int i = 0; i < N; i++) {
-            char client [32];
-            snprintf (client, sizeof client, "crash-%d", i);
-            if (s_post (log, root, client, "Crash test", T0_MS + 1 + (uint64_t) i, NULL) != 0)
-                _exit (3);
-        }
-        _exit (0);                          /* no eventlog_destroy: a crash */
-    }
-    int status = -1;
-    waitpid (pid, &status, 0);
-    HT_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    enum { N = CRASH_EVENTS };
+    HT_CHECK_EQ_INT (s_run_child ("crash", dir), 0);
     int err;
     eventlog_t *log = eventlog_open (dir, &err);
     HT_CHECK (log != NULL);
@@ -1021,20 +1077,7 @@ HT_TEST (test_views_load_replays_tail)
     world_t w;
     world_make (&w, "tail", 24);
     char *path = s_subdir (w.dir, "t");
-    size_t head = w.frames.n - 7;
-    pid_t pid = fork ();
-    if (pid == 0) {
-        tview_t view = { 0 };
-        eventlog_t *log = world_target (&w, "t", &view);
-        eventlog_ingest_result_t r;
-        if (!log || s_ingest (log, &w.frames, 0, head, &r, NULL) != 0 || eventlog_views_snapshot (log) != 0
-        ||  s_ingest (log, &w.frames, head, 7, &r, NULL) != 0 || r.accepted != 7)
-            _exit (2);
-        _exit (0);
-    }
-    int status = -1;
-    waitpid (pid, &status, 0);
-    HT_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    HT_CHECK_EQ_INT (s_run_child ("tail", w.dir), 0);
     int err;
     tview_t view = { 0 };
     eventlog_t *log = eventlog_open (path, &err);
@@ -1195,8 +1238,12 @@ HT_TEST (test_mesh_hooks)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+    if (argc == 3 && strcmp (argv [1], "--child-crash") == 0)
+        _exit (s_child_crash (argv [2]));
+    if (argc == 3 && strcmp (argv [1], "--child-tail") == 0)
+        _exit (s_child_tail (argv [2]));
     HT_RUN (test_append_local_persists_and_signs);
     HT_RUN (test_append_received_rejects_bad_signature);
     HT_RUN (test_duplicate_event_id_is_noop);
