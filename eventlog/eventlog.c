@@ -52,6 +52,10 @@ static const char *s_cf_names [S_CF_COUNT] = {
 #define S_META_COUNTS     "counts"
 #define S_META_MEMBERSHIP "membership"
 #define S_META_VIEW       "view/"
+/*  Longest view name: a short stable word ("market") is expected; the cap
+    keeps "view/<name>" keys small and fits S_VIEW_KEY_SIZE. */
+#define S_VIEW_NAME_MAX   64
+#define S_VIEW_KEY_SIZE   (sizeof S_META_VIEW + S_VIEW_NAME_MAX)
 
 /*  ids key: event_id (26) || author (32). */
 #define S_IDS_KEY_LEN     (ULID_LEN + HEARTH_KEY_BYTES)
@@ -605,7 +609,7 @@ s_snapshot_all (eventlog_t *self)
             self->stats.view_errors++;
         }
         else {
-            char key [256];
+            char key [S_VIEW_KEY_SIZE];
             snprintf (key, sizeof key, S_META_VIEW "%s", view->name);
             rc = s_batch_snapshot (self, batch, key, view->name, state, len);
         }
@@ -1173,7 +1177,7 @@ eventlog_append_local (eventlog_t *self, const identity_t *author, Hearth__Event
 int
 eventlog_view_register (eventlog_t *self, const eventlog_view_t *view)
 {
-    if (!view || !view->name || !*view->name || strlen (view->name) > 200 || self->views_loaded)
+    if (!view || !view->name || !*view->name || strlen (view->name) > S_VIEW_NAME_MAX || self->views_loaded)
         return HEARTH_EINVAL;
     if (self->n_views >= EVENTLOG_MAX_VIEWS)
         return HEARTH_ECAPACITY;
@@ -1215,7 +1219,7 @@ eventlog_views_load (eventlog_t *self, uint64_t *replayed)
     uint64_t from = UINT64_MAX;
     for (size_t v = 0; v < self->n_views; v++) {
         eventlog_view_t *view = &self->views [v];
-        char key [256];
+        char key [S_VIEW_KEY_SIZE];
         snprintf (key, sizeof key, S_META_VIEW "%s", view->name);
         size_t len;
         int rc;

@@ -6,8 +6,11 @@
       order   : lamport(8 BE) || hash(32)  -> ""        (sync/replay order)
       seq     : seq(8 BE)                  -> hash      (local arrival order)
       ids     : event_id(26) || author(32) -> hash      ((author,event_id) uniqueness, get by id)
-      clients : author(32) || client_id    -> event_id  (market idempotency)
-      meta    : "clock", "seq", "community", "view/<name>" -> values
+      clients : author(32) || client_id    -> event_id  (market idempotency;
+                written as a "keep first" merge, so the first event to use a
+                client id keeps it, on every node and across restarts)
+      meta    : "clock", "seq", "community", "counts" (events per type),
+                "membership" and "view/<name>" (snapshots) -> values
     One append = one WriteBatch with the event, every index, the clock and
     the seq counter: a crash keeps all of it or none. Local appends are
     written with sync=true before they are acknowledged; a received batch is
@@ -106,7 +109,8 @@ const uint8_t *eventlog_community_id (const eventlog_t *self);
 /*  The membership view; borrowed for the log's lifetime. */
 const membership_t *eventlog_membership (const eventlog_t *self);
 
-/*  Register a view (before eventlog_views_load). 0 or HEARTH_ECAPACITY. */
+/*  Register a view (before eventlog_views_load; name at most 64 bytes,
+    unique). 0, HEARTH_ECAPACITY, HEARTH_EEXISTS, HEARTH_EINVAL. */
 int eventlog_view_register (eventlog_t *self, const eventlog_view_t *view);
 
 /*  Restore each view's snapshot and replay the events after it (by seq).
@@ -149,7 +153,10 @@ typedef struct {
     EVENTLOG_INGEST_BATCH and fed to the views. Order within the call is
     kept for membership (an invite, join and post in one call work).
     `codes` (may be NULL, n entries) receives each frame's event_reject_t.
-    Returns 0 (rejections are counted, not errors) or HEARTH_EIO/ENOMEM. */
+    Returns 0 (rejections are counted, not errors) or HEARTH_EIO/ENOMEM; on
+    an error, the failed batch and the frames after it are not stored
+    (their codes are not meaningful) and `result->accepted` counts only
+    what was stored. */
 int eventlog_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
                      eventlog_ingest_result_t *result, event_reject_t *codes);
 
