@@ -1,0 +1,1657 @@
+/*  gossip.c — the mesh layer: CURVE links, eager push, Negentropy
+    anti-entropy, receiver-paced transfers and remote queries; see gossip.h
+    and docs/sync.md.
+
+    Links. A link is one transport to one peer key:
+      - out: a DEALER we dial (CURVE client; the server key comes from the
+        NODE_ID of the peer address). A zmonitor on it reports handshakes and
+        disconnects: every handshake sends a hello and starts a
+        reconciliation; a disconnect ends the link's sessions and transfers.
+      - in: a peer that dialled our ROUTER, keyed by its ZAP-authenticated
+        key (the "User-Id" metadata of its frames), one per key; the newest
+        connection (routing id) wins. It is up while the peer talks (the
+        dialling side pings when idle) and down after GOSSIP_LINK_SILENT_MS of
+        silence or an unroutable send.
+    Both directions speak the same protocol; a query-only client (hearthctl
+    --node) never becomes a link.
+
+    Sync. Eager push: the log's accept hook records each accepted event;
+    after an ingest call (or at once for a local append) the batch goes to
+    every up link except those of its origin key, over the out link when a
+    peer has both. Anti-entropy: the initiator sends neg_open, the other
+    side answers as responder; after each round the initiator pushes the
+    new "have" events and requests "need" hashes, at most
+    GOSSIP_FETCH_WINDOW fetches outstanding, the next one sent when a
+    fetch's last frame arrives (receiver-paced). Sends never block: with
+    ZMQ_SNDTIMEO 0 a full queue gives EAGAIN and the work waits for the next
+    tick (transfers) or is dropped and repaired by a reconciliation (eager
+    pushes).
+
+    Threading: everything runs on the caller's zloop thread, which owns the
+    event log.
+*/
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "gossip.h"
+#include "gossip_wire.h"
+#include "gossip_zap.h"
+#include "negentropy.h"
+#include "negentropy_store.h"
+#include "hearth_codec.h"
+#include "hearth_error.h"
+#include "hearth_log.h"
+
+#define S_LOG "gossip"
+
+/* ---- tuning (named, explained) ------------------------------------------------ */
+
+/*  Housekeeping tick: pings, silence and stall checks, paused transfers. */
+#define GOSSIP_TICK_MS              20
+/*  An idle out link sends a ping this often so the other side sees it alive. */
+#define GOSSIP_PING_MS              1000
+/*  An in link silent this long is down (15 pings missed). */
+#define GOSSIP_LINK_SILENT_MS       15000
+/*  An initiator session without progress this long is abandoned and redone. */
+#define GOSSIP_SESSION_IDLE_MS      30000
+/*  A fetch unanswered this long: the transfer is abandoned and redone. */
+#define GOSSIP_FETCH_TIMEOUT_MS     30000
+/*  Hashes per fetch (32 KiB) and fetches outstanding per link: a window of
+    4096 hashes, ~1.4 MB of events at ~350 B each. */
+#define GOSSIP_FETCH_BATCH          GOSSIP_WIRE_MAX_FETCH
+#define GOSSIP_FETCH_WINDOW         4
+/*  Event bytes per frame we send (push, fetch answers): well under the frame
+    cap so SNDHWM frames bound the memory one slow peer can hold. */
+#define GOSSIP_BATCH_BYTES          (64 * 1024)
+/*  Negentropy frame limit, the same on both sides (docs/sync.md §5): a
+    message fits a gossip frame with room for the envelope. */
+#define GOSSIP_NEG_FRAME_LIMIT      (GOSSIP_MAX_FRAME_BYTES - 4096)
+/*  Frames queued per link before sends fail with EAGAIN: with
+    GOSSIP_BATCH_BYTES frames at most 16 MiB per slow peer. */
+#define GOSSIP_SNDHWM               256
+/*  libzmq drops a connection sending a frame over this (the application
+    check at GOSSIP_MAX_FRAME_BYTES counts the ones in between). */
+#define GOSSIP_MAXMSGSIZE           (GOSSIP_MAX_FRAME_BYTES + 64 * 1024)
+/*  ZMQ reconnect backoff: first retry after 100 ms, doubling to 5 s. */
+#define GOSSIP_RECONNECT_IVL_MS     100
+#define GOSSIP_RECONNECT_MAX_MS     5000
+/*  ZMTP heartbeats: a ping every second, the link is dead after 5 s
+    without traffic. */
+#define GOSSIP_HEARTBEAT_IVL_MS     1000
+#define GOSSIP_HEARTBEAT_TIMEOUT_MS 5000
+/*  libzmq gives up on an endpoint whose server refused us (ZAP 400); we
+    redial it after 1 s, doubling to 30 s, since membership may reach the
+    peer later (an invite or join still on its way). */
+#define GOSSIP_REDIAL_MIN_MS        1000
+#define GOSSIP_REDIAL_MAX_MS        30000
+/*  Inbound links kept at most (live or remembered for `peers`). */
+#define GOSSIP_MAX_INBOUND          (4 * GOSSIP_MAX_PEERS)
+/*  Frames read per socket per loop wake-up before yielding to other sockets. */
+#define GOSSIP_RECV_BURST           64
+/*  ZMQ routing ids are at most 255 bytes. */
+#define GOSSIP_RID_MAX              255
+
+/* ---- types ---------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t id;
+    uint64_t sent_mono;
+} s_fetch_t;
+
+typedef struct _s_link_t s_link_t;
+struct _s_link_t {
+    gossip_t     *owner;                    /* borrowed */
+    int           outgoing;                 /* 1: our DEALER; 0: their connection to our ROUTER */
+    uint8_t       key [HEARTH_KEY_BYTES];
+    char          node_id [HEARTH_NODE_ID_SIZE];
+    char          short_id [HEARTH_SHORT_ID_SIZE];
+    char          address [GOSSIP_MAX_ADDRESS];     /* "NODE_ID@tcp://..." or "" */
+    char          endpoint [GOSSIP_MAX_ADDRESS];    /* out: what we dial */
+    zsock_t      *dealer;                   /* owned (out) */
+    zactor_t     *monitor;                  /* owned (out): zmonitor of dealer */
+    uint64_t      redial_at_mono;           /* out: redial after a refusal, 0 = no */
+    uint64_t      redial_backoff_ms;
+    uint8_t       rid [GOSSIP_RID_MAX];     /* in: current routing id */
+    size_t        rid_len;
+    int           connected;
+    uint64_t      last_seen_ms;             /* wall ms of the last frame, 0 = never */
+    uint64_t      last_recv_mono, last_send_mono;
+    uint64_t      bytes_in, bytes_out, events_pushed, events_pulled;
+    uint64_t      peer_head;
+    int           head_known;
+    /*  Initiator session (ours) and its transfers. */
+    negentropy_t *init;                     /* owned, or NULL */
+    uint64_t      init_session;
+    int           init_done;
+    size_t        have_sent, need_sent;     /* cursors into the session's have/need ids */
+    uint64_t      init_progress_mono;
+    int           resync;                   /* reconcile again when idle */
+    s_fetch_t     fetch [GOSSIP_FETCH_WINDOW];
+    size_t        n_fetch;
+    /*  Responder session (theirs). */
+    negentropy_t *resp;                     /* owned, or NULL */
+    uint64_t      resp_session;
+};
+
+/*  Accepted events waiting to be pushed (eager push). */
+typedef struct {
+    uint8_t  *wire;                         /* owned copy */
+    size_t    len;
+    uint8_t   origin [HEARTH_KEY_BYTES];
+    int       has_origin;
+} s_pending_t;
+
+struct _gossip_t {
+    eventlog_t         *log;                /* borrowed */
+    const identity_t   *id;                 /* borrowed */
+    zloop_t            *loop;               /* borrowed */
+    gossip_config_t     cfg;                /* copy; cfg.peers not kept */
+    uint8_t             curve_pub [32];
+    uint8_t            *curve_sec;          /* owned, sodium_malloc'd, 32 bytes */
+    gossip_zap_t       *zap;                /* owned */
+    zsock_t            *router;             /* owned, or NULL without listener */
+    char                address [GOSSIP_MAX_ADDRESS];
+    negentropy_store_t *store;              /* owned */
+    s_link_t          **links;              /* owned array of owned links */
+    size_t              n_links, cap_links;
+    gossip_stats_t      stats;
+    gossip_query_fn    *query_fn;
+    void               *query_arg;          /* borrowed */
+    int                 tick_timer, sync_timer;
+    uint64_t            next_id;            /* sessions, fetches, pings */
+    s_pending_t        *pending;            /* owned array */
+    size_t              n_pending, cap_pending;
+    int                 in_ingest;          /* inside our eventlog_ingest_from */
+};
+
+/* ---- small helpers -------------------------------------------------------------- */
+
+static uint64_t
+s_head (gossip_t *self)
+{
+    return eventlog_stats (self->log)->lamport_head;
+}
+
+/*  May `key` talk to us now: a current member or a pending invitee. */
+static int
+s_admitted (gossip_t *self, const uint8_t key [32])
+{
+    const membership_t *m = eventlog_membership (self->log);
+    if (!m || !eventlog_community_id (self->log))
+        return 0;
+    if (membership_level (m, key) >= HEARTH__LEVEL__LEVEL_MEMBER)
+        return 1;
+    return membership_invite_pending (m, key, hearth_now_ms ());
+}
+
+static int
+s_zap_admit (void *arg, const uint8_t key [32])
+{
+    gossip_t *self = (gossip_t *) arg;
+    if (memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
+        return 1;                           /* our own key (hearthctl --node on this node) */
+    return s_admitted (self, key);
+}
+
+static void
+s_update_gauge (gossip_t *self)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < self->n_links; i++) {
+        const s_link_t *l = self->links [i];
+        if (!l->connected)
+            continue;
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = self->links [j]->connected && memcmp (self->links [j]->key, l->key, 32) == 0;
+        n += !seen;
+    }
+    self->stats.peers_connected = n;
+}
+
+/* ---- sending -------------------------------------------------------------------- */
+
+/*  Send one encoded frame on a link. 0, or HEARTH_EUNAVAILABLE (queue full,
+    not connected, or unroutable: the caller retries later or drops). */
+static int
+s_send_raw (s_link_t *l, const uint8_t *buf, size_t len)
+{
+    gossip_t *self = l->owner;
+    int rc;
+    if (l->outgoing) {
+        if (!l->dealer)
+            return HEARTH_EUNAVAILABLE;
+        rc = zmq_send (zsock_resolve (l->dealer), buf, len, ZMQ_DONTWAIT);
+    }
+    else {
+        if (!self->router)
+            return HEARTH_EUNAVAILABLE;
+        void *h = zsock_resolve (self->router);
+        rc = zmq_send (h, l->rid, l->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        if (rc >= 0)
+            rc = zmq_send (h, buf, len, ZMQ_DONTWAIT);
+        else
+        if (zmq_errno () == EHOSTUNREACH)
+            l->connected = 0;               /* gone; the tick cleans up */
+    }
+    if (rc < 0)
+        return HEARTH_EUNAVAILABLE;
+    l->bytes_out += len;
+    self->stats.bytes_out += len;
+    l->last_send_mono = hearth_mono_ms ();
+    return 0;
+}
+
+static int
+s_send (s_link_t *l, const Hearth__GossipMessage *m)
+{
+    size_t len;
+    uint8_t *buf = gossip_wire_encode (m, &len);
+    if (!buf)
+        return HEARTH_ENOMEM;
+    int rc = s_send_raw (l, buf, len);
+    free (buf);
+    return rc;
+}
+
+/*  Send to a routing id on the ROUTER without a link (queries, pongs). */
+static void
+s_send_rid (gossip_t *self, const uint8_t *rid, size_t rid_len, const Hearth__GossipMessage *m)
+{
+    size_t len;
+    uint8_t *buf = gossip_wire_encode (m, &len);
+    if (!buf)
+        return;
+    void *h = zsock_resolve (self->router);
+    if (zmq_send (h, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
+    &&  zmq_send (h, buf, len, ZMQ_DONTWAIT) >= 0)
+        self->stats.bytes_out += len;
+    free (buf);
+}
+
+static int
+s_send_hello (s_link_t *l)
+{
+    gossip_t *self = l->owner;
+    Hearth__GossipHello h = HEARTH__GOSSIP_HELLO__INIT;
+    h.version = GOSSIP_WIRE_VERSION;
+    h.head_lamport = s_head (self);
+    h.event_count = eventlog_stats (self->log)->events_total;
+    h.address = self->address;
+    const uint8_t *cid = eventlog_community_id (self->log);
+    if (cid) {
+        h.community_id.data = (uint8_t *) cid;
+        h.community_id.len = HEARTH_KEY_BYTES;
+    }
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_HELLO;
+    m.hello = &h;
+    return s_send (l, &m);
+}
+
+/*  Send events (borrowed wires) as one push or fetch-answer frame. */
+static int
+s_send_events (s_link_t *l, int push, ProtobufCBinaryData *events, size_t n, uint64_t request_id, int last)
+{
+    Hearth__GossipEvents ev = HEARTH__GOSSIP_EVENTS__INIT;
+    ev.events = events;
+    ev.n_events = n;
+    ev.request_id = request_id;
+    ev.last = last;
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    if (push) {
+        m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_PUSH;
+        m.push = &ev;
+    }
+    else {
+        m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_EVENTS;
+        m.events = &ev;
+    }
+    return s_send (l, &m);
+}
+
+static int
+s_send_neg (s_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_t *msg, size_t size,
+            uint64_t session)
+{
+    Hearth__GossipNeg n = HEARTH__GOSSIP_NEG__INIT;
+    n.msg.data = (uint8_t *) msg;
+    n.msg.len = size;
+    n.session = session;
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    m.body_case = kind;
+    if (kind == HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN)
+        m.neg_open = &n;
+    else
+    if (kind == HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG)
+        m.neg_msg = &n;
+    else
+        m.neg_reply = &n;
+    int rc = s_send (l, &m);
+    if (rc == 0)
+        l->owner->stats.reconcile_bytes += size;
+    return rc;
+}
+
+/* ---- links ---------------------------------------------------------------------- */
+
+/*  End the link's sessions and transfers (on disconnect or a fault). */
+static void
+s_link_reset (s_link_t *l)
+{
+    negentropy_destroy (&l->init);
+    negentropy_destroy (&l->resp);
+    l->init_done = 0;
+    l->have_sent = l->need_sent = 0;
+    l->n_fetch = 0;
+}
+
+static void
+s_link_down (s_link_t *l)
+{
+    if (l->connected)
+        hlog_info (S_LOG, "link %s %s down", l->outgoing? "to": "from", l->short_id);
+    l->connected = 0;
+    s_link_reset (l);
+    l->resync = 1;
+    s_update_gauge (l->owner);
+}
+
+static void
+s_link_destroy (s_link_t **l_p)
+{
+    if (!*l_p)
+        return;
+    s_link_t *l = *l_p;
+    gossip_t *self = l->owner;
+    s_link_reset (l);
+    if (l->monitor) {
+        zloop_reader_end (self->loop, (zsock_t *) l->monitor);
+        zactor_destroy (&l->monitor);
+    }
+    if (l->dealer) {
+        zloop_reader_end (self->loop, l->dealer);
+        zsock_destroy (&l->dealer);
+    }
+    free (l);
+    *l_p = NULL;
+}
+
+static int
+s_links_append (gossip_t *self, s_link_t *l)
+{
+    if (self->n_links == self->cap_links) {
+        size_t cap = self->cap_links? self->cap_links * 2: 16;
+        s_link_t **p = (s_link_t **) realloc (self->links, cap * sizeof *p);
+        if (!p)
+            return HEARTH_ENOMEM;
+        self->links = p;
+        self->cap_links = cap;
+    }
+    self->links [self->n_links++] = l;
+    return 0;
+}
+
+static s_link_t *
+s_link_new (gossip_t *self, int outgoing, const uint8_t key [32])
+{
+    s_link_t *l = (s_link_t *) calloc (1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->owner = self;
+    l->outgoing = outgoing;
+    memcpy (l->key, key, HEARTH_KEY_BYTES);
+    hearth_node_id_format (key, l->node_id);
+    hearth_short_id_format (key, l->short_id);
+    return l;
+}
+
+static s_link_t *
+s_find (gossip_t *self, int outgoing, const uint8_t key [32])
+{
+    for (size_t i = 0; i < self->n_links; i++) {
+        s_link_t *l = self->links [i];
+        if (l->outgoing == outgoing && memcmp (l->key, key, HEARTH_KEY_BYTES) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+/* ---- reconciliation: initiator ---------------------------------------------------- */
+
+static void s_pump (s_link_t *l);
+
+/*  Start a session on an up link unless one runs. */
+static void
+s_session_start (s_link_t *l)
+{
+    gossip_t *self = l->owner;
+    if (!l->connected || l->init)
+        return;
+    l->resync = 0;
+    l->init = negentropy_new (self->store, GOSSIP_NEG_FRAME_LIMIT);
+    const uint8_t *msg;
+    size_t size;
+    if (!l->init || negentropy_initiate (l->init, &msg, &size) != 0) {
+        negentropy_destroy (&l->init);
+        l->resync = 1;
+        return;
+    }
+    l->init_session = ++self->next_id;
+    l->init_done = 0;
+    l->have_sent = l->need_sent = 0;
+    l->n_fetch = 0;
+    l->init_progress_mono = hearth_mono_ms ();
+    if (s_send_neg (l, HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN, msg, size, l->init_session) != 0) {
+        negentropy_destroy (&l->init);
+        l->resync = 1;
+    }
+}
+
+/*  Abandon the initiator session and its transfers; reconcile again later. */
+static void
+s_session_abandon (s_link_t *l, const char *why)
+{
+    hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "session.abandon",
+                        "reconciliation with %s abandoned: %s", l->short_id, why);
+    negentropy_destroy (&l->init);
+    l->n_fetch = 0;
+    l->resync = 1;
+}
+
+static void
+s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
+{
+    gossip_t *self = l->owner;
+    if (!l->init || l->init_done || n->session != l->init_session)
+        return;                             /* stale: a session we ended */
+    self->stats.reconcile_bytes += n->msg.len;
+    const uint8_t *reply;
+    size_t size;
+    int rc = negentropy_reconcile (l->init, n->msg.data, n->msg.len, &reply, &size);
+    if (rc != 0) {
+        self->stats.frames_dropped++;
+        s_session_abandon (l, hearth_strerror (rc));
+        return;
+    }
+    l->init_progress_mono = hearth_mono_ms ();
+    if (reply) {
+        if (s_send_neg (l, HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG, reply, size, l->init_session) != 0) {
+            s_session_abandon (l, "send queue full");
+            return;
+        }
+    }
+    else {
+        Hearth__GossipNegDone d = HEARTH__GOSSIP_NEG_DONE__INIT;
+        d.session = l->init_session;
+        Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+        m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_NEG_DONE;
+        m.neg_done = &d;
+        s_send (l, &m);                     /* best effort: the responder also frees on the next open */
+        l->init_done = 1;
+        self->stats.reconcile_rounds++;
+        self->stats.last_sync_ms = hearth_now_ms ();
+    }
+    s_pump (l);
+}
+
+/*  Push the session's new "have" events, paced by the send queue. */
+static void
+s_pump_have (s_link_t *l)
+{
+    gossip_t *self = l->owner;
+    size_t n_have;
+    const uint8_t *have = negentropy_have_ids (l->init, &n_have);
+    while (l->have_sent < n_have) {
+        ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
+        size_t n = 0, bytes = 0, next = l->have_sent;
+        while (next < n_have && n < GOSSIP_FETCH_BATCH) {
+            uint8_t *wire;
+            size_t len;
+            if (eventlog_get_wire (self->log, have + next * 32, &wire, &len) != 0) {
+                next++;                     /* cannot happen for our own ids; skip */
+                continue;
+            }
+            if (n > 0 && bytes + len > GOSSIP_BATCH_BYTES) {
+                free (wire);
+                break;
+            }
+            batch [n].data = wire;
+            batch [n].len = len;
+            n++;
+            bytes += len;
+            next++;
+        }
+        int rc = n? s_send_events (l, 1, batch, n, 0, 0): 0;
+        for (size_t i = 0; i < n; i++)
+            free (batch [i].data);
+        if (rc != 0)
+            return;                         /* queue full: the tick resumes */
+        l->have_sent = next;
+        l->events_pushed += n;
+        self->stats.events_pushed += n;
+        l->init_progress_mono = hearth_mono_ms ();
+    }
+}
+
+/*  Request the session's "need" hashes, at most GOSSIP_FETCH_WINDOW fetches
+    outstanding. */
+static void
+s_pump_need (s_link_t *l)
+{
+    gossip_t *self = l->owner;
+    size_t n_need;
+    const uint8_t *need = negentropy_need_ids (l->init, &n_need);
+    while (l->n_fetch < GOSSIP_FETCH_WINDOW && l->need_sent < n_need) {
+        ProtobufCBinaryData hashes [GOSSIP_FETCH_BATCH];
+        size_t n = 0, next = l->need_sent;
+        while (next < n_need && n < GOSSIP_FETCH_BATCH) {
+            const uint8_t *h = need + next * 32;
+            next++;
+            if (eventlog_has_hash (self->log, h) == 1)
+                continue;                   /* arrived meanwhile (push, another peer) */
+            hashes [n].data = (uint8_t *) h;
+            hashes [n].len = 32;
+            n++;
+        }
+        if (n == 0) {
+            l->need_sent = next;
+            continue;
+        }
+        Hearth__GossipFetch f = HEARTH__GOSSIP_FETCH__INIT;
+        f.hashes = hashes;
+        f.n_hashes = n;
+        f.request_id = ++self->next_id;
+        Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+        m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_FETCH;
+        m.fetch = &f;
+        if (s_send (l, &m) != 0)
+            return;                         /* queue full: the tick resumes */
+        l->need_sent = next;
+        l->fetch [l->n_fetch].id = f.request_id;
+        l->fetch [l->n_fetch].sent_mono = hearth_mono_ms ();
+        l->n_fetch++;
+    }
+}
+
+/*  Move the initiator's transfers on; end the session when all is done. */
+static void
+s_pump (s_link_t *l)
+{
+    if (!l->init || !l->connected)
+        return;
+    s_pump_have (l);
+    s_pump_need (l);
+    size_t n_have, n_need;
+    negentropy_have_ids (l->init, &n_have);
+    negentropy_need_ids (l->init, &n_need);
+    if (l->init_done && l->have_sent == n_have && l->need_sent == n_need && l->n_fetch == 0)
+        negentropy_destroy (&l->init);
+}
+
+/* ---- reconciliation: responder ---------------------------------------------------- */
+
+static void
+s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
+{
+    gossip_t *self = l->owner;
+    if (open) {
+        negentropy_destroy (&l->resp);
+        l->resp = negentropy_new (self->store, GOSSIP_NEG_FRAME_LIMIT);
+        l->resp_session = n->session;
+        if (!l->resp)
+            return;
+    }
+    else
+    if (!l->resp || n->session != l->resp_session)
+        return;                             /* a session we no longer hold */
+    self->stats.reconcile_bytes += n->msg.len;
+    const uint8_t *reply;
+    size_t size;
+    int rc = negentropy_reconcile (l->resp, n->msg.data, n->msg.len, &reply, &size);
+    if (rc != 0 || !reply) {
+        self->stats.frames_dropped++;
+        hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "neg.bad",
+                            "bad reconciliation message from %s: %s", l->short_id, hearth_strerror (rc));
+        negentropy_destroy (&l->resp);
+        return;
+    }
+    if (s_send_neg (l, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size, l->resp_session) != 0)
+        negentropy_destroy (&l->resp);      /* the initiator times out and retries */
+}
+
+/* ---- events in ------------------------------------------------------------------ */
+
+static void s_flush_pending (gossip_t *self);
+
+static void
+s_ingest (s_link_t *l, const ProtobufCBinaryData *events, size_t n, int pulled)
+{
+    gossip_t *self = l->owner;
+    if (n == 0)
+        return;
+    const uint8_t **frames = (const uint8_t **) malloc (n * sizeof *frames);
+    size_t *lens = (size_t *) malloc (n * sizeof *lens);
+    if (frames && lens) {
+        for (size_t i = 0; i < n; i++) {
+            frames [i] = events [i].data;
+            lens [i] = events [i].len;
+        }
+        eventlog_ingest_result_t result;
+        self->in_ingest = 1;
+        int rc = eventlog_ingest_from (self->log, frames, lens, n, l, &result, NULL);
+        self->in_ingest = 0;
+        if (rc != 0)
+            hlog_error (S_LOG, "storing %zu events from %s failed: %s", n, l->short_id, hearth_strerror (rc));
+        self->stats.events_received += n;
+        if (pulled) {
+            self->stats.events_pulled += n;
+            l->events_pulled += n;
+        }
+    }
+    free (frames);
+    free (lens);
+    s_flush_pending (self);
+}
+
+static void
+s_on_events (s_link_t *l, const Hearth__GossipEvents *ev)
+{
+    s_ingest (l, ev->events, ev->n_events, 1);
+    if (!ev->last)
+        return;
+    for (size_t i = 0; i < l->n_fetch; i++)
+        if (l->fetch [i].id == ev->request_id) {
+            l->fetch [i] = l->fetch [--l->n_fetch];
+            l->init_progress_mono = hearth_mono_ms ();
+            break;
+        }
+    s_pump (l);
+}
+
+/*  Answer a fetch with the events we have, in frames of GOSSIP_BATCH_BYTES;
+    the last frame carries `last`. A full queue ends the answer early: the
+    requester's timeout redoes the transfer. */
+static void
+s_on_fetch (s_link_t *l, const Hearth__GossipFetch *f)
+{
+    gossip_t *self = l->owner;
+    ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
+    size_t n = 0, bytes = 0;
+    int rc = 0;
+    for (size_t i = 0; i < f->n_hashes && rc == 0; i++) {
+        uint8_t *wire;
+        size_t len;
+        if (eventlog_get_wire (self->log, f->hashes [i].data, &wire, &len) != 0)
+            continue;
+        if (n > 0 && bytes + len > GOSSIP_BATCH_BYTES) {
+            rc = s_send_events (l, 0, batch, n, f->request_id, 0);
+            for (size_t k = 0; k < n; k++)
+                free (batch [k].data);
+            n = bytes = 0;
+        }
+        batch [n].data = wire;
+        batch [n].len = len;
+        n++;
+        bytes += len;
+    }
+    if (rc == 0)
+        s_send_events (l, 0, batch, n, f->request_id, 1);
+    for (size_t k = 0; k < n; k++)
+        free (batch [k].data);
+}
+
+/* ---- eager push ------------------------------------------------------------------ */
+
+static void
+s_accept_hook (void *arg, const event_t *ev, const void *origin)
+{
+    gossip_t *self = (gossip_t *) arg;
+    int rc = negentropy_store_insert (self->store, event_lamport (ev), event_hash (ev));
+    if (rc != 0 && rc != HEARTH_EDUPLICATE)
+        hlog_error (S_LOG, "reconciliation store insert failed: %s", hearth_strerror (rc));
+    if (self->n_pending == self->cap_pending) {
+        size_t cap = self->cap_pending? self->cap_pending * 2: 64;
+        s_pending_t *p = (s_pending_t *) realloc (self->pending, cap * sizeof *p);
+        if (!p)
+            return;                         /* no push; reconciliation repairs */
+        self->pending = p;
+        self->cap_pending = cap;
+    }
+    size_t len;
+    const uint8_t *wire = event_wire (ev, &len);
+    s_pending_t *p = &self->pending [self->n_pending];
+    p->wire = (uint8_t *) malloc (len);
+    if (!p->wire)
+        return;
+    memcpy (p->wire, wire, len);
+    p->len = len;
+    p->has_origin = origin != NULL;
+    if (origin)
+        memcpy (p->origin, ((const s_link_t *) origin)->key, HEARTH_KEY_BYTES);
+    self->n_pending++;
+    if (!self->in_ingest)
+        s_flush_pending (self);             /* a local append: push at once */
+}
+
+/*  The link to push to for l's key: l itself unless it is inbound and the
+    peer also has an up out link. */
+static int
+s_push_target (gossip_t *self, const s_link_t *l)
+{
+    if (!l->connected)
+        return 0;
+    if (l->outgoing)
+        return 1;
+    const s_link_t *out = s_find (self, 1, l->key);
+    return !(out && out->connected);
+}
+
+static void
+s_flush_pending (gossip_t *self)
+{
+    if (self->n_pending == 0)
+        return;
+    ProtobufCBinaryData *batch = (ProtobufCBinaryData *) malloc (self->n_pending * sizeof *batch);
+    for (size_t li = 0; batch && li < self->n_links; li++) {
+        s_link_t *l = self->links [li];
+        if (!s_push_target (self, l))
+            continue;
+        size_t n = 0, bytes = 0;
+        for (size_t i = 0; i <= self->n_pending; i++) {
+            const s_pending_t *p = i < self->n_pending? &self->pending [i]: NULL;
+            int flush = !p || (n > 0 && bytes + p->len > GOSSIP_BATCH_BYTES);
+            if (flush && n > 0) {
+                if (s_send_events (l, 1, batch, n, 0, 0) == 0) {
+                    l->events_pushed += n;
+                    self->stats.events_pushed += n;
+                }
+                else
+                    l->resync = 1;          /* dropped: reconcile when idle */
+                n = bytes = 0;
+            }
+            if (!p || (p->has_origin && memcmp (p->origin, l->key, HEARTH_KEY_BYTES) == 0))
+                continue;
+            batch [n].data = p->wire;
+            batch [n].len = p->len;
+            n++;
+            bytes += p->len;
+        }
+    }
+    free (batch);
+    for (size_t i = 0; i < self->n_pending; i++)
+        free (self->pending [i].wire);
+    self->n_pending = 0;
+}
+
+/* ---- messages ------------------------------------------------------------------- */
+
+static void
+s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
+{
+    gossip_t *self = l->owner;
+    l->peer_head = h->head_lamport;
+    l->head_known = 1;
+    const uint8_t *cid = eventlog_community_id (self->log);
+    if (h->community_id.len && cid && memcmp (h->community_id.data, cid, HEARTH_KEY_BYTES) != 0)
+        hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "hello.community",
+                            "%s says it is in another community", l->short_id);
+    if (!l->outgoing) {
+        uint8_t key [32];
+        char endpoint [GOSSIP_MAX_ADDRESS];
+        if (h->address && *h->address && gossip_address_parse (h->address, key, endpoint) == 0
+        &&  memcmp (key, l->key, HEARTH_KEY_BYTES) == 0)
+            snprintf (l->address, sizeof l->address, "%s", h->address);
+        s_send_hello (l);                   /* so the dialler learns our head */
+    }
+}
+
+/*  Dispatch one checked message on a link. */
+static void
+s_on_message (s_link_t *l, const Hearth__GossipMessage *m)
+{
+    gossip_t *self = l->owner;
+    switch (m->body_case) {
+        case HEARTH__GOSSIP_MESSAGE__BODY_HELLO:
+            s_on_hello (l, m->hello);
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_PUSH:
+            s_ingest (l, m->push->events, m->push->n_events, 0);
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_EVENTS:
+            s_on_events (l, m->events);
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN:
+            s_on_neg (l, m->neg_open, 1);
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG:
+            s_on_neg (l, m->neg_msg, 0);
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY:
+            s_on_neg_reply (l, m->neg_reply);
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_NEG_DONE:
+            if (l->resp && m->neg_done->session == l->resp_session) {
+                negentropy_destroy (&l->resp);
+                self->stats.last_sync_ms = hearth_now_ms ();
+            }
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_FETCH:
+            s_on_fetch (l, m->fetch);
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_PING: {
+            Hearth__GossipPing p = HEARTH__GOSSIP_PING__INIT;
+            p.nonce = m->ping->nonce;
+            p.head_lamport = s_head (self);
+            Hearth__GossipMessage r = HEARTH__GOSSIP_MESSAGE__INIT;
+            r.body_case = HEARTH__GOSSIP_MESSAGE__BODY_PONG;
+            r.pong = &p;
+            l->peer_head = m->ping->head_lamport;
+            l->head_known = 1;
+            s_send (l, &r);
+            break;
+        }
+        case HEARTH__GOSSIP_MESSAGE__BODY_PONG:
+            l->peer_head = m->pong->head_lamport;
+            l->head_known = 1;
+            break;
+        default:
+            /*  query on a gossip link the wrong way, or a reply we did not ask for. */
+            self->stats.frames_dropped++;
+            break;
+    }
+}
+
+/*  Decode a frame; count and drop a bad one. */
+static int
+s_decode (gossip_t *self, const char *who, const uint8_t *buf, size_t len, gossip_wire_msg_t *out)
+{
+    self->stats.bytes_in += len;
+    int rc = gossip_wire_decode (out, buf, len, GOSSIP_MAX_FRAME_BYTES);
+    if (rc != 0) {
+        self->stats.frames_dropped++;
+        hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "frame.bad", "dropped a bad frame (%zu bytes) from %s: %s",
+                            len, who, hearth_strerror (rc));
+    }
+    return rc;
+}
+
+static void
+s_link_seen (s_link_t *l, size_t len)
+{
+    l->bytes_in += len;
+    l->last_seen_ms = hearth_now_ms ();
+    l->last_recv_mono = hearth_mono_ms ();
+}
+
+/* ---- out links (DEALER) ----------------------------------------------------------- */
+
+static int
+s_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    s_link_t *l = (s_link_t *) arg;
+    gossip_t *self = l->owner;
+    void *h = zsock_resolve (sock);
+    for (int burst = 0; burst < GOSSIP_RECV_BURST; burst++) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, h, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&msg);
+            break;
+        }
+        int more = zmq_msg_more (&msg);
+        const uint8_t *buf = (const uint8_t *) zmq_msg_data (&msg);
+        size_t len = zmq_msg_size (&msg);
+        if (more) {                         /* a ROUTER never sends us parts: drain, drop */
+            self->stats.frames_dropped++;
+            while (more && zmq_msg_recv (&msg, h, ZMQ_DONTWAIT) >= 0)
+                more = zmq_msg_more (&msg);
+            zmq_msg_close (&msg);
+            continue;
+        }
+        gossip_wire_msg_t m;
+        if (s_decode (self, l->short_id, buf, len, &m) == 0) {
+            s_link_seen (l, len);
+            s_on_message (l, m.msg);
+            gossip_wire_release (&m);
+        }
+        zmq_msg_close (&msg);
+    }
+    return 0;
+}
+
+static void
+s_link_up (s_link_t *l)
+{
+    s_link_reset (l);
+    l->connected = 1;
+    l->last_recv_mono = hearth_mono_ms ();
+    hlog_info (S_LOG, "link %s %s up", l->outgoing? "to": "from", l->short_id);
+    s_update_gauge (l->owner);
+    /*  The dialling side says hello and initiates; the other answers. */
+    l->resync = 0;
+    if (l->outgoing) {
+        s_send_hello (l);
+        s_session_start (l);
+    }
+}
+
+static int
+s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    s_link_t *l = (s_link_t *) arg;
+    zmsg_t *msg = zmsg_recv (sock);
+    if (!msg)
+        return 0;
+    char *event = zmsg_popstr (msg);
+    if (event && streq (event, "HANDSHAKE_SUCCEEDED")) {
+        l->redial_backoff_ms = 0;
+        s_link_up (l);
+    }
+    else
+    if (event && streq (event, "DISCONNECTED"))
+        s_link_down (l);
+    else
+    if (event && streq (event, "HANDSHAKE_FAILED_AUTH")) {
+        l->redial_backoff_ms = l->redial_backoff_ms? l->redial_backoff_ms * 2: GOSSIP_REDIAL_MIN_MS;
+        if (l->redial_backoff_ms > GOSSIP_REDIAL_MAX_MS)
+            l->redial_backoff_ms = GOSSIP_REDIAL_MAX_MS;
+        l->redial_at_mono = hearth_mono_ms () + l->redial_backoff_ms;
+        hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "link.refused",
+                            "%s refused our handshake (are we a member there?); retrying in %" PRIu64 " ms",
+                            l->short_id, l->redial_backoff_ms);
+    }
+    freen (event);
+    zmsg_destroy (&msg);
+    return 0;
+}
+
+/*  Common socket options of a peer DEALER (links and client calls). */
+static void
+s_dealer_options (zsock_t *d, const uint8_t server [32], const uint8_t pub [32], const uint8_t *sec)
+{
+    zsock_set_curve_serverkey_bin (d, server);
+    zsock_set_curve_publickey_bin (d, pub);
+    zsock_set_curve_secretkey_bin (d, sec);
+    zsock_set_linger (d, 0);
+    zsock_set_maxmsgsize (d, GOSSIP_MAXMSGSIZE);
+}
+
+static int
+s_out_open (s_link_t *l)
+{
+    gossip_t *self = l->owner;
+    uint8_t server [32];
+    if (crypto_sign_ed25519_pk_to_curve25519 (server, l->key) != 0)
+        return HEARTH_EINVAL;
+    l->dealer = zsock_new (ZMQ_DEALER);
+    if (!l->dealer)
+        return HEARTH_ENOMEM;
+    s_dealer_options (l->dealer, server, self->curve_pub, self->curve_sec);
+    zsock_set_reconnect_ivl (l->dealer, GOSSIP_RECONNECT_IVL_MS);
+    zsock_set_reconnect_ivl_max (l->dealer, GOSSIP_RECONNECT_MAX_MS);
+    zsock_set_heartbeat_ivl (l->dealer, GOSSIP_HEARTBEAT_IVL_MS);
+    zsock_set_heartbeat_timeout (l->dealer, GOSSIP_HEARTBEAT_TIMEOUT_MS);
+    zsock_set_sndhwm (l->dealer, GOSSIP_SNDHWM);
+    zsock_set_sndtimeo (l->dealer, 0);
+    zsock_set_immediate (l->dealer, 1);
+    l->monitor = zactor_new (zmonitor, l->dealer);
+    if (!l->monitor)
+        return HEARTH_ENOMEM;
+    zstr_sendx (l->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", "DISCONNECTED", "HANDSHAKE_FAILED_AUTH", NULL);
+    zstr_sendx (l->monitor, "START", NULL);
+    zsock_wait (l->monitor);
+    if (zloop_reader (self->loop, (zsock_t *) l->monitor, s_on_monitor, l) != 0
+    ||  zloop_reader (self->loop, l->dealer, s_on_dealer, l) != 0)
+        return HEARTH_ENOMEM;
+    zloop_reader_set_tolerant (self->loop, l->dealer);
+    if (zsock_connect (l->dealer, "%s", l->endpoint) != 0)
+        return HEARTH_EINVAL;
+    return 0;
+}
+
+/* ---- in links (ROUTER) ------------------------------------------------------------ */
+
+static void
+s_reply_error (gossip_t *self, const uint8_t *rid, size_t rid_len, uint64_t request_id, int err,
+               const char *message)
+{
+    Hearth__GossipReply r = HEARTH__GOSSIP_REPLY__INIT;
+    r.request_id = request_id;
+    r.error = err;
+    r.error_code = (char *) hearth_error_code (err);
+    r.error_message = (char *) (message? message: hearth_strerror (err));
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_REPLY;
+    m.reply = &r;
+    s_send_rid (self, rid, rid_len, &m);
+}
+
+/*  A remote capability call: members only; the handler decides the rest. */
+static void
+s_on_query (gossip_t *self, const uint8_t *rid, size_t rid_len, const uint8_t key [32],
+            const Hearth__GossipQuery *q)
+{
+    const membership_t *ms = eventlog_membership (self->log);
+    int is_self = memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0;
+    if (!is_self && (!ms || membership_level (ms, key) < HEARTH__LEVEL__LEVEL_MEMBER)) {
+        s_reply_error (self, rid, rid_len, q->request_id, HEARTH_EUNAUTHORIZED, "queries need a member key");
+        return;
+    }
+    if (!self->query_fn) {
+        s_reply_error (self, rid, rid_len, q->request_id, HEARTH_ENOTIMPL, "this node serves no queries");
+        return;
+    }
+    json_error_t jerr;
+    const char *text = q->input_json && *q->input_json? q->input_json: "{}";
+    json_t *input = json_loads (text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!input || !json_is_object (input)) {
+        json_decref (input);
+        s_reply_error (self, rid, rid_len, q->request_id, HEARTH_EINVAL, "input is not a JSON object");
+        return;
+    }
+    json_t *output = NULL;
+    char *message = NULL;
+    int rc = self->query_fn (self->query_arg, q->capability, input, key, &output, &message);
+    json_decref (input);
+    char *out_text = rc == 0 && output? json_dumps (output, JSON_COMPACT): NULL;
+    json_decref (output);
+    if (rc == 0 && (!out_text || strlen (out_text) > GOSSIP_MAX_FRAME_BYTES - 1024)) {
+        rc = out_text? HEARTH_ETOOBIG: HEARTH_ENOMEM;
+        free (message);
+        message = NULL;
+    }
+    if (rc != 0)
+        s_reply_error (self, rid, rid_len, q->request_id, rc, message);
+    else {
+        Hearth__GossipReply r = HEARTH__GOSSIP_REPLY__INIT;
+        r.request_id = q->request_id;
+        r.output_json = out_text;
+        Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+        m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_REPLY;
+        m.reply = &r;
+        s_send_rid (self, rid, rid_len, &m);
+    }
+    free (out_text);
+    free (message);
+}
+
+/*  The in link of key, made current for routing id rid (a new routing id is
+    a new connection: the old one's sessions end). NULL when full. */
+static s_link_t *
+s_in_link (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t rid_len)
+{
+    s_link_t *l = s_find (self, 0, key);
+    if (!l) {
+        size_t n_in = 0;
+        for (size_t i = 0; i < self->n_links; i++)
+            n_in += !self->links [i]->outgoing;
+        if (n_in >= GOSSIP_MAX_INBOUND) {
+            /*  Forget the longest-silent down in link to make room. */
+            s_link_t *victim = NULL;
+            size_t vi = 0;
+            for (size_t i = 0; i < self->n_links; i++) {
+                s_link_t *c = self->links [i];
+                if (!c->outgoing && !c->connected && (!victim || c->last_recv_mono < victim->last_recv_mono)) {
+                    victim = c;
+                    vi = i;
+                }
+            }
+            if (!victim)
+                return NULL;
+            self->links [vi] = self->links [--self->n_links];
+            s_link_destroy (&victim);
+        }
+        l = s_link_new (self, 0, key);
+        if (!l || s_links_append (self, l) != 0) {
+            free (l);
+            return NULL;
+        }
+    }
+    if (!l->connected || l->rid_len != rid_len || memcmp (l->rid, rid, rid_len) != 0) {
+        memcpy (l->rid, rid, rid_len);
+        l->rid_len = rid_len;
+        s_link_up (l);
+    }
+    return l;
+}
+
+static void
+s_on_router_frame (gossip_t *self, const uint8_t *rid, size_t rid_len, zmq_msg_t *payload)
+{
+    const uint8_t *buf = (const uint8_t *) zmq_msg_data (payload);
+    size_t len = zmq_msg_size (payload);
+    const char *user = zmq_msg_gets (payload, "User-Id");
+    uint8_t key [32];
+    if (!user || hearth_node_id_parse (user, key) != 0) {
+        self->stats.frames_dropped++;       /* not through our ZAP: cannot happen */
+        return;
+    }
+    if (!s_zap_admit (self, key)) {
+        /*  Admitted at the handshake, revoked or expired since. */
+        self->stats.frames_dropped++;
+        s_link_t *l = s_find (self, 0, key);
+        if (l && l->connected)
+            s_link_down (l);
+        return;
+    }
+    gossip_wire_msg_t m;
+    char who [HEARTH_SHORT_ID_SIZE];
+    hearth_short_id_format (key, who);
+    if (s_decode (self, who, buf, len, &m) != 0)
+        return;
+    switch (m.msg->body_case) {
+        case HEARTH__GOSSIP_MESSAGE__BODY_QUERY:
+            s_on_query (self, rid, rid_len, key, m.msg->query);
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_REPLY:
+            self->stats.frames_dropped++;
+            break;
+        default: {
+            if (memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0) {
+                self->stats.frames_dropped++;   /* our own key only asks queries */
+                break;
+            }
+            s_link_t *l = s_in_link (self, key, rid, rid_len);
+            if (l) {
+                s_link_seen (l, len);
+                s_on_message (l, m.msg);
+            }
+            break;
+        }
+    }
+    gossip_wire_release (&m);
+}
+
+static int
+s_on_router (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    gossip_t *self = (gossip_t *) arg;
+    void *h = zsock_resolve (sock);
+    for (int burst = 0; burst < GOSSIP_RECV_BURST; burst++) {
+        zmq_msg_t rid, payload;
+        zmq_msg_init (&rid);
+        if (zmq_msg_recv (&rid, h, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&rid);
+            break;
+        }
+        zmq_msg_init (&payload);
+        int ok = zmq_msg_more (&rid) && zmq_msg_recv (&payload, h, ZMQ_DONTWAIT) >= 0;
+        if (ok && !zmq_msg_more (&payload) && zmq_msg_size (&rid) <= GOSSIP_RID_MAX)
+            s_on_router_frame (self, (const uint8_t *) zmq_msg_data (&rid), zmq_msg_size (&rid), &payload);
+        else {
+            self->stats.frames_dropped++;   /* multi-part: drain the rest */
+            while (ok && zmq_msg_more (&payload) && zmq_msg_recv (&payload, h, ZMQ_DONTWAIT) >= 0)
+                ;
+        }
+        zmq_msg_close (&payload);
+        zmq_msg_close (&rid);
+    }
+    return 0;
+}
+
+/* ---- timers ---------------------------------------------------------------------- */
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    gossip_t *self = (gossip_t *) arg;
+    uint64_t now = hearth_mono_ms ();
+    int gauge = 0;
+    for (size_t i = 0; i < self->n_links; i++) {
+        s_link_t *l = self->links [i];
+        if (!l->outgoing && l->connected && now - l->last_recv_mono > GOSSIP_LINK_SILENT_MS) {
+            s_link_down (l);
+            gauge = 1;
+        }
+        if (!l->outgoing && !l->connected && (l->init || l->resp))
+            s_link_reset (l);               /* went unroutable in a send */
+        if (l->redial_at_mono && now >= l->redial_at_mono) {
+            l->redial_at_mono = 0;
+            zsock_disconnect (l->dealer, "%s", l->endpoint);    /* may already be gone */
+            zsock_connect (l->dealer, "%s", l->endpoint);
+        }
+        if (!l->connected)
+            continue;
+        if (l->outgoing && now - l->last_send_mono >= GOSSIP_PING_MS) {
+            Hearth__GossipPing p = HEARTH__GOSSIP_PING__INIT;
+            p.nonce = ++self->next_id;
+            p.head_lamport = s_head (self);
+            Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+            m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_PING;
+            m.ping = &p;
+            s_send (l, &m);
+        }
+        if (l->init) {
+            int stalled = now - l->init_progress_mono > GOSSIP_SESSION_IDLE_MS;
+            for (size_t k = 0; k < l->n_fetch && !stalled; k++)
+                stalled = now - l->fetch [k].sent_mono > GOSSIP_FETCH_TIMEOUT_MS;
+            if (stalled)
+                s_session_abandon (l, "no progress");
+            else
+                s_pump (l);
+        }
+        if (!l->init && l->resync)
+            s_session_start (l);
+    }
+    if (gauge)
+        s_update_gauge (self);
+    return 0;
+}
+
+static int
+s_on_sync (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    gossip_t *self = (gossip_t *) arg;
+    size_t candidates = 0;
+    for (size_t i = 0; i < self->n_links; i++)
+        candidates += self->links [i]->connected && !self->links [i]->init;
+    if (candidates == 0)
+        return 0;
+    uint32_t pick = randombytes_uniform ((uint32_t) candidates);
+    for (size_t i = 0; i < self->n_links; i++) {
+        s_link_t *l = self->links [i];
+        if (l->connected && !l->init && pick-- == 0) {
+            s_session_start (l);
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- public API ------------------------------------------------------------------ */
+
+void
+gossip_config_defaults (gossip_config_t *cfg)
+{
+    memset (cfg, 0, sizeof *cfg);
+    cfg->sync_interval_ms = GOSSIP_SYNC_INTERVAL_MS;
+}
+
+int
+gossip_address_parse (const char *address, uint8_t key [32], char endpoint [GOSSIP_MAX_ADDRESS])
+{
+    if (!address || strlen (address) >= GOSSIP_MAX_ADDRESS)
+        return HEARTH_EINVAL;
+    const char *at = strchr (address, '@');
+    if (!at || (size_t) (at - address) >= HEARTH_NODE_ID_SIZE)
+        return HEARTH_EINVAL;
+    char id [HEARTH_NODE_ID_SIZE];
+    memcpy (id, address, (size_t) (at - address));
+    id [at - address] = '\0';
+    if (hearth_node_id_parse (id, key) != 0)
+        return HEARTH_EINVAL;
+    const char *ep = at + 1;
+    if (strncmp (ep, "tcp://", 6) != 0)
+        return HEARTH_EINVAL;
+    const char *colon = strrchr (ep + 6, ':');
+    if (!colon || colon == ep + 6)
+        return HEARTH_EINVAL;
+    const char *port = colon + 1;
+    size_t digits = strspn (port, "0123456789");
+    if (digits == 0 || digits > 5 || port [digits] != '\0' || atoi (port) < 1 || atoi (port) > 65535)
+        return HEARTH_EINVAL;
+    for (const char *c = ep + 6; c < colon; c++)
+        if (*c <= ' ' || *c == '@' || *c == '/' || (unsigned char) *c >= 0x7f)
+            return HEARTH_EINVAL;
+    snprintf (endpoint, GOSSIP_MAX_ADDRESS, "%s", ep);
+    return 0;
+}
+
+/*  This node's address from the bound endpoint: the advertise endpoint if
+    set (a bare host keeps the bound port), else the bound one with a
+    wildcard host replaced by 127.0.0.1. */
+static void
+s_make_address (gossip_t *self)
+{
+    char *bound = zsock_last_endpoint (self->router);
+    const char *port = bound? strrchr (bound, ':'): NULL;
+    const char *adv = self->cfg.advertise;
+    char endpoint [GOSSIP_MAX_ADDRESS] = "";
+    if (*adv && strncmp (adv, "tcp://", 6) == 0 && strrchr (adv + 6, ':'))
+        snprintf (endpoint, sizeof endpoint, "%s", adv);
+    else
+    if (port) {
+        const char *host = "127.0.0.1";
+        if (*adv)
+            host = adv;
+        else {
+            const char *h = bound + 6;
+            size_t hl = (size_t) (port - h);
+            if (!(hl == 7 && strncmp (h, "0.0.0.0", 7) == 0) && !(hl == 1 && *h == '*')
+            &&  !(hl == 4 && strncmp (h, "[::]", 4) == 0) && hl < 200) {
+                snprintf (endpoint, sizeof endpoint, "%s", bound);
+                host = NULL;
+            }
+        }
+        if (host)
+            snprintf (endpoint, sizeof endpoint, "tcp://%.200s%.8s", host, port);
+    }
+    freen (bound);
+    if (*endpoint)
+        snprintf (self->address, sizeof self->address, "%s@%s", identity_node_id (self->id), endpoint);
+}
+
+static int
+s_build_store_fn (void *arg, uint64_t lamport, const uint8_t hash [32])
+{
+    int rc = negentropy_store_insert ((negentropy_store_t *) arg, lamport, hash);
+    return rc == HEARTH_EDUPLICATE? 0: rc;
+}
+
+gossip_t *
+gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gossip_config_t *cfg, int *err)
+{
+    int dummy;
+    if (!err)
+        err = &dummy;
+    *err = HEARTH_ENOMEM;
+    gossip_t *self = (gossip_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->log = log;
+    self->id = self_id;
+    self->loop = loop;
+    self->cfg = *cfg;
+    self->cfg.peers = NULL;
+    self->cfg.n_peers = 0;
+    if (!self->cfg.sync_interval_ms)
+        self->cfg.sync_interval_ms = GOSSIP_SYNC_INTERVAL_MS;
+    self->tick_timer = self->sync_timer = -1;
+    self->curve_sec = (uint8_t *) sodium_malloc (32);
+    self->store = negentropy_store_new ();
+    if (!self->curve_sec || !self->store)
+        goto fail;
+    if (identity_curve_keypair (self_id, self->curve_pub, self->curve_sec) != 0) {
+        *err = HEARTH_EKEYS;
+        goto fail;
+    }
+    /*  The reconciliation store from the order index, before the hook so no
+        event is missed or doubled (the hook tolerates duplicates anyway). */
+    int rc = eventlog_scan_order (log, s_build_store_fn, self->store);
+    if (rc != 0) {
+        *err = rc;
+        goto fail;
+    }
+    /*  ZAP before any bind (DESIGN §6). */
+    self->zap = gossip_zap_new (loop, s_zap_admit, self, &self->stats.zap_denied, err);
+    if (!self->zap)
+        goto fail;
+    *err = HEARTH_ENOMEM;
+    if (*self->cfg.listen) {
+        self->router = zsock_new (ZMQ_ROUTER);
+        if (!self->router)
+            goto fail;
+        zsock_set_zap_domain (self->router, gossip_zap_domain (self->zap));
+        zsock_set_curve_server (self->router, 1);
+        zsock_set_curve_publickey_bin (self->router, self->curve_pub);
+        zsock_set_curve_secretkey_bin (self->router, self->curve_sec);
+        zsock_set_router_mandatory (self->router, 1);
+        zsock_set_sndhwm (self->router, GOSSIP_SNDHWM);
+        zsock_set_sndtimeo (self->router, 0);
+        zsock_set_linger (self->router, 0);
+        zsock_set_maxmsgsize (self->router, GOSSIP_MAXMSGSIZE);
+        zsock_set_heartbeat_ivl (self->router, GOSSIP_HEARTBEAT_IVL_MS);
+        zsock_set_heartbeat_timeout (self->router, GOSSIP_HEARTBEAT_TIMEOUT_MS);
+        if (zsock_bind (self->router, "%s", self->cfg.listen) < 0) {
+            hlog_error (S_LOG, "cannot listen on %s: %s", self->cfg.listen, zmq_strerror (zmq_errno ()));
+            *err = HEARTH_EIO;
+            goto fail;
+        }
+        s_make_address (self);
+        if (zloop_reader (loop, self->router, s_on_router, self) != 0)
+            goto fail;
+        zloop_reader_set_tolerant (loop, self->router);
+    }
+    eventlog_set_accept_hook (log, s_accept_hook, self);
+    self->tick_timer = zloop_timer (loop, GOSSIP_TICK_MS, 0, s_on_tick, self);
+    self->sync_timer = zloop_timer (loop, self->cfg.sync_interval_ms, 0, s_on_sync, self);
+    if (self->tick_timer < 0 || self->sync_timer < 0)
+        goto fail;
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        rc = gossip_peer_add (self, cfg->peers [i]);
+        if (rc != 0 && rc != HEARTH_EEXISTS) {
+            hlog_error (S_LOG, "bad peer address '%s': %s", cfg->peers [i], hearth_strerror (rc));
+            *err = rc;
+            goto fail;
+        }
+    }
+    if (*self->address)
+        hlog_info (S_LOG, "listening as %s", self->address);
+    *err = 0;
+    return self;
+fail:
+    gossip_destroy (&self);
+    return NULL;
+}
+
+void
+gossip_destroy (gossip_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gossip_t *self = *self_p;
+    if (self->log)
+        eventlog_set_accept_hook (self->log, NULL, NULL);
+    if (self->tick_timer >= 0)
+        zloop_timer_end (self->loop, self->tick_timer);
+    if (self->sync_timer >= 0)
+        zloop_timer_end (self->loop, self->sync_timer);
+    for (size_t i = 0; i < self->n_links; i++)
+        s_link_destroy (&self->links [i]);
+    free (self->links);
+    if (self->router) {
+        zloop_reader_end (self->loop, self->router);
+        zsock_destroy (&self->router);
+    }
+    gossip_zap_destroy (&self->zap);
+    for (size_t i = 0; i < self->n_pending; i++)
+        free (self->pending [i].wire);
+    free (self->pending);
+    negentropy_store_destroy (&self->store);
+    if (self->curve_sec)
+        sodium_free (self->curve_sec);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+gossip_set_query_handler (gossip_t *self, gossip_query_fn *fn, void *arg)
+{
+    self->query_fn = fn;
+    self->query_arg = arg;
+}
+
+int
+gossip_peer_add (gossip_t *self, const char *address)
+{
+    uint8_t key [32];
+    char endpoint [GOSSIP_MAX_ADDRESS];
+    if (gossip_address_parse (address, key, endpoint) != 0
+    ||  memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
+        return HEARTH_EINVAL;
+    if (s_find (self, 1, key))
+        return HEARTH_EEXISTS;
+    size_t n_out = 0;
+    for (size_t i = 0; i < self->n_links; i++)
+        n_out += self->links [i]->outgoing;
+    if (n_out >= GOSSIP_MAX_PEERS)
+        return HEARTH_ECAPACITY;
+    s_link_t *l = s_link_new (self, 1, key);
+    if (!l)
+        return HEARTH_ENOMEM;
+    snprintf (l->address, sizeof l->address, "%s", address);
+    snprintf (l->endpoint, sizeof l->endpoint, "%s", endpoint);
+    int rc = s_out_open (l);
+    if (rc == 0)
+        rc = s_links_append (self, l);
+    if (rc != 0) {
+        s_link_destroy (&l);
+        return rc;
+    }
+    hlog_info (S_LOG, "dialling %s at %s", l->short_id, endpoint);
+    return 0;
+}
+
+const char *
+gossip_address (const gossip_t *self)
+{
+    return *self->address? self->address: NULL;
+}
+
+json_t *
+gossip_peers_json (gossip_t *self)
+{
+    json_t *peers = json_array ();
+    uint64_t head = s_head (self);
+    for (size_t i = 0; peers && i < self->n_links; i++) {
+        const s_link_t *l = self->links [i];
+        char seen [HEARTH_TIME_SIZE];
+        if (l->last_seen_ms)
+            hearth_time_format (l->last_seen_ms, seen);
+        json_t *lag = json_null ();
+        if (l->head_known)
+            lag = json_integer (l->peer_head >= head? (json_int_t) (l->peer_head - head)
+                                                    : -(json_int_t) (head - l->peer_head));
+        json_array_append_new (peers, json_pack (
+            "{s:s, s:s, s:o, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:o}",
+            "node_id", l->node_id, "short_id", l->short_id,
+            "address", *l->address? json_string (l->address): json_null (),
+            "direction", l->outgoing? "out": "in",
+            "connected", l->connected,
+            "last_seen", l->last_seen_ms? json_string (seen): json_null (),
+            "bytes_in", (json_int_t) l->bytes_in, "bytes_out", (json_int_t) l->bytes_out,
+            "events_pushed", (json_int_t) l->events_pushed,
+            "events_pulled", (json_int_t) l->events_pulled,
+            "lag", lag));
+    }
+    return json_pack ("{s:o}", "peers", peers? peers: json_array ());
+}
+
+const gossip_stats_t *
+gossip_stats (const gossip_t *self)
+{
+    return &self->stats;
+}
+
+/* ---- client ---------------------------------------------------------------------- */
+
+int
+gossip_client_call (const identity_t *id, const char *address, const char *capability,
+                    const json_t *input, int timeout_ms, json_t **output, char **message)
+{
+    *output = NULL;
+    *message = NULL;
+    uint8_t key [32], server [32], pub [32];
+    char endpoint [GOSSIP_MAX_ADDRESS];
+    if (gossip_address_parse (address, key, endpoint) != 0
+    ||  crypto_sign_ed25519_pk_to_curve25519 (server, key) != 0) {
+        *message = strdup ("bad node address (want NODE_ID@tcp://HOST:PORT)");
+        return HEARTH_EINVAL;
+    }
+    char *in_text = input? json_dumps (input, JSON_COMPACT): strdup ("{}");
+    uint8_t *sec = (uint8_t *) sodium_malloc (32);
+    zsock_t *d = NULL;
+    zactor_t *monitor = NULL;
+    zpoller_t *poller = NULL;
+    int rc = HEARTH_ENOMEM;
+    if (!in_text || !sec || identity_curve_keypair (id, pub, sec) != 0)
+        goto done;
+    d = zsock_new (ZMQ_DEALER);
+    if (!d)
+        goto done;
+    s_dealer_options (d, server, pub, sec);
+    monitor = zactor_new (zmonitor, d);
+    if (!monitor)
+        goto done;
+    zstr_sendx (monitor, "LISTEN", "HANDSHAKE_FAILED_AUTH", NULL);
+    zstr_sendx (monitor, "START", NULL);
+    zsock_wait (monitor);
+    if (zsock_connect (d, "%s", endpoint) != 0) {
+        rc = HEARTH_EINVAL;
+        goto done;
+    }
+    uint64_t request_id;
+    randombytes_buf (&request_id, sizeof request_id);
+    Hearth__GossipQuery q = HEARTH__GOSSIP_QUERY__INIT;
+    q.capability = (char *) capability;
+    q.input_json = in_text;
+    q.request_id = request_id;
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_QUERY;
+    m.query = &q;
+    size_t len;
+    uint8_t *buf = gossip_wire_encode (&m, &len);
+    if (!buf)
+        goto done;
+    int sent = zmq_send (zsock_resolve (d), buf, len, 0);
+    free (buf);
+    if (sent < 0) {
+        rc = HEARTH_EUNAVAILABLE;
+        goto done;
+    }
+    poller = zpoller_new (d, monitor, NULL);
+    if (!poller)
+        goto done;
+    uint64_t deadline = hearth_mono_ms () + (uint64_t) (timeout_ms > 0? timeout_ms: 0);
+    rc = HEARTH_ETIMEOUT;
+    for (;;) {
+        uint64_t now = hearth_mono_ms ();
+        if (now >= deadline)
+            break;
+        void *which = zpoller_wait (poller, (int) (deadline - now));
+        if (which == monitor) {
+            zmsg_t *ev = zmsg_recv (monitor);
+            zmsg_destroy (&ev);
+            rc = HEARTH_EUNAUTHORIZED;
+            *message = strdup ("the node refused our key: not a member of its community");
+            break;
+        }
+        if (which != d)
+            break;                          /* timeout or interrupted */
+        zframe_t *f = zframe_recv (d);
+        if (!f)
+            break;
+        gossip_wire_msg_t r;
+        if (gossip_wire_decode (&r, zframe_data (f), zframe_size (f), GOSSIP_MAX_FRAME_BYTES) == 0
+        &&  r.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_REPLY
+        &&  r.msg->reply->request_id == request_id) {
+            const Hearth__GossipReply *rep = r.msg->reply;
+            if (rep->error < 0) {
+                rc = rep->error >= HEARTH_ERROR_MIN? rep->error: HEARTH_EIO;
+                *message = strdup (rep->error_message && *rep->error_message? rep->error_message
+                                                                            : hearth_strerror (rc));
+            }
+            else {
+                json_error_t jerr;
+                *output = json_loads (rep->output_json? rep->output_json: "", JSON_REJECT_DUPLICATES, &jerr);
+                rc = *output? 0: HEARTH_EDECODE;
+                if (rc)
+                    *message = strdup ("the node's reply is not JSON");
+            }
+            gossip_wire_release (&r);
+            zframe_destroy (&f);
+            break;
+        }
+        gossip_wire_release (&r);
+        zframe_destroy (&f);
+    }
+done:
+    zpoller_destroy (&poller);
+    zactor_destroy (&monitor);
+    zsock_destroy (&d);
+    if (sec)
+        sodium_free (sec);
+    free (in_text);
+    return rc;
+}

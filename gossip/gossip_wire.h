@@ -1,0 +1,62 @@
+/*  gossip_wire.h — one GossipMessage per ZeroMQ frame: decode with a size
+    cap and a budgeted allocator, check every field, encode.
+
+    A decoded message is only handed on after gossip_wire_decode() has
+    checked it: the body case is set, hashes are 32 bytes, lists are within
+    their caps, strings are UTF-8 within their caps, community ids are empty
+    or 32 bytes, Negentropy messages are non-empty. Nothing a peer sends can
+    make the decoder allocate more than GOSSIP_WIRE_BUDGET_PER_BYTE times the
+    frame size (plus a constant), or reach an assert.
+*/
+#ifndef HEARTH_GOSSIP_WIRE_H
+#define HEARTH_GOSSIP_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "hearth.pb-c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  Link protocol version carried in GossipHello. */
+#define GOSSIP_WIRE_VERSION          1
+/*  Hashes in one fetch at most (32 KiB of hashes; the answer is a few frames). */
+#define GOSSIP_WIRE_MAX_FETCH        1024
+/*  Events in one push/events frame at most (a frame of tiny events). */
+#define GOSSIP_WIRE_MAX_EVENTS       8192
+/*  Capability name bytes at most ("market.search"). */
+#define GOSSIP_WIRE_MAX_CAPABILITY   64
+/*  Error code and message bytes at most in a reply. */
+#define GOSSIP_WIRE_MAX_ERROR_TEXT   1024
+/*  protobuf-c allocates at most ~12 bytes per wire byte (an empty repeated
+    bytes costs 2 wire bytes and a 16-byte slot plus a pointer); 16 per byte
+    plus 8 KiB bounds a hostile frame. */
+#define GOSSIP_WIRE_BUDGET_PER_BYTE  16
+#define GOSSIP_WIRE_BUDGET_BASE      8192
+
+/*  A decoded message with the allocator state it was decoded with. Lives
+    where the caller puts it (usually the stack) from decode to release. */
+typedef struct {
+    Hearth__GossipMessage *msg;             /* owned; NULL if decode failed */
+    size_t                 used, budget;    /* allocator bytes in use / allowed */
+    ProtobufCAllocator     allocator;       /* points at this struct */
+} gossip_wire_msg_t;
+
+/*  Decode and check one frame of len bytes (borrowed) into *out. Frames over
+    max_bytes are refused unread. Returns 0 (out->msg set; release with
+    gossip_wire_release), or HEARTH_ETOOBIG (over max_bytes), HEARTH_EDECODE
+    (not a GossipMessage, or over the allocation budget), HEARTH_EINVAL (a
+    field fails its check), with out->msg NULL. */
+int gossip_wire_decode (gossip_wire_msg_t *out, const uint8_t *buf, size_t len, size_t max_bytes);
+
+/*  Free the decoded message in m (safe if decode failed or twice). */
+void gossip_wire_release (gossip_wire_msg_t *m);
+
+/*  Encode msg (borrowed) into a malloc'd buffer (caller frees). NULL on OOM. */
+uint8_t *gossip_wire_encode (const Hearth__GossipMessage *msg, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
