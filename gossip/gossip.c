@@ -87,6 +87,11 @@
     peer later (an invite or join still on its way). */
 #define GOSSIP_REDIAL_MIN_MS        1000
 #define GOSSIP_REDIAL_MAX_MS        30000
+/*  Peer addresses a hello carries at most, and out links we open to peers
+    learned that way at most (static --peer links do not count against
+    GOSSIP_MAX_PEERS any differently). */
+#define GOSSIP_HELLO_PEERS          16
+#define GOSSIP_LEARN_OUT            8
 /*  Inbound links kept at most (live or remembered for `peers`). */
 #define GOSSIP_MAX_INBOUND          (4 * GOSSIP_MAX_PEERS)
 /*  Frames read per socket per loop wake-up before yielding to other sockets. */
@@ -117,6 +122,8 @@ struct _s_link_t {
     uint8_t       rid [GOSSIP_RID_MAX];     /* in: current routing id */
     size_t        rid_len;
     int           connected;
+    int           lost;                     /* in: a send found it unroutable; the tick downs it */
+    int           revoked;                  /* out: the peer was revoked; never redialled */
     uint64_t      last_seen_ms;             /* wall ms of the last frame, 0 = never */
     uint64_t      last_recv_mono, last_send_mono;
     uint64_t      bytes_in, bytes_out, events_pushed, events_pulled;
@@ -235,7 +242,7 @@ s_send_raw (s_link_t *l, const uint8_t *buf, size_t len)
             rc = zmq_send (h, buf, len, ZMQ_DONTWAIT);
         else
         if (zmq_errno () == EHOSTUNREACH)
-            l->connected = 0;               /* gone; the tick cleans up */
+            l->lost = 1;                    /* gone; the tick downs it (not here: callers hold session state) */
     }
     if (rc < 0)
         return HEARTH_EUNAVAILABLE;
@@ -281,6 +288,16 @@ s_send_hello (s_link_t *l)
     h.head_lamport = s_head (self);
     h.event_count = eventlog_stats (self->log)->events_total;
     h.address = self->address;
+    /*  Addresses of up to GOSSIP_HELLO_PEERS up peers other than l's. */
+    char *peers [GOSSIP_HELLO_PEERS];
+    size_t n_peers = 0;
+    for (size_t i = 0; i < self->n_links && n_peers < GOSSIP_HELLO_PEERS; i++) {
+        s_link_t *o = self->links [i];
+        if (o->connected && *o->address && memcmp (o->key, l->key, HEARTH_KEY_BYTES) != 0)
+            peers [n_peers++] = o->address;
+    }
+    h.peers = peers;
+    h.n_peers = n_peers;
     const uint8_t *cid = eventlog_community_id (self->log);
     if (cid) {
         h.community_id.data = (uint8_t *) cid;
@@ -807,6 +824,22 @@ s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
             snprintf (l->address, sizeof l->address, "%s", h->address);
         s_send_hello (l);                   /* so the dialler learns our head */
     }
+    /*  Peers of the peer: dial a few we have no link with, up to
+        GOSSIP_LEARN_OUT out links, so a line of nodes grows into a mesh. */
+    size_t n_out = 0;
+    for (size_t i = 0; i < self->n_links; i++)
+        n_out += self->links [i]->outgoing;
+    for (size_t i = 0; i < h->n_peers && i < GOSSIP_HELLO_PEERS && n_out < GOSSIP_LEARN_OUT; i++) {
+        uint8_t key [32];
+        char endpoint [GOSSIP_MAX_ADDRESS];
+        if (gossip_address_parse (h->peers [i], key, endpoint) != 0
+        ||  s_find (self, 0, key) || s_find (self, 1, key))
+            continue;                       /* CURVE proves the key when we connect */
+        if (gossip_peer_add (self, h->peers [i]) == 0) {
+            n_out++;
+            hlog_info (S_LOG, "learned peer %s from %s", h->peers [i], l->short_id);
+        }
+    }
 }
 
 /*  Dispatch one checked message on a link. */
@@ -1212,8 +1245,18 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             s_link_down (l);
             gauge = 1;
         }
-        if (!l->outgoing && !l->connected && (l->init || l->resp))
-            s_link_reset (l);               /* went unroutable in a send */
+        if (l->lost) {
+            l->lost = 0;
+            s_link_down (l);
+        }
+        if (l->outgoing && !l->revoked
+        &&  membership_revoked (eventlog_membership (self->log), l->key)) {
+            hlog_info (S_LOG, "%s was revoked: closing our link to it", l->short_id);
+            l->revoked = 1;
+            l->redial_at_mono = 0;
+            zsock_disconnect (l->dealer, "%s", l->endpoint);
+            s_link_down (l);
+        }
         if (l->redial_at_mono && now >= l->redial_at_mono) {
             l->redial_at_mono = 0;
             zsock_disconnect (l->dealer, "%s", l->endpoint);    /* may already be gone */

@@ -76,8 +76,12 @@ s_check (const Hearth__GossipMessage *m)
         case HEARTH__GOSSIP_MESSAGE__BODY_HELLO: {
             const Hearth__GossipHello *h = m->hello;
             if ((h->community_id.len != 0 && h->community_id.len != HEARTH_KEY_BYTES)
-            ||  !s_string_ok (h->address, GOSSIP_MAX_ADDRESS - 1))
+            ||  !s_string_ok (h->address, GOSSIP_MAX_ADDRESS - 1)
+            ||  h->n_peers > GOSSIP_WIRE_MAX_PEERS)
                 return HEARTH_EINVAL;
+            for (size_t i = 0; i < h->n_peers; i++)
+                if (!h->peers [i] || !s_string_ok (h->peers [i], GOSSIP_MAX_ADDRESS - 1))
+                    return HEARTH_EINVAL;
             return 0;
         }
         case HEARTH__GOSSIP_MESSAGE__BODY_PUSH:

@@ -25,6 +25,8 @@ extern "C" {
 #define GOSSIP_WIRE_MAX_FETCH        1024
 /*  Events in one push/events frame at most (a frame of tiny events). */
 #define GOSSIP_WIRE_MAX_EVENTS       8192
+/*  Peer addresses in one hello at most. */
+#define GOSSIP_WIRE_MAX_PEERS        64
 /*  Capability name bytes at most ("market.search"). */
 #define GOSSIP_WIRE_MAX_CAPABILITY   64
 /*  Error code and message bytes at most in a reply. */
