@@ -86,10 +86,11 @@ s_node_open (node_t *n, const char *tag, uint8_t seed, const node_t *root)
 /*  Start its gossip on loop, listening on an OS-chosen port, dialling
     `peer` (may be NULL). */
 static void
-s_node_start (node_t *n, zloop_t *loop, const node_t *peer)
+s_node_start_cfg (node_t *n, zloop_t *loop, const node_t *peer, int discovery)
 {
     gossip_config_t cfg;
     gossip_config_defaults (&cfg);
+    cfg.discovery = discovery;
     snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
     const char *peers [1];
     if (peer) {
@@ -102,6 +103,12 @@ s_node_start (node_t *n, zloop_t *loop, const node_t *peer)
     n->g = gossip_new (n->log, n->id, loop, &cfg, &err);
     HT_CHECK (n->g != NULL);
     HT_CHECK (n->g && gossip_address (n->g) != NULL);
+}
+
+static void
+s_node_start (node_t *n, zloop_t *loop, const node_t *peer)
+{
+    s_node_start_cfg (n, loop, peer, 0);
 }
 
 static void
@@ -462,6 +469,34 @@ HT_TEST (test_invitee_admitted)
     zloop_destroy (&loop);
 }
 
+/*  Two nodes that know no address find each other by zbeacon (skipped on a
+    host without a broadcast interface). */
+HT_TEST (test_lan_discovery)
+{
+    zactor_t *probe = zactor_new (zbeacon, NULL);
+    zsock_send (probe, "si", "CONFIGURE", 7400);
+    char *host = zstr_recv (probe);
+    zactor_destroy (&probe);
+    int can = host && *host;
+    freen (host);
+    if (!can) {
+        fprintf (stderr, "no broadcast interface: LAN discovery not tested\n");
+        return;
+    }
+    zloop_t *loop = zloop_new ();
+    node_t a, b;
+    s_node_open (&a, "g8a", 61, NULL);
+    s_node_open (&b, "g8b", 62, &a);
+    s_member (&a, b.id);
+    HT_CHECK_EQ_INT (s_post (&a, "Found you"), 0);
+    s_node_start_cfg (&a, loop, NULL, 1);
+    s_node_start_cfg (&b, loop, NULL, 1);
+    HT_CHECK (s_wait_all (loop, s_events (&a), &a, &b, NULL));
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
 /* ---- remote queries --------------------------------------------------------------- */
 
 static int
@@ -571,6 +606,7 @@ main (void)
     HT_RUN (test_restart_catches_up);
     HT_RUN (test_uninvited_denied);
     HT_RUN (test_invitee_admitted);
+    HT_RUN (test_lan_discovery);
     HT_RUN (test_remote_query);
     return ht_summary ();
 }
