@@ -8,6 +8,9 @@
       IdList         initiator: ids it lacks are "need", ours missing from
                      the list are "have", range settled; responder: answer
                      with the full list of its own ids in the range.
+    The opening splits its newest bucket again, level by level, down to an
+    IdList (s_refine_head): a partition's events, at the head of the order,
+    then come back in the first answer.
     Settled ranges are merged into one Skip range written just before the
     next range that says something (trailing ones are implicit).
 
@@ -51,6 +54,8 @@
 #define S_SKIP_RANGE_MAX    (S_BOUND_MAX + 1)
 /*  The closing range: infinity bound (0x00 0x00), mode byte, fingerprint. */
 #define S_CLOSING_RANGE     (2 + 1 + NEGENTROPY_FINGERPRINT_SIZE)
+/*  A Fingerprint range: bound + mode byte + fingerprint. */
+#define S_FP_RANGE_MAX      (S_BOUND_MAX + 1 + NEGENTROPY_FINGERPRINT_SIZE)
 /*  Room kept free after each range so a message can always be closed. */
 #define S_RESERVE           (S_SKIP_RANGE_MAX + S_CLOSING_RANGE)
 /*  First output buffer allocation. */
@@ -433,10 +438,37 @@ s_write_fingerprint_range (negentropy_t *self, const s_bound_t *upper_bound,
     s_buf_put (&self->out, fp, sizeof fp);
 }
 
+/*  Room the head refinement needs before it splits one more level: 16
+    fingerprint ranges plus, at the last level, an IdList of fewer than
+    NEGENTROPY_IDLIST_THRESHOLD ids (bound, mode, count varint, ids). */
+#define S_HEAD_LEVEL_MAX    (NEGENTROPY_BUCKETS * S_FP_RANGE_MAX \
+                             + S_BOUND_MAX + 2 + S_VARINT_MAX \
+                             + (NEGENTROPY_IDLIST_THRESHOLD - 1) * NEGENTROPY_ID_SIZE)
+
+static void s_split_range (negentropy_t *self, size_t lower, size_t upper,
+                           const s_bound_t *upper_bound, int head_depth);
+
+/*  True if the last bucket of a split at head_depth (0 = the opening's top
+    level) is itself split again instead of fingerprinted: see
+    negentropy_initiate(). */
+static bool
+s_refine_head (const negentropy_t *self, int head_depth, size_t bucket_count)
+{
+    if (head_depth < 0)
+        return false;                       /* not the opening's head */
+    if (head_depth == 0 && bucket_count < NEGENTROPY_IDLIST_THRESHOLD)
+        return false;                       /* small set: the reference's opening */
+    return self->frame_size_limit == 0
+        || self->out.size + S_HEAD_LEVEL_MAX <= self->frame_size_limit;
+}
+
 /*  Our items [lower, upper), ending at upper_bound: listed when few, else
-    split into NEGENTROPY_BUCKETS fingerprinted buckets of near-equal size. */
+    split into NEGENTROPY_BUCKETS fingerprinted buckets of near-equal size.
+    head_depth >= 0: this is the opening's newest range, whose last bucket
+    may be split again (s_refine_head); -1 otherwise. */
 static void
-s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *upper_bound)
+s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *upper_bound,
+               int head_depth)
 {
     size_t count = upper - lower;
     if (count < NEGENTROPY_IDLIST_THRESHOLD) {
@@ -456,7 +488,10 @@ s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *
             bound = *upper_bound;
         else
             s_minimal_bound_at (self, next, &bound);
-        s_write_fingerprint_range (self, &bound, curr, next);
+        if (i + 1 == NEGENTROPY_BUCKETS && s_refine_head (self, head_depth, next - curr))
+            s_split_range (self, curr, next, &bound, head_depth + 1);
+        else
+            s_write_fingerprint_range (self, &bound, curr, next);
         curr = next;
     }
 }
@@ -603,7 +638,7 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
                 skip = true;
             else {
                 s_flush_skip (self, &skip, &prev_bound);
-                s_split_range (self, lower, upper, &range.bound);
+                s_split_range (self, lower, upper, &range.bound, -1);
             }
         }
         else
@@ -714,7 +749,7 @@ negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size_p)
     self->last_ts_out = 0;
     self->out.size = 0;
     s_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
-    s_split_range (self, 0, negentropy_store_size (self->store), &s_infinity);
+    s_split_range (self, 0, negentropy_store_size (self->store), &s_infinity, 0);
     if (self->out.failed) {
         self->out.failed = false;
         self->started = self->initiator = false;

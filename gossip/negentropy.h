@@ -86,6 +86,12 @@ void negentropy_destroy (negentropy_t **self_p);
 
 /*  Become the initiator and build the first message. *msg_p points into the
     session (owned by it) and stays valid until the next call on it.
+    The opening is 16 fingerprinted buckets, as the reference's, but when the
+    newest bucket holds NEGENTROPY_IDLIST_THRESHOLD items or more it is split
+    again, level after level, down to an IdList of the newest few items
+    (while the frame limit has room for a level). Events written during a
+    partition sit at the head of the order, so a responder holding them
+    answers with all of them at once: one round trip. Still plain v1.
     Returns 0; HEARTH_EINVAL if this session already initiated or answered;
     HEARTH_ENOMEM. */
 int negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size_p);
