@@ -1,0 +1,466 @@
+/*  gossip_bench.c — the mesh measured between two processes on loopback
+    (figures in docs/sync.md §7). Not a test.
+
+    Node A (the server, a forked child) holds a community, an invite for B,
+    and N market posts by the root (~350 B each, lamports 1..N+2). Node B
+    (this process) dials A. Modes:
+      join N        B starts empty: time until it holds all N+2 events.
+      diff N D      B holds the same N (a copy of A's RocksDB); A then gets D
+                    more posts (the newest lamports, as after a partition):
+                    time until B holds them.
+      latency K     both in sync; A appends K posts at 100/s; push latency
+                    from A's accept (its view sees the event) to B's accept.
+    Reports time, events/s, B's bytes in/out, reconciliation rounds and
+    Negentropy bytes, next to the bytes of the missing events.
+
+    Usage: gossip_bench join N | diff N D | latency K   [--dir DIR]
+*/
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <czmq.h>
+#include <sodium.h>
+#include "eventlog.h"
+#include "gossip.h"
+#include "hearth_log.h"
+#include "ulid.h"
+
+#define BENCH_HOUR_MS   3600000ULL
+/*  Frames per eventlog_ingest call while building A's log. */
+#define BENCH_CALL      4096
+/*  Latency mode: one post every 10 ms (the 100 posts/s). */
+#define BENCH_POST_MS   10
+/*  Give up after this long. */
+#define BENCH_DEADLINE_MS 600000
+
+static uint64_t
+s_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+static identity_t *
+s_identity (uint8_t fill)
+{
+    uint8_t seed [32];
+    memset (seed, fill, sizeof seed);
+    return identity_from_seed (seed);
+}
+
+/*  A post draft; with community NULL the log fills the envelope (local
+    append), else a complete body for signing. */
+typedef struct {
+    Hearth__Event             ev;
+    Hearth__MarketPostCreated post;
+    char                      id [ULID_SIZE];
+    char                     *tags [2];
+} s_post_t;
+
+static void
+s_post_init (s_post_t *d, const identity_t *author, const uint8_t *community, uint64_t lamport,
+             uint64_t ms, uint32_t n, const char *client_id, const char *title)
+{
+    Hearth__Event e = HEARTH__EVENT__INIT;
+    Hearth__MarketPostCreated p = HEARTH__MARKET_POST_CREATED__INIT;
+    d->ev = e;
+    d->post = p;
+    d->ev.event_id = (char *) "";
+    if (community) {
+        ulid_gen_t gen = { 0 };
+        uint8_t rnd [10] = { 0 };
+        rnd [6] = (uint8_t) (n >> 24); rnd [7] = (uint8_t) (n >> 16);
+        rnd [8] = (uint8_t) (n >> 8);  rnd [9] = (uint8_t) n;
+        ulid_gen_next (&gen, ms, rnd, d->id);
+        d->ev.schema_version = 1;
+        d->ev.event_id = d->id;
+        d->ev.lamport = lamport;
+        d->ev.wall_clock_ms = ms;
+        d->ev.community_id.data = (uint8_t *) community;
+        d->ev.community_id.len = 32;
+        d->ev.author.data = (uint8_t *) identity_public_key (author);
+        d->ev.author.len = 32;
+    }
+    d->ev.type = HEARTH__EVENT_TYPE__MARKET_POST_CREATED;
+    d->ev.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
+    d->ev.market_post_created = &d->post;
+    d->post.client_id = (char *) client_id;
+    d->post.category = HEARTH__CATEGORY__CATEGORY_OFFER;
+    d->post.title = (char *) title;
+    /*  ~350 bytes on the wire, like DESIGN §5a's typical event. */
+    d->post.body = (char *) "Two bags of apples from our tree, come by any evening after six; bring "
+                            "your own bag if you can. Also a box of pears, a little bruised but sweet. "
+                            "Ring twice, the bell is quiet.";
+    d->tags [0] = (char *) "food";
+    d->tags [1] = (char *) "free";
+    d->post.tags = d->tags;
+    d->post.n_tags = 2;
+    d->post.ttl_seconds = 604800;
+}
+
+/*  Pack and sign a complete body: SignedEvent wire bytes (malloc'd). */
+static uint8_t *
+s_sign (const Hearth__Event *body, const identity_t *signer, size_t *wire_len)
+{
+    size_t len = hearth__event__get_packed_size (body);
+    uint8_t *buf = malloc (len + 1), sig [64];
+    hearth__event__pack (body, buf);
+    identity_sign_event (signer, buf, len, sig);
+    Hearth__SignedEvent se = HEARTH__SIGNED_EVENT__INIT;
+    se.body.data = buf;
+    se.body.len = len;
+    se.signature.data = sig;
+    se.signature.len = 64;
+    *wire_len = hearth__signed_event__get_packed_size (&se);
+    uint8_t *wire = malloc (*wire_len);
+    hearth__signed_event__pack (&se, wire);
+    free (buf);
+    return wire;
+}
+
+/* ---- a view that notes when each post is accepted ------------------------------- */
+
+typedef struct {
+    uint64_t *t;                            /* accept time (ns) by post number */
+    size_t    n;
+    size_t    seen;
+} s_clock_view_t;
+
+static int
+s_view_apply (void *ctx, const event_t *ev)
+{
+    s_clock_view_t *v = (s_clock_view_t *) ctx;
+    const Hearth__Event *e = event_body (ev);
+    if (e->type != HEARTH__EVENT_TYPE__MARKET_POST_CREATED || !v->t)
+        return 0;
+    unsigned long i = strtoul (e->market_post_created->title + 1, NULL, 10);   /* "@123" */
+    if (e->market_post_created->title [0] == '@' && i < v->n && !v->t [i]) {
+        v->t [i] = s_ns ();
+        v->seen++;
+    }
+    return 0;
+}
+
+static int  s_view_snapshot (void *c, uint8_t **b, size_t *l) { (void) c; *b = malloc (1); *l = 0; return 0; }
+static int  s_view_restore (void *c, const uint8_t *b, size_t l) { (void) c; (void) b; (void) l; return 0; }
+static void s_view_reset (void *c) { (void) c; }
+
+static void
+s_view_register (eventlog_t *log, s_clock_view_t *v)
+{
+    eventlog_view_t view = {
+        .name = "bench", .types = 1u << HEARTH__EVENT_TYPE__MARKET_POST_CREATED, .ctx = v,
+        .apply = s_view_apply, .snapshot = s_view_snapshot, .restore = s_view_restore,
+        .reset = s_view_reset,
+    };
+    eventlog_view_register (log, &view);
+    eventlog_views_load (log, NULL);
+}
+
+/* ---- building A's log --------------------------------------------------------------- */
+
+static size_t s_event_bytes;                /* bytes of generated posts */
+
+/*  Ingest posts first..first+n-1 by root, lamports from `lamport`. */
+static void
+s_add_posts (eventlog_t *log, const identity_t *root, size_t first, size_t n, uint64_t lamport)
+{
+    uint8_t **frames = calloc (BENCH_CALL, sizeof *frames);
+    size_t *lens = calloc (BENCH_CALL, sizeof *lens);
+    for (size_t done = 0; done < n; ) {
+        size_t k = n - done < BENCH_CALL? n - done: BENCH_CALL;
+        for (size_t i = 0; i < k; i++) {
+            size_t num = first + done + i;
+            char title [32], client [32];
+            snprintf (title, sizeof title, "#%zu", num);
+            snprintf (client, sizeof client, "c%zu", num);
+            s_post_t p;
+            s_post_init (&p, root, identity_public_key (root), lamport + done + i,
+                         1779783262000ULL + num, (uint32_t) num, client, title);
+            frames [i] = s_sign (&p.ev, root, &lens [i]);
+            s_event_bytes += lens [i];
+        }
+        eventlog_ingest_result_t r;
+        eventlog_ingest (log, (const uint8_t *const *) frames, lens, k, &r, NULL);
+        if (r.accepted != k)
+            fprintf (stderr, "warning: %zu of %zu posts accepted\n", (size_t) r.accepted, k);
+        for (size_t i = 0; i < k; i++)
+            free (frames [i]);
+        done += k;
+    }
+    free (frames);
+    free (lens);
+}
+
+/* ---- the server (child) ----------------------------------------------------------------- */
+
+typedef struct {
+    eventlog_t     *log;
+    identity_t     *id;
+    s_clock_view_t  view;
+    gossip_t       *g;
+    size_t          posted, to_post;
+    int             out_fd;
+} s_server_t;
+
+static int
+s_on_post (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_server_t *s = (s_server_t *) arg;
+    if (s->posted == s->to_post || gossip_stats (s->g)->peers_connected == 0)
+        return 0;                           /* done, or B not linked yet */
+    char title [32];
+    snprintf (title, sizeof title, "@%zu", s->posted);
+    s_post_t p;
+    s_post_init (&p, s->id, NULL, 0, 0, 0, NULL, title);
+    eventlog_append_local (s->log, s->id, &p.ev, hearth_now_ms (), NULL);
+    s->posted++;
+    if (s->posted == s->to_post) {
+        /*  Accept times to the parent, then keep serving until killed. */
+        ssize_t w = write (s->out_fd, s->view.t, s->to_post * sizeof (uint64_t));
+        (void) w;
+    }
+    return 0;
+}
+
+static int
+s_on_parent_gone (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    (void) arg;
+    return -1;
+}
+
+static void
+s_server (const char *dir, const identity_t *root_unused, int addr_fd, int parent_fd, size_t to_post,
+          int times_fd)
+{
+    (void) root_unused;
+    zsys_init ();
+    hearth_log_set_level (HEARTH_LOG_WARN);
+    s_server_t s = { 0 };
+    int err;
+    s.log = eventlog_open (dir, &err);
+    s.id = s_identity (1);
+    s.to_post = to_post;
+    s.out_fd = times_fd;
+    s.view.n = to_post;
+    s.view.t = to_post? calloc (to_post, sizeof (uint64_t)): NULL;
+    s_view_register (s.log, &s.view);
+    zloop_t *loop = zloop_new ();
+    gossip_config_t cfg;
+    gossip_config_defaults (&cfg);
+    snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
+    gossip_t *g = gossip_new (s.log, s.id, loop, &cfg, &err);
+    if (!g)
+        _exit (3);
+    s.g = g;
+    char addr [GOSSIP_MAX_ADDRESS] = { 0 };
+    snprintf (addr, sizeof addr, "%s", gossip_address (g));
+    if (write (addr_fd, addr, sizeof addr) != (ssize_t) sizeof addr)
+        _exit (4);
+    zmq_pollitem_t item = { NULL, parent_fd, ZMQ_POLLIN, 0 };
+    zloop_poller (loop, &item, s_on_parent_gone, NULL);
+    if (to_post)
+        zloop_timer (loop, BENCH_POST_MS, 0, s_on_post, &s);
+    zloop_start (loop);
+    gossip_destroy (&g);
+    zloop_destroy (&loop);
+    eventlog_destroy (&s.log);
+    identity_destroy (&s.id);
+    free (s.view.t);
+    _exit (0);
+}
+
+/* ---- the client (parent) ---------------------------------------------------------------- */
+
+typedef struct {
+    eventlog_t     *log;
+    uint64_t        target;
+    s_clock_view_t *view;
+    uint64_t        deadline;
+    gossip_t       *gossip;
+    uint64_t        last_trace;
+} s_goal_t;
+
+static int
+s_on_check (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_goal_t *g = (s_goal_t *) arg;
+    if (getenv ("BENCH_TRACE") && hearth_mono_ms () / 250 != g->last_trace) {
+        g->last_trace = hearth_mono_ms () / 250;
+        const gossip_stats_t *st = gossip_stats (g->gossip);
+        fprintf (stderr, "  t=%" PRIu64 " events %" PRIu64 " pulled %" PRIu64 " recv %" PRIu64 " rounds %" PRIu64 "\n",
+                 hearth_mono_ms (), eventlog_stats (g->log)->events_total, st->events_pulled,
+                 st->events_received, st->reconcile_rounds);
+        for (int r = 1; r < EVENT_REJECT_COUNT; r++)
+            if (eventlog_stats (g->log)->rejected [r])
+                fprintf (stderr, "    rejected %s: %" PRIu64 "\n", event_reject_name ((event_reject_t) r),
+                         eventlog_stats (g->log)->rejected [r]);
+    }
+    if (g->view && g->view->seen >= g->view->n)
+        return -1;
+    if (!g->view && eventlog_stats (g->log)->events_total >= g->target)
+        return -1;
+    return hearth_mono_ms () > g->deadline? -1: 0;
+}
+
+static int
+s_cmp_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y? -1: x > y;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf (stderr, "usage: gossip_bench join N | diff N D | latency K [--dir DIR]\n");
+        return 2;
+    }
+    const char *mode = argv [1];
+    size_t n = strtoull (argv [2], NULL, 10), d = 0, k = 0;
+    int arg = 3;
+    if (streq (mode, "diff") && argc > 3)
+        d = strtoull (argv [arg++], NULL, 10);
+    if (streq (mode, "latency")) {
+        k = n;
+        n = 100;
+    }
+    const char *base = getenv ("TMPDIR")? getenv ("TMPDIR"): "/tmp";
+    if (arg + 1 < argc && streq (argv [arg], "--dir"))
+        base = argv [arg + 1];
+    char tmpl [512];
+    snprintf (tmpl, sizeof tmpl, "%s/gossip-bench-XXXXXX", base);
+    char *root_dir = mkdtemp (tmpl);
+    char dir_a [600], dir_b [600], cmd [1400];
+    snprintf (dir_a, sizeof dir_a, "%s/a", root_dir);
+    snprintf (dir_b, sizeof dir_b, "%s/b", root_dir);
+    hearth_log_set_level (HEARTH_LOG_WARN);
+
+    /*  A: community, invite of B, N posts. */
+    identity_t *root = s_identity (1), *b_id = s_identity (2);
+    int err;
+    eventlog_t *log = eventlog_open (dir_a, &err);
+    eventlog_set_verify_threads (log, 2);
+    eventlog_community_create (log, root, "Bench", hearth_now_ms ());
+    Hearth__Event dr = HEARTH__EVENT__INIT;
+    Hearth__MemberInvited inv = HEARTH__MEMBER_INVITED__INIT;
+    inv.invitee.data = (uint8_t *) identity_public_key (b_id);
+    inv.invitee.len = 32;
+    inv.display_name = (char *) "b";
+    inv.initial_level = HEARTH__LEVEL__LEVEL_MEMBER;
+    inv.expires_at_ms = hearth_now_ms () + BENCH_HOUR_MS;
+    dr.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED;
+    dr.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_INVITED;
+    dr.member_invited = &inv;
+    eventlog_append_local (log, root, &dr, hearth_now_ms (), NULL);
+    uint64_t t0 = s_ns ();
+    s_add_posts (log, root, 0, n, 3);
+    fprintf (stderr, "built A: %zu posts, %zu bytes, %.1f s\n", n, s_event_bytes, (double) (s_ns () - t0) / 1e9);
+    eventlog_destroy (&log);
+    if (!streq (mode, "join")) {
+        snprintf (cmd, sizeof cmd, "cp -r '%s' '%s'", dir_a, dir_b);
+        if (system (cmd) != 0)
+            return 1;
+    }
+    size_t missing_bytes = s_event_bytes;
+    if (streq (mode, "diff")) {
+        log = eventlog_open (dir_a, &err);
+        eventlog_set_verify_threads (log, 2);
+        s_event_bytes = 0;
+        s_add_posts (log, root, n, d, 3 + n);
+        missing_bytes = s_event_bytes;
+        eventlog_destroy (&log);
+    }
+    uint64_t total_a = 2 + n + d;
+
+    int addr_pipe [2], parent_pipe [2], times_pipe [2];
+    if (pipe (addr_pipe) || pipe (parent_pipe) || pipe (times_pipe))
+        return 1;
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (parent_pipe [1]);
+        s_server (dir_a, root, addr_pipe [1], parent_pipe [0], k, times_pipe [1]);
+    }
+    close (parent_pipe [0]);
+    char addr [GOSSIP_MAX_ADDRESS];
+    if (read (addr_pipe [0], addr, sizeof addr) != (ssize_t) sizeof addr)
+        return 1;
+
+    zsys_init ();
+    log = eventlog_open (dir_b, &err);
+    eventlog_set_verify_threads (log, 2);
+    if (streq (mode, "join"))
+        eventlog_community_adopt (log, identity_public_key (root));
+    s_clock_view_t view = { 0 };
+    if (k) {
+        view.n = k;
+        view.t = calloc (k, sizeof (uint64_t));
+    }
+    s_view_register (log, &view);
+    zloop_t *loop = zloop_new ();
+    gossip_config_t cfg;
+    gossip_config_defaults (&cfg);
+    snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
+    const char *peers [1] = { addr };
+    cfg.peers = peers;
+    cfg.n_peers = 1;
+    t0 = s_ns ();
+    gossip_t *g = gossip_new (log, b_id, loop, &cfg, &err);
+    s_goal_t goal = { log, total_a, k? &view: NULL, hearth_mono_ms () + BENCH_DEADLINE_MS, g, 0 };
+    zloop_timer (loop, 1, 0, s_on_check, &goal);
+    zloop_start (loop);
+    double secs = (double) (s_ns () - t0) / 1e9;
+    const gossip_stats_t *st = gossip_stats (g);
+    if (k) {
+        uint64_t *sent = calloc (k, sizeof *sent), *lat = calloc (k, sizeof *lat);
+        if (read (times_pipe [0], sent, k * sizeof *sent) != (ssize_t) (k * sizeof *sent))
+            fprintf (stderr, "short read of the server's accept times\n");
+        size_t m = 0;
+        for (size_t i = 0; i < k; i++)
+            if (view.t [i] && sent [i]) {
+                lat [m++] = view.t [i] - sent [i];
+                if (getenv ("BENCH_TRACE") && lat [m - 1] > 20000000)
+                    fprintf (stderr, "  post %zu: %.1f ms\n", i, lat [m - 1] / 1e6);
+            }
+        qsort (lat, m, sizeof *lat, s_cmp_u64);
+        printf ("latency: %zu posts at %d/s, accept on A -> accept on B: p50 %.2f ms, p90 %.2f ms, "
+                "p99 %.2f ms, max %.2f ms\n", m, 1000 / BENCH_POST_MS, m? lat [m / 2] / 1e6: 0,
+                m? lat [m * 9 / 10] / 1e6: 0, m? lat [m * 99 / 100] / 1e6: 0, m? lat [m - 1] / 1e6: 0);
+        free (sent);
+        free (lat);
+    }
+    else
+        printf ("%s %zu + %zu: B holds %" PRIu64 "/%" PRIu64 " events after %.3f s (%.0f events/s); "
+                "B bytes in %" PRIu64 " out %" PRIu64 "; rounds %" PRIu64 ", negentropy bytes %" PRIu64
+                "; missing events %zu bytes (wire/missing %.3f, negentropy/missing %.4f)\n",
+                mode, n, d, eventlog_stats (log)->events_total, total_a, secs,
+                (double) (eventlog_stats (log)->events_total) / secs, st->bytes_in, st->bytes_out,
+                st->reconcile_rounds, st->reconcile_bytes, missing_bytes,
+                (double) (st->bytes_in + st->bytes_out) / (double) missing_bytes,
+                (double) st->reconcile_bytes / (double) missing_bytes);
+    close (parent_pipe [1]);                /* the server's loop ends */
+    waitpid (pid, NULL, 0);
+    gossip_destroy (&g);
+    zloop_destroy (&loop);
+    eventlog_destroy (&log);
+    free (view.t);
+    identity_destroy (&root);
+    identity_destroy (&b_id);
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", root_dir);
+    return system (cmd) == 0? 0: 1;
+}
