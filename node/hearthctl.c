@@ -11,6 +11,7 @@
     failed); 2 usage error; 3 no running node answered (partition/timeout).
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -24,6 +25,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include "eventlog.h"
+#include "gossip.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
@@ -31,6 +33,7 @@
 #include "node_client.h"
 #include "node_config.h"
 #include "node_control.h"
+#include "node_invite.h"
 #include "node_render.h"
 
 #ifndef HEARTH_VERSION
@@ -52,8 +55,10 @@
 
 typedef struct {
     char data_dir [NODE_CONFIG_PATH_MAX];      /* "" with --node only */
-    char endpoint [NODE_CONFIG_PATH_MAX];      /* control endpoint */
+    char endpoint [NODE_CONFIG_PATH_MAX];      /* control endpoint, or the peer address */
     int  node_given;                           /* --node was used */
+    int  remote;                               /* --node NODE_ID@tcp://…: another member's
+                                                  node, over the mesh as DIR's identity */
     int  json;
     int  timeout_ms;
 } s_ctl_t;
@@ -122,11 +127,15 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out,
-        "usage: hearthctl [--data-dir DIR | --node ENDPOINT] [--json] [--timeout MS] COMMAND\n"
+        "usage: hearthctl [--data-dir DIR] [--node ENDPOINT|ADDRESS] [--json] [--timeout MS] COMMAND\n"
         "\n"
         "commands:\n"
         "  init [--community NAME]        create the identity and a new community in DIR\n"
-        "  id                             this node's NodeID (full and short)\n"
+        "  init --identity-only           create only the identity (to be invited); prints the NodeID\n"
+        "  id                             this node's NodeID (full and short) and peer address\n"
+        "  invite NODE_ID [--level member|trusted] [--ttl SECONDS] [--out FILE]\n"
+        "                                 invite a key into the community (running node)\n"
+        "  join INVITE_FILE               adopt the invite's community in DIR (no node running)\n"
         "  market post --category offer|request|info|emergency --title T --body B\n"
         "              [--tag X]... [--ttl SECONDS] [--client-id ID]\n"
         "              [--lat F --lng F [--label S]]\n"
@@ -135,13 +144,16 @@ s_usage (FILE *out)
         "  market expire EVENT_ID --reason fulfilled|withdrawn|user_request|stale\n"
         "              [--client-id ID]\n"
         "  market search QUERY [-k N]\n"
+        "  peers                          peer links: node, direction, connected, last seen, lag, bytes\n"
         "  stats [--prometheus]           counters and gauges of the running node\n"
         "  events [--since-lamport N] [--limit N]   the event log (CONTRACT §7.1 with --json)\n"
         "  call CAPABILITY [INPUT_JSON]   raw control call; prints the whole reply\n"
         "\n"
         "options:\n"
         "  --data-dir DIR   node data dir (default $%s or ~/%s)\n"
-        "  --node ENDPOINT  control endpoint of a running node (default ipc://DIR/control.sock)\n"
+        "  --node ENDPOINT  control endpoint of a running node (default ipc://DIR/control.sock), or\n"
+        "                   NODE_ID@tcp://HOST:PORT: another member's node, called over the mesh\n"
+        "                   with DIR's identity (market list and market search)\n"
         "  --json           machine-readable output (CONTRACT shapes)\n"
         "  --timeout MS     how long to wait for the node (default %d)\n"
         "exit status: 0 ok, 1 error reply, 2 usage error, 3 node not running or not answering\n"
@@ -192,6 +204,18 @@ s_fail_transport (const s_ctl_t *ctl, int rc)
     char *message = NULL;
     const char *where = ctl->node_given? ctl->endpoint: ctl->data_dir;
     int n;
+    if (ctl->remote && (rc == HEARTH_EKEYS || rc == HEARTH_EKEYPERM))
+        n = asprintf (&message, "--node %s needs this node's identity in %s/keys (a member's "
+                      "key): %s", ctl->endpoint, ctl->data_dir, hearth_strerror (rc));
+    else
+    if (ctl->remote && rc == HEARTH_ETIMEOUT)
+        n = asprintf (&message, "no answer from %s within %d ms (not running, not reachable, or "
+                      "it refused this key: only members of its community may call it)",
+                      ctl->endpoint, ctl->timeout_ms);
+    else
+    if (ctl->remote)
+        n = asprintf (&message, "calling %s failed: %s", ctl->endpoint, hearth_strerror (rc));
+    else
     if (rc == HEARTH_EUNAVAILABLE)
         n = asprintf (&message, "hearthd is not running for %s (no answer on %s)%s",
                       where, ctl->endpoint + (strncmp (ctl->endpoint, "ipc://", 6) == 0? 6: 0),
@@ -209,10 +233,47 @@ s_fail_transport (const s_ctl_t *ctl, int rc)
     return exit_code;
 }
 
+/*  One call to another member's node over the mesh (CURVE, as DIR's key).
+    The answer is shaped like a control reply: {"output"} or {"error",
+    "message"}; a transport failure is returned as the error code. */
+static int
+s_request_remote (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t **reply)
+{
+    char keys [NODE_CONFIG_PATH_MAX + 16];
+    snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
+    int err = 0;
+    identity_t *identity = identity_load (keys, &err);
+    if (!identity)
+        return err == HEARTH_EKEYPERM? HEARTH_EKEYPERM: HEARTH_EKEYS;
+    json_t *empty = input? NULL: json_object ();
+    json_t *output = NULL;
+    char *message = NULL;
+    int rc = gossip_client_call (identity, ctl->endpoint, capability, input? input: empty,
+                                 ctl->timeout_ms, &output, &message);
+    identity_destroy (&identity);
+    json_decref (empty);
+    if (rc == HEARTH_ETIMEOUT || rc == HEARTH_EUNAVAILABLE || rc == HEARTH_ENOMEM || rc == HEARTH_EIO) {
+        free (message);
+        json_decref (output);
+        return rc;
+    }
+    if (rc == HEARTH_OK)
+        *reply = json_pack ("{s:o}", "output", output? output: json_object ());
+    else {
+        *reply = json_pack ("{s:s, s:s}", "error", hearth_error_code (rc),
+                            "message", message? message: hearth_strerror (rc));
+        json_decref (output);
+    }
+    free (message);
+    return *reply? HEARTH_OK: HEARTH_ENOMEM;
+}
+
 /*  One round trip; 0 and *reply, or a transport error code. */
 static int
 s_request (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t **reply)
 {
+    if (ctl->remote)
+        return s_request_remote (ctl, capability, input, reply);
     node_client_t *client = node_client_new (ctl->endpoint, ctl->timeout_ms);
     if (!client)
         return HEARTH_ENOMEM;
@@ -320,24 +381,101 @@ s_write_config_template (const char *data_dir)
         "#    max_ttl_seconds = %d\n"
         "#    sweep_interval_seconds = %d\n"
         "#stats\n"
-        "#    endpoint = tcp://127.0.0.1:9474\n",
-        MARKET_DEFAULT_TTL_SECONDS, MARKET_MAX_TTL_SECONDS, MARKET_SWEEP_INTERVAL_SECONDS);
+        "#    endpoint = tcp://127.0.0.1:9474\n"
+        "#mesh\n"
+        "#    listen = tcp://0.0.0.0:%d\n"
+        "#    advertise = tcp://192.168.1.20:%d\n"
+        "#    discovery = off\n"
+        "#    sync_interval_ms = 10000\n"
+        "#peers\n"
+        "#    peer = ed25519:NODE_ID@tcp://192.168.1.10:%d\n",
+        MARKET_DEFAULT_TTL_SECONDS, MARKET_MAX_TTL_SECONDS, MARKET_SWEEP_INTERVAL_SECONDS,
+        NODE_CONFIG_PEER_PORT, NODE_CONFIG_PEER_PORT, NODE_CONFIG_PEER_PORT);
     fclose (file);
+}
+
+/*  Load DIR/keys; on failure print why (and what to run) and return NULL
+    with *exit_code set. */
+static identity_t *
+s_load_identity (const s_ctl_t *ctl, int *exit_code)
+{
+    char keys [NODE_CONFIG_PATH_MAX + 16];
+    snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
+    int err = 0;
+    identity_t *identity = identity_load (keys, &err);
+    if (!identity) {
+        if (err == HEARTH_EKEYPERM)
+            *exit_code = s_failf (ctl, err, "key file %s/device.ed25519 is readable or writable by "
+                                  "group or others; fix it with `chmod 600 %s/device.ed25519`",
+                                  keys, keys);
+        else
+            *exit_code = s_failf (ctl, err? err: HEARTH_EKEYS, "no identity in %s: run `hearthctl "
+                                  "--data-dir %s init` (new community) or `hearthctl --data-dir %s "
+                                  "init --identity-only` (to be invited)", ctl->data_dir,
+                                  ctl->data_dir, ctl->data_dir);
+    }
+    return identity;
+}
+
+/*  init --identity-only: the key pair and nothing else, so this node's
+    NodeID can be sent to an inviter. Idempotent: an existing key is kept. */
+static int
+s_init_identity (s_ctl_t *ctl)
+{
+    if (s_mkdirs (ctl->data_dir) != 0)
+        return s_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
+    char keys [NODE_CONFIG_PATH_MAX + 16], seed [NODE_CONFIG_PATH_MAX + 32];
+    snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
+    snprintf (seed, sizeof seed, "%s/device.ed25519", keys);
+    int err = 0, created = 0;
+    identity_t *identity;
+    if (access (seed, F_OK) == 0)
+        identity = identity_load (keys, &err);
+    else {
+        identity = identity_create (keys, &err);
+        created = identity != NULL;
+    }
+    if (!identity) {
+        if (err == HEARTH_EKEYPERM)
+            return s_failf (ctl, err, "key file %s is readable or writable by group or others; "
+                            "fix it with `chmod 600 %s`", seed, seed);
+        return s_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys, hearth_strerror (err));
+    }
+    s_write_config_template (ctl->data_dir);
+    if (ctl->json) {
+        json_t *out = json_pack ("{s:s, s:s, s:s, s:b}", "node_id", identity_node_id (identity),
+                                 "short_id", identity_short_id (identity),
+                                 "data_dir", ctl->data_dir, "created", created);
+        s_print_json (out);
+        json_decref (out);
+    }
+    else {
+        printf ("%s\n", identity_node_id (identity));
+        fprintf (stderr, "%s identity %s in %s; send the NodeID above to a member, who runs\n"
+                 "  hearthctl invite %s --out invite.json\n"
+                 "then join with: hearthctl --data-dir %s join invite.json\n",
+                 created? "created": "existing", identity_short_id (identity), ctl->data_dir,
+                 identity_node_id (identity), ctl->data_dir);
+    }
+    identity_destroy (&identity);
+    return S_EXIT_OK;
 }
 
 static int
 s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
-        { "community", required_argument, NULL, 'c' },
-        { "json",      no_argument,       NULL, 'j' },
+        { "community",     required_argument, NULL, 'c' },
+        { "identity-only", no_argument,       NULL, 'I' },
+        { "json",          no_argument,       NULL, 'j' },
         { NULL, 0, NULL, 0 }
     };
     const char *name = S_DEFAULT_COMMUNITY;
-    int opt;
+    int opt, identity_only = 0, community_given = 0;
     optind = 0;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'c') name = optarg;
+        if (opt == 'c') { name = optarg; community_given = 1; }
+        else if (opt == 'I') identity_only = 1;
         else if (opt == 'j') ctl->json = 1;
         else return s_usage_error (ctl, "init: unknown option");
     }
@@ -345,6 +483,10 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
         return s_usage_error (ctl, "init takes no arguments");
     if (!ctl->data_dir [0])
         return s_usage_error (ctl, "init needs --data-dir (not --node)");
+    if (identity_only && community_given)
+        return s_usage_error (ctl, "init: --identity-only creates no community, so no --community");
+    if (identity_only)
+        return s_init_identity (ctl);
     if (!*name || strlen (name) > EVENT_MAX_LABEL_BYTES || !hearth_utf8_valid (name, strlen (name))) {
         char message [96];
         snprintf (message, sizeof message, "--community must be 1..%d bytes of UTF-8",
@@ -457,10 +599,24 @@ s_cmd_id (s_ctl_t *ctl, int argc, char **argv)
             return s_failf (ctl, err? err: HEARTH_EKEYS, "no identity in %s: run `hearthctl "
                             "--data-dir %s init`", ctl->data_dir, ctl->data_dir);
         }
-        /*  "address" is the peer address of the running node; there is
-            none until the mesh exists. */
-        out = json_pack ("{s:s, s:s, s:n}", "node_id", identity_node_id (identity),
-                         "short_id", identity_short_id (identity), "address");
+        /*  "address" is the peer address of the running node, if one
+            answers at once (a stopped node has none). */
+        json_t *address = NULL, *reply = NULL;
+        char control [NODE_CONFIG_PATH_MAX];
+        node_client_t *client = NULL;
+        if (node_config_control_endpoint (ctl->data_dir, control, sizeof control) == HEARTH_OK)
+            client = node_client_new (control, ctl->timeout_ms);
+        if (client && node_client_call (client, "node.id", NULL, &reply) == HEARTH_OK) {
+            json_t *node_id = json_object_get (json_object_get (reply, "output"), "node_id");
+            if (json_is_string (node_id)
+            &&  strcmp (json_string_value (node_id), identity_node_id (identity)) == 0)
+                address = json_incref (json_object_get (json_object_get (reply, "output"), "address"));
+        }
+        node_client_destroy (&client);
+        json_decref (reply);
+        out = json_pack ("{s:s, s:s, s:o}", "node_id", identity_node_id (identity),
+                         "short_id", identity_short_id (identity),
+                         "address", address? address: json_null ());
         identity_destroy (&identity);
     }
     if (ctl->json) {
@@ -477,6 +633,275 @@ s_cmd_id (s_ctl_t *ctl, int argc, char **argv)
         node_render_id (stdout, out);
     json_decref (out);
     return S_EXIT_OK;
+}
+
+/* ---- invite / join --------------------------------------------------------- */
+
+/*  Write text to path with mode 0600, replacing it atomically (a temp file
+    in the same dir, fsync'd, renamed). 0 or -1 with errno. */
+static int
+s_write_private (const char *path, const char *text)
+{
+    char temp [NODE_CONFIG_PATH_MAX + 16];
+    if (snprintf (temp, sizeof temp, "%s.tmp", path) >= (int) sizeof temp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    unlink (temp);
+    int fd = open (temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen (text);
+    int rc = (fchmod (fd, 0600) == 0 && write (fd, text, len) == (ssize_t) len && fsync (fd) == 0)? 0: -1;
+    int saved = errno;
+    close (fd);
+    if (rc == 0 && rename (temp, path) != 0) {
+        saved = errno;
+        rc = -1;
+    }
+    if (rc != 0)
+        unlink (temp);
+    errno = saved;
+    return rc;
+}
+
+/*  The blob as one line of compact JSON with sorted keys, plus a newline. */
+static char *
+s_blob_text (const json_t *blob)
+{
+    char *compact = json_dumps (blob, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = NULL;
+    if (compact && asprintf (&text, "%s\n", compact) < 0)
+        text = NULL;
+    free (compact);
+    return text;
+}
+
+static int
+s_cmd_invite (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "level", required_argument, NULL, 'l' },
+        { "ttl",   required_argument, NULL, 'T' },
+        { "out",   required_argument, NULL, 'o' },
+        { "json",  no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *level = NULL, *out_path = NULL;
+    uint64_t ttl = 0;
+    int opt, ttl_given = 0;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'l') level = optarg;
+        else if (opt == 'o') out_path = optarg;
+        else if (opt == 'j') ctl->json = 1;
+        else if (opt == 'T') {
+            if (s_parse_u64 (optarg, &ttl) != 0 || ttl < 1)
+                return s_usage_error (ctl, "--ttl must be a positive whole number of seconds");
+            ttl_given = 1;
+        }
+        else return s_usage_error (ctl, "invite: unknown option");
+    }
+    if (argc - optind != 1)
+        return s_usage_error (ctl, "invite needs exactly one NODE_ID (the invitee's `hearthctl id`)");
+    if (level && strcmp (level, "member") != 0 && strcmp (level, "trusted") != 0)
+        return s_usage_error (ctl, "--level must be member or trusted");
+    json_t *input = json_object ();
+    int rc = s_set_text (ctl, input, "node_id", argv [optind]);
+    if (rc == S_EXIT_OK && level)
+        json_object_set_new (input, "level", json_string (level));
+    if (rc == S_EXIT_OK && ttl_given)
+        json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
+    json_t *blob = NULL;
+    if (rc == S_EXIT_OK)
+        rc = s_call (ctl, "community.invite", input, &blob);
+    json_decref (input);
+    if (rc != S_EXIT_OK)
+        return rc;
+    char *text = s_blob_text (blob);
+    if (!text) {
+        json_decref (blob);
+        return s_fail_err (ctl, HEARTH_ENOMEM, NULL);
+    }
+    if (out_path && s_write_private (out_path, text) != 0) {
+        rc = s_failf (ctl, HEARTH_EIO, "the invite was created (event %s) but cannot be written to "
+                      "%s: %s", json_string_value (json_object_get (blob, "invite_event_id")),
+                      out_path, strerror (errno));
+    }
+    else
+    if (ctl->json || !out_path)
+        fputs (text, stdout);
+    else {
+        printf ("invite for %s (%s) written to %s, mode 0600\n",
+                json_string_value (json_object_get (blob, "invitee_node_id")),
+                json_string_value (json_object_get (blob, "initial_level")), out_path);
+        printf ("  expires %s; bootstrap %zu endpoint(s)\n",
+                json_string_value (json_object_get (blob, "expires_at")),
+                json_array_size (json_object_get (blob, "bootstrap_endpoints")));
+    }
+    if (rc == S_EXIT_OK && !ctl->json
+    &&  json_array_size (json_object_get (blob, "bootstrap_endpoints")) == 0)
+        fprintf (stderr, "hearthctl: warning: this node does not listen for peers (start hearthd "
+                 "with --listen), so the invite names no bootstrap endpoint\n");
+    free (text);
+    json_decref (blob);
+    return rc;
+}
+
+/*  Append the bootstrap endpoints missing from DIR/hearth.cfg as peers.
+    Returns the number added, or -1 (errno) if the file cannot be written. */
+static int
+s_add_config_peers (const s_ctl_t *ctl, const node_invite_t *invite)
+{
+    char path [NODE_CONFIG_PATH_MAX + 32];
+    snprintf (path, sizeof path, "%s/%s", ctl->data_dir, NODE_CONFIG_FILE_NAME);
+    s_write_config_template (ctl->data_dir);
+    node_config_t cfg;
+    node_config_defaults (&cfg, ctl->data_dir);
+    char *message = NULL;
+    /*  A config that does not parse is left for hearthd to report. */
+    node_config_load_file (&cfg, path, 0, &message);
+    free (message);
+    int added = 0;
+    FILE *file = NULL;
+    for (size_t i = 0; i < node_invite_endpoint_count (invite); i++) {
+        const char *address = node_invite_endpoint (invite, i);
+        int known = 0;
+        for (size_t p = 0; p < cfg.n_peers; p++)
+            if (strcmp (cfg.peers [p], address) == 0)
+                known = 1;
+        if (known)
+            continue;
+        if (!file) {
+            file = fopen (path, "a");
+            if (!file)
+                return -1;
+            fprintf (file, "#   added by `hearthctl join` from the invite's bootstrap endpoints\n"
+                     "peers\n");
+        }
+        fprintf (file, "    peer = \"%s\"\n", address);
+        added++;
+    }
+    if (file && fclose (file) != 0)
+        return -1;
+    return added;
+}
+
+static int
+s_cmd_join (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'j') ctl->json = 1;
+        else return s_usage_error (ctl, "join: unknown option");
+    }
+    if (argc - optind != 1)
+        return s_usage_error (ctl, "join needs exactly one INVITE_FILE");
+    if (!ctl->data_dir [0])
+        return s_usage_error (ctl, "join needs --data-dir (not --node)");
+    int exit_code = S_EXIT_OK;
+    identity_t *identity = s_load_identity (ctl, &exit_code);
+    if (!identity)
+        return exit_code;
+    int err = 0;
+    char *message = NULL;
+    node_invite_t *invite = node_invite_load (argv [optind], &err, &message);
+    if (!invite) {
+        exit_code = s_fail_err (ctl, err, message);
+        goto done;
+    }
+    err = node_invite_verify (invite, hearth_now_ms (), &message);
+    if (err != HEARTH_OK) {
+        exit_code = s_fail_err (ctl, err, message);
+        goto done;
+    }
+    if (memcmp (node_invite_invitee (invite), identity_public_key (identity), 32) != 0) {
+        char invitee [HEARTH_NODE_ID_SIZE];
+        hearth_node_id_format (node_invite_invitee (invite), invitee);
+        exit_code = s_failf (ctl, HEARTH_EUNAUTHORIZED, "this invite is for %s, not for this node "
+                             "(%s in %s)", invitee, identity_node_id (identity), ctl->data_dir);
+        goto done;
+    }
+    char db [NODE_CONFIG_PATH_MAX + 16], community [HEARTH_NODE_ID_SIZE];
+    snprintf (db, sizeof db, "%s/db", ctl->data_dir);
+    hearth_node_id_format (node_invite_community_id (invite), community);
+    eventlog_t *log = eventlog_open (db, &err);
+    if (!log) {
+        if (err == HEARTH_ELOCKED)
+            exit_code = s_failf (ctl, err, "hearthd is running for %s: stop it, join, then start it "
+                                 "again", ctl->data_dir);
+        else
+            exit_code = s_failf (ctl, err, "cannot open the event log %s: %s", db, hearth_strerror (err));
+        goto done;
+    }
+    const uint8_t *current = eventlog_community_id (log);
+    int already = current && memcmp (current, node_invite_community_id (invite), 32) == 0;
+    if (current && !already) {
+        char other [HEARTH_NODE_ID_SIZE];
+        hearth_node_id_format (current, other);
+        eventlog_destroy (&log);
+        exit_code = s_failf (ctl, HEARTH_EEXISTS, "%s already belongs to community %s; a node "
+                             "belongs to one community (use another --data-dir)", ctl->data_dir, other);
+        goto done;
+    }
+    err = already? HEARTH_OK: eventlog_community_adopt (log, node_invite_community_id (invite));
+    eventlog_destroy (&log);
+    if (err != HEARTH_OK) {
+        exit_code = s_failf (ctl, err, "cannot adopt community %s: %s", community, hearth_strerror (err));
+        goto done;
+    }
+    char path [NODE_CONFIG_PATH_MAX + 32];
+    snprintf (path, sizeof path, "%s/%s", ctl->data_dir, NODE_INVITE_FILE_NAME);
+    json_t *blob = node_invite_json (invite);
+    char *text = blob? s_blob_text (blob): NULL;
+    json_decref (blob);
+    int written = text? s_write_private (path, text): -1;
+    free (text);
+    if (written != 0) {
+        exit_code = s_failf (ctl, HEARTH_EIO, "cannot write %s: %s", path, strerror (errno));
+        goto done;
+    }
+    int added = s_add_config_peers (ctl, invite);
+    if (added < 0) {
+        exit_code = s_failf (ctl, HEARTH_EIO, "cannot add the bootstrap peers to %s/%s: %s",
+                             ctl->data_dir, NODE_CONFIG_FILE_NAME, strerror (errno));
+        goto done;
+    }
+    char expires [HEARTH_TIME_SIZE];
+    hearth_time_format (node_invite_expires_at_ms (invite), expires);
+    if (ctl->json) {
+        json_t *peers = json_array ();
+        for (size_t i = 0; i < node_invite_endpoint_count (invite); i++)
+            json_array_append_new (peers, json_string (node_invite_endpoint (invite, i)));
+        json_t *out = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:o, s:i}",
+                                 "community_id", community,
+                                 "community_name", node_invite_community_name (invite),
+                                 "node_id", identity_node_id (identity),
+                                 "invite_event_id", node_invite_event_id (invite),
+                                 "expires_at", expires, "bootstrap_endpoints", peers,
+                                 "peers_added", added);
+        s_print_json (out);
+        json_decref (out);
+    }
+    else {
+        printf ("%s community \"%s\" %s\n", already? "already in": "joining",
+                node_invite_community_name (invite), community);
+        printf ("  invite %s stored in %s (expires %s)\n", node_invite_event_id (invite), path, expires);
+        printf ("  %d bootstrap peer(s) added to %s/%s\n", added, ctl->data_dir, NODE_CONFIG_FILE_NAME);
+        printf ("start the node with: hearthd --data-dir %s --listen tcp://0.0.0.0:%d\n"
+                "it becomes a member once it has synced the invite (before %s)\n",
+                ctl->data_dir, NODE_CONFIG_PEER_PORT, expires);
+    }
+done:
+    free (message);
+    node_invite_destroy (&invite);
+    identity_destroy (&identity);
+    return exit_code;
 }
 
 /* ---- market --------------------------------------------------------------- */
@@ -793,6 +1218,33 @@ s_cmd_stats (s_ctl_t *ctl, int argc, char **argv)
 }
 
 static int
+s_cmd_peers (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'j') ctl->json = 1;
+        else return s_usage_error (ctl, "peers: unknown option");
+    }
+    if (optind < argc)
+        return s_usage_error (ctl, "peers takes no arguments");
+    json_t *output = NULL;
+    int rc = s_call (ctl, "node.peers", NULL, &output);
+    if (rc != S_EXIT_OK)
+        return rc;
+    if (ctl->json)
+        s_print_json (output);
+    else
+        node_render_peers (stdout, output);
+    json_decref (output);
+    return S_EXIT_OK;
+}
+
+static int
 s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
@@ -941,8 +1393,16 @@ main (int argc, char *argv [])
             return s_usage_error (&ctl, "--node endpoint is too long");
         snprintf (ctl.endpoint, sizeof ctl.endpoint, "%s", node);
         ctl.node_given = 1;
+        /*  NODE_ID@tcp://HOST:PORT names another member's node; anything
+            else is a control endpoint of a local node. */
+        if (strchr (node, '@')) {
+            if (!node_invite_address_valid (node))
+                return s_usage_error (&ctl, "--node must be NODE_ID@tcp://HOST:PORT (another "
+                                      "member's node) or a control endpoint ipc://…");
+            ctl.remote = 1;
+        }
     }
-    if (data_dir || !node) {
+    if (data_dir || !node || ctl.remote) {
         char given [NODE_CONFIG_PATH_MAX];
         if (data_dir)
             snprintf (given, sizeof given, "%s", data_dir);
@@ -964,8 +1424,11 @@ main (int argc, char *argv [])
     char **sub_argv = argv + optind;
     if (strcmp (command, "init") == 0)   return s_cmd_init (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "id") == 0)     return s_cmd_id (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "invite") == 0) return s_cmd_invite (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "join") == 0)   return s_cmd_join (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "market") == 0) return s_cmd_market (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "stats") == 0)  return s_cmd_stats (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "peers") == 0)  return s_cmd_peers (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "events") == 0) return s_cmd_events (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "call") == 0)   return s_cmd_call (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "help") == 0) {

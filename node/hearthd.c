@@ -3,11 +3,15 @@
 
         hearthd [--data-dir DIR] [--config FILE] [--log-level L]
                 [--stats tcp://127.0.0.1:PORT] [--rebuild-views]
+                [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]
+                [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]
+                [--sync-interval-ms MS]
 
     Exit status: 0 after a clean stop, 1 when the node cannot start (the
     message says why), 2 on a usage error.
 */
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -32,6 +36,9 @@ s_usage (FILE *out)
     fprintf (out,
         "usage: hearthd [--data-dir DIR] [--config FILE] [--log-level LEVEL]\n"
         "               [--stats tcp://127.0.0.1:PORT] [--rebuild-views]\n"
+        "               [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]\n"
+        "               [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]\n"
+        "               [--sync-interval-ms MS]\n"
         "\n"
         "Runs one Hearth node in the foreground (stop it with Ctrl-C or SIGTERM).\n"
         "  --data-dir DIR   everything the node keeps (default $%s or ~/%s);\n"
@@ -40,9 +47,15 @@ s_usage (FILE *out)
         "  --log-level L    error | warn | info | debug (default info)\n"
         "  --stats EP       also serve stats on this tcp:// endpoint\n"
         "  --rebuild-views  re-fold every view from the whole log instead of its snapshot\n"
+        "  --listen EP      peer socket (CURVE, members only), e.g. tcp://0.0.0.0:7400;\n"
+        "                   none = no peer socket (default: mesh/listen in the config, else none)\n"
+        "  --advertise EP   endpoint other nodes should dial, when --listen binds a wildcard\n"
+        "  --peer ADDRESS   NODE_ID@tcp://HOST:PORT of a member to link to (repeatable;\n"
+        "                   added to the peers of the config file)\n"
+        "  --discovery on|off  LAN discovery of peers of the same community (default off)\n"
+        "  --sync-interval-ms MS  anti-entropy with one random peer every MS (default 10000)\n"
         "  --version        print the version\n"
-        "Peer networking (--listen, --peer) arrives with the mesh.\n"
-        "See docs/operations.md.\n",
+        "See docs/cli.md and docs/operations.md.\n",
         NODE_CONFIG_DATA_DIR_ENV, NODE_CONFIG_DATA_DIR_DEFAULT, NODE_CONFIG_FILE_NAME);
 }
 
@@ -56,12 +69,19 @@ main (int argc, char *argv [])
         { "stats",     required_argument, NULL, 's' },
         { "rebuild-views", no_argument,   NULL, 'R' },
         { "listen",    required_argument, NULL, 'L' },
+        { "advertise", required_argument, NULL, 'A' },
         { "peer",      required_argument, NULL, 'P' },
+        { "discovery", required_argument, NULL, 'D' },
+        { "sync-interval-ms", required_argument, NULL, 'S' },
         { "help",      no_argument,       NULL, 'h' },
         { "version",   no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     const char *data_dir = NULL, *config = NULL, *level = NULL, *stats = NULL;
+    const char *listen = NULL, *advertise = NULL, *discovery = NULL, *sync_interval = NULL;
+    /*  --peer values, applied after the config file (flags add to it). */
+    const char *peers [NODE_CONFIG_MAX_PEERS];
+    size_t n_peers = 0;
     int opt, rebuild_views = 0;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
@@ -70,11 +90,17 @@ main (int argc, char *argv [])
             case 'l': level = optarg; break;
             case 's': stats = optarg; break;
             case 'R': rebuild_views = 1; break;
-            case 'L':
+            case 'L': listen = optarg; break;
+            case 'A': advertise = optarg; break;
+            case 'D': discovery = optarg; break;
+            case 'S': sync_interval = optarg; break;
             case 'P':
-                fprintf (stderr, "hearthd: --listen/--peer: peer networking is not in this version "
-                         "yet (it comes with the mesh); the node runs on its own\n");
-                return 2;
+                if (n_peers >= NODE_CONFIG_MAX_PEERS) {
+                    fprintf (stderr, "hearthd: more than %d --peer flags\n", NODE_CONFIG_MAX_PEERS);
+                    return 2;
+                }
+                peers [n_peers++] = optarg;
+                break;
             case 'h': s_usage (stdout); return 0;
             case 'V': printf ("hearthd %s\n", HEARTH_VERSION); return 0;
             default:  s_usage (stderr); return 2;
@@ -121,6 +147,38 @@ main (int argc, char *argv [])
     }
     if (rc == HEARTH_OK && stats)
         snprintf (cfg.stats_endpoint, sizeof cfg.stats_endpoint, "%s", stats);
+    if (rc == HEARTH_OK && listen)
+        rc = node_config_set_listen (&cfg, listen, &message);
+    if (rc == HEARTH_OK && advertise) {
+        if (strlen (advertise) >= sizeof cfg.advertise) {
+            message = strdup ("--advertise is too long");
+            rc = HEARTH_EINVAL;
+        }
+        else
+            snprintf (cfg.advertise, sizeof cfg.advertise, "%s", advertise);
+    }
+    for (size_t i = 0; rc == HEARTH_OK && i < n_peers; i++)
+        rc = node_config_add_peer (&cfg, peers [i], &message);
+    if (rc == HEARTH_OK && discovery) {
+        if (strcmp (discovery, "on") == 0 || strcmp (discovery, "off") == 0)
+            cfg.discovery = strcmp (discovery, "on") == 0;
+        else {
+            message = strdup ("--discovery must be on or off");
+            rc = HEARTH_EINVAL;
+        }
+    }
+    if (rc == HEARTH_OK && sync_interval) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long value = strtoul (sync_interval, &end, 10);
+        if (errno || !end || *end || sync_interval [0] < '0' || sync_interval [0] > '9'
+        ||  value > UINT32_MAX) {
+            message = strdup ("--sync-interval-ms must be a whole number of milliseconds");
+            rc = HEARTH_EINVAL;
+        }
+        else
+            cfg.sync_interval_ms = (uint32_t) value;
+    }
     cfg.rebuild_views = rebuild_views;
     if (rc == HEARTH_OK)
         rc = node_config_validate (&cfg, &message);
@@ -131,25 +189,26 @@ main (int argc, char *argv [])
     }
     hearth_log_set_level (cfg.log_level);
 
-    /*  Threads started while opening (RocksDB, ZeroMQ I/O) inherit a mask
-        that blocks SIGINT/SIGTERM, so the signal always lands on this
-        thread and wakes the zloop's poll at once. */
-    sigset_t stop_signals, previous;
+    /*  SIGINT/SIGTERM stay blocked in every thread for the whole run
+        (threads inherit the mask: RocksDB, ZeroMQ I/O, verify workers the
+        log or the mesh start later); the daemon's loop reads them from a
+        signalfd, so a stop request wakes it at once whichever thread the
+        kernel would have picked. */
+    sigset_t stop_signals;
     sigemptyset (&stop_signals);
     sigaddset (&stop_signals, SIGINT);
     sigaddset (&stop_signals, SIGTERM);
-    pthread_sigmask (SIG_BLOCK, &stop_signals, &previous);
+    pthread_sigmask (SIG_BLOCK, &stop_signals, NULL);
     zsys_init ();
 
     int err = 0;
     node_daemon_t *daemon = node_daemon_new (&cfg, &err, &message);
-    pthread_sigmask (SIG_SETMASK, &previous, NULL);
     if (!daemon) {
         hlog_error (S_LOG, "%s (%s)", message? message: hearth_strerror (err), hearth_error_name (err));
         free (message);
         return 1;
     }
-    rc = zsys_interrupted? HEARTH_OK: node_daemon_run (daemon);
+    rc = node_daemon_run (daemon);
     node_daemon_destroy (&daemon);
     hlog_info (S_LOG, "stopped");
     return rc == HEARTH_OK? 0: 1;

@@ -13,6 +13,9 @@
 #include "market_view.h"
 #include "node_bus.h"
 #include "node_control.h"
+#include "node_invite.h"
+#include "node_signer.h"
+#include <sodium.h>
 
 #define S_LOG "bus"
 
@@ -22,6 +25,10 @@ struct _node_bus_t {
     const identity_t *identity;   /* borrowed */
     node_stats_t     *stats;      /* borrowed */
     uint64_t          started_mono_ms;
+    char             *keys_dir;   /* owned; NULL = cannot sign invites */
+    char             *address;    /* owned; NULL = not listening for peers */
+    char             *community_name;  /* owned cache; NULL until found */
+    gossip_t         *mesh;       /* borrowed; NULL = none */
 };
 
 static char *
@@ -54,9 +61,43 @@ void
 node_bus_destroy (node_bus_t **self_p)
 {
     if (self_p && *self_p) {
-        free (*self_p);
+        node_bus_t *self = *self_p;
+        free (self->keys_dir);
+        free (self->address);
+        free (self->community_name);
+        free (self);
         *self_p = NULL;
     }
+}
+
+/*  Replace an owned string field with a copy of value (NULL clears). */
+static int
+s_set_string (char **field, const char *value)
+{
+    char *copy = value? strdup (value): NULL;
+    if (value && !copy)
+        return HEARTH_ENOMEM;
+    free (*field);
+    *field = copy;
+    return HEARTH_OK;
+}
+
+int
+node_bus_set_keys_dir (node_bus_t *self, const char *keys_dir)
+{
+    return s_set_string (&self->keys_dir, keys_dir);
+}
+
+int
+node_bus_set_address (node_bus_t *self, const char *address)
+{
+    return s_set_string (&self->address, address);
+}
+
+void
+node_bus_set_mesh (node_bus_t *self, gossip_t *mesh)
+{
+    self->mesh = mesh;
 }
 
 /*  Reject any input key outside `allowed` (NULL-terminated). */
@@ -112,8 +153,8 @@ s_node_id (node_bus_t *self, const json_t *input, json_t **output, char **messag
         return HEARTH_ENOMEM;
     json_object_set_new (out, "node_id", json_string (identity_node_id (self->identity)));
     json_object_set_new (out, "short_id", json_string (identity_short_id (self->identity)));
-    /*  The peer address comes with the mesh (--listen); none yet. */
-    json_object_set_new (out, "address", json_null ());
+    /*  The peer address, or null when the node does not listen for peers. */
+    json_object_set_new (out, "address", self->address? json_string (self->address): json_null ());
     const uint8_t *community = eventlog_community_id (self->log);
     if (community) {
         char text [HEARTH_NODE_ID_SIZE];
@@ -122,11 +163,40 @@ s_node_id (node_bus_t *self, const json_t *input, json_t **output, char **messag
     }
     else
         json_object_set_new (out, "community_id", json_null ());
+    /*  This node's own membership level, so scripts can wait for a join. */
+    static const char *levels [] = { "none", "member", "trusted", "anchor" };
+    int level = membership_level (eventlog_membership (self->log), identity_public_key (self->identity));
+    json_object_set_new (out, "level", json_string (level >= 0 && level <= 3? levels [level]: "none"));
     *output = out;
     return HEARTH_OK;
 }
 
 /* ---- node.stats --------------------------------------------------------- */
+
+/*  Copy the gossip counters into mesh (peers: a new array the caller
+    decrefs, or NULL). */
+static void
+s_mesh_sample (node_bus_t *self, node_stats_mesh_t *mesh)
+{
+    memset (mesh, 0, sizeof *mesh);
+    const gossip_stats_t *stats = gossip_stats (self->mesh);
+    mesh->address = gossip_address (self->mesh);
+    mesh->peers_connected = stats->peers_connected;
+    mesh->events_pushed = stats->events_pushed;
+    mesh->events_pulled = stats->events_pulled;
+    mesh->events_received = stats->events_received;
+    mesh->reconcile_rounds = stats->reconcile_rounds;
+    mesh->reconcile_bytes = stats->reconcile_bytes;
+    mesh->bytes_in = stats->bytes_in;
+    mesh->bytes_out = stats->bytes_out;
+    mesh->zap_denied = stats->zap_denied;
+    mesh->frames_dropped = stats->frames_dropped;
+    mesh->last_sync_ms = stats->last_sync_ms;
+    mesh->now_ms = hearth_now_ms ();
+    json_t *peers = gossip_peers_json (self->mesh);
+    mesh->peers = peers? json_incref (json_object_get (peers, "peers")): NULL;
+    json_decref (peers);
+}
 
 void
 node_bus_stats_sample (node_bus_t *self, node_stats_sample_t *sample)
@@ -162,11 +232,20 @@ s_node_stats (node_bus_t *self, const json_t *input, json_t **output, char **mes
         hearth_node_id_format (eventlog_community_id (self->log), community);
         sample.community_id = community;
     }
+    node_stats_mesh_t mesh;
+    if (self->mesh) {
+        s_mesh_sample (self, &mesh);
+        sample.mesh = &mesh;
+    }
     if (strcmp (name, "json") == 0) {
         *output = node_stats_json (self->stats, &sample);
+        if (sample.mesh)
+            json_decref ((json_t *) mesh.peers);
         return *output? HEARTH_OK: HEARTH_ENOMEM;
     }
     char *text = node_stats_prometheus (self->stats, &sample);
+    if (sample.mesh)
+        json_decref ((json_t *) mesh.peers);
     if (!text)
         return HEARTH_ENOMEM;
     *output = json_pack ("{s:s}", "text", text);
@@ -189,9 +268,20 @@ node_bus_stats_text (node_bus_t *self, const uint8_t *request, size_t len)
         hearth_node_id_format (eventlog_community_id (self->log), community);
         sample.community_id = community;
     }
-    if (prometheus)
-        return node_stats_prometheus (self->stats, &sample);
+    node_stats_mesh_t mesh;
+    if (self->mesh) {
+        s_mesh_sample (self, &mesh);
+        sample.mesh = &mesh;
+    }
+    if (prometheus) {
+        char *text = node_stats_prometheus (self->stats, &sample);
+        if (sample.mesh)
+            json_decref ((json_t *) mesh.peers);
+        return text;
+    }
     json_t *object = node_stats_json (self->stats, &sample);
+    if (sample.mesh)
+        json_decref ((json_t *) mesh.peers);
     if (!object)
         return NULL;
     char *text = json_dumps (object, NODE_JSON_FLAGS);
@@ -336,6 +426,211 @@ s_verify_views (node_bus_t *self, const json_t *input, json_t **output, char **m
     return HEARTH_OK;
 }
 
+/* ---- node.peers ---------------------------------------------------------- */
+
+static int
+s_node_peers (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    static const char *allowed [] = { NULL };
+    int rc = s_check_keys (input, allowed, message);
+    if (rc != HEARTH_OK)
+        return rc;
+    *output = self->mesh? gossip_peers_json (self->mesh): json_pack ("{s:[]}", "peers");
+    return *output? HEARTH_OK: HEARTH_ENOMEM;
+}
+
+/* ---- community.invite --------------------------------------------------- */
+
+static int
+s_created_visit (void *arg, const event_t *ev)
+{
+    node_bus_t *self = (node_bus_t *) arg;
+    const uint8_t *community = eventlog_community_id (self->log);
+    const Hearth__Event *body = event_body (ev);
+    if (event_type (ev) == HEARTH__EVENT_TYPE__COMMUNITY_CREATED && community
+    &&  memcmp (event_author (ev), community, 32) == 0 && body->community_created) {
+        self->community_name = strdup (body->community_created->name?
+                                       body->community_created->name: "");
+        return 1;
+    }
+    return 0;
+}
+
+/*  The community's name from its community.created event (cached). NULL
+    if that event is not stored yet (a joining node before its first sync). */
+static const char *
+s_community_name (node_bus_t *self)
+{
+    if (!self->community_name)
+        eventlog_scan (self->log, 0, s_created_visit, self);
+    return self->community_name;
+}
+
+static int
+s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    static const char *allowed [] = { "node_id", "level", "ttl_seconds", NULL };
+    int rc = s_check_keys (input, allowed, message);
+    if (rc != HEARTH_OK)
+        return rc;
+    uint8_t invitee [32];
+    const char *node_id = json_string_value (json_object_get (input, "node_id"));
+    if (!node_id || hearth_node_id_parse (node_id, invitee) != HEARTH_OK) {
+        *message = s_message ("'node_id' must be the invitee's full NodeID (ed25519:…, from "
+                              "`hearthctl init --identity-only` or `hearthctl id` on its machine)");
+        return HEARTH_EINVAL;
+    }
+    json_t *level_value = json_object_get (input, "level");
+    const char *level_name = level_value? json_string_value (level_value): "member";
+    int level;
+    if (level_name && strcmp (level_name, "member") == 0)
+        level = HEARTH__LEVEL__LEVEL_MEMBER;
+    else
+    if (level_name && strcmp (level_name, "trusted") == 0)
+        level = HEARTH__LEVEL__LEVEL_TRUSTED;
+    else {
+        *message = s_message ("'level' must be \"member\" or \"trusted\"");
+        return HEARTH_EINVAL;
+    }
+    uint64_t ttl = 0;
+    rc = s_get_uint (input, "ttl_seconds", 1, NODE_INVITE_MAX_TTL_SECONDS,
+                     NODE_INVITE_DEFAULT_TTL_SECONDS, &ttl, message);
+    if (rc != HEARTH_OK)
+        return rc;
+    const membership_t *members = eventlog_membership (self->log);
+    if (membership_revoked (members, invitee)) {
+        *message = s_message ("%s was revoked; a revoked key never returns", node_id);
+        return HEARTH_EREVOKED;
+    }
+    if (membership_level (members, invitee) != HEARTH__LEVEL__LEVEL_NONE) {
+        *message = s_message ("%s is already a member", node_id);
+        return HEARTH_EEXISTS;
+    }
+    const char *name = s_community_name (self);
+    if (!name || !*name) {
+        *message = s_message ("this node has not synced its community's creation yet; invite "
+                              "from a node that has");
+        return HEARTH_EUNAUTHORIZED;
+    }
+    if (!self->keys_dir) {
+        *message = s_message ("this node cannot sign invites (no keys dir)");
+        return HEARTH_ENOTIMPL;
+    }
+    int err = 0;
+    node_signer_t *signer = node_signer_load (self->keys_dir, &err);
+    if (!signer) {
+        *message = s_message ("cannot read the device key to sign the invite: %s",
+                              hearth_strerror (err));
+        return err;
+    }
+    if (memcmp (node_signer_public_key (signer), identity_public_key (self->identity), 32) != 0) {
+        node_signer_destroy (&signer);
+        *message = s_message ("the key file no longer matches this node's identity");
+        return HEARTH_EKEYS;
+    }
+    /*  Whole seconds, so the event and the blob's RFC 3339 time agree. */
+    uint64_t now_ms = hearth_now_ms ();
+    uint64_t expires_at_ms = (now_ms / 1000 + ttl) * 1000;
+    Hearth__MemberInvited invited = HEARTH__MEMBER_INVITED__INIT;
+    invited.invitee.data = invitee;
+    invited.invitee.len = 32;
+    invited.initial_level = (Hearth__Level) level;
+    invited.expires_at_ms = expires_at_ms;
+    invited.display_name = (char *) "";
+    Hearth__Event draft = HEARTH__EVENT__INIT;
+    draft.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED;
+    draft.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_INVITED;
+    draft.member_invited = &invited;
+    event_t *ev = NULL;
+    rc = eventlog_append_local (self->log, self->identity, &draft, now_ms, &ev);
+    if (rc != HEARTH_OK) {
+        node_signer_destroy (&signer);
+        if (rc == HEARTH_EUNAUTHORIZED)
+            *message = s_message ("this node may not issue this invite (a member may invite "
+                                  "members; a trusted invite needs a trusted or anchor inviter)");
+        else
+            *message = s_message ("could not append the invite: %s", hearth_strerror (rc));
+        return rc;
+    }
+    node_invite_t *invite = node_invite_new (eventlog_community_id (self->log), name,
+                                             identity_public_key (self->identity), invitee, level,
+                                             event_id (ev), expires_at_ms);
+    rc = invite? HEARTH_OK: HEARTH_ENOMEM;
+    if (rc == HEARTH_OK && self->address)
+        rc = node_invite_endpoint_add (invite, self->address);
+    if (rc == HEARTH_OK)
+        rc = node_invite_sign (invite, signer);
+    node_signer_destroy (&signer);
+    *output = rc == HEARTH_OK? node_invite_json (invite): NULL;
+    if (rc == HEARTH_OK && !*output)
+        rc = HEARTH_ENOMEM;
+    if (rc == HEARTH_OK)
+        hlog_info (S_LOG, "invited %s as %s (event %s, expires in %" PRIu64 " s)", node_id,
+                   level_name, event_id (ev), ttl);
+    else
+        *message = s_message ("the invite event %s was appended but the blob failed: %s",
+                              event_id (ev), hearth_strerror (rc));
+    node_invite_destroy (&invite);
+    event_destroy (&ev);
+    return rc;
+}
+
+/* ---- node.view_digest --------------------------------------------------- */
+
+typedef struct {
+    crypto_generichash_state state;
+    uint64_t                 count;
+} s_set_digest_t;
+
+static int
+s_set_digest_visit (void *arg, uint64_t lamport, const uint8_t hash [32])
+{
+    s_set_digest_t *digest = (s_set_digest_t *) arg;
+    uint8_t item [8 + 32];
+    for (int i = 0; i < 8; i++)
+        item [i] = (uint8_t) (lamport >> (56 - 8 * i));
+    memcpy (item + 8, hash, 32);
+    crypto_generichash_update (&digest->state, item, sizeof item);
+    digest->count++;
+    return 0;
+}
+
+/*  Cheap convergence check for tests and benches: the live market view's
+    digest and a digest of the stored event set (BLAKE2b-256 over every
+    (lamport BE, hash) in order). Two nodes with the same events give the
+    same pair; no re-fold, unlike node.verify_views. */
+static int
+s_view_digest (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    static const char *allowed [] = { NULL };
+    int rc = s_check_keys (input, allowed, message);
+    if (rc != HEARTH_OK)
+        return rc;
+    uint8_t view [32], events [32];
+    rc = market_view_digest (market_view (self->market), view);
+    if (rc != HEARTH_OK) {
+        *message = s_message ("market view digest failed: %s", hearth_strerror (rc));
+        return rc;
+    }
+    s_set_digest_t digest;
+    digest.count = 0;
+    crypto_generichash_init (&digest.state, NULL, 0, sizeof events);
+    rc = eventlog_scan_order (self->log, s_set_digest_visit, &digest);
+    if (rc < 0) {
+        *message = s_message ("reading the order index failed: %s", hearth_strerror (rc));
+        return rc;
+    }
+    crypto_generichash_final (&digest.state, events, sizeof events);
+    char view_hex [65], events_hex [65];      /* 2 hex chars per byte + NUL */
+    hearth_hex_encode (view, 32, view_hex);
+    hearth_hex_encode (events, 32, events_hex);
+    *output = json_pack ("{s:s, s:s, s:I, s:I, s:I}", "view_digest", view_hex,
+                         "events_digest", events_hex, "events", (json_int_t) digest.count,
+                         "posts", (json_int_t) market_view_count (market_view (self->market)),
+                         "lamport_head", (json_int_t) eventlog_stats (self->log)->lamport_head);
+    return *output? HEARTH_OK: HEARTH_ENOMEM;
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 static int
@@ -368,6 +663,12 @@ node_bus_call (node_bus_t *self, const char *capability, const json_t *input,
         return s_events_list (self, input, output, message);
     if (strcmp (capability, "node.verify_views") == 0)
         return s_verify_views (self, input, output, message);
+    if (strcmp (capability, "node.peers") == 0)
+        return s_node_peers (self, input, output, message);
+    if (strcmp (capability, "node.view_digest") == 0)
+        return s_view_digest (self, input, output, message);
+    if (strcmp (capability, "community.invite") == 0)
+        return s_community_invite (self, input, output, message);
     *message = s_message ("no capability named '%s' on this node", capability);
     return HEARTH_ENOTFOUND;
 }

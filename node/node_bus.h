@@ -5,14 +5,26 @@
     control socket is reachable only by the node's owner, DESIGN §2):
       market.list | market.get | market.post | market.expire | market.search
                           -> market_handle()
-      node.id             {}                         -> {node_id, short_id, address, community_id}
+      node.id             {}                         -> {node_id, short_id, address, community_id,
+                                                         level: none|member|trusted|anchor}
+      node.peers          {}                         -> {peers:[...]} (gossip_peers_json)
       node.stats          {format?: "json"|"prometheus"}
                                                      -> the stats object, or {"text": "..."}
       events.list         {since_lamport?, limit?}   -> {events:[CONTRACT §7.1 envelopes],
                                                          max_lamport, more, head}
       node.verify_views   {}                         -> {equal, live_digest, rebuilt_digest, ...}
+      node.view_digest    {}                         -> {view_digest, events_digest, events,
+                                                         posts, lamport_head}
+      community.invite    {node_id, level?: "member"|"trusted", ttl_seconds?}
+                                                     -> the signed invite blob (node_invite.h)
     node.verify_views is a diagnostic: it re-folds the whole log into a fresh
     market view and compares digests with the live one (crash tests use it).
+    node.view_digest is the cheap convergence check of the mesh tests: the
+    live view's digest and a digest of the stored event set.
+    community.invite appends community.member.invited (expiry in whole
+    seconds, default NODE_INVITE_DEFAULT_TTL_SECONDS) and returns the blob
+    signed with the device key, naming this node's peer address as the
+    bootstrap endpoint.
     Any other name gets not_found. Every request is counted in node_stats.
 */
 #ifndef HEARTH_NODE_BUS_H
@@ -22,6 +34,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "eventlog.h"
+#include "gossip.h"
 #include "identity.h"
 #include "market.h"
 #include "node_stats.h"
@@ -45,6 +58,19 @@ node_bus_t *node_bus_new (eventlog_t *log, market_t *market, const identity_t *i
                           node_stats_t *stats);
 /*  Free; safe on NULL; nulls *self_p. */
 void node_bus_destroy (node_bus_t **self_p);
+
+/*  Where the device key lives (for signing invite blobs); copied. 0 or
+    HEARTH_ENOMEM. */
+int node_bus_set_keys_dir (node_bus_t *self, const char *keys_dir);
+
+/*  This node's peer address "NODE_ID@tcp://HOST:PORT" (node.id, invite
+    bootstrap endpoints); copied; NULL = not listening. 0 or HEARTH_ENOMEM. */
+int node_bus_set_address (node_bus_t *self, const char *address);
+
+/*  The mesh (borrowed until unset with NULL): node.peers and the mesh
+    figures of node.stats. Without it node.peers answers an empty list and
+    stats have no "mesh" part. */
+void node_bus_set_mesh (node_bus_t *self, gossip_t *mesh);
 
 /*  Serve one request frame (borrowed); returns the reply text (malloc'd,
     caller frees), NULL only when out of memory. Never trusts the frame. */

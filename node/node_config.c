@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "hearth_error.h"
 #include "node_config.h"
+#include "node_invite.h"
 
 /*  Printf into a fresh malloc'd message (NULL if out of memory). */
 static char *
@@ -41,6 +42,77 @@ s_parse_u64 (const char *text, uint64_t *out)
     if (errno == ERANGE)
         return HEARTH_EINVAL;
     *out = (uint64_t) value;
+    return HEARTH_OK;
+}
+
+/*  1 if text is "tcp://HOST:PORT" with a non-empty host (or "*") and a
+    port 1..65535 (or "*", an ephemeral port). */
+static int
+s_tcp_endpoint_valid (const char *text)
+{
+    if (strncmp (text, "tcp://", 6) != 0)
+        return 0;
+    const char *host = text + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon || colon == host)
+        return 0;
+    for (const char *p = host; p < colon; p++)
+        if (*p <= ' ' || *p == '/' || *p == '@')
+            return 0;
+    const char *port = colon + 1;
+    if (strcmp (port, "*") == 0)
+        return 1;
+    if (!*port || strlen (port) > 5)
+        return 0;
+    for (const char *p = port; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    long number = strtol (port, NULL, 10);
+    return number >= 1 && number <= 65535;
+}
+
+int
+node_config_set_listen (node_config_t *cfg, const char *value, char **message)
+{
+    *message = NULL;
+    if (!value || !*value || strcmp (value, "none") == 0) {
+        cfg->listen [0] = '\0';
+        return HEARTH_OK;
+    }
+    char endpoint [NODE_CONFIG_ENDPOINT_MAX];
+    int n;
+    /*  "tcp://HOST" without a port: the default peer port. A ':' after the
+        scheme that is not followed by digits or '*' is left to the check. */
+    const char *host = strncmp (value, "tcp://", 6) == 0? value + 6: NULL;
+    if (host && *host && !strchr (host, ':'))
+        n = snprintf (endpoint, sizeof endpoint, "%s:%d", value, NODE_CONFIG_PEER_PORT);
+    else
+        n = snprintf (endpoint, sizeof endpoint, "%s", value);
+    if (n < 0 || (size_t) n >= sizeof endpoint || !s_tcp_endpoint_valid (endpoint)) {
+        *message = s_message ("listen endpoint '%.300s' must be tcp://HOST:PORT (or none)", value);
+        return HEARTH_EINVAL;
+    }
+    snprintf (cfg->listen, sizeof cfg->listen, "%s", endpoint);
+    return HEARTH_OK;
+}
+
+int
+node_config_add_peer (node_config_t *cfg, const char *address, char **message)
+{
+    *message = NULL;
+    if (!node_invite_address_valid (address)) {
+        *message = s_message ("peer '%.300s' must be NODE_ID@tcp://HOST:PORT with a full NodeID "
+                              "(ed25519:…, see `hearthctl id`)", address? address: "");
+        return HEARTH_EINVAL;
+    }
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        if (strcmp (cfg->peers [i], address) == 0)
+            return HEARTH_OK;
+    if (cfg->n_peers >= NODE_CONFIG_MAX_PEERS) {
+        *message = s_message ("more than %d peers configured", NODE_CONFIG_MAX_PEERS);
+        return HEARTH_ECAPACITY;
+    }
+    snprintf (cfg->peers [cfg->n_peers++], NODE_CONFIG_ADDRESS_MAX, "%s", address);
     return HEARTH_OK;
 }
 
@@ -92,6 +164,47 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
         snprintf (cfg->stats_endpoint, sizeof cfg->stats_endpoint, "%s", value);
         return HEARTH_OK;
     }
+    if (streq (section, "mesh") && streq (key, "listen")) {
+        char *detail = NULL;
+        int rc = node_config_set_listen (cfg, value, &detail);
+        if (rc != HEARTH_OK)
+            *message = s_message ("%s: mesh/listen: %s", source, detail? detail: "invalid");
+        free (detail);
+        return rc;
+    }
+    if (streq (section, "mesh") && streq (key, "advertise")) {
+        if (strlen (value) >= sizeof cfg->advertise) {
+            *message = s_message ("%s: mesh/advertise is too long", source);
+            return HEARTH_EINVAL;
+        }
+        snprintf (cfg->advertise, sizeof cfg->advertise, "%s", value);
+        return HEARTH_OK;
+    }
+    if (streq (section, "mesh") && streq (key, "discovery")) {
+        if (streq (value, "on") || streq (value, "off")) {
+            cfg->discovery = streq (value, "on");
+            return HEARTH_OK;
+        }
+        *message = s_message ("%s: mesh/discovery: '%s' is not on or off", source, value);
+        return HEARTH_EINVAL;
+    }
+    if (streq (section, "mesh") && streq (key, "sync_interval_ms")) {
+        if (s_parse_u64 (value, &number) != HEARTH_OK || number > UINT32_MAX) {
+            *message = s_message ("%s: mesh/sync_interval_ms: '%s' is not a whole number of "
+                                  "milliseconds", source, value);
+            return HEARTH_EINVAL;
+        }
+        cfg->sync_interval_ms = (uint32_t) number;
+        return HEARTH_OK;
+    }
+    if (streq (section, "peers") && streq (key, "peer")) {
+        char *detail = NULL;
+        int rc = node_config_add_peer (cfg, value, &detail);
+        if (rc != HEARTH_OK)
+            *message = s_message ("%s: peers/peer: %s", source, detail? detail: "invalid");
+        free (detail);
+        return rc;
+    }
     if (streq (section, "market")) {
         if (streq (key, "default_ttl_seconds"))
             target = &cfg->market.default_ttl_seconds;
@@ -120,7 +233,7 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
 static int
 s_apply_tree (node_config_t *cfg, zconfig_t *root, const char *source, char **message)
 {
-    static const char *sections [] = { "log", "market", "stats" };
+    static const char *sections [] = { "log", "market", "stats", "mesh", "peers" };
     for (zconfig_t *section = zconfig_child (root); section; section = zconfig_next (section)) {
         const char *name = zconfig_name (section);
         int known = 0;
@@ -128,7 +241,7 @@ s_apply_tree (node_config_t *cfg, zconfig_t *root, const char *source, char **me
             if (name && streq (name, sections [i]))
                 known = 1;
         if (!known) {
-            *message = s_message ("%s: unknown section '%s' (known: log, market, stats)",
+            *message = s_message ("%s: unknown section '%s' (known: log, market, stats, mesh, peers)",
                                   source, name? name: "");
             return HEARTH_EINVAL;
         }
@@ -221,6 +334,22 @@ node_config_validate (const node_config_t *cfg, char **message)
     if (cfg->stats_endpoint [0] && strncmp (cfg->stats_endpoint, "tcp://", 6) != 0) {
         *message = s_message ("stats endpoint '%s' must be tcp://HOST:PORT "
                               "(the ipc stats socket is always DIR/stats.sock)", cfg->stats_endpoint);
+        return HEARTH_EINVAL;
+    }
+    if (cfg->listen [0] && !s_tcp_endpoint_valid (cfg->listen)) {
+        *message = s_message ("listen endpoint '%s' must be tcp://HOST:PORT", cfg->listen);
+        return HEARTH_EINVAL;
+    }
+    if (cfg->advertise [0] && (!s_tcp_endpoint_valid (cfg->advertise)
+                               || strchr (cfg->advertise + 6, '*'))) {
+        *message = s_message ("advertise endpoint '%s' must be tcp://HOST:PORT with a concrete "
+                              "host and port others can dial", cfg->advertise);
+        return HEARTH_EINVAL;
+    }
+    if (cfg->sync_interval_ms != 0
+    &&  (cfg->sync_interval_ms < NODE_CONFIG_SYNC_MIN_MS || cfg->sync_interval_ms > NODE_CONFIG_SYNC_MAX_MS)) {
+        *message = s_message ("sync interval must be %d..%d ms, not %" PRIu32,
+                              NODE_CONFIG_SYNC_MIN_MS, NODE_CONFIG_SYNC_MAX_MS, cfg->sync_interval_ms);
         return HEARTH_EINVAL;
     }
     /*  "/control.sock" is the longer of the two socket names (13 chars). */

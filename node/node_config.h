@@ -12,6 +12,13 @@
             sweep_interval_seconds = 60
         stats
             endpoint = tcp://127.0.0.1:9474 # optional extra stats endpoint
+        mesh
+            listen = tcp://0.0.0.0:7400     # peer socket; absent or "none" = none
+            advertise = tcp://192.168.1.20:7400   # what others should dial
+            discovery = off                 # on | off: LAN discovery (zbeacon)
+            sync_interval_ms = 10000        # anti-entropy with one random peer
+        peers
+            peer = ed25519:…@tcp://192.168.1.10:7400   # repeatable
 
     Unknown sections or keys are refused, so a typo is never silently
     ignored. Paths of everything the node keeps are derived from data_dir.
@@ -41,6 +48,16 @@ extern "C" {
 #define NODE_CONFIG_SWEEP_MAX_SECONDS 86400
 /*  Longest stats endpoint text accepted ("tcp://127.0.0.1:65535" is 21). */
 #define NODE_CONFIG_ENDPOINT_MAX     256
+/*  Peer addresses "NODE_ID@tcp://HOST:PORT" at most, and their length
+    (GOSSIP_MAX_PEERS and GOSSIP_MAX_ADDRESS in gossip.h). */
+#define NODE_CONFIG_MAX_PEERS        64
+#define NODE_CONFIG_ADDRESS_MAX      256
+/*  Port of a --listen endpoint given without one (GOSSIP_DEFAULT_PORT). */
+#define NODE_CONFIG_PEER_PORT        7400
+/*  Anti-entropy interval bounds: 50 ms (tests and benches run that fast;
+    a session costs a few hundred bytes when nothing differs) to one day. */
+#define NODE_CONFIG_SYNC_MIN_MS      50
+#define NODE_CONFIG_SYNC_MAX_MS      86400000
 /*  Environment variable naming the default data dir, and the fallback
     below $HOME when it is unset. */
 #define NODE_CONFIG_DATA_DIR_ENV     "HEARTH_DATA_DIR"
@@ -54,6 +71,13 @@ typedef struct {
     char               stats_endpoint [NODE_CONFIG_ENDPOINT_MAX]; /* "" = none */
     int                rebuild_views;   /* --rebuild-views: re-fold every view from the
                                            whole log at start instead of its snapshot */
+    /*  The mesh (issue 3). */
+    char               listen [NODE_CONFIG_ENDPOINT_MAX];    /* "" = no peer socket */
+    char               advertise [NODE_CONFIG_ENDPOINT_MAX]; /* "" = derive from listen */
+    char               peers [NODE_CONFIG_MAX_PEERS][NODE_CONFIG_ADDRESS_MAX];
+    size_t             n_peers;
+    int                discovery;       /* 1 = LAN discovery on */
+    uint32_t           sync_interval_ms;/* 0 = the mesh default (10 s) */
 } node_config_t;
 
 /*  Fill cfg with built-in defaults for data_dir (not touched on disk). */
@@ -72,8 +96,18 @@ int  node_config_load_file (node_config_t *cfg, const char *path, int required, 
 /*  Parse the same keys from ZPL text in memory (tests). Same errors. */
 int  node_config_load_text (node_config_t *cfg, const char *text, char **message);
 
+/*  Set the peer listener from a flag or config value: "none" (or "")
+    clears it; "tcp://HOST" gets NODE_CONFIG_PEER_PORT. 0 or HEARTH_EINVAL
+    with *message. */
+int  node_config_set_listen (node_config_t *cfg, const char *value, char **message);
+
+/*  Add a peer address (duplicates are ignored). 0, HEARTH_EINVAL
+    (malformed) or HEARTH_ECAPACITY, with *message. */
+int  node_config_add_peer (node_config_t *cfg, const char *address, char **message);
+
 /*  Check cross-field rules (default_ttl <= max_ttl <= MARKET_MAX_TTL_SECONDS,
-    sweep interval bounds, socket path lengths, stats endpoint is tcp://).
+    sweep interval bounds, socket path lengths, stats endpoint is tcp://,
+    listen/advertise are tcp://HOST:PORT, sync interval bounds).
     0 or HEARTH_EINVAL with *message. */
 int  node_config_validate (const node_config_t *cfg, char **message);
 

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "eventlog.h"
+#include "gossip.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
@@ -21,6 +23,7 @@
 #include "node_client.h"
 #include "node_control.h"
 #include "node_daemon.h"
+#include "node_invite.h"
 #include "node_stats.h"
 
 #define S_LOG "hearthd"
@@ -35,6 +38,9 @@ struct _node_daemon_t {
     zsock_t       *control;             /* owned: ROUTER on control.sock */
     zsock_t       *stats_sock;          /* owned: ROUTER on stats.sock (+tcp) */
     zloop_t       *loop;                /* owned */
+    gossip_t      *mesh;                /* owned: peer links, sync, remote queries */
+    node_invite_t *invite;              /* owned: DIR/invite.json while not yet a member */
+    int            join_timer;          /* zloop timer id, -1 = none */
     char           control_endpoint [NODE_CONFIG_PATH_MAX];
     char           stats_endpoint [NODE_CONFIG_PATH_MAX];
 };
@@ -188,6 +194,18 @@ s_on_stats (zloop_t *loop, zsock_t *sock, void *arg)
     return s_serve_router ((node_daemon_t *) arg, sock, s_serve_stats);
 }
 
+/*  A stop signal arrived on the signalfd: end the loop. */
+static int
+s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) arg;
+    struct signalfd_siginfo info;
+    while (read (item->fd, &info, sizeof info) == (ssize_t) sizeof info)
+        zsys_interrupted = 1;
+    return zsys_interrupted? -1: 0;
+}
+
 static int
 s_on_sweep (zloop_t *loop, int timer_id, void *arg)
 {
@@ -202,6 +220,147 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
     if (appended > 0)
         hlog_info (S_LOG, "sweeper expired %d stale post(s)", appended);
     return 0;
+}
+
+/*  While this node is an invitee and not yet a member: once the invite
+    event has arrived by sync (membership_invite_pending), append
+    community.member.joined naming it, then stop checking. */
+static int
+s_on_join_check (zloop_t *loop, int timer_id, void *arg)
+{
+    node_daemon_t *self = (node_daemon_t *) arg;
+    const membership_t *members = eventlog_membership (self->log);
+    const uint8_t *own = identity_public_key (self->identity);
+    uint64_t now_ms = hearth_now_ms ();
+    int done = 0;
+    if (membership_level (members, own) != HEARTH__LEVEL__LEVEL_NONE) {
+        hlog_info (S_LOG, "this node is a member of the community");
+        done = 1;
+    }
+    else
+    if (now_ms > node_invite_expires_at_ms (self->invite)) {
+        char expires [HEARTH_TIME_SIZE];
+        hearth_time_format (node_invite_expires_at_ms (self->invite), expires);
+        hlog_error (S_LOG, "the invite %s expired at %s before this node could join: ask a "
+                    "member for a new invite and run `hearthctl join` again",
+                    node_invite_event_id (self->invite), expires);
+        done = 1;
+    }
+    else
+    if (membership_invite_pending (members, own, now_ms)) {
+        Hearth__MemberJoined joined = HEARTH__MEMBER_JOINED__INIT;
+        joined.invite_event_id = (char *) node_invite_event_id (self->invite);
+        joined.display_name = (char *) "";
+        Hearth__Event draft = HEARTH__EVENT__INIT;
+        draft.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED;
+        draft.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_JOINED;
+        draft.member_joined = &joined;
+        event_t *ev = NULL;
+        int rc = eventlog_append_local (self->log, self->identity, &draft, now_ms, &ev);
+        if (rc == HEARTH_OK) {
+            hlog_info (S_LOG, "joined the community: invite %s redeemed by event %s (lamport %"
+                       PRIu64 ")", node_invite_event_id (self->invite), event_id (ev),
+                       event_lamport (ev));
+            done = 1;
+        }
+        else
+            hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "join.append",
+                                "the invite has arrived but the join was refused: %s "
+                                "(waiting for invite %s)", hearth_strerror (rc),
+                                node_invite_event_id (self->invite));
+        event_destroy (&ev);
+    }
+    if (done) {
+        zloop_timer_end (loop, timer_id);
+        self->join_timer = -1;
+        node_invite_destroy (&self->invite);
+    }
+    return 0;
+}
+
+/*  If DIR/invite.json exists and this node is not a member yet, keep the
+    invite and start the join check. A bad or foreign invite file is
+    reported and ignored (join checked it when it was written). */
+static void
+s_start_join (node_daemon_t *self)
+{
+    const uint8_t *own = identity_public_key (self->identity);
+    if (membership_level (eventlog_membership (self->log), own) != HEARTH__LEVEL__LEVEL_NONE)
+        return;
+    char path [NODE_CONFIG_PATH_MAX + 32];
+    snprintf (path, sizeof path, "%s/%s", self->cfg.data_dir, NODE_INVITE_FILE_NAME);
+    if (access (path, F_OK) != 0) {
+        hlog_warn (S_LOG, "this node is not a member of its community and holds no invite "
+                   "(%s): peers will refuse it until it joins", path);
+        return;
+    }
+    int err = 0;
+    char *message = NULL;
+    node_invite_t *invite = node_invite_load (path, &err, &message);
+    if (!invite || memcmp (node_invite_invitee (invite), own, 32) != 0) {
+        hlog_error (S_LOG, "%s: %s", path, invite? "the invite is for another key": message);
+        free (message);
+        node_invite_destroy (&invite);
+        return;
+    }
+    self->invite = invite;
+    self->join_timer = zloop_timer (self->loop, NODE_DAEMON_JOIN_CHECK_MS, 0, s_on_join_check, self);
+    char expires [HEARTH_TIME_SIZE];
+    hearth_time_format (node_invite_expires_at_ms (invite), expires);
+    hlog_info (S_LOG, "joining: waiting to sync invite %s (expires %s), then this node appends "
+               "its community.member.joined", node_invite_event_id (invite), expires);
+}
+
+/*  Remote capability calls from authenticated members (gossip): only the
+    read-only market.list and market.search, with the caller's key as the
+    caller (DESIGN §2); everything else is refused. */
+static int
+s_on_query (void *arg, const char *capability, const json_t *input, const uint8_t caller [32],
+            json_t **output, char **message)
+{
+    node_daemon_t *self = (node_daemon_t *) arg;
+    *output = NULL;
+    *message = NULL;
+    if (strcmp (capability, "market.list") != 0 && strcmp (capability, "market.search") != 0) {
+        *message = s_message ("'%.64s' is not served to peers (only market.list and "
+                              "market.search; market.post and market.expire are local only)",
+                              capability);
+        return HEARTH_EUNAUTHORIZED;
+    }
+    return market_handle (self->market, capability, input, caller, hearth_now_ms (), output, message);
+}
+
+/*  Start the mesh on the loop: ZAP handler, listener, peer links, sync. */
+static int
+s_open_mesh (node_daemon_t *self, char **message)
+{
+    const node_config_t *cfg = &self->cfg;
+    gossip_config_t mesh;
+    gossip_config_defaults (&mesh);
+    snprintf (mesh.listen, sizeof mesh.listen, "%s", cfg->listen);
+    snprintf (mesh.advertise, sizeof mesh.advertise, "%s", cfg->advertise);
+    const char *peers [NODE_CONFIG_MAX_PEERS];
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        peers [i] = cfg->peers [i];
+    mesh.peers = peers;
+    mesh.n_peers = cfg->n_peers;
+    mesh.discovery = cfg->discovery;
+    mesh.sync_interval_ms = cfg->sync_interval_ms;
+    int err = 0;
+    self->mesh = gossip_new (self->log, self->identity, self->loop, &mesh, &err);
+    if (!self->mesh) {
+        if (err == HEARTH_EIO && cfg->listen [0])
+            *message = s_message ("cannot listen for peers on %s (address in use? another "
+                                  "hearthd?)", cfg->listen);
+        else
+            *message = s_message ("cannot start the mesh: %s", hearth_strerror (err));
+        return err? err: HEARTH_EIO;
+    }
+    gossip_set_query_handler (self->mesh, s_on_query, self);
+    if (node_bus_set_address (self->bus, gossip_address (self->mesh)) != HEARTH_OK)
+        return HEARTH_ENOMEM;
+    node_bus_set_mesh (self->bus, self->mesh);
+    return HEARTH_OK;
 }
 
 /*  Open identity, log, market and views. */
@@ -247,8 +406,9 @@ s_open_state (node_daemon_t *self, char **message)
         return err? err: HEARTH_EIO;
     }
     if (!eventlog_community_id (self->log)) {
-        *message = s_message ("no community in %s: run `hearthctl --data-dir %s init` first",
-                              cfg->data_dir, cfg->data_dir);
+        *message = s_message ("no community in %s: run `hearthctl --data-dir %s init` (a new "
+                              "community) or `hearthctl --data-dir %s join INVITE_FILE` first",
+                              cfg->data_dir, cfg->data_dir, cfg->data_dir);
         return HEARTH_ENOCOMMUNITY;
     }
     self->market = market_new (self->log, self->identity, &cfg->market);
@@ -288,6 +448,7 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
         return NULL;
     }
     self->cfg = *cfg;
+    self->join_timer = -1;
     int rc = s_open_state (self, message);
     if (rc == HEARTH_OK) {
         self->stats = node_stats_new ();
@@ -324,6 +485,16 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
         *message = s_message ("cannot set up the event loop");
         rc = HEARTH_ENOMEM;
     }
+    if (rc == HEARTH_OK) {
+        char keys [NODE_CONFIG_PATH_MAX];
+        if (node_config_keys_dir (cfg, keys, sizeof keys) != 0
+        ||  node_bus_set_keys_dir (self->bus, keys) != HEARTH_OK)
+            rc = HEARTH_ENOMEM;
+    }
+    if (rc == HEARTH_OK)
+        rc = s_open_mesh (self, message);
+    if (rc == HEARTH_OK)
+        s_start_join (self);
     if (rc != HEARTH_OK) {
         *err = rc;
         node_daemon_destroy (&self);
@@ -350,8 +521,36 @@ node_daemon_run (node_daemon_t *self)
     hlog_info (S_LOG, "stats socket %s%s%s: `hearthctl --data-dir %s stats [--prometheus]`",
                self->stats_endpoint, cfg->stats_endpoint [0]? " and ": "", cfg->stats_endpoint,
                cfg->data_dir);
-    hlog_info (S_LOG, "peer networking is not enabled in this version; stop with Ctrl-C or SIGTERM");
-    int rc = zloop_start (self->loop);
+    const char *address = gossip_address (self->mesh);
+    if (address)
+        hlog_info (S_LOG, "peer address %s (listening on %s, CURVE, members only): invite a "
+                   "node with `hearthctl --data-dir %s invite NODE_ID`", address, cfg->listen,
+                   cfg->data_dir);
+    else
+        hlog_info (S_LOG, "not listening for peers (no --listen): this node only dials out");
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        hlog_info (S_LOG, "peer %s", cfg->peers [i]);
+    hlog_info (S_LOG, "anti-entropy every %" PRIu32 " ms, LAN discovery %s; stop with Ctrl-C or "
+               "SIGTERM", cfg->sync_interval_ms? cfg->sync_interval_ms: (uint32_t) GOSSIP_SYNC_INTERVAL_MS,
+               cfg->discovery? "on": "off");
+    /*  SIGINT/SIGTERM through a signalfd when the caller keeps them blocked
+        (hearthd does, in every thread); otherwise CZMQ's handler still sets
+        zsys_interrupted and the poll returns on EINTR. */
+    sigset_t stop_signals;
+    sigemptyset (&stop_signals);
+    sigaddset (&stop_signals, SIGINT);
+    sigaddset (&stop_signals, SIGTERM);
+    int signal_fd = signalfd (-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    zmq_pollitem_t signal_item = { NULL, signal_fd, ZMQ_POLLIN, 0 };
+    if (signal_fd >= 0 && zloop_poller (self->loop, &signal_item, s_on_signal, self) != 0) {
+        close (signal_fd);
+        signal_fd = -1;
+    }
+    int rc = zsys_interrupted? 0: zloop_start (self->loop);
+    if (signal_fd >= 0) {
+        zloop_poller_end (self->loop, &signal_item);
+        close (signal_fd);
+    }
     if (zsys_interrupted)
         hlog_info (S_LOG, "signal received, shutting down");
     else
@@ -370,6 +569,10 @@ node_daemon_destroy (node_daemon_t **self_p)
     if (!self_p || !*self_p)
         return;
     node_daemon_t *self = *self_p;
+    /*  The mesh leaves the loop and removes the log's accept hook first. */
+    if (self->bus)
+        node_bus_set_mesh (self->bus, NULL);
+    gossip_destroy (&self->mesh);
     zloop_destroy (&self->loop);
     /*  libzmq removes an ipc socket file when the socket that bound it
         closes; the unlink below covers a file left behind anyway. */
@@ -381,6 +584,7 @@ node_daemon_destroy (node_daemon_t **self_p)
         zsock_destroy (&self->stats_sock);
         unlink (self->stats_endpoint + strlen ("ipc://"));
     }
+    node_invite_destroy (&self->invite);
     node_bus_destroy (&self->bus);
     node_stats_destroy (&self->stats);
     /*  The log calls the market's registered view until it is destroyed

@@ -197,10 +197,43 @@ node_render_id (FILE *out, const json_t *output)
     const char *address = json_string_value (json_object_get (output, "address"));
     fprintf (out, "node_id   %s\n", s_str (output, "node_id"));
     fprintf (out, "short_id  %s\n", s_str (output, "short_id"));
-    fprintf (out, "address   %s\n", address? address: "(none: peer networking comes with the mesh)");
+    fprintf (out, "address   %s\n", address? address: "(none: hearthd is not running or has no --listen)");
     const char *community = json_string_value (json_object_get (output, "community_id"));
     if (community)
         fprintf (out, "community %s\n", community);
+}
+
+void
+node_render_peers (FILE *out, const json_t *output)
+{
+    json_t *peers = json_object_get (output, "peers");
+    size_t count = json_array_size (peers);
+    if (count == 0) {
+        fprintf (out, "no peers (add one with `hearthd --peer NODE_ID@tcp://HOST:PORT` or "
+                 "`peers` in hearth.cfg)\n");
+        return;
+    }
+    fprintf (out, "%-*s %-3s %-9s %-20s %8s %12s %12s  %s\n", S_AUTHOR_WIDTH, "NODE", "DIR",
+             "CONNECTED", "LAST SEEN", "LAG", "BYTES IN", "BYTES OUT", "ADDRESS");
+    size_t i, connected = 0;
+    json_t *peer;
+    json_array_foreach (peers, i, peer) {
+        char node [HEARTH_SHORT_ID_SIZE + 64];
+        const char *short_id = s_str (peer, "short_id");
+        if (*short_id)
+            snprintf (node, sizeof node, "%s", short_id);
+        else
+            s_short_id (s_str (peer, "node_id"), node);
+        int up = json_is_true (json_object_get (peer, "connected"));
+        connected += up;
+        const char *seen = json_string_value (json_object_get (peer, "last_seen"));
+        const char *address = json_string_value (json_object_get (peer, "address"));
+        node_render_cell (out, node, S_AUTHOR_WIDTH);
+        fprintf (out, " %-3s %-9s %-20s %8lld %12lld %12lld  %s\n", s_str (peer, "direction"),
+                 up? "yes": "no", seen? seen: "never", s_int (peer, "lag"),
+                 s_int (peer, "bytes_in"), s_int (peer, "bytes_out"), address? address: "-");
+    }
+    fprintf (out, "%zu peer link%s, %zu connected\n", count, count == 1? "": "s", connected);
 }
 
 void
@@ -233,6 +266,24 @@ node_render_stats (FILE *out, const json_t *stats)
              s_int (market, "posts_total"));
     fprintf (out, "sweeper    %lld pass(es), %lld stale expiries, %lld error(s)\n",
              s_int (market, "sweeps"), s_int (market, "sweep_expired"), s_int (market, "sweep_errors"));
+    json_t *mesh = json_object_get (stats, "mesh");
+    if (json_is_object (mesh)) {
+        const char *address = json_string_value (json_object_get (mesh, "address"));
+        json_t *age = json_object_get (mesh, "seconds_since_last_sync");
+        fprintf (out, "mesh       %s, %lld peer(s) connected, last sync ", address? address: "not listening",
+                 s_int (mesh, "peers_connected"));
+        if (json_is_number (age))
+            fprintf (out, "%.1f s ago\n", json_number_value (age));
+        else
+            fprintf (out, "never\n");
+        fprintf (out, "           events pushed %lld, pulled %lld, received %lld; %lld reconciliation(s), "
+                 "%lld bytes\n", s_int (mesh, "events_pushed"), s_int (mesh, "events_pulled"),
+                 s_int (mesh, "events_received"), s_int (mesh, "reconcile_rounds"),
+                 s_int (mesh, "reconcile_bytes"));
+        fprintf (out, "           bytes in %lld, out %lld; ZAP denials %lld, frames dropped %lld\n",
+                 s_int (mesh, "bytes_in"), s_int (mesh, "bytes_out"), s_int (mesh, "zap_denied"),
+                 s_int (mesh, "frames_dropped"));
+    }
     if (json_object_size (requests) == 0) {
         fprintf (out, "requests   none yet\n");
         return;

@@ -34,6 +34,10 @@ void node_render_ack (FILE *out, const json_t *output, const char *verb);
 /*  {node_id, short_id, address, ...} of `id`. */
 void node_render_id (FILE *out, const json_t *output);
 
+/*  {peers:[...]} of node.peers: one line per link (node, direction,
+    connected, last seen, lag, bytes in/out, address). */
+void node_render_peers (FILE *out, const json_t *output);
+
 /*  The node.stats object. */
 void node_render_stats (FILE *out, const json_t *stats);
 

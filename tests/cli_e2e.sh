@@ -219,6 +219,11 @@ expect_exit 1 "$HEARTHD" --data-dir "$WORK/nonexistent"
 printf 'market\n    sweep_intervall_seconds = 5\n' >"$WORK/bad.cfg"
 expect_exit 2 "$HEARTHD" --data-dir "$D" --config "$WORK/bad.cfg"
 [[ "$OUT" == *"sweep_intervall_seconds"* ]] || fail "config typo message: $OUT"
-expect_exit 2 "$HEARTHD" --data-dir "$D" --listen tcp://0.0.0.0:7400
+expect_exit 2 "$HEARTHD" --data-dir "$D" --listen udp://0.0.0.0:7400
+[[ "$OUT" == *"tcp://HOST:PORT"* ]] || fail "bad --listen message: $OUT"
+expect_exit 2 "$HEARTHD" --data-dir "$D" --peer tcp://127.0.0.1:7400
+[[ "$OUT" == *"NODE_ID@tcp://HOST:PORT"* ]] || fail "bad --peer message: $OUT"
+expect_exit 2 "$HEARTHD" --data-dir "$D" --discovery maybe
+expect_exit 2 "$HEARTHD" --data-dir "$D" --sync-interval-ms 5
 
 passed

@@ -170,6 +170,72 @@ HT_TEST (test_files)
     free (dir);
 }
 
+/*  A full NodeID whose base64url text uses '-' and '_' (ZPL must keep them). */
+#define S_PEER_ID "ed25519:zxoJl4-_Z4NATF4GRBACZX6EAAAAAAAAAAAAAAAAAAA"
+
+HT_TEST (test_mesh)
+{
+    node_config_t cfg;
+    HT_CHECK_EQ_INT (s_load (&cfg,
+        "mesh\n"
+        "    listen = tcp://0.0.0.0:7401\n"
+        "    advertise = tcp://192.168.1.20:7401\n"
+        "    discovery = on\n"
+        "    sync_interval_ms = 250\n"
+        "peers\n"
+        "    peer = " S_PEER_ID "@tcp://192.168.1.10:7400\n"
+        "    peer = \"" S_PEER_ID "@tcp://192.168.1.11:7400\"\n"
+        "    peer = " S_PEER_ID "@tcp://192.168.1.10:7400\n"
+        "peers\n"
+        "    peer = " S_PEER_ID "@tcp://host.example:9\n"), HEARTH_OK);
+    HT_CHECK_EQ_STR (cfg.listen, "tcp://0.0.0.0:7401");
+    HT_CHECK_EQ_STR (cfg.advertise, "tcp://192.168.1.20:7401");
+    HT_CHECK_EQ_INT (cfg.discovery, 1);
+    HT_CHECK_EQ_INT (cfg.sync_interval_ms, 250);
+    /*  Repeated keys and sections all count; duplicates collapse. */
+    HT_CHECK_EQ_INT (cfg.n_peers, 3);
+    HT_CHECK_EQ_STR (cfg.peers [0], S_PEER_ID "@tcp://192.168.1.10:7400");
+    HT_CHECK_EQ_STR (cfg.peers [1], S_PEER_ID "@tcp://192.168.1.11:7400");
+    HT_CHECK_EQ_STR (cfg.peers [2], S_PEER_ID "@tcp://host.example:9");
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_OK);
+
+    /*  Defaults: no listener, no peers, discovery off. */
+    node_config_defaults (&cfg, "/tmp/x");
+    HT_CHECK_EQ_STR (cfg.listen, "");
+    HT_CHECK_EQ_INT (cfg.n_peers, 0);
+    HT_CHECK_EQ_INT (cfg.discovery, 0);
+    HT_CHECK_EQ_INT (cfg.sync_interval_ms, 0);
+
+    /*  --listen forms. */
+    char *message = NULL;
+    HT_CHECK_EQ_INT (node_config_set_listen (&cfg, "tcp://0.0.0.0", &message), HEARTH_OK);
+    HT_CHECK_EQ_STR (cfg.listen, "tcp://0.0.0.0:7400");
+    HT_CHECK_EQ_INT (node_config_set_listen (&cfg, "tcp://127.0.0.1:*", &message), HEARTH_OK);
+    HT_CHECK_EQ_STR (cfg.listen, "tcp://127.0.0.1:*");
+    HT_CHECK_EQ_INT (node_config_set_listen (&cfg, "none", &message), HEARTH_OK);
+    HT_CHECK_EQ_STR (cfg.listen, "");
+    HT_CHECK_EQ_INT (node_config_set_listen (&cfg, "udp://1.2.3.4:5", &message), HEARTH_EINVAL);
+    free (message);
+    HT_CHECK_EQ_INT (node_config_set_listen (&cfg, "tcp://1.2.3.4:99999", &message), HEARTH_EINVAL);
+    free (message);
+    HT_CHECK_EQ_INT (node_config_add_peer (&cfg, "tcp://1.2.3.4:5", &message), HEARTH_EINVAL);
+    free (message);
+    HT_CHECK_EQ_INT (node_config_add_peer (&cfg, "ed25519:short@tcp://1.2.3.4:5", &message), HEARTH_EINVAL);
+    free (message);
+
+    /*  Refusals. */
+    HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    discovery = maybe\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    listen = 7400\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    sync_interval_ms = soon\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    gossip = yes\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "peers\n    peer = 1.2.3.4\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "peers\n    node = " S_PEER_ID "@tcp://1.2.3.4:5\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    sync_interval_ms = 10\n"), HEARTH_OK);
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    advertise = tcp://*:7400\n"), HEARTH_OK);
+    HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+}
+
 int
 main (void)
 {
@@ -178,5 +244,6 @@ main (void)
     HT_RUN (test_load_refusals);
     HT_RUN (test_validate);
     HT_RUN (test_files);
+    HT_RUN (test_mesh);
     return ht_summary ();
 }
