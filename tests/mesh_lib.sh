@@ -1,0 +1,64 @@
+# mesh_lib.sh — helpers of the mesh integration tests (sourced after
+# node_lib.sh): clusters made with scripts/cluster.sh under $WORK, cleaned up
+# on exit by the pids in their pid files only.
+#
+# Needs CLUSTER_SH (ctest sets it) besides HEARTHD and HEARTHCTL.
+
+: "${CLUSTER_SH:?set CLUSTER_SH to scripts/cluster.sh}"
+export HEARTHD HEARTHCTL
+# Per-condition deadline of cluster.sh: generous for sanitizer builds; the
+# script polls, so a healthy run never waits for it.
+export CLUSTER_DEADLINE_S=${CLUSTER_DEADLINE_S:-60}
+# Deadline of the tests' own convergence waits.
+MESH_DEADLINE_S=${MESH_DEADLINE_S:-60}
+
+_mesh_cleanup () {
+    local file pid
+    for file in "$WORK"/*/n*.pid; do
+        [ -f "$file" ] || continue
+        pid=$(cat "$file")
+        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    done
+    _cleanup
+}
+trap _mesh_cleanup EXIT
+
+cluster () {
+    bash "$CLUSTER_SH" "$@"
+}
+
+# node_dir CLUSTER I
+node_dir () {
+    echo "$1/n$2"
+}
+
+# stat_of DIR EXPR: evaluate EXPR over the node's stats JSON.
+stat_of () {
+    ctl "$1" --json stats | json "$2"
+}
+
+# posts_of DIR: sorted titles of the node's listed posts, one line.
+posts_of () {
+    ctl "$1" --json market list --limit 500 | json "' '.join(sorted(p['title'] for p in d['posts']))"
+}
+
+# has_post DIR TITLE
+has_post () {
+    ctl "$1" --json market list --limit 500 | json "any(p['title'] == '$2' for p in d['posts'])" | grep -qx true
+}
+
+# lacks_post DIR TITLE
+lacks_post () {
+    ctl "$1" --json market list --limit 500 | json "all(p['title'] != '$2' for p in d['posts'])" | grep -qx true
+}
+
+# post DIR TITLE [ARGS...]: post an info item; prints its event id.
+post () {
+    local dir=$1 title=$2; shift 2
+    ctl "$dir" --json market post --category info --title "$title" --body "body of $title" "$@" | json "d['event_id']"
+}
+
+# digest DIR: "events_digest view_digest events" of node.view_digest.
+digest () {
+    ctl "$1" call node.view_digest | json "d['output']['events_digest'] + ' ' + d['output']['view_digest'] + ' ' + str(d['output']['events'])"
+}
