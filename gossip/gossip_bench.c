@@ -291,7 +291,23 @@ typedef struct {
     uint64_t        deadline;
     gossip_t       *gossip;
     uint64_t        last_trace;
+    uint64_t        rss_max;                /* KiB */
 } s_goal_t;
+
+/*  Resident set size of this process, KiB (0 if unknown). */
+static uint64_t
+s_rss_kib (void)
+{
+    FILE *f = fopen ("/proc/self/status", "r");
+    char line [256];
+    uint64_t kib = 0;
+    while (f && fgets (line, sizeof line, f))
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            kib = strtoull (line + 6, NULL, 10);
+    if (f)
+        fclose (f);
+    return kib;
+}
 
 static int
 s_on_check (zloop_t *loop, int timer_id, void *arg)
@@ -299,6 +315,9 @@ s_on_check (zloop_t *loop, int timer_id, void *arg)
     (void) loop;
     (void) timer_id;
     s_goal_t *g = (s_goal_t *) arg;
+    uint64_t rss = s_rss_kib ();
+    if (rss > g->rss_max)
+        g->rss_max = rss;
     if (getenv ("BENCH_TRACE") && hearth_mono_ms () / 250 != g->last_trace) {
         g->last_trace = hearth_mono_ms () / 250;
         const gossip_stats_t *st = gossip_stats (g->gossip);
@@ -419,9 +438,10 @@ main (int argc, char **argv)
     const char *peers [1] = { addr };
     cfg.peers = peers;
     cfg.n_peers = 1;
+    uint64_t rss0 = s_rss_kib ();
     t0 = s_ns ();
     gossip_t *g = gossip_new (log, b_id, loop, &cfg, &err);
-    s_goal_t goal = { log, total_a, k? &view: NULL, hearth_mono_ms () + BENCH_DEADLINE_MS, g, 0 };
+    s_goal_t goal = { log, total_a, k? &view: NULL, hearth_mono_ms () + BENCH_DEADLINE_MS, g, 0, rss0 };
     zloop_timer (loop, 1, 0, s_on_check, &goal);
     zloop_start (loop);
     double secs = (double) (s_ns () - t0) / 1e9;
@@ -447,12 +467,14 @@ main (int argc, char **argv)
     else
         printf ("%s %zu + %zu: B holds %" PRIu64 "/%" PRIu64 " events after %.3f s (%.0f events/s); "
                 "B bytes in %" PRIu64 " out %" PRIu64 "; rounds %" PRIu64 ", negentropy bytes %" PRIu64
-                "; missing events %zu bytes (wire/missing %.3f, negentropy/missing %.4f)\n",
+                "; missing events %zu bytes (wire/missing %.3f, negentropy/missing %.4f); "
+                "B RSS +%.1f MiB\n",
                 mode, n, d, eventlog_stats (log)->events_total, total_a, secs,
                 (double) (eventlog_stats (log)->events_total) / secs, st->bytes_in, st->bytes_out,
                 st->reconcile_rounds, st->reconcile_bytes, missing_bytes,
                 (double) (st->bytes_in + st->bytes_out) / (double) missing_bytes,
-                (double) st->reconcile_bytes / (double) missing_bytes);
+                (double) st->reconcile_bytes / (double) missing_bytes,
+                (double) (goal.rss_max - rss0) / 1024.0);
     close (parent_pipe [1]);                /* the server's loop ends */
     waitpid (pid, NULL, 0);
     gossip_destroy (&g);

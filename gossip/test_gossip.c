@@ -497,6 +497,102 @@ HT_TEST (test_lan_discovery)
     zloop_destroy (&loop);
 }
 
+static int
+s_dropped (void *arg)
+{
+    void **a = (void **) arg;
+    return gossip_stats ((gossip_t *) a [0])->frames_dropped >= *(uint64_t *) a [1];
+}
+
+/*  A member's connection sending garbage: every bad frame is dropped and
+    counted, nothing crashes, and the node still syncs with a good peer. */
+HT_TEST (test_hostile_frames)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b, m;
+    s_node_open (&a, "g9a", 71, NULL);
+    s_node_open (&b, "g9b", 72, &a);
+    s_node_open (&m, "g9m", 73, &a);
+    s_member (&a, b.id);
+    s_member (&a, m.id);
+    HT_CHECK_EQ_INT (s_post (&a, "Still here"), 0);
+    s_node_start (&a, loop, NULL);
+    uint8_t key [32], server [32], pub [32], sec [32];
+    char endpoint [GOSSIP_MAX_ADDRESS];
+    HT_CHECK_EQ_INT (gossip_address_parse (gossip_address (a.g), key, endpoint), 0);
+    HT_CHECK_EQ_INT (crypto_sign_ed25519_pk_to_curve25519 (server, key), 0);
+    HT_CHECK_EQ_INT (identity_curve_keypair (m.id, pub, sec), 0);
+    zsock_t *d = zsock_new (ZMQ_DEALER);
+    zsock_set_curve_serverkey_bin (d, server);
+    zsock_set_curve_publickey_bin (d, pub);
+    zsock_set_curve_secretkey_bin (d, sec);
+    zsock_set_linger (d, 0);
+    HT_CHECK_EQ_INT (zsock_connect (d, "%s", endpoint), 0);
+    /*  Junk, a truncated varint, an empty frame, a two-part message, an
+        oversized fetch, an id of the wrong size, a bad Negentropy message
+        under neg_open, a reply nobody asked for, a frame over the cap. */
+    uint8_t junk [64];
+    randombytes_buf (junk, sizeof junk);
+    junk [0] = 0xff;
+    zsock_send (d, "b", junk, sizeof junk);
+    zsock_send (d, "b", "\x0a\xff", (size_t) 2);
+    zsock_send (d, "b", "", (size_t) 0);
+    zsock_send (d, "bb", "ab", (size_t) 2, "cd", (size_t) 2);
+    Hearth__GossipMessage msg = HEARTH__GOSSIP_MESSAGE__INIT;
+    Hearth__GossipFetch f = HEARTH__GOSSIP_FETCH__INIT;
+    static uint8_t zeros [32];
+    ProtobufCBinaryData *hashes = calloc (GOSSIP_WIRE_MAX_FETCH + 1, sizeof *hashes);
+    for (size_t i = 0; i <= GOSSIP_WIRE_MAX_FETCH; i++) {
+        hashes [i].data = zeros;
+        hashes [i].len = 32;
+    }
+    f.hashes = hashes;
+    f.n_hashes = GOSSIP_WIRE_MAX_FETCH + 1;
+    msg.body_case = HEARTH__GOSSIP_MESSAGE__BODY_FETCH;
+    msg.fetch = &f;
+    size_t len;
+    uint8_t *buf = gossip_wire_encode (&msg, &len);
+    zsock_send (d, "b", buf, len);
+    free (buf);
+    f.n_hashes = 1;
+    hashes [0].len = 31;
+    buf = gossip_wire_encode (&msg, &len);
+    zsock_send (d, "b", buf, len);
+    free (buf);
+    free (hashes);
+    Hearth__GossipNeg n = HEARTH__GOSSIP_NEG__INIT;
+    n.msg.data = (uint8_t *) "\x61\xff\xff";
+    n.msg.len = 3;
+    msg.body_case = HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN;
+    msg.neg_open = &n;
+    buf = gossip_wire_encode (&msg, &len);
+    zsock_send (d, "b", buf, len);
+    free (buf);
+    Hearth__GossipReply r = HEARTH__GOSSIP_REPLY__INIT;
+    msg.body_case = HEARTH__GOSSIP_MESSAGE__BODY_REPLY;
+    msg.reply = &r;
+    buf = gossip_wire_encode (&msg, &len);
+    zsock_send (d, "b", buf, len);
+    free (buf);
+    size_t big_len = GOSSIP_MAX_FRAME_BYTES + 1;
+    uint8_t *big = calloc (1, big_len);
+    zsock_send (d, "b", big, big_len);
+    free (big);
+    uint64_t expect = 9;
+    void *args [2] = { a.g, &expect };
+    HT_CHECK (s_run_until (loop, s_dropped, args, WAIT_MS));
+    HT_CHECK_EQ_INT (gossip_stats (a.g)->events_received, 0);
+    zsock_destroy (&d);
+    sodium_memzero (sec, sizeof sec);
+    /*  A good peer still syncs. */
+    s_node_start (&b, loop, &a);
+    HT_CHECK (s_wait_all (loop, s_events (&a), &a, &b, NULL));
+    s_node_close (&m);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
 /* ---- remote queries --------------------------------------------------------------- */
 
 static int
@@ -607,6 +703,7 @@ main (void)
     HT_RUN (test_uninvited_denied);
     HT_RUN (test_invitee_admitted);
     HT_RUN (test_lan_discovery);
+    HT_RUN (test_hostile_frames);
     HT_RUN (test_remote_query);
     return ht_summary ();
 }
