@@ -23,6 +23,20 @@ _mesh_cleanup () {
 }
 trap _mesh_cleanup EXIT
 
+# A node's sanitizer report (ASan, LSan, UBSan) goes to its log, not to the
+# test's exit status: count any as a failure.
+_sanitizer_reports () {
+    grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$WORK"/*.log "$WORK"/*/n*.log 2>/dev/null || true
+}
+
+passed () {
+    local reports
+    reports=$(_sanitizer_reports)
+    [ -z "$reports" ] || fail "sanitizer reports in: $reports"
+    TEST_PASSED=1
+    echo "PASS: ${TEST_NAME:-test}"
+}
+
 cluster () {
     bash "$CLUSTER_SH" "$@"
 }
