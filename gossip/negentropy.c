@@ -684,6 +684,8 @@ s_validate (const negentropy_t *self, const uint8_t *msg, size_t size)
 {
     if (size == 0)
         return HEARTH_EDECODE;
+    if (msg [0] >= NEGENTROPY_EXTENSION_MIN && msg [0] <= NEGENTROPY_EXTENSION_MAX)
+        return self->initiator? HEARTH_EDECODE: 1;     /* a Hearth mode offer: decline */
     if (msg [0] < NEGENTROPY_PROTOCOL_VERSION_MIN || msg [0] > NEGENTROPY_PROTOCOL_VERSION_MAX)
         return HEARTH_EDECODE;
     if (msg [0] != NEGENTROPY_PROTOCOL_VERSION)

@@ -26,8 +26,9 @@
     lengths over 32, id counts larger than the bytes left, bounds going
     backwards, unknown modes and version bytes outside 0x60..0x6f give a
     negative code and no reply; nothing a peer sends can assert or crash.
-    A responder given another protocol version in 0x60..0x6f answers with the
-    single byte 0x61 (the spec's "highest version I support"), return 0.
+    A responder given another protocol version in 0x60..0x6f, or a Hearth
+    extension byte in 0x40..0x4f, answers with the single byte 0x61 (the
+    spec's "highest version I support"), return 0.
 
     Frame size limit: with a non-zero limit every message this side produces
     is at most that many bytes; work that does not fit is folded into one
@@ -50,6 +51,13 @@ extern "C" {
 /*  Range of bytes that are Negentropy version bytes at all. */
 #define NEGENTROPY_PROTOCOL_VERSION_MIN 0x60
 #define NEGENTROPY_PROTOCOL_VERSION_MAX 0x6f
+/*  Version bytes Hearth reserves for its own reconciliation modes (the
+    rateless IBLT mode of riblt_session.h is 0x48, 'H'). A v1 responder
+    declines them as it declines another Negentropy version: it answers with
+    the single byte NEGENTROPY_PROTOCOL_VERSION, so an initiator that offered
+    one falls back to v1. */
+#define NEGENTROPY_EXTENSION_MIN        0x40
+#define NEGENTROPY_EXTENSION_MAX        0x4f
 /*  Smallest non-zero frame size limit (the reference's minimum: a split
     range, <= 16 x 60 bytes, always fits with room to spare). */
 #define NEGENTROPY_FRAME_SIZE_MIN       4096

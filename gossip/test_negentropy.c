@@ -328,8 +328,15 @@ HT_TEST (test_versions)
     negentropy_stats_t stats;
     negentropy_stats (resp, &stats);
     HT_CHECK_EQ_INT (stats.version_rejects, 2);
+    /*  A Hearth extension offer (0x40..0x4f, e.g. 0x48 riblt) is declined the same way
+        (not 0x5b: a JSON array is junk, not an offer). */
+    const uint8_t hearth [] = { 0x48, 0x01, 0x00, 0x00, 0x00 }, ext_max [] = { 0x4f };
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, hearth, sizeof hearth, &reply, &size), 0);
+    HT_CHECK (size == 1 && reply [0] == NEGENTROPY_PROTOCOL_VERSION);
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, ext_max, sizeof ext_max, &reply, &size), 0);
+    HT_CHECK (size == 1 && reply [0] == NEGENTROPY_PROTOCOL_VERSION);
 
-    const uint8_t low [] = { 0x5f, 0x00 }, high [] = { 0x70 }, json [] = { '[' };
+    const uint8_t low [] = { 0x3f, 0x00 }, high [] = { 0x70 }, json [] = { '[' };
     HT_CHECK_EQ_INT (negentropy_reconcile (resp, low, sizeof low, &reply, &size), HEARTH_EDECODE);
     HT_CHECK_EQ_INT (negentropy_reconcile (resp, high, sizeof high, &reply, &size), HEARTH_EDECODE);
     HT_CHECK_EQ_INT (negentropy_reconcile (resp, json, sizeof json, &reply, &size), HEARTH_EDECODE);
