@@ -35,6 +35,12 @@ case "$cmd" in
         echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
         "$BUILD_DIR/eventlog/bench_ingest" "$n" "$@"
         ;;
+    sync)
+        # Sync benchmark of issue 3: clusters of real nodes (cluster.sh),
+        # cases and options in scripts/bench_sync.sh.
+        build hearthd hearthctl sync_seed sync_latency
+        BUILD_DIR="$BUILD_DIR" exec "$ROOT/scripts/bench_sync.sh" "$@"
+        ;;
     help|-h|--help)
         usage
         ;;

@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# bench_sync.sh — the sync benchmark of issue 3 (`scripts/bench.sh sync`
+# calls it): real hearthd clusters on loopback, made with cluster.sh,
+# measured from outside through hearthctl and the nodes' stats.
+#
+#   scripts/bench_sync.sh [CASE...]      (default: partition both heal5 latency)
+#     partition   2 nodes, SHARED events in common, NEW more written on node 1
+#                 while node 2 is down; node 2 restarts: time until it holds
+#                 all of them, and node 2's mesh counters
+#     both        the same with NEW/2 written on each side during the split
+#     heal5       5 nodes in a chain split {1,2,3} | {4,5}, HEAL_EACH events
+#                 written on each side; the sides restart: time from the
+#                 returning link to equal event sets and view digests
+#     latency     5 nodes, RATE posts/s on node 1 for LATENCY_SECONDS: accept-to-
+#                 visible latency on the four others (tests/sync_latency.c)
+#   SHARED (100000), NEW (1000), HEAL_EACH (5000), RATE (100), LATENCY_SECONDS (10)
+#   are environment variables; BUILD_DIR (build-bench) holds the Release
+#   build; WORK (a fresh temp dir) holds the clusters, removed at the end
+#   unless KEEP=1. Results: one line per figure on stdout, and JSON lines
+#   in $WORK/results.jsonl (printed at the end).
+#
+# Shared and side events are made by tests/sync_seed.c (signed by a member,
+# loaded through the full receive pipeline into the stopped nodes), so a
+# run does not spend minutes on 100k synced appends. "Written during a
+# partition" = loaded into one side's node while the other side is down;
+# their lamports follow the node's head, so they sit at the head of the
+# order exactly as posts made during the split would.
+#
+# Bytes are gossip message bytes as the nodes count them (protobuf frames;
+# ZMTP, CURVE and TCP framing not included). Times are wall clock, polled
+# every ~50 ms through hearthctl, so they carry that resolution.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+export HEARTHD=${HEARTHD:-$BUILD_DIR/node/hearthd}
+export HEARTHCTL=${HEARTHCTL:-$BUILD_DIR/node/hearthctl}
+SEED=${SEED:-$BUILD_DIR/tests/sync_seed}
+LATENCY=${LATENCY:-$BUILD_DIR/tests/sync_latency}
+CLUSTER="$ROOT/scripts/cluster.sh"
+SHARED=${SHARED:-100000}
+NEW=${NEW:-1000}
+HEAL_EACH=${HEAL_EACH:-5000}
+RATE=${RATE:-100}
+LATENCY_SECONDS=${LATENCY_SECONDS:-10}
+export CLUSTER_DEADLINE_S=${CLUSTER_DEADLINE_S:-600}
+if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+
+for bin in "$HEARTHD" "$HEARTHCTL" "$SEED" "$LATENCY"; do
+    [ -x "$bin" ] || { echo "bench_sync: $bin missing: build with scripts/bench.sh sync" >&2; exit 1; }
+done
+WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/hearth-bench-sync-XXXXXX")}
+RESULTS="$WORK/results.jsonl"
+: >"$RESULTS"
+CLUSTERS=()
+_cleanup () {
+    local c
+    for c in "${CLUSTERS[@]}"; do
+        bash "$CLUSTER" down "$c" >/dev/null 2>&1 || true
+    done
+    [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
+}
+trap _cleanup EXIT
+
+now_ms () { echo $(( $(date +%s%N) / 1000000 )); }
+jget () { "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+ctl () { local d=$1; shift; "$HEARTHCTL" --data-dir "$d" --timeout 60000 "$@"; }
+events_of () { ctl "$1" --json stats | jget "d['events']['total']"; }
+cluster () { bash "$CLUSTER" "$@"; }
+
+# record NAME KEY=VALUE...: a JSON line in $RESULTS and a readable line.
+record () {
+    local name=$1; shift
+    "$PYTHON" - "$name" "$@" >>"$RESULTS" <<'PY'
+import json, sys
+d = {"case": sys.argv[1]}
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    try:
+        d[k] = json.loads(v)
+    except ValueError:
+        d[k] = v
+print(json.dumps(d))
+PY
+    echo "  $name: $*"
+}
+
+# mesh_of DIR: "rounds reconcile_bytes bytes_in bytes_out" of a node.
+mesh_of () {
+    ctl "$1" --json stats | jget "' '.join(str(d['mesh'][k]) for k in ('reconcile_rounds','reconcile_bytes','bytes_in','bytes_out'))"
+}
+
+# wait_events DIR COUNT: poll until the node holds COUNT events; prints ms.
+wait_events () {
+    local dir=$1 want=$2 start
+    start=$(now_ms)
+    until [ "$(events_of "$dir" 2>/dev/null || echo 0)" -ge "$want" ]; do
+        [ $(( $(now_ms) - start )) -lt 600000 ] || { echo "bench_sync: $dir never reached $want events" >&2; exit 1; }
+        sleep 0.02
+    done
+}
+
+# seed DIR COUNT TAG: sign COUNT posts as DIR's node (stopped) into a frames
+# file; prints the frames file and the bytes "FILE BYTES".
+seed_gen () {
+    local dir=$1 count=$2 tag=$3 out
+    out=$("$SEED" gen "$dir" "$count" "$WORK/$tag.frames" --tag "$tag")
+    echo "$WORK/$tag.frames $(echo "$out" | jget "d['bytes']")"
+}
+
+seed_ingest () {
+    "$SEED" ingest "$1" "$2" >/dev/null
+}
+
+case_partition () {
+    local mode=$1
+    local c="$WORK/partition-$mode"
+    echo "== $mode: 2 nodes, $SHARED shared, $NEW new written during a partition ($([ "$mode" = both ] && echo "half on each side" || echo "all on node 1"))"
+    CLUSTERS+=("$c")
+    cluster up 2 "$c" >/dev/null
+    . "$c/cluster.env"
+    cluster down "$c" >/dev/null
+    local t0 shared_file shared_bytes
+    t0=$(now_ms)
+    read -r shared_file shared_bytes <<<"$(seed_gen "$NODE_1_DIR" "$SHARED" shared-$mode)"
+    seed_ingest "$NODE_1_DIR" "$shared_file"
+    seed_ingest "$NODE_2_DIR" "$shared_file"
+    rm -f "$shared_file"
+    echo "  seeded $SHARED shared events ($shared_bytes bytes) into both nodes in $(( $(now_ms) - t0 )) ms"
+    # Both start with identical sets: what a no-difference sync costs.
+    cluster start "$c" 1
+    t0=$(now_ms)
+    cluster start "$c" 2
+    cluster wait-converged "$c" 600
+    local base
+    base=$(events_of "$NODE_1_DIR")
+    read -r rounds rbytes bin bout <<<"$(mesh_of "$NODE_2_DIR")"
+    record "$mode.identical" shared="$base" ms_to_equal_digests=$(( $(now_ms) - t0 )) \
+        reconcile_rounds="$rounds" reconcile_bytes="$rbytes" bytes_total=$((bin + bout))
+    cluster stop "$c" 2
+    cluster stop "$c" 1
+    # The partition: node 2 is down while node 1 (and, for "both", node 2
+    # alone afterwards) write.
+    local new1=$NEW new2=0 f1 b1 f2 b2=0
+    if [ "$mode" = both ]; then new1=$((NEW / 2)); new2=$((NEW - new1)); fi
+    read -r f1 b1 <<<"$(seed_gen "$NODE_1_DIR" "$new1" new1-$mode)"
+    seed_ingest "$NODE_1_DIR" "$f1"
+    if [ "$new2" -gt 0 ]; then
+        read -r f2 b2 <<<"$(seed_gen "$NODE_2_DIR" "$new2" new2-$mode)"
+        seed_ingest "$NODE_2_DIR" "$f2"
+    fi
+    local want=$((base + NEW))
+    # Heal: node 1 runs; node 2 starts (its process start is in the time).
+    cluster start "$c" 1
+    t0=$(now_ms)
+    cluster start "$c" 2
+    local t_up
+    t_up=$(now_ms)
+    wait_events "$NODE_2_DIR" "$want"
+    local t_have
+    t_have=$(now_ms)
+    wait_events "$NODE_1_DIR" "$want"
+    cluster wait-converged "$c" 600
+    local t_equal
+    t_equal=$(now_ms)
+    read -r rounds rbytes bin bout <<<"$(mesh_of "$NODE_2_DIR")"
+    local minimal=$((b1 + b2))
+    record "$mode.heal" shared="$base" new="$NEW" node2_start_ms=$((t_up - t0)) \
+        ms_until_all_events=$((t_have - t0)) ms_to_equal_digests=$((t_equal - t0)) \
+        reconcile_rounds="$rounds" reconcile_bytes="$rbytes" bytes_in="$bin" bytes_out="$bout" \
+        bytes_total=$((bin + bout)) minimal_bytes="$minimal" \
+        reconcile_pct_of_minimal="$("$PYTHON" -c "print(round(100.0*$rbytes/$minimal, 2))")" \
+        total_over_minimal="$("$PYTHON" -c "print(round(($bin+$bout)/$minimal, 3))")"
+    cluster down "$c" >/dev/null
+}
+
+case_heal5 () {
+    local c="$WORK/heal5"
+    echo "== heal5: 5 nodes in a chain, split {1,2,3} | {4,5}, $HEAL_EACH events written on each side"
+    CLUSTERS+=("$c")
+    cluster up 5 "$c" --chain >/dev/null
+    . "$c/cluster.env"
+    local base
+    base=$(events_of "$NODE_1_DIR")
+    # Side B down; side A writes (loaded into node 1, spread by the side).
+    cluster stop "$c" 4
+    cluster stop "$c" 5
+    cluster stop "$c" 1
+    local fa ba fb bb
+    read -r fa ba <<<"$(seed_gen "$NODE_1_DIR" "$HEAL_EACH" sideA)"
+    seed_ingest "$NODE_1_DIR" "$fa"
+    cluster start "$c" 1
+    cluster wait-converged "$c" 600 1 2 3
+    # Side A down (restarted later, it knows only its configured peers);
+    # side B writes.
+    cluster stop "$c" 1
+    cluster stop "$c" 2
+    cluster stop "$c" 3
+    read -r fb bb <<<"$(seed_gen "$NODE_4_DIR" "$HEAL_EACH" sideB)"
+    seed_ingest "$NODE_4_DIR" "$fb"
+    cluster start "$c" 4
+    cluster start "$c" 5
+    cluster wait-converged "$c" 600 4 5
+    [ "$(events_of "$NODE_5_DIR")" = $((base + HEAL_EACH)) ] || { echo "side B did not converge" >&2; exit 1; }
+    # Heal: side A comes back; node 4 dials node 3 (its configured peer).
+    local t0 t_link t_equal
+    t0=$(now_ms)
+    cluster start "$c" 1
+    cluster start "$c" 2
+    cluster start "$c" 3
+    local t_started
+    t_started=$(now_ms)
+    until ctl "$NODE_4_DIR" peers --json | jget "any(p['connected'] and p['node_id'] == '$NODE_3_ID' for p in d['peers'])" | grep -qx True; do
+        sleep 0.02
+    done
+    t_link=$(now_ms)
+    cluster wait-converged "$c" 600
+    t_equal=$(now_ms)
+    local total_bytes=0 i
+    for i in 1 2 3 4 5; do
+        local dir_var="NODE_${i}_DIR"
+        read -r rounds rbytes bin bout <<<"$(mesh_of "${!dir_var}")"
+        total_bytes=$((total_bytes + bout))
+    done
+    [ "$(events_of "$NODE_1_DIR")" = $((base + 2 * HEAL_EACH)) ] || { echo "heal5: wrong event count" >&2; exit 1; }
+    record heal5 each_side="$HEAL_EACH" side_a_start_ms=$((t_started - t0)) \
+        ms_link_back_after_start=$((t_link - t0)) ms_equal_after_link=$((t_equal - t_link)) \
+        ms_equal_after_start=$((t_equal - t0)) bytes_sent_all_nodes="$total_bytes" \
+        minimal_bytes_one_copy=$((ba + bb)) \
+        minimal_bytes_all_nodes=$((3 * bb + 2 * ba))
+    cluster down "$c" >/dev/null
+}
+
+case_latency () {
+    local c="$WORK/latency"
+    echo "== latency: 5 nodes, $RATE posts/s on node 1 for $LATENCY_SECONDS s"
+    CLUSTERS+=("$c")
+    cluster up 5 "$c" >/dev/null
+    . "$c/cluster.env"
+    local out baseline
+    # Baseline: the same probe watching only the posting node itself, i.e.
+    # what the measurement adds (polling delay and one control round trip).
+    baseline=$("$LATENCY" "$NODE_1_DIR" "$RATE" 2 "$NODE_1_DIR")
+    out=$("$LATENCY" "$NODE_1_DIR" "$RATE" "$LATENCY_SECONDS" "$NODE_2_DIR" "$NODE_3_DIR" "$NODE_4_DIR" "$NODE_5_DIR")
+    echo "$out" >>"$RESULTS"
+    record latency.summary rate="$RATE" seconds="$LATENCY_SECONDS" \
+        p50_ms="$(echo "$out" | jget "d['p50_ms']")" p90_ms="$(echo "$out" | jget "d['p90_ms']")" \
+        p99_ms="$(echo "$out" | jget "d['p99_ms']")" max_ms="$(echo "$out" | jget "d['max_ms']")" \
+        missing="$(echo "$out" | jget "d['pairs_missing']")" \
+        probe_baseline_p50_ms="$(echo "$baseline" | jget "d['p50_ms']")" \
+        probe_baseline_p99_ms="$(echo "$baseline" | jget "d['p99_ms']")"
+    cluster down "$c" >/dev/null
+}
+
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+CASES=("$@")
+[ ${#CASES[@]} -gt 0 ] || CASES=(partition both heal5 latency)
+for case_name in "${CASES[@]}"; do
+    case "$case_name" in
+        partition) case_partition partition ;;
+        both)      case_partition both ;;
+        heal5)     case_heal5 ;;
+        latency)   case_latency ;;
+        *) echo "bench_sync: unknown case $case_name" >&2; exit 2 ;;
+    esac
+done
+echo "== results ($RESULTS)"
+cat "$RESULTS"
