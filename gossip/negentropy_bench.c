@@ -9,6 +9,9 @@
             DIFF/2 on each side at the head. The extra items are on the
             initiator, or with "lacks" on the responder (the initiator lacks
             them). Reports round trips and bytes.
+        negentropy_bench riblt N DIFF head|random|both [FRAME_LIMIT] [lacks]
+            the same sets reconciled with the Hearth-only rateless IBLT mode
+            (riblt_session.h); also the encoders' start-up build time.
 
     Items model the event log: timestamp = lamport (shared items take lamports
     1..N, so about one event per lamport), id = random 32 bytes. Missing-event
@@ -21,6 +24,7 @@
 #include <time.h>
 #include "negentropy_store.h"
 #include "negentropy.h"
+#include "riblt_session.h"
 
 /*  Typical signed event on the wire (DESIGN §5a). */
 #define S_EVENT_BYTES 350
@@ -162,8 +166,74 @@ s_bench_store (size_t n)
     return 0;
 }
 
+static double
+s_cpu (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/*  The Hearth rateless IBLT mode over stores a (initiator) and b. */
 static int
-s_bench_sync (size_t n, size_t diff, const char *where, size_t limit, int lacks)
+s_run_riblt (negentropy_store_t *a, negentropy_store_t *b, size_t n, size_t diff,
+             const char *where, size_t limit, int lacks)
+{
+    riblt_encoder_t *ea = riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
+    riblt_encoder_t *eb = riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
+    if (!ea || !eb)
+        return 1;
+    double t0 = s_now ();
+    if (riblt_encoder_add_store (ea, a))
+        return 1;
+    double t1 = s_now ();
+    if (riblt_encoder_add_store (eb, b))
+        return 1;
+    printf ("riblt encoder build: %zu items in %.1f ms (%.0f ns/item, %d symbols)\n",
+            negentropy_store_size (a), (t1 - t0) * 1e3,
+            (t1 - t0) * 1e9 / (double) (negentropy_store_size (a)? negentropy_store_size (a): 1),
+            RIBLT_ENCODER_SYMBOLS_DEFAULT);
+    riblt_session_t *init = riblt_session_new (ea, limit), *resp = riblt_session_new (eb, limit);
+    if (!init || !resp)
+        return 1;
+    const uint8_t *msg, *reply;
+    size_t size, reply_size;
+    int rounds = 0;
+    double c0 = s_cpu ();
+    t0 = s_now ();
+    int rc = riblt_session_initiate (init, &msg, &size);
+    while (rc == 0 && msg) {
+        rounds++;
+        rc = riblt_session_reconcile (resp, msg, size, &reply, &reply_size);
+        if (rc == 0)
+            rc = riblt_session_reconcile (init, reply, reply_size, &msg, &size);
+    }
+    t1 = s_now ();
+    double c1 = s_cpu ();
+    riblt_session_stats_t si, sr;
+    riblt_session_stats (init, &si);
+    riblt_session_stats (resp, &sr);
+    size_t have, need;
+    riblt_session_have_ids (init, &have);
+    riblt_session_need_ids (init, &need);
+    uint64_t bytes = si.bytes_out + sr.bytes_out;
+    double missing = (double) diff * S_EVENT_BYTES;
+    printf ("riblt n=%zu diff=%zu %s%s limit=%zu: rc %d, %d round trips, %" PRIu64 " B initiator->responder, "
+            "%" PRIu64 " B back (%" PRIu64 " symbols), %" PRIu64 " B total = %.2fx the missing events "
+            "(%zu x %d B); have %zu need %zu; %.1f ms in-process, %.1f ms CPU\n",
+            n, diff, where, lacks? " (initiator lacks)": "", limit, rc, rounds, si.bytes_out, sr.bytes_out,
+            sr.symbols_out, bytes, bytes / missing, diff, S_EVENT_BYTES, have, need,
+            (t1 - t0) * 1e3, (c1 - c0) * 1e3);
+    int ok = rc == 0 && have + need == diff;
+    riblt_session_destroy (&init);
+    riblt_session_destroy (&resp);
+    riblt_encoder_destroy (&ea);
+    riblt_encoder_destroy (&eb);
+    return ok? 0: 1;
+}
+
+static int
+s_bench_sync (size_t n, size_t diff, const char *where, size_t limit, int lacks, int riblt)
 {
     int head = strcmp (where, "head") == 0, both = strcmp (where, "both") == 0;
     if (!head && !both && strcmp (where, "random") != 0)
@@ -209,6 +279,16 @@ s_bench_sync (size_t n, size_t diff, const char *where, size_t limit, int lacks)
     if (negentropy_store_build (a, a_items, na) || negentropy_store_build (b, b_items, nb))
         return 1;
 
+    if (riblt) {
+        int rc = s_run_riblt (a, b, n, diff, where, limit, lacks);
+        negentropy_store_destroy (&a);
+        negentropy_store_destroy (&b);
+        free (items);
+        free (a_items);
+        free (b_items);
+        free (lack);
+        return rc;
+    }
     negentropy_t *init = negentropy_new (a, limit), *resp = negentropy_new (b, limit);
     if (!init || !resp)
         return 1;
@@ -258,12 +338,14 @@ main (int argc, char **argv)
 {
     if (argc >= 3 && strcmp (argv [1], "store") == 0)
         return s_bench_store ((size_t) strtoull (argv [2], NULL, 10));
-    if (argc >= 5 && strcmp (argv [1], "sync") == 0)
+    if (argc >= 5 && (strcmp (argv [1], "sync") == 0 || strcmp (argv [1], "riblt") == 0))
         return s_bench_sync ((size_t) strtoull (argv [2], NULL, 10),
                              (size_t) strtoull (argv [3], NULL, 10), argv [4],
                              argc >= 6? (size_t) strtoull (argv [5], NULL, 10): 0,
-                             argc >= 7 && strcmp (argv [6], "lacks") == 0);
+                             argc >= 7 && strcmp (argv [6], "lacks") == 0,
+                             strcmp (argv [1], "riblt") == 0);
     fprintf (stderr, "usage: negentropy_bench store N\n"
-                     "       negentropy_bench sync N DIFF head|random|both [FRAME_LIMIT] [lacks]\n");
+                     "       negentropy_bench sync N DIFF head|random|both [FRAME_LIMIT] [lacks]\n"
+                     "       negentropy_bench riblt N DIFF head|random|both [FRAME_LIMIT] [lacks]\n");
     return 2;
 }
