@@ -69,9 +69,10 @@
 /*  Negentropy frame limit, the same on both sides (docs/sync.md §5): a
     message fits a gossip frame with room for the envelope. */
 #define GOSSIP_NEG_FRAME_LIMIT      (GOSSIP_MAX_FRAME_BYTES - 4096)
-/*  Frames queued per link before sends fail with EAGAIN: with
-    GOSSIP_BATCH_BYTES frames at most 16 MiB per slow peer. */
-#define GOSSIP_SNDHWM               256
+/*  Frames queued per link and direction (ZMQ_SNDHWM and ZMQ_RCVHWM) before
+    sends fail with EAGAIN: with GOSSIP_BATCH_BYTES frames about 8 MiB each
+    way per peer. */
+#define GOSSIP_SNDHWM               128
 /*  libzmq drops a connection sending a frame over this (the application
     check at GOSSIP_MAX_FRAME_BYTES counts the ones in between). */
 #define GOSSIP_MAXMSGSIZE           (GOSSIP_MAX_FRAME_BYTES + 64 * 1024)
@@ -105,6 +106,16 @@
     sorted by hash within a range, but an event needs its author's
     membership events (lower lamports) stored first. */
 #define GOSSIP_REORDER_BYTES        (16 * 1024 * 1024)
+/*  A session's "have" events are pushed when there are at most this many
+    (a partition's worth); beyond, the peer is asked to initiate and pull
+    them itself, receiver-paced. */
+#define GOSSIP_PUSH_HAVE_MAX        4096
+/*  A session stops asking once it has found this many missing ids (2 MiB
+    of ids); after they are fetched a new session finds the next ones. Keeps
+    an empty node joining a big community from holding every id at once. */
+#define GOSSIP_NEED_MAX             65536
+/*  The periodic session skips a peer that synced with us this recently. */
+#define GOSSIP_PEER_BUSY_MS         2000
 /*  Inbound links kept at most (live or remembered for `peers`). */
 #define GOSSIP_MAX_INBOUND          (4 * GOSSIP_MAX_PEERS)
 /*  Frames read per socket per loop wake-up before yielding to other sockets. */
@@ -165,6 +176,13 @@ struct _s_link_t {
     /*  Responder session (theirs). */
     negentropy_t *resp;                     /* owned, or NULL */
     uint64_t      resp_session;
+    uint64_t      peer_sync_mono;           /* last neg/fetch from the peer: it is syncing with us */
+    /*  A Negentropy message the send queue refused, per role (0 initiator,
+        1 responder), sent again by the tick. */
+    uint8_t      *neg_out [2];              /* owned copies, or NULL */
+    size_t        neg_out_len [2];
+    int           neg_out_kind [2];
+    uint64_t      neg_out_session [2];
 };
 
 /*  Accepted events waiting to be pushed (eager push). */
@@ -379,12 +397,49 @@ s_send_neg (s_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_t *ms
     return rc;
 }
 
+/*  Send a Negentropy message for role (0 initiator, 1 responder); if the
+    queue is full keep a copy for the tick to send. 0 or HEARTH_ENOMEM. */
+static int
+s_send_neg_held (s_link_t *l, int role, Hearth__GossipMessage__BodyCase kind, const uint8_t *msg,
+                 size_t size, uint64_t session)
+{
+    free (l->neg_out [role]);
+    l->neg_out [role] = NULL;
+    if (s_send_neg (l, kind, msg, size, session) == 0)
+        return 0;
+    l->neg_out [role] = (uint8_t *) malloc (size);
+    if (!l->neg_out [role])
+        return HEARTH_ENOMEM;
+    memcpy (l->neg_out [role], msg, size);
+    l->neg_out_len [role] = size;
+    l->neg_out_kind [role] = kind;
+    l->neg_out_session [role] = session;
+    return 0;
+}
+
+/*  The tick: send held Negentropy messages. */
+static void
+s_send_neg_retry (s_link_t *l)
+{
+    for (int r = 0; r < 2; r++)
+        if (l->neg_out [r]
+        &&  s_send_neg (l, (Hearth__GossipMessage__BodyCase) l->neg_out_kind [r], l->neg_out [r],
+                        l->neg_out_len [r], l->neg_out_session [r]) == 0) {
+            free (l->neg_out [r]);
+            l->neg_out [r] = NULL;
+        }
+}
+
 /* ---- links ---------------------------------------------------------------------- */
 
 /*  End the link's sessions and transfers (on disconnect or a fault). */
 static void
 s_link_reset (s_link_t *l)
 {
+    for (int r = 0; r < 2; r++) {
+        free (l->neg_out [r]);
+        l->neg_out [r] = NULL;
+    }
     negentropy_destroy (&l->init);
     negentropy_destroy (&l->resp);
     l->init_done = 0;
@@ -499,7 +554,7 @@ s_session_start (s_link_t *l)
     l->have_sent = l->need_sent = 0;
     l->n_fetch = 0;
     l->init_progress_mono = hearth_mono_ms ();
-    if (s_send_neg (l, HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN, msg, size, l->init_session) != 0) {
+    if (s_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN, msg, size, l->init_session) != 0) {
         negentropy_destroy (&l->init);
         l->resync = 1;
     }
@@ -533,15 +588,29 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
         return;
     }
     l->init_progress_mono = hearth_mono_ms ();
+    size_t n_need;
+    negentropy_need_ids (l->init, &n_need);
+    if (reply && n_need >= GOSSIP_NEED_MAX) {
+        reply = NULL;                       /* enough for now: fetch, then a new session */
+        l->resync = 1;
+    }
     if (reply) {
-        if (s_send_neg (l, HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG, reply, size, l->init_session) != 0) {
-            s_session_abandon (l, "send queue full");
+        if (s_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG, reply, size, l->init_session) != 0) {
+            s_session_abandon (l, "out of memory");
             return;
         }
     }
     else {
+        /*  Few "have" events: push them. Many (the peer is far behind):
+            ask it to initiate and pull them at its own pace. */
+        size_t n_have;
+        negentropy_have_ids (l->init, &n_have);
         Hearth__GossipNegDone d = HEARTH__GOSSIP_NEG_DONE__INIT;
         d.session = l->init_session;
+        if (n_have > GOSSIP_PUSH_HAVE_MAX) {
+            d.you_lack = n_have;
+            l->have_sent = n_have;
+        }
         Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
         m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_NEG_DONE;
         m.neg_done = &d;
@@ -558,6 +627,8 @@ static void
 s_pump_have (s_link_t *l)
 {
     gossip_t *self = l->owner;
+    if (!l->init_done)
+        return;                             /* decided at the end: push or let the peer pull */
     size_t n_have;
     const uint8_t *have = negentropy_have_ids (l->init, &n_have);
     while (l->have_sent < n_have) {
@@ -674,7 +745,8 @@ s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
         negentropy_destroy (&l->resp);
         return;
     }
-    if (s_send_neg (l, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size, l->resp_session) != 0)
+    l->peer_sync_mono = hearth_mono_ms ();
+    if (s_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size, l->resp_session) != 0)
         negentropy_destroy (&l->resp);      /* the initiator times out and retries */
 }
 
@@ -1025,9 +1097,12 @@ s_on_message (s_link_t *l, const Hearth__GossipMessage *m)
             if (l->resp && m->neg_done->session == l->resp_session) {
                 negentropy_destroy (&l->resp);
                 self->stats.last_sync_ms = hearth_now_ms ();
+                if (m->neg_done->you_lack)
+                    l->resync = 1;          /* the peer has much we lack: pull it */
             }
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_FETCH:
+            l->peer_sync_mono = hearth_mono_ms ();
             s_on_fetch (l, m->fetch);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_PING: {
@@ -1188,6 +1263,7 @@ s_out_open (s_link_t *l)
     zsock_set_heartbeat_ivl (l->dealer, GOSSIP_HEARTBEAT_IVL_MS);
     zsock_set_heartbeat_timeout (l->dealer, GOSSIP_HEARTBEAT_TIMEOUT_MS);
     zsock_set_sndhwm (l->dealer, GOSSIP_SNDHWM);
+    zsock_set_rcvhwm (l->dealer, GOSSIP_SNDHWM);
     zsock_set_sndtimeo (l->dealer, 0);
     zsock_set_immediate (l->dealer, 1);
     l->monitor = zactor_new (zmonitor, l->dealer);
@@ -1433,6 +1509,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             m.ping = &p;
             s_send (l, &m);
         }
+        s_send_neg_retry (l);
         if (l->init) {
             int stalled = now - l->init_progress_mono > GOSSIP_SESSION_IDLE_MS;
             for (size_t k = 0; k < l->n_fetch && !stalled; k++)
@@ -1456,15 +1533,20 @@ s_on_sync (zloop_t *loop, int timer_id, void *arg)
     (void) loop;
     (void) timer_id;
     gossip_t *self = (gossip_t *) arg;
+    /*  One random up link that is not already syncing either way. */
+    uint64_t now = hearth_mono_ms ();
     size_t candidates = 0;
-    for (size_t i = 0; i < self->n_links; i++)
-        candidates += self->links [i]->connected && !self->links [i]->init;
+    for (size_t i = 0; i < self->n_links; i++) {
+        const s_link_t *l = self->links [i];
+        candidates += l->connected && !l->init && !l->resp && now - l->peer_sync_mono > GOSSIP_PEER_BUSY_MS;
+    }
     if (candidates == 0)
         return 0;
     uint32_t pick = randombytes_uniform ((uint32_t) candidates);
     for (size_t i = 0; i < self->n_links; i++) {
         s_link_t *l = self->links [i];
-        if (l->connected && !l->init && pick-- == 0) {
+        if (l->connected && !l->init && !l->resp && now - l->peer_sync_mono > GOSSIP_PEER_BUSY_MS
+        &&  pick-- == 0) {
             s_session_start (l);
             break;
         }
@@ -1686,6 +1768,7 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
         zsock_set_curve_secretkey_bin (self->router, self->curve_sec);
         zsock_set_router_mandatory (self->router, 1);
         zsock_set_sndhwm (self->router, GOSSIP_SNDHWM);
+        zsock_set_rcvhwm (self->router, GOSSIP_SNDHWM);
         zsock_set_sndtimeo (self->router, 0);
         zsock_set_linger (self->router, 0);
         zsock_set_maxmsgsize (self->router, GOSSIP_MAXMSGSIZE);
