@@ -404,6 +404,48 @@ HT_TEST (test_restart_catches_up)
     zloop_destroy (&loop);
 }
 
+typedef struct {
+    eventlog_t *to;
+    uint64_t    max_lamport;
+} s_copy_t;
+
+static int
+s_copy_fn (void *arg, const event_t *ev)
+{
+    s_copy_t *c = (s_copy_t *) arg;
+    if (event_lamport (ev) > c->max_lamport)
+        return 1;
+    size_t len;
+    const uint8_t *wire = event_wire (ev, &len);
+    eventlog_ingest_result_t r;
+    return eventlog_ingest (c->to, &wire, &len, 1, &r, NULL);
+}
+
+/*  The dialling side has far more than the other lacks: instead of pushing
+    them all, it asks the other side to pull them (receiver-paced). */
+HT_TEST (test_far_behind_pulls)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b;
+    s_node_open (&a, "g10a", 81, NULL);
+    s_node_open (&b, "g10b", 82, &a);
+    s_member (&a, b.id);
+    for (int i = 0; i < 5000; i++)
+        HT_CHECK_EQ_INT (s_post (&a, "Plenty"), 0);
+    /*  b knows the membership (so its ZAP admits a), nothing else. */
+    s_copy_t copy = { b.log, 3 };
+    eventlog_scan (a.log, 0, s_copy_fn, &copy);
+    HT_CHECK_EQ_INT (s_events (&b), 3);
+    s_node_start (&b, loop, NULL);
+    s_node_start (&a, loop, &b);            /* a dials b: a initiates */
+    HT_CHECK (s_wait_all (loop, s_events (&a), &a, &b, NULL));
+    HT_CHECK (gossip_stats (a.g)->events_pushed < 4096);
+    HT_CHECK (gossip_stats (b.g)->events_pulled >= 5000 - 4096);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
 static int
 s_denied (void *arg)
 {
@@ -700,6 +742,7 @@ main (void)
     HT_RUN (test_two_nodes_converge);
     HT_RUN (test_late_node_and_chain);
     HT_RUN (test_restart_catches_up);
+    HT_RUN (test_far_behind_pulls);
     HT_RUN (test_uninvited_denied);
     HT_RUN (test_invitee_admitted);
     HT_RUN (test_lan_discovery);
