@@ -39,7 +39,9 @@
 #include "gossip.h"
 #include "gossip_wire.h"
 #include "gossip_zap.h"
+#include "gossip_session.h"
 #include "negentropy.h"
+#include "riblt_session.h"
 #include "negentropy_store.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
@@ -161,7 +163,8 @@ struct _s_link_t {
     uint64_t      peer_head;
     int           head_known;
     /*  Initiator session (ours) and its transfers. */
-    negentropy_t *init;                     /* owned, or NULL */
+    gossip_session_t *init;                 /* owned, or NULL */
+    int           riblt_declined;           /* the peer speaks v1 only */
     uint64_t      init_session;
     int           init_done;
     size_t        have_sent, need_sent;     /* cursors into the session's have/need ids */
@@ -174,7 +177,7 @@ struct _s_link_t {
     s_held_t     *inbox;                    /* owned: pushed events of this burst (group commit) */
     size_t        n_inbox, cap_inbox;
     /*  Responder session (theirs). */
-    negentropy_t *resp;                     /* owned, or NULL */
+    gossip_session_t *resp;                 /* owned, or NULL */
     uint64_t      resp_session;
     uint64_t      peer_sync_mono;           /* last neg/fetch from the peer: it is syncing with us */
     /*  A Negentropy message the send queue refused, per role (0 initiator,
@@ -204,6 +207,7 @@ struct _gossip_t {
     zsock_t            *router;             /* owned, or NULL without listener */
     char                address [GOSSIP_MAX_ADDRESS];
     negentropy_store_t *store;              /* owned */
+    riblt_encoder_t    *encoder;            /* owned: rateless IBLT symbols of the same set */
     s_link_t          **links;              /* owned array of owned links */
     size_t              n_links, cap_links;
     gossip_stats_t      stats;
@@ -440,8 +444,8 @@ s_link_reset (s_link_t *l)
         free (l->neg_out [r]);
         l->neg_out [r] = NULL;
     }
-    negentropy_destroy (&l->init);
-    negentropy_destroy (&l->resp);
+    gossip_session_destroy (&l->init);
+    gossip_session_destroy (&l->resp);
     l->init_done = 0;
     l->have_sent = l->need_sent = 0;
     l->n_fetch = 0;
@@ -533,19 +537,21 @@ s_find (gossip_t *self, int outgoing, const uint8_t key [32])
 
 static void s_pump (s_link_t *l);
 
-/*  Start a session on an up link unless one runs. */
+/*  Start a session in `mode` on an up link unless one runs (v1 if the peer
+    declined the rateless mode before). */
 static void
-s_session_start (s_link_t *l)
+s_session_start (s_link_t *l, gossip_session_mode_t mode)
 {
     gossip_t *self = l->owner;
     if (!l->connected || l->init)
         return;
+    if (l->riblt_declined)
+        mode = GOSSIP_SESSION_V1;
     l->resync = 0;
-    l->init = negentropy_new (self->store, GOSSIP_NEG_FRAME_LIMIT);
     const uint8_t *msg;
     size_t size;
-    if (!l->init || negentropy_initiate (l->init, &msg, &size) != 0) {
-        negentropy_destroy (&l->init);
+    l->init = gossip_session_initiate (mode, self->store, self->encoder, GOSSIP_NEG_FRAME_LIMIT, &msg, &size);
+    if (!l->init) {
         l->resync = 1;
         return;
     }
@@ -555,7 +561,7 @@ s_session_start (s_link_t *l)
     l->n_fetch = 0;
     l->init_progress_mono = hearth_mono_ms ();
     if (s_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN, msg, size, l->init_session) != 0) {
-        negentropy_destroy (&l->init);
+        gossip_session_destroy (&l->init);
         l->resync = 1;
     }
 }
@@ -567,7 +573,7 @@ s_session_abandon (s_link_t *l, const char *why)
     hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "session.abandon",
                         "reconciliation with %s abandoned: %s", l->short_id, why);
     s_held_flush (l);
-    negentropy_destroy (&l->init);
+    gossip_session_destroy (&l->init);
     l->n_fetch = 0;
     l->resync = 1;
 }
@@ -581,7 +587,15 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
     self->stats.reconcile_bytes += n->msg.len;
     const uint8_t *reply;
     size_t size;
-    int rc = negentropy_reconcile (l->init, n->msg.data, n->msg.len, &reply, &size);
+    int rc = gossip_session_reconcile (l->init, n->msg.data, n->msg.len, &reply, &size);
+    if (rc != 0 && gossip_session_mode (l->init) == GOSSIP_SESSION_RIBLT
+    &&  (rc == HEARTH_ESCHEMA || rc == HEARTH_ECAPACITY)) {
+        /*  v1-only peer, or a difference too large for the rateless mode. */
+        l->riblt_declined |= rc == HEARTH_ESCHEMA;
+        gossip_session_destroy (&l->init);
+        s_session_start (l, GOSSIP_SESSION_V1);
+        return;
+    }
     if (rc != 0) {
         self->stats.frames_dropped++;
         s_session_abandon (l, hearth_strerror (rc));
@@ -589,8 +603,8 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
     }
     l->init_progress_mono = hearth_mono_ms ();
     size_t n_need;
-    negentropy_need_ids (l->init, &n_need);
-    if (reply && n_need >= GOSSIP_NEED_MAX) {
+    gossip_session_need_ids (l->init, &n_need);
+    if (reply && n_need >= GOSSIP_NEED_MAX && gossip_session_mode (l->init) == GOSSIP_SESSION_V1) {
         reply = NULL;                       /* enough for now: fetch, then a new session */
         l->resync = 1;
     }
@@ -604,7 +618,7 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
         /*  Few "have" events: push them. Many (the peer is far behind):
             ask it to initiate and pull them at its own pace. */
         size_t n_have;
-        negentropy_have_ids (l->init, &n_have);
+        gossip_session_have_ids (l->init, &n_have);
         Hearth__GossipNegDone d = HEARTH__GOSSIP_NEG_DONE__INIT;
         d.session = l->init_session;
         if (n_have > GOSSIP_PUSH_HAVE_MAX) {
@@ -617,6 +631,7 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
         s_send (l, &m);                     /* best effort: the responder also frees on the next open */
         l->init_done = 1;
         self->stats.reconcile_rounds++;
+        self->stats.reconcile_rateless += gossip_session_mode (l->init) == GOSSIP_SESSION_RIBLT;
         self->stats.last_sync_ms = hearth_now_ms ();
     }
     s_pump (l);
@@ -630,7 +645,7 @@ s_pump_have (s_link_t *l)
     if (!l->init_done)
         return;                             /* decided at the end: push or let the peer pull */
     size_t n_have;
-    const uint8_t *have = negentropy_have_ids (l->init, &n_have);
+    const uint8_t *have = gossip_session_have_ids (l->init, &n_have);
     while (l->have_sent < n_have) {
         ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
         size_t n = 0, bytes = 0, next = l->have_sent;
@@ -670,7 +685,7 @@ s_pump_need (s_link_t *l)
 {
     gossip_t *self = l->owner;
     size_t n_need;
-    const uint8_t *need = negentropy_need_ids (l->init, &n_need);
+    const uint8_t *need = gossip_session_need_ids (l->init, &n_need);
     while (l->n_fetch < GOSSIP_FETCH_WINDOW && l->need_sent < n_need) {
         ProtobufCBinaryData hashes [GOSSIP_FETCH_BATCH];
         size_t n = 0, next = l->need_sent;
@@ -712,10 +727,10 @@ s_pump (s_link_t *l)
     s_pump_have (l);
     s_pump_need (l);
     size_t n_have, n_need;
-    negentropy_have_ids (l->init, &n_have);
-    negentropy_need_ids (l->init, &n_need);
+    gossip_session_have_ids (l->init, &n_have);
+    gossip_session_need_ids (l->init, &n_need);
     if (l->init_done && l->have_sent == n_have && l->need_sent == n_need && l->n_fetch == 0)
-        negentropy_destroy (&l->init);
+        gossip_session_destroy (&l->init);
 }
 
 /* ---- reconciliation: responder ---------------------------------------------------- */
@@ -725,8 +740,8 @@ s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
 {
     gossip_t *self = l->owner;
     if (open) {
-        negentropy_destroy (&l->resp);
-        l->resp = negentropy_new (self->store, GOSSIP_NEG_FRAME_LIMIT);
+        gossip_session_destroy (&l->resp);
+        l->resp = gossip_session_respond (n->msg.data [0], self->store, self->encoder, GOSSIP_NEG_FRAME_LIMIT);
         l->resp_session = n->session;
         if (!l->resp)
             return;
@@ -737,17 +752,17 @@ s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
     self->stats.reconcile_bytes += n->msg.len;
     const uint8_t *reply;
     size_t size;
-    int rc = negentropy_reconcile (l->resp, n->msg.data, n->msg.len, &reply, &size);
+    int rc = gossip_session_reconcile (l->resp, n->msg.data, n->msg.len, &reply, &size);
     if (rc != 0 || !reply) {
         self->stats.frames_dropped++;
         hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "neg.bad",
                             "bad reconciliation message from %s: %s", l->short_id, hearth_strerror (rc));
-        negentropy_destroy (&l->resp);
+        gossip_session_destroy (&l->resp);
         return;
     }
     l->peer_sync_mono = hearth_mono_ms ();
     if (s_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size, l->resp_session) != 0)
-        negentropy_destroy (&l->resp);      /* the initiator times out and retries */
+        gossip_session_destroy (&l->resp);      /* the initiator times out and retries */
 }
 
 /* ---- events in ------------------------------------------------------------------ */
@@ -953,7 +968,10 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
 {
     gossip_t *self = (gossip_t *) arg;
     int rc = negentropy_store_insert (self->store, event_lamport (ev), event_hash (ev));
-    if (rc != 0 && rc != HEARTH_EDUPLICATE)
+    if (rc == 0)
+        riblt_encoder_add (self->encoder, event_hash (ev));  /* once per id: never for a duplicate */
+    else
+    if (rc != HEARTH_EDUPLICATE)
         hlog_error (S_LOG, "reconciliation store insert failed: %s", hearth_strerror (rc));
     if (self->n_pending == self->cap_pending) {
         size_t cap = self->cap_pending? self->cap_pending * 2: 64;
@@ -1095,7 +1113,7 @@ s_on_message (s_link_t *l, const Hearth__GossipMessage *m)
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_NEG_DONE:
             if (l->resp && m->neg_done->session == l->resp_session) {
-                negentropy_destroy (&l->resp);
+                gossip_session_destroy (&l->resp);
                 self->stats.last_sync_ms = hearth_now_ms ();
                 if (m->neg_done->you_lack)
                     l->resync = 1;          /* the peer has much we lack: pull it */
@@ -1201,7 +1219,7 @@ s_link_up (s_link_t *l)
     l->resync = 0;
     if (l->outgoing) {
         s_send_hello (l);
-        s_session_start (l);
+        s_session_start (l, GOSSIP_SESSION_V1);     /* after a (re)connect: head differences */
     }
 }
 
@@ -1520,7 +1538,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
                 s_pump (l);
         }
         if (!l->init && l->resync)
-            s_session_start (l);
+            s_session_start (l, GOSSIP_SESSION_V1);
     }
     if (gauge)
         s_update_gauge (self);
@@ -1547,7 +1565,7 @@ s_on_sync (zloop_t *loop, int timer_id, void *arg)
         s_link_t *l = self->links [i];
         if (l->connected && !l->init && !l->resp && now - l->peer_sync_mono > GOSSIP_PEER_BUSY_MS
         &&  pick-- == 0) {
-            s_session_start (l);
+            s_session_start (l, GOSSIP_SESSION_RIBLT);  /* stragglers at random places */
             break;
         }
     }
@@ -1740,7 +1758,8 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     self->tick_timer = self->sync_timer = -1;
     self->curve_sec = (uint8_t *) sodium_malloc (32);
     self->store = negentropy_store_new ();
-    if (!self->curve_sec || !self->store)
+    self->encoder = riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
+    if (!self->curve_sec || !self->store || !self->encoder)
         goto fail;
     if (identity_curve_keypair (self_id, self->curve_pub, self->curve_sec) != 0) {
         *err = HEARTH_EKEYS;
@@ -1749,6 +1768,8 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     /*  The reconciliation store from the order index, before the hook so no
         event is missed or doubled (the hook tolerates duplicates anyway). */
     int rc = eventlog_scan_order (log, s_build_store_fn, self->store);
+    if (rc == 0)
+        rc = riblt_encoder_add_store (self->encoder, self->store);
     if (rc != 0) {
         *err = rc;
         goto fail;
@@ -1838,6 +1859,7 @@ gossip_destroy (gossip_t **self_p)
     for (size_t i = 0; i < self->n_pending; i++)
         free (self->pending [i].wire);
     free (self->pending);
+    riblt_encoder_destroy (&self->encoder);
     negentropy_store_destroy (&self->store);
     if (self->curve_sec)
         sodium_free (self->curve_sec);

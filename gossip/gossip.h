@@ -114,6 +114,7 @@ typedef struct {
     uint64_t events_pulled;              /* received after a fetch */
     uint64_t events_received;            /* all events received over links */
     uint64_t reconcile_rounds;           /* sessions completed */
+    uint64_t reconcile_rateless;         /* of which in the rateless IBLT mode (docs/sync.md §6) */
     uint64_t reconcile_bytes;            /* Negentropy message bytes in + out */
     uint64_t bytes_in, bytes_out;        /* all link bytes */
     uint64_t zap_denied;                 /* handshakes refused */

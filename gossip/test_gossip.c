@@ -215,6 +215,12 @@ s_connected (void *arg)
     return gossip_stats ((gossip_t *) arg)->peers_connected > 0;
 }
 
+static int
+s_rateless (void *arg)
+{
+    return gossip_stats ((gossip_t *) arg)->reconcile_rateless >= 1;
+}
+
 /* ---- pure parts ---------------------------------------------------------------------- */
 
 /*  The curve key maps back to the Ed25519 key it came from. */
@@ -330,6 +336,9 @@ HT_TEST (test_two_nodes_converge)
     HT_CHECK (s_wait_all (loop, s_events (&a), &a, &b, NULL));
     HT_CHECK_EQ_INT (s_post (&b, "Plums"), 0);
     HT_CHECK (s_wait_all (loop, s_events (&b), &a, &b, NULL));
+    HT_CHECK_EQ_INT (s_events (&a), s_events (&b));
+    /*  The periodic sessions (every 500 ms here) use the rateless mode. */
+    HT_CHECK (s_run_until (loop, s_rateless, b.g, WAIT_MS));
     HT_CHECK_EQ_INT (s_events (&a), s_events (&b));
     HT_CHECK (gossip_stats (a.g)->events_pushed >= 1);
     HT_CHECK (gossip_stats (b.g)->events_pushed >= 1);
