@@ -3,13 +3,15 @@
 
     Sockets, all on the node's zloop (the node's main thread owns the event
     log; gossip never blocks it):
-      - ROUTER bound on cfg->listen (CURVE server, ZMQ_ZAP_DOMAIN "hearth").
+      - ROUTER bound on cfg->listen (CURVE server, ZMQ_ZAP_DOMAIN "hearth.<n>",
+        one domain per instance: the handler is per process, gossip_zap.h).
       - A ZAP handler (REP on inproc://zeromq.zap.01) started before any bind:
         admits a CURVE client key only if it converts from the Ed25519 key of
         a current, unrevoked member, or of the invitee of a pending, unexpired
         invite (so it can join). Denials are counted. The peer identity used
         everywhere is the ZAP-authenticated key (the "User-Id" metadata),
-        never a routing id.
+        never a routing id. All gossip_t of one process must share one zloop
+        (thread): the ZAP handler reads their membership views there.
       - One DEALER per outgoing peer (CURVE client; the server key is derived
         from the NODE_ID in the peer address "NODE_ID@tcp://HOST:PORT"),
         ZMQ reconnect with backoff, heartbeats, send high-water marks and
