@@ -1726,8 +1726,12 @@ s_make_address (gossip_t *self)
             snprintf (endpoint, sizeof endpoint, "tcp://%.200s%.8s", host, port);
     }
     freen (bound);
-    if (*endpoint)
-        snprintf (self->address, sizeof self->address, "%s@%s", identity_node_id (self->id), endpoint);
+    if (*endpoint) {
+        int n = snprintf (self->address, sizeof self->address, "%s@%s",
+                          identity_node_id (self->id), endpoint);
+        if (n < 0 || (size_t) n >= sizeof self->address)
+            self->address [0] = 0;      /* would not fit GOSSIP_MAX_ADDRESS: no address */
+    }
 }
 
 static int
