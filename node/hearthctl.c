@@ -906,6 +906,44 @@ done:
 
 /* ---- market --------------------------------------------------------------- */
 
+/*  How a market command shows its output to people (--json prints it as is). */
+typedef enum {
+    S_SHOW_ACK,             /* node_render_ack with the command's verb */
+    S_SHOW_POST,            /* node_render_post of output.post (or output) */
+    S_SHOW_POSTS,           /* node_render_posts, without scores */
+    S_SHOW_SCORED           /* node_render_posts, with search scores */
+} s_show_t;
+
+/*  The common end of every market.* command: if rc is still S_EXIT_OK,
+    call capability with input and print the output (JSON with --json,
+    else rendered as show says; verb is for S_SHOW_ACK). Takes input
+    (drops it). Returns the exit code. */
+static int
+s_market_call (const s_ctl_t *ctl, int rc, const char *capability, json_t *input,
+               s_show_t show, const char *verb)
+{
+    json_t *output = NULL;
+    if (rc == S_EXIT_OK)
+        rc = s_call (ctl, capability, input, &output);
+    if (rc == S_EXIT_OK) {
+        if (ctl->json)
+            s_print_json (output);
+        else
+        if (show == S_SHOW_ACK)
+            node_render_ack (stdout, output, verb);
+        else
+        if (show == S_SHOW_POST) {
+            json_t *post = json_object_get (output, "post");
+            node_render_post (stdout, post? post: output);
+        }
+        else
+            node_render_posts (stdout, output, show == S_SHOW_SCORED);
+    }
+    json_decref (output);
+    json_decref (input);
+    return rc;
+}
+
 static int
 s_market_post (s_ctl_t *ctl, int argc, char **argv)
 {
@@ -969,19 +1007,8 @@ s_market_post (s_ctl_t *ctl, int argc, char **argv)
     }
     if (rc == S_EXIT_OK && json_array_size (tags) > 0)
         json_object_set (input, "tags", tags);
-    json_t *output = NULL;
-    if (rc == S_EXIT_OK)
-        rc = s_call (ctl, "market.post", input, &output);
-    if (rc == S_EXIT_OK) {
-        if (ctl->json)
-            s_print_json (output);
-        else
-            node_render_ack (stdout, output, "posted");
-    }
-    json_decref (output);
     json_decref (tags);
-    json_decref (input);
-    return rc;
+    return s_market_call (ctl, rc, "market.post", input, S_SHOW_ACK, "posted");
 }
 
 static int
@@ -1021,19 +1048,8 @@ s_market_list (s_ctl_t *ctl, int argc, char **argv)
         rc = s_usage_error (ctl, "market list takes no positional arguments");
     if (rc == S_EXIT_OK && json_array_size (tags) > 0)
         json_object_set (input, "tags", tags);
-    json_t *output = NULL;
-    if (rc == S_EXIT_OK)
-        rc = s_call (ctl, "market.list", input, &output);
-    if (rc == S_EXIT_OK) {
-        if (ctl->json)
-            s_print_json (output);
-        else
-            node_render_posts (stdout, output, 0);
-    }
-    json_decref (output);
     json_decref (tags);
-    json_decref (input);
-    return rc;
+    return s_market_call (ctl, rc, "market.list", input, S_SHOW_POSTS, NULL);
 }
 
 static int
@@ -1054,19 +1070,7 @@ s_market_get (s_ctl_t *ctl, int argc, char **argv)
     json_t *input = json_pack ("{s:s}", "event_id", argv [optind]);
     if (!input)
         return s_usage_error (ctl, "EVENT_ID must be text");
-    json_t *output = NULL;
-    int rc = s_call (ctl, "market.get", input, &output);
-    if (rc == S_EXIT_OK) {
-        if (ctl->json)
-            s_print_json (output);
-        else {
-            json_t *post = json_object_get (output, "post");
-            node_render_post (stdout, post? post: output);
-        }
-    }
-    json_decref (output);
-    json_decref (input);
-    return rc;
+    return s_market_call (ctl, S_EXIT_OK, "market.get", input, S_SHOW_POST, NULL);
 }
 
 static int
@@ -1097,18 +1101,7 @@ s_market_expire (s_ctl_t *ctl, int argc, char **argv)
         rc = s_set_text (ctl, input, "reason", reason);
     if (rc == S_EXIT_OK && client_id)
         rc = s_set_text (ctl, input, "client_id", client_id);
-    json_t *output = NULL;
-    if (rc == S_EXIT_OK)
-        rc = s_call (ctl, "market.expire", input, &output);
-    if (rc == S_EXIT_OK) {
-        if (ctl->json)
-            s_print_json (output);
-        else
-            node_render_ack (stdout, output, "expired");
-    }
-    json_decref (output);
-    json_decref (input);
-    return rc;
+    return s_market_call (ctl, rc, "market.expire", input, S_SHOW_ACK, "expired");
 }
 
 static int
@@ -1149,18 +1142,7 @@ s_market_search (s_ctl_t *ctl, int argc, char **argv)
         rc = query? s_set_text (ctl, input, "query", query): s_fail_err (ctl, HEARTH_ENOMEM, NULL);
         free (query);
     }
-    json_t *output = NULL;
-    if (rc == S_EXIT_OK)
-        rc = s_call (ctl, "market.search", input, &output);
-    if (rc == S_EXIT_OK) {
-        if (ctl->json)
-            s_print_json (output);
-        else
-            node_render_posts (stdout, output, 1);
-    }
-    json_decref (output);
-    json_decref (input);
-    return rc;
+    return s_market_call (ctl, rc, "market.search", input, S_SHOW_SCORED, NULL);
 }
 
 static int
