@@ -248,6 +248,14 @@ s_family (FILE *out, const char *name, const char *type, const char *help)
     fprintf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/*  A family of one unlabelled series: HELP, TYPE and its value. */
+static void
+s_metric (FILE *out, const char *name, const char *type, const char *help, uint64_t value)
+{
+    s_family (out, name, type, help);
+    fprintf (out, "%s %" PRIu64 "\n", name, value);
+}
+
 /*  Label value with '\', '"' and newlines escaped (exposition format). */
 static void
 s_label (FILE *out, const char *text)
@@ -282,35 +290,42 @@ s_peer_repeated (const json_t *peers, size_t index)
     return 0;
 }
 
+/*  Start a per-peer series: name{peer="…",link="…  (the caller ends the
+    label set and writes the value). */
+static void
+s_peer_series (FILE *out, const char *name, const json_t *peer)
+{
+    fprintf (out, "%s{peer=\"", name);
+    s_label (out, json_string_value (json_object_get (peer, "short_id")));
+    fputs ("\",link=\"", out);
+    s_label (out, json_string_value (json_object_get (peer, "direction")));
+}
+
 static void
 s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
 {
-    s_family (out, "hearth_mesh_peers_connected", "gauge", "Peer links currently connected.");
-    fprintf (out, "hearth_mesh_peers_connected %" PRIu64 "\n", mesh->peers_connected);
-    s_family (out, "hearth_mesh_events_pushed_total", "counter",
-              "Events sent to peers by eager push since start.");
-    fprintf (out, "hearth_mesh_events_pushed_total %" PRIu64 "\n", mesh->events_pushed);
-    s_family (out, "hearth_mesh_events_pulled_total", "counter",
-              "Events received after a fetch (anti-entropy) since start.");
-    fprintf (out, "hearth_mesh_events_pulled_total %" PRIu64 "\n", mesh->events_pulled);
-    s_family (out, "hearth_mesh_events_received_total", "counter",
-              "Events received over peer links (push and fetch) since start.");
-    fprintf (out, "hearth_mesh_events_received_total %" PRIu64 "\n", mesh->events_received);
-    s_family (out, "hearth_mesh_reconcile_rounds_total", "counter",
-              "Negentropy reconciliation sessions completed since start.");
-    fprintf (out, "hearth_mesh_reconcile_rounds_total %" PRIu64 "\n", mesh->reconcile_rounds);
-    s_family (out, "hearth_mesh_reconcile_bytes_total", "counter",
-              "Negentropy message bytes sent and received since start.");
-    fprintf (out, "hearth_mesh_reconcile_bytes_total %" PRIu64 "\n", mesh->reconcile_bytes);
+    s_metric (out, "hearth_mesh_peers_connected", "gauge",
+              "Peer links currently connected.", mesh->peers_connected);
+    s_metric (out, "hearth_mesh_events_pushed_total", "counter",
+              "Events sent to peers by eager push since start.", mesh->events_pushed);
+    s_metric (out, "hearth_mesh_events_pulled_total", "counter",
+              "Events received after a fetch (anti-entropy) since start.", mesh->events_pulled);
+    s_metric (out, "hearth_mesh_events_received_total", "counter",
+              "Events received over peer links (push and fetch) since start.",
+              mesh->events_received);
+    s_metric (out, "hearth_mesh_reconcile_rounds_total", "counter",
+              "Negentropy reconciliation sessions completed since start.", mesh->reconcile_rounds);
+    s_metric (out, "hearth_mesh_reconcile_bytes_total", "counter",
+              "Negentropy message bytes sent and received since start.", mesh->reconcile_bytes);
     s_family (out, "hearth_mesh_bytes_total", "counter", "Bytes on all peer links, by direction.");
     fprintf (out, "hearth_mesh_bytes_total{direction=\"in\"} %" PRIu64 "\n", mesh->bytes_in);
     fprintf (out, "hearth_mesh_bytes_total{direction=\"out\"} %" PRIu64 "\n", mesh->bytes_out);
-    s_family (out, "hearth_mesh_zap_denied_total", "counter",
-              "Peer handshakes refused by the members-only ZAP handler since start.");
-    fprintf (out, "hearth_mesh_zap_denied_total %" PRIu64 "\n", mesh->zap_denied);
-    s_family (out, "hearth_mesh_frames_dropped_total", "counter",
-              "Malformed or oversized frames from peers dropped since start.");
-    fprintf (out, "hearth_mesh_frames_dropped_total %" PRIu64 "\n", mesh->frames_dropped);
+    s_metric (out, "hearth_mesh_zap_denied_total", "counter",
+              "Peer handshakes refused by the members-only ZAP handler since start.",
+              mesh->zap_denied);
+    s_metric (out, "hearth_mesh_frames_dropped_total", "counter",
+              "Malformed or oversized frames from peers dropped since start.",
+              mesh->frames_dropped);
     s_family (out, "hearth_mesh_last_sync_timestamp_seconds", "gauge",
               "Unix time of the last completed reconciliation (0 = never).");
     fprintf (out, "hearth_mesh_last_sync_timestamp_seconds %.3f\n", (double) mesh->last_sync_ms / 1000.0);
@@ -329,10 +344,7 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
     json_array_foreach ((json_t *) mesh->peers, i, peer) {
         if (s_peer_repeated (mesh->peers, i))
             continue;
-        fputs ("hearth_mesh_peer_connected{peer=\"", out);
-        s_label (out, json_string_value (json_object_get (peer, "short_id")));
-        fputs ("\",link=\"", out);
-        s_label (out, json_string_value (json_object_get (peer, "direction")));
+        s_peer_series (out, "hearth_mesh_peer_connected", peer);
         fprintf (out, "\"} %d\n", json_is_true (json_object_get (peer, "connected"))? 1: 0);
     }
     s_family (out, "hearth_mesh_peer_bytes_total", "counter",
@@ -341,10 +353,7 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
         if (s_peer_repeated (mesh->peers, i))
             continue;
         for (int in = 1; in >= 0; in--) {
-            fputs ("hearth_mesh_peer_bytes_total{peer=\"", out);
-            s_label (out, json_string_value (json_object_get (peer, "short_id")));
-            fputs ("\",link=\"", out);
-            s_label (out, json_string_value (json_object_get (peer, "direction")));
+            s_peer_series (out, "hearth_mesh_peer_bytes_total", peer);
             fprintf (out, "\",direction=\"%s\"} %lld\n", in? "in": "out",
                      (long long) json_integer_value (json_object_get (peer, in? "bytes_in": "bytes_out")));
         }
@@ -367,8 +376,8 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
     s_family (out, "hearth_uptime_seconds", "gauge", "Seconds since hearthd started.");
     fprintf (out, "hearth_uptime_seconds %.3f\n", (double) sample->uptime_ms / 1000.0);
 
-    s_family (out, "hearth_eventlog_events", "gauge", "Events stored in the event log.");
-    fprintf (out, "hearth_eventlog_events %" PRIu64 "\n", log->events_total);
+    s_metric (out, "hearth_eventlog_events", "gauge",
+              "Events stored in the event log.", log->events_total);
     s_family (out, "hearth_eventlog_events_by_type", "gauge", "Events stored, by event type.");
     for (int t = 1; t < EVENT_TYPE_COUNT; t++) {
         const char *name = event_type_name (t);
@@ -376,43 +385,39 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
             fprintf (out, "hearth_eventlog_events_by_type{type=\"%s\"} %" PRIu64 "\n",
                      name, log->events_by_type [t]);
     }
-    s_family (out, "hearth_eventlog_appended_local_total", "counter",
-              "Events this node appended itself since start.");
-    fprintf (out, "hearth_eventlog_appended_local_total %" PRIu64 "\n", log->appended_local);
-    s_family (out, "hearth_eventlog_received_accepted_total", "counter",
-              "Received events accepted by the receive pipeline since start.");
-    fprintf (out, "hearth_eventlog_received_accepted_total %" PRIu64 "\n", log->received_accepted);
+    s_metric (out, "hearth_eventlog_appended_local_total", "counter",
+              "Events this node appended itself since start.", log->appended_local);
+    s_metric (out, "hearth_eventlog_received_accepted_total", "counter",
+              "Received events accepted by the receive pipeline since start.",
+              log->received_accepted);
     s_family (out, "hearth_eventlog_rejected_total", "counter",
               "Received events dropped by the receive pipeline, by reason.");
     for (int r = 1; r < EVENT_REJECT_COUNT; r++)
         fprintf (out, "hearth_eventlog_rejected_total{reason=\"%s\"} %" PRIu64 "\n",
                  event_reject_name ((event_reject_t) r), log->rejected [r]);
-    s_family (out, "hearth_eventlog_lamport_head", "gauge", "Highest Lamport value stored.");
-    fprintf (out, "hearth_eventlog_lamport_head %" PRIu64 "\n", log->lamport_head);
-    s_family (out, "hearth_eventlog_arrival_seq", "gauge", "Local arrival sequence of the last stored event.");
-    fprintf (out, "hearth_eventlog_arrival_seq %" PRIu64 "\n", log->seq);
-    s_family (out, "hearth_eventlog_snapshots_written_total", "counter",
-              "View snapshots written since start.");
-    fprintf (out, "hearth_eventlog_snapshots_written_total %" PRIu64 "\n", log->snapshots_written);
-    s_family (out, "hearth_eventlog_view_errors_total", "counter",
-              "Errors returned by views while folding events since start.");
-    fprintf (out, "hearth_eventlog_view_errors_total %" PRIu64 "\n", log->view_errors);
-    s_family (out, "hearth_eventlog_disk_bytes", "gauge",
-              "Approximate bytes on disk of the event log (RocksDB SST and WAL).");
-    fprintf (out, "hearth_eventlog_disk_bytes %" PRIu64 "\n", sample->disk_bytes);
+    s_metric (out, "hearth_eventlog_lamport_head", "gauge",
+              "Highest Lamport value stored.", log->lamport_head);
+    s_metric (out, "hearth_eventlog_arrival_seq", "gauge",
+              "Local arrival sequence of the last stored event.", log->seq);
+    s_metric (out, "hearth_eventlog_snapshots_written_total", "counter",
+              "View snapshots written since start.", log->snapshots_written);
+    s_metric (out, "hearth_eventlog_view_errors_total", "counter",
+              "Errors returned by views while folding events since start.", log->view_errors);
+    s_metric (out, "hearth_eventlog_disk_bytes", "gauge",
+              "Approximate bytes on disk of the event log (RocksDB SST and WAL).",
+              sample->disk_bytes);
 
     uint64_t expired = sample->posts_total >= sample->posts_active?
                        sample->posts_total - sample->posts_active: 0;
     s_family (out, "hearth_market_posts", "gauge", "Marketplace posts in the view, by state.");
     fprintf (out, "hearth_market_posts{state=\"active\"} %" PRIu64 "\n", sample->posts_active);
     fprintf (out, "hearth_market_posts{state=\"expired\"} %" PRIu64 "\n", expired);
-    s_family (out, "hearth_market_sweeps_total", "counter", "Sweeper passes since start.");
-    fprintf (out, "hearth_market_sweeps_total %" PRIu64 "\n", self->sweeps);
-    s_family (out, "hearth_market_sweep_expired_total", "counter",
-              "Stale expiries appended by the sweeper since start.");
-    fprintf (out, "hearth_market_sweep_expired_total %" PRIu64 "\n", self->sweep_expired);
-    s_family (out, "hearth_market_sweep_errors_total", "counter", "Sweeper passes that failed.");
-    fprintf (out, "hearth_market_sweep_errors_total %" PRIu64 "\n", self->sweep_errors);
+    s_metric (out, "hearth_market_sweeps_total", "counter",
+              "Sweeper passes since start.", self->sweeps);
+    s_metric (out, "hearth_market_sweep_expired_total", "counter",
+              "Stale expiries appended by the sweeper since start.", self->sweep_expired);
+    s_metric (out, "hearth_market_sweep_errors_total", "counter",
+              "Sweeper passes that failed.", self->sweep_errors);
 
     s_family (out, "hearth_requests_total", "counter",
               "Control-socket requests served, by capability and result (ok or CONTRACT error code).");
