@@ -144,10 +144,8 @@ s_get_uint (const json_t *input, const char *key, uint64_t min, uint64_t max, ui
 static int
 s_node_id (node_bus_t *self, const json_t *input, json_t **output, char **message)
 {
-    static const char *allowed [] = { NULL };
-    int rc = s_check_keys (input, allowed, message);
-    if (rc != HEARTH_OK)
-        return rc;
+    (void) input;
+    (void) message;
     json_t *out = json_object ();
     if (!out)
         return HEARTH_ENOMEM;
@@ -212,19 +210,11 @@ node_bus_stats_sample (node_bus_t *self, node_stats_sample_t *sample)
     sample->uptime_ms = hearth_mono_ms () - self->started_mono_ms;
 }
 
-static int
-s_node_stats (node_bus_t *self, const json_t *input, json_t **output, char **message)
+/*  Sample the node (with its community and mesh) and render the stats
+    as JSON (json_out) or Prometheus text (text_out); NULL if out of memory. */
+static void
+s_stats_render (node_bus_t *self, json_t **json_out, char **text_out)
 {
-    static const char *allowed [] = { "format", NULL };
-    int rc = s_check_keys (input, allowed, message);
-    if (rc != HEARTH_OK)
-        return rc;
-    json_t *format = json_object_get (input, "format");
-    const char *name = format? json_string_value (format): "json";
-    if (!name || (strcmp (name, "json") != 0 && strcmp (name, "prometheus") != 0)) {
-        *message = s_message ("'format' must be \"json\" or \"prometheus\"");
-        return HEARTH_EINVAL;
-    }
     node_stats_sample_t sample;
     node_bus_stats_sample (self, &sample);
     char community [HEARTH_NODE_ID_SIZE];
@@ -237,15 +227,29 @@ s_node_stats (node_bus_t *self, const json_t *input, json_t **output, char **mes
         s_mesh_sample (self, &mesh);
         sample.mesh = &mesh;
     }
-    if (strcmp (name, "json") == 0) {
-        *output = node_stats_json (self->stats, &sample);
-        if (sample.mesh)
-            json_decref ((json_t *) mesh.peers);
-        return *output? HEARTH_OK: HEARTH_ENOMEM;
-    }
-    char *text = node_stats_prometheus (self->stats, &sample);
+    if (json_out)
+        *json_out = node_stats_json (self->stats, &sample);
+    else
+        *text_out = node_stats_prometheus (self->stats, &sample);
     if (sample.mesh)
         json_decref ((json_t *) mesh.peers);
+}
+
+static int
+s_node_stats (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    json_t *format = json_object_get (input, "format");
+    const char *name = format? json_string_value (format): "json";
+    if (!name || (strcmp (name, "json") != 0 && strcmp (name, "prometheus") != 0)) {
+        *message = s_message ("'format' must be \"json\" or \"prometheus\"");
+        return HEARTH_EINVAL;
+    }
+    if (strcmp (name, "json") == 0) {
+        s_stats_render (self, output, NULL);
+        return *output? HEARTH_OK: HEARTH_ENOMEM;
+    }
+    char *text = NULL;
+    s_stats_render (self, NULL, &text);
     if (!text)
         return HEARTH_ENOMEM;
     *output = json_pack ("{s:s}", "text", text);
@@ -256,35 +260,17 @@ s_node_stats (node_bus_t *self, const json_t *input, json_t **output, char **mes
 char *
 node_bus_stats_text (node_bus_t *self, const uint8_t *request, size_t len)
 {
-    node_stats_sample_t sample;
     int json = len == 4 && memcmp (request, "json", 4) == 0;
     int prometheus = len == 10 && memcmp (request, "prometheus", 10) == 0;
     if (!json && !prometheus)
         return node_control_reply_error (HEARTH_EINVAL,
                                          "stats socket: send \"json\" or \"prometheus\"");
-    node_bus_stats_sample (self, &sample);
-    char community [HEARTH_NODE_ID_SIZE];
-    if (eventlog_community_id (self->log)) {
-        hearth_node_id_format (eventlog_community_id (self->log), community);
-        sample.community_id = community;
-    }
-    node_stats_mesh_t mesh;
-    if (self->mesh) {
-        s_mesh_sample (self, &mesh);
-        sample.mesh = &mesh;
-    }
-    if (prometheus) {
-        char *text = node_stats_prometheus (self->stats, &sample);
-        if (sample.mesh)
-            json_decref ((json_t *) mesh.peers);
+    char *text = NULL;
+    json_t *object = NULL;
+    s_stats_render (self, prometheus? NULL: &object, &text);
+    if (prometheus || !object)
         return text;
-    }
-    json_t *object = node_stats_json (self->stats, &sample);
-    if (sample.mesh)
-        json_decref ((json_t *) mesh.peers);
-    if (!object)
-        return NULL;
-    char *text = json_dumps (object, NODE_JSON_FLAGS);
+    text = json_dumps (object, NODE_JSON_FLAGS);
     json_decref (object);
     return text;
 }
@@ -325,11 +311,8 @@ s_events_visit (void *arg, const event_t *ev)
 static int
 s_events_list (node_bus_t *self, const json_t *input, json_t **output, char **message)
 {
-    static const char *allowed [] = { "since_lamport", "limit", NULL };
-    int rc = s_check_keys (input, allowed, message);
     uint64_t since = 0, limit = 0;
-    if (rc == HEARTH_OK)
-        rc = s_get_uint (input, "since_lamport", 0, INT64_MAX, 0, &since, message);
+    int rc = s_get_uint (input, "since_lamport", 0, INT64_MAX, 0, &since, message);
     if (rc == HEARTH_OK)
         rc = s_get_uint (input, "limit", 1, NODE_BUS_EVENTS_MAX_LIMIT,
                          NODE_BUS_EVENTS_DEFAULT_LIMIT, &limit, message);
@@ -382,14 +365,11 @@ s_refold_visit (void *arg, const event_t *ev)
 static int
 s_verify_views (node_bus_t *self, const json_t *input, json_t **output, char **message)
 {
-    static const char *allowed [] = { NULL };
-    int rc = s_check_keys (input, allowed, message);
-    if (rc != HEARTH_OK)
-        return rc;
+    (void) input;
     s_refold_t refold = { market_view_new (), 0, 0 };
     if (!refold.view)
         return HEARTH_ENOMEM;
-    rc = eventlog_scan (self->log, 0, s_refold_visit, &refold);
+    int rc = eventlog_scan (self->log, 0, s_refold_visit, &refold);
     uint8_t live [32], rebuilt [32];         /* BLAKE2b-256 view digests */
     market_view_t *view = market_view (self->market);
     if (rc >= 0)
@@ -431,10 +411,8 @@ s_verify_views (node_bus_t *self, const json_t *input, json_t **output, char **m
 static int
 s_node_peers (node_bus_t *self, const json_t *input, json_t **output, char **message)
 {
-    static const char *allowed [] = { NULL };
-    int rc = s_check_keys (input, allowed, message);
-    if (rc != HEARTH_OK)
-        return rc;
+    (void) input;
+    (void) message;
     *output = self->mesh? gossip_peers_json (self->mesh): json_pack ("{s:[]}", "peers");
     return *output? HEARTH_OK: HEARTH_ENOMEM;
 }
@@ -469,10 +447,6 @@ s_community_name (node_bus_t *self)
 static int
 s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char **message)
 {
-    static const char *allowed [] = { "node_id", "level", "ttl_seconds", NULL };
-    int rc = s_check_keys (input, allowed, message);
-    if (rc != HEARTH_OK)
-        return rc;
     uint8_t invitee [32];
     const char *node_id = json_string_value (json_object_get (input, "node_id"));
     if (!node_id || hearth_node_id_parse (node_id, invitee) != HEARTH_OK) {
@@ -493,7 +467,7 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
         return HEARTH_EINVAL;
     }
     uint64_t ttl = 0;
-    rc = s_get_uint (input, "ttl_seconds", 1, NODE_INVITE_MAX_TTL_SECONDS,
+    int rc = s_get_uint (input, "ttl_seconds", 1, NODE_INVITE_MAX_TTL_SECONDS,
                      NODE_INVITE_DEFAULT_TTL_SECONDS, &ttl, message);
     if (rc != HEARTH_OK)
         return rc;
@@ -602,12 +576,9 @@ s_set_digest_visit (void *arg, uint64_t lamport, const uint8_t hash [32])
 static int
 s_view_digest (node_bus_t *self, const json_t *input, json_t **output, char **message)
 {
-    static const char *allowed [] = { NULL };
-    int rc = s_check_keys (input, allowed, message);
-    if (rc != HEARTH_OK)
-        return rc;
+    (void) input;
     uint8_t view [32], events [32];
-    rc = market_view_digest (market_view (self->market), view);
+    int rc = market_view_digest (market_view (self->market), view);
     if (rc != HEARTH_OK) {
         *message = s_message ("market view digest failed: %s", hearth_strerror (rc));
         return rc;
@@ -645,6 +616,28 @@ s_is_market (const char *capability)
     return 0;
 }
 
+/*  The node's own capabilities and the input fields each accepts: the
+    dispatcher refuses any other field before calling the handler. */
+typedef int (s_handler_fn) (node_bus_t *self, const json_t *input, json_t **output,
+                            char **message);
+static const char *const s_no_keys [] = { NULL };
+static const char *const s_stats_keys [] = { "format", NULL };
+static const char *const s_events_keys [] = { "since_lamport", "limit", NULL };
+static const char *const s_invite_keys [] = { "node_id", "level", "ttl_seconds", NULL };
+static const struct {
+    const char        *name;
+    s_handler_fn      *handler;
+    const char *const *allowed;
+} s_handlers [] = {
+    { "node.id",           s_node_id,          s_no_keys },
+    { "node.stats",        s_node_stats,       s_stats_keys },
+    { "events.list",       s_events_list,      s_events_keys },
+    { "node.verify_views", s_verify_views,     s_no_keys },
+    { "node.peers",        s_node_peers,       s_no_keys },
+    { "node.view_digest",  s_view_digest,      s_no_keys },
+    { "community.invite",  s_community_invite, s_invite_keys }
+};
+
 int
 node_bus_call (node_bus_t *self, const char *capability, const json_t *input,
                json_t **output, char **message)
@@ -655,20 +648,11 @@ node_bus_call (node_bus_t *self, const char *capability, const json_t *input,
         return market_handle (self->market, capability, input,
                               identity_public_key (self->identity), hearth_now_ms (),
                               output, message);
-    if (strcmp (capability, "node.id") == 0)
-        return s_node_id (self, input, output, message);
-    if (strcmp (capability, "node.stats") == 0)
-        return s_node_stats (self, input, output, message);
-    if (strcmp (capability, "events.list") == 0)
-        return s_events_list (self, input, output, message);
-    if (strcmp (capability, "node.verify_views") == 0)
-        return s_verify_views (self, input, output, message);
-    if (strcmp (capability, "node.peers") == 0)
-        return s_node_peers (self, input, output, message);
-    if (strcmp (capability, "node.view_digest") == 0)
-        return s_view_digest (self, input, output, message);
-    if (strcmp (capability, "community.invite") == 0)
-        return s_community_invite (self, input, output, message);
+    for (size_t i = 0; i < sizeof s_handlers / sizeof s_handlers [0]; i++)
+        if (strcmp (capability, s_handlers [i].name) == 0) {
+            int rc = s_check_keys (input, s_handlers [i].allowed, message);
+            return rc == HEARTH_OK? s_handlers [i].handler (self, input, output, message): rc;
+        }
     *message = s_message ("no capability named '%s' on this node", capability);
     return HEARTH_ENOTFOUND;
 }
