@@ -30,6 +30,10 @@
 #include "market_map.h"
 #include "market_search.h"
 #include "market_text.h"
+#include "market_util.h"
+
+/*  Capacity of a growable array on its first allocation. */
+#define S_FIRST_CAP 8
 
 /*  BM25 parameters (Robertson's usual values). */
 #define S_K1              1.2
@@ -145,28 +149,12 @@ struct _market_search_t {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static int
-s_reserve (void **array, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap? *cap: 8;
-    while (n < need)
-        n *= 2;
-    void *grown = realloc (*array, n * elem);
-    if (!grown)
-        return HEARTH_ENOMEM;
-    *array = grown;
-    *cap = n;
-    return 0;
-}
-
 /*  Grow a zero-kept scratch array, zeroing the new part. */
 static int
 s_reserve_zeroed (void **array, size_t *cap, size_t need, size_t elem)
 {
     size_t old = *cap;
-    int rc = s_reserve (array, cap, need, elem);
+    int rc = market_util_reserve (array, cap, need, elem, S_FIRST_CAP);
     if (rc == 0 && *cap > old)
         memset ((char *) *array + old * elem, 0, (*cap - old) * elem);
     return rc;
@@ -294,7 +282,8 @@ s_term_intern (market_search_t *self, const char *stem, uint32_t *id)
 {
     if (market_map_get (self->term_map, stem, id) == 0)
         return 0;
-    if (s_reserve ((void **) &self->terms, &self->cap_terms, self->n_terms + 1, sizeof (s_term_t)))
+    if (market_util_reserve ((void **) &self->terms, &self->cap_terms, self->n_terms + 1,
+                             sizeof (s_term_t), S_FIRST_CAP))
         return HEARTH_ENOMEM;
     s_term_t *term = &self->terms [self->n_terms];
     memset (term, 0, sizeof *term);
@@ -316,7 +305,8 @@ s_form_add (market_search_t *self, const char *text, uint32_t term)
     uint32_t fid;
     if (market_map_get (self->form_map, text, &fid) == 0)
         return 0;
-    if (s_reserve ((void **) &self->forms, &self->cap_forms, self->n_forms + 1, sizeof (s_form_t)))
+    if (market_util_reserve ((void **) &self->forms, &self->cap_forms, self->n_forms + 1,
+                             sizeof (s_form_t), S_FIRST_CAP))
         return HEARTH_ENOMEM;
     s_form_t *form = &self->forms [self->n_forms];
     form->text = strdup (text);
@@ -499,7 +489,8 @@ s_collect (market_search_t *self, const char *text, float weight, size_t *n)
     char word [MARKET_TEXT_MAX_WORD + 1];
     size_t len;
     while (*n < S_MAX_DOC_WORDS && (len = market_text_next_word (&cursor, end, word)) > 0) {
-        if (s_reserve ((void **) &self->occ, &self->cap_occ, *n + 1, sizeof (s_occ_t)))
+        if (market_util_reserve ((void **) &self->occ, &self->cap_occ, *n + 1,
+                                 sizeof (s_occ_t), S_FIRST_CAP))
             return HEARTH_ENOMEM;
         uint32_t term;
         int rc = s_word_term (self, word, len, &term);
@@ -550,12 +541,14 @@ market_search_put (market_search_t *self, const char *doc_id, const char *title,
 
     //  A slot; reserve the free list now so compaction never allocates
     uint32_t slot;
-    if (s_reserve ((void **) &self->free_slots, &self->cap_free, self->n_docs + 1, sizeof (uint32_t)))
+    if (market_util_reserve ((void **) &self->free_slots, &self->cap_free, self->n_docs + 1,
+                             sizeof (uint32_t), S_FIRST_CAP))
         return HEARTH_ENOMEM;
     if (self->n_free > 0)
         slot = self->free_slots [--self->n_free];
     else {
-        if (s_reserve ((void **) &self->docs, &self->cap_docs, self->n_docs + 1, sizeof (s_doc_t)))
+        if (market_util_reserve ((void **) &self->docs, &self->cap_docs, self->n_docs + 1,
+                                 sizeof (s_doc_t), S_FIRST_CAP))
             return HEARTH_ENOMEM;
         slot = (uint32_t) self->n_docs++;
         memset (&self->docs [slot], 0, sizeof (s_doc_t));
@@ -568,8 +561,8 @@ market_search_put (market_search_t *self, const char *doc_id, const char *title,
     doc->n_terms = 0;
     for (size_t i = 0; i < distinct; i++) {
         s_term_t *term = &self->terms [self->occ [i].term];
-        if (s_reserve ((void **) &term->postings, &term->cap_postings, term->n_postings + 1,
-                       sizeof (s_posting_t)))
+        if (market_util_reserve ((void **) &term->postings, &term->cap_postings, term->n_postings + 1,
+                                 sizeof (s_posting_t), S_FIRST_CAP))
             goto oom;
         term->postings [term->n_postings].doc = slot;
         term->postings [term->n_postings].tf = self->occ [i].weight;

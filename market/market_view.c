@@ -25,7 +25,11 @@
 #include "market_order.h"
 #include "market_search.h"
 #include "market_text.h"
+#include "market_util.h"
 #include "market_view.h"
+
+/*  Capacity of a growable array on its first allocation. */
+#define S_FIRST_CAP 16
 
 /*  ttl_seconds 0 in a .created means the contract default (CONTRACT §3,
     7 days). A constant, never the node's config: every node must compute
@@ -111,22 +115,6 @@ struct _market_view_t {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static int
-s_reserve (void **array, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap? *cap: 16;
-    while (n < need)
-        n *= 2;
-    void *grown = realloc (*array, n * elem);
-    if (!grown)
-        return HEARTH_ENOMEM;
-    *array = grown;
-    *cap = n;
-    return 0;
-}
 
 /*  (lamport, id) order; NULL id sorts first (= no stamp). */
 static int
@@ -486,8 +474,10 @@ s_post_get (market_view_t *self, const char *id, s_post_t **out)
     }
     if (self->n_posts >= MARKET_VIEW_MAX_POSTS)
         return HEARTH_ECAPACITY;
-    if (s_reserve ((void **) &self->posts, &self->cap_posts, self->n_posts + 1, sizeof (s_post_t *))
-    ||  s_reserve ((void **) &self->dirty, &self->cap_dirty, self->cap_posts, sizeof (s_post_t *)))
+    if (market_util_reserve ((void **) &self->posts, &self->cap_posts, self->n_posts + 1,
+                             sizeof (s_post_t *), S_FIRST_CAP)
+    ||  market_util_reserve ((void **) &self->dirty, &self->cap_dirty, self->cap_posts,
+                             sizeof (s_post_t *), S_FIRST_CAP))
         return HEARTH_ENOMEM;
     s_post_t *p = (s_post_t *) calloc (1, sizeof *p);
     if (!p)
@@ -1233,8 +1223,10 @@ market_view_restore (market_view_t *self, const uint8_t *buf, size_t len)
     size_t n_created = 0;
     if (rc == 0
     &&  (!created
-    ||   s_reserve ((void **) &fresh->posts, &fresh->cap_posts, snap->n_posts, sizeof (s_post_t *))
-    ||   s_reserve ((void **) &fresh->dirty, &fresh->cap_dirty, fresh->cap_posts, sizeof (s_post_t *))))
+    ||   market_util_reserve ((void **) &fresh->posts, &fresh->cap_posts, snap->n_posts,
+                              sizeof (s_post_t *), S_FIRST_CAP)
+    ||   market_util_reserve ((void **) &fresh->dirty, &fresh->cap_dirty, fresh->cap_posts,
+                              sizeof (s_post_t *), S_FIRST_CAP)))
         rc = HEARTH_ENOMEM;
     for (size_t i = 0; rc == 0 && i < snap->n_posts; i++) {
         const Hearth__MarketPostState *st = snap->posts [i];
