@@ -76,13 +76,23 @@ static const char *s_cf_names [S_CF_COUNT] = {
       rep (which turns a bucket into a skiplist past 256 entries) measured
       a little cheaper than hash-of-skiplists. order and seq are appended in
       nearly ascending key order, where the plain skiplist is cheapest.
-    - 2^18 buckets per hash memtable (2 MiB of pointers) keep buckets short
-      up to the ~150k events a 64 MiB memtable holds.
+    - Memory: all memtables of all six CFs share one budget of 32 MiB
+      (db_write_buffer_size: past it RocksDB flushes the largest CF), each
+      memtable is at most 16 MiB, at most 2 per CF (one filling, one being
+      flushed). RocksDB's defaults (64 MiB per memtable, 2 per CF, no
+      shared budget) let an empty node joining a 1M-event community grow
+      by ~445 MiB (docs/sync.md §8); the issue allows 64 MiB.
+    - 2^16 buckets per hash memtable (512 KiB of pointers, allocated in
+      the memtable and so inside the budget) keep buckets at about one
+      entry for the ~40k events a 16 MiB events memtable holds.
     - A 32 MiB block cache holds the hot index and filter blocks of a
       community-sized log. */
 #define S_BLOOM_BITS_PER_KEY     10
-#define S_HASH_BUCKETS           (1u << 18)
+#define S_HASH_BUCKETS           (1u << 16)
 #define S_BLOCK_CACHE_BYTES      (32u << 20)
+#define S_MEMTABLE_BUDGET_BYTES  (32u << 20)
+#define S_MEMTABLE_BYTES         (16u << 20)
+#define S_MEMTABLES_PER_CF       2
 /*  Keep at most 3 RocksDB info LOG files. */
 #define S_KEEP_LOG_FILES         3
 
@@ -849,6 +859,9 @@ eventlog_open (const char *db_dir, int *err)
     rocksdb_options_set_keep_log_file_num (self->options, S_KEEP_LOG_FILES);
     /*  One writer (the eventlog's thread), and the hash memtables need it. */
     rocksdb_options_set_allow_concurrent_memtable_write (self->options, 0);
+    rocksdb_options_set_db_write_buffer_size (self->options, S_MEMTABLE_BUDGET_BYTES);
+    rocksdb_options_set_write_buffer_size (self->options, S_MEMTABLE_BYTES);
+    rocksdb_options_set_max_write_buffer_number (self->options, S_MEMTABLES_PER_CF);
     self->table_options = rocksdb_block_based_options_create ();
     self->cache = rocksdb_cache_create_lru (S_BLOCK_CACHE_BYTES);
     rocksdb_block_based_options_set_block_cache (self->table_options, self->cache);
