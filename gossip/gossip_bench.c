@@ -13,12 +13,23 @@
     Reports time, events/s, B's bytes in/out, reconciliation rounds and
     Negentropy bytes, next to the bytes of the missing events.
 
+    Memory: "B RSS +X" is B's peak RSS during the transfer minus its RSS
+    with the (empty) log open, i.e. everything the join made resident. In
+    join mode a fresh process (this binary, mode "reopen") then opens B's
+    synced data as a restarted node would (log + gossip, which rebuilds its
+    reconciliation store) and reports its RSS over its own start: the state
+    itself. The difference is what syncing costs beyond that state.
+    CPU: user + system seconds of B (this process, during the transfer)
+    and of A (the whole child), against 2 x wall time.
+
     Usage: gossip_bench join N | diff N D | latency K   [--dir DIR]
+           gossip_bench reopen DIR
 */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -199,6 +210,20 @@ s_add_posts (eventlog_t *log, const identity_t *root, size_t first, size_t n, ui
     free (lens);
 }
 
+/*  eventlog_scan_order callback: adds the event's size to s_event_bytes. */
+static int
+s_count_bytes (void *arg, uint64_t lamport, const uint8_t *hash)
+{
+    (void) lamport;
+    uint8_t *wire;
+    size_t len;
+    if (eventlog_get_wire ((eventlog_t *) arg, hash, &wire, &len) == 0) {
+        s_event_bytes += len;
+        free (wire);
+    }
+    return 0;
+}
+
 /* ---- the server (child) ----------------------------------------------------------------- */
 
 typedef struct {
@@ -336,6 +361,42 @@ s_on_check (zloop_t *loop, int timer_id, void *arg)
     return hearth_mono_ms () > g->deadline? -1: 0;
 }
 
+static double
+s_cpu_secs (const struct rusage *ru)
+{
+    return (double) ru->ru_utime.tv_sec + (double) ru->ru_utime.tv_usec / 1e6
+         + (double) ru->ru_stime.tv_sec + (double) ru->ru_stime.tv_usec / 1e6;
+}
+
+/*  A restarted node on a synced data dir: RSS of log + gossip over the
+    process's RSS before opening them. */
+static int
+s_reopen (const char *dir)
+{
+    zsys_init ();
+    hearth_log_set_level (HEARTH_LOG_WARN);
+    uint64_t rss0 = s_rss_kib ();
+    int err;
+    eventlog_t *log = eventlog_open (dir, &err);
+    if (!log)
+        return 1;
+    eventlog_set_verify_threads (log, 2);
+    zloop_t *loop = zloop_new ();
+    gossip_config_t cfg;
+    gossip_config_defaults (&cfg);
+    snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
+    identity_t *id = s_identity (2);
+    gossip_t *g = gossip_new (log, id, loop, &cfg, &err);
+    uint64_t rss = s_rss_kib ();
+    printf ("restarted on the synced data: %" PRIu64 " events, RSS %.1f MiB (+%.1f MiB over start)\n",
+            eventlog_stats (log)->events_total, (double) rss / 1024.0, (double) (rss - rss0) / 1024.0);
+    gossip_destroy (&g);
+    zloop_destroy (&loop);
+    eventlog_destroy (&log);
+    identity_destroy (&id);
+    return 0;
+}
+
 static int
 s_cmp_u64 (const void *a, const void *b)
 {
@@ -351,6 +412,8 @@ main (int argc, char **argv)
         return 2;
     }
     const char *mode = argv [1];
+    if (streq (mode, "reopen"))
+        return s_reopen (argv [2]);
     size_t n = strtoull (argv [2], NULL, 10), d = 0, k = 0;
     int arg = 3;
     if (streq (mode, "diff") && argc > 3)
@@ -370,27 +433,48 @@ main (int argc, char **argv)
     snprintf (dir_b, sizeof dir_b, "%s/b", root_dir);
     hearth_log_set_level (HEARTH_LOG_WARN);
 
-    /*  A: community, invite of B, N posts. */
+    /*  A: community, invite of B, N posts. With BENCH_A_DIR (join mode), A's
+        log is built there once and reused by later runs (building 1M posts
+        takes minutes; its invite of B expires after an hour). */
     identity_t *root = s_identity (1), *b_id = s_identity (2);
     int err;
-    eventlog_t *log = eventlog_open (dir_a, &err);
-    eventlog_set_verify_threads (log, 2);
-    eventlog_community_create (log, root, "Bench", hearth_now_ms ());
-    Hearth__Event dr = HEARTH__EVENT__INIT;
-    Hearth__MemberInvited inv = HEARTH__MEMBER_INVITED__INIT;
-    inv.invitee.data = (uint8_t *) identity_public_key (b_id);
-    inv.invitee.len = 32;
-    inv.display_name = (char *) "b";
-    inv.initial_level = HEARTH__LEVEL__LEVEL_MEMBER;
-    inv.expires_at_ms = hearth_now_ms () + BENCH_HOUR_MS;
-    dr.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED;
-    dr.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_INVITED;
-    dr.member_invited = &inv;
-    eventlog_append_local (log, root, &dr, hearth_now_ms (), NULL);
-    uint64_t t0 = s_ns ();
-    s_add_posts (log, root, 0, n, 3);
-    fprintf (stderr, "built A: %zu posts, %zu bytes, %.1f s\n", n, s_event_bytes, (double) (s_ns () - t0) / 1e9);
-    eventlog_destroy (&log);
+    uint64_t t0 = 0;
+    const char *a_cache = streq (mode, "join")? getenv ("BENCH_A_DIR"): NULL;
+    if (a_cache) {
+        snprintf (dir_a, sizeof dir_a, "%s", a_cache);
+        snprintf (cmd, sizeof cmd, "%s/CURRENT", a_cache);
+    }
+    eventlog_t *log;
+    if (a_cache && access (cmd, F_OK) == 0) {
+        log = eventlog_open (dir_a, &err);
+        if (!log)
+            return 1;
+        s_event_bytes = 0;
+        eventlog_scan_order (log, s_count_bytes, log);
+        n = (size_t) eventlog_stats (log)->events_total - 2;
+        fprintf (stderr, "reusing A in %s: %zu posts, %zu bytes\n", dir_a, n, s_event_bytes);
+        eventlog_destroy (&log);
+    }
+    else {
+        log = eventlog_open (dir_a, &err);
+        eventlog_set_verify_threads (log, 2);
+        eventlog_community_create (log, root, "Bench", hearth_now_ms ());
+        Hearth__Event dr = HEARTH__EVENT__INIT;
+        Hearth__MemberInvited inv = HEARTH__MEMBER_INVITED__INIT;
+        inv.invitee.data = (uint8_t *) identity_public_key (b_id);
+        inv.invitee.len = 32;
+        inv.display_name = (char *) "b";
+        inv.initial_level = HEARTH__LEVEL__LEVEL_MEMBER;
+        inv.expires_at_ms = hearth_now_ms () + BENCH_HOUR_MS;
+        dr.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED;
+        dr.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_INVITED;
+        dr.member_invited = &inv;
+        eventlog_append_local (log, root, &dr, hearth_now_ms (), NULL);
+        t0 = s_ns ();
+        s_add_posts (log, root, 0, n, 3);
+        fprintf (stderr, "built A: %zu posts, %zu bytes, %.1f s\n", n, s_event_bytes, (double) (s_ns () - t0) / 1e9);
+        eventlog_destroy (&log);
+    }
     if (!streq (mode, "join")) {
         snprintf (cmd, sizeof cmd, "cp -r '%s' '%s'", dir_a, dir_b);
         if (system (cmd) != 0)
@@ -439,12 +523,15 @@ main (int argc, char **argv)
     cfg.peers = peers;
     cfg.n_peers = 1;
     uint64_t rss0 = s_rss_kib ();
+    struct rusage ru0, ru1, ru_a;
+    getrusage (RUSAGE_SELF, &ru0);
     t0 = s_ns ();
     gossip_t *g = gossip_new (log, b_id, loop, &cfg, &err);
     s_goal_t goal = { log, total_a, k? &view: NULL, hearth_mono_ms () + BENCH_DEADLINE_MS, g, 0, rss0 };
     zloop_timer (loop, 1, 0, s_on_check, &goal);
     zloop_start (loop);
     double secs = (double) (s_ns () - t0) / 1e9;
+    getrusage (RUSAGE_SELF, &ru1);
     const gossip_stats_t *st = gossip_stats (g);
     if (k) {
         uint64_t *sent = calloc (k, sizeof *sent), *lat = calloc (k, sizeof *lat);
@@ -476,10 +563,19 @@ main (int argc, char **argv)
                 (double) st->reconcile_bytes / (double) missing_bytes,
                 (double) (goal.rss_max - rss0) / 1024.0);
     close (parent_pipe [1]);                /* the server's loop ends */
-    waitpid (pid, NULL, 0);
+    int status;
+    if (wait4 (pid, &status, 0, &ru_a) == pid)
+        printf ("CPU: B %.1f s, A %.1f s (of %.1f s on 2 cores)\n",
+                s_cpu_secs (&ru1) - s_cpu_secs (&ru0), s_cpu_secs (&ru_a), 2 * secs);
     gossip_destroy (&g);
     zloop_destroy (&loop);
     eventlog_destroy (&log);
+    if (streq (mode, "join")) {
+        fflush (stdout);
+        snprintf (cmd, sizeof cmd, "'/proc/%d/exe' reopen '%s'", (int) getpid (), dir_b);
+        if (system (cmd) != 0)
+            fprintf (stderr, "reopen failed\n");
+    }
     free (view.t);
     identity_destroy (&root);
     identity_destroy (&b_id);
