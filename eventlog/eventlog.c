@@ -163,8 +163,9 @@ typedef struct {
 } s_chunk_t;
 #define S_CHUNKS 3
 
-/*  The writer thread: writes one prepared, synced WriteBatch at a time so
-    the fsync of batch k overlaps the verification of batch k+1. It runs
+/*  The writer thread: writes one prepared WriteBatch of received events
+    at a time (unsynced, see eventlog.h "Durability") so the write of batch
+    k overlaps the verification of batch k+1. It runs
     only rocksdb_write on batches the caller built; every decision stays on
     the caller's thread. */
 typedef struct {
@@ -206,7 +207,8 @@ struct _eventlog_t {
     rocksdb_cache_t                *cache;         /* owned */
     rocksdb_column_family_handle_t *cf [S_CF_COUNT];  /* owned */
     rocksdb_readoptions_t          *read_options;  /* owned; shared read-only with workers */
-    rocksdb_writeoptions_t         *write_sync;    /* owned */
+    rocksdb_writeoptions_t         *write_sync;    /* owned: local appends, meta, snapshots */
+    rocksdb_writeoptions_t         *write_received; /* owned: received batches, no fsync */
     rocksdb_writebatch_t           *batch;         /* owned, reused */
 
     int                             ready;         /* open completed: state is trustworthy */
@@ -383,16 +385,24 @@ s_load_event (eventlog_t *self, const uint8_t *hash, int *rc)
 }
 
 static int
-s_write (eventlog_t *self, rocksdb_writebatch_t *batch)
+s_write_with (eventlog_t *self, rocksdb_writeoptions_t *options, rocksdb_writebatch_t *batch)
 {
     char *err = NULL;
-    rocksdb_write (self->db, self->write_sync, batch, &err);
+    rocksdb_write (self->db, options, batch, &err);
     if (err) {
         hlog_error (S_LOG, "write to %s failed: %s", self->db_dir, err);
         rocksdb_free (err);
         return HEARTH_EIO;
     }
     return 0;
+}
+
+/*  A synced write: returns once the batch (and, the WAL being one
+    sequential file, every write before it) is on the disk. */
+static int
+s_write (eventlog_t *self, rocksdb_writebatch_t *batch)
+{
+    return s_write_with (self, self->write_sync, batch);
 }
 
 /* ---- batch building -------------------------------------------------------- */
@@ -906,6 +916,10 @@ eventlog_open (const char *db_dir, int *err)
     self->read_options = rocksdb_readoptions_create ();
     self->write_sync = rocksdb_writeoptions_create ();
     rocksdb_writeoptions_set_sync (self->write_sync, 1);
+    /*  Received batches: WAL appended with write(2), no fsync (eventlog.h,
+        "Durability"). */
+    self->write_received = rocksdb_writeoptions_create ();
+    rocksdb_writeoptions_set_sync (self->write_received, 0);
     self->batch = rocksdb_writebatch_create ();
 
     /*  Restore clock, seq, counters and the community. */
@@ -986,6 +1000,8 @@ eventlog_destroy (eventlog_t **self_p)
         rocksdb_readoptions_destroy (self->read_options);
     if (self->write_sync)
         rocksdb_writeoptions_destroy (self->write_sync);
+    if (self->write_received)
+        rocksdb_writeoptions_destroy (self->write_received);
     if (self->options)
         rocksdb_options_destroy (self->options);
     for (int i = 0; i < S_CF_COUNT; i++)
@@ -1570,7 +1586,7 @@ s_writer_main (void *arg)
             break;                          /* stop, nothing left to write */
         rocksdb_writebatch_t *batch = w->pending;
         pthread_mutex_unlock (&w->mutex);
-        int rc = s_write (self, batch);
+        int rc = s_write_with (self, self->write_received, batch);
         pthread_mutex_lock (&w->mutex);
         w->pending = NULL;
         w->rc = rc;
@@ -1590,7 +1606,7 @@ s_writer_submit (eventlog_t *self, rocksdb_writebatch_t *batch)
     if (!w->running && pthread_create (&w->thread, NULL, s_writer_main, self) == 0)
         w->running = 1;
     if (!w->running) {
-        w->rc = s_write (self, batch);
+        w->rc = s_write_with (self, self->write_received, batch);
         return;
     }
     pthread_mutex_lock (&w->mutex);
@@ -1633,9 +1649,9 @@ s_writer_stop (s_writer_t *w)
     checks chunk k and builds its WriteBatch; waits for the write of chunk
     k-1 and feeds its events to the views; hands chunk k's batch to the
     writer thread; then helps verify chunk k+1. So verification never waits
-    for an fsync, and with 2+ threads it never waits for the checks either.
+    for a write, and with 2+ threads it never waits for the checks either.
     With one verify thread the same code runs; the writer still hides the
-    fsync. */
+    write. */
 int
 eventlog_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
                  eventlog_ingest_result_t *result, event_reject_t *codes)

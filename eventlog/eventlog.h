@@ -12,9 +12,27 @@
       meta    : "clock", "seq", "community", "counts" (events per type),
                 "membership" and "view/<name>" (snapshots) -> values
     One append = one WriteBatch with the event, every index, the clock and
-    the seq counter: a crash keeps all of it or none. Local appends are
-    written with sync=true before they are acknowledged; a received batch is
-    one synced WriteBatch (group commit).
+    the seq counter: a crash keeps all of it or none.
+
+    Durability. Local appends (and joins, snapshots, meta) are written with
+    sync=true before they are acknowledged. Received batches (eventlog_ingest)
+    are one WriteBatch each written with sync=false: the WAL record goes to
+    the OS page cache with write(2) and no fsync. Why that is safe:
+    - a received event is already durable on its author's node, which
+      acknowledged it only after a synced write;
+    - the page cache survives a crash of this process (SIGKILL, abort): only
+      a power loss or kernel crash can drop the unsynced tail of the WAL;
+    - the WAL is one sequential file and RocksDB recovers a prefix of it
+      (point-in-time), so a loss drops a suffix of whole batches: never part
+      of a batch, never an event whose index or clock survived, and never
+      anything written before a later synced write (a local append or a
+      snapshot syncs the whole WAL up to it);
+    - anti-entropy reconciles on every (re)connect, so a node that lost a
+      tail fetches it again from its peers.
+    What it buys: an fsync costs 0.3-0.6 ms on an idle disk and 2-15 ms
+    when five nodes fsync the same disk (docs/performance.md, Sync), and a
+    received event is forwarded only once its batch is written; with sync
+    the fsync sat on every hop of eager push.
 
     Views snapshot with the local arrival *seq* they cover, not an order-index
     position: received events can carry lamports below the snapshot's, so a
@@ -40,7 +58,7 @@
 extern "C" {
 #endif
 
-/*  Events per RocksDB write batch in eventlog_ingest (group commit). */
+/*  Events per RocksDB write batch in eventlog_ingest. */
 #define EVENTLOG_INGEST_BATCH     256
 /*  Verify worker threads at most (the caller's thread counts as one). */
 #define EVENTLOG_MAX_VERIFY_THREADS 16
@@ -149,8 +167,8 @@ typedef struct {
     size cap, decode, structure, dedup by hash (before verifying, so repeats
     cost no signature check), signature (fanned out to the verify workers),
     community, membership, type rules, Lamport bound, (author,event_id)
-    conflict; accepted events are written in synced batches of up to
-    EVENTLOG_INGEST_BATCH and fed to the views. Order within the call is
+    conflict; accepted events are written in unsynced batches (see
+    "Durability" above) of up to EVENTLOG_INGEST_BATCH and fed to the views. Order within the call is
     kept for membership (an invite, join and post in one call work).
     `codes` (may be NULL, n entries) receives each frame's event_reject_t.
     Returns 0 (rejections are counted, not errors) or HEARTH_EIO/ENOMEM; on

@@ -7,6 +7,7 @@
     community, invites members, they join and post); its frames are then fed
     to fresh target logs through eventlog_ingest, in many orders and chunkings.
 */
+#include <signal.h>
 #include <sys/wait.h>
 #include "test_util.h"
 #include "eventlog.h"
@@ -1030,6 +1031,34 @@ s_child_tail (const char *dir)
     return 0;                               /* no eventlog_destroy: a crash */
 }
 
+/*  Child of test_received_survive_process_kill: ingest the world's source
+    log (dir/source) into dir/k in calls of 3 frames, as pushes arrive, then
+    die by SIGKILL. Received batches are written without fsync (eventlog.h,
+    "Durability"): what ingest returned must survive the process anyway. */
+static int
+s_child_kill (const char *dir)
+{
+    char *src = s_subdir (dir, "source"), *dst = s_subdir (dir, "k");
+    int err;
+    eventlog_t *source = eventlog_open (src, &err);
+    frames_t f = { 0 };
+    if (!source || eventlog_scan (source, 0, s_collect, &f) != 0 || f.n < 8)
+        return 2;
+    eventlog_destroy (&source);
+    identity_t *root = tu_identity (1);
+    eventlog_t *log = eventlog_open (dst, &err);
+    if (!log || eventlog_community_adopt (log, identity_public_key (root)) != 0)
+        return 3;
+    for (size_t from = 0; from < f.n; from += 3) {
+        eventlog_ingest_result_t r;
+        size_t n = f.n - from < 3? f.n - from: 3;
+        if (s_ingest (log, &f, from, n, &r, NULL) != 0 || r.accepted != n)
+            return 4;
+    }
+    raise (SIGKILL);                        /* a crash: no close, no flush */
+    return 5;
+}
+
 /*  A child process appends and dies without closing (no snapshot, no
     flush): the parent must find every acknowledged event with its indexes,
     the clock and the counters. */
@@ -1072,6 +1101,35 @@ HT_TEST (test_crash_consistency)
 
 /*  Snapshot after 30 events, 7 more, crash: the reload restores the
     snapshot and replays exactly the 7. A restore that fails rebuilds. */
+/*  Received events are stored unsynced; a killed process keeps them all
+    (the WAL is in the page cache), with the clock, seq and counters. */
+HT_TEST (test_received_survive_process_kill)
+{
+    world_t w;
+    world_make (&w, "kill", 24);
+    char *path = s_subdir (w.dir, "k");
+    HT_CHECK_EQ_INT (s_run_child ("kill", w.dir), -1);      /* killed: no exit status */
+    int err;
+    eventlog_t *log = eventlog_open (path, &err);
+    HT_CHECK (log != NULL);
+    if (log) {
+        const eventlog_stats_t *st = eventlog_stats (log);
+        HT_CHECK_EQ_INT (st->events_total, w.frames.n);
+        HT_CHECK_EQ_INT (st->seq, w.frames.n);
+        for (size_t i = 0; i < w.frames.n; i++) {
+            event_reject_t reason;
+            event_t *ev = event_decode (w.frames.frames [i], w.frames.lens [i], &reason);
+            HT_CHECK (ev != NULL);
+            if (ev)
+                HT_CHECK_EQ_INT (eventlog_has_hash (log, event_hash (ev)), 1);
+            event_destroy (&ev);
+        }
+        eventlog_destroy (&log);
+    }
+    free (path);
+    world_free (&w);
+}
+
 HT_TEST (test_views_load_replays_tail)
 {
     world_t w;
@@ -1244,6 +1302,8 @@ main (int argc, char **argv)
         _exit (s_child_crash (argv [2]));
     if (argc == 3 && strcmp (argv [1], "--child-tail") == 0)
         _exit (s_child_tail (argv [2]));
+    if (argc == 3 && strcmp (argv [1], "--child-kill") == 0)
+        _exit (s_child_kill (argv [2]));
     HT_RUN (test_append_local_persists_and_signs);
     HT_RUN (test_append_received_rejects_bad_signature);
     HT_RUN (test_duplicate_event_id_is_noop);
@@ -1255,6 +1315,7 @@ main (int argc, char **argv)
     HT_RUN (test_open_locked);
     HT_RUN (test_crash_consistency);
     HT_RUN (test_views_load_replays_tail);
+    HT_RUN (test_received_survive_process_kill);
     HT_RUN (test_verify_threads_same_results);
     HT_RUN (test_mesh_hooks);
     return ht_summary ();
