@@ -9,28 +9,41 @@
     reply does not lower the rate); a post counts as accepted when its reply
     arrives (the append is synced before the reply is sent). One thread per
     WATCH_DIR polls that node's events.list for new events every
-    S_POLL_SLEEP_US and records when each of our posts first shows up. The
-    latency of a (post, node) pair is first-seen minus accepted.
+    S_POLL_SLEEP_US (POLL_US in the environment overrides it) and records
+    when each of our posts first shows up. The latency of a (post, node)
+    pair is first-seen minus accepted.
 
     What the figure includes besides the mesh: one control round trip to
-    read the log (~0.1-0.3 ms, a fresh ipc connection per call) and up to
-    S_POLL_SLEEP_US of polling delay; and the pollers share the machine's
-    cores with the nodes. It excludes the post's own synced append (that
-    happens before "accepted").
+    read the log and up to S_POLL_SLEEP_US of polling delay; and the pollers
+    share the machine's cores with the nodes. It excludes the post's own
+    synced append (that happens before "accepted").
+
+    The probe must stay cheap, or it measures itself: the first version
+    (a fresh ipc connection per poll, 64 events re-read per poll) kept four
+    pollers and the four nodes serving them busy, ~0.45 of a core for the
+    probe alone, and watching four nodes instead of one raised node 2's p50
+    from 2.6-3.2 ms to 7.2-8.4 ms (docs/performance.md, Sync). So each
+    watcher keeps one DEALER socket open (one request in flight; replies come
+    in order, and a call that times out replaces the socket, so a late reply
+    is never taken for the next one) and re-reads only S_LAMPORT_OVERLAP
+    lamports. The JSON summary gives the probe's own CPU time.
 
     Prints a JSON summary: posts, pairs seen/missing, p50/p90/p99/max in ms,
-    and p50/p99 per watched node.
+    p50/p99 per watched node, and the probe's CPU seconds.
 */
 #include <inttypes.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <czmq.h>
 #include <jansson.h>
 #include "hearth_error.h"
 #include "node_client.h"
+#include "node_control.h"
 #include "node_config.h"
 
 /*  Watched nodes at most. */
@@ -41,8 +54,15 @@
     while leaving the cores to the nodes most of the time. */
 #define S_POLL_SLEEP_US    200
 /*  Re-read this many lamports below the highest seen, so an event that
-    arrives late with a lower lamport is not skipped by since_lamport. */
-#define S_LAMPORT_OVERLAP  64
+    arrives late with a lower lamport is not skipped by since_lamport. Only
+    the posting node writes during the run, so its lamports arrive in order
+    on every node; 4 is slack, and every re-read event costs JSON on both
+    sides of every poll. */
+#define S_LAMPORT_OVERLAP  4
+/*  A poll that gets no reply in this long replaces its socket. */
+#define S_CALL_TIMEOUT_MS  5000
+/*  Slowest pairs listed in the summary. */
+#define S_WORST            12
 /*  How long the watchers keep looking after the last post. */
 #define S_DRAIN_SECONDS    10
 
@@ -54,6 +74,7 @@ typedef struct {
 typedef struct {
     char        endpoint [NODE_CONFIG_PATH_MAX];
     int64_t    *seen_us;             /* per post index, 0 = not yet */
+    volatile int ready;              /* caught up with the node's head */
     pthread_t   thread;
 } s_watch_t;
 
@@ -62,6 +83,7 @@ static size_t     s_n_posts;         /* posts issued so far */
 static size_t     s_planned;
 static volatile int s_stop;
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static useconds_t s_poll_us = S_POLL_SLEEP_US;
 
 static int64_t
 s_now_us (void)
@@ -84,17 +106,76 @@ s_find (const char *id)
     return -1;
 }
 
+/*  A DEALER socket on the control endpoint, kept open across polls. */
+static zsock_t *
+s_watch_socket (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    if (!sock)
+        return NULL;
+    zsock_set_linger (sock, 0);
+    zsock_set_rcvtimeo (sock, S_CALL_TIMEOUT_MS);
+    if (zsock_connect (sock, "%s", endpoint) != 0)
+        zsock_destroy (&sock);
+    return sock;
+}
+
+/*  One control call on the watcher's socket; on a timeout or error the
+    socket is replaced, so a late reply is never read as the next one. */
+static int
+s_watch_call (zsock_t **sock, const char *endpoint, const char *capability, const json_t *input,
+              json_t **reply)
+{
+    *reply = NULL;
+    if (!*sock)
+        *sock = s_watch_socket (endpoint);
+    char *request = node_control_request_encode (capability, input);
+    int rc = *sock && request? HEARTH_OK: HEARTH_EIO;
+    if (rc == HEARTH_OK && zstr_send (*sock, request) != 0)
+        rc = HEARTH_EIO;
+    free (request);
+    zmsg_t *msg = rc == HEARTH_OK? zmsg_recv (*sock): NULL;
+    if (rc == HEARTH_OK && !msg)
+        rc = HEARTH_ETIMEOUT;
+    zframe_t *body = msg? zmsg_last (msg): NULL;      /* as node_client: the body is last */
+    if (msg)
+        rc = body? node_control_reply_parse (zframe_data (body), zframe_size (body), reply): HEARTH_EDECODE;
+    zmsg_destroy (&msg);
+    if (rc != HEARTH_OK)
+        zsock_destroy (sock);
+    return rc;
+}
+
 static void *
 s_watch (void *arg)
 {
     s_watch_t *w = (s_watch_t *) arg;
-    node_client_t *client = node_client_new (w->endpoint, 5000);
+    zsock_t *sock = NULL;
     uint64_t since = 0;
-    while (client && !s_stop) {
+    /*  Start at the node's head, not at lamport 0: paging through an old
+        log while the posts begin would show up as latency of the first
+        posts. */
+    while (!s_stop && !w->ready) {
+        json_t *input = json_pack ("{s:I, s:i}", "since_lamport", (json_int_t) UINT32_MAX, "limit", 1);
+        json_t *reply = NULL;
+        if (s_watch_call (&sock, w->endpoint, "events.list", input, &reply) == HEARTH_OK) {
+            json_t *head = json_object_get (json_object_get (reply, "output"), "head");
+            if (json_is_integer (head)) {
+                uint64_t top = (uint64_t) json_integer_value (head);
+                since = top > S_LAMPORT_OVERLAP? top - S_LAMPORT_OVERLAP: 0;
+                w->ready = 1;
+            }
+        }
+        json_decref (input);
+        json_decref (reply);
+        if (!w->ready)
+            usleep (s_poll_us);
+    }
+    while (!s_stop) {
         json_t *input = json_pack ("{s:I, s:i}", "since_lamport", (json_int_t) since, "limit", 500);
         json_t *reply = NULL;
         int64_t now = 0;
-        if (node_client_call (client, "events.list", input, &reply) == HEARTH_OK) {
+        if (s_watch_call (&sock, w->endpoint, "events.list", input, &reply) == HEARTH_OK) {
             now = s_now_us ();
             json_t *events = json_object_get (json_object_get (reply, "output"), "events");
             size_t i;
@@ -113,9 +194,9 @@ s_watch (void *arg)
         }
         json_decref (input);
         json_decref (reply);
-        usleep (S_POLL_SLEEP_US);
+        usleep (s_poll_us);
     }
-    node_client_destroy (&client);
+    zsock_destroy (&sock);
     return NULL;
 }
 
@@ -150,6 +231,12 @@ main (int argc, char **argv)
                  S_MAX_POSTS, S_MAX_WATCH);
         return 2;
     }
+    /*  CZMQ's global state, once, before the threads make sockets: a lazy
+        zsys_init racing between watcher threads trips its assertion
+        (s_open_sockets == 0 in zsys_set_thread_name_prefix_str). */
+    zsys_init ();
+    if (getenv ("POLL_US"))
+        s_poll_us = (useconds_t) atoi (getenv ("POLL_US"));
     s_posts = calloc (s_planned, sizeof *s_posts);
     s_watch_t *watch = calloc (n_watch, sizeof *watch);
     for (size_t w = 0; w < n_watch; w++) {
@@ -157,6 +244,9 @@ main (int argc, char **argv)
         watch [w].seen_us = calloc (s_planned, sizeof (int64_t));
         pthread_create (&watch [w].thread, NULL, s_watch, &watch [w]);
     }
+    for (size_t w = 0; w < n_watch; w++)
+        while (!watch [w].ready)
+            usleep (1000);
     char post_endpoint [NODE_CONFIG_PATH_MAX];
     node_config_control_endpoint (argv [1], post_endpoint, sizeof post_endpoint);
     node_client_t *poster = node_client_new (post_endpoint, 5000);
@@ -225,17 +315,33 @@ main (int argc, char **argv)
                                                     "p50_ms", s_pct (mine, n_mine, 0.50),
                                                     "p99_ms", s_pct (mine, n_mine, 0.99)));
         free (mine);
-        free (watch [w].seen_us);
     }
     qsort (all, n_all, sizeof (double), s_cmp);
-    json_t *out = json_pack ("{s:i, s:i, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:o}",
+    /*  The S_WORST slowest pairs (post index, watched node, ms): tells a
+        stall of the sender (one post late everywhere) from one node's. */
+    json_t *worst = json_array ();
+    double floor_ms = n_all > S_WORST? all [n_all - S_WORST]: 0;
+    for (size_t w = 0; w < n_watch && json_array_size (worst) < S_WORST; w++)
+        for (size_t i = 0; i < s_n_posts && json_array_size (worst) < S_WORST; i++) {
+            double ms = watch [w].seen_us [i]? (double) (watch [w].seen_us [i] - s_posts [i].accepted_us) / 1000.0: -1;
+            if (ms >= floor_ms)
+                json_array_append_new (worst, json_pack ("[i, i, f]", (int) i, (int) w + 2, ms));
+        }
+    for (size_t w = 0; w < n_watch; w++)
+        free (watch [w].seen_us);
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    double cpu_s = (double) usage.ru_utime.tv_sec + (double) usage.ru_utime.tv_usec / 1e6
+                 + (double) usage.ru_stime.tv_sec + (double) usage.ru_stime.tv_usec / 1e6;
+    json_t *out = json_pack ("{s:i, s:i, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:o}",
                              "posts", (int) s_n_posts, "failed_posts", (int) failed,
                              "rate_requested", rate, "rate_achieved", (double) s_n_posts / posting,
                              "pairs_seen", (int) n_all, "pairs_missing", (int) missing,
                              "p50_ms", s_pct (all, n_all, 0.50), "p90_ms", s_pct (all, n_all, 0.90),
                              "p99_ms", s_pct (all, n_all, 0.99),
                              "max_ms", n_all? all [n_all - 1]: -1.0,
-                             "poll_sleep_ms", S_POLL_SLEEP_US / 1000.0, "per_node", per_node);
+                             "poll_sleep_ms", s_poll_us / 1000.0, "probe_cpu_s", cpu_s,
+                             "per_node", per_node, "worst", worst);
     char *text = json_dumps (out, JSON_COMPACT | JSON_REAL_PRECISION (6));
     printf ("%s\n", text);
     free (text);
