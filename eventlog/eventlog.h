@@ -29,10 +29,11 @@
       snapshot syncs the whole WAL up to it);
     - anti-entropy reconciles on every (re)connect, so a node that lost a
       tail fetches it again from its peers.
-    What it buys: an fsync costs 0.3-0.6 ms on an idle disk and 2-15 ms
-    when five nodes fsync the same disk (docs/performance.md, Sync), and a
-    received event is forwarded only once its batch is written; with sync
-    the fsync sat on every hop of eager push.
+    What it buys: a received event is applied and forwarded only once its
+    batch is written, so with sync an fsync sat on every hop of eager push:
+    0.3-0.6 ms on an idle disk, p50 2.2 / p99 14 ms with five nodes on one
+    disk; the 5-node push latency p99 went from 8.2-8.6 to 3.9-4.9 ms
+    (docs/performance.md, Sync; docs/design-decisions.md).
 
     Views snapshot with the local arrival *seq* they cover, not an order-index
     position: received events can carry lamports below the snapshot's, so a

@@ -797,7 +797,7 @@ s_ingest_frames (s_link_t *l, const uint8_t **frames, const size_t *lens, size_t
 }
 
 /*  Store the pushed events gathered in this read burst in one ingest call
-    (one synced write for all: under load, latency stays flat). */
+    (one write for all, unsynced: eventlog.h "Durability"). */
 static void
 s_inbox_flush (s_link_t *l)
 {
