@@ -32,8 +32,9 @@
     What it buys: a received event is applied and forwarded only once its
     batch is written, so with sync an fsync sat on every hop of eager push:
     0.3-0.6 ms on an idle disk, p50 2.2 / p99 14 ms with five nodes on one
-    disk; the 5-node push latency p99 went from 8.2-8.6 to 3.9-4.9 ms
-    (docs/performance.md, Sync; docs/design-decisions.md).
+    disk. The 5-node push latency p99 on a loaded machine went from
+    8.2-8.6 ms to 3.9-4.9 ms; when the disk was quieter, 2.6 against
+    2.3-2.4 ms (docs/performance.md, Sync; docs/design-decisions.md).
 
     Views snapshot with the local arrival *seq* they cover, not an order-index
     position: received events can carry lamports below the snapshot's, so a
