@@ -43,13 +43,13 @@
 #include <string.h>
 #include <sodium.h>
 #include "negentropy.h"
+#include "negentropy_varint.h"
 #include "hearth_error.h"
 
 /*  Longest varint of a uint64: ceil(64 / 7) digits. */
-#define S_VARINT_MAX        10
 /*  Longest encoded bound: timestamp varint, prefix length (one byte for
     0..32), 32 prefix bytes. */
-#define S_BOUND_MAX         (S_VARINT_MAX + 1 + NEGENTROPY_ID_SIZE)
+#define S_BOUND_MAX         (NEGENTROPY_VARINT_MAX + 1 + NEGENTROPY_ID_SIZE)
 /*  A Skip range: bound + mode byte. */
 #define S_SKIP_RANGE_MAX    (S_BOUND_MAX + 1)
 /*  The closing range: infinity bound (0x00 0x00), mode byte, fingerprint. */
@@ -76,11 +76,6 @@ typedef struct {
     bool     failed;
 } s_buf_t;
 
-/*  Cursor over a peer message; never reads past `left`. */
-typedef struct {
-    const uint8_t *p;       /* borrowed */
-    size_t         left;
-} s_reader_t;
 
 /*  A range bound: (ts, id) with only the first len id bytes significant
     (the rest are zero). ts == NEGENTROPY_TIMESTAMP_MAX is infinity. */
@@ -175,15 +170,8 @@ s_buf_byte (s_buf_t *buf, uint8_t byte)
 static void
 s_buf_varint (s_buf_t *buf, uint64_t value)
 {
-    uint8_t digits [S_VARINT_MAX], out [S_VARINT_MAX];
-    size_t n = 0;
-    do {
-        digits [n++] = (uint8_t) (value & 0x7f);
-        value >>= 7;
-    } while (value);
-    for (size_t i = 0; i < n; i++)
-        out [i] = (uint8_t) (digits [n - 1 - i] | (i + 1 < n? 0x80: 0));
-    s_buf_put (buf, out, n);
+    uint8_t out [NEGENTROPY_VARINT_MAX];
+    s_buf_put (buf, out, negentropy_varint_encode (value, out));
 }
 
 static void
@@ -196,42 +184,10 @@ s_buf_free (s_buf_t *buf)
 /* ---- decoding (peer bytes) ------------------------------------------------ */
 
 static int
-s_read_bytes (s_reader_t *r, size_t n, const uint8_t **bytes)
-{
-    if (r->left < n)
-        return HEARTH_EDECODE;
-    *bytes = r->p;
-    r->p += n;
-    r->left -= n;
-    return 0;
-}
-
-/*  A varint of at most 64 bits; longer or truncated ones are refused. */
-static int
-s_read_varint (s_reader_t *r, uint64_t *value)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < S_VARINT_MAX; i++) {
-        if (r->left == 0)
-            return HEARTH_EDECODE;
-        uint8_t byte = *r->p++;
-        r->left--;
-        if (v >> 57)                        /* shifting by 7 would lose bits */
-            return HEARTH_EDECODE;
-        v = (v << 7) | (byte & 0x7f);
-        if (!(byte & 0x80)) {
-            *value = v;
-            return 0;
-        }
-    }
-    return HEARTH_EDECODE;
-}
-
-static int
-s_read_bound (s_reader_t *r, uint64_t *last_ts_in, s_bound_t *bound)
+s_read_bound (negentropy_reader_t *r, uint64_t *last_ts_in, s_bound_t *bound)
 {
     uint64_t encoded, len;
-    int rc = s_read_varint (r, &encoded);
+    int rc = negentropy_reader_varint (r, &encoded);
     if (rc)
         return rc;
     if (encoded == 0)
@@ -241,13 +197,13 @@ s_read_bound (s_reader_t *r, uint64_t *last_ts_in, s_bound_t *bound)
         bound->ts = NEGENTROPY_TIMESTAMP_MAX;   /* saturates at infinity, as the spec's reference */
     *last_ts_in = bound->ts;
 
-    rc = s_read_varint (r, &len);
+    rc = negentropy_reader_varint (r, &len);
     if (rc)
         return rc;
     if (len > NEGENTROPY_ID_SIZE)
         return HEARTH_EDECODE;
     const uint8_t *prefix;
-    rc = s_read_bytes (r, (size_t) len, &prefix);
+    rc = negentropy_reader_bytes (r, (size_t) len, &prefix);
     if (rc)
         return rc;
     memset (bound->id, 0, NEGENTROPY_ID_SIZE);
@@ -267,11 +223,11 @@ s_bound_cmp (const s_bound_t *a, const s_bound_t *b)
 /*  Decode the next range; prev is the previous range's upper bound (the
     bounds must not go backwards). */
 static int
-s_read_range (s_reader_t *r, uint64_t *last_ts_in, const s_bound_t *prev, s_range_t *range)
+s_read_range (negentropy_reader_t *r, uint64_t *last_ts_in, const s_bound_t *prev, s_range_t *range)
 {
     int rc = s_read_bound (r, last_ts_in, &range->bound);
     if (!rc)
-        rc = s_read_varint (r, &range->mode);
+        rc = negentropy_reader_varint (r, &range->mode);
     if (rc)
         return rc;
     if (s_bound_cmp (&range->bound, prev) < 0)
@@ -281,13 +237,13 @@ s_read_range (s_reader_t *r, uint64_t *last_ts_in, const s_bound_t *prev, s_rang
     if (range->mode == NEGENTROPY_MODE_SKIP)
         return 0;
     if (range->mode == NEGENTROPY_MODE_FINGERPRINT)
-        return s_read_bytes (r, NEGENTROPY_FINGERPRINT_SIZE, &range->fingerprint);
+        return negentropy_reader_bytes (r, NEGENTROPY_FINGERPRINT_SIZE, &range->fingerprint);
     if (range->mode == NEGENTROPY_MODE_IDLIST) {
         uint64_t count;
-        if (s_read_varint (r, &count) || count > r->left / NEGENTROPY_ID_SIZE)
+        if (negentropy_reader_varint (r, &count) || count > r->left / NEGENTROPY_ID_SIZE)
             return HEARTH_EDECODE;
         range->count = (size_t) count;
-        return s_read_bytes (r, range->count * NEGENTROPY_ID_SIZE, &range->ids);
+        return negentropy_reader_bytes (r, range->count * NEGENTROPY_ID_SIZE, &range->ids);
     }
     return HEARTH_EDECODE;                  /* unknown mode */
 }
@@ -442,7 +398,7 @@ s_write_fingerprint_range (negentropy_t *self, const s_bound_t *upper_bound,
     fingerprint ranges plus, at the last level, an IdList of fewer than
     NEGENTROPY_IDLIST_THRESHOLD ids (bound, mode, count varint, ids). */
 #define S_HEAD_LEVEL_MAX    (NEGENTROPY_BUCKETS * S_FP_RANGE_MAX \
-                             + S_BOUND_MAX + 2 + S_VARINT_MAX \
+                             + S_BOUND_MAX + 2 + NEGENTROPY_VARINT_MAX \
                              + (NEGENTROPY_IDLIST_THRESHOLD - 1) * NEGENTROPY_ID_SIZE)
 
 static void s_split_range (negentropy_t *self, size_t lower, size_t upper,
@@ -579,7 +535,7 @@ s_reply_ids (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *up
     size_t count = upper - lower;
     *cut = false;
     if (self->frame_size_limit) {
-        size_t overhead = self->out.size + S_RESERVE + S_BOUND_MAX + 1 + S_VARINT_MAX;
+        size_t overhead = self->out.size + S_RESERVE + S_BOUND_MAX + 1 + NEGENTROPY_VARINT_MAX;
         size_t room = self->frame_size_limit > overhead? self->frame_size_limit - overhead: 0;
         size_t fit = room / NEGENTROPY_ID_SIZE;
         if (fit < count) {
@@ -603,7 +559,7 @@ s_reply_ids (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *up
 static int
 s_process (negentropy_t *self, const uint8_t *msg, size_t size)
 {
-    s_reader_t r = { msg + 1, size - 1 };   /* past the version byte */
+    negentropy_reader_t r = { msg + 1, size - 1 };   /* past the version byte */
     uint64_t last_ts_in = 0;
     self->last_ts_out = 0;
     size_t total = negentropy_store_size (self->store);
@@ -690,7 +646,7 @@ s_validate (const negentropy_t *self, const uint8_t *msg, size_t size)
         return HEARTH_EDECODE;
     if (msg [0] != NEGENTROPY_PROTOCOL_VERSION)
         return self->initiator? HEARTH_ESCHEMA: 1;
-    s_reader_t r = { msg + 1, size - 1 };
+    negentropy_reader_t r = { msg + 1, size - 1 };
     uint64_t last_ts_in = 0;
     s_bound_t prev = { .ts = 0, .len = 0 };
     while (r.left > 0) {

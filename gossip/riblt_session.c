@@ -10,18 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include "riblt_session.h"
+#include "negentropy_varint.h"
 #include "riblt_decoder.h"
 #include "negentropy.h"
 #include "hearth_error.h"
 
 /*  Longest varint of a uint64: ceil(64 / 7) digits. */
-#define S_VARINT_MAX        10
 /*  Bytes of a symbol's fixed part: id XOR and hash XOR. */
 #define S_SYMBOL_FIXED      (RIBLT_ID_SIZE + 8)
 /*  Longest encoded symbol. */
-#define S_SYMBOL_MAX        (S_SYMBOL_FIXED + S_VARINT_MAX)
+#define S_SYMBOL_MAX        (S_SYMBOL_FIXED + NEGENTROPY_VARINT_MAX)
 /*  Longest Symbols header: version, type, three varints. */
-#define S_HEADER_MAX        (2 + 3 * S_VARINT_MAX)
+#define S_HEADER_MAX        (2 + 3 * NEGENTROPY_VARINT_MAX)
 
 struct _riblt_session_t {
     riblt_encoder_t *encoder;           /* borrowed */
@@ -67,41 +67,10 @@ s_put_byte (riblt_session_t *self, uint8_t byte)
 static void
 s_put_varint (riblt_session_t *self, uint64_t value)
 {
-    uint8_t digits [S_VARINT_MAX];
-    size_t n = 0;
-    do {
-        digits [n++] = (uint8_t) (value & 0x7f);
-        value >>= 7;
-    } while (value);
-    while (n > 0) {
-        n--;
-        s_put_byte (self, (uint8_t) (digits [n] | (n > 0? 0x80: 0)));
-    }
-}
-
-typedef struct {
-    const uint8_t *p;                   /* borrowed */
-    size_t         left;
-} s_reader_t;
-
-static int
-s_read_varint (s_reader_t *r, uint64_t *value)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < S_VARINT_MAX; i++) {
-        if (r->left == 0)
-            return HEARTH_EDECODE;
-        uint8_t byte = *r->p++;
-        r->left--;
-        if (v >> 57)                    /* shifting by 7 would lose bits */
-            return HEARTH_EDECODE;
-        v = (v << 7) | (byte & 0x7f);
-        if (!(byte & 0x80)) {
-            *value = v;
-            return 0;
-        }
-    }
-    return HEARTH_EDECODE;
+    uint8_t out [NEGENTROPY_VARINT_MAX];
+    size_t n = negentropy_varint_encode (value, out);
+    for (size_t i = 0; i < n; i++)
+        s_put_byte (self, out [i]);
 }
 
 /* ---- both roles ----------------------------------------------------------- */
@@ -145,9 +114,9 @@ s_respond (riblt_session_t *self, const uint8_t *msg, size_t size)
 {
     if (size < 2 || msg [0] != RIBLT_PROTOCOL_VERSION || msg [1] != RIBLT_MSG_REQUEST)
         return HEARTH_EDECODE;
-    s_reader_t r = { msg + 2, size - 2 };
+    negentropy_reader_t r = { msg + 2, size - 2 };
     uint64_t items, from, count;
-    if (s_read_varint (&r, &items) || s_read_varint (&r, &from) || s_read_varint (&r, &count)
+    if (negentropy_reader_varint (&r, &items) || negentropy_reader_varint (&r, &from) || negentropy_reader_varint (&r, &count)
      || r.left != 0)
         return HEARTH_EDECODE;
     if (!self->snapshot) {
@@ -203,7 +172,7 @@ s_respond (riblt_session_t *self, const uint8_t *msg, size_t size)
 /* ---- initiator ------------------------------------------------------------ */
 
 static int
-s_read_symbols (riblt_session_t *self, s_reader_t *r, uint64_t k)
+s_read_symbols (riblt_session_t *self, negentropy_reader_t *r, uint64_t k)
 {
     if (k > r->left / (S_SYMBOL_FIXED + 1))
         return HEARTH_EDECODE;              /* cannot be there: checked before allocating */
@@ -225,7 +194,7 @@ s_read_symbols (riblt_session_t *self, s_reader_t *r, uint64_t k)
         r->p += S_SYMBOL_FIXED;
         r->left -= S_SYMBOL_FIXED;
         uint64_t count;
-        if (s_read_varint (r, &count))
+        if (negentropy_reader_varint (r, &count))
             return HEARTH_EDECODE;
         symbol->count = (int64_t) count;
     }
@@ -263,13 +232,13 @@ s_initiator_step (riblt_session_t *self, const uint8_t *msg, size_t size)
         return HEARTH_ESCHEMA;              /* the peer speaks Negentropy only */
     if (size < 2 || msg [0] != RIBLT_PROTOCOL_VERSION)
         return HEARTH_EDECODE;
-    s_reader_t r = { msg + 2, size - 2 };
+    negentropy_reader_t r = { msg + 2, size - 2 };
     uint64_t items, from, k;
-    if (s_read_varint (&r, &items))
+    if (negentropy_reader_varint (&r, &items))
         return HEARTH_EDECODE;
     if (msg [1] == RIBLT_MSG_TOO_LARGE)
         return r.left == 0? HEARTH_ECAPACITY: HEARTH_EDECODE;
-    if (msg [1] != RIBLT_MSG_SYMBOLS || s_read_varint (&r, &from) || s_read_varint (&r, &k))
+    if (msg [1] != RIBLT_MSG_SYMBOLS || negentropy_reader_varint (&r, &from) || negentropy_reader_varint (&r, &k))
         return HEARTH_EDECODE;
     size_t received = riblt_decoder_received (self->decoder);
     if (from != received || from != self->asked_from)
