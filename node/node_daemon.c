@@ -24,6 +24,7 @@
 #include "node_control.h"
 #include "node_daemon.h"
 #include "node_invite.h"
+#include "node_ratelimit.h"
 #include "node_stats.h"
 
 #define S_LOG "hearthd"
@@ -40,6 +41,7 @@ struct _node_daemon_t {
     zloop_t       *loop;                /* owned */
     gossip_t      *mesh;                /* owned: peer links, sync, remote queries */
     node_invite_t *invite;              /* owned: DIR/invite.json while not yet a member */
+    node_ratelimit_t *ratelimit;        /* owned: limits remote (peer) calls only */
     int            join_timer;          /* zloop timer id, -1 = none */
     char           control_endpoint [NODE_CONFIG_PATH_MAX];
     char           stats_endpoint [NODE_CONFIG_PATH_MAX];
@@ -327,6 +329,15 @@ s_on_query (void *arg, const char *capability, const json_t *input, const uint8_
                               capability);
         return HEARTH_EUNAUTHORIZED;
     }
+    /*  Remote callers only: the control socket does not come through here. */
+    uint64_t retry_after_ms = 0;
+    if (node_ratelimit_check (self->ratelimit, caller, capability, hearth_mono_ms (),
+                              &retry_after_ms) != HEARTH_OK) {
+        *message = s_message ("rate limited: over %d requests/s for '%s' or %d requests/s in "
+                              "total; retry_after_ms=%" PRIu64, NODE_RATELIMIT_CAP_RPS, capability,
+                              NODE_RATELIMIT_TOTAL_RPS, retry_after_ms);
+        return HEARTH_ERATE;
+    }
     return market_handle (self->market, capability, input, caller, hearth_now_ms (), output, message);
 }
 
@@ -463,7 +474,8 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
         self->stats = node_stats_new ();
         self->bus = self->stats? node_bus_new (self->log, self->market, self->identity, self->stats): NULL;
         self->loop = zloop_new ();
-        if (!self->bus || !self->loop)
+        self->ratelimit = node_ratelimit_new (NODE_RATELIMIT_MAX_PEERS);
+        if (!self->bus || !self->loop || !self->ratelimit)
             rc = HEARTH_ENOMEM;
     }
     if (rc == HEARTH_OK
@@ -595,6 +607,7 @@ node_daemon_destroy (node_daemon_t **self_p)
     }
     node_invite_destroy (&self->invite);
     node_bus_destroy (&self->bus);
+    node_ratelimit_destroy (&self->ratelimit);
     node_stats_destroy (&self->stats);
     /*  The log calls the market's registered view until it is destroyed
         (its final snapshot included), so the log goes first. */
