@@ -1,5 +1,7 @@
 /*  hearth_error.c — strings for the shared error enum. */
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "hearth_error.h"
 
 typedef struct {
@@ -66,4 +68,16 @@ hearth_error_name (int err)
 {
     const s_error_row_t *row = s_row (err);
     return row? row->name: "EUNKNOWN";
+}
+
+char *
+hearth_message (const char *fmt, ...)
+{
+    char *text = NULL;
+    va_list args;
+    va_start (args, fmt);
+    if (vasprintf (&text, fmt, args) < 0)
+        text = NULL;
+    va_end (args);
+    return text;
 }

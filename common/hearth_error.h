@@ -51,6 +51,10 @@ const char *hearth_strerror (int err);
     internal_error. Never NULL; static storage. */
 const char *hearth_error_code (int err);
 
+/*  printf into a fresh malloc'd sentence for an error's *message out
+    parameter; the caller frees it. NULL if out of memory. */
+char *hearth_message (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
 /*  Stable short symbol for err ("EINVAL", ...), for logs and stats labels. */
 const char *hearth_error_name (int err);
 

@@ -31,18 +31,6 @@ struct _node_bus_t {
     gossip_t         *mesh;       /* borrowed; NULL = none */
 };
 
-static char *
-s_message (const char *fmt, ...)
-{
-    char *text = NULL;
-    va_list args;
-    va_start (args, fmt);
-    if (vasprintf (&text, fmt, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
-
 node_bus_t *
 node_bus_new (eventlog_t *log, market_t *market, const identity_t *identity, node_stats_t *stats)
 {
@@ -112,7 +100,7 @@ s_check_keys (const json_t *input, const char *const *allowed, char **message)
             if (strcmp (key, allowed [i]) == 0)
                 ok = 1;
         if (!ok) {
-            *message = s_message ("unknown input field '%.64s'", key);
+            *message = hearth_message ("unknown input field '%.64s'", key);
             return HEARTH_EINVAL;
         }
     }
@@ -132,7 +120,7 @@ s_get_uint (const json_t *input, const char *key, uint64_t min, uint64_t max, ui
     }
     if (!json_is_integer (value) || json_integer_value (value) < 0
     ||  (uint64_t) json_integer_value (value) < min || (uint64_t) json_integer_value (value) > max) {
-        *message = s_message ("'%s' must be an integer in %" PRIu64 "..%" PRIu64, key, min, max);
+        *message = hearth_message ("'%s' must be an integer in %" PRIu64 "..%" PRIu64, key, min, max);
         return HEARTH_EINVAL;
     }
     *out = (uint64_t) json_integer_value (value);
@@ -241,7 +229,7 @@ s_node_stats (node_bus_t *self, const json_t *input, json_t **output, char **mes
     json_t *format = json_object_get (input, "format");
     const char *name = format? json_string_value (format): "json";
     if (!name || (strcmp (name, "json") != 0 && strcmp (name, "prometheus") != 0)) {
-        *message = s_message ("'format' must be \"json\" or \"prometheus\"");
+        *message = hearth_message ("'format' must be \"json\" or \"prometheus\"");
         return HEARTH_EINVAL;
     }
     if (strcmp (name, "json") == 0) {
@@ -325,7 +313,7 @@ s_events_list (node_bus_t *self, const json_t *input, json_t **output, char **me
     if (page.failed || rc < 0) {
         json_decref (page.events);
         if (rc < 0) {
-            *message = s_message ("reading the event log failed: %s", hearth_strerror (rc));
+            *message = hearth_message ("reading the event log failed: %s", hearth_strerror (rc));
             return rc;
         }
         return HEARTH_ENOMEM;
@@ -378,7 +366,7 @@ s_verify_views (node_bus_t *self, const json_t *input, json_t **output, char **m
         rc = market_view_digest (refold.view, rebuilt);
     if (rc < 0) {
         market_view_destroy (&refold.view);
-        *message = s_message ("re-fold failed: %s", hearth_strerror (rc));
+        *message = hearth_message ("re-fold failed: %s", hearth_strerror (rc));
         return rc;
     }
     char live_hex [65], rebuilt_hex [65];    /* 2 hex chars per byte + NUL */
@@ -450,7 +438,7 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
     uint8_t invitee [32];
     const char *node_id = json_string_value (json_object_get (input, "node_id"));
     if (!node_id || hearth_node_id_parse (node_id, invitee) != HEARTH_OK) {
-        *message = s_message ("'node_id' must be the invitee's full NodeID (ed25519:…, from "
+        *message = hearth_message ("'node_id' must be the invitee's full NodeID (ed25519:…, from "
                               "`hearthctl init --identity-only` or `hearthctl id` on its machine)");
         return HEARTH_EINVAL;
     }
@@ -463,7 +451,7 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
     if (level_name && strcmp (level_name, "trusted") == 0)
         level = HEARTH__LEVEL__LEVEL_TRUSTED;
     else {
-        *message = s_message ("'level' must be \"member\" or \"trusted\"");
+        *message = hearth_message ("'level' must be \"member\" or \"trusted\"");
         return HEARTH_EINVAL;
     }
     uint64_t ttl = 0;
@@ -473,33 +461,33 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
         return rc;
     const membership_t *members = eventlog_membership (self->log);
     if (membership_revoked (members, invitee)) {
-        *message = s_message ("%s was revoked; a revoked key never returns", node_id);
+        *message = hearth_message ("%s was revoked; a revoked key never returns", node_id);
         return HEARTH_EREVOKED;
     }
     if (membership_level (members, invitee) != HEARTH__LEVEL__LEVEL_NONE) {
-        *message = s_message ("%s is already a member", node_id);
+        *message = hearth_message ("%s is already a member", node_id);
         return HEARTH_EEXISTS;
     }
     const char *name = s_community_name (self);
     if (!name || !*name) {
-        *message = s_message ("this node has not synced its community's creation yet; invite "
+        *message = hearth_message ("this node has not synced its community's creation yet; invite "
                               "from a node that has");
         return HEARTH_EUNAUTHORIZED;
     }
     if (!self->keys_dir) {
-        *message = s_message ("this node cannot sign invites (no keys dir)");
+        *message = hearth_message ("this node cannot sign invites (no keys dir)");
         return HEARTH_ENOTIMPL;
     }
     int err = 0;
     node_signer_t *signer = node_signer_load (self->keys_dir, &err);
     if (!signer) {
-        *message = s_message ("cannot read the device key to sign the invite: %s",
+        *message = hearth_message ("cannot read the device key to sign the invite: %s",
                               hearth_strerror (err));
         return err;
     }
     if (memcmp (node_signer_public_key (signer), identity_public_key (self->identity), 32) != 0) {
         node_signer_destroy (&signer);
-        *message = s_message ("the key file no longer matches this node's identity");
+        *message = hearth_message ("the key file no longer matches this node's identity");
         return HEARTH_EKEYS;
     }
     /*  Whole seconds, so the event and the blob's RFC 3339 time agree. */
@@ -520,10 +508,10 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
     if (rc != HEARTH_OK) {
         node_signer_destroy (&signer);
         if (rc == HEARTH_EUNAUTHORIZED)
-            *message = s_message ("this node may not issue this invite (a member may invite "
+            *message = hearth_message ("this node may not issue this invite (a member may invite "
                                   "members; a trusted invite needs a trusted or anchor inviter)");
         else
-            *message = s_message ("could not append the invite: %s", hearth_strerror (rc));
+            *message = hearth_message ("could not append the invite: %s", hearth_strerror (rc));
         return rc;
     }
     node_invite_t *invite = node_invite_new (eventlog_community_id (self->log), name,
@@ -542,7 +530,7 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
         hlog_info (S_LOG, "invited %s as %s (event %s, expires in %" PRIu64 " s)", node_id,
                    level_name, event_id (ev), ttl);
     else
-        *message = s_message ("the invite event %s was appended but the blob failed: %s",
+        *message = hearth_message ("the invite event %s was appended but the blob failed: %s",
                               event_id (ev), hearth_strerror (rc));
     node_invite_destroy (&invite);
     event_destroy (&ev);
@@ -580,7 +568,7 @@ s_view_digest (node_bus_t *self, const json_t *input, json_t **output, char **me
     uint8_t view [32], events [32];
     int rc = market_view_digest (market_view (self->market), view);
     if (rc != HEARTH_OK) {
-        *message = s_message ("market view digest failed: %s", hearth_strerror (rc));
+        *message = hearth_message ("market view digest failed: %s", hearth_strerror (rc));
         return rc;
     }
     s_set_digest_t digest;
@@ -588,7 +576,7 @@ s_view_digest (node_bus_t *self, const json_t *input, json_t **output, char **me
     crypto_generichash_init (&digest.state, NULL, 0, sizeof events);
     rc = eventlog_scan_order (self->log, s_set_digest_visit, &digest);
     if (rc < 0) {
-        *message = s_message ("reading the order index failed: %s", hearth_strerror (rc));
+        *message = hearth_message ("reading the order index failed: %s", hearth_strerror (rc));
         return rc;
     }
     crypto_generichash_final (&digest.state, events, sizeof events);
@@ -653,7 +641,7 @@ node_bus_call (node_bus_t *self, const char *capability, const json_t *input,
             int rc = s_check_keys (input, s_handlers [i].allowed, message);
             return rc == HEARTH_OK? s_handlers [i].handler (self, input, output, message): rc;
         }
-    *message = s_message ("no capability named '%s' on this node", capability);
+    *message = hearth_message ("no capability named '%s' on this node", capability);
     return HEARTH_ENOTFOUND;
 }
 

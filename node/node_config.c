@@ -15,19 +15,6 @@
 #include "node_config.h"
 #include "node_invite.h"
 
-/*  Printf into a fresh malloc'd message (NULL if out of memory). */
-static char *
-s_message (const char *fmt, ...)
-{
-    char *text = NULL;
-    va_list args;
-    va_start (args, fmt);
-    if (vasprintf (&text, fmt, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
-
 /*  Strict unsigned decimal: digits only, no sign, no spaces, fits uint64. */
 static int
 s_parse_u64 (const char *text, uint64_t *out)
@@ -89,7 +76,7 @@ node_config_set_listen (node_config_t *cfg, const char *value, char **message)
     else
         n = snprintf (endpoint, sizeof endpoint, "%s", value);
     if (n < 0 || (size_t) n >= sizeof endpoint || !s_tcp_endpoint_valid (endpoint)) {
-        *message = s_message ("listen endpoint '%.300s' must be tcp://HOST:PORT (or none)", value);
+        *message = hearth_message ("listen endpoint '%.300s' must be tcp://HOST:PORT (or none)", value);
         return HEARTH_EINVAL;
     }
     snprintf (cfg->listen, sizeof cfg->listen, "%s", endpoint);
@@ -101,7 +88,7 @@ node_config_add_peer (node_config_t *cfg, const char *address, char **message)
 {
     *message = NULL;
     if (!node_invite_address_valid (address)) {
-        *message = s_message ("peer '%.300s' must be NODE_ID@tcp://HOST:PORT with a full NodeID "
+        *message = hearth_message ("peer '%.300s' must be NODE_ID@tcp://HOST:PORT with a full NodeID "
                               "(ed25519:…, see `hearthctl id`)", address? address: "");
         return HEARTH_EINVAL;
     }
@@ -109,7 +96,7 @@ node_config_add_peer (node_config_t *cfg, const char *address, char **message)
         if (strcmp (cfg->peers [i], address) == 0)
             return HEARTH_OK;
     if (cfg->n_peers >= NODE_CONFIG_MAX_PEERS) {
-        *message = s_message ("more than %d peers configured", NODE_CONFIG_MAX_PEERS);
+        *message = hearth_message ("more than %d peers configured", NODE_CONFIG_MAX_PEERS);
         return HEARTH_ECAPACITY;
     }
     snprintf (cfg->peers [cfg->n_peers++], NODE_CONFIG_ADDRESS_MAX, "%s", address);
@@ -150,7 +137,7 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
     uint64_t *target = NULL;
     if (streq (section, "log") && streq (key, "level")) {
         if (hearth_log_parse_level (value, &cfg->log_level) != HEARTH_OK) {
-            *message = s_message ("%s: log/level: '%s' is not one of error, warn, info, debug",
+            *message = hearth_message ("%s: log/level: '%s' is not one of error, warn, info, debug",
                                   source, value);
             return HEARTH_EINVAL;
         }
@@ -158,7 +145,7 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
     }
     if (streq (section, "stats") && streq (key, "endpoint")) {
         if (strlen (value) >= sizeof cfg->stats_endpoint) {
-            *message = s_message ("%s: stats/endpoint is too long", source);
+            *message = hearth_message ("%s: stats/endpoint is too long", source);
             return HEARTH_EINVAL;
         }
         snprintf (cfg->stats_endpoint, sizeof cfg->stats_endpoint, "%s", value);
@@ -168,13 +155,13 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
         char *detail = NULL;
         int rc = node_config_set_listen (cfg, value, &detail);
         if (rc != HEARTH_OK)
-            *message = s_message ("%s: mesh/listen: %s", source, detail? detail: "invalid");
+            *message = hearth_message ("%s: mesh/listen: %s", source, detail? detail: "invalid");
         free (detail);
         return rc;
     }
     if (streq (section, "mesh") && streq (key, "advertise")) {
         if (strlen (value) >= sizeof cfg->advertise) {
-            *message = s_message ("%s: mesh/advertise is too long", source);
+            *message = hearth_message ("%s: mesh/advertise is too long", source);
             return HEARTH_EINVAL;
         }
         snprintf (cfg->advertise, sizeof cfg->advertise, "%s", value);
@@ -185,12 +172,12 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
             cfg->discovery = streq (value, "on");
             return HEARTH_OK;
         }
-        *message = s_message ("%s: mesh/discovery: '%s' is not on or off", source, value);
+        *message = hearth_message ("%s: mesh/discovery: '%s' is not on or off", source, value);
         return HEARTH_EINVAL;
     }
     if (streq (section, "mesh") && streq (key, "sync_interval_ms")) {
         if (s_parse_u64 (value, &number) != HEARTH_OK || number > UINT32_MAX) {
-            *message = s_message ("%s: mesh/sync_interval_ms: '%s' is not a whole number of "
+            *message = hearth_message ("%s: mesh/sync_interval_ms: '%s' is not a whole number of "
                                   "milliseconds", source, value);
             return HEARTH_EINVAL;
         }
@@ -201,7 +188,7 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
         char *detail = NULL;
         int rc = node_config_add_peer (cfg, value, &detail);
         if (rc != HEARTH_OK)
-            *message = s_message ("%s: peers/peer: %s", source, detail? detail: "invalid");
+            *message = hearth_message ("%s: peers/peer: %s", source, detail? detail: "invalid");
         free (detail);
         return rc;
     }
@@ -216,12 +203,12 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
             target = &cfg->market.sweep_interval_seconds;
     }
     if (!target) {
-        *message = s_message ("%s: unknown setting %s/%s (see docs/operations.md)",
+        *message = hearth_message ("%s: unknown setting %s/%s (see docs/operations.md)",
                               source, section, key);
         return HEARTH_EINVAL;
     }
     if (s_parse_u64 (value, &number) != HEARTH_OK) {
-        *message = s_message ("%s: %s/%s: '%s' is not a whole number of seconds",
+        *message = hearth_message ("%s: %s/%s: '%s' is not a whole number of seconds",
                               source, section, key, value);
         return HEARTH_EINVAL;
     }
@@ -241,19 +228,19 @@ s_apply_tree (node_config_t *cfg, zconfig_t *root, const char *source, char **me
             if (name && streq (name, sections [i]))
                 known = 1;
         if (!known) {
-            *message = s_message ("%s: unknown section '%s' (known: log, market, stats, mesh, peers)",
+            *message = hearth_message ("%s: unknown section '%s' (known: log, market, stats, mesh, peers)",
                                   source, name? name: "");
             return HEARTH_EINVAL;
         }
         const char *section_value = zconfig_value (section);
         if (section_value && *section_value) {
-            *message = s_message ("%s: section '%s' takes no value", source, name);
+            *message = hearth_message ("%s: section '%s' takes no value", source, name);
             return HEARTH_EINVAL;
         }
         for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
             const char *key = zconfig_name (item);
             if (zconfig_child (item)) {
-                *message = s_message ("%s: %s/%s must be a plain key = value", source, name, key);
+                *message = hearth_message ("%s: %s/%s must be a plain key = value", source, name, key);
                 return HEARTH_EINVAL;
             }
             int rc = s_apply (cfg, source, name, key? key: "", zconfig_value (item)?
@@ -272,16 +259,16 @@ node_config_load_file (node_config_t *cfg, const char *path, int required, char 
     if (access (path, F_OK) != 0) {
         if (!required)
             return HEARTH_OK;
-        *message = s_message ("config file %s: %s", path, strerror (errno));
+        *message = hearth_message ("config file %s: %s", path, strerror (errno));
         return HEARTH_EIO;
     }
     if (access (path, R_OK) != 0) {
-        *message = s_message ("config file %s: %s", path, strerror (errno));
+        *message = hearth_message ("config file %s: %s", path, strerror (errno));
         return HEARTH_EIO;
     }
     zconfig_t *root = zconfig_load (path);
     if (!root) {
-        *message = s_message ("config file %s is not valid ZPL (see docs/operations.md)", path);
+        *message = hearth_message ("config file %s is not valid ZPL (see docs/operations.md)", path);
         return HEARTH_EINVAL;
     }
     int rc = s_apply_tree (cfg, root, path, message);
@@ -297,7 +284,7 @@ node_config_load_text (node_config_t *cfg, const char *text, char **message)
     *message = NULL;
     zconfig_t *root = zconfig_str_load (text);
     if (!root) {
-        *message = s_message ("config text is not valid ZPL");
+        *message = hearth_message ("config text is not valid ZPL");
         return HEARTH_EINVAL;
     }
     int rc = s_apply_tree (cfg, root, "config", message);
@@ -311,51 +298,51 @@ node_config_validate (const node_config_t *cfg, char **message)
     *message = NULL;
     const market_config_t *m = &cfg->market;
     if (!cfg->data_dir [0]) {
-        *message = s_message ("no data dir given");
+        *message = hearth_message ("no data dir given");
         return HEARTH_EINVAL;
     }
     if (m->max_ttl_seconds < 1 || m->max_ttl_seconds > MARKET_MAX_TTL_SECONDS) {
-        *message = s_message ("market/max_ttl_seconds must be 1..%d, not %" PRIu64,
+        *message = hearth_message ("market/max_ttl_seconds must be 1..%d, not %" PRIu64,
                               MARKET_MAX_TTL_SECONDS, m->max_ttl_seconds);
         return HEARTH_EINVAL;
     }
     if (m->default_ttl_seconds < 1 || m->default_ttl_seconds > m->max_ttl_seconds) {
-        *message = s_message ("market/default_ttl_seconds must be 1..max_ttl_seconds (%" PRIu64
+        *message = hearth_message ("market/default_ttl_seconds must be 1..max_ttl_seconds (%" PRIu64
                               "), not %" PRIu64, m->max_ttl_seconds, m->default_ttl_seconds);
         return HEARTH_EINVAL;
     }
     if (m->sweep_interval_seconds < NODE_CONFIG_SWEEP_MIN_SECONDS
     ||  m->sweep_interval_seconds > NODE_CONFIG_SWEEP_MAX_SECONDS) {
-        *message = s_message ("market/sweep_interval_seconds must be %d..%d, not %" PRIu64,
+        *message = hearth_message ("market/sweep_interval_seconds must be %d..%d, not %" PRIu64,
                               NODE_CONFIG_SWEEP_MIN_SECONDS, NODE_CONFIG_SWEEP_MAX_SECONDS,
                               m->sweep_interval_seconds);
         return HEARTH_EINVAL;
     }
     if (cfg->stats_endpoint [0] && strncmp (cfg->stats_endpoint, "tcp://", 6) != 0) {
-        *message = s_message ("stats endpoint '%s' must be tcp://HOST:PORT "
+        *message = hearth_message ("stats endpoint '%s' must be tcp://HOST:PORT "
                               "(the ipc stats socket is always DIR/stats.sock)", cfg->stats_endpoint);
         return HEARTH_EINVAL;
     }
     if (cfg->listen [0] && !s_tcp_endpoint_valid (cfg->listen)) {
-        *message = s_message ("listen endpoint '%s' must be tcp://HOST:PORT", cfg->listen);
+        *message = hearth_message ("listen endpoint '%s' must be tcp://HOST:PORT", cfg->listen);
         return HEARTH_EINVAL;
     }
     if (cfg->advertise [0] && (!s_tcp_endpoint_valid (cfg->advertise)
                                || strchr (cfg->advertise + 6, '*'))) {
-        *message = s_message ("advertise endpoint '%s' must be tcp://HOST:PORT with a concrete "
+        *message = hearth_message ("advertise endpoint '%s' must be tcp://HOST:PORT with a concrete "
                               "host and port others can dial", cfg->advertise);
         return HEARTH_EINVAL;
     }
     if (cfg->sync_interval_ms != 0
     &&  (cfg->sync_interval_ms < NODE_CONFIG_SYNC_MIN_MS || cfg->sync_interval_ms > NODE_CONFIG_SYNC_MAX_MS)) {
-        *message = s_message ("sync interval must be %d..%d ms, not %" PRIu32,
+        *message = hearth_message ("sync interval must be %d..%d ms, not %" PRIu32,
                               NODE_CONFIG_SYNC_MIN_MS, NODE_CONFIG_SYNC_MAX_MS, cfg->sync_interval_ms);
         return HEARTH_EINVAL;
     }
     /*  "/control.sock" is the longer of the two socket names (13 chars). */
     size_t socket_path = strlen (cfg->data_dir) + strlen ("/control.sock");
     if (socket_path > NODE_CONFIG_IPC_PATH_MAX) {
-        *message = s_message ("data dir path is too long for a unix socket (%zu > %d characters "
+        *message = hearth_message ("data dir path is too long for a unix socket (%zu > %d characters "
                               "for DIR/control.sock): use a shorter --data-dir",
                               socket_path, NODE_CONFIG_IPC_PATH_MAX);
         return HEARTH_EINVAL;

@@ -15,18 +15,6 @@
     its parser limit (2048). */
 #define S_LOAD_FLAGS (JSON_REJECT_DUPLICATES)
 
-static char *
-s_message (const char *fmt, ...)
-{
-    char *text = NULL;
-    va_list args;
-    va_start (args, fmt);
-    if (vasprintf (&text, fmt, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
-
 int
 node_control_capability_valid (const char *text)
 {
@@ -52,24 +40,24 @@ node_control_request_parse (const uint8_t *data, size_t len,
     *message = NULL;
     capability [0] = '\0';
     if (len > NODE_CONTROL_MAX_FRAME_BYTES) {
-        *message = s_message ("request frame of %zu bytes exceeds the %d-byte limit",
+        *message = hearth_message ("request frame of %zu bytes exceeds the %d-byte limit",
                               len, NODE_CONTROL_MAX_FRAME_BYTES);
         return HEARTH_ETOOBIG;
     }
     if (len == 0) {
-        *message = s_message ("empty request frame (expected a JSON object)");
+        *message = hearth_message ("empty request frame (expected a JSON object)");
         return HEARTH_EDECODE;
     }
     json_error_t error;
     json_t *root = json_loadb ((const char *) data, len, S_LOAD_FLAGS, &error);
     if (!root) {
-        *message = s_message ("request is not valid JSON: %s (line %d, column %d)",
+        *message = hearth_message ("request is not valid JSON: %s (line %d, column %d)",
                               error.text, error.line, error.column);
         return HEARTH_EDECODE;
     }
     int rc = HEARTH_EINVAL;
     if (!json_is_object (root)) {
-        *message = s_message ("request must be a JSON object {\"capability\":...,\"input\":{...}}");
+        *message = hearth_message ("request must be a JSON object {\"capability\":...,\"input\":{...}}");
         goto done;
     }
     const char *key;
@@ -77,29 +65,29 @@ node_control_request_parse (const uint8_t *data, size_t len,
     json_object_foreach (root, key, value) {
         if (strcmp (key, "capability") != 0 && strcmp (key, "input") != 0
         &&  strcmp (key, "params") != 0) {
-            *message = s_message ("unknown request field '%.64s' (allowed: capability, input, params)",
+            *message = hearth_message ("unknown request field '%.64s' (allowed: capability, input, params)",
                                   key);
             goto done;
         }
     }
     json_t *cap = json_object_get (root, "capability");
     if (!json_is_string (cap)) {
-        *message = s_message ("request field 'capability' must be a string");
+        *message = hearth_message ("request field 'capability' must be a string");
         goto done;
     }
     if (!node_control_capability_valid (json_string_value (cap))) {
-        *message = s_message ("'capability' must be 1..%d characters of a-z, 0-9, '_' and '.'",
+        *message = hearth_message ("'capability' must be 1..%d characters of a-z, 0-9, '_' and '.'",
                               NODE_CONTROL_MAX_CAPABILITY);
         goto done;
     }
     json_t *params = json_object_get (root, "params");
     if (params && !json_is_object (params)) {
-        *message = s_message ("request field 'params' must be an object");
+        *message = hearth_message ("request field 'params' must be an object");
         goto done;
     }
     json_t *in = json_object_get (root, "input");
     if (in && !json_is_object (in)) {
-        *message = s_message ("request field 'input' must be an object");
+        *message = hearth_message ("request field 'input' must be an object");
         goto done;
     }
     *input = in? json_incref (in): json_object ();

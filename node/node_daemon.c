@@ -47,18 +47,6 @@ struct _node_daemon_t {
     char           stats_endpoint [NODE_CONFIG_PATH_MAX];
 };
 
-static char *
-s_message (const char *fmt, ...)
-{
-    char *text = NULL;
-    va_list args;
-    va_start (args, fmt);
-    if (vasprintf (&text, fmt, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
-
 /*  Remove a socket file nobody listens on (left by a crash). Returns 0, or
     HEARTH_ELOCKED if a process still accepts connections on it. */
 static int
@@ -70,13 +58,13 @@ s_clear_stale_socket (const char *endpoint, char **message)
         return HEARTH_OK;
     int alive = node_client_ipc_probe (endpoint);
     if (alive == 1) {
-        *message = s_message ("%s is served by another process although this one holds the "
+        *message = hearth_message ("%s is served by another process although this one holds the "
                               "event log lock; stop that process first", path);
         return HEARTH_ELOCKED;
     }
     hlog_info (S_LOG, "removing stale socket file %s (no daemon answers on it)", path);
     if (unlink (path) != 0 && errno != ENOENT) {
-        *message = s_message ("cannot remove stale socket file %s: %s", path, strerror (errno));
+        *message = hearth_message ("cannot remove stale socket file %s: %s", path, strerror (errno));
         return HEARTH_EIO;
     }
     return HEARTH_OK;
@@ -95,7 +83,7 @@ s_bind_ipc (const char *endpoint, int max_bytes, int *err, char **message)
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     if (!sock) {
         *err = HEARTH_EIO;
-        *message = s_message ("cannot create a ZeroMQ socket");
+        *message = hearth_message ("cannot create a ZeroMQ socket");
         return NULL;
     }
     zsock_set_linger (sock, NODE_DAEMON_LINGER_MS);
@@ -109,13 +97,13 @@ s_bind_ipc (const char *endpoint, int max_bytes, int *err, char **message)
     const char *path = endpoint + strlen ("ipc://");
     if (bound != 0) {
         *err = HEARTH_EIO;
-        *message = s_message ("cannot bind %s: %s", endpoint, zmq_strerror (saved));
+        *message = hearth_message ("cannot bind %s: %s", endpoint, zmq_strerror (saved));
         zsock_destroy (&sock);
         return NULL;
     }
     if (chmod (path, S_IRUSR | S_IWUSR) != 0) {
         *err = HEARTH_EIO;
-        *message = s_message ("cannot chmod 0600 %s: %s", path, strerror (errno));
+        *message = hearth_message ("cannot chmod 0600 %s: %s", path, strerror (errno));
         zsock_destroy (&sock);
         return NULL;
     }
@@ -324,7 +312,7 @@ s_on_query (void *arg, const char *capability, const json_t *input, const uint8_
     *output = NULL;
     *message = NULL;
     if (strcmp (capability, "market.list") != 0 && strcmp (capability, "market.search") != 0) {
-        *message = s_message ("'%.64s' is not served to peers (only market.list and "
+        *message = hearth_message ("'%.64s' is not served to peers (only market.list and "
                               "market.search; market.post and market.expire are local only)",
                               capability);
         return HEARTH_EUNAUTHORIZED;
@@ -333,7 +321,7 @@ s_on_query (void *arg, const char *capability, const json_t *input, const uint8_
     uint64_t retry_after_ms = 0;
     if (node_ratelimit_check (self->ratelimit, caller, capability, hearth_mono_ms (),
                               &retry_after_ms) != HEARTH_OK) {
-        *message = s_message ("rate limited: over %d requests/s for '%s' or %d requests/s in "
+        *message = hearth_message ("rate limited: over %d requests/s for '%s' or %d requests/s in "
                               "total; retry_after_ms=%" PRIu64, NODE_RATELIMIT_CAP_RPS, capability,
                               NODE_RATELIMIT_TOTAL_RPS, retry_after_ms);
         return HEARTH_ERATE;
@@ -361,10 +349,10 @@ s_open_mesh (node_daemon_t *self, char **message)
     self->mesh = gossip_new (self->log, self->identity, self->loop, &mesh, &err);
     if (!self->mesh) {
         if (err == HEARTH_EIO && cfg->listen [0])
-            *message = s_message ("cannot listen for peers on %s (address in use? another "
+            *message = hearth_message ("cannot listen for peers on %s (address in use? another "
                                   "hearthd?)", cfg->listen);
         else
-            *message = s_message ("cannot start the mesh: %s", hearth_strerror (err));
+            *message = hearth_message ("cannot start the mesh: %s", hearth_strerror (err));
         return err? err: HEARTH_EIO;
     }
     gossip_set_query_handler (self->mesh, s_on_query, self);
@@ -382,38 +370,38 @@ s_open_state (node_daemon_t *self, char **message)
     char keys [NODE_CONFIG_PATH_MAX], db [NODE_CONFIG_PATH_MAX];
     struct stat st;
     if (stat (cfg->data_dir, &st) != 0 || !S_ISDIR (st.st_mode)) {
-        *message = s_message ("data dir %s does not exist: run `hearthctl --data-dir %s init` first",
+        *message = hearth_message ("data dir %s does not exist: run `hearthctl --data-dir %s init` first",
                               cfg->data_dir, cfg->data_dir);
         return HEARTH_EKEYS;
     }
     if (node_config_keys_dir (cfg, keys, sizeof keys) != 0
     ||  node_config_db_dir (cfg, db, sizeof db) != 0) {
-        *message = s_message ("data dir path is too long");
+        *message = hearth_message ("data dir path is too long");
         return HEARTH_EINVAL;
     }
     int err = 0;
     self->identity = identity_load (keys, &err);
     if (!self->identity) {
         if (err == HEARTH_EKEYPERM)
-            *message = s_message ("refusing to start: key file %s/device.ed25519 is readable or "
+            *message = hearth_message ("refusing to start: key file %s/device.ed25519 is readable or "
                                   "writable by group or others; fix it with "
                                   "`chmod 600 %s/device.ed25519`", keys, keys);
         else
         if (err == HEARTH_EKEYS)
-            *message = s_message ("no valid identity in %s: run `hearthctl --data-dir %s init`",
+            *message = hearth_message ("no valid identity in %s: run `hearthctl --data-dir %s init`",
                                   keys, cfg->data_dir);
         else
-            *message = s_message ("cannot load identity from %s: %s", keys, hearth_strerror (err));
+            *message = hearth_message ("cannot load identity from %s: %s", keys, hearth_strerror (err));
         return err? err: HEARTH_EKEYS;
     }
     self->log = eventlog_open (db, &err);
     if (!self->log) {
         if (err == HEARTH_ELOCKED)
-            *message = s_message ("the event log %s is locked by another process: is another "
+            *message = hearth_message ("the event log %s is locked by another process: is another "
                                   "hearthd running for %s? (`hearthctl --data-dir %s id` talks to it)",
                                   db, cfg->data_dir, cfg->data_dir);
         else
-            *message = s_message ("cannot open the event log %s: %s", db, hearth_strerror (err));
+            *message = hearth_message ("cannot open the event log %s: %s", db, hearth_strerror (err));
         return err? err: HEARTH_EIO;
     }
     /*  Signature checks are ~90% of receiving (DESIGN §5a): fan them out to
@@ -426,14 +414,14 @@ s_open_state (node_daemon_t *self, char **message)
     else
         hlog_info (S_LOG, "verifying received events on %d thread(s)", threads);
     if (!eventlog_community_id (self->log)) {
-        *message = s_message ("no community in %s: run `hearthctl --data-dir %s init` (a new "
+        *message = hearth_message ("no community in %s: run `hearthctl --data-dir %s init` (a new "
                               "community) or `hearthctl --data-dir %s join INVITE_FILE` first",
                               cfg->data_dir, cfg->data_dir, cfg->data_dir);
         return HEARTH_ENOCOMMUNITY;
     }
     self->market = market_new (self->log, self->identity, &cfg->market);
     if (!self->market) {
-        *message = s_message ("cannot start the market service");
+        *message = hearth_message ("cannot start the market service");
         return HEARTH_ENOMEM;
     }
     uint64_t replayed = 0;
@@ -447,7 +435,7 @@ s_open_state (node_daemon_t *self, char **message)
     else
         rc = eventlog_views_load (self->log, &replayed);
     if (rc != HEARTH_OK) {
-        *message = s_message ("cannot load the views: %s", hearth_strerror (rc));
+        *message = hearth_message ("cannot load the views: %s", hearth_strerror (rc));
         return rc;
     }
     hlog_info (S_LOG, "views loaded: %" PRIu64 " event(s) replayed after the snapshots in %" PRId64
@@ -483,7 +471,7 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
                                        sizeof self->control_endpoint) != 0
     ||   node_config_stats_endpoint (cfg->data_dir, self->stats_endpoint,
                                      sizeof self->stats_endpoint) != 0)) {
-        *message = s_message ("data dir path is too long");
+        *message = hearth_message ("data dir path is too long");
         rc = HEARTH_EINVAL;
     }
     if (rc == HEARTH_OK) {
@@ -494,7 +482,7 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
     }
     if (rc == HEARTH_OK && cfg->stats_endpoint [0]
     &&  zsock_bind (self->stats_sock, "%s", cfg->stats_endpoint) < 0) {
-        *message = s_message ("cannot bind the stats endpoint %s: %s", cfg->stats_endpoint,
+        *message = hearth_message ("cannot bind the stats endpoint %s: %s", cfg->stats_endpoint,
                               zmq_strerror (errno));
         rc = HEARTH_EIO;
     }
@@ -503,7 +491,7 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
     ||   zloop_reader (self->loop, self->stats_sock, s_on_stats, self) != 0
     ||   zloop_timer (self->loop, (size_t) cfg->market.sweep_interval_seconds * 1000, 0,
                       s_on_sweep, self) < 0)) {
-        *message = s_message ("cannot set up the event loop");
+        *message = hearth_message ("cannot set up the event loop");
         rc = HEARTH_ENOMEM;
     }
     if (rc == HEARTH_OK) {

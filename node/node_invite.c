@@ -36,18 +36,6 @@ struct _node_invite_t {
     uint8_t  signature [64];
 };
 
-static char *
-s_message (const char *fmt, ...)
-{
-    char *text = NULL;
-    va_list args;
-    va_start (args, fmt);
-    if (vasprintf (&text, fmt, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
-
 static const char *
 s_level_name (int level)
 {
@@ -271,7 +259,7 @@ s_key_field (json_t *root, const char *key, uint8_t out [32], char **message)
 {
     const char *text = s_string (root, key);
     if (!text || hearth_node_id_parse (text, out) != HEARTH_OK) {
-        *message = s_message ("invite: '%s' must be a full NodeID (ed25519:…)", key);
+        *message = hearth_message ("invite: '%s' must be a full NodeID (ed25519:…)", key);
         return HEARTH_EINVAL;
     }
     return HEARTH_OK;
@@ -288,14 +276,14 @@ node_invite_decode (const char *text, size_t len, char **message)
     };
     const size_t n_fields = sizeof fields / sizeof fields [0];
     if (len > NODE_INVITE_MAX_BYTES) {
-        *message = s_message ("invite: %zu bytes; at most %d", len, NODE_INVITE_MAX_BYTES);
+        *message = hearth_message ("invite: %zu bytes; at most %d", len, NODE_INVITE_MAX_BYTES);
         return NULL;
     }
     json_error_t error;
     json_t *root = json_loadb (text, len, JSON_REJECT_DUPLICATES, &error);
     if (!json_is_object (root)) {
         json_decref (root);
-        *message = s_message ("invite is not a JSON object (%s)", error.text);
+        *message = hearth_message ("invite is not a JSON object (%s)", error.text);
         return NULL;
     }
     node_invite_t *self = NULL;
@@ -306,18 +294,18 @@ node_invite_decode (const char *text, size_t len, char **message)
         while (i < n_fields && strcmp (key, fields [i]) != 0)
             i++;
         if (i == n_fields) {
-            *message = s_message ("invite: unknown field '%.64s' (schema_version 1)", key);
+            *message = hearth_message ("invite: unknown field '%.64s' (schema_version 1)", key);
             goto done;
         }
     }
     for (size_t i = 0; i < n_fields; i++)
         if (!json_object_get (root, fields [i])) {
-            *message = s_message ("invite: field '%s' is missing", fields [i]);
+            *message = hearth_message ("invite: field '%s' is missing", fields [i]);
             goto done;
         }
     json_t *version = json_object_get (root, "schema_version");
     if (!json_is_integer (version) || json_integer_value (version) != NODE_INVITE_SCHEMA_VERSION) {
-        *message = s_message ("invite: schema_version must be %d", NODE_INVITE_SCHEMA_VERSION);
+        *message = hearth_message ("invite: schema_version must be %d", NODE_INVITE_SCHEMA_VERSION);
         goto done;
     }
     uint8_t community [32], inviter [32], invitee [32];
@@ -333,23 +321,23 @@ node_invite_decode (const char *text, size_t len, char **message)
     if (level_name && strcmp (level_name, "trusted") == 0)
         level = HEARTH__LEVEL__LEVEL_TRUSTED;
     else {
-        *message = s_message ("invite: initial_level must be \"member\" or \"trusted\"");
+        *message = hearth_message ("invite: initial_level must be \"member\" or \"trusted\"");
         goto done;
     }
     const char *name = s_string (root, "community_name");
     if (!name || !*name || strlen (name) > S_MAX_NAME_BYTES) {
-        *message = s_message ("invite: community_name must be 1..%d bytes of text", S_MAX_NAME_BYTES);
+        *message = hearth_message ("invite: community_name must be 1..%d bytes of text", S_MAX_NAME_BYTES);
         goto done;
     }
     const char *event_id = s_string (root, "invite_event_id");
     if (!event_id || !ulid_valid (event_id)) {
-        *message = s_message ("invite: invite_event_id must be a ULID");
+        *message = hearth_message ("invite: invite_event_id must be a ULID");
         goto done;
     }
     uint64_t expires = 0;
     if (node_invite_time_parse (s_string (root, "expires_at"), &expires) != HEARTH_OK
     ||  expires % 1000 != 0) {
-        *message = s_message ("invite: expires_at must be an RFC 3339 UTC time in whole seconds "
+        *message = hearth_message ("invite: expires_at must be an RFC 3339 UTC time in whole seconds "
                               "(YYYY-MM-DDTHH:MM:SSZ)");
         goto done;
     }
@@ -357,25 +345,25 @@ node_invite_decode (const char *text, size_t len, char **message)
     uint8_t sig [64 + 1];
     if (!signature || strncmp (signature, HEARTH_NODE_ID_PREFIX, 8) != 0
     ||  hearth_b64url_decode (signature + 8, sig, sizeof sig) != 64) {
-        *message = s_message ("invite: signature must be ed25519:<base64url of 64 bytes>");
+        *message = hearth_message ("invite: signature must be ed25519:<base64url of 64 bytes>");
         goto done;
     }
     json_t *endpoints = json_object_get (root, "bootstrap_endpoints");
     if (!json_is_array (endpoints) || json_array_size (endpoints) > NODE_INVITE_MAX_ENDPOINTS) {
-        *message = s_message ("invite: bootstrap_endpoints must be an array of at most %d addresses",
+        *message = hearth_message ("invite: bootstrap_endpoints must be an array of at most %d addresses",
                               NODE_INVITE_MAX_ENDPOINTS);
         goto done;
     }
     self = node_invite_new (community, name, inviter, invitee, level, event_id, expires);
     if (!self) {
-        *message = s_message ("invite: community_name is not valid UTF-8, or out of memory");
+        *message = hearth_message ("invite: community_name is not valid UTF-8, or out of memory");
         goto done;
     }
     size_t i;
     json_array_foreach (endpoints, i, value) {
         int rc = node_invite_endpoint_add (self, json_string_value (value));
         if (rc != HEARTH_OK) {
-            *message = s_message ("invite: bootstrap_endpoints[%zu] is not NODE_ID@tcp://HOST:PORT", i);
+            *message = hearth_message ("invite: bootstrap_endpoints[%zu] is not NODE_ID@tcp://HOST:PORT", i);
             node_invite_destroy (&self);
             goto done;
         }
@@ -395,7 +383,7 @@ node_invite_load (const char *path, int *err, char **message)
     FILE *file = fopen (path, "rb");
     if (!file) {
         *err = HEARTH_EIO;
-        *message = s_message ("cannot read the invite %s: %s", path, strerror (errno));
+        *message = hearth_message ("cannot read the invite %s: %s", path, strerror (errno));
         return NULL;
     }
     char *buffer = (char *) malloc (NODE_INVITE_MAX_BYTES + 1);
@@ -408,7 +396,7 @@ node_invite_load (const char *path, int *err, char **message)
     node_invite_t *self = NULL;
     if (got > NODE_INVITE_MAX_BYTES) {
         *err = HEARTH_ETOOBIG;
-        *message = s_message ("the invite %s is larger than %d bytes: not an invite", path,
+        *message = hearth_message ("the invite %s is larger than %d bytes: not an invite", path,
                               NODE_INVITE_MAX_BYTES);
     }
     else {
@@ -425,7 +413,7 @@ node_invite_verify (const node_invite_t *self, uint64_t now_ms, char **message)
 {
     *message = NULL;
     if (!self->signed_) {
-        *message = s_message ("the invite is not signed");
+        *message = hearth_message ("the invite is not signed");
         return HEARTH_ESIGNATURE;
     }
     char *canonical = node_invite_canonical (self);
@@ -435,14 +423,14 @@ node_invite_verify (const node_invite_t *self, uint64_t now_ms, char **message)
                                  self->signature);
     free (canonical);
     if (rc != HEARTH_OK) {
-        *message = s_message ("the invite's signature does not verify against its inviter "
+        *message = hearth_message ("the invite's signature does not verify against its inviter "
                               "(altered or forged)");
         return HEARTH_ESIGNATURE;
     }
     if (now_ms > self->expires_at_ms) {
         char expires [HEARTH_TIME_SIZE];
         hearth_time_format (self->expires_at_ms, expires);
-        *message = s_message ("the invite expired at %s; ask for a new one", expires);
+        *message = hearth_message ("the invite expired at %s; ask for a new one", expires);
         return HEARTH_EEXPIRED;
     }
     return HEARTH_OK;
