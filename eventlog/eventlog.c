@@ -85,11 +85,15 @@ static const char *s_cf_names [S_CF_COUNT] = {
     - 2^16 buckets per hash memtable (512 KiB of pointers, allocated in
       the memtable and so inside the budget) keep buckets at about one
       entry for the ~40k events a 16 MiB events memtable holds.
-    - A 32 MiB block cache holds the hot index and filter blocks of a
-      community-sized log. */
+    - An 8 MiB block cache: index and filter blocks live in the table
+      readers, outside it (~10 MiB at 1M events), so the cache holds data
+      blocks, and the gets that reach it are by random hash, so a cache far
+      smaller than the events CF (~400 MB at 1M events) rarely hits; a
+      32 MiB cache filled to its cap in a 1M join (gossip_bench's RocksDB
+      line) and the OS page cache holds the SST files anyway. */
 #define S_BLOOM_BITS_PER_KEY     10
 #define S_HASH_BUCKETS           (1u << 16)
-#define S_BLOCK_CACHE_BYTES      (32u << 20)
+#define S_BLOCK_CACHE_BYTES      (8u << 20)
 #define S_MEMTABLE_BUDGET_BYTES  (32u << 20)
 #define S_MEMTABLE_BYTES         (16u << 20)
 #define S_MEMTABLES_PER_CF       2
@@ -207,6 +211,7 @@ struct _eventlog_t {
     rocksdb_cache_t                *cache;         /* owned */
     rocksdb_column_family_handle_t *cf [S_CF_COUNT];  /* owned */
     rocksdb_readoptions_t          *read_options;  /* owned; shared read-only with workers */
+    rocksdb_readoptions_t          *scan_options;  /* owned; whole-log scans: no block caching */
     rocksdb_writeoptions_t         *write_sync;    /* owned: local appends, meta, snapshots */
     rocksdb_writeoptions_t         *write_received; /* owned: received batches, no fsync */
     rocksdb_writebatch_t           *batch;         /* owned, reused */
@@ -471,7 +476,7 @@ s_replay_seq (eventlog_t *self, uint64_t after, s_replay_fn *fn, void *arg, uint
             *visited = 0;
         return 0;
     }
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [S_CF_SEQ]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [S_CF_SEQ]);
     uint8_t start [8];
     s_put_be64 (start, after + 1);
     int rc = 0;
@@ -914,6 +919,12 @@ eventlog_open (const char *db_dir, int *err)
         goto fail;
     }
     self->read_options = rocksdb_readoptions_create ();
+    /*  Whole-log scans (view replay, scan, scan_order at start) read each
+        block once: caching them would only evict the hot index and filter
+        blocks and grow the cache to its cap (+32 MiB of RSS after one
+        1M-event scan, measured with gossip_bench reopen). */
+    self->scan_options = rocksdb_readoptions_create ();
+    rocksdb_readoptions_set_fill_cache (self->scan_options, 0);
     self->write_sync = rocksdb_writeoptions_create ();
     rocksdb_writeoptions_set_sync (self->write_sync, 1);
     /*  Received batches: WAL appended with write(2), no fsync (eventlog.h,
@@ -998,6 +1009,8 @@ eventlog_destroy (eventlog_t **self_p)
         rocksdb_close (self->db);
     if (self->read_options)
         rocksdb_readoptions_destroy (self->read_options);
+    if (self->scan_options)
+        rocksdb_readoptions_destroy (self->scan_options);
     if (self->write_sync)
         rocksdb_writeoptions_destroy (self->write_sync);
     if (self->write_received)
@@ -1849,7 +1862,7 @@ eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, 
 {
     if (since_lamport == UINT64_MAX)
         return 0;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [S_CF_ORDER]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [S_CF_ORDER]);
     uint8_t start [8];
     s_put_be64 (start, since_lamport + 1);
     int rc = 0;
@@ -1919,7 +1932,7 @@ eventlog_get_wire (eventlog_t *self, const uint8_t hash [32], uint8_t **wire, si
 int
 eventlog_scan_order (eventlog_t *self, eventlog_order_fn *fn, void *arg)
 {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [S_CF_ORDER]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [S_CF_ORDER]);
     int rc = 0;
     for (rocksdb_iter_seek_to_first (it); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
         size_t klen;
@@ -1945,6 +1958,23 @@ const eventlog_stats_t *
 eventlog_stats (const eventlog_t *self)
 {
     return &self->stats;
+}
+
+void
+eventlog_memory (eventlog_t *self, eventlog_memory_t *mem)
+{
+    memset (mem, 0, sizeof *mem);
+    for (int i = 0; i < S_CF_COUNT; i++) {
+        uint64_t v;
+        if (rocksdb_property_int_cf (self->db, self->cf [i], "rocksdb.size-all-mem-tables", &v) == 0)
+            mem->memtables += v;
+        if (rocksdb_property_int_cf (self->db, self->cf [i], "rocksdb.estimate-table-readers-mem", &v) == 0)
+            mem->table_readers += v;
+    }
+    uint64_t v;
+    /*  One cache shared by every CF: read it once. */
+    if (rocksdb_property_int (self->db, "rocksdb.block-cache-usage", &v) == 0)
+        mem->block_cache = v;
 }
 
 uint64_t

@@ -236,6 +236,18 @@ const eventlog_stats_t *eventlog_stats (const eventlog_t *self);
 /*  Approximate bytes on disk of the RocksDB (SST + WAL). */
 uint64_t eventlog_disk_bytes (eventlog_t *self);
 
+/*  Where RocksDB's memory is, in bytes, summed over the column families. */
+typedef struct {
+    uint64_t memtables;                     /* active + immutable + pinned memtables */
+    uint64_t block_cache;                   /* block cache in use */
+    uint64_t table_readers;                 /* SST index and filter blocks outside the cache */
+} eventlog_memory_t;
+
+/*  Fill *mem from RocksDB's own accounting (properties
+    rocksdb.size-all-mem-tables, rocksdb.block-cache-usage and
+    rocksdb.estimate-table-readers-mem). Cheap; for stats and benchmarks. */
+void eventlog_memory (eventlog_t *self, eventlog_memory_t *mem);
+
 #ifdef __cplusplus
 }
 #endif
