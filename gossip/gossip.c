@@ -40,6 +40,7 @@
 #include "gossip_wire.h"
 #include "gossip_zap.h"
 #include "gossip_session.h"
+#include "hearth_memory.h"
 #include "negentropy.h"
 #include "riblt_session.h"
 #include "negentropy_store.h"
@@ -106,8 +107,22 @@
 /*  Fetched events are stored in lamport order, in batches of up to this many
     bytes (or when no fetch is outstanding): Negentropy reports missing ids
     sorted by hash within a range, but an event needs its author's
-    membership events (lower lamports) stored first. */
-#define GOSSIP_REORDER_BYTES        (16 * 1024 * 1024)
+    membership events (lower lamports) stored first. Ranges come in
+    (lamport, hash) order, so a window of ~10,000 events (4 MiB) already
+    spans many ranges; a bigger one only adds memory (16 MiB held, plus
+    their push copies, was ~30 MiB of a 1M join's peak, heaptrack). */
+#define GOSSIP_REORDER_BYTES        (4 * 1024 * 1024)
+/*  After storing a held batch at least this big, freed heap goes back to
+    the OS (hearth_memory_release: milliseconds, once per ~1/4 of the
+    reorder window at most, so never on the push path). */
+#define GOSSIP_RELEASE_BYTES        (GOSSIP_REORDER_BYTES / 4)
+/*  Held events are packed into blocks of this size, one allocation per
+    ~2,500 events instead of one each: above HEARTH_MEMORY_MMAP_THRESHOLD,
+    so each block is its own mapping and goes back to the OS when the batch
+    is stored, instead of leaving the heap fragmented (a 1M join held
+    ~75 MiB of freed heap with per-event copies). Larger than any event
+    (GOSSIP_MAX_FRAME_BYTES caps a frame, hence an event). */
+#define GOSSIP_HOLD_BLOCK_BYTES     GOSSIP_MAX_FRAME_BYTES
 /*  A session's "have" events are pushed when there are at most this many
     (a partition's worth); beyond, the peer is asked to initiate and pull
     them itself, receiver-paced. */
@@ -132,10 +147,12 @@ typedef struct {
     uint64_t sent_mono;
 } s_fetch_t;
 
-/*  A fetched event held back so a batch can be stored in lamport order. */
+/*  A fetched event held back so a batch can be stored in lamport order
+    (wire: in the link's hold blocks), or a pushed event of a burst (wire:
+    an owned copy). */
 typedef struct {
     uint64_t  lamport;
-    uint8_t  *wire;                         /* owned copy */
+    uint8_t  *wire;
     size_t    len;
 } s_held_t;
 
@@ -174,6 +191,8 @@ struct _s_link_t {
     size_t        n_fetch;
     s_held_t     *held;                     /* owned: fetched, not yet stored */
     size_t        n_held, cap_held, held_bytes;
+    uint8_t     **hold_blocks;              /* owned: the held events' bytes, packed */
+    size_t        n_hold_blocks, cap_hold_blocks, hold_block_used;
     s_held_t     *inbox;                    /* owned: pushed events of this burst (group commit) */
     size_t        n_inbox, cap_inbox;
     /*  Responder session (theirs). */
@@ -478,6 +497,7 @@ s_link_destroy (s_link_t **l_p)
     s_link_reset (l);
     s_held_free (l);
     free (l->held);
+    free (l->hold_blocks);
     for (size_t i = 0; i < l->n_inbox; i++)
         free (l->inbox [i].wire);
     free (l->inbox);
@@ -852,8 +872,10 @@ s_held_cmp (const void *a, const void *b)
 static void
 s_held_free (s_link_t *l)
 {
-    for (size_t i = 0; i < l->n_held; i++)
-        free (l->held [i].wire);
+    for (size_t i = 0; i < l->n_hold_blocks; i++)
+        free (l->hold_blocks [i]);
+    l->n_hold_blocks = 0;
+    l->hold_block_used = 0;
     l->n_held = 0;
     l->held_bytes = 0;
 }
@@ -876,7 +898,38 @@ s_held_flush (s_link_t *l)
     }
     free (frames);
     free (lens);
+    size_t bytes = l->held_bytes;
     s_held_free (l);
+    if (bytes >= GOSSIP_RELEASE_BYTES)
+        hearth_memory_release ();           /* a wave of a join: hand its heap back */
+}
+
+/*  len bytes in the link's hold blocks (a new block when the last one is
+    full), or NULL if out of memory or len exceeds a block. Freed with the
+    blocks by s_held_free. */
+static uint8_t *
+s_hold_alloc (s_link_t *l, size_t len)
+{
+    if (len > GOSSIP_HOLD_BLOCK_BYTES)
+        return NULL;
+    if (l->n_hold_blocks == 0 || GOSSIP_HOLD_BLOCK_BYTES - l->hold_block_used < len) {
+        if (l->n_hold_blocks == l->cap_hold_blocks) {
+            size_t cap = l->cap_hold_blocks? l->cap_hold_blocks * 2: 16;
+            uint8_t **p = (uint8_t **) realloc (l->hold_blocks, cap * sizeof *p);
+            if (!p)
+                return NULL;
+            l->hold_blocks = p;
+            l->cap_hold_blocks = cap;
+        }
+        uint8_t *block = (uint8_t *) malloc (GOSSIP_HOLD_BLOCK_BYTES);
+        if (!block)
+            return NULL;
+        l->hold_blocks [l->n_hold_blocks++] = block;
+        l->hold_block_used = 0;
+    }
+    uint8_t *p = l->hold_blocks [l->n_hold_blocks - 1] + l->hold_block_used;
+    l->hold_block_used += len;
+    return p;
 }
 
 /*  Hold one fetched event (copied); events that do not decode are held at
@@ -893,9 +946,9 @@ s_hold (s_link_t *l, const uint8_t *wire, size_t len)
         l->cap_held = cap;
     }
     s_held_t *h = &l->held [l->n_held];
-    h->wire = (uint8_t *) malloc (len? len: 1);
+    h->wire = s_hold_alloc (l, len);
     if (!h->wire)
-        return;
+        return;                             /* dropped; reconciliation fetches it again */
     memcpy (h->wire, wire, len);
     h->len = len;
     event_reject_t reason;
@@ -963,6 +1016,22 @@ s_on_fetch (s_link_t *l, const Hearth__GossipFetch *f)
 
 /* ---- eager push ------------------------------------------------------------------ */
 
+static int s_push_target (gossip_t *self, const s_link_t *l);
+
+/*  True if an event from origin (NULL: a local append) would be pushed to
+    at least one link. */
+static int
+s_has_push_target (gossip_t *self, const s_link_t *origin)
+{
+    for (size_t li = 0; li < self->n_links; li++) {
+        const s_link_t *l = self->links [li];
+        if (s_push_target (self, l)
+        && !(origin && memcmp (origin->key, l->key, HEARTH_KEY_BYTES) == 0))
+            return 1;
+    }
+    return 0;
+}
+
 static void
 s_accept_hook (void *arg, const event_t *ev, const void *origin)
 {
@@ -973,6 +1042,8 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
     else
     if (rc != HEARTH_EDUPLICATE)
         hlog_error (S_LOG, "reconciliation store insert failed: %s", hearth_strerror (rc));
+    if (!s_has_push_target (self, (const s_link_t *) origin))
+        return;                             /* nobody to push to (a join from one peer): no copy */
     if (self->n_pending == self->cap_pending) {
         size_t cap = self->cap_pending? self->cap_pending * 2: 64;
         s_pending_t *p = (s_pending_t *) realloc (self->pending, cap * sizeof *p);
