@@ -25,6 +25,7 @@
     Usage: gossip_bench join N | diff N D | latency K   [--dir DIR]
            gossip_bench reopen DIR
 */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include "eventlog.h"
 #include "gossip.h"
 #include "hearth_log.h"
+#include "hearth_memory.h"
 #include "ulid.h"
 
 #define BENCH_HOUR_MS   3600000ULL
@@ -319,21 +321,43 @@ typedef struct {
     gossip_t       *gossip;
     uint64_t        last_trace;
     uint64_t        rss_max;                /* KiB */
+    eventlog_memory_t mem_at_max;           /* RocksDB's accounting at rss_max */
+    struct mallinfo2 heap_at_max;           /* glibc's, at rss_max */
 } s_goal_t;
+
+/*  A "Vm...:" line of /proc/self/status, KiB (0 if unknown). */
+static uint64_t
+s_status_kib (const char *field)
+{
+    FILE *f = fopen ("/proc/self/status", "r");
+    char line [256];
+    uint64_t kib = 0;
+    size_t n = strlen (field);
+    while (f && fgets (line, sizeof line, f))
+        if (strncmp (line, field, n) == 0)
+            kib = strtoull (line + n, NULL, 10);
+    if (f)
+        fclose (f);
+    return kib;
+}
 
 /*  Resident set size of this process, KiB (0 if unknown). */
 static uint64_t
 s_rss_kib (void)
 {
-    FILE *f = fopen ("/proc/self/status", "r");
-    char line [256];
-    uint64_t kib = 0;
-    while (f && fgets (line, sizeof line, f))
-        if (strncmp (line, "VmRSS:", 6) == 0)
-            kib = strtoull (line + 6, NULL, 10);
-    if (f)
-        fclose (f);
-    return kib;
+    return s_status_kib ("VmRSS:");
+}
+
+/*  Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux
+    >= 4.0: "5" to clear_refs); 0 on success. */
+static int
+s_hwm_reset (void)
+{
+    FILE *f = fopen ("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int rc = fputs ("5", f) < 0;
+    return fclose (f) || rc? -1: 0;
 }
 
 static int
@@ -343,14 +367,20 @@ s_on_check (zloop_t *loop, int timer_id, void *arg)
     (void) timer_id;
     s_goal_t *g = (s_goal_t *) arg;
     uint64_t rss = s_rss_kib ();
-    if (rss > g->rss_max)
+    if (rss > g->rss_max) {
         g->rss_max = rss;
+        eventlog_memory (g->log, &g->mem_at_max);
+        g->heap_at_max = mallinfo2 ();
+    }
     if (getenv ("BENCH_TRACE") && hearth_mono_ms () / 250 != g->last_trace) {
         g->last_trace = hearth_mono_ms () / 250;
         const gossip_stats_t *st = gossip_stats (g->gossip);
-        fprintf (stderr, "  t=%" PRIu64 " events %" PRIu64 " pulled %" PRIu64 " recv %" PRIu64 " rounds %" PRIu64 "\n",
+        struct mallinfo2 mi = mallinfo2 ();
+        fprintf (stderr, "  t=%" PRIu64 " events %" PRIu64 " pulled %" PRIu64 " recv %" PRIu64 " rounds %" PRIu64
+                 " rss %.1f MiB heap in use %.1f free %.1f mmapped %.1f\n",
                  hearth_mono_ms (), eventlog_stats (g->log)->events_total, st->events_pulled,
-                 st->events_received, st->reconcile_rounds);
+                 st->events_received, st->reconcile_rounds, rss / 1024.0, mi.uordblks / 1048576.0,
+                 mi.fordblks / 1048576.0, mi.hblkhd / 1048576.0);
         for (int r = 1; r < EVENT_REJECT_COUNT; r++)
             if (eventlog_stats (g->log)->rejected [r])
                 fprintf (stderr, "    rejected %s: %" PRIu64 "\n", event_reject_name ((event_reject_t) r),
@@ -383,6 +413,7 @@ s_reopen (const char *dir)
     if (!log)
         return 1;
     eventlog_set_verify_threads (log, 2);
+    uint64_t rss_log = s_rss_kib ();
     zloop_t *loop = zloop_new ();
     gossip_config_t cfg;
     gossip_config_defaults (&cfg);
@@ -390,8 +421,10 @@ s_reopen (const char *dir)
     identity_t *id = s_identity (2);
     gossip_t *g = gossip_new (log, id, loop, &cfg, &err);
     uint64_t rss = s_rss_kib ();
-    printf ("restarted on the synced data: %" PRIu64 " events, RSS %.1f MiB (+%.1f MiB over start)\n",
-            eventlog_stats (log)->events_total, (double) rss / 1024.0, (double) (rss - rss0) / 1024.0);
+    printf ("restarted on the synced data: %" PRIu64 " events, RSS %.1f MiB (+%.1f MiB over start: "
+            "log +%.1f, gossip +%.1f)\n",
+            eventlog_stats (log)->events_total, (double) rss / 1024.0, (double) (rss - rss0) / 1024.0,
+            (double) (rss_log - rss0) / 1024.0, (double) (rss - rss_log) / 1024.0);
     gossip_destroy (&g);
     zloop_destroy (&loop);
     eventlog_destroy (&log);
@@ -414,6 +447,7 @@ main (int argc, char **argv)
         return 2;
     }
     const char *mode = argv [1];
+    hearth_memory_setup ();                 /* as hearthd does */
     if (streq (mode, "reopen"))
         return s_reopen (argv [2]);
     size_t n = strtoull (argv [2], NULL, 10), d = 0, k = 0;
@@ -525,11 +559,13 @@ main (int argc, char **argv)
     cfg.peers = peers;
     cfg.n_peers = 1;
     uint64_t rss0 = s_rss_kib ();
+    int hwm_ok = s_hwm_reset () == 0;
     struct rusage ru0, ru1, ru_a;
     getrusage (RUSAGE_SELF, &ru0);
     t0 = s_ns ();
     gossip_t *g = gossip_new (log, b_id, loop, &cfg, &err);
-    s_goal_t goal = { log, total_a, k? &view: NULL, hearth_mono_ms () + BENCH_DEADLINE_MS, g, 0, rss0 };
+    s_goal_t goal = { .log = log, .target = total_a, .view = k? &view: NULL,
+                      .deadline = hearth_mono_ms () + BENCH_DEADLINE_MS, .gossip = g, .rss_max = rss0 };
     zloop_timer (loop, 1, 0, s_on_check, &goal);
     zloop_start (loop);
     double secs = (double) (s_ns () - t0) / 1e9;
@@ -564,6 +600,15 @@ main (int argc, char **argv)
                 (double) (st->bytes_in + st->bytes_out) / (double) missing_bytes,
                 (double) st->reconcile_bytes / (double) missing_bytes,
                 (double) (goal.rss_max - rss0) / 1024.0);
+    if (!k && hwm_ok)
+        printf ("B peak RSS by the kernel's mark (VmHWM, every moment, not sampled): +%.1f MiB\n",
+                (double) (s_status_kib ("VmHWM:") - rss0) / 1024.0);
+    if (!k)
+        printf ("B at its sampled peak RSS: RocksDB memtables %.1f MiB, block cache %.1f MiB, table readers "
+                "%.1f MiB; malloc in use %.1f MiB, free but held %.1f MiB, mmapped %.1f MiB\n",
+                goal.mem_at_max.memtables / 1048576.0, goal.mem_at_max.block_cache / 1048576.0,
+                goal.mem_at_max.table_readers / 1048576.0, goal.heap_at_max.uordblks / 1048576.0,
+                goal.heap_at_max.fordblks / 1048576.0, goal.heap_at_max.hblkhd / 1048576.0);
     close (parent_pipe [1]);                /* the server's loop ends */
     int status;
     if (wait4 (pid, &status, 0, &ru_a) == pid)
