@@ -249,7 +249,7 @@ s_request_remote (const s_ctl_t *ctl, const char *capability, const json_t *inpu
     json_t *output = NULL;
     char *message = NULL;
     int rc = gossip_client_call (identity, ctl->endpoint, capability, input? input: empty,
-                                 ctl->timeout_ms, &output, &message);
+                                 ctl->timeout_ms, &output, &message, NULL);
     identity_destroy (&identity);
     json_decref (empty);
     if (rc == HEARTH_ETIMEOUT || rc == HEARTH_EUNAVAILABLE || rc == HEARTH_ENOMEM || rc == HEARTH_EIO) {
