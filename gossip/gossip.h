@@ -64,7 +64,8 @@ extern "C" {
 #define GOSSIP_MAX_ADDRESS             256
 /*  input_json of a remote query at most (bad_request beyond): a market.list
     or market.search input is well under 1 KiB, and admitted queries wait
-    in memory, so this bounds them (64 KiB each, a few tens at most). */
+    in memory, at most the sum of the capabilities' max_concurrent (8 + 4 +
+    4 for "other" today): 1 MiB in all. */
 #define GOSSIP_QUERY_MAX_INPUT_BYTES   (64 * 1024)
 
 typedef struct {
