@@ -30,7 +30,12 @@
         window of outstanding hashes).
     Remote queries: an authenticated member may call market.list and
     market.search over its link (the query handler decides; market.post and
-    market.expire are refused as unauthorized).
+    market.expire are refused as unauthorized). Each call first passes
+    admission (gossip_admit.h: CONTRACT §8 hard and soft rates per peer,
+    each capability's max_concurrent, a per-peer pending cap) and carries
+    its caller's budget (timeout_ms); calls are served one at a time on the
+    loop, and one that waited its whole budget is answered `timeout`
+    without running.
 */
 #ifndef HEARTH_GOSSIP_H
 #define HEARTH_GOSSIP_H
@@ -40,6 +45,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include "eventlog.h"
+#include "gossip_admit.h"
 #include "identity.h"
 
 #ifdef __cplusplus
@@ -56,6 +62,11 @@ extern "C" {
 #define GOSSIP_MAX_FRAME_BYTES         (1024 * 1024)
 /*  A peer address "NODE_ID@tcp://HOST:PORT" at most. */
 #define GOSSIP_MAX_ADDRESS             256
+/*  input_json of a remote query at most (bad_request beyond): a market.list
+    or market.search input is well under 1 KiB, and admitted queries wait
+    in memory, at most the sum of the capabilities' max_concurrent (8 + 4 +
+    4 for "other" today): 1 MiB in all. */
+#define GOSSIP_QUERY_MAX_INPUT_BYTES   (64 * 1024)
 
 typedef struct {
     char        listen [GOSSIP_MAX_ADDRESS];    /* "tcp://HOST:PORT", "" = no listener */
@@ -94,6 +105,17 @@ void gossip_destroy (gossip_t **self_p);
 /*  Route remote queries to fn(arg, ...) (arg borrowed until destroy). */
 void gossip_set_query_handler (gossip_t *self, gossip_query_fn *fn, void *arg);
 
+/*  Limits of a capability served to peers (CONTRACT §3 max_concurrent and
+    timeout_seconds, here in ms): calls in flight at most, and the longest a
+    call may wait to start. Names never set share GOSSIP_ADMIT_OTHER's. 0,
+    HEARTH_EINVAL, HEARTH_ECAPACITY (GOSSIP_ADMIT_MAX_CAPS). */
+int gossip_query_limits_set (gossip_t *self, const char *capability, uint32_t max_concurrent,
+                             uint32_t timeout_ms);
+
+/*  Per-capability admission figures of remote queries (GOSSIP_ADMIT_OTHER
+    first): *caps is borrowed until destroy; returns their number. */
+size_t gossip_query_stats (const gossip_t *self, const gossip_admit_cap_t **caps);
+
 /*  Add an outgoing peer at runtime. 0, HEARTH_EINVAL, HEARTH_ECAPACITY,
     HEARTH_EEXISTS (already linked). */
 int gossip_peer_add (gossip_t *self, const char *address);
@@ -127,10 +149,14 @@ const gossip_stats_t *gossip_stats (const gossip_t *self);
 
 /*  Client side for `hearthctl --node ADDRESS`: one CURVE-authenticated call
     as `id` (a member) to the node at address. 0 and *output (caller owns),
-    or a negative error and *message (malloc'd). HEARTH_ETIMEOUT after
-    timeout_ms. */
+    or a negative error and *message (malloc'd), with *retry_after_ms (if
+    not NULL) the node's hint for rate_limited and capacity_exceeded, else 0.
+    timeout_ms is both how long this waits (HEARTH_ETIMEOUT after it, also
+    when the node dropped the call over its hard rate limit) and the budget
+    sent with the call; callers pass at most the capability's timeout. */
 int gossip_client_call (const identity_t *id, const char *address, const char *capability,
-                        const json_t *input, int timeout_ms, json_t **output, char **message);
+                        const json_t *input, int timeout_ms, json_t **output, char **message,
+                        uint64_t *retry_after_ms);
 
 #ifdef __cplusplus
 }

@@ -668,6 +668,7 @@ typedef struct {
     int               rc;
     json_t           *output;
     char             *message;
+    uint64_t          retry_after_ms;
     atomic_int        done;
 } s_call_t;
 
@@ -676,7 +677,8 @@ s_call_main (void *arg)
 {
     s_call_t *c = (s_call_t *) arg;
     json_t *input = json_pack ("{s:i}", "limit", 5);
-    c->rc = gossip_client_call (c->id, c->address, c->capability, input, 5000, &c->output, &c->message);
+    c->rc = gossip_client_call (c->id, c->address, c->capability, input, 5000, &c->output, &c->message,
+                                &c->retry_after_ms);
     json_decref (input);
     atomic_store (&c->done, 1);
     return NULL;
@@ -740,6 +742,265 @@ HT_TEST (test_remote_query)
     zloop_destroy (&loop);
 }
 
+/* ---- remote query limits ------------------------------------------------------------ */
+
+/*  A raw DEALER to n's peer socket, authenticated as member `as`: it can
+    send frames no well-behaved client would. */
+static zsock_t *
+s_raw_dealer (const node_t *n, const identity_t *as)
+{
+    uint8_t key [32], server [32], pub [32], sec [32];
+    char endpoint [GOSSIP_MAX_ADDRESS];
+    HT_CHECK_EQ_INT (gossip_address_parse (gossip_address (n->g), key, endpoint), 0);
+    HT_CHECK_EQ_INT (crypto_sign_ed25519_pk_to_curve25519 (server, key), 0);
+    HT_CHECK_EQ_INT (identity_curve_keypair (as, pub, sec), 0);
+    zsock_t *d = zsock_new (ZMQ_DEALER);
+    zsock_set_curve_serverkey_bin (d, server);
+    zsock_set_curve_publickey_bin (d, pub);
+    zsock_set_curve_secretkey_bin (d, sec);
+    zsock_set_linger (d, 0);
+    zsock_set_sndhwm (d, 0);                /* queue the whole burst */
+    HT_CHECK_EQ_INT (zsock_connect (d, "%s", endpoint), 0);
+    sodium_memzero (sec, sizeof sec);
+    return d;
+}
+
+static void
+s_raw_query (zsock_t *d, const char *capability, uint64_t request_id, uint32_t timeout_ms)
+{
+    Hearth__GossipQuery q = HEARTH__GOSSIP_QUERY__INIT;
+    q.capability = (char *) capability;
+    q.input_json = (char *) "{}";
+    q.request_id = request_id;
+    q.timeout_ms = timeout_ms;
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_QUERY;
+    m.query = &q;
+    size_t len;
+    uint8_t *buf = gossip_wire_encode (&m, &len);
+    HT_CHECK (buf && zmq_send (zsock_resolve (d), buf, len, 0) == (int) len);
+    free (buf);
+}
+
+/*  What a raw client got back, by request id parity and by error. */
+typedef struct {
+    zsock_t  *d;
+    gossip_t *server;
+    uint64_t  sent;
+    uint64_t  replies, ok, rate_limited, capacity, timeouts, other;
+    uint64_t  retry_missing;                /* rate_limited/capacity without retry_after_ms */
+    uint64_t  timeout_ids [64];             /* request ids answered `timeout` */
+    size_t    n_timeout_ids;
+} s_raw_t;
+
+static void
+s_raw_drain (s_raw_t *r)
+{
+    zframe_t *f;
+    while (zsock_events (r->d) & ZMQ_POLLIN && (f = zframe_recv (r->d))) {
+        gossip_wire_msg_t m;
+        if (gossip_wire_decode (&m, zframe_data (f), zframe_size (f), GOSSIP_MAX_FRAME_BYTES) == 0
+        &&  m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_REPLY) {
+            const Hearth__GossipReply *rep = m.msg->reply;
+            r->replies++;
+            if (rep->error == 0)
+                r->ok++;
+            else
+            if (rep->error == HEARTH_ERATE || rep->error == HEARTH_ECAPACITY) {
+                r->rate_limited += rep->error == HEARTH_ERATE;
+                r->capacity += rep->error == HEARTH_ECAPACITY;
+                r->retry_missing += rep->retry_after_ms == 0;
+            }
+            else
+            if (rep->error == HEARTH_ETIMEOUT) {
+                r->timeouts++;
+                if (r->n_timeout_ids < 64)
+                    r->timeout_ids [r->n_timeout_ids++] = rep->request_id;
+            }
+            else
+                r->other++;
+            gossip_wire_release (&m);
+        }
+        zframe_destroy (&f);
+    }
+}
+
+/*  The admission figures of one capability on g. */
+static const gossip_admit_cap_t *
+s_query_cap (const gossip_t *g, const char *name)
+{
+    const gossip_admit_cap_t *caps;
+    size_t n = gossip_query_stats (g, &caps);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (caps [i].name, name) == 0)
+            return &caps [i];
+    return NULL;
+}
+
+static int
+s_raw_some_dropped (void *arg)
+{
+    s_raw_t *r = (s_raw_t *) arg;
+    s_raw_drain (r);
+    return s_query_cap (r->server, "market.list")->dropped_capability > 0;
+}
+
+/*  Every call sent is answered or counted as dropped, and none in flight. */
+static int
+s_raw_accounted (void *arg)
+{
+    s_raw_t *r = (s_raw_t *) arg;
+    s_raw_drain (r);
+    const gossip_admit_cap_t *c = s_query_cap (r->server, "market.list");
+    return r->replies + c->dropped_capability + c->dropped_total == r->sent && c->in_flight == 0;
+}
+
+/*  One member floods market.list: past the hard rate its calls are dropped
+    unanswered and counted; the soft rate and the pending cap answer with
+    retry_after_ms; every call is accounted for; a good member is still
+    served. */
+HT_TEST (test_query_flood)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b, m;
+    s_node_open (&a, "gqa", 81, NULL);
+    s_node_open (&b, "gqb", 82, &a);
+    s_node_open (&m, "gqm", 83, &a);
+    s_member (&a, b.id);
+    s_member (&a, m.id);
+    s_node_start (&a, loop, NULL);
+    gossip_set_query_handler (a.g, s_echo, NULL);
+    HT_CHECK_EQ_INT (gossip_query_limits_set (a.g, "market.list", 8, 5000), 0);
+    HT_CHECK_EQ_INT (gossip_query_limits_set (a.g, "market.list", 0, 5000), HEARTH_EINVAL);
+    s_raw_t r;
+    memset (&r, 0, sizeof r);
+    r.d = s_raw_dealer (&a, m.id);
+    r.server = a.g;
+    /*  Bursts over the hard burst until the node has dropped some (the
+        hard bucket refills at 100/s, so only the number needed depends on
+        how fast this machine is). */
+    for (int round = 0; round < 20 && !s_raw_some_dropped (&r); round++) {
+        for (int i = 0; i < 2 * GOSSIP_ADMIT_HARD_CAP_BURST; i++)
+            s_raw_query (r.d, "market.list", ++r.sent, 0);
+        s_run_until (loop, s_raw_some_dropped, &r, WAIT_MS / 20);
+    }
+    HT_CHECK (s_run_until (loop, s_raw_accounted, &r, WAIT_MS));
+    const gossip_admit_cap_t *c = s_query_cap (a.g, "market.list");
+    HT_CHECK (c->dropped_capability > 0);
+    HT_CHECK (r.replies < r.sent);
+    HT_CHECK (r.ok > 0);
+    HT_CHECK (r.rate_limited > 0);
+    HT_CHECK_EQ_INT (r.retry_missing, 0);
+    HT_CHECK_EQ_INT (r.other, 0);
+    HT_CHECK_EQ_INT (c->received, r.sent);
+    HT_CHECK_EQ_INT (c->ok, r.ok);
+    HT_CHECK_EQ_INT (c->rate_limited, r.rate_limited);
+    HT_CHECK_EQ_INT (c->capacity_concurrent + c->capacity_peer, r.capacity);
+    HT_CHECK_EQ_INT (c->timeouts, r.timeouts);
+    HT_CHECK (c->in_flight_peak <= GOSSIP_ADMIT_PEER_PENDING);
+    /*  The good member is served. */
+    s_call_t call = { .id = b.id, .address = gossip_address (a.g), .capability = "market.list" };
+    s_call (loop, &call);
+    HT_CHECK_EQ_INT (call.rc, 0);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (call.output, "caller")), identity_node_id (b.id));
+    json_decref (call.output);
+    free (call.message);
+    HT_CHECK_EQ_INT (c->ok, r.ok + 1);
+    zsock_destroy (&r.d);
+    s_node_close (&m);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
+/*  Handler for the budget test: market.slow takes a few ms; market.list
+    counts the request ids it ran. */
+typedef struct {
+    uint64_t ran [256];
+    size_t   n_ran;
+} s_slow_t;
+
+#define S_SLOW_MS 5
+
+static int
+s_slow_handler (void *arg, const char *capability, const json_t *input, const uint8_t caller [32],
+                json_t **output, char **message)
+{
+    (void) input;
+    (void) caller;
+    (void) message;
+    s_slow_t *st = (s_slow_t *) arg;
+    if (strcmp (capability, "market.slow") == 0) {
+        uint64_t until = hearth_mono_ms () + S_SLOW_MS;
+        while (hearth_mono_ms () < until)
+            usleep (1000);                  /* simulated work, not a wait for a condition */
+    }
+    else
+    if (st->n_ran < 256)
+        st->n_ran++;
+    *output = json_object ();
+    return 0;
+}
+
+typedef struct {
+    s_raw_t *raw;
+    uint64_t want;
+} s_raw_want_t;
+
+static int
+s_raw_replies (void *arg)
+{
+    s_raw_want_t *w = (s_raw_want_t *) arg;
+    s_raw_drain (w->raw);
+    return w->raw->replies >= w->want;
+}
+
+/*  A call queued behind slower work past its caller's budget is answered
+    `timeout` and never run. A slow call and a fast one with a 1 ms budget
+    are queued on a new connection before its handshake (which the node's
+    loop completes), so they leave in one batch and are read in one burst:
+    the fast one waits out the slow one's 5 ms. In case they still come
+    apart, a few pairs are tried, each on its own connection, fewer than
+    the soft rate's burst so no retry_after_ms is ever due. */
+HT_TEST (test_query_budget)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, m;
+    s_node_open (&a, "gta", 91, NULL);
+    s_node_open (&m, "gtm", 92, &a);
+    s_member (&a, m.id);
+    s_node_start (&a, loop, NULL);
+    s_slow_t st;
+    memset (&st, 0, sizeof st);
+    gossip_set_query_handler (a.g, s_slow_handler, &st);
+    HT_CHECK_EQ_INT (gossip_query_limits_set (a.g, "market.list", 8, 5000), 0);
+    HT_CHECK_EQ_INT (gossip_query_limits_set (a.g, "market.slow", 4, 5000), 0);
+    s_raw_t r;
+    memset (&r, 0, sizeof r);
+    r.server = a.g;
+    for (int pair = 0; pair < GOSSIP_ADMIT_SOFT_CAP_BURST - 1 && r.timeouts == 0; pair++) {
+        r.d = s_raw_dealer (&a, m.id);
+        s_raw_query (r.d, "market.slow", ++r.sent, 0);
+        s_raw_query (r.d, "market.list", ++r.sent, 1);
+        s_raw_want_t w = { &r, r.sent };
+        HT_CHECK (s_run_until (loop, s_raw_replies, &w, WAIT_MS));
+        zsock_destroy (&r.d);
+    }
+    HT_CHECK (r.timeouts >= 1);
+    HT_CHECK_EQ_INT (r.rate_limited + r.capacity + r.other, 0);
+    const gossip_admit_cap_t *list = s_query_cap (a.g, "market.list");
+    HT_CHECK_EQ_INT (list->timeouts, r.timeouts);
+    /*  Only fast calls ever time out, and the handler never ran them. */
+    HT_CHECK_EQ_INT (s_query_cap (a.g, "market.slow")->timeouts, 0);
+    for (size_t i = 0; i < r.n_timeout_ids; i++)
+        HT_CHECK_EQ_INT (r.timeout_ids [i] % 2, 0);
+    HT_CHECK_EQ_INT (st.n_ran, list->ok);
+    HT_CHECK_EQ_INT (list->ok + list->timeouts, list->received);
+    s_node_close (&m);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
 int
 main (void)
 {
@@ -757,5 +1018,7 @@ main (void)
     HT_RUN (test_lan_discovery);
     HT_RUN (test_hostile_frames);
     HT_RUN (test_remote_query);
+    HT_RUN (test_query_flood);
+    HT_RUN (test_query_budget);
     return ht_summary ();
 }

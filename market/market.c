@@ -693,6 +693,29 @@ s_handle_expire (market_t *self, const json_t *input, const uint8_t *caller, uin
 }
 
 int
+market_capability_limits (const char *capability, uint32_t *max_concurrent, uint32_t *timeout_seconds)
+{
+    static const struct {
+        const char *name;
+        uint32_t    max_concurrent, timeout_seconds;
+    } s_descriptors [] = {
+        { "market.list",   MARKET_LIST_MAX_CONCURRENT,   MARKET_LIST_TIMEOUT_SECONDS },
+        { "market.post",   MARKET_POST_MAX_CONCURRENT,   MARKET_POST_TIMEOUT_SECONDS },
+        { "market.expire", MARKET_EXPIRE_MAX_CONCURRENT, MARKET_EXPIRE_TIMEOUT_SECONDS },
+        { "market.search", MARKET_SEARCH_MAX_CONCURRENT, MARKET_SEARCH_TIMEOUT_SECONDS },
+    };
+    for (size_t i = 0; capability && i < sizeof s_descriptors / sizeof s_descriptors [0]; i++)
+        if (strcmp (capability, s_descriptors [i].name) == 0) {
+            if (max_concurrent)
+                *max_concurrent = s_descriptors [i].max_concurrent;
+            if (timeout_seconds)
+                *timeout_seconds = s_descriptors [i].timeout_seconds;
+            return HEARTH_OK;
+        }
+    return HEARTH_ENOTFOUND;
+}
+
+int
 market_handle (market_t *self, const char *capability, const json_t *input,
                const uint8_t caller [32], uint64_t now_ms, json_t **output, char **message)
 {

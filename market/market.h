@@ -31,6 +31,26 @@ extern "C" {
 #define MARKET_MAX_TTL_SECONDS         2592000   /* 30 days */
 #define MARKET_SWEEP_INTERVAL_SECONDS  60
 
+/*  CONTRACT §3 capability descriptors: calls in flight at most
+    (max_concurrent) and timeout_seconds of each market.* capability. The
+    node enforces them on calls from peers (gossip_query_limits_set) and
+    hearthctl --node waits at most the timeout. market.get is a Hearth extra
+    served on the control socket only, so it has none. */
+#define MARKET_LIST_MAX_CONCURRENT     8
+#define MARKET_LIST_TIMEOUT_SECONDS    5
+#define MARKET_POST_MAX_CONCURRENT     4
+#define MARKET_POST_TIMEOUT_SECONDS    10
+#define MARKET_EXPIRE_MAX_CONCURRENT   4
+#define MARKET_EXPIRE_TIMEOUT_SECONDS  5
+#define MARKET_SEARCH_MAX_CONCURRENT   4
+#define MARKET_SEARCH_TIMEOUT_SECONDS  10
+
+/*  The CONTRACT §3 limits of capability: 0 with *max_concurrent and
+    *timeout_seconds set (either pointer may be NULL), or HEARTH_ENOTFOUND
+    for a name without a descriptor. */
+int market_capability_limits (const char *capability, uint32_t *max_concurrent,
+                              uint32_t *timeout_seconds);
+
 typedef struct {
     uint64_t default_ttl_seconds;
     uint64_t max_ttl_seconds;

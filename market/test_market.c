@@ -769,6 +769,24 @@ HT_TEST (test_config_defaults_and_clamping)
     s_node_destroy (&k);
 }
 
+/*  CONTRACT §3 descriptors. */
+HT_TEST (test_capability_limits)
+{
+    uint32_t n = 0, t = 0;
+    HT_CHECK_EQ_INT (market_capability_limits ("market.list", &n, &t), HEARTH_OK);
+    HT_CHECK_EQ_INT (n, 8);
+    HT_CHECK_EQ_INT (t, 5);
+    HT_CHECK_EQ_INT (market_capability_limits ("market.search", &n, &t), HEARTH_OK);
+    HT_CHECK_EQ_INT (n, 4);
+    HT_CHECK_EQ_INT (t, 10);
+    HT_CHECK_EQ_INT (market_capability_limits ("market.post", &n, NULL), HEARTH_OK);
+    HT_CHECK_EQ_INT (n, 4);
+    HT_CHECK_EQ_INT (market_capability_limits ("market.expire", NULL, &t), HEARTH_OK);
+    HT_CHECK_EQ_INT (t, 5);
+    HT_CHECK_EQ_INT (market_capability_limits ("market.get", &n, &t), HEARTH_ENOTFOUND);
+    HT_CHECK_EQ_INT (market_capability_limits (NULL, &n, &t), HEARTH_ENOTFOUND);
+}
+
 int
 main (void)
 {
@@ -781,5 +799,6 @@ main (void)
     HT_RUN (test_get_and_expire_flow);
     HT_RUN (test_restart_restores_the_same_view);
     HT_RUN (test_config_defaults_and_clamping);
+    HT_RUN (test_capability_limits);
     return ht_summary ();
 }

@@ -30,6 +30,7 @@
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "identity.h"
+#include "market.h"
 #include "node_client.h"
 #include "node_config.h"
 #include "node_control.h"
@@ -61,6 +62,7 @@ typedef struct {
                                                   node, over the mesh as DIR's identity */
     int  json;
     int  timeout_ms;
+    int  timeout_given;                        /* --timeout was used */
 } s_ctl_t;
 
 /* ---- output helpers ------------------------------------------------------ */
@@ -155,7 +157,8 @@ s_usage (FILE *out)
         "                   NODE_ID@tcp://HOST:PORT: another member's node, called over the mesh\n"
         "                   with DIR's identity (market list and market search)\n"
         "  --json           machine-readable output (CONTRACT shapes)\n"
-        "  --timeout MS     how long to wait for the node (default %d)\n"
+        "  --timeout MS     how long to wait for the node (default %d; over the mesh at most\n"
+        "                   the capability's timeout: 5000 market list, 10000 market search)\n"
         "exit status: 0 ok, 1 error reply, 2 usage error, 3 node not running or not answering\n"
         "See docs/cli.md.\n",
         NODE_CONFIG_DATA_DIR_ENV, NODE_CONFIG_DATA_DIR_DEFAULT, NODE_CONTROL_TIMEOUT_MS);
@@ -197,9 +200,25 @@ s_parse_double (const char *text, double *out)
 
 /* ---- talking to hearthd -------------------------------------------------- */
 
-/*  Report a transport failure (no reply at all); returns the exit code. */
+/*  How long a call of capability waits for its answer. Over the mesh: the
+    capability's CONTRACT §3 timeout (market.list 5 s, market.search 10 s),
+    or --timeout when that is shorter; the node gets the same figure as the
+    call's budget. On the control socket: --timeout (default
+    NODE_CONTROL_TIMEOUT_MS). */
 static int
-s_fail_transport (const s_ctl_t *ctl, int rc)
+s_timeout_ms (const s_ctl_t *ctl, const char *capability)
+{
+    uint32_t seconds = 0;
+    if (!ctl->remote || market_capability_limits (capability, NULL, &seconds) != HEARTH_OK)
+        return ctl->timeout_ms;
+    int limit = (int) seconds * 1000;
+    return ctl->timeout_given && ctl->timeout_ms < limit? ctl->timeout_ms: limit;
+}
+
+/*  Report a transport failure (no reply at all) of a call of capability;
+    returns the exit code. */
+static int
+s_fail_transport (const s_ctl_t *ctl, const char *capability, int rc)
 {
     char *message = NULL;
     const char *where = ctl->node_given? ctl->endpoint: ctl->data_dir;
@@ -209,9 +228,10 @@ s_fail_transport (const s_ctl_t *ctl, int rc)
                       "key): %s", ctl->endpoint, ctl->data_dir, hearth_strerror (rc));
     else
     if (ctl->remote && rc == HEARTH_ETIMEOUT)
-        n = asprintf (&message, "no answer from %s within %d ms (not running, not reachable, or "
-                      "it refused this key: only members of its community may call it)",
-                      ctl->endpoint, ctl->timeout_ms);
+        n = asprintf (&message, "no answer from %s within %d ms: it is not running, not "
+                      "reachable, it refused this key (only members of its community may call "
+                      "it), or it dropped the call as over its hard rate limit",
+                      ctl->endpoint, s_timeout_ms (ctl, capability));
     else
     if (ctl->remote)
         n = asprintf (&message, "calling %s failed: %s", ctl->endpoint, hearth_strerror (rc));
@@ -248,8 +268,9 @@ s_request_remote (const s_ctl_t *ctl, const char *capability, const json_t *inpu
     json_t *empty = input? NULL: json_object ();
     json_t *output = NULL;
     char *message = NULL;
+    uint64_t retry_after_ms = 0;
     int rc = gossip_client_call (identity, ctl->endpoint, capability, input? input: empty,
-                                 ctl->timeout_ms, &output, &message);
+                                 s_timeout_ms (ctl, capability), &output, &message, &retry_after_ms);
     identity_destroy (&identity);
     json_decref (empty);
     if (rc == HEARTH_ETIMEOUT || rc == HEARTH_EUNAVAILABLE || rc == HEARTH_ENOMEM || rc == HEARTH_EIO) {
@@ -262,6 +283,8 @@ s_request_remote (const s_ctl_t *ctl, const char *capability, const json_t *inpu
     else {
         *reply = json_pack ("{s:s, s:s}", "error", hearth_error_code (rc),
                             "message", message? message: hearth_strerror (rc));
+        if (*reply && retry_after_ms)       /* CONTRACT §4 error body */
+            json_object_set_new (*reply, "retry_after_ms", json_integer ((json_int_t) retry_after_ms));
         json_decref (output);
     }
     free (message);
@@ -291,7 +314,7 @@ s_call (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t 
     json_t *reply = NULL;
     int rc = s_request (ctl, capability, input, &reply);
     if (rc != HEARTH_OK)
-        return s_fail_transport (ctl, rc);
+        return s_fail_transport (ctl, capability, rc);
     json_t *error = json_object_get (reply, "error");
     if (error) {
         if (ctl->json)
@@ -1318,7 +1341,7 @@ s_cmd_call (s_ctl_t *ctl, int argc, char **argv)
     int rc = s_request (ctl, argv [1], input, &reply);
     json_decref (input);
     if (rc != HEARTH_OK)
-        return s_fail_transport (ctl, rc);
+        return s_fail_transport (ctl, argv [1], rc);
     s_print_json (reply);
     int failed = json_object_get (reply, "error") != NULL;
     json_decref (reply);
@@ -1355,6 +1378,7 @@ main (int argc, char *argv [])
                 if (s_parse_u64 (optarg, &timeout) != 0 || timeout < 1 || timeout > INT_MAX)
                     return s_usage_error (&ctl, "--timeout must be a positive number of milliseconds");
                 ctl.timeout_ms = (int) timeout;
+                ctl.timeout_given = 1;
                 break;
             case 'h': s_usage (stdout); return S_EXIT_OK;
             case 'V': printf ("hearthctl %s\n", HEARTH_VERSION); return S_EXIT_OK;

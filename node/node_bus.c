@@ -178,6 +178,7 @@ s_mesh_sample (node_bus_t *self, node_stats_mesh_t *mesh)
     mesh->zap_denied = stats->zap_denied;
     mesh->frames_dropped = stats->frames_dropped;
     mesh->last_sync_ms = stats->last_sync_ms;
+    mesh->n_queries = gossip_query_stats (self->mesh, &mesh->queries);
     mesh->now_ms = hearth_now_ms ();
     json_t *peers = gossip_peers_json (self->mesh);
     mesh->peers = peers? json_incref (json_object_get (peers, "peers")): NULL;

@@ -24,7 +24,6 @@
 #include "node_control.h"
 #include "node_daemon.h"
 #include "node_invite.h"
-#include "node_ratelimit.h"
 #include "node_stats.h"
 
 #define S_LOG "hearthd"
@@ -41,7 +40,6 @@ struct _node_daemon_t {
     zloop_t       *loop;                /* owned */
     gossip_t      *mesh;                /* owned: peer links, sync, remote queries */
     node_invite_t *invite;              /* owned: DIR/invite.json while not yet a member */
-    node_ratelimit_t *ratelimit;        /* owned: limits remote (peer) calls only */
     int            join_timer;          /* zloop timer id, -1 = none */
     char           control_endpoint [NODE_CONFIG_PATH_MAX];
     char           stats_endpoint [NODE_CONFIG_PATH_MAX];
@@ -301,7 +299,13 @@ s_start_join (node_daemon_t *self)
                "its community.member.joined", node_invite_event_id (invite), expires);
 }
 
-/*  Remote capability calls from authenticated members (gossip): only the
+/*  The capabilities served to peers (read-only), with their CONTRACT §3
+    limits enforced by the mesh's admission (gossip_admit.h). */
+static const char *s_remote_capabilities [] = { "market.list", "market.search" };
+#define S_REMOTE_CAPABILITIES (sizeof s_remote_capabilities / sizeof s_remote_capabilities [0])
+
+/*  Remote capability calls from authenticated members (gossip), already
+    past the mesh's rate limits, capacity and deadline checks: only the
     read-only market.list and market.search, with the caller's key as the
     caller (DESIGN §2); everything else is refused. */
 static int
@@ -316,15 +320,6 @@ s_on_query (void *arg, const char *capability, const json_t *input, const uint8_
                               "market.search; market.post and market.expire are local only)",
                               capability);
         return HEARTH_EUNAUTHORIZED;
-    }
-    /*  Remote callers only: the control socket does not come through here. */
-    uint64_t retry_after_ms = 0;
-    if (node_ratelimit_check (self->ratelimit, caller, capability, hearth_mono_ms (),
-                              &retry_after_ms) != HEARTH_OK) {
-        *message = hearth_message ("rate limited: over %d requests/s for '%s' or %d requests/s in "
-                              "total; retry_after_ms=%" PRIu64, NODE_RATELIMIT_CAP_RPS, capability,
-                              NODE_RATELIMIT_TOTAL_RPS, retry_after_ms);
-        return HEARTH_ERATE;
     }
     return market_handle (self->market, capability, input, caller, hearth_now_ms (), output, message);
 }
@@ -356,6 +351,18 @@ s_open_mesh (node_daemon_t *self, char **message)
         return err? err: HEARTH_EIO;
     }
     gossip_set_query_handler (self->mesh, s_on_query, self);
+    for (size_t i = 0; i < S_REMOTE_CAPABILITIES; i++) {
+        uint32_t max_concurrent = 0, timeout_seconds = 0;
+        int rc = market_capability_limits (s_remote_capabilities [i], &max_concurrent, &timeout_seconds);
+        if (rc == HEARTH_OK)
+            rc = gossip_query_limits_set (self->mesh, s_remote_capabilities [i], max_concurrent,
+                                          timeout_seconds * 1000);
+        if (rc != HEARTH_OK) {
+            *message = hearth_message ("cannot set the peer limits of %s: %s",
+                                       s_remote_capabilities [i], hearth_strerror (rc));
+            return rc;
+        }
+    }
     if (node_bus_set_address (self->bus, gossip_address (self->mesh)) != HEARTH_OK)
         return HEARTH_ENOMEM;
     node_bus_set_mesh (self->bus, self->mesh);
@@ -462,8 +469,7 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
         self->stats = node_stats_new ();
         self->bus = self->stats? node_bus_new (self->log, self->market, self->identity, self->stats): NULL;
         self->loop = zloop_new ();
-        self->ratelimit = node_ratelimit_new (NODE_RATELIMIT_MAX_PEERS);
-        if (!self->bus || !self->loop || !self->ratelimit)
+        if (!self->bus || !self->loop)
             rc = HEARTH_ENOMEM;
     }
     if (rc == HEARTH_OK
@@ -595,7 +601,6 @@ node_daemon_destroy (node_daemon_t **self_p)
     }
     node_invite_destroy (&self->invite);
     node_bus_destroy (&self->bus);
-    node_ratelimit_destroy (&self->ratelimit);
     node_stats_destroy (&self->stats);
     /*  The log calls the market's registered view until it is destroyed
         (its final snapshot included), so the log goes first. */

@@ -283,6 +283,20 @@ node_render_stats (FILE *out, const json_t *stats)
         fprintf (out, "           bytes in %lld, out %lld; ZAP denials %lld, frames dropped %lld\n",
                  s_int (mesh, "bytes_in"), s_int (mesh, "bytes_out"), s_int (mesh, "zap_denied"),
                  s_int (mesh, "frames_dropped"));
+        json_object_foreach (json_object_get (mesh, "queries"), key, value) {
+            if (!s_int (value, "received"))
+                continue;
+            json_t *capacity = json_object_get (value, "capacity_exceeded");
+            json_t *dropped = json_object_get (value, "dropped");
+            fprintf (out, "peer calls %s: %lld ok, %lld error(s), %lld timeout(s), %lld rate limited, "
+                     "%lld over capacity, %lld dropped; in flight %lld (peak %lld of %lld)\n", key,
+                     s_int (value, "ok"), s_int (value, "errors"), s_int (value, "timeouts"),
+                     s_int (value, "rate_limited"),
+                     s_int (capacity, "max_concurrent") + s_int (capacity, "peer_pending"),
+                     s_int (dropped, "hard_capability") + s_int (dropped, "hard_total"),
+                     s_int (value, "in_flight"), s_int (value, "in_flight_peak"),
+                     s_int (value, "max_concurrent"));
+        }
     }
     if (json_object_size (requests) == 0) {
         fprintf (out, "requests   none yet\n");

@@ -139,6 +139,37 @@ s_u64 (uint64_t value)
     return json_integer ((json_int_t) value);
 }
 
+/*  {capability: {max_concurrent, timeout_ms, in_flight, in_flight_peak,
+    received, ok, errors, timeouts, rate_limited, capacity_exceeded:
+    {max_concurrent, peer_pending}, dropped: {hard_capability, hard_total}}}
+    of the calls peers made (gossip_admit.h). */
+static json_t *
+s_queries_json (const node_stats_mesh_t *mesh)
+{
+    json_t *queries = json_object ();
+    for (size_t i = 0; queries && i < mesh->n_queries; i++) {
+        const gossip_admit_cap_t *c = &mesh->queries [i];
+        json_t *entry = json_object ();
+        json_object_set_new (entry, "max_concurrent", s_u64 (c->max_concurrent));
+        json_object_set_new (entry, "timeout_ms", s_u64 (c->timeout_ms));
+        json_object_set_new (entry, "in_flight", s_u64 (c->in_flight));
+        json_object_set_new (entry, "in_flight_peak", s_u64 (c->in_flight_peak));
+        json_object_set_new (entry, "received", s_u64 (c->received));
+        json_object_set_new (entry, "ok", s_u64 (c->ok));
+        json_object_set_new (entry, "errors", s_u64 (c->errors));
+        json_object_set_new (entry, "timeouts", s_u64 (c->timeouts));
+        json_object_set_new (entry, "rate_limited", s_u64 (c->rate_limited));
+        json_object_set_new (entry, "capacity_exceeded",
+                             json_pack ("{s:o, s:o}", "max_concurrent", s_u64 (c->capacity_concurrent),
+                                        "peer_pending", s_u64 (c->capacity_peer)));
+        json_object_set_new (entry, "dropped",
+                             json_pack ("{s:o, s:o}", "hard_capability", s_u64 (c->dropped_capability),
+                                        "hard_total", s_u64 (c->dropped_total)));
+        json_object_set_new (queries, c->name, entry);
+    }
+    return queries;
+}
+
 json_t *
 node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
 {
@@ -235,6 +266,7 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
             json_object_set_new (object, "seconds_since_last_sync", json_null ());
         }
         json_object_set_new (object, "peers", mesh->peers? json_deep_copy (mesh->peers): json_array ());
+        json_object_set_new (object, "queries", s_queries_json (mesh));
         json_object_set_new (root, "mesh", object);
     }
     return root;
@@ -301,6 +333,70 @@ s_peer_series (FILE *out, const char *name, const json_t *peer)
     s_label (out, json_string_value (json_object_get (peer, "direction")));
 }
 
+/*  The admission figures of peers' calls, by capability (a fixed set: the
+    served capabilities and "other", so the label set stays bounded). */
+static void
+s_prometheus_queries (FILE *out, const node_stats_mesh_t *mesh)
+{
+    s_family (out, "hearth_mesh_queries_total", "counter",
+              "Calls from peers by capability and outcome: ok, error (answered with an error), "
+              "timeout (its budget ran out before it could start), rate_limited, "
+              "capacity_exceeded, dropped (over a hard rate, not answered).");
+    for (size_t i = 0; i < mesh->n_queries; i++) {
+        const gossip_admit_cap_t *c = &mesh->queries [i];
+        const struct { const char *result; uint64_t value; } rows [] = {
+            { "ok", c->ok }, { "error", c->errors }, { "timeout", c->timeouts },
+            { "rate_limited", c->rate_limited },
+            { "capacity_exceeded", c->capacity_concurrent + c->capacity_peer },
+            { "dropped", c->dropped_capability + c->dropped_total }
+        };
+        for (size_t r = 0; r < sizeof rows / sizeof rows [0]; r++) {
+            fputs ("hearth_mesh_queries_total{capability=\"", out);
+            s_label (out, c->name);
+            fprintf (out, "\",result=\"%s\"} %" PRIu64 "\n", rows [r].result, rows [r].value);
+        }
+    }
+    s_family (out, "hearth_mesh_queries_dropped_total", "counter",
+              "Calls from peers dropped unanswered, by capability and hard limit: hard_capability "
+              "(per peer and capability) or hard_total (per peer).");
+    for (size_t i = 0; i < mesh->n_queries; i++) {
+        const gossip_admit_cap_t *c = &mesh->queries [i];
+        for (int total = 0; total <= 1; total++) {
+            fputs ("hearth_mesh_queries_dropped_total{capability=\"", out);
+            s_label (out, c->name);
+            fprintf (out, "\",reason=\"%s\"} %" PRIu64 "\n", total? "hard_total": "hard_capability",
+                     total? c->dropped_total: c->dropped_capability);
+        }
+    }
+    s_family (out, "hearth_mesh_queries_capacity_exceeded_total", "counter",
+              "Calls from peers answered capacity_exceeded, by capability and limit: max_concurrent "
+              "(of the capability) or peer_pending (calls of that peer in flight).");
+    for (size_t i = 0; i < mesh->n_queries; i++) {
+        const gossip_admit_cap_t *c = &mesh->queries [i];
+        for (int peer = 0; peer <= 1; peer++) {
+            fputs ("hearth_mesh_queries_capacity_exceeded_total{capability=\"", out);
+            s_label (out, c->name);
+            fprintf (out, "\",reason=\"%s\"} %" PRIu64 "\n", peer? "peer_pending": "max_concurrent",
+                     peer? c->capacity_peer: c->capacity_concurrent);
+        }
+    }
+    const struct { const char *name, *help; } gauges [] = {
+        { "hearth_mesh_queries_in_flight", "Calls from peers read and not yet answered, by capability." },
+        { "hearth_mesh_queries_in_flight_peak", "Highest number of calls from peers in flight since start, by capability." },
+        { "hearth_mesh_queries_max_concurrent", "Calls from peers allowed in flight, by capability (CONTRACT max_concurrent)." }
+    };
+    for (size_t g = 0; g < sizeof gauges / sizeof gauges [0]; g++) {
+        s_family (out, gauges [g].name, "gauge", gauges [g].help);
+        for (size_t i = 0; i < mesh->n_queries; i++) {
+            const gossip_admit_cap_t *c = &mesh->queries [i];
+            fprintf (out, "%s{capability=\"", gauges [g].name);
+            s_label (out, c->name);
+            fprintf (out, "\"} %" PRIu64 "\n", g == 0? c->in_flight: g == 1? c->in_flight_peak
+                                                                   : (uint64_t) c->max_concurrent);
+        }
+    }
+}
+
 static void
 s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
 {
@@ -358,6 +454,7 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
                      (long long) json_integer_value (json_object_get (peer, in? "bytes_in": "bytes_out")));
         }
     }
+    s_prometheus_queries (out, mesh);
 }
 
 char *

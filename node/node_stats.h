@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "eventlog.h"
+#include "gossip_admit.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +51,8 @@ typedef struct {
     uint64_t    last_sync_ms;           /* wall ms of the last completed session, 0 = never */
     uint64_t    now_ms;                 /* wall ms of the sample */
     const json_t *peers;                /* may be NULL: the "peers" array of gossip_peers_json */
+    const gossip_admit_cap_t *queries;  /* borrowed, n_queries: calls from peers, per capability */
+    size_t      n_queries;              /* (gossip_query_stats) */
 } node_stats_mesh_t;
 
 /*  Event-log and market figures read at render time. All borrowed. */

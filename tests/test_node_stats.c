@@ -299,11 +299,19 @@ HT_TEST (test_mesh)
         "{\"node_id\":\"ed25519:x\",\"short_id\":\"ed25519:AAAA-BBBB-CCCC-DDDD\",\"direction\":\"out\","
         "\"connected\":false,\"bytes_in\":1,\"bytes_out\":1}]", 0, NULL);
     HT_CHECK (peers != NULL);
+    gossip_admit_cap_t queries [2] = {
+        { .name = "other", .max_concurrent = 4, .timeout_ms = 30000 },
+        { .name = "market.list", .max_concurrent = 8, .timeout_ms = 5000, .in_flight = 1,
+          .in_flight_peak = 6, .received = 300, .ok = 20, .errors = 2, .timeouts = 3,
+          .rate_limited = 80, .capacity_concurrent = 4, .capacity_peer = 5,
+          .dropped_capability = 180, .dropped_total = 5 }
+    };
     node_stats_mesh_t mesh = {
         .address = "ed25519:x@tcp://127.0.0.1:7400", .peers_connected = 1, .events_pushed = 7,
         .events_pulled = 8, .events_received = 15, .reconcile_rounds = 3, .reconcile_bytes = 900,
         .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1,
-        .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers
+        .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers,
+        .queries = queries, .n_queries = 2
     };
     sample.mesh = &mesh;
     char *text = node_stats_prometheus (stats, &sample);
@@ -321,6 +329,21 @@ HT_TEST (test_mesh)
     HT_CHECK (s_value (text, "hearth_mesh_peer_connected{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\"}") == 1);
     /*  Quotes in a label value are escaped. */
     HT_CHECK (strstr (text, "peer=\"ed25519:EEEE-\\\"FF-GGGG-HHHH\",link=\"in\"") != NULL);
+    /*  Peers' calls, per capability. */
+    HT_CHECK (s_value (text, "hearth_mesh_queries_total{capability=\"market.list\",result=\"ok\"}") == 20);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_total{capability=\"market.list\",result=\"error\"}") == 2);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_total{capability=\"market.list\",result=\"timeout\"}") == 3);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_total{capability=\"market.list\",result=\"rate_limited\"}") == 80);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_total{capability=\"market.list\",result=\"capacity_exceeded\"}") == 9);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_total{capability=\"market.list\",result=\"dropped\"}") == 185);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_total{capability=\"other\",result=\"ok\"}") == 0);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_dropped_total{capability=\"market.list\",reason=\"hard_capability\"}") == 180);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_dropped_total{capability=\"market.list\",reason=\"hard_total\"}") == 5);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_capacity_exceeded_total{capability=\"market.list\",reason=\"max_concurrent\"}") == 4);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_capacity_exceeded_total{capability=\"market.list\",reason=\"peer_pending\"}") == 5);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_in_flight{capability=\"market.list\"}") == 1);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_in_flight_peak{capability=\"market.list\"}") == 6);
+    HT_CHECK (s_value (text, "hearth_mesh_queries_max_concurrent{capability=\"market.list\"}") == 8);
     free (text);
     json_t *json = node_stats_json (stats, &sample);
     json_t *object = json_object_get (json, "mesh");
@@ -329,6 +352,14 @@ HT_TEST (test_mesh)
     HT_CHECK (json_real_value (json_object_get (object, "seconds_since_last_sync")) == 2.5);
     HT_CHECK_EQ_STR (json_string_value (json_object_get (object, "last_sync")), "2026-11-25T10:00:00.000Z");
     HT_CHECK_EQ_INT (json_array_size (json_object_get (object, "peers")), 3);
+    json_t *list = json_object_get (json_object_get (object, "queries"), "market.list");
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (list, "received")), 300);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (list, "timeouts")), 3);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (list, "timeout_ms")), 5000);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (list, "in_flight_peak")), 6);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (json_object_get (list, "dropped"), "hard_capability")), 180);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (json_object_get (list, "capacity_exceeded"), "peer_pending")), 5);
+    HT_CHECK (json_object_get (json_object_get (object, "queries"), "other") != NULL);
     json_decref (json);
     /*  Never synced: the age series is absent, still well-formed. */
     mesh.last_sync_ms = 0;
