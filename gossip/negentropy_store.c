@@ -521,6 +521,142 @@ negentropy_store_build (negentropy_store_t *self, const negentropy_item_t *items
     return 0;
 }
 
+/*  The leftmost leaf. */
+static s_leaf_t *
+s_leftmost (const negentropy_store_t *self)
+{
+    void *node = self->root;
+    for (int h = self->height; h > 0; h--)
+        node = ((s_inner_t *) node)->child [0];
+    return (s_leaf_t *) node;
+}
+
+/*  Free the inner nodes of a subtree, not its leaves. */
+static void
+s_inner_free_only (void *node, int height)
+{
+    if (height == 0)
+        return;
+    s_inner_t *inner = (s_inner_t *) node;
+    for (uint32_t c = 0; c < inner->n; c++)
+        s_inner_free_only (inner->child [c], height - 1);
+    free (inner);
+}
+
+unsigned
+negentropy_store_fill (const negentropy_store_t *self)
+{
+    size_t leaves = 0;
+    for (const s_leaf_t *l = s_leftmost (self); l; l = l->next)
+        leaves++;
+    if (self->size == 0 || leaves == 0)
+        return 100;
+    return (unsigned) (self->size * 100 / (leaves * S_LEAF_MAX));
+}
+
+int
+negentropy_store_compact (negentropy_store_t *self)
+{
+    size_t width = (self->size + S_LEAF_MAX - 1) / S_LEAF_MAX;
+    size_t leaves = 0;
+    for (const s_leaf_t *l = s_leftmost (self); l; l = l->next)
+        leaves++;
+    if (self->size == 0 || leaves <= width)
+        return 0;                           /* packed already */
+
+    /*  Everything that can fail first: the level array and every inner
+        node of the new tree. */
+    size_t n_inner = 0;
+    for (size_t w = width; w > 1; w = (w + S_INNER_MAX - 1) / S_INNER_MAX)
+        n_inner += (w + S_INNER_MAX - 1) / S_INNER_MAX;
+    s_entry_t *level = (s_entry_t *) calloc (width, sizeof (s_entry_t));
+    s_inner_t **pool = (s_inner_t **) calloc (n_inner? n_inner: 1, sizeof *pool);
+    size_t got = 0;
+    while (level && pool && got < n_inner && (pool [got] = (s_inner_t *) calloc (1, sizeof (s_inner_t))))
+        got++;
+    if (!level || !pool || got < n_inner) {
+        for (size_t i = 0; pool && i < got; i++)
+            free (pool [i]);
+        free (pool);
+        free (level);
+        return HEARTH_ENOMEM;
+    }
+
+    /*  Slide every item left along the leaf chain. The write position never
+        passes the read position, so each item is read before it can be
+        overwritten; a leaf's n and next are read before it is written. */
+    s_leaf_t *first = s_leftmost (self);
+    s_inner_free_only (self->root, self->height);
+    s_leaf_t *w = first;
+    uint32_t wn = 0;
+    for (s_leaf_t *r = first; r; ) {
+        uint32_t rn = r->n;
+        s_leaf_t *rnext = r->next;
+        for (uint32_t i = 0; i < rn; i++) {
+            if (wn == S_LEAF_MAX) {
+                w->n = S_LEAF_MAX;
+                w = w->next;
+                wn = 0;
+            }
+            if (w != r || wn != i) {
+                w->ts [wn] = r->ts [i];
+                memmove (w->id [wn], r->id [i], NEGENTROPY_ID_SIZE);
+            }
+            wn++;
+        }
+        r = rnext;
+    }
+    w->n = wn;
+    s_leaf_t *tail = w->next;
+    w->next = NULL;
+    while (tail) {
+        s_leaf_t *next = tail->next;
+        free (tail);
+        tail = next;
+    }
+
+    /*  The new leaf level, then the inner levels from the pool. */
+    size_t l = 0;
+    for (s_leaf_t *leaf = first; leaf; leaf = leaf->next, l++) {
+        assert (l < width);
+        level [l].node = leaf;
+        level [l].count = leaf->n;
+        for (uint32_t i = 0; i < leaf->n; i++)
+            s_sum_add_id (&level [l].sum, leaf->id [i]);
+        level [l].key_ts = leaf->ts [0];
+        memcpy (level [l].key_id, leaf->id [0], NEGENTROPY_ID_SIZE);
+    }
+    assert (l == width);
+    int height = 0;
+    size_t used = 0;
+    while (width > 1) {
+        size_t parents = (width + S_INNER_MAX - 1) / S_INNER_MAX;
+        for (size_t p = 0; p < parents; p++) {
+            s_inner_t *inner = pool [used++];
+            size_t from = p * S_INNER_MAX;
+            size_t n = width - from < S_INNER_MAX? width - from: S_INNER_MAX;
+            s_entry_t parent = { .node = inner };
+            for (size_t i = 0; i < n; i++) {
+                s_inner_put (inner, (uint32_t) i, &level [from + i]);
+                parent.count += level [from + i].count;
+                s_sum_add (&parent.sum, &level [from + i].sum);
+            }
+            parent.key_ts = inner->key_ts [0];
+            memcpy (parent.key_id, inner->key_id [0], NEGENTROPY_ID_SIZE);
+            level [p] = parent;             /* p <= from: never overwrites an unread entry */
+        }
+        width = parents;
+        height++;
+    }
+    assert (used == n_inner);
+    assert (level [0].count == self->size);
+    self->root = level [0].node;
+    self->height = height;
+    free (pool);
+    free (level);
+    return 0;
+}
+
 int
 negentropy_store_insert (negentropy_store_t *self, uint64_t timestamp,
                          const uint8_t id [NEGENTROPY_ID_SIZE])

@@ -58,6 +58,19 @@ void negentropy_store_destroy (negentropy_store_t **self_p);
     NEGENTROPY_TIMESTAMP_MAX; HEARTH_ENOMEM (store left empty). */
 int negentropy_store_build (negentropy_store_t *self, const negentropy_item_t *items, size_t count);
 
+/*  Repack the leaves full (in place, in item order) and rebuild the inner
+    levels: the store then takes the memory negentropy_store_build would
+    give it. Items inserted out of order (a join's fetched events) split
+    leaves in halves and leave them 50-100% full. O(n); the only new memory
+    is the inner levels (~1/64 of the leaves), allocated before anything
+    changes. Returns 0 (also when already packed), or HEARTH_ENOMEM with
+    the store unchanged. */
+int negentropy_store_compact (negentropy_store_t *self);
+
+/*  Leaf fill in percent: items / (leaves x items per leaf); 100 for an
+    empty store. O(leaves). */
+unsigned negentropy_store_fill (const negentropy_store_t *self);
+
 /*  Insert one item (id borrowed; copied). Returns 0; HEARTH_EDUPLICATE if it
     is already stored; HEARTH_EINVAL if timestamp is NEGENTROPY_TIMESTAMP_MAX;
     HEARTH_ENOMEM (store unchanged in content). */

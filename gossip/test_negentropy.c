@@ -189,6 +189,46 @@ s_count_visit (const negentropy_item_t *item, size_t index, void *arg)
     return s_item_cmp (item, &expect [index]) == 0? 0: 1;
 }
 
+/*  A store filled out of order (leaves split in halves) repacks full and
+    still holds exactly the same items, sums and bounds; inserts after a
+    compaction work; a packed store is left alone. */
+HT_TEST (test_store_compact)
+{
+    size_t sizes [] = { 1, 63, 64, 65, 129, 4097, 30000 };
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes [0]; s++) {
+        size_t n = sizes [s], more = n / 3 + 1;
+        negentropy_item_t *items = (negentropy_item_t *) calloc (n + more, sizeof *items);
+        negentropy_store_t *store = negentropy_store_new ();
+        for (size_t i = 0; i < n + more; i++) {
+            items [i].timestamp = s_rand () % (n / 4 + 1);
+            s_rand_id (items [i].id);
+        }
+        for (size_t i = 0; i < n; i++)              /* random order: half splits */
+            HT_CHECK_EQ_INT (negentropy_store_insert (store, items [i].timestamp, items [i].id), 0);
+        unsigned before = negentropy_store_fill (store);
+        HT_CHECK_EQ_INT (negentropy_store_compact (store), 0);
+        unsigned packed = (unsigned) (n * 100 / (((n + 63) / 64) * 64));
+        HT_CHECK_EQ_INT (negentropy_store_fill (store), packed);
+        HT_CHECK (negentropy_store_fill (store) >= before);
+        qsort (items, n, sizeof *items, s_item_cmp);
+        s_check_store (store, items, n);
+        HT_CHECK_EQ_INT (negentropy_store_compact (store), 0);  /* packed: unchanged */
+        s_check_store (store, items, n);
+        for (size_t i = n; i < n + more; i++)       /* and it keeps working */
+            HT_CHECK_EQ_INT (negentropy_store_insert (store, items [i].timestamp, items [i].id), 0);
+        HT_CHECK_EQ_INT (negentropy_store_compact (store), 0);
+        qsort (items, n + more, sizeof *items, s_item_cmp);
+        s_check_store (store, items, n + more);
+        negentropy_store_destroy (&store);
+        free (items);
+    }
+    negentropy_store_t *empty = negentropy_store_new ();
+    HT_CHECK_EQ_INT (negentropy_store_compact (empty), 0);
+    HT_CHECK_EQ_INT (negentropy_store_fill (empty), 100);
+    HT_CHECK_EQ_INT (negentropy_store_size (empty), 0);
+    negentropy_store_destroy (&empty);
+}
+
 HT_TEST (test_store_matches_array)
 {
     /*  Sizes around the leaf (64) and inner (64) capacities, and beyond. */
@@ -798,6 +838,7 @@ main (void)
     HT_RUN (test_store_empty);
     HT_RUN (test_store_rejects);
     HT_RUN (test_store_matches_array);
+    HT_RUN (test_store_compact);
     HT_RUN (test_initiate_empty);
     HT_RUN (test_known_answer_js);
     HT_RUN (test_new_limits);
