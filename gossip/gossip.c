@@ -125,6 +125,11 @@
     the OS (hearth_memory_release: milliseconds, once per ~1/4 of the
     reorder window at most, so never on the push path). */
 #define GOSSIP_RELEASE_BYTES        (GOSSIP_REORDER_BYTES / 4)
+/*  After a stored window, the reconciliation store is repacked if its
+    leaves are less than this full (percent). Compaction is O(n) (~40 MB of
+    memmove at 1M events); from 100% the fill falls to 85% after ~18% more
+    out-of-order inserts, so a join repacks O(log n) times. */
+#define GOSSIP_STORE_MIN_FILL       85
 /*  Held events are packed into blocks of this size, one allocation per
     ~2,500 events instead of one each: above HEARTH_MEMORY_MMAP_THRESHOLD,
     so each block is its own mapping and goes back to the OS when the batch
@@ -925,8 +930,15 @@ s_held_flush (s_link_t *l)
     free (lens);
     size_t bytes = l->held_bytes;
     s_held_free (l);
-    if (bytes >= GOSSIP_RELEASE_BYTES)
-        hearth_memory_release ();           /* a wave of a join: hand its heap back */
+    if (bytes >= GOSSIP_RELEASE_BYTES) {
+        /*  A wave of a join: its inserts came out of order and split leaves
+            in halves; repack when they fall below GOSSIP_STORE_MIN_FILL. */
+        gossip_t *self = l->owner;
+        if (negentropy_store_fill (self->store) < GOSSIP_STORE_MIN_FILL
+        &&  negentropy_store_compact (self->store) == 0)
+            self->stats.store_compactions++;
+        hearth_memory_release ();           /* and hand the freed heap back */
+    }
 }
 
 /*  len bytes in the link's hold blocks (a new block when the last one is
