@@ -131,10 +131,8 @@
     out-of-order inserts, so a join repacks O(log n) times. */
 #define GOSSIP_STORE_MIN_FILL       85
 /*  Held events are packed into blocks of this size, one allocation per
-    ~2,500 events instead of one each: above HEARTH_MEMORY_MMAP_THRESHOLD,
-    so each block is its own mapping and goes back to the OS when the batch
-    is stored, instead of leaving the heap fragmented (a 1M join held
-    ~75 MiB of freed heap with per-event copies). Larger than any event
+    ~2,500 events instead of one each (heaptrack of a 200k join: ~200k
+    small allocations per window, freed together). Larger than any event
     (GOSSIP_MAX_FRAME_BYTES caps a frame, hence an event). */
 #define GOSSIP_HOLD_BLOCK_BYTES     GOSSIP_MAX_FRAME_BYTES
 /*  A session's "have" events are pushed when there are at most this many
