@@ -716,7 +716,7 @@ s_pump_need (s_link_t *l)
             const uint8_t *h = need + next * 32;
             next++;
             if (eventlog_has_hash (self->log, h) == 1 || gossip_want_contains (self->want, h))
-                continue;                   /* arrived meanwhile, or asked for after an announcement */
+                continue;                   /* arrived meanwhile, or on its way (another session, an announcement) */
             hashes [n].data = (uint8_t *) h;
             hashes [n].len = 32;
             n++;
@@ -734,6 +734,11 @@ s_pump_need (s_link_t *l)
         m.fetch = &f;
         if (s_send (l, &m) != 0)
             return;                         /* queue full: the tick resumes */
+        /*  On their way from l: other sessions and announcements skip
+            them; unanswered, they move on like announced ones. */
+        uint64_t now = hearth_mono_ms ();
+        for (size_t i = 0; i < n; i++)
+            gossip_want_claim (self->want, l->want_peer, f.request_id, now, hashes [i].data);
         l->need_sent = next;
         l->fetch [l->n_fetch].id = f.request_id;
         l->fetch [l->n_fetch].sent_mono = hearth_mono_ms ();

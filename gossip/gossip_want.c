@@ -31,6 +31,7 @@ typedef struct {
 typedef struct {
     uint64_t id;
     uint64_t sent;                          /* monotonic ms */
+    int      claim;                         /* the caller's own fetch (gossip_want_claim) */
 } s_request_t;
 
 typedef struct {
@@ -339,7 +340,12 @@ gossip_want_take (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint6
                   uint8_t *out, size_t max)
 {
     s_peer_t *p = s_peer_find (self, peer);
-    if (!p || p->queued == 0 || p->n_requests >= self->limits.window || max == 0 || request_id == 0)
+    if (!p || p->queued == 0 || max == 0 || request_id == 0 || p->n_requests >= GOSSIP_WANT_WINDOW_MAX)
+        return 0;
+    size_t asked = 0;
+    for (size_t k = 0; k < p->n_requests; k++)
+        asked += !p->requests [k].claim;
+    if (asked >= self->limits.window)
         return 0;
     size_t n = 0;
     while (n < max && p->queued_head != S_NIL) {
@@ -353,8 +359,52 @@ gossip_want_take (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint6
     }
     p->requests [p->n_requests].id = request_id;
     p->requests [p->n_requests].sent = now;
+    p->requests [p->n_requests].claim = 0;
     p->n_requests++;
     return n;
+}
+
+int
+gossip_want_claim (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint64_t now,
+                   const uint8_t hash [32])
+{
+    if (request_id == 0)
+        return HEARTH_EINVAL;
+    if (s_find (self, hash) != S_NIL)
+        return 1;
+    if (self->count >= self->limits.max_hashes)
+        return HEARTH_ECAPACITY;
+    s_peer_t *p = s_peer_get (self, peer);
+    if (!p)
+        return HEARTH_ENOMEM;
+    if (p->assigned >= self->limits.per_peer)
+        return HEARTH_ECAPACITY;
+    size_t k = 0;
+    while (k < p->n_requests && p->requests [k].id != request_id)
+        k++;
+    if (k == p->n_requests) {
+        if (p->n_requests >= GOSSIP_WANT_WINDOW_MAX)
+            return HEARTH_ECAPACITY;
+        p->requests [k].id = request_id;
+        p->requests [k].sent = now;
+        p->requests [k].claim = 1;
+        p->n_requests++;
+    }
+    uint32_t i = s_alloc (self);
+    if (i == S_NIL)
+        return HEARTH_ENOMEM;
+    s_entry_t *e = &self->entries [i];
+    memcpy (e->hash, hash, 32);
+    e->n_alts = 0;
+    size_t b = s_bucket (self, hash);
+    e->bucket_next = self->buckets [b];
+    self->buckets [b] = i;
+    self->count++;
+    e->peer = p->id;
+    e->request = request_id;
+    s_list_append (self, &p->requested_head, &p->requested_tail, i);
+    p->assigned++;
+    return 0;
 }
 
 void

@@ -13,6 +13,11 @@
     (counted; the caller reconciles with the peer instead). Anti-entropy
     stays the safety net for everything this gives up.
 
+    A reconciliation's own fetches claim their hashes here too
+    (gossip_want_claim), so whichever path asks first, a hash is asked of
+    one peer at a time: concurrent sessions on several links, and
+    announcements, skip what is already on its way.
+
     Pure core: no I/O, no clock (times are arguments, monotonic ms), no
     randomness (the hash-table key is an argument), single-threaded.
     Peers are small integers chosen by the caller (one per link, never
@@ -73,10 +78,21 @@ int gossip_want_announce (gossip_want_t *self, uint32_t peer, const uint8_t hash
 /*  Take up to max (> 0) of the hashes queued for peer, oldest first, into
     out (max * 32 bytes): they become requested under request_id (unique,
     non-zero) at time now. Returns how many; 0 when none are queued or the
-    peer already has `window` requests out. The caller sends one fetch with
-    them. */
+    peer already has `window` such requests out (claims not counted) or
+    GOSSIP_WANT_WINDOW_MAX requests of any kind. The caller sends one fetch
+    with them. */
 size_t gossip_want_take (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint64_t now,
                          uint8_t *out, size_t max);
+
+/*  The caller has asked peer for hash itself under request_id (non-zero;
+    a reconciliation's fetch, sent at now): track it as requested there,
+    so other asks skip it and it moves on like any other if the answer
+    lacks it. 0: claimed; 1: already tracked (left as it is);
+    HEARTH_ECAPACITY: not tracked (the peer's share, the table, or the
+    peer's GOSSIP_WANT_WINDOW_MAX requests are full); HEARTH_EINVAL;
+    HEARTH_ENOMEM. */
+int gossip_want_claim (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint64_t now,
+                       const uint8_t hash [32]);
 
 /*  The event with this hash is here (received or stored): forget it. */
 void gossip_want_arrived (gossip_want_t *self, const uint8_t hash [32]);

@@ -610,6 +610,7 @@ s_raw_announce (zsock_t *d, const uint8_t *hashes, size_t n, size_t hash_len)
 typedef struct {
     zsock_t  *d;
     size_t    fetches, hashes, neg_opens;
+    size_t    pushed, announced;            /* events in pushes, hashes in announcements */
     uint64_t  last_request;
     uint8_t   last_hash [32];
 } s_raw_seen_t;
@@ -634,6 +635,12 @@ s_raw_drain (s_raw_seen_t *r)
             else
             if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN)
                 r->neg_opens++;
+            else
+            if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_PUSH)
+                r->pushed += m.msg->push->n_events;
+            else
+            if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_ANNOUNCE)
+                r->announced += m.msg->announce->n_hashes;
             gossip_wire_release (&m);
         }
         zframe_destroy (&f);
@@ -1040,6 +1047,51 @@ HT_TEST (test_announce_retry)
     zloop_destroy (&loop);
 }
 
+static int
+s_raw_pushed (void *arg)
+{
+    s_raw_seen_t *r = (s_raw_seen_t *) arg;
+    s_raw_drain (r);
+    return r->pushed > 0;
+}
+
+/*  A peer whose hello says link version 1 knows no announcements: a relayed
+    event reaches it in full. */
+HT_TEST (test_v1_peer_gets_events)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b, m;
+    s_node_open (&a, "g15a", 131, NULL);
+    s_node_open (&b, "g15b", 132, &a);
+    s_node_open (&m, "g15m", 133, &a);
+    s_member (&a, b.id);
+    s_member (&a, m.id);
+    s_copy_t copy = { b.log, UINT64_MAX };
+    eventlog_scan (a.log, 0, s_copy_fn, &copy);
+    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0);
+    s_node_start_opts (&b, loop, &a, 0, LAZY_SYNC_MS, 0);
+    zsock_t *d = s_raw_connect (&a, m.id);
+    Hearth__GossipHello h = HEARTH__GOSSIP_HELLO__INIT;
+    h.version = 1;
+    Hearth__GossipMessage msg = HEARTH__GOSSIP_MESSAGE__INIT;
+    msg.body_case = HEARTH__GOSSIP_MESSAGE__BODY_HELLO;
+    msg.hello = &h;
+    s_raw_send (d, &msg);
+    s_linked_t linked = { { &a }, 1, 2 };
+    HT_CHECK (s_run_until (loop, s_all_linked, &linked, WAIT_MS));
+    HT_CHECK_EQ_INT (s_post (&b, "For the old node too"), 0);
+    s_raw_seen_t seen = { .d = d };
+    HT_CHECK (s_run_until (loop, s_raw_pushed, &seen, WAIT_MS));
+    HT_CHECK_EQ_INT (seen.pushed, 1);
+    HT_CHECK_EQ_INT (seen.announced, 0);
+    HT_CHECK_EQ_INT (gossip_stats (a.g)->announce_sent, 0);
+    zsock_destroy (&d);
+    s_node_close (&m);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
 /* ---- remote queries --------------------------------------------------------------- */
 
 static int
@@ -1156,6 +1208,7 @@ main (void)
     HT_RUN (test_chain_announce);
     HT_RUN (test_announce_limits);
     HT_RUN (test_announce_retry);
+    HT_RUN (test_v1_peer_gets_events);
     HT_RUN (test_remote_query);
     return ht_summary ();
 }

@@ -2,7 +2,8 @@
     times are arguments, the table key is fixed, hashes are made from
     counters. Checks the limits, the move to another announcer on an
     answer without the event, on a timeout and on a peer going away, and
-    that a peer still answering is not timed out. */
+    that a peer still answering is not timed out; claims of a
+    reconciliation's own fetches. */
 #include <sodium.h>
 #include "hearth_test.h"
 #include "hearth_error.h"
@@ -208,6 +209,41 @@ HT_TEST (test_peer_gone)
     gossip_want_destroy (&w);
 }
 
+/*  A reconciliation's own fetch claims its hashes: announcements of them
+    only add alternates, claims do not use the announcement window, and an
+    answer without a claimed hash moves it to an announcer. */
+HT_TEST (test_claim)
+{
+    gossip_want_t *w = s_new (100, 100, 1, 1000);
+    uint8_t h [32], g [32], out [64];
+    s_hash (1, h);
+    s_hash (2, g);
+    HT_CHECK_EQ_INT (gossip_want_claim (w, 1, 0, 0, h), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (gossip_want_claim (w, 1, 50, 0, h), 0);
+    HT_CHECK_EQ_INT (gossip_want_claim (w, 1, 50, 0, g), 0);
+    HT_CHECK_EQ_INT (gossip_want_claim (w, 1, 51, 0, g), 1);    /* tracked already */
+    HT_CHECK (gossip_want_contains (w, h));
+    HT_CHECK_EQ_INT (gossip_want_assigned (w, 1), 2);
+    HT_CHECK_EQ_INT (gossip_want_queued (w, 1), 0);
+    HT_CHECK_EQ_INT (gossip_want_announce (w, 2, h), 1);        /* an alternate */
+    uint8_t k [32];
+    s_hash (3, k);
+    HT_CHECK_EQ_INT (gossip_want_announce (w, 1, k), 0);
+    HT_CHECK_EQ_INT (gossip_want_take (w, 1, 60, 0, out, 2), 1); /* the claim is not in the window */
+    gossip_want_arrived (w, g);
+    HT_CHECK_EQ_INT (gossip_want_answered (w, 1, 50, 1, 10), 1);
+    HT_CHECK_EQ_INT (gossip_want_queued (w, 2), 1);             /* h went to its announcer */
+    HT_CHECK_EQ_INT (gossip_want_stats (w)->retried, 1);
+    HT_CHECK (!gossip_want_gave_up (w, 1));
+    /*  GOSSIP_WANT_WINDOW_MAX requests per peer at most. */
+    for (uint32_t i = 0; i < GOSSIP_WANT_WINDOW_MAX + 2; i++) {
+        s_hash (100 + i, h);
+        int rc = gossip_want_claim (w, 3, 1000 + i, 0, h);
+        HT_CHECK_EQ_INT (rc, i < GOSSIP_WANT_WINDOW_MAX? 0: HEARTH_ECAPACITY);
+    }
+    gossip_want_destroy (&w);
+}
+
 /*  Many peers, random traffic: the invariants hold and everything ends
     forgotten or arrived. */
 HT_TEST (test_random)
@@ -233,7 +269,10 @@ HT_TEST (test_random)
                 break;
             case 4:
                 s_hash ((r >> 8) % 2000, h);
-                gossip_want_arrived (w, h);
+                if ((r >> 20) & 1)
+                    gossip_want_arrived (w, h);
+                else
+                    gossip_want_claim (w, peer, next_id++, now, h);
                 break;
             default:
                 if ((r >> 8) % 64 == 0)
@@ -272,6 +311,7 @@ main (void)
     HT_RUN (test_answer_without_event);
     HT_RUN (test_timeout);
     HT_RUN (test_peer_gone);
+    HT_RUN (test_claim);
     HT_RUN (test_random);
     return ht_summary ();
 }
