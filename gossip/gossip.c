@@ -142,6 +142,8 @@ typedef struct {
     uint64_t  lamport;
     uint8_t  *wire;                         /* owned copy */
     size_t    len;
+    int       decoded;                      /* hash is set (the event decoded) */
+    uint8_t   hash [HEARTH_HASH_BYTES];
 } s_held_t;
 
 typedef struct _s_link_t s_link_t;
@@ -715,8 +717,8 @@ s_pump_need (s_link_t *l)
         while (next < n_need && n < GOSSIP_FETCH_BATCH) {
             const uint8_t *h = need + next * 32;
             next++;
-            if (eventlog_has_hash (self->log, h) == 1 || gossip_want_contains (self->want, h))
-                continue;                   /* arrived meanwhile, or on its way (another session, an announcement) */
+            if (eventlog_has_hash (self->log, h) == 1 || gossip_want_requested (self->want, h))
+                continue;                   /* arrived meanwhile, or asked of a peer already */
             hashes [n].data = (uint8_t *) h;
             hashes [n].len = 32;
             n++;
@@ -867,6 +869,7 @@ s_on_push (s_link_t *l, const Hearth__GossipEvents *ev)
         memcpy (h->wire, ev->events [i].data, ev->events [i].len);
         h->len = ev->events [i].len;
         h->lamport = 0;
+        h->decoded = 0;
         l->n_inbox++;
     }
 }
@@ -881,8 +884,11 @@ s_held_cmp (const void *a, const void *b)
 static void
 s_held_free (s_link_t *l)
 {
-    for (size_t i = 0; i < l->n_held; i++)
+    for (size_t i = 0; i < l->n_held; i++) {
+        if (l->held [i].decoded)
+            gossip_want_arrived (l->owner->want, l->held [i].hash);  /* stored or refused: done */
         free (l->held [i].wire);
+    }
     l->n_held = 0;
     l->held_bytes = 0;
 }
@@ -930,8 +936,11 @@ s_hold (s_link_t *l, const uint8_t *wire, size_t len)
     event_reject_t reason;
     event_t *ev = event_decode (wire, len, &reason);
     h->lamport = ev? event_lamport (ev): 0;
-    if (ev)
-        gossip_want_arrived (l->owner->want, event_hash (ev));   /* in hand: do not ask anyone else */
+    h->decoded = ev != NULL;
+    if (ev) {
+        memcpy (h->hash, event_hash (ev), HEARTH_HASH_BYTES);
+        gossip_want_in_hand (l->owner->want, h->hash);  /* nobody is asked for it again */
+    }
     event_destroy (&ev);
     l->n_held++;
     l->held_bytes += len;

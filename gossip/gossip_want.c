@@ -16,11 +16,13 @@
 #include "hearth_error.h"
 
 /*  "No entry" in the lists, chains and the free list. */
-#define S_NIL  UINT32_MAX
+#define S_NIL      UINT32_MAX
+/*  The request id of an entry in hand: in no peer's lists. */
+#define S_IN_HAND  UINT64_MAX
 
 typedef struct {
     uint8_t  hash [32];
-    uint64_t request;                       /* 0: queued; else the request id it is asked under */
+    uint64_t request;                       /* 0: queued; S_IN_HAND; else the request id it is asked under */
     uint32_t bucket_next;                   /* next in the bucket's chain, or in the free list */
     uint32_t prev, next;                    /* neighbours in its peer's queued or requested list */
     uint32_t peer;                          /* the peer it is assigned to */
@@ -370,9 +372,10 @@ gossip_want_claim (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint
 {
     if (request_id == 0)
         return HEARTH_EINVAL;
-    if (s_find (self, hash) != S_NIL)
+    uint32_t i = s_find (self, hash);
+    if (i != S_NIL && self->entries [i].request != 0)
         return 1;
-    if (self->count >= self->limits.max_hashes)
+    if (i == S_NIL && self->count >= self->limits.max_hashes)
         return HEARTH_ECAPACITY;
     s_peer_t *p = s_peer_get (self, peer);
     if (!p)
@@ -390,16 +393,41 @@ gossip_want_claim (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint
         p->requests [k].claim = 1;
         p->n_requests++;
     }
-    uint32_t i = s_alloc (self);
-    if (i == S_NIL)
-        return HEARTH_ENOMEM;
-    s_entry_t *e = &self->entries [i];
-    memcpy (e->hash, hash, 32);
-    e->n_alts = 0;
-    size_t b = s_bucket (self, hash);
-    e->bucket_next = self->buckets [b];
-    self->buckets [b] = i;
-    self->count++;
+    s_entry_t *e;
+    if (i != S_NIL) {
+        /*  Queued for an announcer: take it over; the announcer becomes an
+            alternate (first in line) if there is room. */
+        e = &self->entries [i];
+        uint32_t announcer = e->peer;
+        s_peer_t *q = s_peer_find (self, announcer);
+        if (q)                              /* always (invariant) */
+            s_unassign (self, q, i);
+        if (announcer != p->id) {
+            for (uint8_t a = 0; a < e->n_alts; a++)
+                if (e->alts [a] == p->id) {
+                    memmove (e->alts + a, e->alts + a + 1, (size_t) (e->n_alts - a - 1) * sizeof e->alts [0]);
+                    e->n_alts--;
+                    break;
+                }
+            if (e->n_alts == GOSSIP_WANT_ALTS)
+                e->n_alts--;                /* the last alternate gives way */
+            memmove (e->alts + 1, e->alts, (size_t) e->n_alts * sizeof e->alts [0]);
+            e->alts [0] = announcer;
+            e->n_alts++;
+        }
+    }
+    else {
+        i = s_alloc (self);
+        if (i == S_NIL)
+            return HEARTH_ENOMEM;
+        e = &self->entries [i];
+        memcpy (e->hash, hash, 32);
+        e->n_alts = 0;
+        size_t b = s_bucket (self, hash);
+        e->bucket_next = self->buckets [b];
+        self->buckets [b] = i;
+        self->count++;
+    }
     e->peer = p->id;
     e->request = request_id;
     s_list_append (self, &p->requested_head, &p->requested_tail, i);
@@ -408,14 +436,29 @@ gossip_want_claim (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint
 }
 
 void
+gossip_want_in_hand (gossip_want_t *self, const uint8_t hash [32])
+{
+    uint32_t i = s_find (self, hash);
+    if (i == S_NIL || self->entries [i].request == S_IN_HAND)
+        return;
+    s_peer_t *p = s_peer_find (self, self->entries [i].peer);
+    if (p)                                  /* always (invariant): assigned peers are registered */
+        s_unassign (self, p, i);
+    self->entries [i].request = S_IN_HAND;
+    self->entries [i].n_alts = 0;
+}
+
+void
 gossip_want_arrived (gossip_want_t *self, const uint8_t hash [32])
 {
     uint32_t i = s_find (self, hash);
     if (i == S_NIL)
         return;
-    s_peer_t *p = s_peer_find (self, self->entries [i].peer);
-    if (p)                                  /* always (invariant): assigned peers are registered */
-        s_unassign (self, p, i);
+    if (self->entries [i].request != S_IN_HAND) {
+        s_peer_t *p = s_peer_find (self, self->entries [i].peer);
+        if (p)                              /* always (invariant): assigned peers are registered */
+            s_unassign (self, p, i);
+    }
     s_release (self, i);
 }
 
@@ -469,6 +512,13 @@ int
 gossip_want_contains (const gossip_want_t *self, const uint8_t hash [32])
 {
     return s_find (self, hash) != S_NIL;
+}
+
+int
+gossip_want_requested (const gossip_want_t *self, const uint8_t hash [32])
+{
+    uint32_t i = s_find (self, hash);
+    return i != S_NIL && self->entries [i].request != 0;
 }
 
 size_t

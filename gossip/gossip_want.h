@@ -23,9 +23,10 @@
     Peers are small integers chosen by the caller (one per link, never
     reused while the link lives).
 
-    Invariants: every tracked hash is assigned to exactly one peer, either
-    queued (to be requested) or requested under one of that peer's at most
-    `window` outstanding request ids; a peer has at most `per_peer` hashes
+    Invariants: every tracked hash is in hand (received, not yet stored) or
+    assigned to exactly one peer, either queued (to be requested) or
+    requested under one of that peer's outstanding request ids (at most
+    `window` for announcements, GOSSIP_WANT_WINDOW_MAX in all); a peer has at most `per_peer` hashes
     assigned; at most `max_hashes` hashes are tracked. Nothing a peer sends
     can grow this beyond those limits.
 */
@@ -87,14 +88,22 @@ size_t gossip_want_take (gossip_want_t *self, uint32_t peer, uint64_t request_id
 /*  The caller has asked peer for hash itself under request_id (non-zero;
     a reconciliation's fetch, sent at now): track it as requested there,
     so other asks skip it and it moves on like any other if the answer
-    lacks it. 0: claimed; 1: already tracked (left as it is);
-    HEARTH_ECAPACITY: not tracked (the peer's share, the table, or the
-    peer's GOSSIP_WANT_WINDOW_MAX requests are full); HEARTH_EINVAL;
+    lacks it. A hash only queued for an announcer is taken over (the
+    announcer stays as an alternate if there is room): nothing waits for an
+    announcer's window. 0: claimed; 1: already requested elsewhere (left as
+    it is); HEARTH_ECAPACITY: not tracked (the peer's share, the table, or
+    the peer's GOSSIP_WANT_WINDOW_MAX requests are full); HEARTH_EINVAL;
     HEARTH_ENOMEM. */
 int gossip_want_claim (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint64_t now,
                        const uint8_t hash [32]);
 
-/*  The event with this hash is here (received or stored): forget it. */
+/*  The event with this hash is in hand but not stored yet (fetched events
+    are held to be stored in lamport order): it is no longer expected from
+    any peer, yet still counts as asked for, so nobody asks for it again
+    until gossip_want_arrived. No effect on an untracked hash. */
+void gossip_want_in_hand (gossip_want_t *self, const uint8_t hash [32]);
+
+/*  The event with this hash is stored, or was refused: forget it. */
 void gossip_want_arrived (gossip_want_t *self, const uint8_t hash [32]);
 
 /*  An answer frame for request_id came from peer at now. Returns 1 if the
@@ -112,8 +121,11 @@ void gossip_want_expire (gossip_want_t *self, uint64_t now);
     announcers or are forgotten, and it is never chosen again. */
 void gossip_want_peer_gone (gossip_want_t *self, uint32_t peer);
 
-/*  1 if hash is tracked (announced, not yet arrived), else 0. */
+/*  1 if hash is tracked (announced or claimed, not yet arrived), else 0. */
 int gossip_want_contains (const gossip_want_t *self, const uint8_t hash [32]);
+
+/*  1 if hash is tracked and asked of some peer (not only queued), else 0. */
+int gossip_want_requested (const gossip_want_t *self, const uint8_t hash [32]);
 
 /*  Hashes assigned to peer (queued + requested), and of those queued. */
 size_t gossip_want_assigned (const gossip_want_t *self, uint32_t peer);
