@@ -956,8 +956,9 @@ s_on_events (s_link_t *l, const Hearth__GossipEvents *ev)
     l->events_pulled += ev->n_events;
     if (l->held_bytes >= GOSSIP_REORDER_BYTES)
         s_held_flush (l);
-    /*  An answer to a fetch of announced hashes: progress, and on the last
-        frame what it lacked moves to another announcer. */
+    /*  An answer to a fetch the want table tracks (announced or claimed
+        hashes): progress, and on the last frame what it lacked moves to
+        another announcer. */
     int announced = gossip_want_answered (self->want, l->want_peer, ev->request_id, ev->last,
                                           hearth_mono_ms ());
     if (!ev->last)
