@@ -75,11 +75,14 @@ extern "C" {
     is up to ~48,000 events, GOSSIP_REORDER_BYTES); beyond, they are not
     announced and every peer is reconciled with instead. 72 bytes each. */
 #define GOSSIP_ANNOUNCE_QUEUE_MAX      65536
-/*  Announced hashes we lack that one peer may have assigned to it (queued
-    or requested) at most: the anti-entropy fetch window, ~1.4 MB of events.
-    More from that peer are dropped (counted) and we reconcile with it. */
+/*  Hashes we lack that one peer may have assigned to it at most (announced
+    by it and queued or requested, or claimed by a session's fetch from
+    it): the anti-entropy fetch window, ~1.4 MB of events. More announced
+    by that peer are dropped (counted) and we reconcile with it; more
+    claims are simply not tracked. */
 #define GOSSIP_ANNOUNCE_PENDING_PEER   4096
-/*  Announced hashes we lack tracked at most, all peers (~1.3 MB). */
+/*  Hashes we lack tracked at most, all peers, including fetched ones held
+    until they are stored (~1.3 MB). */
 #define GOSSIP_ANNOUNCE_PENDING_MAX    16384
 /*  Fetches of announced hashes outstanding per peer (each up to
     GOSSIP_WIRE_MAX_FETCH hashes): receiver-paced like anti-entropy's. */
