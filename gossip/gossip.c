@@ -15,10 +15,14 @@
     Both directions speak the same protocol; a query-only client (hearthctl
     --node) never becomes a link.
 
-    Sync. Eager push: the log's accept hook records each accepted event;
-    after an ingest call (or at once for a local append) the batch goes to
-    every up link except those of its origin key, over the out link when a
-    peer has both. Anti-entropy: the initiator sends neg_open, the other
+    Sync. Eager push: the log's accept hook records each accepted event; a
+    local append goes at once, in full, to every up link, over the out link
+    when a peer has both. Lazy push: an event accepted from a link is
+    queued as a hash and, GOSSIP_ANNOUNCE_DELAY_MS later, announced to every
+    up link except those of its origin key (full events to version-1
+    peers); an announcement of hashes we lack is answered with fetches to
+    the announcer, tracked by gossip_want (other announcers, timeouts).
+    Anti-entropy: the initiator sends neg_open, the other
     side answers as responder; after each round the initiator pushes the
     new "have" events and requests "need" hashes, at most
     GOSSIP_FETCH_WINDOW fetches outstanding, the next one sent when a
@@ -50,6 +54,7 @@
 #include "gossip_zap.h"
 #include "gossip_session.h"
 #include "hearth_memory.h"
+#include "gossip_want.h"
 #include "negentropy.h"
 #include "riblt_session.h"
 #include "negentropy_store.h"
@@ -166,6 +171,8 @@ typedef struct {
     uint64_t  lamport;
     uint8_t  *wire;
     size_t    len;
+    int       decoded;                      /* hash is set (the event decoded) */
+    uint8_t   hash [HEARTH_HASH_BYTES];
 } s_held_t;
 
 typedef struct _s_link_t s_link_t;
@@ -191,6 +198,8 @@ struct _s_link_t {
     uint64_t      bytes_in, bytes_out, events_pushed, events_pulled;
     uint64_t      peer_head;
     int           head_known;
+    uint32_t      peer_version;             /* link version from its hello, 0 = none yet */
+    uint32_t      want_peer;                /* this link's peer id in owner->want */
     /*  Initiator session (ours) and its transfers. */
     gossip_session_t *init;                 /* owned, or NULL */
     int           riblt_declined;           /* the peer speaks v1 only */
@@ -232,13 +241,18 @@ typedef struct {
     char     *input;                        /* owned copy of input_json, or NULL = {} */
 } s_query_t;
 
-/*  Accepted events waiting to be pushed (eager push). */
+/*  Locally appended events waiting to be pushed (eager push). */
 typedef struct {
     uint8_t  *wire;                         /* owned copy */
     size_t    len;
-    uint8_t   origin [HEARTH_KEY_BYTES];
-    int       has_origin;
 } s_pending_t;
+
+/*  A received event's hash waiting to be announced (lazy push). */
+typedef struct {
+    uint8_t   hash [HEARTH_HASH_BYTES];
+    uint8_t   origin [HEARTH_KEY_BYTES];    /* the key it came from: not announced back */
+    uint64_t  queued_mono;
+} s_announce_t;
 
 struct _gossip_t {
     eventlog_t         *log;                /* borrowed */
@@ -264,6 +278,11 @@ struct _gossip_t {
     uint64_t            next_id;            /* sessions, fetches, pings */
     s_pending_t        *pending;            /* owned array */
     size_t              n_pending, cap_pending;
+    s_announce_t       *announce;           /* owned array: hashes to announce, oldest first */
+    size_t              n_announce, cap_announce;
+    int                 announce_timer;     /* one-shot zloop timer, -1 = not armed */
+    gossip_want_t      *want;               /* owned: announced hashes we lack */
+    uint32_t            next_want_peer;     /* want peer ids, one per link */
     int                 in_ingest;          /* inside our eventlog_ingest_from */
     zactor_t           *beacon;             /* owned: zbeacon, or NULL (discovery off) */
     char               *beacon_host;        /* owned: our IP as zbeacon sees it */
@@ -501,6 +520,7 @@ s_link_reset (s_link_t *l)
 static void s_held_flush (s_link_t *l);
 static void s_held_free (s_link_t *l);
 static void s_inbox_flush (s_link_t *l);
+static void s_pump_want (s_link_t *l);
 
 static void
 s_link_down (s_link_t *l)
@@ -512,6 +532,8 @@ s_link_down (s_link_t *l)
     s_held_flush (l);
     s_link_reset (l);
     l->resync = 1;
+    /*  Its announced hashes go to other announcers (the tick asks them). */
+    gossip_want_peer_gone (l->owner->want, l->want_peer);
     s_update_gauge (l->owner);
 }
 
@@ -523,6 +545,8 @@ s_link_destroy (s_link_t **l_p)
     s_link_t *l = *l_p;
     gossip_t *self = l->owner;
     s_link_reset (l);
+    if (self->want)
+        gossip_want_peer_gone (self->want, l->want_peer);
     s_held_free (l);
     free (l->held);
     free (l->hold_blocks);
@@ -564,6 +588,7 @@ s_link_new (gossip_t *self, int outgoing, const uint8_t key [32])
         return NULL;
     l->owner = self;
     l->outgoing = outgoing;
+    l->want_peer = ++self->next_want_peer;  /* 2^32 links in one process's life: not reached */
     memcpy (l->key, key, HEARTH_KEY_BYTES);
     hearth_node_id_format (key, l->node_id);
     hearth_short_id_format (key, l->short_id);
@@ -740,8 +765,8 @@ s_pump_need (s_link_t *l)
         while (next < n_need && n < GOSSIP_FETCH_BATCH) {
             const uint8_t *h = need + next * 32;
             next++;
-            if (eventlog_has_hash (self->log, h) == 1)
-                continue;                   /* arrived meanwhile (push, another peer) */
+            if (eventlog_has_hash (self->log, h) == 1 || gossip_want_requested (self->want, h))
+                continue;                   /* arrived meanwhile, or asked of a peer already */
             hashes [n].data = (uint8_t *) h;
             hashes [n].len = 32;
             n++;
@@ -759,6 +784,11 @@ s_pump_need (s_link_t *l)
         m.fetch = &f;
         if (s_send (l, &m) != 0)
             return;                         /* queue full: the tick resumes */
+        /*  On their way from l: other sessions and announcements skip
+            them; unanswered, they move on like announced ones. */
+        uint64_t now = hearth_mono_ms ();
+        for (size_t i = 0; i < n; i++)
+            gossip_want_claim (self->want, l->want_peer, f.request_id, now, hashes [i].data);
         l->need_sent = next;
         l->fetch [l->n_fetch].id = f.request_id;
         l->fetch [l->n_fetch].sent_mono = hearth_mono_ms ();
@@ -835,6 +865,7 @@ s_ingest_frames (s_link_t *l, const uint8_t **frames, const size_t *lens, size_t
     if (rc != 0)
         hlog_error (S_LOG, "storing %zu events from %s failed: %s", n, l->short_id, hearth_strerror (rc));
     self->stats.events_received += n;
+    self->stats.events_duplicate += result.rejected [EVENT_REJECT_DUPLICATE];
     size_t context = 0;
     for (size_t i = 0; codes && rc == 0 && i < n; i++)
         context += codes [i] == EVENT_REJECT_MEMBERSHIP || codes [i] == EVENT_REJECT_TYPE_RULE;
@@ -886,6 +917,7 @@ s_on_push (s_link_t *l, const Hearth__GossipEvents *ev)
         memcpy (h->wire, ev->events [i].data, ev->events [i].len);
         h->len = ev->events [i].len;
         h->lamport = 0;
+        h->decoded = 0;
         l->n_inbox++;
     }
 }
@@ -900,6 +932,9 @@ s_held_cmp (const void *a, const void *b)
 static void
 s_held_free (s_link_t *l)
 {
+    for (size_t i = 0; i < l->n_held; i++)
+        if (l->held [i].decoded)
+            gossip_want_arrived (l->owner->want, l->held [i].hash);  /* stored or refused: done */
     for (size_t i = 0; i < l->n_hold_blocks; i++)
         free (l->hold_blocks [i]);
     l->n_hold_blocks = 0;
@@ -989,6 +1024,11 @@ s_hold (s_link_t *l, const uint8_t *wire, size_t len)
     event_reject_t reason;
     event_t *ev = event_decode (wire, len, &reason);
     h->lamport = ev? event_lamport (ev): 0;
+    h->decoded = ev != NULL;
+    if (ev) {
+        memcpy (h->hash, event_hash (ev), HEARTH_HASH_BYTES);
+        gossip_want_in_hand (l->owner->want, h->hash);  /* nobody is asked for it again */
+    }
     event_destroy (&ev);
     l->n_held++;
     l->held_bytes += len;
@@ -1004,8 +1044,15 @@ s_on_events (s_link_t *l, const Hearth__GossipEvents *ev)
     l->events_pulled += ev->n_events;
     if (l->held_bytes >= GOSSIP_REORDER_BYTES)
         s_held_flush (l);
+    /*  An answer to a fetch the want table tracks (announced or claimed
+        hashes): progress, and on the last frame what it lacked moves to
+        another announcer. */
+    int announced = gossip_want_answered (self->want, l->want_peer, ev->request_id, ev->last,
+                                          hearth_mono_ms ());
     if (!ev->last)
         return;
+    if (announced)
+        s_pump_want (l);                    /* a window slot is free */
     for (size_t i = 0; i < l->n_fetch; i++)
         if (l->fetch [i].id == ev->request_id) {
             l->fetch [i] = l->fetch [--l->n_fetch];
@@ -1049,7 +1096,59 @@ s_on_fetch (s_link_t *l, const Hearth__GossipFetch *f)
         free (batch [k].data);
 }
 
-/* ---- eager push ------------------------------------------------------------------ */
+/* ---- eager push, lazy push -------------------------------------------------------- */
+
+static void s_flush_announce (gossip_t *self);
+
+static int
+s_on_announce_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    gossip_t *self = (gossip_t *) arg;
+    self->announce_timer = -1;              /* one-shot: zloop has dropped it */
+    s_flush_announce (self);
+    return 0;
+}
+
+/*  Arm the one-shot announce timer for when the oldest queued hash is due. */
+static void
+s_announce_arm (gossip_t *self)
+{
+    if (self->announce_timer >= 0 || self->n_announce == 0)
+        return;
+    uint64_t age = hearth_mono_ms () - self->announce [0].queued_mono;
+    size_t delay = age < GOSSIP_ANNOUNCE_DELAY_MS? (size_t) (GOSSIP_ANNOUNCE_DELAY_MS - age): 1;
+    self->announce_timer = zloop_timer (self->loop, delay, 1, s_on_announce_timer, self);
+    /*  On failure (-1) the tick flushes instead. */
+}
+
+/*  Queue a received event's hash for announcement. A full queue drops it
+    and has every link reconcile instead. */
+static void
+s_announce_queue (gossip_t *self, const uint8_t hash [32], const s_link_t *origin)
+{
+    if (self->n_announce == self->cap_announce) {
+        size_t cap = self->cap_announce? self->cap_announce * 2: 256;
+        s_announce_t *p = cap <= GOSSIP_ANNOUNCE_QUEUE_MAX?
+                          (s_announce_t *) realloc (self->announce, cap * sizeof *p): NULL;
+        if (!p) {
+            for (size_t i = 0; i < self->n_links; i++)
+                self->links [i]->resync = 1;
+            hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "announce.full",
+                                "announce queue full (%zu hashes): reconciling with every peer instead",
+                                self->n_announce);
+            return;
+        }
+        self->announce = p;
+        self->cap_announce = cap;
+    }
+    s_announce_t *a = &self->announce [self->n_announce++];
+    memcpy (a->hash, hash, HEARTH_HASH_BYTES);
+    memcpy (a->origin, origin->key, HEARTH_KEY_BYTES);
+    a->queued_mono = hearth_mono_ms ();
+    s_announce_arm (self);
+}
 
 static int s_push_target (gossip_t *self, const s_link_t *l);
 
@@ -1077,8 +1176,14 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
     else
     if (rc != HEARTH_EDUPLICATE)
         hlog_error (S_LOG, "reconciliation store insert failed: %s", hearth_strerror (rc));
-    if (!s_has_push_target (self, (const s_link_t *) origin))
-        return;                             /* nobody to push to (a join from one peer): no copy */
+    gossip_want_arrived (self->want, event_hash (ev));
+    if (origin) {
+        /*  Received from a peer: announce it, never forward it in full. */
+        s_announce_queue (self, event_hash (ev), (const s_link_t *) origin);
+        return;
+    }
+    if (!s_has_push_target (self, NULL))
+        return;                             /* no link up: nothing to push to, no copy */
     if (self->n_pending == self->cap_pending) {
         size_t cap = self->cap_pending? self->cap_pending * 2: 64;
         s_pending_t *p = (s_pending_t *) realloc (self->pending, cap * sizeof *p);
@@ -1095,9 +1200,6 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
         return;
     memcpy (p->wire, wire, len);
     p->len = len;
-    p->has_origin = origin != NULL;
-    if (origin)
-        memcpy (p->origin, ((const s_link_t *) origin)->key, HEARTH_KEY_BYTES);
     self->n_pending++;
     if (!self->in_ingest)
         s_flush_pending (self);             /* a local append: push at once */
@@ -1139,7 +1241,7 @@ s_flush_pending (gossip_t *self)
                     l->resync = 1;          /* dropped: reconcile when idle */
                 n = bytes = 0;
             }
-            if (!p || (p->has_origin && memcmp (p->origin, l->key, HEARTH_KEY_BYTES) == 0))
+            if (!p)
                 continue;
             batch [n].data = p->wire;
             batch [n].len = p->len;
@@ -1153,6 +1255,177 @@ s_flush_pending (gossip_t *self)
     self->n_pending = 0;
 }
 
+/*  Announce the first `due` queued hashes to l, except those that came
+    from l's key, in frames of up to GOSSIP_WIRE_MAX_ANNOUNCE. A refused
+    send drops the rest for l, which then reconciles. */
+static void
+s_announce_to (s_link_t *l, size_t due)
+{
+    gossip_t *self = l->owner;
+    ProtobufCBinaryData hashes [GOSSIP_WIRE_MAX_ANNOUNCE];
+    size_t n = 0;
+    for (size_t i = 0; i <= due; i++) {
+        const s_announce_t *a = i < due? &self->announce [i]: NULL;
+        if ((!a && n > 0) || n == GOSSIP_WIRE_MAX_ANNOUNCE) {
+            Hearth__GossipAnnounce an = HEARTH__GOSSIP_ANNOUNCE__INIT;
+            an.hashes = hashes;
+            an.n_hashes = n;
+            Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+            m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_ANNOUNCE;
+            m.announce = &an;
+            if (s_send (l, &m) != 0) {
+                l->resync = 1;              /* dropped: reconcile when idle */
+                return;
+            }
+            self->stats.announce_sent += n;
+            n = 0;
+        }
+        if (!a || memcmp (a->origin, l->key, HEARTH_KEY_BYTES) == 0)
+            continue;
+        hashes [n].data = (uint8_t *) a->hash;
+        hashes [n].len = HEARTH_HASH_BYTES;
+        n++;
+    }
+}
+
+/*  A version-1 peer knows no announcements: push it the first `due` queued
+    events in full (read back from the log), except those from its key. */
+static void
+s_announce_to_v1 (s_link_t *l, size_t due)
+{
+    gossip_t *self = l->owner;
+    ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
+    size_t n = 0, bytes = 0;
+    int rc = 0;
+    for (size_t i = 0; i <= due && rc == 0; i++) {
+        const s_announce_t *a = i < due? &self->announce [i]: NULL;
+        uint8_t *wire = NULL;
+        size_t len = 0;
+        if (a && (memcmp (a->origin, l->key, HEARTH_KEY_BYTES) == 0
+              ||  eventlog_get_wire (self->log, a->hash, &wire, &len) != 0))
+            continue;
+        if (n > 0 && (!a || n == GOSSIP_FETCH_BATCH || bytes + len > GOSSIP_BATCH_BYTES)) {
+            rc = s_send_events (l, 1, batch, n, 0, 0);
+            if (rc == 0) {
+                l->events_pushed += n;
+                self->stats.events_pushed += n;
+            }
+            else
+                l->resync = 1;
+            for (size_t k = 0; k < n; k++)
+                free (batch [k].data);
+            n = bytes = 0;
+        }
+        if (!a || rc != 0) {
+            free (wire);
+            continue;
+        }
+        batch [n].data = wire;
+        batch [n].len = len;
+        n++;
+        bytes += len;
+    }
+    for (size_t k = 0; k < n; k++)
+        free (batch [k].data);
+}
+
+/*  Announce the queued hashes that have waited GOSSIP_ANNOUNCE_DELAY_MS to
+    every up link (one per peer key), then re-arm for the rest. */
+static void
+s_flush_announce (gossip_t *self)
+{
+    uint64_t now = hearth_mono_ms ();
+    size_t due = 0;
+    while (due < self->n_announce && now - self->announce [due].queued_mono >= GOSSIP_ANNOUNCE_DELAY_MS)
+        due++;
+    if (due > 0) {
+        for (size_t li = 0; li < self->n_links; li++) {
+            s_link_t *l = self->links [li];
+            if (!s_push_target (self, l))
+                continue;
+            if (l->peer_version && l->peer_version < GOSSIP_WIRE_VERSION_ANNOUNCE)
+                s_announce_to_v1 (l, due);
+            else
+                s_announce_to (l, due);
+        }
+        memmove (self->announce, self->announce + due, (self->n_announce - due) * sizeof *self->announce);
+        self->n_announce -= due;
+    }
+    s_announce_arm (self);
+}
+
+/*  Ask l for the announced hashes queued for it: fetches of up to
+    GOSSIP_FETCH_BATCH, at most GOSSIP_ANNOUNCE_FETCH_WINDOW outstanding. */
+static void
+s_pump_want (s_link_t *l)
+{
+    gossip_t *self = l->owner;
+    if (!l->connected || gossip_want_queued (self->want, l->want_peer) == 0)
+        return;
+    uint8_t hashes [GOSSIP_FETCH_BATCH * HEARTH_HASH_BYTES];
+    ProtobufCBinaryData bins [GOSSIP_FETCH_BATCH];
+    for (;;) {
+        uint64_t id = self->next_id + 1;
+        uint64_t now = hearth_mono_ms ();
+        size_t n = gossip_want_take (self->want, l->want_peer, id, now, hashes, GOSSIP_FETCH_BATCH);
+        if (n == 0)
+            return;
+        self->next_id = id;
+        for (size_t i = 0; i < n; i++) {
+            bins [i].data = hashes + i * HEARTH_HASH_BYTES;
+            bins [i].len = HEARTH_HASH_BYTES;
+        }
+        Hearth__GossipFetch f = HEARTH__GOSSIP_FETCH__INIT;
+        f.hashes = bins;
+        f.n_hashes = n;
+        f.request_id = id;
+        Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+        m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_FETCH;
+        m.fetch = &f;
+        if (s_send (l, &m) != 0) {
+            /*  Queue full: close the request at once, so its hashes go to
+                another announcer (or l reconciles, the tick sees to it). */
+            gossip_want_answered (self->want, l->want_peer, id, 1, now);
+            return;
+        }
+        self->stats.announce_requested += n;
+    }
+}
+
+/*  An announcement: track the hashes we lack (the first
+    GOSSIP_WIRE_MAX_ANNOUNCE; the rest, and any over the pending limits,
+    are counted as dropped and l is reconciled with instead) and ask l. */
+static void
+s_on_announce (s_link_t *l, const Hearth__GossipAnnounce *a)
+{
+    gossip_t *self = l->owner;
+    size_t n = a->n_hashes;
+    self->stats.announce_received += n;
+    if (n > GOSSIP_WIRE_MAX_ANNOUNCE) {
+        self->stats.announce_dropped += n - GOSSIP_WIRE_MAX_ANNOUNCE;
+        hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "announce.long",
+                            "%s announced %zu hashes in one frame; using the first %d",
+                            l->short_id, n, GOSSIP_WIRE_MAX_ANNOUNCE);
+        n = GOSSIP_WIRE_MAX_ANNOUNCE;
+    }
+    size_t dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *h = a->hashes [i].data;
+        if (eventlog_has_hash (self->log, h) == 1)
+            continue;
+        if (gossip_want_announce (self->want, l->want_peer, h) < 0)
+            dropped++;
+    }
+    if (dropped) {
+        self->stats.announce_dropped += dropped;
+        l->resync = 1;                      /* reconciliation finds what we could not track */
+        hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "announce.full",
+                            "%zu announced hashes from %s over the pending limits; reconciling instead",
+                            dropped, l->short_id);
+    }
+    s_pump_want (l);
+}
+
 /* ---- messages ------------------------------------------------------------------- */
 
 static void
@@ -1161,6 +1434,7 @@ s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
     gossip_t *self = l->owner;
     l->peer_head = h->head_lamport;
     l->head_known = 1;
+    l->peer_version = h->version;
     const uint8_t *cid = eventlog_community_id (self->log);
     if (h->community_id.len && cid && memcmp (h->community_id.data, cid, HEARTH_KEY_BYTES) != 0)
         hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "hello.community",
@@ -1175,6 +1449,8 @@ s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
     }
     /*  Peers of the peer: dial a few we have no link with, up to
         GOSSIP_LEARN_OUT out links, so a line of nodes grows into a mesh. */
+    if (self->cfg.no_learn)
+        return;
     size_t n_out = 0;
     for (size_t i = 0; i < self->n_links; i++)
         n_out += self->links [i]->outgoing;
@@ -1204,6 +1480,9 @@ s_on_message (s_link_t *l, const Hearth__GossipMessage *m)
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_PUSH:
             s_on_push (l, m->push);
+            break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_ANNOUNCE:
+            s_on_announce (l, m->announce);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_EVENTS:
             s_on_events (l, m->events);
@@ -1317,7 +1596,9 @@ s_link_up (s_link_t *l)
 {
     s_held_flush (l);
     s_link_reset (l);
+    gossip_want_peer_gone (l->owner->want, l->want_peer);  /* requests on the old connection are lost */
     l->connected = 1;
+    l->peer_version = 0;                    /* its hello tells (the peer may have been upgraded) */
     l->last_recv_mono = hearth_mono_ms ();
     hlog_info (S_LOG, "link %s %s up", l->outgoing? "to": "from", l->short_id);
     s_update_gauge (l->owner);
@@ -1719,6 +2000,9 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     gossip_t *self = (gossip_t *) arg;
     uint64_t now = hearth_mono_ms ();
     int gauge = 0;
+    if (self->n_announce > 0 && self->announce_timer < 0)
+        s_flush_announce (self);            /* the one-shot timer could not be armed */
+    gossip_want_expire (self->want, now);
     for (size_t i = 0; i < self->n_links; i++) {
         s_link_t *l = self->links [i];
         if (!l->outgoing && l->connected && now - l->last_recv_mono > GOSSIP_LINK_SILENT_MS) {
@@ -1754,6 +2038,9 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             s_send (l, &m);
         }
         s_send_neg_retry (l);
+        if (gossip_want_gave_up (self->want, l->want_peer))
+            l->resync = 1;                  /* announced, never delivered, no one else has it */
+        s_pump_want (l);
         if (l->init) {
             int stalled = now - l->init_progress_mono > GOSSIP_SESSION_IDLE_MS;
             for (size_t k = 0; k < l->n_fetch && !stalled; k++)
@@ -1768,6 +2055,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     }
     if (gauge)
         s_update_gauge (self);
+    self->stats.announce_retried = gossip_want_stats (self->want)->retried;
     return 0;
 }
 
@@ -1985,12 +2273,19 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     self->cfg.n_peers = 0;
     if (!self->cfg.sync_interval_ms)
         self->cfg.sync_interval_ms = GOSSIP_SYNC_INTERVAL_MS;
-    self->tick_timer = self->sync_timer = -1;
+    self->tick_timer = self->sync_timer = self->announce_timer = -1;
     self->curve_sec = (uint8_t *) sodium_malloc (32);
     self->store = negentropy_store_new ();
     self->encoder = riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
+    gossip_want_limits_t limits = {
+        .max_hashes = GOSSIP_ANNOUNCE_PENDING_MAX, .per_peer = GOSSIP_ANNOUNCE_PENDING_PEER,
+        .window = GOSSIP_ANNOUNCE_FETCH_WINDOW, .timeout_ms = GOSSIP_ANNOUNCE_TIMEOUT_MS
+    };
+    uint8_t want_key [16];
+    randombytes_buf (want_key, sizeof want_key);
+    self->want = gossip_want_new (&limits, want_key);
     self->admit = gossip_admit_new (NULL);
-    if (!self->curve_sec || !self->store || !self->encoder || !self->admit)
+    if (!self->curve_sec || !self->store || !self->encoder || !self->want || !self->admit)
         goto fail;
     if (identity_curve_keypair (self_id, self->curve_pub, self->curve_sec) != 0) {
         *err = HEARTH_EKEYS;
@@ -2074,6 +2369,8 @@ gossip_destroy (gossip_t **self_p)
         zloop_timer_end (self->loop, self->tick_timer);
     if (self->sync_timer >= 0)
         zloop_timer_end (self->loop, self->sync_timer);
+    if (self->announce_timer >= 0)
+        zloop_timer_end (self->loop, self->announce_timer);
     if (self->beacon) {
         zloop_reader_end (self->loop, (zsock_t *) self->beacon);
         zactor_destroy (&self->beacon);
@@ -2094,6 +2391,8 @@ gossip_destroy (gossip_t **self_p)
         free (self->queries [i].input);
     free (self->queries);
     gossip_admit_destroy (&self->admit);
+    free (self->announce);
+    gossip_want_destroy (&self->want);      /* after the links, which leave it */
     riblt_encoder_destroy (&self->encoder);
     negentropy_store_destroy (&self->store);
     if (self->curve_sec)

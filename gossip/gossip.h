@@ -20,8 +20,14 @@
     (crypto_sign_ed25519_{pk,sk}_to_curve25519).
 
     Sync:
-      - Eager push: every event accepted by the log (local or received) goes
-        at once to every connected peer except the one it came from.
+      - Eager push: an event appended locally (first-hand: this node's
+        operator) goes at once, in full, to every connected peer.
+      - Lazy push: an event accepted from a peer (pushed or fetched) is only
+        announced: its hash goes to every connected peer but its source,
+        batched, after GOSSIP_ANNOUNCE_DELAY_MS. A peer that lacks it asks
+        the announcer with the fetch that anti-entropy uses, and another
+        announcer if no answer comes in GOSSIP_ANNOUNCE_TIMEOUT_MS
+        (gossip_want.h). Peers of link version 1 still get full events.
       - Anti-entropy: on every (re)connect and every cfg->sync_interval_ms
         with one random connected peer, a Negentropy v1 session over the
         incremental store of (lamport, event hash) of every stored event;
@@ -68,6 +74,36 @@ extern "C" {
     4 for "other" today): 1 MiB in all. */
 #define GOSSIP_QUERY_MAX_INPUT_BYTES   (64 * 1024)
 
+/*  Lazy push (docs/sync.md §7.4; the per-frame cap is
+    GOSSIP_WIRE_MAX_ANNOUNCE in gossip_wire.h).
+    An accepted event's hash waits this long before it is announced, batched
+    with whatever else was accepted meanwhile: the author node's own push
+    left before ours could, so a peer linked to it has the event by then
+    and never asks for it (one loopback hop takes well under 1 ms; 10 ms
+    also covers a busy box). Each relay hop costs this plus a round trip. */
+#define GOSSIP_ANNOUNCE_DELAY_MS       10
+/*  Hashes waiting to be announced at most (one store of held fetched events
+    is up to ~48,000 events, GOSSIP_REORDER_BYTES); beyond, they are not
+    announced and every peer is reconciled with instead. 72 bytes each. */
+#define GOSSIP_ANNOUNCE_QUEUE_MAX      65536
+/*  Hashes we lack that one peer may have assigned to it at most (announced
+    by it and queued or requested, or claimed by a session's fetch from
+    it): the anti-entropy fetch window, ~1.4 MB of events. More announced
+    by that peer are dropped (counted) and we reconcile with it; more
+    claims are simply not tracked. */
+#define GOSSIP_ANNOUNCE_PENDING_PEER   4096
+/*  Hashes we lack tracked at most, all peers, including fetched ones held
+    until they are stored (~1.3 MB). */
+#define GOSSIP_ANNOUNCE_PENDING_MAX    16384
+/*  Fetches of announced hashes outstanding per peer (each up to
+    GOSSIP_WIRE_MAX_FETCH hashes): receiver-paced like anti-entropy's. */
+#define GOSSIP_ANNOUNCE_FETCH_WINDOW   4
+/*  A fetch of announced hashes whose peer has sent no answer frame for
+    this long is given up: its hashes are asked from another announcer, or,
+    with none, left to a reconciliation with the peer. Long enough for one
+    64 KiB answer frame on a ~1 Mbit/s radio link. */
+#define GOSSIP_ANNOUNCE_TIMEOUT_MS     2000
+
 typedef struct {
     char        listen [GOSSIP_MAX_ADDRESS];    /* "tcp://HOST:PORT", "" = no listener */
     char        advertise [GOSSIP_MAX_ADDRESS]; /* endpoint others should dial; "" = listen */
@@ -75,6 +111,8 @@ typedef struct {
     size_t      n_peers;
     int         discovery;                      /* 1: zbeacon LAN discovery */
     uint32_t    sync_interval_ms;               /* 0 = GOSSIP_SYNC_INTERVAL_MS */
+    int         no_learn;                       /* 1: never dial peers learned from hellos
+                                                   (a fixed topology, e.g. a test's chain) */
 } gossip_config_t;
 
 /*  Fill cfg with defaults (no listener, no peers, discovery off). */
@@ -134,9 +172,15 @@ json_t *gossip_peers_json (gossip_t *self);
 /*  Counters for the stats socket. */
 typedef struct {
     uint64_t peers_connected;            /* gauge */
-    uint64_t events_pushed;              /* sent by eager push */
+    uint64_t events_pushed;              /* sent in full unasked (eager push, a session's "have") */
     uint64_t events_pulled;              /* received after a fetch */
     uint64_t events_received;            /* all events received over links */
+    uint64_t events_duplicate;           /* of those, already stored when they arrived */
+    uint64_t announce_sent;              /* event hashes announced to peers (lazy push) */
+    uint64_t announce_received;          /* event hashes in announcements from peers */
+    uint64_t announce_requested;         /* announced hashes we lacked and fetched (retries included) */
+    uint64_t announce_retried;           /* of those, asked again from another announcer */
+    uint64_t announce_dropped;           /* announced hashes ignored: over a limit */
     uint64_t reconcile_rounds;           /* sessions completed */
     uint64_t reconcile_rateless;         /* of which in the rateless IBLT mode (docs/sync.md §6) */
     uint64_t reconcile_bytes;            /* Negentropy message bytes in + out */

@@ -4,6 +4,7 @@
     protobuf-c's free can give the bytes back to the budget; the budget
     lives in the caller's gossip_wire_msg_t.
 */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "gossip_wire.h"
@@ -100,6 +101,11 @@ s_check (const Hearth__GossipMessage *m)
             return 0;
         case HEARTH__GOSSIP_MESSAGE__BODY_FETCH:
             return s_hashes_ok (m->fetch->hashes, m->fetch->n_hashes, GOSSIP_WIRE_MAX_FETCH)? 0: HEARTH_EINVAL;
+        case HEARTH__GOSSIP_MESSAGE__BODY_ANNOUNCE:
+            /*  Any count (the frame cap and the decode budget bound it): the
+                receiver cuts it to GOSSIP_WIRE_MAX_ANNOUNCE and counts the
+                rest, so a long announcement is not confused with a bad one. */
+            return s_hashes_ok (m->announce->hashes, m->announce->n_hashes, SIZE_MAX)? 0: HEARTH_EINVAL;
         case HEARTH__GOSSIP_MESSAGE__BODY_QUERY: {
             const Hearth__GossipQuery *q = m->query;
             if (!q->capability || !*q->capability

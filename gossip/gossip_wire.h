@@ -3,7 +3,8 @@
 
     A decoded message is only handed on after gossip_wire_decode() has
     checked it: the body case is set, hashes are 32 bytes, lists are within
-    their caps, strings are UTF-8 within their caps, community ids are empty
+    their caps (an announcement's length is not: the receiver uses the first
+    GOSSIP_WIRE_MAX_ANNOUNCE hashes and counts the rest as dropped), strings are UTF-8 within their caps, community ids are empty
     or 32 bytes, Negentropy messages are non-empty. Nothing a peer sends can
     make the decoder allocate more than GOSSIP_WIRE_BUDGET_PER_BYTE times the
     frame size (plus a constant), or reach an assert.
@@ -19,10 +20,15 @@
 extern "C" {
 #endif
 
-/*  Link protocol version carried in GossipHello. */
-#define GOSSIP_WIRE_VERSION          1
+/*  Link protocol version carried in GossipHello. 2 added GossipAnnounce
+    (lazy push); a peer whose hello says 1 is sent full events instead. */
+#define GOSSIP_WIRE_VERSION          2
+#define GOSSIP_WIRE_VERSION_ANNOUNCE 2
 /*  Hashes in one fetch at most (32 KiB of hashes; the answer is a few frames). */
 #define GOSSIP_WIRE_MAX_FETCH        1024
+/*  Hashes of one announcement that are used (34 KiB on the wire, one fetch
+    of them); the receiver counts any beyond as dropped. */
+#define GOSSIP_WIRE_MAX_ANNOUNCE     1024
 /*  Events in one push/events frame at most (a frame of tiny events). */
 #define GOSSIP_WIRE_MAX_EVENTS       8192
 /*  Peer addresses in one hello at most. */

@@ -84,13 +84,16 @@ s_node_open (node_t *n, const char *tag, uint8_t seed, const node_t *root)
 }
 
 /*  Start its gossip on loop, listening on an OS-chosen port, dialling
-    `peer` (may be NULL). */
+    `peer` (may be NULL), anti-entropy every sync_ms, learning peers from
+    hellos unless no_learn. */
 static void
-s_node_start_cfg (node_t *n, zloop_t *loop, const node_t *peer, int discovery)
+s_node_start_opts (node_t *n, zloop_t *loop, const node_t *peer, int discovery, uint32_t sync_ms,
+                   int no_learn)
 {
     gossip_config_t cfg;
     gossip_config_defaults (&cfg);
     cfg.discovery = discovery;
+    cfg.no_learn = no_learn;
     snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
     const char *peers [1];
     if (peer) {
@@ -98,11 +101,17 @@ s_node_start_cfg (node_t *n, zloop_t *loop, const node_t *peer, int discovery)
         cfg.peers = peers;
         cfg.n_peers = 1;
     }
-    cfg.sync_interval_ms = 500;
+    cfg.sync_interval_ms = sync_ms;
     int err;
     n->g = gossip_new (n->log, n->id, loop, &cfg, &err);
     HT_CHECK (n->g != NULL);
     HT_CHECK (n->g && gossip_address (n->g) != NULL);
+}
+
+static void
+s_node_start_cfg (node_t *n, zloop_t *loop, const node_t *peer, int discovery)
+{
+    s_node_start_opts (n, loop, peer, discovery, 500, 0);
 }
 
 static void
@@ -548,6 +557,104 @@ HT_TEST (test_lan_discovery)
     zloop_destroy (&loop);
 }
 
+/*  A raw CURVE DEALER connection to node n as member `who` (no gossip
+    instance behind it: the test speaks the protocol by hand). */
+static zsock_t *
+s_raw_connect (const node_t *n, const identity_t *who)
+{
+    uint8_t key [32], server [32], pub [32], sec [32];
+    char endpoint [GOSSIP_MAX_ADDRESS];
+    HT_CHECK_EQ_INT (gossip_address_parse (gossip_address (n->g), key, endpoint), 0);
+    HT_CHECK_EQ_INT (crypto_sign_ed25519_pk_to_curve25519 (server, key), 0);
+    HT_CHECK_EQ_INT (identity_curve_keypair (who, pub, sec), 0);
+    zsock_t *d = zsock_new (ZMQ_DEALER);
+    zsock_set_curve_serverkey_bin (d, server);
+    zsock_set_curve_publickey_bin (d, pub);
+    zsock_set_curve_secretkey_bin (d, sec);
+    zsock_set_linger (d, 0);
+    HT_CHECK_EQ_INT (zsock_connect (d, "%s", endpoint), 0);
+    sodium_memzero (sec, sizeof sec);
+    return d;
+}
+
+/*  Send one message on a raw connection. */
+static void
+s_raw_send (zsock_t *d, const Hearth__GossipMessage *m)
+{
+    size_t len;
+    uint8_t *buf = gossip_wire_encode (m, &len);
+    zsock_send (d, "b", buf, len);
+    free (buf);
+}
+
+static void
+s_raw_announce (zsock_t *d, const uint8_t *hashes, size_t n, size_t hash_len)
+{
+    ProtobufCBinaryData *bins = calloc (n, sizeof *bins);
+    for (size_t i = 0; i < n; i++) {
+        bins [i].data = (uint8_t *) hashes + i * hash_len;
+        bins [i].len = hash_len;
+    }
+    Hearth__GossipAnnounce a = HEARTH__GOSSIP_ANNOUNCE__INIT;
+    a.hashes = bins;
+    a.n_hashes = n;
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_ANNOUNCE;
+    m.announce = &a;
+    s_raw_send (d, &m);
+    free (bins);
+}
+
+/*  What a raw connection was sent: fetches (hashes and the last request
+    id) and Negentropy openings. */
+typedef struct {
+    zsock_t  *d;
+    size_t    fetches, hashes, neg_opens;
+    size_t    pushed, announced;            /* events in pushes, hashes in announcements */
+    uint64_t  last_request;
+    uint8_t   last_hash [32];
+} s_raw_seen_t;
+
+/*  Read what is waiting on the raw connection (never blocks). */
+static void
+s_raw_seen_drain (s_raw_seen_t *r)
+{
+    while (zsock_events (r->d) & ZMQ_POLLIN) {
+        zframe_t *f = zframe_recv (r->d);
+        if (!f)
+            break;
+        gossip_wire_msg_t m;
+        if (gossip_wire_decode (&m, zframe_data (f), zframe_size (f), GOSSIP_MAX_FRAME_BYTES) == 0) {
+            if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_FETCH) {
+                r->fetches++;
+                r->hashes += m.msg->fetch->n_hashes;
+                r->last_request = m.msg->fetch->request_id;
+                if (m.msg->fetch->n_hashes)
+                    memcpy (r->last_hash, m.msg->fetch->hashes [0].data, 32);
+            }
+            else
+            if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN)
+                r->neg_opens++;
+            else
+            if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_PUSH)
+                r->pushed += m.msg->push->n_events;
+            else
+            if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_ANNOUNCE)
+                r->announced += m.msg->announce->n_hashes;
+            gossip_wire_release (&m);
+        }
+        zframe_destroy (&f);
+    }
+}
+
+static int
+s_raw_fetched (void *arg)
+{
+    s_raw_seen_t *r = (s_raw_seen_t *) arg;
+    s_raw_seen_drain (r);
+    return r->fetches > 0;
+}
+
 static int
 s_dropped (void *arg)
 {
@@ -568,17 +675,7 @@ HT_TEST (test_hostile_frames)
     s_member (&a, m.id);
     HT_CHECK_EQ_INT (s_post (&a, "Still here"), 0);
     s_node_start (&a, loop, NULL);
-    uint8_t key [32], server [32], pub [32], sec [32];
-    char endpoint [GOSSIP_MAX_ADDRESS];
-    HT_CHECK_EQ_INT (gossip_address_parse (gossip_address (a.g), key, endpoint), 0);
-    HT_CHECK_EQ_INT (crypto_sign_ed25519_pk_to_curve25519 (server, key), 0);
-    HT_CHECK_EQ_INT (identity_curve_keypair (m.id, pub, sec), 0);
-    zsock_t *d = zsock_new (ZMQ_DEALER);
-    zsock_set_curve_serverkey_bin (d, server);
-    zsock_set_curve_publickey_bin (d, pub);
-    zsock_set_curve_secretkey_bin (d, sec);
-    zsock_set_linger (d, 0);
-    HT_CHECK_EQ_INT (zsock_connect (d, "%s", endpoint), 0);
+    zsock_t *d = s_raw_connect (&a, m.id);
     /*  Junk, a truncated varint, an empty frame, a two-part message, an
         oversized fetch, an id of the wrong size, a bad Negentropy message
         under neg_open, a reply nobody asked for, a frame over the cap. */
@@ -634,10 +731,361 @@ HT_TEST (test_hostile_frames)
     HT_CHECK (s_run_until (loop, s_dropped, args, WAIT_MS));
     HT_CHECK_EQ_INT (gossip_stats (a.g)->events_received, 0);
     zsock_destroy (&d);
-    sodium_memzero (sec, sizeof sec);
     /*  A good peer still syncs. */
     s_node_start (&b, loop, &a);
     HT_CHECK (s_wait_all (loop, s_events (&a), &a, &b, NULL));
+    s_node_close (&m);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
+/* ---- lazy push ------------------------------------------------------------------------ */
+
+/*  Anti-entropy every hour: after the sessions at connect, events move only
+    by push and announcements, so the tests see those alone. */
+#define LAZY_SYNC_MS  3600000
+
+typedef struct {
+    node_t  *nodes [8];
+    size_t   n;
+    uint64_t peers;
+} s_linked_t;
+
+static int
+s_all_linked (void *arg)
+{
+    s_linked_t *a = (s_linked_t *) arg;
+    for (size_t i = 0; i < a->n; i++)
+        if (gossip_stats (a->nodes [i]->g)->peers_connected < a->peers)
+            return 0;
+    return 1;
+}
+
+typedef struct {
+    node_t  *nodes [8];
+    size_t   n;
+    uint64_t count;                         /* events every node must hold */
+    uint64_t announced [8];                 /* announce_received each must reach */
+} s_spread_t;
+
+static int
+s_spread (void *arg)
+{
+    s_spread_t *a = (s_spread_t *) arg;
+    for (size_t i = 0; i < a->n; i++)
+        if (s_events (a->nodes [i]) < a->count
+        ||  gossip_stats (a->nodes [i]->g)->announce_received < a->announced [i])
+            return 0;
+    return 1;
+}
+
+/*  Three nodes in a full mesh (learned from hellos): a post reaches each
+    other node exactly once as a full event, from its author's node; the
+    relays only announce it, and nobody asks for it. */
+HT_TEST (test_mesh_once)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b, c;
+    s_node_open (&a, "g11a", 91, NULL);
+    s_node_open (&b, "g11b", 92, &a);
+    s_node_open (&c, "g11c", 93, &a);
+    s_member (&a, b.id);
+    s_member (&a, c.id);
+    /*  All start with the same events: the sessions at connect move none,
+        so the counters below see the posts alone. */
+    s_copy_t copy_b = { b.log, UINT64_MAX }, copy_c = { c.log, UINT64_MAX };
+    eventlog_scan (a.log, 0, s_copy_fn, &copy_b);
+    eventlog_scan (a.log, 0, s_copy_fn, &copy_c);
+    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0);
+    s_node_start_opts (&b, loop, &a, 0, LAZY_SYNC_MS, 0);
+    s_node_start_opts (&c, loop, &a, 0, LAZY_SYNC_MS, 0);      /* learn each other from a's hellos */
+    s_linked_t mesh = { { &a, &b, &c }, 3, 2 };
+    HT_CHECK (s_run_until (loop, s_all_linked, &mesh, WAIT_MS));
+    node_t *nodes [3] = { &a, &b, &c };
+    for (int author = 0; author < 3; author++) {
+        gossip_stats_t before [3];
+        for (int i = 0; i < 3; i++)
+            before [i] = *gossip_stats (nodes [i]->g);
+        HT_CHECK_EQ_INT (s_post (nodes [author], "Once each"), 0);
+        /*  Each of the two others gets the event and one announcement
+            (from the third); the author gets neither. */
+        s_spread_t want = { { &a, &b, &c }, 3, s_events (nodes [author]), { 0 } };
+        for (int i = 0; i < 3; i++)
+            want.announced [i] = before [i].announce_received + (i != author);
+        HT_CHECK (s_run_until (loop, s_spread, &want, WAIT_MS));
+        for (int i = 0; i < 3; i++) {
+            const gossip_stats_t *now = gossip_stats (nodes [i]->g);
+            HT_CHECK_EQ_INT (now->events_received - before [i].events_received, i != author);
+            HT_CHECK_EQ_INT (now->events_duplicate, 0);
+            HT_CHECK_EQ_INT (now->announce_requested, 0);
+            HT_CHECK_EQ_INT (now->announce_received - before [i].announce_received, i != author);
+            HT_CHECK_EQ_INT (now->announce_sent - before [i].announce_sent, i != author);
+            HT_CHECK_EQ_INT (now->events_pushed - before [i].events_pushed, i == author? 2: 0);
+        }
+    }
+    s_node_close (&c);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
+/*  Five nodes in a line, none learning the others: posts at either end
+    cross every hop as announce -> fetch, nothing arrives twice. */
+HT_TEST (test_chain_announce)
+{
+    zloop_t *loop = zloop_new ();
+    enum { N = 5 };
+    node_t n [N];
+    s_node_open (&n [0], "g12a", 101, NULL);
+    for (int i = 1; i < N; i++) {
+        char tag [16];
+        snprintf (tag, sizeof tag, "g12%c", 'a' + i);
+        s_node_open (&n [i], tag, (uint8_t) (101 + i), &n [0]);
+        s_member (&n [0], n [i].id);
+    }
+    /*  All start with the membership (so every ZAP admits its neighbours)
+        and nothing else. */
+    for (int i = 1; i < N; i++) {
+        s_copy_t copy = { n [i].log, UINT64_MAX };
+        eventlog_scan (n [0].log, 0, s_copy_fn, &copy);
+    }
+    s_node_start_opts (&n [0], loop, NULL, 0, LAZY_SYNC_MS, 1);
+    for (int i = 1; i < N; i++)
+        s_node_start_opts (&n [i], loop, &n [i - 1], 0, LAZY_SYNC_MS, 1);
+    s_linked_t tips = { { &n [0], &n [N - 1] }, 2, 1 }, middle = { { &n [1], &n [2], &n [3] }, N - 2, 2 };
+    HT_CHECK (s_run_until (loop, s_all_linked, &tips, WAIT_MS));
+    HT_CHECK (s_run_until (loop, s_all_linked, &middle, WAIT_MS));
+    for (int i = 1; i < N - 1; i++)
+        HT_CHECK_EQ_INT (gossip_stats (n [i].g)->peers_connected, 2);   /* a line: no shortcuts */
+    int ends [2] = { 0, N - 1 };
+    for (int e = 0; e < 2; e++) {
+        uint64_t requested [N];
+        for (int i = 0; i < N; i++)
+            requested [i] = gossip_stats (n [i].g)->announce_requested;
+        HT_CHECK_EQ_INT (s_post (&n [ends [e]], "Down the line"), 0);
+        s_spread_t all = { { &n [0], &n [1], &n [2], &n [3], &n [4] }, N, s_events (&n [ends [e]]), { 0 } };
+        HT_CHECK (s_run_until (loop, s_spread, &all, WAIT_MS));
+        for (int i = 0; i < N; i++) {
+            int hops = abs (i - ends [e]);
+            /*  The author's neighbour got it pushed; every further node
+                asked for it after an announcement. */
+            HT_CHECK_EQ_INT (gossip_stats (n [i].g)->announce_requested - requested [i], hops >= 2);
+            HT_CHECK_EQ_INT (gossip_stats (n [i].g)->events_duplicate, 0);
+        }
+    }
+    for (int i = N; i-- > 0; )
+        s_node_close (&n [i]);
+    zloop_destroy (&loop);
+}
+
+typedef struct {
+    gossip_t *g;
+    uint64_t  received;
+} s_announced_t;
+
+static int
+s_announced (void *arg)
+{
+    s_announced_t *a = (s_announced_t *) arg;
+    return gossip_stats (a->g)->announce_received >= a->received;
+}
+
+typedef struct {
+    s_raw_seen_t *raw;
+    size_t        hashes;
+    size_t        neg_opens;
+} s_raw_wait_t;
+
+static int
+s_raw_reached (void *arg)
+{
+    s_raw_wait_t *w = (s_raw_wait_t *) arg;
+    s_raw_seen_drain (w->raw);
+    return w->raw->hashes >= w->hashes && w->raw->neg_opens >= w->neg_opens;
+}
+
+/*  A member announcing junk and too much: a bad hash drops the frame; a
+    frame over GOSSIP_WIRE_MAX_ANNOUNCE is cut to it; past
+    GOSSIP_ANNOUNCE_PENDING_PEER hashes the rest is dropped (all counted),
+    at most that many are asked for, and the node reconciles instead. */
+HT_TEST (test_announce_limits)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, m;
+    s_node_open (&a, "g13a", 111, NULL);
+    s_node_open (&m, "g13m", 112, &a);
+    s_member (&a, m.id);
+    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0);
+    zsock_t *d = s_raw_connect (&a, m.id);
+    size_t n = GOSSIP_ANNOUNCE_PENDING_PEER + GOSSIP_WIRE_MAX_ANNOUNCE;
+    uint8_t *junk = malloc (n * 32);
+    randombytes_buf (junk, n * 32);
+    s_raw_announce (d, junk, 2, 31);                                    /* wrong size: frame dropped */
+    uint64_t expect = 1;
+    void *args [2] = { a.g, &expect };
+    HT_CHECK (s_run_until (loop, s_dropped, args, WAIT_MS));
+    size_t cut = 100;
+    s_raw_announce (d, junk, GOSSIP_WIRE_MAX_ANNOUNCE + cut, 32);       /* the last 100 are cut */
+    for (size_t at = GOSSIP_WIRE_MAX_ANNOUNCE; at < n; at += GOSSIP_WIRE_MAX_ANNOUNCE)
+        s_raw_announce (d, junk + at * 32, GOSSIP_WIRE_MAX_ANNOUNCE, 32);
+    s_announced_t got = { a.g, n + cut };
+    HT_CHECK (s_run_until (loop, s_announced, &got, WAIT_MS));
+    const gossip_stats_t *st = gossip_stats (a.g);
+    HT_CHECK_EQ_INT (st->announce_received, n + cut);
+    HT_CHECK_EQ_INT (st->announce_dropped, cut + (n - GOSSIP_ANNOUNCE_PENDING_PEER));
+    HT_CHECK_EQ_INT (st->frames_dropped, 1);
+    /*  It asks for exactly its share, in fetches the wire allows, and
+        reconciles for the rest. */
+    s_raw_seen_t seen = { .d = d };
+    s_raw_wait_t wait = { &seen, GOSSIP_ANNOUNCE_PENDING_PEER, 1 };
+    HT_CHECK (s_run_until (loop, s_raw_reached, &wait, WAIT_MS));
+    HT_CHECK_EQ_INT (seen.hashes, GOSSIP_ANNOUNCE_PENDING_PEER);
+    HT_CHECK (seen.fetches <= GOSSIP_ANNOUNCE_FETCH_WINDOW);
+    HT_CHECK_EQ_INT (gossip_stats (a.g)->announce_requested, GOSSIP_ANNOUNCE_PENDING_PEER);
+    HT_CHECK_EQ_INT (gossip_stats (a.g)->events_received, 0);
+    free (junk);
+    zsock_destroy (&d);
+    s_node_close (&m);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
+typedef struct {
+    node_t            *x;
+    s_raw_seen_t      *raw;
+    const uint8_t     *hash;
+    const uint8_t     *wire;
+    size_t             len;
+    int                answered;
+} s_deliver_t;
+
+/*  The second announcer answers the fetch that names the hash; done when
+    x stores the event and has counted the retry. */
+static int
+s_deliver (void *arg)
+{
+    s_deliver_t *d = (s_deliver_t *) arg;
+    s_raw_seen_drain (d->raw);
+    if (!d->answered && d->raw->fetches > 0 && memcmp (d->raw->last_hash, d->hash, 32) == 0) {
+        ProtobufCBinaryData ev = { d->len, (uint8_t *) d->wire };
+        Hearth__GossipEvents e = HEARTH__GOSSIP_EVENTS__INIT;
+        e.events = &ev;
+        e.n_events = 1;
+        e.request_id = d->raw->last_request;
+        e.last = 1;
+        Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+        m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_EVENTS;
+        m.events = &e;
+        s_raw_send (d->raw->d, &m);
+        d->answered = 1;
+    }
+    return eventlog_has_hash (d->x->log, d->hash) == 1
+        && gossip_stats (d->x->g)->announce_retried >= 1;
+}
+
+/*  An announced hash the first announcer never delivers is asked for again
+    from the second announcer after GOSSIP_ANNOUNCE_TIMEOUT_MS. */
+HT_TEST (test_announce_retry)
+{
+    zloop_t *loop = zloop_new ();
+    node_t x, y, m1, m2;
+    s_node_open (&x, "g14x", 121, NULL);
+    s_node_open (&y, "g14y", 122, &x);
+    s_node_open (&m1, "g14m", 123, &x);
+    s_node_open (&m2, "g14n", 124, &x);
+    s_member (&x, m1.id);
+    s_member (&x, m2.id);
+    /*  y: a copy of x's log plus one post by m1 that x lacks. */
+    s_copy_t copy = { y.log, UINT64_MAX };
+    eventlog_scan (x.log, 0, s_copy_fn, &copy);
+    HT_CHECK_EQ_INT (s_events (&y), s_events (&x));
+    tu_post_t p;
+    tu_post_init (&p, m1.id, NULL, 0, 0, 0, NULL, "Ask twice");
+    p.ev.community_id.data = NULL;
+    p.ev.community_id.len = 0;
+    p.ev.author.data = NULL;
+    p.ev.author.len = 0;
+    p.ev.event_id = (char *) "";
+    event_t *ev = NULL;
+    HT_CHECK_EQ_INT (eventlog_append_local (y.log, m1.id, &p.ev, hearth_now_ms (), &ev), 0);
+    HT_CHECK (ev != NULL);
+    if (!ev)
+        return;
+    uint8_t hash [32];
+    memcpy (hash, event_hash (ev), 32);
+    size_t len;
+    const uint8_t *wire = event_wire (ev, &len);
+    s_node_start_opts (&x, loop, NULL, 0, LAZY_SYNC_MS, 0);
+    zsock_t *d1 = s_raw_connect (&x, m1.id);
+    zsock_t *d2 = s_raw_connect (&x, m2.id);
+    /*  m1 announces first and is asked; m2 announces too, and never hears
+        of it until m1 has been silent for the timeout. */
+    s_raw_announce (d1, hash, 1, 32);
+    s_raw_seen_t seen1 = { .d = d1 }, seen2 = { .d = d2 };
+    HT_CHECK (s_run_until (loop, s_raw_fetched, &seen1, WAIT_MS));
+    HT_CHECK (memcmp (seen1.last_hash, hash, 32) == 0);
+    s_raw_announce (d2, hash, 1, 32);
+    s_announced_t got = { x.g, 2 };
+    HT_CHECK (s_run_until (loop, s_announced, &got, WAIT_MS));
+    s_raw_seen_drain (&seen2);
+    HT_CHECK_EQ_INT (seen2.fetches, 0);
+    s_deliver_t deliver = { &x, &seen2, hash, wire, len, 0 };
+    HT_CHECK (s_run_until (loop, s_deliver, &deliver, WAIT_MS));
+    HT_CHECK (deliver.answered);
+    HT_CHECK_EQ_INT (gossip_stats (x.g)->announce_requested, 2);
+    HT_CHECK_EQ_INT (gossip_stats (x.g)->announce_retried, 1);
+    s_raw_seen_drain (&seen1);
+    HT_CHECK_EQ_INT (seen1.fetches, 1);                 /* m1 was asked once */
+    event_destroy (&ev);
+    zsock_destroy (&d2);
+    zsock_destroy (&d1);
+    s_node_close (&m2);
+    s_node_close (&m1);
+    s_node_close (&y);
+    s_node_close (&x);
+    zloop_destroy (&loop);
+}
+
+static int
+s_raw_pushed (void *arg)
+{
+    s_raw_seen_t *r = (s_raw_seen_t *) arg;
+    s_raw_seen_drain (r);
+    return r->pushed > 0;
+}
+
+/*  A peer whose hello says link version 1 knows no announcements: a relayed
+    event reaches it in full. */
+HT_TEST (test_v1_peer_gets_events)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b, m;
+    s_node_open (&a, "g15a", 131, NULL);
+    s_node_open (&b, "g15b", 132, &a);
+    s_node_open (&m, "g15m", 133, &a);
+    s_member (&a, b.id);
+    s_member (&a, m.id);
+    s_copy_t copy = { b.log, UINT64_MAX };
+    eventlog_scan (a.log, 0, s_copy_fn, &copy);
+    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0);
+    s_node_start_opts (&b, loop, &a, 0, LAZY_SYNC_MS, 0);
+    zsock_t *d = s_raw_connect (&a, m.id);
+    Hearth__GossipHello h = HEARTH__GOSSIP_HELLO__INIT;
+    h.version = 1;
+    Hearth__GossipMessage msg = HEARTH__GOSSIP_MESSAGE__INIT;
+    msg.body_case = HEARTH__GOSSIP_MESSAGE__BODY_HELLO;
+    msg.hello = &h;
+    s_raw_send (d, &msg);
+    s_linked_t linked = { { &a }, 1, 2 };
+    HT_CHECK (s_run_until (loop, s_all_linked, &linked, WAIT_MS));
+    HT_CHECK_EQ_INT (s_post (&b, "For the old node too"), 0);
+    s_raw_seen_t seen = { .d = d };
+    HT_CHECK (s_run_until (loop, s_raw_pushed, &seen, WAIT_MS));
+    HT_CHECK_EQ_INT (seen.pushed, 1);
+    HT_CHECK_EQ_INT (seen.announced, 0);
+    HT_CHECK_EQ_INT (gossip_stats (a.g)->announce_sent, 0);
+    zsock_destroy (&d);
     s_node_close (&m);
     s_node_close (&b);
     s_node_close (&a);
@@ -1017,6 +1465,11 @@ main (void)
     HT_RUN (test_invitee_admitted);
     HT_RUN (test_lan_discovery);
     HT_RUN (test_hostile_frames);
+    HT_RUN (test_mesh_once);
+    HT_RUN (test_chain_announce);
+    HT_RUN (test_announce_limits);
+    HT_RUN (test_announce_retry);
+    HT_RUN (test_v1_peer_gets_events);
     HT_RUN (test_remote_query);
     HT_RUN (test_query_flood);
     HT_RUN (test_query_budget);

@@ -171,6 +171,12 @@ s_mesh_sample (node_bus_t *self, node_stats_mesh_t *mesh)
     mesh->events_pushed = stats->events_pushed;
     mesh->events_pulled = stats->events_pulled;
     mesh->events_received = stats->events_received;
+    mesh->events_duplicate = stats->events_duplicate;
+    mesh->announce_sent = stats->announce_sent;
+    mesh->announce_received = stats->announce_received;
+    mesh->announce_requested = stats->announce_requested;
+    mesh->announce_retried = stats->announce_retried;
+    mesh->announce_dropped = stats->announce_dropped;
     mesh->reconcile_rounds = stats->reconcile_rounds;
     mesh->reconcile_bytes = stats->reconcile_bytes;
     mesh->bytes_in = stats->bytes_in;

@@ -280,6 +280,11 @@ node_render_stats (FILE *out, const json_t *stats)
                  "%lld bytes\n", s_int (mesh, "events_pushed"), s_int (mesh, "events_pulled"),
                  s_int (mesh, "events_received"), s_int (mesh, "reconcile_rounds"),
                  s_int (mesh, "reconcile_bytes"));
+        fprintf (out, "           duplicates received %lld; hashes announced out %lld, in %lld, "
+                 "requested %lld (retried %lld), dropped %lld\n", s_int (mesh, "events_duplicate"),
+                 s_int (mesh, "announce_sent"), s_int (mesh, "announce_received"),
+                 s_int (mesh, "announce_requested"), s_int (mesh, "announce_retried"),
+                 s_int (mesh, "announce_dropped"));
         fprintf (out, "           bytes in %lld, out %lld; ZAP denials %lld, frames dropped %lld\n",
                  s_int (mesh, "bytes_in"), s_int (mesh, "bytes_out"), s_int (mesh, "zap_denied"),
                  s_int (mesh, "frames_dropped"));

@@ -247,6 +247,12 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
         json_object_set_new (object, "events_pushed", s_u64 (mesh->events_pushed));
         json_object_set_new (object, "events_pulled", s_u64 (mesh->events_pulled));
         json_object_set_new (object, "events_received", s_u64 (mesh->events_received));
+        json_object_set_new (object, "events_duplicate", s_u64 (mesh->events_duplicate));
+        json_object_set_new (object, "announce_sent", s_u64 (mesh->announce_sent));
+        json_object_set_new (object, "announce_received", s_u64 (mesh->announce_received));
+        json_object_set_new (object, "announce_requested", s_u64 (mesh->announce_requested));
+        json_object_set_new (object, "announce_retried", s_u64 (mesh->announce_retried));
+        json_object_set_new (object, "announce_dropped", s_u64 (mesh->announce_dropped));
         json_object_set_new (object, "reconcile_rounds", s_u64 (mesh->reconcile_rounds));
         json_object_set_new (object, "reconcile_bytes", s_u64 (mesh->reconcile_bytes));
         json_object_set_new (object, "bytes_in", s_u64 (mesh->bytes_in));
@@ -403,12 +409,29 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
     s_metric (out, "hearth_mesh_peers_connected", "gauge",
               "Peer links currently connected.", mesh->peers_connected);
     s_metric (out, "hearth_mesh_events_pushed_total", "counter",
-              "Events sent to peers by eager push since start.", mesh->events_pushed);
+              "Events sent to peers in full unasked (eager push, reconciliation) since start.",
+              mesh->events_pushed);
     s_metric (out, "hearth_mesh_events_pulled_total", "counter",
               "Events received after a fetch (anti-entropy) since start.", mesh->events_pulled);
     s_metric (out, "hearth_mesh_events_received_total", "counter",
               "Events received over peer links (push and fetch) since start.",
               mesh->events_received);
+    s_metric (out, "hearth_mesh_events_duplicate_total", "counter",
+              "Events received over peer links that were already stored, since start.",
+              mesh->events_duplicate);
+    s_family (out, "hearth_mesh_announced_hashes_total", "counter",
+              "Event hashes announced (lazy push), by direction: out = to peers, in = from peers.");
+    fprintf (out, "hearth_mesh_announced_hashes_total{direction=\"in\"} %" PRIu64 "\n", mesh->announce_received);
+    fprintf (out, "hearth_mesh_announced_hashes_total{direction=\"out\"} %" PRIu64 "\n", mesh->announce_sent);
+    s_metric (out, "hearth_mesh_announce_requested_total", "counter",
+              "Announced event hashes this node lacked and fetched (retries included), since start.",
+              mesh->announce_requested);
+    s_metric (out, "hearth_mesh_announce_retried_total", "counter",
+              "Announced event hashes asked again from another announcer (no answer, or answered "
+              "without the event), since start.", mesh->announce_retried);
+    s_metric (out, "hearth_mesh_announce_dropped_total", "counter",
+              "Announced event hashes ignored because a limit was reached, since start.",
+              mesh->announce_dropped);
     s_metric (out, "hearth_mesh_reconcile_rounds_total", "counter",
               "Negentropy reconciliation sessions completed since start.", mesh->reconcile_rounds);
     s_metric (out, "hearth_mesh_reconcile_bytes_total", "counter",

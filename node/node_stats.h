@@ -40,9 +40,15 @@ typedef struct _node_stats_t node_stats_t;
 typedef struct {
     const char *address;                /* this node's peer address, may be NULL */
     uint64_t    peers_connected;        /* gauge */
-    uint64_t    events_pushed;          /* sent by eager push */
+    uint64_t    events_pushed;          /* sent in full unasked (eager push, a session's "have") */
     uint64_t    events_pulled;          /* received after a fetch */
     uint64_t    events_received;        /* all events received over links */
+    uint64_t    events_duplicate;       /* of those, already stored */
+    uint64_t    announce_sent;          /* event hashes announced to peers (lazy push) */
+    uint64_t    announce_received;      /* event hashes in peers' announcements */
+    uint64_t    announce_requested;     /* announced hashes fetched because we lacked them */
+    uint64_t    announce_retried;       /* of those, asked again from another announcer */
+    uint64_t    announce_dropped;       /* announced hashes ignored: over a limit */
     uint64_t    reconcile_rounds;       /* Negentropy sessions completed */
     uint64_t    reconcile_bytes;        /* Negentropy message bytes in + out */
     uint64_t    bytes_in, bytes_out;    /* all link bytes */

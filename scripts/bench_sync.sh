@@ -26,6 +26,11 @@
 # their lamports follow the node's head, so they sit at the head of the
 # order exactly as posts made during the split would.
 #
+# heal5 and latency also report what relaying cost over all five nodes:
+# duplicates (events a node received that it already had, from the receive
+# pipeline's count), hashes announced and hashes requested because of an
+# announcement (lazy push; 0 on builds without it).
+#
 # Bytes are gossip message bytes as the nodes count them (protobuf frames;
 # ZMTP, CURVE and TCP framing not included). Times are wall clock, polled
 # every ~50 ms through hearthctl, so they carry that resolution.
@@ -102,6 +107,24 @@ PY
 # mesh_of DIR: "rounds reconcile_bytes bytes_in bytes_out" of a node.
 mesh_of () {
     ctl "$1" --json stats | jget "' '.join(str(d['mesh'][k]) for k in ('reconcile_rounds','reconcile_bytes','bytes_in','bytes_out'))"
+}
+
+# relay_of DIR: "duplicates announce_sent announce_requested bytes_out" of a
+# node: events it received that it already had (the receive pipeline's
+# duplicate count, so nodes without lazy push report it too) and its
+# lazy-push counters (0 on nodes without them).
+relay_of () {
+    ctl "$1" --json stats | jget "' '.join(str(x) for x in (d['events']['rejected'].get('duplicate', 0), d['mesh'].get('announce_sent', 0), d['mesh'].get('announce_requested', 0), d['mesh']['bytes_out']))"
+}
+
+# relay_sum DIR...: relay_of summed over nodes.
+relay_sum () {
+    local dup=0 ann=0 req=0 out=0 d a r o dir
+    for dir in "$@"; do
+        read -r d a r o <<<"$(relay_of "$dir")"
+        dup=$((dup + d)); ann=$((ann + a)); req=$((req + r)); out=$((out + o))
+    done
+    echo "$dup $ann $req $out"
 }
 
 # wait_events DIR COUNT: poll until the node holds COUNT events; prints ms.
@@ -241,11 +264,15 @@ case_heal5 () {
         total_bytes=$((total_bytes + bout))
     done
     [ "$(events_of "$NODE_1_DIR")" = $((base + 2 * HEAL_EACH)) ] || { echo "heal5: wrong event count" >&2; exit 1; }
+    local dup ann req sent
+    read -r dup ann req sent <<<"$(relay_sum "$NODE_1_DIR" "$NODE_2_DIR" "$NODE_3_DIR" "$NODE_4_DIR" "$NODE_5_DIR")"
     record heal5 each_side="$HEAL_EACH" side_a_start_ms=$((t_started - t0)) \
         ms_link_back_after_start=$((t_link - t0)) ms_equal_after_link=$((t_equal - t_link)) \
         ms_equal_after_start=$((t_equal - t0)) bytes_sent_all_nodes="$total_bytes" \
         minimal_bytes_one_copy=$((ba + bb)) \
-        minimal_bytes_all_nodes=$((3 * bb + 2 * ba))
+        minimal_bytes_all_nodes=$((3 * bb + 2 * ba)) \
+        total_over_minimal="$("$PYTHON" -c "print(round($total_bytes/$((3 * bb + 2 * ba)), 2))")" \
+        duplicates_all_nodes="$dup" announced_all_nodes="$ann" announce_requested_all_nodes="$req"
     cluster down "$c" >/dev/null
 }
 
@@ -267,6 +294,12 @@ case_latency () {
         missing="$(echo "$out" | jget "d['pairs_missing']")" \
         probe_baseline_p50_ms="$(echo "$baseline" | jget "d['p50_ms']")" \
         probe_baseline_p99_ms="$(echo "$baseline" | jget "d['p99_ms']")"
+    # What relaying cost over the whole case (the baseline's posts included).
+    local dup ann req sent
+    read -r dup ann req sent <<<"$(relay_sum "$NODE_1_DIR" "$NODE_2_DIR" "$NODE_3_DIR" "$NODE_4_DIR" "$NODE_5_DIR")"
+    record latency.relay posts_incl_baseline="$(( $(echo "$out" | jget "d['posts']") + $(echo "$baseline" | jget "d['posts']") ))" \
+        duplicates_all_nodes="$dup" announced_all_nodes="$ann" announce_requested_all_nodes="$req" \
+        bytes_sent_all_nodes="$sent"
     cluster down "$c" >/dev/null
 }
 

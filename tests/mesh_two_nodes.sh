@@ -42,7 +42,9 @@ assert_json "$OUT" "d['error'] == 'unauthorized'" "remote node.stats refused"
 expect_exit 2 ctl "$B" --node "ed25519:bad@tcp://127.0.0.1:1" market list
 assert_json "$(ctl "$A" --json stats)" "d['mesh']['queries']['market.list']['ok'] >= 2 and d['mesh']['queries']['market.search']['ok'] >= 1 and d['mesh']['queries']['market.list']['in_flight'] == 0" "A counts the remote calls"
 assert_json "$(ctl "$A" --json stats)" "[d['mesh']['queries'][c][k] for c in ('market.list', 'market.search') for k in ('max_concurrent', 'timeout_ms')] == [8, 5000, 4, 10000]" "CONTRACT §3 limits of the remote calls"
-ctl "$A" stats --prometheus | grep -q '^hearth_mesh_queries_total{capability="market.list",result="ok"} [1-9]' || fail "prometheus remote calls"
+# Captured first: grep -q stops reading early, and with pipefail the writer's SIGPIPE would fail the check.
+PROM=$(ctl "$A" stats --prometheus)
+grep -q '^hearth_mesh_queries_total{capability="market.list",result="ok"} [1-9]' <<<"$PROM" || fail "prometheus remote calls"
 
 step "a call nobody answers ends with timeout after the capability's timeout or a shorter --timeout"
 DEAD_PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -308,7 +308,9 @@ HT_TEST (test_mesh)
     };
     node_stats_mesh_t mesh = {
         .address = "ed25519:x@tcp://127.0.0.1:7400", .peers_connected = 1, .events_pushed = 7,
-        .events_pulled = 8, .events_received = 15, .reconcile_rounds = 3, .reconcile_bytes = 900,
+        .events_pulled = 8, .events_received = 15, .events_duplicate = 4, .announce_sent = 21,
+        .announce_received = 22, .announce_requested = 9, .announce_retried = 2, .announce_dropped = 5,
+        .reconcile_rounds = 3, .reconcile_bytes = 900,
         .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1,
         .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 2
@@ -319,6 +321,12 @@ HT_TEST (test_mesh)
     HT_CHECK (s_value (text, "hearth_mesh_peers_connected") == 1);
     HT_CHECK (s_value (text, "hearth_mesh_events_pushed_total") == 7);
     HT_CHECK (s_value (text, "hearth_mesh_events_pulled_total") == 8);
+    HT_CHECK (s_value (text, "hearth_mesh_events_duplicate_total") == 4);
+    HT_CHECK (s_value (text, "hearth_mesh_announced_hashes_total{direction=\"out\"}") == 21);
+    HT_CHECK (s_value (text, "hearth_mesh_announced_hashes_total{direction=\"in\"}") == 22);
+    HT_CHECK (s_value (text, "hearth_mesh_announce_requested_total") == 9);
+    HT_CHECK (s_value (text, "hearth_mesh_announce_retried_total") == 2);
+    HT_CHECK (s_value (text, "hearth_mesh_announce_dropped_total") == 5);
     HT_CHECK (s_value (text, "hearth_mesh_reconcile_rounds_total") == 3);
     HT_CHECK (s_value (text, "hearth_mesh_reconcile_bytes_total") == 900);
     HT_CHECK (s_value (text, "hearth_mesh_bytes_total{direction=\"in\"}") == 4000);
@@ -349,6 +357,12 @@ HT_TEST (test_mesh)
     json_t *object = json_object_get (json, "mesh");
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "zap_denied")), 2);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_rounds")), 3);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "events_duplicate")), 4);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_sent")), 21);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_received")), 22);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_requested")), 9);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_retried")), 2);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_dropped")), 5);
     HT_CHECK (json_real_value (json_object_get (object, "seconds_since_last_sync")) == 2.5);
     HT_CHECK_EQ_STR (json_string_value (json_object_get (object, "last_sync")), "2026-11-25T10:00:00.000Z");
     HT_CHECK_EQ_INT (json_array_size (json_object_get (object, "peers")), 3);
