@@ -113,12 +113,15 @@ typedef struct {
 
 /*  Items a verify thread claims at once. Their signatures are checked as
     one batch (event_verify_batch, ed25519_batch.h), whose rate grows with
-    its size: with distinct keys 2.2x libsodium's single verify at 16, 2.3x
-    at 64, 2.7x at 256, and more when authors repeat (bench_ed25519,
-    docs/performance.md). 64 keeps most of that while a job of
-    EVENTLOG_INGEST_BATCH (256) items still splits into 4 claims that the
-    verify threads and the caller can share. */
-#define S_VERIFY_CLAIM  64
+    its size, most when authors repeat within it (one term and one point
+    decoding per key): bench_ed25519 with 64 authors, 3.3x libsodium's
+    single verify at 64, 3.9x at 128, 4.9x at 256. In bench_ingest (64
+    authors) claims of 32, 64, 128, 256 gave ingest 1.70, 1.79, 2.32, 2.88x
+    the libsodium verify-only rate on one thread, and 128 and 256 both
+    ~2.4x on two (docs/performance.md). 128 still splits a job of
+    EVENTLOG_INGEST_BATCH (256) items into 2 claims, one for a worker and
+    one for the caller when it joins. */
+#define S_VERIFY_CLAIM  128
 _Static_assert (S_VERIFY_CLAIM <= EVENT_VERIFY_BATCH_MAX, "a claim is one event_verify_batch");
 
 /*  A slice of items handed to every verify thread at once; threads claim

@@ -25,8 +25,8 @@
     (EVENT_MAX_BYTES, 16 KiB) fits, so malloc is a fallback only. */
 #define IDENTITY_STACK_MSG  (16384 + IDENTITY_EVENT_DOMAIN_LEN)
 /*  identity_verify_events describes up to this many signatures on the
-    stack (the verify pool's claims are 64); more are malloc'd. */
-#define IDENTITY_STACK_BATCH  64
+    stack (the verify pool's claims are 128); more are malloc'd. */
+#define IDENTITY_STACK_BATCH  128
 
 _Static_assert (IDENTITY_SEED_BYTES == ED25519_BATCH_SEED_BYTES, "one seed size");
 
