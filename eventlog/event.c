@@ -560,6 +560,22 @@ event_verify (const event_t *self)
     return identity_verify_event (self->body->author.data, self->body_bytes, self->body_len, self->sig);
 }
 
+int
+event_verify_batch (const event_t *const *events, size_t n, const uint8_t seed [IDENTITY_SEED_BYTES],
+                    int *rcs)
+{
+    if (n > EVENT_VERIFY_BATCH_MAX)
+        return HEARTH_EINVAL;
+    identity_sig_t sigs [EVENT_VERIFY_BATCH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        sigs [i].pub = events [i]->body->author.data;
+        sigs [i].msg = events [i]->body_bytes;
+        sigs [i].len = events [i]->body_len;
+        sigs [i].sig = events [i]->sig;
+    }
+    return identity_verify_events (sigs, n, seed, rcs);
+}
+
 event_t *
 event_dup (const event_t *self)
 {

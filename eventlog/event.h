@@ -89,6 +89,15 @@ event_t *event_sign (const Hearth__Event *body, const identity_t *identity, int 
     thread-safe (may run on worker threads). */
 int event_verify (const event_t *self);
 
+/*  Batch form of event_verify (identity_verify_events): rcs[i] (caller's
+    array of n) = event_verify (events[i]) except with probability below
+    2^-127. seed: IDENTITY_SEED_BYTES the authors cannot predict
+    (randombytes_buf). Returns 0 if all are valid, else HEARTH_ESIGNATURE;
+    HEARTH_EINVAL if n > EVENT_VERIFY_BATCH_MAX. Pure, thread-safe. */
+#define EVENT_VERIFY_BATCH_MAX  256
+int event_verify_batch (const event_t *const *events, size_t n, const uint8_t seed [IDENTITY_SEED_BYTES],
+                        int *rcs);
+
 /*  Deep copy; NULL on OOM. */
 event_t *event_dup (const event_t *self);
 

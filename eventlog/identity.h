@@ -55,9 +55,31 @@ const char *identity_short_id (const identity_t *self);
 void identity_sign_event (const identity_t *self, const uint8_t *msg, size_t len,
                           uint8_t sig [HEARTH_SIG_BYTES]);
 
-/*  Verify such a signature by a 32-byte public key. Returns 0 or HEARTH_ESIGNATURE. */
+/*  Verify such a signature by a 32-byte public key. Returns 0 or
+    HEARTH_ESIGNATURE. The rule is ed25519_batch.h's (RFC 8032's cofactored
+    equation plus libsodium's encoding checks): libsodium's verify decides
+    what it accepts, and ed25519_batch_verify_one judges what it rejects. */
 int  identity_verify_event (const uint8_t pub [HEARTH_KEY_BYTES], const uint8_t *msg, size_t len,
                             const uint8_t sig [HEARTH_SIG_BYTES]);
+
+/*  One event signature for identity_verify_events; pointers borrowed. */
+typedef struct {
+    const uint8_t *pub;                     /* 32-byte public key */
+    const uint8_t *msg;                     /* the signed body, without the domain prefix */
+    size_t         len;
+    const uint8_t *sig;                     /* 64 bytes */
+} identity_sig_t;
+
+/*  Bytes of identity_verify_events' seed. */
+#define IDENTITY_SEED_BYTES  32
+
+/*  Verify n signatures as identity_verify_event would, as one batch
+    (ed25519_batch.h): rcs[i] (caller's array of n) = 0 or
+    HEARTH_ESIGNATURE, exactly identity_verify_event's verdict except with
+    probability below 2^-127. seed: 32 bytes the signers cannot predict
+    (randombytes_buf). Returns 0 if all are valid, else HEARTH_ESIGNATURE. */
+int  identity_verify_events (const identity_sig_t *sigs, size_t n, const uint8_t seed [IDENTITY_SEED_BYTES],
+                             int *rcs);
 
 #ifdef __cplusplus
 }

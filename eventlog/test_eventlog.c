@@ -1222,6 +1222,60 @@ HT_TEST (test_verify_threads_same_results)
     world_free (&w);
 }
 
+/*  Signatures are checked in batches of the verify pool's claims: a bad
+    signature anywhere in a call is rejected with EVENT_REJECT_SIGNATURE
+    and nothing else is, whatever the thread count, and frame by frame
+    (the single-event path) gives the same codes. */
+HT_TEST (test_ingest_signature_verdicts_exact)
+{
+    world_t w;
+    world_make (&w, "sigcodes", 300);
+    frames_t f = { 0 };
+    size_t bad = 0;
+    for (size_t i = 0; i < w.frames.n; i++) {
+        frames_add (&f, w.frames.frames [i], w.frames.lens [i]);
+        if (i >= w.n_prefix && i % 37 == 3) {
+            /*  The signature is the frame's last 64 bytes: R, then S. */
+            size_t at = (i / 37) % 2? f.lens [f.n - 1] - 40: f.lens [f.n - 1] - 10;
+            f.frames [f.n - 1][at] ^= 0x20;
+            bad++;
+        }
+    }
+    event_reject_t *codes = calloc (f.n, sizeof *codes);
+    int threads [] = { 1, 2, 0 };           /* 0: one frame per call */
+    for (int t = 0; t < 3; t++) {
+        char name [16];
+        snprintf (name, sizeof name, "s%d", t);
+        eventlog_t *log = world_target (&w, name, NULL);
+        if (!log)
+            break;
+        eventlog_ingest_result_t r;
+        size_t accepted = 0, rejected = 0;
+        if (threads [t]) {
+            HT_CHECK_EQ_INT (eventlog_set_verify_threads (log, threads [t]), 0);
+            HT_CHECK_EQ_INT (s_ingest (log, &f, 0, f.n, &r, codes), 0);
+            accepted = r.accepted;
+            rejected = r.rejected [EVENT_REJECT_SIGNATURE];
+        }
+        else
+            for (size_t i = 0; i < f.n; i++) {
+                HT_CHECK_EQ_INT (s_ingest (log, &f, i, 1, &r, codes + i), 0);
+                accepted += r.accepted;
+                rejected += r.rejected [EVENT_REJECT_SIGNATURE];
+            }
+        HT_CHECK_EQ_INT (accepted, f.n - bad);
+        HT_CHECK_EQ_INT (rejected, bad);
+        for (size_t i = 0; i < f.n; i++) {
+            int is_bad = i >= w.n_prefix && i % 37 == 3;
+            HT_CHECK_EQ_INT (codes [i], is_bad? EVENT_REJECT_SIGNATURE: EVENT_REJECT_NONE);
+        }
+        eventlog_destroy (&log);
+    }
+    free (codes);
+    frames_free (&f);
+    world_free (&w);
+}
+
 /*  The mesh hooks: accept hook with origin, has_hash, get_wire, scan_order. */
 typedef struct {
     size_t      calls, with_origin;
@@ -1317,6 +1371,7 @@ main (int argc, char **argv)
     HT_RUN (test_views_load_replays_tail);
     HT_RUN (test_received_survive_process_kill);
     HT_RUN (test_verify_threads_same_results);
+    HT_RUN (test_ingest_signature_verdicts_exact);
     HT_RUN (test_mesh_hooks);
     return ht_summary ();
 }

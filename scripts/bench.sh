@@ -7,6 +7,11 @@
 #       fresh RocksDB, against bare libsodium verification of the same
 #       events, with 1 and 2 threads. See docs/performance.md.
 #
+#   scripts/bench.sh ed25519 [N] [bench_ed25519 options...]
+#       Release build, then bench_ed25519: Ed25519 batch verification
+#       (batches of 16, 64, 256) against libsodium's single verify, on one
+#       core, same signatures, same run. See docs/performance.md.
+#
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
 
@@ -14,7 +19,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 
 usage () {
-    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Configure (Release) once, then build only the targets asked for.
@@ -34,6 +39,11 @@ case "$cmd" in
         build bench_ingest
         echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
         "$BUILD_DIR/eventlog/bench_ingest" "$n" "$@"
+        ;;
+    ed25519)
+        build bench_ed25519
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        "$BUILD_DIR/eventlog/bench_ed25519" "$@"
         ;;
     sync)
         # Sync benchmark of issue 3: clusters of real nodes (cluster.sh),
