@@ -438,6 +438,63 @@ negentropy_store_destroy (negentropy_store_t **self_p)
     *self_p = NULL;
 }
 
+/*  Inner nodes a tree needs above width leaves. */
+static size_t
+s_inner_count (size_t width)
+{
+    size_t n = 0;
+    for (size_t w = width; w > 1; w = (w + S_INNER_MAX - 1) / S_INNER_MAX)
+        n += (w + S_INNER_MAX - 1) / S_INNER_MAX;
+    return n;
+}
+
+/*  n zeroed inner nodes, or NULL (nothing left allocated) if out of memory. */
+static s_inner_t **
+s_pool_new (size_t n)
+{
+    s_inner_t **pool = (s_inner_t **) calloc (n? n: 1, sizeof *pool);
+    size_t got = 0;
+    while (pool && got < n && (pool [got] = (s_inner_t *) calloc (1, sizeof (s_inner_t))))
+        got++;
+    if (pool && got < n) {
+        while (got > 0)
+            free (pool [--got]);
+        free (pool);
+        pool = NULL;
+    }
+    return pool;
+}
+
+/*  Link the inner levels above level[0, width) (the leaves' entries, in
+    order) with the nodes of pool (s_inner_count (width) of them, all
+    used); level[0] ends as the root's entry. Returns the height. */
+static int
+s_link_levels (s_entry_t *level, size_t width, s_inner_t **pool)
+{
+    int height = 0;
+    size_t used = 0;
+    while (width > 1) {
+        size_t parents = (width + S_INNER_MAX - 1) / S_INNER_MAX;
+        for (size_t p = 0; p < parents; p++) {
+            s_inner_t *inner = pool [used++];
+            size_t from = p * S_INNER_MAX;
+            size_t n = width - from < S_INNER_MAX? width - from: S_INNER_MAX;
+            s_entry_t parent = { .node = inner };
+            for (size_t i = 0; i < n; i++) {
+                s_inner_put (inner, (uint32_t) i, &level [from + i]);
+                parent.count += level [from + i].count;
+                s_sum_add (&parent.sum, &level [from + i].sum);
+            }
+            parent.key_ts = inner->key_ts [0];
+            memcpy (parent.key_id, inner->key_id [0], NEGENTROPY_ID_SIZE);
+            level [p] = parent;             /* p <= from: never overwrites an unread entry */
+        }
+        width = parents;
+        height++;
+    }
+    return height;
+}
+
 int
 negentropy_store_build (negentropy_store_t *self, const negentropy_item_t *items, size_t count)
 {
@@ -454,15 +511,22 @@ negentropy_store_build (negentropy_store_t *self, const negentropy_item_t *items
         return 0;
 
     size_t width = (count + S_LEAF_MAX - 1) / S_LEAF_MAX;   /* entries at this level */
+    size_t n_inner = s_inner_count (width);
     s_entry_t *level = (s_entry_t *) calloc (width, sizeof (s_entry_t));
-    if (!level)
+    s_inner_t **pool = level? s_pool_new (n_inner): NULL;
+    if (!pool) {
+        free (level);
         return HEARTH_ENOMEM;
+    }
     s_leaf_t *prev = NULL;
     for (size_t l = 0; l < width; l++) {
         s_leaf_t *leaf = (s_leaf_t *) calloc (1, sizeof (s_leaf_t));
         if (!leaf) {
             for (size_t j = 0; j < l; j++)
                 free (level [j].node);
+            for (size_t j = 0; j < n_inner; j++)
+                free (pool [j]);
+            free (pool);
             free (level);
             return HEARTH_ENOMEM;
         }
@@ -482,36 +546,8 @@ negentropy_store_build (negentropy_store_t *self, const negentropy_item_t *items
         level [l].key_ts = leaf->ts [0];
         memcpy (level [l].key_id, leaf->id [0], NEGENTROPY_ID_SIZE);
     }
-    int height = 0;
-    while (width > 1) {
-        size_t parents = (width + S_INNER_MAX - 1) / S_INNER_MAX;
-        for (size_t p = 0; p < parents; p++) {
-            s_inner_t *inner = (s_inner_t *) calloc (1, sizeof (s_inner_t));
-            if (!inner) {
-                /* level[0, p) now hold the new parents; the rest still hold
-                   this level's children. Free both, whole subtrees each. */
-                for (size_t j = 0; j < p; j++)
-                    s_node_free (level [j].node, height + 1);
-                for (size_t j = p * S_INNER_MAX; j < width; j++)
-                    s_node_free (level [j].node, height);
-                free (level);
-                return HEARTH_ENOMEM;
-            }
-            size_t first = p * S_INNER_MAX;
-            size_t n = width - first < S_INNER_MAX? width - first: S_INNER_MAX;
-            s_entry_t parent = { .node = inner };
-            for (size_t i = 0; i < n; i++) {
-                s_inner_put (inner, (uint32_t) i, &level [first + i]);
-                parent.count += level [first + i].count;
-                s_sum_add (&parent.sum, &level [first + i].sum);
-            }
-            parent.key_ts = inner->key_ts [0];
-            memcpy (parent.key_id, inner->key_id [0], NEGENTROPY_ID_SIZE);
-            level [p] = parent;             /* p <= first: never overwrites an unread entry */
-        }
-        width = parents;
-        height++;
-    }
+    int height = s_link_levels (level, width, pool);
+    free (pool);
     s_node_free (self->root, self->height);
     self->root = level [0].node;
     self->height = height;
@@ -566,18 +602,9 @@ negentropy_store_compact (negentropy_store_t *self)
 
     /*  Everything that can fail first: the level array and every inner
         node of the new tree. */
-    size_t n_inner = 0;
-    for (size_t w = width; w > 1; w = (w + S_INNER_MAX - 1) / S_INNER_MAX)
-        n_inner += (w + S_INNER_MAX - 1) / S_INNER_MAX;
     s_entry_t *level = (s_entry_t *) calloc (width, sizeof (s_entry_t));
-    s_inner_t **pool = (s_inner_t **) calloc (n_inner? n_inner: 1, sizeof *pool);
-    size_t got = 0;
-    while (level && pool && got < n_inner && (pool [got] = (s_inner_t *) calloc (1, sizeof (s_inner_t))))
-        got++;
-    if (!level || !pool || got < n_inner) {
-        for (size_t i = 0; pool && i < got; i++)
-            free (pool [i]);
-        free (pool);
+    s_inner_t **pool = level? s_pool_new (s_inner_count (width)): NULL;
+    if (!pool) {
         free (level);
         return HEARTH_ENOMEM;
     }
@@ -627,28 +654,7 @@ negentropy_store_compact (negentropy_store_t *self)
         memcpy (level [l].key_id, leaf->id [0], NEGENTROPY_ID_SIZE);
     }
     assert (l == width);
-    int height = 0;
-    size_t used = 0;
-    while (width > 1) {
-        size_t parents = (width + S_INNER_MAX - 1) / S_INNER_MAX;
-        for (size_t p = 0; p < parents; p++) {
-            s_inner_t *inner = pool [used++];
-            size_t from = p * S_INNER_MAX;
-            size_t n = width - from < S_INNER_MAX? width - from: S_INNER_MAX;
-            s_entry_t parent = { .node = inner };
-            for (size_t i = 0; i < n; i++) {
-                s_inner_put (inner, (uint32_t) i, &level [from + i]);
-                parent.count += level [from + i].count;
-                s_sum_add (&parent.sum, &level [from + i].sum);
-            }
-            parent.key_ts = inner->key_ts [0];
-            memcpy (parent.key_id, inner->key_id [0], NEGENTROPY_ID_SIZE);
-            level [p] = parent;             /* p <= from: never overwrites an unread entry */
-        }
-        width = parents;
-        height++;
-    }
-    assert (used == n_inner);
+    int height = s_link_levels (level, width, pool);
     assert (level [0].count == self->size);
     self->root = level [0].node;
     self->height = height;

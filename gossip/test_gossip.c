@@ -558,9 +558,11 @@ HT_TEST (test_lan_discovery)
 }
 
 /*  A raw CURVE DEALER connection to node n as member `who` (no gossip
-    instance behind it: the test speaks the protocol by hand). */
+    instance behind it: the test speaks the protocol by hand, and can send
+    frames no well-behaved client would). sndhwm < 0 keeps ZeroMQ's
+    default; 0 queues a whole burst. */
 static zsock_t *
-s_raw_connect (const node_t *n, const identity_t *who)
+s_raw_open (const node_t *n, const identity_t *who, int sndhwm)
 {
     uint8_t key [32], server [32], pub [32], sec [32];
     char endpoint [GOSSIP_MAX_ADDRESS];
@@ -572,9 +574,24 @@ s_raw_connect (const node_t *n, const identity_t *who)
     zsock_set_curve_publickey_bin (d, pub);
     zsock_set_curve_secretkey_bin (d, sec);
     zsock_set_linger (d, 0);
+    if (sndhwm >= 0)
+        zsock_set_sndhwm (d, sndhwm);
     HT_CHECK_EQ_INT (zsock_connect (d, "%s", endpoint), 0);
     sodium_memzero (sec, sizeof sec);
     return d;
+}
+
+static zsock_t *
+s_raw_connect (const node_t *n, const identity_t *who)
+{
+    return s_raw_open (n, who, -1);
+}
+
+/*  A raw connection that queues a whole burst of calls. */
+static zsock_t *
+s_raw_open_burst (const node_t *n, const identity_t *who)
+{
+    return s_raw_open (n, who, 0);
 }
 
 /*  Send one message on a raw connection. */
@@ -583,7 +600,7 @@ s_raw_send (zsock_t *d, const Hearth__GossipMessage *m)
 {
     size_t len;
     uint8_t *buf = gossip_wire_encode (m, &len);
-    zsock_send (d, "b", buf, len);
+    HT_CHECK (buf && zsock_send (d, "b", buf, len) == 0);
     free (buf);
 }
 
@@ -1192,27 +1209,6 @@ HT_TEST (test_remote_query)
 
 /* ---- remote query limits ------------------------------------------------------------ */
 
-/*  A raw DEALER to n's peer socket, authenticated as member `as`: it can
-    send frames no well-behaved client would. */
-static zsock_t *
-s_raw_dealer (const node_t *n, const identity_t *as)
-{
-    uint8_t key [32], server [32], pub [32], sec [32];
-    char endpoint [GOSSIP_MAX_ADDRESS];
-    HT_CHECK_EQ_INT (gossip_address_parse (gossip_address (n->g), key, endpoint), 0);
-    HT_CHECK_EQ_INT (crypto_sign_ed25519_pk_to_curve25519 (server, key), 0);
-    HT_CHECK_EQ_INT (identity_curve_keypair (as, pub, sec), 0);
-    zsock_t *d = zsock_new (ZMQ_DEALER);
-    zsock_set_curve_serverkey_bin (d, server);
-    zsock_set_curve_publickey_bin (d, pub);
-    zsock_set_curve_secretkey_bin (d, sec);
-    zsock_set_linger (d, 0);
-    zsock_set_sndhwm (d, 0);                /* queue the whole burst */
-    HT_CHECK_EQ_INT (zsock_connect (d, "%s", endpoint), 0);
-    sodium_memzero (sec, sizeof sec);
-    return d;
-}
-
 static void
 s_raw_query (zsock_t *d, const char *capability, uint64_t request_id, uint32_t timeout_ms)
 {
@@ -1224,10 +1220,7 @@ s_raw_query (zsock_t *d, const char *capability, uint64_t request_id, uint32_t t
     Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
     m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_QUERY;
     m.query = &q;
-    size_t len;
-    uint8_t *buf = gossip_wire_encode (&m, &len);
-    HT_CHECK (buf && zmq_send (zsock_resolve (d), buf, len, 0) == (int) len);
-    free (buf);
+    s_raw_send (d, &m);
 }
 
 /*  What a raw client got back, by request id parity and by error. */
@@ -1322,7 +1315,7 @@ HT_TEST (test_query_flood)
     HT_CHECK_EQ_INT (gossip_query_limits_set (a.g, "market.list", 0, 5000), HEARTH_EINVAL);
     s_raw_t r;
     memset (&r, 0, sizeof r);
-    r.d = s_raw_dealer (&a, m.id);
+    r.d = s_raw_open_burst (&a, m.id);
     r.server = a.g;
     /*  Bursts over the hard burst until the node has dropped some (the
         hard bucket refills at 100/s, so only the number needed depends on
@@ -1427,7 +1420,7 @@ HT_TEST (test_query_budget)
     memset (&r, 0, sizeof r);
     r.server = a.g;
     for (int pair = 0; pair < GOSSIP_ADMIT_SOFT_CAP_BURST - 1 && r.timeouts == 0; pair++) {
-        r.d = s_raw_dealer (&a, m.id);
+        r.d = s_raw_open_burst (&a, m.id);
         s_raw_query (r.d, "market.slow", ++r.sent, 0);
         s_raw_query (r.d, "market.list", ++r.sent, 1);
         s_raw_want_t w = { &r, r.sent };
