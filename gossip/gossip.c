@@ -378,6 +378,17 @@ s_send_events (s_link_t *l, int push, ProtobufCBinaryData *events, size_t n, uin
     return s_send (l, &m);
 }
 
+/*  Count a reconciliation message sent or received: all of them, and
+    those of the rateless mode apart (every message of it starts with
+    RIBLT_PROTOCOL_VERSION; a v1 decline of a rateless offer is v1). */
+static void
+s_count_neg (gossip_t *self, const uint8_t *msg, size_t size)
+{
+    self->stats.reconcile_bytes += size;
+    if (size > 0 && msg [0] == RIBLT_PROTOCOL_VERSION)
+        self->stats.reconcile_bytes_rateless += size;
+}
+
 static int
 s_send_neg (s_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_t *msg, size_t size,
             uint64_t session)
@@ -397,7 +408,7 @@ s_send_neg (s_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_t *ms
         m.neg_reply = &n;
     int rc = s_send (l, &m);
     if (rc == 0)
-        l->owner->stats.reconcile_bytes += size;
+        s_count_neg (l->owner, msg, size);
     return rc;
 }
 
@@ -584,7 +595,8 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
     gossip_t *self = l->owner;
     if (!l->init || l->init_done || n->session != l->init_session)
         return;                             /* stale: a session we ended */
-    self->stats.reconcile_bytes += n->msg.len;
+    s_count_neg (self, n->msg.data, n->msg.len);
+    self->stats.reconcile_round_trips++;
     const uint8_t *reply;
     size_t size;
     int rc = gossip_session_reconcile (l->init, n->msg.data, n->msg.len, &reply, &size);
@@ -592,6 +604,7 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
     &&  (rc == HEARTH_ESCHEMA || rc == HEARTH_ECAPACITY)) {
         /*  v1-only peer, or a difference too large for the rateless mode. */
         l->riblt_declined |= rc == HEARTH_ESCHEMA;
+        self->stats.reconcile_fallbacks++;
         gossip_session_destroy (&l->init);
         s_session_start (l, GOSSIP_SESSION_V1);
         return;
@@ -749,7 +762,7 @@ s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
     else
     if (!l->resp || n->session != l->resp_session)
         return;                             /* a session we no longer hold */
-    self->stats.reconcile_bytes += n->msg.len;
+    s_count_neg (self, n->msg.data, n->msg.len);
     const uint8_t *reply;
     size_t size;
     int rc = gossip_session_reconcile (l->resp, n->msg.data, n->msg.len, &reply, &size);

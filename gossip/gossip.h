@@ -115,9 +115,12 @@ typedef struct {
     uint64_t events_pushed;              /* sent by eager push */
     uint64_t events_pulled;              /* received after a fetch */
     uint64_t events_received;            /* all events received over links */
-    uint64_t reconcile_rounds;           /* sessions completed */
+    uint64_t reconcile_rounds;           /* sessions completed (as initiator) */
     uint64_t reconcile_rateless;         /* of which in the rateless IBLT mode (docs/sync.md §6) */
-    uint64_t reconcile_bytes;            /* Negentropy message bytes in + out */
+    uint64_t reconcile_round_trips;      /* answers to our sessions' messages, both modes */
+    uint64_t reconcile_fallbacks;        /* rateless sessions replaced by v1 (declined, too large) */
+    uint64_t reconcile_bytes;            /* reconciliation message bytes in + out, both roles and modes */
+    uint64_t reconcile_bytes_rateless;   /* of which rateless-mode messages (first byte 0x48) */
     uint64_t bytes_in, bytes_out;        /* all link bytes */
     uint64_t zap_denied;                 /* handshakes refused */
     uint64_t frames_dropped;             /* bad frames from peers */

@@ -343,6 +343,12 @@ HT_TEST (test_two_nodes_converge)
     HT_CHECK (gossip_stats (a.g)->events_pushed >= 1);
     HT_CHECK (gossip_stats (b.g)->events_pushed >= 1);
     HT_CHECK (gossip_stats (b.g)->reconcile_rounds >= 1);
+    /*  Every completed session had at least one answer; rateless messages
+        are a part of all reconciliation bytes, and none fell back. */
+    HT_CHECK (gossip_stats (b.g)->reconcile_round_trips >= gossip_stats (b.g)->reconcile_rounds);
+    HT_CHECK (gossip_stats (b.g)->reconcile_bytes_rateless > 0);
+    HT_CHECK (gossip_stats (b.g)->reconcile_bytes_rateless < gossip_stats (b.g)->reconcile_bytes);
+    HT_CHECK_EQ_INT (gossip_stats (b.g)->reconcile_fallbacks, 0);
     HT_CHECK (gossip_stats (b.g)->events_pulled >= 4);
     HT_CHECK_EQ_INT (gossip_stats (a.g)->zap_denied, 0);
     json_t *peers = gossip_peers_json (b.g);

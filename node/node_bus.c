@@ -172,7 +172,11 @@ s_mesh_sample (node_bus_t *self, node_stats_mesh_t *mesh)
     mesh->events_pulled = stats->events_pulled;
     mesh->events_received = stats->events_received;
     mesh->reconcile_rounds = stats->reconcile_rounds;
+    mesh->reconcile_rateless = stats->reconcile_rateless;
+    mesh->reconcile_round_trips = stats->reconcile_round_trips;
+    mesh->reconcile_fallbacks = stats->reconcile_fallbacks;
     mesh->reconcile_bytes = stats->reconcile_bytes;
+    mesh->reconcile_bytes_rateless = stats->reconcile_bytes_rateless;
     mesh->bytes_in = stats->bytes_in;
     mesh->bytes_out = stats->bytes_out;
     mesh->zap_denied = stats->zap_denied;
