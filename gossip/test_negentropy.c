@@ -436,6 +436,8 @@ typedef struct {
     size_t   max_msg;
     size_t   have, need;
     int      ok;                /* have/need equal the expected sets exactly */
+    uint64_t old_first;         /* the initiator's ranges_differ_old after the first answer */
+    uint64_t head_first;        /* and ranges_differ_head */
 } s_result_t;
 
 /*  Reconcile store a (initiator) with store b (responder); expect_have are
@@ -469,6 +471,12 @@ s_reconcile (negentropy_store_t *a, negentropy_store_t *b, size_t limit_a, size_
             HT_CHECK (reply_size <= limit_b);
         rc = negentropy_reconcile (init, reply, reply_size, &msg, &size);
         HT_CHECK_EQ_INT (rc, 0);
+        if (res.rounds == 1) {
+            negentropy_stats_t st;
+            negentropy_stats (init, &st);
+            res.old_first = st.ranges_differ_old;
+            res.head_first = st.ranges_differ_head;
+        }
         if (res.rounds > 1000) {
             HT_CHECK (!"too many rounds");
             break;
@@ -589,6 +597,38 @@ HT_TEST (test_reconcile_rounds)
     HT_CHECK (r.max_msg <= 4096);
     fprintf (stderr, "  same, 4 KiB frames: %d rounds, %llu bytes, largest %zu\n",
              r.rounds, (unsigned long long) r.bytes, r.max_msg);
+}
+
+/*  Where the first answer shows differences: none below the opening's
+    newest bucket when they were written at the head (a partition), in
+    either direction or both; in most old ranges when they are scattered
+    (the gossip link then switches to the rateless mode, docs/sync.md §6). */
+HT_TEST (test_differ_position)
+{
+    s_result_t r = s_case (100000, 0, 0, 1000000, 0, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first + r.head_first, 0);
+    r = s_case (100000, 1000, 0, 1000000, 1, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first, 0);
+    HT_CHECK (r.head_first >= 1);
+    r = s_case (100000, 0, 1000, 1000000, 1, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first, 0);
+    HT_CHECK (r.head_first >= 1);
+    r = s_case (100000, 500, 500, 1000000, 1, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first, 0);
+    /*  1,000 at random places: the opening's 15 old buckets are split into
+        16 each by the responder, and nearly all 240 parts differ. */
+    r = s_case (100000, 0, 1000, 1000000, 0, 0, 0);
+    HT_CHECK (r.old_first >= 200);
+    fprintf (stderr, "  100k, initiator lacks 1000 random: %llu old / %llu head ranges differ\n",
+             (unsigned long long) r.old_first, (unsigned long long) r.head_first);
+    r = s_case (100000, 1000, 0, 1000000, 0, 0, 0);
+    HT_CHECK (r.old_first >= 200);
+    /*  Few scattered differences show as few old ranges. */
+    r = s_case (100000, 0, 5, 1000000, 0, 0, 0);
+    HT_CHECK (r.old_first >= 1 && r.old_first <= 5);
+    /*  A set under 32 items opens with one IdList: nothing is "old". */
+    r = s_case (20, 0, 5, 1000000, 0, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first, 0);
 }
 
 /*  Items added to the stores between messages: the session completes, and
@@ -805,6 +845,7 @@ main (void)
     HT_RUN (test_malformed);
     HT_RUN (test_reconcile_cases);
     HT_RUN (test_reconcile_rounds);
+    HT_RUN (test_differ_position);
     HT_RUN (test_insert_mid_session);
     HT_RUN (test_fuzz);
     return ht_summary ();
