@@ -78,6 +78,16 @@ gossip_session_mode (const gossip_session_t *self)
     return self->riblt? GOSSIP_SESSION_RIBLT: GOSSIP_SESSION_V1;
 }
 
+uint64_t
+gossip_session_scattered (const gossip_session_t *self)
+{
+    if (!self->v1)
+        return 0;
+    negentropy_stats_t stats;
+    negentropy_stats (self->v1, &stats);
+    return stats.ranges_differ_old;
+}
+
 const uint8_t *
 gossip_session_have_ids (const gossip_session_t *self, size_t *count_p)
 {

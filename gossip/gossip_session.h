@@ -50,6 +50,12 @@ int gossip_session_reconcile (gossip_session_t *self, const uint8_t *msg, size_t
 
 gossip_session_mode_t gossip_session_mode (const gossip_session_t *self);
 
+/*  An initiator's count of ranges the peer's answers showed to differ below
+    the opening's newest top-level bucket (negentropy_stats_t
+    ranges_differ_old): differences scattered over the order. Always 0 for
+    the rateless mode. */
+uint64_t gossip_session_scattered (const gossip_session_t *self);
+
 /*  Ids the initiator has / needs (32 bytes each), cumulative; owned by the
     session, valid until the next reconcile or destroy. The rateless mode
     reports them only once done. */

@@ -86,11 +86,13 @@ s_node_open (node_t *n, const char *tag, uint8_t seed, const node_t *root)
 /*  Start its gossip on loop, listening on an OS-chosen port, dialling
     `peer` (may be NULL). */
 static void
-s_node_start_cfg (node_t *n, zloop_t *loop, const node_t *peer, int discovery)
+s_node_start_cfg (node_t *n, zloop_t *loop, const node_t *peer, int discovery,
+                  gossip_reconcile_t reconcile)
 {
     gossip_config_t cfg;
     gossip_config_defaults (&cfg);
     cfg.discovery = discovery;
+    cfg.reconcile = reconcile;
     snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
     const char *peers [1];
     if (peer) {
@@ -108,7 +110,7 @@ s_node_start_cfg (node_t *n, zloop_t *loop, const node_t *peer, int discovery)
 static void
 s_node_start (node_t *n, zloop_t *loop, const node_t *peer)
 {
-    s_node_start_cfg (n, loop, peer, 0);
+    s_node_start_cfg (n, loop, peer, 0, GOSSIP_RECONCILE_AUTO);
 }
 
 static void
@@ -414,6 +416,8 @@ HT_TEST (test_restart_catches_up)
     s_node_start (&b, loop, &a);
     HT_CHECK (s_wait_all (loop, s_events (&a) + 1, &a, &b, NULL));
     HT_CHECK_EQ_INT (s_events (&a), s_events (&b));
+    /*  Differences at the head: the reconnect's v1 session keeps v1. */
+    HT_CHECK_EQ_INT (gossip_stats (b.g)->reconcile_switches, 0);
     s_node_close (&b);
     s_node_close (&a);
     zloop_destroy (&loop);
@@ -434,6 +438,142 @@ s_copy_fn (void *arg, const event_t *ev)
     const uint8_t *wire = event_wire (ev, &len);
     eventlog_ingest_result_t r;
     return eventlog_ingest (c->to, &wire, &len, 1, &r, NULL);
+}
+
+/*  count posts by a's identity after a's head, signed here and stored in
+    one ingest call each (fast: no synced append per post): all in a, all
+    but every gap_every-th in b (old events missing at places spread over
+    the order). */
+static void
+s_seed_posts (node_t *a, node_t *b, size_t count, size_t gap_every)
+{
+    uint8_t **frames = (uint8_t **) calloc (count, sizeof *frames);
+    size_t *lens = (size_t *) calloc (count, sizeof *lens);
+    uint8_t **b_frames = (uint8_t **) calloc (count, sizeof *b_frames);
+    size_t *b_lens = (size_t *) calloc (count, sizeof *b_lens);
+    uint64_t head = eventlog_stats (a->log)->lamport_head, now = hearth_now_ms ();
+    size_t nb = 0;
+    for (size_t i = 0; i < count; i++) {
+        tu_post_t p;
+        tu_post_init (&p, a->id, eventlog_community_id (a->log), head + 1 + i, now, (uint32_t) i, NULL,
+                      "Spread out");
+        frames [i] = tu_sign_raw (&p.ev, a->id, &lens [i]);
+        if (i % gap_every != gap_every - 1) {
+            b_frames [nb] = frames [i];
+            b_lens [nb++] = lens [i];
+        }
+    }
+    eventlog_ingest_result_t r;
+    HT_CHECK_EQ_INT (eventlog_ingest (a->log, (const uint8_t *const *) frames, lens, count, &r, NULL), 0);
+    HT_CHECK_EQ_INT (r.accepted, count);
+    HT_CHECK_EQ_INT (eventlog_ingest (b->log, (const uint8_t *const *) b_frames, b_lens, nb, &r, NULL), 0);
+    HT_CHECK_EQ_INT (r.accepted, nb);
+    for (size_t i = 0; i < count; i++)
+        free (frames [i]);
+    free (frames);
+    free (lens);
+    free (b_frames);
+    free (b_lens);
+}
+
+/*  Copy a's log to b (membership events: b must know them to admit a). */
+static int
+s_copy_all_fn (void *arg, const event_t *ev)
+{
+    size_t len;
+    const uint8_t *wire = event_wire (ev, &len);
+    eventlog_ingest_result_t r;
+    return eventlog_ingest ((eventlog_t *) arg, &wire, &len, 1, &r, NULL);
+}
+
+typedef struct {
+    gossip_t *g;
+    uint64_t  rounds;                       /* reconcile_rounds to reach */
+} s_rounds_t;
+
+static int
+s_rounds_reached (void *arg)
+{
+    s_rounds_t *r = (s_rounds_t *) arg;
+    return gossip_stats (r->g)->reconcile_rounds >= r->rounds;
+}
+
+/*  b holds a's log less 100 old events at scattered places and dials a,
+    a in mode_a, b in mode_b; returns once both hold the same set. */
+static void
+s_scattered_run (zloop_t *loop, node_t *a, node_t *b, const char *tag, uint8_t seed,
+                 gossip_reconcile_t mode_a, gossip_reconcile_t mode_b)
+{
+    char tag_a [32], tag_b [32];
+    snprintf (tag_a, sizeof tag_a, "%sa", tag);
+    snprintf (tag_b, sizeof tag_b, "%sb", tag);
+    s_node_open (a, tag_a, seed, NULL);
+    s_node_open (b, tag_b, (uint8_t) (seed + 1), a);
+    s_member (a, b->id);
+    eventlog_scan (a->log, 0, s_copy_all_fn, b->log);
+    s_seed_posts (a, b, 2000, 20);
+    HT_CHECK_EQ_INT (s_events (b), s_events (a) - 100);
+    s_node_start_cfg (a, loop, NULL, 0, mode_a);
+    s_node_start_cfg (b, loop, a, 0, mode_b);  /* b dials a: b initiates */
+    HT_CHECK (s_wait_all (loop, s_events (a), a, b, NULL));
+}
+
+/*  A reconnect's v1 session that finds old events missing at scattered
+    places switches to the rateless mode after its first round; with
+    reconcile = rateless the first session is rateless at once. */
+HT_TEST (test_scattered_switch)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b;
+    s_scattered_run (loop, &a, &b, "g11", 91, GOSSIP_RECONCILE_AUTO, GOSSIP_RECONCILE_AUTO);
+    const gossip_stats_t *st = gossip_stats (b.g);
+    HT_CHECK_EQ_INT (st->reconcile_switches, 1);
+    HT_CHECK (st->reconcile_rateless >= 1);
+    HT_CHECK (st->reconcile_bytes_rateless > 0);
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 0);
+    HT_CHECK (st->events_pulled >= 100);
+    s_node_close (&b);
+    s_node_close (&a);
+    s_scattered_run (loop, &a, &b, "g12", 93, GOSSIP_RECONCILE_AUTO, GOSSIP_RECONCILE_RATELESS);
+    st = gossip_stats (b.g);
+    HT_CHECK_EQ_INT (st->reconcile_switches, 0);
+    HT_CHECK (st->reconcile_rateless >= 1);
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 0);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
+/*  A v1-only node (reconcile = v1, a stock NIP-77 peer) never offers the
+    rateless mode; dialling it, an auto node's reconnect session switches
+    on scattered differences, is declined, falls back to v1 and remembers:
+    its later sessions are v1. */
+HT_TEST (test_v1_only_peer)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b;
+    s_scattered_run (loop, &a, &b, "g13", 95, GOSSIP_RECONCILE_AUTO, GOSSIP_RECONCILE_V1);
+    s_rounds_t want = { b.g, gossip_stats (b.g)->reconcile_rounds + 2 };
+    HT_CHECK (s_run_until (loop, s_rounds_reached, &want, WAIT_MS));
+    const gossip_stats_t *st = gossip_stats (b.g);
+    HT_CHECK_EQ_INT (st->reconcile_switches, 0);
+    HT_CHECK_EQ_INT (st->reconcile_rateless, 0);
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 0);
+    s_node_close (&b);
+    s_node_close (&a);
+    s_scattered_run (loop, &a, &b, "g14", 97, GOSSIP_RECONCILE_V1, GOSSIP_RECONCILE_AUTO);
+    st = gossip_stats (b.g);
+    HT_CHECK_EQ_INT (st->reconcile_switches, 1);
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 1);
+    want.g = b.g;
+    want.rounds = st->reconcile_rounds + 2;
+    HT_CHECK (s_run_until (loop, s_rounds_reached, &want, WAIT_MS));
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 1);
+    HT_CHECK_EQ_INT (st->reconcile_rateless, 0);
+    HT_CHECK_EQ_INT (s_events (&a), s_events (&b));
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
 }
 
 /*  The dialling side has far more than the other lacks: instead of pushing
@@ -546,8 +686,8 @@ HT_TEST (test_lan_discovery)
     s_node_open (&b, "g8b", 62, &a);
     s_member (&a, b.id);
     HT_CHECK_EQ_INT (s_post (&a, "Found you"), 0);
-    s_node_start_cfg (&a, loop, NULL, 1);
-    s_node_start_cfg (&b, loop, NULL, 1);
+    s_node_start_cfg (&a, loop, NULL, 1, GOSSIP_RECONCILE_AUTO);
+    s_node_start_cfg (&b, loop, NULL, 1, GOSSIP_RECONCILE_AUTO);
     HT_CHECK (s_wait_all (loop, s_events (&a), &a, &b, NULL));
     s_node_close (&b);
     s_node_close (&a);
@@ -758,6 +898,8 @@ main (void)
     HT_RUN (test_late_node_and_chain);
     HT_RUN (test_restart_catches_up);
     HT_RUN (test_far_behind_pulls);
+    HT_RUN (test_scattered_switch);
+    HT_RUN (test_v1_only_peer);
     HT_RUN (test_uninvited_denied);
     HT_RUN (test_invitee_admitted);
     HT_RUN (test_lan_discovery);

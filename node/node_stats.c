@@ -220,6 +220,7 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
         json_object_set_new (object, "reconcile_rateless", s_u64 (mesh->reconcile_rateless));
         json_object_set_new (object, "reconcile_round_trips", s_u64 (mesh->reconcile_round_trips));
         json_object_set_new (object, "reconcile_fallbacks", s_u64 (mesh->reconcile_fallbacks));
+        json_object_set_new (object, "reconcile_switches", s_u64 (mesh->reconcile_switches));
         json_object_set_new (object, "reconcile_bytes", s_u64 (mesh->reconcile_bytes));
         json_object_set_new (object, "reconcile_bytes_rateless", s_u64 (mesh->reconcile_bytes_rateless));
         json_object_set_new (object, "bytes_in", s_u64 (mesh->bytes_in));
@@ -328,6 +329,9 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
     s_metric (out, "hearth_mesh_reconcile_fallbacks_total", "counter",
               "Rateless sessions replaced by Negentropy v1 (peer declined, difference too large).",
               mesh->reconcile_fallbacks);
+    s_metric (out, "hearth_mesh_reconcile_switches_total", "counter",
+              "Negentropy v1 sessions after a (re)connect replaced by rateless ones (scattered differences).",
+              mesh->reconcile_switches);
     s_metric (out, "hearth_mesh_reconcile_bytes_total", "counter",
               "Reconciliation message bytes sent and received since start, both modes.",
               mesh->reconcile_bytes);

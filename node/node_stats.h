@@ -46,6 +46,7 @@ typedef struct {
     uint64_t    reconcile_rateless;     /* of which in the rateless IBLT mode */
     uint64_t    reconcile_round_trips;  /* answers to our sessions' messages */
     uint64_t    reconcile_fallbacks;    /* rateless sessions replaced by Negentropy v1 */
+    uint64_t    reconcile_switches;     /* (re)connect v1 sessions replaced by rateless ones */
     uint64_t    reconcile_bytes;        /* reconciliation message bytes in + out, both modes */
     uint64_t    reconcile_bytes_rateless; /* of which rateless-mode messages */
     uint64_t    bytes_in, bytes_out;    /* all link bytes */

@@ -17,11 +17,13 @@
 #                 at random places of the order (old events, not the head);
 #                 node 2 starts: time until it holds them all, node 2's mesh
 #                 counters per reconciliation mode. Seeded once, then run
-#                 GAP_RUNS times for each reconciliation setting in GAP_MODES
-#                 from a copy of the seeded data dirs (not in the default run)
+#                 GAP_RUNS times for each mesh/reconcile setting in GAP_MODES
+#                 (auto | v1 | rateless, both nodes; "default" = leave the
+#                 config alone) from a copy of the seeded data dirs (not in
+#                 the default run)
 #   SHARED (100000), NEW (1000), HEAL_EACH (5000), RATE (100), LATENCY_SECONDS (10),
 #   GAP (1000), GAP_SEED (1: which events node 2 lacks), GAP_RUNS (1),
-#   GAP_MODES ("default": the nodes' own setting)
+#   GAP_MODES ("auto v1")
 #   are environment variables; BUILD_DIR (build-bench) holds the Release
 #   build; WORK (a fresh temp dir) holds the clusters, removed at the end
 #   unless KEEP=1. Results: one line per figure on stdout, and JSON lines
@@ -54,7 +56,7 @@ LATENCY_SECONDS=${LATENCY_SECONDS:-10}
 GAP=${GAP:-1000}
 GAP_SEED=${GAP_SEED:-1}
 GAP_RUNS=${GAP_RUNS:-1}
-GAP_MODES=${GAP_MODES:-default}
+GAP_MODES=${GAP_MODES:-auto v1}
 export CLUSTER_DEADLINE_S=${CLUSTER_DEADLINE_S:-600}
 if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 
@@ -116,10 +118,10 @@ mesh_of () {
     ctl "$1" --json stats | jget "' '.join(str(d['mesh'][k]) for k in ('reconcile_rounds','reconcile_bytes','bytes_in','bytes_out'))"
 }
 
-# modes_of DIR: "sessions rateless round_trips fallbacks reconcile_bytes
-# rateless_bytes bytes_in bytes_out" of a node.
+# modes_of DIR: "sessions rateless round_trips fallbacks switches
+# reconcile_bytes rateless_bytes bytes_in bytes_out" of a node.
 modes_of () {
-    ctl "$1" --json stats | jget "' '.join(str(d['mesh'][k]) for k in ('reconcile_rounds','reconcile_rateless','reconcile_round_trips','reconcile_fallbacks','reconcile_bytes','reconcile_bytes_rateless','bytes_in','bytes_out'))"
+    ctl "$1" --json stats | jget "' '.join(str(d['mesh'][k]) for k in ('reconcile_rounds','reconcile_rateless','reconcile_round_trips','reconcile_fallbacks','reconcile_switches','reconcile_bytes','reconcile_bytes_rateless','bytes_in','bytes_out'))"
 }
 
 # wait_events DIR COUNT: poll until the node holds COUNT events; prints ms.
@@ -263,8 +265,8 @@ case_gap () {
             t_up=$(now_ms)
             wait_events "$NODE_2_DIR" "$want"
             t_have=$(now_ms)
-            local sessions rateless trips fallbacks rbytes rlbytes bin bout
-            read -r sessions rateless trips fallbacks rbytes rlbytes bin bout <<<"$(modes_of "$NODE_2_DIR")"
+            local sessions rateless trips fallbacks switches rbytes rlbytes bin bout
+            read -r sessions rateless trips fallbacks switches rbytes rlbytes bin bout <<<"$(modes_of "$NODE_2_DIR")"
             local n1
             n1=$(modes_of "$NODE_1_DIR")
             cluster wait-converged "$c" 600
@@ -274,7 +276,7 @@ case_gap () {
                 ms_link_up_to_all_events=$((t_have - t_link)) ms_until_all_events=$((t_have - t0)) \
                 ms_to_equal_digests=$((t_equal - t0)) \
                 sessions="$sessions" rateless_sessions="$rateless" round_trips="$trips" \
-                fallbacks="$fallbacks" reconcile_bytes="$rbytes" reconcile_bytes_rateless="$rlbytes" \
+                fallbacks="$fallbacks" switches="$switches" reconcile_bytes="$rbytes" reconcile_bytes_rateless="$rlbytes" \
                 reconcile_bytes_v1=$((rbytes - rlbytes)) bytes_in="$bin" bytes_out="$bout" \
                 bytes_total=$((bin + bout)) minimal_bytes="$minimal" \
                 reconcile_over_minimal="$("$PYTHON" -c "print(round($rbytes/$minimal, 3))")" \
