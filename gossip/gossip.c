@@ -124,9 +124,15 @@
     at scattered places, for which v1 pays ~1.3 kB each and the rateless
     mode ~75 B: the session is replaced by a rateless one. At 16 scattered
     differences v1 would still spend ~20 kB, more than the v1 round already
-    spent (~2-8 kB) plus the rateless mode's smallest batch (64 symbols,
+    spent (~2-15 kB) plus the rateless mode's smallest batch (64 symbols,
     ~2.7 kB). docs/design-decisions.md, "Reconnect sessions". */
 #define GOSSIP_SCATTERED_RANGES     16
+/*  ...unless the newest items themselves (the opening's last IdList, up to
+    31 ids) already show this many differing ids: a partition's new events
+    (which v1 sends for ~32 B each), or sets that share little, where v1's
+    id lists cost no more than the rateless symbols. Scattered old gaps
+    hardly ever hit the newest 31 items. */
+#define GOSSIP_HEAD_IDS_MAX         16
 /*  The periodic session skips a peer that synced with us this recently. */
 #define GOSSIP_PEER_BUSY_MS         2000
 /*  Inbound links kept at most (live or remembered for `peers`). */
@@ -646,10 +652,13 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
     l->init_progress_mono = hearth_mono_ms ();
     if (l->init_probe) {
         /*  The first answer to a (re)connect's v1 opening: differences
-            scattered over the older part of the order go to the rateless
-            mode (what v1 found so far is found again there). */
+            scattered over the older part of the order, with a head that
+            hardly differs, go to the rateless mode (what v1 found so far
+            is found again there). */
         l->init_probe = 0;
-        if (reply && gossip_session_scattered (l->init) >= GOSSIP_SCATTERED_RANGES) {
+        uint64_t old_ranges, head_ids;
+        gossip_session_spread (l->init, &old_ranges, &head_ids);
+        if (reply && old_ranges >= GOSSIP_SCATTERED_RANGES && head_ids < GOSSIP_HEAD_IDS_MAX) {
             self->stats.reconcile_switches++;
             gossip_session_destroy (&l->init);
             s_session_start (l, S_SYNC_SCATTERED);
@@ -1022,8 +1031,10 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
 {
     gossip_t *self = (gossip_t *) arg;
     int rc = negentropy_store_insert (self->store, event_lamport (ev), event_hash (ev));
-    if (rc == 0 && self->encoder)
-        riblt_encoder_add (self->encoder, event_hash (ev));  /* once per id: never for a duplicate */
+    if (rc == 0) {
+        if (self->encoder)                  /* none with reconcile = v1 */
+            riblt_encoder_add (self->encoder, event_hash (ev));  /* once per id: never for a duplicate */
+    }
     else
     if (rc != HEARTH_EDUPLICATE)
         hlog_error (S_LOG, "reconciliation store insert failed: %s", hearth_strerror (rc));

@@ -610,6 +610,9 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
             if (rc)
                 return rc;
             differ = self->have.size + self->need.size != reported;
+            if (differ && s_bound_cmp (&range.bound, &self->head_bound) > 0)
+                self->stats.ids_differ_head += (self->have.size + self->need.size - reported)
+                                               / NEGENTROPY_ID_SIZE;
             skip = true;
         }
         else {                              /* IdList: answer with ours */

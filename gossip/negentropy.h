@@ -89,6 +89,9 @@ typedef struct {
         rateless mode ~75 B (docs/sync.md §6). */
     uint64_t ranges_differ_old;
     uint64_t ranges_differ_head;
+    /*  Initiator: ids reported (have + need) from id lists at or above that
+        bound: how much the head itself differs. */
+    uint64_t ids_differ_head;
 } negentropy_stats_t;
 
 typedef struct _negentropy_t negentropy_t;

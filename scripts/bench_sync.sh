@@ -23,8 +23,9 @@
 #                 the default run)
 #   SHARED (100000), NEW (1000), HEAL_EACH (5000), RATE (100), LATENCY_SECONDS (10),
 #   GAP (1000), GAP_SEED (1: which events node 2 lacks), GAP_RUNS (1),
-#   GAP_MODES ("auto v1")
-#   are environment variables; BUILD_DIR (build-bench) holds the Release
+#   GAP_MODES ("auto v1"), RECONCILE (unset: hearthd's default, auto; else
+#   --reconcile for every node of the partition, both, heal5 and latency
+#   cases) are environment variables; BUILD_DIR (build-bench) holds the Release
 #   build; WORK (a fresh temp dir) holds the clusters, removed at the end
 #   unless KEEP=1. Results: one line per figure on stdout, and JSON lines
 #   in $WORK/results.jsonl (printed at the end).
@@ -81,6 +82,8 @@ jget () { "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.
 ctl () { local d=$1; shift; "$HEARTHCTL" --data-dir "$d" --timeout 60000 "$@"; }
 events_of () { ctl "$1" --json stats | jget "d['events']['total']"; }
 cluster () { bash "$CLUSTER" "$@"; }
+# cluster_up N DIR [--chain]: a cluster whose nodes run with $RECONCILE.
+cluster_up () { bash "$CLUSTER" up "$@" ${RECONCILE:+-- --reconcile "$RECONCILE"}; }
 
 # record NAME KEY=VALUE...: a JSON line in $RESULTS and a readable line.
 record () {
@@ -151,7 +154,7 @@ case_partition () {
     local c="$WORK/partition-$mode"
     echo "== $mode: 2 nodes, $SHARED shared, $NEW new written during a partition ($([ "$mode" = both ] && echo "half on each side" || echo "all on node 1"))"
     CLUSTERS+=("$c")
-    cluster up 2 "$c" >/dev/null
+    cluster_up 2 "$c" >/dev/null
     . "$c/cluster.env"
     cluster down "$c" >/dev/null
     local t0 shared_file shared_bytes
@@ -201,11 +204,14 @@ case_partition () {
     t_equal=$(now_ms)
     t_link=$(link_up_ms "$c/n2.log")
     read -r rounds rbytes bin bout <<<"$(mesh_of "$NODE_2_DIR")"
+    local modes
+    read -r -a modes <<<"$(modes_of "$NODE_2_DIR")"
     local minimal=$((b1 + b2))
     record "$mode.heal" shared="$base" new="$NEW" node2_start_ms=$((t_up - t0)) \
         ms_until_all_events=$((t_have - t0)) ms_link_up_to_all_events=$((t_have - t_link)) \
         ms_to_equal_digests=$((t_equal - t0)) \
-        reconcile_rounds="$rounds" reconcile_bytes="$rbytes" bytes_in="$bin" bytes_out="$bout" \
+        reconcile_rounds="$rounds" rateless_sessions="${modes[1]}" round_trips="${modes[2]}" \
+        switches="${modes[4]}" reconcile_bytes="$rbytes" bytes_in="$bin" bytes_out="$bout" \
         bytes_total=$((bin + bout)) minimal_bytes="$minimal" \
         reconcile_pct_of_minimal="$("$PYTHON" -c "print(round(100.0*$rbytes/$minimal, 2))")" \
         total_over_minimal="$("$PYTHON" -c "print(round(($bin+$bout)/$minimal, 3))")"
@@ -294,7 +300,7 @@ case_heal5 () {
     local c="$WORK/heal5"
     echo "== heal5: 5 nodes in a chain, split {1,2,3} | {4,5}, $HEAL_EACH events written on each side"
     CLUSTERS+=("$c")
-    cluster up 5 "$c" --chain >/dev/null
+    cluster_up 5 "$c" --chain >/dev/null
     . "$c/cluster.env"
     local base
     base=$(events_of "$NODE_1_DIR")
@@ -332,16 +338,21 @@ case_heal5 () {
     t_link=$(now_ms)
     cluster wait-converged "$c" 600
     t_equal=$(now_ms)
-    local total_bytes=0 i
+    local total_bytes=0 i sessions=0 rateless=0 switches=0 fallbacks=0 rbytes_all=0
     for i in 1 2 3 4 5; do
-        local dir_var="NODE_${i}_DIR"
+        local dir_var="NODE_${i}_DIR" m
         read -r rounds rbytes bin bout <<<"$(mesh_of "${!dir_var}")"
         total_bytes=$((total_bytes + bout))
+        read -r -a m <<<"$(modes_of "${!dir_var}")"
+        sessions=$((sessions + m[0])); rateless=$((rateless + m[1])); fallbacks=$((fallbacks + m[3]))
+        switches=$((switches + m[4])); rbytes_all=$((rbytes_all + m[5]))
     done
     [ "$(events_of "$NODE_1_DIR")" = $((base + 2 * HEAL_EACH)) ] || { echo "heal5: wrong event count" >&2; exit 1; }
     record heal5 each_side="$HEAL_EACH" side_a_start_ms=$((t_started - t0)) \
         ms_link_back_after_start=$((t_link - t0)) ms_equal_after_link=$((t_equal - t_link)) \
         ms_equal_after_start=$((t_equal - t0)) bytes_sent_all_nodes="$total_bytes" \
+        sessions_all_nodes="$sessions" rateless_all_nodes="$rateless" switches_all_nodes="$switches" \
+        fallbacks_all_nodes="$fallbacks" reconcile_bytes_all_nodes="$rbytes_all" \
         minimal_bytes_one_copy=$((ba + bb)) \
         minimal_bytes_all_nodes=$((3 * bb + 2 * ba))
     cluster down "$c" >/dev/null
@@ -351,7 +362,7 @@ case_latency () {
     local c="$WORK/latency"
     echo "== latency: 5 nodes, $RATE posts/s on node 1 for $LATENCY_SECONDS s"
     CLUSTERS+=("$c")
-    cluster up 5 "$c" >/dev/null
+    cluster_up 5 "$c" >/dev/null
     . "$c/cluster.env"
     local out baseline
     # Baseline: the same probe watching only the posting node itself, i.e.
