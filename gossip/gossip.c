@@ -148,6 +148,23 @@
     of ids); after they are fetched a new session finds the next ones. Keeps
     an empty node joining a big community from holding every id at once. */
 #define GOSSIP_NEED_MAX             65536
+/*  A session after a (re)connect starts in Negentropy v1, which finds a
+    partition's differences (all at the head of the order) in 1-2 round
+    trips for ~32 B each. If its first answer shows at least this many
+    differing ranges in the older 15/16 of the order (there are 240 such
+    ranges, 1/256 of the set each), the differences are old events missing
+    at scattered places, for which v1 pays ~1.3 kB each and the rateless
+    mode ~75 B: the session is replaced by a rateless one. At 16 scattered
+    differences v1 would still spend ~20 kB, more than the v1 round already
+    spent (~2-15 kB) plus the rateless mode's smallest batch (64 symbols,
+    ~2.7 kB). docs/design-decisions.md, "Reconnect sessions". */
+#define GOSSIP_SCATTERED_RANGES     16
+/*  ...unless the newest items themselves (the opening's last IdList, up to
+    31 ids) already show this many differing ids: a partition's new events
+    (which v1 sends for ~32 B each), or sets that share little, where v1's
+    id lists cost no more than the rateless symbols. Scattered old gaps
+    hardly ever hit the newest 31 items. */
+#define GOSSIP_HEAD_IDS_MAX         16
 /*  The periodic session skips a peer that synced with us this recently. */
 #define GOSSIP_PEER_BUSY_MS         2000
 /*  Inbound links kept at most (live or remembered for `peers`). */
@@ -202,6 +219,8 @@ struct _s_link_t {
     uint32_t      want_peer;                /* this link's peer id in owner->want */
     /*  Initiator session (ours) and its transfers. */
     gossip_session_t *init;                 /* owned, or NULL */
+    int           init_probe;               /* v1 after a (re)connect: may switch to rateless
+                                               after its first answer */
     int           riblt_declined;           /* the peer speaks v1 only */
     uint64_t      init_session;
     int           init_done;
@@ -444,6 +463,17 @@ s_send_events (s_link_t *l, int push, ProtobufCBinaryData *events, size_t n, uin
     return s_send (l, &m);
 }
 
+/*  Count a reconciliation message sent or received: all of them, and
+    those of the rateless mode apart (every message of it starts with
+    RIBLT_PROTOCOL_VERSION; a v1 decline of a rateless offer is v1). */
+static void
+s_count_neg (gossip_t *self, const uint8_t *msg, size_t size)
+{
+    self->stats.reconcile_bytes += size;
+    if (size > 0 && msg [0] == RIBLT_PROTOCOL_VERSION)
+        self->stats.reconcile_bytes_rateless += size;
+}
+
 static int
 s_send_neg (s_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_t *msg, size_t size,
             uint64_t session)
@@ -463,7 +493,7 @@ s_send_neg (s_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_t *ms
         m.neg_reply = &n;
     int rc = s_send (l, &m);
     if (rc == 0)
-        l->owner->stats.reconcile_bytes += size;
+        s_count_neg (l->owner, msg, size);
     return rc;
 }
 
@@ -610,16 +640,31 @@ s_find (gossip_t *self, int outgoing, const uint8_t key [32])
 
 static void s_pump (s_link_t *l);
 
-/*  Start a session in `mode` on an up link unless one runs (v1 if the peer
-    declined the rateless mode before). */
+/*  Why a session starts; the mode follows from it and cfg.reconcile. */
+typedef enum {
+    S_SYNC_CONNECT,                         /* a (re)connect: head differences, or scattered */
+    S_SYNC_PERIODIC,                        /* the periodic check: stragglers at random places */
+    S_SYNC_SCATTERED,                       /* a (re)connect's v1 round found scattered differences */
+    S_SYNC_REPAIR                           /* a fault, a dependency retry, you_lack, a fallback */
+} s_sync_reason_t;
+
+/*  Start a session for `why` on an up link unless one runs: v1 for
+    repairs, for a peer that declined the rateless mode before and with
+    cfg.reconcile v1; otherwise as GOSSIP_RECONCILE_AUTO / _RATELESS say. */
 static void
-s_session_start (s_link_t *l, gossip_session_mode_t mode)
+s_session_start (s_link_t *l, s_sync_reason_t why)
 {
     gossip_t *self = l->owner;
     if (!l->connected || l->init)
         return;
-    if (l->riblt_declined)
-        mode = GOSSIP_SESSION_V1;
+    gossip_session_mode_t mode = GOSSIP_SESSION_V1;
+    int probe = 0;
+    if (self->encoder && !l->riblt_declined && why != S_SYNC_REPAIR) {
+        if (why != S_SYNC_CONNECT || self->cfg.reconcile == GOSSIP_RECONCILE_RATELESS)
+            mode = GOSSIP_SESSION_RIBLT;
+        else
+            probe = 1;                      /* v1 first, rateless if scattered */
+    }
     l->resync = 0;
     const uint8_t *msg;
     size_t size;
@@ -629,6 +674,7 @@ s_session_start (s_link_t *l, gossip_session_mode_t mode)
         return;
     }
     l->init_session = ++self->next_id;
+    l->init_probe = probe;
     l->init_done = 0;
     l->have_sent = l->need_sent = 0;
     l->n_fetch = 0;
@@ -657,7 +703,8 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
     gossip_t *self = l->owner;
     if (!l->init || l->init_done || n->session != l->init_session)
         return;                             /* stale: a session we ended */
-    self->stats.reconcile_bytes += n->msg.len;
+    s_count_neg (self, n->msg.data, n->msg.len);
+    self->stats.reconcile_round_trips++;
     const uint8_t *reply;
     size_t size;
     int rc = gossip_session_reconcile (l->init, n->msg.data, n->msg.len, &reply, &size);
@@ -665,8 +712,9 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
     &&  (rc == HEARTH_ESCHEMA || rc == HEARTH_ECAPACITY)) {
         /*  v1-only peer, or a difference too large for the rateless mode. */
         l->riblt_declined |= rc == HEARTH_ESCHEMA;
+        self->stats.reconcile_fallbacks++;
         gossip_session_destroy (&l->init);
-        s_session_start (l, GOSSIP_SESSION_V1);
+        s_session_start (l, S_SYNC_REPAIR);
         return;
     }
     if (rc != 0) {
@@ -675,6 +723,21 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
         return;
     }
     l->init_progress_mono = hearth_mono_ms ();
+    if (l->init_probe) {
+        /*  The first answer to a (re)connect's v1 opening: differences
+            scattered over the older part of the order, with a head that
+            hardly differs, go to the rateless mode (what v1 found so far
+            is found again there). */
+        l->init_probe = 0;
+        uint64_t old_ranges, head_ids;
+        gossip_session_spread (l->init, &old_ranges, &head_ids);
+        if (reply && old_ranges >= GOSSIP_SCATTERED_RANGES && head_ids < GOSSIP_HEAD_IDS_MAX) {
+            self->stats.reconcile_switches++;
+            gossip_session_destroy (&l->init);
+            s_session_start (l, S_SYNC_SCATTERED);
+            return;
+        }
+    }
     size_t n_need;
     gossip_session_need_ids (l->init, &n_need);
     if (reply && n_need >= GOSSIP_NEED_MAX && gossip_session_mode (l->init) == GOSSIP_SESSION_V1) {
@@ -827,7 +890,7 @@ s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
     else
     if (!l->resp || n->session != l->resp_session)
         return;                             /* a session we no longer hold */
-    self->stats.reconcile_bytes += n->msg.len;
+    s_count_neg (self, n->msg.data, n->msg.len);
     const uint8_t *reply;
     size_t size;
     int rc = gossip_session_reconcile (l->resp, n->msg.data, n->msg.len, &reply, &size);
@@ -1171,8 +1234,10 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
 {
     gossip_t *self = (gossip_t *) arg;
     int rc = negentropy_store_insert (self->store, event_lamport (ev), event_hash (ev));
-    if (rc == 0)
-        riblt_encoder_add (self->encoder, event_hash (ev));  /* once per id: never for a duplicate */
+    if (rc == 0) {
+        if (self->encoder)                  /* none with reconcile = v1 */
+            riblt_encoder_add (self->encoder, event_hash (ev));  /* once per id: never for a duplicate */
+    }
     else
     if (rc != HEARTH_EDUPLICATE)
         hlog_error (S_LOG, "reconciliation store insert failed: %s", hearth_strerror (rc));
@@ -1606,7 +1671,7 @@ s_link_up (s_link_t *l)
     l->resync = 0;
     if (l->outgoing) {
         s_send_hello (l);
-        s_session_start (l, GOSSIP_SESSION_V1);     /* after a (re)connect: head differences */
+        s_session_start (l, S_SYNC_CONNECT);
     }
 }
 
@@ -2051,7 +2116,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
                 s_pump (l);
         }
         if (!l->init && l->resync)
-            s_session_start (l, GOSSIP_SESSION_V1);
+            s_session_start (l, S_SYNC_REPAIR);
     }
     if (gauge)
         s_update_gauge (self);
@@ -2079,7 +2144,7 @@ s_on_sync (zloop_t *loop, int timer_id, void *arg)
         s_link_t *l = self->links [i];
         if (l->connected && !l->init && !l->resp && now - l->peer_sync_mono > GOSSIP_PEER_BUSY_MS
         &&  pick-- == 0) {
-            s_session_start (l, GOSSIP_SESSION_RIBLT);  /* stragglers at random places */
+            s_session_start (l, S_SYNC_PERIODIC);
             break;
         }
     }
@@ -2276,7 +2341,9 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     self->tick_timer = self->sync_timer = self->announce_timer = -1;
     self->curve_sec = (uint8_t *) sodium_malloc (32);
     self->store = negentropy_store_new ();
-    self->encoder = riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
+    /*  A v1-only node keeps no encoder: it then declines the rateless mode. */
+    if (self->cfg.reconcile != GOSSIP_RECONCILE_V1)
+        self->encoder = riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
     gossip_want_limits_t limits = {
         .max_hashes = GOSSIP_ANNOUNCE_PENDING_MAX, .per_peer = GOSSIP_ANNOUNCE_PENDING_PEER,
         .window = GOSSIP_ANNOUNCE_FETCH_WINDOW, .timeout_ms = GOSSIP_ANNOUNCE_TIMEOUT_MS
@@ -2285,7 +2352,8 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     randombytes_buf (want_key, sizeof want_key);
     self->want = gossip_want_new (&limits, want_key);
     self->admit = gossip_admit_new (NULL);
-    if (!self->curve_sec || !self->store || !self->encoder || !self->want || !self->admit)
+    if (!self->curve_sec || !self->store || !self->want || !self->admit
+    ||  (!self->encoder && self->cfg.reconcile != GOSSIP_RECONCILE_V1))
         goto fail;
     if (identity_curve_keypair (self_id, self->curve_pub, self->curve_sec) != 0) {
         *err = HEARTH_EKEYS;
@@ -2294,7 +2362,7 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     /*  The reconciliation store from the order index, before the hook so no
         event is missed or doubled (the hook tolerates duplicates anyway). */
     int rc = eventlog_scan_order (log, s_build_store_fn, self->store);
-    if (rc == 0)
+    if (rc == 0 && self->encoder)
         rc = riblt_encoder_add_store (self->encoder, self->store);
     if (rc != 0) {
         *err = rc;

@@ -29,8 +29,12 @@
         announcer if no answer comes in GOSSIP_ANNOUNCE_TIMEOUT_MS
         (gossip_want.h). Peers of link version 1 still get full events.
       - Anti-entropy: on every (re)connect and every cfg->sync_interval_ms
-        with one random connected peer, a Negentropy v1 session over the
-        incremental store of (lamport, event hash) of every stored event;
+        with one random connected peer, a reconciliation session over the
+        incremental store of (lamport, event hash) of every stored event, in
+        Negentropy v1 (NIP-77) or Hearth's rateless IBLT mode (cfg->reconcile;
+        docs/sync.md §6, §7.4: a (re)connect opens in v1 and switches to
+        the rateless mode after one round when the differences turn out
+        scattered over the order; the periodic check is rateless);
         then the initiator pushes what the peer lacks and fetches what it
         lacks by hash in frame-capped batches, receiver-paced (a bounded
         window of outstanding hashes).
@@ -104,6 +108,20 @@ extern "C" {
     64 KiB answer frame on a ~1 Mbit/s radio link. */
 #define GOSSIP_ANNOUNCE_TIMEOUT_MS     2000
 
+/*  Which reconciliation modes a node uses (docs/sync.md §6, §7.4). */
+typedef enum {
+    /*  Negentropy v1 after a (re)connect, switched to the rateless mode
+        after its first round when the differences are scattered over the
+        order; the rateless mode for the periodic check; v1 for repairs. */
+    GOSSIP_RECONCILE_AUTO     = 0,
+    /*  Negentropy v1 (NIP-77) only, like a stock peer: never offers the
+        rateless mode and declines it (no IBLT encoder is kept). */
+    GOSSIP_RECONCILE_V1       = 1,
+    /*  The rateless mode first after a (re)connect too (v1 when the peer
+        declines it or the difference is too large for it). */
+    GOSSIP_RECONCILE_RATELESS = 2
+} gossip_reconcile_t;
+
 typedef struct {
     char        listen [GOSSIP_MAX_ADDRESS];    /* "tcp://HOST:PORT", "" = no listener */
     char        advertise [GOSSIP_MAX_ADDRESS]; /* endpoint others should dial; "" = listen */
@@ -113,6 +131,7 @@ typedef struct {
     uint32_t    sync_interval_ms;               /* 0 = GOSSIP_SYNC_INTERVAL_MS */
     int         no_learn;                       /* 1: never dial peers learned from hellos
                                                    (a fixed topology, e.g. a test's chain) */
+    gossip_reconcile_t reconcile;               /* default GOSSIP_RECONCILE_AUTO */
 } gossip_config_t;
 
 /*  Fill cfg with defaults (no listener, no peers, discovery off). */
@@ -181,9 +200,13 @@ typedef struct {
     uint64_t announce_requested;         /* announced hashes we lacked and fetched (retries included) */
     uint64_t announce_retried;           /* of those, asked again from another announcer */
     uint64_t announce_dropped;           /* announced hashes ignored: over a limit */
-    uint64_t reconcile_rounds;           /* sessions completed */
+    uint64_t reconcile_rounds;           /* sessions completed (as initiator) */
     uint64_t reconcile_rateless;         /* of which in the rateless IBLT mode (docs/sync.md §6) */
-    uint64_t reconcile_bytes;            /* Negentropy message bytes in + out */
+    uint64_t reconcile_round_trips;      /* answers to our sessions' messages, both modes */
+    uint64_t reconcile_fallbacks;        /* rateless sessions replaced by v1 (declined, too large) */
+    uint64_t reconcile_switches;         /* v1 sessions replaced by rateless (scattered differences) */
+    uint64_t reconcile_bytes;            /* reconciliation message bytes in + out, both roles and modes */
+    uint64_t reconcile_bytes_rateless;   /* of which rateless-mode messages (first byte 0x48) */
     uint64_t bytes_in, bytes_out;        /* all link bytes */
     uint64_t zap_denied;                 /* handshakes refused */
     uint64_t frames_dropped;             /* bad frames from peers */

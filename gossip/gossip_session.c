@@ -78,6 +78,18 @@ gossip_session_mode (const gossip_session_t *self)
     return self->riblt? GOSSIP_SESSION_RIBLT: GOSSIP_SESSION_V1;
 }
 
+void
+gossip_session_spread (const gossip_session_t *self, uint64_t *old_ranges, uint64_t *head_ids)
+{
+    *old_ranges = *head_ids = 0;
+    if (!self->v1)
+        return;
+    negentropy_stats_t stats;
+    negentropy_stats (self->v1, &stats);
+    *old_ranges = stats.ranges_differ_old;
+    *head_ids = stats.ids_differ_head;
+}
+
 const uint8_t *
 gossip_session_have_ids (const gossip_session_t *self, size_t *count_p)
 {

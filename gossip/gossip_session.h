@@ -50,6 +50,13 @@ int gossip_session_reconcile (gossip_session_t *self, const uint8_t *msg, size_t
 
 gossip_session_mode_t gossip_session_mode (const gossip_session_t *self);
 
+/*  Where a v1 initiator's answers so far showed differences
+    (negentropy_stats_t): *old_ranges differing ranges below the opening's
+    newest top-level bucket (differences scattered over the order), and
+    *head_ids differing ids at or above it (the head itself differs). Both
+    0 for the rateless mode. */
+void gossip_session_spread (const gossip_session_t *self, uint64_t *old_ranges, uint64_t *head_ids);
+
 /*  Ids the initiator has / needs (32 bytes each), cumulative; owned by the
     session, valid until the next reconcile or destroy. The rateless mode
     reports them only once done. */

@@ -115,6 +115,9 @@ struct _negentropy_t {
     s_buf_t  theirs;                    /* scratch: a peer IdList, sorted */
     s_buf_t  matched;                   /* scratch: one flag per peer id */
     s_seen_t seen;                      /* ids in have + need */
+    s_bound_t head_bound;               /* initiator: lower bound of the opening's newest
+                                           top-level bucket ((0, "") for an IdList opening):
+                                           ranges ending at or below it are "old" */
     uint8_t  seen_key [crypto_shorthash_KEYBYTES];
     negentropy_stats_t stats;
 };
@@ -444,6 +447,8 @@ s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *
             bound = *upper_bound;
         else
             s_minimal_bound_at (self, next, &bound);
+        if (i + 1 == NEGENTROPY_BUCKETS && head_depth == 0)
+            s_minimal_bound_at (self, curr, &self->head_bound);
         if (i + 1 == NEGENTROPY_BUCKETS && s_refine_head (self, head_depth, next - curr))
             s_split_range (self, curr, next, &bound, head_depth + 1);
         else
@@ -580,7 +585,7 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
         size_t upper = negentropy_store_lower_bound (self->store, range.bound.ts, range.bound.id);
         if (upper < lower)
             upper = lower;
-        bool overflow = false, cut = false;
+        bool overflow = false, cut = false, differ = false;
         size_t cut_index = 0;
 
         if (range.mode == NEGENTROPY_MODE_SKIP)
@@ -593,15 +598,21 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
             if (memcmp (range.fingerprint, ours, NEGENTROPY_FINGERPRINT_SIZE) == 0)
                 skip = true;
             else {
+                differ = self->initiator;
                 s_flush_skip (self, &skip, &prev_bound);
                 s_split_range (self, lower, upper, &range.bound, -1);
             }
         }
         else
         if (self->initiator) {              /* IdList: settle the range */
+            size_t reported = self->have.size + self->need.size;
             rc = s_diff_ids (self, range.ids, range.count, lower, upper);
             if (rc)
                 return rc;
+            differ = self->have.size + self->need.size != reported;
+            if (differ && s_bound_cmp (&range.bound, &self->head_bound) > 0)
+                self->stats.ids_differ_head += (self->have.size + self->need.size - reported)
+                                               / NEGENTROPY_ID_SIZE;
             skip = true;
         }
         else {                              /* IdList: answer with ours */
@@ -627,6 +638,11 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
             s_write_fingerprint_range (self, &s_infinity, lower, total);
             break;
         }
+        if (differ && s_bound_cmp (&range.bound, &self->head_bound) <= 0)
+            self->stats.ranges_differ_old++;
+        else
+        if (differ)
+            self->stats.ranges_differ_head++;
         prev_index = upper;
         prev_bound = range.bound;
     }

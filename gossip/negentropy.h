@@ -80,6 +80,18 @@ typedef struct {
     uint64_t bytes_out;
     uint64_t ranges_in;             /* ranges decoded */
     uint64_t version_rejects;       /* messages answered with our version byte */
+    /*  Initiator: ranges the peer's answers showed to differ (a fingerprint
+        unequal to ours, or an id list with ids one side lacks), below the
+        opening's newest top-level bucket ("old": the older 15/16 of the
+        order) and from there on ("head"). Differences written during a
+        partition are all at the head; many old ones mean differences
+        scattered over the order, which cost v1 ~1.3 kB each and the
+        rateless mode ~75 B (docs/sync.md §6). */
+    uint64_t ranges_differ_old;
+    uint64_t ranges_differ_head;
+    /*  Initiator: ids reported (have + need) from id lists at or above that
+        bound: how much the head itself differs. */
+    uint64_t ids_differ_head;
 } negentropy_stats_t;
 
 typedef struct _negentropy_t negentropy_t;

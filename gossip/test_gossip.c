@@ -84,16 +84,17 @@ s_node_open (node_t *n, const char *tag, uint8_t seed, const node_t *root)
 }
 
 /*  Start its gossip on loop, listening on an OS-chosen port, dialling
-    `peer` (may be NULL), anti-entropy every sync_ms, learning peers from
-    hellos unless no_learn. */
+    `peer` (may be NULL), anti-entropy every sync_ms in the given
+    reconciliation mode, learning peers from hellos unless no_learn. */
 static void
 s_node_start_opts (node_t *n, zloop_t *loop, const node_t *peer, int discovery, uint32_t sync_ms,
-                   int no_learn)
+                   int no_learn, gossip_reconcile_t reconcile)
 {
     gossip_config_t cfg;
     gossip_config_defaults (&cfg);
     cfg.discovery = discovery;
     cfg.no_learn = no_learn;
+    cfg.reconcile = reconcile;
     snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
     const char *peers [1];
     if (peer) {
@@ -109,15 +110,16 @@ s_node_start_opts (node_t *n, zloop_t *loop, const node_t *peer, int discovery, 
 }
 
 static void
-s_node_start_cfg (node_t *n, zloop_t *loop, const node_t *peer, int discovery)
+s_node_start_cfg (node_t *n, zloop_t *loop, const node_t *peer, int discovery,
+                  gossip_reconcile_t reconcile)
 {
-    s_node_start_opts (n, loop, peer, discovery, 500, 0);
+    s_node_start_opts (n, loop, peer, discovery, 500, 0, reconcile);
 }
 
 static void
 s_node_start (node_t *n, zloop_t *loop, const node_t *peer)
 {
-    s_node_start_cfg (n, loop, peer, 0);
+    s_node_start_cfg (n, loop, peer, 0, GOSSIP_RECONCILE_AUTO);
 }
 
 static void
@@ -352,6 +354,12 @@ HT_TEST (test_two_nodes_converge)
     HT_CHECK (gossip_stats (a.g)->events_pushed >= 1);
     HT_CHECK (gossip_stats (b.g)->events_pushed >= 1);
     HT_CHECK (gossip_stats (b.g)->reconcile_rounds >= 1);
+    /*  Every completed session had at least one answer; rateless messages
+        are a part of all reconciliation bytes, and none fell back. */
+    HT_CHECK (gossip_stats (b.g)->reconcile_round_trips >= gossip_stats (b.g)->reconcile_rounds);
+    HT_CHECK (gossip_stats (b.g)->reconcile_bytes_rateless > 0);
+    HT_CHECK (gossip_stats (b.g)->reconcile_bytes_rateless < gossip_stats (b.g)->reconcile_bytes);
+    HT_CHECK_EQ_INT (gossip_stats (b.g)->reconcile_fallbacks, 0);
     HT_CHECK (gossip_stats (b.g)->events_pulled >= 4);
     HT_CHECK_EQ_INT (gossip_stats (a.g)->zap_denied, 0);
     json_t *peers = gossip_peers_json (b.g);
@@ -417,6 +425,8 @@ HT_TEST (test_restart_catches_up)
     s_node_start (&b, loop, &a);
     HT_CHECK (s_wait_all (loop, s_events (&a) + 1, &a, &b, NULL));
     HT_CHECK_EQ_INT (s_events (&a), s_events (&b));
+    /*  Differences at the head: the reconnect's v1 session keeps v1. */
+    HT_CHECK_EQ_INT (gossip_stats (b.g)->reconcile_switches, 0);
     s_node_close (&b);
     s_node_close (&a);
     zloop_destroy (&loop);
@@ -437,6 +447,194 @@ s_copy_fn (void *arg, const event_t *ev)
     const uint8_t *wire = event_wire (ev, &len);
     eventlog_ingest_result_t r;
     return eventlog_ingest (c->to, &wire, &len, 1, &r, NULL);
+}
+
+/*  Posts signed here by `author`, lamports first, first + 1, ...: stored
+    in one ingest call per log (fast: no synced append per post), into
+    `all` every one and into `gaps` (may be NULL) all but every
+    gap_every-th (old events missing at places spread over the order). */
+static void
+s_seed_posts (const node_t *author, uint64_t first, size_t count, node_t *all, node_t *gaps,
+              size_t gap_every)
+{
+    uint8_t **frames = (uint8_t **) calloc (count, sizeof *frames);
+    size_t *lens = (size_t *) calloc (count, sizeof *lens);
+    uint8_t **g_frames = (uint8_t **) calloc (count, sizeof *g_frames);
+    size_t *g_lens = (size_t *) calloc (count, sizeof *g_lens);
+    uint64_t now = hearth_now_ms ();
+    size_t ng = 0;
+    for (size_t i = 0; i < count; i++) {
+        tu_post_t p;
+        /*  Event ids (ULIDs) distinct across authors posting at once. */
+        uint32_t n = (uint32_t) (first + i) | (uint32_t) identity_public_key (author->id) [0] << 24;
+        tu_post_init (&p, author->id, eventlog_community_id (author->log), first + i, now, n, NULL,
+                      "Spread out");
+        frames [i] = tu_sign_raw (&p.ev, author->id, &lens [i]);
+        if (i % gap_every != gap_every - 1) {
+            g_frames [ng] = frames [i];
+            g_lens [ng++] = lens [i];
+        }
+    }
+    eventlog_ingest_result_t r;
+    HT_CHECK_EQ_INT (eventlog_ingest (all->log, (const uint8_t *const *) frames, lens, count, &r, NULL), 0);
+    HT_CHECK_EQ_INT (r.accepted, count);
+    if (gaps) {
+        HT_CHECK_EQ_INT (eventlog_ingest (gaps->log, (const uint8_t *const *) g_frames, g_lens, ng, &r, NULL), 0);
+        HT_CHECK_EQ_INT (r.accepted, ng);
+    }
+    for (size_t i = 0; i < count; i++)
+        free (frames [i]);
+    free (frames);
+    free (lens);
+    free (g_frames);
+    free (g_lens);
+}
+
+/*  Copy a's log to b (membership events: b must know them to admit a). */
+static int
+s_copy_all_fn (void *arg, const event_t *ev)
+{
+    size_t len;
+    const uint8_t *wire = event_wire (ev, &len);
+    eventlog_ingest_result_t r;
+    return eventlog_ingest ((eventlog_t *) arg, &wire, &len, 1, &r, NULL);
+}
+
+typedef struct {
+    gossip_t *g;
+    uint64_t  rounds;                       /* reconcile_rounds to reach */
+} s_rounds_t;
+
+static int
+s_rounds_reached (void *arg)
+{
+    s_rounds_t *r = (s_rounds_t *) arg;
+    return gossip_stats (r->g)->reconcile_rounds >= r->rounds;
+}
+
+/*  Posts in the scattered cases where the switch is judged: enough that
+    the responder's first answer fingerprints the 240 old parts (>= 32
+    items each) instead of listing them, as in a real log; every 20th is
+    missing on b: 500 gaps. Fewer where the mode is fixed. */
+#define S_SCATTER_POSTS 10000
+#define S_SCATTER_FEW   2000
+#define S_SCATTER_EVERY 20
+
+/*  a holds the membership and `posts` posts, b the same less every
+    S_SCATTER_EVERY-th post, and a `head` more posts at the head of the
+    order; b dials a (b initiates), a in mode_a, b in mode_b. Returns once
+    both hold the same set. */
+static void
+s_scattered_run (zloop_t *loop, node_t *a, node_t *b, const char *tag, uint8_t seed, size_t posts,
+                 gossip_reconcile_t mode_a, gossip_reconcile_t mode_b, size_t head)
+{
+    char tag_a [32], tag_b [32];
+    snprintf (tag_a, sizeof tag_a, "%sa", tag);
+    snprintf (tag_b, sizeof tag_b, "%sb", tag);
+    s_node_open (a, tag_a, seed, NULL);
+    s_node_open (b, tag_b, (uint8_t) (seed + 1), a);
+    s_member (a, b->id);
+    eventlog_scan (a->log, 0, s_copy_all_fn, b->log);
+    uint64_t first = eventlog_stats (a->log)->lamport_head + 1;
+    s_seed_posts (a, first, posts, a, b, S_SCATTER_EVERY);
+    if (head)
+        s_seed_posts (a, first + posts, head, a, NULL, 1);
+    HT_CHECK_EQ_INT (s_events (b), s_events (a) - posts / S_SCATTER_EVERY - head);
+    s_node_start_cfg (a, loop, NULL, 0, mode_a);
+    s_node_start_cfg (b, loop, a, 0, mode_b);  /* b dials a: b initiates */
+    HT_CHECK (s_wait_all (loop, s_events (a), a, b, NULL));
+}
+
+/*  A reconnect's v1 session that finds old events missing at scattered
+    places switches to the rateless mode after its first round; with
+    reconcile = rateless the first session is rateless at once. */
+HT_TEST (test_scattered_switch)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b;
+    s_scattered_run (loop, &a, &b, "g11", 91, S_SCATTER_POSTS, GOSSIP_RECONCILE_AUTO,
+                     GOSSIP_RECONCILE_AUTO, 0);
+    const gossip_stats_t *st = gossip_stats (b.g);
+    HT_CHECK_EQ_INT (st->reconcile_switches, 1);
+    HT_CHECK (st->reconcile_rateless >= 1);
+    HT_CHECK (st->reconcile_bytes_rateless > 0);
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 0);
+    HT_CHECK (st->events_pulled >= S_SCATTER_POSTS / S_SCATTER_EVERY);
+    s_node_close (&b);
+    s_node_close (&a);
+    s_scattered_run (loop, &a, &b, "g12", 93, S_SCATTER_FEW, GOSSIP_RECONCILE_AUTO,
+                     GOSSIP_RECONCILE_RATELESS, 0);
+    st = gossip_stats (b.g);
+    HT_CHECK_EQ_INT (st->reconcile_switches, 0);
+    HT_CHECK (st->reconcile_rateless >= 1);
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 0);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
+/*  No switch when the head itself differs: the same scattered gaps plus
+    100 new posts at the head (a partition's), or two logs that share
+    nothing but the membership (each side's own posts over the same
+    lamports, like a split community): v1 does it all. */
+HT_TEST (test_no_switch_when_head_differs)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b;
+    s_scattered_run (loop, &a, &b, "g15", 101, S_SCATTER_POSTS, GOSSIP_RECONCILE_AUTO,
+                     GOSSIP_RECONCILE_AUTO, 100);
+    HT_CHECK_EQ_INT (gossip_stats (b.g)->reconcile_switches, 0);
+    s_node_close (&b);
+    s_node_close (&a);
+    s_node_open (&a, "g16a", 103, NULL);
+    s_node_open (&b, "g16b", 104, &a);
+    s_member (&a, b.id);
+    eventlog_scan (a.log, 0, s_copy_all_fn, b.log);
+    uint64_t first = eventlog_stats (a.log)->lamport_head + 1;
+    s_seed_posts (&a, first, 2000, &a, NULL, 1);
+    s_seed_posts (&b, first, 2000, &b, NULL, 1);
+    s_node_start (&a, loop, NULL);
+    s_node_start (&b, loop, &a);
+    HT_CHECK (s_wait_all (loop, s_events (&a) + 2000, &a, &b, NULL));
+    HT_CHECK_EQ_INT (s_events (&a), s_events (&b));
+    HT_CHECK_EQ_INT (gossip_stats (b.g)->reconcile_switches, 0);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
+/*  A v1-only node (reconcile = v1, a stock NIP-77 peer) never offers the
+    rateless mode; dialling it, an auto node's reconnect session switches
+    on scattered differences, is declined, falls back to v1 and remembers:
+    its later sessions are v1. */
+HT_TEST (test_v1_only_peer)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b;
+    s_scattered_run (loop, &a, &b, "g13", 95, S_SCATTER_FEW, GOSSIP_RECONCILE_AUTO,
+                     GOSSIP_RECONCILE_V1, 0);
+    s_rounds_t want = { b.g, gossip_stats (b.g)->reconcile_rounds + 2 };
+    HT_CHECK (s_run_until (loop, s_rounds_reached, &want, WAIT_MS));
+    const gossip_stats_t *st = gossip_stats (b.g);
+    HT_CHECK_EQ_INT (st->reconcile_switches, 0);
+    HT_CHECK_EQ_INT (st->reconcile_rateless, 0);
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 0);
+    s_node_close (&b);
+    s_node_close (&a);
+    s_scattered_run (loop, &a, &b, "g14", 97, S_SCATTER_POSTS, GOSSIP_RECONCILE_V1,
+                     GOSSIP_RECONCILE_AUTO, 0);
+    st = gossip_stats (b.g);
+    HT_CHECK_EQ_INT (st->reconcile_switches, 1);
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 1);
+    want.g = b.g;
+    want.rounds = st->reconcile_rounds + 2;
+    HT_CHECK (s_run_until (loop, s_rounds_reached, &want, WAIT_MS));
+    HT_CHECK_EQ_INT (st->reconcile_fallbacks, 1);
+    HT_CHECK_EQ_INT (st->reconcile_rateless, 0);
+    HT_CHECK_EQ_INT (s_events (&a), s_events (&b));
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
 }
 
 /*  The dialling side has far more than the other lacks: instead of pushing
@@ -549,8 +747,8 @@ HT_TEST (test_lan_discovery)
     s_node_open (&b, "g8b", 62, &a);
     s_member (&a, b.id);
     HT_CHECK_EQ_INT (s_post (&a, "Found you"), 0);
-    s_node_start_cfg (&a, loop, NULL, 1);
-    s_node_start_cfg (&b, loop, NULL, 1);
+    s_node_start_cfg (&a, loop, NULL, 1, GOSSIP_RECONCILE_AUTO);
+    s_node_start_cfg (&b, loop, NULL, 1, GOSSIP_RECONCILE_AUTO);
     HT_CHECK (s_wait_all (loop, s_events (&a), &a, &b, NULL));
     s_node_close (&b);
     s_node_close (&a);
@@ -814,9 +1012,9 @@ HT_TEST (test_mesh_once)
     s_copy_t copy_b = { b.log, UINT64_MAX }, copy_c = { c.log, UINT64_MAX };
     eventlog_scan (a.log, 0, s_copy_fn, &copy_b);
     eventlog_scan (a.log, 0, s_copy_fn, &copy_c);
-    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0);
-    s_node_start_opts (&b, loop, &a, 0, LAZY_SYNC_MS, 0);
-    s_node_start_opts (&c, loop, &a, 0, LAZY_SYNC_MS, 0);      /* learn each other from a's hellos */
+    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0, GOSSIP_RECONCILE_AUTO);
+    s_node_start_opts (&b, loop, &a, 0, LAZY_SYNC_MS, 0, GOSSIP_RECONCILE_AUTO);
+    s_node_start_opts (&c, loop, &a, 0, LAZY_SYNC_MS, 0, GOSSIP_RECONCILE_AUTO);      /* learn each other from a's hellos */
     s_linked_t mesh = { { &a, &b, &c }, 3, 2 };
     HT_CHECK (s_run_until (loop, s_all_linked, &mesh, WAIT_MS));
     node_t *nodes [3] = { &a, &b, &c };
@@ -867,9 +1065,9 @@ HT_TEST (test_chain_announce)
         s_copy_t copy = { n [i].log, UINT64_MAX };
         eventlog_scan (n [0].log, 0, s_copy_fn, &copy);
     }
-    s_node_start_opts (&n [0], loop, NULL, 0, LAZY_SYNC_MS, 1);
+    s_node_start_opts (&n [0], loop, NULL, 0, LAZY_SYNC_MS, 1, GOSSIP_RECONCILE_AUTO);
     for (int i = 1; i < N; i++)
-        s_node_start_opts (&n [i], loop, &n [i - 1], 0, LAZY_SYNC_MS, 1);
+        s_node_start_opts (&n [i], loop, &n [i - 1], 0, LAZY_SYNC_MS, 1, GOSSIP_RECONCILE_AUTO);
     s_linked_t tips = { { &n [0], &n [N - 1] }, 2, 1 }, middle = { { &n [1], &n [2], &n [3] }, N - 2, 2 };
     HT_CHECK (s_run_until (loop, s_all_linked, &tips, WAIT_MS));
     HT_CHECK (s_run_until (loop, s_all_linked, &middle, WAIT_MS));
@@ -933,7 +1131,7 @@ HT_TEST (test_announce_limits)
     s_node_open (&a, "g13a", 111, NULL);
     s_node_open (&m, "g13m", 112, &a);
     s_member (&a, m.id);
-    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0);
+    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0, GOSSIP_RECONCILE_AUTO);
     zsock_t *d = s_raw_connect (&a, m.id);
     size_t n = GOSSIP_ANNOUNCE_PENDING_PEER + GOSSIP_WIRE_MAX_ANNOUNCE;
     uint8_t *junk = malloc (n * 32);
@@ -1033,7 +1231,7 @@ HT_TEST (test_announce_retry)
     memcpy (hash, event_hash (ev), 32);
     size_t len;
     const uint8_t *wire = event_wire (ev, &len);
-    s_node_start_opts (&x, loop, NULL, 0, LAZY_SYNC_MS, 0);
+    s_node_start_opts (&x, loop, NULL, 0, LAZY_SYNC_MS, 0, GOSSIP_RECONCILE_AUTO);
     zsock_t *d1 = s_raw_connect (&x, m1.id);
     zsock_t *d2 = s_raw_connect (&x, m2.id);
     /*  m1 announces first and is asked; m2 announces too, and never hears
@@ -1085,8 +1283,8 @@ HT_TEST (test_v1_peer_gets_events)
     s_member (&a, m.id);
     s_copy_t copy = { b.log, UINT64_MAX };
     eventlog_scan (a.log, 0, s_copy_fn, &copy);
-    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0);
-    s_node_start_opts (&b, loop, &a, 0, LAZY_SYNC_MS, 0);
+    s_node_start_opts (&a, loop, NULL, 0, LAZY_SYNC_MS, 0, GOSSIP_RECONCILE_AUTO);
+    s_node_start_opts (&b, loop, &a, 0, LAZY_SYNC_MS, 0, GOSSIP_RECONCILE_AUTO);
     zsock_t *d = s_raw_connect (&a, m.id);
     Hearth__GossipHello h = HEARTH__GOSSIP_HELLO__INIT;
     h.version = 1;
@@ -1454,6 +1652,9 @@ main (void)
     HT_RUN (test_late_node_and_chain);
     HT_RUN (test_restart_catches_up);
     HT_RUN (test_far_behind_pulls);
+    HT_RUN (test_scattered_switch);
+    HT_RUN (test_no_switch_when_head_differs);
+    HT_RUN (test_v1_only_peer);
     HT_RUN (test_uninvited_denied);
     HT_RUN (test_invitee_admitted);
     HT_RUN (test_lan_discovery);

@@ -476,6 +476,9 @@ typedef struct {
     size_t   max_msg;
     size_t   have, need;
     int      ok;                /* have/need equal the expected sets exactly */
+    uint64_t old_first;         /* the initiator's ranges_differ_old after the first answer */
+    uint64_t head_first;        /* and ranges_differ_head */
+    uint64_t head_ids_first;    /* and ids_differ_head */
 } s_result_t;
 
 /*  Reconcile store a (initiator) with store b (responder); expect_have are
@@ -509,6 +512,13 @@ s_reconcile (negentropy_store_t *a, negentropy_store_t *b, size_t limit_a, size_
             HT_CHECK (reply_size <= limit_b);
         rc = negentropy_reconcile (init, reply, reply_size, &msg, &size);
         HT_CHECK_EQ_INT (rc, 0);
+        if (res.rounds == 1) {
+            negentropy_stats_t st;
+            negentropy_stats (init, &st);
+            res.old_first = st.ranges_differ_old;
+            res.head_first = st.ranges_differ_head;
+            res.head_ids_first = st.ids_differ_head;
+        }
         if (res.rounds > 1000) {
             HT_CHECK (!"too many rounds");
             break;
@@ -629,6 +639,50 @@ HT_TEST (test_reconcile_rounds)
     HT_CHECK (r.max_msg <= 4096);
     fprintf (stderr, "  same, 4 KiB frames: %d rounds, %llu bytes, largest %zu\n",
              r.rounds, (unsigned long long) r.bytes, r.max_msg);
+}
+
+/*  Where the first answer shows differences: none below the opening's
+    newest bucket when they were written at the head (a partition), in
+    either direction or both; in most old ranges when they are scattered
+    (the gossip link then switches to the rateless mode, docs/sync.md §6). */
+HT_TEST (test_differ_position)
+{
+    s_result_t r = s_case (100000, 0, 0, 1000000, 0, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first + r.head_first + r.head_ids_first, 0);
+    r = s_case (100000, 1000, 0, 1000000, 1, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first, 0);
+    HT_CHECK (r.head_first >= 1);
+    /*  The initiator lacks them: all 1,000 come back in the head IdList. */
+    r = s_case (100000, 0, 1000, 1000000, 1, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first, 0);
+    HT_CHECK (r.head_first >= 1);
+    HT_CHECK_EQ_INT (r.head_ids_first, 1000);
+    r = s_case (100000, 500, 500, 1000000, 1, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first, 0);
+    HT_CHECK (r.head_ids_first >= 16);
+    /*  1,000 at random places: the opening's 15 old buckets are split into
+        16 each by the responder, and nearly all 240 parts differ; the
+        newest few items hardly ever. */
+    r = s_case (100000, 0, 1000, 1000000, 0, 0, 0);
+    HT_CHECK (r.old_first >= 200);
+    HT_CHECK (r.head_ids_first < 16);
+    fprintf (stderr, "  100k, initiator lacks 1000 random: %llu old / %llu head ranges, %llu head ids "
+             "differ\n", (unsigned long long) r.old_first, (unsigned long long) r.head_first,
+             (unsigned long long) r.head_ids_first);
+    r = s_case (100000, 1000, 0, 1000000, 0, 0, 0);
+    HT_CHECK (r.old_first >= 200);
+    HT_CHECK (r.head_ids_first < 16);
+    /*  Sets that share little (5,000 each side, interleaved): everything
+        differs, the head too. */
+    r = s_case (10, 5000, 5000, 1000000, 0, 0, 0);
+    HT_CHECK (r.old_first >= 16);
+    HT_CHECK (r.head_ids_first >= 16);
+    /*  Few scattered differences show as few old ranges. */
+    r = s_case (100000, 0, 5, 1000000, 0, 0, 0);
+    HT_CHECK (r.old_first >= 1 && r.old_first <= 5);
+    /*  A set under 32 items opens with one IdList: nothing is "old". */
+    r = s_case (20, 0, 5, 1000000, 0, 0, 0);
+    HT_CHECK_EQ_INT (r.old_first, 0);
 }
 
 /*  Items added to the stores between messages: the session completes, and
@@ -846,6 +900,7 @@ main (void)
     HT_RUN (test_malformed);
     HT_RUN (test_reconcile_cases);
     HT_RUN (test_reconcile_rounds);
+    HT_RUN (test_differ_position);
     HT_RUN (test_insert_mid_session);
     HT_RUN (test_fuzz);
     return ht_summary ();

@@ -410,6 +410,7 @@ s_write_config_template (const char *data_dir)
         "#    advertise = tcp://192.168.1.20:%d\n"
         "#    discovery = off\n"
         "#    sync_interval_ms = 10000\n"
+        "#    reconcile = auto\n"
         "#peers\n"
         "#    peer = ed25519:NODE_ID@tcp://192.168.1.10:%d\n",
         MARKET_DEFAULT_TTL_SECONDS, MARKET_MAX_TTL_SECONDS, MARKET_SWEEP_INTERVAL_SECONDS,

@@ -5,7 +5,7 @@
                 [--stats tcp://127.0.0.1:PORT] [--rebuild-views]
                 [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]
                 [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]
-                [--sync-interval-ms MS]
+                [--sync-interval-ms MS] [--reconcile auto|v1|rateless]
 
     Exit status: 0 after a clean stop, 1 when the node cannot start (the
     message says why), 2 on a usage error.
@@ -38,7 +38,7 @@ s_usage (FILE *out)
         "               [--stats tcp://127.0.0.1:PORT] [--rebuild-views]\n"
         "               [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]\n"
         "               [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]\n"
-        "               [--sync-interval-ms MS]\n"
+        "               [--sync-interval-ms MS] [--reconcile auto|v1|rateless]\n"
         "\n"
         "Runs one Hearth node in the foreground (stop it with Ctrl-C or SIGTERM).\n"
         "  --data-dir DIR   everything the node keeps (default $%s or ~/%s);\n"
@@ -54,6 +54,9 @@ s_usage (FILE *out)
         "                   added to the peers of the config file)\n"
         "  --discovery on|off  LAN discovery of peers of the same community (default off)\n"
         "  --sync-interval-ms MS  anti-entropy with one random peer every MS (default 10000)\n"
+        "  --reconcile MODE auto (default): Negentropy v1 on (re)connect, the rateless mode\n"
+        "                   when differences are scattered and for the periodic check;\n"
+        "                   v1: Negentropy v1 (NIP-77) only; rateless: rateless first always\n"
         "  --version        print the version\n"
         "See docs/cli.md and docs/operations.md.\n",
         NODE_CONFIG_DATA_DIR_ENV, NODE_CONFIG_DATA_DIR_DEFAULT, NODE_CONFIG_FILE_NAME);
@@ -73,12 +76,14 @@ main (int argc, char *argv [])
         { "peer",      required_argument, NULL, 'P' },
         { "discovery", required_argument, NULL, 'D' },
         { "sync-interval-ms", required_argument, NULL, 'S' },
+        { "reconcile", required_argument, NULL, 'M' },
         { "help",      no_argument,       NULL, 'h' },
         { "version",   no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     const char *data_dir = NULL, *config = NULL, *level = NULL, *stats = NULL;
     const char *listen = NULL, *advertise = NULL, *discovery = NULL, *sync_interval = NULL;
+    const char *reconcile = NULL;
     /*  --peer values, applied after the config file (flags add to it). */
     const char *peers [NODE_CONFIG_MAX_PEERS];
     size_t n_peers = 0;
@@ -94,6 +99,7 @@ main (int argc, char *argv [])
             case 'A': advertise = optarg; break;
             case 'D': discovery = optarg; break;
             case 'S': sync_interval = optarg; break;
+            case 'M': reconcile = optarg; break;
             case 'P':
                 if (n_peers >= NODE_CONFIG_MAX_PEERS) {
                     fprintf (stderr, "hearthd: more than %d --peer flags\n", NODE_CONFIG_MAX_PEERS);
@@ -178,6 +184,13 @@ main (int argc, char *argv [])
         }
         else
             cfg.sync_interval_ms = (uint32_t) value;
+    }
+    if (rc == HEARTH_OK && reconcile) {
+        char *detail = NULL;
+        rc = node_config_set_reconcile (&cfg, reconcile, &detail);
+        if (rc != HEARTH_OK)
+            message = hearth_message ("--reconcile: %s", detail? detail: "invalid");
+        free (detail);
     }
     cfg.rebuild_views = rebuild_views;
     if (rc == HEARTH_OK)

@@ -178,7 +178,12 @@ s_mesh_sample (node_bus_t *self, node_stats_mesh_t *mesh)
     mesh->announce_retried = stats->announce_retried;
     mesh->announce_dropped = stats->announce_dropped;
     mesh->reconcile_rounds = stats->reconcile_rounds;
+    mesh->reconcile_rateless = stats->reconcile_rateless;
+    mesh->reconcile_round_trips = stats->reconcile_round_trips;
+    mesh->reconcile_fallbacks = stats->reconcile_fallbacks;
+    mesh->reconcile_switches = stats->reconcile_switches;
     mesh->reconcile_bytes = stats->reconcile_bytes;
+    mesh->reconcile_bytes_rateless = stats->reconcile_bytes_rateless;
     mesh->bytes_in = stats->bytes_in;
     mesh->bytes_out = stats->bytes_out;
     mesh->zap_denied = stats->zap_denied;

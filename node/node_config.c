@@ -84,6 +84,24 @@ node_config_set_listen (node_config_t *cfg, const char *value, char **message)
 }
 
 int
+node_config_set_reconcile (node_config_t *cfg, const char *value, char **message)
+{
+    if (value && streq (value, "auto"))
+        cfg->reconcile = NODE_RECONCILE_AUTO;
+    else
+    if (value && streq (value, "v1"))
+        cfg->reconcile = NODE_RECONCILE_V1;
+    else
+    if (value && streq (value, "rateless"))
+        cfg->reconcile = NODE_RECONCILE_RATELESS;
+    else {
+        *message = hearth_message ("'%s' is not auto, v1 or rateless", value? value: "");
+        return HEARTH_EINVAL;
+    }
+    return HEARTH_OK;
+}
+
+int
 node_config_add_peer (node_config_t *cfg, const char *address, char **message)
 {
     *message = NULL;
@@ -174,6 +192,14 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
         }
         *message = hearth_message ("%s: mesh/discovery: '%s' is not on or off", source, value);
         return HEARTH_EINVAL;
+    }
+    if (streq (section, "mesh") && streq (key, "reconcile")) {
+        char *detail = NULL;
+        int rc = node_config_set_reconcile (cfg, value, &detail);
+        if (rc != HEARTH_OK)
+            *message = hearth_message ("%s: mesh/reconcile: %s", source, detail? detail: "invalid");
+        free (detail);
+        return rc;
     }
     if (streq (section, "mesh") && streq (key, "sync_interval_ms")) {
         if (s_parse_u64 (value, &number) != HEARTH_OK || number > UINT32_MAX) {

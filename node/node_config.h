@@ -17,6 +17,7 @@
             advertise = tcp://192.168.1.20:7400   # what others should dial
             discovery = off                 # on | off: LAN discovery (zbeacon)
             sync_interval_ms = 10000        # anti-entropy with one random peer
+            reconcile = auto                # auto | v1 | rateless (docs/sync.md §7.4)
         peers
             peer = ed25519:…@tcp://192.168.1.10:7400   # repeatable
 
@@ -63,6 +64,13 @@ extern "C" {
 #define NODE_CONFIG_DATA_DIR_ENV     "HEARTH_DATA_DIR"
 #define NODE_CONFIG_DATA_DIR_DEFAULT ".hearth"
 
+/*  Reconciliation modes (mesh/reconcile; gossip_reconcile_t of gossip.h). */
+typedef enum {
+    NODE_RECONCILE_AUTO     = 0,    /* v1 on (re)connect, rateless when scattered and periodically */
+    NODE_RECONCILE_V1       = 1,    /* Negentropy v1 (NIP-77) only, like a stock peer */
+    NODE_RECONCILE_RATELESS = 2     /* the rateless mode first on (re)connect too */
+} node_reconcile_t;
+
 typedef struct {
     char               data_dir [NODE_CONFIG_PATH_MAX];   /* absolute */
     char               config_file [NODE_CONFIG_PATH_MAX];/* "" if none was read */
@@ -78,6 +86,7 @@ typedef struct {
     size_t             n_peers;
     int                discovery;       /* 1 = LAN discovery on */
     uint32_t           sync_interval_ms;/* 0 = the mesh default (10 s) */
+    node_reconcile_t   reconcile;       /* default NODE_RECONCILE_AUTO */
 } node_config_t;
 
 /*  Fill cfg with built-in defaults for data_dir (not touched on disk). */
@@ -100,6 +109,10 @@ int  node_config_load_text (node_config_t *cfg, const char *text, char **message
     clears it; "tcp://HOST" gets NODE_CONFIG_PEER_PORT. 0 or HEARTH_EINVAL
     with *message. */
 int  node_config_set_listen (node_config_t *cfg, const char *value, char **message);
+
+/*  Set the reconciliation mode from "auto", "v1" or "rateless". 0 or
+    HEARTH_EINVAL with *message. */
+int  node_config_set_reconcile (node_config_t *cfg, const char *value, char **message);
 
 /*  Add a peer address (duplicates are ignored). 0, HEARTH_EINVAL
     (malformed) or HEARTH_ECAPACITY, with *message. */

@@ -340,6 +340,9 @@ s_open_mesh (node_daemon_t *self, char **message)
     mesh.n_peers = cfg->n_peers;
     mesh.discovery = cfg->discovery;
     mesh.sync_interval_ms = cfg->sync_interval_ms;
+    mesh.reconcile = cfg->reconcile == NODE_RECONCILE_V1? GOSSIP_RECONCILE_V1
+                   : cfg->reconcile == NODE_RECONCILE_RATELESS? GOSSIP_RECONCILE_RATELESS
+                   : GOSSIP_RECONCILE_AUTO;
     int err = 0;
     self->mesh = gossip_new (self->log, self->identity, self->loop, &mesh, &err);
     if (!self->mesh) {
@@ -545,8 +548,9 @@ node_daemon_run (node_daemon_t *self)
         hlog_info (S_LOG, "not listening for peers (no --listen): this node only dials out");
     for (size_t i = 0; i < cfg->n_peers; i++)
         hlog_info (S_LOG, "peer %s", cfg->peers [i]);
-    hlog_info (S_LOG, "anti-entropy every %" PRIu32 " ms, LAN discovery %s; stop with Ctrl-C or "
-               "SIGTERM", cfg->sync_interval_ms? cfg->sync_interval_ms: (uint32_t) GOSSIP_SYNC_INTERVAL_MS,
+    hlog_info (S_LOG, "anti-entropy every %" PRIu32 " ms (reconcile %s), LAN discovery %s; stop with "
+               "Ctrl-C or SIGTERM", cfg->sync_interval_ms? cfg->sync_interval_ms: (uint32_t) GOSSIP_SYNC_INTERVAL_MS,
+               cfg->reconcile == NODE_RECONCILE_V1? "v1": cfg->reconcile == NODE_RECONCILE_RATELESS? "rateless": "auto",
                cfg->discovery? "on": "off");
     /*  SIGINT/SIGTERM through a signalfd when the caller keeps them blocked
         (hearthd does, in every thread); otherwise CZMQ's handler still sets

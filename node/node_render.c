@@ -276,10 +276,11 @@ node_render_stats (FILE *out, const json_t *stats)
             fprintf (out, "%.1f s ago\n", json_number_value (age));
         else
             fprintf (out, "never\n");
-        fprintf (out, "           events pushed %lld, pulled %lld, received %lld; %lld reconciliation(s), "
-                 "%lld bytes\n", s_int (mesh, "events_pushed"), s_int (mesh, "events_pulled"),
-                 s_int (mesh, "events_received"), s_int (mesh, "reconcile_rounds"),
-                 s_int (mesh, "reconcile_bytes"));
+        fprintf (out, "           events pushed %lld, pulled %lld, received %lld; %lld reconciliation(s) "
+                 "(%lld rateless), %lld bytes (%lld rateless)\n", s_int (mesh, "events_pushed"),
+                 s_int (mesh, "events_pulled"), s_int (mesh, "events_received"),
+                 s_int (mesh, "reconcile_rounds"), s_int (mesh, "reconcile_rateless"),
+                 s_int (mesh, "reconcile_bytes"), s_int (mesh, "reconcile_bytes_rateless"));
         fprintf (out, "           duplicates received %lld; hashes announced out %lld, in %lld, "
                  "requested %lld (retried %lld), dropped %lld\n", s_int (mesh, "events_duplicate"),
                  s_int (mesh, "announce_sent"), s_int (mesh, "announce_received"),

@@ -254,7 +254,12 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
         json_object_set_new (object, "announce_retried", s_u64 (mesh->announce_retried));
         json_object_set_new (object, "announce_dropped", s_u64 (mesh->announce_dropped));
         json_object_set_new (object, "reconcile_rounds", s_u64 (mesh->reconcile_rounds));
+        json_object_set_new (object, "reconcile_rateless", s_u64 (mesh->reconcile_rateless));
+        json_object_set_new (object, "reconcile_round_trips", s_u64 (mesh->reconcile_round_trips));
+        json_object_set_new (object, "reconcile_fallbacks", s_u64 (mesh->reconcile_fallbacks));
+        json_object_set_new (object, "reconcile_switches", s_u64 (mesh->reconcile_switches));
         json_object_set_new (object, "reconcile_bytes", s_u64 (mesh->reconcile_bytes));
+        json_object_set_new (object, "reconcile_bytes_rateless", s_u64 (mesh->reconcile_bytes_rateless));
         json_object_set_new (object, "bytes_in", s_u64 (mesh->bytes_in));
         json_object_set_new (object, "bytes_out", s_u64 (mesh->bytes_out));
         json_object_set_new (object, "zap_denied", s_u64 (mesh->zap_denied));
@@ -433,9 +438,24 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
               "Announced event hashes ignored because a limit was reached, since start.",
               mesh->announce_dropped);
     s_metric (out, "hearth_mesh_reconcile_rounds_total", "counter",
-              "Negentropy reconciliation sessions completed since start.", mesh->reconcile_rounds);
+              "Reconciliation sessions this node initiated and completed since start.",
+              mesh->reconcile_rounds);
+    s_metric (out, "hearth_mesh_reconcile_rateless_total", "counter",
+              "Of those, sessions in the rateless IBLT mode.", mesh->reconcile_rateless);
+    s_metric (out, "hearth_mesh_reconcile_round_trips_total", "counter",
+              "Answers received to this node's reconciliation messages since start.",
+              mesh->reconcile_round_trips);
+    s_metric (out, "hearth_mesh_reconcile_fallbacks_total", "counter",
+              "Rateless sessions replaced by Negentropy v1 (peer declined, difference too large).",
+              mesh->reconcile_fallbacks);
+    s_metric (out, "hearth_mesh_reconcile_switches_total", "counter",
+              "Negentropy v1 sessions after a (re)connect replaced by rateless ones (scattered differences).",
+              mesh->reconcile_switches);
     s_metric (out, "hearth_mesh_reconcile_bytes_total", "counter",
-              "Negentropy message bytes sent and received since start.", mesh->reconcile_bytes);
+              "Reconciliation message bytes sent and received since start, both modes.",
+              mesh->reconcile_bytes);
+    s_metric (out, "hearth_mesh_reconcile_rateless_bytes_total", "counter",
+              "Of those, bytes of rateless IBLT mode messages.", mesh->reconcile_bytes_rateless);
     s_family (out, "hearth_mesh_bytes_total", "counter", "Bytes on all peer links, by direction.");
     fprintf (out, "hearth_mesh_bytes_total{direction=\"in\"} %" PRIu64 "\n", mesh->bytes_in);
     fprintf (out, "hearth_mesh_bytes_total{direction=\"out\"} %" PRIu64 "\n", mesh->bytes_out);

@@ -49,8 +49,13 @@ typedef struct {
     uint64_t    announce_requested;     /* announced hashes fetched because we lacked them */
     uint64_t    announce_retried;       /* of those, asked again from another announcer */
     uint64_t    announce_dropped;       /* announced hashes ignored: over a limit */
-    uint64_t    reconcile_rounds;       /* Negentropy sessions completed */
-    uint64_t    reconcile_bytes;        /* Negentropy message bytes in + out */
+    uint64_t    reconcile_rounds;       /* reconciliation sessions completed (as initiator) */
+    uint64_t    reconcile_rateless;     /* of which in the rateless IBLT mode */
+    uint64_t    reconcile_round_trips;  /* answers to our sessions' messages */
+    uint64_t    reconcile_fallbacks;    /* rateless sessions replaced by Negentropy v1 */
+    uint64_t    reconcile_switches;     /* (re)connect v1 sessions replaced by rateless ones */
+    uint64_t    reconcile_bytes;        /* reconciliation message bytes in + out, both modes */
+    uint64_t    reconcile_bytes_rateless; /* of which rateless-mode messages */
     uint64_t    bytes_in, bytes_out;    /* all link bytes */
     uint64_t    zap_denied;             /* handshakes refused */
     uint64_t    frames_dropped;         /* bad frames from peers */

@@ -13,8 +13,19 @@
 #                 returning link to equal event sets and view digests
 #     latency     5 nodes, RATE posts/s on node 1 for LATENCY_SECONDS: accept-to-
 #                 visible latency on the four others (tests/sync_latency.c)
-#   SHARED (100000), NEW (1000), HEAL_EACH (5000), RATE (100), LATENCY_SECONDS (10)
-#   are environment variables; BUILD_DIR (build-bench) holds the Release
+#     gap         2 nodes, SHARED events in common except GAP that node 2 lacks
+#                 at random places of the order (old events, not the head);
+#                 node 2 starts: time until it holds them all, node 2's mesh
+#                 counters per reconciliation mode. Seeded once, then run
+#                 GAP_RUNS times for each mesh/reconcile setting in GAP_MODES
+#                 (auto | v1 | rateless, both nodes; "default" = leave the
+#                 config alone) from a copy of the seeded data dirs (not in
+#                 the default run)
+#   SHARED (100000), NEW (1000), HEAL_EACH (5000), RATE (100), LATENCY_SECONDS (10),
+#   GAP (1000), GAP_SEED (1: which events node 2 lacks), GAP_RUNS (1),
+#   GAP_MODES ("auto v1"), RECONCILE (unset: hearthd's default, auto; else
+#   --reconcile for every node of the partition, both, heal5 and latency
+#   cases) are environment variables; BUILD_DIR (build-bench) holds the Release
 #   build; WORK (a fresh temp dir) holds the clusters, removed at the end
 #   unless KEEP=1. Results: one line per figure on stdout, and JSON lines
 #   in $WORK/results.jsonl (printed at the end).
@@ -48,6 +59,10 @@ NEW=${NEW:-1000}
 HEAL_EACH=${HEAL_EACH:-5000}
 RATE=${RATE:-100}
 LATENCY_SECONDS=${LATENCY_SECONDS:-10}
+GAP=${GAP:-1000}
+GAP_SEED=${GAP_SEED:-1}
+GAP_RUNS=${GAP_RUNS:-1}
+GAP_MODES=${GAP_MODES:-auto v1}
 export CLUSTER_DEADLINE_S=${CLUSTER_DEADLINE_S:-600}
 if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 
@@ -72,6 +87,8 @@ jget () { "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.
 ctl () { local d=$1; shift; "$HEARTHCTL" --data-dir "$d" --timeout 60000 "$@"; }
 events_of () { ctl "$1" --json stats | jget "d['events']['total']"; }
 cluster () { bash "$CLUSTER" "$@"; }
+# cluster_up N DIR [--chain]: a cluster whose nodes run with $RECONCILE.
+cluster_up () { bash "$CLUSTER" up "$@" ${RECONCILE:+-- --reconcile "$RECONCILE"}; }
 
 # record NAME KEY=VALUE...: a JSON line in $RESULTS and a readable line.
 record () {
@@ -127,6 +144,12 @@ relay_sum () {
     echo "$dup $ann $req $out"
 }
 
+# modes_of DIR: "sessions rateless round_trips fallbacks switches
+# reconcile_bytes rateless_bytes bytes_in bytes_out" of a node.
+modes_of () {
+    ctl "$1" --json stats | jget "' '.join(str(d['mesh'][k]) for k in ('reconcile_rounds','reconcile_rateless','reconcile_round_trips','reconcile_fallbacks','reconcile_switches','reconcile_bytes','reconcile_bytes_rateless','bytes_in','bytes_out'))"
+}
+
 # wait_events DIR COUNT: poll until the node holds COUNT events; prints ms.
 wait_events () {
     local dir=$1 want=$2 start
@@ -154,7 +177,7 @@ case_partition () {
     local c="$WORK/partition-$mode"
     echo "== $mode: 2 nodes, $SHARED shared, $NEW new written during a partition ($([ "$mode" = both ] && echo "half on each side" || echo "all on node 1"))"
     CLUSTERS+=("$c")
-    cluster up 2 "$c" >/dev/null
+    cluster_up 2 "$c" >/dev/null
     . "$c/cluster.env"
     cluster down "$c" >/dev/null
     local t0 shared_file shared_bytes
@@ -204,14 +227,95 @@ case_partition () {
     t_equal=$(now_ms)
     t_link=$(link_up_ms "$c/n2.log")
     read -r rounds rbytes bin bout <<<"$(mesh_of "$NODE_2_DIR")"
+    local modes
+    read -r -a modes <<<"$(modes_of "$NODE_2_DIR")"
     local minimal=$((b1 + b2))
     record "$mode.heal" shared="$base" new="$NEW" node2_start_ms=$((t_up - t0)) \
         ms_until_all_events=$((t_have - t0)) ms_link_up_to_all_events=$((t_have - t_link)) \
         ms_to_equal_digests=$((t_equal - t0)) \
-        reconcile_rounds="$rounds" reconcile_bytes="$rbytes" bytes_in="$bin" bytes_out="$bout" \
+        reconcile_rounds="$rounds" rateless_sessions="${modes[1]}" round_trips="${modes[2]}" \
+        switches="${modes[4]}" reconcile_bytes="$rbytes" bytes_in="$bin" bytes_out="$bout" \
         bytes_total=$((bin + bout)) minimal_bytes="$minimal" \
         reconcile_pct_of_minimal="$("$PYTHON" -c "print(round(100.0*$rbytes/$minimal, 2))")" \
         total_over_minimal="$("$PYTHON" -c "print(round(($bin+$bout)/$minimal, 3))")"
+    cluster down "$c" >/dev/null
+}
+
+# set_mode DIR MODE: the node's reconciliation setting (mesh/reconcile in
+# its hearth.cfg); "default" leaves the file as it is.
+set_mode () {
+    [ "$2" = default ] || printf 'mesh\n    reconcile = %s\n' "$2" >>"$1/hearth.cfg"
+}
+
+case_gap () {
+    local c="$WORK/gap"
+    echo "== gap: 2 nodes, $SHARED shared, node 2 lacks $GAP of them at random places (seed $GAP_SEED)"
+    CLUSTERS+=("$c")
+    cluster up 2 "$c" >/dev/null
+    . "$c/cluster.env"
+    cluster down "$c" >/dev/null
+    local t0 shared_file shared_bytes out minimal
+    t0=$(now_ms)
+    read -r shared_file shared_bytes <<<"$(seed_gen "$NODE_1_DIR" "$SHARED" shared-gap)"
+    out=$("$SEED" ingest "$NODE_1_DIR" "$shared_file")
+    [ "$(echo "$out" | jget "d['accepted']")" = "$SHARED" ] || { echo "bench_sync: gap: node 1 $out" >&2; exit 1; }
+    out=$("$SEED" ingest "$NODE_2_DIR" "$shared_file" --skip "$GAP" --skip-seed "$GAP_SEED")
+    rm -f "$shared_file"
+    minimal=$(echo "$out" | jget "d['skipped_bytes']")
+    [ "$(echo "$out" | jget "d['skipped']")" = "$GAP" ] && [ "$(echo "$out" | jget "d['accepted']")" = $((SHARED - GAP)) ] \
+        || { echo "bench_sync: gap: node 2 $out" >&2; exit 1; }
+    echo "  seeded $SHARED shared events ($shared_bytes bytes) into node 1 and all but $GAP" \
+         "($minimal bytes) into node 2 in $(( $(now_ms) - t0 )) ms"
+    # Every run starts from these seeded, never started data dirs.
+    local saved="$WORK/gap-seeded"
+    mkdir -p "$saved"
+    cp -a "$NODE_1_DIR" "$saved/n1"
+    cp -a "$NODE_2_DIR" "$saved/n2"
+    local mode run first=1
+    for mode in $GAP_MODES; do
+        for run in $(seq 1 "$GAP_RUNS"); do
+            if [ "$first" = 0 ]; then
+                rm -rf "$NODE_1_DIR" "$NODE_2_DIR"
+                cp -a "$saved/n1" "$NODE_1_DIR"
+                cp -a "$saved/n2" "$NODE_2_DIR"
+            fi
+            first=0
+            set_mode "$NODE_1_DIR" "$mode"
+            set_mode "$NODE_2_DIR" "$mode"
+            echo "  run $run, reconcile = $mode (load $(cut -d' ' -f1-3 /proc/loadavg))"
+            cluster start "$c" 1
+            local want
+            want=$(events_of "$NODE_1_DIR")
+            # Node 2 dials node 1 and initiates: the path of a node that
+            # restarts with the same log less GAP old events.
+            t0=$(now_ms)
+            cluster start "$c" 2
+            local t_up t_have t_equal t_link
+            t_up=$(now_ms)
+            wait_events "$NODE_2_DIR" "$want"
+            t_have=$(now_ms)
+            local sessions rateless trips fallbacks switches rbytes rlbytes bin bout
+            read -r sessions rateless trips fallbacks switches rbytes rlbytes bin bout <<<"$(modes_of "$NODE_2_DIR")"
+            local n1
+            n1=$(modes_of "$NODE_1_DIR")
+            cluster wait-converged "$c" 600
+            t_equal=$(now_ms)
+            t_link=$(link_up_ms "$c/n2.log")
+            record "gap.$mode" shared="$want" gap="$GAP" run="$run" node2_start_ms=$((t_up - t0)) \
+                ms_link_up_to_all_events=$((t_have - t_link)) ms_until_all_events=$((t_have - t0)) \
+                ms_to_equal_digests=$((t_equal - t0)) \
+                sessions="$sessions" rateless_sessions="$rateless" round_trips="$trips" \
+                fallbacks="$fallbacks" switches="$switches" reconcile_bytes="$rbytes" reconcile_bytes_rateless="$rlbytes" \
+                reconcile_bytes_v1=$((rbytes - rlbytes)) bytes_in="$bin" bytes_out="$bout" \
+                bytes_total=$((bin + bout)) minimal_bytes="$minimal" \
+                reconcile_over_minimal="$("$PYTHON" -c "print(round($rbytes/$minimal, 3))")" \
+                total_over_minimal="$("$PYTHON" -c "print(round(($bin+$bout)/$minimal, 3))")" \
+                node1_counters="\"$n1\""
+            cluster stop "$c" 2
+            cluster stop "$c" 1
+        done
+    done
+    rm -rf "$saved"
     cluster down "$c" >/dev/null
 }
 
@@ -219,7 +323,7 @@ case_heal5 () {
     local c="$WORK/heal5"
     echo "== heal5: 5 nodes in a chain, split {1,2,3} | {4,5}, $HEAL_EACH events written on each side"
     CLUSTERS+=("$c")
-    cluster up 5 "$c" --chain >/dev/null
+    cluster_up 5 "$c" --chain >/dev/null
     . "$c/cluster.env"
     local base
     base=$(events_of "$NODE_1_DIR")
@@ -257,11 +361,14 @@ case_heal5 () {
     t_link=$(now_ms)
     cluster wait-converged "$c" 600
     t_equal=$(now_ms)
-    local total_bytes=0 i
+    local total_bytes=0 i sessions=0 rateless=0 switches=0 fallbacks=0 rbytes_all=0
     for i in 1 2 3 4 5; do
-        local dir_var="NODE_${i}_DIR"
+        local dir_var="NODE_${i}_DIR" m
         read -r rounds rbytes bin bout <<<"$(mesh_of "${!dir_var}")"
         total_bytes=$((total_bytes + bout))
+        read -r -a m <<<"$(modes_of "${!dir_var}")"
+        sessions=$((sessions + m[0])); rateless=$((rateless + m[1])); fallbacks=$((fallbacks + m[3]))
+        switches=$((switches + m[4])); rbytes_all=$((rbytes_all + m[5]))
     done
     [ "$(events_of "$NODE_1_DIR")" = $((base + 2 * HEAL_EACH)) ] || { echo "heal5: wrong event count" >&2; exit 1; }
     local dup ann req sent
@@ -269,6 +376,8 @@ case_heal5 () {
     record heal5 each_side="$HEAL_EACH" side_a_start_ms=$((t_started - t0)) \
         ms_link_back_after_start=$((t_link - t0)) ms_equal_after_link=$((t_equal - t_link)) \
         ms_equal_after_start=$((t_equal - t0)) bytes_sent_all_nodes="$total_bytes" \
+        sessions_all_nodes="$sessions" rateless_all_nodes="$rateless" switches_all_nodes="$switches" \
+        fallbacks_all_nodes="$fallbacks" reconcile_bytes_all_nodes="$rbytes_all" \
         minimal_bytes_one_copy=$((ba + bb)) \
         minimal_bytes_all_nodes=$((3 * bb + 2 * ba)) \
         total_over_minimal="$("$PYTHON" -c "print(round($total_bytes/$((3 * bb + 2 * ba)), 2))")" \
@@ -280,7 +389,7 @@ case_latency () {
     local c="$WORK/latency"
     echo "== latency: 5 nodes, $RATE posts/s on node 1 for $LATENCY_SECONDS s"
     CLUSTERS+=("$c")
-    cluster up 5 "$c" >/dev/null
+    cluster_up 5 "$c" >/dev/null
     . "$c/cluster.env"
     local out baseline
     # Baseline: the same probe watching only the posting node itself, i.e.
@@ -312,6 +421,7 @@ for case_name in "${CASES[@]}"; do
         both)      case_partition both ;;
         heal5)     case_heal5 ;;
         latency)   case_latency ;;
+        gap)       case_gap ;;
         *) echo "bench_sync: unknown case $case_name" >&2; exit 2 ;;
     esac
 done

@@ -10,11 +10,17 @@
             Prints {"count","bytes","first_lamport","last_lamport"}: "bytes"
             is the sum of the frames' SignedEvent sizes, the minimal bytes to
             move them.
-        sync_seed ingest DATA_DIR FILE [--threads N]
+        sync_seed ingest DATA_DIR FILE [--threads N] [--skip K [--skip-seed S]]
             Every frame of FILE through eventlog_ingest (the full receive
             pipeline: decode, dedup, signature, membership, ...) into
-            DATA_DIR's log, in calls of S_INGEST_CALL frames. Prints
-            {"accepted","rejected","seconds"}.
+            DATA_DIR's log, in calls of S_INGEST_CALL frames. With --skip,
+            K frames chosen uniformly at random among all of FILE's (a
+            splitmix64 stream seeded with S, default 1: the same K for the
+            same file and seed) are left out: a node that lost K old events
+            at random places of the order. Prints
+            {"accepted","rejected","skipped","skipped_bytes","seconds"};
+            "skipped_bytes" is the sum of the skipped frames' sizes, the
+            minimal bytes to move them.
     The node must be stopped (its event log is locked while hearthd runs)
     and its identity must be a member of the community (the cluster's root,
     node 1, always is). Views catch up when hearthd next starts (it replays
@@ -57,8 +63,61 @@ static int
 s_usage (void)
 {
     fprintf (stderr, "usage: sync_seed gen DATA_DIR COUNT OUT_FILE [--tag TAG] [--lamport-start L]\n"
-                     "       sync_seed ingest DATA_DIR FILE [--threads N]\n");
+                     "       sync_seed ingest DATA_DIR FILE [--threads N] [--skip K [--skip-seed S]]\n");
     return 2;
+}
+
+/*  splitmix64: a small seeded stream, so a skip set can be reproduced. */
+static uint64_t
+s_splitmix (uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/*  Frames in the file `in` (rewound afterwards), or -1 if it is not a
+    frames file. */
+static long long
+s_count_frames (FILE *in)
+{
+    long long n = 0;
+    uint32_t be;
+    while (fread (&be, 4, 1, in) == 1) {
+        size_t len = ntohl (be);
+        if (len == 0 || len > S_MAX_FRAME || fseek (in, (long) len, SEEK_CUR) != 0)
+            return -1;
+        n++;
+    }
+    rewind (in);
+    return n;
+}
+
+/*  A flag per frame of `in` (*count_p of them), `skip` of them set, chosen
+    uniformly with the stream seeded by `seed`. NULL (and a message) on a
+    bad file or count. */
+static uint8_t *
+s_skip_flags (FILE *in, long long skip, uint64_t seed, uint64_t *count_p)
+{
+    long long n = s_count_frames (in);
+    if (n < 0 || skip > n) {
+        fprintf (stderr, "sync_seed: cannot skip %lld of %lld frames\n", skip, n);
+        return NULL;
+    }
+    uint8_t *flags = calloc ((size_t) n + 1, 1);
+    if (!flags)
+        return NULL;
+    *count_p = (uint64_t) n;
+    uint64_t state = seed;
+    for (long long k = 0; k < skip; ) {
+        uint64_t i = s_splitmix (&state) % (uint64_t) n;
+        if (!flags [i]) {
+            flags [i] = 1;
+            k++;
+        }
+    }
+    return flags;
 }
 
 static eventlog_t *
@@ -174,24 +233,37 @@ s_ingest (int argc, char **argv)
         return s_usage ();
     const char *data_dir = argv [2], *path = argv [3];
     int threads = 2;
+    long long skip = 0;
+    uint64_t skip_seed = 1;
     for (int i = 4; i + 1 < argc; i += 2) {
         if (strcmp (argv [i], "--threads") == 0) threads = atoi (argv [i + 1]);
+        else if (strcmp (argv [i], "--skip") == 0) skip = atoll (argv [i + 1]);
+        else if (strcmp (argv [i], "--skip-seed") == 0) skip_seed = strtoull (argv [i + 1], NULL, 10);
         else return s_usage ();
     }
+    if (skip < 0)
+        return s_usage ();
     FILE *in = fopen (path, "rb");
     if (!in) {
         fprintf (stderr, "sync_seed: cannot read %s\n", path);
         return 1;
     }
+    uint64_t n_flags = 0;
+    uint8_t *skip_flags = skip? s_skip_flags (in, skip, skip_seed, &n_flags): NULL;
+    if (skip && !skip_flags) {
+        fclose (in);
+        return 1;
+    }
     eventlog_t *log = s_open_log (data_dir);
     if (!log) {
+        free (skip_flags);
         fclose (in);
         return 1;
     }
     eventlog_set_verify_threads (log, threads);
     uint8_t **frames = calloc (S_INGEST_CALL, sizeof *frames);
     size_t *lens = calloc (S_INGEST_CALL, sizeof *lens);
-    uint64_t accepted = 0, rejected = 0;
+    uint64_t accepted = 0, rejected = 0, skipped = 0, skipped_bytes = 0, index = 0;
     int rc = frames && lens? 0: 1;
     double start = s_now ();
     while (rc == 0) {
@@ -204,6 +276,12 @@ s_ingest (int argc, char **argv)
                 fprintf (stderr, "sync_seed: %s is not a frames file\n", path);
                 rc = 1;
                 break;
+            }
+            if (skip_flags && index < n_flags && skip_flags [index++]) {
+                skipped++;
+                skipped_bytes += len;
+                free (frames [n]);
+                continue;
             }
             lens [n++] = len;
         }
@@ -227,12 +305,14 @@ s_ingest (int argc, char **argv)
     }
     double seconds = s_now () - start;
     fclose (in);
+    free (skip_flags);
     free (frames);
     free (lens);
     eventlog_destroy (&log);
     if (rc == 0)
-        printf ("{\"accepted\":%llu,\"rejected\":%llu,\"seconds\":%.3f}\n",
-                (unsigned long long) accepted, (unsigned long long) rejected, seconds);
+        printf ("{\"accepted\":%llu,\"rejected\":%llu,\"skipped\":%llu,\"skipped_bytes\":%llu,"
+                "\"seconds\":%.3f}\n", (unsigned long long) accepted, (unsigned long long) rejected,
+                (unsigned long long) skipped, (unsigned long long) skipped_bytes, seconds);
     return rc;
 }
 

@@ -182,6 +182,7 @@ HT_TEST (test_mesh)
         "    advertise = tcp://192.168.1.20:7401\n"
         "    discovery = on\n"
         "    sync_interval_ms = 250\n"
+        "    reconcile = v1\n"
         "peers\n"
         "    peer = " S_PEER_ID "@tcp://192.168.1.10:7400\n"
         "    peer = \"" S_PEER_ID "@tcp://192.168.1.11:7400\"\n"
@@ -192,6 +193,7 @@ HT_TEST (test_mesh)
     HT_CHECK_EQ_STR (cfg.advertise, "tcp://192.168.1.20:7401");
     HT_CHECK_EQ_INT (cfg.discovery, 1);
     HT_CHECK_EQ_INT (cfg.sync_interval_ms, 250);
+    HT_CHECK_EQ_INT (cfg.reconcile, NODE_RECONCILE_V1);
     /*  Repeated keys and sections all count; duplicates collapse. */
     HT_CHECK_EQ_INT (cfg.n_peers, 3);
     HT_CHECK_EQ_STR (cfg.peers [0], S_PEER_ID "@tcp://192.168.1.10:7400");
@@ -205,9 +207,19 @@ HT_TEST (test_mesh)
     HT_CHECK_EQ_INT (cfg.n_peers, 0);
     HT_CHECK_EQ_INT (cfg.discovery, 0);
     HT_CHECK_EQ_INT (cfg.sync_interval_ms, 0);
+    HT_CHECK_EQ_INT (cfg.reconcile, NODE_RECONCILE_AUTO);
 
     /*  --listen forms. */
     char *message = NULL;
+    /*  --reconcile values (the same as mesh/reconcile). */
+    HT_CHECK_EQ_INT (node_config_set_reconcile (&cfg, "rateless", &message), HEARTH_OK);
+    HT_CHECK_EQ_INT (cfg.reconcile, NODE_RECONCILE_RATELESS);
+    HT_CHECK_EQ_INT (node_config_set_reconcile (&cfg, "auto", &message), HEARTH_OK);
+    HT_CHECK_EQ_INT (cfg.reconcile, NODE_RECONCILE_AUTO);
+    HT_CHECK_EQ_INT (node_config_set_reconcile (&cfg, "V1", &message), HEARTH_EINVAL);
+    HT_CHECK (message && strstr (message, "auto, v1 or rateless"));
+    free (message);
+    message = NULL;
     HT_CHECK_EQ_INT (node_config_set_listen (&cfg, "tcp://0.0.0.0", &message), HEARTH_OK);
     HT_CHECK_EQ_STR (cfg.listen, "tcp://0.0.0.0:7400");
     HT_CHECK_EQ_INT (node_config_set_listen (&cfg, "tcp://127.0.0.1:*", &message), HEARTH_OK);
@@ -228,6 +240,7 @@ HT_TEST (test_mesh)
     HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    listen = 7400\n"), HEARTH_EINVAL);
     HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    sync_interval_ms = soon\n"), HEARTH_EINVAL);
     HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    gossip = yes\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    reconcile = iblt\n"), HEARTH_EINVAL);
     HT_CHECK_EQ_INT (s_load (&cfg, "peers\n    peer = 1.2.3.4\n"), HEARTH_EINVAL);
     HT_CHECK_EQ_INT (s_load (&cfg, "peers\n    node = " S_PEER_ID "@tcp://1.2.3.4:5\n"), HEARTH_EINVAL);
     HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    sync_interval_ms = 10\n"), HEARTH_OK);

@@ -310,7 +310,10 @@ HT_TEST (test_mesh)
         .address = "ed25519:x@tcp://127.0.0.1:7400", .peers_connected = 1, .events_pushed = 7,
         .events_pulled = 8, .events_received = 15, .events_duplicate = 4, .announce_sent = 21,
         .announce_received = 22, .announce_requested = 9, .announce_retried = 2, .announce_dropped = 5,
-        .reconcile_rounds = 3, .reconcile_bytes = 900,
+        .reconcile_rounds = 3, .reconcile_rateless = 2,
+        .reconcile_round_trips = 5, .reconcile_fallbacks = 1, .reconcile_switches = 4,
+        .reconcile_bytes = 900,
+        .reconcile_bytes_rateless = 600,
         .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1,
         .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 2
@@ -329,6 +332,11 @@ HT_TEST (test_mesh)
     HT_CHECK (s_value (text, "hearth_mesh_announce_dropped_total") == 5);
     HT_CHECK (s_value (text, "hearth_mesh_reconcile_rounds_total") == 3);
     HT_CHECK (s_value (text, "hearth_mesh_reconcile_bytes_total") == 900);
+    HT_CHECK (s_value (text, "hearth_mesh_reconcile_rateless_total") == 2);
+    HT_CHECK (s_value (text, "hearth_mesh_reconcile_round_trips_total") == 5);
+    HT_CHECK (s_value (text, "hearth_mesh_reconcile_fallbacks_total") == 1);
+    HT_CHECK (s_value (text, "hearth_mesh_reconcile_switches_total") == 4);
+    HT_CHECK (s_value (text, "hearth_mesh_reconcile_rateless_bytes_total") == 600);
     HT_CHECK (s_value (text, "hearth_mesh_bytes_total{direction=\"in\"}") == 4000);
     HT_CHECK (s_value (text, "hearth_mesh_bytes_total{direction=\"out\"}") == 5000);
     HT_CHECK (s_value (text, "hearth_mesh_zap_denied_total") == 2);
@@ -363,6 +371,11 @@ HT_TEST (test_mesh)
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_requested")), 9);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_retried")), 2);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_dropped")), 5);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_rateless")), 2);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_round_trips")), 5);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_fallbacks")), 1);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_switches")), 4);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_bytes_rateless")), 600);
     HT_CHECK (json_real_value (json_object_get (object, "seconds_since_last_sync")) == 2.5);
     HT_CHECK_EQ_STR (json_string_value (json_object_get (object, "last_sync")), "2026-11-25T10:00:00.000Z");
     HT_CHECK_EQ_INT (json_array_size (json_object_get (object, "peers")), 3);
