@@ -344,6 +344,16 @@ s_peer_series (FILE *out, const char *name, const json_t *peer)
     s_label (out, json_string_value (json_object_get (peer, "direction")));
 }
 
+/*  One series of a per-capability family: metric{capability="cap",key="value"} v. */
+static void
+s_query_series (FILE *out, const char *metric, const char *cap, const char *key,
+                const char *value, uint64_t v)
+{
+    fprintf (out, "%s{capability=\"", metric);
+    s_label (out, cap);
+    fprintf (out, "\",%s=\"%s\"} %" PRIu64 "\n", key, value, v);
+}
+
 /*  The admission figures of peers' calls, by capability (a fixed set: the
     served capabilities and "other", so the label set stays bounded). */
 static void
@@ -361,35 +371,29 @@ s_prometheus_queries (FILE *out, const node_stats_mesh_t *mesh)
             { "capacity_exceeded", c->capacity_concurrent + c->capacity_peer },
             { "dropped", c->dropped_capability + c->dropped_total }
         };
-        for (size_t r = 0; r < sizeof rows / sizeof rows [0]; r++) {
-            fputs ("hearth_mesh_queries_total{capability=\"", out);
-            s_label (out, c->name);
-            fprintf (out, "\",result=\"%s\"} %" PRIu64 "\n", rows [r].result, rows [r].value);
-        }
+        for (size_t r = 0; r < sizeof rows / sizeof rows [0]; r++)
+            s_query_series (out, "hearth_mesh_queries_total", c->name, "result", rows [r].result,
+                            rows [r].value);
     }
     s_family (out, "hearth_mesh_queries_dropped_total", "counter",
               "Calls from peers dropped unanswered, by capability and hard limit: hard_capability "
               "(per peer and capability) or hard_total (per peer).");
     for (size_t i = 0; i < mesh->n_queries; i++) {
         const gossip_admit_cap_t *c = &mesh->queries [i];
-        for (int total = 0; total <= 1; total++) {
-            fputs ("hearth_mesh_queries_dropped_total{capability=\"", out);
-            s_label (out, c->name);
-            fprintf (out, "\",reason=\"%s\"} %" PRIu64 "\n", total? "hard_total": "hard_capability",
-                     total? c->dropped_total: c->dropped_capability);
-        }
+        s_query_series (out, "hearth_mesh_queries_dropped_total", c->name, "reason",
+                        "hard_capability", c->dropped_capability);
+        s_query_series (out, "hearth_mesh_queries_dropped_total", c->name, "reason",
+                        "hard_total", c->dropped_total);
     }
     s_family (out, "hearth_mesh_queries_capacity_exceeded_total", "counter",
               "Calls from peers answered capacity_exceeded, by capability and limit: max_concurrent "
               "(of the capability) or peer_pending (calls of that peer in flight).");
     for (size_t i = 0; i < mesh->n_queries; i++) {
         const gossip_admit_cap_t *c = &mesh->queries [i];
-        for (int peer = 0; peer <= 1; peer++) {
-            fputs ("hearth_mesh_queries_capacity_exceeded_total{capability=\"", out);
-            s_label (out, c->name);
-            fprintf (out, "\",reason=\"%s\"} %" PRIu64 "\n", peer? "peer_pending": "max_concurrent",
-                     peer? c->capacity_peer: c->capacity_concurrent);
-        }
+        s_query_series (out, "hearth_mesh_queries_capacity_exceeded_total", c->name, "reason",
+                        "max_concurrent", c->capacity_concurrent);
+        s_query_series (out, "hearth_mesh_queries_capacity_exceeded_total", c->name, "reason",
+                        "peer_pending", c->capacity_peer);
     }
     const struct { const char *name, *help; } gauges [] = {
         { "hearth_mesh_queries_in_flight", "Calls from peers read and not yet answered, by capability." },
