@@ -1,5 +1,6 @@
 /*  hearth_codec.c — text forms of binary values; see hearth_codec.h.
     All pure except hearth_now_ms/hearth_mono_ms, the shell's clocks. */
+#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
@@ -215,4 +216,28 @@ hearth_mono_ms (void)
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+int
+hearth_tcp_endpoint_valid (const char *text, int any_port)
+{
+    if (strncmp (text, "tcp://", 6) != 0)
+        return 0;
+    const char *host = text + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon || colon == host)
+        return 0;
+    for (const char *p = host; p < colon; p++)
+        if (*p <= ' ' || *p == '/' || *p == '@' || (unsigned char) *p >= 0x7f)
+            return 0;
+    const char *port = colon + 1;
+    if (any_port && strcmp (port, "*") == 0)
+        return 1;
+    if (!*port || strlen (port) > 5)
+        return 0;
+    for (const char *p = port; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    long number = strtol (port, NULL, 10);
+    return number >= 1 && number <= 65535;
 }

@@ -59,6 +59,11 @@ void hearth_hex_encode (const uint8_t *in, size_t n, char *out);
     surrogate encodings, else 0. */
 int  hearth_utf8_valid (const char *s, size_t n);
 
+/*  1 if text is "tcp://HOST:PORT" with a non-empty ASCII host (no spaces,
+    control bytes, '/' or '@') and a port 1..65535, or "*" (an ephemeral
+    port, for a listen address) when any_port is set; else 0. */
+int  hearth_tcp_endpoint_valid (const char *text, int any_port);
+
 /*  Wall clock now, unix ms; monotonic clock now, ms. The shell's only
     source of time: pure code takes time as an argument. */
 uint64_t hearth_now_ms (void);

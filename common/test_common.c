@@ -73,6 +73,24 @@ HT_TEST (test_time_format)
     HT_CHECK_EQ_STR (text, "9999-12-31T23:59:59Z");
 }
 
+HT_TEST (test_tcp_endpoints)
+{
+    HT_CHECK (hearth_tcp_endpoint_valid ("tcp://127.0.0.1:7400", 0));
+    HT_CHECK (hearth_tcp_endpoint_valid ("tcp://school.local:65535", 0));
+    HT_CHECK (hearth_tcp_endpoint_valid ("tcp://*:*", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://*:*", 0));        /* no wildcard port to dial */
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://host:0", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://host:65536", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://host:74a0", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://host:", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://:7400", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("udp://host:7400", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://ho st:7400", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://a/b:7400", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://a@b:7400", 1));
+    HT_CHECK (!hearth_tcp_endpoint_valid ("tcp://h\xc3\xa4:7400", 1));
+}
+
 HT_TEST (test_utf8)
 {
     { const char *w = "Wasser \xc3\xa4 \xe2\x82\xac \xf0\x9f\x98\x80"; HT_CHECK (hearth_utf8_valid (w, strlen (w))); }
@@ -102,6 +120,7 @@ main (void)
     HT_RUN (test_node_ids);
     HT_RUN (test_time_format);
     HT_RUN (test_utf8);
+    HT_RUN (test_tcp_endpoints);
     HT_RUN (test_log_levels_and_limit);
     return ht_summary ();
 }

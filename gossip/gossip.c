@@ -2259,18 +2259,8 @@ gossip_address_parse (const char *address, uint8_t key [32], char endpoint [GOSS
     if (hearth_node_id_parse (id, key) != 0)
         return HEARTH_EINVAL;
     const char *ep = at + 1;
-    if (strncmp (ep, "tcp://", 6) != 0)
+    if (!hearth_tcp_endpoint_valid (ep, 0))
         return HEARTH_EINVAL;
-    const char *colon = strrchr (ep + 6, ':');
-    if (!colon || colon == ep + 6)
-        return HEARTH_EINVAL;
-    const char *port = colon + 1;
-    size_t digits = strspn (port, "0123456789");
-    if (digits == 0 || digits > 5 || port [digits] != '\0' || atoi (port) < 1 || atoi (port) > 65535)
-        return HEARTH_EINVAL;
-    for (const char *c = ep + 6; c < colon; c++)
-        if (*c <= ' ' || *c == '@' || *c == '/' || (unsigned char) *c >= 0x7f)
-            return HEARTH_EINVAL;
     snprintf (endpoint, GOSSIP_MAX_ADDRESS, "%s", ep);
     return 0;
 }

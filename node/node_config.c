@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "hearth_codec.h"
 #include "hearth_error.h"
 #include "node_config.h"
 #include "node_invite.h"
@@ -32,32 +33,6 @@ s_parse_u64 (const char *text, uint64_t *out)
     return HEARTH_OK;
 }
 
-/*  1 if text is "tcp://HOST:PORT" with a non-empty host (or "*") and a
-    port 1..65535 (or "*", an ephemeral port). */
-static int
-s_tcp_endpoint_valid (const char *text)
-{
-    if (strncmp (text, "tcp://", 6) != 0)
-        return 0;
-    const char *host = text + 6;
-    const char *colon = strrchr (host, ':');
-    if (!colon || colon == host)
-        return 0;
-    for (const char *p = host; p < colon; p++)
-        if (*p <= ' ' || *p == '/' || *p == '@')
-            return 0;
-    const char *port = colon + 1;
-    if (strcmp (port, "*") == 0)
-        return 1;
-    if (!*port || strlen (port) > 5)
-        return 0;
-    for (const char *p = port; *p; p++)
-        if (*p < '0' || *p > '9')
-            return 0;
-    long number = strtol (port, NULL, 10);
-    return number >= 1 && number <= 65535;
-}
-
 int
 node_config_set_listen (node_config_t *cfg, const char *value, char **message)
 {
@@ -75,7 +50,7 @@ node_config_set_listen (node_config_t *cfg, const char *value, char **message)
         n = snprintf (endpoint, sizeof endpoint, "%s:%d", value, NODE_CONFIG_PEER_PORT);
     else
         n = snprintf (endpoint, sizeof endpoint, "%s", value);
-    if (n < 0 || (size_t) n >= sizeof endpoint || !s_tcp_endpoint_valid (endpoint)) {
+    if (n < 0 || (size_t) n >= sizeof endpoint || !hearth_tcp_endpoint_valid (endpoint, 1)) {
         *message = hearth_message ("listen endpoint '%.300s' must be tcp://HOST:PORT (or none)", value);
         return HEARTH_EINVAL;
     }
@@ -349,11 +324,11 @@ node_config_validate (const node_config_t *cfg, char **message)
                               "(the ipc stats socket is always DIR/stats.sock)", cfg->stats_endpoint);
         return HEARTH_EINVAL;
     }
-    if (cfg->listen [0] && !s_tcp_endpoint_valid (cfg->listen)) {
+    if (cfg->listen [0] && !hearth_tcp_endpoint_valid (cfg->listen, 1)) {
         *message = hearth_message ("listen endpoint '%s' must be tcp://HOST:PORT", cfg->listen);
         return HEARTH_EINVAL;
     }
-    if (cfg->advertise [0] && (!s_tcp_endpoint_valid (cfg->advertise)
+    if (cfg->advertise [0] && (!hearth_tcp_endpoint_valid (cfg->advertise, 1)
                                || strchr (cfg->advertise + 6, '*'))) {
         *message = hearth_message ("advertise endpoint '%s' must be tcp://HOST:PORT with a concrete "
                               "host and port others can dial", cfg->advertise);

@@ -96,24 +96,7 @@ node_invite_address_valid (const char *address)
     uint8_t key [32];
     if (hearth_node_id_parse (node_id, key) != HEARTH_OK)
         return 0;
-    const char *endpoint = at + 1;
-    if (strncmp (endpoint, "tcp://", 6) != 0)
-        return 0;
-    const char *host = endpoint + 6;
-    const char *colon = strrchr (host, ':');
-    if (!colon || colon == host)
-        return 0;
-    for (const char *p = host; p < colon; p++)
-        if (*p <= ' ' || *p == '/' || *p == '@')
-            return 0;
-    const char *port = colon + 1;
-    if (!*port || strlen (port) > 5)
-        return 0;
-    for (const char *p = port; *p; p++)
-        if (*p < '0' || *p > '9')
-            return 0;
-    long number = strtol (port, NULL, 10);
-    return number >= 1 && number <= 65535;
+    return hearth_tcp_endpoint_valid (at + 1, 0);
 }
 
 int
