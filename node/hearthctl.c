@@ -117,6 +117,33 @@ s_usage_error (const s_ctl_t *ctl, const char *message)
     return S_EXIT_USAGE;
 }
 
+/*  Options of a command that takes only --json and no arguments: sets
+    ctl->json; S_EXIT_OK or the usage error (naming the command). */
+static int
+s_json_only_args (s_ctl_t *ctl, int argc, char **argv, const char *command)
+{
+    static const struct option options [] = {
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    char message [64];
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'j')
+            ctl->json = 1;
+        else {
+            snprintf (message, sizeof message, "%s: unknown option", command);
+            return s_usage_error (ctl, message);
+        }
+    }
+    if (optind < argc) {
+        snprintf (message, sizeof message, "%s takes no arguments", command);
+        return s_usage_error (ctl, message);
+    }
+    return S_EXIT_OK;
+}
+
 static void
 s_print_json (const json_t *value)
 {
@@ -590,18 +617,9 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
 static int
 s_cmd_id (s_ctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "json", no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'j') ctl->json = 1;
-        else return s_usage_error (ctl, "id: unknown option");
-    }
-    if (optind < argc)
-        return s_usage_error (ctl, "id takes no arguments");
+    int rc0 = s_json_only_args (ctl, argc, argv, "id");
+    if (rc0 != S_EXIT_OK)
+        return rc0;
     json_t *out = NULL;
     if (!ctl->data_dir [0]) {
         /*  Only an endpoint: ask the node. */
@@ -1226,18 +1244,9 @@ s_cmd_stats (s_ctl_t *ctl, int argc, char **argv)
 static int
 s_cmd_peers (s_ctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "json", no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'j') ctl->json = 1;
-        else return s_usage_error (ctl, "peers: unknown option");
-    }
-    if (optind < argc)
-        return s_usage_error (ctl, "peers takes no arguments");
+    int rc0 = s_json_only_args (ctl, argc, argv, "peers");
+    if (rc0 != S_EXIT_OK)
+        return rc0;
     json_t *output = NULL;
     int rc = s_call (ctl, "node.peers", NULL, &output);
     if (rc != S_EXIT_OK)
