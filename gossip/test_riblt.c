@@ -26,11 +26,7 @@ static uint64_t s_rng_state = 0x5249424c54746573ULL;     /* "RIBLTtes" */
 static uint64_t
 s_rand (void)
 {
-    /* splitmix64 */
-    uint64_t z = (s_rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return ht_splitmix64 (&s_rng_state);
 }
 
 static void

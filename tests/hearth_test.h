@@ -61,6 +61,17 @@ static int ht_checks, ht_failures, ht_tests, ht_failed_tests;
     } while (0)
 
 /*  Fresh temp dir; returns a malloc'd path (caller frees). */
+/*  splitmix64: a small seeded stream for tests that must reproduce their
+    random data. Advances *state. */
+static inline uint64_t
+ht_splitmix64 (uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 static inline char *
 ht_tmpdir (const char *tag)
 {
