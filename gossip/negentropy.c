@@ -119,6 +119,7 @@ struct _negentropy_t {
                                            top-level bucket ((0, "") for an IdList opening):
                                            ranges ending at or below it are "old" */
     uint8_t  seen_key [crypto_shorthash_KEYBYTES];
+    int      store_rc;                  /* first store error of the message being built */
     negentropy_stats_t stats;
 };
 
@@ -364,15 +365,28 @@ s_minimal_bound (const negentropy_item_t *prev, const negentropy_item_t *curr, s
     memcpy (bound->id, curr->id, bound->len);
 }
 
+/*  Keep the first error of a store query (a backed store reads pages from
+    disk): the message being built is then dropped, never sent. */
+static void
+s_store_check (negentropy_t *self, int rc)
+{
+    if (rc && !self->store_rc)
+        self->store_rc = rc < 0? rc: HEARTH_ECORRUPT;
+}
+
 /*  Minimal bound between stored items index-1 and index. */
 static void
 s_minimal_bound_at (negentropy_t *self, size_t index, s_bound_t *bound)
 {
     negentropy_item_t prev, curr;
     int rc = negentropy_store_get (self->store, index - 1, &prev);
-    rc |= negentropy_store_get (self->store, index, &curr);
-    assert (rc == 0);
-    (void) rc;
+    if (rc == 0)
+        rc = negentropy_store_get (self->store, index, &curr);
+    if (rc) {
+        s_store_check (self, rc);
+        memset (bound, 0, sizeof *bound);   /* any bound: the message is dropped */
+        return;
+    }
     s_minimal_bound (&prev, &curr, bound);
 }
 
@@ -389,9 +403,7 @@ s_write_fingerprint_range (negentropy_t *self, const s_bound_t *upper_bound,
                            size_t lower, size_t upper)
 {
     uint8_t fp [NEGENTROPY_FINGERPRINT_SIZE];
-    int rc = negentropy_store_fingerprint (self->store, lower, upper, fp);
-    assert (rc == 0);
-    (void) rc;
+    s_store_check (self, negentropy_store_fingerprint (self->store, lower, upper, fp));
     s_write_bound (self, upper_bound);
     s_buf_varint (&self->out, NEGENTROPY_MODE_FINGERPRINT);
     s_buf_put (&self->out, fp, sizeof fp);
@@ -434,7 +446,7 @@ s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *
         s_write_bound (self, upper_bound);
         s_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
         s_buf_varint (&self->out, count);
-        negentropy_store_iterate (self->store, lower, upper, s_put_id, &self->out);
+        s_store_check (self, negentropy_store_iterate (self->store, lower, upper, s_put_id, &self->out));
         return;
     }
     size_t per_bucket = count / NEGENTROPY_BUCKETS;
@@ -556,7 +568,8 @@ s_reply_ids (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *up
     s_write_bound (self, &bound);
     s_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
     s_buf_varint (&self->out, count);
-    negentropy_store_iterate (self->store, lower, lower + count, s_put_id, &self->out);
+    s_store_check (self, negentropy_store_iterate (self->store, lower, lower + count, s_put_id,
+                                                   &self->out));
     return (long) count;
 }
 
@@ -582,7 +595,10 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
             return rc;
         self->stats.ranges_in++;
         size_t lower = prev_index;
-        size_t upper = negentropy_store_lower_bound (self->store, range.bound.ts, range.bound.id);
+        size_t upper;
+        rc = negentropy_store_lower_bound (self->store, range.bound.ts, range.bound.id, &upper);
+        if (rc)
+            return rc;
         if (upper < lower)
             upper = lower;
         bool overflow = false, cut = false, differ = false;
@@ -594,7 +610,8 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
         if (range.mode == NEGENTROPY_MODE_FINGERPRINT) {
             uint8_t ours [NEGENTROPY_FINGERPRINT_SIZE];
             rc = negentropy_store_fingerprint (self->store, lower, upper, ours);
-            assert (rc == 0);
+            if (rc)
+                return rc;
             if (memcmp (range.fingerprint, ours, NEGENTROPY_FINGERPRINT_SIZE) == 0)
                 skip = true;
             else {
@@ -626,6 +643,8 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
 
         if (self->out.failed)
             return HEARTH_ENOMEM;
+        if (self->store_rc)
+            return self->store_rc;
         if (cut) {
             s_write_fingerprint_range (self, &s_infinity, cut_index, total);
             break;
@@ -646,7 +665,7 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
         prev_index = upper;
         prev_bound = range.bound;
     }
-    return self->out.failed? HEARTH_ENOMEM: 0;
+    return self->out.failed? HEARTH_ENOMEM: self->store_rc;
 }
 
 /*  Check the whole message: version byte and every range. Returns 0, or
@@ -723,11 +742,14 @@ negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size_p)
     self->last_ts_out = 0;
     self->out.size = 0;
     s_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
+    self->store_rc = 0;
     s_split_range (self, 0, negentropy_store_size (self->store), &s_infinity, 0);
-    if (self->out.failed) {
+    if (self->out.failed || self->store_rc) {
+        int rc = self->out.failed? HEARTH_ENOMEM: self->store_rc;
         self->out.failed = false;
+        self->store_rc = 0;
         self->started = self->initiator = false;
-        return HEARTH_ENOMEM;
+        return rc;
     }
     self->stats.messages_out++;
     self->stats.bytes_out += self->out.size;
@@ -751,6 +773,7 @@ negentropy_reconcile (negentropy_t *self, const uint8_t *msg, size_t size,
     self->stats.bytes_in += size;
 
     self->out.size = 0;
+    self->store_rc = 0;
     s_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
     int rc = s_validate (self, msg, size);
     if (rc == 1) {
@@ -761,7 +784,7 @@ negentropy_reconcile (negentropy_t *self, const uint8_t *msg, size_t size,
     if (rc == 0) {
         size_t have_size = self->have.size, need_size = self->need.size;
         rc = s_process (self, msg, size);
-        if (rc) {                           /* out of memory: undo this message's ids */
+        if (rc) {                           /* out of memory or a store error: undo this message's ids */
             self->have.size = have_size;
             self->need.size = need_size;
             if (self->seen.cap) {

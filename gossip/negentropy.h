@@ -113,7 +113,8 @@ void negentropy_destroy (negentropy_t **self_p);
     partition sit at the head of the order, so a responder holding them
     answers with all of them at once: one round trip. Still plain v1.
     Returns 0; HEARTH_EINVAL if this session already initiated or answered;
-    HEARTH_ENOMEM. */
+    HEARTH_ENOMEM; a backed store's page read error (HEARTH_ECORRUPT,
+    HEARTH_EIO), after which the session may initiate again. */
 int negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size_p);
 
 /*  Process one peer message (borrowed). As responder: *reply_p is the answer
@@ -122,7 +123,8 @@ int negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size
     The reply is owned by the session and valid until the next call on it.
     Returns 0; HEARTH_EDECODE (malformed message); HEARTH_ESCHEMA (initiator
     got another protocol version); HEARTH_EINVAL (initiator already done);
-    HEARTH_ECAPACITY (over 2^30 ids in a list); HEARTH_ENOMEM. The whole
+    HEARTH_ECAPACITY (over 2^30 ids in a list); HEARTH_ENOMEM; a backed
+    store's page read error (HEARTH_ECORRUPT, HEARTH_EIO). The whole
     message is checked before it is used: on error the have/need lists are
     as they were. */
 int negentropy_reconcile (negentropy_t *self, const uint8_t *msg, size_t size,

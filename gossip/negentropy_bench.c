@@ -156,7 +156,9 @@ s_bench_store (size_t n)
     t0 = s_now ();
     for (size_t k = 0; k < ops; k++) {
         const negentropy_item_t *it = &items [s_rand () % n];
-        sink += negentropy_store_lower_bound (store, it->timestamp, it->id);
+        size_t at = 0;
+        negentropy_store_lower_bound (store, it->timestamp, it->id, &at);
+        sink += at;
     }
     t1 = s_now ();
     printf ("lower bound     %8zu probes %8.1f ms  (%.0f ns/probe)  [%u %zu]\n",

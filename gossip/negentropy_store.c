@@ -20,9 +20,23 @@
     total from its parent). An insert under child c updates the left-sums of
     the children after c: nothing when appending at the right edge.
 
+    A backed store (negentropy_store_new_backed) has no leaves: the entries of
+    its lowest inner level (height 1) are pages, child NULL, whose count, sum
+    and key (smallest item) say which items of the source they are: count
+    items from the key on. Its height is at least 1 (an empty store is an
+    empty root). A page's items are read when a query needs inside it, and
+    checked against the summary. Insert only counts (never reads, since the
+    source may already hold later items while the event log's hook runs):
+    an item above the largest opens a new page after a full last page
+    ("full | new" again); any other joins its page, and a page past
+    NEGENTROPY_PAGE_MAX is split into pages of S_PAGE_SPLIT by
+    negentropy_store_settle, which reads it.
+
     Invariants (asserted, never derived from peer input): every inner entry's
     count and sum equal its subtree's; keys are each subtree's minimum; the
-    store's size and total equal the root's.
+    store's size and total equal the root's. A backed store's page counts
+    and sums describe the source only as long as the caller keeps them
+    equal: that is checked on every page read, never assumed.
 */
 #include <assert.h>
 #include <stdbool.h>
@@ -39,6 +53,10 @@
 #define S_INNER_MAX  64
 /*  Longest varint of a uint64: ceil(64 / 7) digits. */
 #define S_VARINT_MAX 10
+/*  A grown page is split into pages of about this many items (and at most
+    NEGENTROPY_PAGE_MAX): half full, so the next ~64 inserts into it fit
+    before it is read and split again. */
+#define S_PAGE_SPLIT (NEGENTROPY_PAGE_MAX / 2)
 
 /*  A 256-bit unsigned integer as four little-endian 64-bit limbs. */
 typedef struct {
@@ -73,9 +91,14 @@ typedef struct {
 
 struct _negentropy_store_t {
     void    *root;          /* owned; s_leaf_t when height == 0, never NULL */
-    int      height;        /* inner levels above the leaves */
+    int      height;        /* inner levels above the leaves (pages: >= 1) */
     size_t   size;
     s_sum_t  total;
+    negentropy_source_fn *read;     /* backed store: page reader, else NULL */
+    void    *source;                /* borrowed until destroy */
+    bool     grown;                 /* a page is past NEGENTROPY_PAGE_MAX */
+    uint64_t max_ts;                /* backed store: the largest item, */
+    uint8_t  max_id [NEGENTROPY_ID_SIZE];   /* valid when size > 0 */
 };
 
 /* ---- 256-bit arithmetic --------------------------------------------------- */
@@ -309,14 +332,16 @@ s_leaf_insert (s_leaf_t *leaf, uint64_t ts, const uint8_t *id, s_entry_t *split)
     return 0;
 }
 
-/*  Insert under an inner node that has room (n < S_INNER_MAX). */
+/*  Insert under an inner node that has room (n < S_INNER_MAX). append: the
+    item is above every stored one. */
 static int
-s_inner_insert (s_inner_t *node, int height, uint64_t ts, const uint8_t *id, const s_sum_t *v)
+s_inner_insert (negentropy_store_t *store, s_inner_t *node, int height, uint64_t ts,
+                const uint8_t *id, const s_sum_t *v, bool append)
 {
     assert (node->n < S_INNER_MAX);
     uint32_t c = s_inner_route (node, ts, id);
     s_entry_t split = { .node = NULL };
-    int rc;
+    int rc = 0;
     if (height > 1) {
         if (((s_inner_t *) node->child [c])->n == S_INNER_MAX) {
             rc = s_inner_split_child (node, c);
@@ -325,7 +350,17 @@ s_inner_insert (s_inner_t *node, int height, uint64_t ts, const uint8_t *id, con
             if (s_cmp (node->key_ts [c + 1], node->key_id [c + 1], ts, id) <= 0)
                 c++;
         }
-        rc = s_inner_insert ((s_inner_t *) node->child [c], height - 1, ts, id, v);
+        rc = s_inner_insert (store, (s_inner_t *) node->child [c], height - 1, ts, id, v, append);
+    }
+    else
+    if (store->read) {
+        if (append && node->count [c] >= NEGENTROPY_PAGE_MAX) {
+            assert (c + 1 == node->n);      /* above everything: the last page */
+            s_entry_t page = { .node = NULL, .count = 1, .sum = *v, .key_ts = ts };
+            memcpy (page.key_id, id, NEGENTROPY_ID_SIZE);
+            s_inner_put (node, c + 1, &page);
+            return 0;                       /* "full | new": counted by the new entry */
+        }
     }
     else
         rc = s_leaf_insert ((s_leaf_t *) node->child [c], ts, id, &split);
@@ -345,6 +380,8 @@ s_inner_insert (s_inner_t *node, int height, uint64_t ts, const uint8_t *id, con
         s_sum_sub (&node->sum [c], &split.sum);
         s_inner_put (node, c + 1, &split);
     }
+    if (store->read && height == 1 && node->count [c] > NEGENTROPY_PAGE_MAX)
+        store->grown = true;
     return 0;
 }
 
@@ -369,17 +406,21 @@ s_locate (const negentropy_store_t *self, size_t index, uint32_t *pos)
     return leaf;
 }
 
-/*  Sum of the ids of items [0, index). */
-static void
+static int s_page_prefix_sum (const negentropy_store_t *self, size_t index, s_sum_t *out);
+
+/*  Sum of the ids of items [0, index). Returns 0 or a page read's error. */
+static int
 s_prefix_sum (const negentropy_store_t *self, size_t index, s_sum_t *out)
 {
     memset (out, 0, sizeof *out);
     if (index == 0)
-        return;
+        return 0;
     if (index == self->size) {
         *out = self->total;
-        return;
+        return 0;
     }
+    if (self->read)
+        return s_page_prefix_sum (self, index, out);
     const void *node = self->root;
     s_sum_t node_total = self->total;       /* sum of the ids under node */
     for (int h = self->height; h > 0; h--) {
@@ -407,6 +448,265 @@ s_prefix_sum (const negentropy_store_t *self, size_t index, s_sum_t *out)
         s_sum_sub (&node_total, &tail);
         s_sum_add (out, &node_total);
     }
+    return 0;
+}
+
+/* ---- pages of a backed store --------------------------------------------- */
+
+/*  The items of one page, read from the source. */
+typedef struct {
+    negentropy_item_t *items;               /* local, or owned when cap > NEGENTROPY_PAGE_MAX */
+    size_t n, cap;
+    negentropy_item_t local [NEGENTROPY_PAGE_MAX];
+} s_page_t;
+
+static void
+s_page_free (s_page_t *page)
+{
+    if (page->items != page->local)
+        free (page->items);
+    page->items = NULL;
+}
+
+/*  negentropy_store_fn collecting into an s_page_t; more items than asked
+    for is a broken source. */
+static int
+s_page_collect (const negentropy_item_t *item, size_t index, void *arg)
+{
+    (void) index;
+    s_page_t *page = (s_page_t *) arg;
+    if (page->n == page->cap)
+        return HEARTH_ECORRUPT;
+    page->items [page->n++] = *item;
+    return 0;
+}
+
+/*  Read page c of node (height 1) into page, checking it against its
+    summary. Returns 0 (page to be freed with s_page_free), HEARTH_ENOMEM,
+    HEARTH_ECORRUPT if the source disagrees, or the source's error. */
+static int
+s_page_load (const negentropy_store_t *self, const s_inner_t *node, uint32_t c, s_page_t *page)
+{
+    size_t count = node->count [c];
+    page->n = 0;
+    page->cap = count;
+    page->items = count <= NEGENTROPY_PAGE_MAX? page->local
+                : (negentropy_item_t *) malloc (count * sizeof (negentropy_item_t));
+    if (!page->items)
+        return HEARTH_ENOMEM;
+    int rc = self->read (self->source, node->key_ts [c], node->key_id [c], count,
+                         s_page_collect, page);
+    if (rc == 0 && (page->n != count
+    ||  s_cmp (page->items [0].timestamp, page->items [0].id, node->key_ts [c], node->key_id [c]) != 0))
+        rc = HEARTH_ECORRUPT;
+    if (rc == 0) {
+        s_sum_t sum = {{ 0 }};
+        for (size_t i = 0; i < count; i++)
+            s_sum_add_id (&sum, page->items [i].id);
+        if (memcmp (&sum, &node->sum [c], sizeof sum) != 0)
+            rc = HEARTH_ECORRUPT;
+    }
+    if (rc) {
+        s_page_free (page);
+        return rc < 0? rc: HEARTH_ECORRUPT;
+    }
+    return 0;
+}
+
+/*  The page holding index (< size) of a backed store: its node (height 1)
+    and position there, the offset of index in it, and, added into *before
+    when not NULL, the sum of the ids before the page. */
+static const s_inner_t *
+s_page_locate (const negentropy_store_t *self, size_t index, uint32_t *c_out, size_t *offset,
+               s_sum_t *before)
+{
+    const s_inner_t *inner = (const s_inner_t *) self->root;
+    for (int h = self->height; ; h--) {
+        uint32_t c = 0;
+        while (index >= inner->count [c]) {
+            index -= inner->count [c];
+            c++;
+            assert (c < inner->n);
+        }
+        if (before)
+            s_sum_add (before, &inner->left [c]);
+        if (h == 1) {
+            *c_out = c;
+            *offset = index;
+            return inner;
+        }
+        inner = (const s_inner_t *) inner->child [c];
+    }
+}
+
+/*  First position in the page's items whose item is >= key. */
+static size_t
+s_page_lower_bound (const s_page_t *page, uint64_t ts, const uint8_t *id)
+{
+    size_t lo = 0, hi = page->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s_cmp (page->items [mid].timestamp, page->items [mid].id, ts, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*  Backed store: sum of the ids of items [0, index), index < size. */
+static int
+s_page_prefix_sum (const negentropy_store_t *self, size_t index, s_sum_t *out)
+{
+    uint32_t c;
+    size_t offset;
+    memset (out, 0, sizeof *out);
+    const s_inner_t *node = s_page_locate (self, index, &c, &offset, out);
+    if (offset == 0)
+        return 0;
+    s_page_t page;
+    int rc = s_page_load (self, node, c, &page);
+    if (rc)
+        return rc;
+    if (offset <= page.n / 2) {
+        for (size_t i = 0; i < offset; i++)
+            s_sum_add_id (out, page.items [i].id);
+    }
+    else {                                  /* nearer the end: the page's sum - the tail */
+        s_sum_t part = node->sum [c], tail = {{ 0 }};
+        for (size_t i = offset; i < page.n; i++)
+            s_sum_add_id (&tail, page.items [i].id);
+        s_sum_sub (&part, &tail);
+        s_sum_add (out, &part);
+    }
+    s_page_free (&page);
+    return 0;
+}
+
+/*  Make sure the root has room for one more child: a full root gets a new
+    root above it, split in two. Returns 0 or HEARTH_ENOMEM (unchanged). */
+static int
+s_root_make_room (negentropy_store_t *self)
+{
+    bool root_full = self->height == 0
+        ? ((s_leaf_t *) self->root)->n == S_LEAF_MAX
+        : ((s_inner_t *) self->root)->n == S_INNER_MAX;
+    if (!root_full)
+        return 0;
+    s_inner_t *root = (s_inner_t *) calloc (1, sizeof (s_inner_t));
+    if (!root)
+        return HEARTH_ENOMEM;
+    s_entry_t entry = { .node = self->root, .count = self->size, .sum = self->total };
+    if (self->height == 0) {
+        s_leaf_t *leaf = (s_leaf_t *) self->root;
+        entry.key_ts = leaf->ts [0];
+        memcpy (entry.key_id, leaf->id [0], NEGENTROPY_ID_SIZE);
+    }
+    else {
+        s_inner_t *inner = (s_inner_t *) self->root;
+        entry.key_ts = inner->key_ts [0];
+        memcpy (entry.key_id, inner->key_id [0], NEGENTROPY_ID_SIZE);
+    }
+    s_inner_put (root, 0, &entry);
+    if (self->height > 0) {
+        int rc = s_inner_split_child (root, 0);
+        if (rc) {
+            free (root);
+            return rc;
+        }
+    }
+    self->root = root;
+    self->height++;
+    return 0;
+}
+
+/*  Backed store: the node (height 1, with room for one more page) and
+    position of the page whose smallest item is (ts, id), splitting full
+    nodes on the way down (which changes no count or sum). Returns 0 or
+    HEARTH_ENOMEM (the tree still valid). */
+static int
+s_page_parent (negentropy_store_t *self, uint64_t ts, const uint8_t *id, s_inner_t **node_out,
+               uint32_t *c_out)
+{
+    int rc = s_root_make_room (self);
+    if (rc)
+        return rc;
+    s_inner_t *node = (s_inner_t *) self->root;
+    for (int h = self->height; h > 1; h--) {
+        uint32_t c = s_inner_route (node, ts, id);
+        if (((s_inner_t *) node->child [c])->n == S_INNER_MAX) {
+            rc = s_inner_split_child (node, c);
+            if (rc)
+                return rc;
+            if (s_cmp (node->key_ts [c + 1], node->key_id [c + 1], ts, id) <= 0)
+                c++;
+        }
+        node = (s_inner_t *) node->child [c];
+    }
+    *node_out = node;
+    *c_out = s_inner_route (node, ts, id);
+    assert (s_cmp (node->key_ts [*c_out], node->key_id [*c_out], ts, id) == 0);
+    return 0;
+}
+
+/*  Split one grown page, read into page (its items, in order), into
+    page.n / S_PAGE_SPLIT pages of near-equal size, carving from the left. */
+static int
+s_page_split (negentropy_store_t *self, const s_page_t *page)
+{
+    size_t pieces = page->n / S_PAGE_SPLIT;
+    size_t start = 0;
+    for (size_t k = 1; k < pieces; k++) {
+        size_t cut = page->n * k / pieces;
+        s_inner_t *node;
+        uint32_t c;
+        int rc = s_page_parent (self, page->items [start].timestamp, page->items [start].id, &node, &c);
+        if (rc)
+            return rc;
+        assert (node->count [c] == page->n - start);
+        s_entry_t rest = { .node = NULL, .count = page->n - cut, .key_ts = page->items [cut].timestamp };
+        memcpy (rest.key_id, page->items [cut].id, NEGENTROPY_ID_SIZE);
+        for (size_t i = cut; i < page->n; i++)
+            s_sum_add_id (&rest.sum, page->items [i].id);
+        node->count [c] -= rest.count;
+        s_sum_sub (&node->sum [c], &rest.sum);
+        s_inner_put (node, c + 1, &rest);
+        start = cut;
+    }
+    return 0;
+}
+
+/*  Smallest items of the grown pages under node, appended to *keys. */
+typedef struct {
+    negentropy_item_t *keys;                /* owned */
+    size_t n, cap;
+} s_keys_t;
+
+static int
+s_grown_keys (const s_inner_t *node, int height, s_keys_t *keys)
+{
+    for (uint32_t c = 0; c < node->n; c++) {
+        if (height > 1) {
+            int rc = s_grown_keys ((const s_inner_t *) node->child [c], height - 1, keys);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (node->count [c] <= NEGENTROPY_PAGE_MAX)
+            continue;
+        if (keys->n == keys->cap) {
+            size_t cap = keys->cap? keys->cap * 2: 16;
+            negentropy_item_t *p = (negentropy_item_t *) realloc (keys->keys, cap * sizeof *p);
+            if (!p)
+                return HEARTH_ENOMEM;
+            keys->keys = p;
+            keys->cap = cap;
+        }
+        keys->keys [keys->n].timestamp = node->key_ts [c];
+        memcpy (keys->keys [keys->n].id, node->key_id [c], NEGENTROPY_ID_SIZE);
+        keys->n++;
+    }
+    return 0;
 }
 
 /* ---- public --------------------------------------------------------------- */
@@ -424,6 +724,25 @@ negentropy_store_new (void)
         free (self);
         return NULL;
     }
+    return self;
+}
+
+negentropy_store_t *
+negentropy_store_new_backed (negentropy_source_fn *read, void *source)
+{
+    if (!read || sodium_init () < 0)
+        return NULL;
+    negentropy_store_t *self = (negentropy_store_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->root = calloc (1, sizeof (s_inner_t));   /* an empty root above no pages */
+    if (!self->root) {
+        free (self);
+        return NULL;
+    }
+    self->height = 1;
+    self->read = read;
+    self->source = source;
     return self;
 }
 
@@ -509,6 +828,15 @@ negentropy_store_build (negentropy_store_t *self, const negentropy_item_t *items
     }
     if (count == 0)
         return 0;
+    if (self->read) {
+        /*  Pages are summaries: append them in order, full. */
+        for (size_t i = 0; i < count; i++) {
+            int rc = negentropy_store_insert (self, items [i].timestamp, items [i].id);
+            if (rc)
+                return rc;                  /* ENOMEM: a prefix stored, as the source holds it all */
+        }
+        return 0;
+    }
 
     size_t width = (count + S_LEAF_MAX - 1) / S_LEAF_MAX;   /* entries at this level */
     size_t n_inner = s_inner_count (width);
@@ -582,6 +910,8 @@ s_inner_free_only (void *node, int height)
 unsigned
 negentropy_store_fill (const negentropy_store_t *self)
 {
+    if (self->read)
+        return 100;
     size_t leaves = 0;
     for (const s_leaf_t *l = s_leftmost (self); l; l = l->next)
         leaves++;
@@ -593,6 +923,8 @@ negentropy_store_fill (const negentropy_store_t *self)
 int
 negentropy_store_compact (negentropy_store_t *self)
 {
+    if (self->read)
+        return 0;
     size_t width = (self->size + S_LEAF_MAX - 1) / S_LEAF_MAX;
     size_t leaves = 0;
     for (const s_leaf_t *l = s_leftmost (self); l; l = l->next)
@@ -672,51 +1004,71 @@ negentropy_store_insert (negentropy_store_t *self, uint64_t timestamp,
     s_sum_t v = {{ 0 }};
     s_sum_add_id (&v, id);
 
-    /*  A full root (leaf or inner) gets a new root above it first, so every
-        node we descend into has room for one more child. */
-    bool root_full = self->height == 0
-        ? ((s_leaf_t *) self->root)->n == S_LEAF_MAX
-        : ((s_inner_t *) self->root)->n == S_INNER_MAX;
-    if (root_full) {
-        s_inner_t *root = (s_inner_t *) calloc (1, sizeof (s_inner_t));
-        if (!root)
-            return HEARTH_ENOMEM;
-        s_entry_t entry = { .node = self->root, .count = self->size, .sum = self->total };
-        if (self->height == 0) {
-            s_leaf_t *leaf = (s_leaf_t *) self->root;
-            entry.key_ts = leaf->ts [0];
-            memcpy (entry.key_id, leaf->id [0], NEGENTROPY_ID_SIZE);
+    if (self->read) {
+        bool append = self->size == 0
+                   || s_cmp (timestamp, id, self->max_ts, self->max_id) > 0;
+        s_inner_t *root = (s_inner_t *) self->root;
+        int rc = 0;
+        if (self->size == 0) {
+            s_entry_t page = { .node = NULL, .count = 1, .sum = v, .key_ts = timestamp };
+            memcpy (page.key_id, id, NEGENTROPY_ID_SIZE);
+            s_inner_put (root, 0, &page);
         }
-        else {
-            s_inner_t *inner = (s_inner_t *) self->root;
-            entry.key_ts = inner->key_ts [0];
-            memcpy (entry.key_id, inner->key_id [0], NEGENTROPY_ID_SIZE);
+        else
+        if ((rc = s_root_make_room (self)) == 0)
+            rc = s_inner_insert (self, (s_inner_t *) self->root, self->height, timestamp, id, &v,
+                                 append);
+        if (rc)
+            return rc;
+        if (append) {
+            self->max_ts = timestamp;
+            memcpy (self->max_id, id, NEGENTROPY_ID_SIZE);
         }
-        s_inner_put (root, 0, &entry);
-        if (self->height > 0) {
-            int rc = s_inner_split_child (root, 0);
-            if (rc) {
-                free (root);
-                return rc;
-            }
-        }
-        self->root = root;
-        self->height++;
+        self->size++;
+        s_sum_add (&self->total, &v);
+        return 0;
     }
 
-    int rc;
+    /*  A full root (leaf or inner) gets a new root above it first, so every
+        node we descend into has room for one more child. */
+    int rc = s_root_make_room (self);
+    if (rc)
+        return rc;
     if (self->height == 0) {
         s_entry_t split;
         rc = s_leaf_insert ((s_leaf_t *) self->root, timestamp, id, &split);
         assert (rc || !split.node);         /* a root leaf with room never splits */
     }
     else
-        rc = s_inner_insert ((s_inner_t *) self->root, self->height, timestamp, id, &v);
+        rc = s_inner_insert (self, (s_inner_t *) self->root, self->height, timestamp, id, &v, false);
     if (rc)
         return rc;
     self->size++;
     s_sum_add (&self->total, &v);
     return 0;
+}
+
+int
+negentropy_store_settle (negentropy_store_t *self)
+{
+    if (!self->read || !self->grown)
+        return 0;
+    s_keys_t keys = { NULL, 0, 0 };
+    int rc = s_grown_keys ((const s_inner_t *) self->root, self->height, &keys);
+    for (size_t k = 0; k < keys.n && rc == 0; k++) {
+        s_inner_t *node;
+        uint32_t c;
+        rc = s_page_parent (self, keys.keys [k].timestamp, keys.keys [k].id, &node, &c);
+        s_page_t page;
+        if (rc == 0 && (rc = s_page_load (self, node, c, &page)) == 0) {
+            rc = s_page_split (self, &page);
+            s_page_free (&page);
+        }
+    }
+    free (keys.keys);
+    if (rc == 0)
+        self->grown = false;
+    return rc;
 }
 
 size_t
@@ -730,6 +1082,18 @@ negentropy_store_get (const negentropy_store_t *self, size_t index, negentropy_i
 {
     if (index >= self->size)
         return HEARTH_EINVAL;
+    if (self->read) {
+        uint32_t c;
+        size_t offset;
+        const s_inner_t *node = s_page_locate (self, index, &c, &offset, NULL);
+        s_page_t page;
+        int rc = s_page_load (self, node, c, &page);
+        if (rc == 0) {
+            *item = page.items [offset];
+            s_page_free (&page);
+        }
+        return rc;
+    }
     uint32_t pos;
     const s_leaf_t *leaf = s_locate (self, index, &pos);
     item->timestamp = leaf->ts [pos];
@@ -737,23 +1101,45 @@ negentropy_store_get (const negentropy_store_t *self, size_t index, negentropy_i
     return 0;
 }
 
-size_t
+int
 negentropy_store_lower_bound (const negentropy_store_t *self, uint64_t timestamp,
-                              const uint8_t *id)
+                              const uint8_t *id, size_t *index_out)
 {
     static const uint8_t zero [NEGENTROPY_ID_SIZE];
     if (!id)
         id = zero;
     size_t index = 0;
+    *index_out = 0;
+    if (self->size == 0)
+        return 0;
     const void *node = self->root;
     for (int h = self->height; h > 0; h--) {
         const s_inner_t *inner = (const s_inner_t *) node;
         uint32_t c = s_inner_route (inner, timestamp, id);
         for (uint32_t j = 0; j < c; j++)
             index += inner->count [j];
+        if (h == 1 && self->read) {
+            /*  No read when the bound is at or below the page's first item. */
+            if (s_cmp (timestamp, id, inner->key_ts [c], inner->key_id [c]) <= 0) {
+                *index_out = index;
+                return 0;
+            }
+            if (s_cmp (timestamp, id, self->max_ts, self->max_id) > 0) {
+                *index_out = self->size;
+                return 0;
+            }
+            s_page_t page;
+            int rc = s_page_load (self, inner, c, &page);
+            if (rc)
+                return rc;
+            *index_out = index + s_page_lower_bound (&page, timestamp, id);
+            s_page_free (&page);
+            return 0;
+        }
         node = inner->child [c];
     }
-    return index + s_leaf_lower_bound ((const s_leaf_t *) node, timestamp, id);
+    *index_out = index + s_leaf_lower_bound ((const s_leaf_t *) node, timestamp, id);
+    return 0;
 }
 
 int
@@ -763,8 +1149,11 @@ negentropy_store_sum (const negentropy_store_t *self, size_t begin, size_t end,
     if (begin > end || end > self->size)
         return HEARTH_EINVAL;
     s_sum_t hi, lo;
-    s_prefix_sum (self, end, &hi);
-    s_prefix_sum (self, begin, &lo);
+    int rc = s_prefix_sum (self, end, &hi);
+    if (rc == 0)
+        rc = s_prefix_sum (self, begin, &lo);
+    if (rc)
+        return rc;
     s_sum_sub (&hi, &lo);
     s_sum_to_bytes (&hi, out);
     return 0;
@@ -782,6 +1171,33 @@ negentropy_store_fingerprint (const negentropy_store_t *self, size_t begin, size
     return 0;
 }
 
+/*  A backed store's iterate: skip the first items of the page, hand the
+    rest to the caller's fn. */
+typedef struct {
+    negentropy_store_fn *fn;
+    void       *arg;
+    size_t      skip, begin, seen;
+    uint64_t    key_ts;
+    const uint8_t *key_id;
+    bool        stopped;                    /* fn returned non-zero */
+} s_walk_t;
+
+static int
+s_walk_one (const negentropy_item_t *item, size_t index, void *arg)
+{
+    (void) index;
+    s_walk_t *walk = (s_walk_t *) arg;
+    if (walk->seen == 0 && s_cmp (item->timestamp, item->id, walk->key_ts, walk->key_id) != 0)
+        return HEARTH_ECORRUPT;             /* the page's first item is gone */
+    size_t i = walk->seen++;
+    if (i < walk->skip)
+        return 0;
+    int rc = walk->fn (item, walk->begin + (i - walk->skip), walk->arg);
+    if (rc)
+        walk->stopped = true;
+    return rc;
+}
+
 int
 negentropy_store_iterate (const negentropy_store_t *self, size_t begin, size_t end,
                           negentropy_store_fn *fn, void *arg)
@@ -790,6 +1206,18 @@ negentropy_store_iterate (const negentropy_store_t *self, size_t begin, size_t e
         return HEARTH_EINVAL;
     if (begin == end)
         return 0;
+    if (self->read) {
+        uint32_t c;
+        size_t offset;
+        const s_inner_t *node = s_page_locate (self, begin, &c, &offset, NULL);
+        s_walk_t walk = { .fn = fn, .arg = arg, .skip = offset, .begin = begin, .key_ts = node->key_ts [c],
+                          .key_id = node->key_id [c] };
+        int rc = self->read (self->source, node->key_ts [c], node->key_id [c], offset + (end - begin),
+                             s_walk_one, &walk);
+        if (rc == 0 && walk.seen != offset + (end - begin))
+            rc = HEARTH_ECORRUPT;           /* the source has fewer items than the store */
+        return walk.stopped? rc: (rc > 0? HEARTH_ECORRUPT: rc);
+    }
     uint32_t pos;
     const s_leaf_t *leaf = s_locate (self, begin, &pos);
     negentropy_item_t item;

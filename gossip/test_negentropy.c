@@ -76,6 +76,77 @@ s_hex_decode (const char *hex, uint8_t *out, size_t *size)
     *size = n;
 }
 
+/*  Lower bound as a plain index; SIZE_MAX on an error. */
+static size_t
+s_lb (const negentropy_store_t *store, uint64_t ts, const uint8_t *id)
+{
+    size_t index;
+    return negentropy_store_lower_bound (store, ts, id, &index) == 0? index: SIZE_MAX;
+}
+
+/* ---- an array source for backed stores ------------------------------------- */
+
+/*  The items behind a backed store, as a sorted array: pushed in any order,
+    then sorted before the store is queried (a backed store never reads
+    while inserting). Counts its reads; can be made to fail. */
+typedef struct {
+    negentropy_item_t *items;           /* owned */
+    size_t n, cap;
+    size_t reads, max_limit;
+    int    fail;                        /* returned by every read when non-zero */
+} s_source_t;
+
+static int
+s_source_read (void *source, uint64_t ts, const uint8_t id [NEGENTROPY_ID_SIZE], size_t limit,
+               negentropy_store_fn *fn, void *arg)
+{
+    s_source_t *src = (s_source_t *) source;
+    src->reads++;
+    if (limit > src->max_limit)
+        src->max_limit = limit;
+    if (src->fail)
+        return src->fail;
+    negentropy_item_t key = { .timestamp = ts };
+    memcpy (key.id, id, NEGENTROPY_ID_SIZE);
+    size_t lo = 0, hi = src->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s_item_cmp (&src->items [mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = 0; i < limit && lo + i < src->n; i++) {
+        int rc = fn (&src->items [lo + i], i, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void
+s_source_push (s_source_t *src, uint64_t ts, const uint8_t *id)
+{
+    if (src->n == src->cap) {
+        src->cap = src->cap? src->cap * 2: 64;
+        src->items = (negentropy_item_t *) realloc (src->items, src->cap * sizeof *src->items);
+    }
+    src->items [src->n].timestamp = ts;
+    memcpy (src->items [src->n].id, id, NEGENTROPY_ID_SIZE);
+    src->n++;
+}
+
+/*  Sort the source and settle the store: they are equal again. */
+static int
+s_source_ready (s_source_t *src, negentropy_store_t *store)
+{
+    qsort (src->items, src->n, sizeof *src->items, s_item_cmp);
+    return negentropy_store_settle (store);
+}
+
+/*  When set, s_case reconciles backed stores instead of in-memory ones. */
+static int s_backed;
+
 /* ---- store ---------------------------------------------------------------- */
 
 HT_TEST (test_store_empty)
@@ -83,7 +154,7 @@ HT_TEST (test_store_empty)
     negentropy_store_t *store = negentropy_store_new ();
     HT_CHECK (store != NULL);
     HT_CHECK_EQ_INT (negentropy_store_size (store), 0);
-    HT_CHECK_EQ_INT (negentropy_store_lower_bound (store, 5, NULL), 0);
+    HT_CHECK_EQ_INT (s_lb (store, 5, NULL), 0);
     uint8_t fp [16], expect [16], zero [32] = { 0 };
     HT_CHECK_EQ_INT (negentropy_store_fingerprint (store, 0, 0, fp), 0);
     negentropy_fingerprint_of_sum (zero, 0, expect);
@@ -135,7 +206,7 @@ s_check_store (negentropy_store_t *store, const negentropy_item_t *sorted, size_
         negentropy_item_t item;
         if (negentropy_store_get (store, i, &item) || s_item_cmp (&item, &sorted [i]) != 0)
             bad_get++;
-        if (negentropy_store_lower_bound (store, sorted [i].timestamp, sorted [i].id) != i)
+        if (s_lb (store, sorted [i].timestamp, sorted [i].id) != i)
             bad_lb++;
     }
     /*  Bounds between and around items: lower bound = count of smaller items. */
@@ -155,7 +226,7 @@ s_check_store (negentropy_store_t *store, const negentropy_item_t *sorted, size_
                 hi = mid;
         }
         expect = lo;
-        if (negentropy_store_lower_bound (store, probe.timestamp, probe.id) != expect)
+        if (s_lb (store, probe.timestamp, probe.id) != expect)
             bad_lb++;
     }
     for (int k = 0; k < 500; k++) {
@@ -555,13 +626,21 @@ s_case (size_t shared, size_t only_a, size_t only_b, uint64_t ts_range, int at_h
             items [i].timestamp += ts_range;
         s_rand_id (items [i].id);
     }
-    negentropy_store_t *a = negentropy_store_new (), *b = negentropy_store_new ();
+    s_source_t src_a = { 0 }, src_b = { 0 };
+    negentropy_store_t *a = s_backed? negentropy_store_new_backed (s_source_read, &src_a)
+                                    : negentropy_store_new ();
+    negentropy_store_t *b = s_backed? negentropy_store_new_backed (s_source_read, &src_b)
+                                    : negentropy_store_new ();
     uint8_t *have = (uint8_t *) malloc (only_a * 32 + 1), *need = (uint8_t *) malloc (only_b * 32 + 1);
     for (size_t i = 0; i < total; i++) {
-        if (i < shared + only_a)
+        if (i < shared + only_a) {
             negentropy_store_insert (a, items [i].timestamp, items [i].id);
-        if (i < shared || i >= shared + only_a)
+            s_source_push (&src_a, items [i].timestamp, items [i].id);
+        }
+        if (i < shared || i >= shared + only_a) {
             negentropy_store_insert (b, items [i].timestamp, items [i].id);
+            s_source_push (&src_b, items [i].timestamp, items [i].id);
+        }
         if (i >= shared && i < shared + only_a)
             memcpy (have + (i - shared) * 32, items [i].id, 32);
         if (i >= shared + only_a)
@@ -569,6 +648,8 @@ s_case (size_t shared, size_t only_a, size_t only_b, uint64_t ts_range, int at_h
     }
     qsort (have, only_a, 32, s_id_cmp);
     qsort (need, only_b, 32, s_id_cmp);
+    HT_CHECK_EQ_INT (s_source_ready (&src_a, a), 0);
+    HT_CHECK_EQ_INT (s_source_ready (&src_b, b), 0);
     s_result_t res = s_reconcile (a, b, limit_a, limit_b, have, only_a, need, only_b);
     HT_CHECK (res.ok);
     if (!res.ok)
@@ -579,6 +660,8 @@ s_case (size_t shared, size_t only_a, size_t only_b, uint64_t ts_range, int at_h
     free (items);
     negentropy_store_destroy (&a);
     negentropy_store_destroy (&b);
+    free (src_a.items);
+    free (src_b.items);
     return res;
 }
 
@@ -880,6 +963,156 @@ HT_TEST (test_fuzz)
     negentropy_store_destroy (&b);
 }
 
+/*  A backed store, filled in every order (appends, random inserts, runs of
+    sorted windows as a join's), answers exactly as the sorted array does,
+    before and after settling; settled pages are read NEGENTROPY_PAGE_MAX
+    items at a time or fewer. */
+HT_TEST (test_backed_matches_array)
+{
+    size_t sizes [] = { 1, 2, 127, 128, 129, 4097, 30000 };
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes [0]; s++) {
+        size_t n = sizes [s];
+        negentropy_item_t *items = (negentropy_item_t *) calloc (n, sizeof *items);
+        for (size_t i = 0; i < n; i++) {
+            items [i].timestamp = s_rand () % (n / 4 + 1);
+            s_rand_id (items [i].id);
+            if (i % 7 == 0 && i > 0) {
+                memcpy (items [i].id, items [i - 1].id, 20);
+                items [i].timestamp = items [i - 1].timestamp;
+            }
+        }
+        for (int order = 0; order < 3; order++) {
+            /*  0: random; 1: ascending (appends); 2: sorted windows of 1000. */
+            negentropy_item_t *feed = (negentropy_item_t *) malloc (n * sizeof *feed);
+            memcpy (feed, items, n * sizeof *feed);
+            if (order == 1)
+                qsort (feed, n, sizeof *feed, s_item_cmp);
+            if (order == 2)
+                for (size_t w = 0; w < n; w += 1000)
+                    qsort (feed + w, n - w < 1000? n - w: 1000, sizeof *feed, s_item_cmp);
+            s_source_t src = { 0 };
+            negentropy_store_t *store = negentropy_store_new_backed (s_source_read, &src);
+            HT_CHECK (store != NULL);
+            for (size_t i = 0; i < n; i++) {
+                HT_CHECK_EQ_INT (negentropy_store_insert (store, feed [i].timestamp, feed [i].id), 0);
+                s_source_push (&src, feed [i].timestamp, feed [i].id);
+            }
+            qsort (src.items, src.n, sizeof *src.items, s_item_cmp);
+            s_check_store (store, src.items, n);                      /* grown pages */
+            HT_CHECK_EQ_INT (negentropy_store_settle (store), 0);
+            src.max_limit = 0;
+            s_check_store (store, src.items, n);
+            HT_CHECK (src.max_limit <= NEGENTROPY_PAGE_MAX);
+            HT_CHECK_EQ_INT (negentropy_store_iterate (store, 0, n, s_count_visit, src.items), 0);
+            HT_CHECK_EQ_INT (negentropy_store_iterate (store, n / 3, n, s_count_visit, src.items), 0);
+            HT_CHECK_EQ_INT (negentropy_store_iterate (store, 0, n + 1, s_count_visit, src.items),
+                             HEARTH_EINVAL);
+            HT_CHECK_EQ_INT (negentropy_store_fill (store), 100);
+            HT_CHECK_EQ_INT (negentropy_store_compact (store), 0);
+            negentropy_store_destroy (&store);
+            free (src.items);
+            free (feed);
+        }
+        free (items);
+    }
+    /*  An empty backed store. */
+    s_source_t none = { 0 };
+    negentropy_store_t *empty = negentropy_store_new_backed (s_source_read, &none);
+    s_check_store (empty, NULL, 0);
+    HT_CHECK_EQ_INT (negentropy_store_settle (empty), 0);
+    negentropy_store_destroy (&empty);
+    HT_CHECK (negentropy_store_new_backed (NULL, &none) == NULL);
+}
+
+/*  A source that disagrees with its store (an item lost, one extra, a
+    failing read) makes queries fail cleanly, never crash, and a session on
+    it reports the error instead of sending a wrong message. */
+HT_TEST (test_backed_disagrees)
+{
+    size_t n = 5000;
+    s_source_t src = { 0 };
+    negentropy_store_t *store = negentropy_store_new_backed (s_source_read, &src);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t id [32];
+        s_rand_id (id);
+        uint64_t ts = s_rand () % 1000;
+        negentropy_store_insert (store, ts, id);
+        s_source_push (&src, ts, id);
+    }
+    HT_CHECK_EQ_INT (s_source_ready (&src, store), 0);
+    negentropy_item_t item;
+    uint8_t fp [16];
+    size_t at;
+    HT_CHECK_EQ_INT (negentropy_store_get (store, n / 2, &item), 0);
+
+    src.fail = HEARTH_EIO;
+    HT_CHECK_EQ_INT (negentropy_store_get (store, n / 2, &item), HEARTH_EIO);
+    HT_CHECK_EQ_INT (negentropy_store_fingerprint (store, 1, n - 1, fp), HEARTH_EIO);
+    HT_CHECK_EQ_INT (negentropy_store_iterate (store, 0, n, s_count_visit, src.items), HEARTH_EIO);
+    int lb = negentropy_store_lower_bound (store, item.timestamp, item.id, &at);
+    HT_CHECK (lb == 0 || lb == HEARTH_EIO);     /* 0 when the bound is a page's first item */
+    negentropy_t *ne = negentropy_new (store, 0);
+    const uint8_t *msg;
+    size_t size;
+    HT_CHECK_EQ_INT (negentropy_initiate (ne, &msg, &size), HEARTH_EIO);
+    src.fail = 0;
+    HT_CHECK_EQ_INT (negentropy_initiate (ne, &msg, &size), 0);      /* may try again */
+    negentropy_destroy (&ne);
+
+    /*  One item lost from the source (in the middle of a page). */
+    negentropy_item_t lost = src.items [n / 2 + 1];
+    memmove (&src.items [n / 2 + 1], &src.items [n / 2 + 2], (n - n / 2 - 2) * sizeof *src.items);
+    src.n--;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = negentropy_store_get (store, i, &item);
+        HT_CHECK (rc == 0 || rc == HEARTH_ECORRUPT);
+        bad += rc == HEARTH_ECORRUPT;
+    }
+    HT_CHECK (bad > 0 && bad <= 2 * NEGENTROPY_PAGE_MAX);
+    HT_CHECK_EQ_INT (negentropy_store_iterate (store, 0, n, s_count_visit, src.items) != 0, 1);
+    ne = negentropy_new (store, 0);
+    HT_CHECK_EQ_INT (negentropy_initiate (ne, &msg, &size), HEARTH_ECORRUPT);
+    negentropy_destroy (&ne);
+
+    /*  ...and back, with another item the store never heard of. */
+    s_source_push (&src, lost.timestamp, lost.id);
+    uint8_t extra [32];
+    s_rand_id (extra);
+    s_source_push (&src, src.items [n / 3].timestamp, extra);
+    qsort (src.items, src.n, sizeof *src.items, s_item_cmp);
+    bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += negentropy_store_get (store, i, &item) == HEARTH_ECORRUPT;
+    HT_CHECK (bad > 0);
+    negentropy_store_destroy (&store);
+    free (src.items);
+}
+
+/*  Sessions between backed stores find exactly the symmetric difference,
+    as between in-memory ones. */
+HT_TEST (test_backed_reconcile)
+{
+    s_backed = 1;
+    size_t limits [][2] = { { 0, 0 }, { 4096, 4096 }, { 20000, 5000 } };
+    for (size_t l = 0; l < sizeof limits / sizeof limits [0]; l++) {
+        size_t la = limits [l][0], lb = limits [l][1];
+        s_case (0, 0, 0, 1000, 0, la, lb);
+        s_case (5000, 0, 0, 1000, 0, la, lb);
+        s_case (0, 5000, 0, 1000, 0, la, lb);
+        s_case (0, 0, 5000, 1000, 0, la, lb);
+        s_case (4950, 25, 25, 1000, 0, la, lb);
+        s_case (2500, 1250, 1250, 1000, 0, la, lb);
+        s_case (3000, 500, 500, 3, 0, la, lb);
+        s_case (3000, 100, 0, 1000, 1, la, lb);
+    }
+    s_result_t r = s_case (100000, 500, 500, 1000000, 1, 0, 0);
+    HT_CHECK (r.rounds <= 3);
+    r = s_case (100000, 50, 50, 1000000, 0, 0, 0);
+    HT_CHECK (r.rounds <= 6);
+    s_backed = 0;
+}
+
 int
 main (void)
 {
@@ -889,6 +1122,9 @@ main (void)
     HT_RUN (test_store_rejects);
     HT_RUN (test_store_matches_array);
     HT_RUN (test_store_compact);
+    HT_RUN (test_backed_matches_array);
+    HT_RUN (test_backed_disagrees);
+    HT_RUN (test_backed_reconcile);
     HT_RUN (test_initiate_empty);
     HT_RUN (test_known_answer_js);
     HT_RUN (test_new_limits);
