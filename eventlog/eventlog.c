@@ -1971,15 +1971,25 @@ eventlog_get_wire (eventlog_t *self, const uint8_t hash [32], uint8_t **wire, si
 }
 
 int
-eventlog_scan_order (eventlog_t *self, eventlog_order_fn *fn, void *arg)
+eventlog_read_order (eventlog_t *self, uint64_t lamport, const uint8_t hash [32], size_t limit,
+                     eventlog_order_fn *fn, void *arg)
 {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [S_CF_ORDER]);
+    /*  A page of the reconciliation store is read again and again in a
+        session: through the block cache. A long walk is not: around it. */
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db,
+        limit > EVENTLOG_ORDER_CACHED_MAX? self->scan_options: self->read_options, self->cf [S_CF_ORDER]);
+    uint8_t start [S_ORDER_KEY_LEN];
+    s_put_be64 (start, lamport);
+    memcpy (start + 8, hash, HEARTH_HASH_BYTES);
     int rc = 0;
-    for (rocksdb_iter_seek_to_first (it); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
+    size_t seen = 0;
+    for (rocksdb_iter_seek (it, (const char *) start, sizeof start);
+         seen < limit && rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
         size_t klen;
         const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
         if (klen != S_ORDER_KEY_LEN)
             continue;                       /* not ours; never written */
+        seen++;
         rc = fn (arg, s_get_be64 (k), k + 8);
         if (rc)
             break;
@@ -1987,12 +1997,19 @@ eventlog_scan_order (eventlog_t *self, eventlog_order_fn *fn, void *arg)
     char *err = NULL;
     rocksdb_iter_get_error (it, &err);
     if (err) {
-        hlog_error (S_LOG, "order scan failed: %s", err);
+        hlog_error (S_LOG, "order read failed: %s", err);
         rocksdb_free (err);
         rc = HEARTH_EIO;
     }
     rocksdb_iter_destroy (it);
     return rc;
+}
+
+int
+eventlog_scan_order (eventlog_t *self, eventlog_order_fn *fn, void *arg)
+{
+    static const uint8_t zero [HEARTH_HASH_BYTES];
+    return eventlog_read_order (self, 0, zero, SIZE_MAX, fn, arg);
 }
 
 const eventlog_stats_t *

@@ -230,6 +230,18 @@ int eventlog_get_wire (eventlog_t *self, const uint8_t hash [32], uint8_t **wire
 typedef int (eventlog_order_fn) (void *arg, uint64_t lamport, const uint8_t hash [32]);
 int eventlog_scan_order (eventlog_t *self, eventlog_order_fn *fn, void *arg);
 
+/*  Reads of the order index up to this many entries go through the block
+    cache (a page of the reconciliation store, NEGENTROPY_PAGE_MAX = 128,
+    read again within a session); longer ones bypass it, as scans do. */
+#define EVENTLOG_ORDER_CACHED_MAX 1024
+
+/*  Call fn(arg, lamport, hash) for the order index's entries >= (lamport,
+    hash) (hash borrowed), in (lamport, hash) order, at most limit of them,
+    until fn returns non-zero. Returns 0, fn's non-zero value, or
+    HEARTH_EIO. The source of the mesh's backed reconciliation store. */
+int eventlog_read_order (eventlog_t *self, uint64_t lamport, const uint8_t hash [32], size_t limit,
+                         eventlog_order_fn *fn, void *arg);
+
 /*  Live counters; borrowed, updated by the log. */
 const eventlog_stats_t *eventlog_stats (const eventlog_t *self);
 

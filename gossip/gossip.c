@@ -130,11 +130,6 @@
     the OS (hearth_memory_release: milliseconds, once per ~1/4 of the
     reorder window at most, so never on the push path). */
 #define GOSSIP_RELEASE_BYTES        (GOSSIP_REORDER_BYTES / 4)
-/*  After a stored window, the reconciliation store is repacked if its
-    leaves are less than this full (percent). Compaction is O(n) (~40 MB of
-    memmove at 1M events); from 100% the fill falls to 85% after ~18% more
-    out-of-order inserts, so a join repacks O(log n) times. */
-#define GOSSIP_STORE_MIN_FILL       85
 /*  Held events are packed into blocks of this size, one allocation per
     ~2,500 events instead of one each (heaptrack of a 200k join: ~200k
     small allocations per window, freed together). Larger than any event
@@ -283,7 +278,8 @@ struct _gossip_t {
     gossip_zap_t       *zap;                /* owned */
     zsock_t            *router;             /* owned, or NULL without listener */
     char                address [GOSSIP_MAX_ADDRESS];
-    negentropy_store_t *store;              /* owned */
+    negentropy_store_t *store;              /* owned: backed by the log's order index */
+    int                 store_stale;        /* store or encoder lost step with the log: rebuild */
     riblt_encoder_t    *encoder;            /* owned: rateless IBLT symbols of the same set */
     s_link_t          **links;              /* owned array of owned links */
     size_t              n_links, cap_links;
@@ -651,6 +647,33 @@ typedef enum {
 /*  Start a session for `why` on an up link unless one runs: v1 for
     repairs, for a peer that declined the rateless mode before and with
     cfg.reconcile v1; otherwise as GOSSIP_RECONCILE_AUTO / _RATELESS say. */
+static void s_store_rebuild (gossip_t *self);
+
+/*  A store query's own error (a page read that disagrees with its summary,
+    or a failed read: never caused by a peer's message): log it, rebuild
+    the store at the next tick. True if rc was such an error. */
+static int
+s_store_trouble (gossip_t *self, int rc)
+{
+    if (rc != HEARTH_ECORRUPT && rc != HEARTH_EIO)
+        return 0;
+    hearth_log_limited (HEARTH_LOG_ERROR, S_LOG, "store.trouble",
+                        "reconciliation store disagrees with the log (%s): rebuilding",
+                        hearth_strerror (rc));
+    self->store_stale = 1;
+    return 1;
+}
+
+/*  Split the store's grown pages, now that the log holds exactly what was
+    inserted. ENOMEM leaves them grown (still correct) for the next call. */
+static void
+s_store_settle (gossip_t *self)
+{
+    int rc = negentropy_store_settle (self->store);
+    if (rc && rc != HEARTH_ENOMEM)
+        s_store_trouble (self, rc);
+}
+
 static void
 s_session_start (s_link_t *l, s_sync_reason_t why)
 {
@@ -718,7 +741,8 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
         return;
     }
     if (rc != 0) {
-        self->stats.frames_dropped++;
+        if (!s_store_trouble (self, rc))
+            self->stats.frames_dropped++;
         s_session_abandon (l, hearth_strerror (rc));
         return;
     }
@@ -894,6 +918,10 @@ s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
     const uint8_t *reply;
     size_t size;
     int rc = gossip_session_reconcile (l->resp, n->msg.data, n->msg.len, &reply, &size);
+    if (rc != 0 && s_store_trouble (self, rc)) {
+        gossip_session_destroy (&l->resp);  /* the initiator times out and retries */
+        return;
+    }
     if (rc != 0 || !reply) {
         self->stats.frames_dropped++;
         hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "neg.bad",
@@ -935,6 +963,7 @@ s_ingest_frames (s_link_t *l, const uint8_t **frames, const size_t *lens, size_t
     if (context && result.accepted)
         l->resync = 1;
     free (codes);
+    s_store_settle (self);                  /* the log holds exactly what the hook inserted */
     s_flush_pending (self);
 }
 
@@ -1026,15 +1055,8 @@ s_held_flush (s_link_t *l)
     free (lens);
     size_t bytes = l->held_bytes;
     s_held_free (l);
-    if (bytes >= GOSSIP_RELEASE_BYTES) {
-        /*  A wave of a join: its inserts came out of order and split leaves
-            in halves; repack when they fall below GOSSIP_STORE_MIN_FILL. */
-        gossip_t *self = l->owner;
-        if (negentropy_store_fill (self->store) < GOSSIP_STORE_MIN_FILL
-        &&  negentropy_store_compact (self->store) == 0)
-            self->stats.store_compactions++;
-        hearth_memory_release ();           /* and hand the freed heap back */
-    }
+    if (bytes >= GOSSIP_RELEASE_BYTES)
+        hearth_memory_release ();           /* a wave of a join: hand the freed heap back */
 }
 
 /*  len bytes in the link's hold blocks (a new block when the last one is
@@ -1239,8 +1261,10 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
             riblt_encoder_add (self->encoder, event_hash (ev));  /* once per id: never for a duplicate */
     }
     else
-    if (rc != HEARTH_EDUPLICATE)
+    if (rc != HEARTH_EDUPLICATE) {
         hlog_error (S_LOG, "reconciliation store insert failed: %s", hearth_strerror (rc));
+        self->store_stale = 1;              /* the log has an item the store lacks */
+    }
     gossip_want_arrived (self->want, event_hash (ev));
     if (origin) {
         /*  Received from a peer: announce it, never forward it in full. */
@@ -2068,6 +2092,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (self->n_announce > 0 && self->announce_timer < 0)
         s_flush_announce (self);            /* the one-shot timer could not be armed */
     gossip_want_expire (self->want, now);
+    if (self->store_stale)
+        s_store_rebuild (self);
     for (size_t i = 0; i < self->n_links; i++) {
         s_link_t *l = self->links [i];
         if (!l->outgoing && l->connected && now - l->last_recv_mono > GOSSIP_LINK_SILENT_MS) {
@@ -2310,6 +2336,84 @@ s_build_store_fn (void *arg, uint64_t lamport, const uint8_t hash [32])
     return rc == HEARTH_EDUPLICATE? 0: rc;
 }
 
+/*  The store's source: the log's order index, as negentropy items. */
+typedef struct {
+    negentropy_store_fn *fn;
+    void   *arg;
+    size_t  index;
+} s_order_walk_t;
+
+static int
+s_order_item (void *arg, uint64_t lamport, const uint8_t hash [32])
+{
+    s_order_walk_t *walk = (s_order_walk_t *) arg;
+    negentropy_item_t item = { .timestamp = lamport };
+    memcpy (item.id, hash, NEGENTROPY_ID_SIZE);
+    return walk->fn (&item, walk->index++, walk->arg);
+}
+
+static int
+s_store_read (void *source, uint64_t timestamp, const uint8_t id [NEGENTROPY_ID_SIZE], size_t limit,
+              negentropy_store_fn *fn, void *arg)
+{
+    s_order_walk_t walk = { fn, arg, 0 };
+    return eventlog_read_order ((eventlog_t *) source, timestamp, id, limit, s_order_item, &walk);
+}
+
+/*  A store backed by the log's order index, and the rateless encoder of
+    the same set unless reconcile = v1, both filled by one scan. Returns 0
+    or an error (nothing allocated). The caller installs the hook after, or
+    is on the loop thread, so no event is missed. */
+static int
+s_store_build (gossip_t *self, negentropy_store_t **store_p, riblt_encoder_t **encoder_p)
+{
+    negentropy_store_t *store = negentropy_store_new_backed (s_store_read, self->log);
+    riblt_encoder_t *encoder = self->cfg.reconcile == GOSSIP_RECONCILE_V1? NULL
+                             : riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
+    int rc = HEARTH_ENOMEM;
+    if (store && (encoder || self->cfg.reconcile == GOSSIP_RECONCILE_V1)) {
+        rc = eventlog_scan_order (self->log, s_build_store_fn, store);
+        if (rc == 0 && encoder)
+            rc = riblt_encoder_add_store (encoder, store);
+    }
+    if (rc) {
+        negentropy_store_destroy (&store);
+        riblt_encoder_destroy (&encoder);
+        return rc;
+    }
+    *store_p = store;
+    *encoder_p = encoder;
+    return 0;
+}
+
+/*  Replace a stale store and encoder with fresh ones from the log; the
+    sessions that borrow them end first (they start again on resync). */
+static void
+s_store_rebuild (gossip_t *self)
+{
+    negentropy_store_t *store;
+    riblt_encoder_t *encoder;
+    int rc = s_store_build (self, &store, &encoder);
+    if (rc) {
+        hlog_error (S_LOG, "rebuilding the reconciliation store failed: %s (retrying)",
+                    hearth_strerror (rc));
+        return;
+    }
+    for (size_t i = 0; i < self->n_links; i++) {
+        s_link_t *l = self->links [i];
+        if (l->init)
+            s_session_abandon (l, "store rebuilt");
+        gossip_session_destroy (&l->resp);
+    }
+    negentropy_store_destroy (&self->store);
+    riblt_encoder_destroy (&self->encoder);
+    self->store = store;
+    self->encoder = encoder;
+    self->store_stale = 0;
+    self->stats.store_rebuilds++;
+    hlog_info (S_LOG, "reconciliation store rebuilt: %zu items", negentropy_store_size (store));
+}
+
 gossip_t *
 gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gossip_config_t *cfg, int *err)
 {
@@ -2330,10 +2434,6 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
         self->cfg.sync_interval_ms = GOSSIP_SYNC_INTERVAL_MS;
     self->tick_timer = self->sync_timer = self->announce_timer = -1;
     self->curve_sec = (uint8_t *) sodium_malloc (32);
-    self->store = negentropy_store_new ();
-    /*  A v1-only node keeps no encoder: it then declines the rateless mode. */
-    if (self->cfg.reconcile != GOSSIP_RECONCILE_V1)
-        self->encoder = riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
     gossip_want_limits_t limits = {
         .max_hashes = GOSSIP_ANNOUNCE_PENDING_MAX, .per_peer = GOSSIP_ANNOUNCE_PENDING_PEER,
         .window = GOSSIP_ANNOUNCE_FETCH_WINDOW, .timeout_ms = GOSSIP_ANNOUNCE_TIMEOUT_MS
@@ -2342,18 +2442,16 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     randombytes_buf (want_key, sizeof want_key);
     self->want = gossip_want_new (&limits, want_key);
     self->admit = gossip_admit_new (NULL);
-    if (!self->curve_sec || !self->store || !self->want || !self->admit
-    ||  (!self->encoder && self->cfg.reconcile != GOSSIP_RECONCILE_V1))
+    if (!self->curve_sec || !self->want || !self->admit)
         goto fail;
     if (identity_curve_keypair (self_id, self->curve_pub, self->curve_sec) != 0) {
         *err = HEARTH_EKEYS;
         goto fail;
     }
     /*  The reconciliation store from the order index, before the hook so no
-        event is missed or doubled (the hook tolerates duplicates anyway). */
-    int rc = eventlog_scan_order (log, s_build_store_fn, self->store);
-    if (rc == 0 && self->encoder)
-        rc = riblt_encoder_add_store (self->encoder, self->store);
+        event is missed or doubled. A v1-only node keeps no encoder: it then
+        declines the rateless mode. */
+    int rc = s_store_build (self, &self->store, &self->encoder);
     if (rc != 0) {
         *err = rc;
         goto fail;

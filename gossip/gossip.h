@@ -211,7 +211,7 @@ typedef struct {
     uint64_t zap_denied;                 /* handshakes refused */
     uint64_t frames_dropped;             /* bad frames from peers */
     uint64_t last_sync_ms;               /* wall ms of the last completed session, 0 = never */
-    uint64_t store_compactions;          /* reconciliation store repacks after out-of-order inserts */
+    uint64_t store_rebuilds;             /* reconciliation store rebuilt after disagreeing with the log */
 } gossip_stats_t;
 const gossip_stats_t *gossip_stats (const gossip_t *self);
 
