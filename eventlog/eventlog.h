@@ -231,7 +231,7 @@ typedef int (eventlog_order_fn) (void *arg, uint64_t lamport, const uint8_t hash
 int eventlog_scan_order (eventlog_t *self, eventlog_order_fn *fn, void *arg);
 
 /*  Reads of the order index up to this many entries go through the block
-    cache (a page of the reconciliation store, NEGENTROPY_PAGE_MAX = 128,
+    cache (a page of the reconciliation store, NEGENTROPY_PAGE_MAX = 64,
     read again within a session); longer ones bypass it, as scans do. */
 #define EVENTLOG_ORDER_CACHED_MAX 1024
 

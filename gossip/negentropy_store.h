@@ -68,11 +68,13 @@ typedef int (negentropy_source_fn) (void *source, uint64_t timestamp,
                                     const uint8_t id [NEGENTROPY_ID_SIZE], size_t limit,
                                     negentropy_store_fn *fn, void *arg);
 
-/*  Items per page of a backed store at most, after negentropy_store_settle:
-    a partial page costs one source read of up to this many items (a few
-    microseconds from RocksDB), and 128 items per summary of ~120 bytes is
-    ~1 byte per item. Splits leave pages half to fully packed. */
-#define NEGENTROPY_PAGE_MAX 128
+/*  Items per page of a backed store at most, after negentropy_store_settle.
+    A query inside a page reads it: ~20 us to open and seek a RocksDB
+    iterator plus ~0.4 us per item (gossip_bench store, 1M log: a random
+    page read 70 us at 128 items, 46 us at 64). A page's summary is ~120
+    bytes in its inner node, so 64-item pages (half to fully packed) cost
+    ~2-4 bytes per item: +3.7 MiB at 1M (+1.9 at 128, +40.4 in memory). */
+#define NEGENTROPY_PAGE_MAX 64
 
 /*  Empty store, or NULL if out of memory. Caller owns the result. */
 negentropy_store_t *negentropy_store_new (void);
