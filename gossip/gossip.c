@@ -2360,6 +2360,19 @@ s_store_read (void *source, uint64_t timestamp, const uint8_t id [NEGENTROPY_ID_
     return eventlog_read_order ((eventlog_t *) source, timestamp, id, limit, s_order_item, &walk);
 }
 
+negentropy_store_t *
+gossip_store_new (eventlog_t *log, int *err)
+{
+    int dummy;
+    if (!err)
+        err = &dummy;
+    negentropy_store_t *store = negentropy_store_new_backed (s_store_read, log);
+    *err = store? eventlog_scan_order (log, s_build_store_fn, store): HEARTH_ENOMEM;
+    if (*err)
+        negentropy_store_destroy (&store);
+    return store;
+}
+
 /*  A store backed by the log's order index, and the rateless encoder of
     the same set unless reconcile = v1, both filled by one scan. Returns 0
     or an error (nothing allocated). The caller installs the hook after, or
@@ -2367,14 +2380,12 @@ s_store_read (void *source, uint64_t timestamp, const uint8_t id [NEGENTROPY_ID_
 static int
 s_store_build (gossip_t *self, negentropy_store_t **store_p, riblt_encoder_t **encoder_p)
 {
-    negentropy_store_t *store = negentropy_store_new_backed (s_store_read, self->log);
-    riblt_encoder_t *encoder = self->cfg.reconcile == GOSSIP_RECONCILE_V1? NULL
-                             : riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
-    int rc = HEARTH_ENOMEM;
-    if (store && (encoder || self->cfg.reconcile == GOSSIP_RECONCILE_V1)) {
-        rc = eventlog_scan_order (self->log, s_build_store_fn, store);
-        if (rc == 0 && encoder)
-            rc = riblt_encoder_add_store (encoder, store);
+    int rc;
+    negentropy_store_t *store = gossip_store_new (self->log, &rc);
+    riblt_encoder_t *encoder = NULL;
+    if (store && self->cfg.reconcile != GOSSIP_RECONCILE_V1) {
+        encoder = riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
+        rc = encoder? riblt_encoder_add_store (encoder, store): HEARTH_ENOMEM;
     }
     if (rc) {
         negentropy_store_destroy (&store);

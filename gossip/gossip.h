@@ -57,6 +57,7 @@
 #include "eventlog.h"
 #include "gossip_admit.h"
 #include "identity.h"
+#include "negentropy_store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -214,6 +215,13 @@ typedef struct {
     uint64_t store_rebuilds;             /* reconciliation store rebuilt after disagreeing with the log */
 } gossip_stats_t;
 const gossip_stats_t *gossip_stats (const gossip_t *self);
+
+/*  The reconciliation store a node keeps: backed by log's order index
+    (pages read on demand, docs/sync.md §3), filled by one scan of it. log
+    is borrowed until the store is destroyed; the caller inserts what the
+    log accepts afterwards and settles (negentropy_store.h). Returns the
+    store (caller owns) or NULL with *err (HEARTH_ENOMEM, HEARTH_EIO). */
+negentropy_store_t *gossip_store_new (eventlog_t *log, int *err);
 
 /*  Client side for `hearthctl --node ADDRESS`: one CURVE-authenticated call
     as `id` (a member) to the node at address. 0 and *output (caller owns),

@@ -22,8 +22,16 @@
     CPU: user + system seconds of B (this process, during the transfer)
     and of A (the whole child), against 2 x wall time.
 
+      store DIR     the reconciliation store of the log in DIR (a synced B,
+                    e.g. BENCH_A_DIR): the node's backed store (pages read
+                    from RocksDB) against an in-memory store of the same
+                    items, built and queried in the same run: build time
+                    and RSS, then BENCH_STORE_QUERIES random fingerprints,
+                    lower bounds and gets, and v1 openings, on each; ratios
+                    backed / in memory. Results are checked equal.
+
     Usage: gossip_bench join N | diff N D | latency K   [--dir DIR]
-           gossip_bench reopen DIR
+           gossip_bench reopen DIR | store DIR
 */
 #include <malloc.h>
 #include <signal.h>
@@ -38,6 +46,8 @@
 #include <sodium.h>
 #include "eventlog.h"
 #include "gossip.h"
+#include "hearth_error.h"
+#include "negentropy.h"
 #include "hearth_log.h"
 #include "ulid.h"
 
@@ -431,6 +441,133 @@ s_reopen (const char *dir)
     return 0;
 }
 
+/*  Random queries per kind in store mode: enough for a stable mean (each
+    backed query reads one or two pages of <= 128 items from RocksDB). */
+#define BENCH_STORE_QUERIES 20000
+
+typedef struct {
+    negentropy_item_t *items;
+    size_t n, cap;
+} s_items_t;
+
+static int
+s_collect_item (void *arg, uint64_t lamport, const uint8_t hash [32])
+{
+    s_items_t *v = (s_items_t *) arg;
+    if (v->n == v->cap) {
+        v->cap = v->cap? v->cap * 2: 1024;
+        negentropy_item_t *p = (negentropy_item_t *) realloc (v->items, v->cap * sizeof *p);
+        if (!p)
+            return HEARTH_ENOMEM;
+        v->items = p;
+    }
+    v->items [v->n].timestamp = lamport;
+    memcpy (v->items [v->n].id, hash, 32);
+    v->n++;
+    return 0;
+}
+
+/*  Seconds per query of kind `kind` (0 fingerprint, 1 lower bound, 2 get,
+    3 v1 opening) on store, over the same random picks (seeded by seed);
+    *digest folds the answers so two stores can be compared. */
+static double
+s_store_queries (negentropy_store_t *store, const s_items_t *v, int kind, uint32_t seed,
+                 uint64_t *digest)
+{
+    uint64_t state = seed, t0 = s_ns ();
+    size_t n = v->n, rounds = kind == 3? 200: BENCH_STORE_QUERIES;
+    *digest = 0;
+    for (size_t q = 0; q < rounds; q++) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;  /* an LCG: picks only */
+        size_t a = (size_t) ((state >> 33) % (n + 1)), b = (size_t) ((state >> 11) % (n + 1));
+        if (a > b) {
+            size_t t = a;
+            a = b;
+            b = t;
+        }
+        if (kind == 0) {
+            uint8_t fp [NEGENTROPY_FINGERPRINT_SIZE];
+            if (negentropy_store_fingerprint (store, a, b, fp) == 0)
+                *digest += fp [0] | (uint64_t) fp [1] << 8;
+        }
+        else
+        if (kind == 1 && n) {
+            size_t at = 0;
+            const negentropy_item_t *it = &v->items [a % n];
+            uint8_t id [32];
+            memcpy (id, it->id, 32);
+            id [31] ^= 1;                   /* near an item, rarely on one */
+            negentropy_store_lower_bound (store, it->timestamp, id, &at);
+            *digest += at;
+        }
+        else
+        if (kind == 2 && n) {
+            negentropy_item_t item;
+            if (negentropy_store_get (store, a % n, &item) == 0)
+                *digest += item.timestamp + item.id [0];
+        }
+        else
+        if (kind == 3) {
+            negentropy_t *ne = negentropy_new (store, 0);
+            const uint8_t *msg;
+            size_t size;
+            if (ne && negentropy_initiate (ne, &msg, &size) == 0)
+                *digest += size + msg [size / 2];
+            negentropy_destroy (&ne);
+        }
+    }
+    return (double) (s_ns () - t0) / 1e9 / (double) rounds;
+}
+
+/*  The backed store against an in-memory one on the same items. */
+static int
+s_store_bench (const char *dir)
+{
+    hearth_log_set_level (HEARTH_LOG_WARN);
+    int err;
+    eventlog_t *log = eventlog_open (dir, &err);
+    if (!log) {
+        fprintf (stderr, "cannot open %s: %s\n", dir, hearth_strerror (err));
+        return 1;
+    }
+    s_items_t v = { NULL, 0, 0 };
+    if (eventlog_scan_order (log, s_collect_item, &v) != 0)
+        return 1;
+    malloc_trim (0);
+    uint64_t rss0 = s_rss_kib (), t0 = s_ns ();
+    negentropy_store_t *mem = negentropy_store_new ();
+    if (!mem || negentropy_store_build (mem, v.items, v.n) != 0)
+        return 1;
+    double mem_build = (double) (s_ns () - t0) / 1e9;
+    uint64_t rss1 = s_rss_kib ();
+    t0 = s_ns ();
+    negentropy_store_t *backed = gossip_store_new (log, &err);
+    if (!backed)
+        return 1;
+    double backed_build = (double) (s_ns () - t0) / 1e9;
+    uint64_t rss2 = s_rss_kib ();
+    printf ("store: %zu items; in memory: built from the array in %.3f s, RSS +%.1f MiB; "
+            "backed: built by a scan of the order index in %.3f s, RSS +%.1f MiB\n",
+            v.n, mem_build, (double) (rss1 - rss0) / 1024.0, backed_build,
+            (double) (rss2 - rss1) / 1024.0);
+    static const char *kinds [] = { "fingerprint of a random range", "lower bound near an item",
+                                    "get at a random index", "v1 opening (whole set)" };
+    int rc = 0;
+    for (int kind = 0; kind < 4; kind++) {
+        uint64_t dm, db;
+        double tm = s_store_queries (mem, &v, kind, 7, &dm);
+        double tb = s_store_queries (backed, &v, kind, 7, &db);
+        printf ("  %-32s in memory %8.2f us, backed %8.2f us: %.1fx%s\n", kinds [kind],
+                tm * 1e6, tb * 1e6, tb / tm, dm == db? "": "  ANSWERS DIFFER");
+        rc |= dm != db;
+    }
+    negentropy_store_destroy (&backed);
+    negentropy_store_destroy (&mem);
+    free (v.items);
+    eventlog_destroy (&log);
+    return rc;
+}
+
 static int
 s_cmp_u64 (const void *a, const void *b)
 {
@@ -448,6 +585,8 @@ main (int argc, char **argv)
     const char *mode = argv [1];
     if (streq (mode, "reopen"))
         return s_reopen (argv [2]);
+    if (streq (mode, "store"))
+        return s_store_bench (argv [2]);
     size_t n = strtoull (argv [2], NULL, 10), d = 0, k = 0;
     int arg = 3;
     if (streq (mode, "diff") && argc > 3)
