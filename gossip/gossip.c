@@ -726,6 +726,10 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
     gossip_t *self = l->owner;
     if (!l->init || l->init_done || n->session != l->init_session)
         return;                             /* stale: a session we ended */
+    if (n->msg.len == 0) {                  /* the peer could not answer: again later */
+        s_session_abandon (l, "the peer could not answer");
+        return;
+    }
     s_count_neg (self, n->msg.data, n->msg.len);
     self->stats.reconcile_round_trips++;
     const uint8_t *reply;
@@ -919,7 +923,11 @@ s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
     size_t size;
     int rc = gossip_session_reconcile (l->resp, n->msg.data, n->msg.len, &reply, &size);
     if (rc != 0 && s_store_trouble (self, rc)) {
-        gossip_session_destroy (&l->resp);  /* the initiator times out and retries */
+        /*  Our fault, not the message's: an empty reply tells the initiator
+            to end the session and come back (proto: GossipNeg). */
+        static const uint8_t none [1];
+        s_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, none, 0, l->resp_session);
+        gossip_session_destroy (&l->resp);
         return;
     }
     if (rc != 0 || !reply) {
