@@ -332,6 +332,8 @@ s_report (negentropy_t *self, uint32_t list, const uint8_t *id)
 static void
 s_write_bound (negentropy_t *self, const s_bound_t *bound)
 {
+    if (self->store_rc)
+        return;                             /* a store query failed: the message is dropped */
     if (bound->ts == NEGENTROPY_TIMESTAMP_MAX) {
         s_buf_varint (&self->out, 0);
         self->last_ts_out = NEGENTROPY_TIMESTAMP_MAX;
