@@ -21,9 +21,30 @@
 #                 (auto | v1 | rateless, both nodes; "default" = leave the
 #                 config alone) from a copy of the seeded data dirs (not in
 #                 the default run)
+#     join        an empty node joining a big community: node 1 holds JOIN
+#                 seeded posts (signed by node 1; started once, so its views
+#                 are folded and snapshotted); node 2 was invited and joined
+#                 (it holds only the membership). Each of JOIN_RUNS runs
+#                 restores that pair, starts node 2 alone once for its idle
+#                 RSS (it cannot link), then starts node 1, then node 2:
+#                 time from node 2's launch and from its link-up until it
+#                 holds all events, gossip bytes against the seeded bytes,
+#                 CPU seconds of both hearthd (utime + stime from /proc, robust
+#                 to the box's load, printed with each run), node 2's peak
+#                 RSS (VmHWM: every moment, not a sample) over its idle RSS,
+#                 its RSS once it holds everything and once the view digests
+#                 agree, drops and link-downs; then node 2 restarts on the
+#                 synced data: its RSS once it answers (views loaded). With
+#                 JOIN_CACHE=DIR the seeded pair is kept in DIR/join-JOIN and
+#                 reused (1M takes minutes to seed; remove it after a change
+#                 of the storage format; its ports must still be free). Not
+#                 in the default run
 #   SHARED (100000), NEW (1000), HEAL_EACH (5000), RATE (100), LATENCY_SECONDS (10),
 #   GAP (1000), GAP_SEED (1: which events node 2 lacks), GAP_RUNS (1),
-#   GAP_MODES ("auto v1"), RECONCILE (unset: hearthd's default, auto; else
+#   GAP_MODES ("auto v1"), JOIN (100000), JOIN_RUNS (1), JOIN_CACHE (unset),
+#   JOIN_POLL_S (0.5: node 2's event count is polled this often, so the
+#   join's times carry that resolution),
+#   RECONCILE (unset: hearthd's default, auto; else
 #   --reconcile for every node of the partition, both, heal5 and latency
 #   cases) are environment variables; BUILD_DIR (build-bench) holds the Release
 #   build; WORK (a fresh temp dir) holds the clusters, removed at the end
@@ -65,6 +86,7 @@ GAP_RUNS=${GAP_RUNS:-1}
 GAP_MODES=${GAP_MODES:-auto v1}
 JOIN=${JOIN:-100000}
 JOIN_RUNS=${JOIN_RUNS:-1}
+JOIN_POLL_S=${JOIN_POLL_S:-0.5}
 export CLUSTER_DEADLINE_S=${CLUSTER_DEADLINE_S:-600}
 if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 
@@ -152,13 +174,15 @@ modes_of () {
     ctl "$1" --json stats | jget "' '.join(str(d['mesh'][k]) for k in ('reconcile_rounds','reconcile_rateless','reconcile_round_trips','reconcile_fallbacks','reconcile_switches','reconcile_bytes','reconcile_bytes_rateless','bytes_in','bytes_out'))"
 }
 
-# wait_events DIR COUNT: poll until the node holds COUNT events; prints ms.
+# wait_events DIR COUNT [SECONDS]: poll every SECONDS (0.02) until the node
+# holds COUNT events. (Each poll is a stats call, which counts the node's
+# active posts: O(posts), so the join case polls less often.)
 wait_events () {
-    local dir=$1 want=$2 start
+    local dir=$1 want=$2 every=${3:-0.02} start
     start=$(now_ms)
     until [ "$(events_of "$dir" 2>/dev/null || echo 0)" -ge "$want" ]; do
-        [ $(( $(now_ms) - start )) -lt 600000 ] || { echo "bench_sync: $dir never reached $want events" >&2; exit 1; }
-        sleep 0.02
+        [ $(( $(now_ms) - start )) -lt 1800000 ] || { echo "bench_sync: $dir never reached $want events" >&2; exit 1; }
+        sleep "$every"
     done
 }
 
@@ -431,7 +455,7 @@ case_join () {
         cluster start "$c" 2
         t_up=$(now_ms)
         p2=$(cat "$c/n2.pid")
-        wait_events "$NODE_2_DIR" "$want"
+        wait_events "$NODE_2_DIR" "$want" "$JOIN_POLL_S"
         t_have=$(now_ms)
         local hwm_kb rss_kb cpu1 cpu2 load1 rounds rbytes bin bout
         hwm_kb=$(proc_kb "$p2" VmHWM)
@@ -441,6 +465,7 @@ case_join () {
         load1=$(load_now)
         t_link=$(link_up_ms "$c/n2.log")
         read -r rounds rbytes bin bout <<<"$(mesh_of "$NODE_2_DIR")"
+        # (Every digest poll of wait-converged serializes both nodes' views.)
         cluster wait-converged "$c" 600
         local t_equal settled_kb hwm2_kb drops1 drops2 downs
         t_equal=$(now_ms)
@@ -448,6 +473,8 @@ case_join () {
         hwm2_kb=$(proc_kb "$p2" VmHWM)
         drops1=$(ctl "$NODE_1_DIR" --json stats | jget "d['mesh']['frames_dropped']")
         drops2=$(ctl "$NODE_2_DIR" --json stats | jget "d['mesh']['frames_dropped']")
+        # Link-downs during the join: node 1 drops an in link silent for
+        # 15 s (GOSSIP_LINK_SILENT_MS), e.g. a node 2 whose loop stalled.
         downs=$(cat "$c/n1.log" "$c/n2.log" | grep -c ' link .* down$' || true)
         record "join.run$run" events="$want" seeded_bytes="$JOIN_BYTES" load_at_start="$load0" load_at_end="$load1" \
             node2_start_ms=$((t_up - t0)) ms_until_all_events=$((t_have - t0)) \
@@ -457,23 +484,28 @@ case_join () {
             bytes_total=$((bin + bout)) total_over_seeded="$("$PYTHON" -c "print(round(($bin+$bout)/$JOIN_BYTES, 3))")" \
             node2_idle_rss_mib="$(mib "$idle_kb")" node2_peak_rss_mib="$(mib "$hwm_kb")" \
             node2_peak_extra_mib="$(mib $((hwm_kb - idle_kb)))" node2_rss_at_all_events_mib="$(mib "$rss_kb")" \
-            node2_rss_at_equal_digests_mib="$(mib "$settled_kb")" node2_peak_until_equal_digests_mib="$(mib "$hwm2_kb")" \
+            node2_rss_at_equal_digests_mib="$(mib "$settled_kb")" node2_peak_incl_digest_polls_mib="$(mib "$hwm2_kb")" \
             frames_dropped_node1="$drops1" frames_dropped_node2="$drops2" link_down_lines="$downs"
         # A restart on the synced data: views from the snapshot its stop
-        # wrote, the reconciliation store from the log.
+        # wrote, the reconciliation store from the log. Its RSS is read as
+        # soon as it answers (its views are loaded by then), before any
+        # digest poll: node.view_digest hashes a full view snapshot, which
+        # at 1M posts costs as much memory again, and glibc keeps some.
         cluster stop "$c" 2
-        local t_r0 t_r1 r_rss r_hwm
+        local t_r0 t_r1 r_rss r_hwm r_cpu
         t_r0=$(now_ms)
         cluster start "$c" 2
         t_r1=$(now_ms)
         p2=$(cat "$c/n2.pid")
-        cluster wait-converged "$c" 600
         r_rss=$(proc_kb "$p2" VmRSS)
         r_hwm=$(proc_kb "$p2" VmHWM)
+        r_cpu=$(cpu_ticks "$p2")
+        cluster wait-converged "$c" 600
         record "join.run$run.restart" node2_restart_ms=$((t_r1 - t_r0)) load="$(load_now)" \
-            cpu_s_node2_restart="$(ticks_s "$(cpu_ticks "$p2")")" \
+            cpu_s_node2_restart="$(ticks_s "$r_cpu")" \
             node2_rss_mib="$(mib "$r_rss")" node2_rss_extra_mib="$(mib $((r_rss - idle_kb)))" \
-            node2_peak_rss_mib="$(mib "$r_hwm")"
+            node2_peak_rss_mib="$(mib "$r_hwm")" \
+            node2_rss_after_digest_polls_mib="$(mib "$(proc_kb "$p2" VmRSS)")"
         cluster down "$c" >/dev/null
     done
     [ -n "${JOIN_CACHE:-}" ] || rm -rf "$seeded"
