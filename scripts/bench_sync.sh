@@ -21,9 +21,30 @@
 #                 (auto | v1 | rateless, both nodes; "default" = leave the
 #                 config alone) from a copy of the seeded data dirs (not in
 #                 the default run)
+#     join        an empty node joining a big community: node 1 holds JOIN
+#                 seeded posts (signed by node 1; started once, so its views
+#                 are folded and snapshotted); node 2 was invited and joined
+#                 (it holds only the membership). Each of JOIN_RUNS runs
+#                 restores that pair, starts node 2 alone once for its idle
+#                 RSS (it cannot link), then starts node 1, then node 2:
+#                 time from node 2's launch and from its link-up until it
+#                 holds all events, gossip bytes against the seeded bytes,
+#                 CPU seconds of both hearthd (utime + stime from /proc, robust
+#                 to the box's load, printed with each run), node 2's peak
+#                 RSS (VmHWM: every moment, not a sample) over its idle RSS,
+#                 its RSS once it holds everything and once the view digests
+#                 agree, drops and link-downs; then node 2 restarts on the
+#                 synced data: its RSS once it answers (views loaded). With
+#                 JOIN_CACHE=DIR the seeded pair is kept in DIR/join-JOIN and
+#                 reused (1M takes minutes to seed; remove it after a change
+#                 of the storage format; its ports must still be free). Not
+#                 in the default run
 #   SHARED (100000), NEW (1000), HEAL_EACH (5000), RATE (100), LATENCY_SECONDS (10),
 #   GAP (1000), GAP_SEED (1: which events node 2 lacks), GAP_RUNS (1),
-#   GAP_MODES ("auto v1"), RECONCILE (unset: hearthd's default, auto; else
+#   GAP_MODES ("auto v1"), JOIN (100000), JOIN_RUNS (1), JOIN_CACHE (unset),
+#   JOIN_POLL_S (0.5: node 2's event count is polled this often, so the
+#   join's times carry that resolution),
+#   RECONCILE (unset: hearthd's default, auto; else
 #   --reconcile for every node of the partition, both, heal5 and latency
 #   cases) are environment variables; BUILD_DIR (build-bench) holds the Release
 #   build; WORK (a fresh temp dir) holds the clusters, removed at the end
@@ -63,6 +84,9 @@ GAP=${GAP:-1000}
 GAP_SEED=${GAP_SEED:-1}
 GAP_RUNS=${GAP_RUNS:-1}
 GAP_MODES=${GAP_MODES:-auto v1}
+JOIN=${JOIN:-100000}
+JOIN_RUNS=${JOIN_RUNS:-1}
+JOIN_POLL_S=${JOIN_POLL_S:-0.5}
 export CLUSTER_DEADLINE_S=${CLUSTER_DEADLINE_S:-600}
 if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 
@@ -150,13 +174,15 @@ modes_of () {
     ctl "$1" --json stats | jget "' '.join(str(d['mesh'][k]) for k in ('reconcile_rounds','reconcile_rateless','reconcile_round_trips','reconcile_fallbacks','reconcile_switches','reconcile_bytes','reconcile_bytes_rateless','bytes_in','bytes_out'))"
 }
 
-# wait_events DIR COUNT: poll until the node holds COUNT events; prints ms.
+# wait_events DIR COUNT [SECONDS]: poll every SECONDS (0.02) until the node
+# holds COUNT events. (Each poll is a stats call, which counts the node's
+# active posts: O(posts), so the join case polls less often.)
 wait_events () {
-    local dir=$1 want=$2 start
+    local dir=$1 want=$2 every=${3:-0.02} start
     start=$(now_ms)
     until [ "$(events_of "$dir" 2>/dev/null || echo 0)" -ge "$want" ]; do
-        [ $(( $(now_ms) - start )) -lt 600000 ] || { echo "bench_sync: $dir never reached $want events" >&2; exit 1; }
-        sleep 0.02
+        [ $(( $(now_ms) - start )) -lt 1800000 ] || { echo "bench_sync: $dir never reached $want events" >&2; exit 1; }
+        sleep "$every"
     done
 }
 
@@ -319,6 +345,172 @@ case_gap () {
     cluster down "$c" >/dev/null
 }
 
+# ---- join: an empty node joining a big community ---------------------------
+
+# proc_kb PID FIELD: a "kB" field of /proc/PID/status (VmRSS, VmHWM), in KiB.
+proc_kb () { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+# cpu_ticks PID: utime + stime of a process so far, in clock ticks.
+cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_s () { "$PYTHON" -c "print(round($1 / $(getconf CLK_TCK), 2))"; }
+mib () { "$PYTHON" -c "print(round($1 / 1024.0, 1))"; }
+load_now () { cut -d' ' -f1 /proc/loadavg; }
+
+# ports_free PORT...: succeeds if every port can be bound on 127.0.0.1.
+ports_free () {
+    "$PYTHON" - "$@" <<'PY'
+import socket, sys
+for p in sys.argv[1:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", int(p)))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+PY
+}
+
+# join_seed DIR: a 2-node cluster in DIR whose node 1 holds JOIN seeded
+# posts and has started once on them (views folded, snapshotted at its
+# stop), and whose node 2 was invited, joined and holds only the
+# membership; both stopped. DIR/seed.env: JOIN_BYTES (the seeded
+# SignedEvents' summed size, the minimal bytes to move them), JOIN_COMMIT.
+join_seed () {
+    local c=$1 t0 file bytes out t_seeded t_fold
+    cluster up 2 "$c" >/dev/null
+    . "$c/cluster.env"
+    cluster down "$c" >/dev/null
+    t0=$(now_ms)
+    read -r file bytes <<<"$(seed_gen "$NODE_1_DIR" "$JOIN" join)"
+    out=$("$SEED" ingest "$NODE_1_DIR" "$file")
+    rm -f "$file"
+    [ "$(echo "$out" | jget "d['accepted']")" = "$JOIN" ] || { echo "bench_sync: join: node 1 $out" >&2; exit 1; }
+    t_seeded=$(now_ms)
+    cluster start "$c" 1
+    t_fold=$(now_ms)
+    cluster stop "$c" 1
+    echo "JOIN_BYTES=$bytes" >"$c/seed.env"
+    echo "JOIN_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$c/seed.env"
+    echo "  seeded $JOIN events ($bytes bytes) into node 1 in $((t_seeded - t0)) ms (gen + ingest);" \
+         "its first start (views folded) $((t_fold - t_seeded)) ms"
+}
+
+# join_restore SRC DST: a copy of the seeded cluster SRC at DST, its
+# cluster.env pointed at DST and at this run's binaries.
+join_restore () {
+    local src=$1 dst=$2 old
+    rm -rf "$dst"
+    cp -a "$src" "$dst"
+    rm -f "$dst"/n*.pid "$dst"/n*.log
+    old=$(sed -n "s/^CLUSTER_DIR='\(.*\)'$/\1/p" "$dst/cluster.env")
+    sed -i -e "s|'$old/|'$dst/|; s|^CLUSTER_DIR=.*|CLUSTER_DIR='$dst'|" \
+        -e "s|^HEARTHD=.*|HEARTHD='$HEARTHD'|; s|^HEARTHCTL=.*|HEARTHCTL='$HEARTHCTL'|" "$dst/cluster.env"
+}
+
+case_join () {
+    local c="$WORK/join" seeded
+    echo "== join: an empty node 2 joins node 1's $JOIN events ($JOIN_RUNS run(s)${JOIN_CACHE:+, cache $JOIN_CACHE})"
+    if [ -n "${JOIN_CACHE:-}" ]; then
+        seeded="$JOIN_CACHE/join-$JOIN"
+        if [ -f "$seeded/seed.env" ]; then
+            echo "  seeded cluster from the cache: $seeded ($(grep JOIN_COMMIT "$seeded/seed.env"))"
+        else
+            rm -rf "$seeded"
+            mkdir -p "$JOIN_CACHE"
+            CLUSTERS+=("$seeded")
+            join_seed "$seeded"
+        fi
+    else
+        seeded="$WORK/join-seeded"
+        CLUSTERS+=("$seeded")
+        join_seed "$seeded"
+    fi
+    CLUSTERS+=("$c")
+    . "$seeded/seed.env"
+    local run
+    for run in $(seq 1 "$JOIN_RUNS"); do
+        join_restore "$seeded" "$c"
+        . "$c/cluster.env"
+        ports_free "$NODE_1_PORT" "$NODE_2_PORT" \
+            || { echo "bench_sync: join: port $NODE_1_PORT or $NODE_2_PORT is taken; remove $seeded to seed anew" >&2; exit 1; }
+        echo "  run $run (load $(cut -d' ' -f1-3 /proc/loadavg))"
+        # Node 2's idle RSS: the same empty node started alone (node 1 is
+        # down, so it never links), once it answers; then stopped.
+        cluster start "$c" 2
+        ctl "$NODE_2_DIR" --json stats >/dev/null
+        local p2 idle_kb
+        p2=$(cat "$c/n2.pid")
+        idle_kb=$(proc_kb "$p2" VmRSS)
+        cluster stop "$c" 2
+        rm -f "$c/n2.log"
+        # Node 1 serves; node 2 starts and joins (its start is in the time).
+        cluster start "$c" 1
+        local p1 want cpu1_0 load0 t0 t_up t_have t_link
+        p1=$(cat "$c/n1.pid")
+        want=$(events_of "$NODE_1_DIR")
+        cpu1_0=$(cpu_ticks "$p1")
+        load0=$(load_now)
+        t0=$(now_ms)
+        cluster start "$c" 2
+        t_up=$(now_ms)
+        p2=$(cat "$c/n2.pid")
+        wait_events "$NODE_2_DIR" "$want" "$JOIN_POLL_S"
+        t_have=$(now_ms)
+        local hwm_kb rss_kb cpu1 cpu2 load1 rounds rbytes bin bout
+        hwm_kb=$(proc_kb "$p2" VmHWM)
+        rss_kb=$(proc_kb "$p2" VmRSS)
+        cpu1=$(( $(cpu_ticks "$p1") - cpu1_0 ))
+        cpu2=$(cpu_ticks "$p2")
+        load1=$(load_now)
+        t_link=$(link_up_ms "$c/n2.log")
+        read -r rounds rbytes bin bout <<<"$(mesh_of "$NODE_2_DIR")"
+        # (Every digest poll of wait-converged serializes both nodes' views.)
+        cluster wait-converged "$c" 600
+        local t_equal settled_kb hwm2_kb drops1 drops2 downs
+        t_equal=$(now_ms)
+        settled_kb=$(proc_kb "$p2" VmRSS)
+        hwm2_kb=$(proc_kb "$p2" VmHWM)
+        drops1=$(ctl "$NODE_1_DIR" --json stats | jget "d['mesh']['frames_dropped']")
+        drops2=$(ctl "$NODE_2_DIR" --json stats | jget "d['mesh']['frames_dropped']")
+        # Link-downs during the join: node 1 drops an in link silent for
+        # 15 s (GOSSIP_LINK_SILENT_MS), e.g. a node 2 whose loop stalled.
+        downs=$(cat "$c/n1.log" "$c/n2.log" | grep -c ' link .* down$' || true)
+        record "join.run$run" events="$want" seeded_bytes="$JOIN_BYTES" load_at_start="$load0" load_at_end="$load1" \
+            node2_start_ms=$((t_up - t0)) ms_until_all_events=$((t_have - t0)) \
+            ms_link_up_to_all_events=$((t_have - t_link)) ms_to_equal_digests=$((t_equal - t0)) \
+            cpu_s_node2="$(ticks_s "$cpu2")" cpu_s_node1_serving="$(ticks_s "$cpu1")" \
+            reconcile_rounds="$rounds" reconcile_bytes="$rbytes" bytes_in="$bin" bytes_out="$bout" \
+            bytes_total=$((bin + bout)) total_over_seeded="$("$PYTHON" -c "print(round(($bin+$bout)/$JOIN_BYTES, 3))")" \
+            node2_idle_rss_mib="$(mib "$idle_kb")" node2_peak_rss_mib="$(mib "$hwm_kb")" \
+            node2_peak_extra_mib="$(mib $((hwm_kb - idle_kb)))" node2_rss_at_all_events_mib="$(mib "$rss_kb")" \
+            node2_rss_at_equal_digests_mib="$(mib "$settled_kb")" node2_peak_incl_digest_polls_mib="$(mib "$hwm2_kb")" \
+            frames_dropped_node1="$drops1" frames_dropped_node2="$drops2" link_down_lines="$downs"
+        # A restart on the synced data: views from the snapshot its stop
+        # wrote, the reconciliation store from the log. Its RSS is read as
+        # soon as it answers (its views are loaded by then), before any
+        # digest poll: node.view_digest hashes a full view snapshot, which
+        # at 1M posts costs as much memory again, and glibc keeps some.
+        cluster stop "$c" 2
+        local t_r0 t_r1 r_rss r_hwm r_cpu
+        t_r0=$(now_ms)
+        cluster start "$c" 2
+        t_r1=$(now_ms)
+        p2=$(cat "$c/n2.pid")
+        r_rss=$(proc_kb "$p2" VmRSS)
+        r_hwm=$(proc_kb "$p2" VmHWM)
+        r_cpu=$(cpu_ticks "$p2")
+        cluster wait-converged "$c" 600
+        record "join.run$run.restart" node2_restart_ms=$((t_r1 - t_r0)) load="$(load_now)" \
+            cpu_s_node2_restart="$(ticks_s "$r_cpu")" \
+            node2_rss_mib="$(mib "$r_rss")" node2_rss_extra_mib="$(mib $((r_rss - idle_kb)))" \
+            node2_peak_rss_mib="$(mib "$r_hwm")" \
+            node2_rss_after_digest_polls_mib="$(mib "$(proc_kb "$p2" VmRSS)")"
+        cluster down "$c" >/dev/null
+    done
+    [ -n "${JOIN_CACHE:-}" ] || rm -rf "$seeded"
+}
+
 case_heal5 () {
     local c="$WORK/heal5"
     echo "== heal5: 5 nodes in a chain, split {1,2,3} | {4,5}, $HEAL_EACH events written on each side"
@@ -422,6 +614,7 @@ for case_name in "${CASES[@]}"; do
         heal5)     case_heal5 ;;
         latency)   case_latency ;;
         gap)       case_gap ;;
+        join)      case_join ;;
         *) echo "bench_sync: unknown case $case_name" >&2; exit 2 ;;
     esac
 done
