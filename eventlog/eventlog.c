@@ -663,10 +663,19 @@ s_snapshot_all (eventlog_t *self)
     return rc;
 }
 
+int
+eventlog_snapshot_due (uint64_t events_total, uint64_t since_snapshot)
+{
+    uint64_t every = events_total / EVENTLOG_SNAPSHOT_TAIL;
+    if (every < EVENTLOG_SNAPSHOT_EVERY)
+        every = EVENTLOG_SNAPSHOT_EVERY;
+    return since_snapshot >= every;
+}
+
 static void
 s_maybe_snapshot (eventlog_t *self)
 {
-    if (self->since_snapshot >= EVENTLOG_SNAPSHOT_EVERY) {
+    if (eventlog_snapshot_due (self->stats.events_total, self->since_snapshot)) {
         int rc = s_snapshot_all (self);
         if (rc)
             hlog_warn (S_LOG, "automatic snapshot failed: %s", hearth_strerror (rc));

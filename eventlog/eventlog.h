@@ -66,8 +66,24 @@ extern "C" {
 #define EVENTLOG_MAX_VERIFY_THREADS 16
 /*  Views registered at most. */
 #define EVENTLOG_MAX_VIEWS        8
-/*  Accepted events between automatic view snapshots. */
+/*  Accepted events between automatic view snapshots at least: bounds the
+    replay after a crash of a small log. */
 #define EVENTLOG_SNAPSHOT_EVERY   10000
+/*  ...and at least 1 / EVENTLOG_SNAPSHOT_TAIL of the log. A snapshot
+    serializes a whole view (the market view: ~270 B per post), so one
+    every 10,000 events made an empty node's 1M join quadratic: 410-507 s
+    and 182-188 CPU-s on the joiner, against 89 s and 40 CPU-s without
+    periodic snapshots (scripts/bench_sync.sh join, docs/sync.md §8).
+    With a quarter of the log, snapshots come at log sizes growing by
+    4/3: all of them together cost ~4 final snapshots, and a restart
+    replays at most a quarter of the log. */
+#define EVENTLOG_SNAPSHOT_TAIL    4
+
+/*  True when a log of events_total events, since_snapshot of them accepted
+    after the last view snapshot, is due for the next one: since_snapshot
+    >= max (EVENTLOG_SNAPSHOT_EVERY, events_total / EVENTLOG_SNAPSHOT_TAIL).
+    Pure. */
+int eventlog_snapshot_due (uint64_t events_total, uint64_t since_snapshot);
 
 typedef struct _eventlog_t eventlog_t;
 

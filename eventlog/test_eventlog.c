@@ -1349,6 +1349,34 @@ HT_TEST (test_mesh_hooks)
     world_free (&w);
 }
 
+/*  Snapshots every EVENTLOG_SNAPSHOT_EVERY events while the log is small,
+    then every quarter of it: a log grown to 1M events one at a time is
+    snapshotted ~15 times (not 100), all the snapshots together serialize
+    < 5 final views' worth (not 50), and the replay tail never passes a
+    quarter of the log. */
+HT_TEST (test_snapshot_interval_grows)
+{
+    HT_CHECK (!eventlog_snapshot_due (0, 0));
+    HT_CHECK (!eventlog_snapshot_due (9999, 9999));
+    HT_CHECK (eventlog_snapshot_due (10000, 10000));
+    HT_CHECK (!eventlog_snapshot_due (1000000, 249999));
+    HT_CHECK (eventlog_snapshot_due (1000000, 250000));
+    uint64_t since = 0, snapshots = 0, serialized = 0, worst_tail = 0;
+    for (uint64_t total = 1; total <= 1000000; total++) {
+        since++;
+        if (eventlog_snapshot_due (total, since)) {
+            snapshots++;
+            serialized += total;
+            since = 0;
+        }
+        if (total >= 100000 && since * 100 / total > worst_tail)
+            worst_tail = since * 100 / total;
+    }
+    HT_CHECK (snapshots >= 13 && snapshots <= 18);
+    HT_CHECK (serialized < 5 * 1000000ULL);
+    HT_CHECK (worst_tail <= 25);                /* percent of the log */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1373,5 +1401,6 @@ main (int argc, char **argv)
     HT_RUN (test_verify_threads_same_results);
     HT_RUN (test_ingest_signature_verdicts_exact);
     HT_RUN (test_mesh_hooks);
+    HT_RUN (test_snapshot_interval_grows);
     return ht_summary ();
 }
