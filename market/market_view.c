@@ -1139,9 +1139,11 @@ s_restore_post (s_post_t *p, const Hearth__MarketPostState *st)
 
     if (st->n_updates > MARKET_VIEW_MAX_CLAIMERS || st->n_claims > MARKET_VIEW_MAX_CLAIMERS)
         return HEARTH_ECORRUPT;
-    p->upds = (s_upd_t *) calloc (st->n_updates + 1, sizeof (s_upd_t));
-    p->claims = (s_claim_t *) calloc (st->n_claims + 1, sizeof (s_claim_t));
-    if (!p->upds || !p->claims)
+    /*  No array for none, as the fold leaves it: two empty arrays were
+        ~208 B of each restored post (heaptrack of a 1M restart). */
+    if (st->n_updates && !(p->upds = (s_upd_t *) calloc (st->n_updates, sizeof (s_upd_t))))
+        return HEARTH_ENOMEM;
+    if (st->n_claims && !(p->claims = (s_claim_t *) calloc (st->n_claims, sizeof (s_claim_t))))
         return HEARTH_ENOMEM;
     for (size_t j = 0; j < st->n_updates; j++) {
         const Hearth__MarketFieldUpdates *d = st->updates [j];
