@@ -1188,11 +1188,17 @@ s_announce_arm (gossip_t *self)
     /*  On failure (-1) the tick flushes instead. */
 }
 
-/*  Queue a received event's hash for announcement. A full queue drops it
-    and has every link reconcile instead. */
+static int s_has_push_target (gossip_t *self, const s_link_t *origin);
+
+/*  Queue a received event's hash for announcement, unless no up link
+    would get it (a link that comes up later reconciles on its handshake).
+    A full queue drops it and has every link reconcile instead. */
 static void
 s_announce_queue (gossip_t *self, const uint8_t hash [32], const s_link_t *origin)
 {
+    if (!s_has_push_target (self, origin))
+        return;                             /* nobody to announce it to (a join from our only
+                                               peer): no entry (heaptrack of a 1M join: 1.2 MB) */
     if (self->n_announce == self->cap_announce) {
         size_t cap = self->cap_announce? self->cap_announce * 2: 256;
         s_announce_t *p = cap <= GOSSIP_ANNOUNCE_QUEUE_MAX?
