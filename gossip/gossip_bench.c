@@ -39,6 +39,7 @@
 #include "eventlog.h"
 #include "gossip.h"
 #include "hearth_log.h"
+#include "hearth_memory.h"
 #include "ulid.h"
 
 #define BENCH_HOUR_MS   3600000ULL
@@ -446,6 +447,8 @@ main (int argc, char **argv)
         return 2;
     }
     const char *mode = argv [1];
+    if (!getenv ("BENCH_NO_MEMORY_SETUP"))
+        hearth_memory_setup ();             /* as hearthd does (BENCH_NO_MEMORY_SETUP: glibc's default) */
     if (streq (mode, "reopen"))
         return s_reopen (argv [2]);
     size_t n = strtoull (argv [2], NULL, 10), d = 0, k = 0;
