@@ -119,12 +119,14 @@
 #define GOSSIP_BEACON_VERSION       1
 #define GOSSIP_BEACON_SIZE          (4 + 1 + 32 + 32 + 2 + 1)
 /*  Fetched events are stored in lamport order, in batches of up to this many
-    bytes (or when no fetch is outstanding): Negentropy reports missing ids
-    sorted by hash within a range, but an event needs its author's
-    membership events (lower lamports) stored first. Ranges come in
-    (lamport, hash) order, so a window of ~10,000 events (4 MiB) already
-    spans many ranges; a bigger one only adds memory (16 MiB held, plus
-    their push copies, was ~30 MiB of a 1M join's peak, heaptrack). */
+    bytes (or when no fetch is outstanding): an event needs its author's
+    membership events (lower lamports) stored first. Negentropy reports the
+    missing ids of a peer's IdList in the peer's (lamport, hash) order, and
+    an empty node joining learns all its needs in that order (a join's
+    IdLists hold ~32,000 ids each), so fetched events arrive nearly sorted;
+    the window sorts what several sessions or announcements interleave. A
+    bigger one only adds memory (16 MiB held, plus their push copies, was
+    ~30 MiB of a 1M join's peak, heaptrack). */
 #define GOSSIP_REORDER_BYTES        (4 * 1024 * 1024)
 /*  After storing a held batch at least this big, freed heap goes back to
     the OS (hearth_memory_release: milliseconds, once per ~1/4 of the
@@ -1216,11 +1218,17 @@ s_announce_arm (gossip_t *self)
     /*  On failure (-1) the tick flushes instead. */
 }
 
-/*  Queue a received event's hash for announcement. A full queue drops it
-    and has every link reconcile instead. */
+static int s_has_push_target (gossip_t *self, const s_link_t *origin);
+
+/*  Queue a received event's hash for announcement, unless no up link
+    would get it (a link that comes up later reconciles on its handshake).
+    A full queue drops it and has every link reconcile instead. */
 static void
 s_announce_queue (gossip_t *self, const uint8_t hash [32], const s_link_t *origin)
 {
+    if (!s_has_push_target (self, origin))
+        return;                             /* nobody to announce it to (a join from our only
+                                               peer): no entry (heaptrack of a 1M join: 1.2 MB) */
     if (self->n_announce == self->cap_announce) {
         size_t cap = self->cap_announce? self->cap_announce * 2: 256;
         s_announce_t *p = cap <= GOSSIP_ANNOUNCE_QUEUE_MAX?

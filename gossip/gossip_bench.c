@@ -49,6 +49,7 @@
 #include "hearth_error.h"
 #include "negentropy.h"
 #include "hearth_log.h"
+#include "hearth_memory.h"
 #include "ulid.h"
 
 #define BENCH_HOUR_MS   3600000ULL
@@ -583,6 +584,8 @@ main (int argc, char **argv)
         return 2;
     }
     const char *mode = argv [1];
+    if (!getenv ("BENCH_NO_MEMORY_SETUP"))
+        hearth_memory_setup ();             /* as hearthd does (BENCH_NO_MEMORY_SETUP: glibc's default) */
     if (streq (mode, "reopen"))
         return s_reopen (argv [2]);
     if (streq (mode, "store"))

@@ -538,9 +538,21 @@ s_diff_ids (negentropy_t *self, const uint8_t *ids, size_t count, size_t lower, 
         memset (self->matched.data, 0, distinct);
     s_diff_ctx_t ctx = { self, distinct };
     int rc = negentropy_store_iterate (self->store, lower, upper, s_diff_one, &ctx);
-    for (size_t i = 0; i < distinct && rc == 0; i++)
-        if (!self->matched.data [i])
-            rc = s_report (self, 1, self->theirs.data + i * NEGENTROPY_ID_SIZE);
+    /*  Needs in the peer's order, not sorted by hash: a peer lists a range
+        in its store order (timestamp, id), so a joiner fetches the oldest
+        first and can store them as they come (a join's IdLists hold ~32,000
+        ids, far more than a reorder window). A repeated id is reported once
+        (matched is set after the first). */
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        const uint8_t *hit = (const uint8_t *) bsearch (ids + i * NEGENTROPY_ID_SIZE, self->theirs.data,
+                                                        distinct, NEGENTROPY_ID_SIZE, s_id_cmp);
+        assert (hit);                       /* theirs holds every id of the list */
+        uint8_t *matched = self->matched.data + (size_t) (hit - self->theirs.data) / NEGENTROPY_ID_SIZE;
+        if (!*matched) {
+            *matched = 1;
+            rc = s_report (self, 1, hit);
+        }
+    }
     return rc;
 }
 

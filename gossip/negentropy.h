@@ -143,7 +143,9 @@ bool negentropy_is_initiator (const negentropy_t *self);
     reconcile or destroy. Always empty for a responder. */
 const uint8_t *negentropy_have_ids (const negentropy_t *self, size_t *count_p);
 
-/*  Ids the peer has and the initiator lacks; as negentropy_have_ids. */
+/*  Ids the peer has and the initiator lacks; as negentropy_have_ids. Within
+    one peer IdList they come in the order the peer listed them (its store
+    order, oldest first, for a peer that follows the spec). */
 const uint8_t *negentropy_need_ids (const negentropy_t *self, size_t *count_p);
 
 /*  Copy the session's counters into *stats. */

@@ -721,6 +721,52 @@ HT_TEST (test_reconcile_rounds)
              r.rounds, (unsigned long long) r.bytes, r.max_msg);
 }
 
+/*  An empty initiator (a joiner) learns its needs in the responder's store
+    order (timestamp, id), oldest first, also over many rounds of cut
+    IdLists, so it can fetch and store them in that order. (An initiator
+    that holds items learns the newest range first: the opening refines its
+    head, see negentropy_initiate.) */
+HT_TEST (test_need_in_peer_order)
+{
+    enum { N = 20000 };
+    negentropy_store_t *b = negentropy_store_new ();
+    negentropy_item_t item;
+    for (size_t i = 0; i < N; i++) {
+        item.timestamp = s_rand () % (N / 4);
+        s_rand_id (item.id);
+        negentropy_store_insert (b, item.timestamp, item.id);
+    }
+    size_t limits [] = { 0, 4096, 65536 };
+    for (size_t l = 0; l < sizeof limits / sizeof limits [0]; l++) {
+        negentropy_store_t *a = negentropy_store_new ();
+        negentropy_t *init = negentropy_new (a, limits [l]);
+        negentropy_t *resp = negentropy_new (b, limits [l]);
+        const uint8_t *msg, *reply;
+        size_t size, reply_size;
+        int rc = negentropy_initiate (init, &msg, &size), rounds = 0;
+        while (rc == 0 && msg && rounds++ < 1000) {
+            rc = negentropy_reconcile (resp, msg, size, &reply, &reply_size);
+            if (rc == 0)
+                rc = negentropy_reconcile (init, reply, reply_size, &msg, &size);
+        }
+        HT_CHECK_EQ_INT (rc, 0);
+        HT_CHECK (negentropy_done (init));
+        HT_CHECK (limits [l] == 0 || rounds > 5);   /* the lists were cut */
+        size_t n_need, in_order = 0;
+        const uint8_t *need = negentropy_need_ids (init, &n_need);
+        HT_CHECK_EQ_INT (n_need, N);
+        for (size_t i = 0; i < n_need; i++) {
+            negentropy_store_get (b, i, &item);
+            in_order += memcmp (item.id, need + i * 32, 32) == 0;
+        }
+        HT_CHECK_EQ_INT (in_order, N);
+        negentropy_destroy (&init);
+        negentropy_destroy (&resp);
+        negentropy_store_destroy (&a);
+    }
+    negentropy_store_destroy (&b);
+}
+
 /*  Where the first answer shows differences: none below the opening's
     newest bucket when they were written at the head (a partition), in
     either direction or both; in most old ranges when they are scattered
@@ -1170,6 +1216,7 @@ main (void)
     HT_RUN (test_malformed);
     HT_RUN (test_reconcile_cases);
     HT_RUN (test_reconcile_rounds);
+    HT_RUN (test_need_in_peer_order);
     HT_RUN (test_differ_position);
     HT_RUN (test_insert_mid_session);
     HT_RUN (test_fuzz);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include "hearth_error.h"
 #include "hearth_log.h"
+#include "hearth_memory.h"
 #include "node_config.h"
 #include "node_daemon.h"
 
@@ -65,6 +66,7 @@ s_usage (FILE *out)
 int
 main (int argc, char *argv [])
 {
+    hearth_memory_setup ();                 /* before any thread: see hearth_memory.h */
     static const struct option options [] = {
         { "data-dir",  required_argument, NULL, 'd' },
         { "config",    required_argument, NULL, 'c' },
