@@ -90,7 +90,14 @@ static const char *s_cf_names [S_CF_COUNT] = {
       meta memtable as often as the events one (29-31 flushes each in a 1M
       join) and every flush is an L0 file that adds compaction work.
       RocksDB's defaults (64 MiB per memtable, 2 per CF) let an empty node
-      joining a 1M-event community grow by ~445 MiB (docs/sync.md §8).
+      joining a 1M-event community grow by ~445 MiB (docs/sync.md §8). In
+      a 1M join this layout holds ~19 MiB in RocksDB at the joiner's peak
+      (memtables 4.3-4.8, cache 7.8-7.9, table readers 7.2-7.9 MiB; the
+      32 MiB budget: ~47 MiB) at the same CPU (45.6 s; 44.6-46.6 s). The
+      price: a 100k single-node ingest flushes nearly all it writes within
+      the run instead of keeping ~32 MiB unflushed (one verify thread:
+      ingest/verify 1.82-1.90 instead of 2.10-2.35; at 1M 2.02 against
+      2.30, so a one-core node ingests ~12% slower; not broken down yet).
     - Smaller memtables mean more, smaller L0 files; with RocksDB's L0
       trigger of 4, each L0->L1 compaction of a random-key CF rewrites all
       of L1 (every file overlaps), so the compaction CPU grows as the
