@@ -64,9 +64,13 @@ static const char *s_cf_names [S_CF_COUNT] = {
 /*  clients key: author (32) || client_id (<= 64). */
 #define S_CLIENT_KEY_MAX  (HEARTH_KEY_BYTES + EVENT_MAX_CLIENT_ID_BYTES)
 
-/*  RocksDB tuning (measured with bench_ingest, see docs/performance.md).
+/*  RocksDB tuning (measured with bench_ingest and gossip_bench join, see
+    docs/performance.md, "RocksDB's memory in a 1M join").
     - SST bloom filters at ~10 bits/key (~1% false positives) make the "not
-      stored yet" lookups of dedup cheap.
+      stored yet" lookups of dedup cheap. Only the CFs read by key get them
+      (events, ids, clients, meta): order and seq are only scanned from a
+      seek, which a whole-key filter never serves, and their filters were
+      ~1.2 MiB of table-reader memory each per 1M events.
     - The CFs keyed by random-looking bytes (events by hash, ids by ULID,
       clients by author + client id) use a hash memtable on a key prefix
       (the whole key for events and clients, the ULID for ids): a skiplist
@@ -76,27 +80,54 @@ static const char *s_cf_names [S_CF_COUNT] = {
       rep (which turns a bucket into a skiplist past 256 entries) measured
       a little cheaper than hash-of-skiplists. order and seq are appended in
       nearly ascending key order, where the plain skiplist is cheapest.
-    - Memory: all memtables of all six CFs share one budget of 32 MiB
-      (db_write_buffer_size: past it RocksDB flushes the largest CF), each
-      memtable is at most 16 MiB, at most 2 per CF (one filling, one being
-      flushed). RocksDB's defaults (64 MiB per memtable, 2 per CF, no
-      shared budget) let an empty node joining a 1M-event community grow
-      by ~445 MiB (docs/sync.md §8); the issue allows 64 MiB.
-    - 2^16 buckets per hash memtable (512 KiB of pointers, allocated in
-      the memtable and so inside the budget) keep buckets at about one
-      entry for the ~40k events a 16 MiB events memtable holds.
+    - Memory: each CF has its own memtable size, sized by what it stores
+      per event, at most 2 per CF (one filling, one being flushed): events
+      (~390 B of key + wire event per event) 4 MiB, every other CF 1 MiB
+      (40-90 B per event). Worst case (4 + 6 x 1) x 2 = 20 MiB, ~10 MiB
+      most of the time. There is no shared budget (db_write_buffer_size):
+      past it RocksDB flushes the CF with the oldest memtable, which in a
+      bulk write is each CF in turn, so the 32 MiB budget flushed the ~1 KiB
+      meta memtable as often as the events one (29-31 flushes each in a 1M
+      join) and every flush is an L0 file that adds compaction work.
+      RocksDB's defaults (64 MiB per memtable, 2 per CF) let an empty node
+      joining a 1M-event community grow by ~445 MiB (docs/sync.md §8). In
+      a 1M join this layout holds ~19 MiB in RocksDB at the joiner's peak
+      (memtables 4.3-4.8, cache 7.8-7.9, table readers 7.2-7.9 MiB; the
+      32 MiB budget: ~47 MiB) at the same CPU (45.6 s; 44.6-46.6 s). The
+      price: a 100k single-node ingest flushes nearly all it writes within
+      the run instead of keeping ~32 MiB unflushed (one verify thread:
+      ingest/verify 1.82-1.90 instead of 2.10-2.35; at 1M 2.02 against
+      2.30, so a one-core node ingests ~12% slower; not broken down yet).
+    - Smaller memtables mean more, smaller L0 files; with RocksDB's L0
+      trigger of 4, each L0->L1 compaction of a random-key CF rewrites all
+      of L1 (every file overlaps), so the compaction CPU grows as the
+      memtable shrinks (16 MiB budget: +13% of the joiner's CPU, 8 MiB:
+      +31%). An L0 trigger of 12 lets each compaction take about as many
+      bytes as before; a dedup lookup checks up to that many more bloom
+      filters, each ~0.1 us. The slowdown/stop triggers sit above it.
+    - Hash buckets per memtable: about one per entry the memtable holds
+      (events ~10k entries per 4 MiB, ids/clients ~8k per 1 MiB); the
+      bucket array (8 B each) is allocated in the memtable's arena, so
+      2^16 buckets took half of a 1 MiB memtable.
     - An 8 MiB block cache: index and filter blocks live in the table
       readers, outside it (~10 MiB at 1M events), so the cache holds data
       blocks, and the gets that reach it are by random hash, so a cache far
       smaller than the events CF (~400 MB at 1M events) rarely hits; a
       32 MiB cache filled to its cap in a 1M join (gossip_bench's RocksDB
-      line) and the OS page cache holds the SST files anyway. */
+      line) and the OS page cache holds the SST files anyway. Index and
+      filter blocks in the cache (cache_index_and_filter_blocks) without
+      partitions made a 1M-event log's reads thrash: each get evicted and
+      re-read whole index and filter blocks (a run did not finish). */
 #define S_BLOOM_BITS_PER_KEY     10
-#define S_HASH_BUCKETS           (1u << 16)
-#define S_BLOCK_CACHE_BYTES      (8u << 20)
-#define S_MEMTABLE_BUDGET_BYTES  (32u << 20)
-#define S_MEMTABLE_BYTES         (16u << 20)
+#define S_EVENTS_MEMTABLE_BYTES  (4u << 20)
+#define S_EVENTS_HASH_BUCKETS    (1u << 14)
+#define S_MEMTABLE_BYTES         (1u << 20)
+#define S_HASH_BUCKETS           (1u << 13)
 #define S_MEMTABLES_PER_CF       2
+#define S_L0_COMPACTION_TRIGGER  12
+#define S_L0_SLOWDOWN_TRIGGER    24
+#define S_L0_STOP_TRIGGER        36
+#define S_BLOCK_CACHE_BYTES      (8u << 20)
 /*  Keep at most 3 RocksDB info LOG files. */
 #define S_KEEP_LOG_FILES         3
 
@@ -220,7 +251,8 @@ struct _eventlog_t {
     rocksdb_t                      *db;            /* owned */
     rocksdb_options_t              *options;       /* owned; DB-wide and plain CFs */
     rocksdb_options_t              *cf_options [S_CF_COUNT];  /* owned where != options */
-    rocksdb_block_based_table_options_t *table_options;  /* owned */
+    rocksdb_block_based_table_options_t *table_options;  /* owned; CFs read by key (bloom) */
+    rocksdb_block_based_table_options_t *scan_table_options;  /* owned; order, seq (no filter) */
     rocksdb_cache_t                *cache;         /* owned */
     rocksdb_column_family_handle_t *cf [S_CF_COUNT];  /* owned */
     rocksdb_readoptions_t          *read_options;  /* owned; shared read-only with workers */
@@ -897,33 +929,46 @@ eventlog_open (const char *db_dir, int *err)
     rocksdb_options_set_keep_log_file_num (self->options, S_KEEP_LOG_FILES);
     /*  One writer (the eventlog's thread), and the hash memtables need it. */
     rocksdb_options_set_allow_concurrent_memtable_write (self->options, 0);
-    rocksdb_options_set_db_write_buffer_size (self->options, S_MEMTABLE_BUDGET_BYTES);
     rocksdb_options_set_write_buffer_size (self->options, S_MEMTABLE_BYTES);
     rocksdb_options_set_max_write_buffer_number (self->options, S_MEMTABLES_PER_CF);
-    self->table_options = rocksdb_block_based_options_create ();
+    rocksdb_options_set_level0_file_num_compaction_trigger (self->options, S_L0_COMPACTION_TRIGGER);
+    rocksdb_options_set_level0_slowdown_writes_trigger (self->options, S_L0_SLOWDOWN_TRIGGER);
+    rocksdb_options_set_level0_stop_writes_trigger (self->options, S_L0_STOP_TRIGGER);
     self->cache = rocksdb_cache_create_lru (S_BLOCK_CACHE_BYTES);
+    /*  Scan-only CFs (order, seq): the same cache, no filter. */
+    self->scan_table_options = rocksdb_block_based_options_create ();
+    rocksdb_block_based_options_set_block_cache (self->scan_table_options, self->cache);
+    rocksdb_options_set_block_based_table_factory (self->options, self->scan_table_options);
+    self->table_options = rocksdb_block_based_options_create ();
     rocksdb_block_based_options_set_block_cache (self->table_options, self->cache);
     rocksdb_block_based_options_set_filter_policy (self->table_options,
         rocksdb_filterpolicy_create_bloom_full (S_BLOOM_BITS_PER_KEY));
-    rocksdb_options_set_block_based_table_factory (self->options, self->table_options);
     const rocksdb_options_t *cf_options [S_CF_COUNT];
     for (int i = 0; i < S_CF_COUNT; i++) {
+        if (i == S_CF_ORDER || i == S_CF_SEQ) {
+            cf_options [i] = self->options;
+            continue;
+        }
+        self->cf_options [i] = rocksdb_options_create_copy (self->options);
+        rocksdb_options_set_block_based_table_factory (self->cf_options [i], self->table_options);
         /*  Hash the whole key for events and clients (point lookups only);
             ids hashes the ULID so get_by_id can seek by it. */
         size_t prefix = i == S_CF_EVENTS? HEARTH_HASH_BYTES: i == S_CF_IDS? ULID_LEN
                       : i == S_CF_CLIENTS? S_CLIENT_KEY_MAX: 0;
         if (prefix) {
-            self->cf_options [i] = rocksdb_options_create_copy (self->options);
             rocksdb_options_set_prefix_extractor (self->cf_options [i], i == S_CF_IDS
                 ? rocksdb_slicetransform_create_fixed_prefix (prefix)
                 : rocksdb_slicetransform_create_noop ());
-            rocksdb_options_set_hash_link_list_rep (self->cf_options [i], S_HASH_BUCKETS);
+            rocksdb_options_set_hash_link_list_rep (self->cf_options [i],
+                i == S_CF_EVENTS? S_EVENTS_HASH_BUCKETS: S_HASH_BUCKETS);
         }
+        if (i == S_CF_EVENTS)
+            rocksdb_options_set_write_buffer_size (self->cf_options [i], S_EVENTS_MEMTABLE_BYTES);
         if (i == S_CF_CLIENTS)
             rocksdb_options_set_merge_operator (self->cf_options [i],
                 rocksdb_mergeoperator_create (NULL, s_merge_destroy, s_keep_first_full,
                                               s_keep_first_partial, s_merge_free, s_merge_name));
-        cf_options [i] = self->cf_options [i]? self->cf_options [i]: self->options;
+        cf_options [i] = self->cf_options [i];
     }
     char *dberr = NULL;
     self->db = rocksdb_open_column_families (self->options, db_dir, S_CF_COUNT, s_cf_names,
@@ -1045,6 +1090,8 @@ eventlog_destroy (eventlog_t **self_p)
             rocksdb_options_destroy (self->cf_options [i]);
     if (self->table_options)
         rocksdb_block_based_options_destroy (self->table_options);
+    if (self->scan_table_options)
+        rocksdb_block_based_options_destroy (self->scan_table_options);
     if (self->cache)
         rocksdb_cache_destroy (self->cache);
     membership_destroy (&self->members);
