@@ -354,6 +354,20 @@ s_leaf_insert (s_leaf_t *leaf, uint64_t ts, const uint8_t *id, s_entry_t *split)
     return 0;
 }
 
+/*  Before descending into inner child *c of node (which has room): split
+    the child if full, and move *c to the half whose keys cover (ts, id).
+    Counts and sums do not change. Returns 0 or HEARTH_ENOMEM (unchanged). */
+static int
+s_child_make_room (s_inner_t *node, uint32_t *c, uint64_t ts, const uint8_t *id)
+{
+    if (((s_inner_t *) node->child [*c])->n < S_INNER_MAX)
+        return 0;
+    int rc = s_inner_split_child (node, *c);
+    if (rc == 0 && s_cmp (node->key_ts [*c + 1], node->key_id [*c + 1], ts, id) <= 0)
+        (*c)++;
+    return rc;
+}
+
 /*  Insert under an inner node that has room (n < S_INNER_MAX). append: the
     item is above every stored one. */
 static int
@@ -365,13 +379,8 @@ s_inner_insert (negentropy_store_t *store, s_inner_t *node, int height, uint64_t
     s_entry_t split = { .node = NULL };
     int rc = 0;
     if (height > 1) {
-        if (((s_inner_t *) node->child [c])->n == S_INNER_MAX) {
-            rc = s_inner_split_child (node, c);
-            if (rc)
-                return rc;
-            if (s_cmp (node->key_ts [c + 1], node->key_id [c + 1], ts, id) <= 0)
-                c++;
-        }
+        if ((rc = s_child_make_room (node, &c, ts, id)))
+            return rc;
         rc = s_inner_insert (store, (s_inner_t *) node->child [c], height - 1, ts, id, v, append);
     }
     else
@@ -711,13 +720,8 @@ s_page_parent (negentropy_store_t *self, uint64_t ts, const uint8_t *id, s_inner
     s_inner_t *node = (s_inner_t *) self->root;
     for (int h = self->height; h > 1; h--) {
         uint32_t c = s_inner_route (node, ts, id);
-        if (((s_inner_t *) node->child [c])->n == S_INNER_MAX) {
-            rc = s_inner_split_child (node, c);
-            if (rc)
-                return rc;
-            if (s_cmp (node->key_ts [c + 1], node->key_id [c + 1], ts, id) <= 0)
-                c++;
-        }
+        if ((rc = s_child_make_room (node, &c, ts, id)))
+            return rc;
         node = (s_inner_t *) node->child [c];
     }
     *node_out = node;
