@@ -36,6 +36,7 @@
 #include "lamport.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
+#include "hearth_memory.h"
 
 #define S_LOG "eventlog"
 
@@ -705,6 +706,7 @@ s_snapshot_all (eventlog_t *self)
         self->stats.snapshots_written++;
         self->since_snapshot = 0;
     }
+    hearth_memory_release ();               /* the serialized views, freed: back to the OS */
     return rc;
 }
 
@@ -1381,6 +1383,10 @@ eventlog_views_load (eventlog_t *self, uint64_t *replayed)
     if (rc == 0 && count)
         hlog_info (S_LOG, "views loaded; replayed %llu events after their snapshots",
                    (unsigned long long) count);
+    /*  Restoring a large view leaves its snapshot's copies freed but
+        resident (a 1M-post market: RSS 1,278 MiB after a restart against
+        ~690 MiB after the join that built it): hand them back. */
+    hearth_memory_release ();
     return rc;
 }
 
