@@ -706,7 +706,6 @@ s_snapshot_all (eventlog_t *self)
         self->stats.snapshots_written++;
         self->since_snapshot = 0;
     }
-    hearth_memory_release ();               /* the serialized views, freed: back to the OS */
     return rc;
 }
 
