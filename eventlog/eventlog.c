@@ -110,12 +110,16 @@ static const char *s_cf_names [S_CF_COUNT] = {
       (events ~10k entries per 4 MiB, ids/clients ~8k per 1 MiB); the
       bucket array (8 B each) is allocated in the memtable's arena, so
       2^16 buckets took half of a 1 MiB memtable.
-    - An 8 MiB block cache: index and filter blocks live in the table
-      readers, outside it (~10 MiB at 1M events), so the cache holds data
+    - A 4 MiB block cache: index and filter blocks live in the table
+      readers, outside it (~7 MiB at 1M events), so the cache holds data
       blocks, and the gets that reach it are by random hash, so a cache far
       smaller than the events CF (~400 MB at 1M events) rarely hits; a
       32 MiB cache filled to its cap in a 1M join (gossip_bench's RocksDB
-      line) and the OS page cache holds the SST files anyway. Index and
+      line) and the OS page cache holds the SST files anyway. The cache is
+      full in every join, so its size is that much of the peak: 8 -> 4 MiB
+      took a 1M join from VmHWM 86-87 to 81-82 MiB at the same CPU
+      (docs/sync.md §8). The reconciliation store's page reads (64 order
+      keys, ~2.5 KiB) are what it serves most in a session. Index and
       filter blocks in the cache (cache_index_and_filter_blocks) without
       partitions made a 1M-event log's reads thrash: each get evicted and
       re-read whole index and filter blocks (a run did not finish). */
@@ -128,7 +132,7 @@ static const char *s_cf_names [S_CF_COUNT] = {
 #define S_L0_COMPACTION_TRIGGER  12
 #define S_L0_SLOWDOWN_TRIGGER    24
 #define S_L0_STOP_TRIGGER        36
-#define S_BLOCK_CACHE_BYTES      (8u << 20)
+#define S_BLOCK_CACHE_BYTES      (4u << 20)
 /*  Keep at most 3 RocksDB info LOG files. */
 #define S_KEEP_LOG_FILES         3
 

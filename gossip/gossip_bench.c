@@ -741,8 +741,10 @@ main (int argc, char **argv)
                 (double) st->reconcile_bytes / (double) missing_bytes,
                 (double) (goal.rss_max - rss0) / 1024.0);
     if (!k && hwm_ok)
-        printf ("B peak RSS by the kernel's mark (VmHWM, every moment, not sampled): +%.1f MiB\n",
-                (double) (s_status_kib ("VmHWM:") - rss0) / 1024.0);
+        printf ("B peak RSS by the kernel's mark (VmHWM, every moment, not sampled): +%.1f MiB "
+                "(VmHWM %.1f MiB, RSS at start %.1f MiB)\n",
+                (double) (s_status_kib ("VmHWM:") - rss0) / 1024.0,
+                (double) s_status_kib ("VmHWM:") / 1024.0, (double) rss0 / 1024.0);
     if (!k)
         printf ("B at its sampled peak RSS: RocksDB memtables %.1f MiB, block cache %.1f MiB, table readers "
                 "%.1f MiB; malloc in use %.1f MiB, free but held %.1f MiB, mmapped %.1f MiB\n",
