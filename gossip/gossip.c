@@ -2112,6 +2112,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     gossip_want_expire (self->want, now);
     if (self->store_stale)
         s_store_rebuild (self);
+    else
+        s_store_settle (self);              /* pages grown by inserts outside our ingest calls */
     for (size_t i = 0; i < self->n_links; i++) {
         s_link_t *l = self->links [i];
         if (!l->outgoing && l->connected && now - l->last_recv_mono > GOSSIP_LINK_SILENT_MS) {
