@@ -106,6 +106,24 @@ s_alloc (gossip_want_t *self)
     return (uint32_t) self->n_touched++;
 }
 
+/*  A new entry for hash, in its bucket's chain and counted, on no list and
+    with no peer yet; S_NIL out of memory. */
+static uint32_t
+s_entry_new (gossip_want_t *self, const uint8_t hash [32])
+{
+    uint32_t i = s_alloc (self);
+    if (i == S_NIL)
+        return S_NIL;
+    s_entry_t *e = &self->entries [i];
+    memcpy (e->hash, hash, 32);
+    e->n_alts = 0;
+    size_t b = s_bucket (self, hash);
+    e->bucket_next = self->buckets [b];
+    self->buckets [b] = i;
+    self->count++;
+    return i;
+}
+
 /*  Take entry i out of its bucket's chain and put it on the free list. */
 static void
 s_release (gossip_want_t *self, uint32_t i)
@@ -323,16 +341,9 @@ gossip_want_announce (gossip_want_t *self, uint32_t peer, const uint8_t hash [32
         return HEARTH_ENOMEM;
     if (p->assigned >= self->limits.per_peer)
         return HEARTH_ECAPACITY;
-    i = s_alloc (self);
+    i = s_entry_new (self, hash);
     if (i == S_NIL)
         return HEARTH_ENOMEM;
-    s_entry_t *e = &self->entries [i];
-    memcpy (e->hash, hash, 32);
-    e->n_alts = 0;
-    size_t b = s_bucket (self, hash);
-    e->bucket_next = self->buckets [b];
-    self->buckets [b] = i;
-    self->count++;
     s_assign (self, p, i);
     return 0;
 }
@@ -417,16 +428,10 @@ gossip_want_claim (gossip_want_t *self, uint32_t peer, uint64_t request_id, uint
         }
     }
     else {
-        i = s_alloc (self);
+        i = s_entry_new (self, hash);
         if (i == S_NIL)
             return HEARTH_ENOMEM;
         e = &self->entries [i];
-        memcpy (e->hash, hash, 32);
-        e->n_alts = 0;
-        size_t b = s_bucket (self, hash);
-        e->bucket_next = self->buckets [b];
-        self->buckets [b] = i;
-        self->count++;
     }
     e->peer = p->id;
     e->request = request_id;
