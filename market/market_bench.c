@@ -1,0 +1,267 @@
+/*  market_bench.c — how many resident bytes the market view holds per post
+    (docs/performance.md "Market view memory"). Not a test.
+
+        market_bench N [--updates K] [--located K]
+            Folds N market.post.created events shaped like the seeded posts
+            of scripts/bench.sh sync (tests/sync_seed.c: one author, a title
+            of ~36 bytes, the 140-byte body, tags "seed","seed", a 30-day
+            ttl, no location, lamports 1..N in order). With --updates, the
+            author then updates the title and the location of every K-th
+            post and another author sends a stale claim for it. With
+            --located, every K-th post has a location (with a label). Then
+            the view is snapshotted,
+            dropped, and restored from the snapshot (a restart).
+            Prints one JSON line per phase: heap bytes in use (glibc
+            mallinfo2 uordblks + hblkhd) and RSS (/proc/self/statm), each
+            as the delta over the empty state and per post; and the
+            snapshot's size and the state digest (market_view_digest), so
+            two builds can be checked to fold the same state.
+
+    The events are not signed (a zero signature): the view never checks
+    signatures, and signing 1M events would dominate the run. The heap
+    policy is hearthd's (hearth_memory_setup), and freed heap is trimmed
+    (malloc_trim) before each reading, so RSS counts live pages only.
+*/
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "event.h"
+#include "hearth_memory.h"
+#include "market_view.h"
+#include "ulid.h"
+
+/*  The seeded posts' body (tests/sync_seed.c S_BODY, 140 bytes). */
+#define S_BODY "Tomato and basil seedlings, a rake and two spades to lend. Pick up " \
+               "any evening after six at the back gate; bring them back in a week."
+/*  Their ttl: 30 days (sync_seed's S_TTL_SECONDS). */
+#define S_TTL_SECONDS 2592000
+/*  The events' wall clock (2026-11-25), fixed so runs are identical. */
+#define S_WALL_MS     1795564800000ULL
+
+static uint64_t s_rng = 0x6d61726b6574ULL;          /* "market" */
+
+static uint64_t
+s_rand (void)
+{
+    uint64_t z = (s_rng += 0x9e3779b97f4a7c15ULL);  /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+typedef struct {
+    size_t heap;                /* bytes in use: arena + mmapped */
+    size_t rss;                 /* bytes resident */
+} s_mem_t;
+
+static s_mem_t
+s_mem (void)
+{
+    malloc_trim (0);
+    struct mallinfo2 mi = mallinfo2 ();
+    s_mem_t m = { mi.uordblks + mi.hblkhd, 0 };
+    FILE *f = fopen ("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f) {
+        if (fscanf (f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose (f);
+    }
+    m.rss = (size_t) resident * (size_t) sysconf (_SC_PAGESIZE);
+    return m;
+}
+
+static void
+s_report (const char *phase, size_t n, s_mem_t base, s_mem_t now)
+{
+    double heap = (double) now.heap - (double) base.heap;
+    double rss = (double) now.rss - (double) base.rss;
+    printf ("{\"phase\":\"%s\",\"posts\":%zu,\"heap_mib\":%.1f,\"heap_per_post\":%.1f,"
+            "\"rss_mib\":%.1f,\"rss_per_post\":%.1f}\n",
+            phase, n, heap / 1048576.0, heap / (double) n, rss / 1048576.0, rss / (double) n);
+    fflush (stdout);
+}
+
+/*  Decode an unsigned event (zero signature) from a draft body. */
+static event_t *
+s_event (const Hearth__Event *body)
+{
+    static uint8_t buf [2][EVENT_MAX_BYTES];
+    size_t body_len = hearth__event__get_packed_size (body);
+    if (body_len > EVENT_MAX_BYTES)
+        return NULL;
+    hearth__event__pack (body, buf [0]);
+    uint8_t sig [64] = { 0 };
+    Hearth__SignedEvent se = HEARTH__SIGNED_EVENT__INIT;
+    se.body.data = buf [0];
+    se.body.len = body_len;
+    se.signature.data = sig;
+    se.signature.len = sizeof sig;
+    size_t len = hearth__signed_event__get_packed_size (&se);
+    if (len > EVENT_MAX_BYTES)
+        return NULL;
+    hearth__signed_event__pack (&se, buf [1]);
+    event_reject_t reason;
+    return event_decode (buf [1], len, &reason);
+}
+
+static void
+s_envelope (Hearth__Event *e, char *id, ulid_gen_t *gen, const uint8_t *author, uint64_t lamport,
+            int type)
+{
+    uint8_t rnd [10];
+    uint64_t r0 = s_rand (), r1 = s_rand ();
+    memcpy (rnd, &r0, 8);
+    memcpy (rnd + 8, &r1, 2);
+    ulid_gen_next (gen, S_WALL_MS, rnd, id);
+    static uint8_t community [32] = { 7 };
+    hearth__event__init (e);
+    e->schema_version = 1;
+    e->event_id = id;
+    e->lamport = lamport;
+    e->wall_clock_ms = S_WALL_MS;
+    e->community_id.data = community;
+    e->community_id.len = 32;
+    e->author.data = (uint8_t *) author;
+    e->author.len = 32;
+    e->type = (Hearth__EventType) type;
+}
+
+static int
+s_apply (market_view_t *view, const Hearth__Event *e)
+{
+    event_t *ev = s_event (e);
+    if (!ev) {
+        fprintf (stderr, "market_bench: event did not decode\n");
+        return -1;
+    }
+    int rc = market_view_apply (view, ev);
+    event_destroy (&ev);
+    if (rc)
+        fprintf (stderr, "market_bench: apply failed: %d\n", rc);
+    return rc;
+}
+
+int
+main (int argc, char **argv)
+{
+    size_t n = argc > 1? strtoull (argv [1], NULL, 10): 0;
+    size_t every = 0, located = 0;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (strcmp (argv [i], "--updates") == 0)
+            every = strtoull (argv [i + 1], NULL, 10);
+        else
+        if (strcmp (argv [i], "--located") == 0)
+            located = strtoull (argv [i + 1], NULL, 10);
+        else
+            n = 0;
+    }
+    if (argc % 2 != 0)
+        n = 0;
+    if (n < 1 || n > MARKET_VIEW_MAX_POSTS) {
+        fprintf (stderr, "usage: market_bench N [--updates K] [--located K], N in 1..%d\n",
+                 MARKET_VIEW_MAX_POSTS);
+        return 2;
+    }
+    hearth_memory_setup ();
+    uint8_t author [32], other [32];
+    memset (author, 0xa1, sizeof author);
+    memset (other, 0xb2, sizeof other);
+    char (*ids) [ULID_SIZE] = calloc (n, ULID_SIZE);
+    if (!ids)
+        return 1;
+    ulid_gen_t gen;
+    memset (&gen, 0, sizeof gen);
+
+    s_mem_t base = s_mem ();
+    market_view_t *view = market_view_new ();
+    char *tags [2] = { (char *) "seed", (char *) "seed" };
+    uint64_t lamport = 0;
+    for (size_t i = 0; i < n; i++) {
+        char title [96];
+        snprintf (title, sizeof title, "Seedlings and garden tools seed %zu", i);
+        Hearth__MarketPostCreated post = HEARTH__MARKET_POST_CREATED__INIT;
+        post.category = HEARTH__CATEGORY__CATEGORY_OFFER;
+        post.title = title;
+        post.body = (char *) S_BODY;
+        post.tags = tags;
+        post.n_tags = 2;
+        post.ttl_seconds = S_TTL_SECONDS;
+        Hearth__Location loc = HEARTH__LOCATION__INIT;
+        loc.lat = 52.0 + (double) i / 1e6;
+        loc.lng = 4.0 - (double) i / 1e6;
+        loc.label = (char *) "Back gate, Elm Street";
+        if (located && i % located == 0)
+            post.location = &loc;
+        Hearth__Event e;
+        s_envelope (&e, ids [i], &gen, author, ++lamport, HEARTH__EVENT_TYPE__MARKET_POST_CREATED);
+        e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
+        e.market_post_created = &post;
+        if (s_apply (view, &e))
+            return 1;
+    }
+    for (size_t i = 0; every && i < n; i += every) {
+        char id [ULID_SIZE], title [96];
+        snprintf (title, sizeof title, "Seedlings and garden tools (updated) %zu", i);
+        Hearth__MarketPostUpdated upd = HEARTH__MARKET_POST_UPDATED__INIT;
+        upd.target_event_id = ids [i];
+        upd.title = title;
+        Hearth__Location loc = HEARTH__LOCATION__INIT;
+        loc.lat = -33.0 - (double) i / 1e6;
+        loc.lng = 151.0 + (double) i / 1e6;
+        loc.label = (char *) "Corner shop";
+        upd.location = &loc;
+        Hearth__Event e;
+        s_envelope (&e, id, &gen, author, ++lamport, HEARTH__EVENT_TYPE__MARKET_POST_UPDATED);
+        e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_UPDATED;
+        e.market_post_updated = &upd;
+        if (s_apply (view, &e))
+            return 1;
+        Hearth__MarketPostExpired exp = HEARTH__MARKET_POST_EXPIRED__INIT;
+        exp.target_event_id = ids [i];
+        exp.reason = HEARTH__EXPIRY_REASON__EXPIRY_REASON_STALE;
+        s_envelope (&e, id, &gen, other, ++lamport, HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED);
+        e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_EXPIRED;
+        e.market_post_expired = &exp;
+        if (s_apply (view, &e))
+            return 1;
+    }
+    s_report ("fold", n, base, s_mem ());
+
+    uint8_t *snap;
+    size_t snap_len;
+    if (market_view_snapshot (view, &snap, &snap_len)) {
+        fprintf (stderr, "market_bench: snapshot failed\n");
+        return 1;
+    }
+    uint8_t digest [32];
+    char hex [65];
+    if (market_view_digest (view, digest)) {
+        fprintf (stderr, "market_bench: digest failed\n");
+        return 1;
+    }
+    for (size_t i = 0; i < 32; i++)
+        snprintf (hex + 2 * i, 3, "%02x", digest [i]);
+    printf ("{\"phase\":\"snapshot\",\"posts\":%zu,\"bytes\":%zu,\"per_post\":%.1f,"
+            "\"digest\":\"%s\"}\n", n, snap_len, (double) snap_len / (double) n, hex);
+    market_view_destroy (&view);
+    base = s_mem ();
+    view = market_view_new ();
+    int rc = market_view_restore (view, snap, snap_len);
+    if (rc) {
+        fprintf (stderr, "market_bench: restore failed: %d\n", rc);
+        return 1;
+    }
+    s_report ("restore", n, base, s_mem ());
+    if (market_view_count (view) != n) {
+        fprintf (stderr, "market_bench: %zu posts restored of %zu\n", market_view_count (view), n);
+        return 1;
+    }
+    free (snap);
+    market_view_destroy (&view);
+    free (ids);
+    return 0;
+}
