@@ -7,6 +7,12 @@
     walks it newest first and stops at since_lamport without sorting, and
     any arrival order costs O(log n) per insert. The search index is brought
     up to date lazily from `dirty`. A .created's strings live in one block.
+    What can be derived is not stored: the effective content (the .created
+    with the author's winning updates) and expires_at are computed when a
+    post is read, and the readers' pointers point into the block or the
+    updates, so they stay valid until the next apply as before. A view holds
+    up to a million posts (MARKET_VIEW_MAX_POSTS), so every byte of s_post_t
+    costs ~1 MB (docs/performance.md "Market view memory").
 
     Why the fold is order-insensitive: every piece of state is a function of
     the event *set*: the .created winner is the minimum (author, hash), each
@@ -67,40 +73,54 @@ typedef struct {
     int       reason;
 } s_claim_t;
 
-/*  The payload of the winning .created. */
+/*  The payload of the winning .created, in one block:
+        [lat, lng]          2 doubles, if has_loc
+        tags array          max (n_tags, 1) pointers into the block
+        client_id, title, body, label, the tags (lower-cased)
+                            NUL-terminated strings (label "" if none)
+    Offsets, not pointers, find the parts: 2 bytes instead of 8 each. A
+    block is at most a few KiB (an event is at most EVENT_MAX_BYTES, a
+    restored one is checked against the field limits), so they fit. */
 typedef struct {
-    char        *block;             /* owned: the tags array and every string below */
-    const char  *client_id, *title, *body;
-    const char  *label;             /* "" if none */
-    char       **tags;              /* in block, lower-cased */
-    size_t       n_tags;
-    int          category;
-    int          has_loc;
-    double       lat, lng;
-    uint64_t     ttl_seconds;       /* as in the event (0 = default) */
+    char       *block;              /* owned */
+    uint64_t    ttl_seconds;        /* as in the event (0 = default) */
+    int32_t     category;
+    uint16_t    tags_at, client_id_at, title_at, body_at, label_at;
+    uint8_t     n_tags;             /* <= EVENT_MAX_TAGS */
+    uint8_t     has_loc;
 } s_created_t;
 
+/*  One post id's state. Kept small: a 1M-post view holds a million of
+    these (docs/performance.md "Market view memory"). What is derived (the
+    effective content, expires_at) is computed at read time. */
 typedef struct {
-    char      *id;                  /* owned: the post id */
-    int        created;
-    //  The winning .created (valid if created)
-    uint64_t   lamport, wall_ms;
-    uint8_t    author [32], hash [32];
-    s_created_t cr;
-    uint64_t   expires_at;
+    char        id [ULID_SIZE];     /* the post id, NUL-terminated */
+    uint8_t     created;            /* 1 if a .created won; the rest valid then */
+    uint8_t     dirty;              /* queued in the view's dirty list */
     //  Pending and applied updates, claims: sorted by author
-    s_upd_t   *upds;                /* owned */
-    size_t     n_upds;
-    s_claim_t *claims;              /* owned */
-    size_t     n_claims;
-    //  Effective content: borrowed from the .created or the author's s_upd_t
-    const char *e_title, *e_body, *e_label;
-    char *const *e_tags;
-    size_t      e_n_tags;
-    int         e_has_loc;
-    double      e_lat, e_lng;
-    int         dirty;              /* queued in the view's dirty list */
+    uint8_t     n_upds;             /* <= MARKET_VIEW_MAX_CLAIMERS */
+    uint8_t     n_claims;           /* <= MARKET_VIEW_MAX_CLAIMERS */
+    s_upd_t    *upds;               /* owned; NULL if none */
+    s_claim_t  *claims;             /* owned; NULL if none */
+    //  The winning .created (valid if created)
+    uint64_t    lamport, wall_ms;
+    uint8_t     author [32], hash [32];
+    s_created_t cr;
 } s_post_t;
+
+_Static_assert (MARKET_VIEW_MAX_CLAIMERS <= UINT8_MAX, "n_upds and n_claims are uint8_t");
+_Static_assert (EVENT_MAX_TAGS <= UINT8_MAX, "s_created_t.n_tags is a uint8_t");
+
+/*  The effective content of a post: the .created's fields, each replaced
+    by the post author's winning update of it. Pointers borrowed from the
+    post (its block or its s_upd_t), so valid as long as it is unchanged. */
+typedef struct {
+    const char        *title, *body, *label;
+    const char *const *tags;
+    size_t             n_tags;
+    int                has_loc;
+    double             lat, lng;
+} s_content_t;
 
 struct _market_view_t {
     s_post_t       **posts;         /* owned (array and posts) */
@@ -185,14 +205,14 @@ s_str (const char *s)
     return s? s: "";
 }
 
-/*  Copy s into the block at *w; returns the copy. */
-static const char *
-s_put (char **w, const char *s)
+/*  Copy s into block at *at (advanced); returns the copy's offset. */
+static uint16_t
+s_put (char *block, size_t *at, const char *s)
 {
     size_t n = strlen (s) + 1;
-    memcpy (*w, s, n);
-    char *copy = *w;
-    *w += n;
+    memcpy (block + *at, s, n);
+    uint16_t copy = (uint16_t) *at;
+    *at += n;
     return copy;
 }
 
@@ -202,38 +222,95 @@ s_created_build (const Hearth__MarketPostCreated *c, s_created_t *out)
 {
     const char *label = c->location? s_str (c->location->label): "";
     size_t n_tags = c->n_tags;
-    size_t need = (n_tags? n_tags: 1) * sizeof (char *) + strlen (s_str (c->client_id))
+    size_t head = c->location? 2 * sizeof (double): 0;
+    size_t need = head + (n_tags? n_tags: 1) * sizeof (char *) + strlen (s_str (c->client_id))
                 + strlen (s_str (c->title)) + strlen (s_str (c->body)) + strlen (label) + 4;
     for (size_t i = 0; i < n_tags; i++)
         need += strlen (s_str (c->tags [i])) + 1;
+    //  The fold and restore take only events and states within the field
+    //  limits (EVENT_MAX_*), some KiB in all, so offsets fit in 16 bits
+    assert (need <= UINT16_MAX && n_tags <= EVENT_MAX_TAGS);
     char *block = (char *) malloc (need);
     if (!block)
         return HEARTH_ENOMEM;
     memset (out, 0, sizeof *out);
     out->block = block;
-    out->tags = (char **) block;
-    char *w = block + (n_tags? n_tags: 1) * sizeof (char *);
+    if (c->location) {
+        double loc [2] = { c->location->lat, c->location->lng };
+        memcpy (block, loc, sizeof loc);
+    }
+    out->tags_at = (uint16_t) head;
+    char **tags = (char **) (block + head);
+    size_t at = head + (n_tags? n_tags: 1) * sizeof (char *);
     for (size_t i = 0; i < n_tags; i++) {
         const char *tag = s_str (c->tags [i]);
         size_t len = strlen (tag);
         //  Lower-casing never grows the text, so len + 1 is enough
-        int n = market_text_lower (tag, len, w, len + 1);
+        int n = market_text_lower (tag, len, block + at, len + 1);
         assert (n >= 0);
-        out->tags [i] = w;
-        w += n + 1;
+        tags [i] = block + at;
+        at += (size_t) n + 1;
     }
-    out->n_tags = n_tags;
-    out->client_id = s_put (&w, s_str (c->client_id));
-    out->title = s_put (&w, s_str (c->title));
-    out->body = s_put (&w, s_str (c->body));
-    out->label = s_put (&w, label);
-    assert ((size_t) (w - block) <= need);
+    out->n_tags = (uint8_t) n_tags;
+    out->client_id_at = s_put (block, &at, s_str (c->client_id));
+    out->title_at = s_put (block, &at, s_str (c->title));
+    out->body_at = s_put (block, &at, s_str (c->body));
+    out->label_at = s_put (block, &at, label);
+    assert (at <= need);
     out->category = c->category;
     out->has_loc = c->location != NULL;
-    out->lat = c->location? c->location->lat: 0;
-    out->lng = c->location? c->location->lng: 0;
     out->ttl_seconds = c->ttl_seconds;
     return 0;
+}
+
+/*  The parts of a created payload. */
+static const char *
+s_cr_client_id (const s_created_t *cr)
+{
+    return cr->block + cr->client_id_at;
+}
+
+static const char *
+s_cr_title (const s_created_t *cr)
+{
+    return cr->block + cr->title_at;
+}
+
+static const char *
+s_cr_body (const s_created_t *cr)
+{
+    return cr->block + cr->body_at;
+}
+
+static const char *
+s_cr_label (const s_created_t *cr)
+{
+    return cr->block + cr->label_at;
+}
+
+static char **
+s_cr_tags (const s_created_t *cr)
+{
+    return (char **) (cr->block + cr->tags_at);
+}
+
+/*  Latitude, longitude: 0 unless has_loc. */
+static double
+s_cr_lat (const s_created_t *cr)
+{
+    double loc [2] = { 0, 0 };
+    if (cr->has_loc)
+        memcpy (loc, cr->block, sizeof loc);
+    return loc [0];
+}
+
+static double
+s_cr_lng (const s_created_t *cr)
+{
+    double loc [2] = { 0, 0 };
+    if (cr->has_loc)
+        memcpy (loc, cr->block, sizeof loc);
+    return loc [1];
 }
 
 static void
@@ -256,7 +333,6 @@ s_post_free (s_post_t *p)
     for (size_t i = 0; i < p->n_claims; i++)
         free (p->claims [i].event_id);
     free (p->claims);
-    free (p->id);
     free (p);
 }
 
@@ -316,8 +392,8 @@ market_view_reset (market_view_t *self)
 
 /* ---- effective content, expiry -------------------------------------------- */
 
-static s_upd_t *
-s_upd_of (s_post_t *p, const uint8_t author [32])
+static const s_upd_t *
+s_upd_of (const s_post_t *p, const uint8_t author [32])
 {
     size_t lo = 0, hi = p->n_upds;
     while (lo < hi) {
@@ -333,42 +409,47 @@ s_upd_of (s_post_t *p, const uint8_t author [32])
     return NULL;
 }
 
-/*  Recompute the effective fields from the .created and its author's
-    update winners. */
+/*  The effective content of a created post: the .created's fields, each
+    replaced by the post author's winning update of it, if any. */
 static void
-s_effective (s_post_t *p)
+s_content (const s_post_t *p, s_content_t *out)
 {
-    if (!p->created)
-        return;
-    p->e_title = p->cr.title;
-    p->e_body = p->cr.body;
-    p->e_tags = p->cr.tags;
-    p->e_n_tags = p->cr.n_tags;
-    p->e_has_loc = p->cr.has_loc;
-    p->e_lat = p->cr.lat;
-    p->e_lng = p->cr.lng;
-    p->e_label = p->cr.label;
+    assert (p->created);
+    out->title = s_cr_title (&p->cr);
+    out->body = s_cr_body (&p->cr);
+    out->tags = (const char *const *) s_cr_tags (&p->cr);
+    out->n_tags = p->cr.n_tags;
+    out->has_loc = p->cr.has_loc;
+    out->lat = s_cr_lat (&p->cr);
+    out->lng = s_cr_lng (&p->cr);
+    out->label = s_cr_label (&p->cr);
     const s_upd_t *u = s_upd_of (p, p->author);
     if (u) {
         if (u->title_at.event_id)
-            p->e_title = u->title;
+            out->title = u->title;
         if (u->body_at.event_id)
-            p->e_body = u->body;
+            out->body = u->body;
         if (u->tags_at.event_id) {
-            p->e_tags = u->tags;
-            p->e_n_tags = u->n_tags;
+            out->tags = (const char *const *) u->tags;
+            out->n_tags = u->n_tags;
         }
         if (u->loc_at.event_id) {
-            p->e_has_loc = 1;
-            p->e_lat = u->lat;
-            p->e_lng = u->lng;
-            p->e_label = u->label;
+            out->has_loc = 1;
+            out->lat = u->lat;
+            out->lng = u->lng;
+            out->label = u->label;
         }
     }
+}
+
+/*  created_at + ttl (the contract default if 0) in ms, saturating. */
+static uint64_t
+s_expires_at (const s_post_t *p)
+{
     uint64_t ttl = p->cr.ttl_seconds? p->cr.ttl_seconds: S_DEFAULT_TTL_SECONDS;
     //  ttl * 1000 cannot overflow for any uint64 ttl below 2^54; saturate anyway
     uint64_t span = ttl > UINT64_MAX / 1000? UINT64_MAX: ttl * 1000;
-    p->expires_at = p->wall_ms > UINT64_MAX - span? UINT64_MAX: p->wall_ms + span;
+    return p->wall_ms > UINT64_MAX - span? UINT64_MAX: p->wall_ms + span;
 }
 
 /*  The claim that expires p under `members`, or NULL: the smallest
@@ -406,16 +487,18 @@ s_fill (const s_post_t *p, const membership_t *members, market_post_t *out)
     out->lamport = p->lamport;
     out->author = p->author;
     out->category = p->cr.category;
-    out->title = p->e_title;
-    out->body = p->e_body;
-    out->has_location = p->e_has_loc;
-    out->lat = p->e_lat;
-    out->lng = p->e_lng;
-    out->label = p->e_label;
-    out->tags = (const char *const *) p->e_tags;
-    out->n_tags = p->e_n_tags;
+    s_content_t content;
+    s_content (p, &content);
+    out->title = content.title;
+    out->body = content.body;
+    out->has_location = content.has_loc;
+    out->lat = content.lat;
+    out->lng = content.lng;
+    out->label = content.label;
+    out->tags = content.tags;
+    out->n_tags = content.n_tags;
     out->created_at_ms = p->wall_ms;
-    out->expires_at_ms = p->expires_at;
+    out->expires_at_ms = s_expires_at (p);
     const s_claim_t *c = s_valid_claim (p, members);
     out->expired_via_event_id = c? c->event_id: NULL;
     out->expiry_reason = c? c->reason: 0;
@@ -425,7 +508,7 @@ s_fill (const s_post_t *p, const membership_t *members, market_post_t *out)
 static int
 s_active (const s_post_t *p, const membership_t *members, uint64_t now_ms)
 {
-    return p->created && now_ms < p->expires_at && !s_valid_claim (p, members);
+    return p->created && now_ms < s_expires_at (p) && !s_valid_claim (p, members);
 }
 
 int
@@ -482,9 +565,10 @@ s_post_get (market_view_t *self, const char *id, s_post_t **out)
     s_post_t *p = (s_post_t *) calloc (1, sizeof *p);
     if (!p)
         return HEARTH_ENOMEM;
-    p->id = strdup (id);
-    if (!p->id || market_map_put (self->by_id, p->id, (uint32_t) self->n_posts)) {
-        free (p->id);
+    //  Every id reaching here is a valid ULID: the event checks and restore see to it
+    assert (strlen (id) == ULID_SIZE - 1);
+    memcpy (p->id, id, ULID_SIZE);
+    if (market_map_put (self->by_id, p->id, (uint32_t) self->n_posts)) {
         free (p);
         return HEARTH_ENOMEM;
     }
@@ -499,7 +583,7 @@ s_post_get (market_view_t *self, const char *id, s_post_t **out)
     in *evicted). Returns NULL with *dropped set if the author does not make
     the cut, or NULL on OOM. */
 static void *
-s_author_slot (void **array, size_t *n, size_t elem, const uint8_t author [32], int *dropped,
+s_author_slot (void **array, uint8_t *n, size_t elem, const uint8_t author [32], int *dropped,
                void (*evict) (void *), uint64_t *evicted)
 {
     *dropped = 0;
@@ -597,7 +681,6 @@ s_apply_created (market_view_t *self, const event_t *ev)
     memcpy (p->author, event_author (ev), 32);
     memcpy (p->hash, event_hash (ev), 32);
     p->cr = cr;
-    s_effective (p);
     if (s_order_insert (self, p)) {
         s_created_clear (p);
         return HEARTH_ENOMEM;
@@ -682,10 +765,8 @@ s_apply_updated (market_view_t *self, const event_t *ev)
         if (rc < 0)
             return rc;
     }
-    if (p->created && memcmp (p->author, event_author (ev), 32) == 0) {
-        s_effective (p);
+    if (p->created && memcmp (p->author, event_author (ev), 32) == 0)
         s_mark_dirty (self, p);
-    }
     return 0;
 }
 
@@ -768,9 +849,11 @@ s_find (const market_view_t *self, const char *id)
 static int
 s_tags_any (const s_post_t *p, char *const *tags, size_t n)
 {
+    s_content_t content;
+    s_content (p, &content);
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < p->e_n_tags; j++)
-            if (strcmp (tags [i], p->e_tags [j]) == 0)
+        for (size_t j = 0; j < content.n_tags; j++)
+            if (strcmp (tags [i], content.tags [j]) == 0)
                 return 1;
     return 0;
 }
@@ -897,8 +980,10 @@ s_index_sync (market_view_t *self)
             if (s_author_claimed (p))
                 market_search_remove (self->index, p->id);   // ENOTFOUND is fine
             else {
-                int rc = market_search_put (self->index, p->id, p->e_title, p->e_body,
-                                            (const char *const *) p->e_tags, p->e_n_tags);
+                s_content_t content;
+                s_content (p, &content);
+                int rc = market_search_put (self->index, p->id, content.title, content.body,
+                                            content.tags, content.n_tags);
                 if (rc)
                     return rc;      // p stays queued
             }
@@ -975,19 +1060,19 @@ market_view_snapshot (market_view_t *self, uint8_t **buf, size_t *len)
         if (p->created) {
             Hearth__MarketPostCreated *cr = &createds [i];
             hearth__market_post_created__init (cr);
-            cr->client_id = (char *) p->cr.client_id;
+            cr->client_id = (char *) s_cr_client_id (&p->cr);
             cr->category = (Hearth__Category) p->cr.category;
-            cr->title = (char *) p->cr.title;
-            cr->body = (char *) p->cr.body;
-            cr->tags = p->cr.tags;
+            cr->title = (char *) s_cr_title (&p->cr);
+            cr->body = (char *) s_cr_body (&p->cr);
+            cr->tags = s_cr_tags (&p->cr);
             cr->n_tags = p->cr.n_tags;
             cr->ttl_seconds = p->cr.ttl_seconds;
             if (p->cr.has_loc) {
                 Hearth__Location *loc = &locs [l++];
                 hearth__location__init (loc);
-                loc->lat = p->cr.lat;
-                loc->lng = p->cr.lng;
-                loc->label = (char *) p->cr.label;
+                loc->lat = s_cr_lat (&p->cr);
+                loc->lng = s_cr_lng (&p->cr);
+                loc->label = (char *) s_cr_label (&p->cr);
                 cr->location = loc;
             }
             st->lamport = p->lamport;
@@ -1198,7 +1283,6 @@ s_restore_post (s_post_t *p, const Hearth__MarketPostState *st)
         c->lamport = d->lamport;
         c->reason = d->reason;
     }
-    s_effective (p);
     return 0;
 }
 

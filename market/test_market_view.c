@@ -641,6 +641,246 @@ HT_TEST (test_claimers_cap_keeps_smallest_authors)
     s_cast_destroy (&k);
 }
 
+/* ---- effective content at read time ---------------------------------------- */
+
+/*  The view derives a post's effective content (the .created's fields, each
+    replaced by the author's winning update) when it is read. Checked after
+    every apply of many shuffles of one post's events against a reference
+    computed here from the applied subset. */
+
+/*  One event of the sequence, and what it sets. */
+typedef struct {
+    event_t    *ev;
+    int         field;              /* S_F_* */
+    int         by_author;          /* sent by the post author */
+    const char *title, *body, *label;
+    const char *const *tags;        /* lower-case already */
+    size_t      n_tags;
+    double      lat, lng;
+} s_eff_t;
+
+#define S_F_CREATED 0
+#define S_F_TITLE   1
+#define S_F_BODY    2
+#define S_F_TAGS    3
+#define S_F_LOC     4
+#define S_F_CLAIM   5
+#define S_EFF_N     14
+
+/*  .created or .updated with a location (the tm_ helpers have none). */
+static event_t *
+s_located (const identity_t *who, const uint8_t *community, uint64_t lamport, uint32_t n,
+           const char *target, double lat, double lng, const char *label, const char *title,
+           const char *const *tags, size_t n_tags)
+{
+    char id [ULID_SIZE] = "";
+    Hearth__Event e;
+    int type = target? HEARTH__EVENT_TYPE__MARKET_POST_UPDATED: HEARTH__EVENT_TYPE__MARKET_POST_CREATED;
+    tm_envelope (&e, id, who, community, type, lamport, T0 + lamport, n);
+    Hearth__Location loc = HEARTH__LOCATION__INIT;
+    loc.lat = lat;
+    loc.lng = lng;
+    loc.label = (char *) label;
+    Hearth__MarketPostCreated c = HEARTH__MARKET_POST_CREATED__INIT;
+    Hearth__MarketPostUpdated u = HEARTH__MARKET_POST_UPDATED__INIT;
+    if (target) {
+        u.target_event_id = (char *) target;
+        u.location = &loc;
+        e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_UPDATED;
+        e.market_post_updated = &u;
+    }
+    else {
+        c.category = OFFER;
+        c.title = (char *) title;
+        c.body = (char *) "Original body";
+        c.tags = (char **) tags;
+        c.n_tags = n_tags;
+        c.ttl_seconds = DAY_S;
+        c.location = &loc;
+        e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
+        e.market_post_created = &c;
+    }
+    return tm_sign (&e, who);
+}
+
+/*  The applied event of `field` by the author with the largest
+    (lamport, event_id) (for a claim: the smallest), or NULL. */
+static const s_eff_t *
+s_eff_winner (const s_eff_t *evs, const int *applied, int field)
+{
+    const s_eff_t *best = NULL;
+    for (size_t i = 0; i < S_EFF_N; i++) {
+        const s_eff_t *x = &evs [i];
+        if (!applied [i] || x->field != field || !x->by_author)
+            continue;
+        int cmp = 0;
+        if (best) {
+            uint64_t a = event_lamport (x->ev), b = event_lamport (best->ev);
+            cmp = a != b? (a < b? -1: 1): strcmp (event_id (x->ev), event_id (best->ev));
+        }
+        if (!best || (field == S_F_CLAIM? cmp < 0: cmp > 0))
+            best = x;
+    }
+    return best;
+}
+
+static void
+s_eff_check (market_view_t *view, const membership_t *members, const s_eff_t *evs,
+             const int *applied)
+{
+    const char *id = event_id (evs [0].ev);
+    market_post_t post;
+    int rc = market_view_get (view, id, members, &post);
+    if (!applied [0]) {
+        HT_CHECK_EQ_INT (rc, HEARTH_ENOTFOUND);
+        return;
+    }
+    HT_CHECK_EQ_INT (rc, 0);
+    if (rc)
+        return;
+    const s_eff_t *cr = &evs [0], *w;
+    HT_CHECK_EQ_STR (post.title, (w = s_eff_winner (evs, applied, S_F_TITLE))? w->title: cr->title);
+    HT_CHECK_EQ_STR (post.body, (w = s_eff_winner (evs, applied, S_F_BODY))? w->body: cr->body);
+    w = s_eff_winner (evs, applied, S_F_TAGS);
+    const s_eff_t *t = w? w: cr;
+    HT_CHECK_EQ_INT (post.n_tags, t->n_tags);
+    for (size_t i = 0; i < post.n_tags && i < t->n_tags; i++)
+        HT_CHECK_EQ_STR (post.tags [i], t->tags [i]);
+    w = s_eff_winner (evs, applied, S_F_LOC);
+    const s_eff_t *l = w? w: cr;
+    HT_CHECK_EQ_INT (post.has_location, 1);
+    HT_CHECK (post.lat == l->lat && post.lng == l->lng);
+    HT_CHECK_EQ_STR (post.label, l->label);
+    HT_CHECK_EQ_INT (post.expires_at_ms, event_wall_ms (cr->ev) + DAY_S * 1000ULL);
+    w = s_eff_winner (evs, applied, S_F_CLAIM);
+    if (w)
+        HT_CHECK (post.expired_via_event_id && strcmp (post.expired_via_event_id, event_id (w->ev)) == 0);
+    else
+        HT_CHECK (post.expired_via_event_id == NULL);
+    //  list's tag filter sees the same tags
+    market_query_t q = { 0 };
+    const char *any [] = { t->n_tags? t->tags [0]: "nosuchtag" };
+    q.tags = any;
+    q.n_tags = 1;
+    market_post_t out [2];
+    size_t n = market_view_list (view, &q, members, T0, out, 2);
+    HT_CHECK_EQ_INT (n, t->n_tags && !w? 1: 0);
+}
+
+HT_TEST (test_effective_content_at_read_time)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    const char *t_created [] = { "Alpha", "Beta" }, *l_created [] = { "alpha", "beta" };
+    const char *t_upd [] = { "Gamma" }, *l_upd [] = { "gamma" };
+    const char *t_spam [] = { "spam" };
+    s_eff_t evs [S_EFF_N];
+    memset (evs, 0, sizeof evs);
+    evs [0] = (s_eff_t) { .ev = s_located (k.a, k.community, 10, 1, NULL, 1.5, 2.5, "Here",
+                                           "Original title", t_created, 2),
+                          .field = S_F_CREATED, .by_author = 1, .title = "Original title",
+                          .body = "Original body", .label = "Here", .tags = l_created, .n_tags = 2,
+                          .lat = 1.5, .lng = 2.5 };
+    const char *target = event_id (evs [0].ev);
+    //  Title: two updates at one lamport (event id decides) and an older one
+    evs [1] = (s_eff_t) { .ev = tm_updated (k.a, k.community, 11, T0 + 11, 11, target, "Title two",
+                                            NULL, NULL, 0, 0),
+                          .field = S_F_TITLE, .by_author = 1, .title = "Title two" };
+    evs [2] = (s_eff_t) { .ev = tm_updated (k.a, k.community, 14, T0 + 14, 12, target, "Title three",
+                                            NULL, NULL, 0, 0),
+                          .field = S_F_TITLE, .by_author = 1, .title = "Title three" };
+    evs [3] = (s_eff_t) { .ev = tm_updated (k.a, k.community, 14, T0 + 14, 13, target, "Title four",
+                                            NULL, NULL, 0, 0),
+                          .field = S_F_TITLE, .by_author = 1, .title = "Title four" };
+    evs [4] = (s_eff_t) { .ev = tm_updated (k.a, k.community, 12, T0 + 12, 14, target, NULL,
+                                            "Body two", NULL, 0, 0),
+                          .field = S_F_BODY, .by_author = 1, .body = "Body two" };
+    //  Tags: replaced, then replaced by none
+    evs [5] = (s_eff_t) { .ev = tm_updated (k.a, k.community, 13, T0 + 13, 15, target, NULL, NULL,
+                                            t_upd, 1, 1),
+                          .field = S_F_TAGS, .by_author = 1, .tags = l_upd, .n_tags = 1 };
+    evs [6] = (s_eff_t) { .ev = tm_updated (k.a, k.community, 15, T0 + 15, 16, target, NULL, NULL,
+                                            NULL, 0, 1),
+                          .field = S_F_TAGS, .by_author = 1 };
+    //  Location: a newer and an older one (older than the .created, too)
+    evs [7] = (s_eff_t) { .ev = s_located (k.a, k.community, 16, 17, target, -3.25, 4.75, "There",
+                                           NULL, NULL, 0),
+                          .field = S_F_LOC, .by_author = 1, .label = "There", .lat = -3.25,
+                          .lng = 4.75 };
+    evs [8] = (s_eff_t) { .ev = s_located (k.a, k.community, 9, 18, target, 7, 8, "Earlier", NULL,
+                                           NULL, 0),
+                          .field = S_F_LOC, .by_author = 1, .label = "Earlier", .lat = 7, .lng = 8 };
+    //  Not the author: kept pending, never applied; a claim not valid
+    evs [9] = (s_eff_t) { .ev = tm_updated (k.b, k.community, 20, T0 + 20, 19, target, "Intruder",
+                                            "Spam", t_spam, 1, 1),
+                          .field = S_F_TITLE, .title = "Intruder" };
+    evs [10] = (s_eff_t) { .ev = s_located (k.b, k.community, 21, 20, target, 0, 0, "Nowhere", NULL,
+                                            NULL, 0),
+                           .field = S_F_LOC };
+    evs [11] = (s_eff_t) { .ev = tm_expired (k.b, k.community, 22, T0 + 22, 21, target, STALE),
+                           .field = S_F_CLAIM };
+    //  The author's claims: the earlier one counts
+    evs [12] = (s_eff_t) { .ev = tm_expired (k.a, k.community, 30, T0 + 30, 22, target, WITHDRAWN),
+                           .field = S_F_CLAIM, .by_author = 1 };
+    evs [13] = (s_eff_t) { .ev = tm_expired (k.a, k.community, 25, T0 + 25, 23, target, FULFILLED),
+                           .field = S_F_CLAIM, .by_author = 1 };
+    for (size_t i = 0; i < S_EFF_N; i++)
+        HT_CHECK (evs [i].ev != NULL);
+
+    uint64_t rng = 0x5eed0e1f;
+    uint8_t digest [32], first [32];
+    for (int round = 0; round < 200; round++) {
+        size_t perm [S_EFF_N];
+        for (size_t i = 0; i < S_EFF_N; i++)
+            perm [i] = i;
+        for (size_t i = S_EFF_N - 1; i > 0; i--) {
+            size_t j = (size_t) (tm_rand (&rng) % (i + 1));
+            size_t x = perm [i];
+            perm [i] = perm [j];
+            perm [j] = x;
+        }
+        market_view_t *view = market_view_new ();
+        int applied [S_EFF_N] = { 0 };
+        for (size_t i = 0; i < S_EFF_N; i++) {
+            HT_CHECK_EQ_INT (market_view_apply (view, evs [perm [i]].ev), 0);
+            applied [perm [i]] = 1;
+            s_eff_check (view, k.members, evs, applied);
+        }
+        //  And a restored copy reads the same
+        uint8_t *buf;
+        size_t len;
+        HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &len), 0);
+        market_view_t *copy = market_view_new ();
+        HT_CHECK_EQ_INT (market_view_restore (copy, buf, len), 0);
+        free (buf);
+        s_eff_check (copy, k.members, evs, applied);
+        HT_CHECK_EQ_INT (market_view_digest (view, digest), 0);
+        if (round == 0)
+            memcpy (first, digest, 32);
+        HT_CHECK (memcmp (first, digest, 32) == 0);
+        market_view_destroy (&copy);
+        market_view_destroy (&view);
+    }
+    //  The search index takes the effective words too (before the author's claim)
+    market_view_t *view = market_view_new ();
+    for (size_t i = 0; i < 12; i++)
+        HT_CHECK_EQ_INT (market_view_apply (view, evs [i].ev), 0);
+    int applied [S_EFF_N] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 };
+    const s_eff_t *w = s_eff_winner (evs, applied, S_F_TITLE);
+    const char *loser = strcmp (w->title, "Title four") == 0? "three": "four";
+    market_post_t out [MARKET_SEARCH_MAX_K];
+    double scores [MARKET_SEARCH_MAX_K];
+    HT_CHECK_EQ_INT (market_view_search (view, w->title, 10, k.members, T0, out, scores), 1);
+    HT_CHECK_EQ_INT (market_view_search (view, loser, 10, k.members, T0, out, scores), 0);
+    HT_CHECK_EQ_INT (market_view_search (view, "intruder", 10, k.members, T0, out, scores), 0);
+    HT_CHECK_EQ_INT (market_view_search (view, "body two", 10, k.members, T0, out, scores), 1);
+    HT_CHECK_EQ_INT (market_view_search (view, "alpha", 10, k.members, T0, out, scores), 0);
+    market_view_destroy (&view);
+    for (size_t i = 0; i < S_EFF_N; i++)
+        event_destroy (&evs [i].ev);
+    s_cast_destroy (&k);
+}
+
 HT_TEST (test_view_search_hides_inactive)
 {
     s_cast_t k;
@@ -818,6 +1058,7 @@ main (void)
     HT_RUN (test_list_limit_default_and_max);
     HT_RUN (test_ttl_hiding);
     HT_RUN (test_claimers_cap_keeps_smallest_authors);
+    HT_RUN (test_effective_content_at_read_time);
     HT_RUN (test_view_search_hides_inactive);
     HT_RUN (test_eventlog_view_adapter);
     return ht_summary ();
