@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "event.h"
 #include "hearth_memory.h"
@@ -74,14 +75,24 @@ s_mem (void)
     return m;
 }
 
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/*  One phase's line; seconds = its CPU-bound work (events made and folded,
+    or the restore), for a rough check that a smaller view is not slower. */
 static void
-s_report (const char *phase, size_t n, s_mem_t base, s_mem_t now)
+s_report (const char *phase, size_t n, s_mem_t base, s_mem_t now, double seconds)
 {
     double heap = (double) now.heap - (double) base.heap;
     double rss = (double) now.rss - (double) base.rss;
     printf ("{\"phase\":\"%s\",\"posts\":%zu,\"heap_mib\":%.1f,\"heap_per_post\":%.1f,"
-            "\"rss_mib\":%.1f,\"rss_per_post\":%.1f}\n",
-            phase, n, heap / 1048576.0, heap / (double) n, rss / 1048576.0, rss / (double) n);
+            "\"rss_mib\":%.1f,\"rss_per_post\":%.1f,\"seconds\":%.2f}\n",
+            phase, n, heap / 1048576.0, heap / (double) n, rss / 1048576.0, rss / (double) n, seconds);
     fflush (stdout);
 }
 
@@ -177,6 +188,7 @@ main (int argc, char **argv)
     memset (&gen, 0, sizeof gen);
 
     s_mem_t base = s_mem ();
+    double start = s_now ();
     market_view_t *view = market_view_new ();
     char *tags [2] = { (char *) "seed", (char *) "seed" };
     uint64_t lamport = 0;
@@ -229,7 +241,8 @@ main (int argc, char **argv)
         if (s_apply (view, &e))
             return 1;
     }
-    s_report ("fold", n, base, s_mem ());
+    double seconds = s_now () - start;
+    s_report ("fold", n, base, s_mem (), seconds);
 
     uint8_t *snap;
     size_t snap_len;
@@ -249,13 +262,15 @@ main (int argc, char **argv)
             "\"digest\":\"%s\"}\n", n, snap_len, (double) snap_len / (double) n, hex);
     market_view_destroy (&view);
     base = s_mem ();
+    start = s_now ();
     view = market_view_new ();
     int rc = market_view_restore (view, snap, snap_len);
+    seconds = s_now () - start;
     if (rc) {
         fprintf (stderr, "market_bench: restore failed: %d\n", rc);
         return 1;
     }
-    s_report ("restore", n, base, s_mem ());
+    s_report ("restore", n, base, s_mem (), seconds);
     if (market_view_count (view) != n) {
         fprintf (stderr, "market_bench: %zu posts restored of %zu\n", market_view_count (view), n);
         return 1;

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "hearth_error.h"
-#include "market_map.h"
+#include "market_idx.h"
 #include "market_order.h"
 #include "market_search.h"
 #include "market_text.h"
@@ -108,6 +108,7 @@ typedef struct {
     s_created_t cr;
 } s_post_t;
 
+_Static_assert (MARKET_VIEW_MAX_POSTS - 1 <= MARKET_IDX_MAX_INDEX, "post indices fit market_idx");
 _Static_assert (MARKET_VIEW_MAX_CLAIMERS <= UINT8_MAX, "n_upds and n_claims are uint8_t");
 _Static_assert (EVENT_MAX_TAGS <= UINT8_MAX, "s_created_t.n_tags is a uint8_t");
 
@@ -125,7 +126,7 @@ typedef struct {
 struct _market_view_t {
     s_post_t       **posts;         /* owned (array and posts) */
     size_t           n_posts, cap_posts;
-    market_map_t    *by_id;         /* owned; id -> index in posts, keys borrowed */
+    market_idx_t    *by_id;         /* owned; id -> index in posts (keys: the posts' ids) */
     market_order_t  *order;         /* owned; (lamport, id) -> borrowed post */
     s_post_t       **dirty;         /* owned array; borrowed posts; cap >= cap_posts */
     size_t           n_dirty, cap_dirty;
@@ -344,7 +345,7 @@ market_view_new (void)
     market_view_t *self = (market_view_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->by_id = market_map_new ();
+    self->by_id = market_idx_new ();
     self->order = market_order_new ();
     if (!self->by_id || !self->order) {
         market_view_destroy (&self);
@@ -377,7 +378,7 @@ market_view_destroy (market_view_t **self_p)
         return;
     market_view_t *self = *self_p;
     s_free_state (self);
-    market_map_destroy (&self->by_id);
+    market_idx_destroy (&self->by_id);
     market_order_destroy (&self->order);
     free (self);
     *self_p = NULL;
@@ -387,7 +388,7 @@ void
 market_view_reset (market_view_t *self)
 {
     s_free_state (self);
-    market_map_clear (self->by_id);
+    market_idx_clear (self->by_id);
 }
 
 /* ---- effective content, expiry -------------------------------------------- */
@@ -546,12 +547,22 @@ s_order_remove (market_view_t *self, s_post_t *p)
     (void) rc;
 }
 
+/*  by_id's keys: the id of the post at an index. */
+static const char *
+s_key_of (const void *arg, uint32_t index)
+{
+    const market_view_t *self = (const market_view_t *) arg;
+    assert (index < self->n_posts);
+    return self->posts [index]->id;
+}
+
 /*  The entry for id, created if needed (ECAPACITY at MARKET_VIEW_MAX_POSTS). */
 static int
 s_post_get (market_view_t *self, const char *id, s_post_t **out)
 {
+    market_idx_keys_t keys = { s_key_of, self };
     uint32_t at;
-    if (market_map_get (self->by_id, id, &at) == 0) {
+    if (market_idx_get (self->by_id, id, &keys, &at) == 0) {
         *out = self->posts [at];
         return 0;
     }
@@ -568,7 +579,7 @@ s_post_get (market_view_t *self, const char *id, s_post_t **out)
     //  Every id reaching here is a valid ULID: the event checks and restore see to it
     assert (strlen (id) == ULID_SIZE - 1);
     memcpy (p->id, id, ULID_SIZE);
-    if (market_map_put (self->by_id, p->id, (uint32_t) self->n_posts)) {
+    if (market_idx_put (self->by_id, p->id, (uint32_t) self->n_posts, &keys)) {
         free (p);
         return HEARTH_ENOMEM;
     }
@@ -839,8 +850,9 @@ market_view_apply (market_view_t *self, const event_t *ev)
 static s_post_t *
 s_find (const market_view_t *self, const char *id)
 {
+    market_idx_keys_t keys = { s_key_of, self };
     uint32_t at;
-    if (market_map_get (self->by_id, id, &at))
+    if (market_idx_get (self->by_id, id, &keys, &at))
         return NULL;
     return self->posts [at];
 }

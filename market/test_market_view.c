@@ -4,6 +4,7 @@
     Events are real: signed with event_sign by identity_from_seed keys.
 */
 #include "test_market_util.h"
+#include "market_idx.h"
 #include "market_order.h"
 #include "market_view.h"
 
@@ -975,6 +976,55 @@ s_cmp_key (const void *a, const void *b)
     return x [0] < y [0]? -1: x [0] > y [0]? 1: x [1] < y [1]? -1: x [1] > y [1];
 }
 
+/*  market_idx: keys kept by the caller, found back by index. */
+#define S_IDX_N 20000
+static char s_idx_keys [S_IDX_N][ULID_SIZE];
+
+static const char *
+s_idx_key_of (const void *arg, uint32_t index)
+{
+    HT_CHECK (index < *(const uint32_t *) arg);    // only indices put so far
+    return s_idx_keys [index];
+}
+
+HT_TEST (test_idx_many_keys)
+{
+    market_idx_t *idx = market_idx_new ();
+    uint32_t n_put = 0;
+    market_idx_keys_t keys = { s_idx_key_of, &n_put };
+    uint32_t at;
+    for (uint32_t i = 0; i < S_IDX_N; i++)
+        tm_ulid (T0 + i / 7, i, s_idx_keys [i]);     // runs of ids in one ms share a prefix
+    HT_CHECK_EQ_INT (market_idx_get (idx, s_idx_keys [0], &keys, &at), HEARTH_ENOTFOUND);
+    //  Put in a scrambled order, so indices and insertion order differ
+    for (uint32_t k = 0; k < S_IDX_N; k++) {
+        n_put = S_IDX_N;
+        uint32_t i = (uint32_t) ((k * UINT64_C (7919)) % S_IDX_N);
+        HT_CHECK_EQ_INT (market_idx_put (idx, s_idx_keys [i], i, &keys), 0);
+    }
+    HT_CHECK_EQ_INT (market_idx_size (idx), S_IDX_N);
+    size_t bad = 0;
+    for (uint32_t i = 0; i < S_IDX_N; i++)
+        if (market_idx_get (idx, s_idx_keys [i], &keys, &at) != 0 || at != i)
+            bad++;
+    HT_CHECK_EQ_INT (bad, 0);
+    char other [ULID_SIZE];
+    tm_ulid (T0 + S_IDX_N, 1, other);
+    HT_CHECK_EQ_INT (market_idx_get (idx, other, &keys, &at), HEARTH_ENOTFOUND);
+    HT_CHECK_EQ_INT (market_idx_get (idx, "", &keys, &at), HEARTH_ENOTFOUND);
+    //  Clear keeps the table, drops the entries
+    market_idx_clear (idx);
+    HT_CHECK_EQ_INT (market_idx_size (idx), 0);
+    HT_CHECK_EQ_INT (market_idx_get (idx, s_idx_keys [5], &keys, &at), HEARTH_ENOTFOUND);
+    HT_CHECK_EQ_INT (market_idx_put (idx, s_idx_keys [5], 5, &keys), 0);
+    HT_CHECK_EQ_INT (market_idx_get (idx, s_idx_keys [5], &keys, &at), 0);
+    HT_CHECK_EQ_INT (at, 5);
+    HT_CHECK_EQ_INT (market_idx_size (idx), 1);
+    market_idx_destroy (&idx);
+    HT_CHECK (idx == NULL);
+    market_idx_destroy (&idx);
+}
+
 HT_TEST (test_order_index_random_ops)
 {
     enum { N = 5000 };
@@ -1050,6 +1100,7 @@ int
 main (void)
 {
     HT_RUN (test_order_index_random_ops);
+    HT_RUN (test_idx_many_keys);
     HT_RUN (test_post_event_appears_in_view_after_apply);
     HT_RUN (test_fold_result_of_the_event_set);
     HT_RUN (test_order_independence_1000_orders);

@@ -1,0 +1,154 @@
+/*  market_idx.c — string -> index hash map without keys (see market_idx.h).
+
+    A slot is the low 32 bits of the key's hash and index + 1 (0 = empty):
+    a probe compares keys only when the hash bits match (1 in 2^32 for
+    another key), and growing the table needs no key (the home slot is the
+    hash's low bits, and tables stay below 2^32 slots).
+*/
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "hearth_error.h"
+#include "market_idx.h"
+
+/*  First table size (slots, a power of two). */
+#define S_MIN_SLOTS  16
+/*  Grow when entries * 4 > slots * 3 (load factor 0.75). */
+#define S_LOAD_NUM   3
+#define S_LOAD_DEN   4
+typedef struct {
+    uint32_t hash;              /* low 32 bits of the key's hash */
+    uint32_t index1;            /* index + 1; 0 = empty slot */
+} s_slot_t;
+
+struct _market_idx_t {
+    s_slot_t *slots;            /* owned, n_slots entries */
+    size_t    n_slots;          /* power of two */
+    size_t    size;
+    uint8_t   sip_key [crypto_shorthash_KEYBYTES];
+};
+
+static uint64_t
+s_hash (const market_idx_t *self, const char *key)
+{
+    uint8_t out [crypto_shorthash_BYTES];
+    crypto_shorthash (out, (const unsigned char *) key, strlen (key), self->sip_key);
+    uint64_t h;
+    memcpy (&h, out, sizeof h);
+    return h;
+}
+
+market_idx_t *
+market_idx_new (void)
+{
+    if (sodium_init () < 0)
+        return NULL;
+    market_idx_t *self = (market_idx_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->slots = (s_slot_t *) calloc (S_MIN_SLOTS, sizeof (s_slot_t));
+    if (!self->slots) {
+        free (self);
+        return NULL;
+    }
+    self->n_slots = S_MIN_SLOTS;
+    randombytes_buf (self->sip_key, sizeof self->sip_key);
+    return self;
+}
+
+void
+market_idx_destroy (market_idx_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->slots);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+/*  Slot holding key (hash h), or the empty slot where it would go. */
+static size_t
+s_find (const market_idx_t *self, const char *key, uint64_t h, const market_idx_keys_t *keys)
+{
+    size_t mask = self->n_slots - 1;
+    size_t i = (size_t) h & mask;
+    for (; self->slots [i].index1; i = (i + 1) & mask) {
+        const s_slot_t *slot = &self->slots [i];
+        if (slot->hash == (uint32_t) h && strcmp (keys->fn (keys->arg, slot->index1 - 1), key) == 0)
+            break;
+    }
+    return i;
+}
+
+int
+market_idx_get (const market_idx_t *self, const char *key, const market_idx_keys_t *keys,
+                uint32_t *index)
+{
+    const s_slot_t *slot = &self->slots [s_find (self, key, s_hash (self, key), keys)];
+    if (!slot->index1)
+        return HEARTH_ENOTFOUND;
+    *index = slot->index1 - 1;
+    return 0;
+}
+
+/*  Place a slot in its first empty probe slot (no key compares). */
+static void
+s_place (s_slot_t *slots, size_t n_slots, s_slot_t slot)
+{
+    size_t mask = n_slots - 1;
+    size_t i = (size_t) slot.hash & mask;
+    while (slots [i].index1)
+        i = (i + 1) & mask;
+    slots [i] = slot;
+}
+
+static int
+s_grow (market_idx_t *self)
+{
+    size_t n = self->n_slots * 2;
+    s_slot_t *slots = (s_slot_t *) calloc (n, sizeof (s_slot_t));
+    if (!slots)
+        return HEARTH_ENOMEM;
+    for (size_t i = 0; i < self->n_slots; i++)
+        if (self->slots [i].index1)
+            s_place (slots, n, self->slots [i]);
+    free (self->slots);
+    self->slots = slots;
+    self->n_slots = n;
+    return 0;
+}
+
+int
+market_idx_put (market_idx_t *self, const char *key, uint32_t index, const market_idx_keys_t *keys)
+{
+    assert (index <= MARKET_IDX_MAX_INDEX);
+    uint64_t h = s_hash (self, key);
+    assert (!self->slots [s_find (self, key, h, keys)].index1);    // the caller's contract: a new key
+    (void) keys;                    // only for that check
+    //  Tables stay below 2^32 slots, so 32 hash bits place every entry
+    if ((self->size + 1) * S_LOAD_DEN > self->n_slots * S_LOAD_NUM) {
+        if (self->n_slots >= (size_t) 1 << 31)
+            return HEARTH_ENOMEM;
+        int rc = s_grow (self);
+        if (rc)
+            return rc;
+    }
+    s_slot_t slot = { (uint32_t) h, index + 1 };
+    s_place (self->slots, self->n_slots, slot);
+    self->size++;
+    return 0;
+}
+
+size_t
+market_idx_size (const market_idx_t *self)
+{
+    return self->size;
+}
+
+void
+market_idx_clear (market_idx_t *self)
+{
+    memset (self->slots, 0, self->n_slots * sizeof (s_slot_t));
+    self->size = 0;
+}

@@ -1,0 +1,58 @@
+/*  market_idx.h — a string -> index hash map that stores no keys: 8 bytes
+    a slot. For the market view's post ids (up to a million), where
+    market_map's 24-byte slots (key pointer, hash, value) cost ~50 bytes a
+    post at the table's load.
+
+    The caller owns the keys and numbers them: the map holds the index and
+    32 bits of the key's hash per slot, and asks keys->fn (keys->arg,
+    index) for the key of an index when a probe's hash bits match. Open
+    addressing, linear probing, no removal (the view
+    never drops a post but all at once, by clear). Keys are hashed with
+    SipHash-2-4 under a random per-map key, so remote text (post ids)
+    cannot force collisions. Never iterated, so the random key cannot
+    change any output.
+*/
+#ifndef HEARTH_MARKET_IDX_H
+#define HEARTH_MARKET_IDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  Indices stored: 0 .. MARKET_IDX_MAX_INDEX (a slot holds index + 1 in 32
+    bits, 0 meaning empty). */
+#define MARKET_IDX_MAX_INDEX  0xFFFFFFFEu
+
+typedef struct _market_idx_t market_idx_t;
+
+/*  The key of an index put earlier, unchanged since (borrowed). */
+typedef const char *(market_idx_key_fn) (const void *arg, uint32_t index);
+typedef struct {
+    market_idx_key_fn *fn;
+    const void        *arg;
+} market_idx_keys_t;
+
+/*  New empty map; NULL on OOM. */
+market_idx_t *market_idx_new (void);
+/*  Free the map; safe on NULL; nulls *self_p. */
+void market_idx_destroy (market_idx_t **self_p);
+
+/*  0 and *index, or HEARTH_ENOTFOUND. */
+int market_idx_get (const market_idx_t *self, const char *key, const market_idx_keys_t *keys,
+                    uint32_t *index);
+/*  Add key -> index (index <= MARKET_IDX_MAX_INDEX; key not in the map).
+    0 or HEARTH_ENOMEM (the map unchanged). */
+int market_idx_put (market_idx_t *self, const char *key, uint32_t index,
+                    const market_idx_keys_t *keys);
+/*  Entries held. */
+size_t market_idx_size (const market_idx_t *self);
+/*  Drop every entry (keeps the table). */
+void market_idx_clear (market_idx_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
