@@ -6,7 +6,8 @@
     `order` (market_order: chunked, sorted by (lamport, event_id)), so list
     walks it newest first and stops at since_lamport without sorting, and
     any arrival order costs O(log n) per insert. The search index is brought
-    up to date lazily from `dirty`. A .created's strings live in one block.
+    up to date lazily from the `dirty` bitmap. A .created's strings live in
+    one block.
     What can be derived is not stored: the effective content (the .created
     with the author's winning updates) and expires_at are computed when a
     post is read, and the readers' pointers point into the block or the
@@ -98,7 +99,6 @@ typedef struct {
 typedef struct {
     char        id [ULID_SIZE];     /* the post id, NUL-terminated */
     uint8_t     created;            /* 1 if a .created won; the rest valid then */
-    uint8_t     dirty;              /* queued in the view's dirty list */
     //  Pending and applied updates, claims: sorted by author
     uint8_t     n_upds;             /* <= MARKET_VIEW_MAX_CLAIMERS */
     uint8_t     n_claims;           /* <= MARKET_VIEW_MAX_CLAIMERS */
@@ -130,8 +130,9 @@ struct _market_view_t {
     size_t           n_posts, cap_posts;
     market_idx_t    *by_id;         /* owned; id -> index in posts (keys: the posts' ids) */
     market_order_t  *order;         /* owned; (lamport, id) -> borrowed post */
-    s_post_t       **dirty;         /* owned array; borrowed posts; cap >= cap_posts */
-    size_t           n_dirty, cap_dirty;
+    uint64_t        *dirty;         /* owned bitmap: bit i = posts [i] changed since the
+                                       index saw it; cap_dirty words cover cap_posts */
+    size_t           n_dirty, cap_dirty;  /* bits set; words allocated (zeroed) */
     market_search_t *index;         /* owned; NULL until first needed */
     uint64_t         max_lamport;
     uint64_t         dropped;
@@ -375,7 +376,8 @@ s_free_state (market_view_t *self)
     market_search_destroy (&self->index);
     if (self->order)
         market_order_clear (self->order);
-    self->posts = self->dirty = NULL;
+    self->posts = NULL;
+    self->dirty = NULL;
     self->n_posts = self->cap_posts = 0;
     self->n_dirty = self->cap_dirty = 0;
     self->max_lamport = 0;
@@ -533,15 +535,36 @@ market_view_is_expired (const market_post_t *post, uint64_t now_ms)
 
 /* ---- indexes ------------------------------------------------------------- */
 
+/*  Bits per dirty word. */
+#define S_WORD_BITS 64
+
+/*  Queue posts [at] for the search index (cannot fail: s_post_add keeps
+    the bitmap covering cap_posts). */
 static void
-s_mark_dirty (market_view_t *self, s_post_t *p)
+s_mark_dirty_at (market_view_t *self, uint32_t at)
 {
-    if (p->dirty)
+    assert (at < self->n_posts && at / S_WORD_BITS < self->cap_dirty);
+    uint64_t bit = (uint64_t) 1 << (at % S_WORD_BITS);
+    if (self->dirty [at / S_WORD_BITS] & bit)
         return;
-    //  cap_dirty >= n_posts is kept by s_post_get, and each post is queued once
-    assert (self->n_dirty < self->cap_dirty);
-    p->dirty = 1;
-    self->dirty [self->n_dirty++] = p;
+    self->dirty [at / S_WORD_BITS] |= bit;
+    self->n_dirty++;
+}
+
+/*  Grow the dirty bitmap, zeroed, to cover cap_posts. 0 or HEARTH_ENOMEM. */
+static int
+s_dirty_reserve (market_view_t *self)
+{
+    size_t need = (self->cap_posts + S_WORD_BITS - 1) / S_WORD_BITS;
+    if (need <= self->cap_dirty)
+        return 0;
+    uint64_t *grown = (uint64_t *) realloc (self->dirty, need * sizeof (uint64_t));
+    if (!grown)
+        return HEARTH_ENOMEM;
+    memset (grown + self->cap_dirty, 0, (need - self->cap_dirty) * sizeof (uint64_t));
+    self->dirty = grown;
+    self->cap_dirty = need;
+    return 0;
 }
 
 static int
@@ -569,22 +592,23 @@ s_key_of (const void *arg, uint32_t index)
     return self->posts [index]->id;
 }
 
-/*  The entry for id, created if needed (ECAPACITY at MARKET_VIEW_MAX_POSTS). */
+/*  The entry for id and its index, created if needed (ECAPACITY at
+    MARKET_VIEW_MAX_POSTS). */
 static int
-s_post_get (market_view_t *self, const char *id, s_post_t **out)
+s_post_add (market_view_t *self, const char *id, s_post_t **out, uint32_t *out_at)
 {
     market_idx_keys_t keys = { s_key_of, self };
     uint32_t at;
     if (market_idx_get (self->by_id, id, &keys, &at) == 0) {
         *out = self->posts [at];
+        *out_at = at;
         return 0;
     }
     if (self->n_posts >= MARKET_VIEW_MAX_POSTS)
         return HEARTH_ECAPACITY;
     if (market_util_reserve ((void **) &self->posts, &self->cap_posts, self->n_posts + 1,
                              sizeof (s_post_t *), S_FIRST_CAP)
-    ||  market_util_reserve ((void **) &self->dirty, &self->cap_dirty, self->cap_posts,
-                             sizeof (s_post_t *), S_FIRST_CAP))
+    ||  s_dirty_reserve (self))
         return HEARTH_ENOMEM;
     s_post_t *p = (s_post_t *) calloc (1, sizeof *p);
     if (!p)
@@ -596,9 +620,30 @@ s_post_get (market_view_t *self, const char *id, s_post_t **out)
         free (p);
         return HEARTH_ENOMEM;
     }
+    *out_at = (uint32_t) self->n_posts;
     self->posts [self->n_posts++] = p;
     *out = p;
     return 0;
+}
+
+/*  The entry for id, created if needed (ECAPACITY at MARKET_VIEW_MAX_POSTS). */
+static int
+s_post_get (market_view_t *self, const char *id, s_post_t **out)
+{
+    uint32_t at;
+    return s_post_add (self, id, out, &at);
+}
+
+/*  Queue a post for the search index. */
+static void
+s_mark_dirty (market_view_t *self, const s_post_t *p)
+{
+    market_idx_keys_t keys = { s_key_of, self };
+    uint32_t at;
+    int rc = market_idx_get (self->by_id, p->id, &keys, &at);
+    assert (rc == 0);               // every post is in by_id
+    (void) rc;
+    s_mark_dirty_at (self, at);
 }
 
 /*  Index in a by-author sorted array of elem-sized records (author first),
@@ -680,7 +725,8 @@ s_apply_created (market_view_t *self, const event_t *ev)
 {
     const Hearth__MarketPostCreated *c = event_body (ev)->market_post_created;
     s_post_t *p;
-    int rc = s_post_get (self, event_id (ev), &p);
+    uint32_t at;
+    int rc = s_post_add (self, event_id (ev), &p, &at);
     if (rc)
         return rc;
     if (p->created) {
@@ -709,7 +755,7 @@ s_apply_created (market_view_t *self, const event_t *ev)
         s_created_clear (p);
         return HEARTH_ENOMEM;
     }
-    s_mark_dirty (self, p);
+    s_mark_dirty_at (self, at);
     return 0;
 }
 
@@ -718,7 +764,8 @@ s_apply_updated (market_view_t *self, const event_t *ev)
 {
     const Hearth__MarketPostUpdated *u = event_body (ev)->market_post_updated;
     s_post_t *p;
-    int rc = s_post_get (self, u->target_event_id, &p);
+    uint32_t at;
+    int rc = s_post_add (self, u->target_event_id, &p, &at);
     if (rc)
         return rc;
     int dropped;
@@ -790,7 +837,7 @@ s_apply_updated (market_view_t *self, const event_t *ev)
             return rc;
     }
     if (p->created && memcmp (p->author, event_author (ev), 32) == 0)
-        s_mark_dirty (self, p);
+        s_mark_dirty_at (self, at);
     return 0;
 }
 
@@ -799,7 +846,8 @@ s_apply_expired (market_view_t *self, const event_t *ev)
 {
     const Hearth__MarketPostExpired *x = event_body (ev)->market_post_expired;
     s_post_t *p;
-    int rc = s_post_get (self, x->target_event_id, &p);
+    uint32_t at;
+    int rc = s_post_add (self, x->target_event_id, &p, &at);
     if (rc)
         return rc;
     int dropped;
@@ -832,7 +880,7 @@ s_apply_expired (market_view_t *self, const event_t *ev)
         claim->reason = x->reason;
     }
     if (p->created && memcmp (p->author, event_author (ev), 32) == 0)
-        s_mark_dirty (self, p);     // the author expired it: drop it from the index
+        s_mark_dirty_at (self, at); // the author expired it: drop it from the index
     return 0;
 }
 
@@ -990,6 +1038,22 @@ s_accept (void *arg, const char *doc_id)
     return p && s_active (p, ctx->members, ctx->now_ms);
 }
 
+/*  Bring the index up to date with one changed post. */
+static int
+s_index_post (market_view_t *self, const s_post_t *p)
+{
+    if (!p->created)
+        return 0;
+    if (s_author_claimed (p)) {
+        market_search_remove (self->index, p->id);   // ENOTFOUND is fine
+        return 0;
+    }
+    s_content_t content;
+    s_content (p, &content);
+    return market_search_put (self->index, p->id, content.title, content.body, content.tags,
+                              content.n_tags);
+}
+
 /*  Bring the index up to date with the posts changed since the last sync. */
 static int
 s_index_sync (market_view_t *self)
@@ -999,23 +1063,15 @@ s_index_sync (market_view_t *self)
         if (!self->index)
             return HEARTH_ENOMEM;
     }
-    while (self->n_dirty > 0) {
-        s_post_t *p = self->dirty [self->n_dirty - 1];
-        if (p->created) {
-            if (s_author_claimed (p))
-                market_search_remove (self->index, p->id);   // ENOTFOUND is fine
-            else {
-                s_content_t content;
-                s_content (p, &content);
-                int rc = market_search_put (self->index, p->id, content.title, content.body,
-                                            content.tags, content.n_tags);
-                if (rc)
-                    return rc;      // p stays queued
-            }
+    for (size_t w = 0; self->n_dirty > 0 && w < self->cap_dirty; w++)
+        while (self->dirty [w]) {
+            size_t at = w * S_WORD_BITS + (size_t) __builtin_ctzll (self->dirty [w]);
+            int rc = s_index_post (self, self->posts [at]);
+            if (rc)
+                return rc;          // the post stays queued
+            self->dirty [w] &= self->dirty [w] - 1;     // clear that lowest bit
+            self->n_dirty--;
         }
-        p->dirty = 0;
-        self->n_dirty--;
-    }
     return 0;
 }
 
@@ -1335,8 +1391,6 @@ market_view_restore (market_view_t *self, const uint8_t *buf, size_t len)
     if (rc == 0
     &&  (!created
     ||   market_util_reserve ((void **) &fresh->posts, &fresh->cap_posts, snap->n_posts,
-                              sizeof (s_post_t *), S_FIRST_CAP)
-    ||   market_util_reserve ((void **) &fresh->dirty, &fresh->cap_dirty, fresh->cap_posts,
                               sizeof (s_post_t *), S_FIRST_CAP)))
         rc = HEARTH_ENOMEM;
     for (size_t i = 0; rc == 0 && i < snap->n_posts; i++) {
