@@ -1,14 +1,17 @@
 /*  market_bench.c — how many resident bytes the market view holds per post
     (docs/performance.md "Market view memory"). Not a test.
 
-        market_bench N [--updates K] [--located K]
+        market_bench N [--updates K] [--located K] [--shuffled 1]
             Folds N market.post.created events shaped like the seeded posts
             of scripts/bench.sh sync (tests/sync_seed.c: one author, a title
             of ~36 bytes, the 140-byte body, tags "seed","seed", a 30-day
             ttl, no location, lamports 1..N in order). With --updates, the
             author then updates the title and the location of every K-th
             post and another author sends a stale claim for it. With
-            --located, every K-th post has a location (with a label). Then
+            --located, every K-th post has a location (with a label). With
+            --shuffled 1, the posts' lamports are a random permutation of
+            1..N (arrival out of (lamport, id) order, as when a log is
+            fetched in hash order), so the order index splits chunks. Then
             the view is snapshotted,
             dropped, and restored from the snapshot (a restart).
             Prints one JSON line per phase: heap bytes in use (glibc
@@ -160,7 +163,7 @@ int
 main (int argc, char **argv)
 {
     size_t n = argc > 1? strtoull (argv [1], NULL, 10): 0;
-    size_t every = 0, located = 0;
+    size_t every = 0, located = 0, shuffled = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (strcmp (argv [i], "--updates") == 0)
             every = strtoull (argv [i + 1], NULL, 10);
@@ -168,12 +171,16 @@ main (int argc, char **argv)
         if (strcmp (argv [i], "--located") == 0)
             located = strtoull (argv [i + 1], NULL, 10);
         else
+        if (strcmp (argv [i], "--shuffled") == 0)
+            shuffled = strtoull (argv [i + 1], NULL, 10);
+        else
             n = 0;
     }
     if (argc % 2 != 0)
         n = 0;
     if (n < 1 || n > MARKET_VIEW_MAX_POSTS) {
-        fprintf (stderr, "usage: market_bench N [--updates K] [--located K], N in 1..%d\n",
+        fprintf (stderr, "usage: market_bench N [--updates K] [--located K] [--shuffled 1], "
+                         "N in 1..%d\n",
                  MARKET_VIEW_MAX_POSTS);
         return 2;
     }
@@ -186,12 +193,24 @@ main (int argc, char **argv)
         return 1;
     ulid_gen_t gen;
     memset (&gen, 0, sizeof gen);
+    //  Lamports of the posts in arrival order (made before the baseline reading)
+    uint32_t *lamports = calloc (n, sizeof (uint32_t));
+    if (!lamports)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        lamports [i] = (uint32_t) i + 1;
+    for (size_t i = n - 1; shuffled && i > 0; i--) {
+        size_t j = (size_t) (s_rand () % (i + 1));
+        uint32_t x = lamports [i];
+        lamports [i] = lamports [j];
+        lamports [j] = x;
+    }
 
     s_mem_t base = s_mem ();
     double start = s_now ();
     market_view_t *view = market_view_new ();
     char *tags [2] = { (char *) "seed", (char *) "seed" };
-    uint64_t lamport = 0;
+    uint64_t lamport = n;
     for (size_t i = 0; i < n; i++) {
         char title [96];
         snprintf (title, sizeof title, "Seedlings and garden tools seed %zu", i);
@@ -209,7 +228,7 @@ main (int argc, char **argv)
         if (located && i % located == 0)
             post.location = &loc;
         Hearth__Event e;
-        s_envelope (&e, ids [i], &gen, author, ++lamport, HEARTH__EVENT_TYPE__MARKET_POST_CREATED);
+        s_envelope (&e, ids [i], &gen, author, lamports [i], HEARTH__EVENT_TYPE__MARKET_POST_CREATED);
         e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
         e.market_post_created = &post;
         if (s_apply (view, &e))
@@ -278,5 +297,6 @@ main (int argc, char **argv)
     free (snap);
     market_view_destroy (&view);
     free (ids);
+    free (lamports);
     return 0;
 }

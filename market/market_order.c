@@ -15,6 +15,7 @@ struct _market_order_t {
     s_chunk_t **chunks;         /* owned (array and chunks), in key order, none empty */
     size_t      n_chunks, cap_chunks;
     size_t      size;
+    market_order_id_fn *id_of;
 };
 
 static int
@@ -25,16 +26,24 @@ s_cmp (uint64_t la, const char *ia, uint64_t lb, const char *ib)
     return strcmp (ia, ib);
 }
 
+/*  The entry's id is read only when the lamports are equal. */
 static int
-s_cmp_entry (const market_order_entry_t *e, uint64_t lamport, const char *id)
+s_cmp_entry (const market_order_t *self, const market_order_entry_t *e, uint64_t lamport,
+             const char *id)
 {
-    return s_cmp (e->lamport, e->id, lamport, id);
+    if (e->lamport != lamport)
+        return e->lamport < lamport? -1: 1;
+    return s_cmp (e->lamport, self->id_of (e->item), lamport, id);
 }
 
 market_order_t *
-market_order_new (void)
+market_order_new (market_order_id_fn *id_of)
 {
-    return (market_order_t *) calloc (1, sizeof (market_order_t));
+    assert (id_of);
+    market_order_t *self = (market_order_t *) calloc (1, sizeof (market_order_t));
+    if (self)
+        self->id_of = id_of;
+    return self;
 }
 
 void
@@ -71,7 +80,7 @@ s_chunk_for (const market_order_t *self, uint64_t lamport, const char *id)
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const s_chunk_t *c = self->chunks [mid];
-        if (s_cmp_entry (&c->e [c->n - 1], lamport, id) < 0)
+        if (s_cmp_entry (self, &c->e [c->n - 1], lamport, id) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -81,12 +90,12 @@ s_chunk_for (const market_order_t *self, uint64_t lamport, const char *id)
 
 /*  First position in c whose entry is >= key. */
 static size_t
-s_pos_in (const s_chunk_t *c, uint64_t lamport, const char *id)
+s_pos_in (const market_order_t *self, const s_chunk_t *c, uint64_t lamport, const char *id)
 {
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (s_cmp_entry (&c->e [mid], lamport, id) < 0)
+        if (s_cmp_entry (self, &c->e [mid], lamport, id) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -119,7 +128,8 @@ s_chunk_insert (market_order_t *self, size_t at)
 int
 market_order_insert (market_order_t *self, uint64_t lamport, const char *id, void *item)
 {
-    market_order_entry_t entry = { lamport, id, item };
+    assert (strcmp (self->id_of (item), id) == 0);
+    market_order_entry_t entry = { lamport, item };
     size_t ci = s_chunk_for (self, lamport, id);
     if (ci == self->n_chunks) {
         //  Past the last key: append, starting a new chunk when the last is full
@@ -134,8 +144,8 @@ market_order_insert (market_order_t *self, uint64_t lamport, const char *id, voi
         return 0;
     }
     s_chunk_t *c = self->chunks [ci];
-    size_t pos = s_pos_in (c, lamport, id);
-    if (pos < c->n && s_cmp_entry (&c->e [pos], lamport, id) == 0)
+    size_t pos = s_pos_in (self, c, lamport, id);
+    if (pos < c->n && s_cmp_entry (self, &c->e [pos], lamport, id) == 0)
         return HEARTH_EEXISTS;
     if (c->n == MARKET_ORDER_CHUNK) {
         //  Split in halves; the new entry goes to the half that covers it
@@ -165,8 +175,8 @@ market_order_remove (market_order_t *self, uint64_t lamport, const char *id)
     if (ci == self->n_chunks)
         return HEARTH_ENOTFOUND;
     s_chunk_t *c = self->chunks [ci];
-    size_t pos = s_pos_in (c, lamport, id);
-    if (pos == c->n || s_cmp_entry (&c->e [pos], lamport, id) != 0)
+    size_t pos = s_pos_in (self, c, lamport, id);
+    if (pos == c->n || s_cmp_entry (self, &c->e [pos], lamport, id) != 0)
         return HEARTH_ENOTFOUND;
     memmove (c->e + pos, c->e + pos + 1, (c->n - pos - 1) * sizeof (market_order_entry_t));
     c->n--;

@@ -7,7 +7,11 @@
     per out-of-order insert, O(n^2) for a log fetched in hash order). An
     append past the last key fills the last chunk, then starts a new one, so
     in-order ingest keeps chunks full. Iteration is by cursor, both ways.
-    Ids are BORROWED: the caller keeps them alive while their entry exists.
+    An entry holds the lamport and the item (16 bytes); an item's id is
+    read back through the id_of function given to market_order_new, so
+    items are BORROWED and must keep their id alive and unchanged while
+    their entry exists. (The market view holds up to a million entries: an
+    id pointer in each was 8 MB.)
 */
 #ifndef HEARTH_MARKET_ORDER_H
 #define HEARTH_MARKET_ORDER_H
@@ -19,16 +23,18 @@
 extern "C" {
 #endif
 
-/*  Entries per chunk: 256 x 24 bytes = 6 KB, a memmove of at most that. */
+/*  Entries per chunk: 256 x 16 bytes = 4 KB, a memmove of at most that. */
 #define MARKET_ORDER_CHUNK 256
 
 typedef struct _market_order_t market_order_t;
 
 typedef struct {
     uint64_t    lamport;
-    const char *id;             /* borrowed */
     void       *item;           /* borrowed */
 } market_order_entry_t;
+
+/*  The id of an item (borrowed from it). */
+typedef const char *(market_order_id_fn) (const void *item);
 
 /*  Position of an iteration; valid until the set changes. */
 typedef struct {
@@ -36,12 +42,13 @@ typedef struct {
     size_t pos;
 } market_order_cursor_t;
 
-/*  New empty set; NULL on OOM. */
-market_order_t *market_order_new (void);
+/*  New empty set whose items' ids id_of reads; NULL on OOM. */
+market_order_t *market_order_new (market_order_id_fn *id_of);
 /*  Free the set (not ids or items); safe on NULL; nulls *self_p. */
 void market_order_destroy (market_order_t **self_p);
 
-/*  Insert; 0, HEARTH_EEXISTS (key present) or HEARTH_ENOMEM. */
+/*  Insert item, whose id (id_of (item)) is id; 0, HEARTH_EEXISTS (key
+    present) or HEARTH_ENOMEM. */
 int market_order_insert (market_order_t *self, uint64_t lamport, const char *id, void *item);
 /*  Remove; 0 or HEARTH_ENOTFOUND. */
 int market_order_remove (market_order_t *self, uint64_t lamport, const char *id);

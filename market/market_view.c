@@ -351,6 +351,13 @@ s_post_free (s_post_t *p)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+/*  The order index's items are posts. */
+static const char *
+s_order_id (const void *item)
+{
+    return ((const s_post_t *) item)->id;
+}
+
 market_view_t *
 market_view_new (void)
 {
@@ -358,7 +365,7 @@ market_view_new (void)
     if (!self)
         return NULL;
     self->by_id = market_idx_new ();
-    self->order = market_order_new ();
+    self->order = market_order_new (s_order_id);
     if (!self->by_id || !self->order) {
         market_view_destroy (&self);
         return NULL;

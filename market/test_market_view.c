@@ -1025,13 +1025,24 @@ HT_TEST (test_idx_many_keys)
     market_idx_destroy (&idx);
 }
 
+/*  The order test's items: present [i], whose id is s_order_ids [i]. */
+#define S_ORDER_N 5000
+static char s_order_ids [S_ORDER_N][8];
+static int s_order_present [S_ORDER_N];
+
+static const char *
+s_order_id_of (const void *item)
+{
+    return s_order_ids [(const int *) item - s_order_present];
+}
+
 HT_TEST (test_order_index_random_ops)
 {
-    enum { N = 5000 };
-    static char ids [N][8];
+    enum { N = S_ORDER_N };
+    char (*ids) [8] = s_order_ids;
     static uint64_t keys [N][2];       /* lamport, index: the reference */
-    static int present [N];
-    market_order_t *order = market_order_new ();
+    int *present = s_order_present;
+    market_order_t *order = market_order_new (s_order_id_of);
     uint64_t rng = 12345;
     for (int i = 0; i < N; i++) {
         snprintf (ids [i], sizeof ids [i], "%06d", i);
@@ -1042,7 +1053,7 @@ HT_TEST (test_order_index_random_ops)
         HT_CHECK_EQ_INT (market_order_insert (order, keys [i][0], ids [i], &present [i]), 0);
         present [i] = 1;
     }
-    HT_CHECK_EQ_INT (market_order_insert (order, keys [7][0], ids [7], NULL), HEARTH_EEXISTS);
+    HT_CHECK_EQ_INT (market_order_insert (order, keys [7][0], ids [7], &present [7]), HEARTH_EEXISTS);
     for (int r = 0; r < 2000; r++) {
         int i = (int) (tm_rand (&rng) % N);
         if (present [i]) {
@@ -1069,7 +1080,7 @@ HT_TEST (test_order_index_random_ops)
     market_order_cursor_t c;
     size_t seen = 0, bad = 0;
     for (const market_order_entry_t *e = market_order_first (order, &c); e; e = market_order_next (order, &c)) {
-        if (seen >= n || e->lamport != ref [seen][0] || strcmp (e->id, ids [ref [seen][1]]) != 0
+        if (seen >= n || e->lamport != ref [seen][0] || strcmp (s_order_id_of (e->item), ids [ref [seen][1]]) != 0
         ||  e->item != &present [ref [seen][1]])
             bad++;
         seen++;
