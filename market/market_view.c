@@ -125,13 +125,25 @@ typedef struct {
     double             lat, lng;
 } s_content_t;
 
+/*  Posts live in slabs, so a post costs its size and no malloc chunk
+    header or pointer: slab k holds 2^(S_SLAB_FIRST_SHIFT + k) posts, up to
+    2^S_SLAB_MAX_SHIFT, then every slab that many (s_slab_of). Slabs never
+    move (a post's address is in the order index and in what readers
+    borrow) and are freed only all at once: a view never drops one post. */
+#define S_SLAB_FIRST_SHIFT 4        /* 16 posts, so a small view stays small */
+#define S_SLAB_MAX_SHIFT   12       /* 4096 posts, ~600 KB: at most that unused */
+/*  Slabs before the fixed-size ones, and the posts they hold (8176). */
+#define S_SLAB_GROWING     (S_SLAB_MAX_SHIFT - S_SLAB_FIRST_SHIFT + 1)
+#define S_SLAB_GROWING_POSTS (((size_t) 1 << S_SLAB_FIRST_SHIFT) * (((size_t) 1 << S_SLAB_GROWING) - 1))
+
 struct _market_view_t {
-    s_post_t       **posts;         /* owned (array and posts) */
-    size_t           n_posts, cap_posts;
+    s_post_t       **slabs;         /* owned (array and slabs); post i at s_post_at */
+    size_t           n_slabs, cap_slabs;
+    size_t           n_posts;
     market_idx_t    *by_id;         /* owned; id -> index in posts (keys: the posts' ids) */
     market_order_t  *order;         /* owned; (lamport, id) -> borrowed post */
-    uint64_t        *dirty;         /* owned bitmap: bit i = posts [i] changed since the
-                                       index saw it; cap_dirty words cover cap_posts */
+    uint64_t        *dirty;         /* owned bitmap: bit i = post i changed since the
+                                       index saw it; cap_dirty words cover n_posts */
     size_t           n_dirty, cap_dirty;  /* bits set; words allocated (zeroed) */
     market_search_t *index;         /* owned; NULL until first needed */
     uint64_t         max_lamport;
@@ -334,11 +346,10 @@ s_created_clear (s_post_t *p)
     p->created = 0;
 }
 
+/*  Free what a post owns (not the post: its slab holds it). */
 static void
-s_post_free (s_post_t *p)
+s_post_clear (s_post_t *p)
 {
-    if (!p)
-        return;
     s_created_clear (p);
     for (size_t i = 0; i < p->n_upds; i++)
         s_upd_clear (&p->upds [i]);
@@ -346,7 +357,33 @@ s_post_free (s_post_t *p)
     for (size_t i = 0; i < p->n_claims; i++)
         free (p->claims [i].event_id);
     free (p->claims);
-    free (p);
+}
+
+/*  The slab and the position in it of post i. */
+static void
+s_slab_of (size_t i, size_t *slab, size_t *pos)
+{
+    if (i < S_SLAB_GROWING_POSTS) {
+        //  Slab k starts at 2^FIRST (2^k - 1): k = floor (log2 (i / 2^FIRST + 1))
+        size_t q = (i >> S_SLAB_FIRST_SHIFT) + 1;
+        *slab = (size_t) (63 - __builtin_clzll ((unsigned long long) q));
+        *pos = i - (((size_t) 1 << *slab) - 1) * ((size_t) 1 << S_SLAB_FIRST_SHIFT);
+    }
+    else {
+        size_t j = i - S_SLAB_GROWING_POSTS;
+        *slab = S_SLAB_GROWING + (j >> S_SLAB_MAX_SHIFT);
+        *pos = j & (((size_t) 1 << S_SLAB_MAX_SHIFT) - 1);
+    }
+}
+
+/*  Post i (< n_posts). */
+static s_post_t *
+s_post_at (const market_view_t *self, size_t i)
+{
+    assert (i < self->n_posts);
+    size_t slab, pos;
+    s_slab_of (i, &slab, &pos);
+    return &self->slabs [slab][pos];
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -377,15 +414,17 @@ static void
 s_free_state (market_view_t *self)
 {
     for (size_t i = 0; i < self->n_posts; i++)
-        s_post_free (self->posts [i]);
-    free (self->posts);
+        s_post_clear (s_post_at (self, i));
+    for (size_t i = 0; i < self->n_slabs; i++)
+        free (self->slabs [i]);
+    free (self->slabs);
     free (self->dirty);
     market_search_destroy (&self->index);
     if (self->order)
         market_order_clear (self->order);
-    self->posts = NULL;
+    self->slabs = NULL;
     self->dirty = NULL;
-    self->n_posts = self->cap_posts = 0;
+    self->n_slabs = self->cap_slabs = self->n_posts = 0;
     self->n_dirty = self->cap_dirty = 0;
     self->max_lamport = 0;
     self->dropped = 0;
@@ -545,8 +584,8 @@ market_view_is_expired (const market_post_t *post, uint64_t now_ms)
 /*  Bits per dirty word. */
 #define S_WORD_BITS 64
 
-/*  Queue posts [at] for the search index (cannot fail: s_post_add keeps
-    the bitmap covering cap_posts). */
+/*  Queue post at for the search index (cannot fail: s_post_add keeps the
+    bitmap covering n_posts). */
 static void
 s_mark_dirty_at (market_view_t *self, uint32_t at)
 {
@@ -558,13 +597,16 @@ s_mark_dirty_at (market_view_t *self, uint32_t at)
     self->n_dirty++;
 }
 
-/*  Grow the dirty bitmap, zeroed, to cover cap_posts. 0 or HEARTH_ENOMEM. */
+/*  Grow the dirty bitmap, zeroed, to cover n posts (doubling). 0 or
+    HEARTH_ENOMEM. */
 static int
-s_dirty_reserve (market_view_t *self)
+s_dirty_reserve (market_view_t *self, size_t n)
 {
-    size_t need = (self->cap_posts + S_WORD_BITS - 1) / S_WORD_BITS;
+    size_t need = (n + S_WORD_BITS - 1) / S_WORD_BITS;
     if (need <= self->cap_dirty)
         return 0;
+    if (need < 2 * self->cap_dirty)
+        need = 2 * self->cap_dirty;
     uint64_t *grown = (uint64_t *) realloc (self->dirty, need * sizeof (uint64_t));
     if (!grown)
         return HEARTH_ENOMEM;
@@ -595,8 +637,7 @@ static const char *
 s_key_of (const void *arg, uint32_t index)
 {
     const market_view_t *self = (const market_view_t *) arg;
-    assert (index < self->n_posts);
-    return self->posts [index]->id;
+    return s_post_at (self, index)->id;
 }
 
 /*  The entry for id and its index, created if needed (ECAPACITY at
@@ -607,28 +648,38 @@ s_post_add (market_view_t *self, const char *id, s_post_t **out, uint32_t *out_a
     market_idx_keys_t keys = { s_key_of, self };
     uint32_t at;
     if (market_idx_get (self->by_id, id, &keys, &at) == 0) {
-        *out = self->posts [at];
+        *out = s_post_at (self, at);
         *out_at = at;
         return 0;
     }
     if (self->n_posts >= MARKET_VIEW_MAX_POSTS)
         return HEARTH_ECAPACITY;
-    if (market_util_reserve ((void **) &self->posts, &self->cap_posts, self->n_posts + 1,
-                             sizeof (s_post_t *), S_FIRST_CAP)
-    ||  s_dirty_reserve (self))
+    size_t slab, pos;
+    s_slab_of (self->n_posts, &slab, &pos);
+    if (slab == self->n_slabs) {
+        //  The next slab (slab > n_slabs cannot be: posts fill slabs in turn)
+        size_t size = (size_t) 1 << (slab < S_SLAB_GROWING? S_SLAB_FIRST_SHIFT + slab: S_SLAB_MAX_SHIFT);
+        s_post_t *fresh = NULL;
+        if (market_util_reserve ((void **) &self->slabs, &self->cap_slabs, slab + 1,
+                                 sizeof (s_post_t *), S_FIRST_CAP)
+        ||  !(fresh = (s_post_t *) malloc (size * sizeof (s_post_t))))
+            return HEARTH_ENOMEM;
+        self->slabs [self->n_slabs++] = fresh;
+    }
+    if (s_dirty_reserve (self, self->n_posts + 1))
         return HEARTH_ENOMEM;
-    s_post_t *p = (s_post_t *) calloc (1, sizeof *p);
-    if (!p)
-        return HEARTH_ENOMEM;
+    s_post_t *p = &self->slabs [slab][pos];
+    memset (p, 0, sizeof *p);
     //  Every id reaching here is a valid ULID: the event checks and restore see to it
     assert (strlen (id) == ULID_SIZE - 1);
     memcpy (p->id, id, ULID_SIZE);
-    if (market_idx_put (self->by_id, p->id, (uint32_t) self->n_posts, &keys)) {
-        free (p);
+    //  by_id may ask for the key of the new index while it grows
+    uint32_t new_at = (uint32_t) self->n_posts++;
+    if (market_idx_put (self->by_id, p->id, new_at, &keys)) {
+        self->n_posts--;
         return HEARTH_ENOMEM;
     }
-    *out_at = (uint32_t) self->n_posts;
-    self->posts [self->n_posts++] = p;
+    *out_at = new_at;
     *out = p;
     return 0;
 }
@@ -922,7 +973,7 @@ s_find (const market_view_t *self, const char *id)
     uint32_t at;
     if (market_idx_get (self->by_id, id, &keys, &at))
         return NULL;
-    return self->posts [at];
+    return s_post_at (self, at);
 }
 
 /*  1 if the post has at least one of the (lower-cased) tags. */
@@ -1073,7 +1124,7 @@ s_index_sync (market_view_t *self)
     for (size_t w = 0; self->n_dirty > 0 && w < self->cap_dirty; w++)
         while (self->dirty [w]) {
             size_t at = w * S_WORD_BITS + (size_t) __builtin_ctzll (self->dirty [w]);
-            int rc = s_index_post (self, self->posts [at]);
+            int rc = s_index_post (self, s_post_at (self, at));
             if (rc)
                 return rc;          // the post stays queued
             self->dirty [w] &= self->dirty [w] - 1;     // clear that lowest bit
@@ -1117,8 +1168,8 @@ market_view_snapshot (market_view_t *self, uint8_t **buf, size_t *len)
 {
     size_t n = self->n_posts, n_upds = 0, n_claims = 0;
     for (size_t i = 0; i < n; i++) {
-        n_upds += self->posts [i]->n_upds;
-        n_claims += self->posts [i]->n_claims;
+        n_upds += s_post_at (self, i)->n_upds;
+        n_claims += s_post_at (self, i)->n_claims;
     }
     //  Temporaries pointing into the state (protobuf-c packs, never writes)
     s_post_t **sorted = (s_post_t **) malloc ((n + 1) * sizeof *sorted);
@@ -1134,8 +1185,8 @@ market_view_snapshot (market_view_t *self, uint8_t **buf, size_t *len)
     if (!sorted || !states || !state_ptrs || !createds || !locs || !upds || !upd_ptrs || !claims
     ||  !claim_ptrs)
         goto done;
-    if (n)
-        memcpy (sorted, self->posts, n * sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted [i] = s_post_at (self, i);
     qsort (sorted, n, sizeof *sorted, s_cmp_post_id);
 
     size_t u = 0, c = 0, l = 0;
@@ -1395,10 +1446,7 @@ market_view_restore (market_view_t *self, const uint8_t *buf, size_t len)
     //  Created posts are collected, sorted, then appended to the order index
     s_post_t **created = rc == 0? (s_post_t **) malloc ((snap->n_posts + 1) * sizeof (s_post_t *)): NULL;
     size_t n_created = 0;
-    if (rc == 0
-    &&  (!created
-    ||   market_util_reserve ((void **) &fresh->posts, &fresh->cap_posts, snap->n_posts,
-                              sizeof (s_post_t *), S_FIRST_CAP)))
+    if (rc == 0 && !created)
         rc = HEARTH_ENOMEM;
     for (size_t i = 0; rc == 0 && i < snap->n_posts; i++) {
         const Hearth__MarketPostState *st = snap->posts [i];
