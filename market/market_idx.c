@@ -1,4 +1,4 @@
-/*  market_idx.c — string -> index hash map without keys (see market_idx.h).
+/*  market_idx.c — key -> index hash map without keys (see market_idx.h).
 
     A slot is the low 32 bits of the key's hash and index + 1 (0 = empty):
     a probe compares keys only when the hash bits match (1 in 2^32 for
@@ -26,21 +26,30 @@ struct _market_idx_t {
     s_slot_t *slots;            /* owned, n_slots entries */
     size_t    n_slots;          /* power of two */
     size_t    size;
+    size_t    key_len;          /* 0: C strings */
     uint8_t   sip_key [crypto_shorthash_KEYBYTES];
 };
 
 static uint64_t
-s_hash (const market_idx_t *self, const char *key)
+s_hash (const market_idx_t *self, const void *key)
 {
     uint8_t out [crypto_shorthash_BYTES];
-    crypto_shorthash (out, (const unsigned char *) key, strlen (key), self->sip_key);
+    size_t len = self->key_len? self->key_len: strlen ((const char *) key);
+    crypto_shorthash (out, (const unsigned char *) key, len, self->sip_key);
     uint64_t h;
     memcpy (&h, out, sizeof h);
     return h;
 }
 
+static int
+s_key_eq (const market_idx_t *self, const void *a, const void *b)
+{
+    return self->key_len? memcmp (a, b, self->key_len) == 0
+                        : strcmp ((const char *) a, (const char *) b) == 0;
+}
+
 market_idx_t *
-market_idx_new (void)
+market_idx_new (size_t key_len)
 {
     if (sodium_init () < 0)
         return NULL;
@@ -53,6 +62,7 @@ market_idx_new (void)
         return NULL;
     }
     self->n_slots = S_MIN_SLOTS;
+    self->key_len = key_len;
     randombytes_buf (self->sip_key, sizeof self->sip_key);
     return self;
 }
@@ -69,20 +79,20 @@ market_idx_destroy (market_idx_t **self_p)
 
 /*  Slot holding key (hash h), or the empty slot where it would go. */
 static size_t
-s_find (const market_idx_t *self, const char *key, uint64_t h, const market_idx_keys_t *keys)
+s_find (const market_idx_t *self, const void *key, uint64_t h, const market_idx_keys_t *keys)
 {
     size_t mask = self->n_slots - 1;
     size_t i = (size_t) h & mask;
     for (; self->slots [i].index1; i = (i + 1) & mask) {
         const s_slot_t *slot = &self->slots [i];
-        if (slot->hash == (uint32_t) h && strcmp (keys->fn (keys->arg, slot->index1 - 1), key) == 0)
+        if (slot->hash == (uint32_t) h && s_key_eq (self, keys->fn (keys->arg, slot->index1 - 1), key))
             break;
     }
     return i;
 }
 
 int
-market_idx_get (const market_idx_t *self, const char *key, const market_idx_keys_t *keys,
+market_idx_get (const market_idx_t *self, const void *key, const market_idx_keys_t *keys,
                 uint32_t *index)
 {
     const s_slot_t *slot = &self->slots [s_find (self, key, s_hash (self, key), keys)];
@@ -120,7 +130,7 @@ s_grow (market_idx_t *self)
 }
 
 int
-market_idx_put (market_idx_t *self, const char *key, uint32_t index, const market_idx_keys_t *keys)
+market_idx_put (market_idx_t *self, const void *key, uint32_t index, const market_idx_keys_t *keys)
 {
     assert (index <= MARKET_IDX_MAX_INDEX);
     uint64_t h = s_hash (self, key);

@@ -1,7 +1,8 @@
-/*  market_idx.h — a string -> index hash map that stores no keys: 8 bytes
-    a slot. For the market view's post ids (up to a million), where
+/*  market_idx.h — a key -> index hash map that stores no keys: 8 bytes a
+    slot. For the market view's post ids (up to a million), where
     market_map's 24-byte slots (key pointer, hash, value) cost ~50 bytes a
-    post at the table's load.
+    post at the table's load; also its table of authors (32-byte keys).
+    Keys are C strings, or byte strings of one length fixed at new.
 
     The caller owns the keys and numbers them: the map holds the index and
     32 bits of the key's hash per slot, and asks keys->fn (keys->arg,
@@ -29,23 +30,24 @@ extern "C" {
 typedef struct _market_idx_t market_idx_t;
 
 /*  The key of an index put earlier, unchanged since (borrowed). */
-typedef const char *(market_idx_key_fn) (const void *arg, uint32_t index);
+typedef const void *(market_idx_key_fn) (const void *arg, uint32_t index);
 typedef struct {
     market_idx_key_fn *fn;
     const void        *arg;
 } market_idx_keys_t;
 
-/*  New empty map; NULL on OOM. */
-market_idx_t *market_idx_new (void);
+/*  New empty map whose keys are key_len bytes, or C strings if key_len is
+    0; NULL on OOM. */
+market_idx_t *market_idx_new (size_t key_len);
 /*  Free the map; safe on NULL; nulls *self_p. */
 void market_idx_destroy (market_idx_t **self_p);
 
 /*  0 and *index, or HEARTH_ENOTFOUND. */
-int market_idx_get (const market_idx_t *self, const char *key, const market_idx_keys_t *keys,
+int market_idx_get (const market_idx_t *self, const void *key, const market_idx_keys_t *keys,
                     uint32_t *index);
 /*  Add key -> index (index <= MARKET_IDX_MAX_INDEX; key not in the map).
     0 or HEARTH_ENOMEM (the map unchanged). */
-int market_idx_put (market_idx_t *self, const char *key, uint32_t index,
+int market_idx_put (market_idx_t *self, const void *key, uint32_t index,
                     const market_idx_keys_t *keys);
 /*  Entries held. */
 size_t market_idx_size (const market_idx_t *self);

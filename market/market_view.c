@@ -106,7 +106,8 @@ typedef struct {
     s_claim_t  *claims;             /* owned; NULL if none */
     //  The winning .created (valid if created)
     uint64_t    lamport, wall_ms;
-    uint8_t     author [32], hash [32];
+    const uint8_t *author;          /* 32 bytes, in the view's author table */
+    uint8_t     hash [32];
     s_created_t cr;
 } s_post_t;
 
@@ -141,6 +142,11 @@ struct _market_view_t {
     size_t           n_slabs, cap_slabs;
     size_t           n_posts;
     market_idx_t    *by_id;         /* owned; id -> index in posts (keys: the posts' ids) */
+    //  Authors of .created, each once (a community has far fewer authors
+    //  than posts: a key per post was 24 bytes more than a pointer)
+    uint8_t        **authors;       /* owned (array and each 32-byte key); never move */
+    size_t           n_authors, cap_authors;
+    market_idx_t    *by_author;     /* owned; key -> index in authors */
     market_order_t  *order;         /* owned; (lamport, id) -> borrowed post */
     uint64_t        *dirty;         /* owned bitmap: bit i = post i changed since the
                                        index saw it; cap_dirty words cover n_posts */
@@ -377,6 +383,44 @@ s_slab_of (size_t i, size_t *slab, size_t *pos)
 }
 
 /*  Post i (< n_posts). */
+/*  by_author's keys. */
+static const void *
+s_author_key_of (const void *arg, uint32_t index)
+{
+    const market_view_t *self = (const market_view_t *) arg;
+    assert (index < self->n_authors);
+    return self->authors [index];
+}
+
+/*  The view's copy of an author key (added if new): 0 and *out, or
+    HEARTH_ENOMEM. */
+static int
+s_author_intern (market_view_t *self, const uint8_t key [32], const uint8_t **out)
+{
+    market_idx_keys_t keys = { s_author_key_of, self };
+    uint32_t at;
+    if (market_idx_get (self->by_author, key, &keys, &at) == 0) {
+        *out = self->authors [at];
+        return 0;
+    }
+    uint8_t *copy = (uint8_t *) malloc (32);
+    if (!copy
+    ||  market_util_reserve ((void **) &self->authors, &self->cap_authors, self->n_authors + 1,
+                             sizeof (uint8_t *), S_FIRST_CAP)) {
+        free (copy);
+        return HEARTH_ENOMEM;
+    }
+    memcpy (copy, key, 32);
+    self->authors [self->n_authors] = copy;
+    if (market_idx_put (self->by_author, copy, (uint32_t) self->n_authors, &keys)) {
+        free (copy);
+        return HEARTH_ENOMEM;
+    }
+    self->n_authors++;
+    *out = copy;
+    return 0;
+}
+
 static s_post_t *
 s_post_at (const market_view_t *self, size_t i)
 {
@@ -401,9 +445,10 @@ market_view_new (void)
     market_view_t *self = (market_view_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->by_id = market_idx_new ();
+    self->by_id = market_idx_new (0);
+    self->by_author = market_idx_new (32);
     self->order = market_order_new (s_order_id);
-    if (!self->by_id || !self->order) {
+    if (!self->by_id || !self->by_author || !self->order) {
         market_view_destroy (&self);
         return NULL;
     }
@@ -418,6 +463,13 @@ s_free_state (market_view_t *self)
     for (size_t i = 0; i < self->n_slabs; i++)
         free (self->slabs [i]);
     free (self->slabs);
+    for (size_t i = 0; i < self->n_authors; i++)
+        free (self->authors [i]);
+    free (self->authors);
+    self->authors = NULL;
+    self->n_authors = self->cap_authors = 0;
+    if (self->by_author)
+        market_idx_clear (self->by_author);
     free (self->dirty);
     market_search_destroy (&self->index);
     if (self->order)
@@ -438,6 +490,7 @@ market_view_destroy (market_view_t **self_p)
     market_view_t *self = *self_p;
     s_free_state (self);
     market_idx_destroy (&self->by_id);
+    market_idx_destroy (&self->by_author);
     market_order_destroy (&self->order);
     free (self);
     *self_p = NULL;
@@ -633,7 +686,7 @@ s_order_remove (market_view_t *self, s_post_t *p)
 }
 
 /*  by_id's keys: the id of the post at an index. */
-static const char *
+static const void *
 s_key_of (const void *arg, uint32_t index)
 {
     const market_view_t *self = (const market_view_t *) arg;
@@ -796,6 +849,9 @@ s_apply_created (market_view_t *self, const event_t *ev)
             return 0;
     }
     //  Build the new content first, so OOM leaves the old one intact
+    const uint8_t *author;
+    if (s_author_intern (self, event_author (ev), &author))
+        return HEARTH_ENOMEM;
     s_created_t cr;
     if (s_created_build (c, &cr))
         return HEARTH_ENOMEM;
@@ -806,7 +862,7 @@ s_apply_created (market_view_t *self, const event_t *ev)
     p->created = 1;
     p->lamport = event_lamport (ev);
     p->wall_ms = event_wall_ms (ev);
-    memcpy (p->author, event_author (ev), 32);
+    p->author = author;
     memcpy (p->hash, event_hash (ev), 32);
     p->cr = cr;
     if (s_order_insert (self, p)) {
@@ -1216,7 +1272,7 @@ market_view_snapshot (market_view_t *self, uint8_t **buf, size_t *len)
             }
             st->lamport = p->lamport;
             st->wall_clock_ms = p->wall_ms;
-            st->author.data = p->author;
+            st->author.data = (uint8_t *) p->author;
             st->author.len = 32;
             st->created_hash.data = p->hash;
             st->created_hash.len = 32;
@@ -1339,7 +1395,7 @@ s_loc_ok (const Hearth__Location *loc)
 
 /*  Load one post state into p (fresh, zeroed but for id). */
 static int
-s_restore_post (s_post_t *p, const Hearth__MarketPostState *st)
+s_restore_post (market_view_t *self, s_post_t *p, const Hearth__MarketPostState *st)
 {
     if (st->created) {
         const Hearth__MarketPostCreated *c = st->post;
@@ -1354,7 +1410,8 @@ s_restore_post (s_post_t *p, const Hearth__MarketPostState *st)
         p->created = 1;
         p->lamport = st->lamport;
         p->wall_ms = st->wall_clock_ms;
-        memcpy (p->author, st->author.data, 32);
+        if (s_author_intern (self, st->author.data, &p->author))
+            return HEARTH_ENOMEM;
         memcpy (p->hash, st->created_hash.data, 32);
     }
     else
@@ -1458,7 +1515,7 @@ market_view_restore (market_view_t *self, const uint8_t *buf, size_t len)
         s_post_t *p;
         rc = s_post_get (fresh, st->event_id, &p);
         if (rc == 0)
-            rc = s_restore_post (p, st);
+            rc = s_restore_post (fresh, p, st);
         if (rc == 0 && p->created)
             created [n_created++] = p;
         if (rc == 0)

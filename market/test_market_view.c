@@ -980,16 +980,22 @@ s_cmp_key (const void *a, const void *b)
 #define S_IDX_N 20000
 static char s_idx_keys [S_IDX_N][ULID_SIZE];
 
-static const char *
+static const void *
 s_idx_key_of (const void *arg, uint32_t index)
 {
     HT_CHECK (index < *(const uint32_t *) arg);    // only indices put so far
     return s_idx_keys [index];
 }
 
+static const void *
+s_idx_bin_of (const void *arg, uint32_t index)
+{
+    return ((const uint8_t (*) [32]) arg) [index];
+}
+
 HT_TEST (test_idx_many_keys)
 {
-    market_idx_t *idx = market_idx_new ();
+    market_idx_t *idx = market_idx_new (0);
     uint32_t n_put = 0;
     market_idx_keys_t keys = { s_idx_key_of, &n_put };
     uint32_t at;
@@ -1022,6 +1028,26 @@ HT_TEST (test_idx_many_keys)
     HT_CHECK_EQ_INT (market_idx_size (idx), 1);
     market_idx_destroy (&idx);
     HT_CHECK (idx == NULL);
+    market_idx_destroy (&idx);
+    //  Fixed-length byte keys (NULs inside): the first bytes equal, one differs
+    static uint8_t bin [300][32];
+    n_put = 300;
+    keys.fn = s_idx_bin_of;
+    keys.arg = bin;
+    idx = market_idx_new (32);
+    for (uint32_t i = 0; i < 300; i++) {
+        bin [i][31] = (uint8_t) i;
+        bin [i][0] = (uint8_t) (i >> 8);
+        HT_CHECK_EQ_INT (market_idx_put (idx, bin [i], i, &keys), 0);
+    }
+    bad = 0;
+    for (uint32_t i = 0; i < 300; i++)
+        if (market_idx_get (idx, bin [i], &keys, &at) != 0 || at != i)
+            bad++;
+    HT_CHECK_EQ_INT (bad, 0);
+    uint8_t none [32] = { 0 };
+    none [30] = 1;
+    HT_CHECK_EQ_INT (market_idx_get (idx, none, &keys, &at), HEARTH_ENOTFOUND);
     market_idx_destroy (&idx);
 }
 
