@@ -749,6 +749,11 @@ s_post_get (market_view_t *self, const char *id, s_post_t **out)
 static void
 s_mark_dirty (market_view_t *self, const s_post_t *p)
 {
+    //  Restore marks each post just after adding it: no lookup for that
+    if (self->n_posts > 0 && s_post_at (self, self->n_posts - 1) == p) {
+        s_mark_dirty_at (self, (uint32_t) (self->n_posts - 1));
+        return;
+    }
     market_idx_keys_t keys = { s_key_of, self };
     uint32_t at;
     int rc = market_idx_get (self->by_id, p->id, &keys, &at);
