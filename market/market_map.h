@@ -1,5 +1,6 @@
-/*  market_map.h — a string -> uint32 hash map for the market's indexes
-    (post id -> slot, word -> term, document id -> slot).
+/*  market_map.h — a string -> uint32 hash map for the search index (word
+    -> term, document id -> slot). The view's post ids use market_idx,
+    which stores no keys.
 
     Open addressing with linear probing and backward-shift deletion. Keys are
     hashed with SipHash-2-4 (libsodium crypto_shorthash) under a random
