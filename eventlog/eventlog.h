@@ -47,18 +47,19 @@
 
     Snapshots. A view snapshot is a stream of records the view emits
     (eventlog_view_t). The log groups them into chunks of at most
-    EVENTLOG_SNAPSHOT_CHUNK_BYTES and writes each under a new generation
-    in the snapshots column family, with the WAL disabled, then flushes
-    that column family (an SST file, fsynced) and only then writes the
-    manifests: ViewSnapshot {covers_seq, generation, n_chunks, total_bytes,
-    BLAKE2b-256 of the record stream} in meta "view/<name>", with the
-    membership snapshot, in one synced batch, so all of them cover the same
-    seq. The previous generation's chunks are deleted after that batch;
-    chunks of any other generation than the manifest's (a crash before the
-    manifest, or before the delete) are deleted when the views load. So a
-    snapshot costs a chunk buffer and two small memtables, never one huge
-    WriteBatch or WAL record (1M market posts made a ~270 MB value: +550
-    MiB at a join's peak, a 1.9 GiB restart while RocksDB recovered it). A
+    EVENTLOG_SNAPSHOT_CHUNK_BYTES under a new generation, streams them
+    into one SST file (RocksDB's SstFileWriter, synced) and ingests it into
+    the snapshots column family, and only then writes the manifests:
+    ViewSnapshot {covers_seq, generation, n_chunks, total_bytes, BLAKE2b-256
+    of the record stream} in meta "view/<name>", with the membership
+    snapshot, in one synced batch, so all of them cover the same seq. The
+    previous generation's file is dropped after that batch; chunks of any
+    other generation than the manifest's (a crash before the manifest, or
+    before the delete) are deleted when the views load. So a snapshot
+    costs a chunk buffer and the file writer's block, never a WriteBatch,
+    WAL record or memtable of the view (1M market posts made a ~270 MB
+    value: +550 MiB at a join's peak, a 1.9 GiB restart while RocksDB
+    recovered it), and no compaction ever rewrites it. A
     manifest from before chunks (a `state` field and no generation) still
     restores, as a single chunk. A restore checks the chunks against the
     manifest (count, bytes, hash) and the view checks every record; any
@@ -120,10 +121,9 @@ typedef struct _eventlog_t eventlog_t;
     (or one record, if the chunk size was lowered below it for a test).
     ~1 MiB: large enough that the per-chunk costs (a key, a RocksDB put, an
     iterator step, one unpack call) vanish next to the bytes (~270 chunks
-    for 1M market posts), small enough that the chunk being filled, the
-    one being read and its decoded form at restore are a few MiB, and a
-    quarter of the snapshot column family's 4 MiB memtable, so memtables
-    hold whole chunks and flush often. */
+    for 1M market posts), small enough that the chunk being filled (and
+    the SST writer's block, which holds one chunk), the one being read and
+    its decoded form at restore are a few MiB. */
 #define EVENTLOG_SNAPSHOT_CHUNK_BYTES (1u << 20)
 
 /*  Receives one snapshot record (borrowed for the call: copy what you
