@@ -59,7 +59,8 @@
     costs a chunk buffer and the file writer's block, never a WriteBatch,
     WAL record or memtable of the view (1M market posts made a ~270 MB
     value: +550 MiB at a join's peak, a 1.9 GiB restart while RocksDB
-    recovered it), and no compaction ever rewrites it. A
+    recovered it), and it lands in the bottom level, where no compaction
+    rewrites it. A
     manifest from before chunks (a `state` field and no generation) still
     restores, as a single chunk. A restore checks the chunks against the
     manifest (count, bytes, hash) and the view checks every record; any
