@@ -495,8 +495,9 @@ case_join () {
         # joining itself cost (node2_join_peak_over_restart_mib).
         # wrote, the reconciliation store from the log. Its RSS is read as
         # soon as it answers (its views are loaded by then), before any
-        # digest poll: node.view_digest hashes a full view snapshot, which
-        # at 1M posts costs as much memory again, and glibc keeps some.
+        # digest poll: node.view_digest hashed a full view snapshot packed
+        # in one buffer, which at 1M posts cost as much memory again (since
+        # 56e527d it hashes the records one by one).
         cluster stop "$c" 2
         local t_r0 t_r1 r_rss r_hwm r_cpu
         t_r0=$(now_ms)
