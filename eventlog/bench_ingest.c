@@ -324,22 +324,42 @@ s_count_apply (void *ctx, const event_t *ev)
 }
 
 static int
-s_count_snapshot (void *ctx, uint8_t **buf, size_t *len)
+s_count_snapshot (void *ctx, eventlog_record_fn *emit, void *emit_arg)
 {
-    *buf = malloc (8);
-    if (!*buf)
-        return HEARTH_ENOMEM;
-    memcpy (*buf, ctx, 8);
-    *len = 8;
+    return emit (emit_arg, (const uint8_t *) ctx, 8);
+}
+
+/*  The count being restored: committed by s_count_restore_end. */
+static uint64_t s_count_pending;
+static int      s_count_pending_ok;
+
+static int
+s_count_restore_begin (void *ctx)
+{
+    (void) ctx;
+    s_count_pending_ok = 0;
     return 0;
 }
 
 static int
-s_count_restore (void *ctx, const uint8_t *buf, size_t len)
+s_count_restore_chunk (void *ctx, const uint8_t *buf, size_t len)
 {
-    if (len != 8)
+    (void) ctx;
+    if (len != 8 || s_count_pending_ok)
         return HEARTH_EDECODE;
-    memcpy (ctx, buf, 8);
+    memcpy (&s_count_pending, buf, 8);
+    s_count_pending_ok = 1;
+    return 0;
+}
+
+static int
+s_count_restore_end (void *ctx, int commit)
+{
+    if (!commit)
+        return 0;
+    if (!s_count_pending_ok)
+        return HEARTH_ECORRUPT;
+    memcpy (ctx, &s_count_pending, 8);
     return 0;
 }
 
@@ -369,7 +389,8 @@ s_paired_run (const char *dir, const uint8_t *community, const dataset_t *prefix
     eventlog_view_t view = {
         .name = "bench", .types = 1u << HEARTH__EVENT_TYPE__MARKET_POST_CREATED, .ctx = &applied,
         .apply = s_count_apply, .snapshot = s_count_snapshot,
-        .restore = s_count_restore, .reset = s_count_reset,
+        .restore_begin = s_count_restore_begin, .restore_chunk = s_count_restore_chunk,
+        .restore_end = s_count_restore_end, .reset = s_count_reset,
     };
     eventlog_ingest_result_t r;
     if (eventlog_community_adopt (log, community) != 0

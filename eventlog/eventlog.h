@@ -10,7 +10,10 @@
                 written as a "keep first" merge, so the first event to use a
                 client id keeps it, on every node and across restarts)
       meta    : "clock", "seq", "community", "counts" (events per type),
-                "membership" and "view/<name>" (snapshots) -> values
+                "membership" (snapshot) and "view/<name>" (a view
+                snapshot's manifest) -> values
+      snapshots: name || 0 || generation(8 BE) || index(4 BE) -> chunk
+                (view snapshot chunks, see "Snapshots")
     One append = one WriteBatch with the event, every index, the clock and
     the seq counter: a crash keeps all of it or none.
 
@@ -41,6 +44,28 @@
     lamport position would skip them on restart (DESIGN §4 says "order-index
     position"; the seq is the fix). Views are order-insensitive, so replaying
     the tail in arrival order gives the same state.
+
+    Snapshots. A view snapshot is a stream of records the view emits
+    (eventlog_view_t). The log groups them into chunks of at most
+    EVENTLOG_SNAPSHOT_CHUNK_BYTES under a new generation, streams them
+    into one SST file (RocksDB's SstFileWriter, synced) and ingests it into
+    the snapshots column family, and only then writes the manifests:
+    ViewSnapshot {covers_seq, generation, n_chunks, total_bytes, BLAKE2b-256
+    of the record stream} in meta "view/<name>", with the membership
+    snapshot, in one synced batch, so all of them cover the same seq. The
+    previous generation's file is dropped after that batch; chunks of any
+    other generation than the manifest's (a crash before the manifest, or
+    before the delete) are deleted when the views load. So a snapshot
+    costs a chunk buffer and the file writer's block, never a WriteBatch,
+    WAL record or memtable of the view (1M market posts made a ~270 MB
+    value: +550 MiB at a join's peak, a 1.9 GiB restart while RocksDB
+    recovered it), and it lands in the bottom level, where no compaction
+    rewrites it. A
+    manifest from before chunks (a `state` field and no generation) still
+    restores, as a single chunk. A restore checks the chunks against the
+    manifest (count, bytes, hash) and the view checks every record; any
+    mismatch, gap or undecodable chunk resets the view and replays it from
+    the whole log, as an unreadable snapshot always did.
 
     Threading: an eventlog_t belongs to one thread (the node's main actor).
     eventlog_ingest() fans signature checks out to its verify workers and
@@ -87,20 +112,61 @@ int eventlog_snapshot_due (uint64_t events_total, uint64_t since_snapshot);
 
 typedef struct _eventlog_t eventlog_t;
 
+/*  View snapshots are streams of records (see "Snapshots" above). A
+    record is at most EVENTLOG_SNAPSHOT_RECORD_MAX bytes: one market post
+    with every update and claim it may hold is under 0.6 MB
+    (market_view.c), so 1 MiB leaves room and keeps a record inside one
+    chunk. */
+#define EVENTLOG_SNAPSHOT_RECORD_MAX  (1u << 20)
+/*  Records are grouped into stored chunks of at most this many bytes
+    (or one record, if the chunk size was lowered below it for a test).
+    ~1 MiB: large enough that the per-chunk costs (a key, a RocksDB put, an
+    iterator step, one unpack call) vanish next to the bytes (~270 chunks
+    for 1M market posts), small enough that the chunk being filled (and
+    the SST writer's block, which holds one chunk), the one being read and
+    its decoded form at restore are a few MiB. */
+#define EVENTLOG_SNAPSHOT_CHUNK_BYTES (1u << 20)
+
+/*  Receives one snapshot record (borrowed for the call: copy what you
+    keep). Returns 0, or an error that stops the snapshot. */
+typedef int (eventlog_record_fn) (void *arg, const uint8_t *rec, size_t len);
+
 /*  A view fed by the replay engine. The eventlog borrows ctx and the
     callbacks until eventlog_destroy. `types` is a bitmask of
     (1u << HEARTH__EVENT_TYPE__X). apply must be order-insensitive: the same
-    event set in any order gives the same state. */
+    event set in any order gives the same state.
+
+    Snapshot and restore stream records, so neither side ever holds the
+    whole serialised view: snapshot emits the state as records in order
+    (each at most EVENTLOG_SNAPSHOT_RECORD_MAX bytes); the log stores them
+    in chunks, each the concatenation of one or more whole records in
+    emit order, and restores by restore_begin, restore_chunk per chunk in
+    order, restore_end. A view should design its records so that every
+    such concatenation decodes on its own. The state must not change
+    between begin and end (the log calls nothing else meanwhile). */
 typedef struct {
     const char *name;                 /* stable key for its snapshot, e.g. "market" */
     uint32_t    types;
     void       *ctx;
     /*  Fold one accepted event. Errors are logged and counted, never fatal. */
     int  (*apply)    (void *ctx, const event_t *ev);
-    /*  Serialise state into a malloc'd buffer (caller frees). */
-    int  (*snapshot) (void *ctx, uint8_t **buf, size_t *len);
-    /*  Replace state from a buffer written by snapshot. */
-    int  (*restore)  (void *ctx, const uint8_t *buf, size_t len);
+    /*  Emit the whole state as records through emit(emit_arg, ...), in
+        order; stop and return emit's error if it fails. 0 or an error
+        (the log then keeps the view's previous snapshot). */
+    int  (*snapshot) (void *ctx, eventlog_record_fn *emit, void *emit_arg);
+    /*  Start a restore: build new state aside; the current state stays
+        until restore_end commits. */
+    int  (*restore_begin) (void *ctx);
+    /*  Add one chunk (borrowed for the call): one or more whole records,
+        in the order snapshot emitted them. 0 or an error (decode,
+        corrupt, out of order); after an error the log ends the restore
+        with commit = 0. */
+    int  (*restore_chunk) (void *ctx, const uint8_t *buf, size_t len);
+    /*  commit != 0: replace the state with the one built (0, or an error
+        if the chunks did not make a whole snapshot, state untouched);
+        commit == 0: throw the built state away, state untouched, returns
+        0. Either way the restore is over. */
+    int  (*restore_end) (void *ctx, int commit);
     /*  Forget all state. */
     void (*reset)    (void *ctx);
 } eventlog_view_t;
@@ -155,8 +221,45 @@ int eventlog_view_register (eventlog_t *self, const eventlog_view_t *view);
     receives the number of events replayed. */
 int eventlog_views_load (eventlog_t *self, uint64_t *replayed);
 
-/*  Snapshot every view now at the current seq (one synced batch). */
+/*  Snapshot every view now at the current seq (chunks, then the
+    manifests in one synced batch; see "Snapshots"). */
 int eventlog_views_snapshot (eventlog_t *self);
+
+/*  What is stored of a view's snapshot: the manifest's generation (0 for
+    none or a single-value snapshot), chunk count and bytes, and the chunks
+    stored under any generation (equal to n_chunks once orphans are gone). */
+typedef struct {
+    uint64_t generation;
+    uint64_t n_chunks;
+    uint64_t total_bytes;
+    uint64_t stored_chunks;
+} eventlog_snapshot_info_t;
+
+/*  Fill *info for view `name`. 0, HEARTH_EIO. For stats, tests, tools. */
+int eventlog_snapshot_info (eventlog_t *self, const char *name, eventlog_snapshot_info_t *info);
+
+/* ---- for tests and tools: snapshot chunks at the byte level --------------- */
+
+/*  Chunk size used from the next snapshot on: bytes clamped to
+    1..EVENTLOG_SNAPSHOT_CHUNK_BYTES (the default). Tests lower it to get
+    many chunks out of a small view. */
+void eventlog_set_snapshot_chunk_bytes (eventlog_t *self, size_t bytes);
+
+/*  Copy of the stored chunk (name, generation, index): 0 and *buf
+    malloc'd (caller frees) with *len, HEARTH_ENOTFOUND, HEARTH_EIO. */
+int eventlog_snapshot_chunk_get (eventlog_t *self, const char *name, uint64_t generation,
+                                 uint32_t index, uint8_t **buf, size_t *len);
+
+/*  Store (buf != NULL) or delete (buf NULL) a chunk, synced: fault
+    injection for tests. 0, HEARTH_EINVAL, HEARTH_EIO. */
+int eventlog_snapshot_chunk_put (eventlog_t *self, const char *name, uint64_t generation,
+                                 uint32_t index, const uint8_t *buf, size_t len);
+
+/*  Store a single-value view snapshot as written before chunks existed
+    (ViewSnapshot {view, covers_seq, state}), synced: tests of reading an
+    old data directory. 0, HEARTH_EINVAL, HEARTH_EIO. */
+int eventlog_snapshot_put_legacy (eventlog_t *self, const char *name, uint64_t covers_seq,
+                                  const uint8_t *state, size_t len);
 
 /*  Rebuild every view from the whole log (reset + full replay). */
 int eventlog_views_rebuild (eventlog_t *self);

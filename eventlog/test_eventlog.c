@@ -24,6 +24,10 @@ typedef struct {
     size_t   n, cap;
     uint64_t applies;
     int      fail_restore;
+    uint8_t (*pending) [32];                /* restore in progress */
+    size_t   n_pending;
+    int      restoring;
+    size_t   chunks_restored;
 } tview_t;
 
 static int
@@ -49,26 +53,63 @@ tview_apply (void *ctx, const event_t *ev)
     return 0;
 }
 
+/*  One record per hash, in sorted order. */
 static int
-tview_snapshot (void *ctx, uint8_t **buf, size_t *len)
+tview_snapshot (void *ctx, eventlog_record_fn *emit, void *emit_arg)
 {
     tview_t *v = (tview_t *) ctx;
-    *len = v->n * 32;
-    *buf = malloc (*len + 1);
-    memcpy (*buf, v->hashes, *len);
+    for (size_t i = 0; i < v->n; i++) {
+        int rc = emit (emit_arg, v->hashes [i], 32);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
 static int
-tview_restore (void *ctx, const uint8_t *buf, size_t len)
+tview_restore_begin (void *ctx)
 {
     tview_t *v = (tview_t *) ctx;
-    if (v->fail_restore || len % 32)
+    free (v->pending);
+    v->pending = NULL;
+    v->n_pending = 0;
+    v->restoring = 1;
+    return 0;
+}
+
+/*  A chunk is whole hashes, strictly increasing across chunks. */
+static int
+tview_restore_chunk (void *ctx, const uint8_t *buf, size_t len)
+{
+    tview_t *v = (tview_t *) ctx;
+    if (!v->restoring || v->fail_restore || len % 32)
         return HEARTH_EDECODE;
-    v->n = v->cap = len / 32;
-    free (v->hashes);
-    v->hashes = malloc (len + 32);
-    memcpy (v->hashes, buf, len);
+    v->pending = realloc (v->pending, (v->n_pending + len / 32 + 1) * 32);
+    for (size_t i = 0; i < len / 32; i++) {
+        if (v->n_pending && memcmp (v->pending [v->n_pending - 1], buf + 32 * i, 32) >= 0)
+            return HEARTH_ECORRUPT;
+        memcpy (v->pending [v->n_pending++], buf + 32 * i, 32);
+    }
+    v->chunks_restored++;
+    return 0;
+}
+
+static int
+tview_restore_end (void *ctx, int commit)
+{
+    tview_t *v = (tview_t *) ctx;
+    if (!v->restoring)
+        return HEARTH_EINVAL;
+    v->restoring = 0;
+    if (commit) {
+        free (v->hashes);
+        v->hashes = v->pending;
+        v->n = v->cap = v->n_pending;
+    }
+    else
+        free (v->pending);
+    v->pending = NULL;
+    v->n_pending = 0;
     return 0;
 }
 
@@ -89,6 +130,7 @@ static void
 tview_free (tview_t *v)
 {
     free (v->hashes);
+    free (v->pending);
     memset (v, 0, sizeof *v);
 }
 
@@ -97,8 +139,8 @@ s_register (eventlog_t *log, tview_t *v)
 {
     eventlog_view_t view = {
         .name = "test", .types = 0xFFFFFFFEu, .ctx = v,
-        .apply = tview_apply, .snapshot = tview_snapshot,
-        .restore = tview_restore, .reset = tview_reset,
+        .apply = tview_apply, .snapshot = tview_snapshot, .restore_begin = tview_restore_begin,
+        .restore_chunk = tview_restore_chunk, .restore_end = tview_restore_end, .reset = tview_reset,
     };
     HT_CHECK_EQ_INT (eventlog_view_register (log, &view), 0);
 }
@@ -634,6 +676,253 @@ HT_TEST (test_snapshot_roundtrip)
     world_free (&w);
 }
 
+/* ---- chunked view snapshots ------------------------------------------------------ */
+
+/*  Chunk size in the snapshot tests: 3 hashes (records) of the test view. */
+#define T_CHUNK 100
+
+/*  A target log "name" holding the whole world, its view snapshotted in
+    chunks of T_CHUNK at close. *digest: the view's. */
+static void
+s_chunked_target (world_t *w, const char *name, uint8_t digest [32])
+{
+    tview_t view = { 0 };
+    eventlog_t *log = world_target (w, name, &view);
+    if (!log)
+        return;
+    eventlog_set_snapshot_chunk_bytes (log, T_CHUNK);
+    eventlog_ingest_result_t r;
+    HT_CHECK_EQ_INT (s_ingest (log, &w->frames, 0, w->frames.n, &r, NULL), 0);
+    tview_digest (&view, digest);
+    eventlog_destroy (&log);                /* the final snapshot */
+    tview_free (&view);
+}
+
+/*  Open name without loading views (its close then snapshots membership
+    only, so view manifests and chunks stay as they are). */
+static eventlog_t *
+s_open_raw (world_t *w, const char *name)
+{
+    char *path = s_subdir (w->dir, name);
+    int err;
+    eventlog_t *log = eventlog_open (path, &err);
+    free (path);
+    HT_CHECK (log != NULL);
+    return log;
+}
+
+/*  Load name's views: the replay count, the view's digest and chunks fed. */
+static uint64_t
+s_load (world_t *w, const char *name, uint8_t digest [32], size_t *chunks, eventlog_snapshot_info_t *info)
+{
+    eventlog_t *log = s_open_raw (w, name);
+    if (!log)
+        return UINT64_MAX;
+    tview_t view = { 0 };
+    s_register (log, &view);
+    uint64_t replayed = UINT64_MAX;
+    HT_CHECK_EQ_INT (eventlog_views_load (log, &replayed), 0);
+    HT_CHECK_EQ_INT (view.n, w->frames.n);
+    tview_digest (&view, digest);
+    if (chunks)
+        *chunks = view.chunks_restored;
+    if (info)
+        HT_CHECK_EQ_INT (eventlog_snapshot_info (log, "test", info), 0);
+    eventlog_destroy (&log);
+    tview_free (&view);
+    return replayed;
+}
+
+/*  A view snapshot in many chunks: each chunk is whole records of at most
+    the chunk size, a new snapshot replaces the old generation, and the
+    reload feeds every chunk in order and replays nothing. */
+HT_TEST (test_snapshot_chunks_roundtrip)
+{
+    world_t w;
+    world_make (&w, "chunks", 40);
+    size_t n = w.frames.n, per = T_CHUNK / 32, n_chunks = (n + per - 1) / per;
+    tview_t view = { 0 };
+    eventlog_t *log = world_target (&w, "t", &view);
+    if (!log)
+        return;
+    eventlog_set_snapshot_chunk_bytes (log, T_CHUNK);
+    eventlog_ingest_result_t r;
+    HT_CHECK_EQ_INT (s_ingest (log, &w.frames, 0, n, &r, NULL), 0);
+    uint8_t d1 [32], d2 [32];
+    tview_digest (&view, d1);
+    eventlog_snapshot_info_t info;
+    HT_CHECK_EQ_INT (eventlog_views_snapshot (log), 0);
+    HT_CHECK_EQ_INT (eventlog_snapshot_info (log, "test", &info), 0);
+    HT_CHECK_EQ_INT (info.generation, 1);
+    HT_CHECK_EQ_INT (info.n_chunks, n_chunks);
+    HT_CHECK_EQ_INT (info.total_bytes, 32 * n);
+    HT_CHECK_EQ_INT (info.stored_chunks, n_chunks);
+    uint8_t *chunk = NULL;
+    size_t len = 0;
+    HT_CHECK_EQ_INT (eventlog_snapshot_chunk_get (log, "test", 1, 0, &chunk, &len), 0);
+    HT_CHECK (chunk && len == 32 * per && memcmp (chunk, view.hashes, len) == 0);
+    free (chunk);
+    HT_CHECK_EQ_INT (eventlog_snapshot_chunk_get (log, "test", 1, (uint32_t) n_chunks, &chunk, &len),
+                     HEARTH_ENOTFOUND);
+    /*  The next one replaces it. */
+    HT_CHECK_EQ_INT (eventlog_views_snapshot (log), 0);
+    HT_CHECK_EQ_INT (eventlog_snapshot_info (log, "test", &info), 0);
+    HT_CHECK_EQ_INT (info.generation, 2);
+    HT_CHECK_EQ_INT (info.stored_chunks, n_chunks);
+    eventlog_destroy (&log);                /* generation 3 */
+    tview_free (&view);
+    size_t fed = 0;
+    HT_CHECK_EQ_INT (s_load (&w, "t", d2, &fed, &info), 0);
+    HT_CHECK (memcmp (d1, d2, 32) == 0);
+    HT_CHECK_EQ_INT (fed, n_chunks);
+    HT_CHECK_EQ_INT (info.generation, 3);
+    HT_CHECK_EQ_INT (info.stored_chunks, n_chunks);
+    /*  At the default size the whole view is one chunk. */
+    HT_CHECK_EQ_INT (s_load (&w, "t", d2, &fed, &info), 0);
+    HT_CHECK_EQ_INT (fed, 1);
+    HT_CHECK_EQ_INT (info.n_chunks, 1);
+    HT_CHECK_EQ_INT (info.stored_chunks, 1);
+    world_free (&w);
+}
+
+/*  Every way stored chunks can disagree with their manifest ends in a
+    reset and a rebuild from the whole log, to the same state: a chunk the
+    view cannot decode, one changed in place (only the manifest's hash
+    tells), one of another length, a missing one, an extra one. */
+HT_TEST (test_snapshot_chunk_faults_rebuild)
+{
+    world_t w;
+    world_make (&w, "faults", 40);
+    const char *names [] = { "undecodable", "flipped", "shorter", "missing", "extra" };
+    for (int f = 0; f < 5; f++) {
+        uint8_t ref [32], d [32];
+        s_chunked_target (&w, names [f], ref);
+        eventlog_t *log = s_open_raw (&w, names [f]);
+        if (!log)
+            break;
+        eventlog_snapshot_info_t info;
+        HT_CHECK_EQ_INT (eventlog_snapshot_info (log, "test", &info), 0);
+        HT_CHECK (info.n_chunks >= 4);
+        uint64_t g = info.generation;
+        uint8_t *chunk = NULL;
+        size_t len = 0;
+        HT_CHECK_EQ_INT (eventlog_snapshot_chunk_get (log, "test", g, 1, &chunk, &len), 0);
+        if (!chunk)
+            break;
+        switch (f) {
+            case 0: HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test", g, 1, chunk, len - 1), 0); break;
+            case 1: chunk [len - 1] ^= 1;
+                    HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test", g, 1, chunk, len), 0); break;
+            case 2: HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test", g, 1, chunk, 32), 0); break;
+            case 3: HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test", g, 1, NULL, 0), 0); break;
+            case 4: HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test", g, (uint32_t) info.n_chunks,
+                                                                 chunk, len), 0); break;
+        }
+        free (chunk);
+        eventlog_destroy (&log);
+        size_t fed = 0;
+        HT_CHECK_EQ_INT (s_load (&w, names [f], d, &fed, NULL), w.frames.n);
+        HT_CHECK (memcmp (d, ref, 32) == 0);
+        /*  The flipped chunk decodes: every chunk was fed, the hash caught it. */
+        if (f == 1)
+            HT_CHECK_EQ_INT (fed, info.n_chunks);
+        /*  Its close wrote a good snapshot again. */
+        HT_CHECK_EQ_INT (s_load (&w, names [f], d, NULL, NULL), 0);
+        HT_CHECK (memcmp (d, ref, 32) == 0);
+    }
+    world_free (&w);
+}
+
+/*  Chunks of a generation other than the manifest's are deleted at load:
+    older ones (a delete lost in a crash) and newer ones (a snapshot that
+    crashed before its manifest); the next snapshot writes above them. */
+HT_TEST (test_snapshot_orphan_chunks_removed)
+{
+    world_t w;
+    world_make (&w, "orphans", 20);
+    uint8_t ref [32], d [32];
+    s_chunked_target (&w, "t", ref);
+    eventlog_t *log = s_open_raw (&w, "t");
+    if (!log)
+        return;
+    eventlog_snapshot_info_t info;
+    HT_CHECK_EQ_INT (eventlog_snapshot_info (log, "test", &info), 0);
+    uint64_t g = info.generation, n = info.n_chunks;
+    HT_CHECK (g >= 1 && n >= 2);
+    const uint8_t junk [40] = { 1, 2, 3 };
+    HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test", g + 1, 0, junk, sizeof junk), 0);
+    HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test", g + 1, 1, junk, sizeof junk), 0);
+    HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test", g + 7, 0, junk, sizeof junk), 0);
+    HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test", 0, 3, junk, sizeof junk), 0);
+    /*  A view whose name extends this one's: not this view's chunks. */
+    HT_CHECK_EQ_INT (eventlog_snapshot_chunk_put (log, "test2", g + 1, 0, junk, sizeof junk), 0);
+    HT_CHECK_EQ_INT (eventlog_snapshot_info (log, "test", &info), 0);
+    HT_CHECK_EQ_INT (info.stored_chunks, n + 4);
+    eventlog_destroy (&log);
+    HT_CHECK_EQ_INT (s_load (&w, "t", d, NULL, &info), 0);
+    HT_CHECK (memcmp (d, ref, 32) == 0);
+    HT_CHECK_EQ_INT (info.generation, g);
+    HT_CHECK_EQ_INT (info.stored_chunks, n);        /* after the load, before its close */
+    log = s_open_raw (&w, "t");
+    if (log) {
+        HT_CHECK_EQ_INT (eventlog_snapshot_info (log, "test", &info), 0);
+        HT_CHECK_EQ_INT (info.generation, g + 8);   /* above every generation stored */
+        HT_CHECK_EQ_INT (info.stored_chunks, 1);    /* that close's: one default-size chunk */
+        HT_CHECK_EQ_INT (eventlog_snapshot_info (log, "test2", &info), 0);
+        HT_CHECK_EQ_INT (info.stored_chunks, 1);
+        eventlog_destroy (&log);
+    }
+    world_free (&w);
+}
+
+/*  A data directory from before chunks: "view/<name>" holds the whole
+    state in ViewSnapshot.state. It restores as one chunk (replaying only
+    the tail after its seq), and chunks left beside it are dropped. */
+HT_TEST (test_snapshot_single_value_still_restores)
+{
+    world_t w;
+    world_make (&w, "legacy", 20);
+    uint8_t ref [32], d [32];
+    s_chunked_target (&w, "t", ref);
+    /*  The state as the old snapshot wrote it: the sorted hashes. */
+    tview_t view = { 0 };
+    for (size_t i = 0; i < w.frames.n; i++) {
+        event_reject_t reason;
+        event_t *ev = event_decode (w.frames.frames [i], w.frames.lens [i], &reason);
+        if (ev)
+            tview_apply (&view, ev);
+        event_destroy (&ev);
+    }
+    eventlog_t *log = s_open_raw (&w, "t");
+    if (!log)
+        return;
+    uint64_t seq = eventlog_stats (log)->seq;
+    HT_CHECK_EQ_INT (eventlog_snapshot_put_legacy (log, "test", seq - 5, (const uint8_t *) view.hashes,
+                                                   view.n * 32), 0);
+    eventlog_destroy (&log);
+    tview_free (&view);
+    log = s_open_raw (&w, "t");
+    if (!log)
+        return;
+    s_register (log, &view);
+    uint64_t replayed = 0;
+    HT_CHECK_EQ_INT (eventlog_views_load (log, &replayed), 0);
+    HT_CHECK_EQ_INT (replayed, 5);
+    HT_CHECK_EQ_INT (view.chunks_restored, 1);
+    tview_digest (&view, d);
+    HT_CHECK (memcmp (d, ref, 32) == 0);
+    eventlog_snapshot_info_t info;
+    HT_CHECK_EQ_INT (eventlog_snapshot_info (log, "test", &info), 0);
+    HT_CHECK_EQ_INT (info.generation, 0);
+    HT_CHECK_EQ_INT (info.stored_chunks, 0);
+    eventlog_destroy (&log);                /* now chunked */
+    tview_free (&view);
+    HT_CHECK_EQ_INT (s_load (&w, "t", d, NULL, &info), 0);
+    HT_CHECK (memcmp (d, ref, 32) == 0);
+    HT_CHECK (info.generation >= 1);
+    world_free (&w);
+}
+
 /* ---- every reject reason ------------------------------------------------------ */
 
 HT_TEST (test_reject_reasons)
@@ -1019,8 +1308,8 @@ s_child_tail (const char *dir)
         return 3;
     eventlog_view_t v = {
         .name = "test", .types = 0xFFFFFFFEu, .ctx = &view,
-        .apply = tview_apply, .snapshot = tview_snapshot,
-        .restore = tview_restore, .reset = tview_reset,
+        .apply = tview_apply, .snapshot = tview_snapshot, .restore_begin = tview_restore_begin,
+        .restore_chunk = tview_restore_chunk, .restore_end = tview_restore_end, .reset = tview_reset,
     };
     eventlog_ingest_result_t r;
     size_t head = f.n - 7;
@@ -1392,6 +1681,10 @@ main (int argc, char **argv)
     HT_RUN (test_replay_idempotent);
     HT_RUN (test_replay_order_independence);
     HT_RUN (test_snapshot_roundtrip);
+    HT_RUN (test_snapshot_chunks_roundtrip);
+    HT_RUN (test_snapshot_chunk_faults_rebuild);
+    HT_RUN (test_snapshot_orphan_chunks_removed);
+    HT_RUN (test_snapshot_single_value_still_restores);
     HT_RUN (test_reject_reasons);
     HT_RUN (test_membership_rules);
     HT_RUN (test_open_locked);

@@ -173,8 +173,10 @@ s_view_apply (void *ctx, const event_t *ev)
     return 0;
 }
 
-static int  s_view_snapshot (void *c, uint8_t **b, size_t *l) { (void) c; *b = malloc (1); *l = 0; return 0; }
-static int  s_view_restore (void *c, const uint8_t *b, size_t l) { (void) c; (void) b; (void) l; return 0; }
+static int  s_view_snapshot (void *c, eventlog_record_fn *e, void *a) { (void) c; (void) e; (void) a; return 0; }
+static int  s_view_restore_begin (void *c) { (void) c; return 0; }
+static int  s_view_restore_chunk (void *c, const uint8_t *b, size_t l) { (void) c; (void) b; (void) l; return 0; }
+static int  s_view_restore_end (void *c, int commit) { (void) c; (void) commit; return 0; }
 static void s_view_reset (void *c) { (void) c; }
 
 static void
@@ -182,8 +184,8 @@ s_view_register (eventlog_t *log, s_clock_view_t *v)
 {
     eventlog_view_t view = {
         .name = "bench", .types = 1u << HEARTH__EVENT_TYPE__MARKET_POST_CREATED, .ctx = v,
-        .apply = s_view_apply, .snapshot = s_view_snapshot, .restore = s_view_restore,
-        .reset = s_view_reset,
+        .apply = s_view_apply, .snapshot = s_view_snapshot, .restore_begin = s_view_restore_begin,
+        .restore_chunk = s_view_restore_chunk, .restore_end = s_view_restore_end, .reset = s_view_reset,
     };
     eventlog_view_register (log, &view);
     eventlog_views_load (log, NULL);

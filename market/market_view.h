@@ -105,12 +105,39 @@ uint64_t market_view_max_lamport (const market_view_t *self);
 size_t market_view_count (const market_view_t *self);
 size_t market_view_count_active (market_view_t *self, const membership_t *members, uint64_t now_ms);
 
-/*  Canonical serialisation (MarketSnapshot, posts sorted by id) into a
-    malloc'd buffer the caller frees. */
+/*  The canonical serialisation is a MarketSnapshot (posts sorted by id),
+    streamed as records: a header (version, max_lamport), then one record
+    per post (field 3's tag, length, MarketPostState). The records'
+    concatenation is the MarketSnapshot's single pack, and so is any run of
+    whole records: each unpacks as a MarketSnapshot. Costs 8 B per post
+    and one record buffer, never a copy of the view.
+
+    Call emit (arg, record, len) for each record in order (record borrowed
+    for the call; each at most EVENTLOG_SNAPSHOT_RECORD_MAX bytes); stops
+    at and returns emit's first error. 0, HEARTH_ENOMEM. */
+int  market_view_records (market_view_t *self, eventlog_record_fn *emit, void *arg);
+/*  The whole serialisation in one malloc'd buffer the caller frees (tests
+    and tools; the log streams the records). */
 int  market_view_snapshot (market_view_t *self, uint8_t **buf, size_t *len);
-/*  Replace state from a snapshot. 0, HEARTH_EDECODE, HEARTH_ECORRUPT. */
+
+/*  Restore in parts: begin (any restore still open is dropped), then one
+    chunk at a time, each a run of whole records in stream order (the
+    first starts with the header; post ids strictly increase across
+    chunks), then end. The new state is built aside: the view is unchanged
+    until end with commit != 0 swaps it in (0, or HEARTH_ECORRUPT if a
+    chunk failed or none had the header, the view unchanged). end with
+    commit == 0 drops it (returns 0). chunk: 0, HEARTH_EDECODE,
+    HEARTH_ECORRUPT, HEARTH_ENOMEM, HEARTH_EINVAL (no restore open, or a
+    chunk failed already). */
+typedef struct _market_view_restore_t market_view_restore_t;
+int  market_view_restore_begin (market_view_t *self);
+int  market_view_restore_chunk (market_view_t *self, const uint8_t *buf, size_t len);
+int  market_view_restore_end (market_view_t *self, int commit);
+/*  Replace state from a whole serialisation (begin, one chunk, end). 0,
+    HEARTH_EDECODE, HEARTH_ECORRUPT; on error the view is unchanged. */
 int  market_view_restore (market_view_t *self, const uint8_t *buf, size_t len);
-/*  BLAKE2b-256 of the canonical serialisation: equal state, equal digest. */
+/*  BLAKE2b-256 of the canonical serialisation, hashed record by record:
+    equal state, equal digest. */
 int  market_view_digest (market_view_t *self, uint8_t out [32]);
 
 /*  Relevance search (market_search: BM25 over folded, stemmed words and

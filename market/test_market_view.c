@@ -3,6 +3,7 @@
     snapshot/restore/digest, and order independence over 1,000+ shuffles.
     Events are real: signed with event_sign by identity_from_seed keys.
 */
+#include <sodium.h>
 #include "test_market_util.h"
 #include "market_idx.h"
 #include "market_order.h"
@@ -940,6 +941,42 @@ HT_TEST (test_view_search_hides_inactive)
     s_cast_destroy (&k);
 }
 
+/*  Records as emitted: their concatenation and where each ends. */
+typedef struct {
+    uint8_t *buf;
+    size_t   len, cap;
+    size_t  *ends;
+    size_t   n, cap_ends;
+} s_records_t;
+
+static int
+s_records_emit (void *arg, const uint8_t *rec, size_t len)
+{
+    s_records_t *r = (s_records_t *) arg;
+    if (len == 0 || len > EVENTLOG_SNAPSHOT_RECORD_MAX)
+        return HEARTH_EINVAL;
+    if (r->len + len > r->cap) {
+        r->cap = (r->len + len) * 2;
+        r->buf = realloc (r->buf, r->cap);
+    }
+    if (r->n == r->cap_ends) {
+        r->cap_ends = r->cap_ends? r->cap_ends * 2: 64;
+        r->ends = realloc (r->ends, r->cap_ends * sizeof *r->ends);
+    }
+    memcpy (r->buf + r->len, rec, len);
+    r->len += len;
+    r->ends [r->n++] = r->len;
+    return 0;
+}
+
+static void
+s_records_free (s_records_t *r)
+{
+    free (r->buf);
+    free (r->ends);
+    memset (r, 0, sizeof *r);
+}
+
 HT_TEST (test_eventlog_view_adapter)
 {
     market_view_t *view = market_view_new ();
@@ -954,16 +991,160 @@ HT_TEST (test_eventlog_view_adapter)
     s_cast_new (&k);
     event_t *ev = tm_created (k.a, k.community, 10, T0, 1, NULL, OFFER, "P", "x", NULL, 0, DAY_S);
     HT_CHECK_EQ_INT (ev_view.apply (ev_view.ctx, ev), 0);
-    uint8_t *buf;
-    size_t len;
-    HT_CHECK_EQ_INT (ev_view.snapshot (ev_view.ctx, &buf, &len), 0);
+    s_records_t rec = { 0 };
+    HT_CHECK_EQ_INT (ev_view.snapshot (ev_view.ctx, s_records_emit, &rec), 0);
+    HT_CHECK_EQ_INT (rec.n, 2);             /* header, one post */
     ev_view.reset (ev_view.ctx);
     HT_CHECK_EQ_INT (market_view_count (view), 0);
-    HT_CHECK_EQ_INT (ev_view.restore (ev_view.ctx, buf, len), 0);
+    HT_CHECK_EQ_INT (ev_view.restore_begin (ev_view.ctx), 0);
+    HT_CHECK_EQ_INT (ev_view.restore_chunk (ev_view.ctx, rec.buf, rec.len), 0);
+    HT_CHECK_EQ_INT (market_view_count (view), 0);      /* not before end */
+    HT_CHECK_EQ_INT (ev_view.restore_end (ev_view.ctx, 1), 0);
     HT_CHECK_EQ_INT (market_view_count (view), 1);
-    free (buf);
+    s_records_free (&rec);
     event_destroy (&ev);
     market_view_destroy (&view);
+    s_cast_destroy (&k);
+}
+
+/*  The record stream is the single pack of the whole MarketSnapshot: its
+    concatenation unpacks and packs again to the same bytes, the digest is
+    the hash of those bytes, each record after the header is one element
+    of field 3, and any run of whole records unpacks alone. */
+HT_TEST (test_records_equal_whole_pack)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    s_set_t set;
+    s_set_build (&set, &k);
+    uint64_t rng = UINT64_C (0x5EED5EED12345678);
+    for (size_t i = set.n - 1; i > 0; i--) {            // a random arrival order
+        size_t j = (size_t) (tm_rand (&rng) % (i + 1));
+        event_t *tmp = set.ev [i];
+        set.ev [i] = set.ev [j];
+        set.ev [j] = tmp;
+    }
+    market_view_t *view = market_view_new ();
+    s_apply_all (view, set.ev, set.n);
+    s_records_t rec = { 0 };
+    HT_CHECK_EQ_INT (market_view_records (view, s_records_emit, &rec), 0);
+    HT_CHECK (rec.n >= market_view_count (view) + 1);      /* + posts without a .created */
+    Hearth__MarketSnapshot *snap = hearth__market_snapshot__unpack (NULL, rec.len, rec.buf);
+    HT_CHECK (snap != NULL);
+    if (snap) {
+        HT_CHECK_EQ_INT (snap->n_posts, rec.n - 1);
+        HT_CHECK_EQ_INT (snap->version, 1);
+        HT_CHECK_EQ_INT (snap->max_lamport, market_view_max_lamport (view));
+        size_t len = hearth__market_snapshot__get_packed_size (snap);
+        uint8_t *whole = malloc (len + 1);
+        hearth__market_snapshot__pack (snap, whole);
+        HT_CHECK (len == rec.len && memcmp (whole, rec.buf, len) == 0);
+        uint8_t d1 [32], d2 [32];
+        crypto_generichash (d1, 32, whole, len, NULL, 0);
+        HT_CHECK_EQ_INT (market_view_digest (view, d2), 0);
+        HT_CHECK (memcmp (d1, d2, 32) == 0);
+        //  market_view_snapshot is the same bytes
+        uint8_t *buf;
+        size_t blen;
+        HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &blen), 0);
+        HT_CHECK (blen == len && memcmp (buf, whole, len) == 0);
+        free (buf);
+        free (whole);
+        hearth__market_snapshot__free_unpacked (snap, NULL);
+    }
+    //  Records 1..n-1 alone: the posts, no header
+    size_t first = rec.ends [0];
+    snap = hearth__market_snapshot__unpack (NULL, rec.len - first, rec.buf + first);
+    HT_CHECK (snap && snap->version == 0 && snap->n_posts == rec.n - 1);
+    if (snap)
+        hearth__market_snapshot__free_unpacked (snap, NULL);
+    s_records_free (&rec);
+    market_view_destroy (&view);
+    s_free_all (set.ev, set.n);
+    s_cast_destroy (&k);
+}
+
+/*  Restore from the records cut into runs at random places (each run a
+    chunk) gives the same digest; chunks out of order, a chunk without the
+    header first, a second header or a broken chunk fail, and a failed or
+    abandoned restore leaves the view as it was. */
+HT_TEST (test_restore_in_chunks)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    s_set_t set;
+    s_set_build (&set, &k);
+    market_view_t *view = market_view_new ();
+    s_apply_all (view, set.ev, set.n);
+    uint8_t ref [32], d [32];
+    market_view_digest (view, ref);
+    s_records_t rec = { 0 };
+    HT_CHECK_EQ_INT (market_view_records (view, s_records_emit, &rec), 0);
+    HT_CHECK (rec.n >= 4);
+    uint64_t rng = 7;
+    for (int round = 0; round < 50; round++) {
+        market_view_t *copy = market_view_new ();
+        HT_CHECK_EQ_INT (market_view_restore_begin (copy), 0);
+        size_t at = 0, r = 0;
+        while (r < rec.n) {
+            size_t take = 1 + (size_t) (tm_rand (&rng) % 3);
+            r = r + take > rec.n? rec.n: r + take;
+            HT_CHECK_EQ_INT (market_view_restore_chunk (copy, rec.buf + at, rec.ends [r - 1] - at), 0);
+            at = rec.ends [r - 1];
+        }
+        HT_CHECK_EQ_INT (market_view_count (copy), 0);  /* built aside */
+        HT_CHECK_EQ_INT (market_view_restore_end (copy, 1), 0);
+        market_view_digest (copy, d);
+        HT_CHECK (memcmp (d, ref, 32) == 0);
+        market_view_destroy (&copy);
+    }
+    //  Failures against a view with state: it keeps its digest
+    market_view_t *other = market_view_new ();
+    event_t *ev = tm_created (k.a, k.community, 10, T0, 1, NULL, OFFER, "Kept", "x", NULL, 0, DAY_S);
+    HT_CHECK_EQ_INT (market_view_apply (other, ev), 0);
+    event_destroy (&ev);
+    uint8_t before [32];
+    market_view_digest (other, before);
+    size_t h = rec.ends [0], p1 = rec.ends [1], p2 = rec.ends [2];
+    //  (a) posts out of order across chunks: post 2 before post 1
+    HT_CHECK_EQ_INT (market_view_restore_begin (other), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf, h), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf + p1, p2 - p1), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf + h, p1 - h), HEARTH_ECORRUPT);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf + p2, rec.len - p2), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (market_view_restore_end (other, 1), HEARTH_ECORRUPT);
+    market_view_digest (other, d);
+    HT_CHECK (memcmp (d, before, 32) == 0);
+    //  (b) no header first
+    HT_CHECK_EQ_INT (market_view_restore_begin (other), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf + h, rec.len - h), HEARTH_ECORRUPT);
+    HT_CHECK_EQ_INT (market_view_restore_end (other, 1), HEARTH_ECORRUPT);
+    //  (c) a second header
+    HT_CHECK_EQ_INT (market_view_restore_begin (other), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf, p1), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf, h), HEARTH_ECORRUPT);
+    HT_CHECK_EQ_INT (market_view_restore_end (other, 1), HEARTH_ECORRUPT);
+    //  (d) a chunk that does not decode; (e) nothing at all
+    HT_CHECK_EQ_INT (market_view_restore_begin (other), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, (const uint8_t *) "\xff\xff\xff", 3), HEARTH_EDECODE);
+    HT_CHECK_EQ_INT (market_view_restore_end (other, 1), HEARTH_ECORRUPT);
+    HT_CHECK_EQ_INT (market_view_restore_begin (other), 0);
+    HT_CHECK_EQ_INT (market_view_restore_end (other, 1), HEARTH_ECORRUPT);
+    //  (f) a whole, valid stream abandoned (commit = 0)
+    HT_CHECK_EQ_INT (market_view_restore_begin (other), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf, rec.len), 0);
+    HT_CHECK_EQ_INT (market_view_restore_end (other, 0), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf, rec.len), HEARTH_EINVAL);
+    market_view_digest (other, d);
+    HT_CHECK (memcmp (d, before, 32) == 0);
+    HT_CHECK_EQ_INT (market_view_count (other), 1);
+    //  A restore left open is freed with the view
+    HT_CHECK_EQ_INT (market_view_restore_begin (other), 0);
+    HT_CHECK_EQ_INT (market_view_restore_chunk (other, rec.buf, p1), 0);
+    market_view_destroy (&other);
+    s_records_free (&rec);
+    market_view_destroy (&view);
+    s_free_all (set.ev, set.n);
     s_cast_destroy (&k);
 }
 
@@ -1149,5 +1330,7 @@ main (void)
     HT_RUN (test_effective_content_at_read_time);
     HT_RUN (test_view_search_hides_inactive);
     HT_RUN (test_eventlog_view_adapter);
+    HT_RUN (test_records_equal_whole_pack);
+    HT_RUN (test_restore_in_chunks);
     return ht_summary ();
 }

@@ -188,6 +188,7 @@ s_mesh_sample (node_bus_t *self, node_stats_mesh_t *mesh)
     mesh->bytes_out = stats->bytes_out;
     mesh->zap_denied = stats->zap_denied;
     mesh->frames_dropped = stats->frames_dropped;
+    mesh->store_rebuilds = stats->store_rebuilds;
     mesh->last_sync_ms = stats->last_sync_ms;
     mesh->n_queries = gossip_query_stats (self->mesh, &mesh->queries);
     mesh->now_ms = hearth_now_ms ();

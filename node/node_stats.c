@@ -264,6 +264,7 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
         json_object_set_new (object, "bytes_out", s_u64 (mesh->bytes_out));
         json_object_set_new (object, "zap_denied", s_u64 (mesh->zap_denied));
         json_object_set_new (object, "frames_dropped", s_u64 (mesh->frames_dropped));
+        json_object_set_new (object, "store_rebuilds", s_u64 (mesh->store_rebuilds));
         if (mesh->last_sync_ms) {
             char when [HEARTH_TIME_SIZE];
             hearth_time_format_ms (mesh->last_sync_ms, when);
@@ -469,6 +470,10 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
     s_metric (out, "hearth_mesh_frames_dropped_total", "counter",
               "Malformed or oversized frames from peers dropped since start.",
               mesh->frames_dropped);
+    s_metric (out, "hearth_mesh_store_rebuilds_total", "counter",
+              "Reconciliation store rebuilt from the log after a page read disagreed with it "
+              "(or an insert failed), since start; nonzero points to disk trouble.",
+              mesh->store_rebuilds);
     s_family (out, "hearth_mesh_last_sync_timestamp_seconds", "gauge",
               "Unix time of the last completed reconciliation (0 = never).");
     fprintf (out, "hearth_mesh_last_sync_timestamp_seconds %.3f\n", (double) mesh->last_sync_ms / 1000.0);

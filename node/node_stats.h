@@ -59,6 +59,7 @@ typedef struct {
     uint64_t    bytes_in, bytes_out;    /* all link bytes */
     uint64_t    zap_denied;             /* handshakes refused */
     uint64_t    frames_dropped;         /* bad frames from peers */
+    uint64_t    store_rebuilds;         /* reconciliation store rebuilt after disagreeing with the log */
     uint64_t    last_sync_ms;           /* wall ms of the last completed session, 0 = never */
     uint64_t    now_ms;                 /* wall ms of the sample */
     const json_t *peers;                /* may be NULL: the "peers" array of gossip_peers_json */

@@ -34,7 +34,9 @@
 #                 RSS (VmHWM: every moment, not a sample) over its idle RSS,
 #                 its RSS once it holds everything and once the view digests
 #                 agree, drops and link-downs; then node 2 restarts on the
-#                 synced data: its RSS once it answers (views loaded). With
+#                 synced data: its RSS once it answers (views loaded), the
+#                 state it holds for this data, and the join's peak over
+#                 that (what joining cost beyond the state). With
 #                 JOIN_CACHE=DIR the seeded pair is kept in DIR/join-JOIN and
 #                 reused (1M takes minutes to seed; remove it after a change
 #                 of the storage format; its ports must still be free). Not
@@ -487,10 +489,15 @@ case_join () {
             node2_rss_at_equal_digests_mib="$(mib "$settled_kb")" node2_peak_incl_digest_polls_mib="$(mib "$hwm2_kb")" \
             frames_dropped_node1="$drops1" frames_dropped_node2="$drops2" link_down_lines="$downs"
         # A restart on the synced data: views from the snapshot its stop
+        # wrote, the reconciliation store from the log. What it holds is
+        # the node's state for this data, however it got it (the market
+        # view is in memory by design); the join's peak over it is what
+        # joining itself cost (node2_join_peak_over_restart_mib).
         # wrote, the reconciliation store from the log. Its RSS is read as
         # soon as it answers (its views are loaded by then), before any
-        # digest poll: node.view_digest hashes a full view snapshot, which
-        # at 1M posts costs as much memory again, and glibc keeps some.
+        # digest poll: node.view_digest hashed a full view snapshot packed
+        # in one buffer, which at 1M posts cost as much memory again (since
+        # 56e527d it hashes the records one by one).
         cluster stop "$c" 2
         local t_r0 t_r1 r_rss r_hwm r_cpu
         t_r0=$(now_ms)
@@ -504,6 +511,7 @@ case_join () {
         record "join.run$run.restart" node2_restart_ms=$((t_r1 - t_r0)) load="$(load_now)" \
             cpu_s_node2_restart="$(ticks_s "$r_cpu")" \
             node2_rss_mib="$(mib "$r_rss")" node2_rss_extra_mib="$(mib $((r_rss - idle_kb)))" \
+            node2_join_peak_over_restart_mib="$(mib $((hwm_kb - r_rss)))" \
             node2_peak_rss_mib="$(mib "$r_hwm")" \
             node2_rss_after_digest_polls_mib="$(mib "$(proc_kb "$p2" VmRSS)")"
         cluster down "$c" >/dev/null

@@ -314,7 +314,7 @@ HT_TEST (test_mesh)
         .reconcile_round_trips = 5, .reconcile_fallbacks = 1, .reconcile_switches = 4,
         .reconcile_bytes = 900,
         .reconcile_bytes_rateless = 600,
-        .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1,
+        .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1, .store_rebuilds = 6,
         .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 2
     };
@@ -340,6 +340,7 @@ HT_TEST (test_mesh)
     HT_CHECK (s_value (text, "hearth_mesh_bytes_total{direction=\"in\"}") == 4000);
     HT_CHECK (s_value (text, "hearth_mesh_bytes_total{direction=\"out\"}") == 5000);
     HT_CHECK (s_value (text, "hearth_mesh_zap_denied_total") == 2);
+    HT_CHECK (s_value (text, "hearth_mesh_store_rebuilds_total") == 6);
     HT_CHECK (s_value (text, "hearth_mesh_seconds_since_last_sync") == 2.5);
     HT_CHECK (s_value (text, "hearth_mesh_peer_bytes_total{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\",direction=\"out\"}") == 200);
     HT_CHECK (s_value (text, "hearth_mesh_peer_connected{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\"}") == 1);
@@ -364,6 +365,7 @@ HT_TEST (test_mesh)
     json_t *json = node_stats_json (stats, &sample);
     json_t *object = json_object_get (json, "mesh");
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "zap_denied")), 2);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "store_rebuilds")), 6);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_rounds")), 3);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "events_duplicate")), 4);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_sent")), 21);
