@@ -2,18 +2,22 @@
     market.post.* events (see market_view.h and docs/market.md).
 
     Layout: every post id seen (by a .created, .updated or .expired) has one
-    s_post_t, found through `by_id`. Posts with a .created are also in
-    `order` (market_order: chunked, sorted by (lamport, event_id)), so list
-    walks it newest first and stops at since_lamport without sorting, and
-    any arrival order costs O(log n) per insert. The search index is brought
-    up to date lazily from the `dirty` bitmap. A .created's strings live in
-    one block.
+    s_post_t, numbered in order of arrival and kept in slabs that never move
+    (s_post_at), found by id through `by_id` (market_idx: 8 bytes a post, the
+    id read back from the post). Posts with a .created are also in `order`
+    (market_order: chunked, sorted by (lamport, event_id)), so list walks it
+    newest first and stops at since_lamport without sorting, and any
+    arrival order costs O(log n) per insert. The search index is brought up
+    to date lazily from the `dirty` bitmap (a bit per post). A .created's
+    payload lives in one block found by offsets; its author is a pointer
+    into the view's author table (each key once).
     What can be derived is not stored: the effective content (the .created
     with the author's winning updates) and expires_at are computed when a
-    post is read, and the readers' pointers point into the block or the
-    updates, so they stay valid until the next apply as before. A view holds
-    up to a million posts (MARKET_VIEW_MAX_POSTS), so every byte of s_post_t
-    costs ~1 MB (docs/performance.md "Market view memory").
+    post is read, and the readers' pointers point into the block, the
+    author table or the updates, so they stay valid until the next apply,
+    restore or reset. A view holds up to a million posts
+    (MARKET_VIEW_MAX_POSTS), so every byte of s_post_t costs ~1 MB
+    (docs/performance.md "Market view memory").
 
     Why the fold is order-insensitive: every piece of state is a function of
     the event *set*: the .created winner is the minimum (author, hash), each
@@ -141,7 +145,7 @@ struct _market_view_t {
     s_post_t       **slabs;         /* owned (array and slabs); post i at s_post_at */
     size_t           n_slabs, cap_slabs;
     size_t           n_posts;
-    market_idx_t    *by_id;         /* owned; id -> index in posts (keys: the posts' ids) */
+    market_idx_t    *by_id;         /* owned; id -> post index (keys: the posts' ids) */
     //  Authors of .created, each once (a community has far fewer authors
     //  than posts: a key per post was 24 bytes more than a pointer)
     uint8_t        **authors;       /* owned (array and each 32-byte key); never move */
