@@ -1,7 +1,7 @@
 /*  market_bench.c — how many resident bytes the market view holds per post
     (docs/performance.md "Market view memory"). Not a test.
 
-        market_bench N [--updates K] [--located K] [--shuffled 1]
+        market_bench N [--updates K] [--located K] [--shuffled 1] [--search 1]
             Folds N market.post.created events shaped like the seeded posts
             of scripts/bench.sh sync (tests/sync_seed.c: one author, a title
             of 33-38 bytes, its 133-byte body, tags "seed","seed", a 30-day
@@ -13,7 +13,10 @@
             1..N (arrival out of (lamport, id) order, as when a log is
             fetched in hash order), so the order index splits chunks. Then
             the view is snapshotted, dropped, and restored from the
-            snapshot (a restart).
+            snapshot (a restart). With --search 1, a "search" phase after
+            the fold: the first market_view_search (query "seedlings"),
+            which builds the search index of every post; its heap is the
+            index's.
             Prints one JSON line per phase: heap bytes in use (glibc
             mallinfo2 uordblks + hblkhd) and RSS (/proc/self/statm), each
             as the delta over the empty state and per post, and the phase's
@@ -165,7 +168,7 @@ int
 main (int argc, char **argv)
 {
     size_t n = argc > 1? strtoull (argv [1], NULL, 10): 0;
-    size_t every = 0, located = 0, shuffled = 0;
+    size_t every = 0, located = 0, shuffled = 0, search = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (strcmp (argv [i], "--updates") == 0)
             every = strtoull (argv [i + 1], NULL, 10);
@@ -176,12 +179,16 @@ main (int argc, char **argv)
         if (strcmp (argv [i], "--shuffled") == 0)
             shuffled = strtoull (argv [i + 1], NULL, 10);
         else
+        if (strcmp (argv [i], "--search") == 0)
+            search = strtoull (argv [i + 1], NULL, 10);
+        else
             n = 0;
     }
     if (argc % 2 != 0)
         n = 0;
     if (n < 1 || n > MARKET_VIEW_MAX_POSTS) {
-        fprintf (stderr, "usage: market_bench N [--updates K] [--located K] [--shuffled 1], "
+        fprintf (stderr, "usage: market_bench N [--updates K] [--located K] [--shuffled 1] "
+                         "[--search 1], "
                          "N in 1..%d\n",
                  MARKET_VIEW_MAX_POSTS);
         return 2;
@@ -264,6 +271,20 @@ main (int argc, char **argv)
     }
     double seconds = s_now () - start;
     s_report ("fold", n, base, s_mem (), seconds);
+    if (search) {
+        //  The first search indexes every post: its heap growth is the index
+        market_post_t hits [10];
+        double scores [10];
+        s_mem_t before = s_mem ();
+        start = s_now ();
+        int found = market_view_search (view, "seedlings", 10, NULL, S_WALL_MS, hits, scores);
+        seconds = s_now () - start;
+        if (found < 0) {
+            fprintf (stderr, "market_bench: search failed: %d\n", found);
+            return 1;
+        }
+        s_report ("search", n, before, s_mem (), seconds);
+    }
 
     uint8_t *snap;
     size_t snap_len;
