@@ -4,6 +4,16 @@
     a probe compares keys only when the hash bits match (1 in 2^32 for
     another key), and growing the table needs no key (the home slot is the
     hash's low bits, and tables stay below 2^32 slots).
+
+    Invariant (linear probing): every entry sits in the run of occupied
+    slots that starts at its home slot (hash & mask), that is, no empty
+    slot lies between its home and it, cyclically. Lookups rely on it (they
+    stop at the first empty slot). Put keeps it by taking the first empty
+    slot from home on. Remove keeps it by backward shift: after emptying
+    slot `hole`, each later entry of the run at j whose home is not in
+    (hole, j] cyclically would be cut off from its home, so it moves into
+    the hole and j becomes the hole; the shift ends at the run's first
+    empty slot. No tombstones, so probes never lengthen with removals.
 */
 #include <assert.h>
 #include <stdlib.h>
@@ -53,6 +63,18 @@ market_idx_new (size_t key_len)
 {
     if (sodium_init () < 0)
         return NULL;
+    uint8_t sip_key [crypto_shorthash_KEYBYTES];
+    randombytes_buf (sip_key, sizeof sip_key);
+    market_idx_t *self = market_idx_new_keyed (key_len, sip_key);
+    sodium_memzero (sip_key, sizeof sip_key);
+    return self;
+}
+
+market_idx_t *
+market_idx_new_keyed (size_t key_len, const uint8_t *sip_key)
+{
+    if (sodium_init () < 0)
+        return NULL;
     market_idx_t *self = (market_idx_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
@@ -63,7 +85,7 @@ market_idx_new (size_t key_len)
     }
     self->n_slots = S_MIN_SLOTS;
     self->key_len = key_len;
-    randombytes_buf (self->sip_key, sizeof self->sip_key);
+    memcpy (self->sip_key, sip_key, sizeof self->sip_key);
     return self;
 }
 
@@ -150,6 +172,31 @@ market_idx_put (market_idx_t *self, const void *key, uint32_t index, const marke
     return 0;
 }
 
+int
+market_idx_remove (market_idx_t *self, const void *key, const market_idx_keys_t *keys)
+{
+    size_t mask = self->n_slots - 1;
+    size_t hole = s_find (self, key, s_hash (self, key), keys);
+    if (!self->slots [hole].index1)
+        return HEARTH_ENOTFOUND;
+    //  Backward shift (see the banner): no key compares, homes from the
+    //  32 stored hash bits
+    for (size_t j = (hole + 1) & mask; self->slots [j].index1; j = (j + 1) & mask) {
+        size_t home = (size_t) self->slots [j].hash & mask;
+        int reachable = hole < j? (home > hole && home <= j)
+                                : (home > hole || home <= j);     // the run wrapped
+        if (!reachable) {
+            self->slots [hole] = self->slots [j];
+            hole = j;
+        }
+    }
+    self->slots [hole].hash = 0;
+    self->slots [hole].index1 = 0;
+    assert (self->size > 0);
+    self->size--;
+    return 0;
+}
+
 size_t
 market_idx_size (const market_idx_t *self)
 {
@@ -161,4 +208,10 @@ market_idx_clear (market_idx_t *self)
 {
     memset (self->slots, 0, self->n_slots * sizeof (s_slot_t));
     self->size = 0;
+}
+
+size_t
+market_idx_slots (const market_idx_t *self)
+{
+    return self->n_slots;
 }
