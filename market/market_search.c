@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "hearth_error.h"
-#include "market_map.h"
+#include "market_idx.h"
 #include "market_search.h"
 #include "market_text.h"
 #include "market_util.h"
@@ -120,15 +120,15 @@ typedef struct {
 struct _market_search_t {
     s_term_t     *terms;        /* owned */
     size_t        n_terms, cap_terms;
-    market_map_t *term_map;     /* owned; stem -> term id, keys borrowed from terms */
+    market_idx_t *term_map;     /* owned; stem -> term id (keys: the terms' text) */
     s_form_t     *forms;        /* owned */
     size_t        n_forms, cap_forms;
-    market_map_t *form_map;     /* owned; form -> form id, keys borrowed from forms */
+    market_idx_t *form_map;     /* owned; form -> form id (keys: the forms' text) */
     s_doc_t      *docs;         /* owned */
     size_t        n_docs, cap_docs;
     uint32_t     *free_slots;   /* owned */
     size_t        n_free, cap_free;
-    market_map_t *doc_map;      /* owned; id -> slot, keys borrowed from docs */
+    market_idx_t *doc_map;      /* owned; id -> slot of the LIVE documents (keys: their ids) */
     size_t        live_docs, dead_docs;
     double        total_length; /* of live documents */
     s_gram_t     *grams;        /* owned; open addressing table */
@@ -276,11 +276,34 @@ s_gram_add (market_search_t *self, uint64_t gram, uint32_t form)
 
 /* ---- vocabulary --------------------------------------------------------- */
 
+/*  Keys of the three maps, by index (market_idx_keys_t): read through self,
+    as the arrays move when they grow. */
+static const void *
+s_term_key (const void *arg, uint32_t id)
+{
+    return ((const market_search_t *) arg)->terms [id].text;
+}
+
+static const void *
+s_form_key (const void *arg, uint32_t id)
+{
+    return ((const market_search_t *) arg)->forms [id].text;
+}
+
+static const void *
+s_doc_key (const void *arg, uint32_t slot)
+{
+    const s_doc_t *doc = &((const market_search_t *) arg)->docs [slot];
+    assert (doc->id);               // only LIVE documents are in doc_map
+    return doc->id;
+}
+
 /*  Term id of a stem, creating the term. */
 static int
 s_term_intern (market_search_t *self, const char *stem, uint32_t *id)
 {
-    if (market_map_get (self->term_map, stem, id) == 0)
+    market_idx_keys_t keys = { s_term_key, self };
+    if (market_idx_get (self->term_map, stem, &keys, id) == 0)
         return 0;
     if (market_util_reserve ((void **) &self->terms, &self->cap_terms, self->n_terms + 1,
                              sizeof (s_term_t), S_FIRST_CAP))
@@ -290,7 +313,7 @@ s_term_intern (market_search_t *self, const char *stem, uint32_t *id)
     term->text = strdup (stem);
     if (!term->text)
         return HEARTH_ENOMEM;
-    if (market_map_put (self->term_map, term->text, (uint32_t) self->n_terms)) {
+    if (market_idx_put (self->term_map, term->text, (uint32_t) self->n_terms, &keys)) {
         free (term->text);
         return HEARTH_ENOMEM;
     }
@@ -303,7 +326,8 @@ static int
 s_form_add (market_search_t *self, const char *text, uint32_t term)
 {
     uint32_t fid;
-    if (market_map_get (self->form_map, text, &fid) == 0)
+    market_idx_keys_t keys = { s_form_key, self };
+    if (market_idx_get (self->form_map, text, &keys, &fid) == 0)
         return 0;
     if (market_util_reserve ((void **) &self->forms, &self->cap_forms, self->n_forms + 1,
                              sizeof (s_form_t), S_FIRST_CAP))
@@ -314,7 +338,7 @@ s_form_add (market_search_t *self, const char *text, uint32_t term)
     if (!form->text)
         return HEARTH_ENOMEM;
     fid = (uint32_t) self->n_forms;
-    if (market_map_put (self->form_map, form->text, fid)) {
+    if (market_idx_put (self->form_map, form->text, fid, &keys)) {
         free (form->text);
         return HEARTH_ENOMEM;
     }
@@ -335,7 +359,8 @@ static int
 s_word_term (market_search_t *self, const char *surface, size_t len, uint32_t *term)
 {
     uint32_t fid;
-    if (market_map_get (self->form_map, surface, &fid) == 0) {
+    market_idx_keys_t keys = { s_form_key, self };
+    if (market_idx_get (self->form_map, surface, &keys, &fid) == 0) {
         *term = self->forms [fid].term;
         return 0;
     }
@@ -360,9 +385,9 @@ market_search_new (void)
     market_search_t *self = (market_search_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->term_map = market_map_new ();
-    self->form_map = market_map_new ();
-    self->doc_map = market_map_new ();
+    self->term_map = market_idx_new (0);
+    self->form_map = market_idx_new (0);
+    self->doc_map = market_idx_new (0);
     if (!self->term_map || !self->form_map || !self->doc_map) {
         market_search_destroy (&self);
         return NULL;
@@ -400,9 +425,9 @@ market_search_destroy (market_search_t **self_p)
     free (self->counts);
     free (self->share);
     free (self->term_w);
-    market_map_destroy (&self->term_map);
-    market_map_destroy (&self->form_map);
-    market_map_destroy (&self->doc_map);
+    market_idx_destroy (&self->term_map);
+    market_idx_destroy (&self->form_map);
+    market_idx_destroy (&self->doc_map);
     free (self);
     *self_p = NULL;
 }
@@ -456,7 +481,10 @@ s_kill (market_search_t *self, uint32_t slot)
         assert (self->terms [doc->terms [i]].df > 0);
         self->terms [doc->terms [i]].df--;
     }
-    market_map_remove (self->doc_map, doc->id);
+    market_idx_keys_t keys = { s_doc_key, self };
+    int rc = market_idx_remove (self->doc_map, doc->id, &keys);
+    assert (rc == 0);               // every LIVE document is in doc_map
+    (void) rc;
     free (doc->id);
     doc->id = NULL;
     doc->state = S_DOC_DEAD;
@@ -471,7 +499,8 @@ int
 market_search_remove (market_search_t *self, const char *doc_id)
 {
     uint32_t slot;
-    if (market_map_get (self->doc_map, doc_id, &slot))
+    market_idx_keys_t keys = { s_doc_key, self };
+    if (market_idx_get (self->doc_map, doc_id, &keys, &slot))
         return HEARTH_ENOTFOUND;
     s_kill (self, slot);
     return 0;
@@ -515,7 +544,8 @@ market_search_put (market_search_t *self, const char *doc_id, const char *title,
                    const char *body, const char *const *tags, size_t n_tags)
 {
     uint32_t old;
-    if (market_map_get (self->doc_map, doc_id, &old) == 0)
+    market_idx_keys_t keys = { s_doc_key, self };
+    if (market_idx_get (self->doc_map, doc_id, &keys, &old) == 0)
         s_kill (self, old);
 
     size_t n = 0;
@@ -570,7 +600,7 @@ market_search_put (market_search_t *self, const char *doc_id, const char *title,
         term->df++;
         doc->terms [doc->n_terms++] = self->occ [i].term;
     }
-    if (market_map_put (self->doc_map, doc->id, slot))
+    if (market_idx_put (self->doc_map, doc->id, slot, &keys))
         goto oom;
     doc->state = S_DOC_LIVE;
     doc->length = length;
@@ -653,7 +683,8 @@ s_matches (market_search_t *self, const char *surface, const char *stem, s_match
 {
     size_t n = 0;
     uint32_t exact = UINT32_MAX;
-    if (market_map_get (self->term_map, stem, &exact) == 0 && self->terms [exact].df > 0) {
+    market_idx_keys_t keys = { s_term_key, self };
+    if (market_idx_get (self->term_map, stem, &keys, &exact) == 0 && self->terms [exact].df > 0) {
         out [n].term = exact;
         out [n].weight = 1.0;
         n++;
