@@ -33,6 +33,7 @@
 #include <time.h>
 #include <sodium.h>
 #include "eventlog.h"
+#include "hearth_bench.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
 
@@ -47,14 +48,6 @@
 #define BENCH_VERIFY_BATCH  128
 /*  A fixed wall clock for the generated events (2026-05-26). */
 #define BENCH_T0_MS         1779783262000ULL
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 /* ---- cores ----------------------------------------------------------------
    "The same number of cores": each measurement with t threads runs with the
@@ -295,7 +288,7 @@ s_verify_only (const dataset_t *d, size_t from, size_t to, int threads, int batc
     pthread_t tid [8];
     s_slice_t slices [8];
     size_t per = (to - from) / (size_t) threads;
-    double t0 = s_now ();
+    double t0 = hb_now_s ();
     for (int t = 0; t < threads; t++) {
         slices [t] = (s_slice_t) { d, from + per * (size_t) t,
                                    t == threads - 1? to: from + per * (size_t) (t + 1), 0, batch };
@@ -305,7 +298,7 @@ s_verify_only (const dataset_t *d, size_t from, size_t to, int threads, int batc
     s_verify_slice (&slices [0]);
     for (int t = 1; t < threads; t++)
         pthread_join (tid [t], NULL);
-    double dt = s_now () - t0;
+    double dt = hb_now_s () - t0;
     for (int t = 0; t < threads; t++)
         if (slices [t].bad)
             fprintf (stderr, "verify-only: %zu bad signatures?\n", slices [t].bad);
@@ -409,10 +402,10 @@ s_paired_run (const char *dir, const uint8_t *community, const dataset_t *prefix
         size_t m = posts->n - at < call? posts->n - at: call;
         *verify_s += s_verify_only (posts, at, at + m, threads, 0);
         *batch_s += s_verify_only (posts, at, at + m, threads, 1);
-        double t0 = s_now ();
+        double t0 = hb_now_s ();
         int rc = eventlog_ingest (log, (const uint8_t *const *) posts->frames + at, posts->lens + at, m,
                                   &r, NULL);
-        *ingest_s += s_now () - t0;
+        *ingest_s += hb_now_s () - t0;
         if (rc != 0) {
             fprintf (stderr, "ingest failed: %s\n", hearth_strerror (rc));
             break;

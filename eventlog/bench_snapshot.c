@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "eventlog.h"
+#include "hearth_bench.h"
 #include "hearth_error.h"
 
 /*  Bytes per record: about a market post's. */
@@ -27,28 +28,6 @@ typedef struct {
     size_t   n;
     uint64_t restored, chunks;
 } s_view_t;
-
-static double
-s_now (void)
-{
-    struct timespec t;
-    clock_gettime (CLOCK_MONOTONIC, &t);
-    return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
-}
-
-static long
-s_hwm_kib (void)
-{
-    FILE *f = fopen ("/proc/self/status", "r");
-    char line [256];
-    long kib = 0;
-    while (f && fgets (line, sizeof line, f))
-        if (strncmp (line, "VmHWM:", 6) == 0)
-            kib = atol (line + 6);
-    if (f)
-        fclose (f);
-    return kib;
-}
 
 static int
 s_snapshot (void *ctx, eventlog_record_fn *emit, void *arg)
@@ -118,15 +97,15 @@ s_open (const char *dir, s_view_t *v)
         .restore_begin = s_restore_begin, .restore_chunk = s_restore_chunk,
         .restore_end = s_restore_end, .reset = s_reset,
     };
-    double t0 = s_now ();
+    double t0 = hb_now_s ();
     if (eventlog_view_register (log, &view) != 0 || eventlog_views_load (log, NULL) != 0) {
         fprintf (stderr, "views load failed\n");
         eventlog_destroy (&log);
         return NULL;
     }
     printf ("open + views load: %.2f s, restored %llu bytes in %llu chunks, VmHWM %.1f MiB\n",
-            s_now () - t0, (unsigned long long) v->restored, (unsigned long long) v->chunks,
-            (double) s_hwm_kib () / 1024);
+            hb_now_s () - t0, (unsigned long long) v->restored, (unsigned long long) v->chunks,
+            (double) hb_status_kib ("VmHWM:") / 1024);
     return log;
 }
 
@@ -146,12 +125,12 @@ main (int argc, char **argv)
     if (!log)
         return 1;
     for (int i = 0; i < rounds; i++) {
-        double t0 = s_now ();
+        double t0 = hb_now_s ();
         int rc = eventlog_views_snapshot (log);
         eventlog_memory_t mem;
         eventlog_memory (log, &mem);
         printf ("snapshot %d: %s, %.2f s, VmHWM %.1f MiB, memtables %.1f MiB, on disk %.0f MB\n", i + 1,
-                hearth_strerror (rc), s_now () - t0, (double) s_hwm_kib () / 1024,
+                hearth_strerror (rc), hb_now_s () - t0, (double) hb_status_kib ("VmHWM:") / 1024,
                 (double) mem.memtables / 1048576, (double) eventlog_disk_bytes (log) / 1e6);
     }
     eventlog_destroy (&log);                /* no community: no final snapshot */

@@ -46,6 +46,7 @@
 #include <sodium.h>
 #include "eventlog.h"
 #include "gossip.h"
+#include "hearth_bench.h"
 #include "hearth_error.h"
 #include "negentropy.h"
 #include "hearth_log.h"
@@ -337,27 +338,11 @@ typedef struct {
     struct mallinfo2 heap_at_max;           /* glibc's, at rss_max */
 } s_goal_t;
 
-/*  A "Vm...:" line of /proc/self/status, KiB (0 if unknown). */
-static uint64_t
-s_status_kib (const char *field)
-{
-    FILE *f = fopen ("/proc/self/status", "r");
-    char line [256];
-    uint64_t kib = 0;
-    size_t n = strlen (field);
-    while (f && fgets (line, sizeof line, f))
-        if (strncmp (line, field, n) == 0)
-            kib = strtoull (line + n, NULL, 10);
-    if (f)
-        fclose (f);
-    return kib;
-}
-
 /*  Resident set size of this process, KiB (0 if unknown). */
 static uint64_t
 s_rss_kib (void)
 {
-    return s_status_kib ("VmRSS:");
+    return hb_status_kib ("VmRSS:");
 }
 
 /*  Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux
@@ -745,8 +730,8 @@ main (int argc, char **argv)
     if (!k && hwm_ok)
         printf ("B peak RSS by the kernel's mark (VmHWM, every moment, not sampled): +%.1f MiB "
                 "(VmHWM %.1f MiB, RSS at start %.1f MiB)\n",
-                (double) (s_status_kib ("VmHWM:") - rss0) / 1024.0,
-                (double) s_status_kib ("VmHWM:") / 1024.0, (double) rss0 / 1024.0);
+                (double) (hb_status_kib ("VmHWM:") - rss0) / 1024.0,
+                (double) hb_status_kib ("VmHWM:") / 1024.0, (double) rss0 / 1024.0);
     if (!k)
         printf ("B at its sampled peak RSS: RocksDB memtables %.1f MiB, block cache %.1f MiB, table readers "
                 "%.1f MiB; malloc in use %.1f MiB, free but held %.1f MiB, mmapped %.1f MiB\n",

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "hearth_bench.h"
 #include "negentropy_store.h"
 #include "negentropy.h"
 #include "riblt_session.h"
@@ -34,10 +35,7 @@ static uint64_t s_rng = 0x62656e6368ULL;           /* "bench" */
 static uint64_t
 s_rand (void)
 {
-    uint64_t z = (s_rng += 0x9e3779b97f4a7c15ULL);  /* splitmix64 */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return hb_splitmix64 (&s_rng);
 }
 
 static void
@@ -47,28 +45,6 @@ s_rand_id (uint8_t *id)
         uint64_t v = s_rand ();
         memcpy (id + i, &v, 8);
     }
-}
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static long
-s_rss_kib (void)
-{
-    FILE *f = fopen ("/proc/self/status", "r");
-    char line [256];
-    long kib = -1;
-    while (f && fgets (line, sizeof line, f))
-        if (strncmp (line, "VmRSS:", 6) == 0)
-            kib = strtol (line + 6, NULL, 10);
-    if (f)
-        fclose (f);
-    return kib;
 }
 
 static int
@@ -90,23 +66,23 @@ s_bench_store (size_t n)
         items [i].timestamp = i + 1;
         s_rand_id (items [i].id);
     }
-    long rss0 = s_rss_kib ();
+    long rss0 = (long) hb_status_kib ("VmRSS:");
     negentropy_store_t *store = negentropy_store_new ();
-    double t0 = s_now ();
+    double t0 = hb_now_s ();
     if (negentropy_store_build (store, items, n))
         return 1;
-    double t1 = s_now ();
-    long rss1 = s_rss_kib ();
+    double t1 = hb_now_s ();
+    long rss1 = (long) hb_status_kib ("VmRSS:");
     printf ("bulk build      %8zu items  %8.1f ms  (%.0f ns/item), store RSS %.1f MiB (%.1f B/item)\n",
             n, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) n,
             (double) (rss1 - rss0) / 1024, (double) (rss1 - rss0) * 1024 / (double) n);
 
     negentropy_store_t *app = negentropy_store_new ();
-    t0 = s_now ();
+    t0 = hb_now_s ();
     for (size_t i = 0; i < n; i++)
         if (negentropy_store_insert (app, items [i].timestamp, items [i].id))
             return 1;
-    t1 = s_now ();
+    t1 = hb_now_s ();
     printf ("append inserts  %8zu items  %8.1f ms  (%.0f ns/item)\n",
             n, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) n);
     negentropy_store_destroy (&app);
@@ -121,11 +97,11 @@ s_bench_store (size_t n)
         shuffled [j] = t;
     }
     negentropy_store_t *rnd = negentropy_store_new ();
-    t0 = s_now ();
+    t0 = hb_now_s ();
     for (size_t i = 0; i < n; i++)
         if (negentropy_store_insert (rnd, shuffled [i].timestamp, shuffled [i].id))
             return 1;
-    t1 = s_now ();
+    t1 = hb_now_s ();
     printf ("random inserts  %8zu items  %8.1f ms  (%.0f ns/item)\n",
             n, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) n);
     negentropy_store_destroy (&rnd);
@@ -133,34 +109,34 @@ s_bench_store (size_t n)
 
     size_t ops = 1000000;
     uint8_t fp [NEGENTROPY_FINGERPRINT_SIZE], acc = 0;
-    t0 = s_now ();
+    t0 = hb_now_s ();
     for (size_t k = 0; k < ops; k++) {
         size_t a = s_rand () % (n + 1), b = s_rand () % (n + 1);
         negentropy_store_fingerprint (store, a < b? a: b, a < b? b: a, fp);
         acc ^= fp [0];
     }
-    t1 = s_now ();
+    t1 = hb_now_s ();
     printf ("fingerprint     %8zu ranges %8.1f ms  (%.0f ns/range, random ranges)\n",
             ops, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) ops);
     /*  Reconciliation fingerprints neighbouring buckets: adjacent ranges. */
     size_t width = n / ops > 100? n / ops: 100;
-    t0 = s_now ();
+    t0 = hb_now_s ();
     for (size_t k = 0, a = 0; k < ops; k++, a = a + width + width > n? 0: a + width) {
         negentropy_store_fingerprint (store, a, a + width, fp);
         acc ^= fp [0];
     }
-    t1 = s_now ();
+    t1 = hb_now_s ();
     printf ("fingerprint     %8zu ranges %8.1f ms  (%.0f ns/range, adjacent ranges of %zu)\n",
             ops, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) ops, width);
     size_t sink = 0;
-    t0 = s_now ();
+    t0 = hb_now_s ();
     for (size_t k = 0; k < ops; k++) {
         const negentropy_item_t *it = &items [s_rand () % n];
         size_t at = 0;
         negentropy_store_lower_bound (store, it->timestamp, it->id, &at);
         sink += at;
     }
-    t1 = s_now ();
+    t1 = hb_now_s ();
     printf ("lower bound     %8zu probes %8.1f ms  (%.0f ns/probe)  [%u %zu]\n",
             ops, (t1 - t0) * 1e3, (t1 - t0) * 1e9 / (double) ops, acc, sink % 10);
     negentropy_store_destroy (&store);
@@ -185,10 +161,10 @@ s_run_riblt (negentropy_store_t *a, negentropy_store_t *b, size_t n, size_t diff
     riblt_encoder_t *eb = riblt_encoder_new (RIBLT_ENCODER_SYMBOLS_DEFAULT);
     if (!ea || !eb)
         return 1;
-    double t0 = s_now ();
+    double t0 = hb_now_s ();
     if (riblt_encoder_add_store (ea, a))
         return 1;
-    double t1 = s_now ();
+    double t1 = hb_now_s ();
     if (riblt_encoder_add_store (eb, b))
         return 1;
     printf ("riblt encoder build: %zu items in %.1f ms (%.0f ns/item, %d symbols)\n",
@@ -202,7 +178,7 @@ s_run_riblt (negentropy_store_t *a, negentropy_store_t *b, size_t n, size_t diff
     size_t size, reply_size;
     int rounds = 0;
     double c0 = s_cpu ();
-    t0 = s_now ();
+    t0 = hb_now_s ();
     int rc = riblt_session_initiate (init, &msg, &size);
     while (rc == 0 && msg) {
         rounds++;
@@ -210,7 +186,7 @@ s_run_riblt (negentropy_store_t *a, negentropy_store_t *b, size_t n, size_t diff
         if (rc == 0)
             rc = riblt_session_reconcile (init, reply, reply_size, &msg, &size);
     }
-    t1 = s_now ();
+    t1 = hb_now_s ();
     double c1 = s_cpu ();
     riblt_session_stats_t si, sr;
     riblt_session_stats (init, &si);
@@ -297,7 +273,7 @@ s_bench_sync (size_t n, size_t diff, const char *where, size_t limit, int lacks,
     const uint8_t *msg, *reply;
     size_t size, reply_size;
     int rounds = 0;
-    double t0 = s_now ();
+    double t0 = hb_now_s ();
     int rc = negentropy_initiate (init, &msg, &size);
     while (rc == 0 && msg) {
         rounds++;
@@ -305,7 +281,7 @@ s_bench_sync (size_t n, size_t diff, const char *where, size_t limit, int lacks,
         if (rc == 0)
             rc = negentropy_reconcile (init, reply, reply_size, &msg, &size);
     }
-    double t1 = s_now ();
+    double t1 = hb_now_s ();
     if (rc) {
         fprintf (stderr, "reconcile failed: %d\n", rc);
         return 1;

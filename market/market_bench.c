@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "event.h"
+#include "hearth_bench.h"
 #include "hearth_memory.h"
 #include "market_view.h"
 #include "ulid.h"
@@ -54,10 +55,7 @@ static uint64_t s_rng = 0x6d61726b6574ULL;          /* "market" */
 static uint64_t
 s_rand (void)
 {
-    uint64_t z = (s_rng += 0x9e3779b97f4a7c15ULL);  /* splitmix64 */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return hb_splitmix64 (&s_rng);
 }
 
 typedef struct {
@@ -86,9 +84,7 @@ s_mem (void)
 static double
 s_now (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    return hb_clock_s (CLOCK_PROCESS_CPUTIME_ID);
 }
 
 /*  One phase's line; cpu_s = its CPU time (events made and folded, or the

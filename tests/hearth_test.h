@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "hearth_bench.h"
 
 static int ht_checks, ht_failures, ht_tests, ht_failed_tests;
 
@@ -66,10 +67,7 @@ static int ht_checks, ht_failures, ht_tests, ht_failed_tests;
 static inline uint64_t
 ht_splitmix64 (uint64_t *state)
 {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return hb_splitmix64 (state);
 }
 
 static inline char *

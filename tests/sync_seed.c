@@ -34,6 +34,7 @@
 #include <time.h>
 #include <sodium.h>
 #include "eventlog.h"
+#include "hearth_bench.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
@@ -51,14 +52,6 @@
 #define S_BODY "Tomato and basil seedlings, a rake and two spades to lend. Pick up " \
                "any evening after six at the back gate; bring them back in a week."
 
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static int
 s_usage (void)
 {
@@ -68,15 +61,6 @@ s_usage (void)
 }
 
 /*  splitmix64: a small seeded stream, so a skip set can be reproduced. */
-static uint64_t
-s_splitmix (uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /*  Frames in the file `in` (rewound afterwards), or -1 if it is not a
     frames file. */
 static long long
@@ -111,7 +95,7 @@ s_skip_flags (FILE *in, long long skip, uint64_t seed, uint64_t *count_p)
     *count_p = (uint64_t) n;
     uint64_t state = seed;
     for (long long k = 0; k < skip; ) {
-        uint64_t i = s_splitmix (&state) % (uint64_t) n;
+        uint64_t i = hb_splitmix64 (&state) % (uint64_t) n;
         if (!flags [i]) {
             flags [i] = 1;
             k++;
@@ -265,7 +249,7 @@ s_ingest (int argc, char **argv)
     size_t *lens = calloc (S_INGEST_CALL, sizeof *lens);
     uint64_t accepted = 0, rejected = 0, skipped = 0, skipped_bytes = 0, index = 0;
     int rc = frames && lens? 0: 1;
-    double start = s_now ();
+    double start = hb_now_s ();
     while (rc == 0) {
         size_t n = 0;
         uint32_t be;
@@ -303,7 +287,7 @@ s_ingest (int argc, char **argv)
         for (int r = 1; r < EVENT_REJECT_COUNT; r++)
             rejected += result.rejected [r];
     }
-    double seconds = s_now () - start;
+    double seconds = hb_now_s () - start;
     fclose (in);
     free (skip_flags);
     free (frames);
