@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include "hearth_error.h"
 
 typedef struct {
@@ -38,6 +39,7 @@ static const s_error_row_t s_rows [] = {
     { HEARTH_ENOCOMMUNITY,  "ENOCOMMUNITY", "internal_error",    "no community in this data dir (run `hearthctl init`)" },
     { HEARTH_EEXISTS,       "EEXISTS",      "bad_request",       "already exists" },
     { HEARTH_ELOCKED,       "ELOCKED",      "internal_error",    "data dir is in use by another process" },
+    { HEARTH_ENOSPC,        "ENOSPC",       "capacity_exceeded", "disk full: no space left for the data dir" },
 };
 
 static const s_error_row_t *
@@ -80,4 +82,23 @@ hearth_message (const char *fmt, ...)
         text = NULL;
     va_end (args);
     return text;
+}
+
+int
+hearth_error_from_storage (const char *text)
+{
+    if (!text)
+        return HEARTH_EIO;
+    /*  RocksDB renders errno with strerror(): ENOSPC and EDQUOT (a quota is
+        a full disk to the operator too). */
+    if (strstr (text, "No space left on device") || strstr (text, "Disk quota exceeded")
+    ||  strstr (text, "NoSpace"))
+        return HEARTH_ENOSPC;
+    if (strncmp (text, "Corruption:", 11) == 0 || strstr (text, "Corruption:"))
+        return HEARTH_ECORRUPT;
+    /*  "While lock file: <dir>/LOCK: Resource temporarily unavailable": the
+        LOCK file held by another process. */
+    if (strstr (text, "lock file") || strstr (text, "/LOCK:"))
+        return HEARTH_ELOCKED;
+    return HEARTH_EIO;
 }

@@ -39,7 +39,8 @@ typedef enum {
     HEARTH_ENOCOMMUNITY = -23,  /* internal_error: no community; run `hearthctl init` */
     HEARTH_EEXISTS      = -24,  /* bad_request: already exists (e.g. init twice) */
     HEARTH_ELOCKED      = -25,  /* internal_error: data dir in use by another process */
-    HEARTH_ERROR_MIN    = -25
+    HEARTH_ENOSPC       = -26,  /* capacity_exceeded: the disk holding the data dir is full */
+    HEARTH_ERROR_MIN    = -26
 } hearth_err_t;
 
 /*  Human-readable sentence for err (any int). Never NULL; static storage. */
@@ -54,6 +55,14 @@ const char *hearth_error_code (int err);
 /*  printf into a fresh malloc'd sentence for an error's *message out
     parameter; the caller frees it. NULL if out of memory. */
 char *hearth_message (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/*  Classify a storage engine's error text (a RocksDB status string such as
+    "IO error: No space left on device" or "Corruption: block checksum
+    mismatch") into HEARTH_ENOSPC, HEARTH_ECORRUPT, HEARTH_ELOCKED or
+    HEARTH_EIO (anything else, and NULL). Matches RocksDB's status prefixes
+    and the errno texts it embeds, not loose words: "block" must not read
+    as "lock". */
+int hearth_error_from_storage (const char *text);
 
 /*  Stable short symbol for err ("EINVAL", ...), for logs and stats labels. */
 const char *hearth_error_name (int err);

@@ -24,6 +24,23 @@ HT_TEST (test_error_codes_cover_contract)
     }
 }
 
+/*  RocksDB status texts as the library renders them: each names its cause.
+    "block checksum mismatch" once read as a lock error. */
+HT_TEST (test_storage_errors_classified)
+{
+    HT_CHECK_EQ_INT (hearth_error_from_storage ("IO error: No space left on device: While appending "
+                                               "to file: /d/db/000012.log"), HEARTH_ENOSPC);
+    HT_CHECK_EQ_INT (hearth_error_from_storage ("IO error: Disk quota exceeded"), HEARTH_ENOSPC);
+    HT_CHECK_EQ_INT (hearth_error_from_storage ("Corruption: block checksum mismatch: stored = 1, "
+                                               "computed = 2 in /d/db/000009.sst"), HEARTH_ECORRUPT);
+    HT_CHECK_EQ_INT (hearth_error_from_storage ("IO error: While lock file: /d/db/LOCK: Resource "
+                                               "temporarily unavailable"), HEARTH_ELOCKED);
+    HT_CHECK_EQ_INT (hearth_error_from_storage ("IO error: While open a file for random read: "
+                                               "/d/db/000009.sst: Input/output error"), HEARTH_EIO);
+    HT_CHECK_EQ_INT (hearth_error_from_storage (NULL), HEARTH_EIO);
+    HT_CHECK_EQ_STR (hearth_error_code (HEARTH_ENOSPC), "capacity_exceeded");
+}
+
 HT_TEST (test_b64url_roundtrip_and_rejects)
 {
     uint8_t in [40], out [40];
@@ -190,6 +207,7 @@ int
 main (void)
 {
     HT_RUN (test_error_codes_cover_contract);
+    HT_RUN (test_storage_errors_classified);
     HT_RUN (test_b64url_roundtrip_and_rejects);
     HT_RUN (test_node_ids);
     HT_RUN (test_time_format);

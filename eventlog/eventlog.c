@@ -424,8 +424,8 @@ s_get (eventlog_t *self, int cf, const void *key, size_t klen, size_t *vlen, int
                               vlen, &err);
     if (err) {
         hlog_error (S_LOG, "read failed: %s", err);
+        *rc = hearth_error_from_storage (err);
         rocksdb_free (err);
-        *rc = HEARTH_EIO;
         return NULL;
     }
     return (uint8_t *) v;
@@ -479,8 +479,9 @@ s_write_with (eventlog_t *self, rocksdb_writeoptions_t *options, rocksdb_writeba
     rocksdb_write (self->db, options, batch, &err);
     if (err) {
         hlog_error (S_LOG, "write to %s failed: %s", self->db_dir, err);
+        int code = hearth_error_from_storage (err);
         rocksdb_free (err);
-        return HEARTH_EIO;
+        return code;
     }
     return 0;
 }
@@ -597,8 +598,8 @@ s_replay_seq (eventlog_t *self, uint64_t after, s_replay_fn *fn, void *arg, uint
     rocksdb_iter_get_error (it, &err);
     if (err) {
         hlog_error (S_LOG, "replay failed: %s", err);
+        rc = hearth_error_from_storage (err);
         rocksdb_free (err);
-        rc = HEARTH_EIO;
     }
     rocksdb_iter_destroy (it);
     if (visited)
@@ -776,8 +777,9 @@ s_snap_count (eventlog_t *self, const char *name, uint64_t from, uint64_t to, ui
     rocksdb_iter_destroy (it);
     if (err) {
         hlog_error (S_LOG, "snapshot chunk scan failed: %s", err);
+        int code = hearth_error_from_storage (err);
         rocksdb_free (err);
-        return HEARTH_EIO;
+        return code;
     }
     return 0;
 }
@@ -860,8 +862,9 @@ s_snap_put (s_snap_writer_t *w, const uint8_t *chunk, size_t len)
         rocksdb_sstfilewriter_put (w->sst, (const char *) key, klen, (const char *) chunk, len, &err);
     if (err) {
         hlog_error (S_LOG, "snapshot chunk write to %s failed: %s", w->path, err);
+        int code = hearth_error_from_storage (err);
         rocksdb_free (err);
-        return HEARTH_EIO;
+        return code;
     }
     crypto_generichash_update (&w->hash, chunk, len);
     w->n_chunks++;
@@ -904,8 +907,9 @@ s_snap_ingest (s_snap_writer_t *w)
     }
     if (err) {
         hlog_error (S_LOG, "snapshot file %s not stored: %s", w->path, err);
+        int code = hearth_error_from_storage (err);
         rocksdb_free (err);
-        return HEARTH_EIO;
+        return code;
     }
     return 0;
 }
@@ -1309,15 +1313,13 @@ eventlog_open (const char *db_dir, int *err)
     self->db = rocksdb_open_column_families (self->options, db_dir, S_CF_COUNT, s_cf_names,
                                              cf_options, self->cf, &dberr);
     if (!self->db) {
-        if (dberr && (strstr (dberr, "lock") || strstr (dberr, "LOCK"))) {
+        *err = hearth_error_from_storage (dberr);
+        if (*err == HEARTH_ELOCKED) {
             hlog_error (S_LOG, "the event log %s is in use by another process (is hearthd already "
                         "running on this data directory?): %s", db_dir, dberr);
-            *err = HEARTH_ELOCKED;
         }
-        else {
+        else
             hlog_error (S_LOG, "cannot open the event log %s: %s", db_dir, dberr? dberr: "?");
-            *err = dberr && strstr (dberr, "Corruption")? HEARTH_ECORRUPT: HEARTH_EIO;
-        }
         rocksdb_free (dberr);
         goto fail;
     }
@@ -1718,8 +1720,8 @@ s_restore_chunks (eventlog_t *self, eventlog_view_t *view, const Hearth__ViewSna
     rocksdb_iter_destroy (it);
     if (err) {
         hlog_error (S_LOG, "snapshot chunk read failed: %s", err);
+        rc = hearth_error_from_storage (err);
         rocksdb_free (err);
-        rc = HEARTH_EIO;
     }
     uint8_t digest [32];
     crypto_generichash_final (&hash, digest, sizeof digest);
@@ -2463,9 +2465,9 @@ eventlog_get_by_id (eventlog_t *self, const char *id, event_t **out)
     char *err = NULL;
     rocksdb_iter_get_error (it, &err);
     if (err) {
+        rc = hearth_error_from_storage (err);
         rocksdb_free (err);
         event_destroy (out);
-        rc = HEARTH_EIO;
     }
     rocksdb_iter_destroy (it);
     return rc;
@@ -2526,8 +2528,8 @@ eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, 
     char *err = NULL;
     rocksdb_iter_get_error (it, &err);
     if (err) {
+        rc = hearth_error_from_storage (err);
         rocksdb_free (err);
-        rc = HEARTH_EIO;
     }
     rocksdb_iter_destroy (it);
     return rc;
@@ -2594,8 +2596,8 @@ eventlog_read_order (eventlog_t *self, uint64_t lamport, const uint8_t hash [32]
     rocksdb_iter_get_error (it, &err);
     if (err) {
         hlog_error (S_LOG, "order read failed: %s", err);
+        rc = hearth_error_from_storage (err);
         rocksdb_free (err);
-        rc = HEARTH_EIO;
     }
     rocksdb_iter_destroy (it);
     return rc;
