@@ -566,13 +566,24 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
                             "fix it with `chmod 600 %s`", seed, seed);
         return s_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys, hearth_strerror (err));
     }
-    eventlog_t *log = eventlog_open (db, &err);
+    char *problem = NULL;
+    eventlog_t *log = eventlog_open_with (db, NULL, &err, &problem);
     if (!log) {
         identity_destroy (&identity);
+        int exit_code;
         if (err == HEARTH_ELOCKED)
-            return s_failf (ctl, HEARTH_EEXISTS, "hearthd is running for %s (its event log is "
-                            "locked), so %s is already initialised", ctl->data_dir, ctl->data_dir);
-        return s_failf (ctl, err, "cannot open the event log %s: %s", db, hearth_strerror (err));
+            exit_code = s_failf (ctl, HEARTH_EEXISTS, "hearthd is running for %s (its event log is "
+                                 "locked), so %s is already initialised", ctl->data_dir, ctl->data_dir);
+        else
+        if (err == HEARTH_ECORRUPT)
+            exit_code = s_failf (ctl, err, "refusing to initialise %s: %s; a new community would "
+                                 "replace it. `hearthctl --data-dir %s repair` recovers it",
+                                 ctl->data_dir, problem? problem: hearth_strerror (err), ctl->data_dir);
+        else
+            exit_code = s_failf (ctl, err, "cannot open the event log %s: %s", db,
+                                 problem? problem: hearth_strerror (err));
+        free (problem);
+        return exit_code;
     }
     char community [HEARTH_NODE_ID_SIZE];
     if (eventlog_community_id (log)) {
@@ -872,13 +883,16 @@ s_cmd_join (s_ctl_t *ctl, int argc, char **argv)
     char db [NODE_CONFIG_PATH_MAX + 16], community [HEARTH_NODE_ID_SIZE];
     snprintf (db, sizeof db, "%s/db", ctl->data_dir);
     hearth_node_id_format (node_invite_community_id (invite), community);
-    eventlog_t *log = eventlog_open (db, &err);
+    char *problem = NULL;
+    eventlog_t *log = eventlog_open_with (db, NULL, &err, &problem);
     if (!log) {
         if (err == HEARTH_ELOCKED)
             exit_code = s_failf (ctl, err, "hearthd is running for %s: stop it, join, then start it "
                                  "again", ctl->data_dir);
         else
-            exit_code = s_failf (ctl, err, "cannot open the event log %s: %s", db, hearth_strerror (err));
+            exit_code = s_failf (ctl, err, "cannot open the event log %s: %s", db,
+                                 problem? problem: hearth_strerror (err));
+        free (problem);
         goto done;
     }
     const uint8_t *current = eventlog_community_id (log);
