@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,50 @@ dbdir_locked (const char *path)
 
 /* ---- copy and repair -------------------------------------------------------- */
 
+int
+dbdir_current_rewrite (const char *path)
+{
+    DIR *dir = opendir (path);
+    if (!dir)
+        return HEARTH_EIO;
+    unsigned long long best = 0;
+    int found = 0;
+    struct dirent *entry;
+    char file [4096];
+    while ((entry = readdir (dir))) {
+        const char *name = entry->d_name;
+        if (!s_has_prefix (name, "MANIFEST-") || !name [9]
+        ||  strspn (name + 9, "0123456789") != strlen (name + 9))
+            continue;
+        struct stat st;
+        snprintf (file, sizeof file, "%s/%s", path, name);
+        if (stat (file, &st) != 0 || st.st_size == 0)
+            continue;
+        unsigned long long number = strtoull (name + 9, NULL, 10);
+        if (!found || number > best) {
+            best = number;
+            found = 1;
+        }
+    }
+    closedir (dir);
+    if (!found)
+        return HEARTH_ENOTFOUND;
+    char text [64], tmp [4096];
+    int len = snprintf (text, sizeof text, "MANIFEST-%06llu\n", best);
+    snprintf (tmp, sizeof tmp, "%s/CURRENT.hearth-tmp", path);
+    snprintf (file, sizeof file, "%s/CURRENT", path);
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return HEARTH_EIO;
+    int rc = write (fd, text, (size_t) len) == len && fsync (fd) == 0? 0: HEARTH_EIO;
+    close (fd);
+    if (rc == 0 && rename (tmp, file) != 0)
+        rc = HEARTH_EIO;
+    if (rc)
+        unlink (tmp);
+    return rc;
+}
+
 static int
 s_copy_file (const char *from, const char *to)
 {
@@ -246,22 +291,19 @@ s_copy_file (const char *from, const char *to)
     return rc;
 }
 
-/*  rm of the regular files of path, then rmdir (a failed copy's leftovers). */
-static void
-s_remove_flat (const char *path)
+static int
+s_remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    DIR *dir = opendir (path);
-    if (dir) {
-        struct dirent *entry;
-        char file [4096];
-        while ((entry = readdir (dir)))
-            if (strcmp (entry->d_name, ".") && strcmp (entry->d_name, "..")) {
-                snprintf (file, sizeof file, "%s/%s", path, entry->d_name);
-                unlink (file);
-            }
-        closedir (dir);
-    }
-    rmdir (path);
+    (void) st;
+    (void) ftw;
+    return (flag == FTW_DP? rmdir (path): unlink (path)) == 0? 0: -1;
+}
+
+int
+dbdir_remove (const char *path)
+{
+    /*  Depth first, never following symlinks; 16 open directories at most. */
+    return nftw (path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0? 0: HEARTH_EIO;
 }
 
 int
@@ -296,7 +338,7 @@ dbdir_copy (const char *src, const char *dst)
         }
     }
     else
-        s_remove_flat (dst);
+        dbdir_remove (dst);
     return rc;
 }
 

@@ -63,6 +63,16 @@ int dbdir_locked (const char *path);
     HEARTH_EIO. A failed copy removes what it made. */
 int dbdir_copy (const char *src, const char *dst);
 
+/*  Write a new CURRENT in path naming its highest-numbered non-empty
+    MANIFEST-* (a torn rename or a bad copy lost CURRENT; the manifest
+    RocksDB wrote last is the newest). Synced, via a temporary file and
+    rename. 0, HEARTH_ENOTFOUND (no manifest), HEARTH_EIO. Repair only,
+    on a copy. */
+int dbdir_current_rewrite (const char *path);
+
+/*  rm -r path (a repaired copy no longer wanted). 0 or HEARTH_EIO. */
+int dbdir_remove (const char *path);
+
 /*  RocksDB's repair (rocksdb_repair_db) on path, in place: rebuilds the
     MANIFEST from the table files, turns every readable write-ahead-log
     record into a table file (skipping damaged records, unlike an open)

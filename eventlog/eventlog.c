@@ -1263,6 +1263,7 @@ s_mkdirs (const char *path)
 /*  RocksDB's WALRecoveryMode values (rocksdb/options.h). */
 #define S_WAL_ABSOLUTE_CONSISTENCY  1
 #define S_WAL_POINT_IN_TIME         2
+#define S_WAL_SKIP_ANY_CORRUPTED    3
 
 /*  The meta seq of the database in db_dir, opened read-only with
     point-in-time WAL recovery (nothing on disk changes). 0 and *seq, or
@@ -1292,14 +1293,16 @@ s_probe_seq (eventlog_t *self, const rocksdb_options_t *const *cf_options, uint6
     return rc;
 }
 
-/*  Open read-write, recovering the WAL to its last whole record before
-    any damaged one (RocksDB's point-in-time recovery). */
+/*  Open an existing database read-write with WAL recovery mode `mode`:
+    S_WAL_POINT_IN_TIME recovers to the last whole record before any
+    damaged one, S_WAL_SKIP_ANY_CORRUPTED skips damaged records. */
 static int
-s_open_point_in_time (eventlog_t *self, const rocksdb_options_t *const *cf_options, char **problem)
+s_open_existing (eventlog_t *self, const rocksdb_options_t *const *cf_options, int mode,
+                 char **problem)
 {
     char *dberr = NULL;
     rocksdb_options_set_create_if_missing (self->options, 0);
-    rocksdb_options_set_wal_recovery_mode (self->options, S_WAL_POINT_IN_TIME);
+    rocksdb_options_set_wal_recovery_mode (self->options, mode);
     self->db = rocksdb_open_column_families (self->options, self->db_dir, S_CF_COUNT, s_cf_names,
                                              cf_options, self->cf, &dberr);
     if (self->db)
@@ -1366,7 +1369,7 @@ s_open_db (eventlog_t *self, const rocksdb_options_t *const *cf_options, int fre
                    "arrival %" PRIu64, self->db_dir, first, DBDIR_MARK_FILE, seq);
     rocksdb_free (first);
     self->stats.wal_tail_dropped = 1;
-    return s_open_point_in_time (self, cf_options, problem);
+    return s_open_existing (self, cf_options, S_WAL_POINT_IN_TIME, problem);
 }
 
 eventlog_t *
@@ -1464,13 +1467,15 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
         cf_options [i] = self->cf_options [i];
     }
     uint64_t wal_lost = 0;
-    int rc = s_open_db (self, cf_options, state == DBDIR_EMPTY, &wal_lost, &problem);
+    int rc = options && options->salvage && state == DBDIR_DATABASE
+           ? s_open_existing (self, cf_options, S_WAL_SKIP_ANY_CORRUPTED, &problem)
+           : s_open_db (self, cf_options, state == DBDIR_EMPTY, &wal_lost, &problem);
     if (rc == HEARTH_ECORRUPT && wal_lost && options && options->recover_wal) {
         hlog_error (S_LOG, "%s; recovering to the last whole record before the damage as asked "
                     "(the mesh fetches again what peers have)", problem);
         free (problem);
         problem = NULL;
-        rc = s_open_point_in_time (self, cf_options, &problem);
+        rc = s_open_existing (self, cf_options, S_WAL_POINT_IN_TIME, &problem);
         self->stats.wal_damaged = 1;
         self->stats.wal_events_lost = wal_lost;
     }
@@ -2107,6 +2112,54 @@ eventlog_snapshot_put_legacy (eventlog_t *self, const char *name, uint64_t cover
         rc = s_write (self, batch);
     rocksdb_writebatch_destroy (batch);
     return rc;
+}
+
+typedef struct {
+    uint64_t counts [EVENT_TYPE_COUNT];
+    uint64_t max_lamport;
+} s_recount_t;
+
+static int
+s_recount_fn (eventlog_t *self, const event_t *ev, uint64_t seq, void *arg)
+{
+    (void) self;
+    (void) seq;
+    s_recount_t *r = (s_recount_t *) arg;
+    r->counts [event_type (ev)]++;
+    if (event_lamport (ev) > r->max_lamport)
+        r->max_lamport = event_lamport (ev);
+    return 0;
+}
+
+int
+eventlog_recount (eventlog_t *self, uint64_t *events)
+{
+    s_recount_t r;
+    memset (&r, 0, sizeof r);
+    int rc = s_replay_seq (self, 0, s_recount_fn, &r, NULL);
+    if (rc)
+        return rc;
+    uint64_t total = 0;
+    for (int t = 0; t < EVENT_TYPE_COUNT; t++)
+        total += r.counts [t];
+    *events = total;
+    uint64_t clock = self->clock > r.max_lamport? self->clock: r.max_lamport;
+    if (memcmp (r.counts, self->stats.events_by_type, sizeof r.counts) == 0 && clock == self->clock)
+        return 0;
+    hlog_warn (S_LOG, "event counters of %s said %" PRIu64 " events, %" PRIu64 " are stored: "
+               "rewriting them", self->db_dir, self->stats.events_total, total);
+    rocksdb_writebatch_t *batch = self->batch;
+    rocksdb_writebatch_clear (batch);
+    s_batch_meta (self, batch, clock, self->seq, r.counts);
+    rc = s_write (self, batch);
+    rocksdb_writebatch_clear (batch);
+    if (rc)
+        return rc;
+    memcpy (self->stats.events_by_type, r.counts, sizeof r.counts);
+    self->stats.events_total = total;
+    self->clock = clock;
+    self->stats.lamport_head = clock;
+    return 0;
 }
 
 int

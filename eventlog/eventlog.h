@@ -198,6 +198,10 @@ typedef struct {
         wal_events_lost) and open; the mesh then re-fetches what peers
         have. */
     int recover_wal;
+    /*  Repair only (a copy of the database): replay every readable WAL
+        record, skipping damaged ones (RocksDB's kSkipAnyCorruptedRecords),
+        so records after a damaged one are kept. Overrides recover_wal. */
+    int salvage;
 } eventlog_open_options_t;
 
 /*  Open the log in db_dir, creating a new database only if db_dir is
@@ -296,6 +300,13 @@ int eventlog_snapshot_chunk_put (eventlog_t *self, const char *name, uint64_t ge
     old data directory. 0, HEARTH_EINVAL, HEARTH_EIO. */
 int eventlog_snapshot_put_legacy (eventlog_t *self, const char *name, uint64_t covers_seq,
                                   const uint8_t *state, size_t len);
+
+/*  For repair: count the stored events by reading every one (in seq
+    order) and make meta "counts" and "clock" agree with them (one synced
+    write, only if they differ: a repair that skipped a damaged WAL record
+    leaves counters of a batch that is gone). *events gets the count. 0
+    or an error. */
+int eventlog_recount (eventlog_t *self, uint64_t *events);
 
 /*  Rebuild every view from the whole log (reset + full replay). */
 int eventlog_views_rebuild (eventlog_t *self);
