@@ -456,12 +456,17 @@ s_get_u64 (eventlog_t *self, const char *name, uint64_t *out)
     return 0;
 }
 
-/*  Load a stored event by hash; NULL + *rc (ENOTFOUND, EIO, ECORRUPT). */
+/*  Load a stored event by hash; NULL + *rc (ENOTFOUND, EIO, ECORRUPT,
+    ENOSPC). *read_failed (may be NULL) is set when the store itself
+    failed the read (a damaged block, an I/O error), not merely held no
+    or an undecodable value. */
 static event_t *
-s_load_event (eventlog_t *self, const uint8_t *hash, int *rc)
+s_load_event_read (eventlog_t *self, const uint8_t *hash, int *rc, int *read_failed)
 {
     size_t len;
     uint8_t *wire = s_get (self, S_CF_EVENTS, hash, HEARTH_HASH_BYTES, &len, rc);
+    if (read_failed)
+        *read_failed = !wire && *rc != 0;
     if (!wire) {
         if (*rc == 0)
             *rc = HEARTH_ENOTFOUND;
@@ -476,6 +481,12 @@ s_load_event (eventlog_t *self, const uint8_t *hash, int *rc)
         return NULL;
     }
     return ev;
+}
+
+static event_t *
+s_load_event (eventlog_t *self, const uint8_t *hash, int *rc)
+{
+    return s_load_event_read (self, hash, rc, NULL);
 }
 
 static int
@@ -2753,10 +2764,13 @@ eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, 
         const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
         if (klen != S_ORDER_KEY_LEN)
             continue;
-        int lrc;
-        event_t *ev = s_load_event (self, k + 8, &lrc);
+        int lrc, read_failed;
+        event_t *ev = s_load_event_read (self, k + 8, &lrc, &read_failed);
         if (!ev) {
-            if (lrc == HEARTH_EIO) {
+            /*  The store failing a read (a damaged block: ECORRUPT) ends
+                the scan with its error: a listing must not leave events
+                out in silence. */
+            if (read_failed) {
                 rc = lrc;
                 break;
             }

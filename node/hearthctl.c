@@ -85,11 +85,26 @@ s_fail (const s_ctl_t *ctl, const char *code, const char *message, int exit_code
     return exit_code;
 }
 
+/*  Report a failure of a Hearth error: its CONTRACT code and its own
+    name (ECORRUPT, ENOSPC, ...), as node_control_reply_error does. */
+static int
+s_fail_code (const s_ctl_t *ctl, int err, const char *message, int exit_code)
+{
+    if (ctl->json) {
+        char *body = node_control_reply_error (err, message);
+        printf ("%s\n", body? body: "{\"error\":\"internal_error\"}");
+        free (body);
+    }
+    else
+        fprintf (stderr, "hearthctl: error: %s (%s): %s\n", hearth_error_code (err),
+                 hearth_error_name (err), message? message: hearth_strerror (err));
+    return exit_code;
+}
+
 static int
 s_fail_err (const s_ctl_t *ctl, int err, const char *message)
 {
-    return s_fail (ctl, hearth_error_code (err), message? message: hearth_strerror (err),
-                   S_EXIT_FAILED);
+    return s_fail_code (ctl, err, message, S_EXIT_FAILED);
 }
 
 /*  s_fail_err with a printf-formatted message. */
@@ -277,8 +292,8 @@ s_fail_transport (const s_ctl_t *ctl, const char *capability, int rc)
                       ctl->endpoint, ctl->timeout_ms);
     else
         n = asprintf (&message, "talking to %s failed: %s", ctl->endpoint, hearth_strerror (rc));
-    int exit_code = s_fail (ctl, hearth_error_code (rc), n < 0? hearth_strerror (rc): message,
-                            rc == HEARTH_ENOMEM? S_EXIT_FAILED: S_EXIT_UNAVAILABLE);
+    int exit_code = s_fail_code (ctl, rc, n < 0? hearth_strerror (rc): message,
+                                 rc == HEARTH_ENOMEM? S_EXIT_FAILED: S_EXIT_UNAVAILABLE);
     if (n >= 0)
         free (message);
     return exit_code;
@@ -336,6 +351,18 @@ s_request (const s_ctl_t *ctl, const char *capability, const json_t *input, json
     return rc;
 }
 
+/*  An error reply to stderr: its code, its Hearth name when the node
+    gave one, its message. */
+static void
+s_print_error_reply (const json_t *reply)
+{
+    const char *text = json_string_value (json_object_get (reply, "message"));
+    const char *name = json_string_value (json_object_get (reply, "hearth_error"));
+    fprintf (stderr, "hearthctl: error: %s%s%s%s: %s\n",
+             json_string_value (json_object_get (reply, "error")), name? " (": "", name? name: "",
+             name? ")": "", text? text: "(no message)");
+}
+
 /*  Call the node; on success returns S_EXIT_OK and *output (new object,
     caller owns). On failure prints the error and returns the exit code. */
 static int
@@ -350,11 +377,8 @@ s_call (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t 
     if (error) {
         if (ctl->json)
             s_print_json (reply);
-        else {
-            const char *text = json_string_value (json_object_get (reply, "message"));
-            fprintf (stderr, "hearthctl: error: %s: %s\n", json_string_value (error),
-                     text? text: "(no message)");
-        }
+        else
+            s_print_error_reply (reply);
         json_decref (reply);
         return S_EXIT_FAILED;
     }
@@ -1301,13 +1325,37 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
         return s_usage_error (ctl, "events takes no arguments");
     /*  Page through events.list; the output is streamed, so a long log
         never has to fit in memory at once. Each page ends on a whole
-        Lamport group, so its max_lamport is the next page's since. */
+        Lamport group, so its max_lamport is the next page's since. A page
+        that fails after some were printed (a damaged block, the node gone)
+        ends the listing: with --json the array is closed and the error's
+        fields join the same object, so stdout stays one valid JSON
+        document; the exit status says it failed. */
     uint64_t printed = 0, last_lamport = since;
     int started = 0, rc = S_EXIT_OK;
+    json_t *failure = NULL;
     for (;;) {
         json_t *input = json_pack ("{s:I}", "since_lamport", (json_int_t) since);
         json_t *output = NULL;
-        rc = s_call (ctl, "events.list", input, &output);
+        if (!started)
+            rc = s_call (ctl, "events.list", input, &output);
+        else {
+            json_t *reply = NULL;
+            int trc = s_request (ctl, "events.list", input, &reply);
+            if (trc != HEARTH_OK) {
+                failure = json_pack ("{s:s, s:s, s:s}", "error", hearth_error_code (trc),
+                                     "hearth_error", hearth_error_name (trc),
+                                     "message", hearth_strerror (trc));
+                rc = trc == HEARTH_ENOMEM? S_EXIT_FAILED: S_EXIT_UNAVAILABLE;
+            }
+            else
+            if (json_object_get (reply, "error")) {
+                failure = json_incref (reply);
+                rc = S_EXIT_FAILED;
+            }
+            else
+                output = json_incref (json_object_get (reply, "output"));
+            json_decref (reply);
+        }
         json_decref (input);
         if (rc != S_EXIT_OK)
             break;
@@ -1343,11 +1391,29 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
     }
     if (!started)
         return rc;
-    if (ctl->json)
-        printf ("],\"max_lamport\":%" PRIu64 "}\n", last_lamport);
+    if (ctl->json) {
+        printf ("],\"max_lamport\":%" PRIu64, last_lamport);
+        const char *key;
+        json_t *value;
+        json_object_foreach (failure, key, value) {
+            if (strcmp (key, "error") && strcmp (key, "hearth_error") && strcmp (key, "message"))
+                continue;
+            char *text = json_dumps (value, JSON_ENCODE_ANY);
+            if (text)
+                printf (",\"%s\":%s", key, text);
+            free (text);
+        }
+        if (rc != S_EXIT_OK && !failure)
+            printf (",\"error\":\"internal_error\"");
+        printf ("}\n");
+    }
     else
     if (rc == S_EXIT_OK)
         printf ("%" PRIu64 " event%s\n", printed, printed == 1? "": "s");
+    else
+    if (failure)
+        s_print_error_reply (failure);
+    json_decref (failure);
     return rc;
 }
 
