@@ -327,7 +327,8 @@ s_request_remote (const s_ctl_t *ctl, const char *capability, const json_t *inpu
     if (rc == HEARTH_OK)
         *reply = json_pack ("{s:o}", "output", output? output: json_object ());
     else {
-        *reply = json_pack ("{s:s, s:s}", "error", hearth_error_code (rc),
+        *reply = json_pack ("{s:s, s:s, s:s}", "error", hearth_error_code (rc),
+                            "hearth_error", hearth_error_name (rc),
                             "message", message? message: hearth_strerror (rc));
         if (*reply && retry_after_ms)       /* CONTRACT §4 error body */
             json_object_set_new (*reply, "retry_after_ms", json_integer ((json_int_t) retry_after_ms));
