@@ -184,4 +184,7 @@ echo "$err" | grep -q "ECORRUPT" || fail "text error does not name ECORRUPT: $er
 echo "$err" | grep -q "in use" && fail "corruption reported as a lock: $err"
 stop_node "$NODE_PID"
 
+# A sanitizer build reports into the nodes' logs, not their exit status.
+reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$WORK"/*.log 2>/dev/null || true)
+[ -z "$reports" ] || fail "sanitizer reports in: $reports"
 passed
