@@ -29,7 +29,9 @@
       (point-in-time), so a loss drops a suffix of whole batches: never part
       of a batch, never an event whose index or clock survived, and never
       anything written before a later synced write (a local append or a
-      snapshot syncs the whole WAL up to it);
+      snapshot syncs the whole WAL up to it); a WAL that lost more than
+      that (synced writes: damage, not a crash) is refused at open, see
+      eventlog_open_with and the synced-seq mark in dbdir.h;
     - anti-entropy reconciles on every (re)connect, so a node that lost a
       tail fetches it again from its peers.
     What it buys: a received event is applied and forwarded only once its
