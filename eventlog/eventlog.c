@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include <unistd.h>
 #include <rocksdb/c.h>
 #include <sodium.h>
+#include "dbdir.h"
 #include "eventlog.h"
 #include "lamport.h"
 #include "hearth_error.h"
@@ -321,6 +323,10 @@ struct _eventlog_t {
     s_pool_t                        pool;
     s_chunk_t                      *chunks [S_CHUNKS];  /* owned ingest scratch, lazily made */
     s_writer_t                      writer;
+
+    int                             mark_fd;       /* owned: the synced-seq mark (dbdir.h), or -1 */
+    uint64_t                        mark_seq;      /* last value written to it */
+    int                             mark_failed;   /* a mark write failed (logged once) */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -450,12 +456,17 @@ s_get_u64 (eventlog_t *self, const char *name, uint64_t *out)
     return 0;
 }
 
-/*  Load a stored event by hash; NULL + *rc (ENOTFOUND, EIO, ECORRUPT). */
+/*  Load a stored event by hash; NULL + *rc (ENOTFOUND, EIO, ECORRUPT,
+    ENOSPC). *read_failed (may be NULL) is set when the store itself
+    failed the read (a damaged block, an I/O error), not merely held no
+    or an undecodable value. */
 static event_t *
-s_load_event (eventlog_t *self, const uint8_t *hash, int *rc)
+s_load_event_read (eventlog_t *self, const uint8_t *hash, int *rc, int *read_failed)
 {
     size_t len;
     uint8_t *wire = s_get (self, S_CF_EVENTS, hash, HEARTH_HASH_BYTES, &len, rc);
+    if (read_failed)
+        *read_failed = !wire && *rc != 0;
     if (!wire) {
         if (*rc == 0)
             *rc = HEARTH_ENOTFOUND;
@@ -472,6 +483,12 @@ s_load_event (eventlog_t *self, const uint8_t *hash, int *rc)
     return ev;
 }
 
+static event_t *
+s_load_event (eventlog_t *self, const uint8_t *hash, int *rc)
+{
+    return s_load_event_read (self, hash, rc, NULL);
+}
+
 static int
 s_write_with (eventlog_t *self, rocksdb_writeoptions_t *options, rocksdb_writebatch_t *batch)
 {
@@ -486,12 +503,33 @@ s_write_with (eventlog_t *self, rocksdb_writeoptions_t *options, rocksdb_writeba
     return 0;
 }
 
+/*  Record that every arrival up to seq is on the disk (dbdir.h, the
+    synced-seq mark). Called only after a synced write returned. A failed
+    write is logged once: the mark is a check, not data. */
+static void
+s_mark_synced (eventlog_t *self, uint64_t seq)
+{
+    if (self->mark_fd < 0 || seq == self->mark_seq)
+        return;
+    if (dbdir_mark_write (self->mark_fd, seq) == 0)
+        self->mark_seq = seq;
+    else
+    if (!self->mark_failed) {
+        self->mark_failed = 1;
+        hlog_warn (S_LOG, "cannot update %s/" DBDIR_MARK_FILE ": %s (write-ahead log damage may go "
+                   "undetected at the next start)", self->db_dir, strerror (errno));
+    }
+}
+
 /*  A synced write: returns once the batch (and, the WAL being one
     sequential file, every write before it) is on the disk. */
 static int
 s_write (eventlog_t *self, rocksdb_writebatch_t *batch)
 {
-    return s_write_with (self, self->write_sync, batch);
+    int rc = s_write_with (self, self->write_sync, batch);
+    if (rc == 0)
+        s_mark_synced (self, self->seq);
+    return rc;
 }
 
 /* ---- batch building -------------------------------------------------------- */
@@ -1233,11 +1271,133 @@ s_mkdirs (const char *path)
     return rc;
 }
 
+/*  RocksDB's WALRecoveryMode values (rocksdb/options.h). */
+#define S_WAL_ABSOLUTE_CONSISTENCY  1
+#define S_WAL_POINT_IN_TIME         2
+#define S_WAL_SKIP_ANY_CORRUPTED    3
+
+/*  The meta seq of the database in db_dir, opened read-only with
+    point-in-time WAL recovery (nothing on disk changes). 0 and *seq, or
+    an error (*dberr: RocksDB's text, caller frees). */
+static int
+s_probe_seq (eventlog_t *self, const rocksdb_options_t *const *cf_options, uint64_t *seq,
+             char **dberr)
+{
+    rocksdb_column_family_handle_t *cf [S_CF_COUNT] = { NULL };
+    rocksdb_options_set_wal_recovery_mode (self->options, S_WAL_POINT_IN_TIME);
+    rocksdb_t *db = rocksdb_open_for_read_only_column_families (self->options, self->db_dir,
+                                                                 S_CF_COUNT, s_cf_names, cf_options,
+                                                                 cf, 0, dberr);
+    if (!db)
+        return hearth_error_from_storage (*dberr);
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create ();
+    size_t len = 0;
+    char *v = rocksdb_get_cf (db, ro, cf [S_CF_META], S_META_SEQ, strlen (S_META_SEQ), &len, dberr);
+    int rc = *dberr? hearth_error_from_storage (*dberr): v && len != 8? HEARTH_ECORRUPT: 0;
+    *seq = rc == 0 && v? s_get_be64 ((const uint8_t *) v): 0;
+    rocksdb_free (v);
+    rocksdb_readoptions_destroy (ro);
+    for (int i = 0; i < S_CF_COUNT; i++)
+        if (cf [i])
+            rocksdb_column_family_handle_destroy (cf [i]);
+    rocksdb_close (db);
+    return rc;
+}
+
+/*  Open an existing database read-write with WAL recovery mode `mode`:
+    S_WAL_POINT_IN_TIME recovers to the last whole record before any
+    damaged one, S_WAL_SKIP_ANY_CORRUPTED skips damaged records. */
+static int
+s_open_existing (eventlog_t *self, const rocksdb_options_t *const *cf_options, int mode,
+                 char **problem)
+{
+    char *dberr = NULL;
+    rocksdb_options_set_create_if_missing (self->options, 0);
+    rocksdb_options_set_wal_recovery_mode (self->options, mode);
+    self->db = rocksdb_open_column_families (self->options, self->db_dir, S_CF_COUNT, s_cf_names,
+                                             cf_options, self->cf, &dberr);
+    if (self->db)
+        return 0;
+    int rc = hearth_error_from_storage (dberr);
+    *problem = hearth_message ("%s", dberr? dberr: "?");
+    rocksdb_free (dberr);
+    return rc;
+}
+
+/*  Open the RocksDB of an existing database (state DBDIR_DATABASE) or
+    create one (fresh): see eventlog_open_with for the WAL policy. Sets
+    self->db, *wal_lost (acknowledged arrivals lost, to be accepted by the
+    caller's options) and the stats gauges; 0 or an error with *problem. */
+static int
+s_open_db (eventlog_t *self, const rocksdb_options_t *const *cf_options, int fresh,
+           uint64_t *wal_lost, char **problem)
+{
+    char *dberr = NULL;
+    *wal_lost = 0;
+    rocksdb_options_set_create_if_missing (self->options, fresh);
+    rocksdb_options_set_wal_recovery_mode (self->options, S_WAL_ABSOLUTE_CONSISTENCY);
+    self->db = rocksdb_open_column_families (self->options, self->db_dir, S_CF_COUNT, s_cf_names,
+                                             cf_options, self->cf, &dberr);
+    if (self->db)
+        return 0;
+    int rc = hearth_error_from_storage (dberr);
+    if (rc != HEARTH_ECORRUPT || fresh) {
+        *problem = hearth_message ("%s", dberr? dberr: "?");
+        rocksdb_free (dberr);
+        return rc;
+    }
+    /*  A damaged WAL record (or other corruption): how far does the log
+        reach without it, against what was acknowledged? */
+    hlog_warn (S_LOG, "the event log %s does not open without loss: %s", self->db_dir, dberr);
+    char *first = dberr;
+    dberr = NULL;
+    uint64_t seq = 0, mark = 0;
+    rc = s_probe_seq (self, cf_options, &seq, &dberr);
+    if (rc) {
+        *problem = hearth_message ("%s", dberr? dberr: first);
+        rocksdb_free (first);
+        rocksdb_free (dberr);
+        return rc;
+    }
+    int mark_rc = dbdir_mark_read (self->db_dir, &mark);
+    if (mark_rc == 0 && seq < mark) {
+        *wal_lost = mark - seq;
+        *problem = hearth_message ("the write-ahead log of %s is damaged (%s): it is readable up to "
+                                   "arrival %" PRIu64 " but arrivals up to %" PRIu64 " were "
+                                   "acknowledged, so %" PRIu64 " acknowledged event(s) after the "
+                                   "damage would be lost", self->db_dir, first, seq, mark, *wal_lost);
+        rocksdb_free (first);
+        return HEARTH_ECORRUPT;
+    }
+    /*  Only writes after the last synced one are gone: a torn tail. */
+    if (mark_rc == 0)
+        hlog_warn (S_LOG, "the write-ahead log of %s ends in a torn record (%s): recovering to "
+                   "arrival %" PRIu64 "; every synced write (up to %" PRIu64 ") is there, received "
+                   "events after it are fetched again from peers", self->db_dir, first, seq, mark);
+    else
+        hlog_warn (S_LOG, "the write-ahead log of %s ends in a damaged record (%s) and there is no "
+                   "readable %s to tell a torn tail from lost acknowledged writes: recovering to "
+                   "arrival %" PRIu64, self->db_dir, first, DBDIR_MARK_FILE, seq);
+    rocksdb_free (first);
+    self->stats.wal_tail_dropped = 1;
+    return s_open_existing (self, cf_options, S_WAL_POINT_IN_TIME, problem);
+}
+
 eventlog_t *
 eventlog_open (const char *db_dir, int *err)
 {
+    return eventlog_open_with (db_dir, NULL, err, NULL);
+}
+
+eventlog_t *
+eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, int *err,
+                    char **problem_out)
+{
     int dummy;
+    char *problem = NULL;
     err = err? err: &dummy;
+    if (problem_out)
+        *problem_out = NULL;
     *err = HEARTH_ENOMEM;
     if (sodium_init () < 0) {
         *err = HEARTH_EIO;
@@ -1246,6 +1406,7 @@ eventlog_open (const char *db_dir, int *err)
     eventlog_t *self = (eventlog_t *) calloc (1, sizeof (eventlog_t));
     if (!self)
         return NULL;
+    self->mark_fd = -1;
     self->pool.log = self;
     pthread_mutex_init (&self->pool.mutex, NULL);
     pthread_cond_init (&self->pool.work_cv, NULL);
@@ -1256,6 +1417,14 @@ eventlog_open (const char *db_dir, int *err)
     self->db_dir = strdup (db_dir);
     if (!self->db_dir)
         goto fail;
+    /*  A new database only where none was (dbdir.h): RocksDB would create
+        one over orphaned table files and delete them at the next open. */
+    dbdir_state_t state = dbdir_inspect (db_dir, &problem);
+    if (state == DBDIR_DAMAGED) {
+        hlog_error (S_LOG, "refusing to open the event log: %s", problem? problem: db_dir);
+        *err = HEARTH_ECORRUPT;
+        goto fail;
+    }
     if (s_mkdirs (db_dir) != 0) {
         hlog_error (S_LOG, "cannot create %s: %s", db_dir, strerror (errno));
         *err = HEARTH_EIO;
@@ -1263,7 +1432,6 @@ eventlog_open (const char *db_dir, int *err)
     }
 
     self->options = rocksdb_options_create ();
-    rocksdb_options_set_create_if_missing (self->options, 1);
     rocksdb_options_set_create_missing_column_families (self->options, 1);
     rocksdb_options_set_keep_log_file_num (self->options, S_KEEP_LOG_FILES);
     /*  One writer (the eventlog's thread), and the hash memtables need it. */
@@ -1309,18 +1477,26 @@ eventlog_open (const char *db_dir, int *err)
                                               s_keep_first_partial, s_merge_free, s_merge_name));
         cf_options [i] = self->cf_options [i];
     }
-    char *dberr = NULL;
-    self->db = rocksdb_open_column_families (self->options, db_dir, S_CF_COUNT, s_cf_names,
-                                             cf_options, self->cf, &dberr);
-    if (!self->db) {
-        *err = hearth_error_from_storage (dberr);
-        if (*err == HEARTH_ELOCKED) {
+    uint64_t wal_lost = 0;
+    int rc = options && options->salvage && state == DBDIR_DATABASE
+           ? s_open_existing (self, cf_options, S_WAL_SKIP_ANY_CORRUPTED, &problem)
+           : s_open_db (self, cf_options, state == DBDIR_EMPTY, &wal_lost, &problem);
+    if (rc == HEARTH_ECORRUPT && wal_lost && options && options->recover_wal) {
+        hlog_error (S_LOG, "%s; recovering to the last whole record before the damage as asked "
+                    "(the mesh fetches again what peers have)", problem);
+        free (problem);
+        problem = NULL;
+        rc = s_open_existing (self, cf_options, S_WAL_POINT_IN_TIME, &problem);
+        self->stats.wal_damaged = 1;
+        self->stats.wal_events_lost = wal_lost;
+    }
+    if (rc) {
+        *err = rc;
+        if (*err == HEARTH_ELOCKED)
             hlog_error (S_LOG, "the event log %s is in use by another process (is hearthd already "
-                        "running on this data directory?): %s", db_dir, dberr);
-        }
+                        "running on this data directory?): %s", db_dir, problem? problem: "?");
         else
-            hlog_error (S_LOG, "cannot open the event log %s: %s", db_dir, dberr? dberr: "?");
-        rocksdb_free (dberr);
+            hlog_error (S_LOG, "cannot open the event log %s: %s", db_dir, problem? problem: "?");
         goto fail;
     }
     self->read_options = rocksdb_readoptions_create ();
@@ -1343,7 +1519,7 @@ eventlog_open (const char *db_dir, int *err)
     self->batch = rocksdb_writebatch_create ();
 
     /*  Restore clock, seq, counters and the community. */
-    int rc = s_get_u64 (self, S_META_CLOCK, &self->clock);
+    rc = s_get_u64 (self, S_META_CLOCK, &self->clock);
     if (rc == 0)
         rc = s_get_u64 (self, S_META_SEQ, &self->seq);
     size_t len;
@@ -1370,11 +1546,33 @@ eventlog_open (const char *db_dir, int *err)
     }
     if (rc) {
         hlog_error (S_LOG, "the event log %s has unreadable metadata: %s", db_dir, hearth_strerror (rc));
+        problem = hearth_message ("the event log %s has unreadable metadata: %s", db_dir,
+                                  hearth_strerror (rc));
         *err = rc;
         goto fail;
     }
     self->stats.lamport_head = self->clock;
     self->stats.seq = self->seq;
+    /*  The synced-seq mark starts at what is on the disk now: the WAL
+        synced first, so it never claims more than the disk holds. */
+    self->mark_fd = dbdir_mark_open (db_dir);
+    if (self->mark_fd < 0)
+        hlog_warn (S_LOG, "cannot open %s/" DBDIR_MARK_FILE ": %s (write-ahead log damage may go "
+                   "undetected)", db_dir, strerror (errno));
+    else {
+        char *dberr = NULL;
+        rocksdb_flush_wal (self->db, 1, &dberr);
+        if (dberr) {
+            hlog_warn (S_LOG, "cannot sync the write-ahead log of %s: %s", db_dir, dberr);
+            rocksdb_free (dberr);
+            close (self->mark_fd);
+            self->mark_fd = -1;
+        }
+        else {
+            self->mark_seq = UINT64_MAX;        /* force the first write */
+            s_mark_synced (self, self->seq);
+        }
+    }
     /*  A snapshot file a crash left half written (never ingested). */
     char *tmp = NULL;
     if (asprintf (&tmp, "%s/" S_SNAPSHOT_TMP, db_dir) >= 0) {
@@ -1391,8 +1589,13 @@ eventlog_open (const char *db_dir, int *err)
     }
     self->ready = 1;
     *err = 0;
+    free (problem);
     return self;
 fail:
+    if (problem_out)
+        *problem_out = problem;
+    else
+        free (problem);
     eventlog_destroy (&self);
     return NULL;
 }
@@ -1446,6 +1649,8 @@ eventlog_destroy (eventlog_t **self_p)
     if (self->cache)
         rocksdb_cache_destroy (self->cache);
     membership_destroy (&self->members);
+    if (self->mark_fd >= 0)
+        close (self->mark_fd);
     pthread_mutex_destroy (&self->writer.mutex);
     pthread_cond_destroy (&self->writer.cv);
     pthread_mutex_destroy (&self->pool.mutex);
@@ -1549,6 +1754,7 @@ s_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft
     }
     self->clock = lamport;
     self->seq++;
+    s_mark_synced (self, self->seq);
     memcpy (self->stats.events_by_type, counts, sizeof counts);
     self->stats.events_total++;
     self->stats.appended_local++;
@@ -1917,6 +2123,54 @@ eventlog_snapshot_put_legacy (eventlog_t *self, const char *name, uint64_t cover
         rc = s_write (self, batch);
     rocksdb_writebatch_destroy (batch);
     return rc;
+}
+
+typedef struct {
+    uint64_t counts [EVENT_TYPE_COUNT];
+    uint64_t max_lamport;
+} s_recount_t;
+
+static int
+s_recount_fn (eventlog_t *self, const event_t *ev, uint64_t seq, void *arg)
+{
+    (void) self;
+    (void) seq;
+    s_recount_t *r = (s_recount_t *) arg;
+    r->counts [event_type (ev)]++;
+    if (event_lamport (ev) > r->max_lamport)
+        r->max_lamport = event_lamport (ev);
+    return 0;
+}
+
+int
+eventlog_recount (eventlog_t *self, uint64_t *events)
+{
+    s_recount_t r;
+    memset (&r, 0, sizeof r);
+    int rc = s_replay_seq (self, 0, s_recount_fn, &r, NULL);
+    if (rc)
+        return rc;
+    uint64_t total = 0;
+    for (int t = 0; t < EVENT_TYPE_COUNT; t++)
+        total += r.counts [t];
+    *events = total;
+    uint64_t clock = self->clock > r.max_lamport? self->clock: r.max_lamport;
+    if (memcmp (r.counts, self->stats.events_by_type, sizeof r.counts) == 0 && clock == self->clock)
+        return 0;
+    hlog_warn (S_LOG, "event counters of %s said %" PRIu64 " events, %" PRIu64 " are stored: "
+               "rewriting them", self->db_dir, self->stats.events_total, total);
+    rocksdb_writebatch_t *batch = self->batch;
+    rocksdb_writebatch_clear (batch);
+    s_batch_meta (self, batch, clock, self->seq, r.counts);
+    rc = s_write (self, batch);
+    rocksdb_writebatch_clear (batch);
+    if (rc)
+        return rc;
+    memcpy (self->stats.events_by_type, r.counts, sizeof r.counts);
+    self->stats.events_total = total;
+    self->clock = clock;
+    self->stats.lamport_head = clock;
+    return 0;
 }
 
 int
@@ -2510,10 +2764,13 @@ eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, 
         const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
         if (klen != S_ORDER_KEY_LEN)
             continue;
-        int lrc;
-        event_t *ev = s_load_event (self, k + 8, &lrc);
+        int lrc, read_failed;
+        event_t *ev = s_load_event_read (self, k + 8, &lrc, &read_failed);
         if (!ev) {
-            if (lrc == HEARTH_EIO) {
+            /*  The store failing a read (a damaged block: ECORRUPT) ends
+                the scan with its error: a listing must not leave events
+                out in silence. */
+            if (read_failed) {
                 rc = lrc;
                 break;
             }

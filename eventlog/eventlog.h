@@ -29,7 +29,9 @@
       (point-in-time), so a loss drops a suffix of whole batches: never part
       of a batch, never an event whose index or clock survived, and never
       anything written before a later synced write (a local append or a
-      snapshot syncs the whole WAL up to it);
+      snapshot syncs the whole WAL up to it); a WAL that lost more than
+      that (synced writes: damage, not a crash) is refused at open, see
+      eventlog_open_with and the synced-seq mark in dbdir.h;
     - anti-entropy reconciles on every (re)connect, so a node that lost a
       tail fetches it again from its peers.
     What it buys: a received event is applied and forwarded only once its
@@ -182,12 +184,52 @@ typedef struct {
     uint64_t seq;                                  /* gauge: last arrival seq */
     uint64_t snapshots_written;
     uint64_t view_errors;                          /* view apply errors */
+    /*  Storage health as found by this open (see eventlog_open_with). */
+    uint64_t wal_damaged;                          /* gauge: 1 = acknowledged writes were lost */
+    uint64_t wal_events_lost;                      /* gauge: arrivals (seq) lost with them */
+    uint64_t wal_tail_dropped;                     /* gauge: 1 = an unsynced torn tail was dropped */
 } eventlog_stats_t;
 
-/*  Open (creating if needed) the log in db_dir. Restores the clock, counters
-    and membership; does not load registered views (see eventlog_views_load).
-    NULL + *err: HEARTH_ELOCKED if another process holds the DB, HEARTH_EIO,
-    HEARTH_ECORRUPT. */
+/*  How eventlog_open_with opens. */
+typedef struct {
+    /*  0 (default): an open that finds the write-ahead log lost writes
+        that were synced (acknowledged) fails with HEARTH_ECORRUPT and
+        changes nothing on disk. 1: recover to the last whole record
+        before the damage (RocksDB's point-in-time recovery), log the loss
+        at error level, report it in the stats (wal_damaged,
+        wal_events_lost) and open; the mesh then re-fetches what peers
+        have. */
+    int recover_wal;
+    /*  Repair only (a copy of the database): replay every readable WAL
+        record, skipping damaged ones (RocksDB's kSkipAnyCorruptedRecords),
+        so records after a damaged one are kept. Overrides recover_wal. */
+    int salvage;
+} eventlog_open_options_t;
+
+/*  Open the log in db_dir, creating a new database only if db_dir is
+    absent or empty (dbdir.h): a directory with database files but a
+    missing or damaged CURRENT/MANIFEST is HEARTH_ECORRUPT, on every
+    open, and nothing in it is touched.
+
+    Write-ahead log recovery: the first attempt tolerates no damaged
+    record (RocksDB's kAbsoluteConsistency). If it finds one, the log is
+    opened read-only to the last whole record before it (point-in-time)
+    and the seq found there is compared with the synced-seq mark
+    (dbdir.h): at or above it, only unsynced writes were dropped (the
+    torn tail a crash or power loss leaves; received events, which peers
+    still hold): warned, counted in wal_tail_dropped, opened. Below it,
+    acknowledged writes are gone: see options->recover_wal.
+
+    Restores the clock, counters and membership; does not load
+    registered views (see eventlog_views_load). NULL + *err:
+    HEARTH_ELOCKED if another process holds the DB, HEARTH_ECORRUPT,
+    HEARTH_ENOSPC, HEARTH_EIO; *problem (may be NULL) then gets a
+    malloc'd sentence naming the problem (caller frees; NULL if none).
+    options may be NULL (defaults). */
+eventlog_t *eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options,
+                                int *err, char **problem);
+
+/*  eventlog_open_with (db_dir, NULL, err, NULL). */
 eventlog_t *eventlog_open (const char *db_dir, int *err);
 
 /*  Write view snapshots, flush, close; safe on NULL; nulls *self_p. */
@@ -260,6 +302,13 @@ int eventlog_snapshot_chunk_put (eventlog_t *self, const char *name, uint64_t ge
     old data directory. 0, HEARTH_EINVAL, HEARTH_EIO. */
 int eventlog_snapshot_put_legacy (eventlog_t *self, const char *name, uint64_t covers_seq,
                                   const uint8_t *state, size_t len);
+
+/*  For repair: count the stored events by reading every one (in seq
+    order) and make meta "counts" and "clock" agree with them (one synced
+    write, only if they differ: a repair that skipped a damaged WAL record
+    leaves counters of a batch that is gone). *events gets the count. 0
+    or an error. */
+int eventlog_recount (eventlog_t *self, uint64_t *events);
 
 /*  Rebuild every view from the whole log (reset + full replay). */
 int eventlog_views_rebuild (eventlog_t *self);

@@ -10,6 +10,7 @@
     Exit status: 0 ok; 1 the node answered with an error (or a local step
     failed); 2 usage error; 3 no running node answered (partition/timeout).
 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <czmq.h>
 #include <jansson.h>
+#include "dbdir.h"
 #include "eventlog.h"
 #include "gossip.h"
 #include "hearth_codec.h"
@@ -31,6 +34,7 @@
 #include "hearth_log.h"
 #include "identity.h"
 #include "market.h"
+#include "market_view.h"
 #include "node_client.h"
 #include "node_config.h"
 #include "node_control.h"
@@ -81,11 +85,26 @@ s_fail (const s_ctl_t *ctl, const char *code, const char *message, int exit_code
     return exit_code;
 }
 
+/*  Report a failure of a Hearth error: its CONTRACT code and its own
+    name (ECORRUPT, ENOSPC, ...), as node_control_reply_error does. */
+static int
+s_fail_code (const s_ctl_t *ctl, int err, const char *message, int exit_code)
+{
+    if (ctl->json) {
+        char *body = node_control_reply_error (err, message);
+        printf ("%s\n", body? body: "{\"error\":\"internal_error\"}");
+        free (body);
+    }
+    else
+        fprintf (stderr, "hearthctl: error: %s (%s): %s\n", hearth_error_code (err),
+                 hearth_error_name (err), message? message: hearth_strerror (err));
+    return exit_code;
+}
+
 static int
 s_fail_err (const s_ctl_t *ctl, int err, const char *message)
 {
-    return s_fail (ctl, hearth_error_code (err), message? message: hearth_strerror (err),
-                   S_EXIT_FAILED);
+    return s_fail_code (ctl, err, message, S_EXIT_FAILED);
 }
 
 /*  s_fail_err with a printf-formatted message. */
@@ -273,8 +292,8 @@ s_fail_transport (const s_ctl_t *ctl, const char *capability, int rc)
                       ctl->endpoint, ctl->timeout_ms);
     else
         n = asprintf (&message, "talking to %s failed: %s", ctl->endpoint, hearth_strerror (rc));
-    int exit_code = s_fail (ctl, hearth_error_code (rc), n < 0? hearth_strerror (rc): message,
-                            rc == HEARTH_ENOMEM? S_EXIT_FAILED: S_EXIT_UNAVAILABLE);
+    int exit_code = s_fail_code (ctl, rc, n < 0? hearth_strerror (rc): message,
+                                 rc == HEARTH_ENOMEM? S_EXIT_FAILED: S_EXIT_UNAVAILABLE);
     if (n >= 0)
         free (message);
     return exit_code;
@@ -308,7 +327,8 @@ s_request_remote (const s_ctl_t *ctl, const char *capability, const json_t *inpu
     if (rc == HEARTH_OK)
         *reply = json_pack ("{s:o}", "output", output? output: json_object ());
     else {
-        *reply = json_pack ("{s:s, s:s}", "error", hearth_error_code (rc),
+        *reply = json_pack ("{s:s, s:s, s:s}", "error", hearth_error_code (rc),
+                            "hearth_error", hearth_error_name (rc),
                             "message", message? message: hearth_strerror (rc));
         if (*reply && retry_after_ms)       /* CONTRACT §4 error body */
             json_object_set_new (*reply, "retry_after_ms", json_integer ((json_int_t) retry_after_ms));
@@ -332,6 +352,18 @@ s_request (const s_ctl_t *ctl, const char *capability, const json_t *input, json
     return rc;
 }
 
+/*  An error reply to stderr: its code, its Hearth name when the node
+    gave one, its message. */
+static void
+s_print_error_reply (const json_t *reply)
+{
+    const char *text = json_string_value (json_object_get (reply, "message"));
+    const char *name = json_string_value (json_object_get (reply, "hearth_error"));
+    fprintf (stderr, "hearthctl: error: %s%s%s%s: %s\n",
+             json_string_value (json_object_get (reply, "error")), name? " (": "", name? name: "",
+             name? ")": "", text? text: "(no message)");
+}
+
 /*  Call the node; on success returns S_EXIT_OK and *output (new object,
     caller owns). On failure prints the error and returns the exit code. */
 static int
@@ -346,11 +378,8 @@ s_call (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t 
     if (error) {
         if (ctl->json)
             s_print_json (reply);
-        else {
-            const char *text = json_string_value (json_object_get (reply, "message"));
-            fprintf (stderr, "hearthctl: error: %s: %s\n", json_string_value (error),
-                     text? text: "(no message)");
-        }
+        else
+            s_print_error_reply (reply);
         json_decref (reply);
         return S_EXIT_FAILED;
     }
@@ -566,13 +595,24 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
                             "fix it with `chmod 600 %s`", seed, seed);
         return s_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys, hearth_strerror (err));
     }
-    eventlog_t *log = eventlog_open (db, &err);
+    char *problem = NULL;
+    eventlog_t *log = eventlog_open_with (db, NULL, &err, &problem);
     if (!log) {
         identity_destroy (&identity);
+        int exit_code;
         if (err == HEARTH_ELOCKED)
-            return s_failf (ctl, HEARTH_EEXISTS, "hearthd is running for %s (its event log is "
-                            "locked), so %s is already initialised", ctl->data_dir, ctl->data_dir);
-        return s_failf (ctl, err, "cannot open the event log %s: %s", db, hearth_strerror (err));
+            exit_code = s_failf (ctl, HEARTH_EEXISTS, "hearthd is running for %s (its event log is "
+                                 "locked), so %s is already initialised", ctl->data_dir, ctl->data_dir);
+        else
+        if (err == HEARTH_ECORRUPT)
+            exit_code = s_failf (ctl, err, "refusing to initialise %s: %s; a new community would "
+                                 "replace it. `hearthctl --data-dir %s repair` recovers it",
+                                 ctl->data_dir, problem? problem: hearth_strerror (err), ctl->data_dir);
+        else
+            exit_code = s_failf (ctl, err, "cannot open the event log %s: %s", db,
+                                 problem? problem: hearth_strerror (err));
+        free (problem);
+        return exit_code;
     }
     char community [HEARTH_NODE_ID_SIZE];
     if (eventlog_community_id (log)) {
@@ -872,13 +912,16 @@ s_cmd_join (s_ctl_t *ctl, int argc, char **argv)
     char db [NODE_CONFIG_PATH_MAX + 16], community [HEARTH_NODE_ID_SIZE];
     snprintf (db, sizeof db, "%s/db", ctl->data_dir);
     hearth_node_id_format (node_invite_community_id (invite), community);
-    eventlog_t *log = eventlog_open (db, &err);
+    char *problem = NULL;
+    eventlog_t *log = eventlog_open_with (db, NULL, &err, &problem);
     if (!log) {
         if (err == HEARTH_ELOCKED)
             exit_code = s_failf (ctl, err, "hearthd is running for %s: stop it, join, then start it "
                                  "again", ctl->data_dir);
         else
-            exit_code = s_failf (ctl, err, "cannot open the event log %s: %s", db, hearth_strerror (err));
+            exit_code = s_failf (ctl, err, "cannot open the event log %s: %s", db,
+                                 problem? problem: hearth_strerror (err));
+        free (problem);
         goto done;
     }
     const uint8_t *current = eventlog_community_id (log);
@@ -1283,13 +1326,37 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
         return s_usage_error (ctl, "events takes no arguments");
     /*  Page through events.list; the output is streamed, so a long log
         never has to fit in memory at once. Each page ends on a whole
-        Lamport group, so its max_lamport is the next page's since. */
+        Lamport group, so its max_lamport is the next page's since. A page
+        that fails after some were printed (a damaged block, the node gone)
+        ends the listing: with --json the array is closed and the error's
+        fields join the same object, so stdout stays one valid JSON
+        document; the exit status says it failed. */
     uint64_t printed = 0, last_lamport = since;
     int started = 0, rc = S_EXIT_OK;
+    json_t *failure = NULL;
     for (;;) {
         json_t *input = json_pack ("{s:I}", "since_lamport", (json_int_t) since);
         json_t *output = NULL;
-        rc = s_call (ctl, "events.list", input, &output);
+        if (!started)
+            rc = s_call (ctl, "events.list", input, &output);
+        else {
+            json_t *reply = NULL;
+            int trc = s_request (ctl, "events.list", input, &reply);
+            if (trc != HEARTH_OK) {
+                failure = json_pack ("{s:s, s:s, s:s}", "error", hearth_error_code (trc),
+                                     "hearth_error", hearth_error_name (trc),
+                                     "message", hearth_strerror (trc));
+                rc = trc == HEARTH_ENOMEM? S_EXIT_FAILED: S_EXIT_UNAVAILABLE;
+            }
+            else
+            if (json_object_get (reply, "error")) {
+                failure = json_incref (reply);
+                rc = S_EXIT_FAILED;
+            }
+            else
+                output = json_incref (json_object_get (reply, "output"));
+            json_decref (reply);
+        }
         json_decref (input);
         if (rc != S_EXIT_OK)
             break;
@@ -1325,12 +1392,245 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
     }
     if (!started)
         return rc;
-    if (ctl->json)
-        printf ("],\"max_lamport\":%" PRIu64 "}\n", last_lamport);
+    if (ctl->json) {
+        printf ("],\"max_lamport\":%" PRIu64, last_lamport);
+        const char *key;
+        json_t *value;
+        json_object_foreach (failure, key, value) {
+            if (strcmp (key, "error") && strcmp (key, "hearth_error") && strcmp (key, "message"))
+                continue;
+            char *text = json_dumps (value, JSON_ENCODE_ANY);
+            if (text)
+                printf (",\"%s\":%s", key, text);
+            free (text);
+        }
+        if (rc != S_EXIT_OK && !failure)
+            printf (",\"error\":\"internal_error\"");
+        printf ("}\n");
+    }
     else
     if (rc == S_EXIT_OK)
         printf ("%" PRIu64 " event%s\n", printed, printed == 1? "": "s");
+    else
+    if (failure)
+        s_print_error_reply (failure);
+    json_decref (failure);
     return rc;
+}
+
+/* ---- repair ---------------------------------------------------------------- */
+
+/*  What a repaired copy holds. */
+typedef struct {
+    uint64_t events;            /* events read back, one by one */
+    uint64_t seq;               /* last arrival seq */
+    uint64_t lamport_head;
+    uint64_t posts;             /* market posts in the rebuilt view */
+    char     community [HEARTH_NODE_ID_SIZE];   /* "" if none */
+} s_repaired_t;
+
+/*  Open the repaired copy, make its counters agree with its events,
+    rebuild every view from the whole log (its snapshots were of the
+    damaged log) and close it (which stores fresh view snapshots). */
+static int
+s_repair_check (const char *copy, const identity_t *identity, s_repaired_t *out, char **problem)
+{
+    eventlog_open_options_t options = { .recover_wal = 1, .salvage = 1 };
+    int err = 0;
+    eventlog_t *log = eventlog_open_with (copy, &options, &err, problem);
+    if (!log)
+        return err? err: HEARTH_EIO;
+    market_t *market = market_new (log, identity, NULL);
+    int rc = market? eventlog_recount (log, &out->events): HEARTH_ENOMEM;
+    if (rc == HEARTH_OK)
+        rc = eventlog_views_rebuild (log);
+    if (rc == HEARTH_OK) {
+        out->seq = eventlog_stats (log)->seq;
+        out->lamport_head = eventlog_stats (log)->lamport_head;
+        out->posts = market_view_count (market_view (market));
+        out->community [0] = 0;
+        if (eventlog_community_id (log))
+            hearth_node_id_format (eventlog_community_id (log), out->community);
+    }
+    else
+        *problem = hearth_message ("reading the repaired copy back failed: %s", hearth_strerror (rc));
+    eventlog_destroy (&log);
+    market_destroy (&market);
+    return rc;
+}
+
+/*  Count the files RocksDB's repair set aside in copy/lost/. */
+static size_t
+s_lost_files (const char *copy)
+{
+    char path [NODE_CONFIG_PATH_MAX + 128];
+    snprintf (path, sizeof path, "%s/lost", copy);
+    DIR *dir = opendir (path);
+    size_t n = 0;
+    if (!dir)
+        return 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir)))
+        if (entry->d_name [0] != '.')
+            n++;
+    closedir (dir);
+    return n;
+}
+
+/*  repair [--apply]: RocksDB's repair on a copy of DIR/db, the copy read
+    back and reported; with --apply the copy becomes DIR/db and the
+    original is kept as DIR/db.damaged-TIME. hearthd must be stopped. */
+static int
+s_cmd_repair (s_ctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "apply", no_argument, NULL, 'a' },
+        { "json",  no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt, apply = 0;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'a') apply = 1;
+        else if (opt == 'j') ctl->json = 1;
+        else return s_usage_error (ctl, "repair: unknown option");
+    }
+    if (optind < argc)
+        return s_usage_error (ctl, "repair takes no arguments");
+    if (!ctl->data_dir [0] || ctl->node_given)
+        return s_usage_error (ctl, "repair needs --data-dir (it works on the files, not a node)");
+    char db [NODE_CONFIG_PATH_MAX + 16], copy [NODE_CONFIG_PATH_MAX + 64],
+         damaged [NODE_CONFIG_PATH_MAX + 64], stamp [32];
+    snprintf (db, sizeof db, "%s/db", ctl->data_dir);
+    struct stat st;
+    if (stat (db, &st) != 0 || !S_ISDIR (st.st_mode))
+        return s_failf (ctl, HEARTH_ENOTFOUND, "%s does not exist: nothing to repair", db);
+    if (dbdir_locked (db))
+        return s_failf (ctl, HEARTH_ELOCKED, "hearthd is running for %s (its event log is locked): "
+                        "stop it first; repair works on a stopped node", ctl->data_dir);
+    time_t now = time (NULL);
+    struct tm tm;
+    gmtime_r (&now, &tm);
+    strftime (stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf (copy, sizeof copy, "%s/db.repair-%s", ctl->data_dir, stamp);
+    snprintf (damaged, sizeof damaged, "%s/db.damaged-%s", ctl->data_dir, stamp);
+
+    int exit_code = S_EXIT_OK;
+    identity_t *identity = s_load_identity (ctl, &exit_code);
+    if (!identity)
+        return exit_code;
+    uint64_t acknowledged = 0;
+    int have_mark = dbdir_mark_read (db, &acknowledged) == 0;
+    char *problem = NULL;
+    s_repaired_t got;
+    memset (&got, 0, sizeof got);
+    int rc = dbdir_copy (db, copy);
+    if (rc != HEARTH_OK) {
+        exit_code = s_failf (ctl, rc, "cannot copy %s to %s: %s", db, copy, hearth_strerror (rc));
+        goto done;
+    }
+    /*  First the gentle way: CURRENT rewritten if it is missing or
+        damaged (the newest manifest is usually intact), then every
+        readable WAL record replayed, damaged ones skipped. RocksDB's
+        repairer comes second: it rebuilds the manifest from the table
+        files alone and drops WAL records of column families that have
+        no table file yet. */
+    const char *method = "salvage";
+    if (dbdir_inspect (copy, NULL) == DBDIR_DAMAGED)
+        dbdir_current_rewrite (copy);
+    rc = s_repair_check (copy, identity, &got, &problem);
+    if (rc != HEARTH_OK) {
+        fprintf (stderr, "hearthctl: the copy does not open as it is (%s): running RocksDB's "
+                 "repair on a fresh copy\n", problem? problem: hearth_strerror (rc));
+        free (problem);
+        problem = NULL;
+        method = "rocksdb_repair";
+        dbdir_remove (copy);
+        rc = dbdir_copy (db, copy);
+        if (rc == HEARTH_OK)
+            rc = dbdir_repair (copy, &problem);
+        if (rc == HEARTH_OK)
+            rc = s_repair_check (copy, identity, &got, &problem);
+    }
+    if (rc != HEARTH_OK) {
+        exit_code = s_failf (ctl, rc, "repairing the copy %s failed: %s (the original is "
+                             "untouched; the copy is kept for a closer look)", copy,
+                             problem? problem: hearth_strerror (rc));
+        goto done;
+    }
+    size_t lost_files = s_lost_files (copy);
+    /*  Every stored event took one arrival seq: the arrivals known (the
+        mark's, or the highest seq read back) less the events read back
+        are the ones missing, at the end or in skipped records. */
+    uint64_t known = have_mark && acknowledged > got.seq? acknowledged: got.seq;
+    uint64_t lost = known > got.events? known - got.events: 0;
+    if (apply) {
+        if (rename (db, damaged) != 0) {
+            exit_code = s_failf (ctl, HEARTH_EIO, "cannot move %s aside to %s: %s", db, damaged,
+                                 strerror (errno));
+            goto done;
+        }
+        if (rename (copy, db) != 0) {
+            int saved = errno;
+            if (rename (damaged, db) != 0)
+                exit_code = s_failf (ctl, HEARTH_EIO, "cannot move %s to %s (%s) nor the original "
+                                     "back from %s: move it back by hand", copy, db,
+                                     strerror (saved), damaged);
+            else
+                exit_code = s_failf (ctl, HEARTH_EIO, "cannot move %s to %s: %s (the original is "
+                                     "back in place)", copy, db, strerror (saved));
+            goto done;
+        }
+        int fd = open (ctl->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            fsync (fd);
+            close (fd);
+        }
+    }
+    else
+        dbdir_remove (copy);
+    if (ctl->json) {
+        json_t *out = json_pack ("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:b}",
+                                 "data_dir", ctl->data_dir, "method", method, "applied", apply,
+                                 "events", (json_int_t) got.events,
+                                 "seq", (json_int_t) got.seq,
+                                 "lamport_head", (json_int_t) got.lamport_head,
+                                 "market_posts", (json_int_t) got.posts,
+                                 "lost_files", (json_int_t) lost_files,
+                                 "views_rebuilt", 1);
+        json_object_set_new (out, "community_id", got.community [0]? json_string (got.community)
+                                                                  : json_null ());
+        json_object_set_new (out, "acknowledged_seq", have_mark? json_integer ((json_int_t) acknowledged)
+                                                               : json_null ());
+        json_object_set_new (out, "missing", json_integer ((json_int_t) lost));
+        json_object_set_new (out, "damaged_kept", apply? json_string (damaged): json_null ());
+        s_print_json (out);
+        json_decref (out);
+    }
+    else {
+        printf ("repaired a copy of %s (%s):\n", db, strcmp (method, "salvage") == 0
+                ? "every readable write-ahead log record replayed"
+                : "RocksDB's repair: manifest rebuilt from the table files");
+        printf ("  events    %" PRIu64 " readable (arrival seq %" PRIu64 ", lamport head %" PRIu64 ")\n",
+                got.events, got.seq, got.lamport_head);
+        printf ("  community %s\n", got.community [0]? got.community: "(none)");
+        printf ("  views     rebuilt from the whole log (%" PRIu64 " market posts)\n", got.posts);
+        if (have_mark)
+            printf ("  acknowledged up to arrival %" PRIu64 "\n", acknowledged);
+        printf ("  missing   %" PRIu64 " of %" PRIu64 " arrival(s)%s\n", lost, known,
+                lost? ": start the node with peers and it fetches what they hold": "");
+        if (lost_files)
+            printf ("  %zu damaged file(s) set aside in the copy's lost/\n", lost_files);
+        if (apply)
+            printf ("applied: %s is the repaired log; the damaged original is kept in %s\n", db, damaged);
+        else
+            printf ("nothing changed (the copy is removed); `hearthctl --data-dir %s repair --apply` "
+                    "repairs again and swaps the result in, keeping the original\n", ctl->data_dir);
+    }
+done:
+    free (problem);
+    identity_destroy (&identity);
+    return exit_code;
 }
 
 static int
@@ -1447,6 +1747,7 @@ main (int argc, char *argv [])
     if (strcmp (command, "peers") == 0)  return s_cmd_peers (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "events") == 0) return s_cmd_events (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "call") == 0)   return s_cmd_call (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "repair") == 0) return s_cmd_repair (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "help") == 0) {
         s_usage (stdout);
         return S_EXIT_OK;

@@ -2,7 +2,7 @@
     one node in the foreground until SIGINT/SIGTERM.
 
         hearthd [--data-dir DIR] [--config FILE] [--log-level L]
-                [--stats tcp://127.0.0.1:PORT] [--rebuild-views]
+                [--stats tcp://127.0.0.1:PORT] [--rebuild-views] [--recover-wal]
                 [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]
                 [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]
                 [--sync-interval-ms MS] [--reconcile auto|v1|rateless]
@@ -36,7 +36,7 @@ s_usage (FILE *out)
 {
     fprintf (out,
         "usage: hearthd [--data-dir DIR] [--config FILE] [--log-level LEVEL]\n"
-        "               [--stats tcp://127.0.0.1:PORT] [--rebuild-views]\n"
+        "               [--stats tcp://127.0.0.1:PORT] [--rebuild-views] [--recover-wal]\n"
         "               [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]\n"
         "               [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]\n"
         "               [--sync-interval-ms MS] [--reconcile auto|v1|rateless]\n"
@@ -48,6 +48,9 @@ s_usage (FILE *out)
         "  --log-level L    error | warn | info | debug (default info)\n"
         "  --stats EP       also serve stats on this tcp:// endpoint\n"
         "  --rebuild-views  re-fold every view from the whole log instead of its snapshot\n"
+        "  --recover-wal    start even though the write-ahead log lost acknowledged events:\n"
+        "                   keep what is readable, fetch the rest from peers (this start only;\n"
+        "                   see `hearthctl repair` and docs/operations.md first)\n"
         "  --listen EP      peer socket (CURVE, members only), e.g. tcp://0.0.0.0:7400;\n"
         "                   none = no peer socket (default: mesh/listen in the config, else none)\n"
         "  --advertise EP   endpoint other nodes should dial, when --listen binds a wildcard\n"
@@ -73,6 +76,7 @@ main (int argc, char *argv [])
         { "log-level", required_argument, NULL, 'l' },
         { "stats",     required_argument, NULL, 's' },
         { "rebuild-views", no_argument,   NULL, 'R' },
+        { "recover-wal", no_argument,     NULL, 'W' },
         { "listen",    required_argument, NULL, 'L' },
         { "advertise", required_argument, NULL, 'A' },
         { "peer",      required_argument, NULL, 'P' },
@@ -89,7 +93,7 @@ main (int argc, char *argv [])
     /*  --peer values, applied after the config file (flags add to it). */
     const char *peers [NODE_CONFIG_MAX_PEERS];
     size_t n_peers = 0;
-    int opt, rebuild_views = 0;
+    int opt, rebuild_views = 0, recover_wal = 0;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
             case 'd': data_dir = optarg; break;
@@ -97,6 +101,7 @@ main (int argc, char *argv [])
             case 'l': level = optarg; break;
             case 's': stats = optarg; break;
             case 'R': rebuild_views = 1; break;
+            case 'W': recover_wal = 1; break;
             case 'L': listen = optarg; break;
             case 'A': advertise = optarg; break;
             case 'D': discovery = optarg; break;
@@ -195,6 +200,7 @@ main (int argc, char *argv [])
         free (detail);
     }
     cfg.rebuild_views = rebuild_views;
+    cfg.recover_wal = recover_wal;
     if (rc == HEARTH_OK)
         rc = node_config_validate (&cfg, &message);
     if (rc != HEARTH_OK) {

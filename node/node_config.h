@@ -79,6 +79,10 @@ typedef struct {
     char               stats_endpoint [NODE_CONFIG_ENDPOINT_MAX]; /* "" = none */
     int                rebuild_views;   /* --rebuild-views: re-fold every view from the
                                            whole log at start instead of its snapshot */
+    int                recover_wal;     /* --recover-wal: start even if the write-ahead log
+                                           lost acknowledged writes (eventlog_open_with);
+                                           a flag only, never a config key, so it is a
+                                           decision made for one start */
     /*  The mesh (issue 3). */
     char               listen [NODE_CONFIG_ENDPOINT_MAX];    /* "" = no peer socket */
     char               advertise [NODE_CONFIG_ENDPOINT_MAX]; /* "" = derive from listen */

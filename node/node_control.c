@@ -168,8 +168,16 @@ node_control_reply_error_code (const char *code, const char *message)
 char *
 node_control_reply_error (int err, const char *message)
 {
-    return node_control_reply_error_code (hearth_error_code (err),
-                                          message && *message? message: hearth_strerror (err));
+    json_t *root = json_object ();
+    if (!root)
+        return NULL;
+    json_object_set_new (root, "error", json_string (hearth_error_code (err)));
+    json_object_set_new (root, "hearth_error", json_string (hearth_error_name (err)));
+    json_object_set_new (root, "message", s_json_text (message && *message? message
+                                                                        : hearth_strerror (err)));
+    char *text = json_dumps (root, NODE_JSON_FLAGS);
+    json_decref (root);
+    return text;
 }
 
 int

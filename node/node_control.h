@@ -67,8 +67,10 @@ char *node_control_request_encode (const char *capability, const json_t *input);
 /*  Success reply text; `output` is borrowed. malloc'd, NULL on OOM. */
 char *node_control_reply_ok (const json_t *output, uint64_t ms);
 
-/*  Error reply text with the CONTRACT code of err and message (may be NULL).
-    malloc'd, NULL on OOM. */
+/*  Error reply text with the CONTRACT code of err, its Hearth name
+    ("hearth_error": "ECORRUPT", "ENOSPC", ...: the wire code alone does
+    not tell a full disk from a corrupt store) and message (may be NULL:
+    the error's sentence). malloc'd, NULL on OOM. */
 char *node_control_reply_error (int err, const char *message);
 
 /*  Same, with a code that is already a CONTRACT code string. */

@@ -404,16 +404,30 @@ s_open_state (node_daemon_t *self, char **message)
             *message = hearth_message ("cannot load identity from %s: %s", keys, hearth_strerror (err));
         return err? err: HEARTH_EKEYS;
     }
-    self->log = eventlog_open (db, &err);
+    eventlog_open_options_t open_options = { .recover_wal = cfg->recover_wal };
+    char *problem = NULL;
+    self->log = eventlog_open_with (db, &open_options, &err, &problem);
     if (!self->log) {
         if (err == HEARTH_ELOCKED)
             *message = hearth_message ("the event log %s is locked by another process: is another "
                                   "hearthd running for %s? (`hearthctl --data-dir %s id` talks to it)",
                                   db, cfg->data_dir, cfg->data_dir);
         else
-            *message = hearth_message ("cannot open the event log %s: %s", db, hearth_strerror (err));
+        if (err == HEARTH_ECORRUPT)
+            *message = hearth_message ("refusing to start: %s. Nothing was changed. `hearthctl "
+                                  "--data-dir %s repair` recovers what is readable into a copy and "
+                                  "reports it%s (docs/operations.md, Storage errors)",
+                                  problem? problem: hearth_strerror (err), cfg->data_dir,
+                                  problem && strstr (problem, "acknowledged event(s)")
+                                  ? "; `hearthd --recover-wal` starts on what is readable and "
+                                    "fetches the rest from peers": "");
+        else
+            *message = hearth_message ("cannot open the event log %s: %s (%s)", db,
+                                  problem? problem: hearth_strerror (err), hearth_strerror (err));
+        free (problem);
         return err? err: HEARTH_EIO;
     }
+    free (problem);
     /*  Signature checks are ~90% of receiving (DESIGN §5a): fan them out to
         every online core; the eventlog clamps to EVENTLOG_MAX_VERIFY_THREADS. */
     long cores = sysconf (_SC_NPROCESSORS_ONLN);

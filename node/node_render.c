@@ -261,6 +261,19 @@ node_render_stats (FILE *out, const json_t *stats)
             any = 1;
         }
     fprintf (out, "%s\n", any? "": " none");
+    json_t *storage = json_object_get (stats, "storage");
+    if (json_is_object (storage)) {
+        if (s_int (storage, "wal_damaged"))
+            fprintf (out, "storage    DAMAGED: %lld acknowledged arrival(s) lost from the write-ahead "
+                     "log at this start (fetched again from peers; see docs/operations.md)\n",
+                     s_int (storage, "wal_events_lost"));
+        else
+        if (s_int (storage, "wal_tail_dropped"))
+            fprintf (out, "storage    ok (a torn write-ahead log tail of unsynced events was dropped "
+                     "at this start)\n");
+        else
+            fprintf (out, "storage    ok\n");
+    }
     fprintf (out, "posts      %lld active, %lld expired (%lld total)\n",
              s_int (market, "posts_active"), s_int (market, "posts_expired"),
              s_int (market, "posts_total"));

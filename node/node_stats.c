@@ -205,6 +205,15 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
     json_object_set_new (events, "disk_bytes", s_u64 (sample->disk_bytes));
     json_object_set_new (root, "events", events);
 
+    /*  What the event log's open found (eventlog_open_with): "damaged"
+        until the next start once acknowledged events were lost. */
+    json_t *storage = json_object ();
+    json_object_set_new (storage, "health", json_string (log->wal_damaged? "damaged": "ok"));
+    json_object_set_new (storage, "wal_damaged", s_u64 (log->wal_damaged));
+    json_object_set_new (storage, "wal_events_lost", s_u64 (log->wal_events_lost));
+    json_object_set_new (storage, "wal_tail_dropped", s_u64 (log->wal_tail_dropped));
+    json_object_set_new (root, "storage", storage);
+
     json_t *market = json_object ();
     uint64_t expired = sample->posts_total >= sample->posts_active?
                        sample->posts_total - sample->posts_active: 0;
@@ -555,6 +564,14 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
     s_metric (out, "hearth_eventlog_disk_bytes", "gauge",
               "Approximate bytes on disk of the event log (RocksDB SST and WAL).",
               sample->disk_bytes);
+    s_metric (out, "hearth_storage_wal_damaged", "gauge",
+              "1 if this start recovered past a damaged write-ahead log that lost acknowledged "
+              "events (hearthd --recover-wal), else 0.", log->wal_damaged);
+    s_metric (out, "hearth_storage_wal_events_lost", "gauge",
+              "Acknowledged arrivals the write-ahead log lost at this start.", log->wal_events_lost);
+    s_metric (out, "hearth_storage_wal_tail_dropped", "gauge",
+              "1 if this start dropped a torn write-ahead log tail holding only unsynced "
+              "(received) events, else 0.", log->wal_tail_dropped);
 
     uint64_t expired = sample->posts_total >= sample->posts_active?
                        sample->posts_total - sample->posts_active: 0;

@@ -51,7 +51,7 @@ DEAD_PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 expect_exit 3 ctl "$B" --json --timeout 300 --node "$NODE_1_ID@tcp://127.0.0.1:$DEAD_PORT" market search ladder
 assert_json "$OUT" "d['error'] == 'timeout' and 'within 300 ms' in d['message']" "remote search with --timeout 300"
 expect_exit 3 ctl "$B" --timeout 60000 --node "$NODE_1_ID@tcp://127.0.0.1:$DEAD_PORT" market list
-[[ "$OUT" == *"error: timeout: "*"within 5000 ms"* ]] || fail "remote list waits at most market.list's 5 s: $OUT"
+[[ "$OUT" == *"error: timeout (ETIMEOUT): "*"within 5000 ms"* ]] || fail "remote list waits at most market.list's 5 s: $OUT"
 
 step "peers"
 PEERS=$(ctl "$A" peers --json)

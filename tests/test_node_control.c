@@ -119,7 +119,15 @@ HT_TEST (test_replies)
     HT_CHECK_EQ_INT (node_control_reply_parse ((const uint8_t *) text, strlen (text), &reply), HEARTH_OK);
     HT_CHECK_EQ_STR (json_string_value (json_object_get (reply, "error")), "not_found");
     HT_CHECK_EQ_STR (json_string_value (json_object_get (reply, "message")), "no such post");
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (reply, "hearth_error")), "ENOTFOUND");
     json_decref (reply);
+    free (text);
+
+    /*  A storage error names its cause beside the wire code. */
+    text = node_control_reply_error (HEARTH_ECORRUPT, NULL);
+    HT_CHECK (strstr (text, "\"error\":\"internal_error\"") != NULL);
+    HT_CHECK (strstr (text, "\"hearth_error\":\"ECORRUPT\"") != NULL);
+    HT_CHECK (strstr (text, "corrupt") != NULL);
     free (text);
 
     /*  Without a message, the sentence of the error is used. */
