@@ -939,7 +939,7 @@ HT_TEST (test_reject_reasons)
     uint64_t head = eventlog_stats (log)->lamport_head;
     identity_t *stranger = tu_identity (99);
     frames_t f = { 0 };
-    event_reject_t expect [32];
+    event_reject_t expect [40];
     size_t len;
     uint8_t *good = s_post_frame (w.m [0], cid, head + 1, 100, "Fine", &len);
 
@@ -1048,6 +1048,21 @@ HT_TEST (test_reject_reasons)
     expect [f.n - 1] = EVENT_REJECT_LAMPORT;
     frames_take (&f, s_post_frame (w.m [0], cid, head + 1 + LAMPORT_MAX_JUMP, 111, "Edge", &len), &len);
     expect [f.n - 1] = EVENT_REJECT_NONE;
+    /*  LAMPORT: 0 (every full scan starts after it, so it would split views) */
+    frames_take (&f, s_post_frame (w.m [0], cid, 0, 116, "Zero", &len), &len);
+    expect [f.n - 1] = EVENT_REJECT_LAMPORT;
+    /*  FUTURE: dated past the skew (and 9999-12-31); within it is fine */
+    {
+        uint64_t now = hearth_now_ms ();
+        const uint64_t walls [3] = { now + EVENT_MAX_FUTURE_SKEW_MS + 60000, UINT64_C (253402300799000),
+                                     now + EVENT_MAX_FUTURE_SKEW_MS - 60000 };
+        for (int k = 0; k < 3; k++) {
+            tu_post_t p;
+            tu_post_init (&p, w.m [0], cid, head + 4, walls [k], 117 + k, NULL, "When?");
+            frames_take (&f, tu_sign_raw (&p.ev, w.m [0], &len), &len);
+            expect [f.n - 1] = k < 2? EVENT_REJECT_FUTURE: EVENT_REJECT_NONE;
+        }
+    }
     /*  DUPLICATE: an already stored event */
     frames_add (&f, w.frames.frames [w.frames.n - 1], w.frames.lens [w.frames.n - 1]);
     expect [f.n - 1] = EVENT_REJECT_DUPLICATE;
@@ -1106,7 +1121,7 @@ HT_TEST (test_reject_reasons)
         expect [f.n - 1] = EVENT_REJECT_TYPE_RULE;
     }
     HT_CHECK (f.n <= sizeof expect / sizeof expect [0]);
-    event_reject_t codes [32];
+    event_reject_t codes [40];
     HT_CHECK_EQ_INT (s_ingest (log, &f, 0, f.n, &r, codes), 0);
     int seen [EVENT_REJECT_COUNT] = { 0 };
     for (size_t i = 0; i < f.n; i++) {
