@@ -34,8 +34,8 @@
         invites folded (event data, never a node's clock, so the fold stays a
         function of the event set). An invite leaves the pending table when
         redeemed by a join, or once it expired MEMBERSHIP_INVITE_GRACE_MS
-        before its inviter's invite clock (a join signed before the expiry
-        has that long to arrive). An invite that is already past that point
+        (7 days) before its inviter's invite clock (a join signed before the
+        expiry has that long to arrive). An invite that is already past that point
         when it arrives is valid but never enters the table.
       - An inviter holds at most MEMBERSHIP_INVITES_PER_MEMBER pending
         invites (MEMBERSHIP_INVITES_PER_TRUSTED for TRUSTED and ANCHOR); one
@@ -73,8 +73,8 @@ extern "C" {
 #define MEMBERSHIP_INVITE_MAX_TTL_MS    (UINT64_C (30) * 86400 * 1000)
 /*  How long after its expiry, by its inviter's invite clock, an unredeemed
     invite stays in the table: a join signed before the expiry may still be
-    on its way (a day covers a node that was offline overnight). */
-#define MEMBERSHIP_INVITE_GRACE_MS      (UINT64_C (86400) * 1000)
+    on its way to a node that was offline (a week). */
+#define MEMBERSHIP_INVITE_GRACE_MS      (UINT64_C (7) * 86400 * 1000)
 /*  Version of the fold's rules, written in its snapshot: a snapshot of
     other rules is rebuilt from the log. */
 #define MEMBERSHIP_RULES_VERSION        2
