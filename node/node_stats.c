@@ -553,6 +553,9 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
               "View snapshots written since start.", log->snapshots_written);
     s_metric (out, "hearth_eventlog_view_errors_total", "counter",
               "Errors returned by views while folding events since start.", log->view_errors);
+    s_metric (out, "hearth_eventlog_dropped_on_open", "gauge",
+              "Stored events at Lamport 0 dropped when the log opened (refused by every node now).",
+              log->dropped_on_open);
     s_metric (out, "hearth_eventlog_disk_bytes", "gauge",
               "Approximate bytes on disk of the event log (RocksDB SST and WAL).",
               sample->disk_bytes);
