@@ -124,6 +124,7 @@ static const char *s_type_names [EVENT_TYPE_COUNT] = {
 static const char *s_reject_names [EVENT_REJECT_COUNT] = {
     "none", "oversize", "decode", "structure", "bad_signature", "wrong_community",
     "not_member", "revoked", "type_rule", "lamport_bound", "duplicate", "conflict",
+    "future_dated",
 };
 
 const char *
@@ -597,6 +598,15 @@ const uint8_t       *event_hash    (const event_t *self) { return self->hash; }
 const uint8_t       *event_author  (const event_t *self) { return self->body->author.data; }
 const char          *event_id      (const event_t *self) { return self->body->event_id; }
 uint64_t             event_lamport (const event_t *self) { return self->body->lamport; }
+
+event_reject_t
+event_check_clock (const event_t *self, uint64_t now_ms)
+{
+    uint64_t wall = self->body->wall_clock_ms;
+    if (now_ms > UINT64_MAX - EVENT_MAX_FUTURE_SKEW_MS || wall <= now_ms + EVENT_MAX_FUTURE_SKEW_MS)
+        return EVENT_REJECT_NONE;
+    return EVENT_REJECT_FUTURE;
+}
 uint64_t             event_wall_ms (const event_t *self) { return self->body->wall_clock_ms; }
 int                  event_type    (const event_t *self) { return (int) self->body->type; }
 

@@ -42,6 +42,15 @@ extern "C" {
 #define EVENT_MAX_OPAQUE_BYTES    8192
 /*  Post time-to-live: CONTRACT §3 max 30 days (30 * 86400 s); 0 = default. */
 #define EVENT_MAX_TTL_SECONDS     2592000
+/*  How far a received event's wall_clock_ms (its created_at) may lie ahead
+    of the receiver's clock: 15 minutes (strfry's 900 s), enough for clocks
+    kept by NTP or set by hand to the minute. Further ahead it is refused
+    (EVENT_REJECT_FUTURE) at receive time, and not stored; sync offers it
+    again later, so it is accepted once the receiver's clock has caught up.
+    A receive rule, never a fold rule: what is stored folds alike on every
+    node, whatever its clock. The market also treats a stored post dated
+    further ahead than this as not live yet (market_view.h). */
+#define EVENT_MAX_FUTURE_SKEW_MS  (UINT64_C (900) * 1000)
 
 /*  Reasons an incoming event is dropped; each is counted (stats) and never
     stored or forwarded. Order = pipeline order (DESIGN §4). */
@@ -58,6 +67,7 @@ typedef enum {
     EVENT_REJECT_LAMPORT,       /* lamport out of bounds */
     EVENT_REJECT_DUPLICATE,     /* already stored (same hash) */
     EVENT_REJECT_CONFLICT,      /* (author, event_id) stored with another body */
+    EVENT_REJECT_FUTURE,        /* dated more than EVENT_MAX_FUTURE_SKEW_MS ahead */
     EVENT_REJECT_COUNT
 } event_reject_t;
 
@@ -97,6 +107,11 @@ int event_verify (const event_t *self);
 #define EVENT_VERIFY_BATCH_MAX  256
 int event_verify_batch (const event_t *const *events, size_t n, const uint8_t seed [IDENTITY_SEED_BYTES],
                         int *rcs);
+
+/*  The receive-time clock rule: EVENT_REJECT_FUTURE if the event's
+    wall_clock_ms is more than EVENT_MAX_FUTURE_SKEW_MS after now_ms (the
+    receiver's clock), else EVENT_REJECT_NONE. Old events always pass. Pure. */
+event_reject_t event_check_clock (const event_t *self, uint64_t now_ms);
 
 /*  Deep copy; NULL on OOM. */
 event_t *event_dup (const event_t *self);

@@ -188,6 +188,7 @@ typedef struct {
     uint64_t wal_damaged;                          /* gauge: 1 = acknowledged writes were lost */
     uint64_t wal_events_lost;                      /* gauge: arrivals (seq) lost with them */
     uint64_t wal_tail_dropped;                     /* gauge: 1 = an unsynced torn tail was dropped */
+    uint64_t dropped_on_open;                      /* stored events at Lamport 0 dropped at open */
 } eventlog_stats_t;
 
 /*  How eventlog_open_with opens. */
@@ -310,6 +311,16 @@ int eventlog_snapshot_put_legacy (eventlog_t *self, const char *name, uint64_t c
     or an error. */
 int eventlog_recount (eventlog_t *self, uint64_t *events);
 
+/*  Store n SignedEvent frames as they are (decoded, nothing else checked:
+    no signature, membership, Lamport or clock rule), with their indexes
+    and counters in one synced batch, and fold them into membership and
+    the views: fault injection for tests of a data directory that holds
+    what an older version accepted, or of a node that serves what its peers
+    must refuse. All or nothing: 0, HEARTH_EINVAL (a frame does not decode),
+    HEARTH_EEXISTS (one is stored), HEARTH_EIO, HEARTH_ENOMEM. */
+int eventlog_store_unchecked (eventlog_t *self, const uint8_t *const *frames, const size_t *lens,
+                              size_t n);
+
 /*  Rebuild every view from the whole log (reset + full replay). */
 int eventlog_views_rebuild (eventlog_t *self);
 
@@ -336,9 +347,10 @@ typedef struct {
 /*  The receive pipeline for n SignedEvent frames (borrowed for the call):
     size cap, decode, structure, dedup by hash (before verifying, so repeats
     cost no signature check), signature (fanned out to the verify workers),
-    community, membership, type rules, Lamport bound, (author,event_id)
-    conflict; accepted events are written in unsynced batches (see
-    "Durability" above) of up to EVENTLOG_INGEST_BATCH and fed to the views. Order within the call is
+    community, membership, type rules, Lamport bound (1..), the clock rule
+    (wall_clock_ms at most EVENT_MAX_FUTURE_SKEW_MS ahead of the receiver's
+    clock, read once per call), (author,event_id) conflict; accepted
+    events are written in unsynced batches (see "Durability" above) of up to EVENTLOG_INGEST_BATCH and fed to the views. Order within the call is
     kept for membership (an invite, join and post in one call work).
     `codes` (may be NULL, n entries) receives each frame's event_reject_t.
     Returns 0 (rejections are counted, not errors) or HEARTH_EIO/ENOMEM; on

@@ -17,12 +17,12 @@ lamport_next (uint64_t clock, uint64_t *out)
     return 0;
 }
 
-/*  A received value must be below LAMPORT_MAX and at most LAMPORT_MAX_JUMP
-    above our head. */
+/*  A received value must be at least 1, below LAMPORT_MAX and at most
+    LAMPORT_MAX_JUMP above our head. */
 int
 lamport_check (uint64_t local_max, uint64_t received)
 {
-    if (received >= LAMPORT_MAX)
+    if (received == 0 || received >= LAMPORT_MAX)
         return HEARTH_ELAMPORT;
     uint64_t limit;
     if (__builtin_add_overflow (local_max, LAMPORT_MAX_JUMP, &limit))

@@ -24,6 +24,27 @@
       - Two invites with the same (event_id, invitee) from different
         authors: the one with the smaller inviter key is kept, so the fold
         does not depend on arrival order.
+    A member's invite budget (bounded state that every node applies the
+    same way; docs/design-decisions.md "A member's invite budget"):
+      - an invite is refused (TYPE_RULE) unless wall_clock_ms < expires_at_ms
+        <= wall_clock_ms + MEMBERSHIP_INVITE_MAX_TTL_MS: never already
+        expired when signed, never a standing ticket. A rule on the event
+        alone, so every node judges it alike in any order.
+      - Each inviter has an invite clock: the largest wall_clock_ms of its
+        invites folded (event data, never a node's clock, so the fold stays a
+        function of the event set). An invite leaves the pending table when
+        redeemed by a join, or once it expired MEMBERSHIP_INVITE_GRACE_MS
+        (7 days) before its inviter's invite clock (a join signed before the
+        expiry has that long to arrive). An invite that is already past that point
+        when it arrives is valid but never enters the table.
+      - An inviter holds at most MEMBERSHIP_INVITES_PER_MEMBER pending
+        invites (MEMBERSHIP_INVITES_PER_TRUSTED for TRUSTED and ANCHOR); one
+        more is refused (TYPE_RULE). So one member fills at most
+        1/64 of the MEMBERSHIP_MAX_INVITES table; the cap binds only the
+        member who overspends, never anyone else's invites.
+      - Which invites are live for ZAP admission (membership_invite_pending)
+        is judged by the local clock: that is a local decision, not the
+        fold.
     The pipeline checks an event against the view *before* applying it, so a
     member's events are accepted only after its join. Levels are queried as of
     now (the current fold), which is deterministic for a given event set.
@@ -41,8 +62,22 @@ extern "C" {
 
 /*  Members tracked at most (a street, a school: thousands at most). */
 #define MEMBERSHIP_MAX_MEMBERS  65536
-/*  Pending (unredeemed, unexpired) invites at most. */
+/*  Pending (unredeemed, not pruned) invites at most, all inviters. */
 #define MEMBERSHIP_MAX_INVITES  65536
+/*  Pending invites one inviter may hold: a MEMBER, and a TRUSTED or ANCHOR
+    member (who bring a community in; 1024 = 1/64 of the table). */
+#define MEMBERSHIP_INVITES_PER_MEMBER   32
+#define MEMBERSHIP_INVITES_PER_TRUSTED  1024
+/*  Longest an invite may be valid: expires_at_ms - wall_clock_ms, as
+    NODE_INVITE_MAX_TTL_SECONDS (30 days). */
+#define MEMBERSHIP_INVITE_MAX_TTL_MS    (UINT64_C (30) * 86400 * 1000)
+/*  How long after its expiry, by its inviter's invite clock, an unredeemed
+    invite stays in the table: a join signed before the expiry may still be
+    on its way to a node that was offline (a week). */
+#define MEMBERSHIP_INVITE_GRACE_MS      (UINT64_C (7) * 86400 * 1000)
+/*  Version of the fold's rules, written in its snapshot: a snapshot of
+    other rules is rebuilt from the log. */
+#define MEMBERSHIP_RULES_VERSION        2
 
 typedef struct _membership_t membership_t;
 
@@ -72,6 +107,9 @@ int membership_revoked (const membership_t *self, const uint8_t key [32]);
     expired at now_ms, and the key is not revoked; else 0. (ZAP admits such a
     key so it can fetch the log and publish its join.) */
 int membership_invite_pending (const membership_t *self, const uint8_t key [32], uint64_t now_ms);
+/*  Pending invites in the table (all inviters), and those of one inviter. */
+size_t membership_invites (const membership_t *self);
+size_t membership_invites_of (const membership_t *self, const uint8_t inviter [32]);
 /*  Number of current (unrevoked) members. */
 size_t membership_count (const membership_t *self);
 /*  Community id (32 bytes), borrowed. */

@@ -33,7 +33,9 @@ HT_TEST (test_lamport_observe_caps_above)
     /*  The bound: at most LAMPORT_MAX_JUMP above the head, below 2^62. */
     HT_CHECK_EQ_INT (lamport_check (100, 100 + LAMPORT_MAX_JUMP), 0);
     HT_CHECK_EQ_INT (lamport_check (100, 101 + LAMPORT_MAX_JUMP), HEARTH_ELAMPORT);
-    HT_CHECK_EQ_INT (lamport_check (0, 0), 0);
+    HT_CHECK_EQ_INT (lamport_check (0, 0), HEARTH_ELAMPORT);     /* lamports start at 1 */
+    HT_CHECK_EQ_INT (lamport_check (5, 0), HEARTH_ELAMPORT);
+    HT_CHECK_EQ_INT (lamport_check (0, 1), 0);
     HT_CHECK_EQ_INT (lamport_check (LAMPORT_MAX - 1, LAMPORT_MAX), HEARTH_ELAMPORT);
     HT_CHECK_EQ_INT (lamport_check (LAMPORT_MAX - 2, LAMPORT_MAX - 1), 0);
     HT_CHECK_EQ_INT (lamport_check (UINT64_MAX, UINT64_MAX), HEARTH_ELAMPORT);

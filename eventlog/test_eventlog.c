@@ -939,7 +939,7 @@ HT_TEST (test_reject_reasons)
     uint64_t head = eventlog_stats (log)->lamport_head;
     identity_t *stranger = tu_identity (99);
     frames_t f = { 0 };
-    event_reject_t expect [32];
+    event_reject_t expect [40];
     size_t len;
     uint8_t *good = s_post_frame (w.m [0], cid, head + 1, 100, "Fine", &len);
 
@@ -1048,6 +1048,21 @@ HT_TEST (test_reject_reasons)
     expect [f.n - 1] = EVENT_REJECT_LAMPORT;
     frames_take (&f, s_post_frame (w.m [0], cid, head + 1 + LAMPORT_MAX_JUMP, 111, "Edge", &len), &len);
     expect [f.n - 1] = EVENT_REJECT_NONE;
+    /*  LAMPORT: 0 (every full scan starts after it, so it would split views) */
+    frames_take (&f, s_post_frame (w.m [0], cid, 0, 116, "Zero", &len), &len);
+    expect [f.n - 1] = EVENT_REJECT_LAMPORT;
+    /*  FUTURE: dated past the skew (and 9999-12-31); within it is fine */
+    {
+        uint64_t now = hearth_now_ms ();
+        const uint64_t walls [3] = { now + EVENT_MAX_FUTURE_SKEW_MS + 60000, UINT64_C (253402300799000),
+                                     now + EVENT_MAX_FUTURE_SKEW_MS - 60000 };
+        for (int k = 0; k < 3; k++) {
+            tu_post_t p;
+            tu_post_init (&p, w.m [0], cid, head + 4, walls [k], 117 + k, NULL, "When?");
+            frames_take (&f, tu_sign_raw (&p.ev, w.m [0], &len), &len);
+            expect [f.n - 1] = k < 2? EVENT_REJECT_FUTURE: EVENT_REJECT_NONE;
+        }
+    }
     /*  DUPLICATE: an already stored event */
     frames_add (&f, w.frames.frames [w.frames.n - 1], w.frames.lens [w.frames.n - 1]);
     expect [f.n - 1] = EVENT_REJECT_DUPLICATE;
@@ -1106,7 +1121,7 @@ HT_TEST (test_reject_reasons)
         expect [f.n - 1] = EVENT_REJECT_TYPE_RULE;
     }
     HT_CHECK (f.n <= sizeof expect / sizeof expect [0]);
-    event_reject_t codes [32];
+    event_reject_t codes [40];
     HT_CHECK_EQ_INT (s_ingest (log, &f, 0, f.n, &r, codes), 0);
     int seen [EVENT_REJECT_COUNT] = { 0 };
     for (size_t i = 0; i < f.n; i++) {
@@ -1666,6 +1681,115 @@ HT_TEST (test_snapshot_interval_grows)
     HT_CHECK (worst_tail <= 25);                /* percent of the log */
 }
 
+/*  A member's invite budget: windows, the per-inviter cap, pruning by the
+    inviter's own invite clock, a snapshot of older rules is not restored,
+    and a data dir holding a Lamport-0 event drops it at open. */
+HT_TEST (test_invite_budget)
+{
+    char *dir = ht_tmpdir ("budget");
+    identity_t *root = tu_identity (1), *a = tu_identity (2), *h = tu_identity (200);
+    int err;
+    eventlog_t *log = eventlog_open (dir, &err);
+    if (!log)
+        return;
+    HT_CHECK_EQ_INT (eventlog_community_create (log, root, "Kiez", T0_MS), 0);
+    const membership_t *m = eventlog_membership (log);
+    char id [ULID_SIZE];
+    HT_CHECK_EQ_INT (s_invite (log, root, a, HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + HOUR_MS, T0_MS + 1, id), 0);
+    HT_CHECK_EQ_INT (s_join (log, a, id, T0_MS + 2), 0);
+    /*  Windows: not expired when signed, at most MEMBERSHIP_INVITE_MAX_TTL_MS. */
+    identity_t *g [40];
+    for (int i = 0; i < 40; i++)
+        g [i] = tu_identity ((uint8_t) (100 + i));
+    HT_CHECK_EQ_INT (s_invite (log, a, g [0], HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + 10, T0_MS + 10, id),
+                     HEARTH_EUNAUTHORIZED);
+    HT_CHECK_EQ_INT (s_invite (log, a, g [0], HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + 9, T0_MS + 10, id),
+                     HEARTH_EUNAUTHORIZED);
+    HT_CHECK_EQ_INT (s_invite (log, a, g [0], HEARTH__LEVEL__LEVEL_MEMBER,
+                               T0_MS + 10 + MEMBERSHIP_INVITE_MAX_TTL_MS + 1, T0_MS + 10, id),
+                     HEARTH_EUNAUTHORIZED);
+    /*  The cap: 32 pending for a member, then refused; the root is not bound by it. */
+    for (int i = 0; i < MEMBERSHIP_INVITES_PER_MEMBER; i++)
+        HT_CHECK_EQ_INT (s_invite (log, a, g [i], HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + HOUR_MS,
+                                   T0_MS + 20 + (uint64_t) i, id), 0);
+    HT_CHECK_EQ_INT (membership_invites_of (m, identity_public_key (a)), MEMBERSHIP_INVITES_PER_MEMBER);
+    HT_CHECK_EQ_INT (s_invite (log, a, g [32], HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + HOUR_MS, T0_MS + 60, id),
+                     HEARTH_EUNAUTHORIZED);
+    HT_CHECK_EQ_INT (s_invite (log, root, g [33], HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + HOUR_MS, T0_MS + 61, id), 0);
+    /*  A redeemed invite frees its slot. */
+    HT_CHECK_EQ_INT (s_invite (log, root, g [34], HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + HOUR_MS, T0_MS + 62, id), 0);
+    HT_CHECK_EQ_INT (s_join (log, g [34], id, T0_MS + 63), 0);
+    HT_CHECK_EQ_INT (membership_invites (m), MEMBERSHIP_INVITES_PER_MEMBER + 1);
+    /*  Past the grace after their expiry (by a's own next invite's time),
+        the old ones are pruned and a may invite again. Before it, not. */
+    uint64_t late = T0_MS + HOUR_MS + MEMBERSHIP_INVITE_GRACE_MS;
+    HT_CHECK_EQ_INT (s_invite (log, a, h, HEARTH__LEVEL__LEVEL_MEMBER, late + HOUR_MS, late - 1, id),
+                     HEARTH_EUNAUTHORIZED);
+    HT_CHECK_EQ_INT (s_invite (log, a, h, HEARTH__LEVEL__LEVEL_MEMBER, late + HOUR_MS, late, id), 0);
+    HT_CHECK_EQ_INT (membership_invites_of (m, identity_public_key (a)), 1);
+    HT_CHECK_EQ_INT (membership_invites (m), 2);        /* root's pending one and a's newest */
+    HT_CHECK_EQ_INT (s_join (log, h, id, late + 2), 0);
+    HT_CHECK_EQ_INT (membership_invites_of (m, identity_public_key (a)), 0);
+    /*  The snapshot carries the budget; one of other rules is not restored. */
+    uint8_t *snap = NULL, *snap2 = NULL;
+    size_t len = 0, len2 = 0;
+    HT_CHECK_EQ_INT (membership_snapshot (m, &snap, &len), 0);
+    membership_t *copy = membership_new (identity_public_key (root));
+    HT_CHECK_EQ_INT (membership_restore (copy, snap, len), 0);
+    HT_CHECK_EQ_INT (membership_snapshot (copy, &snap2, &len2), 0);
+    HT_CHECK (len == len2 && memcmp (snap, snap2, len) == 0);
+    Hearth__MembershipSnapshot *old = hearth__membership_snapshot__unpack (NULL, len, snap);
+    HT_CHECK (old != NULL);
+    if (old) {
+        old->rules_version = 0;
+        size_t olen = hearth__membership_snapshot__get_packed_size (old);
+        uint8_t *buf = malloc (olen);
+        hearth__membership_snapshot__pack (old, buf);
+        HT_CHECK_EQ_INT (membership_restore (copy, buf, olen), HEARTH_ECORRUPT);
+        free (buf);
+        hearth__membership_snapshot__free_unpacked (old, NULL);
+    }
+    free (snap);
+    free (snap2);
+    membership_destroy (&copy);
+    /*  A stored event at Lamport 0 (as an older version accepted): dropped
+        at the next open, counted, and no scan or count misses anything. */
+    uint64_t before = eventlog_stats (log)->events_total;
+    tu_post_t p;
+    tu_post_init (&p, a, identity_public_key (root), 0, T0_MS, 900, "zero", "Zero");
+    size_t wlen;
+    uint8_t *wire = tu_sign_raw (&p.ev, a, &wlen);
+    const uint8_t *frames [1] = { wire };
+    HT_CHECK_EQ_INT (eventlog_store_unchecked (log, frames, &wlen, 1), 0);
+    HT_CHECK_EQ_INT (eventlog_stats (log)->events_total, before + 1);
+    eventlog_destroy (&log);
+    log = eventlog_open (dir, &err);
+    HT_CHECK (log != NULL);
+    if (log) {
+        HT_CHECK_EQ_INT (eventlog_stats (log)->dropped_on_open, 1);
+        HT_CHECK_EQ_INT (eventlog_stats (log)->events_total, before);
+        frames_t f = { 0 };
+        HT_CHECK_EQ_INT (eventlog_scan (log, 0, s_collect, &f), 0);
+        HT_CHECK_EQ_INT (f.n, before);
+        frames_free (&f);
+        char found [ULID_SIZE];
+        HT_CHECK_EQ_INT (eventlog_find_client (log, identity_public_key (a), "zero", found), HEARTH_ENOTFOUND);
+        HT_CHECK_EQ_INT (membership_invites (eventlog_membership (log)), 1);
+        eventlog_destroy (&log);
+        log = eventlog_open (dir, &err);
+        HT_CHECK (log && eventlog_stats (log)->dropped_on_open == 0);
+    }
+    free (wire);
+    eventlog_destroy (&log);
+    for (int i = 0; i < 40; i++)
+        identity_destroy (&g [i]);
+    identity_destroy (&h);
+    identity_destroy (&root);
+    identity_destroy (&a);
+    ht_rmtree (dir);
+    free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1695,5 +1819,6 @@ main (int argc, char **argv)
     HT_RUN (test_ingest_signature_verdicts_exact);
     HT_RUN (test_mesh_hooks);
     HT_RUN (test_snapshot_interval_grows);
+    HT_RUN (test_invite_budget);
     return ht_summary ();
 }

@@ -628,16 +628,29 @@ s_fill (const s_post_t *p, const membership_t *members, market_post_t *out)
     out->expired_via_lamport = c? c->lamport: 0;
 }
 
+/*  1 if a post created at created_ms is dated too far ahead of now_ms to
+    be live yet (EVENT_MAX_FUTURE_SKEW_MS, the receive pipeline's bound): so
+    a post is live at most ttl + the skew, whatever date it carries, also
+    one stored before the receive rule or by a node whose clock ran ahead. */
+static int
+s_not_yet (uint64_t created_ms, uint64_t now_ms)
+{
+    return now_ms <= UINT64_MAX - EVENT_MAX_FUTURE_SKEW_MS
+        && created_ms > now_ms + EVENT_MAX_FUTURE_SKEW_MS;
+}
+
 static int
 s_active (const s_post_t *p, const membership_t *members, uint64_t now_ms)
 {
-    return p->created && now_ms < s_expires_at (p) && !s_valid_claim (p, members);
+    return p->created && now_ms < s_expires_at (p) && !s_not_yet (p->wall_ms, now_ms)
+        && !s_valid_claim (p, members);
 }
 
 int
 market_view_is_expired (const market_post_t *post, uint64_t now_ms)
 {
-    return post->expired_via_event_id != NULL || now_ms >= post->expires_at_ms;
+    return post->expired_via_event_id != NULL || now_ms >= post->expires_at_ms
+        || s_not_yet (post->created_at_ms, now_ms);
 }
 
 /* ---- indexes ------------------------------------------------------------- */

@@ -15,6 +15,10 @@
     Whether a post is expired is decided at read time from the claims and the
     current membership view (M06 §4.4: the author may always expire; `stale`
     also counts from TRUSTED or ANCHOR members) and from now >= expires_at.
+    A post dated more than EVENT_MAX_FUTURE_SKEW_MS after now is not live
+    either (listed, searched and counted as active only from then on), so no
+    post is live longer than its ttl (at most EVENT_MAX_TTL_SECONDS) plus
+    the skew, whatever created_at it claims.
     So the same event set gives the same state in any arrival order, and the
     state digest is equal across nodes. No I/O, no clock: time is an argument.
 */
@@ -80,8 +84,9 @@ void market_view_destroy (market_view_t **self_p);
 int  market_view_apply (market_view_t *self, const event_t *ev);
 void market_view_reset (market_view_t *self);
 
-/*  Active posts matching q (not expired by claim under `members`, and
-    now_ms < expires_at), newest first by (lamport, event_id) descending.
+/*  Active posts matching q (not expired by claim under `members`,
+    now_ms < expires_at, created_at <= now_ms + EVENT_MAX_FUTURE_SKEW_MS),
+    newest first by (lamport, event_id) descending.
     Fills out[0..cap) and returns the count written. */
 size_t market_view_list (market_view_t *self, const market_query_t *q, const membership_t *members,
                          uint64_t now_ms, market_post_t *out, size_t cap);
@@ -91,7 +96,8 @@ size_t market_view_list (market_view_t *self, const market_query_t *q, const mem
 int  market_view_get (market_view_t *self, const char *event_id, const membership_t *members,
                       market_post_t *out);
 
-/*  1 if the post is expired for `members` at now_ms (by valid claim or ttl). */
+/*  1 if the post is not live at now_ms: expired by a valid claim or its
+    ttl, or dated more than EVENT_MAX_FUTURE_SKEW_MS after now_ms. */
 int  market_view_is_expired (const market_post_t *post, uint64_t now_ms);
 
 /*  Visit every post with a .created (active or not); stop when fn != 0. */

@@ -522,7 +522,9 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
         node_signer_destroy (&signer);
         if (rc == HEARTH_EUNAUTHORIZED)
             *message = hearth_message ("this node may not issue this invite (a member may invite "
-                                  "members; a trusted invite needs a trusted or anchor inviter)");
+                                  "members; a trusted invite needs a trusted or anchor inviter; "
+                                  "an inviter holds at most %d pending invites, %d if trusted)",
+                                  MEMBERSHIP_INVITES_PER_MEMBER, MEMBERSHIP_INVITES_PER_TRUSTED);
         else
             *message = hearth_message ("could not append the invite: %s", hearth_strerror (rc));
         return rc;

@@ -202,6 +202,7 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
     json_object_set_new (events, "seq", s_u64 (log->seq));
     json_object_set_new (events, "snapshots_written", s_u64 (log->snapshots_written));
     json_object_set_new (events, "view_errors", s_u64 (log->view_errors));
+    json_object_set_new (events, "dropped_on_open", s_u64 (log->dropped_on_open));
     json_object_set_new (events, "disk_bytes", s_u64 (sample->disk_bytes));
     json_object_set_new (root, "events", events);
 
@@ -561,6 +562,9 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
               "View snapshots written since start.", log->snapshots_written);
     s_metric (out, "hearth_eventlog_view_errors_total", "counter",
               "Errors returned by views while folding events since start.", log->view_errors);
+    s_metric (out, "hearth_eventlog_dropped_on_open", "gauge",
+              "Stored events at Lamport 0 dropped when the log opened (refused by every node now).",
+              log->dropped_on_open);
     s_metric (out, "hearth_eventlog_disk_bytes", "gauge",
               "Approximate bytes on disk of the event log (RocksDB SST and WAL).",
               sample->disk_bytes);
