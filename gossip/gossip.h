@@ -183,9 +183,15 @@ int gossip_peer_add (gossip_t *self, const char *address);
     not listening. Borrowed. */
 const char *gossip_address (const gossip_t *self);
 
+/*  A peer's lag behind or ahead of us: peer_head - our_head, both
+    Lamport heads (the peer's is what it claims, any 64-bit value),
+    saturated to [-INT64_MAX, INT64_MAX] instead of wrapping. Pure. */
+int64_t gossip_lag (uint64_t peer_head, uint64_t our_head);
+
 /*  {"peers":[{node_id, short_id, address|null, direction:"out"|"in",
     connected, last_seen (RFC 3339)|null, bytes_in, bytes_out, events_pushed,
-    events_pulled, lag (their head - ours, from the last hello)}]}. New
+    events_pulled, lag (their head - ours, from the last hello, ping or
+    pong; gossip_lag)}]}. New
     object, caller owns. */
 json_t *gossip_peers_json (gossip_t *self);
 
@@ -209,7 +215,22 @@ typedef struct {
     uint64_t reconcile_bytes;            /* reconciliation message bytes in + out, both roles and modes */
     uint64_t reconcile_bytes_rateless;   /* of which rateless-mode messages (first byte 0x48) */
     uint64_t bytes_in, bytes_out;        /* all link bytes */
-    uint64_t zap_denied;                 /* handshakes refused */
+    uint64_t zap_denied;                 /* CURVE handshakes refused: the client key is no member's */
+    /*  Outsiders on the listening socket, from its ZeroMQ monitor (the ZAP
+        handler never sees these): connections that closed before the
+        handshake gave any verdict, or failed it as malformed ZMTP (not
+        ZeroMQ at all, a port scan, a cut greeting); that asked for another
+        security mechanism (NULL, PLAIN); whose CURVE handshake failed its
+        cryptography (a client holding the wrong server key). */
+    uint64_t handshake_junk;
+    uint64_t handshake_mechanism;
+    uint64_t handshake_crypto;
+    /*  Members only, both ways: links to or from a key that is not (or no
+        longer) a member closed, or out links never dialled for it; peer
+        addresses learned from hellos or LAN beacons dropped because their
+        key is not a member. */
+    uint64_t nonmember_links;
+    uint64_t nonmember_addresses;
     uint64_t frames_dropped;             /* bad frames from peers */
     uint64_t last_sync_ms;               /* wall ms of the last completed session, 0 = never */
     uint64_t store_rebuilds;             /* reconciliation store rebuilt after disagreeing with the log */
