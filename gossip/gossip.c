@@ -111,6 +111,11 @@
     GOSSIP_MAX_PEERS any differently). */
 #define GOSSIP_HELLO_PEERS          16
 #define GOSSIP_LEARN_OUT            8
+/*  Addresses from hellos whose key is not a member in our view (yet: a
+    joining node learns its peers' addresses before their membership
+    events) are held at most this many, never dialled, and dialled once
+    the key is a member; the oldest goes first. Two hellos' worth. */
+#define GOSSIP_LEARN_HELD           (2 * GOSSIP_HELLO_PEERS)
 /*  LAN discovery (zbeacon): UDP port, beacon interval, and the beacon:
     "HRTH" | version 1 | community id (32) | node key (32) | port (2, BE) |
     loopback-only flag (1): 72 bytes (zbeacon allows 255). */
@@ -331,6 +336,8 @@ struct _gossip_t {
     zactor_t           *beacon;             /* owned: zbeacon, or NULL (discovery off) */
     char               *beacon_host;        /* owned: our IP as zbeacon sees it */
     zsock_t            *monitor;            /* owned: PAIR reading the router's socket monitor */
+    char                learn_held [GOSSIP_LEARN_HELD][GOSSIP_MAX_ADDRESS];   /* oldest first */
+    size_t              n_learn_held;
     s_conn_t            conns [GOSSIP_MONITOR_CONNS];   /* accepted, verdict awaited or credited */
     size_t              n_conns;
     uint64_t            failed_unclosed;    /* handshake failures whose close is still to come */
@@ -1620,6 +1627,52 @@ s_on_announce (s_link_t *l, const Hearth__GossipAnnounce *a)
 
 /* ---- messages ------------------------------------------------------------------- */
 
+/*  Hold a learned address whose key is not a member (counted; an address
+    already held is not held twice). */
+static void
+s_learn_hold (gossip_t *self, const char *address)
+{
+    self->stats.nonmember_addresses++;
+    for (size_t i = 0; i < self->n_learn_held; i++)
+        if (streq (self->learn_held [i], address))
+            return;
+    if (self->n_learn_held == GOSSIP_LEARN_HELD) {
+        memmove (self->learn_held [0], self->learn_held [1], (GOSSIP_LEARN_HELD - 1) * GOSSIP_MAX_ADDRESS);
+        self->n_learn_held--;
+    }
+    snprintf (self->learn_held [self->n_learn_held++], GOSSIP_MAX_ADDRESS, "%s", address);
+}
+
+/*  The tick: dial held addresses whose key has become a member (up to
+    GOSSIP_LEARN_OUT out links); forget those of revoked keys and of keys
+    linked meanwhile. */
+static void
+s_learn_promote (gossip_t *self)
+{
+    const membership_t *m = eventlog_membership (self->log);
+    size_t n_out = 0;
+    for (size_t i = 0; i < self->n_links; i++)
+        n_out += self->links [i]->outgoing;
+    size_t kept = 0;
+    for (size_t i = 0; i < self->n_learn_held; i++) {
+        uint8_t key [32];
+        char endpoint [GOSSIP_MAX_ADDRESS];
+        int drop = gossip_address_parse (self->learn_held [i], key, endpoint) != 0
+                || !m || membership_revoked (m, key) || s_find (self, 1, key);
+        if (!drop && s_is_member (self, key) && n_out < GOSSIP_LEARN_OUT) {
+            if (s_peer_add (self, self->learn_held [i], S_ORIGIN_LEARNED) == 0) {
+                n_out++;
+                hlog_info (S_LOG, "learned peer %s is a member now", self->learn_held [i]);
+            }
+            drop = 1;
+        }
+        if (!drop && kept != i)
+            memcpy (self->learn_held [kept], self->learn_held [i], GOSSIP_MAX_ADDRESS);
+        kept += !drop;
+    }
+    self->n_learn_held = kept;
+}
+
 static void
 s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
 {
@@ -1656,10 +1709,10 @@ s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
         ||  memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
             continue;                       /* CURVE proves the key when we connect */
         if (!s_is_member (self, key)) {
-            self->stats.nonmember_addresses++;
-            hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "learn.nonmember",
-                                "%s named %s, which is not a member: address not kept",
-                                l->short_id, h->peers [i]);
+            s_learn_hold (self, h->peers [i]);
+            hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "learn.nonmember",
+                                "%s named %s, which is not a member here: not dialled (held "
+                                "until it is one)", l->short_id, h->peers [i]);
             continue;
         }
         if (s_peer_add (self, h->peers [i], S_ORIGIN_LEARNED) == 0) {
@@ -2490,6 +2543,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     gossip_want_expire (self->want, now);
     s_links_recheck (self);                 /* invites expire with time */
     s_links_enforce (self);
+    if (self->n_learn_held > 0 && !self->cfg.no_learn)
+        s_learn_promote (self);
     if (self->store_stale)
         s_store_rebuild (self);
     else
