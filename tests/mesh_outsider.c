@@ -18,13 +18,15 @@
             log is locked while it runs). There is no CLI for revocation.
         mesh_outsider attack junk|null|wrongkey tcp://HOST:PORT
             One connection attempt the listener must refuse: junk bytes over
-            raw TCP; a ZeroMQ NULL-mechanism DEALER; a CURVE DEALER that
-            expects the wrong server key. Waits until the attempt has failed
-            (the connection closed or the handshake was refused) or 10 s.
+            raw TCP; a ZMTP greeting asking for the NULL mechanism; a CURVE
+            DEALER that expects the wrong server key. Waits until the
+            listener has ended the attempt (hung up, or refused the
+            handshake) or 10 s.
 
     Exit 0 on success, 1 on a failure (printed), 2 on bad usage.
 */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -266,8 +268,10 @@ s_revoke (const char *data_dir, const char *node_id)
 
 /* ---- refused connection attempts ------------------------------------------------- */
 
+/*  Connect over raw TCP, send `bytes`, and wait until the listener hangs
+    up (so the attempt is over on its side before we leave). */
 static int
-s_attack_junk (const char *endpoint)
+s_attack_raw (const char *endpoint, const uint8_t *bytes, size_t len)
 {
     char host [64];
     int port;
@@ -280,13 +284,11 @@ s_attack_junk (const char *endpoint)
     a.sin_port = htons ((uint16_t) port);
     if (fd < 0 || inet_pton (AF_INET, host, &a.sin_addr) != 1
     ||  connect (fd, (struct sockaddr *) &a, sizeof a) != 0) {
-        fprintf (stderr, "junk: cannot connect to %s\n", endpoint);
+        fprintf (stderr, "cannot connect to %s\n", endpoint);
         return 1;
     }
-    const char junk [] = "GET / HTTP/1.1\r\nHost: hearth\r\n\r\n";
-    if (write (fd, junk, sizeof junk - 1) < 0)
+    if (write (fd, bytes, len) != (ssize_t) len)
         return 1;
-    /*  Wait for the listener to hang up (read returns 0 or an error). */
     struct timeval tv = { S_ATTACK_WAIT_MS / 1000, 0 };
     setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char buf [256];
@@ -294,7 +296,31 @@ s_attack_junk (const char *endpoint)
     while ((n = read (fd, buf, sizeof buf)) > 0)
         ;
     close (fd);
-    return 0;
+    return n == 0 || errno == ECONNRESET? 0: 1;
+}
+
+static int
+s_attack_junk (const char *endpoint)
+{
+    const char junk [] = "GET / HTTP/1.1\r\nHost: hearth\r\n\r\n";
+    return s_attack_raw (endpoint, (const uint8_t *) junk, sizeof junk - 1);
+}
+
+/*  A ZMTP 3.0 greeting asking for the NULL mechanism (what a ZeroMQ socket
+    without CURVE sends), written by hand: a libzmq client would itself
+    hang up on seeing the server's CURVE greeting, racing the server's
+    verdict; this one waits for the server's. */
+static int
+s_attack_null (const char *endpoint)
+{
+    uint8_t greeting [64];
+    memset (greeting, 0, sizeof greeting);
+    greeting [0] = 0xff;
+    greeting [8] = 0x01;
+    greeting [9] = 0x7f;
+    greeting [10] = 3;                          /* version 3.0 */
+    memcpy (greeting + 12, "NULL", 4);          /* mechanism, 20 bytes zero-padded */
+    return s_attack_raw (endpoint, greeting, sizeof greeting);
 }
 
 /*  A DEALER that must fail its handshake: wait for the client side's
@@ -353,7 +379,9 @@ main (int argc, char **argv)
     if (argc == 4 && streq (argv [1], "attack")) {
         if (streq (argv [2], "junk"))
             return s_attack_junk (argv [3]);
-        if (streq (argv [2], "null") || streq (argv [2], "wrongkey"))
+        if (streq (argv [2], "null"))
+            return s_attack_null (argv [3]);
+        if (streq (argv [2], "wrongkey"))
             return s_attack_zmq (argv [2], argv [3]);
     }
     return s_usage ();
