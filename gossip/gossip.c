@@ -183,6 +183,10 @@
     links at most plus as many again for query clients and attempts; an
     untracked one is simply not classified. */
 #define GOSSIP_MONITOR_CONNS        (2 * GOSSIP_MAX_INBOUND)
+/*  Every link's key is checked against the membership view this often for
+    what time alone changes (an invite expiring); membership events that
+    narrow who may talk (created, joined, revoked) re-check at once. */
+#define GOSSIP_MEMBERS_RECHECK_MS   1000
 
 /* ---- types ---------------------------------------------------------------------- */
 
@@ -341,6 +345,8 @@ struct _gossip_t {
     s_conn_t            conns [GOSSIP_MONITOR_CONNS];   /* accepted, verdict awaited or credited */
     size_t              n_conns;
     uint64_t            failed_unclosed;    /* handshake failures whose close is still to come */
+    uint64_t            recheck_mono;       /* last s_links_recheck by the tick */
+    int                 recheck_due;        /* an invite arrived: re-check at the next tick */
 };
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -405,13 +411,17 @@ s_key_allowed (gossip_t *self, const s_link_t *l)
         && !membership_revoked (m, own) && !membership_revoked (m, l->key);
 }
 
-/*  Refresh every link's `allowed` flag from the membership view: at each
-    tick (an invite expires with time) and whenever a community.* event is
-    accepted (a revocation bars the key's links before the next frame). The
-    tick then closes what is no longer allowed (s_links_enforce). */
+/*  Refresh every link's `allowed` flag from the membership view: by the
+    tick every GOSSIP_MEMBERS_RECHECK_MS (an invite expires with time) or
+    after an invite arrived, and at once when a created, joined or revoked
+    event is accepted (a revocation bars the key's links before the next
+    frame). The tick then closes what is no longer allowed
+    (s_links_enforce). */
 static void
 s_links_recheck (gossip_t *self)
 {
+    self->recheck_due = 0;
+    self->recheck_mono = hearth_mono_ms ();
     for (size_t i = 0; i < self->n_links; i++)
         self->links [i]->allowed = s_key_allowed (self, self->links [i]);
 }
@@ -1373,9 +1383,16 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
         self->store_stale = 1;              /* the log has an item the store lacks */
     }
     gossip_want_arrived (self->want, event_hash (ev));
+    /*  Membership changed: an event that may narrow who may talk re-checks
+        every link before anything else is sent (this event's own push
+        included); an invite only widens it, so the tick does. */
     Hearth__EventType type = event_body (ev)->type;
-    if (type >= HEARTH__EVENT_TYPE__COMMUNITY_CREATED && type <= HEARTH__EVENT_TYPE__COMMUNITY_POLICY_UPDATED)
-        s_links_recheck (self);             /* membership changed: no frame to a revoked key from now */
+    if (type == HEARTH__EVENT_TYPE__COMMUNITY_CREATED || type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED
+    ||  type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED)
+        s_links_recheck (self);
+    else
+    if (type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED)
+        self->recheck_due = 1;
     if (origin) {
         /*  Received from a peer: announce it, never forward it in full. */
         s_announce_queue (self, event_hash (ev), (const s_link_t *) origin);
@@ -2541,7 +2558,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (self->n_announce > 0 && self->announce_timer < 0)
         s_flush_announce (self);            /* the one-shot timer could not be armed */
     gossip_want_expire (self->want, now);
-    s_links_recheck (self);                 /* invites expire with time */
+    if (self->recheck_due || now - self->recheck_mono >= GOSSIP_MEMBERS_RECHECK_MS)
+        s_links_recheck (self);             /* invites arrive, and expire with time */
     s_links_enforce (self);
     if (self->n_learn_held > 0 && !self->cfg.no_learn)
         s_learn_promote (self);
