@@ -13,7 +13,10 @@
         dialling side pings when idle) and down after GOSSIP_LINK_SILENT_MS of
         silence or an unroutable send.
     Both directions speak the same protocol; a query-only client (hearthctl
-    --node) never becomes a link.
+    --node) never becomes a link. Either way a link's key must be allowed
+    (s_key_allowed: a member or a pending invitee) for any frame to be sent
+    on it or read from it; the tick closes links whose key no longer is and
+    dials out links whose key has become so.
 
     Sync. Eager push: the log's accept hook records each accepted event; a
     local append goes at once, in full, to every up link, over the out link

@@ -16,6 +16,15 @@
         from the NODE_ID in the peer address "NODE_ID@tcp://HOST:PORT"),
         ZMQ reconnect with backoff, heartbeats, send high-water marks and
         send timeouts of 0: a slow or dead peer never blocks the node.
+      - Members only in both directions: CURVE proves only that a listener
+        holds the key in its address, so an out link is dialled, kept up and
+        sent to only while its key is a member or a pending invitee in this
+        node's view (the same rule ZAP applies; a joining node's configured
+        peers excepted, see gossip.c s_key_allowed); addresses from hellos
+        and beacons are dialled only for members. A key that stops being
+        one has every link closed, in (its connection shut down) and out.
+      - The ROUTER's socket monitor classifies outsiders that fail before
+        ZAP (junk, wrong mechanism, wrong server key; gossip_stats_t).
     Keys: Curve25519 keys derived from the node's Ed25519 identity
     (crypto_sign_ed25519_{pk,sk}_to_curve25519).
 
