@@ -4,7 +4,8 @@
 # connections are shut down (so it must pass ZAP again, and is refused), it
 # gets no further event and its posts get in nowhere. There is no CLI for
 # revocation: mesh_outsider appends community.member.revoked, signed by the
-# root, to the root's stopped log.
+# root, to the root's stopped log. The same for an invitee whose invite
+# expires while it is connected, before it joins.
 TEST_NAME=mesh_revoke
 . "$(dirname "$0")/node_lib.sh"
 . "$(dirname "$0")/mesh_lib.sh"
@@ -60,6 +61,28 @@ wait_until "$MESH_DEADLINE_S" eval '[ "$(stat_of "$NODE_2_DIR" "d[\"mesh\"][\"re
 lacks_post "$NODE_3_DIR" "members news" || fail "the revoked node still receives posts"
 lacks_post "$NODE_2_DIR" "after revocation" && lacks_post "$NODE_1_DIR" "after revocation" \
     || fail "the revoked node's post got in"
+
+step "an invitee's link closes when its invite expires unredeemed"
+Y="$WORK/y"
+ctl "$Y" init --identity-only >/dev/null
+Y_ID=$(ctl "$Y" id --json | json "d['node_id']")
+ctl "$NODE_1_DIR" invite "$Y_ID" --ttl 2 --out "$WORK/y.json" >/dev/null
+"$MESH_OUTSIDER" hello "$Y/keys" "$NODE_1_ADDRESS" 0 >"$WORK/hello.out" 2>&1 &
+HELLO_PID=$!
+DAEMON_PIDS+=("$HELLO_PID")
+wait_until "$MESH_DEADLINE_S" link_up "$NODE_1_DIR" "$Y_ID" in || fail "the invitee's link did not come up"
+DENIED_1=$(stat_of "$NODE_1_DIR" "d['mesh']['zap_denied']")
+EXPIRES=$(json "d['expires_at']" <"$WORK/y.json")
+_past () {
+    "$PYTHON" -c 'import calendar,sys,time; sys.exit(0 if time.time() > calendar.timegm(time.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ")) + 0.2 else 1)' "$EXPIRES"
+}
+wait_until "$MESH_DEADLINE_S" _past || fail "clock"
+wait_until "$MESH_DEADLINE_S" eval '! link_up "$NODE_1_DIR" "$Y_ID" in' || fail "the expired invitee's link is still up"
+# Its connection was shut down: its DEALER redials and ZAP refuses it.
+wait_until "$MESH_DEADLINE_S" eval '[ "$(stat_of "$NODE_1_DIR" "d[\"mesh\"][\"zap_denied\"] > $DENIED_1")" = true ]' \
+    || fail "the expired invitee's connection was not closed (no refused redial)"
+kill -TERM "$HELLO_PID"
+wait "$HELLO_PID" 2>/dev/null || true
 
 cluster down "$C" >/dev/null
 passed
