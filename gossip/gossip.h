@@ -183,8 +183,11 @@ int gossip_query_limits_set (gossip_t *self, const char *capability, uint32_t ma
     first): *caps is borrowed until destroy; returns their number. */
 size_t gossip_query_stats (const gossip_t *self, const gossip_admit_cap_t **caps);
 
-/*  Add an outgoing peer at runtime. 0, HEARTH_EINVAL, HEARTH_ECAPACITY,
-    HEARTH_EEXISTS (already linked). */
+/*  Add an outgoing peer at runtime (an operator's address, like --peer). It
+    is dialled only while its key is a member or a pending invitee here (or
+    while this node is joining, see gossip.c s_key_allowed); until then it
+    is kept, undialled, and counted in nonmember_links. 0, HEARTH_EINVAL,
+    HEARTH_ECAPACITY, HEARTH_EEXISTS (already linked). */
 int gossip_peer_add (gossip_t *self, const char *address);
 
 /*  This node's address "NODE_ID@tcp://HOST:PORT" (the bound endpoint, with a
