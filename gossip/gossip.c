@@ -13,7 +13,10 @@
         dialling side pings when idle) and down after GOSSIP_LINK_SILENT_MS of
         silence or an unroutable send.
     Both directions speak the same protocol; a query-only client (hearthctl
-    --node) never becomes a link.
+    --node) never becomes a link. Either way a link's key must be allowed
+    (s_key_allowed: a member or a pending invitee) for any frame to be sent
+    on it or read from it; the tick closes links whose key no longer is and
+    dials out links whose key has become so.
 
     Sync. Eager push: the log's accept hook records each accepted event; a
     local append goes at once, in full, to every up link, over the out link
@@ -47,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include "gossip.h"
 #include "gossip_admit.h"
@@ -110,6 +114,11 @@
     GOSSIP_MAX_PEERS any differently). */
 #define GOSSIP_HELLO_PEERS          16
 #define GOSSIP_LEARN_OUT            8
+/*  Addresses from hellos whose key is not a member in our view (yet: a
+    joining node learns its peers' addresses before their membership
+    events) are held at most this many, never dialled, and dialled once
+    the key is a member; the oldest goes first. Two hellos' worth. */
+#define GOSSIP_LEARN_HELD           (2 * GOSSIP_HELLO_PEERS)
 /*  LAN discovery (zbeacon): UDP port, beacon interval, and the beacon:
     "HRTH" | version 1 | community id (32) | node key (32) | port (2, BE) |
     loopback-only flag (1): 72 bytes (zbeacon allows 255). */
@@ -172,6 +181,15 @@
 #define GOSSIP_RECV_BURST           64
 /*  ZMQ routing ids are at most 255 bytes. */
 #define GOSSIP_RID_MAX              255
+/*  Connections of the listening socket whose handshake verdict is awaited,
+    tracked at most to classify outsiders (gossip.h handshake_*): inbound
+    links at most plus as many again for query clients and attempts; an
+    untracked one is simply not classified. */
+#define GOSSIP_MONITOR_CONNS        (2 * GOSSIP_MAX_INBOUND)
+/*  Every link's key is checked against the membership view this often for
+    what time alone changes (an invite expiring); membership events that
+    narrow who may talk (created, joined, revoked) re-check at once. */
+#define GOSSIP_MEMBERS_RECHECK_MS   1000
 
 /* ---- types ---------------------------------------------------------------------- */
 
@@ -204,11 +222,17 @@ struct _s_link_t {
     zactor_t     *monitor;                  /* owned (out): zmonitor of dealer */
     uint64_t      redial_at_mono;           /* out: redial after a refusal, 0 = no */
     uint64_t      redial_backoff_ms;
+    int           origin;                   /* out: S_ORIGIN_* (who gave us the address) */
+    int           allowed;                  /* its key may exchange frames with us now
+                                               (s_links_recheck); no frame goes or is read if 0 */
+    int           barred;                   /* out: not dialled (disconnected) while not allowed */
     uint8_t       rid [GOSSIP_RID_MAX];     /* in: current routing id */
     size_t        rid_len;
+    int           fd;                       /* in: TCP socket of its latest frame (ZMQ_SRCFD), -1 */
+    struct sockaddr_storage fd_peer;        /* in: that socket's remote address, to recognise it */
+    socklen_t     fd_peer_len;
     int           connected;
     int           lost;                     /* in: a send found it unroutable; the tick downs it */
-    int           revoked;                  /* out: the peer was revoked; never redialled */
     uint64_t      last_seen_ms;             /* wall ms of the last frame, 0 = never */
     uint64_t      last_recv_mono, last_send_mono;
     uint64_t      bytes_in, bytes_out, events_pushed, events_pulled;
@@ -245,6 +269,19 @@ struct _s_link_t {
     int           neg_out_kind [2];
     uint64_t      neg_out_session [2];
 };
+
+/*  Where the address of an out link came from. */
+enum {
+    S_ORIGIN_CONFIG = 0,                    /* --peer, the config, gossip_peer_add */
+    S_ORIGIN_LEARNED,                       /* a peer's hello */
+    S_ORIGIN_DISCOVERED                     /* a LAN beacon */
+};
+
+/*  A connection of the listening socket awaiting its handshake verdict. */
+typedef struct {
+    int       fd;
+    int       resolved;                     /* a verdict was credited to it */
+} s_conn_t;
 
 /*  A remote query admitted and waiting for its turn (served after the read
     burst it came in). */
@@ -305,6 +342,14 @@ struct _gossip_t {
     int                 in_ingest;          /* inside our eventlog_ingest_from */
     zactor_t           *beacon;             /* owned: zbeacon, or NULL (discovery off) */
     char               *beacon_host;        /* owned: our IP as zbeacon sees it */
+    zsock_t            *monitor;            /* owned: PAIR reading the router's socket monitor */
+    char                learn_held [GOSSIP_LEARN_HELD][GOSSIP_MAX_ADDRESS];   /* oldest first */
+    size_t              n_learn_held;
+    s_conn_t            conns [GOSSIP_MONITOR_CONNS];   /* accepted, verdict awaited or credited */
+    size_t              n_conns;
+    uint64_t            failed_unclosed;    /* handshake failures whose close is still to come */
+    uint64_t            recheck_mono;       /* last s_links_recheck by the tick */
+    int                 recheck_due;        /* an invite arrived: re-check at the next tick */
 };
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -327,6 +372,14 @@ s_admitted (gossip_t *self, const uint8_t key [32])
     return membership_invite_pending (m, key, hearth_now_ms ());
 }
 
+/*  Is `key` a current member (not an invitee)? */
+static int
+s_is_member (gossip_t *self, const uint8_t key [32])
+{
+    const membership_t *m = eventlog_membership (self->log);
+    return m && membership_level (m, key) >= HEARTH__LEVEL__LEVEL_MEMBER;
+}
+
 static int
 s_zap_admit (void *arg, const uint8_t key [32])
 {
@@ -334,6 +387,46 @@ s_zap_admit (void *arg, const uint8_t key [32])
     if (memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
         return 1;                           /* our own key (hearthctl --node on this node) */
     return s_admitted (self, key);
+}
+
+/*  May the link's key exchange frames with us now? A current member or a
+    pending invitee (as ZAP admits), whoever dialled whom. Exceptions for a
+    node that cannot tell yet, all for out links: while its view knows no
+    member at all (an empty log: nothing to give away), a configured or
+    discovered peer may speak, so the membership events can arrive; and
+    while the node is not a member itself (joining, not revoked) its
+    configured peers (--peer, the invite's endpoints) may go on speaking,
+    since its inviter may only become a member in its view near the end of
+    the log. Addresses learned from hellos never get an exception. */
+static int
+s_key_allowed (gossip_t *self, const s_link_t *l)
+{
+    if (s_admitted (self, l->key))
+        return 1;
+    const membership_t *m = eventlog_membership (self->log);
+    if (!l->outgoing || l->origin == S_ORIGIN_LEARNED || !m)
+        return 0;
+    if (membership_count (m) == 0)
+        return 1;
+    const uint8_t *own = identity_public_key (self->id);
+    return l->origin == S_ORIGIN_CONFIG
+        && membership_level (m, own) < HEARTH__LEVEL__LEVEL_MEMBER
+        && !membership_revoked (m, own) && !membership_revoked (m, l->key);
+}
+
+/*  Refresh every link's `allowed` flag from the membership view: by the
+    tick every GOSSIP_MEMBERS_RECHECK_MS (an invite expires with time) or
+    after an invite arrived, and at once when a created, joined or revoked
+    event is accepted (a revocation bars the key's links before the next
+    frame). The tick then closes what is no longer allowed
+    (s_links_enforce). */
+static void
+s_links_recheck (gossip_t *self)
+{
+    self->recheck_due = 0;
+    self->recheck_mono = hearth_mono_ms ();
+    for (size_t i = 0; i < self->n_links; i++)
+        self->links [i]->allowed = s_key_allowed (self, self->links [i]);
 }
 
 static void
@@ -355,12 +448,16 @@ s_update_gauge (gossip_t *self)
 /* ---- sending -------------------------------------------------------------------- */
 
 /*  Send one encoded frame on a link. 0, or HEARTH_EUNAVAILABLE (queue full,
-    not connected, or unroutable: the caller retries later or drops). */
+    not connected, unroutable, or the key may not be sent to: the caller
+    retries later or drops). Every frame to a peer passes here, so this is
+    where "nothing goes to a non-member" is enforced. */
 static int
 s_send_raw (s_link_t *l, const uint8_t *buf, size_t len)
 {
     gossip_t *self = l->owner;
     int rc;
+    if (!l->allowed)
+        return HEARTH_EUNAVAILABLE;
     if (l->outgoing) {
         if (!l->dealer)
             return HEARTH_EUNAVAILABLE;
@@ -426,7 +523,7 @@ s_send_hello (s_link_t *l)
     size_t n_peers = 0;
     for (size_t i = 0; i < self->n_links && n_peers < GOSSIP_HELLO_PEERS; i++) {
         s_link_t *o = self->links [i];
-        if (o->connected && *o->address && memcmp (o->key, l->key, HEARTH_KEY_BYTES) != 0)
+        if (o->connected && o->allowed && *o->address && memcmp (o->key, l->key, HEARTH_KEY_BYTES) != 0)
             peers [n_peers++] = o->address;
     }
     h.peers = peers;
@@ -611,17 +708,20 @@ s_links_append (gossip_t *self, s_link_t *l)
 }
 
 static s_link_t *
-s_link_new (gossip_t *self, int outgoing, const uint8_t key [32])
+s_link_new (gossip_t *self, int outgoing, const uint8_t key [32], int origin)
 {
     s_link_t *l = (s_link_t *) calloc (1, sizeof *l);
     if (!l)
         return NULL;
     l->owner = self;
     l->outgoing = outgoing;
+    l->origin = origin;
     l->want_peer = ++self->next_want_peer;  /* 2^32 links in one process's life: not reached */
     memcpy (l->key, key, HEARTH_KEY_BYTES);
     hearth_node_id_format (key, l->node_id);
     hearth_short_id_format (key, l->short_id);
+    l->fd = -1;
+    l->allowed = s_key_allowed (self, l);
     return l;
 }
 
@@ -639,6 +739,8 @@ s_find (gossip_t *self, int outgoing, const uint8_t key [32])
 /* ---- reconciliation: initiator ---------------------------------------------------- */
 
 static void s_pump (s_link_t *l);
+static int s_peer_add (gossip_t *self, const char *address, int origin);
+static void s_out_bar (s_link_t *l, const char *why);
 
 /*  Why a session starts; the mode follows from it and cfg.reconcile. */
 typedef enum {
@@ -1284,6 +1386,16 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
         self->store_stale = 1;              /* the log has an item the store lacks */
     }
     gossip_want_arrived (self->want, event_hash (ev));
+    /*  Membership changed: an event that may narrow who may talk re-checks
+        every link before anything else is sent (this event's own push
+        included); an invite only widens it, so the tick does. */
+    Hearth__EventType type = event_body (ev)->type;
+    if (type == HEARTH__EVENT_TYPE__COMMUNITY_CREATED || type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED
+    ||  type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED)
+        s_links_recheck (self);
+    else
+    if (type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED)
+        self->recheck_due = 1;
     if (origin) {
         /*  Received from a peer: announce it, never forward it in full. */
         s_announce_queue (self, event_hash (ev), (const s_link_t *) origin);
@@ -1535,6 +1647,52 @@ s_on_announce (s_link_t *l, const Hearth__GossipAnnounce *a)
 
 /* ---- messages ------------------------------------------------------------------- */
 
+/*  Hold a learned address whose key is not a member (counted; an address
+    already held is not held twice). */
+static void
+s_learn_hold (gossip_t *self, const char *address)
+{
+    self->stats.nonmember_addresses++;
+    for (size_t i = 0; i < self->n_learn_held; i++)
+        if (streq (self->learn_held [i], address))
+            return;
+    if (self->n_learn_held == GOSSIP_LEARN_HELD) {
+        memmove (self->learn_held [0], self->learn_held [1], (GOSSIP_LEARN_HELD - 1) * GOSSIP_MAX_ADDRESS);
+        self->n_learn_held--;
+    }
+    snprintf (self->learn_held [self->n_learn_held++], GOSSIP_MAX_ADDRESS, "%s", address);
+}
+
+/*  The tick: dial held addresses whose key has become a member (up to
+    GOSSIP_LEARN_OUT out links); forget those of revoked keys and of keys
+    linked meanwhile. */
+static void
+s_learn_promote (gossip_t *self)
+{
+    const membership_t *m = eventlog_membership (self->log);
+    size_t n_out = 0;
+    for (size_t i = 0; i < self->n_links; i++)
+        n_out += self->links [i]->outgoing;
+    size_t kept = 0;
+    for (size_t i = 0; i < self->n_learn_held; i++) {
+        uint8_t key [32];
+        char endpoint [GOSSIP_MAX_ADDRESS];
+        int drop = gossip_address_parse (self->learn_held [i], key, endpoint) != 0
+                || !m || membership_revoked (m, key) || s_find (self, 1, key);
+        if (!drop && s_is_member (self, key) && n_out < GOSSIP_LEARN_OUT) {
+            if (s_peer_add (self, self->learn_held [i], S_ORIGIN_LEARNED) == 0) {
+                n_out++;
+                hlog_info (S_LOG, "learned peer %s is a member now", self->learn_held [i]);
+            }
+            drop = 1;
+        }
+        if (!drop && kept != i)
+            memcpy (self->learn_held [kept], self->learn_held [i], GOSSIP_MAX_ADDRESS);
+        kept += !drop;
+    }
+    self->n_learn_held = kept;
+}
+
 static void
 s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
 {
@@ -1555,7 +1713,9 @@ s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
         s_send_hello (l);                   /* so the dialler learns our head */
     }
     /*  Peers of the peer: dial a few we have no link with, up to
-        GOSSIP_LEARN_OUT out links, so a line of nodes grows into a mesh. */
+        GOSSIP_LEARN_OUT out links, so a line of nodes grows into a mesh.
+        Only members' addresses are kept: a hello may name any key at any
+        address, and CURVE proves only that the listener holds that key. */
     if (self->cfg.no_learn)
         return;
     size_t n_out = 0;
@@ -1565,9 +1725,17 @@ s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
         uint8_t key [32];
         char endpoint [GOSSIP_MAX_ADDRESS];
         if (gossip_address_parse (h->peers [i], key, endpoint) != 0
-        ||  s_find (self, 0, key) || s_find (self, 1, key))
+        ||  s_find (self, 0, key) || s_find (self, 1, key)
+        ||  memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
             continue;                       /* CURVE proves the key when we connect */
-        if (gossip_peer_add (self, h->peers [i]) == 0) {
+        if (!s_is_member (self, key)) {
+            s_learn_hold (self, h->peers [i]);
+            hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "learn.nonmember",
+                                "%s named %s, which is not a member here: not dialled (held "
+                                "until it is one)", l->short_id, h->peers [i]);
+            continue;
+        }
+        if (s_peer_add (self, h->peers [i], S_ORIGIN_LEARNED) == 0) {
             n_out++;
             hlog_info (S_LOG, "learned peer %s from %s", h->peers [i], l->short_id);
         }
@@ -1631,8 +1799,24 @@ s_on_message (s_link_t *l, const Hearth__GossipMessage *m)
             l->peer_head = m->pong->head_lamport;
             l->head_known = 1;
             break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_QUERY: {
+            /*  A call on a link we dialled: calls go to a listener. Answer
+                it so the caller does not wait out its timeout. */
+            self->stats.frames_dropped++;
+            Hearth__GossipReply r = HEARTH__GOSSIP_REPLY__INIT;
+            r.request_id = m->query->request_id;
+            r.error = HEARTH_EINVAL;
+            r.error_code = (char *) hearth_error_code (HEARTH_EINVAL);
+            r.error_message = (char *) "remote calls are served on a node's listening socket, "
+                                       "not over a link it dialled";
+            Hearth__GossipMessage reply = HEARTH__GOSSIP_MESSAGE__INIT;
+            reply.body_case = HEARTH__GOSSIP_MESSAGE__BODY_REPLY;
+            reply.reply = &r;
+            s_send (l, &reply);
+            break;
+        }
         default:
-            /*  query on a gossip link the wrong way, or a reply we did not ask for. */
+            /*  a reply we did not ask for. */
             self->stats.frames_dropped++;
             break;
     }
@@ -1686,6 +1870,11 @@ s_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
             zmq_msg_close (&msg);
             continue;
         }
+        if (!l->allowed) {                  /* nothing is read from a non-member */
+            self->stats.frames_dropped++;
+            zmq_msg_close (&msg);
+            continue;
+        }
         gossip_wire_msg_t m;
         if (s_decode (self, l->short_id, buf, len, &m) == 0) {
             s_link_seen (l, len);
@@ -1728,7 +1917,14 @@ s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
     char *event = zmsg_popstr (msg);
     if (event && streq (event, "HANDSHAKE_SUCCEEDED")) {
         l->redial_backoff_ms = 0;
-        s_link_up (l);
+        l->allowed = s_key_allowed (l->owner, l);
+        if (!l->allowed) {
+            /*  CURVE proved the server holds the key; it is no member's. */
+            if (!l->barred)
+                s_out_bar (l, "it is not a member of this community");
+        }
+        else
+            s_link_up (l);
     }
     else
     if (event && streq (event, "DISCONNECTED"))
@@ -1788,9 +1984,94 @@ s_out_open (s_link_t *l)
     ||  zloop_reader (self->loop, l->dealer, s_on_dealer, l) != 0)
         return HEARTH_ENOMEM;
     zloop_reader_set_tolerant (self->loop, l->dealer);
+    if (!l->allowed) {
+        l->barred = 1;                      /* dialled once its key is allowed (the tick) */
+        self->stats.nonmember_links++;
+        return 0;
+    }
     if (zsock_connect (l->dealer, "%s", l->endpoint) != 0)
         return HEARTH_EINVAL;
     return 0;
+}
+
+/*  Stop dialling an out link whose key may not be spoken to: disconnect
+    (libzmq closes the connection and drops anything queued), down the
+    link, count it. The tick dials it again if the key becomes allowed. */
+static void
+s_out_bar (s_link_t *l, const char *why)
+{
+    gossip_t *self = l->owner;
+    hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "link.nonmember",
+                        "closing our link to %s (%s): %s; nothing is sent to it",
+                        l->short_id, l->endpoint, why);
+    l->barred = 1;
+    l->redial_at_mono = 0;
+    zsock_disconnect (l->dealer, "%s", l->endpoint);
+    s_link_down (l);
+    self->stats.nonmember_links++;
+}
+
+/*  Close the TCP connection of an in link's latest frame, if that socket is
+    still the same connection (same remote address: the descriptor may
+    have been closed and reused since). libzmq sees the connection end and
+    cleans up; the peer's reconnect meets ZAP again. */
+static void
+s_in_shutdown (s_link_t *l)
+{
+    if (l->fd < 0)
+        return;
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (getpeername (l->fd, (struct sockaddr *) &peer, &len) == 0
+    &&  len == l->fd_peer_len && memcmp (&peer, &l->fd_peer, len) == 0)
+        shutdown (l->fd, SHUT_RDWR);
+    l->fd = -1;
+}
+
+/*  Remember the socket an in link's frame came from (on a change only:
+    getpeername is a system call). */
+static void
+s_in_track_fd (s_link_t *l, int fd)
+{
+    if (fd < 0 || fd == l->fd)
+        return;
+    l->fd_peer_len = sizeof l->fd_peer;
+    if (getpeername (fd, (struct sockaddr *) &l->fd_peer, &l->fd_peer_len) == 0)
+        l->fd = fd;
+    else
+        l->fd = -1;
+}
+
+/*  The tick: close every link whose key is no longer allowed, in and out,
+    and dial out links whose key has become allowed. */
+static void
+s_links_enforce (gossip_t *self)
+{
+    for (size_t i = 0; i < self->n_links; i++) {
+        s_link_t *l = self->links [i];
+        if (l->outgoing) {
+            if (!l->allowed && !l->barred)
+                s_out_bar (l, membership_revoked (eventlog_membership (self->log), l->key)
+                              ? "it was revoked": "it is not a member of this community");
+            else
+            if (l->allowed && l->barred) {
+                l->barred = 0;
+                hlog_info (S_LOG, "%s is a member now: dialling %s", l->short_id, l->endpoint);
+                zsock_connect (l->dealer, "%s", l->endpoint);
+            }
+        }
+        else
+        if (!l->allowed && (l->connected || l->fd >= 0)) {
+            hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "link.nonmember",
+                                "closing the link from %s: %s", l->short_id,
+                                membership_revoked (eventlog_membership (self->log), l->key)
+                                ? "it was revoked": "it is no longer a member or invitee");
+            if (l->connected)
+                s_link_down (l);
+            s_in_shutdown (l);
+            self->stats.nonmember_links++;
+        }
+    }
 }
 
 /* ---- in links (ROUTER) ------------------------------------------------------------ */
@@ -2004,7 +2285,7 @@ s_in_link (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t ri
             self->links [vi] = self->links [--self->n_links];
             s_link_destroy (&victim);
         }
-        l = s_link_new (self, 0, key);
+        l = s_link_new (self, 0, key, S_ORIGIN_CONFIG);
         if (!l || s_links_append (self, l) != 0) {
             free (l);
             return NULL;
@@ -2029,19 +2310,33 @@ s_on_router_frame (gossip_t *self, const uint8_t *rid, size_t rid_len, zmq_msg_t
         self->stats.frames_dropped++;       /* not through our ZAP: cannot happen */
         return;
     }
+    int fd = zmq_msg_get (payload, ZMQ_SRCFD);
     if (!s_zap_admit (self, key)) {
-        /*  Admitted at the handshake, revoked or expired since. */
+        /*  Admitted at the handshake, revoked or expired since: drop the
+            frame, down the link, close the connection it came on. */
         self->stats.frames_dropped++;
         s_link_t *l = s_find (self, 0, key);
-        if (l && l->connected)
-            s_link_down (l);
+        if (l) {
+            l->allowed = 0;
+            if (l->connected)
+                s_link_down (l);
+            s_in_track_fd (l, fd);
+            s_in_shutdown (l);
+        }
+        else
+        if (fd >= 0)
+            shutdown (fd, SHUT_RDWR);       /* a query client: no link to remember it by */
+        self->stats.nonmember_links++;
         return;
     }
     gossip_wire_msg_t m;
     char who [HEARTH_SHORT_ID_SIZE];
     hearth_short_id_format (key, who);
-    if (s_decode (self, who, buf, len, &m) != 0)
+    if (s_decode (self, who, buf, len, &m) != 0) {
+        if (m.query_refused)                /* a call: answer it, never leave it to time out */
+            s_reply_error (self, rid, rid_len, m.query_request_id, HEARTH_EINVAL, m.query_problem);
         return;
+    }
     switch (m.msg->body_case) {
         case HEARTH__GOSSIP_MESSAGE__BODY_QUERY:
             s_on_query (self, rid, rid_len, key, who, m.msg->query);
@@ -2056,6 +2351,8 @@ s_on_router_frame (gossip_t *self, const uint8_t *rid, size_t rid_len, zmq_msg_t
             }
             s_link_t *l = s_in_link (self, key, rid, rid_len);
             if (l) {
+                l->allowed = 1;             /* s_zap_admit said so just now */
+                s_in_track_fd (l, fd);
                 s_link_seen (l, len);
                 s_on_message (l, m.msg);
             }
@@ -2097,6 +2394,160 @@ s_on_router (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+/* ---- outsiders: the listening socket's monitor ------------------------------------ */
+
+/*  libzmq reports a handshake's verdict without saying which connection it
+    was (only ACCEPTED and DISCONNECTED carry the socket), so verdicts are
+    matched to connections by the order the one I/O thread reports them
+    in: a failure is followed by its connection's close; a success is
+    credited to the oldest connection still waiting. A connection that
+    closes with no verdict never spoke ZMTP far enough to fail it (libzmq
+    reports no event for a greeting that is not ZMTP at all): junk. Exact
+    when handshakes do not overlap; overlapping ones may swap which
+    connection is counted, not how many. */
+static s_conn_t *
+s_conn_find (gossip_t *self, int fd)
+{
+    for (size_t i = 0; i < self->n_conns; i++)
+        if (self->conns [i].fd == fd)
+            return &self->conns [i];
+    return NULL;
+}
+
+static void
+s_conn_remove (gossip_t *self, s_conn_t *c)
+{
+    size_t i = (size_t) (c - self->conns);
+    memmove (&self->conns [i], &self->conns [i + 1], (self->n_conns - i - 1) * sizeof *c);
+    self->n_conns--;
+}
+
+/*  Credit a verdict to the oldest connection without one. */
+static void
+s_conn_credit (gossip_t *self)
+{
+    for (size_t i = 0; i < self->n_conns; i++)
+        if (!self->conns [i].resolved) {
+            self->conns [i].resolved = 1;
+            return;
+        }
+}
+
+static void
+s_on_monitor_event (gossip_t *self, uint16_t event, uint32_t value)
+{
+    switch (event) {
+        case ZMQ_EVENT_ACCEPTED: {
+            s_conn_t *c = s_conn_find (self, (int) value);
+            if (c)
+                s_conn_remove (self, c);    /* its close was missed: forget it */
+            if (self->n_conns == GOSSIP_MONITOR_CONNS) {
+                s_conn_t *old = NULL;       /* make room: the oldest with a verdict */
+                for (size_t i = 0; i < self->n_conns && !old; i++)
+                    if (self->conns [i].resolved)
+                        old = &self->conns [i];
+                if (!old)
+                    return;                 /* all waiting: this one is not classified */
+                s_conn_remove (self, old);
+            }
+            self->conns [self->n_conns].fd = (int) value;
+            self->conns [self->n_conns].resolved = 0;
+            self->n_conns++;
+            break;
+        }
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            s_conn_credit (self);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            self->stats.handshake_junk++;   /* cut during the handshake: a scan, a half greeting */
+            s_conn_credit (self);
+            self->failed_unclosed++;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+                self->stats.handshake_mechanism++;
+            else
+            if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+            ||  value == ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE)
+                self->stats.handshake_crypto++;
+            else
+                self->stats.handshake_junk++;
+            s_conn_credit (self);
+            self->failed_unclosed++;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            s_conn_credit (self);           /* counted by the ZAP handler (zap_denied) */
+            self->failed_unclosed++;
+            break;
+        case ZMQ_EVENT_DISCONNECTED: {
+            s_conn_t *c = s_conn_find (self, (int) value);
+            if (self->failed_unclosed > 0) {
+                self->failed_unclosed--;    /* the close of the failure just reported */
+                if (c && !c->resolved)
+                    s_conn_credit (self);   /* the credit went to another: move it */
+            }
+            else
+            if (c && !c->resolved) {
+                self->stats.handshake_junk++;
+                hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "handshake.junk",
+                                    "a connection to the peer socket closed without a ZeroMQ "
+                                    "handshake (not ZeroMQ, or cut short): counted");
+            }
+            if (c)
+                s_conn_remove (self, c);
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+static int
+s_on_router_monitor (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    gossip_t *self = (gossip_t *) arg;
+    void *h = zsock_resolve (sock);
+    for (int burst = 0; burst < GOSSIP_RECV_BURST; burst++) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, h, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&msg);
+            break;
+        }
+        /*  Frame 1: event (16 bits) and value (32 bits); frame 2: endpoint. */
+        if (zmq_msg_size (&msg) == 6) {
+            uint16_t event;
+            uint32_t value;
+            memcpy (&event, zmq_msg_data (&msg), 2);
+            memcpy (&value, (const uint8_t *) zmq_msg_data (&msg) + 2, 4);
+            s_on_monitor_event (self, event, value);
+        }
+        while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, h, ZMQ_DONTWAIT) >= 0)
+            ;
+        zmq_msg_close (&msg);
+    }
+    return 0;
+}
+
+/*  Watch the listening socket's connections (counts of outsiders). */
+static int
+s_router_monitor_start (gossip_t *self)
+{
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://hearth-gossip-monitor-%p", (void *) self);
+    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+               | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+               | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor (zsock_resolve (self->router), endpoint, events) != 0)
+        return HEARTH_EIO;
+    self->monitor = zsock_new (ZMQ_PAIR);
+    if (!self->monitor || zsock_connect (self->monitor, "%s", endpoint) != 0
+    ||  zloop_reader (self->loop, self->monitor, s_on_router_monitor, self) != 0)
+        return HEARTH_ENOMEM;
+    return 0;
+}
+
 /* ---- timers ---------------------------------------------------------------------- */
 
 static int
@@ -2110,6 +2561,11 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (self->n_announce > 0 && self->announce_timer < 0)
         s_flush_announce (self);            /* the one-shot timer could not be armed */
     gossip_want_expire (self->want, now);
+    if (self->recheck_due || now - self->recheck_mono >= GOSSIP_MEMBERS_RECHECK_MS)
+        s_links_recheck (self);             /* invites arrive, and expire with time */
+    s_links_enforce (self);
+    if (self->n_learn_held > 0 && !self->cfg.no_learn)
+        s_learn_promote (self);
     if (self->store_stale)
         s_store_rebuild (self);
     else
@@ -2124,15 +2580,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             l->lost = 0;
             s_link_down (l);
         }
-        if (l->outgoing && !l->revoked
-        &&  membership_revoked (eventlog_membership (self->log), l->key)) {
-            hlog_info (S_LOG, "%s was revoked: closing our link to it", l->short_id);
-            l->revoked = 1;
-            l->redial_at_mono = 0;
-            zsock_disconnect (l->dealer, "%s", l->endpoint);
-            s_link_down (l);
-        }
-        if (l->redial_at_mono && now >= l->redial_at_mono) {
+        if (l->redial_at_mono && now >= l->redial_at_mono && !l->barred) {
             l->redial_at_mono = 0;
             zsock_disconnect (l->dealer, "%s", l->endpoint);    /* may already be gone */
             zsock_connect (l->dealer, "%s", l->endpoint);
@@ -2227,7 +2675,14 @@ s_on_beacon (zloop_t *loop, zsock_t *sock, void *arg)
             char id [HEARTH_NODE_ID_SIZE], address [GOSSIP_MAX_ADDRESS];
             hearth_node_id_format (key, id);
             snprintf (address, sizeof address, "%s@tcp://%s:%u", id, loopback? "127.0.0.1": ip, port);
-            if (gossip_peer_add (self, address) == 0)
+            if (!s_is_member (self, key)
+            &&  membership_count (eventlog_membership (self->log)) > 0) {
+                self->stats.nonmember_addresses++;
+                hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "beacon.nonmember",
+                                    "a LAN beacon names %s, which is not a member: not dialled", address);
+            }
+            else
+            if (s_peer_add (self, address, S_ORIGIN_DISCOVERED) == 0)
                 hlog_info (S_LOG, "discovered %s on the LAN", address);
         }
     }
@@ -2516,6 +2971,10 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
         s_make_address (self);
         if (zloop_reader (loop, self->router, s_on_router, self) != 0)
             goto fail;
+        if ((rc = s_router_monitor_start (self)) != 0) {
+            *err = rc;
+            goto fail;
+        }
         zloop_reader_set_tolerant (loop, self->router);
     }
     eventlog_set_accept_hook (log, s_accept_hook, self);
@@ -2524,7 +2983,7 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     if (self->tick_timer < 0 || self->sync_timer < 0)
         goto fail;
     for (size_t i = 0; i < cfg->n_peers; i++) {
-        rc = gossip_peer_add (self, cfg->peers [i]);
+        rc = s_peer_add (self, cfg->peers [i], S_ORIGIN_CONFIG);
         if (rc != 0 && rc != HEARTH_EEXISTS) {
             hlog_error (S_LOG, "bad peer address '%s': %s", cfg->peers [i], hearth_strerror (rc));
             *err = rc;
@@ -2566,7 +3025,12 @@ gossip_destroy (gossip_t **self_p)
     for (size_t i = 0; i < self->n_links; i++)
         s_link_destroy (&self->links [i]);
     free (self->links);
+    if (self->monitor) {
+        zloop_reader_end (self->loop, self->monitor);
+        zsock_destroy (&self->monitor);
+    }
     if (self->router) {
+        zmq_socket_monitor (zsock_resolve (self->router), NULL, 0);
         zloop_reader_end (self->loop, self->router);
         zsock_destroy (&self->router);
     }
@@ -2608,8 +3072,11 @@ gossip_query_stats (const gossip_t *self, const gossip_admit_cap_t **caps)
     return gossip_admit_caps (self->admit, caps);
 }
 
-int
-gossip_peer_add (gossip_t *self, const char *address)
+/*  Add an out link to address, given by origin (S_ORIGIN_*): dialled at
+    once if its key is allowed (s_key_allowed), else kept barred until it
+    is. 0, HEARTH_EINVAL, HEARTH_ECAPACITY, HEARTH_EEXISTS, HEARTH_ENOMEM. */
+static int
+s_peer_add (gossip_t *self, const char *address, int origin)
 {
     uint8_t key [32];
     char endpoint [GOSSIP_MAX_ADDRESS];
@@ -2623,7 +3090,7 @@ gossip_peer_add (gossip_t *self, const char *address)
         n_out += self->links [i]->outgoing;
     if (n_out >= GOSSIP_MAX_PEERS)
         return HEARTH_ECAPACITY;
-    s_link_t *l = s_link_new (self, 1, key);
+    s_link_t *l = s_link_new (self, 1, key, origin);
     if (!l)
         return HEARTH_ENOMEM;
     snprintf (l->address, sizeof l->address, "%s", address);
@@ -2635,8 +3102,26 @@ gossip_peer_add (gossip_t *self, const char *address)
         s_link_destroy (&l);
         return rc;
     }
-    hlog_info (S_LOG, "dialling %s at %s", l->short_id, endpoint);
+    if (l->barred)
+        hlog_warn (S_LOG, "not dialling %s at %s: it is not a member of this community (yet); "
+                   "dialled once it is", l->short_id, endpoint);
+    else
+        hlog_info (S_LOG, "dialling %s at %s", l->short_id, endpoint);
     return 0;
+}
+
+int
+gossip_peer_add (gossip_t *self, const char *address)
+{
+    return s_peer_add (self, address, S_ORIGIN_CONFIG);
+}
+
+int64_t
+gossip_lag (uint64_t peer_head, uint64_t our_head)
+{
+    if (peer_head >= our_head)
+        return peer_head - our_head > (uint64_t) INT64_MAX? INT64_MAX: (int64_t) (peer_head - our_head);
+    return our_head - peer_head > (uint64_t) INT64_MAX? -INT64_MAX: -(int64_t) (our_head - peer_head);
 }
 
 const char *
@@ -2657,8 +3142,7 @@ gossip_peers_json (gossip_t *self)
             hearth_time_format (l->last_seen_ms, seen);
         json_t *lag = json_null ();
         if (l->head_known)
-            lag = json_integer (l->peer_head >= head? (json_int_t) (l->peer_head - head)
-                                                    : -(json_int_t) (head - l->peer_head));
+            lag = json_integer (gossip_lag (l->peer_head, head));
         json_array_append_new (peers, json_pack (
             "{s:s, s:s, s:o, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:o}",
             "node_id", l->node_id, "short_id", l->short_id,

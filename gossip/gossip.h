@@ -16,6 +16,15 @@
         from the NODE_ID in the peer address "NODE_ID@tcp://HOST:PORT"),
         ZMQ reconnect with backoff, heartbeats, send high-water marks and
         send timeouts of 0: a slow or dead peer never blocks the node.
+      - Members only in both directions: CURVE proves only that a listener
+        holds the key in its address, so an out link is dialled, kept up and
+        sent to only while its key is a member or a pending invitee in this
+        node's view (the same rule ZAP applies; a joining node's configured
+        peers excepted, see gossip.c s_key_allowed); addresses from hellos
+        and beacons are dialled only for members. A key that stops being
+        one has every link closed, in (its connection shut down) and out.
+      - The ROUTER's socket monitor classifies outsiders that fail before
+        ZAP (junk, wrong mechanism, wrong server key; gossip_stats_t).
     Keys: Curve25519 keys derived from the node's Ed25519 identity
     (crypto_sign_ed25519_{pk,sk}_to_curve25519).
 
@@ -174,8 +183,11 @@ int gossip_query_limits_set (gossip_t *self, const char *capability, uint32_t ma
     first): *caps is borrowed until destroy; returns their number. */
 size_t gossip_query_stats (const gossip_t *self, const gossip_admit_cap_t **caps);
 
-/*  Add an outgoing peer at runtime. 0, HEARTH_EINVAL, HEARTH_ECAPACITY,
-    HEARTH_EEXISTS (already linked). */
+/*  Add an outgoing peer at runtime (an operator's address, like --peer). It
+    is dialled only while its key is a member or a pending invitee here (or
+    while this node is joining, see gossip.c s_key_allowed); until then it
+    is kept, undialled, and counted in nonmember_links. 0, HEARTH_EINVAL,
+    HEARTH_ECAPACITY, HEARTH_EEXISTS (already linked). */
 int gossip_peer_add (gossip_t *self, const char *address);
 
 /*  This node's address "NODE_ID@tcp://HOST:PORT" (the bound endpoint, with a
@@ -183,9 +195,15 @@ int gossip_peer_add (gossip_t *self, const char *address);
     not listening. Borrowed. */
 const char *gossip_address (const gossip_t *self);
 
+/*  A peer's lag behind or ahead of us: peer_head - our_head, both
+    Lamport heads (the peer's is what it claims, any 64-bit value),
+    saturated to [-INT64_MAX, INT64_MAX] instead of wrapping. Pure. */
+int64_t gossip_lag (uint64_t peer_head, uint64_t our_head);
+
 /*  {"peers":[{node_id, short_id, address|null, direction:"out"|"in",
     connected, last_seen (RFC 3339)|null, bytes_in, bytes_out, events_pushed,
-    events_pulled, lag (their head - ours, from the last hello)}]}. New
+    events_pulled, lag (their head - ours, from the last hello, ping or
+    pong; gossip_lag)}]}. New
     object, caller owns. */
 json_t *gossip_peers_json (gossip_t *self);
 
@@ -209,7 +227,22 @@ typedef struct {
     uint64_t reconcile_bytes;            /* reconciliation message bytes in + out, both roles and modes */
     uint64_t reconcile_bytes_rateless;   /* of which rateless-mode messages (first byte 0x48) */
     uint64_t bytes_in, bytes_out;        /* all link bytes */
-    uint64_t zap_denied;                 /* handshakes refused */
+    uint64_t zap_denied;                 /* CURVE handshakes refused: the client key is no member's */
+    /*  Outsiders on the listening socket, from its ZeroMQ monitor (the ZAP
+        handler never sees these): connections that closed before the
+        handshake gave any verdict, or failed it as malformed ZMTP (not
+        ZeroMQ at all, a port scan, a cut greeting); that asked for another
+        security mechanism (NULL, PLAIN); whose CURVE handshake failed its
+        cryptography (a client holding the wrong server key). */
+    uint64_t handshake_junk;
+    uint64_t handshake_mechanism;
+    uint64_t handshake_crypto;
+    /*  Members only, both ways: links to or from a key that is not (or no
+        longer) a member closed, or out links never dialled for it; peer
+        addresses learned from hellos or LAN beacons dropped because their
+        key is not a member. */
+    uint64_t nonmember_links;
+    uint64_t nonmember_addresses;
     uint64_t frames_dropped;             /* bad frames from peers */
     uint64_t last_sync_ms;               /* wall ms of the last completed session, 0 = never */
     uint64_t store_rebuilds;             /* reconciliation store rebuilt after disagreeing with the log */

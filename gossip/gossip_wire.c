@@ -69,6 +69,21 @@ s_neg_ok (const Hearth__GossipNeg *n)
     return n->msg.len > 0;
 }
 
+/*  Why a query's fields are refused, or NULL. */
+static const char *
+s_query_problem (const Hearth__GossipQuery *q)
+{
+    if (!q->capability || !*q->capability)
+        return "the capability name is empty";
+    if (strlen (q->capability) > GOSSIP_WIRE_MAX_CAPABILITY)
+        return "the capability name is over 64 bytes (GOSSIP_WIRE_MAX_CAPABILITY)";
+    if (!s_string_ok (q->capability, GOSSIP_WIRE_MAX_CAPABILITY))
+        return "the capability name is not UTF-8";
+    if (!s_string_ok (q->input_json, GOSSIP_MAX_FRAME_BYTES))
+        return "input_json is not UTF-8";
+    return NULL;
+}
+
 /*  Field checks beyond what protobuf guarantees; 0 or HEARTH_EINVAL. */
 static int
 s_check (const Hearth__GossipMessage *m)
@@ -106,14 +121,8 @@ s_check (const Hearth__GossipMessage *m)
                 receiver cuts it to GOSSIP_WIRE_MAX_ANNOUNCE and counts the
                 rest, so a long announcement is not confused with a bad one. */
             return s_hashes_ok (m->announce->hashes, m->announce->n_hashes, SIZE_MAX)? 0: HEARTH_EINVAL;
-        case HEARTH__GOSSIP_MESSAGE__BODY_QUERY: {
-            const Hearth__GossipQuery *q = m->query;
-            if (!q->capability || !*q->capability
-            ||  !s_string_ok (q->capability, GOSSIP_WIRE_MAX_CAPABILITY)
-            ||  !s_string_ok (q->input_json, GOSSIP_MAX_FRAME_BYTES))
-                return HEARTH_EINVAL;
-            return 0;
-        }
+        case HEARTH__GOSSIP_MESSAGE__BODY_QUERY:
+            return s_query_problem (m->query)? HEARTH_EINVAL: 0;
         case HEARTH__GOSSIP_MESSAGE__BODY_REPLY: {
             const Hearth__GossipReply *r = m->reply;
             if (r->error > 0 || r->error < HEARTH_ERROR_MIN - 1000
@@ -142,6 +151,11 @@ gossip_wire_decode (gossip_wire_msg_t *out, const uint8_t *buf, size_t len, size
     if (!out->msg)
         return HEARTH_EDECODE;
     int rc = s_check (out->msg);
+    if (rc && out->msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_QUERY) {
+        out->query_refused = 1;
+        out->query_request_id = out->msg->query->request_id;
+        out->query_problem = s_query_problem (out->msg->query);
+    }
     if (rc)
         gossip_wire_release (out);
     return rc;

@@ -49,13 +49,21 @@ typedef struct {
     Hearth__GossipMessage *msg;             /* owned; NULL if decode failed */
     size_t                 used, budget;    /* allocator bytes in use / allowed */
     ProtobufCAllocator     allocator;       /* points at this struct */
+    /*  Set when decode refused a GossipQuery that parsed but failed a field
+        check (HEARTH_EINVAL): its request_id and the reason (static text),
+        so the receiver answers it instead of leaving the caller to time
+        out. */
+    int                    query_refused;
+    uint64_t               query_request_id;
+    const char            *query_problem;
 } gossip_wire_msg_t;
 
 /*  Decode and check one frame of len bytes (borrowed) into *out. Frames over
     max_bytes are refused unread. Returns 0 (out->msg set; release with
     gossip_wire_release), or HEARTH_ETOOBIG (over max_bytes), HEARTH_EDECODE
     (not a GossipMessage, or over the allocation budget), HEARTH_EINVAL (a
-    field fails its check), with out->msg NULL. */
+    field fails its check; for a query, out->query_refused and its id and
+    reason), with out->msg NULL. */
 int gossip_wire_decode (gossip_wire_msg_t *out, const uint8_t *buf, size_t len, size_t max_bytes);
 
 /*  Free the decoded message in m (safe if decode failed or twice). */

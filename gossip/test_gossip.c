@@ -1676,6 +1676,49 @@ HT_TEST (test_query_budget)
     zloop_destroy (&loop);
 }
 
+/*  A query whose fields fail their checks is refused with its request id
+    and the reason, so the receiver can answer it (a caller must never wait
+    out its timeout); peer-claimed heads give a saturated lag. */
+HT_TEST (test_query_refused_and_lag)
+{
+    char cap [GOSSIP_WIRE_MAX_CAPABILITY + 2];
+    memset (cap, 'c', sizeof cap - 1);
+    cap [sizeof cap - 1] = '\0';              /* 65 bytes */
+    Hearth__GossipQuery q = HEARTH__GOSSIP_QUERY__INIT;
+    q.capability = cap;
+    q.request_id = 77;
+    Hearth__GossipMessage msg = HEARTH__GOSSIP_MESSAGE__INIT;
+    msg.body_case = HEARTH__GOSSIP_MESSAGE__BODY_QUERY;
+    msg.query = &q;
+    size_t len;
+    uint8_t *buf = gossip_wire_encode (&msg, &len);
+    gossip_wire_msg_t m;
+    HT_CHECK_EQ_INT (gossip_wire_decode (&m, buf, len, 4096), HEARTH_EINVAL);
+    HT_CHECK (m.msg == NULL && m.query_refused && m.query_request_id == 77);
+    HT_CHECK (m.query_problem && strstr (m.query_problem, "over 64 bytes"));
+    free (buf);
+    cap [GOSSIP_WIRE_MAX_CAPABILITY] = '\0';  /* 64 bytes: fine */
+    buf = gossip_wire_encode (&msg, &len);
+    HT_CHECK_EQ_INT (gossip_wire_decode (&m, buf, len, 4096), 0);
+    HT_CHECK (!m.query_refused);
+    gossip_wire_release (&m);
+    free (buf);
+    q.capability = (char *) "";
+    buf = gossip_wire_encode (&msg, &len);
+    HT_CHECK_EQ_INT (gossip_wire_decode (&m, buf, len, 4096), HEARTH_EINVAL);
+    HT_CHECK (m.query_refused && strstr (m.query_problem, "empty"));
+    free (buf);
+
+    HT_CHECK (gossip_lag (10, 3) == 7);
+    HT_CHECK (gossip_lag (3, 10) == -7);
+    HT_CHECK (gossip_lag (UINT64_MAX, 68157448) == INT64_MAX);
+    HT_CHECK (gossip_lag (UINT64_MAX, 0) == INT64_MAX);
+    HT_CHECK (gossip_lag (0, UINT64_MAX) == -INT64_MAX);
+    HT_CHECK (gossip_lag ((uint64_t) INT64_MAX, 0) == INT64_MAX);
+    HT_CHECK (gossip_lag (0, (uint64_t) INT64_MAX) == -INT64_MAX);
+    HT_CHECK (gossip_lag (UINT64_MAX, UINT64_MAX) == 0);
+}
+
 int
 main (void)
 {
@@ -1684,6 +1727,7 @@ main (void)
     HT_RUN (test_curve_to_ed);
     HT_RUN (test_address_parse);
     HT_RUN (test_wire_decode);
+    HT_RUN (test_query_refused_and_lag);
     HT_RUN (test_two_nodes_converge);
     HT_RUN (test_late_node_and_chain);
     HT_RUN (test_restart_catches_up);

@@ -187,6 +187,11 @@ s_mesh_sample (node_bus_t *self, node_stats_mesh_t *mesh)
     mesh->bytes_in = stats->bytes_in;
     mesh->bytes_out = stats->bytes_out;
     mesh->zap_denied = stats->zap_denied;
+    mesh->handshake_junk = stats->handshake_junk;
+    mesh->handshake_mechanism = stats->handshake_mechanism;
+    mesh->handshake_crypto = stats->handshake_crypto;
+    mesh->nonmember_links = stats->nonmember_links;
+    mesh->nonmember_addresses = stats->nonmember_addresses;
     mesh->frames_dropped = stats->frames_dropped;
     mesh->store_rebuilds = stats->store_rebuilds;
     mesh->last_sync_ms = stats->last_sync_ms;

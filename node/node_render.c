@@ -302,6 +302,11 @@ node_render_stats (FILE *out, const json_t *stats)
         fprintf (out, "           bytes in %lld, out %lld; ZAP denials %lld, frames dropped %lld\n",
                  s_int (mesh, "bytes_in"), s_int (mesh, "bytes_out"), s_int (mesh, "zap_denied"),
                  s_int (mesh, "frames_dropped"));
+        fprintf (out, "           outsiders: junk %lld, wrong mechanism %lld, wrong server key %lld; "
+                 "non-member links closed %lld, addresses dropped %lld\n",
+                 s_int (mesh, "handshake_junk"), s_int (mesh, "handshake_mechanism"),
+                 s_int (mesh, "handshake_crypto"), s_int (mesh, "nonmember_links"),
+                 s_int (mesh, "nonmember_addresses"));
         json_object_foreach (json_object_get (mesh, "queries"), key, value) {
             if (!s_int (value, "received"))
                 continue;

@@ -273,6 +273,11 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
         json_object_set_new (object, "bytes_in", s_u64 (mesh->bytes_in));
         json_object_set_new (object, "bytes_out", s_u64 (mesh->bytes_out));
         json_object_set_new (object, "zap_denied", s_u64 (mesh->zap_denied));
+        json_object_set_new (object, "handshake_junk", s_u64 (mesh->handshake_junk));
+        json_object_set_new (object, "handshake_mechanism", s_u64 (mesh->handshake_mechanism));
+        json_object_set_new (object, "handshake_crypto", s_u64 (mesh->handshake_crypto));
+        json_object_set_new (object, "nonmember_links", s_u64 (mesh->nonmember_links));
+        json_object_set_new (object, "nonmember_addresses", s_u64 (mesh->nonmember_addresses));
         json_object_set_new (object, "frames_dropped", s_u64 (mesh->frames_dropped));
         json_object_set_new (object, "store_rebuilds", s_u64 (mesh->store_rebuilds));
         if (mesh->last_sync_ms) {
@@ -477,6 +482,20 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
     s_metric (out, "hearth_mesh_zap_denied_total", "counter",
               "Peer handshakes refused by the members-only ZAP handler since start.",
               mesh->zap_denied);
+    s_family (out, "hearth_mesh_handshake_failed_total", "counter",
+              "Connections to the peer socket that failed before ZAP, by reason: junk (no or "
+              "malformed ZeroMQ handshake), mechanism (not CURVE), crypto (CURVE failed: wrong "
+              "server key).");
+    fprintf (out, "hearth_mesh_handshake_failed_total{reason=\"junk\"} %" PRIu64 "\n", mesh->handshake_junk);
+    fprintf (out, "hearth_mesh_handshake_failed_total{reason=\"mechanism\"} %" PRIu64 "\n",
+             mesh->handshake_mechanism);
+    fprintf (out, "hearth_mesh_handshake_failed_total{reason=\"crypto\"} %" PRIu64 "\n", mesh->handshake_crypto);
+    s_metric (out, "hearth_mesh_nonmember_links_total", "counter",
+              "Links to or from a key that is not (or no longer) a member closed, or out links "
+              "not dialled for that reason, since start.", mesh->nonmember_links);
+    s_metric (out, "hearth_mesh_nonmember_addresses_total", "counter",
+              "Peer addresses from hellos or LAN beacons dropped because their key is not a "
+              "member, since start.", mesh->nonmember_addresses);
     s_metric (out, "hearth_mesh_frames_dropped_total", "counter",
               "Malformed or oversized frames from peers dropped since start.",
               mesh->frames_dropped);

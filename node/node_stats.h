@@ -57,7 +57,12 @@ typedef struct {
     uint64_t    reconcile_bytes;        /* reconciliation message bytes in + out, both modes */
     uint64_t    reconcile_bytes_rateless; /* of which rateless-mode messages */
     uint64_t    bytes_in, bytes_out;    /* all link bytes */
-    uint64_t    zap_denied;             /* handshakes refused */
+    uint64_t    zap_denied;             /* CURVE handshakes refused: not a member's key */
+    uint64_t    handshake_junk;         /* outsiders: no ZeroMQ handshake, or a malformed one */
+    uint64_t    handshake_mechanism;    /* outsiders: another security mechanism (NULL, PLAIN) */
+    uint64_t    handshake_crypto;       /* outsiders: CURVE failed (the wrong server key) */
+    uint64_t    nonmember_links;        /* links to/from non-members closed or never dialled */
+    uint64_t    nonmember_addresses;    /* learned/discovered addresses of non-members dropped */
     uint64_t    frames_dropped;         /* bad frames from peers */
     uint64_t    store_rebuilds;         /* reconciliation store rebuilt after disagreeing with the log */
     uint64_t    last_sync_ms;           /* wall ms of the last completed session, 0 = never */

@@ -315,6 +315,8 @@ HT_TEST (test_mesh)
         .reconcile_bytes = 900,
         .reconcile_bytes_rateless = 600,
         .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1, .store_rebuilds = 6,
+        .handshake_junk = 11, .handshake_mechanism = 12, .handshake_crypto = 13,
+        .nonmember_links = 14, .nonmember_addresses = 15,
         .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 2
     };
@@ -340,6 +342,11 @@ HT_TEST (test_mesh)
     HT_CHECK (s_value (text, "hearth_mesh_bytes_total{direction=\"in\"}") == 4000);
     HT_CHECK (s_value (text, "hearth_mesh_bytes_total{direction=\"out\"}") == 5000);
     HT_CHECK (s_value (text, "hearth_mesh_zap_denied_total") == 2);
+    HT_CHECK (s_value (text, "hearth_mesh_handshake_failed_total{reason=\"junk\"}") == 11);
+    HT_CHECK (s_value (text, "hearth_mesh_handshake_failed_total{reason=\"mechanism\"}") == 12);
+    HT_CHECK (s_value (text, "hearth_mesh_handshake_failed_total{reason=\"crypto\"}") == 13);
+    HT_CHECK (s_value (text, "hearth_mesh_nonmember_links_total") == 14);
+    HT_CHECK (s_value (text, "hearth_mesh_nonmember_addresses_total") == 15);
     HT_CHECK (s_value (text, "hearth_mesh_store_rebuilds_total") == 6);
     HT_CHECK (s_value (text, "hearth_mesh_seconds_since_last_sync") == 2.5);
     HT_CHECK (s_value (text, "hearth_mesh_peer_bytes_total{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\",direction=\"out\"}") == 200);
@@ -365,6 +372,9 @@ HT_TEST (test_mesh)
     json_t *json = node_stats_json (stats, &sample);
     json_t *object = json_object_get (json, "mesh");
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "zap_denied")), 2);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "handshake_junk")), 11);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "handshake_crypto")), 13);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "nonmember_addresses")), 15);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "store_rebuilds")), 6);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_rounds")), 3);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "events_duplicate")), 4);
