@@ -967,6 +967,7 @@ s_neg_serve (s_link_t *l, const uint8_t *msg, size_t len, uint64_t session, int 
         return;
     }
     l->peer_sync_mono = hearth_mono_ms ();
+    gossip_budget_set_items (self->budget, negentropy_store_size (self->store));
     gossip_budget_reply (self->budget, l->key, size, l->peer_sync_mono);
     if (s_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size, l->resp_session) != 0)
         gossip_session_destroy (&l->resp);      /* the initiator times out and retries */

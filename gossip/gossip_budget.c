@@ -27,6 +27,8 @@ typedef struct {
     int64_t    credit;          /* milli-bytes; < 0 is debt */
     uint64_t   credit_ms;       /* last refill */
     uint64_t   owed;            /* events */
+    uint64_t   grant;           /* events a reply may still make owed */
+    uint64_t   grant_ms;        /* last refill */
     s_bucket_t open, round;
     uint64_t   seen_ms;         /* LRU */
     int        used;
@@ -36,6 +38,7 @@ struct _gossip_budget_t {
     gossip_budget_limits_t limits;
     s_peer_t             *peers;        /* owned array of max_peers */
     size_t                last;         /* index of the last peer looked up */
+    uint64_t              items;        /* the node's items (gossip_budget_set_items) */
     gossip_budget_stats_t stats;
 };
 
@@ -68,6 +71,32 @@ s_credit_refill (const gossip_budget_limits_t *lim, s_peer_t *p, uint64_t now_ms
         p->credit = credit > cap? cap: credit;
         p->credit_ms = now_ms;
     }
+}
+
+/*  The grant's capacity: 2 x items + grant_min. */
+static uint64_t
+s_grant_cap (const gossip_budget_t *self)
+{
+    uint64_t items = self->items > UINT64_MAX / 4? UINT64_MAX / 4: self->items;
+    return 2 * items + self->limits.grant_min;
+}
+
+/*  Refill the grant: its capacity once per grant period. */
+static void
+s_grant_refill (const gossip_budget_t *self, s_peer_t *p, uint64_t now_ms)
+{
+    uint64_t cap = s_grant_cap (self);
+    uint64_t period_ms = (uint64_t) self->limits.grant_period_s * 1000;
+    if (now_ms > p->grant_ms) {
+        uint64_t elapsed = now_ms - p->grant_ms;
+        uint64_t gain = elapsed >= period_ms? cap: (uint64_t) ((double) cap * (double) elapsed / (double) period_ms);
+        if (gain == 0)
+            return;                         /* keep grant_ms: the fraction accrues */
+        p->grant = p->grant + gain >= cap? cap: p->grant + gain;
+        p->grant_ms = now_ms;
+    }
+    if (p->grant > cap)
+        p->grant = cap;
 }
 
 /* ---- peers ------------------------------------------------------------------------- */
@@ -113,6 +142,8 @@ s_peer (gossip_budget_t *self, const uint8_t key [32], uint64_t now_ms)
             p->open.last_ms = now_ms;
             p->round.tokens = (uint64_t) lim->round_burst * S_MILLI;
             p->round.last_ms = now_ms;
+            p->grant = s_grant_cap (self);
+            p->grant_ms = now_ms;
         }
         self->last = (size_t) (p - self->peers);
     }
@@ -152,6 +183,8 @@ gossip_budget_limits_defaults (gossip_budget_limits_t *limits)
     limits->round_rate = GOSSIP_BUDGET_ROUND_RATE;
     limits->round_burst = GOSSIP_BUDGET_ROUND_BURST;
     limits->owed_max = GOSSIP_BUDGET_OWED_MAX;
+    limits->grant_min = GOSSIP_BUDGET_GRANT_MIN;
+    limits->grant_period_s = GOSSIP_BUDGET_GRANT_PERIOD_S;
     limits->max_peers = GOSSIP_BUDGET_MAX_PEERS;
 }
 
@@ -164,7 +197,7 @@ gossip_budget_new (const gossip_budget_limits_t *limits)
     else
         gossip_budget_limits_defaults (&lim);
     if (!lim.base_bps || !lim.burst_bytes || !lim.open_rate || !lim.open_burst
-    ||  !lim.round_rate || !lim.round_burst || !lim.max_peers
+    ||  !lim.round_rate || !lim.round_burst || !lim.max_peers || !lim.grant_period_s
     ||  lim.burst_bytes > S_EARN_MAX || lim.earn_ratio > 1024)
         return NULL;
     gossip_budget_t *self = (gossip_budget_t *) calloc (1, sizeof *self);
@@ -199,6 +232,12 @@ gossip_budget_earn (gossip_budget_t *self, const uint8_t peer [32], uint64_t byt
     int64_t cap = (int64_t) self->limits.burst_bytes * S_MILLI;
     int64_t credit = p->credit + (int64_t) (bytes * self->limits.earn_ratio * S_MILLI);
     p->credit = credit > cap? cap: credit;
+}
+
+void
+gossip_budget_set_items (gossip_budget_t *self, uint64_t items)
+{
+    self->items = items;
 }
 
 void
@@ -254,7 +293,11 @@ gossip_budget_reply (gossip_budget_t *self, const uint8_t peer [32], uint64_t by
     s_charge (p, bytes);
     self->stats.bytes_charged += bytes;
     uint64_t ids = bytes / GOSSIP_BUDGET_ID_BYTES, max = self->limits.owed_max;
-    uint64_t add = ids > max - p->owed? max - p->owed: ids;
+    s_grant_refill (self, p, now_ms);
+    uint64_t granted = ids > p->grant? p->grant: ids;
+    p->grant -= granted;
+    self->stats.events_ungranted += ids - granted;
+    uint64_t add = granted > max - p->owed? max - p->owed: granted;
     p->owed += add;
     self->stats.events_owed += add;
 }

@@ -14,14 +14,18 @@
         only while the credit is >= 0; one reply may overdraw it (a reply
         is cut to one frame, a fetch answer is cut between frames), so the
         debt is at most one frame and is repaid before the next request.
-      - Owed events. Every id a reply names (one per 32 bytes of a
-        reconciliation reply: an IdList names one id per 32 bytes, a
-        rateless symbol of 41+ bytes decodes to at most one) and every hash
-        announced to the peer adds one owed event: the peer may fetch it.
-        A fetched event that is owed spends an owed event, not credit. So a
-        peer that lacks a million events gets them at the speed it asks for
-        them (the join), while fetching what it was never told about, or
-        the same events again, is paid from the credit.
+      - Owed events. Every hash announced to the peer adds one owed
+        event: the peer may fetch it. Every id a reconciliation reply names
+        (one per 32 bytes of it: an IdList names one id per 32 bytes, a
+        rateless symbol of 41+ bytes decodes to at most one) adds one too,
+        as long as the peer's grant lasts: a bucket of twice the node's
+        items plus GOSSIP_BUDGET_GRANT_MIN, refilled once per
+        GOSSIP_BUDGET_GRANT_PERIOD_S. A fetched event that is owed spends
+        an owed event, not credit. So a peer that lacks a million events
+        gets them at the speed it asks for them (the join), while fetching
+        what it was never told about is paid from the credit, and a peer
+        that claims to lack everything again and again (a "re-join" loop)
+        gets the log for free at most twice per grant period.
       - Sessions. Reconciliation openings take a token of the open bucket
         (GOSSIP_BUDGET_OPEN_RATE per second, burst GOSSIP_BUDGET_OPEN_BURST)
         and every later round a token of the round bucket: repeated and
@@ -36,7 +40,8 @@
 
     Bounds, sustained, for one peer: bytes of reconciliation replies and
     unowed events <= EARN_RATIO x bytes in + BASE_BPS x seconds + BURST +
-    one frame; owed events <= the ids the node named to it.
+    one frame; owed events <= the hashes announced to it + the grant (2 x
+    items + GOSSIP_BUDGET_GRANT_MIN per GOSSIP_BUDGET_GRANT_PERIOD_S).
 
     Pure: no I/O, no clock; the caller passes monotonic times in ms, so
     every decision is tested deterministically (test_gossip_budget.c).
@@ -76,6 +81,15 @@ extern "C" {
 /*  Owed events per peer at most (one join of a log at the
     MARKET_VIEW_MAX_POSTS scale, with room): a peer cannot bank more. */
 #define GOSSIP_BUDGET_OWED_MAX          (4u * 1024 * 1024)
+/*  The grant of owed events from reconciliation replies, per peer: twice
+    the node's items (a join names most ids once, some twice: closing
+    ranges, a session per 32,768 fetched ids) plus this many (the
+    newest-items IdList every session names), refilled once per period.
+    A peer that used it up fetches from its credit, which still serves
+    small differences at once; only a second full join within the period
+    runs at the credit's pace. */
+#define GOSSIP_BUDGET_GRANT_MIN         1024
+#define GOSSIP_BUDGET_GRANT_PERIOD_S    3600
 /*  Bytes of reconciliation reply per owed event (one id). */
 #define GOSSIP_BUDGET_ID_BYTES          32
 /*  Fetch requests the caller holds per link while they wait for credit:
@@ -115,6 +129,8 @@ typedef struct {
     uint32_t open_rate, open_burst;
     uint32_t round_rate, round_burst;
     uint64_t owed_max;
+    uint64_t grant_min;
+    uint32_t grant_period_s;
     size_t   max_peers;
 } gossip_budget_limits_t;
 
@@ -124,6 +140,7 @@ typedef struct {
     uint64_t bytes_charged;         /* reply bytes paid from credit */
     uint64_t bytes_owed;            /* fetched-event bytes paid by owed events */
     uint64_t events_owed;           /* owed events added (ids named, hashes announced) */
+    uint64_t events_ungranted;      /* ids named beyond the peer's grant: not owed */
     uint64_t deferred [GOSSIP_BUDGET_REASON_COUNT];  /* DEBT..ROUND_RATE: deferrals */
     uint64_t refused [GOSSIP_BUDGET_REASON_COUNT];   /* SUPERSEDED, HELD_FULL: refusals */
 } gossip_budget_stats_t;
@@ -142,6 +159,9 @@ void gossip_budget_destroy (gossip_budget_t **self_p);
 /*  `bytes` received from `peer` (32 bytes) at now_ms: earns credit. */
 void gossip_budget_earn (gossip_budget_t *self, const uint8_t peer [32], uint64_t bytes, uint64_t now_ms);
 
+/*  The node's items (its log's events): sizes every peer's grant. */
+void gossip_budget_set_items (gossip_budget_t *self, uint64_t items);
+
 /*  `events` ids or hashes named to `peer` that it may fetch (capped at
     owed_max). */
 void gossip_budget_owe (gossip_budget_t *self, const uint8_t peer [32], uint64_t events, uint64_t now_ms);
@@ -154,7 +174,8 @@ gossip_budget_verdict_t gossip_budget_ask (gossip_budget_t *self, const uint8_t 
                                            gossip_budget_kind_t kind, uint64_t now_ms, uint64_t *wait_ms);
 
 /*  A reconciliation reply of `bytes` was sent to `peer`: spends credit
-    and adds bytes / GOSSIP_BUDGET_ID_BYTES owed events. */
+    and adds bytes / GOSSIP_BUDGET_ID_BYTES owed events, as far as the
+    peer's grant goes. */
 void gossip_budget_reply (gossip_budget_t *self, const uint8_t peer [32], uint64_t bytes, uint64_t now_ms);
 
 /*  May one more fetched event go to `peer` in the answer being built?

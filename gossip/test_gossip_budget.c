@@ -119,6 +119,7 @@ HT_TEST (test_join_never_waits)
     gossip_budget_t *b = gossip_budget_new (NULL);
     uint8_t p [32];
     s_key (p, 3);
+    gossip_budget_set_items (b, 100000);
     uint64_t t = 0, fetched = 0;
     while (fetched < 100000) {
         gossip_budget_earn (b, p, 5, t);                    /* the empty opening */
@@ -140,6 +141,44 @@ HT_TEST (test_join_never_waits)
     HT_CHECK_EQ_INT (s->deferred [GOSSIP_BUDGET_REASON_DEBT], 0);
     HT_CHECK_EQ_INT (s->bytes_owed, 100000 * 400);
     HT_CHECK (gossip_budget_credit (b, p, t) > 0);
+    gossip_budget_destroy (&b);
+}
+
+/*  A peer that claims to lack everything again and again: the ids of its
+    replies are owed only as far as its grant goes (2 x items + min per
+    period), the rest of what it fetches is paid from its credit. */
+HT_TEST (test_rejoin_loop)
+{
+    gossip_budget_t *b = gossip_budget_new (NULL);
+    uint8_t p [32];
+    s_key (p, 5);
+    const uint64_t items = 1000;
+    gossip_budget_set_items (b, items);
+    uint64_t t = 0, in = 0, charged_out = 0;
+    for (int round = 0; round < 50; round++) {
+        gossip_budget_earn (b, p, 5, t);
+        in += 5;
+        if (gossip_budget_ask (b, p, GOSSIP_BUDGET_OPEN, t, NULL) == GOSSIP_BUDGET_GO) {
+            gossip_budget_reply (b, p, items * 32, t);
+            charged_out += items * 32;
+        }
+        t += 10;
+        gossip_budget_earn (b, p, items * 34, t);
+        in += items * 34;
+        if (gossip_budget_ask (b, p, GOSSIP_BUDGET_FETCH, t, NULL) != GOSSIP_BUDGET_GO)
+            continue;
+        for (uint64_t i = 0; i < items && gossip_budget_event_ok (b, p, t); i++)
+            if (gossip_budget_event (b, p, 400, t) == 0)
+                charged_out += 400;
+        t += 10;
+    }
+    const gossip_budget_stats_t *s = gossip_budget_stats (b);
+    HT_CHECK (s->bytes_owed <= (2 * items + GOSSIP_BUDGET_GRANT_MIN) * 400);
+    HT_CHECK (s->events_ungranted > 0);
+    HT_CHECK (charged_out <= s_bound (in, t, 400 + items * 32));
+    /*  After a period the grant is whole again. */
+    gossip_budget_reply (b, p, 32 * 100, t + GOSSIP_BUDGET_GRANT_PERIOD_S * 1000ULL);
+    HT_CHECK (gossip_budget_owed (b, p) >= 100);
     gossip_budget_destroy (&b);
 }
 
@@ -211,6 +250,7 @@ main (void)
     HT_RUN (test_open_rate);
     HT_RUN (test_fetch_unowed);
     HT_RUN (test_join_never_waits);
+    HT_RUN (test_rejoin_loop);
     HT_RUN (test_owed_cap);
     HT_RUN (test_peers_and_limits);
     return ht_summary ();
