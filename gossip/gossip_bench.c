@@ -30,6 +30,7 @@
                     for all 32,768 symbols, 7 bytes), v1 (openings of an
                     empty set: "send me every id", 5 bytes), fetch
                     (fetches of 1,024 existing hashes) or all (in turn).
+                    H runs at nice 19: its CPU would be another machine's.
                     Reports, from A's side, the bytes A read from H and
                     sent to H (whole flood and its second half: sustained)
                     and A's budget counters; and the push latency A -> B
@@ -681,6 +682,10 @@ s_flooder (const char *address, const identity_t *who, const char *kind, const s
     char go;
     if (read (go_fd, &go, 1) != 1)
         _exit (0);
+    /*  A real flooder's CPU is its own machine's: here it shares A's two
+        cores, so it yields to A and B (nice 19) instead of competing. */
+    if (setpriority (PRIO_PROCESS, 0, 19) != 0)
+        fprintf (stderr, "flooder: setpriority failed\n");
     zsys_init ();
     uint8_t key [32], server [32], pub [32], sec [32];
     char endpoint [GOSSIP_MAX_ADDRESS];
