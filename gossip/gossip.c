@@ -2218,10 +2218,11 @@ s_on_router (zloop_t *loop, zsock_t *sock, void *arg)
 
 /* ---- timers ---------------------------------------------------------------------- */
 
-/*  Copy the budget's counters into the stats. */
+/*  Copy the budget's counters into the stats; tell it the store's size. */
 static void
 s_budget_stats (gossip_t *self)
 {
+    gossip_budget_set_items (self->budget, negentropy_store_size (self->store));
     const gossip_budget_stats_t *b = gossip_budget_stats (self->budget);
     self->stats.budget_bytes_charged = b->bytes_charged;
     self->stats.budget_bytes_owed = b->bytes_owed;

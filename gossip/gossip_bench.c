@@ -331,13 +331,15 @@ s_server (const char *dir, const identity_t *root_unused, int addr_fd, int paren
     if (to_post)
         zloop_timer (loop, BENCH_POST_MS, 0, s_on_post, &s);
     zloop_start (loop);
-    if (to_post && getenv ("BENCH_FLOOD_REPORT")) {
-        /*  Flood mode: A's own figures for H's link and its budget. */
+    if ((to_post && getenv ("BENCH_FLOOD_REPORT")) || getenv ("BENCH_BUDGET")) {
+        /*  Flood mode (or BENCH_BUDGET set): A's own figures for H's link
+            and its budget. */
         json_t *peers = gossip_peers_json (g);
         size_t i;
         json_t *pj;
         json_array_foreach (json_object_get (peers, "peers"), i, pj)
-            if (streq (json_string_value (json_object_get (pj, "node_id")), getenv ("BENCH_FLOOD_REPORT")))
+            if (getenv ("BENCH_FLOOD_REPORT")
+            &&  streq (json_string_value (json_object_get (pj, "node_id")), getenv ("BENCH_FLOOD_REPORT")))
                 printf ("A: link from H: bytes_in %" JSON_INTEGER_FORMAT " bytes_out %" JSON_INTEGER_FORMAT "\n",
                         json_integer_value (json_object_get (pj, "bytes_in")),
                         json_integer_value (json_object_get (pj, "bytes_out")));

@@ -27,8 +27,8 @@ typedef struct {
     int64_t    credit;          /* milli-bytes; < 0 is debt */
     uint64_t   credit_ms;       /* last refill */
     uint64_t   owed;            /* events */
-    uint64_t   grant;           /* events a reply may still make owed */
-    uint64_t   grant_ms;        /* last refill */
+    uint64_t   grant_used;      /* owed events made by replies, decaying by the cap per period */
+    uint64_t   grant_ms;        /* last decay */
     s_bucket_t open, round;
     uint64_t   seen_ms;         /* LRU */
     int        used;
@@ -60,6 +60,10 @@ static void
 s_credit_refill (const gossip_budget_limits_t *lim, s_peer_t *p, uint64_t now_ms)
 {
     int64_t cap = (int64_t) lim->burst_bytes * S_MILLI;
+    if (p->credit >= cap) {                 /* banked earnings: the base rate adds nothing */
+        p->credit_ms = now_ms > p->credit_ms? now_ms: p->credit_ms;
+        return;
+    }
     if (now_ms > p->credit_ms) {
         uint64_t elapsed = now_ms - p->credit_ms;
         /*  Clamp the time before multiplying: from the deepest debt
@@ -81,22 +85,24 @@ s_grant_cap (const gossip_budget_t *self)
     return 2 * items + self->limits.grant_min;
 }
 
-/*  Refill the grant: its capacity once per grant period. */
-static void
-s_grant_refill (const gossip_budget_t *self, s_peer_t *p, uint64_t now_ms)
+/*  What is left of the peer's grant at now_ms: the cap (from the node's
+    items now) minus what replies used, which decays by the cap once per
+    grant period. */
+static uint64_t
+s_grant_left (const gossip_budget_t *self, s_peer_t *p, uint64_t now_ms)
 {
     uint64_t cap = s_grant_cap (self);
     uint64_t period_ms = (uint64_t) self->limits.grant_period_s * 1000;
     if (now_ms > p->grant_ms) {
         uint64_t elapsed = now_ms - p->grant_ms;
-        uint64_t gain = elapsed >= period_ms? cap: (uint64_t) ((double) cap * (double) elapsed / (double) period_ms);
-        if (gain == 0)
-            return;                         /* keep grant_ms: the fraction accrues */
-        p->grant = p->grant + gain >= cap? cap: p->grant + gain;
-        p->grant_ms = now_ms;
+        uint64_t decay = elapsed >= period_ms? UINT64_MAX
+                       : (uint64_t) ((double) cap * (double) elapsed / (double) period_ms);
+        if (decay > 0) {                    /* else keep grant_ms: the fraction accrues */
+            p->grant_used = decay >= p->grant_used? 0: p->grant_used - decay;
+            p->grant_ms = now_ms;
+        }
     }
-    if (p->grant > cap)
-        p->grant = cap;
+    return cap > p->grant_used? cap - p->grant_used: 0;
 }
 
 /* ---- peers ------------------------------------------------------------------------- */
@@ -142,7 +148,6 @@ s_peer (gossip_budget_t *self, const uint8_t key [32], uint64_t now_ms)
             p->open.last_ms = now_ms;
             p->round.tokens = (uint64_t) lim->round_burst * S_MILLI;
             p->round.last_ms = now_ms;
-            p->grant = s_grant_cap (self);
             p->grant_ms = now_ms;
         }
         self->last = (size_t) (p - self->peers);
@@ -178,6 +183,7 @@ gossip_budget_limits_defaults (gossip_budget_limits_t *limits)
     limits->earn_ratio = GOSSIP_BUDGET_EARN_RATIO;
     limits->base_bps = GOSSIP_BUDGET_BASE_BPS;
     limits->burst_bytes = GOSSIP_BUDGET_BURST_BYTES;
+    limits->bank_bytes = GOSSIP_BUDGET_BANK_BYTES;
     limits->open_rate = GOSSIP_BUDGET_OPEN_RATE;
     limits->open_burst = GOSSIP_BUDGET_OPEN_BURST;
     limits->round_rate = GOSSIP_BUDGET_ROUND_RATE;
@@ -198,7 +204,8 @@ gossip_budget_new (const gossip_budget_limits_t *limits)
         gossip_budget_limits_defaults (&lim);
     if (!lim.base_bps || !lim.burst_bytes || !lim.open_rate || !lim.open_burst
     ||  !lim.round_rate || !lim.round_burst || !lim.max_peers || !lim.grant_period_s
-    ||  lim.burst_bytes > S_EARN_MAX || lim.earn_ratio > 1024)
+    ||  lim.burst_bytes > S_EARN_MAX || lim.bank_bytes < lim.burst_bytes || lim.bank_bytes > S_EARN_MAX
+    ||  lim.earn_ratio > 1024)
         return NULL;
     gossip_budget_t *self = (gossip_budget_t *) calloc (1, sizeof *self);
     if (!self)
@@ -229,7 +236,7 @@ gossip_budget_earn (gossip_budget_t *self, const uint8_t peer [32], uint64_t byt
     self->stats.bytes_in += bytes;
     if (bytes > S_EARN_MAX)
         bytes = S_EARN_MAX;
-    int64_t cap = (int64_t) self->limits.burst_bytes * S_MILLI;
+    int64_t cap = (int64_t) self->limits.bank_bytes * S_MILLI;
     int64_t credit = p->credit + (int64_t) (bytes * self->limits.earn_ratio * S_MILLI);
     p->credit = credit > cap? cap: credit;
 }
@@ -293,9 +300,9 @@ gossip_budget_reply (gossip_budget_t *self, const uint8_t peer [32], uint64_t by
     s_charge (p, bytes);
     self->stats.bytes_charged += bytes;
     uint64_t ids = bytes / GOSSIP_BUDGET_ID_BYTES, max = self->limits.owed_max;
-    s_grant_refill (self, p, now_ms);
-    uint64_t granted = ids > p->grant? p->grant: ids;
-    p->grant -= granted;
+    uint64_t left = s_grant_left (self, p, now_ms);
+    uint64_t granted = ids > left? left: ids;
+    p->grant_used += granted;
     self->stats.events_ungranted += ids - granted;
     uint64_t add = granted > max - p->owed? max - p->owed: granted;
     p->owed += add;

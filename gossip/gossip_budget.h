@@ -9,7 +9,8 @@
       - Credit. Each peer has a credit in bytes. It earns
         GOSSIP_BUDGET_EARN_RATIO bytes per byte received from the peer (any
         frame on its links) plus GOSSIP_BUDGET_BASE_BPS per second, and
-        holds at most GOSSIP_BUDGET_BURST_BYTES. Reconciliation replies and
+        holds at most GOSSIP_BUDGET_BURST_BYTES from the base rate and
+        GOSSIP_BUDGET_BANK_BYTES from earnings. Reconciliation replies and
         fetched events the peer is not owed spend it. A request is served
         only while the credit is >= 0; one reply may overdraw it (a reply
         is cut to one frame, a fetch answer is cut between frames), so the
@@ -65,9 +66,14 @@ extern "C" {
     rateless check answers with ~3 KB (64 symbols) and a partition heal of
     1,000 events with ~40 KB of ids, every few tens of seconds per peer. */
 #define GOSSIP_BUDGET_BASE_BPS          (16 * 1024)
-/*  Most credit held: a (re)connect's sessions are served at once, a long
-    idle time does not bank an arbitrarily large flood. */
+/*  Most credit the base rate fills: a (re)connect's sessions are served
+    at once, a long idle time does not bank a flood. */
 #define GOSSIP_BUDGET_BURST_BYTES       (256 * 1024)
+/*  Most credit held from earnings: the answers to a window of fetches
+    (4 x 1,024 events of ~400 bytes) paid by the fetches' own bytes,
+    without capping what they earn at the burst. Earned, so it keeps the
+    8x bound. */
+#define GOSSIP_BUDGET_BANK_BYTES        (16 * 1024 * 1024)
 /*  Reconciliation openings per second per peer, and the burst: an honest
     peer opens on (re)connect (up to 3 in a row: v1 probe, switch to
     rateless, fall back to v1), on its periodic check and after each
@@ -126,6 +132,7 @@ typedef struct {
     uint32_t earn_ratio;
     uint32_t base_bps;
     uint64_t burst_bytes;
+    uint64_t bank_bytes;
     uint32_t open_rate, open_burst;
     uint32_t round_rate, round_burst;
     uint64_t owed_max;
