@@ -26,6 +26,8 @@ typedef struct {
     uint8_t    key [32];
     int64_t    credit;          /* milli-bytes; < 0 is debt */
     uint64_t   credit_ms;       /* last refill */
+    int64_t    pace;            /* milli-bytes; < 0: over the pace */
+    uint64_t   pace_ms;
     uint64_t   owed;            /* events */
     uint64_t   grant_used;      /* owed events made by replies, decaying by the cap per period */
     uint64_t   grant_ms;        /* last decay */
@@ -105,15 +107,41 @@ s_grant_left (const gossip_budget_t *self, s_peer_t *p, uint64_t now_ms)
     return cap > p->grant_used? cap - p->grant_used: 0;
 }
 
+/*  Refill the pace bucket: pace_bps up to pace_burst. */
+static void
+s_pace_refill (const gossip_budget_limits_t *lim, s_peer_t *p, uint64_t now_ms)
+{
+    int64_t cap = (int64_t) lim->pace_burst * S_MILLI;
+    if (now_ms > p->pace_ms) {
+        uint64_t elapsed = now_ms - p->pace_ms;
+        uint64_t span = ((uint64_t) cap + S_DEBT_MAX) / lim->pace_bps + 1;
+        if (elapsed > span)
+            elapsed = span;
+        int64_t pace = p->pace + (int64_t) (elapsed * lim->pace_bps);
+        p->pace = pace > cap? cap: pace;
+        p->pace_ms = now_ms;
+    }
+}
+
 /* ---- peers ------------------------------------------------------------------------- */
 
-/*  Spend `bytes` (at most S_EARN_MAX) of credit. */
+/*  Spend `bytes` (at most S_EARN_MAX) of credit and pace. */
 static void
 s_charge (s_peer_t *p, uint64_t bytes)
 {
     p->credit -= (int64_t) (bytes * S_MILLI);
     if (p->credit < -(int64_t) S_DEBT_MAX)
         p->credit = -(int64_t) S_DEBT_MAX;
+    p->pace -= (int64_t) (bytes * S_MILLI);
+    if (p->pace < -(int64_t) S_DEBT_MAX)
+        p->pace = -(int64_t) S_DEBT_MAX;
+}
+
+/*  May credit pay now: credit and pace both >= 0. */
+static int
+s_solvent (const s_peer_t *p)
+{
+    return p->credit >= 0 && p->pace >= 0;
 }
 
 static s_peer_t *
@@ -144,6 +172,8 @@ s_peer (gossip_budget_t *self, const uint8_t key [32], uint64_t now_ms)
             memcpy (p->key, key, 32);
             p->credit = (int64_t) lim->burst_bytes * S_MILLI;
             p->credit_ms = now_ms;
+            p->pace = (int64_t) lim->pace_burst * S_MILLI;
+            p->pace_ms = now_ms;
             p->open.tokens = (uint64_t) lim->open_burst * S_MILLI;
             p->open.last_ms = now_ms;
             p->round.tokens = (uint64_t) lim->round_burst * S_MILLI;
@@ -155,6 +185,7 @@ s_peer (gossip_budget_t *self, const uint8_t key [32], uint64_t now_ms)
     if (now_ms > p->seen_ms)
         p->seen_ms = now_ms;
     s_credit_refill (lim, p, now_ms);
+    s_pace_refill (lim, p, now_ms);
     return p;
 }
 
@@ -167,12 +198,14 @@ s_peer_find (const gossip_budget_t *self, const uint8_t key [32])
     return NULL;
 }
 
-/*  Milliseconds until the credit is >= 0 again (>= 1). */
+/*  Milliseconds until credit and pace are >= 0 again (>= 1). */
 static uint64_t
 s_debt_wait (const gossip_budget_limits_t *lim, const s_peer_t *p)
 {
     uint64_t debt = p->credit < 0? (uint64_t) -p->credit: 0;
-    return debt / lim->base_bps + 1;
+    uint64_t over = p->pace < 0? (uint64_t) -p->pace: 0;
+    uint64_t a = debt / lim->base_bps + 1, b = over / lim->pace_bps + 1;
+    return a > b? a: b;
 }
 
 /* ---- public ------------------------------------------------------------------------ */
@@ -184,6 +217,8 @@ gossip_budget_limits_defaults (gossip_budget_limits_t *limits)
     limits->base_bps = GOSSIP_BUDGET_BASE_BPS;
     limits->burst_bytes = GOSSIP_BUDGET_BURST_BYTES;
     limits->bank_bytes = GOSSIP_BUDGET_BANK_BYTES;
+    limits->pace_bps = GOSSIP_BUDGET_PACE_BPS;
+    limits->pace_burst = GOSSIP_BUDGET_PACE_BURST;
     limits->open_rate = GOSSIP_BUDGET_OPEN_RATE;
     limits->open_burst = GOSSIP_BUDGET_OPEN_BURST;
     limits->round_rate = GOSSIP_BUDGET_ROUND_RATE;
@@ -205,7 +240,7 @@ gossip_budget_new (const gossip_budget_limits_t *limits)
     if (!lim.base_bps || !lim.burst_bytes || !lim.open_rate || !lim.open_burst
     ||  !lim.round_rate || !lim.round_burst || !lim.max_peers || !lim.grant_period_s
     ||  lim.burst_bytes > S_EARN_MAX || lim.bank_bytes < lim.burst_bytes || lim.bank_bytes > S_EARN_MAX
-    ||  lim.earn_ratio > 1024)
+    ||  lim.earn_ratio > 1024 || !lim.pace_bps || !lim.pace_burst || lim.pace_burst > S_EARN_MAX)
         return NULL;
     gossip_budget_t *self = (gossip_budget_t *) calloc (1, sizeof *self);
     if (!self)
@@ -266,11 +301,11 @@ gossip_budget_ask (gossip_budget_t *self, const uint8_t peer [32], gossip_budget
     uint64_t wait = 0;
     gossip_budget_reason_t reason = GOSSIP_BUDGET_REASON_DEBT;
     if (kind == GOSSIP_BUDGET_FETCH) {
-        if (p->owed == 0 && p->credit < 0)
+        if (p->owed == 0 && !s_solvent (p))
             wait = s_debt_wait (lim, p);
     }
     else
-    if (p->credit < 0)
+    if (!s_solvent (p))
         wait = s_debt_wait (lim, p);
     else {
         s_bucket_t *b = kind == GOSSIP_BUDGET_OPEN? &p->open: &p->round;
@@ -313,7 +348,7 @@ int
 gossip_budget_event_ok (gossip_budget_t *self, const uint8_t peer [32], uint64_t now_ms)
 {
     s_peer_t *p = s_peer (self, peer, now_ms);
-    return p->owed > 0 || p->credit >= 0;
+    return p->owed > 0 || s_solvent (p);
 }
 
 int

@@ -27,6 +27,10 @@
         what it was never told about is paid from the credit, and a peer
         that claims to lack everything again and again (a "re-join" loop)
         gets the log for free at most twice per grant period.
+      - Pace. What credit pays also spends a pace bucket
+        (GOSSIP_BUDGET_PACE_BPS, burst GOSSIP_BUDGET_PACE_BURST), served
+        only while >= 0 like the credit: a peer that sends fast cannot buy
+        more than that per second.
       - Sessions. Reconciliation openings take a token of the open bucket
         (GOSSIP_BUDGET_OPEN_RATE per second, burst GOSSIP_BUDGET_OPEN_BURST)
         and every later round a token of the round bucket: repeated and
@@ -40,8 +44,8 @@
     is refused and counted by the caller.
 
     Bounds, sustained, for one peer: bytes of reconciliation replies and
-    unowed events <= EARN_RATIO x bytes in + BASE_BPS x seconds + BURST +
-    one frame; owed events <= the hashes announced to it + the grant (2 x
+    unowed events <= min (EARN_RATIO x bytes in + BASE_BPS x seconds +
+    BURST, PACE_BPS x seconds + PACE_BURST) + one frame; owed events <= the hashes announced to it + the grant (2 x
     items + GOSSIP_BUDGET_GRANT_MIN per GOSSIP_BUDGET_GRANT_PERIOD_S).
 
     Pure: no I/O, no clock; the caller passes monotonic times in ms, so
@@ -74,6 +78,15 @@ extern "C" {
     without capping what they earn at the burst. Earned, so it keeps the
     8x bound. */
 #define GOSSIP_BUDGET_BANK_BYTES        (16 * 1024 * 1024)
+/*  Pace: bytes paid from credit per second per peer at most, and the
+    burst. Credit bounds the ratio to what the peer sends; the pace bounds
+    the work a fast sender can buy (serving unowed events costs a RocksDB
+    read and CURVE encryption each: at 8x, a 10 MB/s flood of fetches
+    bought 60 MB/s and 60% of a core). A 1M join's id lists come at ~1
+    MB/s (one frame per session, a session per 32,768 fetched ids); its
+    events are owed and not paced. */
+#define GOSSIP_BUDGET_PACE_BPS          (4 * 1024 * 1024)
+#define GOSSIP_BUDGET_PACE_BURST        (4 * 1024 * 1024)
 /*  Reconciliation openings per second per peer, and the burst: an honest
     peer opens on (re)connect (up to 3 in a row: v1 probe, switch to
     rateless, fall back to v1), on its periodic check and after each
@@ -120,7 +133,7 @@ typedef enum {
 
 /*  Why a request waits or was refused (counters and labels). */
 typedef enum {
-    GOSSIP_BUDGET_REASON_DEBT = 0,      /* credit < 0 (and no owed events for a fetch) */
+    GOSSIP_BUDGET_REASON_DEBT = 0,      /* credit or pace < 0 (and no owed events for a fetch) */
     GOSSIP_BUDGET_REASON_OPEN_RATE,     /* open bucket empty */
     GOSSIP_BUDGET_REASON_ROUND_RATE,    /* round bucket empty */
     GOSSIP_BUDGET_REASON_SUPERSEDED,    /* caller: a held opening replaced by a newer one */
@@ -133,6 +146,7 @@ typedef struct {
     uint32_t base_bps;
     uint64_t burst_bytes;
     uint64_t bank_bytes;
+    uint64_t pace_bps, pace_burst;
     uint32_t open_rate, open_burst;
     uint32_t round_rate, round_burst;
     uint64_t owed_max;
