@@ -37,7 +37,10 @@
         scattered over the order; the periodic check is rateless);
         then the initiator pushes what the peer lacks and fetches what it
         lacks by hash in frame-capped batches, receiver-paced (a bounded
-        window of outstanding hashes).
+        window of outstanding hashes). As responder, a node answers a
+        peer's reconciliation messages and fetches within that peer's
+        budget (gossip_budget.h: credit from its bytes, owed events, a
+        pace, session rates); over it they wait, held, for the tick.
     Remote queries: an authenticated member may call market.list and
     market.search over its link (the query handler decides; market.post and
     market.expire are refused as unauthorized). Each call first passes
