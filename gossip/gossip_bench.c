@@ -35,6 +35,8 @@
                     sent to H (whole flood and its second half: sustained)
                     and A's budget counters; and the push latency A -> B
                     of the posts before the flood (idle) and during it.
+                    (BENCH_BUDGET=1 prints A's budget counters in the
+                    other modes too.)
 
       store DIR     the reconciliation store of the log in DIR (a synced B,
                     e.g. BENCH_A_DIR): the node's backed store (pages read
