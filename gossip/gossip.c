@@ -54,6 +54,7 @@
 #include <sodium.h>
 #include "gossip.h"
 #include "gossip_admit.h"
+#include "gossip_budget.h"
 #include "gossip_wire.h"
 #include "gossip_zap.h"
 #include "gossip_session.h"
@@ -209,6 +210,14 @@ typedef struct {
     uint8_t   hash [HEARTH_HASH_BYTES];
 } s_held_t;
 
+/*  A peer's fetch waiting for its budget (gossip_budget.h), answered from
+    hashes [next] on. */
+typedef struct {
+    uint64_t  request_id;
+    uint8_t  *hashes;                       /* owned: n x 32 bytes */
+    size_t    n, next;
+} s_fetch_held_t;
+
 typedef struct _s_link_t s_link_t;
 struct _s_link_t {
     gossip_t     *owner;                    /* borrowed */
@@ -268,6 +277,15 @@ struct _s_link_t {
     size_t        neg_out_len [2];
     int           neg_out_kind [2];
     uint64_t      neg_out_session [2];
+    /*  Requests of the peer waiting for its budget (gossip_budget.h): one
+        reconciliation message (a newer one replaces it) and up to
+        GOSSIP_BUDGET_HELD_FETCHES fetches, oldest first. */
+    uint8_t      *neg_held;                 /* owned copy, or NULL */
+    size_t        neg_held_len;
+    uint64_t      neg_held_session;
+    int           neg_held_open;
+    s_fetch_held_t fetch_held [GOSSIP_BUDGET_HELD_FETCHES];
+    size_t        n_fetch_held;
 };
 
 /*  Where the address of an out link came from. */
@@ -328,6 +346,7 @@ struct _gossip_t {
     gossip_query_fn    *query_fn;
     void               *query_arg;          /* borrowed */
     gossip_admit_t     *admit;              /* owned: limits of remote queries */
+    gossip_budget_t    *budget;             /* owned: per-peer budget of responder work */
     s_query_t          *queries;            /* owned array: admitted, not yet served */
     size_t              n_queries, cap_queries;
     int                 tick_timer, sync_timer;
@@ -639,6 +658,11 @@ s_link_reset (s_link_t *l)
     }
     gossip_session_destroy (&l->init);
     gossip_session_destroy (&l->resp);
+    free (l->neg_held);
+    l->neg_held = NULL;
+    for (size_t i = 0; i < l->n_fetch_held; i++)
+        free (l->fetch_held [i].hashes);
+    l->n_fetch_held = 0;
     l->init_done = 0;
     l->have_sent = l->need_sent = 0;
     l->n_fetch = 0;
@@ -1010,24 +1034,25 @@ s_pump (s_link_t *l)
 
 /* ---- reconciliation: responder ---------------------------------------------------- */
 
+/*  Answer one reconciliation message of the peer (its budget allowed it). */
 static void
-s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
+s_neg_serve (s_link_t *l, const uint8_t *msg, size_t len, uint64_t session, int open)
 {
     gossip_t *self = l->owner;
     if (open) {
         gossip_session_destroy (&l->resp);
-        l->resp = gossip_session_respond (n->msg.data [0], self->store, self->encoder, GOSSIP_NEG_FRAME_LIMIT);
-        l->resp_session = n->session;
+        l->resp = gossip_session_respond (msg [0], self->store, self->encoder, GOSSIP_NEG_FRAME_LIMIT);
+        l->resp_session = session;
         if (!l->resp)
             return;
     }
     else
-    if (!l->resp || n->session != l->resp_session)
+    if (!l->resp || session != l->resp_session)
         return;                             /* a session we no longer hold */
-    s_count_neg (self, n->msg.data, n->msg.len);
+    s_count_neg (self, msg, len);
     const uint8_t *reply;
     size_t size;
-    int rc = gossip_session_reconcile (l->resp, n->msg.data, n->msg.len, &reply, &size);
+    int rc = gossip_session_reconcile (l->resp, msg, len, &reply, &size);
     if (rc != 0 && s_store_trouble (self, rc)) {
         /*  Our fault, not the message's: an empty reply tells the initiator
             to end the session and come back (proto: GossipNeg). */
@@ -1044,8 +1069,55 @@ s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
         return;
     }
     l->peer_sync_mono = hearth_mono_ms ();
+    gossip_budget_set_items (self->budget, negentropy_store_size (self->store));
+    gossip_budget_reply (self->budget, l->key, size, l->peer_sync_mono);
     if (s_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size, l->resp_session) != 0)
         gossip_session_destroy (&l->resp);      /* the initiator times out and retries */
+}
+
+/*  The held reconciliation message, if its budget allows it now. */
+static void
+s_neg_pump (s_link_t *l)
+{
+    if (!l->neg_held
+    ||  gossip_budget_ask (l->owner->budget, l->key, l->neg_held_open? GOSSIP_BUDGET_OPEN: GOSSIP_BUDGET_ROUND,
+                           hearth_mono_ms (), NULL) != GOSSIP_BUDGET_GO)
+        return;
+    uint8_t *msg = l->neg_held;
+    l->neg_held = NULL;
+    s_neg_serve (l, msg, l->neg_held_len, l->neg_held_session, l->neg_held_open);
+    free (msg);
+}
+
+/*  A reconciliation message from the peer: answered now if its budget
+    allows (gossip_budget.h), else held for the tick; a newer message
+    replaces a held one (an honest initiator sends one at a time). */
+static void
+s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
+{
+    gossip_t *self = l->owner;
+    if (!open && !(l->resp && n->session == l->resp_session)
+    &&  !(l->neg_held && n->session == l->neg_held_session))
+        return;                             /* a session we no longer hold */
+    if (!l->neg_held
+    &&  gossip_budget_ask (self->budget, l->key, open? GOSSIP_BUDGET_OPEN: GOSSIP_BUDGET_ROUND,
+                           hearth_mono_ms (), NULL) == GOSSIP_BUDGET_GO) {
+        s_neg_serve (l, n->msg.data, n->msg.len, n->session, open);
+        return;
+    }
+    if (l->neg_held) {
+        gossip_budget_refused (self->budget, GOSSIP_BUDGET_REASON_SUPERSEDED);
+        free (l->neg_held);
+    }
+    l->neg_held = (uint8_t *) malloc (n->msg.len? n->msg.len: 1);
+    if (!l->neg_held)
+        return;                             /* the initiator times out and retries */
+    memcpy (l->neg_held, n->msg.data, n->msg.len);
+    l->neg_held_len = n->msg.len;
+    l->neg_held_session = n->session;
+    l->neg_held_open = open;
+    if (open)
+        gossip_session_destroy (&l->resp);  /* the peer has moved on from it */
 }
 
 /* ---- events in ------------------------------------------------------------------ */
@@ -1263,36 +1335,81 @@ s_on_events (s_link_t *l, const Hearth__GossipEvents *ev)
         s_held_flush (l);                   /* nothing more on its way: store what we have */
 }
 
-/*  Answer a fetch with the events we have, in frames of GOSSIP_BATCH_BYTES;
-    the last frame carries `last`. A full queue ends the answer early: the
-    requester's timeout redoes the transfer. */
+/*  Answer the held fetches in order with the events we have, in frames of
+    GOSSIP_BATCH_BYTES, the last frame of each carrying `last`, as far as
+    the peer's budget goes (gossip_budget.h): an answer cut by it goes on
+    at a later tick. A full queue ends an answer early: the requester's
+    timeout redoes the transfer. */
+static void
+s_fetch_pump (s_link_t *l)
+{
+    gossip_t *self = l->owner;
+    while (l->n_fetch_held > 0) {
+        s_fetch_held_t *h = &l->fetch_held [0];
+        uint64_t now = hearth_mono_ms ();
+        if (gossip_budget_ask (self->budget, l->key, GOSSIP_BUDGET_FETCH, now, NULL) != GOSSIP_BUDGET_GO)
+            return;
+        ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
+        size_t n = 0, bytes = 0;
+        int rc = 0, cut = 0;
+        while (h->next < h->n && rc == 0) {
+            if (!gossip_budget_event_ok (self->budget, l->key, now)) {
+                cut = 1;
+                break;
+            }
+            uint8_t *wire;
+            size_t len;
+            if (eventlog_get_wire (self->log, h->hashes + h->next * 32, &wire, &len) != 0) {
+                h->next++;
+                continue;
+            }
+            if (n > 0 && bytes + len > GOSSIP_BATCH_BYTES) {
+                rc = s_send_events (l, 0, batch, n, h->request_id, 0);
+                for (size_t k = 0; k < n; k++)
+                    free (batch [k].data);
+                n = bytes = 0;
+            }
+            gossip_budget_event (self->budget, l->key, len, now);
+            batch [n].data = wire;
+            batch [n].len = len;
+            n++;
+            bytes += len;
+            h->next++;
+        }
+        if (rc == 0 && (n > 0 || !cut))
+            rc = s_send_events (l, 0, batch, n, h->request_id, !cut);
+        for (size_t k = 0; k < n; k++)
+            free (batch [k].data);
+        if (cut && rc == 0)
+            return;                         /* the rest when the budget allows */
+        free (h->hashes);
+        memmove (&l->fetch_held [0], &l->fetch_held [1], --l->n_fetch_held * sizeof *h);
+    }
+}
+
+/*  A fetch from the peer: queued behind the held ones and answered as far
+    as its budget goes; beyond GOSSIP_BUDGET_HELD_FETCHES refused unanswered
+    (counted; an honest peer never has that many outstanding, and its
+    timeout would ask again). */
 static void
 s_on_fetch (s_link_t *l, const Hearth__GossipFetch *f)
 {
     gossip_t *self = l->owner;
-    ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
-    size_t n = 0, bytes = 0;
-    int rc = 0;
-    for (size_t i = 0; i < f->n_hashes && rc == 0; i++) {
-        uint8_t *wire;
-        size_t len;
-        if (eventlog_get_wire (self->log, f->hashes [i].data, &wire, &len) != 0)
-            continue;
-        if (n > 0 && bytes + len > GOSSIP_BATCH_BYTES) {
-            rc = s_send_events (l, 0, batch, n, f->request_id, 0);
-            for (size_t k = 0; k < n; k++)
-                free (batch [k].data);
-            n = bytes = 0;
-        }
-        batch [n].data = wire;
-        batch [n].len = len;
-        n++;
-        bytes += len;
+    if (l->n_fetch_held == GOSSIP_BUDGET_HELD_FETCHES) {
+        gossip_budget_refused (self->budget, GOSSIP_BUDGET_REASON_HELD_FULL);
+        return;
     }
-    if (rc == 0)
-        s_send_events (l, 0, batch, n, f->request_id, 1);
-    for (size_t k = 0; k < n; k++)
-        free (batch [k].data);
+    s_fetch_held_t *h = &l->fetch_held [l->n_fetch_held];
+    h->hashes = (uint8_t *) malloc (f->n_hashes? f->n_hashes * 32: 1);
+    if (!h->hashes)
+        return;
+    h->n = h->next = 0;
+    h->request_id = f->request_id;
+    for (size_t i = 0; i < f->n_hashes; i++)
+        if (f->hashes [i].len == 32)
+            memcpy (h->hashes + 32 * h->n++, f->hashes [i].data, 32);
+    l->n_fetch_held++;
+    s_fetch_pump (l);
 }
 
 /* ---- eager push, lazy push -------------------------------------------------------- */
@@ -1496,6 +1613,7 @@ s_announce_to (s_link_t *l, size_t due)
                 l->resync = 1;              /* dropped: reconcile when idle */
                 return;
             }
+            gossip_budget_owe (self->budget, l->key, n, hearth_mono_ms ());   /* it may fetch them */
             self->stats.announce_sent += n;
             n = 0;
         }
@@ -1839,6 +1957,7 @@ s_decode (gossip_t *self, const char *who, const uint8_t *buf, size_t len, gossi
 static void
 s_link_seen (s_link_t *l, size_t len)
 {
+    gossip_budget_earn (l->owner->budget, l->key, len, hearth_mono_ms ());
     l->bytes_in += len;
     l->last_seen_ms = hearth_now_ms ();
     l->last_recv_mono = hearth_mono_ms ();
@@ -2550,6 +2669,21 @@ s_router_monitor_start (gossip_t *self)
 
 /* ---- timers ---------------------------------------------------------------------- */
 
+/*  Copy the budget's counters into the stats; tell it the store's size. */
+static void
+s_budget_stats (gossip_t *self)
+{
+    gossip_budget_set_items (self->budget, negentropy_store_size (self->store));
+    const gossip_budget_stats_t *b = gossip_budget_stats (self->budget);
+    self->stats.budget_bytes_charged = b->bytes_charged;
+    self->stats.budget_bytes_owed = b->bytes_owed;
+    self->stats.budget_deferred_debt = b->deferred [GOSSIP_BUDGET_REASON_DEBT];
+    self->stats.budget_deferred_open = b->deferred [GOSSIP_BUDGET_REASON_OPEN_RATE];
+    self->stats.budget_deferred_round = b->deferred [GOSSIP_BUDGET_REASON_ROUND_RATE];
+    self->stats.budget_refused_superseded = b->refused [GOSSIP_BUDGET_REASON_SUPERSEDED];
+    self->stats.budget_refused_fetch = b->refused [GOSSIP_BUDGET_REASON_HELD_FULL];
+}
+
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -2597,6 +2731,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             s_send (l, &m);
         }
         s_send_neg_retry (l);
+        s_neg_pump (l);
+        s_fetch_pump (l);
         if (gossip_want_gave_up (self->want, l->want_peer))
             l->resync = 1;                  /* announced, never delivered, no one else has it */
         s_pump_want (l);
@@ -2615,6 +2751,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (gauge)
         s_update_gauge (self);
     self->stats.announce_retried = gossip_want_stats (self->want)->retried;
+    s_budget_stats (self);
     return 0;
 }
 
@@ -2928,7 +3065,8 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     randombytes_buf (want_key, sizeof want_key);
     self->want = gossip_want_new (&limits, want_key);
     self->admit = gossip_admit_new (NULL);
-    if (!self->curve_sec || !self->want || !self->admit)
+    self->budget = gossip_budget_new (NULL);
+    if (!self->curve_sec || !self->want || !self->admit || !self->budget)
         goto fail;
     if (identity_curve_keypair (self_id, self->curve_pub, self->curve_sec) != 0) {
         *err = HEARTH_EKEYS;
@@ -3042,6 +3180,7 @@ gossip_destroy (gossip_t **self_p)
         free (self->queries [i].input);
     free (self->queries);
     gossip_admit_destroy (&self->admit);
+    gossip_budget_destroy (&self->budget);
     free (self->announce);
     gossip_want_destroy (&self->want);      /* after the links, which leave it */
     riblt_encoder_destroy (&self->encoder);

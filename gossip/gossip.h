@@ -46,7 +46,10 @@
         scattered over the order; the periodic check is rateless);
         then the initiator pushes what the peer lacks and fetches what it
         lacks by hash in frame-capped batches, receiver-paced (a bounded
-        window of outstanding hashes).
+        window of outstanding hashes). As responder, a node answers a
+        peer's reconciliation messages and fetches within that peer's
+        budget (gossip_budget.h: credit from its bytes, owed events, a
+        pace, session rates); over it they wait, held, for the tick.
     Remote queries: an authenticated member may call market.list and
     market.search over its link (the query handler decides; market.post and
     market.expire are refused as unauthorized). Each call first passes
@@ -246,6 +249,14 @@ typedef struct {
     uint64_t frames_dropped;             /* bad frames from peers */
     uint64_t last_sync_ms;               /* wall ms of the last completed session, 0 = never */
     uint64_t store_rebuilds;             /* reconciliation store rebuilt after disagreeing with the log */
+    /*  The per-peer budget of responder work (gossip_budget.h, docs/sync.md §9). */
+    uint64_t budget_bytes_charged;       /* reply bytes paid from peers' credit */
+    uint64_t budget_bytes_owed;          /* fetched-event bytes paid by owed events */
+    uint64_t budget_deferred_debt;       /* requests held: the peer's credit was spent */
+    uint64_t budget_deferred_open;       /* reconciliation openings held: open rate */
+    uint64_t budget_deferred_round;      /* later reconciliation messages held: round rate */
+    uint64_t budget_refused_superseded;  /* held reconciliation messages replaced by a newer one */
+    uint64_t budget_refused_fetch;       /* fetches refused: GOSSIP_BUDGET_HELD_FETCHES held */
 } gossip_stats_t;
 const gossip_stats_t *gossip_stats (const gossip_t *self);
 

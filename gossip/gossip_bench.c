@@ -22,6 +22,22 @@
     CPU: user + system seconds of B (this process, during the transfer)
     and of A (the whole child), against 2 x wall time.
 
+      flood KIND K [N]
+                    A holds N posts (10,000), B a copy; A appends K posts
+                    at 100/s (as latency). When B has seen K/2 of them, H
+                    (a third process, an invited key A admits) floods A
+                    until B has seen all K: KIND rateless (openings asking
+                    for all 32,768 symbols, 7 bytes), v1 (openings of an
+                    empty set: "send me every id", 5 bytes), fetch
+                    (fetches of 1,024 existing hashes) or all (in turn).
+                    H runs at nice 19: its CPU would be another machine's.
+                    Reports, from A's side, the bytes A read from H and
+                    sent to H (whole flood and its second half: sustained)
+                    and A's budget counters; and the push latency A -> B
+                    of the posts before the flood (idle) and during it.
+                    (BENCH_BUDGET=1 prints A's budget counters in the
+                    other modes too.)
+
       store DIR     the reconciliation store of the log in DIR (a synced B,
                     e.g. BENCH_A_DIR): the node's backed store (pages read
                     from RocksDB) against an in-memory store of the same
@@ -30,7 +46,7 @@
                     lower bounds and gets, and v1 openings, on each; ratios
                     backed / in memory. Results are checked equal.
 
-    Usage: gossip_bench join N | diff N D | latency K   [--dir DIR]
+    Usage: gossip_bench join N | diff N D | latency K | flood KIND K [N]   [--dir DIR]
            gossip_bench reopen DIR | store DIR
 */
 #include <malloc.h>
@@ -46,6 +62,7 @@
 #include <sodium.h>
 #include "eventlog.h"
 #include "gossip.h"
+#include "gossip_wire.h"
 #include "hearth_bench.h"
 #include "hearth_error.h"
 #include "negentropy.h"
@@ -316,6 +333,31 @@ s_server (const char *dir, const identity_t *root_unused, int addr_fd, int paren
     if (to_post)
         zloop_timer (loop, BENCH_POST_MS, 0, s_on_post, &s);
     zloop_start (loop);
+    if ((to_post && getenv ("BENCH_FLOOD_REPORT")) || getenv ("BENCH_BUDGET")) {
+        /*  Flood mode (or BENCH_BUDGET set): A's own figures for H's link
+            and its budget. */
+        json_t *peers = gossip_peers_json (g);
+        size_t i;
+        json_t *pj;
+        json_array_foreach (json_object_get (peers, "peers"), i, pj)
+            if (getenv ("BENCH_FLOOD_REPORT")
+            &&  streq (json_string_value (json_object_get (pj, "node_id")), getenv ("BENCH_FLOOD_REPORT")))
+                printf ("A: link from H: bytes_in %" JSON_INTEGER_FORMAT " bytes_out %" JSON_INTEGER_FORMAT "\n",
+                        json_integer_value (json_object_get (pj, "bytes_in")),
+                        json_integer_value (json_object_get (pj, "bytes_out")));
+        json_decref (peers);
+        const gossip_stats_t *st = gossip_stats (g);
+        printf ("A: budget: charged %" PRIu64 " B, owed %" PRIu64 " B; deferred debt %" PRIu64 ", open %" PRIu64
+                ", round %" PRIu64 "; refused superseded %" PRIu64 ", fetch %" PRIu64 "\n",
+                st->budget_bytes_charged, st->budget_bytes_owed, st->budget_deferred_debt,
+                st->budget_deferred_open, st->budget_deferred_round, st->budget_refused_superseded,
+                st->budget_refused_fetch);
+        struct rusage ru;
+        getrusage (RUSAGE_SELF, &ru);
+        printf ("A: CPU %.1f s\n", (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+                                   + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+        fflush (stdout);
+    }
     gossip_destroy (&g);
     zloop_destroy (&loop);
     eventlog_destroy (&s.log);
@@ -336,6 +378,8 @@ typedef struct {
     uint64_t        rss_max;                /* KiB */
     eventlog_memory_t mem_at_max;           /* RocksDB's accounting at rss_max */
     struct mallinfo2 heap_at_max;           /* glibc's, at rss_max */
+    int             go_fd;                  /* flood: H starts on a byte here, -1 = none */
+    size_t          flood_from;             /* flood: posts B had seen when it started */
 } s_goal_t;
 
 /*  Resident set size of this process, KiB (0 if unknown). */
@@ -382,6 +426,12 @@ s_on_check (zloop_t *loop, int timer_id, void *arg)
             if (eventlog_stats (g->log)->rejected [r])
                 fprintf (stderr, "    rejected %s: %" PRIu64 "\n", event_reject_name ((event_reject_t) r),
                          eventlog_stats (g->log)->rejected [r]);
+    }
+    if (g->go_fd >= 0 && g->view && g->view->seen >= g->view->n / 2) {
+        g->flood_from = g->view->seen;
+        if (write (g->go_fd, "g", 1) != 1)
+            fprintf (stderr, "could not start the flood\n");
+        g->go_fd = -1;
     }
     if (g->view && g->view->seen >= g->view->n)
         return -1;
@@ -563,11 +613,148 @@ s_cmp_u64 (const void *a, const void *b)
     return x < y? -1: x > y;
 }
 
+/* ---- flood mode: H, a member flooding A with sync requests ------------------------------ */
+
+/*  H's view of the flood, sent to the parent at the end. */
+typedef struct {
+    uint64_t sent, received;                /* whole flood */
+    uint64_t sent_half, received_half;      /* its second half */
+    uint64_t messages;
+    uint64_t t_ms;                          /* the flood's length */
+} s_flood_report_t;
+
+typedef struct {
+    uint8_t *hashes;
+    size_t   n, cap;
+} s_hashes_t;
+
+static int
+s_collect_hash (void *arg, uint64_t lamport, const uint8_t *hash)
+{
+    (void) lamport;
+    s_hashes_t *h = (s_hashes_t *) arg;
+    if (h->n < h->cap)
+        memcpy (h->hashes + 32 * h->n++, hash, 32);
+    return 0;
+}
+
+/*  One flood message of `kind` ("rateless", "v1", "fetch"; "all" takes
+    them in turn), encoded (malloc'd). */
+static uint8_t *
+s_flood_message (const char *kind, uint64_t i, const s_hashes_t *h, size_t *len)
+{
+    if (streq (kind, "all"))
+        kind = i % 3 == 0? "rateless": i % 3 == 1? "v1": "fetch";
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    Hearth__GossipNeg n = HEARTH__GOSSIP_NEG__INIT;
+    Hearth__GossipFetch f = HEARTH__GOSSIP_FETCH__INIT;
+    ProtobufCBinaryData bins [1024];
+    n.session = i + 1;
+    if (streq (kind, "fetch")) {
+        size_t k = h->n < 1024? h->n: 1024;
+        for (size_t j = 0; j < k; j++) {
+            bins [j].data = h->hashes + 32 * ((i * 1024 + j) % h->n);
+            bins [j].len = 32;
+        }
+        f.hashes = bins;
+        f.n_hashes = k;
+        f.request_id = i + 1;
+        m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_FETCH;
+        m.fetch = &f;
+    }
+    else {
+        if (streq (kind, "rateless")) {
+            n.msg.data = (uint8_t *) "\x48\x01\x00\x00\x82\x80\x00";  /* symbols [0, 32768) */
+            n.msg.len = 7;
+        }
+        else {
+            n.msg.data = (uint8_t *) "\x61\x00\x00\x02\x00";          /* v1: "I have nothing" */
+            n.msg.len = 5;
+        }
+        m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN;
+        m.neg_open = &n;
+    }
+    return gossip_wire_encode (&m, len);
+}
+
+/*  H: wait for the go byte on go_fd, then flood A (address) as `who` until
+    go_fd closes, reading everything A sends; the report goes to out_fd. */
+static void
+s_flooder (const char *address, const identity_t *who, const char *kind, const s_hashes_t *h,
+           int go_fd, int out_fd)
+{
+    char go;
+    if (read (go_fd, &go, 1) != 1)
+        _exit (0);
+    /*  A real flooder's CPU is its own machine's: here it shares A's two
+        cores, so it yields to A and B (nice 19) instead of competing. */
+    if (setpriority (PRIO_PROCESS, 0, 19) != 0)
+        fprintf (stderr, "flooder: setpriority failed\n");
+    zsys_init ();
+    uint8_t key [32], server [32], pub [32], sec [32];
+    char endpoint [GOSSIP_MAX_ADDRESS];
+    if (gossip_address_parse (address, key, endpoint) != 0
+    ||  crypto_sign_ed25519_pk_to_curve25519 (server, key) != 0
+    ||  identity_curve_keypair (who, pub, sec) != 0)
+        _exit (5);
+    zsock_t *d = zsock_new (ZMQ_DEALER);
+    zsock_set_curve_serverkey_bin (d, server);
+    zsock_set_curve_publickey_bin (d, pub);
+    zsock_set_curve_secretkey_bin (d, sec);
+    zsock_set_linger (d, 0);
+    zsock_set_rcvhwm (d, 0);
+    zsock_connect (d, "%s", endpoint);
+    void *sock = zsock_resolve (d);
+    s_flood_report_t r = { 0 };
+    uint64_t i = 0;
+    /*  Counters every 250 ms: the second half of the flood is its sustained part. */
+    enum { SNAPS = 4096 };
+    static uint64_t snap_sent [SNAPS], snap_received [SNAPS];
+    size_t n_snaps = 0;
+    uint64_t next_snap = hearth_mono_ms ();
+    r.t_ms = next_snap;
+    for (;;) {
+        if (hearth_mono_ms () >= next_snap && n_snaps < SNAPS) {
+            snap_sent [n_snaps] = r.sent;
+            snap_received [n_snaps++] = r.received;
+            next_snap += 250;
+        }
+        zmq_pollitem_t items [2] = { { sock, 0, ZMQ_POLLIN | ZMQ_POLLOUT, 0 }, { NULL, go_fd, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, 2, 10) < 0)
+            break;
+        if (items [1].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
+            break;                          /* the parent closed go_fd (POLLHUP): the flood ends */
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        while (zmq_msg_recv (&msg, sock, ZMQ_DONTWAIT) >= 0)
+            r.received += zmq_msg_size (&msg);
+        zmq_msg_close (&msg);
+        for (int burst = 0; burst < 64 && (items [0].revents & ZMQ_POLLOUT); burst++) {
+            size_t len;
+            uint8_t *buf = s_flood_message (kind, i, h, &len);
+            int rc = zmq_send (sock, buf, len, ZMQ_DONTWAIT);
+            free (buf);
+            if (rc < 0)
+                break;
+            r.sent += len;
+            r.messages++;
+            i++;
+        }
+    }
+    r.t_ms = hearth_mono_ms () - r.t_ms;
+    r.sent_half = r.sent - (n_snaps? snap_sent [n_snaps / 2]: 0);
+    r.received_half = r.received - (n_snaps? snap_received [n_snaps / 2]: 0);
+    zsock_destroy (&d);
+    if (write (out_fd, &r, sizeof r) != (ssize_t) sizeof r)
+        _exit (6);
+    _exit (0);
+}
+
 int
 main (int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: gossip_bench join N | diff N D | latency K [--dir DIR]\n");
+        fprintf (stderr, "usage: gossip_bench join N | diff N D | latency K | flood KIND K [N] [--dir DIR]\n");
         return 2;
     }
     const char *mode = argv [1];
@@ -577,8 +764,24 @@ main (int argc, char **argv)
         return s_reopen (argv [2]);
     if (streq (mode, "store"))
         return s_store_bench (argv [2]);
+    const char *flood = NULL;
+    if (streq (mode, "flood")) {
+        if (argc < 4)
+            return 2;
+        flood = argv [2];
+        if (!streq (flood, "rateless") && !streq (flood, "v1") && !streq (flood, "fetch") && !streq (flood, "all"))
+            return 2;
+        argv++;
+        argc--;
+    }
     size_t n = strtoull (argv [2], NULL, 10), d = 0, k = 0;
     int arg = 3;
+    if (flood) {
+        k = n;
+        n = 10000;
+        if (argc > 3 && argv [3][0] != '-')
+            n = strtoull (argv [arg++], NULL, 10);
+    }
     if (streq (mode, "diff") && argc > 3)
         d = strtoull (argv [arg++], NULL, 10);
     if (streq (mode, "latency")) {
@@ -599,7 +802,7 @@ main (int argc, char **argv)
     /*  A: community, invite of B, N posts. With BENCH_A_DIR (join mode), A's
         log is built there once and reused by later runs (building 1M posts
         takes minutes; its invite of B expires after an hour). */
-    identity_t *root = s_identity (1), *b_id = s_identity (2);
+    identity_t *root = s_identity (1), *b_id = s_identity (2), *h_id = s_identity (3);
     int err;
     uint64_t t0 = 0;
     const char *a_cache = streq (mode, "join")? getenv ("BENCH_A_DIR"): NULL;
@@ -633,6 +836,12 @@ main (int argc, char **argv)
         dr.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_INVITED;
         dr.member_invited = &inv;
         eventlog_append_local (log, root, &dr, hearth_now_ms (), NULL);
+        if (flood) {
+            /*  H: invited too, so A admits it (as B). */
+            inv.invitee.data = (uint8_t *) identity_public_key (h_id);
+            inv.display_name = (char *) "h";
+            eventlog_append_local (log, root, &dr, hearth_now_ms (), NULL);
+        }
         t0 = s_ns ();
         s_add_posts (log, root, 0, n, 3);
         fprintf (stderr, "built A: %zu posts, %zu bytes, %.1f s\n", n, s_event_bytes, (double) (s_ns () - t0) / 1e9);
@@ -653,6 +862,17 @@ main (int argc, char **argv)
         eventlog_destroy (&log);
     }
     uint64_t total_a = 2 + n + d;
+    s_hashes_t hashes = { NULL, 0, 0 };
+    if (flood) {
+        log = eventlog_open (dir_a, &err);
+        hashes.cap = eventlog_stats (log)->events_total;
+        hashes.hashes = malloc (hashes.cap * 32 + 32);
+        eventlog_scan_order (log, s_collect_hash, &hashes);
+        eventlog_destroy (&log);
+        static char node_id [HEARTH_NODE_ID_SIZE];
+        hearth_node_id_format (identity_public_key (h_id), node_id);
+        setenv ("BENCH_FLOOD_REPORT", node_id, 1);
+    }
 
     int addr_pipe [2], parent_pipe [2], times_pipe [2];
     if (pipe (addr_pipe) || pipe (parent_pipe) || pipe (times_pipe))
@@ -666,6 +886,20 @@ main (int argc, char **argv)
     char addr [GOSSIP_MAX_ADDRESS];
     if (read (addr_pipe [0], addr, sizeof addr) != (ssize_t) sizeof addr)
         return 1;
+    int go_pipe [2] = { -1, -1 }, report_pipe [2] = { -1, -1 };
+    pid_t h_pid = -1;
+    if (flood) {
+        if (pipe (go_pipe) || pipe (report_pipe))
+            return 1;
+        h_pid = fork ();
+        if (h_pid == 0) {
+            close (parent_pipe [1]);        /* A must see the parent go */
+            close (go_pipe [1]);
+            s_flooder (addr, h_id, flood, &hashes, go_pipe [0], report_pipe [1]);
+        }
+        close (go_pipe [0]);
+        close (report_pipe [1]);
+    }
 
     zsys_init ();
     log = eventlog_open (dir_b, &err);
@@ -692,7 +926,8 @@ main (int argc, char **argv)
     t0 = s_ns ();
     gossip_t *g = gossip_new (log, b_id, loop, &cfg, &err);
     s_goal_t goal = { .log = log, .target = total_a, .view = k? &view: NULL,
-                      .deadline = hearth_mono_ms () + BENCH_DEADLINE_MS, .gossip = g, .rss_max = rss0 };
+                      .deadline = hearth_mono_ms () + BENCH_DEADLINE_MS, .gossip = g, .rss_max = rss0,
+                      .go_fd = flood? go_pipe [1]: -1 };
     zloop_timer (loop, 1, 0, s_on_check, &goal);
     zloop_start (loop);
     double secs = (double) (s_ns () - t0) / 1e9;
@@ -709,6 +944,34 @@ main (int argc, char **argv)
                 if (getenv ("BENCH_TRACE") && lat [m - 1] > 20000000)
                     fprintf (stderr, "  post %zu: %.1f ms\n", i, lat [m - 1] / 1e6);
             }
+        if (flood) {
+            /*  The flood ends; H's figures, then the latency before and during it. */
+            close (go_pipe [1]);
+            s_flood_report_t fr = { 0 };
+            if (read (report_pipe [0], &fr, sizeof fr) != (ssize_t) sizeof fr)
+                fprintf (stderr, "no report from H\n");
+            waitpid (h_pid, NULL, 0);
+            printf ("flood %s: H sent %" PRIu64 " messages, %" PRIu64 " bytes, read %" PRIu64 " bytes back "
+                    "(%.2fx) in %.1f s; second half %" PRIu64 " -> %" PRIu64 " bytes (%.2fx)\n",
+                    flood, fr.messages, fr.sent, fr.received, fr.sent? (double) fr.received / (double) fr.sent: 0,
+                    (double) fr.t_ms / 1000.0, fr.sent_half, fr.received_half,
+                    fr.sent_half? (double) fr.received_half / (double) fr.sent_half: 0);
+            size_t skip = 20;               /* posts in flight when it began */
+            for (int phase = 0; phase < 2; phase++) {
+                size_t from = phase? goal.flood_from + skip: 0, to = phase? k: goal.flood_from;
+                size_t q = 0;
+                uint64_t *pl = calloc (k, sizeof *pl);
+                for (size_t i = from; i < to; i++)
+                    if (view.t [i] && sent [i])
+                        pl [q++] = view.t [i] - sent [i];
+                qsort (pl, q, sizeof *pl, s_cmp_u64);
+                printf ("latency %s: %zu posts, accept on A -> accept on B: p50 %.2f ms, p90 %.2f ms, "
+                        "p99 %.2f ms, max %.2f ms\n", phase? "during the flood": "idle", q,
+                        q? pl [q / 2] / 1e6: 0, q? pl [q * 9 / 10] / 1e6: 0, q? pl [q * 99 / 100] / 1e6: 0,
+                        q? pl [q - 1] / 1e6: 0);
+                free (pl);
+            }
+        }
         qsort (lat, m, sizeof *lat, s_cmp_u64);
         printf ("latency: %zu posts at %d/s, accept on A -> accept on B: p50 %.2f ms, p90 %.2f ms, "
                 "p99 %.2f ms, max %.2f ms\n", m, 1000 / BENCH_POST_MS, m? lat [m / 2] / 1e6: 0,
@@ -738,6 +1001,7 @@ main (int argc, char **argv)
                 goal.mem_at_max.memtables / 1048576.0, goal.mem_at_max.block_cache / 1048576.0,
                 goal.mem_at_max.table_readers / 1048576.0, goal.heap_at_max.uordblks / 1048576.0,
                 goal.heap_at_max.fordblks / 1048576.0, goal.heap_at_max.hblkhd / 1048576.0);
+    fflush (stdout);
     close (parent_pipe [1]);                /* the server's loop ends */
     int status;
     if (wait4 (pid, &status, 0, &ru_a) == pid)
@@ -755,6 +1019,8 @@ main (int argc, char **argv)
     free (view.t);
     identity_destroy (&root);
     identity_destroy (&b_id);
+    identity_destroy (&h_id);
+    free (hashes.hashes);
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", root_dir);
     return system (cmd) == 0? 0: 1;
 }

@@ -12,6 +12,7 @@
 #include "test_util.h"
 #include "eventlog.h"
 #include "gossip.h"
+#include "gossip_budget.h"
 #include "gossip_wire.h"
 #include "gossip_zap.h"
 
@@ -991,6 +992,147 @@ HT_TEST (test_hostile_frames)
     zloop_destroy (&loop);
 }
 
+/* ---- sync floods: the per-peer budget (gossip_budget.h) ---------------------------- */
+
+typedef struct {
+    node_t   *server;
+    zsock_t  *d;
+    uint64_t  sent;                         /* bytes the raw member sent */
+    uint64_t  received;                     /* bytes it read back */
+    uint64_t  in, out;                      /* the server's in link from it */
+} s_flood_t;
+
+/*  Drain the raw member; true once the server has read all it sent. */
+static int
+s_flood_read (void *arg)
+{
+    s_flood_t *f = (s_flood_t *) arg;
+    while (zsock_events (f->d) & ZMQ_POLLIN) {
+        zframe_t *fr = zframe_recv (f->d);
+        if (!fr)
+            break;
+        f->received += zframe_size (fr);
+        zframe_destroy (&fr);
+    }
+    json_t *peers = gossip_peers_json (f->server->g);
+    size_t i;
+    json_t *p;
+    json_array_foreach (json_object_get (peers, "peers"), i, p)
+        if (streq (json_string_value (json_object_get (p, "direction")), "in")) {
+            f->in = (uint64_t) json_integer_value (json_object_get (p, "bytes_in"));
+            f->out = (uint64_t) json_integer_value (json_object_get (p, "bytes_out"));
+        }
+    json_decref (peers);
+    return f->in >= f->sent;
+}
+
+/*  The budget's counters reached the stats. */
+static int
+s_budget_counted (void *arg)
+{
+    return gossip_stats ((gossip_t *) arg)->budget_bytes_charged > 0;
+}
+
+static void
+s_flood_send (s_flood_t *f, const Hearth__GossipMessage *m)
+{
+    size_t len;
+    uint8_t *buf = gossip_wire_encode (m, &len);
+    HT_CHECK (buf && zsock_send (f->d, "b", buf, len) == 0);
+    f->sent += len;
+    free (buf);
+}
+
+typedef struct {
+    uint8_t *hashes;
+    size_t   n, cap;
+} s_hashes_t;
+
+static int
+s_collect_hash (void *arg, uint64_t lamport, const uint8_t *hash)
+{
+    (void) lamport;
+    s_hashes_t *h = (s_hashes_t *) arg;
+    if (h->n < h->cap)
+        memcpy (h->hashes + 32 * h->n++, hash, 32);
+    return 0;
+}
+
+/*  One member floods rateless openings asking for every symbol (7 bytes,
+    each ~850 KB unbudgeted), Negentropy openings of an empty set (each
+    answered with every id) and fetches of events that exist: the bytes
+    the node sends it stay within the budget's bound (gossip_budget.h), the
+    excess is deferred and counted, and an honest member still syncs. */
+HT_TEST (test_sync_flood_bounded)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b, m;
+    s_node_open (&a, "gfa", 111, NULL);
+    s_node_open (&b, "gfb", 112, &a);
+    s_node_open (&m, "gfm", 113, &a);
+    s_member (&a, b.id);
+    s_member (&a, m.id);
+    for (int i = 0; i < 200; i++)
+        HT_CHECK_EQ_INT (s_post (&a, "Apples for everyone"), 0);
+    s_hashes_t h = { malloc (64 * 32), 0, 64 };
+    eventlog_scan_order (a.log, s_collect_hash, &h);
+    s_node_start_opts (&a, loop, NULL, 0, 3600000, 1, GOSSIP_RECONCILE_AUTO);
+    s_flood_t f = { .server = &a };
+    f.d = s_raw_open_burst (&a, m.id);
+    uint64_t t0 = hearth_mono_ms ();
+    Hearth__GossipMessage msg = HEARTH__GOSSIP_MESSAGE__INIT;
+    Hearth__GossipNeg n = HEARTH__GOSSIP_NEG__INIT;
+    Hearth__GossipFetch fe = HEARTH__GOSSIP_FETCH__INIT;
+    ProtobufCBinaryData bins [64];
+    for (size_t i = 0; i < h.n; i++) {
+        bins [i].data = h.hashes + 32 * i;
+        bins [i].len = 32;
+    }
+    fe.hashes = bins;
+    fe.n_hashes = h.n;
+    for (int i = 0; i < 200; i++) {
+        n.session = (uint64_t) (3 * i + 1);
+        n.msg.data = (uint8_t *) "\x48\x01\x00\x00\x82\x80\x00";   /* all 32,768 symbols */
+        n.msg.len = 7;
+        msg.body_case = HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN;
+        msg.neg_open = &n;
+        s_flood_send (&f, &msg);
+        n.session++;
+        n.msg.data = (uint8_t *) "\x61\x00\x00\x02\x00";           /* v1: "I have nothing" */
+        n.msg.len = 5;
+        s_flood_send (&f, &msg);
+        fe.request_id = (uint64_t) i + 1;
+        msg.body_case = HEARTH__GOSSIP_MESSAGE__BODY_FETCH;
+        msg.fetch = &fe;
+        s_flood_send (&f, &msg);
+    }
+    HT_CHECK (s_run_until (loop, s_flood_read, &f, WAIT_MS));
+    uint64_t elapsed = hearth_mono_ms () - t0;
+    /*  Bound: 8 x in + 16 KiB/s + the burst + one frame of overdraft + the
+        owed events of one grant, plus the pings and hellos the node sends
+        on its own. */
+    uint64_t bound = GOSSIP_BUDGET_EARN_RATIO * f.in + (uint64_t) GOSSIP_BUDGET_BASE_BPS * (elapsed + 1000) / 1000
+                   + GOSSIP_BUDGET_BURST_BYTES + GOSSIP_MAX_FRAME_BYTES + 64 * 1024
+                   + (2 * s_events (&a) + GOSSIP_BUDGET_GRANT_MIN) * 512;     /* the grant: ~390-byte posts */
+    printf ("  flood: %" PRIu64 " bytes in, %" PRIu64 " out (%.1fx) in %" PRIu64 " ms, bound %" PRIu64 "\n",
+            f.in, f.out, (double) f.out / (double) f.in, elapsed, bound);
+    HT_CHECK (f.in >= f.sent);
+    HT_CHECK (f.out <= bound);
+    HT_CHECK (s_run_until (loop, s_budget_counted, a.g, WAIT_MS));   /* the tick copies them */
+    const gossip_stats_t *st = gossip_stats (a.g);
+    HT_CHECK (st->budget_deferred_debt > 0);
+    HT_CHECK (st->budget_refused_superseded > 0);
+    /*  An honest member joins meanwhile: its own budget, all of it. */
+    s_node_start (&b, loop, &a);
+    HT_CHECK (s_wait_all (loop, s_events (&a), &a, &b, NULL));
+    zsock_destroy (&f.d);
+    free (h.hashes);
+    s_node_close (&m);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
 /* ---- lazy push ------------------------------------------------------------------------ */
 
 /*  Anti-entropy every hour: after the sessions at connect, events move only
@@ -1740,6 +1882,7 @@ main (void)
     HT_RUN (test_invitee_admitted);
     HT_RUN (test_lan_discovery);
     HT_RUN (test_hostile_frames);
+    HT_RUN (test_sync_flood_bounded);
     HT_RUN (test_mesh_once);
     HT_RUN (test_chain_announce);
     HT_RUN (test_announce_limits);

@@ -194,6 +194,13 @@ s_mesh_sample (node_bus_t *self, node_stats_mesh_t *mesh)
     mesh->nonmember_addresses = stats->nonmember_addresses;
     mesh->frames_dropped = stats->frames_dropped;
     mesh->store_rebuilds = stats->store_rebuilds;
+    mesh->budget_bytes_charged = stats->budget_bytes_charged;
+    mesh->budget_bytes_owed = stats->budget_bytes_owed;
+    mesh->budget_deferred_debt = stats->budget_deferred_debt;
+    mesh->budget_deferred_open = stats->budget_deferred_open;
+    mesh->budget_deferred_round = stats->budget_deferred_round;
+    mesh->budget_refused_superseded = stats->budget_refused_superseded;
+    mesh->budget_refused_fetch = stats->budget_refused_fetch;
     mesh->last_sync_ms = stats->last_sync_ms;
     mesh->n_queries = gossip_query_stats (self->mesh, &mesh->queries);
     mesh->now_ms = hearth_now_ms ();

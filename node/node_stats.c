@@ -280,6 +280,13 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
         json_object_set_new (object, "nonmember_addresses", s_u64 (mesh->nonmember_addresses));
         json_object_set_new (object, "frames_dropped", s_u64 (mesh->frames_dropped));
         json_object_set_new (object, "store_rebuilds", s_u64 (mesh->store_rebuilds));
+        json_object_set_new (object, "budget_bytes_charged", s_u64 (mesh->budget_bytes_charged));
+        json_object_set_new (object, "budget_bytes_owed", s_u64 (mesh->budget_bytes_owed));
+        json_object_set_new (object, "budget_deferred_debt", s_u64 (mesh->budget_deferred_debt));
+        json_object_set_new (object, "budget_deferred_open", s_u64 (mesh->budget_deferred_open));
+        json_object_set_new (object, "budget_deferred_round", s_u64 (mesh->budget_deferred_round));
+        json_object_set_new (object, "budget_refused_superseded", s_u64 (mesh->budget_refused_superseded));
+        json_object_set_new (object, "budget_refused_fetch", s_u64 (mesh->budget_refused_fetch));
         if (mesh->last_sync_ms) {
             char when [HEARTH_TIME_SIZE];
             hearth_time_format_ms (mesh->last_sync_ms, when);
@@ -503,6 +510,20 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
               "Reconciliation store rebuilt from the log after a page read disagreed with it "
               "(or an insert failed), since start; nonzero points to disk trouble.",
               mesh->store_rebuilds);
+    s_family (out, "hearth_mesh_sync_reply_bytes_total", "counter",
+              "Bytes of replies to peers' sync requests (reconciliation, fetch), by what paid for "
+              "them: the peer's credit or events it was owed (docs/sync.md, the budget).");
+    fprintf (out, "hearth_mesh_sync_reply_bytes_total{paid=\"credit\"} %" PRIu64 "\n", mesh->budget_bytes_charged);
+    fprintf (out, "hearth_mesh_sync_reply_bytes_total{paid=\"owed\"} %" PRIu64 "\n", mesh->budget_bytes_owed);
+    s_family (out, "hearth_mesh_sync_deferred_total", "counter",
+              "Peers' sync requests held until their budget allowed them, by reason.");
+    fprintf (out, "hearth_mesh_sync_deferred_total{reason=\"debt\"} %" PRIu64 "\n", mesh->budget_deferred_debt);
+    fprintf (out, "hearth_mesh_sync_deferred_total{reason=\"open_rate\"} %" PRIu64 "\n", mesh->budget_deferred_open);
+    fprintf (out, "hearth_mesh_sync_deferred_total{reason=\"round_rate\"} %" PRIu64 "\n", mesh->budget_deferred_round);
+    s_family (out, "hearth_mesh_sync_refused_total", "counter",
+              "Peers' sync requests refused over their budget, by reason.");
+    fprintf (out, "hearth_mesh_sync_refused_total{reason=\"superseded\"} %" PRIu64 "\n", mesh->budget_refused_superseded);
+    fprintf (out, "hearth_mesh_sync_refused_total{reason=\"held_full\"} %" PRIu64 "\n", mesh->budget_refused_fetch);
     s_family (out, "hearth_mesh_last_sync_timestamp_seconds", "gauge",
               "Unix time of the last completed reconciliation (0 = never).");
     fprintf (out, "hearth_mesh_last_sync_timestamp_seconds %.3f\n", (double) mesh->last_sync_ms / 1000.0);

@@ -65,6 +65,13 @@ typedef struct {
     uint64_t    nonmember_addresses;    /* learned/discovered addresses of non-members dropped */
     uint64_t    frames_dropped;         /* bad frames from peers */
     uint64_t    store_rebuilds;         /* reconciliation store rebuilt after disagreeing with the log */
+    uint64_t    budget_bytes_charged;   /* responder reply bytes paid from peers' credit (gossip_budget.h) */
+    uint64_t    budget_bytes_owed;      /* fetched-event bytes paid by owed events */
+    uint64_t    budget_deferred_debt;   /* peer requests held: credit spent */
+    uint64_t    budget_deferred_open;   /* reconciliation openings held: open rate */
+    uint64_t    budget_deferred_round;  /* later reconciliation messages held: round rate */
+    uint64_t    budget_refused_superseded; /* held reconciliation messages replaced by newer ones */
+    uint64_t    budget_refused_fetch;   /* fetches refused: too many held */
     uint64_t    last_sync_ms;           /* wall ms of the last completed session, 0 = never */
     uint64_t    now_ms;                 /* wall ms of the sample */
     const json_t *peers;                /* may be NULL: the "peers" array of gossip_peers_json */

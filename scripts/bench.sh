@@ -12,6 +12,15 @@
 #       (batches of 16, 64, 256) against libsodium's single verify, on one
 #       core, same signatures, same run. See docs/performance.md.
 #
+#   scripts/bench.sh flood [KIND...]
+#       Release build, then gossip_bench flood for each KIND (default: rateless
+#       v1 fetch all): a member floods a node with sync requests while the
+#       node pushes to an honest peer; the bytes the node sent the flooder per
+#       byte it read from it, its budget counters, and the honest push latency
+#       before and during the flood. FLOOD_POSTS (1000: 10 s of posts at
+#       100/s, the flood during the second half), FLOOD_LOG (10000 posts in
+#       the flooded node's log). See docs/performance.md.
+#
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
 
@@ -19,7 +28,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 
 usage () {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Configure (Release) once, then build only the targets asked for.
@@ -50,6 +59,15 @@ case "$cmd" in
         # cases and options in scripts/bench_sync.sh.
         build hearthd hearthctl sync_seed sync_latency
         BUILD_DIR="$BUILD_DIR" exec "$ROOT/scripts/bench_sync.sh" "$@"
+        ;;
+    flood)
+        build gossip_bench
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        kinds="${*:-rateless v1 fetch all}"
+        for kind in $kinds; do
+            echo "== flood $kind (load $(cut -d' ' -f1-3 /proc/loadavg))"
+            "$BUILD_DIR/gossip/gossip_bench" flood "$kind" "${FLOOD_POSTS:-1000}" "${FLOOD_LOG:-10000}"
+        done
         ;;
     help|-h|--help)
         usage

@@ -317,6 +317,9 @@ HT_TEST (test_mesh)
         .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1, .store_rebuilds = 6,
         .handshake_junk = 11, .handshake_mechanism = 12, .handshake_crypto = 13,
         .nonmember_links = 14, .nonmember_addresses = 15,
+        .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
+        .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
+        .budget_refused_fetch = 76,
         .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 2
     };
@@ -348,6 +351,13 @@ HT_TEST (test_mesh)
     HT_CHECK (s_value (text, "hearth_mesh_nonmember_links_total") == 14);
     HT_CHECK (s_value (text, "hearth_mesh_nonmember_addresses_total") == 15);
     HT_CHECK (s_value (text, "hearth_mesh_store_rebuilds_total") == 6);
+    HT_CHECK (s_value (text, "hearth_mesh_sync_reply_bytes_total{paid=\"credit\"}") == 70);
+    HT_CHECK (s_value (text, "hearth_mesh_sync_reply_bytes_total{paid=\"owed\"}") == 71);
+    HT_CHECK (s_value (text, "hearth_mesh_sync_deferred_total{reason=\"debt\"}") == 72);
+    HT_CHECK (s_value (text, "hearth_mesh_sync_deferred_total{reason=\"open_rate\"}") == 73);
+    HT_CHECK (s_value (text, "hearth_mesh_sync_deferred_total{reason=\"round_rate\"}") == 74);
+    HT_CHECK (s_value (text, "hearth_mesh_sync_refused_total{reason=\"superseded\"}") == 75);
+    HT_CHECK (s_value (text, "hearth_mesh_sync_refused_total{reason=\"held_full\"}") == 76);
     HT_CHECK (s_value (text, "hearth_mesh_seconds_since_last_sync") == 2.5);
     HT_CHECK (s_value (text, "hearth_mesh_peer_bytes_total{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\",direction=\"out\"}") == 200);
     HT_CHECK (s_value (text, "hearth_mesh_peer_connected{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\"}") == 1);
@@ -376,6 +386,9 @@ HT_TEST (test_mesh)
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "handshake_crypto")), 13);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "nonmember_addresses")), 15);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "store_rebuilds")), 6);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "budget_bytes_charged")), 70);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "budget_deferred_open")), 73);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "budget_refused_fetch")), 76);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_rounds")), 3);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "events_duplicate")), 4);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_sent")), 21);
