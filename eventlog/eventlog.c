@@ -552,8 +552,9 @@ s_note_write (eventlog_t *self, int rc)
     else
     if (rc == 0 && self->disk_full) {
         self->disk_full = 0;
-        /*  RocksDB has just resumed: give it a backoff step before a
-            snapshot (an SST ingest) asks more of it. */
+        /*  RocksDB has just resumed: the first backoff step before a
+            snapshot asks more of it. */
+        self->snap_failures = 0;
         s_snapshot_put_off (self);
         hlog_info (S_LOG, "disk space is back under %s: writes accepted again", self->db_dir);
     }

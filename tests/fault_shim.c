@@ -7,8 +7,9 @@
     FAULT_SHIM_ENOSPC=PATH   while the file PATH exists, every write(2),
         pwrite, writev, pwritev, fallocate and posix_fallocate on a file
         under the directory fails with ENOSPC, as on a full disk; remove
-        PATH and space is back. (The disk-full test uses it where it may
-        not mount a small tmpfs.)
+        PATH and space is back. If PATH holds "sst", only table files
+        fail (a full disk where the preallocated WAL still has room). The
+        disk-full test uses it where it may not mount a small tmpfs.
 
     FAULT_SHIM_SHADOW=DIR    a disk that keeps only what was synced. At
         start and at every fsync/fdatasync of a file under the directory
@@ -78,10 +79,29 @@ s_under (int fd)
         && (path [s_dir_len] == 0 || path [s_dir_len] == '/');
 }
 
+/*  The trigger file exists and names fd: empty = every file, "sst" =
+    only table files (*.sst, and the snapshot writer's .sst.tmp), as on a
+    disk where the preallocated WAL still has room but no new file fits. */
 static int
 s_full (int fd)
 {
-    return s_enospc && access (s_enospc, F_OK) == 0 && s_under (fd);
+    if (!s_enospc || !s_under (fd))
+        return 0;
+    int t = open (s_enospc, O_RDONLY | O_CLOEXEC);
+    if (t < 0)
+        return 0;
+    char what [8] = { 0 };
+    ssize_t n = read (t, what, sizeof what - 1);
+    close (t);
+    if (n < 3 || memcmp (what, "sst", 3) != 0)
+        return 1;
+    char link [64], path [PATH_MAX];
+    snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t len = readlink (link, path, sizeof path - 1);
+    if (len <= 0)
+        return 0;
+    path [len] = 0;
+    return strstr (path, ".sst") != NULL;
 }
 
 /*  Key of an inode: number and birth time (statx), so a reused inode
