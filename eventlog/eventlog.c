@@ -505,8 +505,6 @@ s_write_with (eventlog_t *self, rocksdb_writeoptions_t *options, rocksdb_writeba
     return 0;
 }
 
-/*  A synced write: returns once the batch (and, the WAL being one
-    sequential file, every write before it) is on the disk. */
 static int64_t
 s_mono_ms (void)
 {
@@ -562,6 +560,8 @@ s_note_write (eventlog_t *self, int rc)
     return rc;
 }
 
+/*  A synced write: returns once the batch (and, the WAL being one
+    sequential file, every write before it) is on the disk. */
 static int
 s_write (eventlog_t *self, rocksdb_writebatch_t *batch)
 {
