@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <rocksdb/c.h>
 #include <sodium.h>
@@ -163,6 +164,13 @@ static const char *s_cf_names [S_CF_COUNT] = {
 #define S_SNAPSHOT_TMP   "snapshot.sst.tmp"
 /*  Keep at most 3 RocksDB info LOG files. */
 #define S_KEEP_LOG_FILES         3
+/*  RocksDB's info LOG (db/LOG) gets its start-up header and fatal errors
+    only (rocksdb::InfoLogLevel FATAL_LEVEL). The packaged librocksdb is
+    built with assertions, and its LOG writer asserts on the first line
+    written after a failed write (WritableFileWriter's "previous error"
+    check): on a full disk the next flush, compaction or error message
+    RocksDB logged aborted hearthd. Our own log says what went wrong. */
+#define S_ROCKSDB_LOG_LEVEL      4
 
 /* ---- ingest scratch ------------------------------------------------------ */
 
@@ -315,6 +323,16 @@ struct _eventlog_t {
         under one more, a generation never holding older chunks. */
     uint64_t                        snap_gen [EVENTLOG_MAX_VIEWS];
     size_t                          snap_chunk_bytes;  /* chunk size; EVENTLOG_SNAPSHOT_CHUNK_BYTES */
+    uint64_t                        snap_every;    /* events between automatic snapshots; 0 = policy */
+    /*  Disk full (see eventlog.h, "Disk full"): set by a write that failed
+        with HEARTH_ENOSPC, cleared by the next write that succeeds. */
+    int                             disk_full;
+    /*  A write failed in RocksDB: it stopped on a background error, and
+        once it resumed, its SST ingest is not to be trusted (eventlog.h,
+        "Disk full"): snapshot chunks go through the WAL until a restart. */
+    int                             no_ingest;
+    uint32_t                        snap_failures; /* snapshots failed for a full disk in a row */
+    int64_t                         snap_retry_ms; /* monotonic ms before which none is tried */
 
     eventlog_accept_fn             *accept_fn;     /* borrowed hook, or NULL */
     void                           *accept_arg;
@@ -522,12 +540,67 @@ s_mark_synced (eventlog_t *self, uint64_t seq)
     }
 }
 
+static int64_t
+s_mono_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+eventlog_snapshot_backoff_ms (uint32_t failures)
+{
+    uint64_t ms = EVENTLOG_SNAPSHOT_RETRY_MIN_MS;
+    for (uint32_t i = 1; i < failures && ms < EVENTLOG_SNAPSHOT_RETRY_MAX_MS; i++)
+        ms *= 2;
+    return ms < EVENTLOG_SNAPSHOT_RETRY_MAX_MS? ms: EVENTLOG_SNAPSHOT_RETRY_MAX_MS;
+}
+
+/*  Put off snapshots by the next backoff step. */
+static void
+s_snapshot_put_off (eventlog_t *self)
+{
+    if (self->snap_failures < UINT32_MAX)
+        self->snap_failures++;
+    self->snap_retry_ms = s_mono_ms () + (int64_t) eventlog_snapshot_backoff_ms (self->snap_failures);
+}
+
+/*  Track the disk-full state from a write's result (caller's thread only):
+    a HEARTH_ENOSPC starts an episode, the next success ends it. Returns rc. */
+static int
+s_note_write (eventlog_t *self, int rc)
+{
+    if (rc && !self->no_ingest) {
+        self->no_ingest = 1;
+        hlog_warn (S_LOG, "a write failed: view snapshots of this run are written through the "
+                   "write-ahead log instead of an SST ingest");
+    }
+    if (rc == HEARTH_ENOSPC && !self->disk_full) {
+        self->disk_full = 1;
+        self->stats.disk_full_episodes++;
+        hlog_error (S_LOG, "disk full under %s: new events are refused and view snapshots put off "
+                    "until space is freed; reads and sync to peers go on", self->db_dir);
+    }
+    else
+    if (rc == 0 && self->disk_full) {
+        self->disk_full = 0;
+        /*  RocksDB has just resumed: the first backoff step before a
+            snapshot asks more of it. */
+        self->snap_failures = 0;
+        s_snapshot_put_off (self);
+        hlog_info (S_LOG, "disk space is back under %s: writes accepted again", self->db_dir);
+    }
+    self->stats.disk_full = (uint64_t) self->disk_full;
+    return rc;
+}
+
 /*  A synced write: returns once the batch (and, the WAL being one
     sequential file, every write before it) is on the disk. */
 static int
 s_write (eventlog_t *self, rocksdb_writebatch_t *batch)
 {
-    int rc = s_write_with (self, self->write_sync, batch);
+    int rc = s_note_write (self, s_write_with (self, self->write_sync, batch));
     if (rc == 0)
         s_mark_synced (self, self->seq);
     return rc;
@@ -1000,14 +1073,21 @@ s_snap_put (s_snap_writer_t *w, const uint8_t *chunk, size_t len)
     if (w->n_chunks >= UINT32_MAX)
         return HEARTH_ECAPACITY;            /* 4 PiB of snapshot: not this node */
     char *err = NULL;
-    if (!w->sst) {
-        w->sst = rocksdb_sstfilewriter_create (w->log->env_options, w->log->options);
-        rocksdb_sstfilewriter_open (w->sst, w->path, &err);
-    }
     uint8_t key [S_SNAP_KEY_MAX];
     size_t klen = s_snap_key (w->name, w->gen, (uint32_t) w->n_chunks, key);
-    if (!err)
-        rocksdb_sstfilewriter_put (w->sst, (const char *) key, klen, (const char *) chunk, len, &err);
+    if (w->log->no_ingest)
+        /*  Unsynced: the manifest's synced batch later syncs the WAL up
+            to it, so the chunks are durable before the manifest is. */
+        rocksdb_put_cf (w->log->db, w->log->write_received, w->log->cf [S_CF_SNAPSHOTS],
+                        (const char *) key, klen, (const char *) chunk, len, &err);
+    else {
+        if (!w->sst) {
+            w->sst = rocksdb_sstfilewriter_create (w->log->env_options, w->log->options);
+            rocksdb_sstfilewriter_open (w->sst, w->path, &err);
+        }
+        if (!err)
+            rocksdb_sstfilewriter_put (w->sst, (const char *) key, klen, (const char *) chunk, len, &err);
+    }
     if (err) {
         hlog_error (S_LOG, "snapshot chunk write to %s failed: %s", w->path, err);
         int code = hearth_error_from_storage (err);
@@ -1152,8 +1232,8 @@ s_snapshot_all (eventlog_t *self)
             continue;
         uint64_t gen;
         int vrc = s_snapshot_view (self, v, batch, chunk, path, &gen);
-        if (vrc == HEARTH_EIO)
-            rc = vrc;                       /* the store is broken: stop */
+        if (vrc == HEARTH_EIO || vrc == HEARTH_ENOSPC)
+            rc = vrc;                       /* the store is broken or full: stop */
         else
         if (vrc) {
             hlog_warn (S_LOG, "view %s could not snapshot: %s", view->name, hearth_strerror (vrc));
@@ -1178,6 +1258,19 @@ s_snapshot_all (eventlog_t *self)
     if (rc == 0) {
         self->stats.snapshots_written++;
         self->since_snapshot = 0;
+        self->snap_failures = 0;
+        self->snap_retry_ms = 0;
+    }
+    else
+    if (rc == HEARTH_ENOSPC) {
+        if (!self->disk_full) {
+            self->disk_full = 1;
+            self->stats.disk_full = 1;
+            self->stats.disk_full_episodes++;
+            hlog_error (S_LOG, "disk full under %s: a view snapshot did not fit", self->db_dir);
+        }
+        self->stats.snapshots_skipped++;
+        s_snapshot_put_off (self);
     }
     return rc;
 }
@@ -1194,8 +1287,15 @@ eventlog_snapshot_due (uint64_t events_total, uint64_t since_snapshot)
 static void
 s_maybe_snapshot (eventlog_t *self)
 {
-    if (eventlog_snapshot_due (self->stats.events_total, self->since_snapshot)) {
+    int due = self->snap_every? self->since_snapshot >= self->snap_every
+            : eventlog_snapshot_due (self->stats.events_total, self->since_snapshot);
+    /*  After a full disk: not before the backoff is over. */
+    if (due && s_mono_ms () >= self->snap_retry_ms) {
         int rc = s_snapshot_all (self);
+        if (rc == HEARTH_ENOSPC)
+            hlog_warn (S_LOG, "view snapshot skipped, the disk is full: retried in %" PRIu64 " ms",
+                       eventlog_snapshot_backoff_ms (self->snap_failures));
+        else
         if (rc)
             hlog_warn (S_LOG, "automatic snapshot failed: %s", hearth_strerror (rc));
     }
@@ -1544,6 +1644,7 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
     self->options = rocksdb_options_create ();
     rocksdb_options_set_create_missing_column_families (self->options, 1);
     rocksdb_options_set_keep_log_file_num (self->options, S_KEEP_LOG_FILES);
+    rocksdb_options_set_info_log_level (self->options, S_ROCKSDB_LOG_LEVEL);
     /*  One writer (the eventlog's thread), and the hash memtables need it. */
     rocksdb_options_set_allow_concurrent_memtable_write (self->options, 0);
     rocksdb_options_set_write_buffer_size (self->options, S_MEMTABLE_BYTES);
@@ -2180,6 +2281,12 @@ eventlog_set_snapshot_chunk_bytes (eventlog_t *self, size_t bytes)
                            ? EVENTLOG_SNAPSHOT_CHUNK_BYTES: bytes;
 }
 
+void
+eventlog_set_snapshot_every (eventlog_t *self, uint64_t events)
+{
+    self->snap_every = events;
+}
+
 int
 eventlog_snapshot_chunk_get (eventlog_t *self, const char *name, uint64_t generation, uint32_t index,
                              uint8_t **buf, size_t *len)
@@ -2694,7 +2801,7 @@ s_writer_wait (eventlog_t *self)
     int rc = w->rc;
     w->rc = 0;
     pthread_mutex_unlock (&w->mutex);
-    return rc;
+    return s_note_write (self, rc);
 }
 
 static void

@@ -69,6 +69,23 @@
     mismatch, gap or undecodable chunk resets the view and replays it from
     the whole log, as an unreadable snapshot always did.
 
+    Disk full. A write that fails for a full disk (ENOSPC, EDQUOT) returns
+    HEARTH_ENOSPC (wire code capacity_exceeded, "disk full") and starts a
+    disk-full episode (stats: disk_full, disk_full_episodes): RocksDB
+    stops writing (a background error) and every later write is refused
+    at once with the same error, while reads, scans and sync to peers go
+    on from what is stored. Nothing acknowledged is lost: an append is
+    acknowledged only after its synced write succeeded. RocksDB's own
+    recovery (its SstFileManager checks the free space every 5 s and
+    resumes once the largest memtable, 4 MiB, fits) ends the episode
+    without a restart; the next write that succeeds clears it. View
+    snapshots are skipped while the disk is full and retried with a
+    backoff (EVENTLOG_SNAPSHOT_RETRY_MIN_MS doubling to _MAX_MS, counted in
+    snapshots_skipped), also for a while after the disk came back: a
+    snapshot is an SST file ingest, and the packaged RocksDB asserted in
+    its ingest (TableFileName: file number 0) when one came right after
+    it resumed from the error.
+
     Threading: an eventlog_t belongs to one thread (the node's main actor).
     eventlog_ingest() fans signature checks out to its verify workers and
     returns when the batch is stored and applied.
@@ -111,6 +128,19 @@ extern "C" {
     >= max (EVENTLOG_SNAPSHOT_EVERY, events_total / EVENTLOG_SNAPSHOT_TAIL).
     Pure. */
 int eventlog_snapshot_due (uint64_t events_total, uint64_t since_snapshot);
+
+/*  After a view snapshot failed for a full disk (or the disk just came
+    back), the next is tried no sooner than this: 1 s, doubling per
+    failure in a row up to 60 s. Short enough that a node whose disk was
+    freed snapshots again within a minute; long enough that a full disk
+    does not cost a whole snapshot's work per accepted event. */
+#define EVENTLOG_SNAPSHOT_RETRY_MIN_MS  1000
+#define EVENTLOG_SNAPSHOT_RETRY_MAX_MS  60000
+
+/*  Delay before the next snapshot attempt after `failures` (>= 1) in a
+    row: EVENTLOG_SNAPSHOT_RETRY_MIN_MS * 2^(failures-1), capped at
+    EVENTLOG_SNAPSHOT_RETRY_MAX_MS. Pure. */
+uint64_t eventlog_snapshot_backoff_ms (uint32_t failures);
 
 typedef struct _eventlog_t eventlog_t;
 
@@ -189,6 +219,9 @@ typedef struct {
     uint64_t wal_events_lost;                      /* gauge: arrivals (seq) lost with them */
     uint64_t wal_tail_dropped;                     /* gauge: 1 = an unsynced torn tail was dropped */
     uint64_t dropped_on_open;                      /* stored events at Lamport 0 dropped at open */
+    uint64_t disk_full;                            /* gauge: 1 while the disk is full */
+    uint64_t disk_full_episodes;                   /* times the disk became full */
+    uint64_t snapshots_skipped;                    /* view snapshots skipped, disk full */
 } eventlog_stats_t;
 
 /*  How eventlog_open_with opens. */
@@ -287,6 +320,11 @@ int eventlog_snapshot_info (eventlog_t *self, const char *name, eventlog_snapsho
     1..EVENTLOG_SNAPSHOT_CHUNK_BYTES (the default). Tests lower it to get
     many chunks out of a small view. */
 void eventlog_set_snapshot_chunk_bytes (eventlog_t *self, size_t bytes);
+
+/*  Automatic snapshots every `events` accepted events instead of the
+    eventlog_snapshot_due() policy; 0 restores the policy. Tests and
+    operators that want short replays use it (hearthd --snapshot-every). */
+void eventlog_set_snapshot_every (eventlog_t *self, uint64_t events);
 
 /*  Copy of the stored chunk (name, generation, index): 0 and *buf
     malloc'd (caller frees) with *len, HEARTH_ENOTFOUND, HEARTH_EIO. */

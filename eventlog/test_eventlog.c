@@ -1790,6 +1790,18 @@ HT_TEST (test_invite_budget)
     free (dir);
 }
 
+/*  After a snapshot that did not fit on the disk: 1 s, doubling, at most
+    a minute between attempts. */
+HT_TEST (test_snapshot_backoff)
+{
+    HT_CHECK (eventlog_snapshot_backoff_ms (0) == EVENTLOG_SNAPSHOT_RETRY_MIN_MS);
+    HT_CHECK (eventlog_snapshot_backoff_ms (1) == 1000);
+    HT_CHECK (eventlog_snapshot_backoff_ms (2) == 2000);
+    HT_CHECK (eventlog_snapshot_backoff_ms (6) == 32000);
+    HT_CHECK (eventlog_snapshot_backoff_ms (7) == EVENTLOG_SNAPSHOT_RETRY_MAX_MS);
+    HT_CHECK (eventlog_snapshot_backoff_ms (UINT32_MAX) == EVENTLOG_SNAPSHOT_RETRY_MAX_MS);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1820,5 +1832,6 @@ main (int argc, char **argv)
     HT_RUN (test_mesh_hooks);
     HT_RUN (test_snapshot_interval_grows);
     HT_RUN (test_invite_budget);
+    HT_RUN (test_snapshot_backoff);
     return ht_summary ();
 }

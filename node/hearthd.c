@@ -40,6 +40,7 @@ s_usage (FILE *out)
         "               [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]\n"
         "               [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]\n"
         "               [--sync-interval-ms MS] [--reconcile auto|v1|rateless]\n"
+        "               [--snapshot-every EVENTS]\n"
         "\n"
         "Runs one Hearth node in the foreground (stop it with Ctrl-C or SIGTERM).\n"
         "  --data-dir DIR   everything the node keeps (default $%s or ~/%s);\n"
@@ -61,6 +62,8 @@ s_usage (FILE *out)
         "  --reconcile MODE auto (default): Negentropy v1 on (re)connect, the rateless mode\n"
         "                   when differences are scattered and for the periodic check;\n"
         "                   v1: Negentropy v1 (NIP-77) only; rateless: rateless first always\n"
+        "  --snapshot-every N  view snapshot every N accepted events (default 0: every\n"
+        "                   10,000 events or a quarter of the log, whichever is more)\n"
         "  --version        print the version\n"
         "See docs/cli.md and docs/operations.md.\n",
         NODE_CONFIG_DATA_DIR_ENV, NODE_CONFIG_DATA_DIR_DEFAULT, NODE_CONFIG_FILE_NAME);
@@ -83,13 +86,14 @@ main (int argc, char *argv [])
         { "discovery", required_argument, NULL, 'D' },
         { "sync-interval-ms", required_argument, NULL, 'S' },
         { "reconcile", required_argument, NULL, 'M' },
+        { "snapshot-every", required_argument, NULL, 'N' },
         { "help",      no_argument,       NULL, 'h' },
         { "version",   no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     const char *data_dir = NULL, *config = NULL, *level = NULL, *stats = NULL;
     const char *listen = NULL, *advertise = NULL, *discovery = NULL, *sync_interval = NULL;
-    const char *reconcile = NULL;
+    const char *reconcile = NULL, *snapshot_every = NULL;
     /*  --peer values, applied after the config file (flags add to it). */
     const char *peers [NODE_CONFIG_MAX_PEERS];
     size_t n_peers = 0;
@@ -107,6 +111,7 @@ main (int argc, char *argv [])
             case 'D': discovery = optarg; break;
             case 'S': sync_interval = optarg; break;
             case 'M': reconcile = optarg; break;
+            case 'N': snapshot_every = optarg; break;
             case 'P':
                 if (n_peers >= NODE_CONFIG_MAX_PEERS) {
                     fprintf (stderr, "hearthd: more than %d --peer flags\n", NODE_CONFIG_MAX_PEERS);
@@ -198,6 +203,17 @@ main (int argc, char *argv [])
         if (rc != HEARTH_OK)
             message = hearth_message ("--reconcile: %s", detail? detail: "invalid");
         free (detail);
+    }
+    if (rc == HEARTH_OK && snapshot_every) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long value = strtoull (snapshot_every, &end, 10);
+        if (errno || !end || *end || snapshot_every [0] < '0' || snapshot_every [0] > '9') {
+            message = strdup ("--snapshot-every must be a whole number of events");
+            rc = HEARTH_EINVAL;
+        }
+        else
+            cfg.snapshot_every = (uint64_t) value;
     }
     cfg.rebuild_views = rebuild_views;
     cfg.recover_wal = recover_wal;

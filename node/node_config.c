@@ -185,6 +185,15 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
         cfg->sync_interval_ms = (uint32_t) number;
         return HEARTH_OK;
     }
+    if (streq (section, "store") && streq (key, "snapshot_every")) {
+        if (s_parse_u64 (value, &number) != HEARTH_OK) {
+            *message = hearth_message ("%s: store/snapshot_every: '%s' is not a whole number of "
+                                  "events", source, value);
+            return HEARTH_EINVAL;
+        }
+        cfg->snapshot_every = number;
+        return HEARTH_OK;
+    }
     if (streq (section, "peers") && streq (key, "peer")) {
         char *detail = NULL;
         int rc = node_config_add_peer (cfg, value, &detail);
@@ -221,7 +230,7 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
 static int
 s_apply_tree (node_config_t *cfg, zconfig_t *root, const char *source, char **message)
 {
-    static const char *sections [] = { "log", "market", "stats", "mesh", "peers" };
+    static const char *sections [] = { "log", "market", "stats", "mesh", "peers", "store" };
     for (zconfig_t *section = zconfig_child (root); section; section = zconfig_next (section)) {
         const char *name = zconfig_name (section);
         int known = 0;
@@ -229,7 +238,7 @@ s_apply_tree (node_config_t *cfg, zconfig_t *root, const char *source, char **me
             if (name && streq (name, sections [i]))
                 known = 1;
         if (!known) {
-            *message = hearth_message ("%s: unknown section '%s' (known: log, market, stats, mesh, peers)",
+            *message = hearth_message ("%s: unknown section '%s' (known: log, market, stats, mesh, peers, store)",
                                   source, name? name: "");
             return HEARTH_EINVAL;
         }

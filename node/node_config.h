@@ -20,6 +20,8 @@
             reconcile = auto                # auto | v1 | rateless (docs/sync.md §7.4)
         peers
             peer = ed25519:…@tcp://192.168.1.10:7400   # repeatable
+        store
+            snapshot_every = 0              # events between view snapshots; 0 = automatic
 
     Unknown sections or keys are refused, so a typo is never silently
     ignored. Paths of everything the node keeps are derived from data_dir.
@@ -91,6 +93,8 @@ typedef struct {
     int                discovery;       /* 1 = LAN discovery on */
     uint32_t           sync_interval_ms;/* 0 = the mesh default (10 s) */
     node_reconcile_t   reconcile;       /* default NODE_RECONCILE_AUTO */
+    uint64_t           snapshot_every;  /* events between view snapshots; 0 = the
+                                           eventlog's policy (eventlog_snapshot_due) */
 } node_config_t;
 
 /*  Fill cfg with built-in defaults for data_dir (not touched on disk). */

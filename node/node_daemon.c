@@ -428,6 +428,7 @@ s_open_state (node_daemon_t *self, char **message)
         return err? err: HEARTH_EIO;
     }
     free (problem);
+    eventlog_set_snapshot_every (self->log, cfg->snapshot_every);
     /*  Signature checks are ~90% of receiving (DESIGN §5a): fan them out to
         every online core; the eventlog clamps to EVENTLOG_MAX_VERIFY_THREADS. */
     long cores = sysconf (_SC_NPROCESSORS_ONLN);

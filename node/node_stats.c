@@ -203,6 +203,9 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
     json_object_set_new (events, "snapshots_written", s_u64 (log->snapshots_written));
     json_object_set_new (events, "view_errors", s_u64 (log->view_errors));
     json_object_set_new (events, "dropped_on_open", s_u64 (log->dropped_on_open));
+    json_object_set_new (events, "disk_full", s_u64 (log->disk_full));
+    json_object_set_new (events, "disk_full_episodes", s_u64 (log->disk_full_episodes));
+    json_object_set_new (events, "snapshots_skipped", s_u64 (log->snapshots_skipped));
     json_object_set_new (events, "disk_bytes", s_u64 (sample->disk_bytes));
     json_object_set_new (root, "events", events);
 
@@ -605,6 +608,14 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
     s_metric (out, "hearth_eventlog_dropped_on_open", "gauge",
               "Stored events at Lamport 0 dropped when the log opened (refused by every node now).",
               log->dropped_on_open);
+    s_metric (out, "hearth_eventlog_disk_full", "gauge",
+              "1 while the disk of the event log is full (writes refused), else 0.",
+              log->disk_full);
+    s_metric (out, "hearth_eventlog_disk_full_episodes_total", "counter",
+              "Times the disk of the event log became full since start.", log->disk_full_episodes);
+    s_metric (out, "hearth_eventlog_snapshots_skipped_total", "counter",
+              "View snapshots skipped because the disk was full, since start (each retried "
+              "later).", log->snapshots_skipped);
     s_metric (out, "hearth_eventlog_disk_bytes", "gauge",
               "Approximate bytes on disk of the event log (RocksDB SST and WAL).",
               sample->disk_bytes);

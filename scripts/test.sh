@@ -3,7 +3,7 @@
 #
 #   ./scripts/test.sh [--asan] [--long] [ctest args...]
 #   HEARTH_SANITIZE=1  (or --asan)  ASan+UBSan build in build-asan/
-#   HEARTH_LONG=1      (or --long)  longer soaks (e.g. 200 crash-loop cycles)
+#   HEARTH_LONG=1      (or --long)  longer soaks (200 crash-loop and 200 power-cut cycles)
 #   HEARTH_CTEST_JOBS=N             parallel tests (default: number of cores)
 # The exit status is ctest's.
 set -euo pipefail

@@ -247,6 +247,14 @@ HT_TEST (test_mesh)
     HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
     HT_CHECK_EQ_INT (s_load (&cfg, "mesh\n    advertise = tcp://*:7400\n"), HEARTH_OK);
     HT_CHECK_EQ_INT (s_validate (&cfg), HEARTH_EINVAL);
+
+    /*  store/snapshot_every: events between view snapshots, 0 = automatic. */
+    HT_CHECK_EQ_INT (s_load (&cfg, "store\n    snapshot_every = 2\n"), HEARTH_OK);
+    HT_CHECK_EQ_INT ((int) cfg.snapshot_every, 2);
+    HT_CHECK_EQ_INT (s_load (&cfg, "store\n    snapshot_every = often\n"), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (s_load (&cfg, "store\n    snapshots = 2\n"), HEARTH_EINVAL);
+    node_config_defaults (&cfg, "/tmp/x");
+    HT_CHECK_EQ_INT ((int) cfg.snapshot_every, 0);
 }
 
 int

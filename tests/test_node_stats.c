@@ -169,6 +169,9 @@ s_sample (node_stats_sample_t *sample, eventlog_stats_t *log)
     log->rejected [EVENT_REJECT_SIGNATURE] = 3;
     log->lamport_head = 12;
     log->seq = 12;
+    log->disk_full = 1;
+    log->disk_full_episodes = 2;
+    log->snapshots_skipped = 5;
     memset (sample, 0, sizeof *sample);
     sample->node_id = "ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     sample->log = log;
@@ -215,6 +218,9 @@ HT_TEST (test_prometheus_structure)
     HT_CHECK (s_value (text, "hearth_eventlog_events_by_type{type=\"market.post.created\"}") == 10);
     HT_CHECK (s_value (text, "hearth_eventlog_lamport_head") == 12);
     HT_CHECK (s_value (text, "hearth_eventlog_disk_bytes") == 65536);
+    HT_CHECK (s_value (text, "hearth_eventlog_disk_full") == 1);
+    HT_CHECK (s_value (text, "hearth_eventlog_disk_full_episodes_total") == 2);
+    HT_CHECK (s_value (text, "hearth_eventlog_snapshots_skipped_total") == 5);
     HT_CHECK (s_value (text, "hearth_market_posts{state=\"active\"}") == 9);
     HT_CHECK (s_value (text, "hearth_market_posts{state=\"expired\"}") == 1);
     HT_CHECK (s_value (text, "hearth_market_sweeps_total") == 2);
@@ -267,6 +273,9 @@ HT_TEST (test_json)
                                                          "market.post.created")), 10);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (events, "lamport_head")), 12);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (events, "disk_bytes")), 65536);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (events, "disk_full")), 1);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (events, "disk_full_episodes")), 2);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (events, "snapshots_skipped")), 5);
     json_t *market = json_object_get (json, "market");
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (market, "posts_active")), 9);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (market, "posts_expired")), 1);
