@@ -92,6 +92,10 @@ typedef struct {
     /*  Initiator: ids reported (have + need) from id lists at or above that
         bound: how much the head itself differs. */
     uint64_t ids_differ_head;
+    /*  Initiator: answers refused as inconsistent with what we asked
+        (negentropy_reconcile() gave HEARTH_EDECODE): a responder that would
+        otherwise have made us report success with items missing. */
+    uint64_t answers_inconsistent;
 } negentropy_stats_t;
 
 typedef struct _negentropy_t negentropy_t;
