@@ -862,6 +862,8 @@ typedef struct {
 static void
 s_bytes_put (s_bytes_t *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     if (b->size + n > b->cap) {
         b->cap = (b->size + n) * 2 + 64;
         b->data = (uint8_t *) realloc (b->data, b->cap);
