@@ -18,7 +18,9 @@
     S_RESERVE bytes remain. If not, the range's output is rolled back, the
     pending Skip (if any) is written, and a final range [previous bound,
     infinity) carrying the fingerprint of ALL our items from there on closes
-    the message; the peer will find it unequal and split it. Ranges before it
+    the message; the peer will find it unequal and split it. When we hold
+    none there it is an empty IdList instead (s_write_closing), and a
+    responder answers a matching fingerprint of nothing with one too. Ranges before it
     are settled exactly once, so have/need never repeat an id. A responder's
     IdList that does not fit is cut at a minimal bound and the remainder
     closed the same way.
@@ -34,6 +36,10 @@
     the initiator can meet an id again. It reports each id once: a hash set
     (SipHash with a random per-session key, so a peer cannot aim collisions
     at it) indexes the have/need lists.
+
+    The initiator keeps the ranges it asked about (s_question_t) and checks
+    the answer against them (s_check_range, s_check_claims): an answer that
+    contradicts them is refused instead of ending with items missing.
 
     Every message is decoded completely before anything is done with it, so
     a malformed message changes nothing.
