@@ -233,6 +233,8 @@ main (int argc, char **argv)
     if (rc) {
         negentropy_stats_t stats;
         negentropy_stats (ne, &stats);
+        negentropy_destroy (&ne);               /* freed: a leak checker would change the exit code */
+        negentropy_store_destroy (&store);
         if (stats.answers_inconsistent) {
             fprintf (stderr, "negentropy_interop: refused an inconsistent answer from the peer\n");
             return 3;
