@@ -18,7 +18,9 @@
     S_RESERVE bytes remain. If not, the range's output is rolled back, the
     pending Skip (if any) is written, and a final range [previous bound,
     infinity) carrying the fingerprint of ALL our items from there on closes
-    the message; the peer will find it unequal and split it. Ranges before it
+    the message; the peer will find it unequal and split it. When we hold
+    none there it is an empty IdList instead (s_write_closing), and a
+    responder answers a matching fingerprint of nothing with one too. Ranges before it
     are settled exactly once, so have/need never repeat an id. A responder's
     IdList that does not fit is cut at a minimal bound and the remainder
     closed the same way.
@@ -34,6 +36,10 @@
     the initiator can meet an id again. It reports each id once: a hash set
     (SipHash with a random per-session key, so a peer cannot aim collisions
     at it) indexes the have/need lists.
+
+    The initiator keeps the ranges it asked about (s_question_t) and checks
+    the answer against them (s_check_range, s_check_claims): an answer that
+    contradicts them is refused instead of ending with items missing.
 
     Every message is decoded completely before anything is done with it, so
     a malformed message changes nothing.
@@ -94,6 +100,16 @@ typedef struct {
     size_t         count;
 } s_range_t;
 
+/*  A question: one range of the initiator's last message that asked
+    something (a Fingerprint or an IdList), checked against the answer. */
+typedef struct {
+    s_bound_t lower, upper;
+    size_t    count;                    /* our items in it when we asked */
+    uint8_t   mode;
+    bool      claimed;                  /* a non-Skip answer range lies inside it */
+    bool      found;                    /* an answer range over it showed a difference */
+} s_question_t;
+
 /*  The ids already reported, as indexes into the have (list 0) and need
     (list 1) buffers; open addressing, linear probing. */
 typedef struct {
@@ -115,6 +131,10 @@ struct _negentropy_t {
     s_buf_t  theirs;                    /* scratch: a peer IdList, sorted */
     s_buf_t  matched;                   /* scratch: one flag per peer id */
     s_seen_t seen;                      /* ids in have + need */
+    s_bound_t bound_out;                /* the last bound written in this message */
+    s_bound_t bound_before;             /* the one before it: the written range's lower bound */
+    s_buf_t  asked;                     /* initiator: s_question_t of the last message sent */
+    s_buf_t  asking;                    /* initiator: s_question_t of the message being built */
     s_bound_t head_bound;               /* initiator: lower bound of the opening's newest
                                            top-level bucket ((0, "") for an IdList opening):
                                            ranges ending at or below it are "old" */
@@ -347,9 +367,23 @@ s_write_bound (negentropy_t *self, const s_bound_t *bound)
     }
     s_buf_varint (&self->out, bound->len);
     s_buf_put (&self->out, bound->id, bound->len);
+    self->bound_before = self->bound_out;
+    self->bound_out = *bound;
 }
 
 static const s_bound_t s_infinity = { .ts = NEGENTROPY_TIMESTAMP_MAX, .len = 0 };
+
+/*  Initiator: remember the range just written (bound, then mode) as a
+    question of this message, holding count of our items. */
+static void
+s_ask (negentropy_t *self, negentropy_mode_t mode, size_t count)
+{
+    if (!self->initiator)
+        return;
+    s_question_t q = { .lower = self->bound_before, .upper = self->bound_out,
+                       .count = count, .mode = (uint8_t) mode };
+    s_buf_put (&self->asking, &q, sizeof q);
+}
 
 /*  Shortest bound b with prev < b <= curr (two adjacent stored items). */
 static void
@@ -409,6 +443,27 @@ s_write_fingerprint_range (negentropy_t *self, const s_bound_t *upper_bound,
     s_write_bound (self, upper_bound);
     s_buf_varint (&self->out, NEGENTROPY_MODE_FINGERPRINT);
     s_buf_put (&self->out, fp, sizeof fp);
+    s_ask (self, NEGENTROPY_MODE_FINGERPRINT, upper - lower);
+}
+
+/*  Close the message with [previous bound, infinity) over our items [lower,
+    total): their fingerprint, or an empty IdList when there are none. The
+    reference implementations, whose frame-limit fallback fingerprints from
+    the end of the range they dropped, answer a fingerprint of an empty
+    range with another one when their own frame fills up, and an initiator
+    that holds nothing there would find them equal: an empty IdList is
+    always answered with the peer's ids. */
+static void
+s_write_closing (negentropy_t *self, size_t lower, size_t total)
+{
+    if (lower < total) {
+        s_write_fingerprint_range (self, &s_infinity, lower, total);
+        return;
+    }
+    s_write_bound (self, &s_infinity);
+    s_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
+    s_buf_varint (&self->out, 0);
+    s_ask (self, NEGENTROPY_MODE_IDLIST, 0);
 }
 
 /*  Room the head refinement needs before it splits one more level: 16
@@ -449,6 +504,7 @@ s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *
         s_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
         s_buf_varint (&self->out, count);
         s_store_check (self, negentropy_store_iterate (self->store, lower, upper, s_put_id, &self->out));
+        s_ask (self, NEGENTROPY_MODE_IDLIST, count);
         return;
     }
     size_t per_bucket = count / NEGENTROPY_BUCKETS;
@@ -491,6 +547,7 @@ s_id_cmp (const void *a, const void *b)
 typedef struct {
     negentropy_t *self;
     size_t        theirs;               /* distinct peer ids, sorted in self->theirs */
+    bool          differ;               /* an item of ours is missing from the list */
 } s_diff_ctx_t;
 
 
@@ -507,13 +564,16 @@ s_diff_one (const negentropy_item_t *item, size_t index, void *arg)
         self->matched.data [(size_t) (hit - self->theirs.data) / NEGENTROPY_ID_SIZE] = 1;
         return 0;
     }
+    ctx->differ = true;
     return s_report (self, 0, item->id);   /* non-zero stops the walk */
 }
 
 /*  Initiator got the peer's full id list (count ids at ids, borrowed) for
-    our items [lower, upper): record have and need. */
+    our items [lower, upper): record have and need. *differ: the list and our
+    items differ (also when the ids were reported before). */
 static int
-s_diff_ids (negentropy_t *self, const uint8_t *ids, size_t count, size_t lower, size_t upper)
+s_diff_ids (negentropy_t *self, const uint8_t *ids, size_t count, size_t lower, size_t upper,
+            bool *differ)
 {
     size_t bytes = count * NEGENTROPY_ID_SIZE;  /* count <= message size / 32: no overflow */
     self->theirs.size = 0;
@@ -536,7 +596,7 @@ s_diff_ids (negentropy_t *self, const uint8_t *ids, size_t count, size_t lower, 
     }
     if (distinct > 0)
         memset (self->matched.data, 0, distinct);
-    s_diff_ctx_t ctx = { self, distinct };
+    s_diff_ctx_t ctx = { self, distinct, false };
     int rc = negentropy_store_iterate (self->store, lower, upper, s_diff_one, &ctx);
     /*  Needs in the peer's order, not sorted by hash: a peer lists a range
         in its store order (timestamp, id), so a joiner fetches the oldest
@@ -550,9 +610,11 @@ s_diff_ids (negentropy_t *self, const uint8_t *ids, size_t count, size_t lower, 
         uint8_t *matched = self->matched.data + (size_t) (hit - self->theirs.data) / NEGENTROPY_ID_SIZE;
         if (!*matched) {
             *matched = 1;
+            ctx.differ = true;
             rc = s_report (self, 1, hit);
         }
     }
+    *differ = ctx.differ;
     return rc;
 }
 
@@ -587,6 +649,145 @@ s_reply_ids (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *up
     return (long) count;
 }
 
+/* ---- checking an answer against our questions ----------------------------- */
+
+/*  A correct responder answers each of our questions with a Skip (a
+    fingerprint equal to its own), with ranges that split it exactly (its
+    fingerprint differs), or, once its frame is full, with one closing
+    Fingerprint range [W, infinity) over all its items from the last range it
+    wrote; it answers an IdList with its own ids (perhaps cut, then closed).
+    So, while our items in a question have not changed since we asked:
+      1. a Skip over an IdList question is wrong (the ids went unanswered);
+      2. a Fingerprint question answered with ranges inside it claims a
+         difference, which some range over it must show;
+      3. a closing range equal to ours over only Fingerprint questions
+         contradicts the split the responder dropped (that question differed);
+      4. an id list cut inside an IdList question claims more ids in the
+         rest of it: a closing fingerprint equal to ours right after it
+         needs at least one item of ours there.
+    Each is reported as an inconsistent answer instead of success with
+    items missing. The C++ and JavaScript reference responders break 3 when
+    given a fingerprint of an empty range (s_write_closing) and the
+    responder of @nostr-dev-kit/sync breaks 4. */
+typedef struct {
+    size_t    cursor;                   /* first question not wholly before the answer range */
+    bool      cut;                      /* the previous answer range cut an IdList question */
+    s_bound_t cut_at, cut_end;          /* where, and that question's upper bound */
+    s_bound_t checked;                  /* answer ranges up to here were checked */
+} s_check_t;
+
+/*  Our items in [lower, upper) now, into *count. */
+static int
+s_count (negentropy_t *self, const s_bound_t *lower, const s_bound_t *upper, size_t *count)
+{
+    size_t a, b;
+    int rc = negentropy_store_lower_bound (self->store, lower->ts, lower->id, &a);
+    if (!rc)
+        rc = negentropy_store_lower_bound (self->store, upper->ts, upper->id, &b);
+    if (rc)
+        return rc;
+    *count = b > a? b - a: 0;
+    return 0;
+}
+
+/*  True (or a negative code) if our items in question q are as when we asked. */
+static int
+s_unchanged (negentropy_t *self, const s_question_t *q)
+{
+    size_t count;
+    int rc = s_count (self, &q->lower, &q->upper, &count);
+    return rc? rc: count == q->count;
+}
+
+static int
+s_inconsistent (negentropy_t *self)
+{
+    self->stats.answers_inconsistent++;
+    return HEARTH_EDECODE;
+}
+
+/*  Note answer range [lower, upper) of the given mode, which showed a
+    difference (differ) or not. Returns 0 or a negative code. */
+static int
+s_check_range (negentropy_t *self, s_check_t *check, const s_bound_t *lower, const s_bound_t *upper,
+               uint64_t mode, bool differ)
+{
+    s_question_t *qs = (s_question_t *) self->asked.data;
+    size_t n = self->asked.size / sizeof *qs;
+    bool cut = check->cut;
+    check->cut = false;
+    check->checked = *upper;
+    if (s_bound_cmp (lower, upper) >= 0)
+        return 0;                           /* an empty range says nothing */
+    while (check->cursor < n && s_bound_cmp (&qs [check->cursor].upper, lower) <= 0)
+        check->cursor++;
+    size_t first = check->cursor, end = first;
+    bool all_fp = true;
+    for (; end < n && s_bound_cmp (&qs [end].lower, upper) < 0; end++) {
+        if (qs [end].mode == NEGENTROPY_MODE_IDLIST) {
+            all_fp = false;
+            if (mode == NEGENTROPY_MODE_SKIP)
+                return s_inconsistent (self);                               /* 1 */
+        }
+        if (mode != NEGENTROPY_MODE_SKIP && differ)
+            qs [end].found = true;
+    }
+    if (mode == NEGENTROPY_MODE_SKIP || end == first)
+        return 0;
+    s_question_t *q = &qs [first];
+    bool inside = end == first + 1 && s_bound_cmp (&q->lower, lower) <= 0
+               && s_bound_cmp (upper, &q->upper) <= 0;
+    if (inside) {
+        q->claimed = true;
+        if (mode == NEGENTROPY_MODE_IDLIST && q->mode == NEGENTROPY_MODE_IDLIST
+        &&  s_bound_cmp (upper, &q->upper) < 0) {
+            check->cut = true;
+            check->cut_at = *upper;
+            check->cut_end = q->upper;
+        }
+    }
+    if (mode != NEGENTROPY_MODE_FINGERPRINT || differ)
+        return 0;
+    if (cut && s_bound_cmp (lower, &check->cut_at) == 0) {                  /* 4 */
+        size_t count;
+        int rc = s_count (self, &check->cut_at, &check->cut_end, &count);
+        if (rc)
+            return rc;
+        if (count == 0)
+            return s_inconsistent (self);
+    }
+    if (!inside && all_fp) {                                                /* 3 */
+        for (size_t i = first; i < end; i++) {
+            int rc = s_unchanged (self, &qs [i]);
+            if (rc <= 0)
+                return rc;
+        }
+        return s_inconsistent (self);
+    }
+    return 0;
+}
+
+/*  After the answer: every question answered as differing showed it (2).
+    Questions past the ranges we checked are left alone (we stopped early
+    and ask about them again). */
+static int
+s_check_claims (negentropy_t *self, const s_check_t *check)
+{
+    s_question_t *qs = (s_question_t *) self->asked.data;
+    size_t n = self->asked.size / sizeof *qs;
+    for (size_t i = 0; i < n; i++) {
+        if (qs [i].mode != NEGENTROPY_MODE_FINGERPRINT || !qs [i].claimed || qs [i].found
+        ||  s_bound_cmp (&qs [i].upper, &check->checked) > 0)
+            continue;
+        int rc = s_unchanged (self, &qs [i]);
+        if (rc < 0)
+            return rc;
+        if (rc)
+            return s_inconsistent (self);
+    }
+    return 0;
+}
+
 /*  Decode msg (already validated) and build self->out. */
 static int
 s_process (negentropy_t *self, const uint8_t *msg, size_t size)
@@ -597,10 +798,15 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
     size_t total = negentropy_store_size (self->store);
     s_bound_t prev_bound = { .ts = 0, .len = 0 };
     size_t prev_index = 0;
-    bool skip = false;
+    bool skip = false, closed = false;
+    s_check_t check = { 0 };
+    s_question_t *qs = (s_question_t *) self->asked.data;
+    for (size_t i = 0; i < self->asked.size / sizeof *qs; i++)
+        qs [i].claimed = qs [i].found = false;  /* a message retried after an error */
     while (r.left > 0) {
-        size_t mark = self->out.size;
+        size_t mark = self->out.size, mark_asking = self->asking.size;
         uint64_t mark_ts = self->last_ts_out;
+        s_bound_t mark_bound = self->bound_out, mark_before = self->bound_before;
         bool mark_skip = skip;
 
         s_range_t range;
@@ -615,7 +821,7 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
             return rc;
         if (upper < lower)
             upper = lower;
-        bool overflow = false, cut = false, differ = false;
+        bool overflow = false, cut = false, differ = false, differ_seen = false;
         size_t cut_index = 0;
 
         if (range.mode == NEGENTROPY_MODE_SKIP)
@@ -626,10 +832,21 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
             rc = negentropy_store_fingerprint (self->store, lower, upper, ours);
             if (rc)
                 return rc;
+            if (memcmp (range.fingerprint, ours, NEGENTROPY_FINGERPRINT_SIZE) == 0 && upper == lower
+                && !self->initiator) {
+                /*  Equal, and empty here: answered with an empty IdList, not
+                    a Skip. A reference initiator whose frame filled up closes
+                    with the fingerprint of its items after the range it
+                    dropped, which is this one when it held none there; an
+                    IdList makes it compare all its items in the range. */
+                s_flush_skip (self, &skip, &prev_bound);
+                s_split_range (self, lower, upper, &range.bound, -1);
+            }
+            else
             if (memcmp (range.fingerprint, ours, NEGENTROPY_FINGERPRINT_SIZE) == 0)
                 skip = true;
             else {
-                differ = self->initiator;
+                differ = differ_seen = self->initiator;
                 s_flush_skip (self, &skip, &prev_bound);
                 s_split_range (self, lower, upper, &range.bound, -1);
             }
@@ -637,9 +854,12 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
         else
         if (self->initiator) {              /* IdList: settle the range */
             size_t reported = self->have.size + self->need.size;
-            rc = s_diff_ids (self, range.ids, range.count, lower, upper);
+            bool any;
+            rc = s_diff_ids (self, range.ids, range.count, lower, upper, &any);
             if (rc)
                 return rc;
+            if (any)
+                differ_seen = true;
             differ = self->have.size + self->need.size != reported;
             if (differ && s_bound_cmp (&range.bound, &self->head_bound) > 0)
                 self->stats.ids_differ_head += (self->have.size + self->need.size - reported)
@@ -659,16 +879,26 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
             return HEARTH_ENOMEM;
         if (self->store_rc)
             return self->store_rc;
+        if (self->initiator) {
+            rc = s_check_range (self, &check, &prev_bound, &range.bound, range.mode, differ_seen);
+            if (rc)
+                return rc;
+        }
         if (cut) {
-            s_write_fingerprint_range (self, &s_infinity, cut_index, total);
+            s_write_closing (self, cut_index, total);
+            closed = true;
             break;
         }
         if (overflow || (self->frame_size_limit && self->out.size + S_RESERVE > self->frame_size_limit)) {
             self->out.size = mark;
+            self->asking.size = mark_asking;
             self->last_ts_out = mark_ts;
+            self->bound_out = mark_bound;
+            self->bound_before = mark_before;
             skip = mark_skip;
             s_flush_skip (self, &skip, &prev_bound);
-            s_write_fingerprint_range (self, &s_infinity, lower, total);
+            s_write_closing (self, lower, total);
+            closed = true;
             break;
         }
         if (differ && s_bound_cmp (&range.bound, &self->head_bound) <= 0)
@@ -679,6 +909,21 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
         prev_index = upper;
         prev_bound = range.bound;
     }
+    if (self->initiator && !closed) {       /* the implicit Skip to infinity, then the claims */
+        int rc = s_check_range (self, &check, &prev_bound, &s_infinity, NEGENTROPY_MODE_SKIP, false);
+        if (!rc)
+            rc = s_check_claims (self, &check);
+        if (rc)
+            return rc;
+    }
+    else
+    if (self->initiator) {
+        int rc = s_check_claims (self, &check);
+        if (rc)
+            return rc;
+    }
+    if (self->asking.failed)
+        return HEARTH_ENOMEM;
     return self->out.failed? HEARTH_ENOMEM: self->store_rc;
 }
 
@@ -739,6 +984,8 @@ negentropy_destroy (negentropy_t **self_p)
     s_buf_free (&self->need);
     s_buf_free (&self->theirs);
     s_buf_free (&self->matched);
+    s_buf_free (&self->asked);
+    s_buf_free (&self->asking);
     free (self->seen.slots);
     free (self);
     *self_p = NULL;
@@ -755,16 +1002,21 @@ negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size_p)
     self->initiator = true;
     self->last_ts_out = 0;
     self->out.size = 0;
+    self->asking.size = 0;
+    self->bound_out = self->bound_before = (s_bound_t) { .ts = 0, .len = 0 };
     s_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
     self->store_rc = 0;
     s_split_range (self, 0, negentropy_store_size (self->store), &s_infinity, 0);
-    if (self->out.failed || self->store_rc) {
-        int rc = self->out.failed? HEARTH_ENOMEM: self->store_rc;
-        self->out.failed = false;
+    if (self->out.failed || self->asking.failed || self->store_rc) {
+        int rc = self->out.failed || self->asking.failed? HEARTH_ENOMEM: self->store_rc;
+        self->out.failed = self->asking.failed = false;
         self->store_rc = 0;
         self->started = self->initiator = false;
         return rc;
     }
+    s_buf_t asked = self->asked;          /* the opening's questions */
+    self->asked = self->asking;
+    self->asking = asked;
     self->stats.messages_out++;
     self->stats.bytes_out += self->out.size;
     *msg_p = self->out.data;
@@ -787,6 +1039,8 @@ negentropy_reconcile (negentropy_t *self, const uint8_t *msg, size_t size,
     self->stats.bytes_in += size;
 
     self->out.size = 0;
+    self->asking.size = 0;
+    self->bound_out = self->bound_before = (s_bound_t) { .ts = 0, .len = 0 };
     self->store_rc = 0;
     s_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
     int rc = s_validate (self, msg, size);
@@ -810,9 +1064,14 @@ negentropy_reconcile (negentropy_t *self, const uint8_t *msg, size_t size,
     if (self->out.failed)
         rc = HEARTH_ENOMEM;
     self->out.failed = self->have.failed = self->need.failed = false;
-    self->theirs.failed = self->matched.failed = false;
+    self->theirs.failed = self->matched.failed = self->asking.failed = false;
     if (rc)
         return rc;
+    if (self->initiator) {                  /* this message's questions are checked against the next answer */
+        s_buf_t asked = self->asked;
+        self->asked = self->asking;
+        self->asking = asked;
+    }
     if (self->initiator && self->out.size == 1) {
         self->done = true;                  /* nothing left to ask */
         return 0;

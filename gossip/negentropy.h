@@ -32,7 +32,15 @@
 
     Frame size limit: with a non-zero limit every message this side produces
     is at most that many bytes; work that does not fit is folded into one
-    final fingerprint range that the peer splits in a later round.
+    final range that the peer answers in a later round: the fingerprint of
+    our items from there on, or an empty IdList when we hold none (never a
+    fingerprint of an empty range: see docs/sync.md, "Never a fingerprint
+    of nothing").
+
+    The initiator checks each answer against the ranges it asked about and
+    refuses one that contradicts them (docs/sync.md, "Answers that
+    contradict the question are refused") rather than finish with items
+    missing.
 */
 #ifndef HEARTH_NEGENTROPY_H
 #define HEARTH_NEGENTROPY_H
@@ -92,6 +100,10 @@ typedef struct {
     /*  Initiator: ids reported (have + need) from id lists at or above that
         bound: how much the head itself differs. */
     uint64_t ids_differ_head;
+    /*  Initiator: answers refused as inconsistent with what we asked
+        (negentropy_reconcile() gave HEARTH_EDECODE): a responder that would
+        otherwise have made us report success with items missing. */
+    uint64_t answers_inconsistent;
 } negentropy_stats_t;
 
 typedef struct _negentropy_t negentropy_t;
@@ -121,8 +133,9 @@ int negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size
     to send (never empty). As initiator: *reply_p is the next message, or NULL
     with *reply_size_p 0 when reconciliation is complete (negentropy_done()).
     The reply is owned by the session and valid until the next call on it.
-    Returns 0; HEARTH_EDECODE (malformed message); HEARTH_ESCHEMA (initiator
-    got another protocol version); HEARTH_EINVAL (initiator already done);
+    Returns 0; HEARTH_EDECODE (malformed message, or, for an initiator, an
+    answer inconsistent with what it asked: stats answers_inconsistent);
+    HEARTH_ESCHEMA (initiator got another protocol version); HEARTH_EINVAL (initiator already done);
     HEARTH_ECAPACITY (over 2^30 ids in a list); HEARTH_ENOMEM; a backed
     store's page read error (HEARTH_ECORRUPT, HEARTH_EIO). The whole
     message is checked before it is used: on error the have/need lists are

@@ -10,7 +10,9 @@
     next message, until done; then writes "have HEX" / "need HEX" lines to
     the --result file (required: stdout carries the protocol) and exits 0.
     Responder: answers each line until
-    end of input, exits 0. Any error: a message on stderr, exit 1.
+    end of input, exits 0. Any error: a message on stderr, exit 1; exit 3
+    when the initiator refused an answer as inconsistent (negentropy.h,
+    answers_inconsistent).
     A summary (messages, bytes) goes to stderr at the end.
 */
 #include <errno.h>
@@ -229,6 +231,14 @@ main (int argc, char **argv)
     free (line);
     free (msg);
     if (rc) {
+        negentropy_stats_t stats;
+        negentropy_stats (ne, &stats);
+        negentropy_destroy (&ne);               /* freed: a leak checker would change the exit code */
+        negentropy_store_destroy (&store);
+        if (stats.answers_inconsistent) {
+            fprintf (stderr, "negentropy_interop: refused an inconsistent answer from the peer\n");
+            return 3;
+        }
         fprintf (stderr, "negentropy_interop: %s (%s)\n", hearth_strerror (rc), hearth_error_name (rc));
         return 1;
     }

@@ -16,6 +16,7 @@
 #include "hearth_error.h"
 #include "negentropy_store.h"
 #include "negentropy.h"
+#include "negentropy_varint.h"
 
 static uint64_t s_rng_state = 0x4e6567656e74726fULL;     /* "Negentro" */
 
@@ -463,7 +464,21 @@ HT_TEST (test_versions)
     HT_CHECK_EQ_INT (negentropy_initiate (init, &reply, &size), 0);
     const uint8_t only_v2 [] = { 0x62 };
     HT_CHECK_EQ_INT (negentropy_reconcile (init, only_v2, sizeof only_v2, &reply, &size), HEARTH_ESCHEMA);
-    /*  A bare 0x61 answer means the responder had nothing to say: done. */
+    /*  A bare 0x61 answer skips every range. The one-item opening is an
+        IdList, which a responder must answer with its own ids: refused. */
+    HT_CHECK_EQ_INT (negentropy_reconcile (init, none, sizeof none, &reply, &size), HEARTH_EDECODE);
+    HT_CHECK (!negentropy_done (init));
+    negentropy_stats (init, &stats);
+    HT_CHECK_EQ_INT (stats.answers_inconsistent, 1);
+    negentropy_destroy (&init);
+    /*  An opening of fingerprints only (32..511 items): a bare 0x61 says
+        every one matched, and the initiator is done. */
+    for (uint64_t ts = 2; ts < 100; ts++) {
+        s_rand_id (id);
+        negentropy_store_insert (store, ts, id);
+    }
+    init = negentropy_new (store, 0);
+    HT_CHECK_EQ_INT (negentropy_initiate (init, &reply, &size), 0);
     HT_CHECK_EQ_INT (negentropy_reconcile (init, none, sizeof none, &reply, &size), 0);
     HT_CHECK (reply == NULL && size == 0 && negentropy_done (init));
     HT_CHECK_EQ_INT (negentropy_reconcile (init, none, sizeof none, &reply, &size), HEARTH_EINVAL);
@@ -813,6 +828,641 @@ HT_TEST (test_differ_position)
 
 /*  Items added to the stores between messages: the session completes, and
     reports no id twice. */
+/* ---- a model of the reference implementations' frame-limit fallback ------ */
+
+/*  The C++ reference (hoytech/negentropy) and its JavaScript ports, as far
+    as these tests need them, written from the protocol's description: the
+    plain 16-bucket split and IdList answers, and their frame-limit rule.
+    Every range's output is held back until the range is done; when the
+    message would then exceed limit - 200 bytes, that output is dropped and
+    the message closes with [last bound written, infinity) carrying the
+    fingerprint of the items from the END of the dropped range. An IdList
+    answer is cut at the first item that does not fit, with upper moved to
+    it. An initiator reports have/need from IdLists (repeats possible). */
+typedef struct {
+    negentropy_store_t *store;          /* borrowed */
+    size_t   limit;                     /* 0: none */
+    bool     initiator;
+    uint64_t last_ts;                   /* delta base of bounds written */
+    uint8_t *have, *need;               /* ids, 32 bytes each, owned */
+    size_t   n_have, n_need;
+    /*  Observation only: the other side's store, to count incoming ranges
+        [B, infinity) that hold none of its items (an empty closing range
+        or an empty IdList), and how many of them overflowed this side's
+        frame (where the fallback under test runs). */
+    const negentropy_store_t *peer;     /* borrowed, may be NULL */
+    size_t   empty_closings, empty_closing_overflows;
+} s_ref_t;
+
+typedef struct {
+    uint8_t *data;
+    size_t   size, cap;
+} s_bytes_t;
+
+static void
+s_bytes_put (s_bytes_t *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (b->size + n > b->cap) {
+        b->cap = (b->size + n) * 2 + 64;
+        b->data = (uint8_t *) realloc (b->data, b->cap);
+    }
+    memcpy (b->data + b->size, p, n);
+    b->size += n;
+}
+
+static void
+s_bytes_varint (s_bytes_t *b, uint64_t v)
+{
+    uint8_t tmp [NEGENTROPY_VARINT_MAX];
+    s_bytes_put (b, tmp, negentropy_varint_encode (v, tmp));
+}
+
+static void
+s_ref_bound (s_ref_t *self, s_bytes_t *b, uint64_t ts, const uint8_t *prefix, size_t len)
+{
+    if (ts == NEGENTROPY_TIMESTAMP_MAX) {
+        s_bytes_varint (b, 0);
+        self->last_ts = NEGENTROPY_TIMESTAMP_MAX;
+    }
+    else {
+        s_bytes_varint (b, ts - self->last_ts + 1);
+        self->last_ts = ts;
+    }
+    s_bytes_varint (b, len);
+    s_bytes_put (b, prefix, len);
+}
+
+static void
+s_ref_id_list (s_ref_t *self, s_bytes_t *out, size_t lower, size_t upper)
+{
+    for (size_t i = lower; i < upper; i++) {
+        negentropy_item_t item;
+        negentropy_store_get (self->store, i, &item);
+        s_bytes_put (out, item.id, NEGENTROPY_ID_SIZE);
+    }
+    (void) self;
+}
+
+static void
+s_ref_split (s_ref_t *self, s_bytes_t *o, size_t lower, size_t upper, uint64_t ts,
+             const uint8_t *prefix, size_t len)
+{
+    size_t n = upper - lower;
+    if (n < 2 * NEGENTROPY_BUCKETS) {
+        s_ref_bound (self, o, ts, prefix, len);
+        s_bytes_varint (o, NEGENTROPY_MODE_IDLIST);
+        s_bytes_varint (o, n);
+        s_ref_id_list (self, o, lower, upper);
+        return;
+    }
+    size_t curr = lower;
+    for (size_t i = 0; i < NEGENTROPY_BUCKETS; i++) {
+        size_t next = curr + n / NEGENTROPY_BUCKETS + (i < n % NEGENTROPY_BUCKETS? 1: 0);
+        uint8_t fp [NEGENTROPY_FINGERPRINT_SIZE];
+        negentropy_store_fingerprint (self->store, curr, next, fp);
+        if (next == upper)
+            s_ref_bound (self, o, ts, prefix, len);
+        else {
+            negentropy_item_t a, b;
+            negentropy_store_get (self->store, next - 1, &a);
+            negentropy_store_get (self->store, next, &b);
+            size_t shared = 0;
+            if (a.timestamp == b.timestamp)
+                while (a.id [shared] == b.id [shared])
+                    shared++;
+            s_ref_bound (self, o, b.timestamp, b.id, a.timestamp == b.timestamp? shared + 1: 0);
+        }
+        s_bytes_varint (o, NEGENTROPY_MODE_FINGERPRINT);
+        s_bytes_put (o, fp, sizeof fp);
+        curr = next;
+    }
+}
+
+static bool
+s_ref_exceeded (const s_ref_t *self, size_t n)
+{
+    return self->limit && n > self->limit - 200;
+}
+
+/*  One message in, one out (*out: malloc'd; size 1 = nothing to say). */
+static int
+s_ref_reconcile (s_ref_t *self, const uint8_t *msg, size_t size, uint8_t **out, size_t *out_size)
+{
+    negentropy_reader_t r = { msg + 1, size - 1 };
+    s_bytes_t full = { 0 };
+    uint8_t version = NEGENTROPY_PROTOCOL_VERSION;
+    s_bytes_put (&full, &version, 1);
+    self->last_ts = 0;
+    uint64_t last_in = 0, prev_ts = 0;
+    uint8_t prev_prefix [NEGENTROPY_ID_SIZE] = { 0 };
+    size_t prev_len = 0, prev_index = 0, total = negentropy_store_size (self->store);
+    bool skip = false;
+    while (r.left > 0) {
+        uint64_t delta, len, mode;
+        const uint8_t *prefix;
+        if (negentropy_reader_varint (&r, &delta) || negentropy_reader_varint (&r, &len)
+            || len > NEGENTROPY_ID_SIZE || negentropy_reader_bytes (&r, (size_t) len, &prefix)
+            || negentropy_reader_varint (&r, &mode))
+            return HEARTH_EDECODE;
+        uint64_t ts = delta == 0? NEGENTROPY_TIMESTAMP_MAX: last_in + delta - 1;
+        last_in = ts;
+        uint8_t id [NEGENTROPY_ID_SIZE] = { 0 };
+        memcpy (id, prefix, (size_t) len);
+        bool empty_closing = false;
+        if (self->peer && ts == NEGENTROPY_TIMESTAMP_MAX && mode != NEGENTROPY_MODE_SKIP) {
+            size_t from;
+            negentropy_store_lower_bound (self->peer, prev_ts, prev_prefix, &from);
+            empty_closing = from == negentropy_store_size (self->peer);
+            self->empty_closings += empty_closing;
+        }
+        size_t lower = prev_index, upper;
+        negentropy_store_lower_bound (self->store, ts, id, &upper);
+        if (upper < lower)
+            upper = lower;
+        s_bytes_t o = { 0 };
+        bool flush = skip && mode != NEGENTROPY_MODE_SKIP;
+        if (mode == NEGENTROPY_MODE_SKIP)
+            skip = true;
+        else
+        if (mode == NEGENTROPY_MODE_FINGERPRINT) {
+            const uint8_t *theirs;
+            uint8_t ours [NEGENTROPY_FINGERPRINT_SIZE];
+            if (negentropy_reader_bytes (&r, NEGENTROPY_FINGERPRINT_SIZE, &theirs))
+                return HEARTH_EDECODE;
+            negentropy_store_fingerprint (self->store, lower, upper, ours);
+            if (memcmp (theirs, ours, sizeof ours) == 0) {
+                skip = true;
+                flush = false;
+            }
+            else {
+                if (flush)
+                    s_ref_bound (self, &o, prev_ts, prev_prefix, prev_len);
+                if (flush)
+                    s_bytes_varint (&o, NEGENTROPY_MODE_SKIP);
+                skip = false;
+                s_ref_split (self, &o, lower, upper, ts, id, (size_t) len);
+            }
+        }
+        else
+        if (mode == NEGENTROPY_MODE_IDLIST) {
+            uint64_t count;
+            const uint8_t *ids;
+            if (negentropy_reader_varint (&r, &count) || count > r.left / NEGENTROPY_ID_SIZE
+                || negentropy_reader_bytes (&r, (size_t) count * NEGENTROPY_ID_SIZE, &ids))
+                return HEARTH_EDECODE;
+            if (self->initiator) {
+                for (size_t i = lower; i < upper; i++) {
+                    negentropy_item_t item;
+                    negentropy_store_get (self->store, i, &item);
+                    bool listed = false;
+                    for (size_t k = 0; k < count && !listed; k++)
+                        listed = memcmp (ids + k * 32, item.id, 32) == 0;
+                    if (!listed) {
+                        self->have = (uint8_t *) realloc (self->have, (self->n_have + 1) * 32);
+                        memcpy (self->have + self->n_have++ * 32, item.id, 32);
+                    }
+                }
+                for (size_t k = 0; k < count; k++) {
+                    size_t at;
+                    negentropy_item_t item;
+                    bool held = false;
+                    for (at = lower; at < upper && !held; at++) {
+                        negentropy_store_get (self->store, at, &item);
+                        held = memcmp (ids + k * 32, item.id, 32) == 0;
+                    }
+                    if (!held) {
+                        self->need = (uint8_t *) realloc (self->need, (self->n_need + 1) * 32);
+                        memcpy (self->need + self->n_need++ * 32, ids + k * 32, 32);
+                    }
+                }
+                skip = true;
+                flush = false;
+            }
+            else {
+                if (flush) {
+                    s_ref_bound (self, &o, prev_ts, prev_prefix, prev_len);
+                    s_bytes_varint (&o, NEGENTROPY_MODE_SKIP);
+                }
+                skip = false;
+                size_t n = 0;
+                uint64_t end_ts = ts;
+                uint8_t end_id [NEGENTROPY_ID_SIZE];
+                size_t end_len = (size_t) len;
+                memcpy (end_id, id, NEGENTROPY_ID_SIZE);
+                for (size_t i = lower; i < upper; i++) {
+                    if (s_ref_exceeded (self, full.size + n * NEGENTROPY_ID_SIZE)) {
+                        negentropy_item_t item;
+                        negentropy_store_get (self->store, i, &item);
+                        end_ts = item.timestamp;
+                        memcpy (end_id, item.id, NEGENTROPY_ID_SIZE);
+                        end_len = NEGENTROPY_ID_SIZE;
+                        upper = i;
+                        break;
+                    }
+                    n++;
+                }
+                s_ref_bound (self, &o, end_ts, end_id, end_len);
+                s_bytes_varint (&o, NEGENTROPY_MODE_IDLIST);
+                s_bytes_varint (&o, n);
+                s_ref_id_list (self, &o, lower, lower + n);
+                s_bytes_put (&full, o.data, o.size);
+                o.size = 0;
+            }
+        }
+        else
+            return HEARTH_EDECODE;
+        if (s_ref_exceeded (self, full.size + o.size)) {
+            self->empty_closing_overflows += empty_closing;
+            /*  The fallback under test: from the end of the dropped range. */
+            uint8_t fp [NEGENTROPY_FINGERPRINT_SIZE];
+            negentropy_store_fingerprint (self->store, upper, total, fp);
+            s_ref_bound (self, &full, NEGENTROPY_TIMESTAMP_MAX, NULL, 0);
+            s_bytes_varint (&full, NEGENTROPY_MODE_FINGERPRINT);
+            s_bytes_put (&full, fp, sizeof fp);
+            free (o.data);
+            break;
+        }
+        if (o.size)
+            s_bytes_put (&full, o.data, o.size);
+        free (o.data);
+        prev_index = upper;
+        prev_ts = ts;
+        memcpy (prev_prefix, id, NEGENTROPY_ID_SIZE);
+        prev_len = (size_t) len;
+    }
+    *out = full.data;
+    *out_size = full.size;
+    return 0;
+}
+
+static int
+s_ref_initiate (s_ref_t *self, uint8_t **out, size_t *out_size)
+{
+    s_bytes_t full = { 0 };
+    uint8_t version = NEGENTROPY_PROTOCOL_VERSION;
+    s_bytes_put (&full, &version, 1);
+    self->last_ts = 0;
+    self->initiator = true;
+    s_ref_split (self, &full, 0, negentropy_store_size (self->store), NEGENTROPY_TIMESTAMP_MAX, NULL, 0);
+    *out = full.data;
+    *out_size = full.size;
+    return 0;
+}
+
+/*  Sort n ids and drop repeats; returns the distinct count. */
+static size_t
+s_ids_distinct (uint8_t *ids, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort (ids, n, 32, s_id_cmp);
+    size_t d = 1;
+    for (size_t i = 1; i < n; i++)
+        if (memcmp (ids + i * 32, ids + (d - 1) * 32, 32) != 0)
+            memmove (ids + d++ * 32, ids + i * 32, 32);
+    return d;
+}
+
+/*  Reconcile store a (initiator) and store b (responder), Hearth on one
+    side and the reference model on the other (hearth_initiates). Returns 1
+    if the initiator ends with exactly the expected have/need (sorted ids),
+    0 if it ends with others (items lost), -1 if Hearth refused an answer
+    as inconsistent. */
+static int
+s_against_ref (negentropy_store_t *a, negentropy_store_t *b, size_t limit_a, size_t limit_b,
+               bool hearth_initiates, const uint8_t *expect_have, size_t n_have,
+               const uint8_t *expect_need, size_t n_need, int *rounds, size_t observed [2])
+{
+    s_ref_t ref = { .store = hearth_initiates? b: a, .limit = hearth_initiates? limit_b: limit_a,
+                    .peer = hearth_initiates? a: b };
+    negentropy_t *ne = negentropy_new (hearth_initiates? a: b, hearth_initiates? limit_a: limit_b);
+    const uint8_t *msg = NULL;
+    size_t size = 0;
+    uint8_t *ref_msg = NULL;
+    size_t ref_size = 0;
+    int rc, result = 1;
+    *rounds = 0;
+    if (hearth_initiates) {
+        rc = negentropy_initiate (ne, &msg, &size);
+        while (rc == 0 && msg && *rounds < 1000) {
+            (*rounds)++;
+            free (ref_msg);
+            rc = s_ref_reconcile (&ref, msg, size, &ref_msg, &ref_size);
+            HT_CHECK_EQ_INT (rc, 0);
+            if (rc == 0)
+                rc = negentropy_reconcile (ne, ref_msg, ref_size, &msg, &size);
+        }
+        if (rc == HEARTH_EDECODE)
+            result = -1;
+        else {
+            HT_CHECK_EQ_INT (rc, 0);
+            HT_CHECK (negentropy_done (ne));
+            size_t nh, nn;
+            const uint8_t *have = negentropy_have_ids (ne, &nh), *need = negentropy_need_ids (ne, &nn);
+            uint8_t *h = (uint8_t *) malloc (nh * 32 + 1), *n = (uint8_t *) malloc (nn * 32 + 1);
+            if (nh)
+                memcpy (h, have, nh * 32);
+            if (nn)
+                memcpy (n, need, nn * 32);
+            qsort (h, nh, 32, s_id_cmp);
+            qsort (n, nn, 32, s_id_cmp);
+            result = nh == n_have && nn == n_need && (nh == 0 || memcmp (h, expect_have, nh * 32) == 0)
+                  && (nn == 0 || memcmp (n, expect_need, nn * 32) == 0);
+            free (h);
+            free (n);
+        }
+    }
+    else {
+        rc = s_ref_initiate (&ref, &ref_msg, &ref_size);
+        while (rc == 0 && ref_size > 1 && *rounds < 1000) {
+            (*rounds)++;
+            rc = negentropy_reconcile (ne, ref_msg, ref_size, &msg, &size);
+            HT_CHECK_EQ_INT (rc, 0);
+            free (ref_msg);
+            ref_msg = NULL;
+            if (rc == 0)
+                rc = s_ref_reconcile (&ref, msg, size, &ref_msg, &ref_size);
+        }
+        HT_CHECK_EQ_INT (rc, 0);
+        size_t nh = s_ids_distinct (ref.have, ref.n_have), nn = s_ids_distinct (ref.need, ref.n_need);
+        result = nh == n_have && nn == n_need && (nh == 0 || memcmp (ref.have, expect_have, nh * 32) == 0)
+              && (nn == 0 || memcmp (ref.need, expect_need, nn * 32) == 0);
+    }
+    HT_CHECK (*rounds < 1000);
+    if (observed) {
+        observed [0] = ref.empty_closings;
+        observed [1] = ref.empty_closing_overflows;
+    }
+    free (ref_msg);
+    free (ref.have);
+    free (ref.need);
+    negentropy_destroy (&ne);
+    return result;
+}
+
+/*  Sets as s_case (shared, only_a, only_b; timestamps in [0, ts_range)),
+    plain stores, against the reference model. */
+static int
+s_case_ref (size_t shared, size_t only_a, size_t only_b, uint64_t ts_range, int b_at_head,
+            size_t limit_a, size_t limit_b, bool hearth_initiates)
+{
+    size_t total = shared + only_a + only_b;
+    negentropy_store_t *a = negentropy_store_new (), *b = negentropy_store_new ();
+    uint8_t *have = (uint8_t *) malloc (only_a * 32 + 1), *need = (uint8_t *) malloc (only_b * 32 + 1);
+    for (size_t i = 0; i < total; i++) {
+        uint64_t ts = s_rand () % ts_range;
+        if (b_at_head && i >= shared + only_a)
+            ts += ts_range;                 /* newer than every item of a */
+        uint8_t id [32];
+        s_rand_id (id);
+        if (i < shared + only_a)
+            negentropy_store_insert (a, ts, id);
+        if (i < shared || i >= shared + only_a)
+            negentropy_store_insert (b, ts, id);
+        if (i >= shared && i < shared + only_a)
+            memcpy (have + (i - shared) * 32, id, 32);
+        if (i >= shared + only_a)
+            memcpy (need + (i - shared - only_a) * 32, id, 32);
+    }
+    qsort (have, only_a, 32, s_id_cmp);
+    qsort (need, only_b, 32, s_id_cmp);
+    int rounds;
+    int result = s_against_ref (a, b, limit_a, limit_b, hearth_initiates, have, only_a, need, only_b,
+                                &rounds, NULL);
+    if (result != 1)
+        fprintf (stderr, "  vs reference model: shared=%zu a=%zu b=%zu limits=%zu/%zu, %s initiates:"
+                 " %s after %d rounds\n", shared, only_a, only_b, limit_a, limit_b,
+                 hearth_initiates? "Hearth": "model", result < 0? "refused": "ITEMS LOST", rounds);
+    free (have);
+    free (need);
+    negentropy_store_destroy (&a);
+    negentropy_store_destroy (&b);
+    return result;
+}
+
+HT_TEST (test_reference_model)
+{
+    /*  Hearth initiates with a frame limit; the model answers with one. The
+        old closing range was a fingerprint of nothing when the initiator
+        held no items past it: the model found it unequal, split its items,
+        overflowed, and sent the fingerprint of the (empty) rest beyond the
+        dropped range, which matched: items lost, success reported. */
+    size_t limits [][2] = { { 4096, 4096 }, { 4096, 0 }, { 0, 4096 }, { 0, 0 }, { 20000, 5000 } };
+    int exact = 0, runs = 0;
+    for (size_t l = 0; l < sizeof limits / sizeof limits [0]; l++) {
+        size_t la = limits [l][0], lb = limits [l][1];
+        for (int who = 0; who < 2; who++) {
+            bool hearth = who == 0;
+            int r [] = {
+                s_case_ref (0, 0, 3000, 1000, 0, la, lb, hearth),   /* initiator empty */
+                s_case_ref (0, 3000, 0, 1000, 0, la, lb, hearth),   /* responder empty */
+                s_case_ref (1000, 0, 3000, 1000, 0, la, lb, hearth),
+                s_case_ref (0, 1500, 1500, 1000, 0, la, lb, hearth), /* disjoint */
+                s_case_ref (3000, 300, 300, 1000, 0, la, lb, hearth), /* 10% */
+                s_case_ref (1500, 750, 750, 1000, 0, la, lb, hearth), /* 50% */
+                s_case_ref (2000, 400, 400, 3, 0, la, lb, hearth),  /* prefix bounds */
+                /*  Differences all over a's range, and b's own items after
+                    it: a's answer fills its frame with splits, and what is
+                    left past its closing bound is b's alone. */
+                s_case_ref (3000, 300, 1000, 1000, 1, la, lb, hearth),
+                s_case_ref (6000, 600, 300, 1000, 1, la, lb, hearth),
+                s_case_ref (3000, 1000, 3000, 1000, 1, la, lb, hearth),
+            };
+            for (size_t i = 0; i < sizeof r / sizeof r [0]; i++) {
+                runs++;
+                exact += r [i] == 1;
+                /*  Hearth's initiator must reconcile exactly with the
+                    reference. The reference initiator loses items on its
+                    own frame-limit fallback whoever answers (not checked
+                    there), but never with Hearth's responder and no limit
+                    on its side. */
+                if (hearth || la == 0)
+                    HT_CHECK_EQ_INT (r [i], 1);
+            }
+        }
+    }
+    fprintf (stderr, "  %d of %d runs against the reference model exact\n", exact, runs);
+}
+
+
+/*  The reference's fallback against an empty closing range, made to happen.
+    Hearth initiates over 320 items (timestamps 1..320) with a 4 KiB frame.
+    Its opening is answered once by a steering reply that claims everything
+    differs: ten fingerprints over its items (each split into 16: ~3 kB of
+    answer) and then one-timestamp ranges past its newest item, where it
+    holds nothing (an empty IdList each, 4 bytes): its frame fills up among
+    those, so its message closes with [B, infinity) holding none of its
+    items. The steering settles nothing; from then on the reference model
+    answers, holding Hearth's items, m items in the one-timestamp ranges
+    before B (m sets how full its answer is when it reaches the closing
+    range) and 100 items past B. Answering a fingerprint of nothing
+    there, the model splits its 100 items, overflows, and closes with the
+    fingerprint of the nothing after that range: equal to Hearth's, which
+    used to stop with the 100 items never listed and report success. */
+static int
+s_steered_session (size_t m, size_t *overflows, size_t *closings)
+{
+    negentropy_store_t *a = negentropy_store_new (), *b = negentropy_store_new ();
+    s_rng_state = 0x5374656572ULL;
+    for (uint64_t ts = 1; ts <= 320; ts++) {
+        uint8_t id [32];
+        s_rand_id (id);
+        negentropy_store_insert (a, ts, id);
+        negentropy_store_insert (b, ts, id);
+    }
+    negentropy_t *ne = negentropy_new (a, 4096);
+    const uint8_t *msg;
+    size_t size;
+    int rc = negentropy_initiate (ne, &msg, &size);
+    /*  The steering reply. */
+    s_ref_t enc = { 0 };
+    s_bytes_t steer = { 0 };
+    uint8_t version = NEGENTROPY_PROTOCOL_VERSION, garbage [NEGENTROPY_FINGERPRINT_SIZE];
+    memset (garbage, 0xab, sizeof garbage);
+    s_bytes_put (&steer, &version, 1);
+    for (uint64_t k = 1; k <= 10; k++) {
+        s_ref_bound (&enc, &steer, 32 * k + 1, NULL, 0);
+        s_bytes_varint (&steer, NEGENTROPY_MODE_FINGERPRINT);
+        s_bytes_put (&steer, garbage, sizeof garbage);
+    }
+    for (uint64_t ts = 322; ts <= 1000; ts++) {
+        s_ref_bound (&enc, &steer, ts, NULL, 0);
+        s_bytes_varint (&steer, NEGENTROPY_MODE_FINGERPRINT);
+        s_bytes_put (&steer, garbage, sizeof garbage);
+    }
+    if (rc == 0)
+        rc = negentropy_reconcile (ne, steer.data, steer.size, &msg, &size);
+    free (steer.data);
+    /*  B: the lower bound of the closing range, the message's last range. */
+    uint64_t b_ts = 0, last = 0, prev = 0;
+    negentropy_reader_t r = { msg + 1, size - 1 };
+    while (rc == 0 && r.left > 0) {
+        uint64_t delta = 0, len = 0, mode = 0, count = 0;
+        const uint8_t *bytes;
+        negentropy_reader_varint (&r, &delta);
+        negentropy_reader_varint (&r, &len);
+        negentropy_reader_bytes (&r, (size_t) len, &bytes);
+        negentropy_reader_varint (&r, &mode);
+        prev = last;
+        last = delta == 0? NEGENTROPY_TIMESTAMP_MAX: last + delta - 1;
+        if (mode == NEGENTROPY_MODE_FINGERPRINT)
+            negentropy_reader_bytes (&r, NEGENTROPY_FINGERPRINT_SIZE, &bytes);
+        if (mode == NEGENTROPY_MODE_IDLIST) {
+            negentropy_reader_varint (&r, &count);
+            negentropy_reader_bytes (&r, (size_t) count * 32, &bytes);
+        }
+        if (last == NEGENTROPY_TIMESTAMP_MAX)
+            b_ts = prev;
+    }
+    HT_CHECK (b_ts > 321 + m && b_ts < 1000);
+    /*  The model's own items: m before B, 100 after; all of them needed. */
+    size_t n_need = 0;
+    uint8_t *need = (uint8_t *) malloc ((m + 100) * 32 + 1);
+    for (uint64_t i = 0; i < m + 100; i++) {
+        uint64_t ts = i < m? 321 + i: b_ts + (i - m);
+        s_rand_id (need + n_need * 32);
+        negentropy_store_insert (b, ts, need + n_need++ * 32);
+    }
+    qsort (need, n_need, 32, s_id_cmp);
+    s_ref_t ref = { .store = b, .limit = 4096, .peer = a };
+    uint8_t *ref_msg = NULL;
+    size_t ref_size = 0;
+    int rounds = 0;
+    while (rc == 0 && msg && rounds++ < 1000) {
+        free (ref_msg);
+        rc = s_ref_reconcile (&ref, msg, size, &ref_msg, &ref_size);
+        if (rc == 0)
+            rc = negentropy_reconcile (ne, ref_msg, ref_size, &msg, &size);
+    }
+    free (ref_msg);
+    *overflows = ref.empty_closing_overflows;
+    *closings = ref.empty_closings;
+    int result = -1;                        /* refused */
+    if (rc == 0) {
+        size_t nh, nn;
+        negentropy_have_ids (ne, &nh);
+        const uint8_t *got = negentropy_need_ids (ne, &nn);
+        uint8_t *sorted = (uint8_t *) malloc (nn * 32 + 1);
+        if (nn)
+            memcpy (sorted, got, nn * 32);
+        qsort (sorted, nn, 32, s_id_cmp);
+        result = negentropy_done (ne) && nh == 0 && nn == n_need && memcmp (sorted, need, nn * 32) == 0;
+        if (!result)
+            fprintf (stderr, "  steered, m=%zu: %s with %zu of %zu needed items\n", m,
+                     negentropy_done (ne)? "done": "not done", nn, n_need);
+        free (sorted);
+    }
+    free (need);
+    negentropy_destroy (&ne);
+    negentropy_store_destroy (&a);
+    negentropy_store_destroy (&b);
+    return result;
+}
+
+HT_TEST (test_reference_empty_closing)
+{
+    /*  Every m from 0 to 110 (the model's answer reaching its frame limit
+        before, at and after the closing range) must reconcile exactly; at
+        some of them the model's frame overflows on the empty closing range
+        (at m = 82 the old fingerprint of nothing lost all 100 items). */
+    size_t at_closing = 0, exact = 0;
+    for (size_t m = 0; m <= 110; m++) {
+        size_t overflows = 0, closings = 0;
+        int result = s_steered_session (m, &overflows, &closings);
+        HT_CHECK (closings > 0);
+        HT_CHECK_EQ_INT (result, 1);
+        at_closing += overflows > 0;
+        exact += result == 1;
+    }
+    HT_CHECK (at_closing > 0);
+    fprintf (stderr, "  steered to an empty closing range: %zu of 111 exact, %zu overflowed there\n",
+             exact, at_closing);
+}
+
+/*  A reference initiator whose frame filled up closes with the fingerprint
+    of its items after the range it dropped: over [B, infinity) that is the
+    fingerprint of nothing when the dropped range was its last. Hearth's
+    responder answers it with its items there, and, when it holds none
+    either, with an empty IdList rather than a Skip, so the initiator still
+    compares its own items in the range. */
+HT_TEST (test_responder_empty_fingerprint)
+{
+    negentropy_store_t *store = negentropy_store_new ();
+    uint8_t ids [40][32];
+    for (int i = 0; i < 40; i++) {
+        s_rand_id (ids [i]);
+        negentropy_store_insert (store, (uint64_t) i + 1, ids [i]);
+    }
+    uint8_t zero [32] = { 0 }, empty [NEGENTROPY_FINGERPRINT_SIZE];
+    negentropy_fingerprint_of_sum (zero, 0, empty);
+    /*  [0, 41) Skip, [41, infinity) Fingerprint of nothing. */
+    uint8_t msg [64] = { 0x61, 42, 0, NEGENTROPY_MODE_SKIP, 0, 0, NEGENTROPY_MODE_FINGERPRINT };
+    memcpy (msg + 7, empty, sizeof empty);
+    negentropy_t *resp = negentropy_new (store, 0);
+    const uint8_t *reply;
+    size_t size;
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, msg, 7 + sizeof empty, &reply, &size), 0);
+    const uint8_t expect [] = { 0x61, 42, 0, NEGENTROPY_MODE_SKIP, 0, 0, NEGENTROPY_MODE_IDLIST, 0 };
+    HT_CHECK (size == sizeof expect && memcmp (reply, expect, size) == 0);
+    /*  [0, 21) Skip, [21, infinity) Fingerprint of nothing: our 20 items
+        there, listed (fewer than 32). */
+    msg [1] = 22;
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, msg, 7 + sizeof empty, &reply, &size), 0);
+    HT_CHECK_EQ_INT (size, 8 + 20 * 32);
+    HT_CHECK (size == 8 + 20 * 32 && reply [1] == 22 && reply [3] == NEGENTROPY_MODE_SKIP
+              && reply [6] == NEGENTROPY_MODE_IDLIST && reply [7] == 20
+              && memcmp (reply + 8, ids [20], 32) == 0 && memcmp (reply + 8 + 19 * 32, ids [39], 32) == 0);
+    /*  Fingerprint of nothing over everything: 16 buckets of our 40 items. */
+    uint8_t all [20] = { 0x61, 0, 0, NEGENTROPY_MODE_FINGERPRINT };
+    memcpy (all + 4, empty, sizeof empty);
+    HT_CHECK_EQ_INT (negentropy_reconcile (resp, all, sizeof all, &reply, &size), 0);
+    HT_CHECK (size > 16 * (NEGENTROPY_FINGERPRINT_SIZE + 3));
+    negentropy_destroy (&resp);
+    negentropy_store_destroy (&store);
+}
+
 HT_TEST (test_insert_mid_session)
 {
     negentropy_store_t *a = negentropy_store_new (), *b = negentropy_store_new ();
@@ -1218,6 +1868,9 @@ main (void)
     HT_RUN (test_reconcile_rounds);
     HT_RUN (test_need_in_peer_order);
     HT_RUN (test_differ_position);
+    HT_RUN (test_reference_model);
+    HT_RUN (test_responder_empty_fingerprint);
+    HT_RUN (test_reference_empty_closing);
     HT_RUN (test_insert_mid_session);
     HT_RUN (test_fuzz);
     return ht_summary ();
