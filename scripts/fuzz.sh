@@ -39,7 +39,8 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$root" -B "$build" -DHEARTH_FUZZ=ON -DCMAKE_C_COMPILER=clang-14 \
           -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-nice cmake --build "$build" -j2 --target "fuzz_$target"
+# One build at a time in a build dir (two targets fuzzed side by side).
+flock "$build/.build-lock" nice cmake --build "$build" -j2 --target "fuzz_$target"
 
 corpus=$root/fuzz/corpus/$target
 scratch=$build/finds/$target
