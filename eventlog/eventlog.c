@@ -2440,6 +2440,46 @@ eventlog_store_unchecked (eventlog_t *self, const uint8_t *const *frames, const 
 }
 
 int
+eventlog_snapshot_manifest_get (eventlog_t *self, const char *name, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    if (!name || !*name || strlen (name) > S_VIEW_NAME_MAX)
+        return HEARTH_EINVAL;
+    char key [S_VIEW_KEY_SIZE];
+    snprintf (key, sizeof key, S_META_VIEW "%s", name);
+    size_t vlen;
+    int rc;
+    uint8_t *v = s_get (self, S_CF_META, key, strlen (key), &vlen, &rc);
+    if (!v)
+        return rc? rc: HEARTH_ENOTFOUND;
+    *buf = (uint8_t *) malloc (vlen? vlen: 1);
+    if (*buf) {
+        memcpy (*buf, v, vlen);
+        *len = vlen;
+    }
+    rocksdb_free (v);
+    return *buf? 0: HEARTH_ENOMEM;
+}
+
+int
+eventlog_snapshot_manifest_put (eventlog_t *self, const char *name, const uint8_t *buf, size_t len)
+{
+    if (!name || !*name || strlen (name) > S_VIEW_NAME_MAX)
+        return HEARTH_EINVAL;
+    char key [S_VIEW_KEY_SIZE];
+    snprintf (key, sizeof key, S_META_VIEW "%s", name);
+    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
+    if (buf)
+        rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], key, strlen (key),
+                                   (const char *) buf, len);
+    else
+        rocksdb_writebatch_delete_cf (batch, self->cf [S_CF_META], key, strlen (key));
+    int rc = s_write (self, batch);
+    rocksdb_writebatch_destroy (batch);
+    return rc;
+}
+
+int
 eventlog_views_rebuild (eventlog_t *self)
 {
     s_views_replay_t r;

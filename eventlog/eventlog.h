@@ -359,6 +359,16 @@ int eventlog_recount (eventlog_t *self, uint64_t *events);
 int eventlog_store_unchecked (eventlog_t *self, const uint8_t *const *frames, const size_t *lens,
                               size_t n);
 
+/*  Copy of view name's stored manifest (a ViewSnapshot): 0 and *buf
+    malloc'd (caller frees) with *len, HEARTH_ENOTFOUND, HEARTH_EIO. */
+int eventlog_snapshot_manifest_get (eventlog_t *self, const char *name, uint8_t **buf, size_t *len);
+
+/*  Store (buf != NULL) raw bytes as view name's manifest, or delete it
+    (buf NULL), synced: fault injection for tests and the fuzz target of
+    the snapshot restore path. 0, HEARTH_EINVAL, HEARTH_EIO. */
+int eventlog_snapshot_manifest_put (eventlog_t *self, const char *name, const uint8_t *buf,
+                                    size_t len);
+
 /*  Rebuild every view from the whole log (reset + full replay). */
 int eventlog_views_rebuild (eventlog_t *self);
 

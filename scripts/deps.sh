@@ -7,6 +7,10 @@ HEARTH_BUILD_PACKAGES=(build-essential cmake pkg-config librocksdb-dev libczmq-d
 # Extra packages for the tests: promtool (Prometheus) checks the metrics
 # text; python3 checks JSON shapes in the integration tests.
 HEARTH_TEST_PACKAGES=(prometheus python3)
+# Extra packages for scripts/fuzz.sh only (not the default build): clang
+# and its compiler-rt, which holds libFuzzer (-fsanitize=fuzzer) and the
+# sanitizer runtimes for clang.
+HEARTH_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 # hearth_install_missing PKG...: apt-get install the ones not installed.
 hearth_install_missing () {
