@@ -666,7 +666,7 @@ s_location_json (const Hearth__Location *loc)
                       "label", loc->label? loc->label: "");
 }
 
-/*  The CONTRACT `data` object of the event's type. */
+/*  The `data` object of the event's type (docs/protocol.md, "Event types"). */
 static json_t *
 s_data_json (const Hearth__Event *e)
 {
@@ -755,7 +755,7 @@ s_data_json (const Hearth__Event *e)
     return d;
 }
 
-/*  CONTRACT §7.1 envelope + "hash". */
+/*  The JSON envelope (docs/protocol.md, "The JSON envelope") + "hash". */
 json_t *
 event_to_json (const event_t *self)
 {

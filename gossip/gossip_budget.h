@@ -2,7 +2,7 @@
     responder to a peer's sync requests: reconciliation replies (Negentropy
     v1 ranges and id lists, rateless symbols) and fetch answers (events by
     hash). Without it a 13-byte rateless opening draws a reply of up to a
-    frame (1 MiB) and a fetch of 1,024 hashes up to 16 MiB (docs/sync.md §9).
+    frame (1 MiB) and a fetch of 1,024 hashes up to 16 MiB (docs/sync.md §7.6).
 
     The rule: a reply is never more than a small multiple of what the peer
     is owed.

@@ -1,5 +1,5 @@
 /*  negentropy_store.h — the incremental item store behind Hearth's
-    anti-entropy reconciliation (DESIGN §5).
+    anti-entropy reconciliation (docs/sync.md §3).
 
     Items are (timestamp, id) pairs: timestamp = the event's lamport, id = the
     32-byte event hash. They are kept sorted by (timestamp, id) in a B+tree
@@ -20,7 +20,8 @@
         smallest item) kept in the inner nodes, and a page's items are read
         on demand from a source, the node's own sorted index of the same
         items (the event log's order column family). A node's store then
-        costs ~2 bytes per item instead of 40 (docs/sync.md §8). The caller
+        costs ~2 bytes per item instead of 40 (docs/sync.md §3.1;
+        docs/performance.md, "The backed reconciliation store"). The caller
         keeps the source and the store equal: insert every item the source
         gains, before the next query, and nothing else. A page read that
         disagrees with its summary (count, sum or first item) fails the query
