@@ -29,8 +29,9 @@
     byte + 8 KiB bounds what a hostile frame can make us allocate. */
 #define EVENT_ARENA_PER_BYTE   16
 #define EVENT_ARENA_BASE       8192
-/*  First block: 4 bytes per wire byte + 1 KiB covers a typical event
-    (measured ~2.5x), so one malloc holds event, wire copy and decode. */
+/*  First block: 4 bytes per wire byte + 1 KiB covers a typical event's
+    decode with room to spare, so one malloc holds event, wire copy and
+    decode. */
 #define EVENT_ARENA_FIRST_PER_BYTE  4
 #define EVENT_ARENA_FIRST_BASE      1024
 /*  Alignment of arena allocations (max_align_t on x86-64 and arm64). */

@@ -70,11 +70,13 @@ typedef int (negentropy_source_fn) (void *source, uint64_t timestamp,
                                     negentropy_store_fn *fn, void *arg);
 
 /*  Items per page of a backed store at most, after negentropy_store_settle.
-    A query inside a page reads it: ~20 us to open and seek a RocksDB
-    iterator plus ~0.4 us per item (gossip_bench store, 1M log: a random
-    page read 70 us at 128 items, 46 us at 64). A page's summary is ~120
-    bytes in its inner node, so 64-item pages (half to fully packed) cost
-    ~2-4 bytes per item: +3.7 MiB at 1M (+1.9 at 128, +40.4 in memory). */
+    A query inside a page reads it: opening and seeking a RocksDB iterator
+    costs most, each item a little more, so smaller pages make reads
+    cheaper and summaries more numerous. A page's summary is ~120 bytes in
+    its inner node, so 64-item pages (half to fully packed) cost ~2-4 bytes
+    per item against 40 in memory. The trade is measured in
+    docs/performance.md, "The backed reconciliation store" (gossip_bench
+    store DIR). */
 #define NEGENTROPY_PAGE_MAX 64
 
 /*  Empty store, or NULL if out of memory. Caller owns the result. */
