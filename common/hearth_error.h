@@ -2,7 +2,7 @@
 
     Every fallible function returns 0 (HEARTH_OK) or one of these negative
     codes. hearth_strerror() gives a human sentence; hearth_error_code() gives
-    the CONTRACT §9 wire code that clients see ("bad_request", ...).
+    the wire code that clients see (docs/protocol.md, "Errors") ("bad_request", ...).
     Codes are stable: append new ones at the end, never renumber.
 */
 #ifndef HEARTH_ERROR_H
@@ -46,7 +46,7 @@ typedef enum {
 /*  Human-readable sentence for err (any int). Never NULL; static storage. */
 const char *hearth_strerror (int err);
 
-/*  CONTRACT §9 wire code for err: one of bad_request, schema_mismatch,
+/*  Wire code for err (docs/protocol.md, "Errors"): one of bad_request, schema_mismatch,
     invalid_signature, unauthorized, revoked, expired, not_found,
     not_implemented, timeout, partition, capacity_exceeded, rate_limited,
     internal_error. Never NULL; static storage. */

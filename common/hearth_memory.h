@@ -13,9 +13,10 @@
         back (malloc_trim).
     hearth_memory_setup pins the threshold (large blocks always mapped, so
     a free returns them at once); hearth_memory_release trims after a
-    wave. Measured on an empty node joining 1M events (gossip_bench, docs/
-    performance.md "Join memory"): peak RSS +139.8 to +155.6 MiB with
-    neither, +123.2 to +129.7 with the trim, +106.3 to +119.8 with both.
+    wave. Together they take tens of MiB off the peak of an empty node
+    joining a large community: docs/performance.md, "Join memory: the heap
+    policy and the working set" (gossip_bench join, with and without
+    BENCH_NO_MEMORY_SETUP).
 
     On a libc other than glibc (or under a sanitizer's allocator) both are
     no-ops.

@@ -1,5 +1,6 @@
 /*  bench_ingest.c — how close the receive pipeline gets to the bare cost of
-    its signature checks (issue 2 benchmark; run it with scripts/bench.sh).
+    its signature checks (run it with scripts/bench.sh ingest; docs/performance.md,
+    "Receive pipeline vs. bare signature checks").
 
     Setup (untimed): a community, BENCH_AUTHORS members invited and joined,
     then N signed market.post.created events (~350 bytes each) from those

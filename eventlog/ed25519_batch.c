@@ -68,9 +68,9 @@ typedef unsigned __int128 s_u128_t;
 
 /*  Window of the terms' NAF in Straus's method: 8 odd multiples per point,
     a table of 7 additions + 1 doubling against one addition per ~6 bits in
-    the chain. w = 4, 5, 6 gave 2.14, 2.15, 2.08x libsodium for batches of
-    16 (distinct keys), 2.22, 2.27, 2.22x for 64 (bench_ed25519, Straus
-    only; 5 and 4 are within noise). */
+    the chain. 5 was the fastest of 4, 5, 6 for batches of 16 and 64 (4 is
+    within noise): docs/performance.md, "How the constants were chosen"
+    (bench_ed25519 of a -DS_TERM_WINDOW build). */
 #ifndef S_TERM_WINDOW
 #define S_TERM_WINDOW  5
 #endif
@@ -82,27 +82,26 @@ typedef unsigned __int128 s_u128_t;
     coefficients), and a NAF is at most one digit longer than the number. */
 #define S_NAF_LEN      256
 /*  Signatures per multi-scalar multiplication: larger calls are split into
-    slices of this many. Batches of 2048 ran at 3.19x libsodium with slices
-    of 2048 and 3.09x with 1024 (bench_ed25519, distinct keys): 3% for twice
-    the scratch (about 1.5 KiB per signature). */
+    slices of this many. Slices of 2048 gained ~3% for twice the scratch
+    (about 1.5 KiB per signature): docs/performance.md, "How the constants
+    were chosen" (bench_ed25519 --batch 2048). */
 #ifndef S_MAX_SLICE
 #define S_MAX_SLICE      1024
 #endif
 /*  Terms (signatures plus distinct keys) from which Pippenger's method
-    replaces Straus's. bench_ed25519, times libsodium's rate, Straus against
-    Pippenger: distinct keys, 16 signatures (32 terms) 2.17 / 1.74, 64 (128
-    terms) 2.32 / 2.40, 256 2.35 / 2.82, 1024 2.10 / 3.07; 4 keys, 16 (20
-    terms) 3.46 / 2.50, 64 (68 terms) 4.54 / 4.33, 128 (132 terms) 4.83 /
-    4.88, 256 4.93 / 5.47. */
+    replaces Straus's: Straus is faster below ~128 terms, Pippenger above,
+    with distinct keys and with few authors alike. docs/performance.md,
+    "How the constants were chosen" (bench_ed25519 of builds with
+    -DS_PIPPENGER_MIN=1000000 and =2). */
 #ifndef S_PIPPENGER_MIN
 #define S_PIPPENGER_MIN  128
 #endif
 /*  Pippenger's window c for m terms: the largest c in 5..S_PIP_MAX_C with
     2^(c + S_PIP_BIAS) <= m, i.e. about log2(m) - 3 bits. Each window costs
-    m additions into the buckets plus 2 * 2^(c-1) to sum them. Biases 1, 2,
-    3 gave 2.54, 2.72, 2.73x libsodium for 256 signatures with distinct keys
-    and 5.19, 5.24, 5.55x with 4 keys; 2.94, 3.03, 3.06x and 5.77, 5.93,
-    6.19x for 1024 (bench_ed25519). */
+    m additions into the buckets plus 2 * 2^(c-1) to sum them. A bias of 3
+    was the fastest of 1, 2, 3 at 256 and 1024 signatures, distinct keys
+    and few: docs/performance.md, "How the constants were chosen"
+    (bench_ed25519 of a -DS_PIP_BIAS build). */
 #ifndef S_PIP_BIAS
 #define S_PIP_BIAS       3
 #endif
@@ -252,8 +251,8 @@ s_fe_reduce (s_fe_t *h, s_u128_t r0, s_u128_t r1, s_u128_t r2, s_u128_t r3, s_u1
 }
 
 /*  h = f g. Column i+j of limb products, with i+j >= 5 wrapped to
-    i+j-5 times 19. Inlined everywhere: the call overhead was ~5% of a
-    batch (bench_ed25519). */
+    i+j-5 times 19. Inlined everywhere: the call overhead is a visible share
+    of a batch (scripts/bench.sh ed25519). */
 static inline __attribute__ ((always_inline)) void
 s_fe_mul (s_fe_t *h, const s_fe_t *f, const s_fe_t *g)
 {

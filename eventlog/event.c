@@ -29,8 +29,9 @@
     byte + 8 KiB bounds what a hostile frame can make us allocate. */
 #define EVENT_ARENA_PER_BYTE   16
 #define EVENT_ARENA_BASE       8192
-/*  First block: 4 bytes per wire byte + 1 KiB covers a typical event
-    (measured ~2.5x), so one malloc holds event, wire copy and decode. */
+/*  First block: 4 bytes per wire byte + 1 KiB covers a typical event's
+    decode with room to spare, so one malloc holds event, wire copy and
+    decode. */
 #define EVENT_ARENA_FIRST_PER_BYTE  4
 #define EVENT_ARENA_FIRST_BASE      1024
 /*  Alignment of arena allocations (max_align_t on x86-64 and arm64). */
@@ -666,7 +667,7 @@ s_location_json (const Hearth__Location *loc)
                       "label", loc->label? loc->label: "");
 }
 
-/*  The CONTRACT `data` object of the event's type. */
+/*  The `data` object of the event's type (docs/protocol.md, "Event types"). */
 static json_t *
 s_data_json (const Hearth__Event *e)
 {
@@ -755,7 +756,7 @@ s_data_json (const Hearth__Event *e)
     return d;
 }
 
-/*  CONTRACT §7.1 envelope + "hash". */
+/*  The JSON envelope (docs/protocol.md, "The JSON envelope") + "hash". */
 json_t *
 event_to_json (const event_t *self)
 {

@@ -40,7 +40,7 @@ extern "C" {
 #define EVENT_MAX_LABEL_BYTES     120
 /*  Opaque JSON payloads of types Hearth does not interpret yet. */
 #define EVENT_MAX_OPAQUE_BYTES    8192
-/*  Post time-to-live: CONTRACT §3 max 30 days (30 * 86400 s); 0 = default. */
+/*  Post time-to-live: at most 30 days (docs/protocol.md, "market.post") (30 * 86400 s); 0 = default. */
 #define EVENT_MAX_TTL_SECONDS     2592000
 /*  How far a received event's wall_clock_ms (its created_at) may lie ahead
     of the receiver's clock: 15 minutes (strfry's 900 s), enough for clocks
@@ -53,7 +53,7 @@ extern "C" {
 #define EVENT_MAX_FUTURE_SKEW_MS  (UINT64_C (900) * 1000)
 
 /*  Reasons an incoming event is dropped; each is counted (stats) and never
-    stored or forwarded. Order = pipeline order (DESIGN §4). */
+    stored or forwarded. Order = pipeline order (docs/architecture.md §5). */
 typedef enum {
     EVENT_REJECT_NONE = 0,
     EVENT_REJECT_SIZE,          /* over EVENT_MAX_BYTES */
@@ -133,7 +133,7 @@ const uint8_t       *event_signature (const event_t *self);        /* 64 bytes *
     prefix). */
 const uint8_t       *event_signed_body (const event_t *self, size_t *len);
 
-/*  CONTRACT §7.1 JSON envelope of the event (schema_version, event_id,
+/*  The JSON envelope of the event (docs/protocol.md, "The JSON envelope") (schema_version, event_id,
     lamport, wall_clock, community_id, author, event_type, data, signature),
     plus "hash" (hex). Returns a new jansson object the caller owns
     (json_decref), or NULL on OOM. */

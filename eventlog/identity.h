@@ -41,7 +41,7 @@ void identity_destroy (identity_t **self_p);
 const uint8_t *identity_public_key (const identity_t *self);
 
 /*  The Curve25519 key pair derived from this Ed25519 key (for CURVE
-    links, DESIGN §6): public into pub, secret into sec. The caller keeps
+    links, docs/architecture.md §9): public into pub, secret into sec. The caller keeps
     sec in protected memory (sodium_malloc) and wipes it. 0, or HEARTH_EKEYS
     if the key does not convert (never for a key made by libsodium). */
 int identity_curve_keypair (const identity_t *self, uint8_t pub [32], uint8_t sec [32]);

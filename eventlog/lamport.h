@@ -1,4 +1,4 @@
-/*  lamport.h — the Lamport rules (CONTRACT §7.3, DESIGN §4). Pure.
+/*  lamport.h — the Lamport rules (docs/architecture.md §5; docs/decisions/0007). Pure.
 
     Local send: lamport = clock + 1, clock = lamport.
     Receive of an accepted event with value L: the contract writes

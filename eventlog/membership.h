@@ -1,9 +1,9 @@
 /*  membership.h — the community membership view: a pure fold of the
-    community.* events (DESIGN §6), used by the receive pipeline (is the author
+    community.* events (docs/architecture.md §9), used by the receive pipeline (is the author
     a member?) and by the market (may this member expire that post?).
 
-    Rules (Hearth's reading of CONTRACT §12; co-signatures come with a later
-    issue, until then the single-signature rules below hold):
+    Rules (co-signatures are not implemented: every change takes the one
+    signature of its author):
       - community.created: author == community_id (the root); the root becomes
         ANCHOR. Only one is valid: the one whose author is the community id.
       - member.invited: the author is a current member; initial_level MEMBER,

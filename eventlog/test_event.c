@@ -7,7 +7,7 @@
 
 static const uint8_t s_community [32] = { 7, 7, 7 };
 
-/* ---- Lamport (X02 §9) ---------------------------------------------------- */
+/* ---- Lamport rules ------------------------------------------------------ */
 
 HT_TEST (test_lamport_send_increments)
 {
@@ -95,7 +95,7 @@ HT_TEST (test_ulid_monotonic_same_ms_and_clock_back)
     HT_CHECK_EQ_INT (ulid_gen_next (&g2, 5, ff, id), HEARTH_EINVAL);
 }
 
-/* ---- identity (M01 §8) ---------------------------------------------------- */
+/* ---- identity ----------------------------------------------------------- */
 
 HT_TEST (test_identity_create_load_and_perm)
 {

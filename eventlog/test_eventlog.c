@@ -1,6 +1,6 @@
 /*  test_eventlog.c — the event log on a real RocksDB in a temp dir: local
     appends, the receive pipeline and every reject reason, replay, views and
-    snapshots, crash consistency, verify threads. X02 §9 unit tests carry
+    snapshots, crash consistency, verify threads. The event-log acceptance cases carry
     their contract names.
 
     A "world" is built on a source log with local appends (root creates the
@@ -376,7 +376,7 @@ world_target (world_t *w, const char *name, tview_t *view)
     return log;
 }
 
-/* ---- X02 §9 ------------------------------------------------------------------------ */
+/* ---- acceptance cases----------------------------------------------------------------- */
 
 HT_TEST (test_append_local_persists_and_signs)
 {

@@ -1,5 +1,6 @@
 /*  gossip.h — the mesh: members-only CURVE links, eager push, Negentropy
-    anti-entropy and remote market queries (DESIGN §5, §6; issue 3).
+    anti-entropy and remote market queries (docs/architecture.md §8, §9;
+    the protocol: docs/sync.md §7).
 
     Sockets, all on the node's zloop (the node's main thread owns the event
     log; gossip never blocks it):
@@ -53,7 +54,7 @@
     Remote queries: an authenticated member may call market.list and
     market.search over its link (the query handler decides; market.post and
     market.expire are refused as unauthorized). Each call first passes
-    admission (gossip_admit.h: CONTRACT §8 hard and soft rates per peer,
+    admission (gossip_admit.h: hard and soft rates per peer,
     each capability's max_concurrent, a per-peer pending cap) and carries
     its caller's budget (timeout_ms); calls are served one at a time on the
     loop, and one that waited its whole budget is answered `timeout`
@@ -75,7 +76,7 @@
 extern "C" {
 #endif
 
-/*  Default peer port (DESIGN §2). */
+/*  Default peer port (docs/limits.md). */
 #define GOSSIP_DEFAULT_PORT            7400
 /*  Default anti-entropy interval with one random peer. */
 #define GOSSIP_SYNC_INTERVAL_MS        10000
@@ -175,7 +176,7 @@ void gossip_destroy (gossip_t **self_p);
 /*  Route remote queries to fn(arg, ...) (arg borrowed until destroy). */
 void gossip_set_query_handler (gossip_t *self, gossip_query_fn *fn, void *arg);
 
-/*  Limits of a capability served to peers (CONTRACT §3 max_concurrent and
+/*  Limits of a capability served to peers (docs/protocol.md: max_concurrent and
     timeout_seconds, here in ms): calls in flight at most, and the longest a
     call may wait to start. Names never set share GOSSIP_ADMIT_OTHER's. 0,
     HEARTH_EINVAL, HEARTH_ECAPACITY (GOSSIP_ADMIT_MAX_CAPS). */
@@ -249,7 +250,7 @@ typedef struct {
     uint64_t frames_dropped;             /* bad frames from peers */
     uint64_t last_sync_ms;               /* wall ms of the last completed session, 0 = never */
     uint64_t store_rebuilds;             /* reconciliation store rebuilt after disagreeing with the log */
-    /*  The per-peer budget of responder work (gossip_budget.h, docs/sync.md §9). */
+    /*  The per-peer budget of responder work (gossip_budget.h, docs/sync.md §7.6). */
     uint64_t budget_bytes_charged;       /* reply bytes paid from peers' credit */
     uint64_t budget_bytes_owed;          /* fetched-event bytes paid by owed events */
     uint64_t budget_deferred_debt;       /* requests held: the peer's credit was spent */

@@ -273,7 +273,7 @@ gossip_admit_arrive (gossip_admit_t *self, const uint8_t peer [32], const char *
     p->soft_total.tokens -= S_COST;
     p->soft [ci].tokens -= S_COST;
 
-    /*  Capacity (CONTRACT §8: in_flight >= max_concurrent). */
+    /*  Capacity: in_flight >= max_concurrent (docs/sync.md §7.5). */
     if (cap->in_flight >= cap->max_concurrent) {
         out->reason = GOSSIP_ADMIT_REASON_MAX_CONCURRENT;
         out->retry_after_ms = lim->capacity_retry_ms;

@@ -1,7 +1,8 @@
 /*  gossip_admit.h — admission of remote capability calls ("queries") on the
-    peer socket: per-peer rate limits, soft and hard (CONTRACT §8 "Rate
-    limits", §9 RATE_LIMIT), the caller's deadline budget, each capability's
-    max_concurrent (§3, §8 handle_call) and a per-peer cap on pending calls.
+    peer socket: per-peer rate limits, soft and hard, the caller's deadline
+    budget, each capability's max_concurrent and a per-peer cap on pending
+    calls. The rules: docs/sync.md §7.5; the limits and their reasons:
+    docs/limits.md, "Mesh: calls from peers".
 
     Pure: no I/O, no clock; the caller passes monotonic times in ms, so every
     decision is tested deterministically (test_gossip_admit.c).
@@ -46,22 +47,20 @@
 extern "C" {
 #endif
 
-/*  Soft limit per (peer, capability): 10 calls/s (CONTRACT §8 "soft 10 rps
-    per (peer, capability)", §9 RATE_LIMIT soft 10). The bucket holds 10
+/*  Soft limit per (peer, capability): 10 calls/s. The bucket holds 10
     tokens, so one second's worth may come as a burst. */
 #define GOSSIP_ADMIT_SOFT_CAP_RPS       10
 #define GOSSIP_ADMIT_SOFT_CAP_BURST     10
-/*  Soft limit per peer over all capabilities: 100 calls/s (CONTRACT §8
-    "Totals are soft 100"); burst one second's worth. */
+/*  Soft limit per peer over all capabilities: 100 calls/s; burst one
+    second's worth. */
 #define GOSSIP_ADMIT_SOFT_TOTAL_RPS     100
 #define GOSSIP_ADMIT_SOFT_TOTAL_BURST   100
-/*  Hard limit per (peer, capability): 100 calls/s (CONTRACT §8 "hard 100
-    drops silently"). Every call that reaches the limiter takes a hard token,
+/*  Hard limit per (peer, capability): 100 calls/s: over it a call
+    is dropped silently (counted). Every call that reaches the limiter takes a hard token,
     refused or not, so a peer that ignores retry_after_ms ends up dropped. */
 #define GOSSIP_ADMIT_HARD_CAP_RPS       100
 #define GOSSIP_ADMIT_HARD_CAP_BURST     100
-/*  Hard limit per peer over all capabilities: 1000 calls/s (CONTRACT §8
-    "Totals are soft 100 and hard 1000"). */
+/*  Hard limit per peer over all capabilities: 1000 calls/s. */
 #define GOSSIP_ADMIT_HARD_TOTAL_RPS     1000
 #define GOSSIP_ADMIT_HARD_TOTAL_BURST   1000
 /*  Peers whose buckets are kept: a community mesh has tens of nodes, so 256
@@ -89,8 +88,8 @@ extern "C" {
     within it. */
 #define GOSSIP_ADMIT_CAPACITY_RETRY_MS  (1000 / GOSSIP_ADMIT_SOFT_CAP_RPS)
 /*  Names that were not registered share this entry: the handler refuses
-    them at once, so they get a small share of slots (4) and the CONTRACT's
-    RPC default timeout (§9 RPC_DEFAULT_TIMEOUT 30 s). */
+    them at once, so they get a small share of slots (4) and the default
+    timeout of a call, 30 s. */
 #define GOSSIP_ADMIT_OTHER              "other"
 #define GOSSIP_ADMIT_OTHER_MAX_CONCURRENT 4
 #define GOSSIP_ADMIT_OTHER_TIMEOUT_MS   30000
@@ -140,10 +139,10 @@ typedef struct {
 } gossip_admit_cap_t;
 
 /*  The limits of one admission state; gossip_admit_limits_defaults() gives
-    the constants above (the CONTRACT's), tests give smaller ones. With at
+    the constants above, tests give smaller ones. With at
     most GOSSIP_ADMIT_MAX_CAPS capabilities the per-capability rates bind
-    before the totals (8 x 10 < 100, 8 x 100 < 1000); the totals are kept as
-    the contract states them. */
+    before the totals (8 x 10 < 100, 8 x 100 < 1000); the totals are kept for
+    a node that serves more capabilities. */
 typedef struct {
     uint32_t soft_cap_rps, soft_cap_burst;
     uint32_t soft_total_rps, soft_total_burst;
@@ -168,7 +167,7 @@ void gossip_admit_destroy (gossip_admit_t **self_p);
 
 /*  Register (or change the limits of) a capability: max_concurrent
     1..GOSSIP_ADMIT_MAX_CONCURRENT calls in flight, timeout_ms >= 1 (the
-    CONTRACT timeout_seconds: no call waits longer to start). 0,
+    capability's timeout_seconds: no call waits longer to start). 0,
     HEARTH_EINVAL (bad name or limits), HEARTH_ECAPACITY (table full). */
 int gossip_admit_serve (gossip_admit_t *self, const char *capability, uint32_t max_concurrent,
                         uint32_t timeout_ms);

@@ -1,5 +1,5 @@
 /*  gossip_bench.c — the mesh measured between two processes on loopback
-    (figures in docs/sync.md §7). Not a test.
+    (figures in docs/performance.md, "Log and link alone"). Not a test.
 
     Node A (the server, a forked child) holds a community, an invite for B,
     and N market posts by the root (~350 B each, lamports 1..N+2). Node B
@@ -137,7 +137,7 @@ s_post_init (s_post_t *d, const identity_t *author, const uint8_t *community, ui
     d->post.client_id = (char *) client_id;
     d->post.category = HEARTH__CATEGORY__CATEGORY_OFFER;
     d->post.title = (char *) title;
-    /*  ~350 bytes on the wire, like DESIGN §5a's typical event. */
+    /*  ~350 bytes on the wire, a typical signed post. */
     d->post.body = (char *) "Two bags of apples from our tree, come by any evening after six; bring "
                             "your own bag if you can. Also a box of pears, a little bruised but sweet. "
                             "Ring twice, the bell is quiet.";

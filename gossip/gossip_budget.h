@@ -2,7 +2,7 @@
     responder to a peer's sync requests: reconciliation replies (Negentropy
     v1 ranges and id lists, rateless symbols) and fetch answers (events by
     hash). Without it a 13-byte rateless opening draws a reply of up to a
-    frame (1 MiB) and a fetch of 1,024 hashes up to 16 MiB (docs/sync.md §9).
+    frame (1 MiB) and a fetch of 1,024 hashes up to 16 MiB (docs/sync.md §7.6).
 
     The rule: a reply is never more than a small multiple of what the peer
     is owed.
@@ -35,8 +35,9 @@
         (GOSSIP_BUDGET_OPEN_RATE per second, burst GOSSIP_BUDGET_OPEN_BURST)
         and every later round a token of the round bucket: repeated and
         duplicate sessions are rate-limited even when their replies are
-        small, since each costs store queries (~87 µs per fingerprint on
-        the backed store).
+        small, since each costs store queries, which read pages of the
+        backed store from disk (docs/performance.md, "The backed
+        reconciliation store"; gossip_bench store).
     Over budget the request is deferred (the caller holds it and asks again
     at its tick), never dropped: an honest peer waits, its session does not
     fail. What a peer sends beyond what the caller holds (a newer opening
@@ -81,10 +82,11 @@ extern "C" {
 /*  Pace: bytes paid from credit per second per peer at most, and the
     burst. Credit bounds the ratio to what the peer sends; the pace bounds
     the work a fast sender can buy (serving unowed events costs a RocksDB
-    read and CURVE encryption each: at 8x, a 10 MB/s flood of fetches
-    bought 60 MB/s and 60% of a core). A 1M join's id lists come at ~1
-    MB/s (one frame per session, a session per 32,768 fetched ids); its
-    events are owed and not paced. */
+    read and CURVE encryption each, so credit alone lets a fetch flood buy
+    several times its bytes and most of a core: docs/performance.md, "Sync
+    floods from a member"; scripts/bench.sh flood). A join's id lists come
+    one frame per session, a session per 32,768 fetched ids, far below the
+    pace; its events are owed and not paced. */
 #define GOSSIP_BUDGET_PACE_BPS          (4 * 1024 * 1024)
 #define GOSSIP_BUDGET_PACE_BURST        (4 * 1024 * 1024)
 /*  Reconciliation openings per second per peer, and the burst: an honest

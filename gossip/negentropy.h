@@ -93,8 +93,9 @@ typedef struct {
         opening's newest top-level bucket ("old": the older 15/16 of the
         order) and from there on ("head"). Differences written during a
         partition are all at the head; many old ones mean differences
-        scattered over the order, which cost v1 ~1.3 kB each and the
-        rateless mode ~75 B (docs/sync.md §6). */
+        scattered over the order, which cost v1 far more bytes each than
+        the rateless mode (docs/sync.md §6; docs/performance.md, "Old
+        events missing at random places"). */
     uint64_t ranges_differ_old;
     uint64_t ranges_differ_head;
     /*  Initiator: ids reported (have + need) from id lists at or above that

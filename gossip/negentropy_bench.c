@@ -1,4 +1,4 @@
-/*  negentropy_bench.c — figures for docs/sync.md: store build/insert/
+/*  negentropy_bench.c — figures for docs/performance.md, "Reconciliation in process": store build/insert/
     fingerprint speed, and in-process reconciliation cost.
 
         negentropy_bench store N
@@ -15,7 +15,7 @@
 
     Items model the event log: timestamp = lamport (shared items take lamports
     1..N, so about one event per lamport), id = random 32 bytes. Missing-event
-    bytes use DESIGN §5a's ~350 bytes per event.
+    bytes use ~350 bytes per event, a typical signed post.
 */
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@
 #include "negentropy.h"
 #include "riblt_session.h"
 
-/*  Typical signed event on the wire (DESIGN §5a). */
+/*  Typical signed event on the wire (a post, ~350 bytes). */
 #define S_EVENT_BYTES 350
 
 static uint64_t s_rng = 0x62656e6368ULL;           /* "bench" */

@@ -494,7 +494,7 @@ s_handle_search (market_t *self, const json_t *input, uint64_t now_ms, json_t **
             return s_fail (message, HEARTH_EINVAL, "query must contain at least one word");
     }
     //  No embed.text provider is wired yet (a later issue): lexical ranking
-    //  is the fallback M06 §5 asks to log at warning level
+    //  is the lexical fallback, logged at warning level (docs/decisions/0023)
     hearth_log_limited (HEARTH_LOG_WARN, "market", "market.search.lexical",
                         "market.search: no embed.text provider; using lexical ranking only");
     market_post_t posts [MARKET_SEARCH_MAX_K];
@@ -657,7 +657,7 @@ s_handle_expire (market_t *self, const json_t *input, const uint8_t *caller, uin
     market_post_t post;
     if (market_view_get (self->view, id, members, &post))
         return s_fail (message, HEARTH_ENOTFOUND, "no post with event_id %s", id);
-    //  M06 §4.4: the author may always expire; `stale` also by TRUSTED/ANCHOR
+    //  docs/decisions/0008: the author may always expire; `stale` also by TRUSTED/ANCHOR
     const uint8_t *me = identity_public_key (self->self_id);
     if (memcmp (post.author, me, 32) != 0) {
         if (reason != HEARTH__EXPIRY_REASON__EXPIRY_REASON_STALE)

@@ -1,5 +1,6 @@
 /*  market.h — the marketplace service: the market.* capability handlers and
-    the sweeper (M06 §3.3, §4; CONTRACT §4.11–4.14; DESIGN §7).
+    the sweeper (docs/market.md; shapes in docs/protocol.md, "The market.*
+    capabilities").
 
     Registers a market_view_t with the event log and serves:
       market.list    {category?, tags?, since_lamport?, limit?} -> {posts, max_lamport}
@@ -8,7 +9,7 @@
                                                                 -> {event_id, lamport}
       market.expire  {event_id, reason, client_id?}              -> {event_id, lamport}
       market.search  {query, k?}                                 -> {posts (each + score), max_lamport}
-    Inputs and outputs are jansson objects in the CONTRACT shapes (ids as
+    Inputs and outputs are jansson objects in the docs/protocol.md shapes (ids as
     "ed25519:<b64url>", times RFC 3339 UTC). The service never writes posts
     directly: post and expire append events through the event log.
     Single-threaded: call from the thread that owns the event log.
@@ -26,12 +27,12 @@
 extern "C" {
 #endif
 
-/*  Config defaults (X04 §3, M06 §7). */
+/*  Config defaults (docs/operations.md, "Configuration"; docs/limits.md). */
 #define MARKET_DEFAULT_TTL_SECONDS     604800    /* 7 days */
 #define MARKET_MAX_TTL_SECONDS         2592000   /* 30 days */
 #define MARKET_SWEEP_INTERVAL_SECONDS  60
 
-/*  CONTRACT §3 capability descriptors: calls in flight at most
+/*  Capability descriptors (docs/protocol.md, "The market.* capabilities"): calls in flight at most
     (max_concurrent) and timeout_seconds of each market.* capability. The
     node enforces them on calls from peers (gossip_query_limits_set) and
     hearthctl --node waits at most the timeout. market.get is a Hearth extra
@@ -45,7 +46,7 @@ extern "C" {
 #define MARKET_SEARCH_MAX_CONCURRENT   4
 #define MARKET_SEARCH_TIMEOUT_SECONDS  10
 
-/*  The CONTRACT §3 limits of capability: 0 with *max_concurrent and
+/*  The descriptor limits of capability: 0 with *max_concurrent and
     *timeout_seconds set (either pointer may be NULL), or HEARTH_ENOTFOUND
     for a name without a descriptor. */
 int market_capability_limits (const char *capability, uint32_t *max_concurrent,
@@ -87,12 +88,12 @@ market_view_t *market_view (market_t *self);
 int market_handle (market_t *self, const char *capability, const json_t *input,
                    const uint8_t caller [32], uint64_t now_ms, json_t **output, char **message);
 
-/*  One sweeper pass (M06 §4.2, DESIGN §7): if this node is TRUSTED or ANCHOR,
+/*  One sweeper pass (docs/market.md, "The sweeper"): if this node is TRUSTED or ANCHOR,
     append a `stale` expiry for each post past expires_at with no valid
     expiry yet. Returns the number appended (>= 0) or a negative error. */
 int market_sweep (market_t *self, uint64_t now_ms);
 
-/*  JSON of a post in the CONTRACT §4.11 shape; new object, caller owns. */
+/*  JSON of a post in the docs/protocol.md "Post" shape; new object, caller owns. */
 json_t *market_post_to_json (const market_post_t *post);
 
 #ifdef __cplusplus

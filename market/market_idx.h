@@ -2,7 +2,8 @@
     slot. The market's one hash map: the view's post ids (up to a million)
     and authors (32-byte keys), and the search index's stems, word forms
     and document ids. A slot holding a key pointer, a 64-bit hash and the
-    value took 24 bytes, ~50 bytes a post at the table's load.
+    value would take 24 bytes, ~50 bytes a post at the table's load
+    (docs/performance.md, "Market view memory").
     Keys are C strings, or byte strings of one length fixed at new.
 
     The caller owns the keys and numbers them: the map holds the index and

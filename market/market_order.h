@@ -11,7 +11,7 @@
     read back through the id_of function given to market_order_new, so
     items are BORROWED and must keep their id alive and unchanged while
     their entry exists. (The market view holds up to a million entries: an
-    id pointer in each was 8 MB.)
+    id pointer in each would be 8 MB.)
 */
 #ifndef HEARTH_MARKET_ORDER_H
 #define HEARTH_MARKET_ORDER_H

@@ -1,4 +1,4 @@
-/*  market_search.h — lexical relevance ranking for market.search (DESIGN §7).
+/*  market_search.h — lexical relevance ranking for market.search (docs/market.md, "Search").
 
     An incremental inverted index over posts (title weighted above body and
     tags), ranked with BM25 (k1 = 1.2, b = 0.75) over:

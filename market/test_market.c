@@ -1,5 +1,5 @@
 /*  test_market.c — the market service on a real event log (RocksDB on disk
-    under $TMPDIR): the M06 §8 unit tests, input validation, output shapes,
+    under $TMPDIR): the marketplace acceptance cases, input validation, output shapes,
     expire authority and idempotency, the sweeper, restart.
 */
 #include "test_market_util.h"
@@ -210,7 +210,7 @@ s_list_count (s_node_t *k, const char *input, uint64_t now)
     return n;
 }
 
-/* ---- M06 §8 ------------------------------------------------------------- */
+/* ---- acceptance---------------------------------------------------------- */
 
 HT_TEST (test_post_is_idempotent_on_client_id)
 {
@@ -294,7 +294,7 @@ HT_TEST (test_expire_unauthorized_caller_rejected)
     HT_CHECK_EQ_INT (eventlog_stats (k.log)->events_by_type [HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED], 0);
 
     //  Promoted to TRUSTED: `stale` on another's post is allowed, the
-    //  author-only reasons still are not (M06 §4.4)
+    //  author-only reasons still are not (docs/decisions/0008)
     s_promote (k.log, k.root, k.node, HEARTH__LEVEL__LEVEL_TRUSTED, T0 + 400);
     snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"reason\":\"withdrawn\"}", theirs);
     HT_CHECK_EQ_INT (s_call (&k, "market.expire", input, T0 + 500, NULL), HEARTH_EUNAUTHORIZED);
@@ -592,7 +592,7 @@ HT_TEST (test_list_shape_filters_and_validation)
     HT_CHECK_EQ_INT (json_object_size (out), 2);
     json_int_t max_lamport = json_integer_value (json_object_get (out, "max_lamport"));
     HT_CHECK (max_lamport > 0);
-    //  Newest first, full CONTRACT shape
+    //  Newest first, full docs/protocol.md shape
     HT_CHECK_EQ_STR (json_string_value (json_object_get (json_array_get (posts, 0), "title")), "Treffen");
     json_t *p = json_array_get (posts, 2);
     HT_CHECK_EQ_STR (json_string_value (json_object_get (p, "event_id")), a);
@@ -769,7 +769,7 @@ HT_TEST (test_config_defaults_and_clamping)
     s_node_destroy (&k);
 }
 
-/*  CONTRACT §3 descriptors. */
+/*  Capability descriptors (docs/protocol.md). */
 HT_TEST (test_capability_limits)
 {
     uint32_t n = 0, t = 0;

@@ -81,7 +81,7 @@ s_free_all (event_t **events, size_t n)
         event_destroy (&events [i]);
 }
 
-/* ---- M06 §8 ------------------------------------------------------------- */
+/* ---- acceptance---------------------------------------------------------- */
 
 HT_TEST (test_post_event_appears_in_view_after_apply)
 {

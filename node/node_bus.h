@@ -2,7 +2,7 @@
     request frame into one reply frame, and renders stats.
 
     Capabilities served (the caller is always this node's own key: the
-    control socket is reachable only by the node's owner, DESIGN §2):
+    control socket is reachable only by the node's owner, docs/architecture.md §10):
       market.list | market.get | market.post | market.expire | market.search
                           -> market_handle()
       node.id             {}                         -> {node_id, short_id, address, community_id,
@@ -10,7 +10,7 @@
       node.peers          {}                         -> {peers:[...]} (gossip_peers_json)
       node.stats          {format?: "json"|"prometheus"}
                                                      -> the stats object, or {"text": "..."}
-      events.list         {since_lamport?, limit?}   -> {events:[CONTRACT §7.1 envelopes],
+      events.list         {since_lamport?, limit?}   -> {events:[JSON envelopes],
                                                          max_lamport, more, head}
       node.verify_views   {}                         -> {equal, live_digest, rebuilt_digest, ...}
       node.view_digest    {}                         -> {view_digest, events_digest, events,
@@ -85,7 +85,7 @@ int node_bus_call (node_bus_t *self, const char *capability, const json_t *input
 void node_bus_stats_sample (node_bus_t *self, node_stats_sample_t *sample);
 
 /*  Answer for the stats socket: request "json" or "prometheus" (exact,
-    borrowed, len bytes) -> text (malloc'd); anything else -> a CONTRACT
+    borrowed, len bytes) -> text (malloc'd); anything else -> a wire
     error body. NULL only on OOM. */
 char *node_bus_stats_text (node_bus_t *self, const uint8_t *request, size_t len);
 

@@ -9,7 +9,7 @@
                "input" and "params" are optional objects; no other keys.
       reply    {"output":{...},"meta":{"ms":N}}                    success
                {"error":"<code>","message":"..."}                  failure
-    where <code> is one of the CONTRACT §9 codes (hearth_error_code()).
+    where <code> is one of the wire codes (hearth_error_code(); docs/protocol.md, "Errors").
 
     A request frame over NODE_CONTROL_MAX_FRAME_BYTES gets a bad_request
     reply; one over NODE_CONTROL_HARD_MAX_BYTES is dropped by ZeroMQ itself
@@ -42,7 +42,7 @@ extern "C" {
 #define NODE_CONTROL_HARD_MAX_BYTES     (16 * 1024 * 1024)
 /*  Longest capability name ("node.verify_views" is 17). */
 #define NODE_CONTROL_MAX_CAPABILITY     64
-/*  How long hearthctl waits for a reply: 15 s, above the largest CONTRACT
+/*  How long hearthctl waits for a reply: 15 s, above the largest capability
     timeout of the capabilities it calls (market.post/search: 10 s). */
 #define NODE_CONTROL_TIMEOUT_MS         15000
 /*  Largest reply a client accepts: 64 MiB. The largest reply is an
@@ -67,13 +67,13 @@ char *node_control_request_encode (const char *capability, const json_t *input);
 /*  Success reply text; `output` is borrowed. malloc'd, NULL on OOM. */
 char *node_control_reply_ok (const json_t *output, uint64_t ms);
 
-/*  Error reply text with the CONTRACT code of err, its Hearth name
+/*  Error reply text with the wire code of err, its Hearth name
     ("hearth_error": "ECORRUPT", "ENOSPC", ...: the wire code alone does
     not tell a full disk from a corrupt store) and message (may be NULL:
     the error's sentence). malloc'd, NULL on OOM. */
 char *node_control_reply_error (int err, const char *message);
 
-/*  Same, with a code that is already a CONTRACT code string. */
+/*  Same, with a code that is already a wire code string. */
 char *node_control_reply_error_code (const char *code, const char *message);
 
 /*  Parse a reply frame. Returns 0 and *reply (new object, caller owns) that

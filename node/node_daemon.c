@@ -299,7 +299,7 @@ s_start_join (node_daemon_t *self)
                "its community.member.joined", node_invite_event_id (invite), expires);
 }
 
-/*  The capabilities served to peers (read-only), with their CONTRACT §3
+/*  The capabilities served to peers (read-only), with their descriptor
     limits enforced by the mesh's admission (gossip_admit.h). */
 static const char *s_remote_capabilities [] = { "market.list", "market.search" };
 #define S_REMOTE_CAPABILITIES (sizeof s_remote_capabilities / sizeof s_remote_capabilities [0])
@@ -307,7 +307,7 @@ static const char *s_remote_capabilities [] = { "market.list", "market.search" }
 /*  Remote capability calls from authenticated members (gossip), already
     past the mesh's rate limits, capacity and deadline checks: only the
     read-only market.list and market.search, with the caller's key as the
-    caller (DESIGN §2); everything else is refused. */
+    caller (docs/protocol.md, "Peer socket"); everything else is refused. */
 static int
 s_on_query (void *arg, const char *capability, const json_t *input, const uint8_t caller [32],
             json_t **output, char **message)
@@ -429,7 +429,8 @@ s_open_state (node_daemon_t *self, char **message)
     }
     free (problem);
     eventlog_set_snapshot_every (self->log, cfg->snapshot_every);
-    /*  Signature checks are ~90% of receiving (DESIGN §5a): fan them out to
+    /*  Signature checks are most of the work of receiving (docs/performance.md,
+        "Where the time goes"; scripts/bench.sh ingest): fan them out to
         every online core; the eventlog clamps to EVENTLOG_MAX_VERIFY_THREADS. */
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
     int threads = cores < 1? 1: cores > EVENTLOG_MAX_VERIFY_THREADS? EVENTLOG_MAX_VERIFY_THREADS

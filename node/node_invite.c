@@ -1,4 +1,4 @@
-/*  node_invite.c — the CONTRACT §12 invite blob: build, sign, canonical
+/*  node_invite.c — the invite blob (docs/protocol.md, "Invite blob"): build, sign, canonical
     form, strict decode, verify. See node_invite.h.
 */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/*  node_invite.h — the invite blob of CONTRACT §12 (issue 3): what an
+/*  node_invite.h — the invite blob (docs/protocol.md, "Invite blob"): what an
     inviter hands to a new member, out of band, so it can join.
 
         {"schema_version": 1,
@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define NODE_INVITE_SCHEMA_VERSION      1
-/*  Default lifetime of an invite: 24 h (CONTRACT §12). */
+/*  Default lifetime of an invite: 24 h (docs/protocol.md, "Invite blob"). */
 #define NODE_INVITE_DEFAULT_TTL_SECONDS 86400
 /*  Longest lifetime accepted: 30 days. An invite is a bearer of admission
     for one key; a month covers any real hand-over and bounds how long an

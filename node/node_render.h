@@ -41,7 +41,7 @@ void node_render_peers (FILE *out, const json_t *output);
 /*  The node.stats object. */
 void node_render_stats (FILE *out, const json_t *stats);
 
-/*  A table header for events, then one line per CONTRACT §7.1 envelope. */
+/*  A table header for events, then one line per JSON envelope. */
 void node_render_events_header (FILE *out);
 void node_render_event (FILE *out, const json_t *envelope);
 

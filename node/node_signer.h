@@ -1,5 +1,5 @@
 /*  node_signer.h — plain Ed25519 signatures with this node's device key,
-    for documents that are not events (the invite blob, CONTRACT §12).
+    for documents that are not events (the invite blob, docs/protocol.md).
 
     identity_t (eventlog/) signs events only, always behind the event
     domain prefix "hearth/event/v1\0". An invite blob is signed over its

@@ -55,7 +55,7 @@ case "$cmd" in
         "$BUILD_DIR/eventlog/bench_ed25519" "$@"
         ;;
     sync)
-        # Sync benchmark of issue 3: clusters of real nodes (cluster.sh),
+        # Sync benchmark: clusters of real nodes (cluster.sh),
         # cases and options in scripts/bench_sync.sh.
         build hearthd hearthctl sync_seed sync_latency
         BUILD_DIR="$BUILD_DIR" exec "$ROOT/scripts/bench_sync.sh" "$@"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_sync.sh — the sync benchmark of issue 3 (`scripts/bench.sh sync`
+# bench_sync.sh — the sync benchmark (`scripts/bench.sh sync`
 # calls it): real hearthd clusters on loopback, made with cluster.sh,
 # measured from outside through hearthctl and the nodes' stats.
 #
@@ -495,9 +495,8 @@ case_join () {
         # joining itself cost (node2_join_peak_over_restart_mib).
         # wrote, the reconciliation store from the log. Its RSS is read as
         # soon as it answers (its views are loaded by then), before any
-        # digest poll: node.view_digest hashed a full view snapshot packed
-        # in one buffer, which at 1M posts cost as much memory again (since
-        # 56e527d it hashes the records one by one).
+        # digest poll (node.view_digest hashes the view record by record,
+        # but reads the whole view).
         cluster stop "$c" 2
         local t_r0 t_r1 r_rss r_hwm r_cpu
         t_r0=$(now_ms)

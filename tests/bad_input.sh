@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bad_input.sh — hostile client input on the control and stats sockets:
-# garbage, oversized and wrong-typed frames get CONTRACT error replies and
+# garbage, oversized and wrong-typed frames get wire-code error replies and
 # the daemon keeps serving (the cases are in control_garbage.c).
 TEST_NAME=bad_input
 . "$(dirname "$0")/node_lib.sh"

@@ -25,7 +25,7 @@ step "init twice is refused"
 expect_exit 1 ctl "$D" init
 [[ "$OUT" == *"already initialised"* ]] || fail "second init: $OUT"
 
-step "id works without a daemon, with the DESIGN §2 shape"
+step "id works without a daemon, with the docs/protocol.md shape"
 ID=$(ctl "$D" id --json)
 assert_json "$ID" "sorted(d) == ['address','node_id','short_id'] and d['address'] is None" "id --json shape"
 assert_json "$ID" "d['node_id'] == '$NODE_ID'" "id matches init"
@@ -151,7 +151,7 @@ else
     echo "promtool not installed: skipping promtool check metrics (scripts/test.sh installs it)"
 fi
 
-step "events --json: CONTRACT §7.1 envelopes"
+step "events --json: JSON envelopes"
 EVENTS=$(ctl "$D" --json events)
 assert_json "$EVENTS" "len(d['events']) == $(printf '%s' "$STATS" | json "d['events']['total']")" "every event listed"
 assert_json "$EVENTS" "all({'schema_version','event_id','lamport','wall_clock','community_id','author','event_type','data','signature'} <= set(e) for e in d['events'])" "envelope fields"

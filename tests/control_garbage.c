@@ -1,6 +1,6 @@
 /*  control_garbage.c — throws malformed, oversized and wrong-typed requests
     at a running hearthd's control and stats sockets and checks each gets the
-    right CONTRACT error reply and that the daemon keeps serving.
+    right wire-code error reply and that the daemon keeps serving.
 
         control_garbage DATA_DIR
 

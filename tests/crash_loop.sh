@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# crash_loop.sh — crash safety of acknowledged posts (issue 2): hearthd is
+# crash_loop.sh — crash safety of acknowledged posts: hearthd is
 # killed with SIGKILL at random moments while `hearthctl market post` runs
 # in a loop; after every restart each acknowledged post must be there and
 # the live market view must equal a full re-fold of the log

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# invite_join.sh — invites and joins without the network (issue 3, CONTRACT
+# invite_join.sh — invites and joins without the network (docs/protocol.md
 # §12): init --identity-only, invite through the running daemon (blob shape,
 # canonical form, file mode, the invite event), join and its refusals
 # (another key, a tampered blob, an expired invite), a joined data dir that

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mesh_concurrent.sh — three nodes posting at the same time all end up with
-# every post and one view (M06 §8, X02 §9); an expiry made on one node
+# every post and one view; an expiry made on one node
 # propagates and list and search exclude the post on every node.
 TEST_NAME=mesh_concurrent
 . "$(dirname "$0")/node_lib.sh"

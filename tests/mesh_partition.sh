@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mesh_partition.sh — three-way partition, then heal (M06 §8, X02 §9): each
+# mesh_partition.sh — three-way partition, then heal: each
 # of three nodes writes while cut off from the other two (partitions made by
 # stopping and restarting nodes); once all run again every node holds the
 # same events and the same market view digest. Then a second split where two

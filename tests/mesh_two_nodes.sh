@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mesh_two_nodes.sh — two nodes converge (M06 §8, X02 §9): a post on either
+# mesh_two_nodes.sh — two nodes converge: a post on either
 # node is listed on the other; remote market.list/search over the mesh as a
 # member (post/expire refused); `id` shows the peer address; `peers`; the
 # mesh stats in JSON and in promtool-valid Prometheus text.

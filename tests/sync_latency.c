@@ -18,12 +18,10 @@
     share the machine's cores with the nodes. It excludes the post's own
     synced append (that happens before "accepted").
 
-    The probe must stay cheap, or it measures itself: the first version
-    (a fresh ipc connection per poll, 64 events re-read per poll) kept four
-    pollers and the four nodes serving them busy, ~0.45 of a core for the
-    probe alone, and watching four nodes instead of one raised node 2's p50
-    from 2.6-3.2 ms to 7.2-8.4 ms (docs/performance.md, Sync). So each
-    watcher keeps one DEALER socket open (one request in flight; replies come
+    The probe must stay cheap, or it measures itself: a fresh ipc
+    connection per poll and many events re-read per poll keep four pollers
+    and the four nodes serving them busy, and the latency measured grows
+    with the number of nodes watched. So each watcher keeps one DEALER socket open (one request in flight; replies come
     in order, and a call that times out replaces the socket, so a late reply
     is never taken for the next one) and re-reads only S_LAMPORT_OVERLAP
     lamports. The JSON summary gives the probe's own CPU time.

@@ -48,7 +48,7 @@
 /*  Post lifetime: 30 days, so seeded posts stay listed for a bench run. */
 #define S_TTL_SECONDS     2592000
 /*  A body of 140 bytes, so a signed event is about 350 bytes on the wire,
-    the size DESIGN §5a's figures are for. */
+    the size docs/performance.md's figures are for. */
 #define S_BODY "Tomato and basil seedlings, a rake and two spades to lend. Pick up " \
                "any evening after six at the back gate; bring them back in a week."
 
