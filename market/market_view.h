@@ -1,5 +1,5 @@
 /*  market_view.h — the marketplace view: a pure, order-insensitive fold of
-    market.post.{created,updated,expired} events (M06 §3.2, DESIGN §7).
+    market.post.{created,updated,expired} events (docs/market.md, docs/decisions/0005-*).
 
     State per post id (the .created event's ULID):
       - the .created event (if seen yet),
@@ -13,7 +13,7 @@
     Two .created with one id (a forged collision): the smaller (author key,
     event hash) wins.
     Whether a post is expired is decided at read time from the claims and the
-    current membership view (M06 §4.4: the author may always expire; `stale`
+    current membership view (docs/decisions/0008-*: the author may always expire; `stale`
     also counts from TRUSTED or ANCHOR members) and from now >= expires_at.
     A post dated more than EVENT_MAX_FUTURE_SKEW_MS after now is not live
     either (listed, searched and counted as active only from then on), so no
@@ -40,7 +40,7 @@ extern "C" {
 #define MARKET_VIEW_MAX_CLAIMERS  32
 /*  Posts kept at most (active + expired tombstones). */
 #define MARKET_VIEW_MAX_POSTS     1000000
-/*  market.list limit default and cap (CONTRACT §4.11). */
+/*  market.list limit default and cap (docs/protocol.md "market.list"). */
 #define MARKET_LIST_DEFAULT_LIMIT 50
 #define MARKET_LIST_MAX_LIMIT     500
 
@@ -67,7 +67,7 @@ typedef struct {
     uint64_t       expired_via_lamport; /* lamport of that claim, 0 if none */
 } market_post_t;
 
-/*  A list query (CONTRACT §4.11). Tags match ANY: a post is listed if it
+/*  A list query (docs/protocol.md "market.list"). Tags match ANY: a post is listed if it
     has at least one of the given tags (case-insensitive); none = all. */
 typedef struct {
     int          category;           /* 0 = any */
