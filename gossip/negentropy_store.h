@@ -1,5 +1,5 @@
 /*  negentropy_store.h — the incremental item store behind Hearth's
-    anti-entropy reconciliation (DESIGN §5).
+    anti-entropy reconciliation (docs/decisions/0003-*).
 
     Items are (timestamp, id) pairs: timestamp = the event's lamport, id = the
     32-byte event hash. They are kept sorted by (timestamp, id) in a B+tree
@@ -20,7 +20,7 @@
         smallest item) kept in the inner nodes, and a page's items are read
         on demand from a source, the node's own sorted index of the same
         items (the event log's order column family). A node's store then
-        costs ~2 bytes per item instead of 40 (docs/sync.md §8). The caller
+        costs ~2 bytes per item instead of 40 (docs/decisions/0017-*). The caller
         keeps the source and the store equal: insert every item the source
         gains, before the next query, and nothing else. A page read that
         disagrees with its summary (count, sum or first item) fails the query
@@ -69,11 +69,11 @@ typedef int (negentropy_source_fn) (void *source, uint64_t timestamp,
                                     negentropy_store_fn *fn, void *arg);
 
 /*  Items per page of a backed store at most, after negentropy_store_settle.
-    A query inside a page reads it: ~20 us to open and seek a RocksDB
-    iterator plus ~0.4 us per item (gossip_bench store, 1M log: a random
-    page read 70 us at 128 items, 46 us at 64). A page's summary is ~120
-    bytes in its inner node, so 64-item pages (half to fully packed) cost
-    ~2-4 bytes per item: +3.7 MiB at 1M (+1.9 at 128, +40.4 in memory). */
+    A query inside a page reads it: a RocksDB seek plus a cost per item, so
+    smaller pages read faster. A page's summary is ~120 bytes in its inner
+    node, so 64-item pages (half to fully packed) cost ~2-4 bytes per item,
+    against 40 in memory (`gossip_bench store`; its figures are in
+    docs/performance.md). */
 #define NEGENTROPY_PAGE_MAX 64
 
 /*  Empty store, or NULL if out of memory. Caller owns the result. */
