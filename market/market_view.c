@@ -27,97 +27,20 @@
     depends on membership (is a claim valid?) is decided at read time.
 */
 #include <assert.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 #include "hearth_error.h"
 #include "market_idx.h"
 #include "market_order.h"
 #include "market_search.h"
 #include "market_text.h"
 #include "market_util.h"
-#include "market_view.h"
+#include "market_view_private.h"
 
-/*  Capacity of a growable array on its first allocation. */
-#define S_FIRST_CAP 16
-
-/*  ttl_seconds 0 in a .created means the contract default (CONTRACT §3,
-    7 days). A constant, never the node's config: every node must compute
+/*  ttl_seconds 0 in a .created means the contract default (7 days,
+    docs/protocol.md "Post"). A constant, never the node's config: every node must compute
     the same expires_at. */
 #define S_DEFAULT_TTL_SECONDS 604800
-/*  MarketSnapshot.version written and accepted. */
-#define S_SNAPSHOT_VERSION    1
-/*  The three market event types as an eventlog_view_t mask. */
-#define S_TYPES_MASK ((1u << HEARTH__EVENT_TYPE__MARKET_POST_CREATED) \
-                    | (1u << HEARTH__EVENT_TYPE__MARKET_POST_UPDATED) \
-                    | (1u << HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED))
-
-/*  A (lamport, event_id) stamp; event_id NULL = none. */
-typedef struct {
-    char     *event_id;             /* owned */
-    uint64_t  lamport;
-} s_stamp_t;
-
-/*  The field winners of one author's .updated events on a post. */
-typedef struct {
-    uint8_t   author [32];
-    s_stamp_t title_at, body_at, tags_at, loc_at;
-    char     *title;                /* owned, valid if title_at set */
-    char     *body;                 /* owned, valid if body_at set */
-    char    **tags;                 /* owned (each and array), valid if tags_at set */
-    size_t    n_tags;
-    double    lat, lng;             /* valid if loc_at set */
-    char     *label;                /* owned */
-} s_upd_t;
-
-typedef struct {
-    uint8_t   author [32];
-    char     *event_id;             /* owned */
-    uint64_t  lamport;
-    int       reason;
-} s_claim_t;
-
-/*  The payload of the winning .created, in one block:
-        ttl_seconds         a uint64, as in the event (0 = default)
-        [lat, lng]          2 doubles, if has_loc
-        tags array          max (n_tags, 1) pointers into the block
-        client_id, title, body, label, the tags (lower-cased)
-                            NUL-terminated strings (label "" if none)
-    Offsets, not pointers, find the parts: 2 bytes instead of 8 each. A
-    block is at most a few KiB (an event is at most EVENT_MAX_BYTES, a
-    restored one is checked against the field limits), so they fit. The
-    ttl is in the block too: s_post_t is then 152 bytes, a 160-byte malloc
-    chunk instead of 176, and the block's chunk mostly has the room. */
-typedef struct {
-    char       *block;              /* owned */
-    int32_t     category;
-    uint16_t    tags_at, client_id_at, title_at, body_at, label_at;
-    uint8_t     n_tags;             /* <= EVENT_MAX_TAGS */
-    uint8_t     has_loc;
-} s_created_t;
-
-/*  One post id's state. Kept small: a 1M-post view holds a million of
-    these (docs/performance.md "Market view memory"). What is derived (the
-    effective content, expires_at) is computed at read time. */
-typedef struct {
-    char        id [ULID_SIZE];     /* the post id, NUL-terminated */
-    uint8_t     created;            /* 1 if a .created won; the rest valid then */
-    //  Pending and applied updates, claims: sorted by author
-    uint8_t     n_upds;             /* <= MARKET_VIEW_MAX_CLAIMERS */
-    uint8_t     n_claims;           /* <= MARKET_VIEW_MAX_CLAIMERS */
-    s_upd_t    *upds;               /* owned; NULL if none */
-    s_claim_t  *claims;             /* owned; NULL if none */
-    //  The winning .created (valid if created)
-    uint64_t    lamport, wall_ms;
-    const uint8_t *author;          /* 32 bytes, in the view's author table */
-    uint8_t     hash [32];
-    s_created_t cr;
-} s_post_t;
-
-_Static_assert (MARKET_VIEW_MAX_POSTS - 1 <= MARKET_IDX_MAX_INDEX, "post indices fit market_idx");
-_Static_assert (MARKET_VIEW_MAX_CLAIMERS <= UINT8_MAX, "n_upds and n_claims are uint8_t");
-_Static_assert (EVENT_MAX_TAGS <= UINT8_MAX, "s_created_t.n_tags is a uint8_t");
 
 /*  The effective content of a post: the .created's fields, each replaced
     by the post author's winning update of it. Pointers borrowed from the
@@ -130,63 +53,11 @@ typedef struct {
     double             lat, lng;
 } s_content_t;
 
-/*  Posts live in slabs, so a post costs its size and no malloc chunk
-    header or pointer: slab k holds 2^(S_SLAB_FIRST_SHIFT + k) posts, up to
-    2^S_SLAB_MAX_SHIFT, then every slab that many (s_slab_of). Slabs never
-    move (a post's address is in the order index and in what readers
-    borrow) and are freed only all at once: a view never drops one post. */
-#define S_SLAB_FIRST_SHIFT 4        /* 16 posts, so a small view stays small */
-#define S_SLAB_MAX_SHIFT   12       /* 4096 posts, ~600 KB: at most that unused */
-/*  Slabs before the fixed-size ones, and the posts they hold (8176). */
-#define S_SLAB_GROWING     (S_SLAB_MAX_SHIFT - S_SLAB_FIRST_SHIFT + 1)
-#define S_SLAB_GROWING_POSTS (((size_t) 1 << S_SLAB_FIRST_SHIFT) * (((size_t) 1 << S_SLAB_GROWING) - 1))
-
-struct _market_view_t {
-    s_post_t       **slabs;         /* owned (array and slabs); post i at s_post_at */
-    size_t           n_slabs, cap_slabs;
-    size_t           n_posts;
-    market_idx_t    *by_id;         /* owned; id -> post index (keys: the posts' ids) */
-    //  Authors of .created, each once (a community has far fewer authors
-    //  than posts: a key per post was 24 bytes more than a pointer)
-    uint8_t        **authors;       /* owned (array and each 32-byte key); never move */
-    size_t           n_authors, cap_authors;
-    market_idx_t    *by_author;     /* owned; key -> index in authors */
-    market_order_t  *order;         /* owned; (lamport, id) -> borrowed post */
-    uint64_t        *dirty;         /* owned bitmap: bit i = post i changed since the
-                                       index saw it; cap_dirty words cover n_posts */
-    size_t           n_dirty, cap_dirty;  /* bits set; words allocated (zeroed) */
-    market_search_t *index;         /* owned; NULL until first needed */
-    uint64_t         max_lamport;
-    uint64_t         dropped;
-    market_view_restore_t *restoring; /* owned; NULL unless a restore is open */
-};
-
 /* ---- small helpers ------------------------------------------------------ */
 
-/*  (lamport, id) order; NULL id sorts first (= no stamp). */
-static int
-s_stamp_cmp (uint64_t la, const char *ia, uint64_t lb, const char *ib)
-{
-    if (la != lb)
-        return la < lb? -1: 1;
-    if (!ia || !ib)
-        return ia? 1: ib? -1: 0;
-    return strcmp (ia, ib);
-}
-
-static void
-s_strv_free (char **v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free (v [i]);
-    free (v);
-}
-
 /*  Lower-cased copies of tags; NULL on OOM (n == 0 gives a 1-slot array). */
-static char **
-s_tags_copy (char *const *tags, size_t n)
+char **
+market_view_tags_copy (char *const *tags, size_t n)
 {
     char **out = (char **) calloc (n? n: 1, sizeof (char *));
     if (!out)
@@ -204,12 +75,6 @@ s_tags_copy (char *const *tags, size_t n)
         (void) rc;
     }
     return out;
-}
-
-static char *
-s_strdup0 (const char *s)
-{
-    return strdup (s? s: "");
 }
 
 static void
@@ -244,8 +109,8 @@ s_put (char *block, size_t *at, const char *s)
 }
 
 /*  Build a created payload (tags lower-cased) in one allocation. */
-static int
-s_created_build (const Hearth__MarketPostCreated *c, s_created_t *out)
+int
+market_view_created_build (const Hearth__MarketPostCreated *c, s_created_t *out)
 {
     const char *label = c->location? s_str (c->location->label): "";
     size_t n_tags = c->n_tags;
@@ -291,64 +156,6 @@ s_created_build (const Hearth__MarketPostCreated *c, s_created_t *out)
     return 0;
 }
 
-/*  The parts of a created payload. */
-static const char *
-s_cr_client_id (const s_created_t *cr)
-{
-    return cr->block + cr->client_id_at;
-}
-
-static const char *
-s_cr_title (const s_created_t *cr)
-{
-    return cr->block + cr->title_at;
-}
-
-static const char *
-s_cr_body (const s_created_t *cr)
-{
-    return cr->block + cr->body_at;
-}
-
-static const char *
-s_cr_label (const s_created_t *cr)
-{
-    return cr->block + cr->label_at;
-}
-
-static char **
-s_cr_tags (const s_created_t *cr)
-{
-    return (char **) (cr->block + cr->tags_at);
-}
-
-static uint64_t
-s_cr_ttl_seconds (const s_created_t *cr)
-{
-    uint64_t ttl;
-    memcpy (&ttl, cr->block, sizeof ttl);
-    return ttl;
-}
-
-/*  Latitude, longitude: 0 unless has_loc. */
-static double
-s_cr_lat (const s_created_t *cr)
-{
-    double loc [2] = { 0, 0 };
-    if (cr->has_loc)
-        memcpy (loc, cr->block + sizeof (uint64_t), sizeof loc);
-    return loc [0];
-}
-
-static double
-s_cr_lng (const s_created_t *cr)
-{
-    double loc [2] = { 0, 0 };
-    if (cr->has_loc)
-        memcpy (loc, cr->block + sizeof (uint64_t), sizeof loc);
-    return loc [1];
-}
-
 static void
 s_created_clear (s_post_t *p)
 {
@@ -370,24 +177,6 @@ s_post_clear (s_post_t *p)
     free (p->claims);
 }
 
-/*  The slab and the position in it of post i. */
-static void
-s_slab_of (size_t i, size_t *slab, size_t *pos)
-{
-    if (i < S_SLAB_GROWING_POSTS) {
-        //  Slab k starts at 2^FIRST (2^k - 1): k = floor (log2 (i / 2^FIRST + 1))
-        size_t q = (i >> S_SLAB_FIRST_SHIFT) + 1;
-        *slab = (size_t) (63 - __builtin_clzll ((unsigned long long) q));
-        *pos = i - (((size_t) 1 << *slab) - 1) * ((size_t) 1 << S_SLAB_FIRST_SHIFT);
-    }
-    else {
-        size_t j = i - S_SLAB_GROWING_POSTS;
-        *slab = S_SLAB_GROWING + (j >> S_SLAB_MAX_SHIFT);
-        *pos = j & (((size_t) 1 << S_SLAB_MAX_SHIFT) - 1);
-    }
-}
-
-/*  Post i (< n_posts). */
 /*  by_author's keys. */
 static const void *
 s_author_key_of (const void *arg, uint32_t index)
@@ -399,8 +188,8 @@ s_author_key_of (const void *arg, uint32_t index)
 
 /*  The view's copy of an author key (added if new): 0 and *out, or
     HEARTH_ENOMEM. */
-static int
-s_author_intern (market_view_t *self, const uint8_t key [32], const uint8_t **out)
+int
+market_view_author_intern (market_view_t *self, const uint8_t key [32], const uint8_t **out)
 {
     market_idx_keys_t keys = { s_author_key_of, self };
     uint32_t at;
@@ -426,15 +215,6 @@ s_author_intern (market_view_t *self, const uint8_t key [32], const uint8_t **ou
     return 0;
 }
 
-static s_post_t *
-s_post_at (const market_view_t *self, size_t i)
-{
-    assert (i < self->n_posts);
-    size_t slab, pos;
-    s_slab_of (i, &slab, &pos);
-    return &self->slabs [slab][pos];
-}
-
 /* ---- lifecycle ------------------------------------------------------------ */
 
 /*  The order index's items are posts. */
@@ -443,8 +223,6 @@ s_order_id (const void *item)
 {
     return ((const s_post_t *) item)->id;
 }
-
-static void s_restore_free (market_view_restore_t **r_p);
 
 market_view_t *
 market_view_new (void)
@@ -495,7 +273,7 @@ market_view_destroy (market_view_t **self_p)
     if (!self_p || !*self_p)
         return;
     market_view_t *self = *self_p;
-    s_restore_free (&self->restoring);
+    market_view_restore_end (self, 0);      /* drop an open restore */
     s_free_state (self);
     market_idx_destroy (&self->by_id);
     market_idx_destroy (&self->by_author);
@@ -576,7 +354,7 @@ s_expires_at (const s_post_t *p)
 }
 
 /*  The claim that expires p under `members`, or NULL: the smallest
-    (lamport, event_id) among valid claims. Valid (M06 §4.4, DESIGN §7): by
+    (lamport, event_id) among valid claims. Valid (docs/decisions/0008-*): by
     the post author with any reason, or `stale` by a TRUSTED/ANCHOR member. */
 static const s_claim_t *
 s_valid_claim (const s_post_t *p, const membership_t *members)
@@ -655,22 +433,6 @@ market_view_is_expired (const market_post_t *post, uint64_t now_ms)
 
 /* ---- indexes ------------------------------------------------------------- */
 
-/*  Bits per dirty word. */
-#define S_WORD_BITS 64
-
-/*  Queue post at for the search index (cannot fail: s_post_add keeps the
-    bitmap covering n_posts). */
-static void
-s_mark_dirty_at (market_view_t *self, uint32_t at)
-{
-    assert (at < self->n_posts && at / S_WORD_BITS < self->cap_dirty);
-    uint64_t bit = (uint64_t) 1 << (at % S_WORD_BITS);
-    if (self->dirty [at / S_WORD_BITS] & bit)
-        return;
-    self->dirty [at / S_WORD_BITS] |= bit;
-    self->n_dirty++;
-}
-
 /*  Grow the dirty bitmap, zeroed, to cover n posts (doubling). 0 or
     HEARTH_ENOMEM. */
 static int
@@ -690,14 +452,6 @@ s_dirty_reserve (market_view_t *self, size_t n)
     return 0;
 }
 
-static int
-s_order_insert (market_view_t *self, s_post_t *p)
-{
-    int rc = market_order_insert (self->order, p->lamport, p->id, p);
-    assert (rc != HEARTH_EEXISTS);      // one entry per post id
-    return rc;
-}
-
 static void
 s_order_remove (market_view_t *self, s_post_t *p)
 {
@@ -706,18 +460,10 @@ s_order_remove (market_view_t *self, s_post_t *p)
     (void) rc;
 }
 
-/*  by_id's keys: the id of the post at an index. */
-static const void *
-s_key_of (const void *arg, uint32_t index)
-{
-    const market_view_t *self = (const market_view_t *) arg;
-    return s_post_at (self, index)->id;
-}
-
 /*  The entry for id and its index, created if needed (ECAPACITY at
     MARKET_VIEW_MAX_POSTS). */
-static int
-s_post_add (market_view_t *self, const char *id, s_post_t **out, uint32_t *out_at)
+int
+market_view_post_add (market_view_t *self, const char *id, s_post_t **out, uint32_t *out_at)
 {
     market_idx_keys_t keys = { s_key_of, self };
     uint32_t at;
@@ -756,31 +502,6 @@ s_post_add (market_view_t *self, const char *id, s_post_t **out, uint32_t *out_a
     *out_at = new_at;
     *out = p;
     return 0;
-}
-
-/*  The entry for id, created if needed (ECAPACITY at MARKET_VIEW_MAX_POSTS). */
-static int
-s_post_get (market_view_t *self, const char *id, s_post_t **out)
-{
-    uint32_t at;
-    return s_post_add (self, id, out, &at);
-}
-
-/*  Queue a post for the search index. */
-static void
-s_mark_dirty (market_view_t *self, const s_post_t *p)
-{
-    //  Restore marks each post just after adding it: no lookup for that
-    if (self->n_posts > 0 && s_post_at (self, self->n_posts - 1) == p) {
-        s_mark_dirty_at (self, (uint32_t) (self->n_posts - 1));
-        return;
-    }
-    market_idx_keys_t keys = { s_key_of, self };
-    uint32_t at;
-    int rc = market_idx_get (self->by_id, p->id, &keys, &at);
-    assert (rc == 0);               // every post is in by_id
-    (void) rc;
-    s_mark_dirty_at (self, at);
 }
 
 /*  Index in a by-author sorted array of elem-sized records (author first),
@@ -863,7 +584,7 @@ s_apply_created (market_view_t *self, const event_t *ev)
     const Hearth__MarketPostCreated *c = event_body (ev)->market_post_created;
     s_post_t *p;
     uint32_t at;
-    int rc = s_post_add (self, event_id (ev), &p, &at);
+    int rc = market_view_post_add (self, event_id (ev), &p, &at);
     if (rc)
         return rc;
     if (p->created) {
@@ -876,10 +597,10 @@ s_apply_created (market_view_t *self, const event_t *ev)
     }
     //  Build the new content first, so OOM leaves the old one intact
     const uint8_t *author;
-    if (s_author_intern (self, event_author (ev), &author))
+    if (market_view_author_intern (self, event_author (ev), &author))
         return HEARTH_ENOMEM;
     s_created_t cr;
-    if (s_created_build (c, &cr))
+    if (market_view_created_build (c, &cr))
         return HEARTH_ENOMEM;
     if (p->created) {
         s_order_remove (self, p);
@@ -905,7 +626,7 @@ s_apply_updated (market_view_t *self, const event_t *ev)
     const Hearth__MarketPostUpdated *u = event_body (ev)->market_post_updated;
     s_post_t *p;
     uint32_t at;
-    int rc = s_post_add (self, u->target_event_id, &p, &at);
+    int rc = market_view_post_add (self, u->target_event_id, &p, &at);
     if (rc)
         return rc;
     int dropped;
@@ -948,7 +669,7 @@ s_apply_updated (market_view_t *self, const event_t *ev)
             return rc;
     }
     if (u->replace_tags) {
-        char **v = s_tags_copy (u->tags, u->n_tags);
+        char **v = market_view_tags_copy (u->tags, u->n_tags);
         if (!v)
             return HEARTH_ENOMEM;
         if ((rc = s_stamp_win (&rec->tags_at, lamport, id)) == 1) {
@@ -987,7 +708,7 @@ s_apply_expired (market_view_t *self, const event_t *ev)
     const Hearth__MarketPostExpired *x = event_body (ev)->market_post_expired;
     s_post_t *p;
     uint32_t at;
-    int rc = s_post_add (self, x->target_event_id, &p, &at);
+    int rc = market_view_post_add (self, x->target_event_id, &p, &at);
     if (rc)
         return rc;
     int dropped;
@@ -1083,7 +804,7 @@ market_view_list (market_view_t *self, const market_query_t *q, const membership
     //  Query tags lower-cased once (copies; OOM lists nothing rather than all)
     char **tags = NULL;
     if (q->n_tags) {
-        tags = s_tags_copy ((char *const *) q->tags, q->n_tags);
+        tags = market_view_tags_copy ((char *const *) q->tags, q->n_tags);
         if (!tags)
             return 0;
     }
@@ -1235,553 +956,4 @@ market_view_search (market_view_t *self, const char *query, size_t k,
         scores [i] = hits [i].score;
     }
     return (int) n;
-}
-
-/* ---- snapshot / restore ------------------------------------------------------ */
-
-static int
-s_cmp_post_id (const void *a, const void *b)
-{
-    return strcmp ((*(const s_post_t *const *) a)->id, (*(const s_post_t *const *) b)->id);
-}
-
-/*  The snapshot is streamed as records (eventlog.h, "Snapshots"): first
-    the header, pack (MarketSnapshot {version, max_lamport}), then per
-    post in id order the bytes of one element of field 3: its tag (0x1a),
-    a varint length and pack (MarketPostState). protobuf-c packs fields in
-    field-number order, so the concatenation is byte for byte the single
-    pack of the whole MarketSnapshot written before records (the digest
-    did not change), and any run of whole records, with the header or
-    without, is itself a MarketSnapshot message: a chunk unpacks alone.
-    A record is built from the fixed temporaries of s_record_t (a post
-    holds at most MARKET_VIEW_MAX_CLAIMERS updates and claims), so the
-    stream costs the sorted array of post pointers (8 B per post) and one
-    record buffer, never a copy of the view. */
-
-/*  Field 3 (posts), length-delimited: (3 << 3) | 2. */
-#define S_POSTS_TAG 0x1a
-/*  Largest post record: a .created's fields fit an event
-    (EVENT_MAX_BYTES), so does each author's set of update winners (title
-    200 + body 8000 + 16 tags of 32 + label 120 + four ids and lamports,
-    under 9.3 KB), a claim is under 128 B (author, id, lamport, reason),
-    and the post's own fields (id, lamports, author, hash) and the record's
-    tag and length under 256 B: ~545 KB. */
-#define S_RECORD_BOUND ((1 + MARKET_VIEW_MAX_CLAIMERS) * (size_t) EVENT_MAX_BYTES \
-                        + MARKET_VIEW_MAX_CLAIMERS * 128 + 256)
-_Static_assert (S_RECORD_BOUND <= EVENTLOG_SNAPSHOT_RECORD_MAX,
-                "a post record fits the eventlog's record cap");
-
-/*  Temporaries for one post record: protobuf-c structs pointing into the
-    state (protobuf-c packs, never writes through them), and the packed
-    record. */
-typedef struct {
-    Hearth__MarketPostState    st;
-    Hearth__MarketPostCreated  cr;
-    Hearth__Location           locs [1 + MARKET_VIEW_MAX_CLAIMERS];
-    Hearth__MarketFieldUpdates upds [MARKET_VIEW_MAX_CLAIMERS];
-    Hearth__MarketFieldUpdates *upd_ptrs [MARKET_VIEW_MAX_CLAIMERS];
-    Hearth__MarketExpiryClaim  claims [MARKET_VIEW_MAX_CLAIMERS];
-    Hearth__MarketExpiryClaim  *claim_ptrs [MARKET_VIEW_MAX_CLAIMERS];
-    uint8_t                   *buf;         /* owned: the record */
-    size_t                     cap;
-} s_record_t;
-
-/*  Fill r->st for post p. */
-static void
-s_record_fill (s_record_t *r, const s_post_t *p)
-{
-    //  The fold and restore keep at most MARKET_VIEW_MAX_CLAIMERS of each
-    assert (p->n_upds <= MARKET_VIEW_MAX_CLAIMERS && p->n_claims <= MARKET_VIEW_MAX_CLAIMERS);
-    Hearth__MarketPostState *st = &r->st;
-    hearth__market_post_state__init (st);
-    st->event_id = (char *) p->id;
-    st->created = p->created;
-    size_t l = 0;
-    if (p->created) {
-        Hearth__MarketPostCreated *cr = &r->cr;
-        hearth__market_post_created__init (cr);
-        cr->client_id = (char *) s_cr_client_id (&p->cr);
-        cr->category = (Hearth__Category) p->cr.category;
-        cr->title = (char *) s_cr_title (&p->cr);
-        cr->body = (char *) s_cr_body (&p->cr);
-        cr->tags = s_cr_tags (&p->cr);
-        cr->n_tags = p->cr.n_tags;
-        cr->ttl_seconds = s_cr_ttl_seconds (&p->cr);
-        if (p->cr.has_loc) {
-            Hearth__Location *loc = &r->locs [l++];
-            hearth__location__init (loc);
-            loc->lat = s_cr_lat (&p->cr);
-            loc->lng = s_cr_lng (&p->cr);
-            loc->label = (char *) s_cr_label (&p->cr);
-            cr->location = loc;
-        }
-        st->lamport = p->lamport;
-        st->wall_clock_ms = p->wall_ms;
-        st->author.data = (uint8_t *) p->author;
-        st->author.len = 32;
-        st->created_hash.data = (uint8_t *) p->hash;
-        st->created_hash.len = 32;
-        st->post = cr;
-    }
-    st->updates = r->upd_ptrs;
-    st->n_updates = p->n_upds;
-    for (size_t j = 0; j < p->n_upds; j++) {
-        const s_upd_t *src = &p->upds [j];
-        Hearth__MarketFieldUpdates *d = &r->upds [j];
-        hearth__market_field_updates__init (d);
-        d->author.data = (uint8_t *) src->author;
-        d->author.len = 32;
-        if (src->title_at.event_id) {
-            d->title_event_id = src->title_at.event_id;
-            d->title_lamport = src->title_at.lamport;
-            d->title = src->title;
-        }
-        if (src->body_at.event_id) {
-            d->body_event_id = src->body_at.event_id;
-            d->body_lamport = src->body_at.lamport;
-            d->body = src->body;
-        }
-        if (src->tags_at.event_id) {
-            d->tags_event_id = src->tags_at.event_id;
-            d->tags_lamport = src->tags_at.lamport;
-            d->tags = src->tags;
-            d->n_tags = src->n_tags;
-        }
-        if (src->loc_at.event_id) {
-            Hearth__Location *loc = &r->locs [l++];
-            hearth__location__init (loc);
-            loc->lat = src->lat;
-            loc->lng = src->lng;
-            loc->label = src->label;
-            d->location_event_id = src->loc_at.event_id;
-            d->location_lamport = src->loc_at.lamport;
-            d->location = loc;
-        }
-        r->upd_ptrs [j] = d;
-    }
-    st->claims = r->claim_ptrs;
-    st->n_claims = p->n_claims;
-    for (size_t j = 0; j < p->n_claims; j++) {
-        Hearth__MarketExpiryClaim *d = &r->claims [j];
-        hearth__market_expiry_claim__init (d);
-        d->event_id = p->claims [j].event_id;
-        d->lamport = p->claims [j].lamport;
-        d->author.data = (uint8_t *) p->claims [j].author;
-        d->author.len = 32;
-        d->reason = (Hearth__ExpiryReason) p->claims [j].reason;
-        r->claim_ptrs [j] = d;
-    }
-}
-
-/*  Pack post p's record into r->buf; its length, or 0 (ENOMEM/ETOOBIG in *rc). */
-static size_t
-s_record_pack (s_record_t *r, const s_post_t *p, int *rc)
-{
-    s_record_fill (r, p);
-    size_t size = hearth__market_post_state__get_packed_size (&r->st);
-    size_t len = 1 + 10 + size;             /* tag, varint (<= 10 bytes), message */
-    if (len > EVENTLOG_SNAPSHOT_RECORD_MAX) {
-        *rc = HEARTH_ETOOBIG;               /* not with state within the caps */
-        return 0;
-    }
-    if (market_util_reserve ((void **) &r->buf, &r->cap, len, 1, 4096)) {
-        *rc = HEARTH_ENOMEM;
-        return 0;
-    }
-    size_t at = 0;
-    r->buf [at++] = S_POSTS_TAG;
-    for (uint64_t v = size; ; v >>= 7) {
-        r->buf [at++] = (uint8_t) ((v & 0x7f) | (v >= 0x80? 0x80: 0));
-        if (v < 0x80)
-            break;
-    }
-    return at + hearth__market_post_state__pack (&r->st, r->buf + at);
-}
-
-int
-market_view_records (market_view_t *self, eventlog_record_fn *emit, void *arg)
-{
-    size_t n = self->n_posts;
-    s_post_t **sorted = (s_post_t **) malloc ((n + 1) * sizeof *sorted);
-    s_record_t *r = (s_record_t *) calloc (1, sizeof *r);
-    int rc = HEARTH_ENOMEM;
-    if (!sorted || !r)
-        goto done;
-    for (size_t i = 0; i < n; i++)
-        sorted [i] = s_post_at (self, i);
-    qsort (sorted, n, sizeof *sorted, s_cmp_post_id);
-
-    Hearth__MarketSnapshot head = HEARTH__MARKET_SNAPSHOT__INIT;
-    head.version = S_SNAPSHOT_VERSION;
-    head.max_lamport = self->max_lamport;
-    uint8_t hbuf [32];                      /* two tags and two varints: <= 17 B */
-    assert (hearth__market_snapshot__get_packed_size (&head) <= sizeof hbuf);
-    rc = emit (arg, hbuf, hearth__market_snapshot__pack (&head, hbuf));
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        size_t len = s_record_pack (r, sorted [i], &rc);
-        if (len)
-            rc = emit (arg, r->buf, len);
-    }
-done:
-    free (sorted);
-    if (r)
-        free (r->buf);
-    free (r);
-    return rc;
-}
-
-/*  Appends records to a growing buffer (market_view_snapshot). */
-typedef struct {
-    uint8_t *buf;                           /* owned until handed out */
-    size_t   len, cap;
-} s_concat_t;
-
-static int
-s_concat_emit (void *arg, const uint8_t *rec, size_t len)
-{
-    s_concat_t *c = (s_concat_t *) arg;
-    if (market_util_reserve ((void **) &c->buf, &c->cap, c->len + len, 1, 4096))
-        return HEARTH_ENOMEM;
-    memcpy (c->buf + c->len, rec, len);
-    c->len += len;
-    return 0;
-}
-
-int
-market_view_snapshot (market_view_t *self, uint8_t **buf, size_t *len)
-{
-    s_concat_t c = { NULL, 0, 0 };
-    int rc = market_view_records (self, s_concat_emit, &c);
-    if (rc) {
-        free (c.buf);
-        return rc;
-    }
-    *buf = c.buf;
-    *len = c.len;
-    return 0;
-}
-
-static int
-s_digest_emit (void *arg, const uint8_t *rec, size_t len)
-{
-    crypto_generichash_update ((crypto_generichash_state *) arg, rec, len);
-    return 0;
-}
-
-int
-market_view_digest (market_view_t *self, uint8_t out [32])
-{
-    crypto_generichash_state state;
-    crypto_generichash_init (&state, NULL, 0, 32);
-    int rc = market_view_records (self, s_digest_emit, &state);
-    if (rc)
-        return rc;
-    crypto_generichash_final (&state, out, 32);
-    return 0;
-}
-
-/*  Checks shared by restore: a text field within max bytes, valid UTF-8. */
-static int
-s_text_ok (const char *s, size_t max)
-{
-    if (!s)
-        return 1;
-    size_t n = strnlen (s, max + 1);
-    return n <= max && hearth_utf8_valid (s, n);
-}
-
-static int
-s_tags_ok (char *const *tags, size_t n)
-{
-    if (n > EVENT_MAX_TAGS)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!tags [i] || !*tags [i] || !s_text_ok (tags [i], EVENT_MAX_TAG_BYTES))
-            return 0;
-    return 1;
-}
-
-static int
-s_loc_ok (const Hearth__Location *loc)
-{
-    return !loc || (isfinite (loc->lat) && isfinite (loc->lng)
-                    && s_text_ok (loc->label, EVENT_MAX_LABEL_BYTES));
-}
-
-/*  Load one post state into p (fresh, zeroed but for id). */
-static int
-s_restore_post (market_view_t *self, s_post_t *p, const Hearth__MarketPostState *st)
-{
-    if (st->created) {
-        const Hearth__MarketPostCreated *c = st->post;
-        if (!c || st->author.len != 32 || st->created_hash.len != 32
-        ||  !s_text_ok (c->client_id, EVENT_MAX_CLIENT_ID_BYTES)
-        ||  !c->title || !s_text_ok (c->title, EVENT_MAX_TITLE_BYTES)
-        ||  !c->body || !s_text_ok (c->body, EVENT_MAX_BODY_BYTES)
-        ||  !s_tags_ok (c->tags, c->n_tags) || !s_loc_ok (c->location))
-            return HEARTH_ECORRUPT;
-        if (s_created_build (c, &p->cr))
-            return HEARTH_ENOMEM;
-        p->created = 1;
-        p->lamport = st->lamport;
-        p->wall_ms = st->wall_clock_ms;
-        if (s_author_intern (self, st->author.data, &p->author))
-            return HEARTH_ENOMEM;
-        memcpy (p->hash, st->created_hash.data, 32);
-    }
-    else
-    if (st->post || st->author.len)
-        return HEARTH_ECORRUPT;
-
-    if (st->n_updates > MARKET_VIEW_MAX_CLAIMERS || st->n_claims > MARKET_VIEW_MAX_CLAIMERS)
-        return HEARTH_ECORRUPT;
-    /*  No array for none, as the fold leaves it: two empty arrays were
-        ~208 B of each restored post (heaptrack of a 1M restart). */
-    if (st->n_updates && !(p->upds = (s_upd_t *) calloc (st->n_updates, sizeof (s_upd_t))))
-        return HEARTH_ENOMEM;
-    if (st->n_claims && !(p->claims = (s_claim_t *) calloc (st->n_claims, sizeof (s_claim_t))))
-        return HEARTH_ENOMEM;
-    for (size_t j = 0; j < st->n_updates; j++) {
-        const Hearth__MarketFieldUpdates *d = st->updates [j];
-        s_upd_t *u = &p->upds [p->n_upds];
-        if (d->author.len != 32
-        ||  (j > 0 && memcmp (p->upds [j - 1].author, d->author.data, 32) >= 0)
-        ||  !s_text_ok (d->title, EVENT_MAX_TITLE_BYTES) || !s_text_ok (d->body, EVENT_MAX_BODY_BYTES)
-        ||  !s_tags_ok (d->tags, d->n_tags) || !s_loc_ok (d->location))
-            return HEARTH_ECORRUPT;
-        p->n_upds++;
-        memcpy (u->author, d->author.data, 32);
-        if (d->title_event_id && *d->title_event_id) {
-            if (!(u->title_at.event_id = strdup (d->title_event_id))
-            ||  !(u->title = s_strdup0 (d->title)))
-                return HEARTH_ENOMEM;
-            u->title_at.lamport = d->title_lamport;
-        }
-        if (d->body_event_id && *d->body_event_id) {
-            if (!(u->body_at.event_id = strdup (d->body_event_id))
-            ||  !(u->body = s_strdup0 (d->body)))
-                return HEARTH_ENOMEM;
-            u->body_at.lamport = d->body_lamport;
-        }
-        if (d->tags_event_id && *d->tags_event_id) {
-            if (!(u->tags_at.event_id = strdup (d->tags_event_id))
-            ||  !(u->tags = s_tags_copy (d->tags, d->n_tags)))
-                return HEARTH_ENOMEM;
-            u->n_tags = d->n_tags;
-            u->tags_at.lamport = d->tags_lamport;
-        }
-        if (d->location_event_id && *d->location_event_id) {
-            if (!d->location)
-                return HEARTH_ECORRUPT;
-            if (!(u->loc_at.event_id = strdup (d->location_event_id))
-            ||  !(u->label = s_strdup0 (d->location->label)))
-                return HEARTH_ENOMEM;
-            u->loc_at.lamport = d->location_lamport;
-            u->lat = d->location->lat;
-            u->lng = d->location->lng;
-        }
-    }
-    for (size_t j = 0; j < st->n_claims; j++) {
-        const Hearth__MarketExpiryClaim *d = st->claims [j];
-        s_claim_t *c = &p->claims [p->n_claims];
-        if (d->author.len != 32 || !d->event_id || !ulid_valid (d->event_id)
-        ||  (j > 0 && memcmp (p->claims [j - 1].author, d->author.data, 32) >= 0))
-            return HEARTH_ECORRUPT;
-        p->n_claims++;
-        memcpy (c->author, d->author.data, 32);
-        if (!(c->event_id = strdup (d->event_id)))
-            return HEARTH_ENOMEM;
-        c->lamport = d->lamport;
-        c->reason = d->reason;
-    }
-    return 0;
-}
-
-static int
-s_cmp_order (const void *a, const void *b)
-{
-    const s_post_t *x = *(const s_post_t *const *) a, *y = *(const s_post_t *const *) b;
-    return s_stamp_cmp (x->lamport, x->id, y->lamport, y->id);
-}
-
-/*  A restore in progress: the state is built in `fresh` and swapped in
-    by market_view_restore_end, so the view is untouched until then. */
-struct _market_view_restore_t {
-    market_view_t *fresh;                   /* owned */
-    s_post_t     **created;                 /* owned array; posts borrowed from fresh */
-    size_t         n_created, cap_created;
-    char           last_id [ULID_SIZE];     /* last post id restored; "" before any */
-    int            has_header;              /* the first chunk had the header */
-    int            failed;                  /* a chunk failed: only end(0) is left */
-};
-
-static void
-s_restore_free (market_view_restore_t **r_p)
-{
-    market_view_restore_t *r = *r_p;
-    if (!r)
-        return;
-    market_view_destroy (&r->fresh);
-    free (r->created);
-    free (r);
-    *r_p = NULL;
-}
-
-int
-market_view_restore_begin (market_view_t *self)
-{
-    s_restore_free (&self->restoring);
-    market_view_restore_t *r = (market_view_restore_t *) calloc (1, sizeof *r);
-    if (!r)
-        return HEARTH_ENOMEM;
-    r->fresh = market_view_new ();
-    if (!r->fresh) {
-        free (r);
-        return HEARTH_ENOMEM;
-    }
-    self->restoring = r;
-    return 0;
-}
-
-/*  Add the posts of one unpacked chunk to r. */
-static int
-s_restore_snap (market_view_restore_t *r, const Hearth__MarketSnapshot *snap)
-{
-    market_view_t *fresh = r->fresh;
-    if (!r->has_header) {
-        if (snap->version != S_SNAPSHOT_VERSION)
-            return HEARTH_ECORRUPT;         /* no header first, or another version */
-        r->has_header = 1;
-        fresh->max_lamport = snap->max_lamport;
-    }
-    else
-    if (snap->version || snap->max_lamport)
-        return HEARTH_ECORRUPT;             /* a second header */
-    if (snap->n_posts > MARKET_VIEW_MAX_POSTS - fresh->n_posts)
-        return HEARTH_ECORRUPT;
-    if (market_util_reserve ((void **) &r->created, &r->cap_created, r->n_created + snap->n_posts,
-                             sizeof (s_post_t *), S_FIRST_CAP))
-        return HEARTH_ENOMEM;
-    for (size_t i = 0; i < snap->n_posts; i++) {
-        const Hearth__MarketPostState *st = snap->posts [i];
-        //  Ids strictly increasing, across chunks too: no post twice
-        if (!st->event_id || !ulid_valid (st->event_id) || strcmp (r->last_id, st->event_id) >= 0)
-            return HEARTH_ECORRUPT;
-        memcpy (r->last_id, st->event_id, ULID_SIZE);
-        s_post_t *p;
-        int rc = s_post_get (fresh, st->event_id, &p);
-        if (rc == 0)
-            rc = s_restore_post (fresh, p, st);
-        if (rc)
-            return rc;
-        if (p->created)
-            r->created [r->n_created++] = p;
-        s_mark_dirty (fresh, p);
-    }
-    return 0;
-}
-
-int
-market_view_restore_chunk (market_view_t *self, const uint8_t *buf, size_t len)
-{
-    market_view_restore_t *r = self->restoring;
-    if (!r || r->failed)
-        return HEARTH_EINVAL;
-    Hearth__MarketSnapshot *snap = hearth__market_snapshot__unpack (NULL, len, buf);
-    int rc = snap? s_restore_snap (r, snap): HEARTH_EDECODE;
-    if (snap)
-        hearth__market_snapshot__free_unpacked (snap, NULL);
-    if (rc)
-        r->failed = 1;
-    return rc;
-}
-
-int
-market_view_restore_end (market_view_t *self, int commit)
-{
-    market_view_restore_t *r = self->restoring;
-    self->restoring = NULL;
-    if (!r)
-        return commit? HEARTH_EINVAL: 0;
-    int rc = 0;
-    if (commit) {
-        if (r->failed || !r->has_header)
-            rc = HEARTH_ECORRUPT;
-        //  Created posts are appended to the order index in its order
-        if (rc == 0 && r->n_created > 1)
-            qsort (r->created, r->n_created, sizeof (s_post_t *), s_cmp_order);
-        for (size_t i = 0; rc == 0 && i < r->n_created; i++)
-            rc = s_order_insert (r->fresh, r->created [i]);
-        if (rc == 0) {
-            market_view_t tmp = *self;
-            *self = *r->fresh;
-            *r->fresh = tmp;                /* destroyed below: the old state */
-        }
-    }
-    s_restore_free (&r);
-    return rc;
-}
-
-int
-market_view_restore (market_view_t *self, const uint8_t *buf, size_t len)
-{
-    int rc = market_view_restore_begin (self);
-    if (rc)
-        return rc;
-    rc = market_view_restore_chunk (self, buf, len);
-    int end_rc = market_view_restore_end (self, rc == 0);
-    return rc? rc: end_rc;
-}
-
-/* ---- eventlog adapter ------------------------------------------------------ */
-
-static int
-s_view_apply (void *ctx, const event_t *ev)
-{
-    return market_view_apply ((market_view_t *) ctx, ev);
-}
-
-static int
-s_view_snapshot (void *ctx, eventlog_record_fn *emit, void *emit_arg)
-{
-    return market_view_records ((market_view_t *) ctx, emit, emit_arg);
-}
-
-static int
-s_view_restore_begin (void *ctx)
-{
-    return market_view_restore_begin ((market_view_t *) ctx);
-}
-
-static int
-s_view_restore_chunk (void *ctx, const uint8_t *buf, size_t len)
-{
-    return market_view_restore_chunk ((market_view_t *) ctx, buf, len);
-}
-
-static int
-s_view_restore_end (void *ctx, int commit)
-{
-    return market_view_restore_end ((market_view_t *) ctx, commit);
-}
-
-static void
-s_view_reset (void *ctx)
-{
-    market_view_reset ((market_view_t *) ctx);
-}
-
-void
-market_view_as_eventlog_view (market_view_t *self, eventlog_view_t *view)
-{
-    memset (view, 0, sizeof *view);
-    view->name = "market";
-    view->types = S_TYPES_MASK;
-    view->ctx = self;
-    view->apply = s_view_apply;
-    view->snapshot = s_view_snapshot;
-    view->restore_begin = s_view_restore_begin;
-    view->restore_chunk = s_view_restore_chunk;
-    view->restore_end = s_view_restore_end;
-    view->reset = s_view_reset;
 }
