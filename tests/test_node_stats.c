@@ -317,20 +317,23 @@ HT_TEST (test_mesh)
           .dropped_capability = 180, .dropped_total = 5 }
     };
     node_stats_mesh_t mesh = {
-        .address = "ed25519:x@tcp://127.0.0.1:7400", .peers_connected = 1, .events_pushed = 7,
-        .events_pulled = 8, .events_received = 15, .events_duplicate = 4, .announce_sent = 21,
-        .announce_received = 22, .announce_requested = 9, .announce_retried = 2, .announce_dropped = 5,
-        .reconcile_rounds = 3, .reconcile_rateless = 2,
-        .reconcile_round_trips = 5, .reconcile_fallbacks = 1, .reconcile_switches = 4,
-        .reconcile_bytes = 900,
-        .reconcile_bytes_rateless = 600,
-        .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1, .store_rebuilds = 6,
-        .handshake_junk = 11, .handshake_mechanism = 12, .handshake_crypto = 13,
-        .nonmember_links = 14, .nonmember_addresses = 15,
-        .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
-        .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
-        .budget_refused_fetch = 76,
-        .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers,
+        .address = "ed25519:x@tcp://127.0.0.1:7400",
+        .counters = {
+            .peers_connected = 1, .events_pushed = 7,
+            .events_pulled = 8, .events_received = 15, .events_duplicate = 4, .announce_sent = 21,
+            .announce_received = 22, .announce_requested = 9, .announce_retried = 2, .announce_dropped = 5,
+            .reconcile_rounds = 3, .reconcile_rateless = 2,
+            .reconcile_round_trips = 5, .reconcile_fallbacks = 1, .reconcile_switches = 4,
+            .reconcile_bytes = 900,
+            .reconcile_bytes_rateless = 600,
+            .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1, .store_rebuilds = 6,
+            .handshake_junk = 11, .handshake_mechanism = 12, .handshake_crypto = 13,
+            .nonmember_links = 14, .nonmember_addresses = 15,
+            .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
+            .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
+            .budget_refused_fetch = 76,
+            .last_sync_ms = 1795600800000ULL },
+        .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 2
     };
     sample.mesh = &mesh;
@@ -424,7 +427,7 @@ HT_TEST (test_mesh)
     HT_CHECK (json_object_get (json_object_get (object, "queries"), "other") != NULL);
     json_decref (json);
     /*  Never synced: the age series is absent, still well-formed. */
-    mesh.last_sync_ms = 0;
+    mesh.counters.last_sync_ms = 0;
     mesh.peers = NULL;
     text = node_stats_prometheus (stats, &sample);
     HT_CHECK (text && s_check_exposition (text) == 0);
@@ -503,18 +506,21 @@ HT_TEST (test_golden)
           .dropped_capability = 180, .dropped_total = 5 }
     };
     node_stats_mesh_t mesh = {
-        .address = "ed25519:x@tcp://127.0.0.1:7400", .peers_connected = 1, .events_pushed = 7,
-        .events_pulled = 8, .events_received = 15, .events_duplicate = 4, .announce_sent = 21,
-        .announce_received = 22, .announce_requested = 9, .announce_retried = 2, .announce_dropped = 5,
-        .reconcile_rounds = 3, .reconcile_rateless = 23, .reconcile_round_trips = 24,
-        .reconcile_fallbacks = 25, .reconcile_switches = 26, .reconcile_bytes = 900,
-        .reconcile_bytes_rateless = 600, .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 27,
-        .frames_dropped = 28, .store_rebuilds = 29, .handshake_junk = 11, .handshake_mechanism = 12,
-        .handshake_crypto = 13, .nonmember_links = 14, .nonmember_addresses = 16,
-        .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
-        .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
-        .budget_refused_fetch = 76,
-        .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers,
+        .address = "ed25519:x@tcp://127.0.0.1:7400",
+        .counters = {
+            .peers_connected = 1, .events_pushed = 7,
+            .events_pulled = 8, .events_received = 15, .events_duplicate = 4, .announce_sent = 21,
+            .announce_received = 22, .announce_requested = 9, .announce_retried = 2, .announce_dropped = 5,
+            .reconcile_rounds = 3, .reconcile_rateless = 23, .reconcile_round_trips = 24,
+            .reconcile_fallbacks = 25, .reconcile_switches = 26, .reconcile_bytes = 900,
+            .reconcile_bytes_rateless = 600, .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 27,
+            .frames_dropped = 28, .store_rebuilds = 29, .handshake_junk = 11, .handshake_mechanism = 12,
+            .handshake_crypto = 13, .nonmember_links = 14, .nonmember_addresses = 16,
+            .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
+            .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
+            .budget_refused_fetch = 76,
+            .last_sync_ms = 1795600800000ULL },
+        .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 1
     };
     sample.mesh = &mesh;
