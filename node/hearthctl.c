@@ -449,28 +449,7 @@ s_write_config_template (const char *data_dir)
     FILE *file = fopen (path, "wx");
     if (!file)
         return;
-    fprintf (file,
-        "#   Hearth node configuration (ZPL: sections and 'key = value', indented by 4).\n"
-        "#   Every setting is shown at its default; remove the '#' to change one.\n"
-        "#   Command-line flags of hearthd override this file. See docs/operations.md.\n"
-        "#log\n"
-        "#    level = info\n"
-        "#market\n"
-        "#    default_ttl_seconds = %d\n"
-        "#    max_ttl_seconds = %d\n"
-        "#    sweep_interval_seconds = %d\n"
-        "#stats\n"
-        "#    endpoint = tcp://127.0.0.1:9474\n"
-        "#mesh\n"
-        "#    listen = tcp://0.0.0.0:%d\n"
-        "#    advertise = tcp://192.168.1.20:%d\n"
-        "#    discovery = off\n"
-        "#    sync_interval_ms = 10000\n"
-        "#    reconcile = auto\n"
-        "#peers\n"
-        "#    peer = ed25519:NODE_ID@tcp://192.168.1.10:%d\n",
-        MARKET_DEFAULT_TTL_SECONDS, MARKET_MAX_TTL_SECONDS, MARKET_SWEEP_INTERVAL_SECONDS,
-        NODE_CONFIG_PEER_PORT, NODE_CONFIG_PEER_PORT, NODE_CONFIG_PEER_PORT);
+    node_config_template_write (file);
     fclose (file);
 }
 
