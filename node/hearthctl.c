@@ -485,7 +485,7 @@ s_init_identity (s_ctl_t *ctl)
         return s_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
     char keys [NODE_CONFIG_PATH_MAX + 16], seed [NODE_CONFIG_PATH_MAX + 32];
     snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
-    snprintf (seed, sizeof seed, "%s/device.ed25519", keys);
+    snprintf (seed, sizeof seed, "%s/" IDENTITY_SEED_FILE, keys);
     int err = 0, created = 0;
     identity_t *identity;
     if (access (seed, F_OK) == 0)
@@ -557,7 +557,7 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
         return s_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
     char keys [NODE_CONFIG_PATH_MAX + 16], seed [NODE_CONFIG_PATH_MAX + 32], db [NODE_CONFIG_PATH_MAX + 16];
     snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
-    snprintf (seed, sizeof seed, "%s/device.ed25519", keys);
+    snprintf (seed, sizeof seed, "%s/" IDENTITY_SEED_FILE, keys);
     snprintf (db, sizeof db, "%s/db", ctl->data_dir);
 
     int err = 0, created_identity = 0;
