@@ -9,6 +9,7 @@
 #include <string.h>
 #include "hearth_codec.h"
 #include "hearth_error.h"
+#include "hearth_json.h"
 #include "hearth_log.h"
 #include "market_view.h"
 #include "node_bus.h"
@@ -248,7 +249,7 @@ node_bus_stats_text (node_bus_t *self, const uint8_t *request, size_t len)
     s_stats_render (self, prometheus? NULL: &object, &text);
     if (prometheus || !object)
         return text;
-    text = json_dumps (object, NODE_JSON_FLAGS);
+    text = json_dumps (object, HEARTH_JSON_FLAGS);
     json_decref (object);
     return text;
 }

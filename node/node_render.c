@@ -5,6 +5,7 @@
 #include <string.h>
 #include "gossip_stats.h"
 #include "hearth_codec.h"
+#include "hearth_json.h"
 #include "node_control.h"
 #include "node_render.h"
 
@@ -383,7 +384,7 @@ node_render_event (FILE *out, const json_t *envelope)
     if (strcmp (type, "community.created") == 0)
         snprintf (summary, sizeof summary, "\"%s\"", s_str (data, "name"));
     else {
-        char *compact = data? json_dumps (data, NODE_JSON_FLAGS): NULL;
+        char *compact = data? json_dumps (data, HEARTH_JSON_FLAGS): NULL;
         snprintf (summary, sizeof summary, "%s", compact? compact: "");
         free (compact);
     }
