@@ -16,6 +16,7 @@
 #include "hearth_json.h"
 #include "hearth_log.h"
 #include "hearth_memory.h"
+#include "hearth_vec.h"
 
 HT_TEST (test_error_codes_cover_contract)
 {
@@ -248,6 +249,49 @@ HT_TEST (test_json_flags)
     json_decref (value);
 }
 
+/*  Growing arrays: doubling from min_cap, contents kept, overflow refused
+    with the array untouched. */
+HT_TEST (test_vec_reserve)
+{
+    uint32_t *items = NULL;
+    size_t cap = 0;
+    for (uint32_t i = 0; i < 1000; i++) {
+        uint32_t *grown = hearth_vec_reserve (items, &cap, i + 1, sizeof *grown, 4);
+        HT_CHECK (grown != NULL);
+        if (!grown)
+            break;
+        items = grown;
+        items [i] = i;
+    }
+    HT_CHECK_EQ_INT (cap, 1024);
+    int same = 1;
+    for (uint32_t i = 0; i < 1000; i++)
+        same &= items [i] == i;
+    HT_CHECK (same);
+    /*  Enough room: the same block, capacity unchanged. */
+    HT_CHECK (hearth_vec_reserve (items, &cap, 1024, sizeof *items, 4) == items);
+    HT_CHECK_EQ_INT (cap, 1024);
+    /*  Byte sizes past SIZE_MAX: NULL, nothing changed. */
+    HT_CHECK (hearth_vec_reserve (items, &cap, SIZE_MAX / 2, sizeof *items, 4) == NULL);
+    HT_CHECK_EQ_INT (cap, 1024);
+    HT_CHECK_EQ_INT (items [999], 999);
+    size_t none = 0;
+    HT_CHECK (hearth_vec_reserve (NULL, &none, SIZE_MAX / 8 + 1, 8, 4) == NULL);
+    HT_CHECK_EQ_INT (none, 0);
+    free (items);
+    /*  The typed form: element size from the pointer, 0 / HEARTH_ENOMEM. */
+    struct { double *values; size_t n, cap; } list = { NULL, 0, 0 };
+    for (int i = 0; i < 100; i++) {
+        HT_CHECK_EQ_INT (HEARTH_VEC_GROW (list.values, list.cap, list.n + 1, 8), 0);
+        list.values [list.n++] = i / 2.0;
+    }
+    HT_CHECK_EQ_INT (list.cap, 128);
+    HT_CHECK (list.values [99] == 49.5);
+    HT_CHECK_EQ_INT (HEARTH_VEC_GROW (list.values, list.cap, SIZE_MAX, 8), HEARTH_ENOMEM);
+    HT_CHECK_EQ_INT (list.cap, 128);
+    free (list.values);
+}
+
 int
 main (void)
 {
@@ -263,5 +307,6 @@ main (void)
     HT_RUN (test_memory_release_returns_freed_heap);
     HT_RUN (test_mkdirs);
     HT_RUN (test_json_flags);
+    HT_RUN (test_vec_reserve);
     return ht_summary ();
 }
