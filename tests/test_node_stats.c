@@ -481,6 +481,38 @@ s_golden (const char *name, char *text)
     return same? 0: -1;
 }
 
+/*  Every family in text ("# TYPE name ...") is listed in docs/operations.md
+    as `name`. Returns the number missing (printed). */
+static int
+s_families_documented (const char *text)
+{
+    char path [512];
+    snprintf (path, sizeof path, "%s/../docs/operations.md", HEARTH_TESTS_DIR);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    char *docs = calloc (1, 1 << 20);
+    size_t size = docs? fread (docs, 1, (1 << 20) - 1, file): 0;
+    fclose (file);
+    if (!docs || size == 0) {
+        free (docs);
+        return -1;
+    }
+    int missing = 0;
+    for (const char *p = strstr (text, "# TYPE "); p; p = strstr (p + 1, "# TYPE ")) {
+        char name [128], quoted [132];
+        if (sscanf (p + 7, "%127s", name) != 1)
+            continue;
+        snprintf (quoted, sizeof quoted, "`%s`", name);
+        if (!strstr (docs, quoted)) {
+            fprintf (stderr, "docs/operations.md does not list %s\n", name);
+            missing++;
+        }
+    }
+    free (docs);
+    return missing;
+}
+
 HT_TEST (test_golden)
 {
     node_stats_t *stats = node_stats_new ();
@@ -537,6 +569,7 @@ HT_TEST (test_golden)
     json_decref (json);
     text = node_stats_prometheus (stats, &sample);
     HT_CHECK (text && s_golden ("node_stats_golden.prom", text) == 0);
+    HT_CHECK (text && s_families_documented (text) == 0);
     free (text);
     json_decref (peers);
     node_stats_destroy (&stats);
