@@ -8,6 +8,7 @@
 */
 #include <ctype.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "eventlog.h"
@@ -481,6 +482,53 @@ s_golden (const char *name, char *text)
     return same? 0: -1;
 }
 
+/*  Every row of gossip_stats.h reaches its JSON key and its Prometheus
+    series with its own value, and each family's HELP is written once: a
+    row added later is checked too (a wrong nth or a missing help shows). */
+#define S_ROW(field, type, family, label, nth, group, words, help) \
+    { #field, offsetof (gossip_stats_t, field), family, label },
+HT_TEST (test_mesh_rows)
+{
+    static const struct { const char *field; size_t offset; const char *family, *label; } rows [] = {
+        GOSSIP_STATS_COUNTERS (S_ROW)
+    };
+    node_stats_t *stats = node_stats_new ();
+    eventlog_stats_t log;
+    node_stats_sample_t sample;
+    s_sample (&sample, &log);
+    node_stats_mesh_t mesh;
+    memset (&mesh, 0, sizeof mesh);
+    size_t n = sizeof rows / sizeof rows [0];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t value = 5000 + i;
+        memcpy ((char *) &mesh.counters + rows [i].offset, &value, sizeof value);
+    }
+    sample.mesh = &mesh;
+    char *text = node_stats_prometheus (stats, &sample);
+    json_t *json = node_stats_json (stats, &sample);
+    HT_CHECK (text && json && s_check_exposition (text) == 0);
+    for (size_t i = 0; text && json && i < n; i++) {
+        char series [256];
+        if (rows [i].label)
+            snprintf (series, sizeof series, "%s{%s}", rows [i].family, rows [i].label);
+        else
+            snprintf (series, sizeof series, "%s", rows [i].family);
+        if (s_value (text, series) != 5000.0 + (double) i)
+            fprintf (stderr, "series %s of %s missing or wrong\n", series, rows [i].field);
+        HT_CHECK (s_value (text, series) == 5000.0 + (double) i);
+        json_t *value = json_object_get (json_object_get (json, "mesh"), rows [i].field);
+        HT_CHECK_EQ_INT (json_integer_value (value), 5000 + (long long) i);
+        char help [200];
+        snprintf (help, sizeof help, "# HELP %s ", rows [i].family);
+        const char *first = strstr (text, help);
+        HT_CHECK (first != NULL && strstr (first + 1, help) == NULL);
+    }
+    free (text);
+    json_decref (json);
+    node_stats_destroy (&stats);
+}
+#undef S_ROW
+
 /*  Every family in text ("# TYPE name ...") is listed in docs/operations.md
     as `name`. Returns the number missing (printed). */
 static int
@@ -582,6 +630,7 @@ main (void)
     HT_RUN (test_checker_catches_problems);
     HT_RUN (test_json);
     HT_RUN (test_mesh);
+    HT_RUN (test_mesh_rows);
     HT_RUN (test_golden);
     return ht_summary ();
 }
