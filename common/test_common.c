@@ -1,6 +1,10 @@
 /*  test_common.c — unit tests for the error table, codecs, logger and heap
     policy. */
+#include <errno.h>
 #include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -8,8 +12,11 @@
 #include "../tests/hearth_test.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
+#include "hearth_fs.h"
+#include "hearth_json.h"
 #include "hearth_log.h"
 #include "hearth_memory.h"
+#include "hearth_vec.h"
 
 HT_TEST (test_error_codes_cover_contract)
 {
@@ -203,6 +210,88 @@ HT_TEST (test_memory_release_returns_freed_heap)
 #endif
 }
 
+/*  mkdir -p: parents created with the mode, existing ones kept, a file in
+    the way refused with errno. */
+HT_TEST (test_mkdirs)
+{
+    char base [] = "/tmp/hearth-fs-XXXXXX";
+    HT_CHECK (mkdtemp (base) != NULL);
+    char deep [512], file [256];
+    snprintf (deep, sizeof deep, "%s/a/b//c/", base);
+    HT_CHECK_EQ_INT (hearth_mkdirs (deep, 0700), HEARTH_OK);
+    struct stat st;
+    snprintf (deep, sizeof deep, "%s/a/b/c", base);
+    HT_CHECK (stat (deep, &st) == 0 && S_ISDIR (st.st_mode) && (st.st_mode & 077) == 0);
+    HT_CHECK_EQ_INT (hearth_mkdirs (deep, 0700), HEARTH_OK);       /* again: fine */
+    snprintf (file, sizeof file, "%s/a/file", base);
+    FILE *f = fopen (file, "w");
+    HT_CHECK (f != NULL);
+    if (f)
+        fclose (f);
+    HT_CHECK_EQ_INT (hearth_mkdirs (file, 0700), HEARTH_EIO);
+    HT_CHECK_EQ_INT (errno, ENOTDIR);
+    snprintf (deep, sizeof deep, "%s/under", file);
+    HT_CHECK_EQ_INT (hearth_mkdirs (deep, 0700), HEARTH_EIO);
+    HT_CHECK_EQ_INT (hearth_mkdirs ("", 0700), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (hearth_mkdirs (NULL, 0700), HEARTH_EINVAL);
+    char command [300];
+    snprintf (command, sizeof command, "rm -rf '%s'", base);
+    HT_CHECK (system (command) == 0);
+}
+
+/*  The shared dump flags: compact, and a typed decimal prints as typed. */
+HT_TEST (test_json_flags)
+{
+    json_t *value = json_pack ("{s:f, s:f, s:i}", "lat", 52.52, "small", 0.1, "n", 7);
+    char *text = json_dumps (value, HEARTH_JSON_FLAGS);
+    HT_CHECK_EQ_STR (text, "{\"lat\":52.52,\"small\":0.1,\"n\":7}");
+    free (text);
+    json_decref (value);
+}
+
+/*  Growing arrays: doubling from min_cap, contents kept, overflow refused
+    with the array untouched. */
+HT_TEST (test_vec_reserve)
+{
+    uint32_t *items = NULL;
+    size_t cap = 0;
+    for (uint32_t i = 0; i < 1000; i++) {
+        uint32_t *grown = hearth_vec_reserve (items, &cap, i + 1, sizeof *grown, 4);
+        HT_CHECK (grown != NULL);
+        if (!grown)
+            break;
+        items = grown;
+        items [i] = i;
+    }
+    HT_CHECK_EQ_INT (cap, 1024);
+    int same = 1;
+    for (uint32_t i = 0; i < 1000; i++)
+        same &= items [i] == i;
+    HT_CHECK (same);
+    /*  Enough room: the same block, capacity unchanged. */
+    HT_CHECK (hearth_vec_reserve (items, &cap, 1024, sizeof *items, 4) == items);
+    HT_CHECK_EQ_INT (cap, 1024);
+    /*  Byte sizes past SIZE_MAX: NULL, nothing changed. */
+    HT_CHECK (hearth_vec_reserve (items, &cap, SIZE_MAX / 2, sizeof *items, 4) == NULL);
+    HT_CHECK_EQ_INT (cap, 1024);
+    HT_CHECK_EQ_INT (items [999], 999);
+    size_t none = 0;
+    HT_CHECK (hearth_vec_reserve (NULL, &none, SIZE_MAX / 8 + 1, 8, 4) == NULL);
+    HT_CHECK_EQ_INT (none, 0);
+    free (items);
+    /*  The typed form: element size from the pointer, 0 / HEARTH_ENOMEM. */
+    struct { double *values; size_t n, cap; } list = { NULL, 0, 0 };
+    for (int i = 0; i < 100; i++) {
+        HT_CHECK_EQ_INT (HEARTH_VEC_GROW (list.values, list.cap, list.n + 1, 8), 0);
+        list.values [list.n++] = i / 2.0;
+    }
+    HT_CHECK_EQ_INT (list.cap, 128);
+    HT_CHECK (list.values [99] == 49.5);
+    HT_CHECK_EQ_INT (HEARTH_VEC_GROW (list.values, list.cap, SIZE_MAX, 8), HEARTH_ENOMEM);
+    HT_CHECK_EQ_INT (list.cap, 128);
+    free (list.values);
+}
+
 int
 main (void)
 {
@@ -216,5 +305,8 @@ main (void)
     HT_RUN (test_log_levels_and_limit);
     HT_RUN (test_memory_setup_pins_mmap_threshold);
     HT_RUN (test_memory_release_returns_freed_heap);
+    HT_RUN (test_mkdirs);
+    HT_RUN (test_json_flags);
+    HT_RUN (test_vec_reserve);
     return ht_summary ();
 }

@@ -19,8 +19,6 @@
 #include "hearth_error.h"
 #include "hearth_log.h"
 
-#define IDENTITY_SEED_FILE  "device.ed25519"
-#define IDENTITY_PUB_FILE   "device.pub"
 /*  Messages up to this size are prefixed on the stack; the largest event
     (EVENT_MAX_BYTES, 16 KiB) fits, so malloc is a fallback only. */
 #define IDENTITY_STACK_MSG  (16384 + IDENTITY_EVENT_DOMAIN_LEN)
@@ -138,7 +136,57 @@ done:
     return self;
 }
 
-/*  Load and check the seed file (mode, size). */
+int
+identity_seed_read (const char *keys_dir, uint8_t seed [32])
+{
+    if (sodium_init () < 0)
+        return HEARTH_EIO;
+    char *seed_path = s_path (keys_dir, IDENTITY_SEED_FILE);
+    /*  One byte more than a seed, to detect a longer file. */
+    uint8_t *buffer = (uint8_t *) sodium_malloc (crypto_sign_SEEDBYTES + 1);
+    int rc = HEARTH_OK;
+    int fd = -1;
+    if (!seed_path || !buffer) {
+        rc = HEARTH_ENOMEM;
+        goto done;
+    }
+    fd = open (seed_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        hlog_error ("identity", "cannot open %s: %s", seed_path, strerror (errno));
+        rc = HEARTH_EKEYS;
+        goto done;
+    }
+    struct stat st;
+    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+        hlog_error ("identity", "%s is not a regular file", seed_path);
+        rc = HEARTH_EKEYS;
+        goto done;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        hlog_error ("identity", "%s has mode %04o; it must be 0600 (run: chmod 600 %s)",
+                    seed_path, (unsigned) (st.st_mode & 07777), seed_path);
+        rc = HEARTH_EKEYPERM;
+        goto done;
+    }
+    ssize_t got = 0, r;
+    while (got < crypto_sign_SEEDBYTES + 1
+       && (r = read (fd, buffer + got, crypto_sign_SEEDBYTES + 1 - (size_t) got)) > 0)
+        got += r;
+    if (got != crypto_sign_SEEDBYTES) {
+        hlog_error ("identity", "%s must hold exactly 32 raw bytes", seed_path);
+        rc = HEARTH_EKEYS;
+        goto done;
+    }
+    memcpy (seed, buffer, crypto_sign_SEEDBYTES);
+done:
+    if (fd >= 0)
+        close (fd);
+    sodium_free (buffer);      /* wipes */
+    free (seed_path);
+    return rc;
+}
+
+/*  Load and check the seed file (identity_seed_read), then device.pub. */
 identity_t *
 identity_load (const char *keys_dir, int *err)
 {
@@ -150,39 +198,15 @@ identity_load (const char *keys_dir, int *err)
     }
     char *seed_path = s_path (keys_dir, IDENTITY_SEED_FILE);
     char *pub_path = s_path (keys_dir, IDENTITY_PUB_FILE);
-    uint8_t *seed = (uint8_t *) sodium_malloc (crypto_sign_SEEDBYTES + 1);
+    uint8_t *seed = (uint8_t *) sodium_malloc (crypto_sign_SEEDBYTES);
     identity_t *self = NULL;
-    int fd = -1;
     if (!seed_path || !pub_path || !seed) {
         *err = HEARTH_ENOMEM;
         goto done;
     }
-    fd = open (seed_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        hlog_error ("identity", "cannot open %s: %s", seed_path, strerror (errno));
-        *err = HEARTH_EKEYS;
-        goto done;
-    }
-    struct stat st;
-    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
-        hlog_error ("identity", "%s is not a regular file", seed_path);
-        *err = HEARTH_EKEYS;
-        goto done;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        hlog_error ("identity", "%s has mode %04o; it must be 0600 (run: chmod 600 %s)",
-                    seed_path, (unsigned) (st.st_mode & 07777), seed_path);
-        *err = HEARTH_EKEYPERM;
-        goto done;
-    }
-    /*  Read one byte more than a seed to detect a longer file. */
-    ssize_t got = 0, r;
-    while (got < crypto_sign_SEEDBYTES + 1
-       && (r = read (fd, seed + got, crypto_sign_SEEDBYTES + 1 - (size_t) got)) > 0)
-        got += r;
-    if (got != crypto_sign_SEEDBYTES) {
-        hlog_error ("identity", "%s must hold exactly 32 raw bytes", seed_path);
-        *err = HEARTH_EKEYS;
+    int rc = identity_seed_read (keys_dir, seed);
+    if (rc != HEARTH_OK) {
+        *err = rc;
         goto done;
     }
     self = identity_from_seed (seed);
@@ -205,8 +229,6 @@ identity_load (const char *keys_dir, int *err)
     }
     *err = 0;
 done:
-    if (fd >= 0)
-        close (fd);
     sodium_free (seed);
     free (seed_path);
     free (pub_path);

@@ -18,6 +18,10 @@ extern "C" {
 
 typedef struct _identity_t identity_t;
 
+/*  Files inside the keys dir: the secret seed and the public key. */
+#define IDENTITY_SEED_FILE  "device.ed25519"
+#define IDENTITY_PUB_FILE   "device.pub"
+
 /*  Domain-separation prefix signed before every event body (16 bytes incl. NUL). */
 #define IDENTITY_EVENT_DOMAIN      "hearth/event/v1"
 #define IDENTITY_EVENT_DOMAIN_LEN  16
@@ -26,9 +30,18 @@ typedef struct _identity_t identity_t;
     Fails with HEARTH_EEXISTS if device.ed25519 exists. Returns NULL + *err. */
 identity_t *identity_create (const char *keys_dir, int *err);
 
-/*  Load the key pair from keys_dir. Errors (in *err): HEARTH_EKEYS (missing,
-    wrong size), HEARTH_EKEYPERM (mode allows group/other access). */
+/*  Load the key pair from keys_dir (identity_seed_read; a device.pub that
+    is there must match). Errors (in *err): HEARTH_EKEYS (missing, wrong
+    size), HEARTH_EKEYPERM (mode allows group/other access). */
 identity_t *identity_load (const char *keys_dir, int *err);
+
+/*  The one reader of the seed file, for every holder of the device key:
+    keys_dir/IDENTITY_SEED_FILE must be a regular file (no symlink), mode
+    0600 or stricter, exactly 32 bytes. Copies it into seed (caller's
+    memory, best sodium_malloc'd; wipe it after use). 0, or HEARTH_EKEYS,
+    HEARTH_EKEYPERM, HEARTH_ENOMEM, HEARTH_EIO (libsodium would not
+    start); the problem is logged with the file named. */
+int identity_seed_read (const char *keys_dir, uint8_t seed [32]);
 
 /*  Build from a 32-byte seed held in memory (tests, benches). Never NULL
     unless out of memory. */

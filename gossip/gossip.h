@@ -69,6 +69,7 @@
 #include <jansson.h>
 #include "eventlog.h"
 #include "gossip_admit.h"
+#include "gossip_stats.h"
 #include "identity.h"
 #include "negentropy_store.h"
 
@@ -211,54 +212,7 @@ int64_t gossip_lag (uint64_t peer_head, uint64_t our_head);
     object, caller owns. */
 json_t *gossip_peers_json (gossip_t *self);
 
-/*  Counters for the stats socket. */
-typedef struct {
-    uint64_t peers_connected;            /* gauge */
-    uint64_t events_pushed;              /* sent in full unasked (eager push, a session's "have") */
-    uint64_t events_pulled;              /* received after a fetch */
-    uint64_t events_received;            /* all events received over links */
-    uint64_t events_duplicate;           /* of those, already stored when they arrived */
-    uint64_t announce_sent;              /* event hashes announced to peers (lazy push) */
-    uint64_t announce_received;          /* event hashes in announcements from peers */
-    uint64_t announce_requested;         /* announced hashes we lacked and fetched (retries included) */
-    uint64_t announce_retried;           /* of those, asked again from another announcer */
-    uint64_t announce_dropped;           /* announced hashes ignored: over a limit */
-    uint64_t reconcile_rounds;           /* sessions completed (as initiator) */
-    uint64_t reconcile_rateless;         /* of which in the rateless IBLT mode (docs/sync.md §6) */
-    uint64_t reconcile_round_trips;      /* answers to our sessions' messages, both modes */
-    uint64_t reconcile_fallbacks;        /* rateless sessions replaced by v1 (declined, too large) */
-    uint64_t reconcile_switches;         /* v1 sessions replaced by rateless (scattered differences) */
-    uint64_t reconcile_bytes;            /* reconciliation message bytes in + out, both roles and modes */
-    uint64_t reconcile_bytes_rateless;   /* of which rateless-mode messages (first byte 0x48) */
-    uint64_t bytes_in, bytes_out;        /* all link bytes */
-    uint64_t zap_denied;                 /* CURVE handshakes refused: the client key is no member's */
-    /*  Outsiders on the listening socket, from its ZeroMQ monitor (the ZAP
-        handler never sees these): connections that closed before the
-        handshake gave any verdict, or failed it as malformed ZMTP (not
-        ZeroMQ at all, a port scan, a cut greeting); that asked for another
-        security mechanism (NULL, PLAIN); whose CURVE handshake failed its
-        cryptography (a client holding the wrong server key). */
-    uint64_t handshake_junk;
-    uint64_t handshake_mechanism;
-    uint64_t handshake_crypto;
-    /*  Members only, both ways: links to or from a key that is not (or no
-        longer) a member closed, or out links never dialled for it; peer
-        addresses learned from hellos or LAN beacons dropped because their
-        key is not a member. */
-    uint64_t nonmember_links;
-    uint64_t nonmember_addresses;
-    uint64_t frames_dropped;             /* bad frames from peers */
-    uint64_t last_sync_ms;               /* wall ms of the last completed session, 0 = never */
-    uint64_t store_rebuilds;             /* reconciliation store rebuilt after disagreeing with the log */
-    /*  The per-peer budget of responder work (gossip_budget.h, docs/sync.md §7.6). */
-    uint64_t budget_bytes_charged;       /* reply bytes paid from peers' credit */
-    uint64_t budget_bytes_owed;          /* fetched-event bytes paid by owed events */
-    uint64_t budget_deferred_debt;       /* requests held: the peer's credit was spent */
-    uint64_t budget_deferred_open;       /* reconciliation openings held: open rate */
-    uint64_t budget_deferred_round;      /* later reconciliation messages held: round rate */
-    uint64_t budget_refused_superseded;  /* held reconciliation messages replaced by a newer one */
-    uint64_t budget_refused_fetch;       /* fetches refused: GOSSIP_BUDGET_HELD_FETCHES held */
-} gossip_stats_t;
+/*  Counters for the stats socket (the rows of gossip_stats.h). */
 const gossip_stats_t *gossip_stats (const gossip_t *self);
 
 /*  The reconciliation store a node keeps: backed by log's order index

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hearth_error.h"
+#include "hearth_vec.h"
 #include "market_order.h"
 
 typedef struct {
@@ -107,14 +108,8 @@ s_pos_in (const market_order_t *self, const s_chunk_t *c, uint64_t lamport, cons
 static s_chunk_t *
 s_chunk_insert (market_order_t *self, size_t at)
 {
-    if (self->n_chunks == self->cap_chunks) {
-        size_t cap = self->cap_chunks? self->cap_chunks * 2: 16;
-        s_chunk_t **grown = (s_chunk_t **) realloc (self->chunks, cap * sizeof (s_chunk_t *));
-        if (!grown)
-            return NULL;
-        self->chunks = grown;
-        self->cap_chunks = cap;
-    }
+    if (HEARTH_VEC_GROW (self->chunks, self->cap_chunks, self->n_chunks + 1, 16))
+        return NULL;
     s_chunk_t *c = (s_chunk_t *) malloc (sizeof (s_chunk_t));
     if (!c)
         return NULL;

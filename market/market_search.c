@@ -27,10 +27,10 @@
 #include <string.h>
 #include <sodium.h>
 #include "hearth_error.h"
+#include "hearth_vec.h"
 #include "market_idx.h"
 #include "market_search.h"
 #include "market_text.h"
-#include "market_util.h"
 
 /*  Capacity of a growable array on its first allocation. */
 #define S_FIRST_CAP 8
@@ -149,14 +149,18 @@ struct _market_search_t {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/*  Grow a zero-kept scratch array, zeroing the new part. */
+/*  Grow a zero-kept scratch array (array_p: its T **), zeroing the new
+    part. */
 static int
-s_reserve_zeroed (void **array, size_t *cap, size_t need, size_t elem)
+s_reserve_zeroed (void *array_p, size_t *cap, size_t need, size_t elem)
 {
     size_t old = *cap;
-    int rc = market_util_reserve (array, cap, need, elem, S_FIRST_CAP);
-    if (rc == 0 && *cap > old)
-        memset ((char *) *array + old * elem, 0, (*cap - old) * elem);
+    int rc = hearth_vec_grow (array_p, cap, need, elem, S_FIRST_CAP);
+    if (rc == 0 && *cap > old) {
+        char *array;
+        memcpy (&array, array_p, sizeof array);
+        memset (array + old * elem, 0, (*cap - old) * elem);
+    }
     return rc;
 }
 
@@ -263,12 +267,12 @@ s_gram_add (market_search_t *self, uint64_t gram, uint32_t form)
         self->n_grams++;
     }
     if (entry->n == entry->cap) {
-        uint32_t cap = entry->cap? entry->cap * 2: 4;
-        uint32_t *grown = (uint32_t *) realloc (entry->forms, cap * sizeof (uint32_t));
-        if (!grown)
+        /*  A uint32_t count (the table holds millions of entries): its
+            capacity stays below 2^32 (a count that high is out of memory). */
+        size_t cap = entry->cap;
+        if (entry->n == UINT32_MAX || HEARTH_VEC_GROW (entry->forms, cap, (size_t) entry->n + 1, 4))
             return HEARTH_ENOMEM;
-        entry->forms = grown;
-        entry->cap = cap;
+        entry->cap = cap > UINT32_MAX? UINT32_MAX: (uint32_t) cap;
     }
     entry->forms [entry->n++] = form;
     return 0;
@@ -305,8 +309,7 @@ s_term_intern (market_search_t *self, const char *stem, uint32_t *id)
     market_idx_keys_t keys = { s_term_key, self };
     if (market_idx_get (self->term_map, stem, &keys, id) == 0)
         return 0;
-    if (market_util_reserve ((void **) &self->terms, &self->cap_terms, self->n_terms + 1,
-                             sizeof (s_term_t), S_FIRST_CAP))
+    if (HEARTH_VEC_GROW (self->terms, self->cap_terms, self->n_terms + 1, S_FIRST_CAP))
         return HEARTH_ENOMEM;
     s_term_t *term = &self->terms [self->n_terms];
     memset (term, 0, sizeof *term);
@@ -329,8 +332,7 @@ s_form_add (market_search_t *self, const char *text, uint32_t term)
     market_idx_keys_t keys = { s_form_key, self };
     if (market_idx_get (self->form_map, text, &keys, &fid) == 0)
         return 0;
-    if (market_util_reserve ((void **) &self->forms, &self->cap_forms, self->n_forms + 1,
-                             sizeof (s_form_t), S_FIRST_CAP))
+    if (HEARTH_VEC_GROW (self->forms, self->cap_forms, self->n_forms + 1, S_FIRST_CAP))
         return HEARTH_ENOMEM;
     s_form_t *form = &self->forms [self->n_forms];
     form->text = strdup (text);
@@ -518,8 +520,7 @@ s_collect (market_search_t *self, const char *text, float weight, size_t *n)
     char word [MARKET_TEXT_MAX_WORD + 1];
     size_t len;
     while (*n < S_MAX_DOC_WORDS && (len = market_text_next_word (&cursor, end, word)) > 0) {
-        if (market_util_reserve ((void **) &self->occ, &self->cap_occ, *n + 1,
-                                 sizeof (s_occ_t), S_FIRST_CAP))
+        if (HEARTH_VEC_GROW (self->occ, self->cap_occ, *n + 1, S_FIRST_CAP))
             return HEARTH_ENOMEM;
         uint32_t term;
         int rc = s_word_term (self, word, len, &term);
@@ -571,14 +572,12 @@ market_search_put (market_search_t *self, const char *doc_id, const char *title,
 
     //  A slot; reserve the free list now so compaction never allocates
     uint32_t slot;
-    if (market_util_reserve ((void **) &self->free_slots, &self->cap_free, self->n_docs + 1,
-                             sizeof (uint32_t), S_FIRST_CAP))
+    if (HEARTH_VEC_GROW (self->free_slots, self->cap_free, self->n_docs + 1, S_FIRST_CAP))
         return HEARTH_ENOMEM;
     if (self->n_free > 0)
         slot = self->free_slots [--self->n_free];
     else {
-        if (market_util_reserve ((void **) &self->docs, &self->cap_docs, self->n_docs + 1,
-                                 sizeof (s_doc_t), S_FIRST_CAP))
+        if (HEARTH_VEC_GROW (self->docs, self->cap_docs, self->n_docs + 1, S_FIRST_CAP))
             return HEARTH_ENOMEM;
         slot = (uint32_t) self->n_docs++;
         memset (&self->docs [slot], 0, sizeof (s_doc_t));
@@ -591,8 +590,7 @@ market_search_put (market_search_t *self, const char *doc_id, const char *title,
     doc->n_terms = 0;
     for (size_t i = 0; i < distinct; i++) {
         s_term_t *term = &self->terms [self->occ [i].term];
-        if (market_util_reserve ((void **) &term->postings, &term->cap_postings, term->n_postings + 1,
-                                 sizeof (s_posting_t), S_FIRST_CAP))
+        if (HEARTH_VEC_GROW (term->postings, term->cap_postings, term->n_postings + 1, S_FIRST_CAP))
             goto oom;
         term->postings [term->n_postings].doc = slot;
         term->postings [term->n_postings].tf = self->occ [i].weight;
@@ -737,11 +735,11 @@ market_search_query (market_search_t *self, const char *query, size_t k,
         return 0;
     if (k > MARKET_SEARCH_MAX_K)
         k = MARKET_SEARCH_MAX_K;
-    if (s_reserve_zeroed ((void **) &self->score, &self->cap_score, self->n_docs, sizeof (double))
-    ||  s_reserve_zeroed ((void **) &self->best, &self->cap_best, self->n_docs, sizeof (double))
-    ||  s_reserve_zeroed ((void **) &self->counts, &self->cap_counts, self->n_forms, sizeof (uint16_t))
-    ||  s_reserve_zeroed ((void **) &self->share, &self->cap_share, self->n_forms, sizeof (float))
-    ||  s_reserve_zeroed ((void **) &self->term_w, &self->cap_term_w, self->n_terms, sizeof (float)))
+    if (s_reserve_zeroed (&self->score, &self->cap_score, self->n_docs, sizeof *self->score)
+    ||  s_reserve_zeroed (&self->best, &self->cap_best, self->n_docs, sizeof *self->best)
+    ||  s_reserve_zeroed (&self->counts, &self->cap_counts, self->n_forms, sizeof *self->counts)
+    ||  s_reserve_zeroed (&self->share, &self->cap_share, self->n_forms, sizeof *self->share)
+    ||  s_reserve_zeroed (&self->term_w, &self->cap_term_w, self->n_terms, sizeof *self->term_w))
         return 0;
 
     //  Distinct query words (by stem), each with its surface form

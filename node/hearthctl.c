@@ -31,6 +31,8 @@
 #include "gossip.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
+#include "hearth_fs.h"
+#include "hearth_json.h"
 #include "hearth_log.h"
 #include "identity.h"
 #include "market.h"
@@ -166,7 +168,7 @@ s_json_only_args (s_ctl_t *ctl, int argc, char **argv, const char *command)
 static void
 s_print_json (const json_t *value)
 {
-    char *text = json_dumps (value, NODE_JSON_FLAGS | JSON_ENCODE_ANY);
+    char *text = json_dumps (value, HEARTH_JSON_FLAGS | JSON_ENCODE_ANY);
     printf ("%s\n", text? text: "null");
     free (text);
 }
@@ -418,25 +420,6 @@ s_add_tag (const s_ctl_t *ctl, json_t *tags, const char *text)
 
 /* ---- init / id ------------------------------------------------------------ */
 
-/*  mkdir -p with mode S_DIR_MODE for every directory created. */
-static int
-s_mkdirs (const char *path)
-{
-    char buffer [NODE_CONFIG_PATH_MAX];
-    if (snprintf (buffer, sizeof buffer, "%s", path) >= (int) sizeof buffer)
-        return -1;
-    for (char *p = buffer + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir (buffer, S_DIR_MODE) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    if (mkdir (buffer, S_DIR_MODE) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 /*  A commented config file documenting every key at its default, so an
     operator sees what can be set (docs/operations.md). */
 static void
@@ -449,28 +432,7 @@ s_write_config_template (const char *data_dir)
     FILE *file = fopen (path, "wx");
     if (!file)
         return;
-    fprintf (file,
-        "#   Hearth node configuration (ZPL: sections and 'key = value', indented by 4).\n"
-        "#   Every setting is shown at its default; remove the '#' to change one.\n"
-        "#   Command-line flags of hearthd override this file. See docs/operations.md.\n"
-        "#log\n"
-        "#    level = info\n"
-        "#market\n"
-        "#    default_ttl_seconds = %d\n"
-        "#    max_ttl_seconds = %d\n"
-        "#    sweep_interval_seconds = %d\n"
-        "#stats\n"
-        "#    endpoint = tcp://127.0.0.1:9474\n"
-        "#mesh\n"
-        "#    listen = tcp://0.0.0.0:%d\n"
-        "#    advertise = tcp://192.168.1.20:%d\n"
-        "#    discovery = off\n"
-        "#    sync_interval_ms = 10000\n"
-        "#    reconcile = auto\n"
-        "#peers\n"
-        "#    peer = ed25519:NODE_ID@tcp://192.168.1.10:%d\n",
-        MARKET_DEFAULT_TTL_SECONDS, MARKET_MAX_TTL_SECONDS, MARKET_SWEEP_INTERVAL_SECONDS,
-        NODE_CONFIG_PEER_PORT, NODE_CONFIG_PEER_PORT, NODE_CONFIG_PEER_PORT);
+    node_config_template_write (file);
     fclose (file);
 }
 
@@ -502,11 +464,11 @@ s_load_identity (const s_ctl_t *ctl, int *exit_code)
 static int
 s_init_identity (s_ctl_t *ctl)
 {
-    if (s_mkdirs (ctl->data_dir) != 0)
+    if (hearth_mkdirs (ctl->data_dir, S_DIR_MODE) != 0)
         return s_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
     char keys [NODE_CONFIG_PATH_MAX + 16], seed [NODE_CONFIG_PATH_MAX + 32];
     snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
-    snprintf (seed, sizeof seed, "%s/device.ed25519", keys);
+    snprintf (seed, sizeof seed, "%s/" IDENTITY_SEED_FILE, keys);
     int err = 0, created = 0;
     identity_t *identity;
     if (access (seed, F_OK) == 0)
@@ -574,11 +536,11 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
         return s_usage_error (ctl, message);
     }
 
-    if (s_mkdirs (ctl->data_dir) != 0)
+    if (hearth_mkdirs (ctl->data_dir, S_DIR_MODE) != 0)
         return s_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
     char keys [NODE_CONFIG_PATH_MAX + 16], seed [NODE_CONFIG_PATH_MAX + 32], db [NODE_CONFIG_PATH_MAX + 16];
     snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
-    snprintf (seed, sizeof seed, "%s/device.ed25519", keys);
+    snprintf (seed, sizeof seed, "%s/" IDENTITY_SEED_FILE, keys);
     snprintf (db, sizeof db, "%s/db", ctl->data_dir);
 
     int err = 0, created_identity = 0;
@@ -1373,7 +1335,7 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
             if (limit && printed >= limit)
                 break;
             if (ctl->json) {
-                char *text = json_dumps (envelope, NODE_JSON_FLAGS);
+                char *text = json_dumps (envelope, HEARTH_JSON_FLAGS);
                 printf ("%s%s", printed? ",": "", text? text: "null");
                 free (text);
             }
@@ -1399,7 +1361,7 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
         json_object_foreach (failure, key, value) {
             if (strcmp (key, "error") && strcmp (key, "hearth_error") && strcmp (key, "message"))
                 continue;
-            char *text = json_dumps (value, JSON_ENCODE_ANY);
+            char *text = json_dumps (value, HEARTH_JSON_FLAGS | JSON_ENCODE_ANY);
             if (text)
                 printf (",\"%s\":%s", key, text);
             free (text);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "hearth_codec.h"
 #include "hearth_error.h"
+#include "hearth_json.h"
 #include "hearth_log.h"
 #include "market_view.h"
 #include "node_bus.h"
@@ -165,43 +166,8 @@ static void
 s_mesh_sample (node_bus_t *self, node_stats_mesh_t *mesh)
 {
     memset (mesh, 0, sizeof *mesh);
-    const gossip_stats_t *stats = gossip_stats (self->mesh);
     mesh->address = gossip_address (self->mesh);
-    mesh->peers_connected = stats->peers_connected;
-    mesh->events_pushed = stats->events_pushed;
-    mesh->events_pulled = stats->events_pulled;
-    mesh->events_received = stats->events_received;
-    mesh->events_duplicate = stats->events_duplicate;
-    mesh->announce_sent = stats->announce_sent;
-    mesh->announce_received = stats->announce_received;
-    mesh->announce_requested = stats->announce_requested;
-    mesh->announce_retried = stats->announce_retried;
-    mesh->announce_dropped = stats->announce_dropped;
-    mesh->reconcile_rounds = stats->reconcile_rounds;
-    mesh->reconcile_rateless = stats->reconcile_rateless;
-    mesh->reconcile_round_trips = stats->reconcile_round_trips;
-    mesh->reconcile_fallbacks = stats->reconcile_fallbacks;
-    mesh->reconcile_switches = stats->reconcile_switches;
-    mesh->reconcile_bytes = stats->reconcile_bytes;
-    mesh->reconcile_bytes_rateless = stats->reconcile_bytes_rateless;
-    mesh->bytes_in = stats->bytes_in;
-    mesh->bytes_out = stats->bytes_out;
-    mesh->zap_denied = stats->zap_denied;
-    mesh->handshake_junk = stats->handshake_junk;
-    mesh->handshake_mechanism = stats->handshake_mechanism;
-    mesh->handshake_crypto = stats->handshake_crypto;
-    mesh->nonmember_links = stats->nonmember_links;
-    mesh->nonmember_addresses = stats->nonmember_addresses;
-    mesh->frames_dropped = stats->frames_dropped;
-    mesh->store_rebuilds = stats->store_rebuilds;
-    mesh->budget_bytes_charged = stats->budget_bytes_charged;
-    mesh->budget_bytes_owed = stats->budget_bytes_owed;
-    mesh->budget_deferred_debt = stats->budget_deferred_debt;
-    mesh->budget_deferred_open = stats->budget_deferred_open;
-    mesh->budget_deferred_round = stats->budget_deferred_round;
-    mesh->budget_refused_superseded = stats->budget_refused_superseded;
-    mesh->budget_refused_fetch = stats->budget_refused_fetch;
-    mesh->last_sync_ms = stats->last_sync_ms;
+    mesh->counters = *gossip_stats (self->mesh);
     mesh->n_queries = gossip_query_stats (self->mesh, &mesh->queries);
     mesh->now_ms = hearth_now_ms ();
     json_t *peers = gossip_peers_json (self->mesh);
@@ -283,7 +249,7 @@ node_bus_stats_text (node_bus_t *self, const uint8_t *request, size_t len)
     s_stats_render (self, prometheus? NULL: &object, &text);
     if (prometheus || !object)
         return text;
-    text = json_dumps (object, NODE_JSON_FLAGS);
+    text = json_dumps (object, HEARTH_JSON_FLAGS);
     json_decref (object);
     return text;
 }

@@ -121,125 +121,229 @@ node_config_default_data_dir (char *out, size_t cap)
     return (n < 0 || (size_t) n >= cap)? HEARTH_EINVAL: HEARTH_OK;
 }
 
+/*  The setters of the key table: value into cfg, or HEARTH_EINVAL (or
+    HEARTH_ECAPACITY) with *detail, the problem after "section/key: ". */
+typedef int (s_setter_fn) (node_config_t *cfg, const char *value, char **detail);
+
+static int
+s_set_log_level (node_config_t *cfg, const char *value, char **detail)
+{
+    if (hearth_log_parse_level (value, &cfg->log_level) == HEARTH_OK)
+        return HEARTH_OK;
+    *detail = hearth_message ("'%s' is not one of error, warn, info, debug", value);
+    return HEARTH_EINVAL;
+}
+
+/*  A whole number of seconds into *target. */
+static int
+s_set_seconds (uint64_t *target, const char *value, char **detail)
+{
+    if (s_parse_u64 (value, target) == HEARTH_OK)
+        return HEARTH_OK;
+    *detail = hearth_message ("'%s' is not a whole number of seconds", value);
+    return HEARTH_EINVAL;
+}
+
+static int
+s_set_default_ttl (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_seconds (&cfg->market.default_ttl_seconds, value, detail);
+}
+
+static int
+s_set_max_ttl (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_seconds (&cfg->market.max_ttl_seconds, value, detail);
+}
+
+static int
+s_set_sweep_interval (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_seconds (&cfg->market.sweep_interval_seconds, value, detail);
+}
+
+/*  Text into a fixed buffer of cap bytes. */
+static int
+s_set_text (char *target, size_t cap, const char *value, char **detail)
+{
+    if (strlen (value) >= cap) {
+        *detail = hearth_message ("too long (at most %zu characters)", cap - 1);
+        return HEARTH_EINVAL;
+    }
+    snprintf (target, cap, "%s", value);
+    return HEARTH_OK;
+}
+
+static int
+s_set_stats_endpoint (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_text (cfg->stats_endpoint, sizeof cfg->stats_endpoint, value, detail);
+}
+
+static int
+s_set_advertise (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_text (cfg->advertise, sizeof cfg->advertise, value, detail);
+}
+
+static int
+s_set_discovery (node_config_t *cfg, const char *value, char **detail)
+{
+    if (streq (value, "on") || streq (value, "off")) {
+        cfg->discovery = streq (value, "on");
+        return HEARTH_OK;
+    }
+    *detail = hearth_message ("'%s' is not on or off", value);
+    return HEARTH_EINVAL;
+}
+
+static int
+s_set_sync_interval (node_config_t *cfg, const char *value, char **detail)
+{
+    uint64_t number = 0;
+    if (s_parse_u64 (value, &number) != HEARTH_OK || number > UINT32_MAX) {
+        *detail = hearth_message ("'%s' is not a whole number of milliseconds", value);
+        return HEARTH_EINVAL;
+    }
+    cfg->sync_interval_ms = (uint32_t) number;
+    return HEARTH_OK;
+}
+
+static int
+s_set_snapshot_every (node_config_t *cfg, const char *value, char **detail)
+{
+    if (s_parse_u64 (value, &cfg->snapshot_every) == HEARTH_OK)
+        return HEARTH_OK;
+    *detail = hearth_message ("'%s' is not a whole number of events", value);
+    return HEARTH_EINVAL;
+}
+
+/*  The node_config_set_* / add_peer functions leave *message NULL only on
+    success; a NULL detail on failure still reads well. */
+static int
+s_set_listen (node_config_t *cfg, const char *value, char **detail)
+{
+    return node_config_set_listen (cfg, value, detail);
+}
+
+static int
+s_set_reconcile (node_config_t *cfg, const char *value, char **detail)
+{
+    return node_config_set_reconcile (cfg, value, detail);
+}
+
+static int
+s_set_peer (node_config_t *cfg, const char *value, char **detail)
+{
+    return node_config_add_peer (cfg, value, detail);
+}
+
+#define S_STR(x)  S_STR2 (x)
+#define S_STR2(x) #x
+
+/*  Every config key, in the order of the file and its template (keys of a
+    section together): the parser looks names up here, `hearthctl init`
+    writes the template from it (node_config_template_write), and the
+    reference table in docs/operations.md lists the same keys
+    (test_node_config checks it). To add a key: a row, a field of
+    node_config_t, its check in node_config_validate, and a docs row. */
+static const struct {
+    node_config_key_t key;
+    s_setter_fn      *set;
+} s_keys [] = {
+    { { "log", "level", "info", "error | warn | info | debug" }, s_set_log_level },
+    { { "market", "default_ttl_seconds", S_STR (MARKET_DEFAULT_TTL_SECONDS),
+        "TTL of a post sent without one" }, s_set_default_ttl },
+    { { "market", "max_ttl_seconds", S_STR (MARKET_MAX_TTL_SECONDS),
+        "largest TTL accepted (also the hard cap)" }, s_set_max_ttl },
+    { { "market", "sweep_interval_seconds", S_STR (MARKET_SWEEP_INTERVAL_SECONDS),
+        "how often the sweeper runs" }, s_set_sweep_interval },
+    { { "stats", "endpoint", "tcp://127.0.0.1:9474", "optional extra stats endpoint" },
+      s_set_stats_endpoint },
+    { { "mesh", "listen", "tcp://0.0.0.0:" S_STR (NODE_CONFIG_PEER_PORT),
+        "peer socket; absent or none = none" }, s_set_listen },
+    { { "mesh", "advertise", "tcp://192.168.1.20:" S_STR (NODE_CONFIG_PEER_PORT),
+        "what others should dial" }, s_set_advertise },
+    { { "mesh", "discovery", "off", "on | off: LAN discovery" }, s_set_discovery },
+    { { "mesh", "sync_interval_ms", "10000", "anti-entropy with one random peer" },
+      s_set_sync_interval },
+    { { "mesh", "reconcile", "auto", "auto | v1 | rateless" }, s_set_reconcile },
+    { { "peers", "peer", "ed25519:NODE_ID@tcp://192.168.1.10:" S_STR (NODE_CONFIG_PEER_PORT),
+        "repeatable" }, s_set_peer },
+    { { "store", "snapshot_every", "0", "events between view snapshots; 0 = automatic" },
+      s_set_snapshot_every }
+};
+#define S_KEYS (sizeof s_keys / sizeof s_keys [0])
+
+size_t
+node_config_keys (const node_config_key_t **keys, size_t index)
+{
+    if (keys)
+        *keys = index < S_KEYS? &s_keys [index].key: NULL;
+    return S_KEYS;
+}
+
+int
+node_config_template_write (FILE *file)
+{
+    fprintf (file,
+        "#   Hearth node configuration (ZPL: sections and 'key = value', indented by 4).\n"
+        "#   Every setting is shown at its default; remove the '#' to change one.\n"
+        "#   Command-line flags of hearthd override this file. See docs/operations.md.\n");
+    for (size_t i = 0; i < S_KEYS; i++) {
+        const node_config_key_t *key = &s_keys [i].key;
+        if (i == 0 || !streq (key->section, s_keys [i - 1].key.section))
+            fprintf (file, "#%s\n", key->section);
+        int width = fprintf (file, "#    %s = %s", key->name, key->value);
+        fprintf (file, "%*s# %s\n", width < 40? 40 - width: 1, "", key->note);
+    }
+    return ferror (file)? HEARTH_EIO: HEARTH_OK;
+}
+
+/*  1 if a row of the key table has this section. */
+static int
+s_section_known (const char *section)
+{
+    for (size_t i = 0; i < S_KEYS; i++)
+        if (section && streq (section, s_keys [i].key.section))
+            return 1;
+    return 0;
+}
+
 /*  Apply one "section/key = value" to cfg. */
 static int
 s_apply (node_config_t *cfg, const char *source, const char *section, const char *key,
          const char *value, char **message)
 {
-    uint64_t number = 0;
-    uint64_t *target = NULL;
-    if (streq (section, "log") && streq (key, "level")) {
-        if (hearth_log_parse_level (value, &cfg->log_level) != HEARTH_OK) {
-            *message = hearth_message ("%s: log/level: '%s' is not one of error, warn, info, debug",
-                                  source, value);
-            return HEARTH_EINVAL;
-        }
-        return HEARTH_OK;
-    }
-    if (streq (section, "stats") && streq (key, "endpoint")) {
-        if (strlen (value) >= sizeof cfg->stats_endpoint) {
-            *message = hearth_message ("%s: stats/endpoint is too long", source);
-            return HEARTH_EINVAL;
-        }
-        snprintf (cfg->stats_endpoint, sizeof cfg->stats_endpoint, "%s", value);
-        return HEARTH_OK;
-    }
-    if (streq (section, "mesh") && streq (key, "listen")) {
+    for (size_t i = 0; i < S_KEYS; i++) {
+        if (!streq (section, s_keys [i].key.section) || !streq (key, s_keys [i].key.name))
+            continue;
         char *detail = NULL;
-        int rc = node_config_set_listen (cfg, value, &detail);
+        int rc = s_keys [i].set (cfg, value, &detail);
         if (rc != HEARTH_OK)
-            *message = hearth_message ("%s: mesh/listen: %s", source, detail? detail: "invalid");
+            *message = hearth_message ("%s: %s/%s: %s", source, section, key, detail? detail: "invalid");
         free (detail);
         return rc;
     }
-    if (streq (section, "mesh") && streq (key, "advertise")) {
-        if (strlen (value) >= sizeof cfg->advertise) {
-            *message = hearth_message ("%s: mesh/advertise is too long", source);
-            return HEARTH_EINVAL;
-        }
-        snprintf (cfg->advertise, sizeof cfg->advertise, "%s", value);
-        return HEARTH_OK;
-    }
-    if (streq (section, "mesh") && streq (key, "discovery")) {
-        if (streq (value, "on") || streq (value, "off")) {
-            cfg->discovery = streq (value, "on");
-            return HEARTH_OK;
-        }
-        *message = hearth_message ("%s: mesh/discovery: '%s' is not on or off", source, value);
-        return HEARTH_EINVAL;
-    }
-    if (streq (section, "mesh") && streq (key, "reconcile")) {
-        char *detail = NULL;
-        int rc = node_config_set_reconcile (cfg, value, &detail);
-        if (rc != HEARTH_OK)
-            *message = hearth_message ("%s: mesh/reconcile: %s", source, detail? detail: "invalid");
-        free (detail);
-        return rc;
-    }
-    if (streq (section, "mesh") && streq (key, "sync_interval_ms")) {
-        if (s_parse_u64 (value, &number) != HEARTH_OK || number > UINT32_MAX) {
-            *message = hearth_message ("%s: mesh/sync_interval_ms: '%s' is not a whole number of "
-                                  "milliseconds", source, value);
-            return HEARTH_EINVAL;
-        }
-        cfg->sync_interval_ms = (uint32_t) number;
-        return HEARTH_OK;
-    }
-    if (streq (section, "store") && streq (key, "snapshot_every")) {
-        if (s_parse_u64 (value, &number) != HEARTH_OK) {
-            *message = hearth_message ("%s: store/snapshot_every: '%s' is not a whole number of "
-                                  "events", source, value);
-            return HEARTH_EINVAL;
-        }
-        cfg->snapshot_every = number;
-        return HEARTH_OK;
-    }
-    if (streq (section, "peers") && streq (key, "peer")) {
-        char *detail = NULL;
-        int rc = node_config_add_peer (cfg, value, &detail);
-        if (rc != HEARTH_OK)
-            *message = hearth_message ("%s: peers/peer: %s", source, detail? detail: "invalid");
-        free (detail);
-        return rc;
-    }
-    if (streq (section, "market")) {
-        if (streq (key, "default_ttl_seconds"))
-            target = &cfg->market.default_ttl_seconds;
-        else
-        if (streq (key, "max_ttl_seconds"))
-            target = &cfg->market.max_ttl_seconds;
-        else
-        if (streq (key, "sweep_interval_seconds"))
-            target = &cfg->market.sweep_interval_seconds;
-    }
-    if (!target) {
-        *message = hearth_message ("%s: unknown setting %s/%s (see docs/operations.md)",
-                              source, section, key);
-        return HEARTH_EINVAL;
-    }
-    if (s_parse_u64 (value, &number) != HEARTH_OK) {
-        *message = hearth_message ("%s: %s/%s: '%s' is not a whole number of seconds",
-                              source, section, key, value);
-        return HEARTH_EINVAL;
-    }
-    *target = number;
-    return HEARTH_OK;
+    *message = hearth_message ("%s: unknown setting %s/%s (see docs/operations.md)",
+                               source, section, key);
+    return HEARTH_EINVAL;
 }
 
 /*  Walk a parsed tree: two levels, section then key = value. */
 static int
 s_apply_tree (node_config_t *cfg, zconfig_t *root, const char *source, char **message)
 {
-    static const char *sections [] = { "log", "market", "stats", "mesh", "peers", "store" };
     for (zconfig_t *section = zconfig_child (root); section; section = zconfig_next (section)) {
         const char *name = zconfig_name (section);
-        int known = 0;
-        for (size_t i = 0; i < sizeof sections / sizeof sections [0]; i++)
-            if (name && streq (name, sections [i]))
-                known = 1;
-        if (!known) {
-            *message = hearth_message ("%s: unknown section '%s' (known: log, market, stats, mesh, peers, store)",
-                                  source, name? name: "");
+        if (!s_section_known (name)) {
+            char known [256] = "";
+            for (size_t i = 0; i < S_KEYS; i++)
+                if (i == 0 || !streq (s_keys [i].key.section, s_keys [i - 1].key.section))
+                    snprintf (known + strlen (known), sizeof known - strlen (known), "%s%s",
+                              i? ", ": "", s_keys [i].key.section);
+            *message = hearth_message ("%s: unknown section '%s' (known: %s)", source,
+                                       name? name: "", known);
             return HEARTH_EINVAL;
         }
         const char *section_value = zconfig_value (section);

@@ -1,27 +1,12 @@
 /*  node_config.h — hearthd's configuration: defaults, the config file, flags.
 
-    Precedence (DESIGN §2): built-in defaults < config file < command-line
-    flags. The config file is CZMQ ZPL (zconfig), by default DIR/hearth.cfg
-    when it exists, or the file named by --config (which must exist):
-
-        log
-            level = info                    # error | warn | info | debug
-        market
-            default_ttl_seconds = 604800    # 7 days
-            max_ttl_seconds = 2592000       # 30 days (also the hard cap)
-            sweep_interval_seconds = 60
-        stats
-            endpoint = tcp://127.0.0.1:9474 # optional extra stats endpoint
-        mesh
-            listen = tcp://0.0.0.0:7400     # peer socket; absent or "none" = none
-            advertise = tcp://192.168.1.20:7400   # what others should dial
-            discovery = off                 # on | off: LAN discovery (zbeacon)
-            sync_interval_ms = 10000        # anti-entropy with one random peer
-            reconcile = auto                # auto | v1 | rateless (docs/sync.md §7.4)
-        peers
-            peer = ed25519:…@tcp://192.168.1.10:7400   # repeatable
-        store
-            snapshot_every = 0              # events between view snapshots; 0 = automatic
+    Precedence: built-in defaults < config file < command-line flags. The
+    config file is CZMQ ZPL (zconfig), by default DIR/hearth.cfg when it
+    exists, or the file named by --config (which must exist): sections at
+    the left margin, "key = value" indented by 4. The keys are one table
+    in node_config.c (node_config_keys), which the parser, the template
+    `hearthctl init` writes (node_config_template_write) and the reference
+    in docs/operations.md follow.
 
     Unknown sections or keys are refused, so a typo is never silently
     ignored. Paths of everything the node keeps are derived from data_dir.
@@ -31,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "hearth_log.h"
 #include "market.h"
 
@@ -96,6 +82,22 @@ typedef struct {
     uint64_t           snapshot_every;  /* events between view snapshots; 0 = the
                                            eventlog's policy (eventlog_snapshot_due) */
 } node_config_t;
+
+/*  One config key: the template shows "section / name = value  # note". */
+typedef struct {
+    const char *section;
+    const char *name;
+    const char *value;      /* its default, or an example where it has none */
+    const char *note;       /* a few words for the template */
+} node_config_key_t;
+
+/*  The number of config keys; *key (if key is not NULL) gets key number
+    index (static, NULL past the end). In file order. */
+size_t node_config_keys (const node_config_key_t **key, size_t index);
+
+/*  Write the commented template (every key at its default) to file.
+    0 or HEARTH_EIO. */
+int  node_config_template_write (FILE *file);
 
 /*  Fill cfg with built-in defaults for data_dir (not touched on disk). */
 void node_config_defaults (node_config_t *cfg, const char *data_dir);

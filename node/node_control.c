@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hearth_error.h"
+#include "hearth_json.h"
 #include "node_control.h"
 
 /*  Flags for json_loadb: one value only, duplicate keys refused so the
@@ -110,7 +111,7 @@ node_control_request_encode (const char *capability, const json_t *input)
         return NULL;
     json_object_set_new (root, "capability", json_string (capability));
     json_object_set_new (root, "input", input? json_deep_copy (input): json_object ());
-    char *text = json_dumps (root, NODE_JSON_FLAGS);
+    char *text = json_dumps (root, HEARTH_JSON_FLAGS);
     json_decref (root);
     return text;
 }
@@ -127,7 +128,7 @@ node_control_reply_ok (const json_t *output, uint64_t ms)
     json_t *meta = json_object ();
     json_object_set_new (meta, "ms", json_integer ((json_int_t) ms));
     json_object_set_new (root, "meta", meta);
-    char *text = json_dumps (root, NODE_JSON_FLAGS);
+    char *text = json_dumps (root, HEARTH_JSON_FLAGS);
     json_decref (root);
     return text;
 }
@@ -160,7 +161,7 @@ node_control_reply_error_code (const char *code, const char *message)
     json_object_set_new (root, "error", json_string (code));
     if (message && *message)
         json_object_set_new (root, "message", s_json_text (message));
-    char *text = json_dumps (root, NODE_JSON_FLAGS);
+    char *text = json_dumps (root, HEARTH_JSON_FLAGS);
     json_decref (root);
     return text;
 }
@@ -175,7 +176,7 @@ node_control_reply_error (int err, const char *message)
     json_object_set_new (root, "hearth_error", json_string (hearth_error_name (err)));
     json_object_set_new (root, "message", s_json_text (message && *message? message
                                                                         : hearth_strerror (err)));
-    char *text = json_dumps (root, NODE_JSON_FLAGS);
+    char *text = json_dumps (root, HEARTH_JSON_FLAGS);
     json_decref (root);
     return text;
 }

@@ -29,12 +29,6 @@ extern "C" {
 /*  A request body at most: 1 MiB. The largest valid request (a post with
     an 8000-byte body, 16 tags and JSON escaping of every byte as \uXXXX)
     is under 64 KiB, so 1 MiB is generous and still bounds the parse. */
-/*  Flags for every JSON text Hearth prints or sends: compact, and reals with
-    15 significant digits, so a coordinate typed as 52.52 prints as 52.52
-    (jansson's default 17 digits prints 52.520000000000003). Any decimal of
-    up to 15 digits round-trips exactly through a double (DBL_DIG = 15). */
-#define NODE_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION (15))
-
 #define NODE_CONTROL_MAX_FRAME_BYTES    (1024 * 1024)
 /*  ZMQ_MAXMSGSIZE of the control and stats sockets: 16 MiB. Between the
     two caps the client gets a bad_request reply; above it ZeroMQ drops the

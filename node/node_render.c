@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "gossip_stats.h"
 #include "hearth_codec.h"
+#include "hearth_json.h"
 #include "node_control.h"
 #include "node_render.h"
 
@@ -236,6 +238,39 @@ node_render_peers (FILE *out, const json_t *output)
     fprintf (out, "%zu peer link%s, %zu connected\n", count, count == 1? "": "s", connected);
 }
 
+/*  The mesh counters of gossip_stats.h that name a table group: one line
+    per group ("group: words N, words N"), groups in table order. */
+typedef struct {
+    const char *field, *group, *words;
+} s_mesh_row_t;
+
+#define S_MESH_ROW(field, type, family, label, nth, group, words, help) { #field, group, words },
+static const s_mesh_row_t s_mesh_rows [] = { GOSSIP_STATS_COUNTERS (S_MESH_ROW) };
+#define S_MESH_ROWS (sizeof s_mesh_rows / sizeof s_mesh_rows [0])
+
+static void
+s_mesh_counters (FILE *out, const json_t *mesh)
+{
+    for (size_t g = 0; g < S_MESH_ROWS; g++) {
+        const char *group = s_mesh_rows [g].group;
+        int first = 1;
+        for (size_t i = 0; group && i < g && first; i++)
+            if (s_mesh_rows [i].group && strcmp (s_mesh_rows [i].group, group) == 0)
+                first = 0;             /* this group's line is written */
+        if (!group || !first)
+            continue;
+        fprintf (out, "           %s:", group);
+        const char *separator = " ";
+        for (size_t i = g; i < S_MESH_ROWS; i++)
+            if (s_mesh_rows [i].group && strcmp (s_mesh_rows [i].group, group) == 0) {
+                fprintf (out, "%s%s %lld", separator, s_mesh_rows [i].words,
+                         s_int (mesh, s_mesh_rows [i].field));
+                separator = ", ";
+            }
+        fprintf (out, "\n");
+    }
+}
+
 void
 node_render_stats (FILE *out, const json_t *stats)
 {
@@ -289,24 +324,7 @@ node_render_stats (FILE *out, const json_t *stats)
             fprintf (out, "%.1f s ago\n", json_number_value (age));
         else
             fprintf (out, "never\n");
-        fprintf (out, "           events pushed %lld, pulled %lld, received %lld; %lld reconciliation(s) "
-                 "(%lld rateless), %lld bytes (%lld rateless)\n", s_int (mesh, "events_pushed"),
-                 s_int (mesh, "events_pulled"), s_int (mesh, "events_received"),
-                 s_int (mesh, "reconcile_rounds"), s_int (mesh, "reconcile_rateless"),
-                 s_int (mesh, "reconcile_bytes"), s_int (mesh, "reconcile_bytes_rateless"));
-        fprintf (out, "           duplicates received %lld; hashes announced out %lld, in %lld, "
-                 "requested %lld (retried %lld), dropped %lld\n", s_int (mesh, "events_duplicate"),
-                 s_int (mesh, "announce_sent"), s_int (mesh, "announce_received"),
-                 s_int (mesh, "announce_requested"), s_int (mesh, "announce_retried"),
-                 s_int (mesh, "announce_dropped"));
-        fprintf (out, "           bytes in %lld, out %lld; ZAP denials %lld, frames dropped %lld\n",
-                 s_int (mesh, "bytes_in"), s_int (mesh, "bytes_out"), s_int (mesh, "zap_denied"),
-                 s_int (mesh, "frames_dropped"));
-        fprintf (out, "           outsiders: junk %lld, wrong mechanism %lld, wrong server key %lld; "
-                 "non-member links closed %lld, addresses dropped %lld\n",
-                 s_int (mesh, "handshake_junk"), s_int (mesh, "handshake_mechanism"),
-                 s_int (mesh, "handshake_crypto"), s_int (mesh, "nonmember_links"),
-                 s_int (mesh, "nonmember_addresses"));
+        s_mesh_counters (out, mesh);
         json_object_foreach (json_object_get (mesh, "queries"), key, value) {
             if (!s_int (value, "received"))
                 continue;
@@ -366,7 +384,7 @@ node_render_event (FILE *out, const json_t *envelope)
     if (strcmp (type, "community.created") == 0)
         snprintf (summary, sizeof summary, "\"%s\"", s_str (data, "name"));
     else {
-        char *compact = data? json_dumps (data, NODE_JSON_FLAGS): NULL;
+        char *compact = data? json_dumps (data, HEARTH_JSON_FLAGS): NULL;
         snprintf (summary, sizeof summary, "%s", compact? compact: "");
         free (compact);
     }

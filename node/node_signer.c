@@ -1,16 +1,12 @@
 /*  node_signer.c — plain Ed25519 signing with the device key; see
-    node_signer.h. The seed is read into sodium_malloc'd memory and wiped as
-    soon as the key pair is derived.
+    node_signer.h. The seed is read by identity_seed_read (one reader, one
+    set of checks) into sodium_malloc'd memory and wiped as soon as the key
+    pair is derived.
 */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <sodium.h>
 #include "hearth_error.h"
+#include "identity.h"
 #include "node_signer.h"
 
 struct _node_signer_t {
@@ -24,39 +20,16 @@ node_signer_load (const char *keys_dir, int *err)
     int dummy;
     err = err? err: &dummy;
     *err = HEARTH_OK;
-    if (sodium_init () < 0) {
-        *err = HEARTH_EIO;
-        return NULL;
-    }
-    char *path = NULL;
-    if (asprintf (&path, "%s/%s", keys_dir, NODE_SIGNER_SEED_FILE) < 0) {
-        *err = HEARTH_ENOMEM;
-        return NULL;
-    }
-    /*  One byte more than a seed, to detect a longer file. */
-    uint8_t *seed = (uint8_t *) sodium_malloc (crypto_sign_SEEDBYTES + 1);
+    uint8_t *seed = (uint8_t *) sodium_malloc (crypto_sign_SEEDBYTES);
     node_signer_t *self = NULL;
-    int fd = -1;
     if (!seed) {
         *err = HEARTH_ENOMEM;
         goto done;
     }
-    fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
-        *err = HEARTH_EKEYS;
-        goto done;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        *err = HEARTH_EKEYPERM;
-        goto done;
-    }
-    ssize_t got = 0, r;
-    while (got < crypto_sign_SEEDBYTES + 1
-       && (r = read (fd, seed + got, crypto_sign_SEEDBYTES + 1 - (size_t) got)) > 0)
-        got += r;
-    if (got != crypto_sign_SEEDBYTES) {
-        *err = HEARTH_EKEYS;
+    /*  The same reader and checks as the event identity (identity.h). */
+    int rc = identity_seed_read (keys_dir, seed);
+    if (rc != HEARTH_OK) {
+        *err = rc;
         goto done;
     }
     self = (node_signer_t *) calloc (1, sizeof (node_signer_t));
@@ -70,10 +43,7 @@ node_signer_load (const char *keys_dir, int *err)
     }
     crypto_sign_seed_keypair (self->pk, self->sk, seed);
 done:
-    if (fd >= 0)
-        close (fd);
     sodium_free (seed);        /* wipes */
-    free (path);
     return self;
 }
 

@@ -5,8 +5,8 @@
     domain prefix "hearth/event/v1\0". An invite blob is signed over its
     canonical JSON as the contract says, with no prefix; the two byte forms
     can never be confused (a protobuf body is never a JSON object). The
-    signer reads the same seed file identity_load reads, with the same
-    rules (regular file, mode 0600, exactly 32 bytes), keeps the secret key
+    signer reads the seed file with identity_load's reader
+    (identity_seed_read: regular file, mode 0600, exactly 32 bytes), keeps the secret key
     in sodium_malloc'd memory and wipes it on destroy. Load it for the
     signature at hand and destroy it right after.
 */
@@ -20,14 +20,11 @@
 extern "C" {
 #endif
 
-/*  Seed file name inside the keys dir (the one identity.c writes). */
-#define NODE_SIGNER_SEED_FILE  "device.ed25519"
-
 typedef struct _node_signer_t node_signer_t;
 
-/*  Load the key from keys_dir. NULL + *err: HEARTH_EKEYS (missing, not a
-    regular file, wrong size), HEARTH_EKEYPERM (group/other may access it),
-    HEARTH_ENOMEM. */
+/*  Load the key from keys_dir (IDENTITY_SEED_FILE, identity_seed_read).
+    NULL + *err: HEARTH_EKEYS (missing, not a regular file, wrong size),
+    HEARTH_EKEYPERM (group/other may access it), HEARTH_ENOMEM. */
 node_signer_t *node_signer_load (const char *keys_dir, int *err);
 
 /*  Wipe and free; safe on NULL; nulls *self_p. */

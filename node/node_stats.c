@@ -4,6 +4,7 @@
     nothing here is shared between threads.
 */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,101 @@ static const char *s_results [] = {
 static const double s_bounds [NODE_STATS_LATENCY_BUCKETS] = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
 };
+
+/*  The mesh counters (gossip_stats.h), as the renderers read them. */
+typedef struct {
+    const char *field;          /* the JSON key */
+    size_t      offset;         /* in gossip_stats_t */
+    const char *type, *family, *label, *help;
+    int         nth;
+} s_mesh_row_t;
+
+#define S_MESH_ROW(field, type, family, label, nth, group, words, help) \
+    { #field, offsetof (gossip_stats_t, field), type, family, label, help, nth },
+static const s_mesh_row_t s_mesh_rows [] = { GOSSIP_STATS_COUNTERS (S_MESH_ROW) };
+#define S_MESH_ROWS (sizeof s_mesh_rows / sizeof s_mesh_rows [0])
+
+static uint64_t
+s_mesh_value (const node_stats_mesh_t *mesh, const s_mesh_row_t *row)
+{
+    uint64_t value;
+    memcpy (&value, (const char *) &mesh->counters + row->offset, sizeof value);
+    return value;
+}
+
+/*  The event log's figures, in the order of the JSON keys of "events" and
+    of the Prometheus families. Most are one field of eventlog_stats_t;
+    the others say how they render (kind). */
+typedef enum {
+    S_LOG_FIELD,                /* one uint64_t at offset */
+    S_LOG_BY_TYPE,              /* events_by_type, labelled type="…" */
+    S_LOG_REJECTED,             /* rejected, labelled reason="…" */
+    S_LOG_DISK_BYTES            /* the sample's disk_bytes */
+} s_log_kind_t;
+
+typedef struct {
+    s_log_kind_t kind;
+    const char  *key;           /* in "events" (or "storage") */
+    const char  *family, *type, *help;
+    size_t       offset;        /* in eventlog_stats_t, for S_LOG_FIELD */
+} s_log_row_t;
+
+#define S_LOG(field) S_LOG_FIELD, #field
+#define S_AT(field)  offsetof (eventlog_stats_t, field)
+static const s_log_row_t s_log_rows [] = {
+    { S_LOG_FIELD, "total", "hearth_eventlog_events", "gauge",
+      "Events stored in the event log.", S_AT (events_total) },
+    { S_LOG_BY_TYPE, "by_type", "hearth_eventlog_events_by_type", "gauge",
+      "Events stored, by event type.", 0 },
+    { S_LOG (appended_local), "hearth_eventlog_appended_local_total", "counter",
+      "Events this node appended itself since start.", S_AT (appended_local) },
+    { S_LOG (received_accepted), "hearth_eventlog_received_accepted_total", "counter",
+      "Received events accepted by the receive pipeline since start.", S_AT (received_accepted) },
+    { S_LOG_REJECTED, "rejected", "hearth_eventlog_rejected_total", "counter",
+      "Received events dropped by the receive pipeline, by reason.", 0 },
+    { S_LOG (lamport_head), "hearth_eventlog_lamport_head", "gauge",
+      "Highest Lamport value stored.", S_AT (lamport_head) },
+    { S_LOG (seq), "hearth_eventlog_arrival_seq", "gauge",
+      "Local arrival sequence of the last stored event.", S_AT (seq) },
+    { S_LOG (snapshots_written), "hearth_eventlog_snapshots_written_total", "counter",
+      "View snapshots written since start.", S_AT (snapshots_written) },
+    { S_LOG (view_errors), "hearth_eventlog_view_errors_total", "counter",
+      "Errors returned by views while folding events since start.", S_AT (view_errors) },
+    { S_LOG (dropped_on_open), "hearth_eventlog_dropped_on_open", "gauge",
+      "Stored events at Lamport 0 dropped when the log opened (refused by every node now).",
+      S_AT (dropped_on_open) },
+    { S_LOG (disk_full), "hearth_eventlog_disk_full", "gauge",
+      "1 while the disk of the event log is full (writes refused), else 0.", S_AT (disk_full) },
+    { S_LOG (disk_full_episodes), "hearth_eventlog_disk_full_episodes_total", "counter",
+      "Times the disk of the event log became full since start.", S_AT (disk_full_episodes) },
+    { S_LOG (snapshots_skipped), "hearth_eventlog_snapshots_skipped_total", "counter",
+      "View snapshots skipped because the disk was full, since start (each retried later).",
+      S_AT (snapshots_skipped) },
+    { S_LOG_DISK_BYTES, "disk_bytes", "hearth_eventlog_disk_bytes", "gauge",
+      "Approximate bytes on disk of the event log (RocksDB SST and WAL).", 0 }
+};
+
+/*  What the event log's open found (eventlog_open_with), in "storage". */
+static const s_log_row_t s_storage_rows [] = {
+    { S_LOG (wal_damaged), "hearth_storage_wal_damaged", "gauge",
+      "1 if this start recovered past a damaged write-ahead log that lost acknowledged "
+      "events (hearthd --recover-wal), else 0.", S_AT (wal_damaged) },
+    { S_LOG (wal_events_lost), "hearth_storage_wal_events_lost", "gauge",
+      "Acknowledged arrivals the write-ahead log lost at this start.", S_AT (wal_events_lost) },
+    { S_LOG (wal_tail_dropped), "hearth_storage_wal_tail_dropped", "gauge",
+      "1 if this start dropped a torn write-ahead log tail holding only unsynced "
+      "(received) events, else 0.", S_AT (wal_tail_dropped) }
+};
+#undef S_LOG
+#undef S_AT
+
+static uint64_t
+s_log_value (const eventlog_stats_t *log, const s_log_row_t *row)
+{
+    uint64_t value;
+    memcpy (&value, (const char *) log + row->offset, sizeof value);
+    return value;
+}
 
 typedef struct {
     uint64_t results [S_RESULTS];
@@ -170,6 +266,30 @@ s_queries_json (const node_stats_mesh_t *mesh)
     return queries;
 }
 
+/*  One row of s_log_rows / s_storage_rows as JSON. */
+static json_t *
+s_log_json (const eventlog_stats_t *log, const node_stats_sample_t *sample, const s_log_row_t *row)
+{
+    if (row->kind == S_LOG_BY_TYPE) {
+        json_t *by_type = json_object ();
+        for (int t = 1; t < EVENT_TYPE_COUNT; t++) {
+            const char *name = event_type_name (t);
+            if (name)
+                json_object_set_new (by_type, name, s_u64 (log->events_by_type [t]));
+        }
+        return by_type;
+    }
+    if (row->kind == S_LOG_REJECTED) {
+        json_t *rejected = json_object ();
+        for (int r = 1; r < EVENT_REJECT_COUNT; r++)
+            json_object_set_new (rejected, event_reject_name ((event_reject_t) r), s_u64 (log->rejected [r]));
+        return rejected;
+    }
+    if (row->kind == S_LOG_DISK_BYTES)
+        return s_u64 (sample->disk_bytes);
+    return s_u64 (s_log_value (log, row));
+}
+
 json_t *
 node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
 {
@@ -184,38 +304,16 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
     json_object_set_new (root, "uptime_seconds", json_real ((double) sample->uptime_ms / 1000.0));
 
     json_t *events = json_object ();
-    json_object_set_new (events, "total", s_u64 (log->events_total));
-    json_t *by_type = json_object ();
-    for (int t = 1; t < EVENT_TYPE_COUNT; t++) {
-        const char *name = event_type_name (t);
-        if (name)
-            json_object_set_new (by_type, name, s_u64 (log->events_by_type [t]));
-    }
-    json_object_set_new (events, "by_type", by_type);
-    json_object_set_new (events, "appended_local", s_u64 (log->appended_local));
-    json_object_set_new (events, "received_accepted", s_u64 (log->received_accepted));
-    json_t *rejected = json_object ();
-    for (int r = 1; r < EVENT_REJECT_COUNT; r++)
-        json_object_set_new (rejected, event_reject_name ((event_reject_t) r), s_u64 (log->rejected [r]));
-    json_object_set_new (events, "rejected", rejected);
-    json_object_set_new (events, "lamport_head", s_u64 (log->lamport_head));
-    json_object_set_new (events, "seq", s_u64 (log->seq));
-    json_object_set_new (events, "snapshots_written", s_u64 (log->snapshots_written));
-    json_object_set_new (events, "view_errors", s_u64 (log->view_errors));
-    json_object_set_new (events, "dropped_on_open", s_u64 (log->dropped_on_open));
-    json_object_set_new (events, "disk_full", s_u64 (log->disk_full));
-    json_object_set_new (events, "disk_full_episodes", s_u64 (log->disk_full_episodes));
-    json_object_set_new (events, "snapshots_skipped", s_u64 (log->snapshots_skipped));
-    json_object_set_new (events, "disk_bytes", s_u64 (sample->disk_bytes));
+    for (size_t i = 0; i < sizeof s_log_rows / sizeof s_log_rows [0]; i++)
+        json_object_set_new (events, s_log_rows [i].key, s_log_json (log, sample, &s_log_rows [i]));
     json_object_set_new (root, "events", events);
 
     /*  What the event log's open found (eventlog_open_with): "damaged"
         until the next start once acknowledged events were lost. */
     json_t *storage = json_object ();
     json_object_set_new (storage, "health", json_string (log->wal_damaged? "damaged": "ok"));
-    json_object_set_new (storage, "wal_damaged", s_u64 (log->wal_damaged));
-    json_object_set_new (storage, "wal_events_lost", s_u64 (log->wal_events_lost));
-    json_object_set_new (storage, "wal_tail_dropped", s_u64 (log->wal_tail_dropped));
+    for (size_t i = 0; i < sizeof s_storage_rows / sizeof s_storage_rows [0]; i++)
+        json_object_set_new (storage, s_storage_rows [i].key, s_log_json (log, sample, &s_storage_rows [i]));
     json_object_set_new (root, "storage", storage);
 
     json_t *market = json_object ();
@@ -256,46 +354,15 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
     if (mesh) {
         json_t *object = json_object ();
         json_object_set_new (object, "address", mesh->address? json_string (mesh->address): json_null ());
-        json_object_set_new (object, "peers_connected", s_u64 (mesh->peers_connected));
-        json_object_set_new (object, "events_pushed", s_u64 (mesh->events_pushed));
-        json_object_set_new (object, "events_pulled", s_u64 (mesh->events_pulled));
-        json_object_set_new (object, "events_received", s_u64 (mesh->events_received));
-        json_object_set_new (object, "events_duplicate", s_u64 (mesh->events_duplicate));
-        json_object_set_new (object, "announce_sent", s_u64 (mesh->announce_sent));
-        json_object_set_new (object, "announce_received", s_u64 (mesh->announce_received));
-        json_object_set_new (object, "announce_requested", s_u64 (mesh->announce_requested));
-        json_object_set_new (object, "announce_retried", s_u64 (mesh->announce_retried));
-        json_object_set_new (object, "announce_dropped", s_u64 (mesh->announce_dropped));
-        json_object_set_new (object, "reconcile_rounds", s_u64 (mesh->reconcile_rounds));
-        json_object_set_new (object, "reconcile_rateless", s_u64 (mesh->reconcile_rateless));
-        json_object_set_new (object, "reconcile_round_trips", s_u64 (mesh->reconcile_round_trips));
-        json_object_set_new (object, "reconcile_fallbacks", s_u64 (mesh->reconcile_fallbacks));
-        json_object_set_new (object, "reconcile_switches", s_u64 (mesh->reconcile_switches));
-        json_object_set_new (object, "reconcile_bytes", s_u64 (mesh->reconcile_bytes));
-        json_object_set_new (object, "reconcile_bytes_rateless", s_u64 (mesh->reconcile_bytes_rateless));
-        json_object_set_new (object, "bytes_in", s_u64 (mesh->bytes_in));
-        json_object_set_new (object, "bytes_out", s_u64 (mesh->bytes_out));
-        json_object_set_new (object, "zap_denied", s_u64 (mesh->zap_denied));
-        json_object_set_new (object, "handshake_junk", s_u64 (mesh->handshake_junk));
-        json_object_set_new (object, "handshake_mechanism", s_u64 (mesh->handshake_mechanism));
-        json_object_set_new (object, "handshake_crypto", s_u64 (mesh->handshake_crypto));
-        json_object_set_new (object, "nonmember_links", s_u64 (mesh->nonmember_links));
-        json_object_set_new (object, "nonmember_addresses", s_u64 (mesh->nonmember_addresses));
-        json_object_set_new (object, "frames_dropped", s_u64 (mesh->frames_dropped));
-        json_object_set_new (object, "store_rebuilds", s_u64 (mesh->store_rebuilds));
-        json_object_set_new (object, "budget_bytes_charged", s_u64 (mesh->budget_bytes_charged));
-        json_object_set_new (object, "budget_bytes_owed", s_u64 (mesh->budget_bytes_owed));
-        json_object_set_new (object, "budget_deferred_debt", s_u64 (mesh->budget_deferred_debt));
-        json_object_set_new (object, "budget_deferred_open", s_u64 (mesh->budget_deferred_open));
-        json_object_set_new (object, "budget_deferred_round", s_u64 (mesh->budget_deferred_round));
-        json_object_set_new (object, "budget_refused_superseded", s_u64 (mesh->budget_refused_superseded));
-        json_object_set_new (object, "budget_refused_fetch", s_u64 (mesh->budget_refused_fetch));
-        if (mesh->last_sync_ms) {
+        for (size_t i = 0; i < S_MESH_ROWS; i++)
+            json_object_set_new (object, s_mesh_rows [i].field, s_u64 (s_mesh_value (mesh, &s_mesh_rows [i])));
+        uint64_t last_sync_ms = mesh->counters.last_sync_ms;
+        if (last_sync_ms) {
             char when [HEARTH_TIME_SIZE];
-            hearth_time_format_ms (mesh->last_sync_ms, when);
+            hearth_time_format_ms (last_sync_ms, when);
             json_object_set_new (object, "last_sync", json_string (when));
-            double age = mesh->now_ms > mesh->last_sync_ms?
-                         (double) (mesh->now_ms - mesh->last_sync_ms) / 1000.0: 0.0;
+            double age = mesh->now_ms > last_sync_ms?
+                         (double) (mesh->now_ms - last_sync_ms) / 1000.0: 0.0;
             json_object_set_new (object, "seconds_since_last_sync", json_real (age));
         }
         else {
@@ -438,104 +505,50 @@ s_prometheus_queries (FILE *out, const node_stats_mesh_t *mesh)
     }
 }
 
+/*  The family of s_mesh_rows [index], unless an earlier row named it
+    already: HELP and TYPE, then its series in their nth order. */
+static void
+s_prometheus_mesh_family (FILE *out, const node_stats_mesh_t *mesh, size_t index)
+{
+    const char *family = s_mesh_rows [index].family;
+    for (size_t i = 0; i < index; i++)
+        if (strcmp (s_mesh_rows [i].family, family) == 0)
+            return;
+    size_t written = 0;
+    for (int nth = 0; written < S_MESH_ROWS; nth++) {
+        size_t found = 0;
+        for (size_t i = index; i < S_MESH_ROWS; i++) {
+            const s_mesh_row_t *row = &s_mesh_rows [i];
+            if (strcmp (row->family, family) != 0 || row->nth != nth)
+                continue;
+            if (nth == 0)
+                s_family (out, family, row->type, row->help);
+            if (row->label)
+                fprintf (out, "%s{%s} %" PRIu64 "\n", family, row->label, s_mesh_value (mesh, row));
+            else
+                fprintf (out, "%s %" PRIu64 "\n", family, s_mesh_value (mesh, row));
+            found++;
+        }
+        if (!found)
+            break;
+        written += found;
+    }
+}
+
 static void
 s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
 {
-    s_metric (out, "hearth_mesh_peers_connected", "gauge",
-              "Peer links currently connected.", mesh->peers_connected);
-    s_metric (out, "hearth_mesh_events_pushed_total", "counter",
-              "Events sent to peers in full unasked (eager push, reconciliation) since start.",
-              mesh->events_pushed);
-    s_metric (out, "hearth_mesh_events_pulled_total", "counter",
-              "Events received after a fetch (anti-entropy) since start.", mesh->events_pulled);
-    s_metric (out, "hearth_mesh_events_received_total", "counter",
-              "Events received over peer links (push and fetch) since start.",
-              mesh->events_received);
-    s_metric (out, "hearth_mesh_events_duplicate_total", "counter",
-              "Events received over peer links that were already stored, since start.",
-              mesh->events_duplicate);
-    s_family (out, "hearth_mesh_announced_hashes_total", "counter",
-              "Event hashes announced (lazy push), by direction: out = to peers, in = from peers.");
-    fprintf (out, "hearth_mesh_announced_hashes_total{direction=\"in\"} %" PRIu64 "\n", mesh->announce_received);
-    fprintf (out, "hearth_mesh_announced_hashes_total{direction=\"out\"} %" PRIu64 "\n", mesh->announce_sent);
-    s_metric (out, "hearth_mesh_announce_requested_total", "counter",
-              "Announced event hashes this node lacked and fetched (retries included), since start.",
-              mesh->announce_requested);
-    s_metric (out, "hearth_mesh_announce_retried_total", "counter",
-              "Announced event hashes asked again from another announcer (no answer, or answered "
-              "without the event), since start.", mesh->announce_retried);
-    s_metric (out, "hearth_mesh_announce_dropped_total", "counter",
-              "Announced event hashes ignored because a limit was reached, since start.",
-              mesh->announce_dropped);
-    s_metric (out, "hearth_mesh_reconcile_rounds_total", "counter",
-              "Reconciliation sessions this node initiated and completed since start.",
-              mesh->reconcile_rounds);
-    s_metric (out, "hearth_mesh_reconcile_rateless_total", "counter",
-              "Of those, sessions in the rateless IBLT mode.", mesh->reconcile_rateless);
-    s_metric (out, "hearth_mesh_reconcile_round_trips_total", "counter",
-              "Answers received to this node's reconciliation messages since start.",
-              mesh->reconcile_round_trips);
-    s_metric (out, "hearth_mesh_reconcile_fallbacks_total", "counter",
-              "Rateless sessions replaced by Negentropy v1 (peer declined, difference too large).",
-              mesh->reconcile_fallbacks);
-    s_metric (out, "hearth_mesh_reconcile_switches_total", "counter",
-              "Negentropy v1 sessions after a (re)connect replaced by rateless ones (scattered differences).",
-              mesh->reconcile_switches);
-    s_metric (out, "hearth_mesh_reconcile_bytes_total", "counter",
-              "Reconciliation message bytes sent and received since start, both modes.",
-              mesh->reconcile_bytes);
-    s_metric (out, "hearth_mesh_reconcile_rateless_bytes_total", "counter",
-              "Of those, bytes of rateless IBLT mode messages.", mesh->reconcile_bytes_rateless);
-    s_family (out, "hearth_mesh_bytes_total", "counter", "Bytes on all peer links, by direction.");
-    fprintf (out, "hearth_mesh_bytes_total{direction=\"in\"} %" PRIu64 "\n", mesh->bytes_in);
-    fprintf (out, "hearth_mesh_bytes_total{direction=\"out\"} %" PRIu64 "\n", mesh->bytes_out);
-    s_metric (out, "hearth_mesh_zap_denied_total", "counter",
-              "Peer handshakes refused by the members-only ZAP handler since start.",
-              mesh->zap_denied);
-    s_family (out, "hearth_mesh_handshake_failed_total", "counter",
-              "Connections to the peer socket that failed before ZAP, by reason: junk (no or "
-              "malformed ZeroMQ handshake), mechanism (not CURVE), crypto (CURVE failed: wrong "
-              "server key).");
-    fprintf (out, "hearth_mesh_handshake_failed_total{reason=\"junk\"} %" PRIu64 "\n", mesh->handshake_junk);
-    fprintf (out, "hearth_mesh_handshake_failed_total{reason=\"mechanism\"} %" PRIu64 "\n",
-             mesh->handshake_mechanism);
-    fprintf (out, "hearth_mesh_handshake_failed_total{reason=\"crypto\"} %" PRIu64 "\n", mesh->handshake_crypto);
-    s_metric (out, "hearth_mesh_nonmember_links_total", "counter",
-              "Links to or from a key that is not (or no longer) a member closed, or out links "
-              "not dialled for that reason, since start.", mesh->nonmember_links);
-    s_metric (out, "hearth_mesh_nonmember_addresses_total", "counter",
-              "Peer addresses from hellos or LAN beacons dropped because their key is not a "
-              "member, since start.", mesh->nonmember_addresses);
-    s_metric (out, "hearth_mesh_frames_dropped_total", "counter",
-              "Malformed or oversized frames from peers dropped since start.",
-              mesh->frames_dropped);
-    s_metric (out, "hearth_mesh_store_rebuilds_total", "counter",
-              "Reconciliation store rebuilt from the log after a page read disagreed with it "
-              "(or an insert failed), since start; nonzero points to disk trouble.",
-              mesh->store_rebuilds);
-    s_family (out, "hearth_mesh_sync_reply_bytes_total", "counter",
-              "Bytes of replies to peers' sync requests (reconciliation, fetch), by what paid for "
-              "them: the peer's credit or events it was owed (docs/sync.md, the budget).");
-    fprintf (out, "hearth_mesh_sync_reply_bytes_total{paid=\"credit\"} %" PRIu64 "\n", mesh->budget_bytes_charged);
-    fprintf (out, "hearth_mesh_sync_reply_bytes_total{paid=\"owed\"} %" PRIu64 "\n", mesh->budget_bytes_owed);
-    s_family (out, "hearth_mesh_sync_deferred_total", "counter",
-              "Peers' sync requests held until their budget allowed them, by reason.");
-    fprintf (out, "hearth_mesh_sync_deferred_total{reason=\"debt\"} %" PRIu64 "\n", mesh->budget_deferred_debt);
-    fprintf (out, "hearth_mesh_sync_deferred_total{reason=\"open_rate\"} %" PRIu64 "\n", mesh->budget_deferred_open);
-    fprintf (out, "hearth_mesh_sync_deferred_total{reason=\"round_rate\"} %" PRIu64 "\n", mesh->budget_deferred_round);
-    s_family (out, "hearth_mesh_sync_refused_total", "counter",
-              "Peers' sync requests refused over their budget, by reason.");
-    fprintf (out, "hearth_mesh_sync_refused_total{reason=\"superseded\"} %" PRIu64 "\n", mesh->budget_refused_superseded);
-    fprintf (out, "hearth_mesh_sync_refused_total{reason=\"held_full\"} %" PRIu64 "\n", mesh->budget_refused_fetch);
+    for (size_t i = 0; i < S_MESH_ROWS; i++)
+        s_prometheus_mesh_family (out, mesh, i);
+    uint64_t last_sync_ms = mesh->counters.last_sync_ms;
     s_family (out, "hearth_mesh_last_sync_timestamp_seconds", "gauge",
               "Unix time of the last completed reconciliation (0 = never).");
-    fprintf (out, "hearth_mesh_last_sync_timestamp_seconds %.3f\n", (double) mesh->last_sync_ms / 1000.0);
+    fprintf (out, "hearth_mesh_last_sync_timestamp_seconds %.3f\n", (double) last_sync_ms / 1000.0);
     s_family (out, "hearth_mesh_seconds_since_last_sync", "gauge",
               "Seconds since the last completed reconciliation (absent until the first).");
-    if (mesh->last_sync_ms)
+    if (last_sync_ms)
         fprintf (out, "hearth_mesh_seconds_since_last_sync %.3f\n",
-                 mesh->now_ms > mesh->last_sync_ms?
-                 (double) (mesh->now_ms - mesh->last_sync_ms) / 1000.0: 0.0);
+                 mesh->now_ms > last_sync_ms? (double) (mesh->now_ms - last_sync_ms) / 1000.0: 0.0);
     /*  Per peer link; at most GOSSIP_MAX_PEERS outgoing plus the incoming
         links of members, so the label set stays bounded by the community. */
     s_family (out, "hearth_mesh_peer_connected", "gauge",
@@ -562,6 +575,31 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
     s_prometheus_queries (out, mesh);
 }
 
+/*  One row of s_log_rows / s_storage_rows as a Prometheus family. */
+static void
+s_prometheus_log (FILE *out, const eventlog_stats_t *log, const node_stats_sample_t *sample,
+                  const s_log_row_t *row)
+{
+    if (row->kind == S_LOG_BY_TYPE) {
+        s_family (out, row->family, row->type, row->help);
+        for (int t = 1; t < EVENT_TYPE_COUNT; t++) {
+            const char *name = event_type_name (t);
+            if (name)
+                fprintf (out, "%s{type=\"%s\"} %" PRIu64 "\n", row->family, name, log->events_by_type [t]);
+        }
+    }
+    else
+    if (row->kind == S_LOG_REJECTED) {
+        s_family (out, row->family, row->type, row->help);
+        for (int r = 1; r < EVENT_REJECT_COUNT; r++)
+            fprintf (out, "%s{reason=\"%s\"} %" PRIu64 "\n", row->family,
+                     event_reject_name ((event_reject_t) r), log->rejected [r]);
+    }
+    else
+        s_metric (out, row->family, row->type, row->help,
+                  row->kind == S_LOG_DISK_BYTES? sample->disk_bytes: s_log_value (log, row));
+}
+
 char *
 node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *sample)
 {
@@ -578,55 +616,10 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
     s_family (out, "hearth_uptime_seconds", "gauge", "Seconds since hearthd started.");
     fprintf (out, "hearth_uptime_seconds %.3f\n", (double) sample->uptime_ms / 1000.0);
 
-    s_metric (out, "hearth_eventlog_events", "gauge",
-              "Events stored in the event log.", log->events_total);
-    s_family (out, "hearth_eventlog_events_by_type", "gauge", "Events stored, by event type.");
-    for (int t = 1; t < EVENT_TYPE_COUNT; t++) {
-        const char *name = event_type_name (t);
-        if (name)
-            fprintf (out, "hearth_eventlog_events_by_type{type=\"%s\"} %" PRIu64 "\n",
-                     name, log->events_by_type [t]);
-    }
-    s_metric (out, "hearth_eventlog_appended_local_total", "counter",
-              "Events this node appended itself since start.", log->appended_local);
-    s_metric (out, "hearth_eventlog_received_accepted_total", "counter",
-              "Received events accepted by the receive pipeline since start.",
-              log->received_accepted);
-    s_family (out, "hearth_eventlog_rejected_total", "counter",
-              "Received events dropped by the receive pipeline, by reason.");
-    for (int r = 1; r < EVENT_REJECT_COUNT; r++)
-        fprintf (out, "hearth_eventlog_rejected_total{reason=\"%s\"} %" PRIu64 "\n",
-                 event_reject_name ((event_reject_t) r), log->rejected [r]);
-    s_metric (out, "hearth_eventlog_lamport_head", "gauge",
-              "Highest Lamport value stored.", log->lamport_head);
-    s_metric (out, "hearth_eventlog_arrival_seq", "gauge",
-              "Local arrival sequence of the last stored event.", log->seq);
-    s_metric (out, "hearth_eventlog_snapshots_written_total", "counter",
-              "View snapshots written since start.", log->snapshots_written);
-    s_metric (out, "hearth_eventlog_view_errors_total", "counter",
-              "Errors returned by views while folding events since start.", log->view_errors);
-    s_metric (out, "hearth_eventlog_dropped_on_open", "gauge",
-              "Stored events at Lamport 0 dropped when the log opened (refused by every node now).",
-              log->dropped_on_open);
-    s_metric (out, "hearth_eventlog_disk_full", "gauge",
-              "1 while the disk of the event log is full (writes refused), else 0.",
-              log->disk_full);
-    s_metric (out, "hearth_eventlog_disk_full_episodes_total", "counter",
-              "Times the disk of the event log became full since start.", log->disk_full_episodes);
-    s_metric (out, "hearth_eventlog_snapshots_skipped_total", "counter",
-              "View snapshots skipped because the disk was full, since start (each retried "
-              "later).", log->snapshots_skipped);
-    s_metric (out, "hearth_eventlog_disk_bytes", "gauge",
-              "Approximate bytes on disk of the event log (RocksDB SST and WAL).",
-              sample->disk_bytes);
-    s_metric (out, "hearth_storage_wal_damaged", "gauge",
-              "1 if this start recovered past a damaged write-ahead log that lost acknowledged "
-              "events (hearthd --recover-wal), else 0.", log->wal_damaged);
-    s_metric (out, "hearth_storage_wal_events_lost", "gauge",
-              "Acknowledged arrivals the write-ahead log lost at this start.", log->wal_events_lost);
-    s_metric (out, "hearth_storage_wal_tail_dropped", "gauge",
-              "1 if this start dropped a torn write-ahead log tail holding only unsynced "
-              "(received) events, else 0.", log->wal_tail_dropped);
+    for (size_t i = 0; i < sizeof s_log_rows / sizeof s_log_rows [0]; i++)
+        s_prometheus_log (out, log, sample, &s_log_rows [i]);
+    for (size_t i = 0; i < sizeof s_storage_rows / sizeof s_storage_rows [0]; i++)
+        s_prometheus_log (out, log, sample, &s_storage_rows [i]);
 
     uint64_t expired = sample->posts_total >= sample->posts_active?
                        sample->posts_total - sample->posts_active: 0;

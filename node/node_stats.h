@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include "eventlog.h"
 #include "gossip_admit.h"
+#include "gossip_stats.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,44 +36,12 @@ extern "C" {
 
 typedef struct _node_stats_t node_stats_t;
 
-/*  Mesh figures (gossip_stats_t of gossip.h, copied by the caller), so the
-    renderers stay pure. */
+/*  Mesh figures (gossip_stats of gossip.h, copied by the caller), so the
+    renderers stay pure. The counters render as the rows of gossip_stats.h
+    say. */
 typedef struct {
     const char *address;                /* this node's peer address, may be NULL */
-    uint64_t    peers_connected;        /* gauge */
-    uint64_t    events_pushed;          /* sent in full unasked (eager push, a session's "have") */
-    uint64_t    events_pulled;          /* received after a fetch */
-    uint64_t    events_received;        /* all events received over links */
-    uint64_t    events_duplicate;       /* of those, already stored */
-    uint64_t    announce_sent;          /* event hashes announced to peers (lazy push) */
-    uint64_t    announce_received;      /* event hashes in peers' announcements */
-    uint64_t    announce_requested;     /* announced hashes fetched because we lacked them */
-    uint64_t    announce_retried;       /* of those, asked again from another announcer */
-    uint64_t    announce_dropped;       /* announced hashes ignored: over a limit */
-    uint64_t    reconcile_rounds;       /* reconciliation sessions completed (as initiator) */
-    uint64_t    reconcile_rateless;     /* of which in the rateless IBLT mode */
-    uint64_t    reconcile_round_trips;  /* answers to our sessions' messages */
-    uint64_t    reconcile_fallbacks;    /* rateless sessions replaced by Negentropy v1 */
-    uint64_t    reconcile_switches;     /* (re)connect v1 sessions replaced by rateless ones */
-    uint64_t    reconcile_bytes;        /* reconciliation message bytes in + out, both modes */
-    uint64_t    reconcile_bytes_rateless; /* of which rateless-mode messages */
-    uint64_t    bytes_in, bytes_out;    /* all link bytes */
-    uint64_t    zap_denied;             /* CURVE handshakes refused: not a member's key */
-    uint64_t    handshake_junk;         /* outsiders: no ZeroMQ handshake, or a malformed one */
-    uint64_t    handshake_mechanism;    /* outsiders: another security mechanism (NULL, PLAIN) */
-    uint64_t    handshake_crypto;       /* outsiders: CURVE failed (the wrong server key) */
-    uint64_t    nonmember_links;        /* links to/from non-members closed or never dialled */
-    uint64_t    nonmember_addresses;    /* learned/discovered addresses of non-members dropped */
-    uint64_t    frames_dropped;         /* bad frames from peers */
-    uint64_t    store_rebuilds;         /* reconciliation store rebuilt after disagreeing with the log */
-    uint64_t    budget_bytes_charged;   /* responder reply bytes paid from peers' credit (gossip_budget.h) */
-    uint64_t    budget_bytes_owed;      /* fetched-event bytes paid by owed events */
-    uint64_t    budget_deferred_debt;   /* peer requests held: credit spent */
-    uint64_t    budget_deferred_open;   /* reconciliation openings held: open rate */
-    uint64_t    budget_deferred_round;  /* later reconciliation messages held: round rate */
-    uint64_t    budget_refused_superseded; /* held reconciliation messages replaced by newer ones */
-    uint64_t    budget_refused_fetch;   /* fetches refused: too many held */
-    uint64_t    last_sync_ms;           /* wall ms of the last completed session, 0 = never */
+    gossip_stats_t counters;            /* a copy of gossip_stats () */
     uint64_t    now_ms;                 /* wall ms of the sample */
     const json_t *peers;                /* may be NULL: the "peers" array of gossip_peers_json */
     const gossip_admit_cap_t *queries;  /* borrowed, n_queries: calls from peers, per capability */

@@ -257,6 +257,96 @@ HT_TEST (test_mesh)
     HT_CHECK_EQ_INT ((int) cfg.snapshot_every, 0);
 }
 
+/*  The template `hearthctl init` writes names every key of the table, and
+    with every line but the example peer uncommented it loads and holds
+    the defaults. */
+HT_TEST (test_template)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *file = open_memstream (&text, &size);
+    HT_CHECK_EQ_INT (node_config_template_write (file), HEARTH_OK);
+    fclose (file);
+    size_t n = node_config_keys (NULL, 0);
+    HT_CHECK (n >= 12);
+    for (size_t i = 0; i < n; i++) {
+        const node_config_key_t *key = NULL;
+        node_config_keys (&key, i);
+        char line [256];
+        snprintf (line, sizeof line, "#    %s = %s ", key->name, key->value);
+        HT_CHECK (strstr (text, line) != NULL);
+    }
+    const node_config_key_t *past = (const node_config_key_t *) 1;
+    node_config_keys (&past, n);
+    HT_CHECK (past == NULL);
+    /*  Uncomment: drop the leading '#' of section and key lines. */
+    char *config = calloc (1, size + 1);
+    char *out = config;
+    for (char *line = strtok (text, "\n"); line; line = strtok (NULL, "\n")) {
+        if ((strncmp (line, "#   ", 4) == 0 && line [4] != ' ') || strstr (line, "peer = "))
+            continue;
+        out += sprintf (out, "%s\n", line + 1);
+    }
+    node_config_t loaded, defaults;
+    HT_CHECK_EQ_INT (s_load (&loaded, config), HEARTH_OK);
+    node_config_defaults (&defaults, "/tmp/hearth-config-test");
+    HT_CHECK (loaded.market.default_ttl_seconds == defaults.market.default_ttl_seconds);
+    HT_CHECK (loaded.market.max_ttl_seconds == defaults.market.max_ttl_seconds);
+    HT_CHECK (loaded.market.sweep_interval_seconds == defaults.market.sweep_interval_seconds);
+    HT_CHECK (loaded.log_level == defaults.log_level);
+    HT_CHECK (loaded.snapshot_every == 0);
+    HT_CHECK_EQ_STR (loaded.listen, "tcp://0.0.0.0:7400");
+    free (config);
+    free (text);
+}
+
+/*  The reference table of docs/operations.md ("| `section/key` |" rows)
+    lists exactly the keys of the table. */
+HT_TEST (test_docs_list_every_key)
+{
+    char path [512];
+    snprintf (path, sizeof path, "%s/../docs/operations.md", HEARTH_TESTS_DIR);
+    FILE *file = fopen (path, "r");
+    HT_CHECK (file != NULL);
+    if (!file)
+        return;
+    size_t n = node_config_keys (NULL, 0);
+    int listed [64] = { 0 };
+    HT_CHECK (n <= 64);
+    char line [4096];
+    int in_section = 0;
+    while (fgets (line, sizeof line, file)) {
+        if (strncmp (line, "## ", 3) == 0)
+            in_section = strncmp (line, "## Configuration", 16) == 0;
+        if (!in_section || strncmp (line, "| `", 3) != 0)
+            continue;
+        char *end = strchr (line + 3, '`');
+        if (!end)
+            continue;
+        *end = '\0';
+        int known = 0;
+        for (size_t i = 0; i < n && i < 64; i++) {
+            const node_config_key_t *key = NULL;
+            node_config_keys (&key, i);
+            char name [128];
+            snprintf (name, sizeof name, "%s/%s", key->section, key->name);
+            if (strcmp (name, line + 3) == 0)
+                listed [i] = known = 1;
+        }
+        if (!known)
+            fprintf (stderr, "docs/operations.md lists %s, which is no config key\n", line + 3);
+        HT_CHECK (known);
+    }
+    fclose (file);
+    for (size_t i = 0; i < n && i < 64; i++) {
+        const node_config_key_t *key = NULL;
+        node_config_keys (&key, i);
+        if (!listed [i])
+            fprintf (stderr, "docs/operations.md does not list %s/%s\n", key->section, key->name);
+        HT_CHECK (listed [i]);
+    }
+}
+
 int
 main (void)
 {
@@ -266,5 +356,7 @@ main (void)
     HT_RUN (test_validate);
     HT_RUN (test_files);
     HT_RUN (test_mesh);
+    HT_RUN (test_template);
+    HT_RUN (test_docs_list_every_key);
     return ht_summary ();
 }

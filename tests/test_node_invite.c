@@ -3,9 +3,11 @@
     tampering, expiry, strict decoding, key-file rules, time parsing.
 */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "hearth.pb-c.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
@@ -236,7 +238,7 @@ HT_TEST (test_signer_key_file_rules)
 {
     char keys [512], seed [600];
     snprintf (keys, sizeof keys, "%s/keys", s_dir);
-    snprintf (seed, sizeof seed, "%s/%s", keys, NODE_SIGNER_SEED_FILE);
+    snprintf (seed, sizeof seed, "%s/%s", keys, IDENTITY_SEED_FILE);
     int err = 0;
     chmod (seed, 0640);
     HT_CHECK (node_signer_load (keys, &err) == NULL);
@@ -245,6 +247,35 @@ HT_TEST (test_signer_key_file_rules)
     char empty [600];
     snprintf (empty, sizeof empty, "%s/none", s_dir);
     HT_CHECK (node_signer_load (empty, &err) == NULL);
+    HT_CHECK_EQ_INT (err, HEARTH_EKEYS);
+    /*  One reader for both holders of the key: the same public key, and
+        a symlinked or over-long seed file refused by both. */
+    identity_t *identity = identity_load (keys, &err);
+    HT_CHECK (identity != NULL);
+    node_signer_t *signer = node_signer_load (keys, &err);
+    HT_CHECK (signer != NULL);
+    if (identity && signer)
+        HT_CHECK (memcmp (identity_public_key (identity), node_signer_public_key (signer), 32) == 0);
+    identity_destroy (&identity);
+    node_signer_destroy (&signer);
+    char other [600], other_seed [700];
+    snprintf (other, sizeof other, "%s/other-keys", s_dir);
+    snprintf (other_seed, sizeof other_seed, "%s/%s", other, IDENTITY_SEED_FILE);
+    HT_CHECK (mkdir (other, 0700) == 0);
+    HT_CHECK (symlink (seed, other_seed) == 0);
+    HT_CHECK (node_signer_load (other, &err) == NULL);
+    HT_CHECK_EQ_INT (err, HEARTH_EKEYS);
+    HT_CHECK (identity_load (other, &err) == NULL);
+    HT_CHECK_EQ_INT (err, HEARTH_EKEYS);
+    unlink (other_seed);
+    FILE *file = fopen (other_seed, "w");
+    HT_CHECK (file && fwrite ("0123456789abcdef0123456789abcdef!", 1, 33, file) == 33);
+    if (file)
+        fclose (file);
+    chmod (other_seed, 0600);
+    HT_CHECK (node_signer_load (other, &err) == NULL);
+    HT_CHECK_EQ_INT (err, HEARTH_EKEYS);
+    HT_CHECK (identity_load (other, &err) == NULL);
     HT_CHECK_EQ_INT (err, HEARTH_EKEYS);
     /*  Plain signatures verify; a changed message does not. */
     uint8_t sig [64];

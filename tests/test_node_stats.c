@@ -8,11 +8,13 @@
 */
 #include <ctype.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "eventlog.h"
 #include "hearth_error.h"
 #include "hearth_test.h"
+#include "node_render.h"
 #include "node_stats.h"
 
 /*  Families and series seen at most by the checker. */
@@ -316,20 +318,23 @@ HT_TEST (test_mesh)
           .dropped_capability = 180, .dropped_total = 5 }
     };
     node_stats_mesh_t mesh = {
-        .address = "ed25519:x@tcp://127.0.0.1:7400", .peers_connected = 1, .events_pushed = 7,
-        .events_pulled = 8, .events_received = 15, .events_duplicate = 4, .announce_sent = 21,
-        .announce_received = 22, .announce_requested = 9, .announce_retried = 2, .announce_dropped = 5,
-        .reconcile_rounds = 3, .reconcile_rateless = 2,
-        .reconcile_round_trips = 5, .reconcile_fallbacks = 1, .reconcile_switches = 4,
-        .reconcile_bytes = 900,
-        .reconcile_bytes_rateless = 600,
-        .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1, .store_rebuilds = 6,
-        .handshake_junk = 11, .handshake_mechanism = 12, .handshake_crypto = 13,
-        .nonmember_links = 14, .nonmember_addresses = 15,
-        .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
-        .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
-        .budget_refused_fetch = 76,
-        .last_sync_ms = 1795600800000ULL, .now_ms = 1795600802500ULL, .peers = peers,
+        .address = "ed25519:x@tcp://127.0.0.1:7400",
+        .counters = {
+            .peers_connected = 1, .events_pushed = 7,
+            .events_pulled = 8, .events_received = 15, .events_duplicate = 4, .announce_sent = 21,
+            .announce_received = 22, .announce_requested = 9, .announce_retried = 2, .announce_dropped = 5,
+            .reconcile_rounds = 3, .reconcile_rateless = 2,
+            .reconcile_round_trips = 5, .reconcile_fallbacks = 1, .reconcile_switches = 4,
+            .reconcile_bytes = 900,
+            .reconcile_bytes_rateless = 600,
+            .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 2, .frames_dropped = 1, .store_rebuilds = 6,
+            .handshake_junk = 11, .handshake_mechanism = 12, .handshake_crypto = 13,
+            .nonmember_links = 14, .nonmember_addresses = 15,
+            .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
+            .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
+            .budget_refused_fetch = 76,
+            .last_sync_ms = 1795600800000ULL },
+        .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 2
     };
     sample.mesh = &mesh;
@@ -423,7 +428,7 @@ HT_TEST (test_mesh)
     HT_CHECK (json_object_get (json_object_get (object, "queries"), "other") != NULL);
     json_decref (json);
     /*  Never synced: the age series is absent, still well-formed. */
-    mesh.last_sync_ms = 0;
+    mesh.counters.last_sync_ms = 0;
     mesh.peers = NULL;
     text = node_stats_prometheus (stats, &sample);
     HT_CHECK (text && s_check_exposition (text) == 0);
@@ -442,6 +447,182 @@ HT_TEST (test_mesh)
     node_stats_destroy (&stats);
 }
 
+/*  Byte-exact renderings of one fixed sample in which every counter has
+    its own value (so a figure sent to the wrong name shows): the JSON
+    (indented, 15-digit reals), the Prometheus text and hearthctl's table
+    must equal tests/node_stats_golden.{json,prom,txt}, which pin the
+    output format across refactorings (the version label is blanked).
+    HEARTH_GOLDEN_WRITE=1 rewrites the files from the current code
+    instead (review the diff). */
+static int
+s_golden (const char *name, char *text)
+{
+    char *version = strstr (text, "hearth_build_info{version=\"");
+    if (version)
+        for (char *p = version + strlen ("hearth_build_info{version=\""); *p && *p != '"'; p++)
+            *p = '*';
+    char path [512];
+    snprintf (path, sizeof path, "%s/%s", HEARTH_TESTS_DIR, name);
+    if (getenv ("HEARTH_GOLDEN_WRITE")) {
+        FILE *file = fopen (path, "w");
+        if (!file || fputs (text, file) < 0 || fclose (file) != 0)
+            return -1;
+        return 0;
+    }
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    char *expected = calloc (1, 1 << 20);
+    size_t size = expected? fread (expected, 1, (1 << 20) - 1, file): 0;
+    fclose (file);
+    int same = expected && size == strlen (text) && memcmp (expected, text, size) == 0;
+    if (!same)
+        fprintf (stderr, "%s differs from the rendering:\n%s\n", path, text);
+    free (expected);
+    return same? 0: -1;
+}
+
+/*  Every row of gossip_stats.h reaches its JSON key and its Prometheus
+    series with its own value, and each family's HELP is written once: a
+    row added later is checked too (a wrong nth or a missing help shows). */
+#define S_ROW(field, type, family, label, nth, group, words, help) \
+    { #field, offsetof (gossip_stats_t, field), family, label },
+HT_TEST (test_mesh_rows)
+{
+    static const struct { const char *field; size_t offset; const char *family, *label; } rows [] = {
+        GOSSIP_STATS_COUNTERS (S_ROW)
+    };
+    node_stats_t *stats = node_stats_new ();
+    eventlog_stats_t log;
+    node_stats_sample_t sample;
+    s_sample (&sample, &log);
+    node_stats_mesh_t mesh;
+    memset (&mesh, 0, sizeof mesh);
+    size_t n = sizeof rows / sizeof rows [0];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t value = 5000 + i;
+        memcpy ((char *) &mesh.counters + rows [i].offset, &value, sizeof value);
+    }
+    sample.mesh = &mesh;
+    char *text = node_stats_prometheus (stats, &sample);
+    json_t *json = node_stats_json (stats, &sample);
+    HT_CHECK (text && json && s_check_exposition (text) == 0);
+    for (size_t i = 0; text && json && i < n; i++) {
+        char series [256];
+        if (rows [i].label)
+            snprintf (series, sizeof series, "%s{%s}", rows [i].family, rows [i].label);
+        else
+            snprintf (series, sizeof series, "%s", rows [i].family);
+        if (s_value (text, series) != 5000.0 + (double) i)
+            fprintf (stderr, "series %s of %s missing or wrong\n", series, rows [i].field);
+        HT_CHECK (s_value (text, series) == 5000.0 + (double) i);
+        json_t *value = json_object_get (json_object_get (json, "mesh"), rows [i].field);
+        HT_CHECK_EQ_INT (json_integer_value (value), 5000 + (long long) i);
+        char help [200];
+        snprintf (help, sizeof help, "# HELP %s ", rows [i].family);
+        const char *first = strstr (text, help);
+        HT_CHECK (first != NULL && strstr (first + 1, help) == NULL);
+    }
+    free (text);
+    json_decref (json);
+    node_stats_destroy (&stats);
+}
+#undef S_ROW
+
+/*  Every family in text ("# TYPE name ...") is listed in docs/operations.md
+    as `name`. Returns the number missing (printed). */
+static int
+s_families_documented (const char *text)
+{
+    char path [512];
+    snprintf (path, sizeof path, "%s/../docs/operations.md", HEARTH_TESTS_DIR);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    char *docs = calloc (1, 1 << 20);
+    size_t size = docs? fread (docs, 1, (1 << 20) - 1, file): 0;
+    fclose (file);
+    if (!docs || size == 0) {
+        free (docs);
+        return -1;
+    }
+    int missing = 0;
+    for (const char *p = strstr (text, "# TYPE "); p; p = strstr (p + 1, "# TYPE ")) {
+        char name [128], quoted [132];
+        if (sscanf (p + 7, "%127s", name) != 1)
+            continue;
+        snprintf (quoted, sizeof quoted, "`%s`", name);
+        if (!strstr (docs, quoted)) {
+            fprintf (stderr, "docs/operations.md does not list %s\n", name);
+            missing++;
+        }
+    }
+    free (docs);
+    return missing;
+}
+
+HT_TEST (test_golden)
+{
+    node_stats_t *stats = node_stats_new ();
+    node_stats_request_record (stats, "market.post", HEARTH_OK, 0.002);
+    node_stats_request_record (stats, "market.get", HEARTH_ENOTFOUND, 0.0002);
+    node_stats_sweep_record (stats, 2);
+    node_stats_sweep_record (stats, HEARTH_EIO);
+    eventlog_stats_t log;
+    node_stats_sample_t sample;
+    s_sample (&sample, &log);
+    /*  Every eventlog counter distinct (s_sample leaves some at zero). */
+    uint64_t *word = (uint64_t *) &log;
+    for (size_t i = 0; i < sizeof log / sizeof *word; i++)
+        word [i] = 1000 + i;
+    sample.community_id = "ed25519:CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+    json_t *peers = json_loads (
+        "[{\"node_id\":\"ed25519:x\",\"short_id\":\"ed25519:AAAA-BBBB-CCCC-DDDD\",\"direction\":\"out\","
+        "\"connected\":true,\"bytes_in\":100,\"bytes_out\":200}]", 0, NULL);
+    gossip_admit_cap_t queries [1] = {
+        { .name = "market.list", .max_concurrent = 8, .timeout_ms = 5000, .in_flight = 1,
+          .in_flight_peak = 6, .received = 300, .ok = 20, .errors = 2, .timeouts = 3,
+          .rate_limited = 80, .capacity_concurrent = 4, .capacity_peer = 5,
+          .dropped_capability = 180, .dropped_total = 5 }
+    };
+    node_stats_mesh_t mesh = {
+        .address = "ed25519:x@tcp://127.0.0.1:7400",
+        .counters = {
+            .peers_connected = 1, .events_pushed = 7,
+            .events_pulled = 8, .events_received = 15, .events_duplicate = 4, .announce_sent = 21,
+            .announce_received = 22, .announce_requested = 9, .announce_retried = 2, .announce_dropped = 5,
+            .reconcile_rounds = 3, .reconcile_rateless = 23, .reconcile_round_trips = 24,
+            .reconcile_fallbacks = 25, .reconcile_switches = 26, .reconcile_bytes = 900,
+            .reconcile_bytes_rateless = 600, .bytes_in = 4000, .bytes_out = 5000, .zap_denied = 27,
+            .frames_dropped = 28, .store_rebuilds = 29, .handshake_junk = 11, .handshake_mechanism = 12,
+            .handshake_crypto = 13, .nonmember_links = 14, .nonmember_addresses = 16,
+            .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
+            .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
+            .budget_refused_fetch = 76,
+            .last_sync_ms = 1795600800000ULL },
+        .now_ms = 1795600802500ULL, .peers = peers,
+        .queries = queries, .n_queries = 1
+    };
+    sample.mesh = &mesh;
+    json_t *json = node_stats_json (stats, &sample);
+    char *text = json_dumps (json, JSON_INDENT (1) | JSON_REAL_PRECISION (15));
+    HT_CHECK (text && s_golden ("node_stats_golden.json", text) == 0);
+    free (text);
+    size_t size = 0;
+    FILE *table = open_memstream (&text, &size);
+    node_render_stats (table, json);
+    fclose (table);
+    HT_CHECK (text && s_golden ("node_stats_golden.txt", text) == 0);
+    free (text);
+    json_decref (json);
+    text = node_stats_prometheus (stats, &sample);
+    HT_CHECK (text && s_golden ("node_stats_golden.prom", text) == 0);
+    HT_CHECK (text && s_families_documented (text) == 0);
+    free (text);
+    json_decref (peers);
+    node_stats_destroy (&stats);
+}
+
 int
 main (void)
 {
@@ -449,5 +630,7 @@ main (void)
     HT_RUN (test_checker_catches_problems);
     HT_RUN (test_json);
     HT_RUN (test_mesh);
+    HT_RUN (test_mesh_rows);
+    HT_RUN (test_golden);
     return ht_summary ();
 }
