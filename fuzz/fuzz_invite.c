@@ -11,6 +11,7 @@
 #include "fuzz.h"
 #include "fuzz_world.h"
 #include "hearth_error.h"
+#include "hearth_json.h"
 #include "node_control.h"
 #include "node_invite.h"
 
@@ -48,7 +49,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     char *canon = node_invite_canonical (inv);
     json_t *json = node_invite_json (inv);
     FUZZ_CHECK (canon && json);
-    char *again_text = json_dumps (json, NODE_JSON_FLAGS);
+    char *again_text = json_dumps (json, HEARTH_JSON_FLAGS);
     FUZZ_CHECK (again_text);
     char *message2 = NULL;
     node_invite_t *again = node_invite_decode (again_text, strlen (again_text), &message2);
