@@ -13,7 +13,7 @@
         back (malloc_trim).
     hearth_memory_setup pins the threshold (large blocks always mapped, so
     a free returns them at once); hearth_memory_release trims after a
-    wave. Measured on an empty node joining 1M events (gossip_bench, docs/
+    wave. Measured on an empty node joining 1M events (bench_gossip, docs/
     performance.md "Join memory"): peak RSS +139.8 to +155.6 MiB with
     neither, +123.2 to +129.7 with the trim, +106.3 to +119.8 with both.
 
