@@ -681,46 +681,6 @@ s_cmd_id (s_ctl_t *ctl, int argc, char **argv)
 
 /* ---- invite / join --------------------------------------------------------- */
 
-/*  Write text to path with mode 0600, replacing it atomically (a temp file
-    in the same dir, fsync'd, renamed). 0 or -1 with errno. */
-static int
-s_write_private (const char *path, const char *text)
-{
-    char temp [NODE_CONFIG_PATH_MAX + 16];
-    if (snprintf (temp, sizeof temp, "%s.tmp", path) >= (int) sizeof temp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    unlink (temp);
-    int fd = open (temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return -1;
-    size_t len = strlen (text);
-    int rc = (fchmod (fd, 0600) == 0 && write (fd, text, len) == (ssize_t) len && fsync (fd) == 0)? 0: -1;
-    int saved = errno;
-    close (fd);
-    if (rc == 0 && rename (temp, path) != 0) {
-        saved = errno;
-        rc = -1;
-    }
-    if (rc != 0)
-        unlink (temp);
-    errno = saved;
-    return rc;
-}
-
-/*  The blob as one line of compact JSON with sorted keys, plus a newline. */
-static char *
-s_blob_text (const json_t *blob)
-{
-    char *compact = json_dumps (blob, JSON_COMPACT | JSON_SORT_KEYS);
-    char *text = NULL;
-    if (compact && asprintf (&text, "%s\n", compact) < 0)
-        text = NULL;
-    free (compact);
-    return text;
-}
-
 static int
 s_cmd_invite (s_ctl_t *ctl, int argc, char **argv)
 {
@@ -762,12 +722,12 @@ s_cmd_invite (s_ctl_t *ctl, int argc, char **argv)
     json_decref (input);
     if (rc != S_EXIT_OK)
         return rc;
-    char *text = s_blob_text (blob);
+    char *text = node_invite_blob_text (blob);
     if (!text) {
         json_decref (blob);
         return s_fail_err (ctl, HEARTH_ENOMEM, NULL);
     }
-    if (out_path && s_write_private (out_path, text) != 0) {
+    if (out_path && node_invite_write (out_path, text) != 0) {
         rc = s_failf (ctl, HEARTH_EIO, "the invite was created (event %s) but cannot be written to "
                       "%s: %s", json_string_value (json_object_get (blob, "invite_event_id")),
                       out_path, strerror (errno));
@@ -859,60 +819,15 @@ s_cmd_join (s_ctl_t *ctl, int argc, char **argv)
         exit_code = s_fail_err (ctl, err, message);
         goto done;
     }
-    err = node_invite_verify (invite, hearth_now_ms (), &message);
+    int already = 0;
+    err = node_invite_join (invite, identity, ctl->data_dir, hearth_now_ms (), &already, &message);
     if (err != HEARTH_OK) {
         exit_code = s_fail_err (ctl, err, message);
         goto done;
     }
-    if (memcmp (node_invite_invitee (invite), identity_public_key (identity), 32) != 0) {
-        char invitee [HEARTH_NODE_ID_SIZE];
-        hearth_node_id_format (node_invite_invitee (invite), invitee);
-        exit_code = s_failf (ctl, HEARTH_EUNAUTHORIZED, "this invite is for %s, not for this node "
-                             "(%s in %s)", invitee, identity_node_id (identity), ctl->data_dir);
-        goto done;
-    }
-    char db [NODE_CONFIG_PATH_MAX + 16], community [HEARTH_NODE_ID_SIZE];
-    snprintf (db, sizeof db, "%s/db", ctl->data_dir);
-    hearth_node_id_format (node_invite_community_id (invite), community);
-    char *problem = NULL;
-    eventlog_t *log = eventlog_open_with (db, NULL, &err, &problem);
-    if (!log) {
-        if (err == HEARTH_ELOCKED)
-            exit_code = s_failf (ctl, err, "hearthd is running for %s: stop it, join, then start it "
-                                 "again", ctl->data_dir);
-        else
-            exit_code = s_failf (ctl, err, "cannot open the event log %s: %s", db,
-                                 problem? problem: hearth_strerror (err));
-        free (problem);
-        goto done;
-    }
-    const uint8_t *current = eventlog_community_id (log);
-    int already = current && memcmp (current, node_invite_community_id (invite), 32) == 0;
-    if (current && !already) {
-        char other [HEARTH_NODE_ID_SIZE];
-        hearth_node_id_format (current, other);
-        eventlog_destroy (&log);
-        exit_code = s_failf (ctl, HEARTH_EEXISTS, "%s already belongs to community %s; a node "
-                             "belongs to one community (use another --data-dir)", ctl->data_dir, other);
-        goto done;
-    }
-    err = already? HEARTH_OK: eventlog_community_adopt (log, node_invite_community_id (invite));
-    eventlog_destroy (&log);
-    if (err != HEARTH_OK) {
-        exit_code = s_failf (ctl, err, "cannot adopt community %s: %s", community, hearth_strerror (err));
-        goto done;
-    }
-    char path [NODE_CONFIG_PATH_MAX + 32];
+    char path [NODE_CONFIG_PATH_MAX + 32], community [HEARTH_NODE_ID_SIZE];
     snprintf (path, sizeof path, "%s/%s", ctl->data_dir, NODE_INVITE_FILE_NAME);
-    json_t *blob = node_invite_json (invite);
-    char *text = blob? s_blob_text (blob): NULL;
-    json_decref (blob);
-    int written = text? s_write_private (path, text): -1;
-    free (text);
-    if (written != 0) {
-        exit_code = s_failf (ctl, HEARTH_EIO, "cannot write %s: %s", path, strerror (errno));
-        goto done;
-    }
+    hearth_node_id_format (node_invite_community_id (invite), community);
     int added = s_add_config_peers (ctl, invite);
     if (added < 0) {
         exit_code = s_failf (ctl, HEARTH_EIO, "cannot add the bootstrap peers to %s/%s: %s",

@@ -14,6 +14,7 @@
 #include "market_view.h"
 #include "node_bus.h"
 #include "node_control.h"
+#include "node_event_json.h"
 #include "node_invite.h"
 #include "node_signer.h"
 #include <sodium.h>
@@ -277,7 +278,7 @@ s_events_visit (void *arg, const event_t *ev)
         page->more = 1;
         return 1;
     }
-    json_t *envelope = event_to_json (ev);
+    json_t *envelope = node_event_json (ev);
     if (!envelope || json_array_append_new (page->events, envelope) != 0) {
         page->failed = 1;
         return 1;

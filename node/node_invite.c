@@ -1,17 +1,23 @@
-/*  node_invite.c — the invite blob (docs/protocol.md, "Invite blob"): build, sign, canonical
-    form, strict decode, verify. See node_invite.h.
+/*  node_invite.c — the invite blob (docs/protocol.md, "Invite blob"): build,
+    sign, canonical form, strict decode, verify; the blob's file, and the
+    join that applies it to a data directory (the event log adopts the
+    community). See node_invite.h.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "hearth.pb-c.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
+#include "eventlog.h"
+#include "node_config.h"
 #include "node_invite.h"
 #include "node_signer.h"
 #include "ulid.h"
@@ -415,6 +421,106 @@ node_invite_verify (const node_invite_t *self, uint64_t now_ms, char **message)
         hearth_time_format (self->expires_at_ms, expires);
         *message = hearth_message ("the invite expired at %s; ask for a new one", expires);
         return HEARTH_EEXPIRED;
+    }
+    return HEARTH_OK;
+}
+
+/* ---- files and join -------------------------------------------------------- */
+
+int
+node_invite_write (const char *path, const char *text)
+{
+    char temp [NODE_CONFIG_PATH_MAX + 16];
+    if (snprintf (temp, sizeof temp, "%s.tmp", path) >= (int) sizeof temp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    unlink (temp);
+    int fd = open (temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen (text);
+    int rc = (fchmod (fd, 0600) == 0 && write (fd, text, len) == (ssize_t) len && fsync (fd) == 0)? 0: -1;
+    int saved = errno;
+    close (fd);
+    if (rc == 0 && rename (temp, path) != 0) {
+        saved = errno;
+        rc = -1;
+    }
+    if (rc != 0)
+        unlink (temp);
+    errno = saved;
+    return rc;
+}
+
+char *
+node_invite_blob_text (const json_t *blob)
+{
+    char *compact = json_dumps (blob, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = NULL;
+    if (compact && asprintf (&text, "%s\n", compact) < 0)
+        text = NULL;
+    free (compact);
+    return text;
+}
+
+int
+node_invite_join (const node_invite_t *self, const identity_t *identity, const char *data_dir,
+                  uint64_t now_ms, int *already, char **message)
+{
+    *message = NULL;
+    *already = 0;
+    int err = node_invite_verify (self, now_ms, message);
+    if (err != HEARTH_OK)
+        return err;
+    if (memcmp (self->invitee, identity_public_key (identity), 32) != 0) {
+        char invitee [HEARTH_NODE_ID_SIZE];
+        hearth_node_id_format (self->invitee, invitee);
+        *message = hearth_message ("this invite is for %s, not for this node (%s in %s)", invitee,
+                                   identity_node_id (identity), data_dir);
+        return HEARTH_EUNAUTHORIZED;
+    }
+    char db [NODE_CONFIG_PATH_MAX + 16], community [HEARTH_NODE_ID_SIZE];
+    snprintf (db, sizeof db, "%s/db", data_dir);
+    hearth_node_id_format (self->community_id, community);
+    char *problem = NULL;
+    eventlog_t *log = eventlog_open_with (db, NULL, &err, &problem);
+    if (!log) {
+        if (err == HEARTH_ELOCKED)
+            *message = hearth_message ("hearthd is running for %s: stop it, join, then start it "
+                                       "again", data_dir);
+        else
+            *message = hearth_message ("cannot open the event log %s: %s", db,
+                                       problem? problem: hearth_strerror (err));
+        free (problem);
+        return err;
+    }
+    const uint8_t *current = eventlog_community_id (log);
+    *already = current && memcmp (current, self->community_id, 32) == 0;
+    if (current && !*already) {
+        char other [HEARTH_NODE_ID_SIZE];
+        hearth_node_id_format (current, other);
+        eventlog_destroy (&log);
+        *message = hearth_message ("%s already belongs to community %s; a node belongs to one "
+                                   "community (use another --data-dir)", data_dir, other);
+        return HEARTH_EEXISTS;
+    }
+    err = *already? HEARTH_OK: eventlog_community_adopt (log, self->community_id);
+    eventlog_destroy (&log);
+    if (err != HEARTH_OK) {
+        *message = hearth_message ("cannot adopt community %s: %s", community, hearth_strerror (err));
+        return err;
+    }
+    char path [NODE_CONFIG_PATH_MAX + 32];
+    snprintf (path, sizeof path, "%s/%s", data_dir, NODE_INVITE_FILE_NAME);
+    json_t *blob = node_invite_json (self);
+    char *text = blob? node_invite_blob_text (blob): NULL;
+    json_decref (blob);
+    int written = text? node_invite_write (path, text): -1;
+    free (text);
+    if (written != 0) {
+        *message = hearth_message ("cannot write %s: %s", path, strerror (errno));
+        return HEARTH_EIO;
     }
     return HEARTH_OK;
 }

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "identity.h"
 #include "node_signer.h"
 
 #ifdef __cplusplus
@@ -93,6 +94,32 @@ node_invite_t *node_invite_load (const char *path, int *err, char **message);
     expired at now_ms. 0, HEARTH_ESIGNATURE or HEARTH_EEXPIRED, with
     *message (malloc'd, caller frees) on failure. */
 int node_invite_verify (const node_invite_t *self, uint64_t now_ms, char **message);
+
+/* ---- the blob's file and the join ------------------------------------------ */
+
+/*  A blob (as node_invite_json or community.invite return it) as one line
+    of compact JSON with sorted keys, plus a newline: the invite file's
+    text. malloc'd, caller frees; NULL on OOM. */
+char *node_invite_blob_text (const json_t *blob);
+
+/*  Write text to path with mode 0600, replacing it atomically (a temp file
+    in the same dir, fsync'd, renamed). 0 or -1 with errno. */
+int node_invite_write (const char *path, const char *text);
+
+/*  `hearthctl join`: make the node of data_dir (its key is identity,
+    borrowed) a joiner of the invite's community. Checks the invite
+    (node_invite_verify at now_ms; its invitee must be identity), opens
+    data_dir/db (hearthd must not be running), adopts the community unless
+    the log already belongs to it (*already = 1, nothing changes), and
+    stores the blob as data_dir/NODE_INVITE_FILE_NAME (mode 0600), where
+    hearthd finds it. Does not touch hearth.cfg. 0, or HEARTH_ESIGNATURE,
+    HEARTH_EEXPIRED, HEARTH_EUNAUTHORIZED (another node's invite),
+    HEARTH_ELOCKED (hearthd is running), HEARTH_EEXISTS (the log belongs to
+    another community), an eventlog_open_with or adoption error, HEARTH_EIO
+    (the invite file), each with *message (malloc'd, caller frees; may be
+    NULL on OOM). */
+int node_invite_join (const node_invite_t *self, const identity_t *identity, const char *data_dir,
+                      uint64_t now_ms, int *already, char **message);
 
 /* ---- accessors (borrowed for the invite's lifetime) ----------------------- */
 const uint8_t *node_invite_community_id (const node_invite_t *self);  /* 32 bytes */

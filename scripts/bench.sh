@@ -13,7 +13,7 @@
 #       core, same signatures, same run. See docs/performance.md.
 #
 #   scripts/bench.sh flood [KIND...]
-#       Release build, then gossip_bench flood for each KIND (default: rateless
+#       Release build, then bench_gossip flood for each KIND (default: rateless
 #       v1 fetch all): a member floods a node with sync requests while the
 #       node pushes to an honest peer; the bytes the node sent the flooder per
 #       byte it read from it, its budget counters, and the honest push latency
@@ -47,26 +47,26 @@ case "$cmd" in
         shift || true
         build bench_ingest
         echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-        "$BUILD_DIR/eventlog/bench_ingest" "$n" "$@"
+        "$BUILD_DIR/bench/bench_ingest" "$n" "$@"
         ;;
     ed25519)
         build bench_ed25519
         echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-        "$BUILD_DIR/eventlog/bench_ed25519" "$@"
+        "$BUILD_DIR/bench/bench_ed25519" "$@"
         ;;
     sync)
         # Sync benchmark: clusters of real nodes (cluster.sh),
         # cases and options in scripts/bench_sync.sh.
-        build hearthd hearthctl sync_seed sync_latency
+        build hearthd hearthctl bench_sync_seed bench_sync_latency
         BUILD_DIR="$BUILD_DIR" exec "$ROOT/scripts/bench_sync.sh" "$@"
         ;;
     flood)
-        build gossip_bench
+        build bench_gossip
         echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
         kinds="${*:-rateless v1 fetch all}"
         for kind in $kinds; do
             echo "== flood $kind (load $(cut -d' ' -f1-3 /proc/loadavg))"
-            "$BUILD_DIR/gossip/gossip_bench" flood "$kind" "${FLOOD_POSTS:-1000}" "${FLOOD_LOG:-10000}"
+            "$BUILD_DIR/bench/bench_gossip" flood "$kind" "${FLOOD_POSTS:-1000}" "${FLOOD_LOG:-10000}"
         done
         ;;
     help|-h|--help)

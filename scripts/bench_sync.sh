@@ -12,7 +12,7 @@
 #                 written on each side; the sides restart: time from the
 #                 returning link to equal event sets and view digests
 #     latency     5 nodes, RATE posts/s on node 1 for LATENCY_SECONDS: accept-to-
-#                 visible latency on the four others (tests/sync_latency.c)
+#                 visible latency on the four others (bench/bench_sync_latency.c)
 #     gap         2 nodes, SHARED events in common except GAP that node 2 lacks
 #                 at random places of the order (old events, not the head);
 #                 node 2 starts: time until it holds them all, node 2's mesh
@@ -53,7 +53,7 @@
 #   unless KEEP=1. Results: one line per figure on stdout, and JSON lines
 #   in $WORK/results.jsonl (printed at the end).
 #
-# Shared and side events are made by tests/sync_seed.c (signed by a member,
+# Shared and side events are made by bench/bench_sync_seed.c (signed by a member,
 # loaded through the full receive pipeline into the stopped nodes), so a
 # run does not spend minutes on 100k synced appends. "Written during a
 # partition" = loaded into one side's node while the other side is down;
@@ -74,8 +74,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 export HEARTHD=${HEARTHD:-$BUILD_DIR/node/hearthd}
 export HEARTHCTL=${HEARTHCTL:-$BUILD_DIR/node/hearthctl}
-SEED=${SEED:-$BUILD_DIR/tests/sync_seed}
-LATENCY=${LATENCY:-$BUILD_DIR/tests/sync_latency}
+SEED=${SEED:-$BUILD_DIR/bench/bench_sync_seed}
+LATENCY=${LATENCY:-$BUILD_DIR/bench/bench_sync_latency}
 CLUSTER="$ROOT/scripts/cluster.sh"
 SHARED=${SHARED:-100000}
 NEW=${NEW:-1000}

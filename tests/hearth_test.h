@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "hearth_bench.h"
+#include "../bench/hearth_bench.h"      /* ht_splitmix64 is hb_splitmix64 */
 
 static int ht_checks, ht_failures, ht_tests, ht_failed_tests;
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "eventlog.h"
-#include "hearth_bench.h"
+#include "../bench/hearth_bench.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "identity.h"

@@ -1,4 +1,5 @@
-/*  event.h — one signed event: build, sign, decode, check, verify, render.
+/*  event.h — one signed event: build, sign, decode, check, verify. (Its JSON
+    envelope is the node's: node_event_json.h.)
 
     An event_t holds the SignedEvent wire bytes (owned copy), the unpacked
     body (Hearth__Event, read-only) and its hash = BLAKE2b-256(body || sig).
@@ -15,7 +16,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 #include "hearth.pb-c.h"
 #include "hearth_codec.h"
 #include "identity.h"
@@ -132,12 +132,6 @@ const uint8_t       *event_signature (const event_t *self);        /* 64 bytes *
 /*  The exact signed body bytes (what the signature covers after the domain
     prefix). */
 const uint8_t       *event_signed_body (const event_t *self, size_t *len);
-
-/*  The JSON envelope of the event (docs/protocol.md, "The JSON envelope") (schema_version, event_id,
-    lamport, wall_clock, community_id, author, event_type, data, signature),
-    plus "hash" (hex). Returns a new jansson object the caller owns
-    (json_decref), or NULL on OOM. */
-json_t *event_to_json (const event_t *self);
 
 #ifdef __cplusplus
 }

@@ -27,7 +27,7 @@ C_BIN=${1:?usage: run_interop.sh C_BIN WORK_DIR [sync|nostr-tools]}
 WORK=${2:?usage: run_interop.sh C_BIN WORK_DIR [sync|nostr-tools]}
 IMPL=${3:-sync}
 HERE=$(cd "$(dirname "$0")" && pwd)
-DRIVER="$HERE/negentropy_interop.mjs"
+DRIVER="$HERE/interop_negentropy.mjs"
 case "$IMPL" in
     sync)        PACKAGE=@nostr-dev-kit/sync; CASES="0 10 50 100 c-empty js-empty" ;;
     nostr-tools) PACKAGE=nostr-tools; CASES="0 10 50 100 c-empty js-empty c-head js-head" ;;

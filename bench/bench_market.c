@@ -1,9 +1,9 @@
-/*  market_bench.c — how many resident bytes the market view holds per post
+/*  bench_market.c — how many resident bytes the market view holds per post
     (docs/performance.md "Market view memory"). Not a test.
 
-        market_bench N [--updates K] [--located K] [--shuffled 1] [--search 1]
+        bench_market N [--updates K] [--located K] [--shuffled 1] [--search 1]
             Folds N market.post.created events shaped like the seeded posts
-            of scripts/bench.sh sync (tests/sync_seed.c: one author, a title
+            of scripts/bench.sh sync (bench/bench_sync_seed.c: one author, a title
             of 33-38 bytes, its 133-byte body, tags "seed","seed", a 30-day
             ttl, no location, lamports 1..N in order). With --updates, the
             author then updates the title and the location of every K-th
@@ -42,10 +42,10 @@
 #include "market_view.h"
 #include "ulid.h"
 
-/*  The seeded posts' body (tests/sync_seed.c S_BODY: 133 bytes). */
+/*  The seeded posts' body (bench/bench_sync_seed.c S_BODY: 133 bytes). */
 #define S_BODY "Tomato and basil seedlings, a rake and two spades to lend. Pick up " \
                "any evening after six at the back gate; bring them back in a week."
-/*  Their ttl: 30 days (sync_seed's S_TTL_SECONDS). */
+/*  Their ttl: 30 days (bench_sync_seed's S_TTL_SECONDS). */
 #define S_TTL_SECONDS 2592000
 /*  The events' wall clock (2026-11-25), fixed so runs are identical. */
 #define S_WALL_MS     1795564800000ULL
@@ -150,13 +150,13 @@ s_apply (market_view_t *view, const Hearth__Event *e)
 {
     event_t *ev = s_event (e);
     if (!ev) {
-        fprintf (stderr, "market_bench: event did not decode\n");
+        fprintf (stderr, "bench_market: event did not decode\n");
         return -1;
     }
     int rc = market_view_apply (view, ev);
     event_destroy (&ev);
     if (rc)
-        fprintf (stderr, "market_bench: apply failed: %d\n", rc);
+        fprintf (stderr, "bench_market: apply failed: %d\n", rc);
     return rc;
 }
 
@@ -183,7 +183,7 @@ main (int argc, char **argv)
     if (argc % 2 != 0)
         n = 0;
     if (n < 1 || n > MARKET_VIEW_MAX_POSTS) {
-        fprintf (stderr, "usage: market_bench N [--updates K] [--located K] [--shuffled 1] "
+        fprintf (stderr, "usage: bench_market N [--updates K] [--located K] [--shuffled 1] "
                          "[--search 1], "
                          "N in 1..%d\n",
                  MARKET_VIEW_MAX_POSTS);
@@ -276,7 +276,7 @@ main (int argc, char **argv)
         int found = market_view_search (view, "seedlings", 10, NULL, S_WALL_MS, hits, scores);
         seconds = s_now () - start;
         if (found < 0) {
-            fprintf (stderr, "market_bench: search failed: %d\n", found);
+            fprintf (stderr, "bench_market: search failed: %d\n", found);
             return 1;
         }
         s_report ("search", n, before, s_mem (), seconds);
@@ -285,13 +285,13 @@ main (int argc, char **argv)
     uint8_t *snap;
     size_t snap_len;
     if (market_view_snapshot (view, &snap, &snap_len)) {
-        fprintf (stderr, "market_bench: snapshot failed\n");
+        fprintf (stderr, "bench_market: snapshot failed\n");
         return 1;
     }
     uint8_t digest [32];
     char hex [65];
     if (market_view_digest (view, digest)) {
-        fprintf (stderr, "market_bench: digest failed\n");
+        fprintf (stderr, "bench_market: digest failed\n");
         return 1;
     }
     for (size_t i = 0; i < 32; i++)
@@ -305,12 +305,12 @@ main (int argc, char **argv)
     int rc = market_view_restore (view, snap, snap_len);
     seconds = s_now () - start;
     if (rc) {
-        fprintf (stderr, "market_bench: restore failed: %d\n", rc);
+        fprintf (stderr, "bench_market: restore failed: %d\n", rc);
         return 1;
     }
     s_report ("restore", n, base, s_mem (), seconds);
     if (market_view_count (view) != n) {
-        fprintf (stderr, "market_bench: %zu posts restored of %zu\n", market_view_count (view), n);
+        fprintf (stderr, "bench_market: %zu posts restored of %zu\n", market_view_count (view), n);
         return 1;
     }
     free (snap);

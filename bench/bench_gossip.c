@@ -1,4 +1,4 @@
-/*  gossip_bench.c — the mesh measured between two processes on loopback
+/*  bench_gossip.c — the mesh measured between two processes on loopback
     (figures in docs/performance.md, "Log and link alone"). Not a test.
 
     Node A (the server, a forked child) holds a community, an invite for B,
@@ -46,8 +46,8 @@
                     lower bounds and gets, and v1 openings, on each; ratios
                     backed / in memory. Results are checked equal.
 
-    Usage: gossip_bench join N | diff N D | latency K | flood KIND K [N]   [--dir DIR]
-           gossip_bench reopen DIR | store DIR
+    Usage: bench_gossip join N | diff N D | latency K | flood KIND K [N]   [--dir DIR]
+           bench_gossip reopen DIR | store DIR
 */
 #include <malloc.h>
 #include <signal.h>
@@ -754,7 +754,7 @@ int
 main (int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: gossip_bench join N | diff N D | latency K | flood KIND K [N] [--dir DIR]\n");
+        fprintf (stderr, "usage: bench_gossip join N | diff N D | latency K | flood KIND K [N] [--dir DIR]\n");
         return 2;
     }
     const char *mode = argv [1];

@@ -1,6 +1,7 @@
 /*  test_node_invite.c — unit tests of the invite blob (node_invite) and the
     plain signer (node_signer): canonical form, sign/verify round trip,
-    tampering, expiry, strict decoding, key-file rules, time parsing.
+    tampering, expiry, strict decoding, key-file rules, time parsing, and
+    the join (node_invite_join) on a real data directory and event log.
 */
 #include <jansson.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_test.h"
+#include "eventlog.h"
 #include "identity.h"
 #include "node_invite.h"
 #include "node_signer.h"
@@ -234,6 +236,82 @@ HT_TEST (test_time_parse)
     HT_CHECK_EQ_INT (node_invite_time_parse (NULL, &ms), HEARTH_EINVAL);
 }
 
+/*  The join on a real data dir: each refusal leaves the log untouched, the
+    first join adopts the community and stores the blob (0600), a second is
+    "already", and an invite of another community is refused. */
+HT_TEST (test_join)
+{
+    char dir [512], keys [600], db [600], path [600];
+    snprintf (dir, sizeof dir, "%s/joiner", s_dir);
+    snprintf (keys, sizeof keys, "%s/keys", dir);
+    snprintf (db, sizeof db, "%s/db", dir);
+    snprintf (path, sizeof path, "%s/%s", dir, NODE_INVITE_FILE_NAME);
+    int err = 0, already = -1;
+    HT_CHECK (mkdir (dir, 0700) == 0);
+    identity_t *joiner = identity_create (keys, &err);
+    HT_CHECK (joiner != NULL);
+    if (!joiner)
+        return;
+    char *message = NULL;
+    /*  Someone else's invite (s_invitee is not the joiner). */
+    node_invite_t *invite = s_invite (S_NOW_MS + 3600000);
+    HT_CHECK_EQ_INT (node_invite_join (invite, joiner, dir, S_NOW_MS, &already, &message),
+                     HEARTH_EUNAUTHORIZED);
+    HT_CHECK (message && strstr (message, "not for this node"));
+    free (message);
+    node_invite_destroy (&invite);
+    HT_CHECK (access (path, F_OK) != 0);
+    /*  The joiner's own invite, expired. */
+    uint8_t saved [32];
+    memcpy (saved, s_invitee, 32);
+    memcpy (s_invitee, identity_public_key (joiner), 32);
+    invite = s_invite (S_NOW_MS + 3600000);
+    HT_CHECK_EQ_INT (node_invite_join (invite, joiner, dir, S_NOW_MS + 3600001, &already, &message),
+                     HEARTH_EEXPIRED);
+    free (message);
+    HT_CHECK (access (path, F_OK) != 0);
+    /*  Joins: the log adopts the community, the blob is stored. */
+    HT_CHECK_EQ_INT (node_invite_join (invite, joiner, dir, S_NOW_MS, &already, &message), HEARTH_OK);
+    HT_CHECK (message == NULL);
+    HT_CHECK_EQ_INT (already, 0);
+    struct stat st;
+    HT_CHECK (stat (path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    char *stored_message = NULL;
+    node_invite_t *stored = node_invite_load (path, &err, &stored_message);
+    HT_CHECK (stored != NULL);
+    HT_CHECK_EQ_STR (stored? node_invite_event_id (stored): "", S_EVENT_ID);
+    HT_CHECK (stored && node_invite_verify (stored, S_NOW_MS, &stored_message) == HEARTH_OK);
+    free (stored_message);
+    node_invite_destroy (&stored);
+    eventlog_t *log = eventlog_open (db, &err);
+    HT_CHECK (log != NULL);
+    HT_CHECK (log && eventlog_community_id (log)
+              && memcmp (eventlog_community_id (log), node_signer_public_key (s_signer), 32) == 0);
+    /*  While the log is open here, a join cannot open it. */
+    HT_CHECK_EQ_INT (node_invite_join (invite, joiner, dir, S_NOW_MS, &already, &message),
+                     HEARTH_ELOCKED);
+    HT_CHECK (message && strstr (message, "hearthd is running"));
+    free (message);
+    eventlog_destroy (&log);
+    /*  Again: already a joiner of that community. */
+    HT_CHECK_EQ_INT (node_invite_join (invite, joiner, dir, S_NOW_MS, &already, &message), HEARTH_OK);
+    HT_CHECK_EQ_INT (already, 1);
+    node_invite_destroy (&invite);
+    /*  An invite of another community: one community per node. */
+    uint8_t other [32];
+    memset (other, 0x17, sizeof other);
+    invite = node_invite_new (other, "Elsewhere", node_signer_public_key (s_signer), s_invitee,
+                              HEARTH__LEVEL__LEVEL_MEMBER, S_EVENT_ID, S_NOW_MS + 3600000);
+    HT_CHECK (invite && node_invite_sign (invite, s_signer) == HEARTH_OK);
+    HT_CHECK_EQ_INT (node_invite_join (invite, joiner, dir, S_NOW_MS, &already, &message),
+                     HEARTH_EEXISTS);
+    HT_CHECK (message && strstr (message, "already belongs to community"));
+    free (message);
+    node_invite_destroy (&invite);
+    memcpy (s_invitee, saved, 32);
+    identity_destroy (&joiner);
+}
+
 HT_TEST (test_signer_key_file_rules)
 {
     char keys [512], seed [600];
@@ -297,6 +375,7 @@ main (void)
     HT_RUN (test_tampering_and_strictness);
     HT_RUN (test_addresses);
     HT_RUN (test_time_parse);
+    HT_RUN (test_join);
     HT_RUN (test_signer_key_file_rules);
     int rc = ht_summary ();
     if (rc == 0)

@@ -1,15 +1,15 @@
-/*  negentropy_bench.c — figures for docs/performance.md, "Reconciliation in process": store build/insert/
+/*  bench_negentropy.c — figures for docs/performance.md, "Reconciliation in process": store build/insert/
     fingerprint speed, and in-process reconciliation cost.
 
-        negentropy_bench store N
+        bench_negentropy store N
             bulk build, appends, random inserts, fingerprints, lower bounds of N items
-        negentropy_bench sync N DIFF head|random|both [FRAME_LIMIT] [lacks]
+        bench_negentropy sync N DIFF head|random|both [FRAME_LIMIT] [lacks]
             N shared items; DIFF more on one side only, at the head of the
             order (written during a partition), or at random old places, or
             DIFF/2 on each side at the head. The extra items are on the
             initiator, or with "lacks" on the responder (the initiator lacks
             them). Reports round trips and bytes.
-        negentropy_bench riblt N DIFF head|random|both [FRAME_LIMIT] [lacks]
+        bench_negentropy riblt N DIFF head|random|both [FRAME_LIMIT] [lacks]
             the same sets reconciled with the Hearth-only rateless IBLT mode
             (riblt_session.h); also the encoders' start-up build time.
 
@@ -322,8 +322,8 @@ main (int argc, char **argv)
                              argc >= 6? (size_t) strtoull (argv [5], NULL, 10): 0,
                              argc >= 7 && strcmp (argv [6], "lacks") == 0,
                              strcmp (argv [1], "riblt") == 0);
-    fprintf (stderr, "usage: negentropy_bench store N\n"
-                     "       negentropy_bench sync N DIFF head|random|both [FRAME_LIMIT] [lacks]\n"
-                     "       negentropy_bench riblt N DIFF head|random|both [FRAME_LIMIT] [lacks]\n");
+    fprintf (stderr, "usage: bench_negentropy store N\n"
+                     "       bench_negentropy sync N DIFF head|random|both [FRAME_LIMIT] [lacks]\n"
+                     "       bench_negentropy riblt N DIFF head|random|both [FRAME_LIMIT] [lacks]\n");
     return 2;
 }

@@ -1,7 +1,7 @@
-/*  negentropy_interop.c — Hearth's Negentropy over stdin/stdout, for interop
-    tests against other implementations (gossip/interop/).
+/*  interop_negentropy.c — Hearth's Negentropy over stdin/stdout, for interop
+    tests against other implementations (tests/interop/).
 
-        negentropy_interop --items FILE --role initiator|responder
+        interop_negentropy --items FILE --role initiator|responder
                            [--frame-size-limit N] [--result FILE]
 
     FILE holds one item per line: "TIMESTAMP HEX_ID" (decimal, 64 hex digits).
@@ -66,7 +66,7 @@ s_load_items (const char *path, negentropy_store_t *store)
 {
     FILE *f = fopen (path, "r");
     if (!f) {
-        fprintf (stderr, "negentropy_interop: %s: %s\n", path, strerror (errno));
+        fprintf (stderr, "interop_negentropy: %s: %s\n", path, strerror (errno));
         return -1;
     }
     size_t count = 0, cap = 0;
@@ -86,7 +86,7 @@ s_load_items (const char *path, negentropy_store_t *store)
         unsigned long long ts = strtoull (line, &end, 10);
         if (!space || end != space || errno || ts >= NEGENTROPY_TIMESTAMP_MAX
             || strlen (space + 1) != 2 * NEGENTROPY_ID_SIZE || count >= S_MAX_ITEMS) {
-            fprintf (stderr, "negentropy_interop: %s: bad line %zu\n", path, count + 1);
+            fprintf (stderr, "interop_negentropy: %s: bad line %zu\n", path, count + 1);
             rc = -1;
             break;
         }
@@ -101,7 +101,7 @@ s_load_items (const char *path, negentropy_store_t *store)
         }
         items [count].timestamp = ts;
         if (s_hex_decode (space + 1, 2 * NEGENTROPY_ID_SIZE, items [count].id) < 0) {
-            fprintf (stderr, "negentropy_interop: %s: bad id on line %zu\n", path, count + 1);
+            fprintf (stderr, "interop_negentropy: %s: bad id on line %zu\n", path, count + 1);
             rc = -1;
             break;
         }
@@ -114,7 +114,7 @@ s_load_items (const char *path, negentropy_store_t *store)
             qsort (items, count, sizeof *items, s_item_cmp);
         rc = negentropy_store_build (store, items, count);
         if (rc)
-            fprintf (stderr, "negentropy_interop: %s: %s (duplicate items?)\n", path, hearth_strerror (rc));
+            fprintf (stderr, "interop_negentropy: %s: %s (duplicate items?)\n", path, hearth_strerror (rc));
     }
     free (items);
     return rc? -1: 0;
@@ -125,7 +125,7 @@ s_write_hex_line (const uint8_t *bytes, size_t size)
 {
     char *hex = (char *) malloc (2 * size + 1);
     if (!hex) {
-        fprintf (stderr, "negentropy_interop: out of memory\n");
+        fprintf (stderr, "interop_negentropy: out of memory\n");
         exit (1);
     }
     hearth_hex_encode (bytes, size, hex);
@@ -179,14 +179,14 @@ main (int argc, char **argv)
         else if (strcmp (argv [i], "--frame-size-limit") == 0)
             limit = (size_t) strtoull (argv [i + 1], NULL, 10);
         else {
-            fprintf (stderr, "negentropy_interop: unknown option %s\n", argv [i]);
+            fprintf (stderr, "interop_negentropy: unknown option %s\n", argv [i]);
             return 2;
         }
     }
     int initiator = role && strcmp (role, "initiator") == 0;
     if (!items_path || !role || (!initiator && strcmp (role, "responder") != 0)
         || (initiator && !result_path)) {
-        fprintf (stderr, "usage: negentropy_interop --items FILE --role initiator|responder"
+        fprintf (stderr, "usage: interop_negentropy --items FILE --role initiator|responder"
                          " [--frame-size-limit N] [--result FILE (initiator)]\n");
         return 2;
     }
@@ -195,7 +195,7 @@ main (int argc, char **argv)
         return 1;
     negentropy_t *ne = negentropy_new (store, limit);
     if (!ne) {
-        fprintf (stderr, "negentropy_interop: bad frame size limit %zu\n", limit);
+        fprintf (stderr, "interop_negentropy: bad frame size limit %zu\n", limit);
         return 1;
     }
 
@@ -213,13 +213,13 @@ main (int argc, char **argv)
     while (rc == 0 && !(initiator && negentropy_done (ne))) {
         long size = s_read_message (&line, &line_cap, &msg);
         if (size < 0) {
-            fprintf (stderr, "negentropy_interop: bad hex line\n");
+            fprintf (stderr, "interop_negentropy: bad hex line\n");
             rc = HEARTH_EDECODE;
             break;
         }
         if (size == 0) {
             if (initiator) {
-                fprintf (stderr, "negentropy_interop: peer closed before we were done\n");
+                fprintf (stderr, "interop_negentropy: peer closed before we were done\n");
                 rc = HEARTH_EUNAVAILABLE;
             }
             break;
@@ -236,16 +236,16 @@ main (int argc, char **argv)
         negentropy_destroy (&ne);               /* freed: a leak checker would change the exit code */
         negentropy_store_destroy (&store);
         if (stats.answers_inconsistent) {
-            fprintf (stderr, "negentropy_interop: refused an inconsistent answer from the peer\n");
+            fprintf (stderr, "interop_negentropy: refused an inconsistent answer from the peer\n");
             return 3;
         }
-        fprintf (stderr, "negentropy_interop: %s (%s)\n", hearth_strerror (rc), hearth_error_name (rc));
+        fprintf (stderr, "interop_negentropy: %s (%s)\n", hearth_strerror (rc), hearth_error_name (rc));
         return 1;
     }
     if (initiator) {
         FILE *f = fopen (result_path, "w");
         if (!f) {
-            fprintf (stderr, "negentropy_interop: %s: %s\n", result_path, strerror (errno));
+            fprintf (stderr, "interop_negentropy: %s: %s\n", result_path, strerror (errno));
             return 1;
         }
         size_t have_n, need_n;
@@ -258,7 +258,7 @@ main (int argc, char **argv)
     }
     negentropy_stats_t stats;
     negentropy_stats (ne, &stats);
-    fprintf (stderr, "negentropy_interop %s: %" PRIu64 " messages in (%" PRIu64 " B), %" PRIu64
+    fprintf (stderr, "interop_negentropy %s: %" PRIu64 " messages in (%" PRIu64 " B), %" PRIu64
              " out (%" PRIu64 " B)\n", role, stats.messages_in, stats.bytes_in,
              stats.messages_out, stats.bytes_out);
     negentropy_destroy (&ne);

@@ -1,9 +1,9 @@
 /*  hearth_bench.h — small helpers shared by the benchmark programs
-    (eventlog/bench_..., gossip/..._bench, market/market_bench, tests/sync_seed):
-    clocks in seconds and the kernel's memory figures of this process.
-    Header-only (static inline), like hearth_test.h beside it, which
-    includes it (ht_splitmix64 is hb_splitmix64). For benchmarks and
-    tests only: nothing here is used by the node.
+    (bench/bench_*.c): seeded random streams, clocks in seconds and the
+    kernel's memory figures of this process. Header-only (static inline),
+    like tests/hearth_test.h, which includes it (ht_splitmix64 is
+    hb_splitmix64). For benchmarks and tests only: nothing here is used by
+    the node.
 */
 #ifndef HEARTH_BENCH_H
 #define HEARTH_BENCH_H

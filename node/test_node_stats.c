@@ -450,7 +450,7 @@ HT_TEST (test_mesh)
 /*  Byte-exact renderings of one fixed sample in which every counter has
     its own value (so a figure sent to the wrong name shows): the JSON
     (indented, 15-digit reals), the Prometheus text and hearthctl's table
-    must equal tests/node_stats_golden.{json,prom,txt}, which pin the
+    must equal node/node_stats_golden.{json,prom,txt}, which pin the
     output format across refactorings (the version label is blanked).
     HEARTH_GOLDEN_WRITE=1 rewrites the files from the current code
     instead (review the diff). */

@@ -71,7 +71,10 @@
 #include "gossip_admit.h"
 #include "gossip_stats.h"
 #include "identity.h"
-#include "negentropy_store.h"
+
+/*  The reconciliation store (negentropy_store.h, private to gossip):
+    opaque here, so gossip_store_new needs no reconciliation header. */
+typedef struct _negentropy_store_t negentropy_store_t;
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,8 +1,8 @@
-/*  sync_latency.c — bench helper (scripts/bench.sh sync): push latency of
+/*  bench_sync_latency.c — bench helper (scripts/bench.sh sync): push latency of
     the mesh, from a post's acceptance on one node to its arrival in the log
     (and so the views) of every other node.
 
-        sync_latency POST_DIR RATE SECONDS WATCH_DIR...
+        bench_sync_latency POST_DIR RATE SECONDS WATCH_DIR...
 
     One thread posts market.post.created to POST_DIR's control socket at
     RATE posts per second for SECONDS (scheduled on absolute times, so a slow
@@ -218,14 +218,14 @@ int
 main (int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf (stderr, "usage: sync_latency POST_DIR RATE SECONDS WATCH_DIR...\n");
+        fprintf (stderr, "usage: bench_sync_latency POST_DIR RATE SECONDS WATCH_DIR...\n");
         return 2;
     }
     double rate = atof (argv [2]), seconds = atof (argv [3]);
     s_planned = (size_t) (rate * seconds);
     size_t n_watch = (size_t) argc - 4;
     if (rate <= 0 || seconds <= 0 || s_planned == 0 || s_planned > S_MAX_POSTS || n_watch > S_MAX_WATCH) {
-        fprintf (stderr, "sync_latency: RATE x SECONDS must be 1..%d, at most %d watched nodes\n",
+        fprintf (stderr, "bench_sync_latency: RATE x SECONDS must be 1..%d, at most %d watched nodes\n",
                  S_MAX_POSTS, S_MAX_WATCH);
         return 2;
     }

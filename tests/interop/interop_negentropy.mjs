@@ -1,16 +1,16 @@
-// negentropy_interop.mjs — drives Hearth's C Negentropy (gossip/negentropy_interop)
+// interop_negentropy.mjs — drives Hearth's C Negentropy (tests/interop/interop_negentropy)
 // against a JavaScript Negentropy from npm: the one in @nostr-dev-kit/sync
 // (--impl sync, the default) or the nip77 module of nostr-tools, a port of the
 // reference's own JavaScript (--impl nostr-tools).
 //
-//   node negentropy_interop.mjs gen --out DIR --n N --diff PCT --seed S [--empty js|c] [--head js|c]
+//   node interop_negentropy.mjs gen --out DIR --n N --diff PCT --seed S [--empty js|c] [--head js|c]
 //       DIR/js.txt, DIR/c.txt: item sets ("TIMESTAMP HEX_ID" lines) with N items
 //       in their union, PCT% of them on one side only (half each side), or
 //       with --empty all N on one side and none on the named side;
 //       --head puts the named side's own items after all shared ones (the
 //       other side then holds nothing past a late bound: empty closing ranges);
 //       DIR/js_only.txt, DIR/c_only.txt: the expected differences (sorted hex).
-//   node negentropy_interop.mjs run --modules DIR --c-bin PATH --case DIR
+//   node interop_negentropy.mjs run --modules DIR --c-bin PATH --case DIR
 //          --initiator js|c [--js-limit N] [--c-limit N] [--impl sync|nostr-tools]
 //       Reconciles js.txt (JS side) with c.txt (C side, a child process speaking
 //       hex lines on stdin/stdout) and checks that the initiator's have/need are
@@ -240,8 +240,8 @@ const o = args(process.argv.slice(2));
 try {
     if (o._ === "gen") { gen(o); process.exit(0); }
     else if (o._ === "run") process.exit(await run(o));
-    else { console.error("usage: negentropy_interop.mjs gen|run ..."); process.exit(2); }
+    else { console.error("usage: interop_negentropy.mjs gen|run ..."); process.exit(2); }
 } catch (e) {
-    console.error(`negentropy_interop.mjs: ${e.stack || e}`);
+    console.error(`interop_negentropy.mjs: ${e.stack || e}`);
     process.exit(1);
 }

@@ -1,8 +1,8 @@
-/*  sync_seed.c — bench helper (scripts/bench.sh sync): make many signed
+/*  bench_sync_seed.c — bench helper (scripts/bench.sh sync): make many signed
     events fast and load them into stopped nodes, so a sync benchmark can
     start from 100k shared events without 100k synced appends.
 
-        sync_seed gen DATA_DIR COUNT OUT_FILE [--tag TAG] [--lamport-start L]
+        bench_sync_seed gen DATA_DIR COUNT OUT_FILE [--tag TAG] [--lamport-start L]
             COUNT market.post.created events (~350 bytes each) authored and
             signed by DATA_DIR's identity, for DATA_DIR's community, with
             lamports L, L+1, ... (default: the log's head + 1), written to
@@ -10,7 +10,7 @@
             Prints {"count","bytes","first_lamport","last_lamport"}: "bytes"
             is the sum of the frames' SignedEvent sizes, the minimal bytes to
             move them.
-        sync_seed ingest DATA_DIR FILE [--threads N] [--skip K [--skip-seed S]]
+        bench_sync_seed ingest DATA_DIR FILE [--threads N] [--skip K [--skip-seed S]]
             Every frame of FILE through eventlog_ingest (the full receive
             pipeline: decode, dedup, signature, membership, ...) into
             DATA_DIR's log, in calls of S_INGEST_CALL frames. With --skip,
@@ -55,8 +55,8 @@
 static int
 s_usage (void)
 {
-    fprintf (stderr, "usage: sync_seed gen DATA_DIR COUNT OUT_FILE [--tag TAG] [--lamport-start L]\n"
-                     "       sync_seed ingest DATA_DIR FILE [--threads N] [--skip K [--skip-seed S]]\n");
+    fprintf (stderr, "usage: bench_sync_seed gen DATA_DIR COUNT OUT_FILE [--tag TAG] [--lamport-start L]\n"
+                     "       bench_sync_seed ingest DATA_DIR FILE [--threads N] [--skip K [--skip-seed S]]\n");
     return 2;
 }
 
@@ -86,7 +86,7 @@ s_skip_flags (FILE *in, long long skip, uint64_t seed, uint64_t *count_p)
 {
     long long n = s_count_frames (in);
     if (n < 0 || skip > n) {
-        fprintf (stderr, "sync_seed: cannot skip %lld of %lld frames\n", skip, n);
+        fprintf (stderr, "bench_sync_seed: cannot skip %lld of %lld frames\n", skip, n);
         return NULL;
     }
     uint8_t *flags = calloc ((size_t) n + 1, 1);
@@ -112,7 +112,7 @@ s_open_log (const char *data_dir)
     int err = 0;
     eventlog_t *log = eventlog_open (db, &err);
     if (!log)
-        fprintf (stderr, "sync_seed: cannot open %s: %s (is hearthd still running?)\n", db,
+        fprintf (stderr, "bench_sync_seed: cannot open %s: %s (is hearthd still running?)\n", db,
                  hearth_strerror (err));
     return log;
 }
@@ -137,7 +137,7 @@ s_gen (int argc, char **argv)
     int err = 0;
     identity_t *who = identity_load (keys, &err);
     if (!who) {
-        fprintf (stderr, "sync_seed: no identity in %s: %s\n", keys, hearth_strerror (err));
+        fprintf (stderr, "bench_sync_seed: no identity in %s: %s\n", keys, hearth_strerror (err));
         return 1;
     }
     eventlog_t *log = s_open_log (data_dir);
@@ -153,7 +153,7 @@ s_gen (int argc, char **argv)
     FILE *out = fopen (out_path, "wb");
     if (!out) {
         identity_destroy (&who);
-        fprintf (stderr, "sync_seed: cannot write %s\n", out_path);
+        fprintf (stderr, "bench_sync_seed: cannot write %s\n", out_path);
         return 1;
     }
     ulid_gen_t gen;
@@ -188,7 +188,7 @@ s_gen (int argc, char **argv)
         e.market_post_created = &post;
         event_t *ev = event_sign (&e, who, &err);
         if (!ev) {
-            fprintf (stderr, "sync_seed: signing failed: %s\n", hearth_strerror (err));
+            fprintf (stderr, "bench_sync_seed: signing failed: %s\n", hearth_strerror (err));
             rc = 1;
             break;
         }
@@ -229,7 +229,7 @@ s_ingest (int argc, char **argv)
         return s_usage ();
     FILE *in = fopen (path, "rb");
     if (!in) {
-        fprintf (stderr, "sync_seed: cannot read %s\n", path);
+        fprintf (stderr, "bench_sync_seed: cannot read %s\n", path);
         return 1;
     }
     uint64_t n_flags = 0;
@@ -257,7 +257,7 @@ s_ingest (int argc, char **argv)
             size_t len = ntohl (be);
             if (len == 0 || len > S_MAX_FRAME || !(frames [n] = malloc (len))
             ||  fread (frames [n], 1, len, in) != len) {
-                fprintf (stderr, "sync_seed: %s is not a frames file\n", path);
+                fprintf (stderr, "bench_sync_seed: %s is not a frames file\n", path);
                 rc = 1;
                 break;
             }
@@ -279,7 +279,7 @@ s_ingest (int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             free (frames [i]);
         if (ingested != HEARTH_OK) {
-            fprintf (stderr, "sync_seed: ingest failed: %s\n", hearth_strerror (ingested));
+            fprintf (stderr, "bench_sync_seed: ingest failed: %s\n", hearth_strerror (ingested));
             rc = 1;
             break;
         }
