@@ -17,6 +17,7 @@
 #include "fuzz_world.h"
 #include "event.h"
 #include "hearth_error.h"
+#include "node_event_json.h"
 
 static identity_t *s_signer;
 
@@ -72,7 +73,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     const event_t *one [1] = { ev };
     event_verify_batch (one, 1, seed, &rc);
     FUZZ_CHECK (rc == verdict);
-    json_t *json = event_to_json (ev);
+    json_t *json = node_event_json (ev);
     FUZZ_CHECK (json);
     char *text = json_dumps (json, JSON_COMPACT);
     FUZZ_CHECK (text);
