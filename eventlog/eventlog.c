@@ -31,7 +31,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +44,7 @@
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "hearth_memory.h"
+#include "verify_pool.h"
 
 #define S_LOG "eventlog"
 
@@ -200,16 +200,6 @@ typedef struct {
 #define S_VERIFY_CLAIM  128
 _Static_assert (S_VERIFY_CLAIM <= EVENT_VERIFY_BATCH_MAX, "a claim is one event_verify_batch");
 
-/*  A slice of items handed to every verify thread at once; threads claim
-    runs of up to S_VERIFY_CLAIM items with an atomic counter (dynamic load
-    balancing: the caller joins in when it has nothing else to do). */
-typedef struct {
-    s_item_t     *items;
-    size_t        n;
-    atomic_size_t next;                     /* next item to claim */
-    atomic_size_t done;                     /* items finished */
-} s_job_t;
-
 /*  Open-addressing table of frames seen in one batch: (siphash, index). */
 typedef struct {
     uint64_t h;
@@ -240,9 +230,10 @@ typedef struct {
     its write is handed to the writer thread, batch k+1 is verified and
     batch k-1 may still be on its way to disk. */
 typedef struct {
+    eventlog_t           *log;              /* borrowed: the owner */
     s_item_t              items [EVENTLOG_INGEST_BATCH];
     size_t                n;
-    s_job_t               job;
+    verify_job_t          job;              /* its verification, on the pool */
     s_frame_slot_t        frames [S_TABLE_SLOTS];
     s_key_slot_t          keys [S_TABLE_SLOTS];
     rocksdb_writebatch_t *batch;            /* owned */
@@ -267,25 +258,6 @@ typedef struct {
     int                   rc;               /* result of the last write */
     int                   stop;
 } s_writer_t;
-
-/* ---- verify pool (plain pthreads) ---------------------------------------
-    Why not zactors: the work unit is "claim the next run of items of a
-    shared, read-only batch"; an atomic counter plus one condition variable
-    gives per-run load balancing with the caller joining in, no message per
-    batch and no zsys context in unit tests. The pool never touches eventlog
-    state other than the read-only RocksDB handles. */
-typedef struct {
-    pthread_t       threads [EVENTLOG_MAX_VERIFY_THREADS];
-    int             n_threads;              /* workers, excluding the caller */
-    pthread_mutex_t mutex;
-    pthread_cond_t  work_cv;                /* a new job or stop */
-    pthread_cond_t  done_cv;                /* an item finished or a worker left a job */
-    s_job_t        *job;                    /* current job, or NULL */
-    uint64_t        generation;             /* bumped per posted job */
-    int             busy;                   /* workers inside a job */
-    int             stop;
-    struct _eventlog_t *log;
-} s_pool_t;
 
 struct _eventlog_t {
     char                           *db_dir;        /* owned */
@@ -339,7 +311,7 @@ struct _eventlog_t {
     const void                     *origin;        /* token of the ingest call running */
     uint64_t                        ingest_now_ms; /* receiver's clock for this ingest call */
 
-    s_pool_t                        pool;
+    verify_pool_t                  *pool;          /* owned: the verify workers */
     s_chunk_t                      *chunks [S_CHUNKS];  /* owned ingest scratch, lazily made */
     s_writer_t                      writer;
 
@@ -1301,99 +1273,9 @@ s_maybe_snapshot (eventlog_t *self)
     }
 }
 
-/* ---- verify pool ------------------------------------------------------------- */
-
-static void s_items_prepare (eventlog_t *self, s_item_t *items, size_t n);
 static int s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
                      eventlog_ingest_result_t *result, event_reject_t *codes);
 static void s_writer_stop (s_writer_t *w);
-
-/*  Claim runs of items and process them until the job is exhausted. */
-static void
-s_job_run (s_pool_t *pool, s_job_t *job)
-{
-    size_t i;
-    while ((i = atomic_fetch_add (&job->next, S_VERIFY_CLAIM)) < job->n) {
-        size_t run = job->n - i < S_VERIFY_CLAIM? job->n - i: S_VERIFY_CLAIM;
-        s_items_prepare (pool->log, &job->items [i], run);
-        if (atomic_fetch_add (&job->done, run) + run == job->n) {
-            pthread_mutex_lock (&pool->mutex);
-            pthread_cond_broadcast (&pool->done_cv);
-            pthread_mutex_unlock (&pool->mutex);
-        }
-    }
-}
-
-static void *
-s_worker_main (void *arg)
-{
-    s_pool_t *pool = (s_pool_t *) arg;
-    uint64_t seen = 0;
-    pthread_mutex_lock (&pool->mutex);
-    for (;;) {
-        while (!pool->stop && (pool->generation == seen || !pool->job))
-            pthread_cond_wait (&pool->work_cv, &pool->mutex);
-        if (pool->stop)
-            break;
-        seen = pool->generation;
-        s_job_t *job = pool->job;
-        pool->busy++;
-        pthread_mutex_unlock (&pool->mutex);
-        s_job_run (pool, job);
-        pthread_mutex_lock (&pool->mutex);
-        pool->busy--;
-        pthread_cond_broadcast (&pool->done_cv);
-    }
-    pthread_mutex_unlock (&pool->mutex);
-    return NULL;
-}
-
-/*  Hand a job to the workers (they start at once). */
-static void
-s_job_post (s_pool_t *pool, s_job_t *job, s_item_t *items, size_t n)
-{
-    job->items = items;
-    job->n = n;
-    atomic_store (&job->next, 0);
-    atomic_store (&job->done, 0);
-    if (pool->n_threads == 0)
-        return;
-    pthread_mutex_lock (&pool->mutex);
-    pool->job = job;
-    pool->generation++;
-    pthread_cond_broadcast (&pool->work_cv);
-    pthread_mutex_unlock (&pool->mutex);
-}
-
-/*  Help with the job, then wait until every item is done and no worker is
-    still inside it (so its items may be reused). */
-static void
-s_job_finish (s_pool_t *pool, s_job_t *job)
-{
-    s_job_run (pool, job);
-    if (pool->n_threads == 0)
-        return;
-    pthread_mutex_lock (&pool->mutex);
-    while (atomic_load (&job->done) < job->n || pool->busy > 0)
-        pthread_cond_wait (&pool->done_cv, &pool->mutex);
-    pool->job = NULL;
-    pthread_mutex_unlock (&pool->mutex);
-}
-
-static void
-s_pool_stop (s_pool_t *pool)
-{
-    if (pool->n_threads == 0)
-        return;
-    pthread_mutex_lock (&pool->mutex);
-    pool->stop = 1;
-    pthread_cond_broadcast (&pool->work_cv);
-    pthread_mutex_unlock (&pool->mutex);
-    for (int i = 0; i < pool->n_threads; i++)
-        pthread_join (pool->threads [i], NULL);
-    pool->n_threads = 0;
-    pool->stop = 0;
-}
 
 /* ---- open / close ------------------------------------------------------------ */
 
@@ -1617,15 +1499,12 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
     if (!self)
         return NULL;
     self->mark_fd = -1;
-    self->pool.log = self;
-    pthread_mutex_init (&self->pool.mutex, NULL);
-    pthread_cond_init (&self->pool.work_cv, NULL);
-    pthread_cond_init (&self->pool.done_cv, NULL);
     pthread_mutex_init (&self->writer.mutex, NULL);
     pthread_cond_init (&self->writer.cv, NULL);
     randombytes_buf (self->sip_key, sizeof self->sip_key);
     self->db_dir = strdup (db_dir);
-    if (!self->db_dir)
+    self->pool = verify_pool_new ();
+    if (!self->db_dir || !self->pool)
         goto fail;
     /*  A new database only where none was (dbdir.h): RocksDB would create
         one over orphaned table files and delete them at the next open. */
@@ -1819,7 +1698,7 @@ eventlog_destroy (eventlog_t **self_p)
     if (!self_p || !*self_p)
         return;
     eventlog_t *self = *self_p;
-    s_pool_stop (&self->pool);
+    verify_pool_destroy (&self->pool);
     if (self->ready && self->has_community) {
         int rc = s_snapshot_all (self);
         if (rc)
@@ -1866,9 +1745,6 @@ eventlog_destroy (eventlog_t **self_p)
         close (self->mark_fd);
     pthread_mutex_destroy (&self->writer.mutex);
     pthread_cond_destroy (&self->writer.cv);
-    pthread_mutex_destroy (&self->pool.mutex);
-    pthread_cond_destroy (&self->pool.work_cv);
-    pthread_cond_destroy (&self->pool.done_cv);
     free (self->db_dir);
     free (self);
     *self_p = NULL;
@@ -2512,6 +2388,14 @@ s_items_prepare (eventlog_t *self, s_item_t *items, size_t n)
         }
 }
 
+/*  verify_pool_fn: prepare items [first, first + n) of a chunk. */
+static void
+s_chunk_verify (void *arg, size_t first, size_t n)
+{
+    s_chunk_t *chunk = (s_chunk_t *) arg;
+    s_items_prepare (chunk->log, &chunk->items [first], n);
+}
+
 static uint64_t
 s_siphash (eventlog_t *self, const void *data, size_t len)
 {
@@ -2856,10 +2740,12 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
     if (!frames || !lens)
         return HEARTH_EINVAL;
     for (int c = 0; c < S_CHUNKS; c++) {
-        if (!self->chunks [c])
+        if (!self->chunks [c]) {
             self->chunks [c] = (s_chunk_t *) calloc (1, sizeof (s_chunk_t));
-        if (!self->chunks [c])
-            return HEARTH_ENOMEM;
+            if (!self->chunks [c])
+                return HEARTH_ENOMEM;
+            self->chunks [c]->log = self;
+        }
         self->chunks [c]->n = 0;
         for (size_t i = 0; i < S_TABLE_SLOTS; i++) {
             self->chunks [c]->frames [i].index = -1;
@@ -2878,8 +2764,8 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
     s_chunk_t *none [2] = { NULL, NULL };
     s_chunk_t *first = self->chunks [0];
     s_chunk_prepare (self, first, none, 0, n < EVENTLOG_INGEST_BATCH? n: EVENTLOG_INGEST_BATCH, frames, lens);
-    s_job_post (&self->pool, &first->job, first->items, first->n);
-    s_job_finish (&self->pool, &first->job);
+    verify_pool_post (self->pool, &first->job, first->n, S_VERIFY_CLAIM, s_chunk_verify, first);
+    verify_pool_finish (self->pool, &first->job);
 
     int rc = 0;
     s_chunk_t *in_flight = NULL;            /* chunk whose write is with the writer */
@@ -2897,7 +2783,7 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
             size_t m = n - base < EVENTLOG_INGEST_BATCH? n - base: EVENTLOG_INGEST_BATCH;
             s_chunk_t *frames_recent [2] = { cur, recent [0] };
             s_chunk_prepare (self, next, frames_recent, base, m, frames, lens);
-            s_job_post (&self->pool, &next->job, next->items, next->n);
+            verify_pool_post (self->pool, &next->job, next->n, S_VERIFY_CLAIM, s_chunk_verify, next);
         }
         s_chunk_build (self, cur, recent, &tally, verdicts, result, codes);
         if (in_flight) {
@@ -2919,7 +2805,7 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
         else
             s_chunk_complete (self, cur, rc, result);
         if (more)
-            s_job_finish (&self->pool, &next->job);
+            verify_pool_finish (self->pool, &next->job);
         if (rc) {
             if (more)
                 s_chunk_complete (self, next, rc, result);
@@ -2948,15 +2834,7 @@ eventlog_set_verify_threads (eventlog_t *self, int threads)
         threads = 1;
     if (threads > EVENTLOG_MAX_VERIFY_THREADS)
         threads = EVENTLOG_MAX_VERIFY_THREADS;
-    s_pool_stop (&self->pool);
-    for (int i = 0; i < threads - 1; i++) {
-        if (pthread_create (&self->pool.threads [i], NULL, s_worker_main, &self->pool) != 0) {
-            hlog_error (S_LOG, "cannot start verify thread %d", i + 1);
-            break;
-        }
-        self->pool.n_threads++;
-    }
-    return self->pool.n_threads == threads - 1? 0: HEARTH_ENOMEM;
+    return verify_pool_start (self->pool, threads - 1) == threads - 1? 0: HEARTH_ENOMEM;
 }
 
 /* ---- reads ------------------------------------------------------------------- */
