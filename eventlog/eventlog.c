@@ -44,6 +44,7 @@
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "hearth_memory.h"
+#include "eventlog_writer.h"
 #include "verify_pool.h"
 
 #define S_LOG "eventlog"
@@ -243,22 +244,6 @@ typedef struct {
 } s_chunk_t;
 #define S_CHUNKS 3
 
-/*  The writer thread: writes one prepared WriteBatch of received events
-    at a time (unsynced, see eventlog.h "Durability") so the write of batch
-    k overlaps the verification of batch k+1. It runs
-    only rocksdb_write on batches the caller built; every decision stays on
-    the caller's thread. */
-typedef struct {
-    pthread_t             thread;
-    int                   running;
-    pthread_mutex_t       mutex;
-    pthread_cond_t        cv;
-    rocksdb_writebatch_t *pending;          /* borrowed: to write, or NULL */
-    int                   busy;             /* a write is queued or running */
-    int                   rc;               /* result of the last write */
-    int                   stop;
-} s_writer_t;
-
 struct _eventlog_t {
     char                           *db_dir;        /* owned */
     rocksdb_t                      *db;            /* owned */
@@ -313,7 +298,7 @@ struct _eventlog_t {
 
     verify_pool_t                  *pool;          /* owned: the verify workers */
     s_chunk_t                      *chunks [S_CHUNKS];  /* owned ingest scratch, lazily made */
-    s_writer_t                      writer;
+    eventlog_writer_t              *writer;        /* owned: the writer thread */
 
     int                             mark_fd;       /* owned: the synced-seq mark (dbdir.h), or -1 */
     uint64_t                        mark_seq;      /* last value written to it */
@@ -492,6 +477,14 @@ s_write_with (eventlog_t *self, rocksdb_writeoptions_t *options, rocksdb_writeba
         return code;
     }
     return 0;
+}
+
+/*  eventlog_writer_fn: a received batch, unsynced (eventlog.h, "Durability"). */
+static int
+s_write_received (void *arg, rocksdb_writebatch_t *batch)
+{
+    eventlog_t *self = (eventlog_t *) arg;
+    return s_write_with (self, self->write_received, batch);
 }
 
 /*  Record that every arrival up to seq is on the disk (dbdir.h, the
@@ -1275,7 +1268,6 @@ s_maybe_snapshot (eventlog_t *self)
 
 static int s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, size_t n,
                      eventlog_ingest_result_t *result, event_reject_t *codes);
-static void s_writer_stop (s_writer_t *w);
 
 /* ---- open / close ------------------------------------------------------------ */
 
@@ -1499,12 +1491,11 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
     if (!self)
         return NULL;
     self->mark_fd = -1;
-    pthread_mutex_init (&self->writer.mutex, NULL);
-    pthread_cond_init (&self->writer.cv, NULL);
     randombytes_buf (self->sip_key, sizeof self->sip_key);
     self->db_dir = strdup (db_dir);
     self->pool = verify_pool_new ();
-    if (!self->db_dir || !self->pool)
+    self->writer = eventlog_writer_new (s_write_received, self);
+    if (!self->db_dir || !self->pool || !self->writer)
         goto fail;
     /*  A new database only where none was (dbdir.h): RocksDB would create
         one over orphaned table files and delete them at the next open. */
@@ -1704,7 +1695,7 @@ eventlog_destroy (eventlog_t **self_p)
         if (rc)
             hlog_warn (S_LOG, "final snapshot failed: %s", hearth_strerror (rc));
     }
-    s_writer_stop (&self->writer);
+    eventlog_writer_destroy (&self->writer);
     for (int c = 0; c < S_CHUNKS; c++) {
         if (self->chunks [c] && self->chunks [c]->batch)
             rocksdb_writebatch_destroy (self->chunks [c]->batch);
@@ -1743,8 +1734,6 @@ eventlog_destroy (eventlog_t **self_p)
     membership_destroy (&self->members);
     if (self->mark_fd >= 0)
         close (self->mark_fd);
-    pthread_mutex_destroy (&self->writer.mutex);
-    pthread_cond_destroy (&self->writer.cv);
     free (self->db_dir);
     free (self);
     *self_p = NULL;
@@ -2629,79 +2618,6 @@ s_chunk_complete (eventlog_t *self, s_chunk_t *chunk, int write_rc, eventlog_ing
     return write_rc;
 }
 
-/* ---- writer thread --------------------------------------------------------- */
-
-static void *
-s_writer_main (void *arg)
-{
-    eventlog_t *self = (eventlog_t *) arg;
-    s_writer_t *w = &self->writer;
-    pthread_mutex_lock (&w->mutex);
-    for (;;) {
-        while (!w->stop && !w->pending)
-            pthread_cond_wait (&w->cv, &w->mutex);
-        if (!w->pending)
-            break;                          /* stop, nothing left to write */
-        rocksdb_writebatch_t *batch = w->pending;
-        pthread_mutex_unlock (&w->mutex);
-        int rc = s_write_with (self, self->write_received, batch);
-        pthread_mutex_lock (&w->mutex);
-        w->pending = NULL;
-        w->rc = rc;
-        w->busy = 0;
-        pthread_cond_broadcast (&w->cv);
-    }
-    pthread_mutex_unlock (&w->mutex);
-    return NULL;
-}
-
-/*  Hand a batch to the writer (at most one in flight); without a writer
-    thread, write it here. */
-static void
-s_writer_submit (eventlog_t *self, rocksdb_writebatch_t *batch)
-{
-    s_writer_t *w = &self->writer;
-    if (!w->running && pthread_create (&w->thread, NULL, s_writer_main, self) == 0)
-        w->running = 1;
-    if (!w->running) {
-        w->rc = s_write_with (self, self->write_received, batch);
-        return;
-    }
-    pthread_mutex_lock (&w->mutex);
-    w->pending = batch;
-    w->busy = 1;
-    pthread_cond_broadcast (&w->cv);
-    pthread_mutex_unlock (&w->mutex);
-}
-
-/*  Wait for the batch in flight; its result. */
-static int
-s_writer_wait (eventlog_t *self)
-{
-    s_writer_t *w = &self->writer;
-    pthread_mutex_lock (&w->mutex);
-    while (w->busy)
-        pthread_cond_wait (&w->cv, &w->mutex);
-    int rc = w->rc;
-    w->rc = 0;
-    pthread_mutex_unlock (&w->mutex);
-    return s_note_write (self, rc);
-}
-
-static void
-s_writer_stop (s_writer_t *w)
-{
-    if (!w->running)
-        return;
-    pthread_mutex_lock (&w->mutex);
-    w->stop = 1;
-    pthread_cond_broadcast (&w->cv);
-    pthread_mutex_unlock (&w->mutex);
-    pthread_join (w->thread, NULL);
-    w->running = 0;
-    w->stop = 0;
-}
-
 /*  The pipeline over chunks of EVENTLOG_INGEST_BATCH frames. For chunk k
     the caller: pre-passes and posts chunk k+1 to the verify workers;
     checks chunk k and builds its WriteBatch; waits for the write of chunk
@@ -2787,7 +2703,7 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
         }
         s_chunk_build (self, cur, recent, &tally, verdicts, result, codes);
         if (in_flight) {
-            int wrc = s_writer_wait (self);
+            int wrc = s_note_write (self, eventlog_writer_wait (self->writer));
             if (wrc && !rc) {
                 rc = wrc;
                 /*  Nothing of chunk k-1 (nor of k, not yet written) is stored:
@@ -2799,7 +2715,7 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
             in_flight = NULL;
         }
         if (rc == 0 && cur->accepted) {
-            s_writer_submit (self, cur->batch);
+            eventlog_writer_submit (self->writer, cur->batch);
             in_flight = cur;
         }
         else
@@ -2813,7 +2729,7 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
         }
     }
     if (in_flight) {
-        int wrc = s_writer_wait (self);
+        int wrc = s_note_write (self, eventlog_writer_wait (self->writer));
         if (wrc && !rc) {
             rc = wrc;
             if (s_membership_rebuild (self) != 0)
