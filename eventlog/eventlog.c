@@ -39,47 +39,27 @@
 #include <rocksdb/c.h>
 #include <sodium.h>
 #include "dbdir.h"
-#include "eventlog.h"
+#include "eventlog_private.h"
 #include "lamport.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "hearth_memory.h"
-#include "eventlog_writer.h"
-#include "verify_pool.h"
 
 #define S_LOG "eventlog"
 
 /* ---- storage layout ------------------------------------------------------ */
 
-enum { S_CF_DEFAULT, S_CF_EVENTS, S_CF_ORDER, S_CF_SEQ, S_CF_IDS, S_CF_CLIENTS, S_CF_META,
-       S_CF_SNAPSHOTS, S_CF_COUNT };
-static const char *s_cf_names [S_CF_COUNT] = {
+static const char *s_cf_names [EVENTLOG_CF_COUNT] = {
     "default", "events", "order", "seq", "ids", "clients", "meta", "snapshots"
 };
 
-#define S_META_CLOCK      "clock"
-#define S_META_SEQ        "seq"
-#define S_META_COMMUNITY  "community"
-#define S_META_COUNTS     "counts"
-#define S_META_MEMBERSHIP "membership"
-#define S_META_VIEW       "view/"
-/*  Longest view name: a short stable word ("market") is expected; the cap
-    keeps "view/<name>" keys small and fits S_VIEW_KEY_SIZE. */
-#define S_VIEW_NAME_MAX   64
-#define S_VIEW_KEY_SIZE   (sizeof S_META_VIEW + S_VIEW_NAME_MAX)
-
-/*  snapshots key: view name (<= S_VIEW_NAME_MAX, no NUL) || 0 ||
+/*  snapshots key: view name (<= EVENTLOG_VIEW_NAME_MAX, no NUL) || 0 ||
     generation (8 BE) || chunk index (4 BE). The 0 ends the name, so one
     view's keys are exactly [name 0, name 1) and never mix with a view
     whose name extends it. */
-#define S_SNAP_KEY_MAX    (S_VIEW_NAME_MAX + 1 + 8 + 4)
-
-/*  ids key: event_id (26) || author (32). */
-#define S_IDS_KEY_LEN     (ULID_LEN + HEARTH_KEY_BYTES)
-/*  order key: lamport (8 BE) || hash (32). */
-#define S_ORDER_KEY_LEN   (8 + HEARTH_HASH_BYTES)
-/*  clients key: author (32) || client_id (<= 64). */
-#define S_CLIENT_KEY_MAX  (HEARTH_KEY_BYTES + EVENT_MAX_CLIENT_ID_BYTES)
+#define S_SNAP_KEY_MAX    (EVENTLOG_VIEW_NAME_MAX + 1 + 8 + 4)
+/*  "view/<name>" (meta key of a view's manifest), NUL included. */
+#define S_VIEW_KEY_SIZE   (sizeof EVENTLOG_META_VIEW + EVENTLOG_VIEW_NAME_MAX)
 
 /*  RocksDB tuning (measured with bench_ingest and gossip_bench join, see
     docs/performance.md, "RocksDB's memory in a 1M join").
@@ -162,7 +142,6 @@ static const char *s_cf_names [S_CF_COUNT] = {
     and compactions rewrote the live generation (~250 MB in, ~175 MB out,
     twice in 4 snapshots). The CF is only read by whole-generation scans
     (no filter) and holds nothing in memory between snapshots. */
-#define S_SNAPSHOT_TMP   "snapshot.sst.tmp"
 /*  Keep at most 3 RocksDB info LOG files. */
 #define S_KEEP_LOG_FILES         3
 /*  RocksDB's info LOG (db/LOG) gets its start-up header and fatal errors
@@ -213,7 +192,7 @@ typedef struct {
 typedef struct {
     uint64_t h;
     uint8_t  len;                           /* 0 = empty */
-    uint8_t  key [1 + S_IDS_KEY_LEN];
+    uint8_t  key [1 + EVENTLOG_IDS_KEY_LEN];
     uint8_t  hash [HEARTH_HASH_BYTES];
 } s_key_slot_t;
 
@@ -227,10 +206,10 @@ typedef struct {
     uint64_t counts [EVENT_TYPE_COUNT];
 } s_tally_t;
 
-/*  One batch of the pipeline. Three rotate: while batch k is checked and
-    its write is handed to the writer thread, batch k+1 is verified and
-    batch k-1 may still be on its way to disk. */
-typedef struct {
+/*  One batch of the pipeline. Three (EVENTLOG_CHUNKS) rotate: while batch k
+    is checked and its write is handed to the writer thread, batch k+1 is
+    verified and batch k-1 may still be on its way to disk. */
+typedef struct _eventlog_chunk_t {
     eventlog_t           *log;              /* borrowed: the owner */
     s_item_t              items [EVENTLOG_INGEST_BATCH];
     size_t                n;
@@ -242,90 +221,12 @@ typedef struct {
     int                   membership_dirty; /* batch changed membership */
     s_tally_t             after;            /* state once batch is stored */
 } s_chunk_t;
-#define S_CHUNKS 3
-
-struct _eventlog_t {
-    char                           *db_dir;        /* owned */
-    rocksdb_t                      *db;            /* owned */
-    rocksdb_options_t              *options;       /* owned; DB-wide and plain CFs */
-    rocksdb_options_t              *cf_options [S_CF_COUNT];  /* owned where != options */
-    rocksdb_block_based_table_options_t *table_options;  /* owned; CFs read by key (bloom) */
-    rocksdb_block_based_table_options_t *scan_table_options;  /* owned; order, seq (no filter) */
-    rocksdb_cache_t                *cache;         /* owned */
-    rocksdb_column_family_handle_t *cf [S_CF_COUNT];  /* owned */
-    rocksdb_readoptions_t          *read_options;  /* owned; shared read-only with workers */
-    rocksdb_readoptions_t          *scan_options;  /* owned; whole-log scans: no block caching */
-    rocksdb_writeoptions_t         *write_sync;    /* owned: local appends, meta, snapshots */
-    rocksdb_writeoptions_t         *write_received; /* owned: received batches, no fsync */
-    rocksdb_envoptions_t           *env_options;   /* owned: snapshot SST writers */
-    rocksdb_ingestexternalfileoptions_t *ingest_options;  /* owned: snapshot SSTs, moved in */
-    rocksdb_writebatch_t           *batch;         /* owned, reused */
-
-    int                             ready;         /* open completed: state is trustworthy */
-    int                             has_community;
-    uint8_t                         community [HEARTH_KEY_BYTES];
-    membership_t                   *members;       /* owned, never NULL */
-    uint64_t                        clock;         /* highest lamport stored */
-    uint64_t                        seq;           /* last arrival seq stored */
-    ulid_gen_t                      ulid;
-    uint8_t                         sip_key [crypto_shorthash_KEYBYTES];
-    eventlog_stats_t                stats;
-
-    eventlog_view_t                 views [EVENTLOG_MAX_VIEWS];  /* callbacks borrowed */
-    size_t                          n_views;
-    int                             views_loaded;
-    uint64_t                        since_snapshot;  /* accepted since the last snapshot */
-    /*  Per view: the generation of its stored manifest or of the last
-        snapshot attempted, whichever is newer; the next snapshot writes
-        under one more, a generation never holding older chunks. */
-    uint64_t                        snap_gen [EVENTLOG_MAX_VIEWS];
-    size_t                          snap_chunk_bytes;  /* chunk size; EVENTLOG_SNAPSHOT_CHUNK_BYTES */
-    uint64_t                        snap_every;    /* events between automatic snapshots; 0 = policy */
-    /*  Disk full (see eventlog.h, "Disk full"): set by a write that failed
-        with HEARTH_ENOSPC, cleared by the next write that succeeds. */
-    int                             disk_full;
-    /*  A write failed in RocksDB: it stopped on a background error, and
-        once it resumed, its SST ingest is not to be trusted (eventlog.h,
-        "Disk full"): snapshot chunks go through the WAL until a restart. */
-    int                             no_ingest;
-    uint32_t                        snap_failures; /* snapshots failed for a full disk in a row */
-    int64_t                         snap_retry_ms; /* monotonic ms before which none is tried */
-
-    eventlog_accept_fn             *accept_fn;     /* borrowed hook, or NULL */
-    void                           *accept_arg;
-    const void                     *origin;        /* token of the ingest call running */
-    uint64_t                        ingest_now_ms; /* receiver's clock for this ingest call */
-
-    verify_pool_t                  *pool;          /* owned: the verify workers */
-    s_chunk_t                      *chunks [S_CHUNKS];  /* owned ingest scratch, lazily made */
-    eventlog_writer_t              *writer;        /* owned: the writer thread */
-
-    int                             mark_fd;       /* owned: the synced-seq mark (dbdir.h), or -1 */
-    uint64_t                        mark_seq;      /* last value written to it */
-    int                             mark_failed;   /* a mark write failed (logged once) */
-};
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static void
-s_put_be64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p [i] = (uint8_t) v;
-}
-
-static uint64_t
-s_get_be64 (const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p [i];
-    return v;
-}
-
 /*  The client_id of a market event, or NULL if none. */
-static const char *
-s_client_id (const event_t *ev)
+const char *
+eventlog_client_id (const event_t *ev)
 {
     const Hearth__Event *e = event_body (ev);
     const char *id = NULL;
@@ -338,17 +239,17 @@ s_client_id (const event_t *ev)
     return id && *id? id: NULL;
 }
 
-static size_t
-s_ids_key (const event_t *ev, uint8_t key [S_IDS_KEY_LEN])
+size_t
+eventlog_ids_key (const event_t *ev, uint8_t key [EVENTLOG_IDS_KEY_LEN])
 {
     memcpy (key, event_id (ev), ULID_LEN);
     memcpy (key + ULID_LEN, event_author (ev), HEARTH_KEY_BYTES);
-    return S_IDS_KEY_LEN;
+    return EVENTLOG_IDS_KEY_LEN;
 }
 
 /*  author || client_id; 0 if the client id is over the cap (never stored). */
-static size_t
-s_client_key (const uint8_t *author, const char *client_id, uint8_t key [S_CLIENT_KEY_MAX])
+size_t
+eventlog_client_key (const uint8_t *author, const char *client_id, uint8_t key [EVENTLOG_CLIENT_KEY_MAX])
 {
     size_t n = strlen (client_id);
     if (n > EVENT_MAX_CLIENT_ID_BYTES)
@@ -360,8 +261,8 @@ s_client_key (const uint8_t *author, const char *client_id, uint8_t key [S_CLIEN
 
 /*  1 if key exists in cf. A read error counts as "absent": the write that
     follows reports the broken store. Thread-safe. */
-static int
-s_exists (eventlog_t *self, int cf, const uint8_t *key, size_t len)
+int
+eventlog_exists (eventlog_t *self, int cf, const uint8_t *key, size_t len)
 {
     char *err = NULL;
     rocksdb_pinnableslice_t *v = rocksdb_get_pinned_cf (self->db, self->read_options, self->cf [cf],
@@ -376,12 +277,12 @@ s_exists (eventlog_t *self, int cf, const uint8_t *key, size_t len)
 }
 
 /*  Look up an ids key: 0 absent, 1 stored with this hash, 2 stored with
-    another hash. A read error counts as absent (see s_exists). Thread-safe. */
-static int
-s_stored_hash (eventlog_t *self, const uint8_t *ikey, size_t len, const uint8_t *hash)
+    another hash. A read error counts as absent (see eventlog_exists). Thread-safe. */
+int
+eventlog_stored_hash (eventlog_t *self, const uint8_t *ikey, size_t len, const uint8_t *hash)
 {
     char *err = NULL;
-    rocksdb_pinnableslice_t *v = rocksdb_get_pinned_cf (self->db, self->read_options, self->cf [S_CF_IDS],
+    rocksdb_pinnableslice_t *v = rocksdb_get_pinned_cf (self->db, self->read_options, self->cf [EVENTLOG_CF_IDS],
                                                         (const char *) ikey, len, &err);
     if (err) {
         rocksdb_free (err);
@@ -397,8 +298,8 @@ s_stored_hash (eventlog_t *self, const uint8_t *ikey, size_t len, const uint8_t 
 }
 
 /*  Copy of a value (malloc'd) or NULL if absent/error; *err set on error. */
-static uint8_t *
-s_get (eventlog_t *self, int cf, const void *key, size_t klen, size_t *vlen, int *rc)
+uint8_t *
+eventlog_get (eventlog_t *self, int cf, const void *key, size_t klen, size_t *vlen, int *rc)
 {
     char *err = NULL;
     *rc = 0;
@@ -418,7 +319,7 @@ s_get_u64 (eventlog_t *self, const char *name, uint64_t *out)
 {
     size_t len;
     int rc;
-    uint8_t *v = s_get (self, S_CF_META, name, strlen (name), &len, &rc);
+    uint8_t *v = eventlog_get (self, EVENTLOG_CF_META, name, strlen (name), &len, &rc);
     if (rc)
         return rc;
     *out = 0;
@@ -427,7 +328,7 @@ s_get_u64 (eventlog_t *self, const char *name, uint64_t *out)
         return HEARTH_ECORRUPT;
     }
     if (v)
-        *out = s_get_be64 (v);
+        *out = eventlog_get_be64 (v);
     rocksdb_free (v);
     return 0;
 }
@@ -440,7 +341,7 @@ static event_t *
 s_load_event_read (eventlog_t *self, const uint8_t *hash, int *rc, int *read_failed)
 {
     size_t len;
-    uint8_t *wire = s_get (self, S_CF_EVENTS, hash, HEARTH_HASH_BYTES, &len, rc);
+    uint8_t *wire = eventlog_get (self, EVENTLOG_CF_EVENTS, hash, HEARTH_HASH_BYTES, &len, rc);
     if (read_failed)
         *read_failed = !wire && *rc != 0;
     if (!wire) {
@@ -490,8 +391,8 @@ s_write_received (void *arg, rocksdb_writebatch_t *batch)
 /*  Record that every arrival up to seq is on the disk (dbdir.h, the
     synced-seq mark). Called only after a synced write returned. A failed
     write is logged once: the mark is a check, not data. */
-static void
-s_mark_synced (eventlog_t *self, uint64_t seq)
+void
+eventlog_mark_synced (eventlog_t *self, uint64_t seq)
 {
     if (self->mark_fd < 0 || seq == self->mark_seq)
         return;
@@ -523,8 +424,8 @@ eventlog_snapshot_backoff_ms (uint32_t failures)
 }
 
 /*  Put off snapshots by the next backoff step. */
-static void
-s_snapshot_put_off (eventlog_t *self)
+void
+eventlog_snapshot_put_off (eventlog_t *self)
 {
     if (self->snap_failures < UINT32_MAX)
         self->snap_failures++;
@@ -533,8 +434,8 @@ s_snapshot_put_off (eventlog_t *self)
 
 /*  Track the disk-full state from a write's result (caller's thread only):
     a HEARTH_ENOSPC starts an episode, the next success ends it. Returns rc. */
-static int
-s_note_write (eventlog_t *self, int rc)
+int
+eventlog_note_write (eventlog_t *self, int rc)
 {
     if (rc && !self->no_ingest) {
         self->no_ingest = 1;
@@ -553,7 +454,7 @@ s_note_write (eventlog_t *self, int rc)
         /*  RocksDB has just resumed: the first backoff step before a
             snapshot asks more of it. */
         self->snap_failures = 0;
-        s_snapshot_put_off (self);
+        eventlog_snapshot_put_off (self);
         hlog_info (S_LOG, "disk space is back under %s: writes accepted again", self->db_dir);
     }
     self->stats.disk_full = (uint64_t) self->disk_full;
@@ -562,12 +463,12 @@ s_note_write (eventlog_t *self, int rc)
 
 /*  A synced write: returns once the batch (and, the WAL being one
     sequential file, every write before it) is on the disk. */
-static int
-s_write (eventlog_t *self, rocksdb_writebatch_t *batch)
+int
+eventlog_write (eventlog_t *self, rocksdb_writebatch_t *batch)
 {
-    int rc = s_note_write (self, s_write_with (self, self->write_sync, batch));
+    int rc = eventlog_note_write (self, s_write_with (self, self->write_sync, batch));
     if (rc == 0)
-        s_mark_synced (self, self->seq);
+        eventlog_mark_synced (self, self->seq);
     return rc;
 }
 
@@ -575,61 +476,59 @@ s_write (eventlog_t *self, rocksdb_writebatch_t *batch)
 
 /*  Event + order/seq/ids index (+ clients for market events with a
     client_id, as a keep-first merge) into batch. */
-static void
-s_batch_event (eventlog_t *self, rocksdb_writebatch_t *batch, const event_t *ev, uint64_t seq)
+void
+eventlog_batch_event (eventlog_t *self, rocksdb_writebatch_t *batch, const event_t *ev, uint64_t seq)
 {
     size_t wire_len;
     const uint8_t *wire = event_wire (ev, &wire_len);
     const uint8_t *hash = event_hash (ev);
-    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_EVENTS], (const char *) hash, HEARTH_HASH_BYTES,
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_EVENTS], (const char *) hash, HEARTH_HASH_BYTES,
                                (const char *) wire, wire_len);
-    uint8_t okey [S_ORDER_KEY_LEN];
-    s_put_be64 (okey, event_lamport (ev));
+    uint8_t okey [EVENTLOG_ORDER_KEY_LEN];
+    eventlog_put_be64 (okey, event_lamport (ev));
     memcpy (okey + 8, hash, HEARTH_HASH_BYTES);
-    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_ORDER], (const char *) okey, sizeof okey, "", 0);
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_ORDER], (const char *) okey, sizeof okey, "", 0);
     uint8_t skey [8];
-    s_put_be64 (skey, seq);
-    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_SEQ], (const char *) skey, 8,
+    eventlog_put_be64 (skey, seq);
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_SEQ], (const char *) skey, 8,
                                (const char *) hash, HEARTH_HASH_BYTES);
-    uint8_t ikey [S_IDS_KEY_LEN];
-    s_ids_key (ev, ikey);
-    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_IDS], (const char *) ikey, sizeof ikey,
+    uint8_t ikey [EVENTLOG_IDS_KEY_LEN];
+    eventlog_ids_key (ev, ikey);
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_IDS], (const char *) ikey, sizeof ikey,
                                (const char *) hash, HEARTH_HASH_BYTES);
-    const char *client = s_client_id (ev);
-    uint8_t ckey [S_CLIENT_KEY_MAX];
-    size_t clen = client? s_client_key (event_author (ev), client, ckey): 0;
+    const char *client = eventlog_client_id (ev);
+    uint8_t ckey [EVENTLOG_CLIENT_KEY_MAX];
+    size_t clen = client? eventlog_client_key (event_author (ev), client, ckey): 0;
     if (clen)
-        rocksdb_writebatch_merge_cf (batch, self->cf [S_CF_CLIENTS], (const char *) ckey, clen,
+        rocksdb_writebatch_merge_cf (batch, self->cf [EVENTLOG_CF_CLIENTS], (const char *) ckey, clen,
                                      event_id (ev), ULID_LEN);
 }
 
 /*  clock, seq and per-type counts into batch. */
-static void
-s_batch_meta (eventlog_t *self, rocksdb_writebatch_t *batch, uint64_t clock, uint64_t seq,
+void
+eventlog_batch_meta (eventlog_t *self, rocksdb_writebatch_t *batch, uint64_t clock, uint64_t seq,
               const uint64_t counts [EVENT_TYPE_COUNT])
 {
     uint8_t v [8 * EVENT_TYPE_COUNT];
-    s_put_be64 (v, clock);
-    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_CLOCK, strlen (S_META_CLOCK),
+    eventlog_put_be64 (v, clock);
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], EVENTLOG_META_CLOCK, strlen (EVENTLOG_META_CLOCK),
                                (const char *) v, 8);
-    s_put_be64 (v, seq);
-    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_SEQ, strlen (S_META_SEQ),
+    eventlog_put_be64 (v, seq);
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], EVENTLOG_META_SEQ, strlen (EVENTLOG_META_SEQ),
                                (const char *) v, 8);
     for (int t = 0; t < EVENT_TYPE_COUNT; t++)
-        s_put_be64 (v + 8 * t, counts [t]);
-    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_COUNTS, strlen (S_META_COUNTS),
+        eventlog_put_be64 (v + 8 * t, counts [t]);
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], EVENTLOG_META_COUNTS, strlen (EVENTLOG_META_COUNTS),
                                (const char *) v, sizeof v);
 }
 
 /* ---- replay ----------------------------------------------------------------- */
 
-typedef int (s_replay_fn) (eventlog_t *self, const event_t *ev, uint64_t seq, void *arg);
-
 /*  Visit stored events with seq > after, in seq order. A missing or
     undecodable event is logged and skipped (counted in view_errors): a
     damaged record must not keep the node from starting. */
-static int
-s_replay_seq (eventlog_t *self, uint64_t after, s_replay_fn *fn, void *arg, uint64_t *visited)
+int
+eventlog_replay_seq (eventlog_t *self, uint64_t after, eventlog_replay_fn *fn, void *arg, uint64_t *visited)
 {
     uint64_t count = 0;
     if (after >= self->seq) {
@@ -637,9 +536,9 @@ s_replay_seq (eventlog_t *self, uint64_t after, s_replay_fn *fn, void *arg, uint
             *visited = 0;
         return 0;
     }
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [S_CF_SEQ]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [EVENTLOG_CF_SEQ]);
     uint8_t start [8];
-    s_put_be64 (start, after + 1);
+    eventlog_put_be64 (start, after + 1);
     int rc = 0;
     for (rocksdb_iter_seek (it, (const char *) start, 8); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
         size_t klen, vlen;
@@ -650,7 +549,7 @@ s_replay_seq (eventlog_t *self, uint64_t after, s_replay_fn *fn, void *arg, uint
             self->stats.view_errors++;
             continue;
         }
-        uint64_t seq = s_get_be64 (k);
+        uint64_t seq = eventlog_get_be64 (k);
         if (seq > self->seq)
             break;
         int lrc;
@@ -695,22 +594,22 @@ s_membership_replay_fn (eventlog_t *self, const event_t *ev, uint64_t seq, void 
 }
 
 /*  Reset membership and fold every stored event again. */
-static int
-s_membership_rebuild (eventlog_t *self)
+int
+eventlog_membership_rebuild (eventlog_t *self)
 {
     membership_reset (self->members, self->community);
-    return s_replay_seq (self, 0, s_membership_replay_fn, NULL, NULL);
+    return eventlog_replay_seq (self, 0, s_membership_replay_fn, NULL, NULL);
 }
 
 /*  Restore membership from its snapshot and replay the tail; a snapshot
     that does not decode means a full rebuild. */
-static int
-s_membership_load (eventlog_t *self)
+int
+eventlog_membership_load (eventlog_t *self)
 {
     membership_reset (self->members, self->community);
     size_t len;
     int rc;
-    uint8_t *v = s_get (self, S_CF_META, S_META_MEMBERSHIP, strlen (S_META_MEMBERSHIP), &len, &rc);
+    uint8_t *v = eventlog_get (self, EVENTLOG_CF_META, EVENTLOG_META_MEMBERSHIP, strlen (EVENTLOG_META_MEMBERSHIP), &len, &rc);
     if (rc)
         return rc;
     uint64_t covered = 0;
@@ -727,7 +626,7 @@ s_membership_load (eventlog_t *self)
             hearth__view_snapshot__free_unpacked (snap, NULL);
         rocksdb_free (v);
     }
-    return s_replay_seq (self, covered, s_membership_replay_fn, NULL, NULL);
+    return eventlog_replay_seq (self, covered, s_membership_replay_fn, NULL, NULL);
 }
 
 /*  Events at Lamport 0, stored before the receive pipeline refused them
@@ -740,18 +639,18 @@ s_membership_load (eventlog_t *self)
     without them. No honest node ever made one (a local event gets clock + 1
     >= 1). With none stored this costs one seek. 0 or HEARTH_EIO /
     HEARTH_ENOMEM. */
-static int
-s_drop_lamport_zero (eventlog_t *self)
+int
+eventlog_drop_lamport_zero (eventlog_t *self)
 {
     uint8_t (*hashes) [HEARTH_HASH_BYTES] = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [S_CF_ORDER]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [EVENTLOG_CF_ORDER]);
     uint8_t zero [8] = { 0 };
     for (rocksdb_iter_seek (it, (const char *) zero, 8); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
         size_t klen;
         const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
-        if (klen != S_ORDER_KEY_LEN || memcmp (k, zero, 8) != 0)
+        if (klen != EVENTLOG_ORDER_KEY_LEN || memcmp (k, zero, 8) != 0)
             break;
         if (n == cap) {
             size_t ncap = cap? cap * 2: 16;
@@ -777,54 +676,54 @@ s_drop_lamport_zero (eventlog_t *self)
         int lrc;
         event_t *ev = s_load_event (self, hashes [i], &lrc);
         if (ev) {
-            uint8_t ikey [S_IDS_KEY_LEN];
-            s_ids_key (ev, ikey);
-            if (s_stored_hash (self, ikey, sizeof ikey, hashes [i]) == 1)
-                rocksdb_writebatch_delete_cf (batch, self->cf [S_CF_IDS], (const char *) ikey, sizeof ikey);
-            const char *client = s_client_id (ev);
-            uint8_t ckey [S_CLIENT_KEY_MAX];
-            size_t clen = client? s_client_key (event_author (ev), client, ckey): 0;
+            uint8_t ikey [EVENTLOG_IDS_KEY_LEN];
+            eventlog_ids_key (ev, ikey);
+            if (eventlog_stored_hash (self, ikey, sizeof ikey, hashes [i]) == 1)
+                rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_IDS], (const char *) ikey, sizeof ikey);
+            const char *client = eventlog_client_id (ev);
+            uint8_t ckey [EVENTLOG_CLIENT_KEY_MAX];
+            size_t clen = client? eventlog_client_key (event_author (ev), client, ckey): 0;
             size_t vlen;
             int grc;
-            uint8_t *owner = clen? s_get (self, S_CF_CLIENTS, ckey, clen, &vlen, &grc): NULL;
+            uint8_t *owner = clen? eventlog_get (self, EVENTLOG_CF_CLIENTS, ckey, clen, &vlen, &grc): NULL;
             if (owner && vlen == ULID_LEN && memcmp (owner, event_id (ev), ULID_LEN) == 0)
-                rocksdb_writebatch_delete_cf (batch, self->cf [S_CF_CLIENTS], (const char *) ckey, clen);
+                rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_CLIENTS], (const char *) ckey, clen);
             rocksdb_free (owner);
             if (counts [event_type (ev)] > 0)
                 counts [event_type (ev)]--;
             event_destroy (&ev);
         }
-        rocksdb_writebatch_delete_cf (batch, self->cf [S_CF_EVENTS], (const char *) hashes [i],
+        rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_EVENTS], (const char *) hashes [i],
                                       HEARTH_HASH_BYTES);
-        uint8_t okey [S_ORDER_KEY_LEN] = { 0 };
+        uint8_t okey [EVENTLOG_ORDER_KEY_LEN] = { 0 };
         memcpy (okey + 8, hashes [i], HEARTH_HASH_BYTES);
-        rocksdb_writebatch_delete_cf (batch, self->cf [S_CF_ORDER], (const char *) okey, sizeof okey);
+        rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_ORDER], (const char *) okey, sizeof okey);
     }
     /*  Their arrival entries: one pass over the seq index (once, ever). */
-    it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [S_CF_SEQ]);
+    it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [EVENTLOG_CF_SEQ]);
     for (rocksdb_iter_seek_to_first (it); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key (it, &klen);
         const char *v = rocksdb_iter_value (it, &vlen);
         for (size_t i = 0; vlen == HEARTH_HASH_BYTES && i < n; i++)
             if (memcmp (v, hashes [i], HEARTH_HASH_BYTES) == 0)
-                rocksdb_writebatch_delete_cf (batch, self->cf [S_CF_SEQ], k, klen);
+                rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_SEQ], k, klen);
     }
     rocksdb_iter_destroy (it);
     /*  Snapshots that folded them: rebuilt from the log. */
-    rocksdb_writebatch_delete_cf (batch, self->cf [S_CF_META], S_META_MEMBERSHIP, strlen (S_META_MEMBERSHIP));
-    it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [S_CF_META]);
-    size_t plen = strlen (S_META_VIEW);
-    for (rocksdb_iter_seek (it, S_META_VIEW, plen); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
+    rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_META], EVENTLOG_META_MEMBERSHIP, strlen (EVENTLOG_META_MEMBERSHIP));
+    it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [EVENTLOG_CF_META]);
+    size_t plen = strlen (EVENTLOG_META_VIEW);
+    for (rocksdb_iter_seek (it, EVENTLOG_META_VIEW, plen); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
         size_t klen;
         const char *k = rocksdb_iter_key (it, &klen);
-        if (klen < plen || memcmp (k, S_META_VIEW, plen) != 0)
+        if (klen < plen || memcmp (k, EVENTLOG_META_VIEW, plen) != 0)
             break;
-        rocksdb_writebatch_delete_cf (batch, self->cf [S_CF_META], k, klen);
+        rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_META], k, klen);
     }
     rocksdb_iter_destroy (it);
-    s_batch_meta (self, batch, self->clock, self->seq, counts);
-    rc = s_write (self, batch);
+    eventlog_batch_meta (self, batch, self->clock, self->seq, counts);
+    rc = eventlog_write (self, batch);
     rocksdb_writebatch_destroy (batch);
     free (hashes);
     if (rc)
@@ -841,8 +740,8 @@ s_drop_lamport_zero (eventlog_t *self)
 
 /* ---- views ----------------------------------------------------------------- */
 
-static void
-s_views_feed (eventlog_t *self, const event_t *ev)
+void
+eventlog_views_feed (eventlog_t *self, const event_t *ev)
 {
     if (!self->views_loaded)
         return;
@@ -875,7 +774,7 @@ s_batch_snapshot (eventlog_t *self, rocksdb_writebatch_t *batch, const char *key
     snap.view = (char *) name;
     snap.covers_seq = covers_seq;
     size_t hlen = hearth__view_snapshot__get_packed_size (&snap);
-    uint8_t head [S_VIEW_KEY_SIZE + 32];    /* name <= S_VIEW_NAME_MAX, seq and tags: ~80 B */
+    uint8_t head [S_VIEW_KEY_SIZE + 32];    /* name <= EVENTLOG_VIEW_NAME_MAX, seq and tags: ~80 B */
     if (hlen + 1 + 10 > sizeof head)
         return HEARTH_EINVAL;
     hearth__view_snapshot__pack (&snap, head);
@@ -889,7 +788,7 @@ s_batch_snapshot (eventlog_t *self, rocksdb_writebatch_t *batch, const char *key
     size_t sizes [2] = { hlen, len };
     const char *keys [1] = { key };
     size_t key_sizes [1] = { strlen (key) };
-    rocksdb_writebatch_putv_cf (batch, self->cf [S_CF_META], 1, keys, key_sizes,
+    rocksdb_writebatch_putv_cf (batch, self->cf [EVENTLOG_CF_META], 1, keys, key_sizes,
                                 len? 2: 1, parts, sizes);
     return 0;
 }
@@ -897,14 +796,14 @@ s_batch_snapshot (eventlog_t *self, rocksdb_writebatch_t *batch, const char *key
 /* ---- view snapshots in chunks (eventlog.h, "Snapshots") ------------------ */
 
 /*  The snapshots key of (name, generation, index); its length. The name
-    must be at most S_VIEW_NAME_MAX bytes (checked by the callers). */
+    must be at most EVENTLOG_VIEW_NAME_MAX bytes (checked by the callers). */
 static size_t
 s_snap_key (const char *name, uint64_t gen, uint32_t index, uint8_t key [S_SNAP_KEY_MAX])
 {
     size_t n = strlen (name);
     memcpy (key, name, n);
     key [n] = 0;
-    s_put_be64 (key + n + 1, gen);
+    eventlog_put_be64 (key + n + 1, gen);
     for (int i = 0; i < 4; i++)
         key [n + 9 + i] = (uint8_t) (index >> (24 - 8 * i));
     return n + 13;
@@ -932,7 +831,7 @@ s_snap_count (eventlog_t *self, const char *name, uint64_t from, uint64_t to, ui
     size_t elen = to == UINT64_MAX? s_snap_key_end (name, end): s_snap_key (name, to, 0, end);
     size_t plen = strlen (name) + 1;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options,
-                                                         self->cf [S_CF_SNAPSHOTS]);
+                                                         self->cf [EVENTLOG_CF_SNAPSHOTS]);
     *count = 0;
     for (rocksdb_iter_seek (it, (const char *) start, slen);
          *count < limit && rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
@@ -956,7 +855,7 @@ s_snap_count (eventlog_t *self, const char *name, uint64_t from, uint64_t to, ui
         size_t klen;
         const char *k = rocksdb_iter_valid (it)? rocksdb_iter_key (it, &klen): NULL;
         if (k && klen == plen + 12 && memcmp (k, start, plen) == 0)
-            *max_gen = s_get_be64 ((const uint8_t *) k + plen);
+            *max_gen = eventlog_get_be64 ((const uint8_t *) k + plen);
     }
     char *err = NULL;
     rocksdb_iter_get_error (it, &err);
@@ -987,7 +886,7 @@ s_snap_delete (eventlog_t *self, const char *name, uint64_t from, uint64_t to)
     /*  Its end is inclusive: the last key the range can hold. */
     size_t llen = s_snap_key (name, to == UINT64_MAX? UINT64_MAX: to - 1, UINT32_MAX, last);
     char *err = NULL;
-    rocksdb_delete_file_in_range_cf (self->db, self->cf [S_CF_SNAPSHOTS], (const char *) start, slen,
+    rocksdb_delete_file_in_range_cf (self->db, self->cf [EVENTLOG_CF_SNAPSHOTS], (const char *) start, slen,
                                      (const char *) last, llen, &err);
     if (err) {
         hlog_warn (S_LOG, "cannot drop old snapshot files of %s: %s", name, err);
@@ -997,7 +896,7 @@ s_snap_delete (eventlog_t *self, const char *name, uint64_t from, uint64_t to)
     if (s_snap_count (self, name, from, to, 1, &count, NULL) != 0 || count == 0)
         return;
     size_t elen = to == UINT64_MAX? s_snap_key_end (name, end): s_snap_key (name, to, 0, end);
-    rocksdb_delete_range_cf (self->db, self->write_received, self->cf [S_CF_SNAPSHOTS],
+    rocksdb_delete_range_cf (self->db, self->write_received, self->cf [EVENTLOG_CF_SNAPSHOTS],
                              (const char *) start, slen, (const char *) end, elen, &err);
     if (err) {
         hlog_warn (S_LOG, "cannot delete old snapshot chunks of %s: %s", name, err);
@@ -1043,7 +942,7 @@ s_snap_put (s_snap_writer_t *w, const uint8_t *chunk, size_t len)
     if (w->log->no_ingest)
         /*  Unsynced: the manifest's synced batch later syncs the WAL up
             to it, so the chunks are durable before the manifest is. */
-        rocksdb_put_cf (w->log->db, w->log->write_received, w->log->cf [S_CF_SNAPSHOTS],
+        rocksdb_put_cf (w->log->db, w->log->write_received, w->log->cf [EVENTLOG_CF_SNAPSHOTS],
                         (const char *) key, klen, (const char *) chunk, len, &err);
     else {
         if (!w->sst) {
@@ -1095,7 +994,7 @@ s_snap_ingest (s_snap_writer_t *w)
     rocksdb_sstfilewriter_finish (w->sst, &err);
     if (!err) {
         const char *files [1] = { w->path };
-        rocksdb_ingest_external_file_cf (w->log->db, w->log->cf [S_CF_SNAPSHOTS], files, 1,
+        rocksdb_ingest_external_file_cf (w->log->db, w->log->cf [EVENTLOG_CF_SNAPSHOTS], files, 1,
                                          w->log->ingest_options, &err);
     }
     if (err) {
@@ -1127,8 +1026,8 @@ s_batch_manifest (eventlog_t *self, rocksdb_writebatch_t *batch, const char *nam
         return HEARTH_EINVAL;
     hearth__view_snapshot__pack (&snap, value);
     char key [S_VIEW_KEY_SIZE];
-    snprintf (key, sizeof key, S_META_VIEW "%s", name);
-    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], key, strlen (key), (const char *) value, len);
+    snprintf (key, sizeof key, EVENTLOG_META_VIEW "%s", name);
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], key, strlen (key), (const char *) value, len);
     return 0;
 }
 
@@ -1171,22 +1070,22 @@ s_snapshot_view (eventlog_t *self, size_t v, rocksdb_writebatch_t *batch, uint8_
     every manifest in one synced batch, then the generations the new
     manifests replace are deleted. A view that fails keeps its previous
     snapshot. */
-static int
-s_snapshot_all (eventlog_t *self)
+int
+eventlog_snapshot_all (eventlog_t *self)
 {
     rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
     uint8_t *state = NULL;
     size_t len = 0;
     int rc = membership_snapshot (self->members, &state, &len);
     if (rc == 0)
-        rc = s_batch_snapshot (self, batch, S_META_MEMBERSHIP, S_META_MEMBERSHIP, self->seq, state, len);
+        rc = s_batch_snapshot (self, batch, EVENTLOG_META_MEMBERSHIP, EVENTLOG_META_MEMBERSHIP, self->seq, state, len);
     free (state);
     uint64_t written [EVENTLOG_MAX_VIEWS] = { 0 };   /* generation, 0 = none */
     uint8_t *chunk = NULL;
     char *path = NULL;
     if (rc == 0 && self->views_loaded && self->n_views) {
         chunk = (uint8_t *) malloc (self->snap_chunk_bytes);
-        if (!chunk || asprintf (&path, "%s/" S_SNAPSHOT_TMP, self->db_dir) < 0) {
+        if (!chunk || asprintf (&path, "%s/" EVENTLOG_SNAPSHOT_TMP, self->db_dir) < 0) {
             path = NULL;
             rc = HEARTH_ENOMEM;
         }
@@ -1210,7 +1109,7 @@ s_snapshot_all (eventlog_t *self)
     free (chunk);
     free (path);
     if (rc == 0)
-        rc = s_write (self, batch);
+        rc = eventlog_write (self, batch);
     rocksdb_writebatch_destroy (batch);
     for (size_t v = 0; v < self->n_views; v++) {
         if (!written [v])
@@ -1235,7 +1134,7 @@ s_snapshot_all (eventlog_t *self)
             hlog_error (S_LOG, "disk full under %s: a view snapshot did not fit", self->db_dir);
         }
         self->stats.snapshots_skipped++;
-        s_snapshot_put_off (self);
+        eventlog_snapshot_put_off (self);
     }
     return rc;
 }
@@ -1249,14 +1148,14 @@ eventlog_snapshot_due (uint64_t events_total, uint64_t since_snapshot)
     return since_snapshot >= every;
 }
 
-static void
-s_maybe_snapshot (eventlog_t *self)
+void
+eventlog_maybe_snapshot (eventlog_t *self)
 {
     int due = self->snap_every? self->since_snapshot >= self->snap_every
             : eventlog_snapshot_due (self->stats.events_total, self->since_snapshot);
     /*  After a full disk: not before the backoff is over. */
     if (due && s_mono_ms () >= self->snap_retry_ms) {
-        int rc = s_snapshot_all (self);
+        int rc = eventlog_snapshot_all (self);
         if (rc == HEARTH_ENOSPC)
             hlog_warn (S_LOG, "view snapshot skipped, the disk is full: retried in %" PRIu64 " ms",
                        eventlog_snapshot_backoff_ms (self->snap_failures));
@@ -1367,21 +1266,21 @@ static int
 s_probe_seq (eventlog_t *self, const rocksdb_options_t *const *cf_options, uint64_t *seq,
              char **dberr)
 {
-    rocksdb_column_family_handle_t *cf [S_CF_COUNT] = { NULL };
+    rocksdb_column_family_handle_t *cf [EVENTLOG_CF_COUNT] = { NULL };
     rocksdb_options_set_wal_recovery_mode (self->options, S_WAL_POINT_IN_TIME);
     rocksdb_t *db = rocksdb_open_for_read_only_column_families (self->options, self->db_dir,
-                                                                 S_CF_COUNT, s_cf_names, cf_options,
+                                                                 EVENTLOG_CF_COUNT, s_cf_names, cf_options,
                                                                  cf, 0, dberr);
     if (!db)
         return hearth_error_from_storage (*dberr);
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create ();
     size_t len = 0;
-    char *v = rocksdb_get_cf (db, ro, cf [S_CF_META], S_META_SEQ, strlen (S_META_SEQ), &len, dberr);
+    char *v = rocksdb_get_cf (db, ro, cf [EVENTLOG_CF_META], EVENTLOG_META_SEQ, strlen (EVENTLOG_META_SEQ), &len, dberr);
     int rc = *dberr? hearth_error_from_storage (*dberr): v && len != 8? HEARTH_ECORRUPT: 0;
-    *seq = rc == 0 && v? s_get_be64 ((const uint8_t *) v): 0;
+    *seq = rc == 0 && v? eventlog_get_be64 ((const uint8_t *) v): 0;
     rocksdb_free (v);
     rocksdb_readoptions_destroy (ro);
-    for (int i = 0; i < S_CF_COUNT; i++)
+    for (int i = 0; i < EVENTLOG_CF_COUNT; i++)
         if (cf [i])
             rocksdb_column_family_handle_destroy (cf [i]);
     rocksdb_close (db);
@@ -1398,7 +1297,7 @@ s_open_existing (eventlog_t *self, const rocksdb_options_t *const *cf_options, i
     char *dberr = NULL;
     rocksdb_options_set_create_if_missing (self->options, 0);
     rocksdb_options_set_wal_recovery_mode (self->options, mode);
-    self->db = rocksdb_open_column_families (self->options, self->db_dir, S_CF_COUNT, s_cf_names,
+    self->db = rocksdb_open_column_families (self->options, self->db_dir, EVENTLOG_CF_COUNT, s_cf_names,
                                              cf_options, self->cf, &dberr);
     if (self->db)
         return 0;
@@ -1420,7 +1319,7 @@ s_open_db (eventlog_t *self, const rocksdb_options_t *const *cf_options, int fre
     *wal_lost = 0;
     rocksdb_options_set_create_if_missing (self->options, fresh);
     rocksdb_options_set_wal_recovery_mode (self->options, S_WAL_ABSOLUTE_CONSISTENCY);
-    self->db = rocksdb_open_column_families (self->options, self->db_dir, S_CF_COUNT, s_cf_names,
+    self->db = rocksdb_open_column_families (self->options, self->db_dir, EVENTLOG_CF_COUNT, s_cf_names,
                                              cf_options, self->cf, &dberr);
     if (self->db)
         return 0;
@@ -1531,9 +1430,9 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
     rocksdb_block_based_options_set_block_cache (self->table_options, self->cache);
     rocksdb_block_based_options_set_filter_policy (self->table_options,
         rocksdb_filterpolicy_create_bloom_full (S_BLOOM_BITS_PER_KEY));
-    const rocksdb_options_t *cf_options [S_CF_COUNT];
-    for (int i = 0; i < S_CF_COUNT; i++) {
-        if (i == S_CF_ORDER || i == S_CF_SEQ || i == S_CF_SNAPSHOTS) {
+    const rocksdb_options_t *cf_options [EVENTLOG_CF_COUNT];
+    for (int i = 0; i < EVENTLOG_CF_COUNT; i++) {
+        if (i == EVENTLOG_CF_ORDER || i == EVENTLOG_CF_SEQ || i == EVENTLOG_CF_SNAPSHOTS) {
             cf_options [i] = self->options;
             continue;
         }
@@ -1541,18 +1440,18 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
         rocksdb_options_set_block_based_table_factory (self->cf_options [i], self->table_options);
         /*  Hash the whole key for events and clients (point lookups only);
             ids hashes the ULID so get_by_id can seek by it. */
-        size_t prefix = i == S_CF_EVENTS? HEARTH_HASH_BYTES: i == S_CF_IDS? ULID_LEN
-                      : i == S_CF_CLIENTS? S_CLIENT_KEY_MAX: 0;
+        size_t prefix = i == EVENTLOG_CF_EVENTS? HEARTH_HASH_BYTES: i == EVENTLOG_CF_IDS? ULID_LEN
+                      : i == EVENTLOG_CF_CLIENTS? EVENTLOG_CLIENT_KEY_MAX: 0;
         if (prefix) {
-            rocksdb_options_set_prefix_extractor (self->cf_options [i], i == S_CF_IDS
+            rocksdb_options_set_prefix_extractor (self->cf_options [i], i == EVENTLOG_CF_IDS
                 ? rocksdb_slicetransform_create_fixed_prefix (prefix)
                 : rocksdb_slicetransform_create_noop ());
             rocksdb_options_set_hash_link_list_rep (self->cf_options [i],
-                i == S_CF_EVENTS? S_EVENTS_HASH_BUCKETS: S_HASH_BUCKETS);
+                i == EVENTLOG_CF_EVENTS? S_EVENTS_HASH_BUCKETS: S_HASH_BUCKETS);
         }
-        if (i == S_CF_EVENTS)
+        if (i == EVENTLOG_CF_EVENTS)
             rocksdb_options_set_write_buffer_size (self->cf_options [i], S_EVENTS_MEMTABLE_BYTES);
-        if (i == S_CF_CLIENTS)
+        if (i == EVENTLOG_CF_CLIENTS)
             rocksdb_options_set_merge_operator (self->cf_options [i],
                 rocksdb_mergeoperator_create (NULL, s_merge_destroy, s_keep_first_full,
                                               s_keep_first_partial, s_merge_free, s_merge_name));
@@ -1600,22 +1499,22 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
     self->batch = rocksdb_writebatch_create ();
 
     /*  Restore clock, seq, counters and the community. */
-    rc = s_get_u64 (self, S_META_CLOCK, &self->clock);
+    rc = s_get_u64 (self, EVENTLOG_META_CLOCK, &self->clock);
     if (rc == 0)
-        rc = s_get_u64 (self, S_META_SEQ, &self->seq);
+        rc = s_get_u64 (self, EVENTLOG_META_SEQ, &self->seq);
     size_t len;
-    uint8_t *v = rc? NULL: s_get (self, S_CF_META, S_META_COUNTS, strlen (S_META_COUNTS), &len, &rc);
+    uint8_t *v = rc? NULL: eventlog_get (self, EVENTLOG_CF_META, EVENTLOG_META_COUNTS, strlen (EVENTLOG_META_COUNTS), &len, &rc);
     if (v) {
         if (len == 8 * EVENT_TYPE_COUNT)
             for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
-                self->stats.events_by_type [t] = s_get_be64 (v + 8 * t);
+                self->stats.events_by_type [t] = eventlog_get_be64 (v + 8 * t);
                 self->stats.events_total += self->stats.events_by_type [t];
             }
         else
             rc = HEARTH_ECORRUPT;
         rocksdb_free (v);
     }
-    v = rc? NULL: s_get (self, S_CF_META, S_META_COMMUNITY, strlen (S_META_COMMUNITY), &len, &rc);
+    v = rc? NULL: eventlog_get (self, EVENTLOG_CF_META, EVENTLOG_META_COMMUNITY, strlen (EVENTLOG_META_COMMUNITY), &len, &rc);
     if (v) {
         if (len == HEARTH_KEY_BYTES) {
             memcpy (self->community, v, HEARTH_KEY_BYTES);
@@ -1651,21 +1550,21 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
         }
         else {
             self->mark_seq = UINT64_MAX;        /* force the first write */
-            s_mark_synced (self, self->seq);
+            eventlog_mark_synced (self, self->seq);
         }
     }
     /*  A snapshot file a crash left half written (never ingested). */
     char *tmp = NULL;
-    if (asprintf (&tmp, "%s/" S_SNAPSHOT_TMP, db_dir) >= 0) {
+    if (asprintf (&tmp, "%s/" EVENTLOG_SNAPSHOT_TMP, db_dir) >= 0) {
         unlink (tmp);
         free (tmp);
     }
     self->members = membership_new (self->community);
     if (!self->members)
         goto fail;
-    rc = s_drop_lamport_zero (self);
+    rc = eventlog_drop_lamport_zero (self);
     if (rc == 0)
-        rc = s_membership_load (self);
+        rc = eventlog_membership_load (self);
     if (rc) {
         *err = rc;
         goto fail;
@@ -1691,19 +1590,15 @@ eventlog_destroy (eventlog_t **self_p)
     eventlog_t *self = *self_p;
     verify_pool_destroy (&self->pool);
     if (self->ready && self->has_community) {
-        int rc = s_snapshot_all (self);
+        int rc = eventlog_snapshot_all (self);
         if (rc)
             hlog_warn (S_LOG, "final snapshot failed: %s", hearth_strerror (rc));
     }
     eventlog_writer_destroy (&self->writer);
-    for (int c = 0; c < S_CHUNKS; c++) {
-        if (self->chunks [c] && self->chunks [c]->batch)
-            rocksdb_writebatch_destroy (self->chunks [c]->batch);
-        free (self->chunks [c]);
-    }
+    eventlog_chunks_destroy (self);
     if (self->batch)
         rocksdb_writebatch_destroy (self->batch);
-    for (int i = 0; i < S_CF_COUNT; i++)
+    for (int i = 0; i < EVENTLOG_CF_COUNT; i++)
         if (self->cf [i])
             rocksdb_column_family_handle_destroy (self->cf [i]);
     if (self->db)
@@ -1722,7 +1617,7 @@ eventlog_destroy (eventlog_t **self_p)
         rocksdb_ingestexternalfileoptions_destroy (self->ingest_options);
     if (self->options)
         rocksdb_options_destroy (self->options);
-    for (int i = 0; i < S_CF_COUNT; i++)
+    for (int i = 0; i < EVENTLOG_CF_COUNT; i++)
         if (self->cf_options [i])
             rocksdb_options_destroy (self->cf_options [i]);
     if (self->table_options)
@@ -1805,8 +1700,8 @@ s_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft
 
     /*  The checks a received event gets. */
     rc = s_reject_error (membership_check (self->members, ev));
-    uint8_t ikey [S_IDS_KEY_LEN];
-    if (rc == 0 && s_exists (self, S_CF_IDS, ikey, s_ids_key (ev, ikey)))
+    uint8_t ikey [EVENTLOG_IDS_KEY_LEN];
+    if (rc == 0 && eventlog_exists (self, EVENTLOG_CF_IDS, ikey, eventlog_ids_key (ev, ikey)))
         rc = HEARTH_ECONFLICT;
     if (rc) {
         event_destroy (&ev);
@@ -1818,13 +1713,13 @@ s_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft
     counts [event_type (ev)]++;
     rocksdb_writebatch_t *batch = self->batch;
     rocksdb_writebatch_clear (batch);
-    s_batch_event (self, batch, ev, self->seq + 1);
-    s_batch_meta (self, batch, lamport, self->seq + 1, counts);
+    eventlog_batch_event (self, batch, ev, self->seq + 1);
+    eventlog_batch_meta (self, batch, lamport, self->seq + 1, counts);
     if (write_community)
-        rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_COMMUNITY,
-                                   strlen (S_META_COMMUNITY), (const char *) self->community,
+        rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], EVENTLOG_META_COMMUNITY,
+                                   strlen (EVENTLOG_META_COMMUNITY), (const char *) self->community,
                                    HEARTH_KEY_BYTES);
-    rc = s_write (self, batch);
+    rc = eventlog_write (self, batch);
     rocksdb_writebatch_clear (batch);
     if (rc) {
         event_destroy (&ev);
@@ -1832,7 +1727,7 @@ s_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft
     }
     self->clock = lamport;
     self->seq++;
-    s_mark_synced (self, self->seq);
+    eventlog_mark_synced (self, self->seq);
     memcpy (self->stats.events_by_type, counts, sizeof counts);
     self->stats.events_total++;
     self->stats.appended_local++;
@@ -1841,10 +1736,10 @@ s_append_local (eventlog_t *self, const identity_t *author, Hearth__Event *draft
     self->since_snapshot++;
     if (membership_apply (self->members, ev) != 0)
         hlog_error (S_LOG, "membership over capacity applying %s", event_id (ev));
-    s_views_feed (self, ev);
+    eventlog_views_feed (self, ev);
     if (self->accept_fn)
         self->accept_fn (self->accept_arg, ev, NULL);
-    s_maybe_snapshot (self);
+    eventlog_maybe_snapshot (self);
     if (out)
         *out = ev;
     else
@@ -1894,14 +1789,14 @@ eventlog_community_adopt (eventlog_t *self, const uint8_t community_id [32])
     if (self->has_community)
         return memcmp (self->community, community_id, HEARTH_KEY_BYTES) == 0? 0: HEARTH_EEXISTS;
     rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
-    rocksdb_writebatch_put_cf (batch, self->cf [S_CF_META], S_META_COMMUNITY, strlen (S_META_COMMUNITY),
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], EVENTLOG_META_COMMUNITY, strlen (EVENTLOG_META_COMMUNITY),
                                (const char *) community_id, HEARTH_KEY_BYTES);
-    int rc = s_write (self, batch);
+    int rc = eventlog_write (self, batch);
     rocksdb_writebatch_destroy (batch);
     if (rc == 0) {
         memcpy (self->community, community_id, HEARTH_KEY_BYTES);
         self->has_community = 1;
-        rc = s_membership_rebuild (self);
+        rc = eventlog_membership_rebuild (self);
     }
     return rc;
 }
@@ -1924,7 +1819,7 @@ eventlog_append_local (eventlog_t *self, const identity_t *author, Hearth__Event
 int
 eventlog_view_register (eventlog_t *self, const eventlog_view_t *view)
 {
-    if (!view || !view->name || !*view->name || strlen (view->name) > S_VIEW_NAME_MAX || self->views_loaded)
+    if (!view || !view->name || !*view->name || strlen (view->name) > EVENTLOG_VIEW_NAME_MAX || self->views_loaded)
         return HEARTH_EINVAL;
     if (self->n_views >= EVENTLOG_MAX_VIEWS)
         return HEARTH_ECAPACITY;
@@ -1973,7 +1868,7 @@ s_restore_chunks (eventlog_t *self, eventlog_view_t *view, const Hearth__ViewSna
     size_t slen = s_snap_key (view->name, snap->generation, 0, start);
     size_t plen = slen - 4;                 /* name || 0 || generation */
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options,
-                                                         self->cf [S_CF_SNAPSHOTS]);
+                                                         self->cf [EVENTLOG_CF_SNAPSHOTS]);
     crypto_generichash_state hash;
     crypto_generichash_init (&hash, NULL, 0, 32);
     uint64_t expected = 0, total = 0;
@@ -2025,16 +1920,16 @@ s_restore_chunks (eventlog_t *self, eventlog_view_t *view, const Hearth__ViewSna
     any other generation, and note the generation. *covered: the seq the
     restored snapshot covers, 0 if there is none or it did not restore (the
     view is then reset). Returns 0 or HEARTH_EIO (the manifest unreadable). */
-static int
-s_view_load (eventlog_t *self, size_t v, uint64_t *covered)
+int
+eventlog_view_load (eventlog_t *self, size_t v, uint64_t *covered)
 {
     eventlog_view_t *view = &self->views [v];
     *covered = 0;
     char key [S_VIEW_KEY_SIZE];
-    snprintf (key, sizeof key, S_META_VIEW "%s", view->name);
+    snprintf (key, sizeof key, EVENTLOG_META_VIEW "%s", view->name);
     size_t len;
     int rc;
-    uint8_t *buf = s_get (self, S_CF_META, key, strlen (key), &len, &rc);
+    uint8_t *buf = eventlog_get (self, EVENTLOG_CF_META, key, strlen (key), &len, &rc);
     if (rc)
         return rc;
     if (view->reset)
@@ -2086,7 +1981,7 @@ eventlog_views_load (eventlog_t *self, uint64_t *replayed)
     memset (&r, 0, sizeof r);
     uint64_t from = UINT64_MAX;
     for (size_t v = 0; v < self->n_views; v++) {
-        int rc = s_view_load (self, v, &r.covered [v]);
+        int rc = eventlog_view_load (self, v, &r.covered [v]);
         if (rc)
             return rc;
         if (r.covered [v] < from)
@@ -2094,7 +1989,7 @@ eventlog_views_load (eventlog_t *self, uint64_t *replayed)
     }
     self->views_loaded = 1;
     uint64_t count = 0;
-    int rc = self->n_views? s_replay_seq (self, from, s_views_replay_fn, &r, &count): 0;
+    int rc = self->n_views? eventlog_replay_seq (self, from, s_views_replay_fn, &r, &count): 0;
     if (replayed)
         *replayed = count;
     if (rc == 0 && count)
@@ -2110,20 +2005,20 @@ eventlog_views_load (eventlog_t *self, uint64_t *replayed)
 int
 eventlog_views_snapshot (eventlog_t *self)
 {
-    return s_snapshot_all (self);
+    return eventlog_snapshot_all (self);
 }
 
 int
 eventlog_snapshot_info (eventlog_t *self, const char *name, eventlog_snapshot_info_t *info)
 {
     memset (info, 0, sizeof *info);
-    if (!name || !*name || strlen (name) > S_VIEW_NAME_MAX)
+    if (!name || !*name || strlen (name) > EVENTLOG_VIEW_NAME_MAX)
         return HEARTH_EINVAL;
     char key [S_VIEW_KEY_SIZE];
-    snprintf (key, sizeof key, S_META_VIEW "%s", name);
+    snprintf (key, sizeof key, EVENTLOG_META_VIEW "%s", name);
     size_t len;
     int rc;
-    uint8_t *buf = s_get (self, S_CF_META, key, strlen (key), &len, &rc);
+    uint8_t *buf = eventlog_get (self, EVENTLOG_CF_META, key, strlen (key), &len, &rc);
     if (rc)
         return rc;
     if (buf) {
@@ -2157,12 +2052,12 @@ eventlog_snapshot_chunk_get (eventlog_t *self, const char *name, uint64_t genera
                              uint8_t **buf, size_t *len)
 {
     *buf = NULL;
-    if (!name || !*name || strlen (name) > S_VIEW_NAME_MAX)
+    if (!name || !*name || strlen (name) > EVENTLOG_VIEW_NAME_MAX)
         return HEARTH_EINVAL;
     uint8_t key [S_SNAP_KEY_MAX];
     size_t klen = s_snap_key (name, generation, index, key), vlen;
     int rc;
-    uint8_t *v = s_get (self, S_CF_SNAPSHOTS, key, klen, &vlen, &rc);
+    uint8_t *v = eventlog_get (self, EVENTLOG_CF_SNAPSHOTS, key, klen, &vlen, &rc);
     if (!v)
         return rc? rc: HEARTH_ENOTFOUND;
     *buf = (uint8_t *) malloc (vlen? vlen: 1);
@@ -2178,17 +2073,17 @@ int
 eventlog_snapshot_chunk_put (eventlog_t *self, const char *name, uint64_t generation, uint32_t index,
                              const uint8_t *buf, size_t len)
 {
-    if (!name || !*name || strlen (name) > S_VIEW_NAME_MAX)
+    if (!name || !*name || strlen (name) > EVENTLOG_VIEW_NAME_MAX)
         return HEARTH_EINVAL;
     uint8_t key [S_SNAP_KEY_MAX];
     size_t klen = s_snap_key (name, generation, index, key);
     rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
     if (buf)
-        rocksdb_writebatch_put_cf (batch, self->cf [S_CF_SNAPSHOTS], (const char *) key, klen,
+        rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_SNAPSHOTS], (const char *) key, klen,
                                    (const char *) buf, len);
     else
-        rocksdb_writebatch_delete_cf (batch, self->cf [S_CF_SNAPSHOTS], (const char *) key, klen);
-    int rc = s_write (self, batch);
+        rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_SNAPSHOTS], (const char *) key, klen);
+    int rc = eventlog_write (self, batch);
     rocksdb_writebatch_destroy (batch);
     return rc;
 }
@@ -2197,14 +2092,14 @@ int
 eventlog_snapshot_put_legacy (eventlog_t *self, const char *name, uint64_t covers_seq,
                               const uint8_t *state, size_t len)
 {
-    if (!name || !*name || strlen (name) > S_VIEW_NAME_MAX)
+    if (!name || !*name || strlen (name) > EVENTLOG_VIEW_NAME_MAX)
         return HEARTH_EINVAL;
     char key [S_VIEW_KEY_SIZE];
-    snprintf (key, sizeof key, S_META_VIEW "%s", name);
+    snprintf (key, sizeof key, EVENTLOG_META_VIEW "%s", name);
     rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
     int rc = s_batch_snapshot (self, batch, key, name, covers_seq, state, len);
     if (rc == 0)
-        rc = s_write (self, batch);
+        rc = eventlog_write (self, batch);
     rocksdb_writebatch_destroy (batch);
     return rc;
 }
@@ -2231,7 +2126,7 @@ eventlog_recount (eventlog_t *self, uint64_t *events)
 {
     s_recount_t r;
     memset (&r, 0, sizeof r);
-    int rc = s_replay_seq (self, 0, s_recount_fn, &r, NULL);
+    int rc = eventlog_replay_seq (self, 0, s_recount_fn, &r, NULL);
     if (rc)
         return rc;
     uint64_t total = 0;
@@ -2245,8 +2140,8 @@ eventlog_recount (eventlog_t *self, uint64_t *events)
                "rewriting them", self->db_dir, self->stats.events_total, total);
     rocksdb_writebatch_t *batch = self->batch;
     rocksdb_writebatch_clear (batch);
-    s_batch_meta (self, batch, clock, self->seq, r.counts);
-    rc = s_write (self, batch);
+    eventlog_batch_meta (self, batch, clock, self->seq, r.counts);
+    rc = eventlog_write (self, batch);
     rocksdb_writebatch_clear (batch);
     if (rc)
         return rc;
@@ -2274,17 +2169,17 @@ eventlog_store_unchecked (eventlog_t *self, const uint8_t *const *frames, const 
         if (!evs [i])
             rc = HEARTH_EINVAL;
         else
-        if (s_exists (self, S_CF_EVENTS, event_hash (evs [i]), HEARTH_HASH_BYTES))
+        if (eventlog_exists (self, EVENTLOG_CF_EVENTS, event_hash (evs [i]), HEARTH_HASH_BYTES))
             rc = HEARTH_EEXISTS;
         else {
             counts [event_type (evs [i])]++;
             clock = lamport_observe (clock, event_lamport (evs [i]));
-            s_batch_event (self, batch, evs [i], ++seq);
+            eventlog_batch_event (self, batch, evs [i], ++seq);
         }
     }
     if (rc == 0 && n) {
-        s_batch_meta (self, batch, clock, seq, counts);
-        rc = s_write (self, batch);
+        eventlog_batch_meta (self, batch, clock, seq, counts);
+        rc = eventlog_write (self, batch);
     }
     rocksdb_writebatch_destroy (batch);
     if (rc == 0 && n) {
@@ -2295,7 +2190,7 @@ eventlog_store_unchecked (eventlog_t *self, const uint8_t *const *frames, const 
         for (size_t i = 0; i < n; i++) {
             membership_apply (self->members, evs [i]);
             if (self->views_loaded)
-                s_views_feed (self, evs [i]);
+                eventlog_views_feed (self, evs [i]);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -2313,7 +2208,7 @@ eventlog_views_rebuild (eventlog_t *self)
         if (self->views [v].reset)
             self->views [v].reset (self->views [v].ctx);
     self->views_loaded = 1;
-    return s_replay_seq (self, 0, s_views_replay_fn, &r, NULL);
+    return eventlog_replay_seq (self, 0, s_views_replay_fn, &r, NULL);
 }
 
 /* ---- ingest ----------------------------------------------------------------- */
@@ -2335,8 +2230,8 @@ s_item_decode (eventlog_t *self, s_item_t *item)
         taken": the ids index maps to the hash stored in the same batch as
         the event, and a second hash for one (author, event_id) is never
         stored. */
-    uint8_t ikey [S_IDS_KEY_LEN];
-    int stored = s_stored_hash (self, ikey, s_ids_key (item->ev, ikey), event_hash (item->ev));
+    uint8_t ikey [EVENTLOG_IDS_KEY_LEN];
+    int stored = eventlog_stored_hash (self, ikey, eventlog_ids_key (item->ev, ikey), event_hash (item->ev));
     if (stored == 1) {
         item->code = EVENT_REJECT_DUPLICATE;
         event_destroy (&item->ev);
@@ -2531,14 +2426,14 @@ s_chunk_build (eventlog_t *self, s_chunk_t *chunk, s_chunk_t *const *recent, s_t
             event_reject_t first = (event_reject_t) verdicts [item->dup_of];
             code = first == EVENT_REJECT_NONE? EVENT_REJECT_DUPLICATE: first;
         }
-        uint8_t ikey [1 + S_IDS_KEY_LEN];
+        uint8_t ikey [1 + EVENTLOG_IDS_KEY_LEN];
         size_t ilen = 0;
         uint64_t ih = 0;
         int conflict = 0;
         if (code == EVENT_REJECT_NONE) {
             const event_t *ev = item->ev;
-            uint8_t raw [S_IDS_KEY_LEN];
-            ilen = s_tagged ('I', raw, s_ids_key (ev, raw), ikey);
+            uint8_t raw [EVENTLOG_IDS_KEY_LEN];
+            ilen = s_tagged ('I', raw, eventlog_ids_key (ev, raw), ikey);
             ih = s_siphash (self, ikey, ilen);
             const s_key_slot_t *taken = s_key_find_recent (chunk, recent, ih, ikey, ilen);
             if (taken && memcmp (taken->hash, event_hash (ev), HEARTH_HASH_BYTES) == 0)
@@ -2577,12 +2472,12 @@ s_chunk_build (eventlog_t *self, s_chunk_t *chunk, s_chunk_t *const *recent, s_t
         tally->seq++;
         tally->clock = lamport_observe (tally->clock, event_lamport (ev));
         tally->counts [type]++;
-        s_batch_event (self, chunk->batch, ev, tally->seq);
+        eventlog_batch_event (self, chunk->batch, ev, tally->seq);
         s_key_insert (chunk, ih, ikey, ilen, event_hash (ev));
         chunk->accepted++;
     }
     if (chunk->accepted)
-        s_batch_meta (self, chunk->batch, tally->clock, tally->seq, tally->counts);
+        eventlog_batch_meta (self, chunk->batch, tally->clock, tally->seq, tally->counts);
     chunk->after = *tally;
 }
 
@@ -2606,7 +2501,7 @@ s_chunk_complete (eventlog_t *self, s_chunk_t *chunk, int write_rc, eventlog_ing
     for (size_t i = 0; i < chunk->n; i++) {
         if (chunk->items [i].ev) {
             if (write_rc == 0) {
-                s_views_feed (self, chunk->items [i].ev);
+                eventlog_views_feed (self, chunk->items [i].ev);
                 if (self->accept_fn)
                     self->accept_fn (self->accept_arg, chunk->items [i].ev, self->origin);
             }
@@ -2655,7 +2550,7 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
         return 0;
     if (!frames || !lens)
         return HEARTH_EINVAL;
-    for (int c = 0; c < S_CHUNKS; c++) {
+    for (int c = 0; c < EVENTLOG_CHUNKS; c++) {
         if (!self->chunks [c]) {
             self->chunks [c] = (s_chunk_t *) calloc (1, sizeof (s_chunk_t));
             if (!self->chunks [c])
@@ -2686,12 +2581,12 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
     int rc = 0;
     s_chunk_t *in_flight = NULL;            /* chunk whose write is with the writer */
     for (size_t k = 0; k < n_chunks; k++) {
-        s_chunk_t *cur = self->chunks [k % S_CHUNKS];
-        s_chunk_t *next = self->chunks [(k + 1) % S_CHUNKS];
+        s_chunk_t *cur = self->chunks [k % EVENTLOG_CHUNKS];
+        s_chunk_t *next = self->chunks [(k + 1) % EVENTLOG_CHUNKS];
         /*  chunks k-1 and k-2: their key sets (and frames) are still intact. */
         s_chunk_t *recent [2] = {
-            k >= 1? self->chunks [(k + S_CHUNKS - 1) % S_CHUNKS]: NULL,
-            k >= 2? self->chunks [(k + S_CHUNKS - 2) % S_CHUNKS]: NULL,
+            k >= 1? self->chunks [(k + EVENTLOG_CHUNKS - 1) % EVENTLOG_CHUNKS]: NULL,
+            k >= 2? self->chunks [(k + EVENTLOG_CHUNKS - 2) % EVENTLOG_CHUNKS]: NULL,
         };
         int more = k + 1 < n_chunks;
         if (more) {
@@ -2703,12 +2598,12 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
         }
         s_chunk_build (self, cur, recent, &tally, verdicts, result, codes);
         if (in_flight) {
-            int wrc = s_note_write (self, eventlog_writer_wait (self->writer));
+            int wrc = eventlog_note_write (self, eventlog_writer_wait (self->writer));
             if (wrc && !rc) {
                 rc = wrc;
                 /*  Nothing of chunk k-1 (nor of k, not yet written) is stored:
                     membership ran ahead of the disk, so rebuild it. */
-                if (s_membership_rebuild (self) != 0)
+                if (eventlog_membership_rebuild (self) != 0)
                     hlog_error (S_LOG, "membership rebuild after a failed write failed too");
             }
             s_chunk_complete (self, in_flight, wrc, result);
@@ -2729,18 +2624,29 @@ s_ingest (eventlog_t *self, const uint8_t *const *frames, const size_t *lens, si
         }
     }
     if (in_flight) {
-        int wrc = s_note_write (self, eventlog_writer_wait (self->writer));
+        int wrc = eventlog_note_write (self, eventlog_writer_wait (self->writer));
         if (wrc && !rc) {
             rc = wrc;
-            if (s_membership_rebuild (self) != 0)
+            if (eventlog_membership_rebuild (self) != 0)
                 hlog_error (S_LOG, "membership rebuild after a failed write failed too");
         }
         s_chunk_complete (self, in_flight, wrc, result);
     }
     free (verdicts);
     /*  Snapshot only here, with no batch ahead of the disk. */
-    s_maybe_snapshot (self);
+    eventlog_maybe_snapshot (self);
     return rc;
+}
+
+void
+eventlog_chunks_destroy (eventlog_t *self)
+{
+    for (int c = 0; c < EVENTLOG_CHUNKS; c++) {
+        if (self->chunks [c] && self->chunks [c]->batch)
+            rocksdb_writebatch_destroy (self->chunks [c]->batch);
+        free (self->chunks [c]);
+        self->chunks [c] = NULL;
+    }
 }
 
 int
@@ -2761,14 +2667,14 @@ eventlog_get_by_id (eventlog_t *self, const char *id, event_t **out)
     *out = NULL;
     if (!ulid_valid (id))
         return HEARTH_ENOTFOUND;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [S_CF_IDS]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [EVENTLOG_CF_IDS]);
     rocksdb_iter_seek (it, id, ULID_LEN);
     int rc = HEARTH_ENOTFOUND;
     if (rocksdb_iter_valid (it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key (it, &klen);
         const uint8_t *v = (const uint8_t *) rocksdb_iter_value (it, &vlen);
-        if (klen == S_IDS_KEY_LEN && memcmp (k, id, ULID_LEN) == 0) {
+        if (klen == EVENTLOG_IDS_KEY_LEN && memcmp (k, id, ULID_LEN) == 0) {
             if (vlen != HEARTH_HASH_BYTES)
                 rc = HEARTH_ECORRUPT;
             else
@@ -2794,13 +2700,13 @@ int
 eventlog_find_client (eventlog_t *self, const uint8_t author [32], const char *client_id,
                       char out [ULID_SIZE])
 {
-    uint8_t key [S_CLIENT_KEY_MAX];
-    size_t klen = client_id && *client_id? s_client_key (author, client_id, key): 0;
+    uint8_t key [EVENTLOG_CLIENT_KEY_MAX];
+    size_t klen = client_id && *client_id? eventlog_client_key (author, client_id, key): 0;
     if (!klen)
         return HEARTH_ENOTFOUND;
     size_t vlen;
     int rc;
-    uint8_t *v = s_get (self, S_CF_CLIENTS, key, klen, &vlen, &rc);
+    uint8_t *v = eventlog_get (self, EVENTLOG_CF_CLIENTS, key, klen, &vlen, &rc);
     if (!v)
         return rc? rc: HEARTH_ENOTFOUND;
     if (vlen == ULID_LEN) {
@@ -2818,14 +2724,14 @@ eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, 
 {
     if (since_lamport == UINT64_MAX)
         return 0;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [S_CF_ORDER]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->scan_options, self->cf [EVENTLOG_CF_ORDER]);
     uint8_t start [8];
-    s_put_be64 (start, since_lamport + 1);
+    eventlog_put_be64 (start, since_lamport + 1);
     int rc = 0;
     for (rocksdb_iter_seek (it, (const char *) start, 8); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
         size_t klen;
         const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
-        if (klen != S_ORDER_KEY_LEN)
+        if (klen != EVENTLOG_ORDER_KEY_LEN)
             continue;
         int lrc, read_failed;
         event_t *ev = s_load_event_read (self, k + 8, &lrc, &read_failed);
@@ -2867,7 +2773,7 @@ eventlog_set_accept_hook (eventlog_t *self, eventlog_accept_fn *fn, void *arg)
 int
 eventlog_has_hash (eventlog_t *self, const uint8_t hash [32])
 {
-    return s_exists (self, S_CF_EVENTS, hash, HEARTH_HASH_BYTES);
+    return eventlog_exists (self, EVENTLOG_CF_EVENTS, hash, HEARTH_HASH_BYTES);
 }
 
 int
@@ -2876,7 +2782,7 @@ eventlog_get_wire (eventlog_t *self, const uint8_t hash [32], uint8_t **wire, si
     *wire = NULL;
     size_t vlen;
     int rc;
-    uint8_t *v = s_get (self, S_CF_EVENTS, hash, HEARTH_HASH_BYTES, &vlen, &rc);
+    uint8_t *v = eventlog_get (self, EVENTLOG_CF_EVENTS, hash, HEARTH_HASH_BYTES, &vlen, &rc);
     if (!v)
         return rc? rc: HEARTH_ENOTFOUND;
     *wire = (uint8_t *) malloc (vlen? vlen: 1);
@@ -2895,9 +2801,9 @@ eventlog_read_order (eventlog_t *self, uint64_t lamport, const uint8_t hash [32]
     /*  A page of the reconciliation store is read again and again in a
         session: through the block cache. A long walk is not: around it. */
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db,
-        limit > EVENTLOG_ORDER_CACHED_MAX? self->scan_options: self->read_options, self->cf [S_CF_ORDER]);
-    uint8_t start [S_ORDER_KEY_LEN];
-    s_put_be64 (start, lamport);
+        limit > EVENTLOG_ORDER_CACHED_MAX? self->scan_options: self->read_options, self->cf [EVENTLOG_CF_ORDER]);
+    uint8_t start [EVENTLOG_ORDER_KEY_LEN];
+    eventlog_put_be64 (start, lamport);
     memcpy (start + 8, hash, HEARTH_HASH_BYTES);
     int rc = 0;
     size_t seen = 0;
@@ -2905,10 +2811,10 @@ eventlog_read_order (eventlog_t *self, uint64_t lamport, const uint8_t hash [32]
          seen < limit && rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
         size_t klen;
         const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
-        if (klen != S_ORDER_KEY_LEN)
+        if (klen != EVENTLOG_ORDER_KEY_LEN)
             continue;                       /* not ours; never written */
         seen++;
-        rc = fn (arg, s_get_be64 (k), k + 8);
+        rc = fn (arg, eventlog_get_be64 (k), k + 8);
         if (rc)
             break;
     }
@@ -2940,7 +2846,7 @@ void
 eventlog_memory (eventlog_t *self, eventlog_memory_t *mem)
 {
     memset (mem, 0, sizeof *mem);
-    for (int i = 0; i < S_CF_COUNT; i++) {
+    for (int i = 0; i < EVENTLOG_CF_COUNT; i++) {
         uint64_t v;
         if (rocksdb_property_int_cf (self->db, self->cf [i], "rocksdb.size-all-mem-tables", &v) == 0)
             mem->memtables += v;
