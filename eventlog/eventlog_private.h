@@ -46,6 +46,7 @@
 #include <rocksdb/c.h>
 #include <sodium.h>
 #include "eventlog.h"
+#include "eventlog_testing.h"
 #include "eventlog_writer.h"
 #include "verify_pool.h"
 
