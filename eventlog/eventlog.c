@@ -176,8 +176,10 @@ eventlog_community_create (eventlog_t *self, const identity_t *root, const char 
 
     Hearth__Event draft = HEARTH__EVENT__INIT;
     Hearth__CommunityCreated created = HEARTH__COMMUNITY_CREATED__INIT;
-    /*  CONTRACT §12 default policy: 1 signature to invite, 3 to demote or
-        revoke, members may invite. */
+    /*  The default policy recorded in community.created (its fields:
+        docs/protocol.md): 1 signature to invite, 3 to demote or revoke,
+        members may invite. Recorded only: every change takes one
+        signature (docs/architecture.md §9). */
     Hearth__Policy policy = HEARTH__POLICY__INIT;
     policy.min_signatures_to_invite = 1;
     policy.min_signatures_to_demote = 3;
@@ -289,8 +291,8 @@ eventlog_views_load (eventlog_t *self, uint64_t *replayed)
         hlog_info (S_LOG, "views loaded; replayed %llu events after their snapshots",
                    (unsigned long long) count);
     /*  Restoring a large view leaves its snapshot's copies freed but
-        resident (a 1M-post market: RSS 1,278 MiB after a restart against
-        ~690 MiB after the join that built it): hand them back. */
+        resident (docs/performance.md, "Memory handed back after loading
+        the views"): hand them back. */
     hearth_memory_release ();
     return rc;
 }

@@ -1,5 +1,5 @@
 /*  eventlog.h — the signed, Lamport-ordered event log on RocksDB; the only
-    mutator of Hearth's state (DESIGN §3–4).
+    mutator of Hearth's state (docs/architecture.md §5-7).
 
     Storage (RocksDB column families under DB_DIR):
       events  : hash(32)                   -> SignedEvent wire bytes
@@ -35,16 +35,16 @@
     - anti-entropy reconciles on every (re)connect, so a node that lost a
       tail fetches it again from its peers.
     What it buys: a received event is applied and forwarded only once its
-    batch is written, so with sync an fsync sat on every hop of eager push:
-    0.3-0.6 ms on an idle disk, p50 2.2 / p99 14 ms with five nodes on one
-    disk. The 5-node push latency p99 on a loaded machine went from
-    8.2-8.6 ms to 3.9-4.9 ms; when the disk was quieter, 2.6 against
-    2.3-2.4 ms (docs/performance.md, Sync; docs/design-decisions.md).
+    batch is written, so with sync an fsync sat on every hop of eager push,
+    and on a loaded disk it was most of the push latency
+    (docs/performance.md, "Received batches without fsync";
+    docs/decisions/0013-received-events-without-fsync.md).
 
     Views snapshot with the local arrival *seq* they cover, not an order-index
     position: received events can carry lamports below the snapshot's, so a
-    lamport position would skip them on restart (DESIGN §4 says "order-index
-    position"; the seq is the fix). Views are order-insensitive, so replaying
+    lamport position would skip them on restart
+    (docs/decisions/0006-snapshots-cover-arrival-seq.md). Views are
+    order-insensitive, so replaying
     the tail in arrival order gives the same state.
 
     Snapshots. A view snapshot is a stream of records the view emits
@@ -59,11 +59,10 @@
     other generation than the manifest's (a crash before the manifest, or
     before the delete) are deleted when the views load. So a snapshot
     costs a chunk buffer and the file writer's block, never a WriteBatch,
-    WAL record or memtable of the view (1M market posts made a ~270 MB
-    value: +550 MiB at a join's peak, a 1.9 GiB restart while RocksDB
-    recovered it), and it lands in the bottom level, where no compaction
-    rewrites it. A
-    manifest from before chunks (a `state` field and no generation) still
+    WAL record or memtable of the view (one value of a large view cost
+    hundreds of MiB at a join's peak and at a restart: docs/performance.md,
+    "View snapshot chunks in an ingested SST"), and it lands in the bottom
+    level, where no compaction rewrites it. A manifest from before chunks (a `state` field and no generation) still
     restores, as a single chunk. A restore checks the chunks against the
     manifest (count, bytes, hash) and the view checks every record; any
     mismatch, gap or undecodable chunk resets the view and replays it from
@@ -115,9 +114,9 @@ extern "C" {
 #define EVENTLOG_SNAPSHOT_EVERY   10000
 /*  ...and at least 1 / EVENTLOG_SNAPSHOT_TAIL of the log. A snapshot
     serializes a whole view (the market view: ~270 B per post), so one
-    every 10,000 events made an empty node's 1M join quadratic: 410-507 s
-    and 182-188 CPU-s on the joiner, against 89 s and 40 CPU-s without
-    periodic snapshots (scripts/bench_sync.sh join, docs/sync.md §8).
+    every 10,000 events made an empty node's join of a large community
+    quadratic (docs/performance.md, "Snapshots every quarter of the log";
+    docs/decisions/0018-snapshots-every-quarter-of-the-log.md).
     With a quarter of the log, snapshots come at log sizes growing by
     4/3: all of them together cost ~4 final snapshots, and a restart
     replays at most a quarter of the log. */

@@ -48,13 +48,11 @@ typedef struct {
 /*  Items a verify thread claims at once. Their signatures are checked as
     one batch (event_verify_batch, ed25519_batch.h), whose rate grows with
     its size, most when authors repeat within it (one term and one point
-    decoding per key): bench_ed25519 with 64 authors, 2.8-3.3x libsodium's
-    single verify at 64, 3.9x at 128, 4.3-4.9x at 256. In bench_ingest (64
-    authors) claims of 32, 64, 128, 256 gave ingest 1.70, 1.79, 2.32-2.37,
-    2.88x the libsodium verify-only rate on one thread, 1.97, 1.63-1.75,
-    1.97-2.42, 2.41x on two (docs/performance.md). 128 still splits a job of
-    EVENTLOG_INGEST_BATCH (256) items into 2 claims, one for a worker and
-    one for the caller when it joins. */
+    decoding per key); in bench_ingest 128 gave the best rate with two
+    threads and close to the best with one (docs/performance.md, "Verify
+    claim size"). 128 still splits a job of EVENTLOG_INGEST_BATCH (256)
+    items into 2 claims, one for a worker and one for the caller when it
+    joins. */
 #define S_VERIFY_CLAIM  128
 _Static_assert (S_VERIFY_CLAIM <= EVENT_VERIFY_BATCH_MAX, "a claim is one event_verify_batch");
 

@@ -11,11 +11,10 @@
     range is above every key of the CF, so the file lands in the bottom
     level and no compaction rewrites it; the generation it replaces is
     dropped a whole file at a time (rocksdb_delete_file_in_range_cf).
-    Measured against the first version, which put chunks with the WAL
-    off and flushed the CF: a 272 MB synthetic snapshot made ~75 L0 files
-    per snapshot, RocksDB stalled every write of the DB at 24 L0 files,
-    and compactions rewrote the live generation (~250 MB in, ~175 MB out,
-    twice in 4 snapshots). The CF is only read by whole-generation scans
+    Chunks put with the WAL off and a flush of the CF made dozens of L0
+    files per snapshot, stalled every write of the DB and had compactions
+    rewrite the live generation (bench_snapshot; docs/performance.md,
+    "View snapshot chunks in an ingested SST"; decision 0019). The CF is only read by whole-generation scans
     (no filter) and holds nothing in memory between snapshots.
 
     Invariants:

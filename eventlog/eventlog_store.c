@@ -33,64 +33,57 @@ static const char *s_cf_names [EVENTLOG_CF_COUNT] = {
     "default", "events", "order", "seq", "ids", "clients", "meta", "snapshots"
 };
 
-/*  RocksDB tuning (measured with bench_ingest and gossip_bench join, see
-    docs/performance.md, "RocksDB's memory in a 1M join").
+/*  RocksDB tuning. The figures that chose each value are in
+    docs/performance.md, "The event log's constants: the figures behind
+    them" (bench_ingest, gossip_bench join).
     - SST bloom filters at ~10 bits/key (~1% false positives) make the "not
       stored yet" lookups of dedup cheap. Only the CFs read by key get them
       (events, ids, clients, meta): order and seq are only scanned from a
-      seek, which a whole-key filter never serves, and their filters were
-      ~1.2 MiB of table-reader memory each per 1M events.
+      seek, which a whole-key filter never serves, so their filters would
+      be table-reader memory for nothing.
     - The CFs keyed by random-looking bytes (events by hash, ids by ULID,
       clients by author + client id) use a hash memtable on a key prefix
       (the whole key for events and clients, the ULID for ids): a skiplist
-      insert of a random key into a large memtable costs ~3 us of cache
-      misses, a hash bucket ~1 us, and point lookups become O(1) without a
-      memtable bloom. Buckets hold ~1 entry, so RocksDB's hash-linked-list
-      rep (which turns a bucket into a skiplist past 256 entries) measured
-      a little cheaper than hash-of-skiplists. order and seq are appended in
-      nearly ascending key order, where the plain skiplist is cheapest.
+      insert of a random key into a large memtable is mostly cache misses,
+      a hash bucket a fraction of that, and point lookups become O(1)
+      without a memtable bloom. Buckets hold ~1 entry, so RocksDB's
+      hash-linked-list rep (which turns a bucket into a skiplist past 256
+      entries) is the cheaper of the two hash reps. order and seq are
+      appended in nearly ascending key order, where the plain skiplist is
+      cheapest.
     - Memory: each CF has its own memtable size, sized by what it stores
       per event, at most 2 per CF (one filling, one being flushed): events
       (~390 B of key + wire event per event) 4 MiB, every other CF 1 MiB
       (40-90 B per event). Worst case (4 + 6 x 1) x 2 = 20 MiB, ~10 MiB
       most of the time. There is no shared budget (db_write_buffer_size):
       past it RocksDB flushes the CF with the oldest memtable, which in a
-      bulk write is each CF in turn, so the 32 MiB budget flushed the ~1 KiB
-      meta memtable as often as the events one (29-31 flushes each in a 1M
-      join) and every flush is an L0 file that adds compaction work.
-      RocksDB's defaults (64 MiB per memtable, 2 per CF) let an empty node
-      joining a 1M-event community grow by ~445 MiB (docs/sync.md §8). In
-      a 1M join this layout holds ~19 MiB in RocksDB at the joiner's peak
-      (memtables 4.3-4.8, cache 7.8-7.9, table readers 7.2-7.9 MiB; the
-      32 MiB budget: ~47 MiB) at the same CPU (45.6 s; 44.6-46.6 s). The
-      price: a 100k single-node ingest flushes nearly all it writes within
-      the run instead of keeping ~32 MiB unflushed (one verify thread:
-      ingest/verify 1.82-1.90 instead of 2.10-2.35; at 1M 2.02 against
-      2.30, so a one-core node ingests ~12% slower; not broken down yet).
+      bulk write is each CF in turn, so the ~1 KiB meta memtable was
+      flushed as often as the events one, and every flush is an L0 file
+      that adds compaction work. RocksDB's defaults (64 MiB per memtable,
+      2 per CF) let an empty node joining a large community grow by
+      hundreds of MiB. The price: a large single-node ingest flushes
+      nearly all it writes within the run, so a one-core node ingests
+      somewhat slower.
     - Smaller memtables mean more, smaller L0 files; with RocksDB's L0
       trigger of 4, each L0->L1 compaction of a random-key CF rewrites all
       of L1 (every file overlaps), so the compaction CPU grows as the
-      memtable shrinks (16 MiB budget: +13% of the joiner's CPU, 8 MiB:
-      +31%). An L0 trigger of 12 lets each compaction take about as many
-      bytes as before; a dedup lookup checks up to that many more bloom
-      filters, each ~0.1 us. The slowdown/stop triggers sit above it.
+      memtable shrinks. An L0 trigger of 12 lets each compaction take about
+      as many bytes as before; a dedup lookup checks up to that many more
+      bloom filters, each cheap. The slowdown/stop triggers sit above it.
     - Hash buckets per memtable: about one per entry the memtable holds
       (events ~10k entries per 4 MiB, ids/clients ~8k per 1 MiB); the
       bucket array (8 B each) is allocated in the memtable's arena, so
-      2^16 buckets took half of a 1 MiB memtable.
+      more buckets take memtable space from the entries.
     - A 4 MiB block cache: index and filter blocks live in the table
-      readers, outside it (~7 MiB at 1M events), so the cache holds data
-      blocks, and the gets that reach it are by random hash, so a cache far
-      smaller than the events CF (~400 MB at 1M events) rarely hits; a
-      32 MiB cache filled to its cap in a 1M join (gossip_bench's RocksDB
-      line) and the OS page cache holds the SST files anyway. The cache is
-      full in every join, so its size is that much of the peak: 8 -> 4 MiB
-      took a 1M join from VmHWM 86-87 to 81-82 MiB at the same CPU
-      (docs/sync.md §8). The reconciliation store's page reads (64 order
-      keys, ~2.5 KiB) are what it serves most in a session. Index and
-      filter blocks in the cache (cache_index_and_filter_blocks) without
-      partitions made a 1M-event log's reads thrash: each get evicted and
-      re-read whole index and filter blocks (a run did not finish). */
+      readers, outside it, so the cache holds data blocks, and the gets
+      that reach it are by random hash, so a cache far smaller than the
+      events CF rarely hits, and the OS page cache holds the SST files
+      anyway. The cache is full in every join, so its size is that much of
+      the peak. The reconciliation store's page reads (64 order keys,
+      ~2.5 KiB) are what it serves most in a session. Index and filter
+      blocks in the cache (cache_index_and_filter_blocks) without
+      partitions made a large log's reads thrash: each get evicted and
+      re-read whole index and filter blocks. */
 #define S_BLOOM_BITS_PER_KEY     10
 #define S_EVENTS_MEMTABLE_BYTES  (4u << 20)
 #define S_EVENTS_HASH_BUCKETS    (1u << 14)
@@ -666,8 +659,8 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
     self->read_options = rocksdb_readoptions_create ();
     /*  Whole-log scans (view replay, scan, scan_order at start) read each
         block once: caching them would only evict the hot index and filter
-        blocks and grow the cache to its cap (+32 MiB of RSS after one
-        1M-event scan, measured with gossip_bench reopen). */
+        blocks and grow the cache to its cap (docs/performance.md, "The
+        event log's constants"). */
     self->scan_options = rocksdb_readoptions_create ();
     rocksdb_readoptions_set_fill_cache (self->scan_options, 0);
     self->write_sync = rocksdb_writeoptions_create ();
