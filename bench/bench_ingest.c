@@ -45,7 +45,7 @@
 /*  Frames per eventlog_ingest call: what one anti-entropy fetch might carry. */
 #define BENCH_DEFAULT_CALL  4096
 /*  Signatures per identity_verify_events call in the batch verify-only
-    row: the verify pool's claim (S_VERIFY_CLAIM in eventlog.c). */
+    row: the verify pool's claim (S_VERIFY_CLAIM in eventlog_ingest.c). */
 #define BENCH_VERIFY_BATCH  128
 /*  A fixed wall clock for the generated events (2026-05-26). */
 #define BENCH_T0_MS         1779783262000ULL

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include "test_util.h"
 #include "eventlog.h"
+#include "eventlog_testing.h"
 #include "lamport.h"
 
 #define T0_MS   1764000000000ULL            /* 2025-11-24, a fixed "now" */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include "fuzz.h"
 #include "fuzz_world.h"
+#include "eventlog_testing.h"
 #include "hearth_error.h"
 #include "market_view.h"
 

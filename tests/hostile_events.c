@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "eventlog.h"
+#include "eventlog_testing.h"
 #include "../bench/hearth_bench.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"

@@ -1,5 +1,5 @@
 /*  eventlog.h — the signed, Lamport-ordered event log on RocksDB; the only
-    mutator of Hearth's state (DESIGN §3–4).
+    mutator of Hearth's state (docs/architecture.md §5-7).
 
     Storage (RocksDB column families under DB_DIR):
       events  : hash(32)                   -> SignedEvent wire bytes
@@ -35,16 +35,16 @@
     - anti-entropy reconciles on every (re)connect, so a node that lost a
       tail fetches it again from its peers.
     What it buys: a received event is applied and forwarded only once its
-    batch is written, so with sync an fsync sat on every hop of eager push:
-    0.3-0.6 ms on an idle disk, p50 2.2 / p99 14 ms with five nodes on one
-    disk. The 5-node push latency p99 on a loaded machine went from
-    8.2-8.6 ms to 3.9-4.9 ms; when the disk was quieter, 2.6 against
-    2.3-2.4 ms (docs/performance.md, Sync; docs/design-decisions.md).
+    batch is written, so with sync an fsync sat on every hop of eager push,
+    and on a loaded disk it was most of the push latency
+    (docs/performance.md, "Received batches without fsync";
+    docs/decisions/0013-received-events-without-fsync.md).
 
     Views snapshot with the local arrival *seq* they cover, not an order-index
     position: received events can carry lamports below the snapshot's, so a
-    lamport position would skip them on restart (DESIGN §4 says "order-index
-    position"; the seq is the fix). Views are order-insensitive, so replaying
+    lamport position would skip them on restart
+    (docs/decisions/0006-snapshots-cover-arrival-seq.md). Views are
+    order-insensitive, so replaying
     the tail in arrival order gives the same state.
 
     Snapshots. A view snapshot is a stream of records the view emits
@@ -59,11 +59,10 @@
     other generation than the manifest's (a crash before the manifest, or
     before the delete) are deleted when the views load. So a snapshot
     costs a chunk buffer and the file writer's block, never a WriteBatch,
-    WAL record or memtable of the view (1M market posts made a ~270 MB
-    value: +550 MiB at a join's peak, a 1.9 GiB restart while RocksDB
-    recovered it), and it lands in the bottom level, where no compaction
-    rewrites it. A
-    manifest from before chunks (a `state` field and no generation) still
+    WAL record or memtable of the view (one value of a large view cost
+    hundreds of MiB at a join's peak and at a restart: docs/performance.md,
+    "View snapshot chunks in an ingested SST"), and it lands in the bottom
+    level, where no compaction rewrites it. A manifest from before chunks (a `state` field and no generation) still
     restores, as a single chunk. A restore checks the chunks against the
     manifest (count, bytes, hash) and the view checks every record; any
     mismatch, gap or undecodable chunk resets the view and replays it from
@@ -115,9 +114,9 @@ extern "C" {
 #define EVENTLOG_SNAPSHOT_EVERY   10000
 /*  ...and at least 1 / EVENTLOG_SNAPSHOT_TAIL of the log. A snapshot
     serializes a whole view (the market view: ~270 B per post), so one
-    every 10,000 events made an empty node's 1M join quadratic: 410-507 s
-    and 182-188 CPU-s on the joiner, against 89 s and 40 CPU-s without
-    periodic snapshots (scripts/bench_sync.sh join, docs/sync.md §8).
+    every 10,000 events made an empty node's join of a large community
+    quadratic (docs/performance.md, "Snapshots every quarter of the log";
+    docs/decisions/0018-snapshots-every-quarter-of-the-log.md).
     With a quarter of the log, snapshots come at log sizes growing by
     4/3: all of them together cost ~4 final snapshots, and a restart
     replays at most a quarter of the log. */
@@ -301,46 +300,10 @@ int eventlog_views_load (eventlog_t *self, uint64_t *replayed);
     manifests in one synced batch; see "Snapshots"). */
 int eventlog_views_snapshot (eventlog_t *self);
 
-/*  What is stored of a view's snapshot: the manifest's generation (0 for
-    none or a single-value snapshot), chunk count and bytes, and the chunks
-    stored under any generation (equal to n_chunks once orphans are gone). */
-typedef struct {
-    uint64_t generation;
-    uint64_t n_chunks;
-    uint64_t total_bytes;
-    uint64_t stored_chunks;
-} eventlog_snapshot_info_t;
-
-/*  Fill *info for view `name`. 0, HEARTH_EIO. For stats, tests, tools. */
-int eventlog_snapshot_info (eventlog_t *self, const char *name, eventlog_snapshot_info_t *info);
-
-/* ---- for tests and tools: snapshot chunks at the byte level --------------- */
-
-/*  Chunk size used from the next snapshot on: bytes clamped to
-    1..EVENTLOG_SNAPSHOT_CHUNK_BYTES (the default). Tests lower it to get
-    many chunks out of a small view. */
-void eventlog_set_snapshot_chunk_bytes (eventlog_t *self, size_t bytes);
-
 /*  Automatic snapshots every `events` accepted events instead of the
     eventlog_snapshot_due() policy; 0 restores the policy. Tests and
     operators that want short replays use it (hearthd --snapshot-every). */
 void eventlog_set_snapshot_every (eventlog_t *self, uint64_t events);
-
-/*  Copy of the stored chunk (name, generation, index): 0 and *buf
-    malloc'd (caller frees) with *len, HEARTH_ENOTFOUND, HEARTH_EIO. */
-int eventlog_snapshot_chunk_get (eventlog_t *self, const char *name, uint64_t generation,
-                                 uint32_t index, uint8_t **buf, size_t *len);
-
-/*  Store (buf != NULL) or delete (buf NULL) a chunk, synced: fault
-    injection for tests. 0, HEARTH_EINVAL, HEARTH_EIO. */
-int eventlog_snapshot_chunk_put (eventlog_t *self, const char *name, uint64_t generation,
-                                 uint32_t index, const uint8_t *buf, size_t len);
-
-/*  Store a single-value view snapshot as written before chunks existed
-    (ViewSnapshot {view, covers_seq, state}), synced: tests of reading an
-    old data directory. 0, HEARTH_EINVAL, HEARTH_EIO. */
-int eventlog_snapshot_put_legacy (eventlog_t *self, const char *name, uint64_t covers_seq,
-                                  const uint8_t *state, size_t len);
 
 /*  For repair: count the stored events by reading every one (in seq
     order) and make meta "counts" and "clock" agree with them (one synced
@@ -348,26 +311,6 @@ int eventlog_snapshot_put_legacy (eventlog_t *self, const char *name, uint64_t c
     leaves counters of a batch that is gone). *events gets the count. 0
     or an error. */
 int eventlog_recount (eventlog_t *self, uint64_t *events);
-
-/*  Store n SignedEvent frames as they are (decoded, nothing else checked:
-    no signature, membership, Lamport or clock rule), with their indexes
-    and counters in one synced batch, and fold them into membership and
-    the views: fault injection for tests of a data directory that holds
-    what an older version accepted, or of a node that serves what its peers
-    must refuse. All or nothing: 0, HEARTH_EINVAL (a frame does not decode),
-    HEARTH_EEXISTS (one is stored), HEARTH_EIO, HEARTH_ENOMEM. */
-int eventlog_store_unchecked (eventlog_t *self, const uint8_t *const *frames, const size_t *lens,
-                              size_t n);
-
-/*  Copy of view name's stored manifest (a ViewSnapshot): 0 and *buf
-    malloc'd (caller frees) with *len, HEARTH_ENOTFOUND, HEARTH_EIO. */
-int eventlog_snapshot_manifest_get (eventlog_t *self, const char *name, uint8_t **buf, size_t *len);
-
-/*  Store (buf != NULL) raw bytes as view name's manifest, or delete it
-    (buf NULL), synced: fault injection for tests and the fuzz target of
-    the snapshot restore path. 0, HEARTH_EINVAL, HEARTH_EIO. */
-int eventlog_snapshot_manifest_put (eventlog_t *self, const char *name, const uint8_t *buf,
-                                    size_t len);
 
 /*  Rebuild every view from the whole log (reset + full replay). */
 int eventlog_views_rebuild (eventlog_t *self);
