@@ -14,7 +14,7 @@
         silence or an unroutable send.
     Both directions speak the same protocol; a query-only client (hearthctl
     --node) never becomes a link. Either way a link's key must be allowed
-    (s_key_allowed: a member or a pending invitee) for any frame to be sent
+    (gossip_link_allowed: a member or a pending invitee) for any frame to be sent
     on it or read from it; the tick closes links whose key no longer is and
     dials out links whose key has become so.
 
@@ -197,7 +197,7 @@
 typedef struct {
     uint64_t id;
     uint64_t sent_mono;
-} s_fetch_t;
+} gossip_fetch_t;
 
 /*  A fetched event held back so a batch can be stored in lamport order
     (wire: in the link's hold blocks), or a pushed event of a burst (wire:
@@ -208,7 +208,7 @@ typedef struct {
     size_t    len;
     int       decoded;                      /* hash is set (the event decoded) */
     uint8_t   hash [HEARTH_HASH_BYTES];
-} s_held_t;
+} gossip_held_t;
 
 /*  A peer's fetch waiting for its budget (gossip_budget.h), answered from
     hashes [next] on. */
@@ -216,9 +216,9 @@ typedef struct {
     uint64_t  request_id;
     uint8_t  *hashes;                       /* owned: n x 32 bytes */
     size_t    n, next;
-} s_fetch_held_t;
+} gossip_fetch_held_t;
 
-typedef struct _s_link_t s_link_t;
+typedef struct _s_link_t gossip_link_t;
 struct _s_link_t {
     gossip_t     *owner;                    /* borrowed */
     int           outgoing;                 /* 1: our DEALER; 0: their connection to our ROUTER */
@@ -233,7 +233,7 @@ struct _s_link_t {
     uint64_t      redial_backoff_ms;
     int           origin;                   /* out: S_ORIGIN_* (who gave us the address) */
     int           allowed;                  /* its key may exchange frames with us now
-                                               (s_links_recheck); no frame goes or is read if 0 */
+                                               (gossip_links_recheck); no frame goes or is read if 0 */
     int           barred;                   /* out: not dialled (disconnected) while not allowed */
     uint8_t       rid [GOSSIP_RID_MAX];     /* in: current routing id */
     size_t        rid_len;
@@ -259,13 +259,13 @@ struct _s_link_t {
     size_t        have_sent, need_sent;     /* cursors into the session's have/need ids */
     uint64_t      init_progress_mono;
     int           resync;                   /* reconcile again when idle */
-    s_fetch_t     fetch [GOSSIP_FETCH_WINDOW];
+    gossip_fetch_t     fetch [GOSSIP_FETCH_WINDOW];
     size_t        n_fetch;
-    s_held_t     *held;                     /* owned: fetched, not yet stored */
+    gossip_held_t     *held;                     /* owned: fetched, not yet stored */
     size_t        n_held, cap_held, held_bytes;
     uint8_t     **hold_blocks;              /* owned: the held events' bytes, packed */
     size_t        n_hold_blocks, cap_hold_blocks, hold_block_used;
-    s_held_t     *inbox;                    /* owned: pushed events of this burst (group commit) */
+    gossip_held_t     *inbox;                    /* owned: pushed events of this burst (group commit) */
     size_t        n_inbox, cap_inbox;
     /*  Responder session (theirs). */
     gossip_session_t *resp;                 /* owned, or NULL */
@@ -284,22 +284,22 @@ struct _s_link_t {
     size_t        neg_held_len;
     uint64_t      neg_held_session;
     int           neg_held_open;
-    s_fetch_held_t fetch_held [GOSSIP_BUDGET_HELD_FETCHES];
+    gossip_fetch_held_t fetch_held [GOSSIP_BUDGET_HELD_FETCHES];
     size_t        n_fetch_held;
 };
 
 /*  Where the address of an out link came from. */
 enum {
-    S_ORIGIN_CONFIG = 0,                    /* --peer, the config, gossip_peer_add */
-    S_ORIGIN_LEARNED,                       /* a peer's hello */
-    S_ORIGIN_DISCOVERED                     /* a LAN beacon */
+    GOSSIP_ORIGIN_CONFIG = 0,                    /* --peer, the config, gossip_peer_add */
+    GOSSIP_ORIGIN_LEARNED,                       /* a peer's hello */
+    GOSSIP_ORIGIN_DISCOVERED                     /* a LAN beacon */
 };
 
 /*  A connection of the listening socket awaiting its handshake verdict. */
 typedef struct {
     int       fd;
     int       resolved;                     /* a verdict was credited to it */
-} s_conn_t;
+} gossip_conn_t;
 
 /*  A remote query admitted and waiting for its turn (served after the read
     burst it came in). */
@@ -312,20 +312,20 @@ typedef struct {
     uint64_t  budget_ms;
     char      capability [GOSSIP_WIRE_MAX_CAPABILITY + 1];
     char     *input;                        /* owned copy of input_json, or NULL = {} */
-} s_query_t;
+} gossip_query_t;
 
 /*  Locally appended events waiting to be pushed (eager push). */
 typedef struct {
     uint8_t  *wire;                         /* owned copy */
     size_t    len;
-} s_pending_t;
+} gossip_pending_t;
 
 /*  A received event's hash waiting to be announced (lazy push). */
 typedef struct {
     uint8_t   hash [HEARTH_HASH_BYTES];
     uint8_t   origin [HEARTH_KEY_BYTES];    /* the key it came from: not announced back */
     uint64_t  queued_mono;
-} s_announce_t;
+} gossip_announce_t;
 
 struct _gossip_t {
     eventlog_t         *log;                /* borrowed */
@@ -340,20 +340,20 @@ struct _gossip_t {
     negentropy_store_t *store;              /* owned: backed by the log's order index */
     int                 store_stale;        /* store or encoder lost step with the log: rebuild */
     riblt_encoder_t    *encoder;            /* owned: rateless IBLT symbols of the same set */
-    s_link_t          **links;              /* owned array of owned links */
+    gossip_link_t          **links;              /* owned array of owned links */
     size_t              n_links, cap_links;
     gossip_stats_t      stats;
     gossip_query_fn    *query_fn;
     void               *query_arg;          /* borrowed */
     gossip_admit_t     *admit;              /* owned: limits of remote queries */
     gossip_budget_t    *budget;             /* owned: per-peer budget of responder work */
-    s_query_t          *queries;            /* owned array: admitted, not yet served */
+    gossip_query_t          *queries;            /* owned array: admitted, not yet served */
     size_t              n_queries, cap_queries;
     int                 tick_timer, sync_timer;
     uint64_t            next_id;            /* sessions, fetches, pings */
-    s_pending_t        *pending;            /* owned array */
+    gossip_pending_t        *pending;            /* owned array */
     size_t              n_pending, cap_pending;
-    s_announce_t       *announce;           /* owned array: hashes to announce, oldest first */
+    gossip_announce_t       *announce;           /* owned array: hashes to announce, oldest first */
     size_t              n_announce, cap_announce;
     int                 announce_timer;     /* one-shot zloop timer, -1 = not armed */
     gossip_want_t      *want;               /* owned: announced hashes we lack */
@@ -364,24 +364,24 @@ struct _gossip_t {
     zsock_t            *monitor;            /* owned: PAIR reading the router's socket monitor */
     char                learn_held [GOSSIP_LEARN_HELD][GOSSIP_MAX_ADDRESS];   /* oldest first */
     size_t              n_learn_held;
-    s_conn_t            conns [GOSSIP_MONITOR_CONNS];   /* accepted, verdict awaited or credited */
+    gossip_conn_t            conns [GOSSIP_MONITOR_CONNS];   /* accepted, verdict awaited or credited */
     size_t              n_conns;
     uint64_t            failed_unclosed;    /* handshake failures whose close is still to come */
-    uint64_t            recheck_mono;       /* last s_links_recheck by the tick */
+    uint64_t            recheck_mono;       /* last gossip_links_recheck by the tick */
     int                 recheck_due;        /* an invite arrived: re-check at the next tick */
 };
 
 /* ---- small helpers -------------------------------------------------------------- */
 
 static uint64_t
-s_head (gossip_t *self)
+gossip_head (gossip_t *self)
 {
     return eventlog_stats (self->log)->lamport_head;
 }
 
 /*  May `key` talk to us now: a current member or a pending invitee. */
 static int
-s_admitted (gossip_t *self, const uint8_t key [32])
+gossip_admitted (gossip_t *self, const uint8_t key [32])
 {
     const membership_t *m = eventlog_membership (self->log);
     if (!m || !eventlog_community_id (self->log))
@@ -393,7 +393,7 @@ s_admitted (gossip_t *self, const uint8_t key [32])
 
 /*  Is `key` a current member (not an invitee)? */
 static int
-s_is_member (gossip_t *self, const uint8_t key [32])
+gossip_is_member (gossip_t *self, const uint8_t key [32])
 {
     const membership_t *m = eventlog_membership (self->log);
     return m && membership_level (m, key) >= HEARTH__LEVEL__LEVEL_MEMBER;
@@ -405,7 +405,7 @@ s_zap_admit (void *arg, const uint8_t key [32])
     gossip_t *self = (gossip_t *) arg;
     if (memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
         return 1;                           /* our own key (hearthctl --node on this node) */
-    return s_admitted (self, key);
+    return gossip_admitted (self, key);
 }
 
 /*  May the link's key exchange frames with us now? A current member or a
@@ -418,17 +418,17 @@ s_zap_admit (void *arg, const uint8_t key [32])
     since its inviter may only become a member in its view near the end of
     the log. Addresses learned from hellos never get an exception. */
 static int
-s_key_allowed (gossip_t *self, const s_link_t *l)
+gossip_link_allowed (gossip_t *self, const gossip_link_t *l)
 {
-    if (s_admitted (self, l->key))
+    if (gossip_admitted (self, l->key))
         return 1;
     const membership_t *m = eventlog_membership (self->log);
-    if (!l->outgoing || l->origin == S_ORIGIN_LEARNED || !m)
+    if (!l->outgoing || l->origin == GOSSIP_ORIGIN_LEARNED || !m)
         return 0;
     if (membership_count (m) == 0)
         return 1;
     const uint8_t *own = identity_public_key (self->id);
-    return l->origin == S_ORIGIN_CONFIG
+    return l->origin == GOSSIP_ORIGIN_CONFIG
         && membership_level (m, own) < HEARTH__LEVEL__LEVEL_MEMBER
         && !membership_revoked (m, own) && !membership_revoked (m, l->key);
 }
@@ -440,20 +440,20 @@ s_key_allowed (gossip_t *self, const s_link_t *l)
     frame). The tick then closes what is no longer allowed
     (s_links_enforce). */
 static void
-s_links_recheck (gossip_t *self)
+gossip_links_recheck (gossip_t *self)
 {
     self->recheck_due = 0;
     self->recheck_mono = hearth_mono_ms ();
     for (size_t i = 0; i < self->n_links; i++)
-        self->links [i]->allowed = s_key_allowed (self, self->links [i]);
+        self->links [i]->allowed = gossip_link_allowed (self, self->links [i]);
 }
 
 static void
-s_update_gauge (gossip_t *self)
+gossip_update_gauge (gossip_t *self)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < self->n_links; i++) {
-        const s_link_t *l = self->links [i];
+        const gossip_link_t *l = self->links [i];
         if (!l->connected)
             continue;
         int seen = 0;
@@ -471,7 +471,7 @@ s_update_gauge (gossip_t *self)
     retries later or drops). Every frame to a peer passes here, so this is
     where "nothing goes to a non-member" is enforced. */
 static int
-s_send_raw (s_link_t *l, const uint8_t *buf, size_t len)
+s_send_raw (gossip_link_t *l, const uint8_t *buf, size_t len)
 {
     gossip_t *self = l->owner;
     int rc;
@@ -502,7 +502,7 @@ s_send_raw (s_link_t *l, const uint8_t *buf, size_t len)
 }
 
 static int
-s_send (s_link_t *l, const Hearth__GossipMessage *m)
+gossip_link_send (gossip_link_t *l, const Hearth__GossipMessage *m)
 {
     size_t len;
     uint8_t *buf = gossip_wire_encode (m, &len);
@@ -515,7 +515,7 @@ s_send (s_link_t *l, const Hearth__GossipMessage *m)
 
 /*  Send to a routing id on the ROUTER without a link (queries, pongs). */
 static void
-s_send_rid (gossip_t *self, const uint8_t *rid, size_t rid_len, const Hearth__GossipMessage *m)
+gossip_send_rid (gossip_t *self, const uint8_t *rid, size_t rid_len, const Hearth__GossipMessage *m)
 {
     size_t len;
     uint8_t *buf = gossip_wire_encode (m, &len);
@@ -529,19 +529,19 @@ s_send_rid (gossip_t *self, const uint8_t *rid, size_t rid_len, const Hearth__Go
 }
 
 static int
-s_send_hello (s_link_t *l)
+gossip_link_send_hello (gossip_link_t *l)
 {
     gossip_t *self = l->owner;
     Hearth__GossipHello h = HEARTH__GOSSIP_HELLO__INIT;
     h.version = GOSSIP_WIRE_VERSION;
-    h.head_lamport = s_head (self);
+    h.head_lamport = gossip_head (self);
     h.event_count = eventlog_stats (self->log)->events_total;
     h.address = self->address;
     /*  Addresses of up to GOSSIP_HELLO_PEERS up peers other than l's. */
     char *peers [GOSSIP_HELLO_PEERS];
     size_t n_peers = 0;
     for (size_t i = 0; i < self->n_links && n_peers < GOSSIP_HELLO_PEERS; i++) {
-        s_link_t *o = self->links [i];
+        gossip_link_t *o = self->links [i];
         if (o->connected && o->allowed && *o->address && memcmp (o->key, l->key, HEARTH_KEY_BYTES) != 0)
             peers [n_peers++] = o->address;
     }
@@ -555,12 +555,12 @@ s_send_hello (s_link_t *l)
     Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
     m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_HELLO;
     m.hello = &h;
-    return s_send (l, &m);
+    return gossip_link_send (l, &m);
 }
 
 /*  Send events (borrowed wires) as one push or fetch-answer frame. */
 static int
-s_send_events (s_link_t *l, int push, ProtobufCBinaryData *events, size_t n, uint64_t request_id, int last)
+gossip_link_send_events (gossip_link_t *l, int push, ProtobufCBinaryData *events, size_t n, uint64_t request_id, int last)
 {
     Hearth__GossipEvents ev = HEARTH__GOSSIP_EVENTS__INIT;
     ev.events = events;
@@ -576,14 +576,14 @@ s_send_events (s_link_t *l, int push, ProtobufCBinaryData *events, size_t n, uin
         m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_EVENTS;
         m.events = &ev;
     }
-    return s_send (l, &m);
+    return gossip_link_send (l, &m);
 }
 
 /*  Count a reconciliation message sent or received: all of them, and
     those of the rateless mode apart (every message of it starts with
     RIBLT_PROTOCOL_VERSION; a v1 decline of a rateless offer is v1). */
 static void
-s_count_neg (gossip_t *self, const uint8_t *msg, size_t size)
+gossip_count_neg (gossip_t *self, const uint8_t *msg, size_t size)
 {
     self->stats.reconcile_bytes += size;
     if (size > 0 && msg [0] == RIBLT_PROTOCOL_VERSION)
@@ -591,7 +591,7 @@ s_count_neg (gossip_t *self, const uint8_t *msg, size_t size)
 }
 
 static int
-s_send_neg (s_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_t *msg, size_t size,
+s_send_neg (gossip_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_t *msg, size_t size,
             uint64_t session)
 {
     Hearth__GossipNeg n = HEARTH__GOSSIP_NEG__INIT;
@@ -607,16 +607,16 @@ s_send_neg (s_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_t *ms
         m.neg_msg = &n;
     else
         m.neg_reply = &n;
-    int rc = s_send (l, &m);
+    int rc = gossip_link_send (l, &m);
     if (rc == 0)
-        s_count_neg (l->owner, msg, size);
+        gossip_count_neg (l->owner, msg, size);
     return rc;
 }
 
 /*  Send a Negentropy message for role (0 initiator, 1 responder); if the
     queue is full keep a copy for the tick to send. 0 or HEARTH_ENOMEM. */
 static int
-s_send_neg_held (s_link_t *l, int role, Hearth__GossipMessage__BodyCase kind, const uint8_t *msg,
+gossip_link_send_neg_held (gossip_link_t *l, int role, Hearth__GossipMessage__BodyCase kind, const uint8_t *msg,
                  size_t size, uint64_t session)
 {
     free (l->neg_out [role]);
@@ -635,7 +635,7 @@ s_send_neg_held (s_link_t *l, int role, Hearth__GossipMessage__BodyCase kind, co
 
 /*  The tick: send held Negentropy messages. */
 static void
-s_send_neg_retry (s_link_t *l)
+gossip_link_send_neg_retry (gossip_link_t *l)
 {
     for (int r = 0; r < 2; r++)
         if (l->neg_out [r]
@@ -650,7 +650,7 @@ s_send_neg_retry (s_link_t *l)
 
 /*  End the link's sessions and transfers (on disconnect or a fault). */
 static void
-s_link_reset (s_link_t *l)
+gossip_link_reset (gossip_link_t *l)
 {
     for (int r = 0; r < 2; r++) {
         free (l->neg_out [r]);
@@ -668,37 +668,37 @@ s_link_reset (s_link_t *l)
     l->n_fetch = 0;
 }
 
-static void s_held_flush (s_link_t *l);
-static void s_held_free (s_link_t *l);
-static void s_inbox_flush (s_link_t *l);
-static void s_pump_want (s_link_t *l);
+static void gossip_held_flush (gossip_link_t *l);
+static void gossip_link_held_free (gossip_link_t *l);
+static void gossip_inbox_flush (gossip_link_t *l);
+static void gossip_pump_want (gossip_link_t *l);
 
 static void
-s_link_down (s_link_t *l)
+s_link_down (gossip_link_t *l)
 {
     if (l->connected)
         hlog_info (S_LOG, "link %s %s down", l->outgoing? "to": "from", l->short_id);
     l->connected = 0;
-    s_inbox_flush (l);                      /* what arrived is valid: keep it */
-    s_held_flush (l);
-    s_link_reset (l);
+    gossip_inbox_flush (l);                      /* what arrived is valid: keep it */
+    gossip_held_flush (l);
+    gossip_link_reset (l);
     l->resync = 1;
     /*  Its announced hashes go to other announcers (the tick asks them). */
     gossip_want_peer_gone (l->owner->want, l->want_peer);
-    s_update_gauge (l->owner);
+    gossip_update_gauge (l->owner);
 }
 
 static void
-s_link_destroy (s_link_t **l_p)
+gossip_link_destroy (gossip_link_t **l_p)
 {
     if (!*l_p)
         return;
-    s_link_t *l = *l_p;
+    gossip_link_t *l = *l_p;
     gossip_t *self = l->owner;
-    s_link_reset (l);
+    gossip_link_reset (l);
     if (self->want)
         gossip_want_peer_gone (self->want, l->want_peer);
-    s_held_free (l);
+    gossip_link_held_free (l);
     free (l->held);
     free (l->hold_blocks);
     for (size_t i = 0; i < l->n_inbox; i++)
@@ -717,11 +717,11 @@ s_link_destroy (s_link_t **l_p)
 }
 
 static int
-s_links_append (gossip_t *self, s_link_t *l)
+gossip_links_append (gossip_t *self, gossip_link_t *l)
 {
     if (self->n_links == self->cap_links) {
         size_t cap = self->cap_links? self->cap_links * 2: 16;
-        s_link_t **p = (s_link_t **) realloc (self->links, cap * sizeof *p);
+        gossip_link_t **p = (gossip_link_t **) realloc (self->links, cap * sizeof *p);
         if (!p)
             return HEARTH_ENOMEM;
         self->links = p;
@@ -731,10 +731,10 @@ s_links_append (gossip_t *self, s_link_t *l)
     return 0;
 }
 
-static s_link_t *
-s_link_new (gossip_t *self, int outgoing, const uint8_t key [32], int origin)
+static gossip_link_t *
+gossip_link_new (gossip_t *self, int outgoing, const uint8_t key [32], int origin)
 {
-    s_link_t *l = (s_link_t *) calloc (1, sizeof *l);
+    gossip_link_t *l = (gossip_link_t *) calloc (1, sizeof *l);
     if (!l)
         return NULL;
     l->owner = self;
@@ -745,15 +745,15 @@ s_link_new (gossip_t *self, int outgoing, const uint8_t key [32], int origin)
     hearth_node_id_format (key, l->node_id);
     hearth_short_id_format (key, l->short_id);
     l->fd = -1;
-    l->allowed = s_key_allowed (self, l);
+    l->allowed = gossip_link_allowed (self, l);
     return l;
 }
 
-static s_link_t *
-s_find (gossip_t *self, int outgoing, const uint8_t key [32])
+static gossip_link_t *
+gossip_link_find (gossip_t *self, int outgoing, const uint8_t key [32])
 {
     for (size_t i = 0; i < self->n_links; i++) {
-        s_link_t *l = self->links [i];
+        gossip_link_t *l = self->links [i];
         if (l->outgoing == outgoing && memcmp (l->key, key, HEARTH_KEY_BYTES) == 0)
             return l;
     }
@@ -762,17 +762,17 @@ s_find (gossip_t *self, int outgoing, const uint8_t key [32])
 
 /* ---- reconciliation: initiator ---------------------------------------------------- */
 
-static void s_pump (s_link_t *l);
-static int s_peer_add (gossip_t *self, const char *address, int origin);
-static void s_out_bar (s_link_t *l, const char *why);
+static void gossip_sync_pump (gossip_link_t *l);
+static int gossip_peer_dial (gossip_t *self, const char *address, int origin);
+static void s_out_bar (gossip_link_t *l, const char *why);
 
 /*  Why a session starts; the mode follows from it and cfg.reconcile. */
 typedef enum {
-    S_SYNC_CONNECT,                         /* a (re)connect: head differences, or scattered */
-    S_SYNC_PERIODIC,                        /* the periodic check: stragglers at random places */
-    S_SYNC_SCATTERED,                       /* a (re)connect's v1 round found scattered differences */
-    S_SYNC_REPAIR                           /* a fault, a dependency retry, you_lack, a fallback */
-} s_sync_reason_t;
+    GOSSIP_SYNC_CONNECT,                         /* a (re)connect: head differences, or scattered */
+    GOSSIP_SYNC_PERIODIC,                        /* the periodic check: stragglers at random places */
+    GOSSIP_SYNC_SCATTERED,                       /* a (re)connect's v1 round found scattered differences */
+    GOSSIP_SYNC_REPAIR                           /* a fault, a dependency retry, you_lack, a fallback */
+} gossip_sync_reason_t;
 
 /*  Start a session for `why` on an up link unless one runs: v1 for
     repairs, for a peer that declined the rateless mode before and with
@@ -783,7 +783,7 @@ static void s_store_rebuild (gossip_t *self);
     or a failed read: never caused by a peer's message): log it, rebuild
     the store at the next tick. True if rc was such an error. */
 static int
-s_store_trouble (gossip_t *self, int rc)
+gossip_store_trouble (gossip_t *self, int rc)
 {
     if (rc != HEARTH_ECORRUPT && rc != HEARTH_EIO)
         return 0;
@@ -797,23 +797,23 @@ s_store_trouble (gossip_t *self, int rc)
 /*  Split the store's grown pages, now that the log holds exactly what was
     inserted. ENOMEM leaves them grown (still correct) for the next call. */
 static void
-s_store_settle (gossip_t *self)
+gossip_store_settle (gossip_t *self)
 {
     int rc = negentropy_store_settle (self->store);
     if (rc && rc != HEARTH_ENOMEM)
-        s_store_trouble (self, rc);
+        gossip_store_trouble (self, rc);
 }
 
 static void
-s_session_start (s_link_t *l, s_sync_reason_t why)
+gossip_sync_start (gossip_link_t *l, gossip_sync_reason_t why)
 {
     gossip_t *self = l->owner;
     if (!l->connected || l->init)
         return;
     gossip_session_mode_t mode = GOSSIP_SESSION_V1;
     int probe = 0;
-    if (self->encoder && !l->riblt_declined && why != S_SYNC_REPAIR) {
-        if (why != S_SYNC_CONNECT || self->cfg.reconcile == GOSSIP_RECONCILE_RATELESS)
+    if (self->encoder && !l->riblt_declined && why != GOSSIP_SYNC_REPAIR) {
+        if (why != GOSSIP_SYNC_CONNECT || self->cfg.reconcile == GOSSIP_RECONCILE_RATELESS)
             mode = GOSSIP_SESSION_RIBLT;
         else
             probe = 1;                      /* v1 first, rateless if scattered */
@@ -832,7 +832,7 @@ s_session_start (s_link_t *l, s_sync_reason_t why)
     l->have_sent = l->need_sent = 0;
     l->n_fetch = 0;
     l->init_progress_mono = hearth_mono_ms ();
-    if (s_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN, msg, size, l->init_session) != 0) {
+    if (gossip_link_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN, msg, size, l->init_session) != 0) {
         gossip_session_destroy (&l->init);
         l->resync = 1;
     }
@@ -840,27 +840,27 @@ s_session_start (s_link_t *l, s_sync_reason_t why)
 
 /*  Abandon the initiator session and its transfers; reconcile again later. */
 static void
-s_session_abandon (s_link_t *l, const char *why)
+gossip_sync_abandon (gossip_link_t *l, const char *why)
 {
     hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "session.abandon",
                         "reconciliation with %s abandoned: %s", l->short_id, why);
-    s_held_flush (l);
+    gossip_held_flush (l);
     gossip_session_destroy (&l->init);
     l->n_fetch = 0;
     l->resync = 1;
 }
 
 static void
-s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
+gossip_on_neg_reply (gossip_link_t *l, const Hearth__GossipNeg *n)
 {
     gossip_t *self = l->owner;
     if (!l->init || l->init_done || n->session != l->init_session)
         return;                             /* stale: a session we ended */
     if (n->msg.len == 0) {                  /* the peer could not answer: again later */
-        s_session_abandon (l, "the peer could not answer");
+        gossip_sync_abandon (l, "the peer could not answer");
         return;
     }
-    s_count_neg (self, n->msg.data, n->msg.len);
+    gossip_count_neg (self, n->msg.data, n->msg.len);
     self->stats.reconcile_round_trips++;
     const uint8_t *reply;
     size_t size;
@@ -871,13 +871,13 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
         l->riblt_declined |= rc == HEARTH_ESCHEMA;
         self->stats.reconcile_fallbacks++;
         gossip_session_destroy (&l->init);
-        s_session_start (l, S_SYNC_REPAIR);
+        gossip_sync_start (l, GOSSIP_SYNC_REPAIR);
         return;
     }
     if (rc != 0) {
-        if (!s_store_trouble (self, rc))
+        if (!gossip_store_trouble (self, rc))
             self->stats.frames_dropped++;
-        s_session_abandon (l, hearth_strerror (rc));
+        gossip_sync_abandon (l, hearth_strerror (rc));
         return;
     }
     l->init_progress_mono = hearth_mono_ms ();
@@ -892,7 +892,7 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
         if (reply && old_ranges >= GOSSIP_SCATTERED_RANGES && head_ids < GOSSIP_HEAD_IDS_MAX) {
             self->stats.reconcile_switches++;
             gossip_session_destroy (&l->init);
-            s_session_start (l, S_SYNC_SCATTERED);
+            gossip_sync_start (l, GOSSIP_SYNC_SCATTERED);
             return;
         }
     }
@@ -903,8 +903,8 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
         l->resync = 1;
     }
     if (reply) {
-        if (s_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG, reply, size, l->init_session) != 0) {
-            s_session_abandon (l, "out of memory");
+        if (gossip_link_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG, reply, size, l->init_session) != 0) {
+            gossip_sync_abandon (l, "out of memory");
             return;
         }
     }
@@ -922,18 +922,18 @@ s_on_neg_reply (s_link_t *l, const Hearth__GossipNeg *n)
         Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
         m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_NEG_DONE;
         m.neg_done = &d;
-        s_send (l, &m);                     /* best effort: the responder also frees on the next open */
+        gossip_link_send (l, &m);                     /* best effort: the responder also frees on the next open */
         l->init_done = 1;
         self->stats.reconcile_rounds++;
         self->stats.reconcile_rateless += gossip_session_mode (l->init) == GOSSIP_SESSION_RIBLT;
         self->stats.last_sync_ms = hearth_now_ms ();
     }
-    s_pump (l);
+    gossip_sync_pump (l);
 }
 
 /*  Push the session's new "have" events, paced by the send queue. */
 static void
-s_pump_have (s_link_t *l)
+s_pump_have (gossip_link_t *l)
 {
     gossip_t *self = l->owner;
     if (!l->init_done)
@@ -960,7 +960,7 @@ s_pump_have (s_link_t *l)
             bytes += len;
             next++;
         }
-        int rc = n? s_send_events (l, 1, batch, n, 0, 0): 0;
+        int rc = n? gossip_link_send_events (l, 1, batch, n, 0, 0): 0;
         for (size_t i = 0; i < n; i++)
             free (batch [i].data);
         if (rc != 0)
@@ -975,7 +975,7 @@ s_pump_have (s_link_t *l)
 /*  Request the session's "need" hashes, at most GOSSIP_FETCH_WINDOW fetches
     outstanding. */
 static void
-s_pump_need (s_link_t *l)
+s_pump_need (gossip_link_t *l)
 {
     gossip_t *self = l->owner;
     size_t n_need;
@@ -1003,7 +1003,7 @@ s_pump_need (s_link_t *l)
         Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
         m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_FETCH;
         m.fetch = &f;
-        if (s_send (l, &m) != 0)
+        if (gossip_link_send (l, &m) != 0)
             return;                         /* queue full: the tick resumes */
         /*  On their way from l: other sessions and announcements skip
             them; unanswered, they move on like announced ones. */
@@ -1019,7 +1019,7 @@ s_pump_need (s_link_t *l)
 
 /*  Move the initiator's transfers on; end the session when all is done. */
 static void
-s_pump (s_link_t *l)
+gossip_sync_pump (gossip_link_t *l)
 {
     if (!l->init || !l->connected)
         return;
@@ -1036,7 +1036,7 @@ s_pump (s_link_t *l)
 
 /*  Answer one reconciliation message of the peer (its budget allowed it). */
 static void
-s_neg_serve (s_link_t *l, const uint8_t *msg, size_t len, uint64_t session, int open)
+s_neg_serve (gossip_link_t *l, const uint8_t *msg, size_t len, uint64_t session, int open)
 {
     gossip_t *self = l->owner;
     if (open) {
@@ -1049,15 +1049,15 @@ s_neg_serve (s_link_t *l, const uint8_t *msg, size_t len, uint64_t session, int 
     else
     if (!l->resp || session != l->resp_session)
         return;                             /* a session we no longer hold */
-    s_count_neg (self, msg, len);
+    gossip_count_neg (self, msg, len);
     const uint8_t *reply;
     size_t size;
     int rc = gossip_session_reconcile (l->resp, msg, len, &reply, &size);
-    if (rc != 0 && s_store_trouble (self, rc)) {
+    if (rc != 0 && gossip_store_trouble (self, rc)) {
         /*  Our fault, not the message's: an empty reply tells the initiator
             to end the session and come back (proto: GossipNeg). */
         static const uint8_t none [1];
-        s_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, none, 0, l->resp_session);
+        gossip_link_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, none, 0, l->resp_session);
         gossip_session_destroy (&l->resp);
         return;
     }
@@ -1071,13 +1071,13 @@ s_neg_serve (s_link_t *l, const uint8_t *msg, size_t len, uint64_t session, int 
     l->peer_sync_mono = hearth_mono_ms ();
     gossip_budget_set_items (self->budget, negentropy_store_size (self->store));
     gossip_budget_reply (self->budget, l->key, size, l->peer_sync_mono);
-    if (s_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size, l->resp_session) != 0)
+    if (gossip_link_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size, l->resp_session) != 0)
         gossip_session_destroy (&l->resp);      /* the initiator times out and retries */
 }
 
 /*  The held reconciliation message, if its budget allows it now. */
 static void
-s_neg_pump (s_link_t *l)
+gossip_neg_pump (gossip_link_t *l)
 {
     if (!l->neg_held
     ||  gossip_budget_ask (l->owner->budget, l->key, l->neg_held_open? GOSSIP_BUDGET_OPEN: GOSSIP_BUDGET_ROUND,
@@ -1093,7 +1093,7 @@ s_neg_pump (s_link_t *l)
     allows (gossip_budget.h), else held for the tick; a newer message
     replaces a held one (an honest initiator sends one at a time). */
 static void
-s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
+gossip_on_neg (gossip_link_t *l, const Hearth__GossipNeg *n, int open)
 {
     gossip_t *self = l->owner;
     if (!open && !(l->resp && n->session == l->resp_session)
@@ -1122,14 +1122,14 @@ s_on_neg (s_link_t *l, const Hearth__GossipNeg *n, int open)
 
 /* ---- events in ------------------------------------------------------------------ */
 
-static void s_flush_pending (gossip_t *self);
+static void gossip_flush_pending (gossip_t *self);
 
 /*  Store frames received on l (one ingest call, origin l). Events refused
     because their membership context is missing (not a member yet, a join
     before its invite) while others were accepted: reconcile again soon, the
     missing context may have just arrived. */
 static void
-s_ingest_frames (s_link_t *l, const uint8_t **frames, const size_t *lens, size_t n)
+s_ingest_frames (gossip_link_t *l, const uint8_t **frames, const size_t *lens, size_t n)
 {
     gossip_t *self = l->owner;
     if (n == 0)
@@ -1149,14 +1149,14 @@ s_ingest_frames (s_link_t *l, const uint8_t **frames, const size_t *lens, size_t
     if (context && result.accepted)
         l->resync = 1;
     free (codes);
-    s_store_settle (self);                  /* the log holds exactly what the hook inserted */
-    s_flush_pending (self);
+    gossip_store_settle (self);                  /* the log holds exactly what the hook inserted */
+    gossip_flush_pending (self);
 }
 
 /*  Store the pushed events gathered in this read burst in one ingest call
     (one write for all, unsynced: eventlog.h "Durability"). */
 static void
-s_inbox_flush (s_link_t *l)
+gossip_inbox_flush (gossip_link_t *l)
 {
     if (l->n_inbox == 0)
         return;
@@ -1177,18 +1177,18 @@ s_inbox_flush (s_link_t *l)
 }
 
 static void
-s_on_push (s_link_t *l, const Hearth__GossipEvents *ev)
+gossip_on_push (gossip_link_t *l, const Hearth__GossipEvents *ev)
 {
     for (size_t i = 0; i < ev->n_events; i++) {
         if (l->n_inbox == l->cap_inbox) {
             size_t cap = l->cap_inbox? l->cap_inbox * 2: 64;
-            s_held_t *p = (s_held_t *) realloc (l->inbox, cap * sizeof *p);
+            gossip_held_t *p = (gossip_held_t *) realloc (l->inbox, cap * sizeof *p);
             if (!p)
                 return;                     /* dropped; reconciliation repairs */
             l->inbox = p;
             l->cap_inbox = cap;
         }
-        s_held_t *h = &l->inbox [l->n_inbox];
+        gossip_held_t *h = &l->inbox [l->n_inbox];
         h->wire = (uint8_t *) malloc (ev->events [i].len + 1);
         if (!h->wire)
             return;
@@ -1203,12 +1203,12 @@ s_on_push (s_link_t *l, const Hearth__GossipEvents *ev)
 static int
 s_held_cmp (const void *a, const void *b)
 {
-    uint64_t x = ((const s_held_t *) a)->lamport, y = ((const s_held_t *) b)->lamport;
+    uint64_t x = ((const gossip_held_t *) a)->lamport, y = ((const gossip_held_t *) b)->lamport;
     return x < y? -1: x > y;
 }
 
 static void
-s_held_free (s_link_t *l)
+gossip_link_held_free (gossip_link_t *l)
 {
     for (size_t i = 0; i < l->n_held; i++)
         if (l->held [i].decoded)
@@ -1223,7 +1223,7 @@ s_held_free (s_link_t *l)
 
 /*  Store the held events in lamport order. */
 static void
-s_held_flush (s_link_t *l)
+gossip_held_flush (gossip_link_t *l)
 {
     if (l->n_held == 0)
         return;
@@ -1240,16 +1240,16 @@ s_held_flush (s_link_t *l)
     free (frames);
     free (lens);
     size_t bytes = l->held_bytes;
-    s_held_free (l);
+    gossip_link_held_free (l);
     if (bytes >= GOSSIP_RELEASE_BYTES)
         hearth_memory_release ();           /* a wave of a join: hand the freed heap back */
 }
 
 /*  len bytes in the link's hold blocks (a new block when the last one is
     full), or NULL if out of memory or len exceeds a block. Freed with the
-    blocks by s_held_free. */
+    blocks by gossip_link_held_free. */
 static uint8_t *
-s_hold_alloc (s_link_t *l, size_t len)
+s_hold_alloc (gossip_link_t *l, size_t len)
 {
     if (len > GOSSIP_HOLD_BLOCK_BYTES)
         return NULL;
@@ -1276,17 +1276,17 @@ s_hold_alloc (s_link_t *l, size_t len)
 /*  Hold one fetched event (copied); events that do not decode are held at
     lamport 0 and refused (and counted) by the log. */
 static void
-s_hold (s_link_t *l, const uint8_t *wire, size_t len)
+gossip_hold (gossip_link_t *l, const uint8_t *wire, size_t len)
 {
     if (l->n_held == l->cap_held) {
         size_t cap = l->cap_held? l->cap_held * 2: 256;
-        s_held_t *p = (s_held_t *) realloc (l->held, cap * sizeof *p);
+        gossip_held_t *p = (gossip_held_t *) realloc (l->held, cap * sizeof *p);
         if (!p)
             return;                         /* dropped; reconciliation fetches it again */
         l->held = p;
         l->cap_held = cap;
     }
-    s_held_t *h = &l->held [l->n_held];
+    gossip_held_t *h = &l->held [l->n_held];
     h->wire = s_hold_alloc (l, len);
     if (!h->wire)
         return;                             /* dropped; reconciliation fetches it again */
@@ -1306,15 +1306,15 @@ s_hold (s_link_t *l, const uint8_t *wire, size_t len)
 }
 
 static void
-s_on_events (s_link_t *l, const Hearth__GossipEvents *ev)
+gossip_on_events (gossip_link_t *l, const Hearth__GossipEvents *ev)
 {
     gossip_t *self = l->owner;
     for (size_t i = 0; i < ev->n_events; i++)
-        s_hold (l, ev->events [i].data, ev->events [i].len);
+        gossip_hold (l, ev->events [i].data, ev->events [i].len);
     self->stats.events_pulled += ev->n_events;
     l->events_pulled += ev->n_events;
     if (l->held_bytes >= GOSSIP_REORDER_BYTES)
-        s_held_flush (l);
+        gossip_held_flush (l);
     /*  An answer to a fetch the want table tracks (announced or claimed
         hashes): progress, and on the last frame what it lacked moves to
         another announcer. */
@@ -1323,16 +1323,16 @@ s_on_events (s_link_t *l, const Hearth__GossipEvents *ev)
     if (!ev->last)
         return;
     if (announced)
-        s_pump_want (l);                    /* a window slot is free */
+        gossip_pump_want (l);                    /* a window slot is free */
     for (size_t i = 0; i < l->n_fetch; i++)
         if (l->fetch [i].id == ev->request_id) {
             l->fetch [i] = l->fetch [--l->n_fetch];
             l->init_progress_mono = hearth_mono_ms ();
             break;
         }
-    s_pump (l);
+    gossip_sync_pump (l);
     if (l->n_fetch == 0)
-        s_held_flush (l);                   /* nothing more on its way: store what we have */
+        gossip_held_flush (l);                   /* nothing more on its way: store what we have */
 }
 
 /*  Answer the held fetches in order with the events we have, in frames of
@@ -1341,11 +1341,11 @@ s_on_events (s_link_t *l, const Hearth__GossipEvents *ev)
     at a later tick. A full queue ends an answer early: the requester's
     timeout redoes the transfer. */
 static void
-s_fetch_pump (s_link_t *l)
+gossip_fetch_pump (gossip_link_t *l)
 {
     gossip_t *self = l->owner;
     while (l->n_fetch_held > 0) {
-        s_fetch_held_t *h = &l->fetch_held [0];
+        gossip_fetch_held_t *h = &l->fetch_held [0];
         uint64_t now = hearth_mono_ms ();
         if (gossip_budget_ask (self->budget, l->key, GOSSIP_BUDGET_FETCH, now, NULL) != GOSSIP_BUDGET_GO)
             return;
@@ -1364,7 +1364,7 @@ s_fetch_pump (s_link_t *l)
                 continue;
             }
             if (n > 0 && bytes + len > GOSSIP_BATCH_BYTES) {
-                rc = s_send_events (l, 0, batch, n, h->request_id, 0);
+                rc = gossip_link_send_events (l, 0, batch, n, h->request_id, 0);
                 for (size_t k = 0; k < n; k++)
                     free (batch [k].data);
                 n = bytes = 0;
@@ -1377,7 +1377,7 @@ s_fetch_pump (s_link_t *l)
             h->next++;
         }
         if (rc == 0 && (n > 0 || !cut))
-            rc = s_send_events (l, 0, batch, n, h->request_id, !cut);
+            rc = gossip_link_send_events (l, 0, batch, n, h->request_id, !cut);
         for (size_t k = 0; k < n; k++)
             free (batch [k].data);
         if (cut && rc == 0)
@@ -1392,14 +1392,14 @@ s_fetch_pump (s_link_t *l)
     (counted; an honest peer never has that many outstanding, and its
     timeout would ask again). */
 static void
-s_on_fetch (s_link_t *l, const Hearth__GossipFetch *f)
+gossip_on_fetch (gossip_link_t *l, const Hearth__GossipFetch *f)
 {
     gossip_t *self = l->owner;
     if (l->n_fetch_held == GOSSIP_BUDGET_HELD_FETCHES) {
         gossip_budget_refused (self->budget, GOSSIP_BUDGET_REASON_HELD_FULL);
         return;
     }
-    s_fetch_held_t *h = &l->fetch_held [l->n_fetch_held];
+    gossip_fetch_held_t *h = &l->fetch_held [l->n_fetch_held];
     h->hashes = (uint8_t *) malloc (f->n_hashes? f->n_hashes * 32: 1);
     if (!h->hashes)
         return;
@@ -1409,12 +1409,12 @@ s_on_fetch (s_link_t *l, const Hearth__GossipFetch *f)
         if (f->hashes [i].len == 32)
             memcpy (h->hashes + 32 * h->n++, f->hashes [i].data, 32);
     l->n_fetch_held++;
-    s_fetch_pump (l);
+    gossip_fetch_pump (l);
 }
 
 /* ---- eager push, lazy push -------------------------------------------------------- */
 
-static void s_flush_announce (gossip_t *self);
+static void gossip_flush_announce (gossip_t *self);
 
 static int
 s_on_announce_timer (zloop_t *loop, int timer_id, void *arg)
@@ -1423,7 +1423,7 @@ s_on_announce_timer (zloop_t *loop, int timer_id, void *arg)
     (void) timer_id;
     gossip_t *self = (gossip_t *) arg;
     self->announce_timer = -1;              /* one-shot: zloop has dropped it */
-    s_flush_announce (self);
+    gossip_flush_announce (self);
     return 0;
 }
 
@@ -1439,21 +1439,21 @@ s_announce_arm (gossip_t *self)
     /*  On failure (-1) the tick flushes instead. */
 }
 
-static int s_has_push_target (gossip_t *self, const s_link_t *origin);
+static int s_has_push_target (gossip_t *self, const gossip_link_t *origin);
 
 /*  Queue a received event's hash for announcement, unless no up link
     would get it (a link that comes up later reconciles on its handshake).
     A full queue drops it and has every link reconcile instead. */
 static void
-s_announce_queue (gossip_t *self, const uint8_t hash [32], const s_link_t *origin)
+s_announce_queue (gossip_t *self, const uint8_t hash [32], const gossip_link_t *origin)
 {
     if (!s_has_push_target (self, origin))
         return;                             /* nobody to announce it to (a join from our only
                                                peer): no entry (heaptrack of a 1M join: 1.2 MB) */
     if (self->n_announce == self->cap_announce) {
         size_t cap = self->cap_announce? self->cap_announce * 2: 256;
-        s_announce_t *p = cap <= GOSSIP_ANNOUNCE_QUEUE_MAX?
-                          (s_announce_t *) realloc (self->announce, cap * sizeof *p): NULL;
+        gossip_announce_t *p = cap <= GOSSIP_ANNOUNCE_QUEUE_MAX?
+                          (gossip_announce_t *) realloc (self->announce, cap * sizeof *p): NULL;
         if (!p) {
             for (size_t i = 0; i < self->n_links; i++)
                 self->links [i]->resync = 1;
@@ -1465,22 +1465,22 @@ s_announce_queue (gossip_t *self, const uint8_t hash [32], const s_link_t *origi
         self->announce = p;
         self->cap_announce = cap;
     }
-    s_announce_t *a = &self->announce [self->n_announce++];
+    gossip_announce_t *a = &self->announce [self->n_announce++];
     memcpy (a->hash, hash, HEARTH_HASH_BYTES);
     memcpy (a->origin, origin->key, HEARTH_KEY_BYTES);
     a->queued_mono = hearth_mono_ms ();
     s_announce_arm (self);
 }
 
-static int s_push_target (gossip_t *self, const s_link_t *l);
+static int s_push_target (gossip_t *self, const gossip_link_t *l);
 
 /*  True if an event from origin (NULL: a local append) would be pushed to
     at least one link. */
 static int
-s_has_push_target (gossip_t *self, const s_link_t *origin)
+s_has_push_target (gossip_t *self, const gossip_link_t *origin)
 {
     for (size_t li = 0; li < self->n_links; li++) {
-        const s_link_t *l = self->links [li];
+        const gossip_link_t *l = self->links [li];
         if (s_push_target (self, l)
         && !(origin && memcmp (origin->key, l->key, HEARTH_KEY_BYTES) == 0))
             return 1;
@@ -1489,7 +1489,7 @@ s_has_push_target (gossip_t *self, const s_link_t *origin)
 }
 
 static void
-s_accept_hook (void *arg, const event_t *ev, const void *origin)
+gossip_accept_hook (void *arg, const event_t *ev, const void *origin)
 {
     gossip_t *self = (gossip_t *) arg;
     int rc = negentropy_store_insert (self->store, event_lamport (ev), event_hash (ev));
@@ -1509,20 +1509,20 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
     Hearth__EventType type = event_body (ev)->type;
     if (type == HEARTH__EVENT_TYPE__COMMUNITY_CREATED || type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED
     ||  type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED)
-        s_links_recheck (self);
+        gossip_links_recheck (self);
     else
     if (type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED)
         self->recheck_due = 1;
     if (origin) {
         /*  Received from a peer: announce it, never forward it in full. */
-        s_announce_queue (self, event_hash (ev), (const s_link_t *) origin);
+        s_announce_queue (self, event_hash (ev), (const gossip_link_t *) origin);
         return;
     }
     if (!s_has_push_target (self, NULL))
         return;                             /* no link up: nothing to push to, no copy */
     if (self->n_pending == self->cap_pending) {
         size_t cap = self->cap_pending? self->cap_pending * 2: 64;
-        s_pending_t *p = (s_pending_t *) realloc (self->pending, cap * sizeof *p);
+        gossip_pending_t *p = (gossip_pending_t *) realloc (self->pending, cap * sizeof *p);
         if (!p)
             return;                         /* no push; reconciliation repairs */
         self->pending = p;
@@ -1530,7 +1530,7 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
     }
     size_t len;
     const uint8_t *wire = event_wire (ev, &len);
-    s_pending_t *p = &self->pending [self->n_pending];
+    gossip_pending_t *p = &self->pending [self->n_pending];
     p->wire = (uint8_t *) malloc (len);
     if (!p->wire)
         return;
@@ -1538,38 +1538,38 @@ s_accept_hook (void *arg, const event_t *ev, const void *origin)
     p->len = len;
     self->n_pending++;
     if (!self->in_ingest)
-        s_flush_pending (self);             /* a local append: push at once */
+        gossip_flush_pending (self);             /* a local append: push at once */
 }
 
 /*  The link to push to for l's key: l itself unless it is inbound and the
     peer also has an up out link. */
 static int
-s_push_target (gossip_t *self, const s_link_t *l)
+s_push_target (gossip_t *self, const gossip_link_t *l)
 {
     if (!l->connected)
         return 0;
     if (l->outgoing)
         return 1;
-    const s_link_t *out = s_find (self, 1, l->key);
+    const gossip_link_t *out = gossip_link_find (self, 1, l->key);
     return !(out && out->connected);
 }
 
 static void
-s_flush_pending (gossip_t *self)
+gossip_flush_pending (gossip_t *self)
 {
     if (self->n_pending == 0)
         return;
     ProtobufCBinaryData *batch = (ProtobufCBinaryData *) malloc (self->n_pending * sizeof *batch);
     for (size_t li = 0; batch && li < self->n_links; li++) {
-        s_link_t *l = self->links [li];
+        gossip_link_t *l = self->links [li];
         if (!s_push_target (self, l))
             continue;
         size_t n = 0, bytes = 0;
         for (size_t i = 0; i <= self->n_pending; i++) {
-            const s_pending_t *p = i < self->n_pending? &self->pending [i]: NULL;
+            const gossip_pending_t *p = i < self->n_pending? &self->pending [i]: NULL;
             int flush = !p || (n > 0 && bytes + p->len > GOSSIP_BATCH_BYTES);
             if (flush && n > 0) {
-                if (s_send_events (l, 1, batch, n, 0, 0) == 0) {
+                if (gossip_link_send_events (l, 1, batch, n, 0, 0) == 0) {
                     l->events_pushed += n;
                     self->stats.events_pushed += n;
                 }
@@ -1595,13 +1595,13 @@ s_flush_pending (gossip_t *self)
     from l's key, in frames of up to GOSSIP_WIRE_MAX_ANNOUNCE. A refused
     send drops the rest for l, which then reconciles. */
 static void
-s_announce_to (s_link_t *l, size_t due)
+s_announce_to (gossip_link_t *l, size_t due)
 {
     gossip_t *self = l->owner;
     ProtobufCBinaryData hashes [GOSSIP_WIRE_MAX_ANNOUNCE];
     size_t n = 0;
     for (size_t i = 0; i <= due; i++) {
-        const s_announce_t *a = i < due? &self->announce [i]: NULL;
+        const gossip_announce_t *a = i < due? &self->announce [i]: NULL;
         if ((!a && n > 0) || n == GOSSIP_WIRE_MAX_ANNOUNCE) {
             Hearth__GossipAnnounce an = HEARTH__GOSSIP_ANNOUNCE__INIT;
             an.hashes = hashes;
@@ -1609,7 +1609,7 @@ s_announce_to (s_link_t *l, size_t due)
             Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
             m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_ANNOUNCE;
             m.announce = &an;
-            if (s_send (l, &m) != 0) {
+            if (gossip_link_send (l, &m) != 0) {
                 l->resync = 1;              /* dropped: reconcile when idle */
                 return;
             }
@@ -1628,21 +1628,21 @@ s_announce_to (s_link_t *l, size_t due)
 /*  A version-1 peer knows no announcements: push it the first `due` queued
     events in full (read back from the log), except those from its key. */
 static void
-s_announce_to_v1 (s_link_t *l, size_t due)
+s_announce_to_v1 (gossip_link_t *l, size_t due)
 {
     gossip_t *self = l->owner;
     ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
     size_t n = 0, bytes = 0;
     int rc = 0;
     for (size_t i = 0; i <= due && rc == 0; i++) {
-        const s_announce_t *a = i < due? &self->announce [i]: NULL;
+        const gossip_announce_t *a = i < due? &self->announce [i]: NULL;
         uint8_t *wire = NULL;
         size_t len = 0;
         if (a && (memcmp (a->origin, l->key, HEARTH_KEY_BYTES) == 0
               ||  eventlog_get_wire (self->log, a->hash, &wire, &len) != 0))
             continue;
         if (n > 0 && (!a || n == GOSSIP_FETCH_BATCH || bytes + len > GOSSIP_BATCH_BYTES)) {
-            rc = s_send_events (l, 1, batch, n, 0, 0);
+            rc = gossip_link_send_events (l, 1, batch, n, 0, 0);
             if (rc == 0) {
                 l->events_pushed += n;
                 self->stats.events_pushed += n;
@@ -1669,7 +1669,7 @@ s_announce_to_v1 (s_link_t *l, size_t due)
 /*  Announce the queued hashes that have waited GOSSIP_ANNOUNCE_DELAY_MS to
     every up link (one per peer key), then re-arm for the rest. */
 static void
-s_flush_announce (gossip_t *self)
+gossip_flush_announce (gossip_t *self)
 {
     uint64_t now = hearth_mono_ms ();
     size_t due = 0;
@@ -1677,7 +1677,7 @@ s_flush_announce (gossip_t *self)
         due++;
     if (due > 0) {
         for (size_t li = 0; li < self->n_links; li++) {
-            s_link_t *l = self->links [li];
+            gossip_link_t *l = self->links [li];
             if (!s_push_target (self, l))
                 continue;
             if (l->peer_version && l->peer_version < GOSSIP_WIRE_VERSION_ANNOUNCE)
@@ -1694,7 +1694,7 @@ s_flush_announce (gossip_t *self)
 /*  Ask l for the announced hashes queued for it: fetches of up to
     GOSSIP_FETCH_BATCH, at most GOSSIP_ANNOUNCE_FETCH_WINDOW outstanding. */
 static void
-s_pump_want (s_link_t *l)
+gossip_pump_want (gossip_link_t *l)
 {
     gossip_t *self = l->owner;
     if (!l->connected || gossip_want_queued (self->want, l->want_peer) == 0)
@@ -1719,7 +1719,7 @@ s_pump_want (s_link_t *l)
         Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
         m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_FETCH;
         m.fetch = &f;
-        if (s_send (l, &m) != 0) {
+        if (gossip_link_send (l, &m) != 0) {
             /*  Queue full: close the request at once, so its hashes go to
                 another announcer (or l reconciles, the tick sees to it). */
             gossip_want_answered (self->want, l->want_peer, id, 1, now);
@@ -1733,7 +1733,7 @@ s_pump_want (s_link_t *l)
     GOSSIP_WIRE_MAX_ANNOUNCE; the rest, and any over the pending limits,
     are counted as dropped and l is reconciled with instead) and ask l. */
 static void
-s_on_announce (s_link_t *l, const Hearth__GossipAnnounce *a)
+gossip_on_announce (gossip_link_t *l, const Hearth__GossipAnnounce *a)
 {
     gossip_t *self = l->owner;
     size_t n = a->n_hashes;
@@ -1760,7 +1760,7 @@ s_on_announce (s_link_t *l, const Hearth__GossipAnnounce *a)
                             "%zu announced hashes from %s over the pending limits; reconciling instead",
                             dropped, l->short_id);
     }
-    s_pump_want (l);
+    gossip_pump_want (l);
 }
 
 /* ---- messages ------------------------------------------------------------------- */
@@ -1796,9 +1796,9 @@ s_learn_promote (gossip_t *self)
         uint8_t key [32];
         char endpoint [GOSSIP_MAX_ADDRESS];
         int drop = gossip_address_parse (self->learn_held [i], key, endpoint) != 0
-                || !m || membership_revoked (m, key) || s_find (self, 1, key);
-        if (!drop && s_is_member (self, key) && n_out < GOSSIP_LEARN_OUT) {
-            if (s_peer_add (self, self->learn_held [i], S_ORIGIN_LEARNED) == 0) {
+                || !m || membership_revoked (m, key) || gossip_link_find (self, 1, key);
+        if (!drop && gossip_is_member (self, key) && n_out < GOSSIP_LEARN_OUT) {
+            if (gossip_peer_dial (self, self->learn_held [i], GOSSIP_ORIGIN_LEARNED) == 0) {
                 n_out++;
                 hlog_info (S_LOG, "learned peer %s is a member now", self->learn_held [i]);
             }
@@ -1812,7 +1812,7 @@ s_learn_promote (gossip_t *self)
 }
 
 static void
-s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
+s_on_hello (gossip_link_t *l, const Hearth__GossipHello *h)
 {
     gossip_t *self = l->owner;
     l->peer_head = h->head_lamport;
@@ -1828,7 +1828,7 @@ s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
         if (h->address && *h->address && gossip_address_parse (h->address, key, endpoint) == 0
         &&  memcmp (key, l->key, HEARTH_KEY_BYTES) == 0)
             snprintf (l->address, sizeof l->address, "%s", h->address);
-        s_send_hello (l);                   /* so the dialler learns our head */
+        gossip_link_send_hello (l);                   /* so the dialler learns our head */
     }
     /*  Peers of the peer: dial a few we have no link with, up to
         GOSSIP_LEARN_OUT out links, so a line of nodes grows into a mesh.
@@ -1843,17 +1843,17 @@ s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
         uint8_t key [32];
         char endpoint [GOSSIP_MAX_ADDRESS];
         if (gossip_address_parse (h->peers [i], key, endpoint) != 0
-        ||  s_find (self, 0, key) || s_find (self, 1, key)
+        ||  gossip_link_find (self, 0, key) || gossip_link_find (self, 1, key)
         ||  memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
             continue;                       /* CURVE proves the key when we connect */
-        if (!s_is_member (self, key)) {
+        if (!gossip_is_member (self, key)) {
             s_learn_hold (self, h->peers [i]);
             hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "learn.nonmember",
                                 "%s named %s, which is not a member here: not dialled (held "
                                 "until it is one)", l->short_id, h->peers [i]);
             continue;
         }
-        if (s_peer_add (self, h->peers [i], S_ORIGIN_LEARNED) == 0) {
+        if (gossip_peer_dial (self, h->peers [i], GOSSIP_ORIGIN_LEARNED) == 0) {
             n_out++;
             hlog_info (S_LOG, "learned peer %s from %s", h->peers [i], l->short_id);
         }
@@ -1862,32 +1862,32 @@ s_on_hello (s_link_t *l, const Hearth__GossipHello *h)
 
 /*  Dispatch one checked message on a link. */
 static void
-s_on_message (s_link_t *l, const Hearth__GossipMessage *m)
+s_on_message (gossip_link_t *l, const Hearth__GossipMessage *m)
 {
     gossip_t *self = l->owner;
     if (m->body_case != HEARTH__GOSSIP_MESSAGE__BODY_PUSH)
-        s_inbox_flush (l);                  /* keep the peer's order */
+        gossip_inbox_flush (l);                  /* keep the peer's order */
     switch (m->body_case) {
         case HEARTH__GOSSIP_MESSAGE__BODY_HELLO:
             s_on_hello (l, m->hello);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_PUSH:
-            s_on_push (l, m->push);
+            gossip_on_push (l, m->push);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_ANNOUNCE:
-            s_on_announce (l, m->announce);
+            gossip_on_announce (l, m->announce);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_EVENTS:
-            s_on_events (l, m->events);
+            gossip_on_events (l, m->events);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN:
-            s_on_neg (l, m->neg_open, 1);
+            gossip_on_neg (l, m->neg_open, 1);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG:
-            s_on_neg (l, m->neg_msg, 0);
+            gossip_on_neg (l, m->neg_msg, 0);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY:
-            s_on_neg_reply (l, m->neg_reply);
+            gossip_on_neg_reply (l, m->neg_reply);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_NEG_DONE:
             if (l->resp && m->neg_done->session == l->resp_session) {
@@ -1899,18 +1899,18 @@ s_on_message (s_link_t *l, const Hearth__GossipMessage *m)
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_FETCH:
             l->peer_sync_mono = hearth_mono_ms ();
-            s_on_fetch (l, m->fetch);
+            gossip_on_fetch (l, m->fetch);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_PING: {
             Hearth__GossipPing p = HEARTH__GOSSIP_PING__INIT;
             p.nonce = m->ping->nonce;
-            p.head_lamport = s_head (self);
+            p.head_lamport = gossip_head (self);
             Hearth__GossipMessage r = HEARTH__GOSSIP_MESSAGE__INIT;
             r.body_case = HEARTH__GOSSIP_MESSAGE__BODY_PONG;
             r.pong = &p;
             l->peer_head = m->ping->head_lamport;
             l->head_known = 1;
-            s_send (l, &r);
+            gossip_link_send (l, &r);
             break;
         }
         case HEARTH__GOSSIP_MESSAGE__BODY_PONG:
@@ -1930,7 +1930,7 @@ s_on_message (s_link_t *l, const Hearth__GossipMessage *m)
             Hearth__GossipMessage reply = HEARTH__GOSSIP_MESSAGE__INIT;
             reply.body_case = HEARTH__GOSSIP_MESSAGE__BODY_REPLY;
             reply.reply = &r;
-            s_send (l, &reply);
+            gossip_link_send (l, &reply);
             break;
         }
         default:
@@ -1955,7 +1955,7 @@ s_decode (gossip_t *self, const char *who, const uint8_t *buf, size_t len, gossi
 }
 
 static void
-s_link_seen (s_link_t *l, size_t len)
+gossip_link_seen (gossip_link_t *l, size_t len)
 {
     gossip_budget_earn (l->owner->budget, l->key, len, hearth_mono_ms ());
     l->bytes_in += len;
@@ -1966,10 +1966,10 @@ s_link_seen (s_link_t *l, size_t len)
 /* ---- out links (DEALER) ----------------------------------------------------------- */
 
 static int
-s_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
+gossip_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
-    s_link_t *l = (s_link_t *) arg;
+    gossip_link_t *l = (gossip_link_t *) arg;
     gossip_t *self = l->owner;
     void *h = zsock_resolve (sock);
     for (int burst = 0; burst < GOSSIP_RECV_BURST; burst++) {
@@ -1996,47 +1996,47 @@ s_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
         }
         gossip_wire_msg_t m;
         if (s_decode (self, l->short_id, buf, len, &m) == 0) {
-            s_link_seen (l, len);
+            gossip_link_seen (l, len);
             s_on_message (l, m.msg);
             gossip_wire_release (&m);
         }
         zmq_msg_close (&msg);
     }
-    s_inbox_flush (l);
+    gossip_inbox_flush (l);
     return 0;
 }
 
 static void
-s_link_up (s_link_t *l)
+s_link_up (gossip_link_t *l)
 {
-    s_held_flush (l);
-    s_link_reset (l);
+    gossip_held_flush (l);
+    gossip_link_reset (l);
     gossip_want_peer_gone (l->owner->want, l->want_peer);  /* requests on the old connection are lost */
     l->connected = 1;
     l->peer_version = 0;                    /* its hello tells (the peer may have been upgraded) */
     l->last_recv_mono = hearth_mono_ms ();
     hlog_info (S_LOG, "link %s %s up", l->outgoing? "to": "from", l->short_id);
-    s_update_gauge (l->owner);
+    gossip_update_gauge (l->owner);
     /*  The dialling side says hello and initiates; the other answers. */
     l->resync = 0;
     if (l->outgoing) {
-        s_send_hello (l);
-        s_session_start (l, S_SYNC_CONNECT);
+        gossip_link_send_hello (l);
+        gossip_sync_start (l, GOSSIP_SYNC_CONNECT);
     }
 }
 
 static int
-s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
+gossip_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
-    s_link_t *l = (s_link_t *) arg;
+    gossip_link_t *l = (gossip_link_t *) arg;
     zmsg_t *msg = zmsg_recv (sock);
     if (!msg)
         return 0;
     char *event = zmsg_popstr (msg);
     if (event && streq (event, "HANDSHAKE_SUCCEEDED")) {
         l->redial_backoff_ms = 0;
-        l->allowed = s_key_allowed (l->owner, l);
+        l->allowed = gossip_link_allowed (l->owner, l);
         if (!l->allowed) {
             /*  CURVE proved the server holds the key; it is no member's. */
             if (!l->barred)
@@ -2065,7 +2065,7 @@ s_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
 
 /*  Common socket options of a peer DEALER (links and client calls). */
 static void
-s_dealer_options (zsock_t *d, const uint8_t server [32], const uint8_t pub [32], const uint8_t *sec)
+gossip_dealer_options (zsock_t *d, const uint8_t server [32], const uint8_t pub [32], const uint8_t *sec)
 {
     zsock_set_curve_serverkey_bin (d, server);
     zsock_set_curve_publickey_bin (d, pub);
@@ -2075,7 +2075,7 @@ s_dealer_options (zsock_t *d, const uint8_t server [32], const uint8_t pub [32],
 }
 
 static int
-s_out_open (s_link_t *l)
+s_out_open (gossip_link_t *l)
 {
     gossip_t *self = l->owner;
     uint8_t server [32];
@@ -2084,7 +2084,7 @@ s_out_open (s_link_t *l)
     l->dealer = zsock_new (ZMQ_DEALER);
     if (!l->dealer)
         return HEARTH_ENOMEM;
-    s_dealer_options (l->dealer, server, self->curve_pub, self->curve_sec);
+    gossip_dealer_options (l->dealer, server, self->curve_pub, self->curve_sec);
     zsock_set_reconnect_ivl (l->dealer, GOSSIP_RECONNECT_IVL_MS);
     zsock_set_reconnect_ivl_max (l->dealer, GOSSIP_RECONNECT_MAX_MS);
     zsock_set_heartbeat_ivl (l->dealer, GOSSIP_HEARTBEAT_IVL_MS);
@@ -2099,8 +2099,8 @@ s_out_open (s_link_t *l)
     zstr_sendx (l->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", "DISCONNECTED", "HANDSHAKE_FAILED_AUTH", NULL);
     zstr_sendx (l->monitor, "START", NULL);
     zsock_wait (l->monitor);
-    if (zloop_reader (self->loop, (zsock_t *) l->monitor, s_on_monitor, l) != 0
-    ||  zloop_reader (self->loop, l->dealer, s_on_dealer, l) != 0)
+    if (zloop_reader (self->loop, (zsock_t *) l->monitor, gossip_on_monitor, l) != 0
+    ||  zloop_reader (self->loop, l->dealer, gossip_on_dealer, l) != 0)
         return HEARTH_ENOMEM;
     zloop_reader_set_tolerant (self->loop, l->dealer);
     if (!l->allowed) {
@@ -2117,7 +2117,7 @@ s_out_open (s_link_t *l)
     (libzmq closes the connection and drops anything queued), down the
     link, count it. The tick dials it again if the key becomes allowed. */
 static void
-s_out_bar (s_link_t *l, const char *why)
+s_out_bar (gossip_link_t *l, const char *why)
 {
     gossip_t *self = l->owner;
     hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "link.nonmember",
@@ -2135,7 +2135,7 @@ s_out_bar (s_link_t *l, const char *why)
     have been closed and reused since). libzmq sees the connection end and
     cleans up; the peer's reconnect meets ZAP again. */
 static void
-s_in_shutdown (s_link_t *l)
+gossip_link_in_shutdown (gossip_link_t *l)
 {
     if (l->fd < 0)
         return;
@@ -2150,7 +2150,7 @@ s_in_shutdown (s_link_t *l)
 /*  Remember the socket an in link's frame came from (on a change only:
     getpeername is a system call). */
 static void
-s_in_track_fd (s_link_t *l, int fd)
+gossip_link_in_track_fd (gossip_link_t *l, int fd)
 {
     if (fd < 0 || fd == l->fd)
         return;
@@ -2167,7 +2167,7 @@ static void
 s_links_enforce (gossip_t *self)
 {
     for (size_t i = 0; i < self->n_links; i++) {
-        s_link_t *l = self->links [i];
+        gossip_link_t *l = self->links [i];
         if (l->outgoing) {
             if (!l->allowed && !l->barred)
                 s_out_bar (l, membership_revoked (eventlog_membership (self->log), l->key)
@@ -2187,7 +2187,7 @@ s_links_enforce (gossip_t *self)
                                 ? "it was revoked": "it is no longer a member or invitee");
             if (l->connected)
                 s_link_down (l);
-            s_in_shutdown (l);
+            gossip_link_in_shutdown (l);
             self->stats.nonmember_links++;
         }
     }
@@ -2208,11 +2208,11 @@ s_reply_error_retry (gossip_t *self, const uint8_t *rid, size_t rid_len, uint64_
     Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
     m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_REPLY;
     m.reply = &r;
-    s_send_rid (self, rid, rid_len, &m);
+    gossip_send_rid (self, rid, rid_len, &m);
 }
 
 static void
-s_reply_error (gossip_t *self, const uint8_t *rid, size_t rid_len, uint64_t request_id, int err,
+gossip_reply_error (gossip_t *self, const uint8_t *rid, size_t rid_len, uint64_t request_id, int err,
                const char *message)
 {
     s_reply_error_retry (self, rid, rid_len, request_id, err, message, 0);
@@ -2221,13 +2221,13 @@ s_reply_error (gossip_t *self, const uint8_t *rid, size_t rid_len, uint64_t requ
 /*  Run one admitted query through the handler and answer it. Returns the
     result (0 or the error answered). */
 static int
-s_query_run (gossip_t *self, const s_query_t *q)
+s_query_run (gossip_t *self, const gossip_query_t *q)
 {
     json_error_t jerr;
     json_t *input = json_loads (q->input? q->input: "{}", JSON_REJECT_DUPLICATES, &jerr);
     if (!input || !json_is_object (input)) {
         json_decref (input);
-        s_reply_error (self, q->rid, q->rid_len, q->request_id, HEARTH_EINVAL, "input is not a JSON object");
+        gossip_reply_error (self, q->rid, q->rid_len, q->request_id, HEARTH_EINVAL, "input is not a JSON object");
         return HEARTH_EINVAL;
     }
     json_t *output = NULL;
@@ -2242,7 +2242,7 @@ s_query_run (gossip_t *self, const s_query_t *q)
         message = NULL;
     }
     if (rc != 0)
-        s_reply_error (self, q->rid, q->rid_len, q->request_id, rc, message);
+        gossip_reply_error (self, q->rid, q->rid_len, q->request_id, rc, message);
     else {
         Hearth__GossipReply r = HEARTH__GOSSIP_REPLY__INIT;
         r.request_id = q->request_id;
@@ -2250,7 +2250,7 @@ s_query_run (gossip_t *self, const s_query_t *q)
         Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
         m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_REPLY;
         m.reply = &r;
-        s_send_rid (self, q->rid, q->rid_len, &m);
+        gossip_send_rid (self, q->rid, q->rid_len, &m);
     }
     free (out_text);
     free (message);
@@ -2262,17 +2262,17 @@ s_query_run (gossip_t *self, const s_query_t *q)
     others, or behind the burst's other work) is answered `timeout` and not
     run. */
 static void
-s_queries_serve (gossip_t *self)
+gossip_queries_serve (gossip_t *self)
 {
     for (size_t i = 0; i < self->n_queries; i++) {
-        s_query_t *q = &self->queries [i];
+        gossip_query_t *q = &self->queries [i];
         uint64_t waited = 0;
         int rc = gossip_admit_start (self->admit, q->ticket, hearth_mono_ms (), &waited);
         if (rc == HEARTH_ETIMEOUT) {
             char message [160];
             snprintf (message, sizeof message, "waited %" PRIu64 " ms in this node's queue, its "
                       "whole budget of %" PRIu64 " ms: not run", waited, q->budget_ms);
-            s_reply_error (self, q->rid, q->rid_len, q->request_id, HEARTH_ETIMEOUT, message);
+            gossip_reply_error (self, q->rid, q->rid_len, q->request_id, HEARTH_ETIMEOUT, message);
             hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "query.timeout", "a remote '%s' %s",
                                 q->capability, message);
         }
@@ -2292,13 +2292,13 @@ s_query_push (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t
 {
     if (self->n_queries == self->cap_queries) {
         size_t cap = self->cap_queries? 2 * self->cap_queries: 16;
-        s_query_t *grown = (s_query_t *) realloc (self->queries, cap * sizeof *grown);
+        gossip_query_t *grown = (gossip_query_t *) realloc (self->queries, cap * sizeof *grown);
         if (!grown)
             return HEARTH_ENOMEM;
         self->queries = grown;
         self->cap_queries = cap;
     }
-    s_query_t *e = &self->queries [self->n_queries];
+    gossip_query_t *e = &self->queries [self->n_queries];
     memset (e, 0, sizeof *e);
     if (q->input_json && *q->input_json && !(e->input = strdup (q->input_json)))
         return HEARTH_ENOMEM;
@@ -2316,17 +2316,17 @@ s_query_push (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t
 /*  A remote capability call: members only; admission (gossip_admit.h)
     drops, refuses or queues it; the handler decides the rest. */
 static void
-s_on_query (gossip_t *self, const uint8_t *rid, size_t rid_len, const uint8_t key [32],
+gossip_on_query (gossip_t *self, const uint8_t *rid, size_t rid_len, const uint8_t key [32],
             const char *who, const Hearth__GossipQuery *q)
 {
     const membership_t *ms = eventlog_membership (self->log);
     int is_self = memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0;
     if (!is_self && (!ms || membership_level (ms, key) < HEARTH__LEVEL__LEVEL_MEMBER)) {
-        s_reply_error (self, rid, rid_len, q->request_id, HEARTH_EUNAUTHORIZED, "queries need a member key");
+        gossip_reply_error (self, rid, rid_len, q->request_id, HEARTH_EUNAUTHORIZED, "queries need a member key");
         return;
     }
     if (!self->query_fn) {
-        s_reply_error (self, rid, rid_len, q->request_id, HEARTH_ENOTIMPL, "this node serves no queries");
+        gossip_reply_error (self, rid, rid_len, q->request_id, HEARTH_ENOTIMPL, "this node serves no queries");
         return;
     }
     gossip_admit_result_t res;
@@ -2373,27 +2373,27 @@ s_on_query (gossip_t *self, const uint8_t *rid, size_t rid_len, const uint8_t ke
     if ((rc = s_query_push (self, key, rid, rid_len, q, &res)) != HEARTH_OK)
         snprintf (message, sizeof message, "out of memory");
     if (rc != HEARTH_OK) {
-        s_reply_error (self, rid, rid_len, q->request_id, rc, message);
+        gossip_reply_error (self, rid, rid_len, q->request_id, rc, message);
         gossip_admit_done (self->admit, res.ticket, rc);
     }
 }
 
 /*  The in link of key, made current for routing id rid (a new routing id is
     a new connection: the old one's sessions end). NULL when full. */
-static s_link_t *
+static gossip_link_t *
 s_in_link (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t rid_len)
 {
-    s_link_t *l = s_find (self, 0, key);
+    gossip_link_t *l = gossip_link_find (self, 0, key);
     if (!l) {
         size_t n_in = 0;
         for (size_t i = 0; i < self->n_links; i++)
             n_in += !self->links [i]->outgoing;
         if (n_in >= GOSSIP_MAX_INBOUND) {
             /*  Forget the longest-silent down in link to make room. */
-            s_link_t *victim = NULL;
+            gossip_link_t *victim = NULL;
             size_t vi = 0;
             for (size_t i = 0; i < self->n_links; i++) {
-                s_link_t *c = self->links [i];
+                gossip_link_t *c = self->links [i];
                 if (!c->outgoing && !c->connected && (!victim || c->last_recv_mono < victim->last_recv_mono)) {
                     victim = c;
                     vi = i;
@@ -2402,10 +2402,10 @@ s_in_link (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t ri
             if (!victim)
                 return NULL;
             self->links [vi] = self->links [--self->n_links];
-            s_link_destroy (&victim);
+            gossip_link_destroy (&victim);
         }
-        l = s_link_new (self, 0, key, S_ORIGIN_CONFIG);
-        if (!l || s_links_append (self, l) != 0) {
+        l = gossip_link_new (self, 0, key, GOSSIP_ORIGIN_CONFIG);
+        if (!l || gossip_links_append (self, l) != 0) {
             free (l);
             return NULL;
         }
@@ -2434,13 +2434,13 @@ s_on_router_frame (gossip_t *self, const uint8_t *rid, size_t rid_len, zmq_msg_t
         /*  Admitted at the handshake, revoked or expired since: drop the
             frame, down the link, close the connection it came on. */
         self->stats.frames_dropped++;
-        s_link_t *l = s_find (self, 0, key);
+        gossip_link_t *l = gossip_link_find (self, 0, key);
         if (l) {
             l->allowed = 0;
             if (l->connected)
                 s_link_down (l);
-            s_in_track_fd (l, fd);
-            s_in_shutdown (l);
+            gossip_link_in_track_fd (l, fd);
+            gossip_link_in_shutdown (l);
         }
         else
         if (fd >= 0)
@@ -2453,12 +2453,12 @@ s_on_router_frame (gossip_t *self, const uint8_t *rid, size_t rid_len, zmq_msg_t
     hearth_short_id_format (key, who);
     if (s_decode (self, who, buf, len, &m) != 0) {
         if (m.query_refused)                /* a call: answer it, never leave it to time out */
-            s_reply_error (self, rid, rid_len, m.query_request_id, HEARTH_EINVAL, m.query_problem);
+            gossip_reply_error (self, rid, rid_len, m.query_request_id, HEARTH_EINVAL, m.query_problem);
         return;
     }
     switch (m.msg->body_case) {
         case HEARTH__GOSSIP_MESSAGE__BODY_QUERY:
-            s_on_query (self, rid, rid_len, key, who, m.msg->query);
+            gossip_on_query (self, rid, rid_len, key, who, m.msg->query);
             break;
         case HEARTH__GOSSIP_MESSAGE__BODY_REPLY:
             self->stats.frames_dropped++;
@@ -2468,11 +2468,11 @@ s_on_router_frame (gossip_t *self, const uint8_t *rid, size_t rid_len, zmq_msg_t
                 self->stats.frames_dropped++;   /* our own key only asks queries */
                 break;
             }
-            s_link_t *l = s_in_link (self, key, rid, rid_len);
+            gossip_link_t *l = s_in_link (self, key, rid, rid_len);
             if (l) {
                 l->allowed = 1;             /* s_zap_admit said so just now */
-                s_in_track_fd (l, fd);
-                s_link_seen (l, len);
+                gossip_link_in_track_fd (l, fd);
+                gossip_link_seen (l, len);
                 s_on_message (l, m.msg);
             }
             break;
@@ -2506,10 +2506,10 @@ s_on_router (zloop_t *loop, zsock_t *sock, void *arg)
         zmq_msg_close (&payload);
         zmq_msg_close (&rid);
     }
-    s_queries_serve (self);
+    gossip_queries_serve (self);
     for (size_t i = 0; i < self->n_links; i++)
         if (!self->links [i]->outgoing)
-            s_inbox_flush (self->links [i]);
+            gossip_inbox_flush (self->links [i]);
     return 0;
 }
 
@@ -2524,7 +2524,7 @@ s_on_router (zloop_t *loop, zsock_t *sock, void *arg)
     reports no event for a greeting that is not ZMTP at all): junk. Exact
     when handshakes do not overlap; overlapping ones may swap which
     connection is counted, not how many. */
-static s_conn_t *
+static gossip_conn_t *
 s_conn_find (gossip_t *self, int fd)
 {
     for (size_t i = 0; i < self->n_conns; i++)
@@ -2534,7 +2534,7 @@ s_conn_find (gossip_t *self, int fd)
 }
 
 static void
-s_conn_remove (gossip_t *self, s_conn_t *c)
+s_conn_remove (gossip_t *self, gossip_conn_t *c)
 {
     size_t i = (size_t) (c - self->conns);
     memmove (&self->conns [i], &self->conns [i + 1], (self->n_conns - i - 1) * sizeof *c);
@@ -2557,11 +2557,11 @@ s_on_monitor_event (gossip_t *self, uint16_t event, uint32_t value)
 {
     switch (event) {
         case ZMQ_EVENT_ACCEPTED: {
-            s_conn_t *c = s_conn_find (self, (int) value);
+            gossip_conn_t *c = s_conn_find (self, (int) value);
             if (c)
                 s_conn_remove (self, c);    /* its close was missed: forget it */
             if (self->n_conns == GOSSIP_MONITOR_CONNS) {
-                s_conn_t *old = NULL;       /* make room: the oldest with a verdict */
+                gossip_conn_t *old = NULL;       /* make room: the oldest with a verdict */
                 for (size_t i = 0; i < self->n_conns && !old; i++)
                     if (self->conns [i].resolved)
                         old = &self->conns [i];
@@ -2599,7 +2599,7 @@ s_on_monitor_event (gossip_t *self, uint16_t event, uint32_t value)
             self->failed_unclosed++;
             break;
         case ZMQ_EVENT_DISCONNECTED: {
-            s_conn_t *c = s_conn_find (self, (int) value);
+            gossip_conn_t *c = s_conn_find (self, (int) value);
             if (self->failed_unclosed > 0) {
                 self->failed_unclosed--;    /* the close of the failure just reported */
                 if (c && !c->resolved)
@@ -2651,7 +2651,7 @@ s_on_router_monitor (zloop_t *loop, zsock_t *sock, void *arg)
 
 /*  Watch the listening socket's connections (counts of outsiders). */
 static int
-s_router_monitor_start (gossip_t *self)
+gossip_router_monitor_start (gossip_t *self)
 {
     char endpoint [64];
     snprintf (endpoint, sizeof endpoint, "inproc://hearth-gossip-monitor-%p", (void *) self);
@@ -2693,19 +2693,19 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     uint64_t now = hearth_mono_ms ();
     int gauge = 0;
     if (self->n_announce > 0 && self->announce_timer < 0)
-        s_flush_announce (self);            /* the one-shot timer could not be armed */
+        gossip_flush_announce (self);            /* the one-shot timer could not be armed */
     gossip_want_expire (self->want, now);
     if (self->recheck_due || now - self->recheck_mono >= GOSSIP_MEMBERS_RECHECK_MS)
-        s_links_recheck (self);             /* invites arrive, and expire with time */
+        gossip_links_recheck (self);             /* invites arrive, and expire with time */
     s_links_enforce (self);
     if (self->n_learn_held > 0 && !self->cfg.no_learn)
         s_learn_promote (self);
     if (self->store_stale)
         s_store_rebuild (self);
     else
-        s_store_settle (self);              /* pages grown by inserts outside our ingest calls */
+        gossip_store_settle (self);              /* pages grown by inserts outside our ingest calls */
     for (size_t i = 0; i < self->n_links; i++) {
-        s_link_t *l = self->links [i];
+        gossip_link_t *l = self->links [i];
         if (!l->outgoing && l->connected && now - l->last_recv_mono > GOSSIP_LINK_SILENT_MS) {
             s_link_down (l);
             gauge = 1;
@@ -2724,32 +2724,32 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         if (l->outgoing && now - l->last_send_mono >= GOSSIP_PING_MS) {
             Hearth__GossipPing p = HEARTH__GOSSIP_PING__INIT;
             p.nonce = ++self->next_id;
-            p.head_lamport = s_head (self);
+            p.head_lamport = gossip_head (self);
             Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
             m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_PING;
             m.ping = &p;
-            s_send (l, &m);
+            gossip_link_send (l, &m);
         }
-        s_send_neg_retry (l);
-        s_neg_pump (l);
-        s_fetch_pump (l);
+        gossip_link_send_neg_retry (l);
+        gossip_neg_pump (l);
+        gossip_fetch_pump (l);
         if (gossip_want_gave_up (self->want, l->want_peer))
             l->resync = 1;                  /* announced, never delivered, no one else has it */
-        s_pump_want (l);
+        gossip_pump_want (l);
         if (l->init) {
             int stalled = now - l->init_progress_mono > GOSSIP_SESSION_IDLE_MS;
             for (size_t k = 0; k < l->n_fetch && !stalled; k++)
                 stalled = now - l->fetch [k].sent_mono > GOSSIP_FETCH_TIMEOUT_MS;
             if (stalled)
-                s_session_abandon (l, "no progress");
+                gossip_sync_abandon (l, "no progress");
             else
-                s_pump (l);
+                gossip_sync_pump (l);
         }
         if (!l->init && l->resync)
-            s_session_start (l, S_SYNC_REPAIR);
+            gossip_sync_start (l, GOSSIP_SYNC_REPAIR);
     }
     if (gauge)
-        s_update_gauge (self);
+        gossip_update_gauge (self);
     self->stats.announce_retried = gossip_want_stats (self->want)->retried;
     s_budget_stats (self);
     return 0;
@@ -2765,17 +2765,17 @@ s_on_sync (zloop_t *loop, int timer_id, void *arg)
     uint64_t now = hearth_mono_ms ();
     size_t candidates = 0;
     for (size_t i = 0; i < self->n_links; i++) {
-        const s_link_t *l = self->links [i];
+        const gossip_link_t *l = self->links [i];
         candidates += l->connected && !l->init && !l->resp && now - l->peer_sync_mono > GOSSIP_PEER_BUSY_MS;
     }
     if (candidates == 0)
         return 0;
     uint32_t pick = randombytes_uniform ((uint32_t) candidates);
     for (size_t i = 0; i < self->n_links; i++) {
-        s_link_t *l = self->links [i];
+        gossip_link_t *l = self->links [i];
         if (l->connected && !l->init && !l->resp && now - l->peer_sync_mono > GOSSIP_PEER_BUSY_MS
         &&  pick-- == 0) {
-            s_session_start (l, S_SYNC_PERIODIC);
+            gossip_sync_start (l, GOSSIP_SYNC_PERIODIC);
             break;
         }
     }
@@ -2806,20 +2806,20 @@ s_on_beacon (zloop_t *loop, zsock_t *sock, void *arg)
         if (memcmp (b, GOSSIP_BEACON_MAGIC, 4) == 0 && b [4] == GOSSIP_BEACON_VERSION
         &&  memcmp (b + 5, cid, 32) == 0 && port > 0
         &&  memcmp (key, identity_public_key (self->id), 32) != 0
-        &&  !s_find (self, 0, key) && !s_find (self, 1, key)
+        &&  !gossip_link_find (self, 0, key) && !gossip_link_find (self, 1, key)
         &&  strlen (ip) < 64 && !strchr (ip, ':')
         &&  (!loopback || (self->beacon_host && streq (ip, self->beacon_host)))) {
             char id [HEARTH_NODE_ID_SIZE], address [GOSSIP_MAX_ADDRESS];
             hearth_node_id_format (key, id);
             snprintf (address, sizeof address, "%s@tcp://%s:%u", id, loopback? "127.0.0.1": ip, port);
-            if (!s_is_member (self, key)
+            if (!gossip_is_member (self, key)
             &&  membership_count (eventlog_membership (self->log)) > 0) {
                 self->stats.nonmember_addresses++;
                 hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "beacon.nonmember",
                                     "a LAN beacon names %s, which is not a member: not dialled", address);
             }
             else
-            if (s_peer_add (self, address, S_ORIGIN_DISCOVERED) == 0)
+            if (gossip_peer_dial (self, address, GOSSIP_ORIGIN_DISCOVERED) == 0)
                 hlog_info (S_LOG, "discovered %s on the LAN", address);
         }
     }
@@ -2832,7 +2832,7 @@ s_on_beacon (zloop_t *loop, zsock_t *sock, void *arg)
 /*  Start the beacon: publish ours (if listening) and hear others'. A host
     without a broadcast interface runs without discovery (logged). */
 static int
-s_beacon_start (gossip_t *self)
+gossip_beacon_start (gossip_t *self)
 {
     const uint8_t *cid = eventlog_community_id (self->log);
     if (!cid) {
@@ -2990,7 +2990,7 @@ gossip_store_new (eventlog_t *log, int *err)
     or an error (nothing allocated). The caller installs the hook after, or
     is on the loop thread, so no event is missed. */
 static int
-s_store_build (gossip_t *self, negentropy_store_t **store_p, riblt_encoder_t **encoder_p)
+gossip_store_build (gossip_t *self, negentropy_store_t **store_p, riblt_encoder_t **encoder_p)
 {
     int rc;
     negentropy_store_t *store = gossip_store_new (self->log, &rc);
@@ -3016,16 +3016,16 @@ s_store_rebuild (gossip_t *self)
 {
     negentropy_store_t *store;
     riblt_encoder_t *encoder;
-    int rc = s_store_build (self, &store, &encoder);
+    int rc = gossip_store_build (self, &store, &encoder);
     if (rc) {
         hlog_error (S_LOG, "rebuilding the reconciliation store failed: %s (retrying)",
                     hearth_strerror (rc));
         return;
     }
     for (size_t i = 0; i < self->n_links; i++) {
-        s_link_t *l = self->links [i];
+        gossip_link_t *l = self->links [i];
         if (l->init)
-            s_session_abandon (l, "store rebuilt");
+            gossip_sync_abandon (l, "store rebuilt");
         gossip_session_destroy (&l->resp);
     }
     negentropy_store_destroy (&self->store);
@@ -3075,7 +3075,7 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     /*  The reconciliation store from the order index, before the hook so no
         event is missed or doubled. A v1-only node keeps no encoder: it then
         declines the rateless mode. */
-    int rc = s_store_build (self, &self->store, &self->encoder);
+    int rc = gossip_store_build (self, &self->store, &self->encoder);
     if (rc != 0) {
         *err = rc;
         goto fail;
@@ -3109,26 +3109,26 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
         s_make_address (self);
         if (zloop_reader (loop, self->router, s_on_router, self) != 0)
             goto fail;
-        if ((rc = s_router_monitor_start (self)) != 0) {
+        if ((rc = gossip_router_monitor_start (self)) != 0) {
             *err = rc;
             goto fail;
         }
         zloop_reader_set_tolerant (loop, self->router);
     }
-    eventlog_set_accept_hook (log, s_accept_hook, self);
+    eventlog_set_accept_hook (log, gossip_accept_hook, self);
     self->tick_timer = zloop_timer (loop, GOSSIP_TICK_MS, 0, s_on_tick, self);
     self->sync_timer = zloop_timer (loop, self->cfg.sync_interval_ms, 0, s_on_sync, self);
     if (self->tick_timer < 0 || self->sync_timer < 0)
         goto fail;
     for (size_t i = 0; i < cfg->n_peers; i++) {
-        rc = s_peer_add (self, cfg->peers [i], S_ORIGIN_CONFIG);
+        rc = gossip_peer_dial (self, cfg->peers [i], GOSSIP_ORIGIN_CONFIG);
         if (rc != 0 && rc != HEARTH_EEXISTS) {
             hlog_error (S_LOG, "bad peer address '%s': %s", cfg->peers [i], hearth_strerror (rc));
             *err = rc;
             goto fail;
         }
     }
-    if (self->cfg.discovery && (rc = s_beacon_start (self)) != 0) {
+    if (self->cfg.discovery && (rc = gossip_beacon_start (self)) != 0) {
         *err = rc;
         goto fail;
     }
@@ -3161,7 +3161,7 @@ gossip_destroy (gossip_t **self_p)
     }
     freen (self->beacon_host);
     for (size_t i = 0; i < self->n_links; i++)
-        s_link_destroy (&self->links [i]);
+        gossip_link_destroy (&self->links [i]);
     free (self->links);
     if (self->monitor) {
         zloop_reader_end (self->loop, self->monitor);
@@ -3212,33 +3212,33 @@ gossip_query_stats (const gossip_t *self, const gossip_admit_cap_t **caps)
 }
 
 /*  Add an out link to address, given by origin (S_ORIGIN_*): dialled at
-    once if its key is allowed (s_key_allowed), else kept barred until it
+    once if its key is allowed (gossip_link_allowed), else kept barred until it
     is. 0, HEARTH_EINVAL, HEARTH_ECAPACITY, HEARTH_EEXISTS, HEARTH_ENOMEM. */
 static int
-s_peer_add (gossip_t *self, const char *address, int origin)
+gossip_peer_dial (gossip_t *self, const char *address, int origin)
 {
     uint8_t key [32];
     char endpoint [GOSSIP_MAX_ADDRESS];
     if (gossip_address_parse (address, key, endpoint) != 0
     ||  memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
         return HEARTH_EINVAL;
-    if (s_find (self, 1, key))
+    if (gossip_link_find (self, 1, key))
         return HEARTH_EEXISTS;
     size_t n_out = 0;
     for (size_t i = 0; i < self->n_links; i++)
         n_out += self->links [i]->outgoing;
     if (n_out >= GOSSIP_MAX_PEERS)
         return HEARTH_ECAPACITY;
-    s_link_t *l = s_link_new (self, 1, key, origin);
+    gossip_link_t *l = gossip_link_new (self, 1, key, origin);
     if (!l)
         return HEARTH_ENOMEM;
     snprintf (l->address, sizeof l->address, "%s", address);
     snprintf (l->endpoint, sizeof l->endpoint, "%s", endpoint);
     int rc = s_out_open (l);
     if (rc == 0)
-        rc = s_links_append (self, l);
+        rc = gossip_links_append (self, l);
     if (rc != 0) {
-        s_link_destroy (&l);
+        gossip_link_destroy (&l);
         return rc;
     }
     if (l->barred)
@@ -3252,7 +3252,7 @@ s_peer_add (gossip_t *self, const char *address, int origin)
 int
 gossip_peer_add (gossip_t *self, const char *address)
 {
-    return s_peer_add (self, address, S_ORIGIN_CONFIG);
+    return gossip_peer_dial (self, address, GOSSIP_ORIGIN_CONFIG);
 }
 
 int64_t
@@ -3273,9 +3273,9 @@ json_t *
 gossip_peers_json (gossip_t *self)
 {
     json_t *peers = json_array ();
-    uint64_t head = s_head (self);
+    uint64_t head = gossip_head (self);
     for (size_t i = 0; peers && i < self->n_links; i++) {
-        const s_link_t *l = self->links [i];
+        const gossip_link_t *l = self->links [i];
         char seen [HEARTH_TIME_SIZE];
         if (l->last_seen_ms)
             hearth_time_format (l->last_seen_ms, seen);
@@ -3332,7 +3332,7 @@ gossip_client_call (const identity_t *id, const char *address, const char *capab
     d = zsock_new (ZMQ_DEALER);
     if (!d)
         goto done;
-    s_dealer_options (d, server, pub, sec);
+    gossip_dealer_options (d, server, pub, sec);
     monitor = zactor_new (zmonitor, d);
     if (!monitor)
         goto done;
