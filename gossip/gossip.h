@@ -68,6 +68,7 @@
 #include <jansson.h>
 #include "eventlog.h"
 #include "gossip_admit.h"
+#include "gossip_wire.h"                        /* GOSSIP_MAX_FRAME_BYTES, GOSSIP_MAX_ADDRESS */
 #include "identity.h"
 #include "negentropy_store.h"
 
@@ -81,10 +82,6 @@ extern "C" {
 #define GOSSIP_SYNC_INTERVAL_MS        10000
 /*  Outgoing peers at most (static + learned + discovered). */
 #define GOSSIP_MAX_PEERS               64
-/*  Bytes of one gossip frame at most; bigger frames are dropped, counted. */
-#define GOSSIP_MAX_FRAME_BYTES         (1024 * 1024)
-/*  A peer address "NODE_ID@tcp://HOST:PORT" at most. */
-#define GOSSIP_MAX_ADDRESS             256
 /*  input_json of a remote query at most (bad_request beyond): a market.list
     or market.search input is well under 1 KiB, and admitted queries wait
     in memory, at most the sum of the capabilities' max_concurrent (8 + 4 +
