@@ -35,9 +35,6 @@
 
 /* ---- tuning shared by several files (named, explained) --------------------------- */
 
-/*  Event bytes per frame we send (push, fetch answers): well under the frame
-    cap so SNDHWM frames bound the memory one slow peer can hold. */
-#define GOSSIP_BATCH_BYTES          (64 * 1024)
 /*  Fetched events are stored in lamport order, in batches of up to this many
     bytes (or when no fetch is outstanding): an event needs its author's
     membership events (lower lamports) stored first. Negentropy reports the

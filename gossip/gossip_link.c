@@ -225,6 +225,57 @@ gossip_link_send_events (gossip_link_t *l, int push, ProtobufCBinaryData *events
     return gossip_link_send (l, &m);
 }
 
+/*  One way to pack events into frames, for the four senders of events
+    (a session's "have" events, fetch answers, eager push, announcements to
+    version-1 peers). They differ in where events come from (read from the
+    log, or borrowed copies), what stops them (a full queue, the peer's
+    budget) and what a refused send means (stop, or go on and reconcile
+    later), and those stay with them; the packing itself was the same
+    rule written four ways: at most GOSSIP_FETCH_BATCH events and
+    GOSSIP_BATCH_BYTES bytes a frame, an event over the byte cap alone.
+    So the rule lives here once and the callers keep their policy. */
+void
+gossip_batch_init (gossip_batch_t *b, gossip_link_t *l, int push, uint64_t request_id, int owned)
+{
+    b->link = l;
+    b->push = push;
+    b->request_id = request_id;
+    b->owned = owned;
+    b->n = b->bytes = b->sent = 0;
+}
+
+int
+gossip_batch_add (gossip_batch_t *b, uint8_t *wire, size_t len)
+{
+    int rc = 0;
+    if (b->n > 0 && (b->n == GOSSIP_FETCH_BATCH || b->bytes + len > GOSSIP_BATCH_BYTES))
+        rc = gossip_batch_send (b, 0);
+    b->events [b->n].data = wire;
+    b->events [b->n].len = len;
+    b->n++;
+    b->bytes += len;
+    return rc;
+}
+
+int
+gossip_batch_send (gossip_batch_t *b, int last)
+{
+    int rc = b->n || last? gossip_link_send_events (b->link, b->push, b->events, b->n, b->request_id, last): 0;
+    if (rc == 0)
+        b->sent += b->n;
+    gossip_batch_drop (b);
+    return rc;
+}
+
+void
+gossip_batch_drop (gossip_batch_t *b)
+{
+    if (b->owned)
+        for (size_t i = 0; i < b->n; i++)
+            free (b->events [i].data);
+    b->n = b->bytes = 0;
+}
+
 /*  Count a reconciliation message sent or received: all of them, and
     those of the rateless mode apart (every message of it starts with
     RIBLT_PROTOCOL_VERSION; a v1 decline of a rateless offer is v1). */

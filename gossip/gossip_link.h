@@ -40,6 +40,9 @@
     4096 hashes, ~1.4 MB of events at ~350 B each. */
 #define GOSSIP_FETCH_BATCH          GOSSIP_WIRE_MAX_FETCH
 #define GOSSIP_FETCH_WINDOW         4
+/*  Event bytes per frame we send (push, fetch answers): well under the frame
+    cap so SNDHWM frames bound the memory one slow peer can hold. */
+#define GOSSIP_BATCH_BYTES          (64 * 1024)
 /*  ZMQ routing ids are at most 255 bytes. */
 #define GOSSIP_RID_MAX              255
 
@@ -171,6 +174,32 @@ int gossip_link_send_hello (gossip_link_t *l);
 /*  Send events (borrowed wires) as one push or fetch-answer frame. */
 int gossip_link_send_events (gossip_link_t *l, int push, ProtobufCBinaryData *events, size_t n,
                              uint64_t request_id, int last);
+/*  Events packed into frames for one link: at most GOSSIP_FETCH_BATCH
+    events and GOSSIP_BATCH_BYTES bytes a frame (an event over the byte
+    cap goes alone). Lives on the caller's stack from init to the last
+    send or drop. */
+typedef struct {
+    gossip_link_t      *link;               /* borrowed */
+    int                 push;               /* 1: push frames; 0: answers to fetch request_id */
+    uint64_t            request_id;
+    int                 owned;              /* the wires are malloc'd and freed here once sent or dropped */
+    ProtobufCBinaryData events [GOSSIP_FETCH_BATCH];    /* packed, not yet sent */
+    size_t              n, bytes;
+    size_t              sent;               /* events in frames sent so far */
+} gossip_batch_t;
+
+/*  Start an empty batch for l. */
+void gossip_batch_init (gossip_batch_t *b, gossip_link_t *l, int push, uint64_t request_id, int owned);
+/*  Pack one event (wire: owned by the batch if b->owned, else borrowed
+    until sent). If the frame has no room for it, the frame is sent first;
+    the event is packed either way. Returns that send's result (0 when none
+    was needed): on an error the frame's events are dropped, not kept. */
+int gossip_batch_add (gossip_batch_t *b, uint8_t *wire, size_t len);
+/*  Send the packed events as one frame (an empty one only if last), with
+    `last` on it, and empty the batch: 0 or gossip_link_send's error. */
+int gossip_batch_send (gossip_batch_t *b, int last);
+/*  Empty the batch without sending (frees owned wires). */
+void gossip_batch_drop (gossip_batch_t *b);
 /*  Count a reconciliation message sent or received in the stats. */
 void gossip_count_neg (gossip_t *self, const uint8_t *msg, size_t size);
 /*  Send a reconciliation message for role (0 initiator, 1 responder),

@@ -157,33 +157,21 @@ gossip_flush_pending (gossip_t *self)
 {
     if (self->n_pending == 0)
         return;
-    ProtobufCBinaryData *batch = (ProtobufCBinaryData *) malloc (self->n_pending * sizeof *batch);
-    for (size_t li = 0; batch && li < self->n_links; li++) {
+    for (size_t li = 0; li < self->n_links; li++) {
         gossip_link_t *l = self->links [li];
         if (!s_push_target (self, l))
             continue;
-        size_t n = 0, bytes = 0;
-        for (size_t i = 0; i <= self->n_pending; i++) {
-            const gossip_pending_t *p = i < self->n_pending? &self->pending [i]: NULL;
-            int flush = !p || (n > 0 && bytes + p->len > GOSSIP_BATCH_BYTES);
-            if (flush && n > 0) {
-                if (gossip_link_send_events (l, 1, batch, n, 0, 0) == 0) {
-                    l->events_pushed += n;
-                    self->stats.events_pushed += n;
-                }
-                else
-                    l->resync = 1;          /* dropped: reconcile when idle */
-                n = bytes = 0;
-            }
-            if (!p)
-                continue;
-            batch [n].data = p->wire;
-            batch [n].len = p->len;
-            n++;
-            bytes += p->len;
-        }
+        gossip_batch_t batch;
+        gossip_batch_init (&batch, l, 1, 0, 0);
+        int failed = 0;
+        for (size_t i = 0; i < self->n_pending; i++)
+            failed |= gossip_batch_add (&batch, self->pending [i].wire, self->pending [i].len) != 0;
+        failed |= gossip_batch_send (&batch, 0) != 0;
+        l->events_pushed += batch.sent;
+        self->stats.events_pushed += batch.sent;
+        if (failed)
+            l->resync = 1;                  /* a frame dropped: reconcile when idle */
     }
-    free (batch);
     for (size_t i = 0; i < self->n_pending; i++)
         free (self->pending [i].wire);
     self->n_pending = 0;
@@ -229,39 +217,25 @@ static void
 s_announce_to_v1 (gossip_link_t *l, size_t due)
 {
     gossip_t *self = l->owner;
-    ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
-    size_t n = 0, bytes = 0;
+    gossip_batch_t batch;
+    gossip_batch_init (&batch, l, 1, 0, 1);
     int rc = 0;
-    for (size_t i = 0; i <= due && rc == 0; i++) {
-        const gossip_announce_t *a = i < due? &self->announce [i]: NULL;
-        uint8_t *wire = NULL;
-        size_t len = 0;
-        if (a && (memcmp (a->origin, l->key, HEARTH_KEY_BYTES) == 0
-              ||  eventlog_get_wire (self->log, a->hash, &wire, &len) != 0))
+    for (size_t i = 0; i < due && rc == 0; i++) {
+        const gossip_announce_t *a = &self->announce [i];
+        uint8_t *wire;
+        size_t len;
+        if (memcmp (a->origin, l->key, HEARTH_KEY_BYTES) == 0
+        ||  eventlog_get_wire (self->log, a->hash, &wire, &len) != 0)
             continue;
-        if (n > 0 && (!a || n == GOSSIP_FETCH_BATCH || bytes + len > GOSSIP_BATCH_BYTES)) {
-            rc = gossip_link_send_events (l, 1, batch, n, 0, 0);
-            if (rc == 0) {
-                l->events_pushed += n;
-                self->stats.events_pushed += n;
-            }
-            else
-                l->resync = 1;
-            for (size_t k = 0; k < n; k++)
-                free (batch [k].data);
-            n = bytes = 0;
-        }
-        if (!a || rc != 0) {
-            free (wire);
-            continue;
-        }
-        batch [n].data = wire;
-        batch [n].len = len;
-        n++;
-        bytes += len;
+        rc = gossip_batch_add (&batch, wire, len);
     }
-    for (size_t k = 0; k < n; k++)
-        free (batch [k].data);
+    if (rc == 0)
+        rc = gossip_batch_send (&batch, 0);
+    gossip_batch_drop (&batch);
+    l->events_pushed += batch.sent;
+    self->stats.events_pushed += batch.sent;
+    if (rc != 0)
+        l->resync = 1;
 }
 
 /*  Announce the queued hashes that have waited GOSSIP_ANNOUNCE_DELAY_MS to

@@ -116,36 +116,26 @@ s_pump_have (gossip_link_t *l)
         return;                             /* decided at the end: push or let the peer pull */
     size_t n_have;
     const uint8_t *have = gossip_session_have_ids (l->init, &n_have);
-    while (l->have_sent < n_have) {
-        ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
-        size_t n = 0, bytes = 0, next = l->have_sent;
-        while (next < n_have && n < GOSSIP_FETCH_BATCH) {
-            uint8_t *wire;
-            size_t len;
-            if (eventlog_get_wire (self->log, have + next * 32, &wire, &len) != 0) {
-                next++;                     /* cannot happen for our own ids; skip */
-                continue;
-            }
-            if (n > 0 && bytes + len > GOSSIP_BATCH_BYTES) {
-                free (wire);
-                break;
-            }
-            batch [n].data = wire;
-            batch [n].len = len;
-            n++;
-            bytes += len;
-            next++;
-        }
-        int rc = n? gossip_link_send_events (l, 1, batch, n, 0, 0): 0;
-        for (size_t i = 0; i < n; i++)
-            free (batch [i].data);
-        if (rc != 0)
-            return;                         /* queue full: the tick resumes */
-        l->have_sent = next;
-        l->events_pushed += n;
-        self->stats.events_pushed += n;
-        l->init_progress_mono = hearth_mono_ms ();
+    gossip_batch_t b;
+    gossip_batch_init (&b, l, 1, 0, 1);
+    size_t next = l->have_sent;
+    for (; next < n_have; next++) {
+        uint8_t *wire;
+        size_t len;
+        if (eventlog_get_wire (self->log, have + next * 32, &wire, &len) != 0)
+            continue;                       /* cannot happen for our own ids; skip */
+        if (gossip_batch_add (&b, wire, len) != 0)
+            break;                          /* queue full: the tick resumes from the unsent frame */
+        if (b.n == 1)
+            l->have_sent = next;            /* a new frame: everything before it is sent */
     }
+    if (next == n_have && gossip_batch_send (&b, 0) == 0)
+        l->have_sent = n_have;
+    gossip_batch_drop (&b);
+    l->events_pushed += b.sent;
+    self->stats.events_pushed += b.sent;
+    if (b.sent)
+        l->init_progress_mono = hearth_mono_ms ();
 }
 
 /*  Request the session's "need" hashes, at most GOSSIP_FETCH_WINDOW fetches
@@ -421,8 +411,8 @@ gossip_fetch_pump (gossip_link_t *l)
         uint64_t now = hearth_mono_ms ();
         if (gossip_budget_ask (self->budget, l->key, GOSSIP_BUDGET_FETCH, now, NULL) != GOSSIP_BUDGET_GO)
             return;
-        ProtobufCBinaryData batch [GOSSIP_FETCH_BATCH];
-        size_t n = 0, bytes = 0;
+        gossip_batch_t b;
+        gossip_batch_init (&b, l, 0, h->request_id, 1);
         int rc = 0, cut = 0;
         while (h->next < h->n && rc == 0) {
             if (!gossip_budget_event_ok (self->budget, l->key, now)) {
@@ -435,23 +425,13 @@ gossip_fetch_pump (gossip_link_t *l)
                 h->next++;
                 continue;
             }
-            if (n > 0 && bytes + len > GOSSIP_BATCH_BYTES) {
-                rc = gossip_link_send_events (l, 0, batch, n, h->request_id, 0);
-                for (size_t k = 0; k < n; k++)
-                    free (batch [k].data);
-                n = bytes = 0;
-            }
             gossip_budget_event (self->budget, l->key, len, now);
-            batch [n].data = wire;
-            batch [n].len = len;
-            n++;
-            bytes += len;
+            rc = gossip_batch_add (&b, wire, len);
             h->next++;
         }
-        if (rc == 0 && (n > 0 || !cut))
-            rc = gossip_link_send_events (l, 0, batch, n, h->request_id, !cut);
-        for (size_t k = 0; k < n; k++)
-            free (batch [k].data);
+        if (rc == 0 && (b.n > 0 || !cut))
+            rc = gossip_batch_send (&b, !cut);
+        gossip_batch_drop (&b);
         if (cut && rc == 0)
             return;                         /* the rest when the budget allows */
         free (h->hashes);
