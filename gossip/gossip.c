@@ -818,7 +818,8 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
         *err = rc;
         goto fail;
     }
-    /*  ZAP before any bind (DESIGN §6). */
+    /*  ZAP before any bind, so no handshake meets a socket without it
+        (docs/architecture.md, "Membership and admission"). */
     self->zap = gossip_zap_new (loop, s_zap_admit, self, &self->stats.zap_denied, err);
     if (!self->zap)
         goto fail;

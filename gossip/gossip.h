@@ -20,7 +20,7 @@
         holds the key in its address, so an out link is dialled, kept up and
         sent to only while its key is a member or a pending invitee in this
         node's view (the same rule ZAP applies; a joining node's configured
-        peers excepted, see gossip.c s_key_allowed); addresses from hellos
+        peers excepted, see gossip_link.c gossip_link_allowed); addresses from hellos
         and beacons are dialled only for members. A key that stops being
         one has every link closed, in (its connection shut down) and out.
       - The ROUTER's socket monitor classifies outsiders that fail before
@@ -185,7 +185,7 @@ size_t gossip_query_stats (const gossip_t *self, const gossip_admit_cap_t **caps
 
 /*  Add an outgoing peer at runtime (an operator's address, like --peer). It
     is dialled only while its key is a member or a pending invitee here (or
-    while this node is joining, see gossip.c s_key_allowed); until then it
+    while this node is joining, see gossip_link.c gossip_link_allowed); until then it
     is kept, undialled, and counted in nonmember_links. 0, HEARTH_EINVAL,
     HEARTH_ECAPACITY, HEARTH_EEXISTS (already linked). */
 int gossip_peer_add (gossip_t *self, const char *address);

@@ -25,8 +25,8 @@
     reorder window at most, so never on the push path). */
 #define GOSSIP_RELEASE_BYTES        (GOSSIP_REORDER_BYTES / 4)
 /*  Held events are packed into blocks of this size, one allocation per
-    ~2,500 events instead of one each (heaptrack of a 200k join: ~200k
-    small allocations per window, freed together). Larger than any event
+    ~2,500 events instead of one each (docs/performance.md, "Join
+    memory"), freed together. Larger than any event
     (GOSSIP_MAX_FRAME_BYTES caps a frame, hence an event). */
 #define GOSSIP_HOLD_BLOCK_BYTES     GOSSIP_MAX_FRAME_BYTES
 

@@ -42,8 +42,7 @@
     an empty node joining learns all its needs in that order (a join's
     IdLists hold ~32,000 ids each), so fetched events arrive nearly sorted;
     the window sorts what several sessions or announcements interleave. A
-    bigger one only adds memory (16 MiB held, plus their push copies, was
-    ~30 MiB of a 1M join's peak, heaptrack). */
+    bigger one only adds memory (docs/performance.md, "Join memory"). */
 #define GOSSIP_REORDER_BYTES        (4 * 1024 * 1024)
 /*  Frames queued per link and direction (ZMQ_SNDHWM and ZMQ_RCVHWM) before
     sends fail with EAGAIN: with GOSSIP_BATCH_BYTES frames about 8 MiB each

@@ -76,7 +76,7 @@ s_announce_queue (gossip_t *self, const uint8_t hash [32], const gossip_link_t *
 {
     if (!s_has_push_target (self, origin))
         return;                             /* nobody to announce it to (a join from our only
-                                               peer): no entry (heaptrack of a 1M join: 1.2 MB) */
+                                               peer): no entry (docs/performance.md, "Join memory") */
     if (self->n_announce == self->cap_announce) {
         size_t cap = self->cap_announce? self->cap_announce * 2: 256;
         gossip_announce_t *p = cap <= GOSSIP_ANNOUNCE_QUEUE_MAX?

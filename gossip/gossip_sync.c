@@ -35,8 +35,8 @@
 /*  A session stops asking once it has found this many missing ids (1 MiB
     of ids); after they are fetched a new session finds the next ones. Keeps
     an empty node joining a big community from holding every id at once.
-    A 1M join: 16 sessions instead of 11 at 65,536, the same time and CPU,
-    ~2 MiB less peak (docs/sync.md §8). */
+    Against 65,536: the same join time and CPU, a lower peak
+    (docs/performance.md, "An empty node joining"). */
 #define GOSSIP_NEED_MAX             32768
 /*  A session after a (re)connect starts in Negentropy v1, which finds a
     partition's differences (all at the head of the order) in 1-2 round
@@ -47,7 +47,7 @@
     mode ~75 B: the session is replaced by a rateless one. At 16 scattered
     differences v1 would still spend ~20 kB, more than the v1 round already
     spent (~2-15 kB) plus the rateless mode's smallest batch (64 symbols,
-    ~2.7 kB). docs/design-decisions.md, "Reconnect sessions". */
+    ~2.7 kB). docs/decisions/0012-reconnect-switches-to-rateless.md. */
 #define GOSSIP_SCATTERED_RANGES     16
 /*  ...unless the newest items themselves (the opening's last IdList, up to
     31 ids) already show this many differing ids: a partition's new events
