@@ -206,7 +206,8 @@ gossip_link_send_hello (gossip_link_t *l)
 
 /*  Send events (borrowed wires) as one push or fetch-answer frame. */
 int
-gossip_link_send_events (gossip_link_t *l, int push, ProtobufCBinaryData *events, size_t n, uint64_t request_id, int last)
+gossip_link_send_events (gossip_link_t *l, int push, ProtobufCBinaryData *events, size_t n,
+                         uint64_t request_id, int last)
 {
     Hearth__GossipEvents ev = HEARTH__GOSSIP_EVENTS__INIT;
     ev.events = events;
@@ -313,8 +314,8 @@ s_send_neg (gossip_link_t *l, Hearth__GossipMessage__BodyCase kind, const uint8_
 /*  Send a Negentropy message for role (0 initiator, 1 responder); if the
     queue is full keep a copy for the tick to send. 0 or HEARTH_ENOMEM. */
 int
-gossip_link_send_neg_held (gossip_link_t *l, int role, Hearth__GossipMessage__BodyCase kind, const uint8_t *msg,
-                 size_t size, uint64_t session)
+gossip_link_send_neg_held (gossip_link_t *l, int role, Hearth__GossipMessage__BodyCase kind,
+                           const uint8_t *msg, size_t size, uint64_t session)
 {
     free (l->neg_out [role]);
     l->neg_out [role] = NULL;
@@ -501,7 +502,7 @@ s_out_open (gossip_link_t *l)
     return 0;
 }
 
-/*  Add an out link to address, given by origin (S_ORIGIN_*): dialled at
+/*  Add an out link to address, given by origin (GOSSIP_ORIGIN_*): dialled at
     once if its key is allowed (gossip_link_allowed), else kept barred until it
     is. 0, HEARTH_EINVAL, HEARTH_ECAPACITY, HEARTH_EEXISTS, HEARTH_ENOMEM. */
 int

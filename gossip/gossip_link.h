@@ -72,6 +72,7 @@ typedef struct {
 
 typedef struct _gossip_link_t gossip_link_t;
 struct _gossip_link_t {
+    /*  Transport (this file, and the socket handlers in gossip.c). */
     gossip_t     *owner;                    /* borrowed */
     int           outgoing;                 /* 1: our DEALER; 0: their connection to our ROUTER */
     uint8_t       key [HEARTH_KEY_BYTES];
@@ -83,7 +84,7 @@ struct _gossip_link_t {
     zactor_t     *monitor;                  /* owned (out): zmonitor of dealer */
     uint64_t      redial_at_mono;           /* out: redial after a refusal, 0 = no */
     uint64_t      redial_backoff_ms;
-    int           origin;                   /* out: S_ORIGIN_* (who gave us the address) */
+    int           origin;                   /* out: GOSSIP_ORIGIN_* (who gave us the address) */
     int           allowed;                  /* its key may exchange frames with us now
                                                (gossip_links_recheck); no frame goes or is read if 0 */
     int           barred;                   /* out: not dialled (disconnected) while not allowed */
@@ -101,7 +102,7 @@ struct _gossip_link_t {
     int           head_known;
     uint32_t      peer_version;             /* link version from its hello, 0 = none yet */
     uint32_t      want_peer;                /* this link's peer id in owner->want */
-    /*  Initiator session (ours) and its transfers. */
+    /*  Initiator session (ours) and its transfers (gossip_sync.c). */
     gossip_session_t *init;                 /* owned, or NULL */
     int           init_probe;               /* v1 after a (re)connect: may switch to rateless
                                                after its first answer */
@@ -111,20 +112,21 @@ struct _gossip_link_t {
     size_t        have_sent, need_sent;     /* cursors into the session's have/need ids */
     uint64_t      init_progress_mono;
     int           resync;                   /* reconcile again when idle */
-    gossip_fetch_t     fetch [GOSSIP_FETCH_WINDOW];
+    gossip_fetch_t fetch [GOSSIP_FETCH_WINDOW];
     size_t        n_fetch;
-    gossip_held_t     *held;                     /* owned: fetched, not yet stored */
+    /*  Reorder window and push inbox (gossip_hold.c). */
+    gossip_held_t *held;                    /* owned: fetched, not yet stored */
     size_t        n_held, cap_held, held_bytes;
     uint8_t     **hold_blocks;              /* owned: the held events' bytes, packed */
     size_t        n_hold_blocks, cap_hold_blocks, hold_block_used;
-    gossip_held_t     *inbox;                    /* owned: pushed events of this burst (group commit) */
+    gossip_held_t *inbox;                   /* owned: pushed events of this burst (group commit) */
     size_t        n_inbox, cap_inbox;
-    /*  Responder session (theirs). */
+    /*  Responder session (theirs, gossip_sync.c). */
     gossip_session_t *resp;                 /* owned, or NULL */
     uint64_t      resp_session;
     uint64_t      peer_sync_mono;           /* last neg/fetch from the peer: it is syncing with us */
-    /*  A Negentropy message the send queue refused, per role (0 initiator,
-        1 responder), sent again by the tick. */
+    /*  Resend buffer: a Negentropy message the send queue refused, per
+        role (0 initiator, 1 responder), sent again by the tick. */
     uint8_t      *neg_out [2];              /* owned copies, or NULL */
     size_t        neg_out_len [2];
     int           neg_out_kind [2];

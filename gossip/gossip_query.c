@@ -36,7 +36,7 @@ s_reply_error_retry (gossip_t *self, const uint8_t *rid, size_t rid_len, uint64_
 
 void
 gossip_reply_error (gossip_t *self, const uint8_t *rid, size_t rid_len, uint64_t request_id, int err,
-               const char *message)
+                    const char *message)
 {
     s_reply_error_retry (self, rid, rid_len, request_id, err, message, 0);
 }
@@ -50,7 +50,8 @@ s_query_run (gossip_t *self, const gossip_query_t *q)
     json_t *input = json_loads (q->input? q->input: "{}", JSON_REJECT_DUPLICATES, &jerr);
     if (!input || !json_is_object (input)) {
         json_decref (input);
-        gossip_reply_error (self, q->rid, q->rid_len, q->request_id, HEARTH_EINVAL, "input is not a JSON object");
+        gossip_reply_error (self, q->rid, q->rid_len, q->request_id, HEARTH_EINVAL,
+                            "input is not a JSON object");
         return HEARTH_EINVAL;
     }
     json_t *output = NULL;
@@ -140,12 +141,13 @@ s_query_push (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t
     drops, refuses or queues it; the handler decides the rest. */
 void
 gossip_on_query (gossip_t *self, const uint8_t *rid, size_t rid_len, const uint8_t key [32],
-            const char *who, const Hearth__GossipQuery *q)
+                 const char *who, const Hearth__GossipQuery *q)
 {
     const membership_t *ms = eventlog_membership (self->log);
     int is_self = memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0;
     if (!is_self && (!ms || membership_level (ms, key) < HEARTH__LEVEL__LEVEL_MEMBER)) {
-        gossip_reply_error (self, rid, rid_len, q->request_id, HEARTH_EUNAUTHORIZED, "queries need a member key");
+        gossip_reply_error (self, rid, rid_len, q->request_id, HEARTH_EUNAUTHORIZED,
+                            "queries need a member key");
         return;
     }
     if (!self->query_fn) {

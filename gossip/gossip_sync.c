@@ -89,7 +89,8 @@ gossip_sync_start (gossip_link_t *l, gossip_sync_reason_t why)
     l->have_sent = l->need_sent = 0;
     l->n_fetch = 0;
     l->init_progress_mono = hearth_mono_ms ();
-    if (gossip_link_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN, msg, size, l->init_session) != 0) {
+    if (gossip_link_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN, msg, size,
+                                   l->init_session) != 0) {
         gossip_session_destroy (&l->init);
         l->resync = 1;
     }
@@ -251,7 +252,8 @@ gossip_on_neg_reply (gossip_link_t *l, const Hearth__GossipNeg *n)
         l->resync = 1;
     }
     if (reply) {
-        if (gossip_link_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG, reply, size, l->init_session) != 0) {
+        if (gossip_link_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG, reply, size,
+                                       l->init_session) != 0) {
             gossip_sync_abandon (l, "out of memory");
             return;
         }
@@ -270,7 +272,7 @@ gossip_on_neg_reply (gossip_link_t *l, const Hearth__GossipNeg *n)
         Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
         m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_NEG_DONE;
         m.neg_done = &d;
-        gossip_link_send (l, &m);                     /* best effort: the responder also frees on the next open */
+        gossip_link_send (l, &m);           /* best effort: the responder also frees on the next open */
         l->init_done = 1;
         self->stats.reconcile_rounds++;
         self->stats.reconcile_rateless += gossip_session_mode (l->init) == GOSSIP_SESSION_RIBLT;
@@ -348,7 +350,8 @@ s_neg_serve (gossip_link_t *l, const uint8_t *msg, size_t len, uint64_t session,
     l->peer_sync_mono = hearth_mono_ms ();
     gossip_budget_set_items (self->budget, negentropy_store_size (self->store));
     gossip_budget_reply (self->budget, l->key, size, l->peer_sync_mono);
-    if (gossip_link_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size, l->resp_session) != 0)
+    if (gossip_link_send_neg_held (l, 1, HEARTH__GOSSIP_MESSAGE__BODY_NEG_REPLY, reply, size,
+                                   l->resp_session) != 0)
         gossip_session_destroy (&l->resp);      /* the initiator times out and retries */
 }
 
