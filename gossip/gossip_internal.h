@@ -3,8 +3,10 @@
     calls in another. Private: included by gossip*.c only, never installed
     or included from outside the module.
 
-    The files, bottom up (each calls only those listed before it, except
-    that gossip_link.c registers gossip.c's DEALER handlers with the loop):
+    The files, bottom up: each calls only those listed before it, and the
+    public gossip.h functions; gossip_link.c also registers gossip.c's
+    DEALER handlers with the loop (the loop calls them, gossip_link.c
+    does not). So no file needs a forward declaration.
       gossip_link.c     a link: who may talk, sending, lifecycle
       gossip_store.c    the reconciliation store over the log's order index
       gossip_push.c     eager push of local events, lazy announcements
