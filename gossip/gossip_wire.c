@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gossip_wire.h"
-#include "gossip.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
 

@@ -21,7 +21,7 @@
         holds the key in its address, so an out link is dialled, kept up and
         sent to only while its key is a member or a pending invitee in this
         node's view (the same rule ZAP applies; a joining node's configured
-        peers excepted, see gossip.c s_key_allowed); addresses from hellos
+        peers excepted, see gossip_link.c gossip_link_allowed); addresses from hellos
         and beacons are dialled only for members. A key that stops being
         one has every link closed, in (its connection shut down) and out.
       - The ROUTER's socket monitor classifies outsiders that fail before
@@ -70,6 +70,7 @@
 #include "eventlog.h"
 #include "gossip_admit.h"
 #include "gossip_stats.h"
+#include "gossip_wire.h"                        /* GOSSIP_MAX_FRAME_BYTES, GOSSIP_MAX_ADDRESS */
 #include "identity.h"
 
 /*  The reconciliation store (negentropy_store.h, private to gossip):
@@ -86,10 +87,6 @@ extern "C" {
 #define GOSSIP_SYNC_INTERVAL_MS        10000
 /*  Outgoing peers at most (static + learned + discovered). */
 #define GOSSIP_MAX_PEERS               64
-/*  Bytes of one gossip frame at most; bigger frames are dropped, counted. */
-#define GOSSIP_MAX_FRAME_BYTES         (1024 * 1024)
-/*  A peer address "NODE_ID@tcp://HOST:PORT" at most. */
-#define GOSSIP_MAX_ADDRESS             256
 /*  input_json of a remote query at most (bad_request beyond): a market.list
     or market.search input is well under 1 KiB, and admitted queries wait
     in memory, at most the sum of the capabilities' max_concurrent (8 + 4 +
@@ -193,7 +190,7 @@ size_t gossip_query_stats (const gossip_t *self, const gossip_admit_cap_t **caps
 
 /*  Add an outgoing peer at runtime (an operator's address, like --peer). It
     is dialled only while its key is a member or a pending invitee here (or
-    while this node is joining, see gossip.c s_key_allowed); until then it
+    while this node is joining, see gossip_link.c gossip_link_allowed); until then it
     is kept, undialled, and counted in nonmember_links. 0, HEARTH_EINVAL,
     HEARTH_ECAPACITY, HEARTH_EEXISTS (already linked). */
 int gossip_peer_add (gossip_t *self, const char *address);

@@ -20,6 +20,11 @@
 extern "C" {
 #endif
 
+/*  Bytes of one gossip frame (one ZeroMQ frame) at most; bigger frames
+    are dropped, counted. */
+#define GOSSIP_MAX_FRAME_BYTES         (1024 * 1024)
+/*  A peer address "NODE_ID@tcp://HOST:PORT" at most (a hello carries them). */
+#define GOSSIP_MAX_ADDRESS             256
 /*  Link protocol version carried in GossipHello. 2 added GossipAnnounce
     (lazy push); a peer whose hello says 1 is sent full events instead. */
 #define GOSSIP_WIRE_VERSION          2
