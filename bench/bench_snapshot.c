@@ -4,7 +4,7 @@
     snapshot's time, the process peak RSS (VmHWM), RocksDB's memtables and
     the bytes on disk, then the restore's. With the RocksDB LOG in DB_DIR
     it shows whether snapshots stall writes or compact (not a test: it
-    measures, docs/design-decisions.md "View snapshots stream in chunks").
+    measures, docs/decisions/0019-snapshots-stream-into-an-ingested-sst.md).
 
         bench_snapshot DB_DIR [N (1000000)] [ROUNDS (4)]
 

@@ -1,6 +1,6 @@
 /*  ed25519_batch.h — Ed25519 signature verification, many signatures at once.
 
-    THE ACCEPTANCE RULE (docs/design-decisions.md, "Signatures are judged by
+    THE ACCEPTANCE RULE (docs/decisions/0020-cofactored-signature-rule.md, "Signatures are judged by
     the cofactored equation"). A signature sig = R || S (64 bytes) by the
     public key A (32 bytes) over the message M = prefix || msg is valid iff
       1. S < L, the order of the base point (canonical scalar);

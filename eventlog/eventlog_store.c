@@ -23,6 +23,7 @@
 #include "dbdir.h"
 #include "eventlog_private.h"
 #include "hearth_error.h"
+#include "hearth_fs.h"
 #include "hearth_log.h"
 
 #define S_LOG "eventlog"
@@ -408,29 +409,6 @@ s_merge_name (void *state)
     return "hearth.keep_first";             /* stored in OPTIONS; never rename */
 }
 
-/*  mkdir -p for the db directory (RocksDB creates only the last level). */
-static int
-s_mkdirs (const char *path)
-{
-    char *copy = strdup (path);
-    if (!copy)
-        return HEARTH_ENOMEM;
-    int rc = 0;
-    for (char *p = copy + 1; rc == 0; p++) {
-        if (*p == '/' || *p == 0) {
-            char c = *p;
-            *p = 0;
-            if (mkdir (copy, 0700) != 0 && errno != EEXIST)
-                rc = HEARTH_EIO;
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    free (copy);
-    return rc;
-}
-
 /*  RocksDB's WALRecoveryMode values (rocksdb/options.h). */
 #define S_WAL_ABSOLUTE_CONSISTENCY  1
 #define S_WAL_POINT_IN_TIME         2
@@ -581,7 +559,8 @@ eventlog_open_with (const char *db_dir, const eventlog_open_options_t *options, 
         *err = HEARTH_ECORRUPT;
         goto fail;
     }
-    if (s_mkdirs (db_dir) != 0) {
+    /*  mkdir -p: RocksDB creates only the last level. */
+    if (hearth_mkdirs (db_dir, 0700) != 0) {
         hlog_error (S_LOG, "cannot create %s: %s", db_dir, strerror (errno));
         *err = HEARTH_EIO;
         goto fail;

@@ -110,7 +110,7 @@ identity_create (const char *keys_dir, int *err)
         *err = HEARTH_ENOMEM;
         goto done;
     }
-    /*  0600 per M01: only the owner may read the seed. */
+    /*  0600: only the owner may read the seed (docs/operations.md). */
     int rc = s_write_new (seed_path, seed, crypto_sign_SEEDBYTES, 0600);
     if (rc == 0) {
         /*  The public key is public: 0644. A stale device.pub is replaced. */

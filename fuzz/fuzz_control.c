@@ -7,7 +7,7 @@
     Input: one request frame. Properties: the parser fails only with
     ETOOBIG, EDECODE or EINVAL and a message, and on success gives a valid
     capability name and an input object; the bus answers every frame with
-    a reply that parses as a CONTRACT reply (output or error).
+    a reply that parses as a reply of docs/protocol.md (output or error).
 */
 #include <string.h>
 #include "fuzz.h"

@@ -8,7 +8,7 @@
     The two verifiers differ exactly on cases 4 and 5: a mixed-order R or
     A whose torsion components do not cancel, which the cofactored
     equation accepts and libsodium's cofactorless one rejects (the rule
-    documented in ed25519_batch.h and docs/design-decisions.md). Every
+    documented in ed25519_batch.h and docs/decisions/0020-cofactored-signature-rule.md). Every
     other case gets the same verdict from both.
 */
 #include <sodium.h>

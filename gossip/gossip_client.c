@@ -8,6 +8,7 @@
 #include "gossip_internal.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
+#include "hearth_json.h"
 
 int
 gossip_client_call (const identity_t *id, const char *address, const char *capability,
@@ -25,7 +26,7 @@ gossip_client_call (const identity_t *id, const char *address, const char *capab
         *message = strdup ("bad node address (want NODE_ID@tcp://HOST:PORT)");
         return HEARTH_EINVAL;
     }
-    char *in_text = input? json_dumps (input, JSON_COMPACT): strdup ("{}");
+    char *in_text = input? json_dumps (input, HEARTH_JSON_FLAGS): strdup ("{}");
     uint8_t *sec = (uint8_t *) sodium_malloc (32);
     zsock_t *d = NULL;
     zactor_t *monitor = NULL;

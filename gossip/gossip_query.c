@@ -14,6 +14,7 @@
 #include <string.h>
 #include "gossip_internal.h"
 #include "hearth_error.h"
+#include "hearth_json.h"
 #include "hearth_log.h"
 
 #define S_LOG "gossip"
@@ -58,7 +59,7 @@ s_query_run (gossip_t *self, const gossip_query_t *q)
     char *message = NULL;
     int rc = self->query_fn (self->query_arg, q->capability, input, q->key, &output, &message);
     json_decref (input);
-    char *out_text = rc == 0 && output? json_dumps (output, JSON_COMPACT): NULL;
+    char *out_text = rc == 0 && output? json_dumps (output, HEARTH_JSON_FLAGS): NULL;
     json_decref (output);
     if (rc == 0 && (!out_text || strlen (out_text) > GOSSIP_MAX_FRAME_BYTES - 1024)) {
         rc = out_text? HEARTH_ETOOBIG: HEARTH_ENOMEM;

@@ -30,11 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hearth_error.h"
+#include "hearth_vec.h"
 #include "market_idx.h"
 #include "market_order.h"
 #include "market_search.h"
 #include "market_text.h"
-#include "market_util.h"
 #include "market_view_private.h"
 
 /*  ttl_seconds 0 in a .created means the contract default (7 days,
@@ -199,8 +199,7 @@ market_view_author_intern (market_view_t *self, const uint8_t key [32], const ui
     }
     uint8_t *copy = (uint8_t *) malloc (32);
     if (!copy
-    ||  market_util_reserve ((void **) &self->authors, &self->cap_authors, self->n_authors + 1,
-                             sizeof (uint8_t *), S_FIRST_CAP)) {
+    ||  HEARTH_VEC_GROW (self->authors, self->cap_authors, self->n_authors + 1, S_FIRST_CAP)) {
         free (copy);
         return HEARTH_ENOMEM;
     }
@@ -480,8 +479,7 @@ market_view_post_add (market_view_t *self, const char *id, s_post_t **out, uint3
         //  The next slab (slab > n_slabs cannot be: posts fill slabs in turn)
         size_t size = (size_t) 1 << (slab < S_SLAB_GROWING? S_SLAB_FIRST_SHIFT + slab: S_SLAB_MAX_SHIFT);
         s_post_t *fresh = NULL;
-        if (market_util_reserve ((void **) &self->slabs, &self->cap_slabs, slab + 1,
-                                 sizeof (s_post_t *), S_FIRST_CAP)
+        if (HEARTH_VEC_GROW (self->slabs, self->cap_slabs, slab + 1, S_FIRST_CAP)
         ||  !(fresh = (s_post_t *) malloc (size * sizeof (s_post_t))))
             return HEARTH_ENOMEM;
         self->slabs [self->n_slabs++] = fresh;

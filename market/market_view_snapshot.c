@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "hearth_error.h"
-#include "market_util.h"
+#include "hearth_vec.h"
 #include "market_view_private.h"
 
 /*  MarketSnapshot.version written and accepted. */
@@ -202,7 +202,7 @@ s_record_pack (s_record_t *r, const s_post_t *p, int *rc)
         *rc = HEARTH_ETOOBIG;               /* not with state within the caps */
         return 0;
     }
-    if (market_util_reserve ((void **) &r->buf, &r->cap, len, 1, 4096)) {
+    if (HEARTH_VEC_GROW (r->buf, r->cap, len, 4096)) {
         *rc = HEARTH_ENOMEM;
         return 0;
     }
@@ -258,7 +258,7 @@ static int
 s_concat_emit (void *arg, const uint8_t *rec, size_t len)
 {
     s_concat_t *c = (s_concat_t *) arg;
-    if (market_util_reserve ((void **) &c->buf, &c->cap, c->len + len, 1, 4096))
+    if (HEARTH_VEC_GROW (c->buf, c->cap, c->len + len, 4096))
         return HEARTH_ENOMEM;
     memcpy (c->buf + c->len, rec, len);
     c->len += len;
@@ -478,8 +478,7 @@ s_restore_snap (market_view_restore_t *r, const Hearth__MarketSnapshot *snap)
         return HEARTH_ECORRUPT;             /* a second header */
     if (snap->n_posts > MARKET_VIEW_MAX_POSTS - fresh->n_posts)
         return HEARTH_ECORRUPT;
-    if (market_util_reserve ((void **) &r->created, &r->cap_created, r->n_created + snap->n_posts,
-                             sizeof (s_post_t *), S_FIRST_CAP))
+    if (HEARTH_VEC_GROW (r->created, r->cap_created, r->n_created + snap->n_posts, S_FIRST_CAP))
         return HEARTH_ENOMEM;
     for (size_t i = 0; i < snap->n_posts; i++) {
         const Hearth__MarketPostState *st = snap->posts [i];

@@ -279,7 +279,7 @@ HT_TEST (test_every_accepted_event_is_seen_everywhere)
                 char inv [ULID_SIZE] = "";
                 /*  Walls near now: an invite pruned by its inviter's later
                     invite before its join arrived is a known limit of the
-                    budget (docs/design-decisions.md), kept out of this
+                    budget (docs/decisions/0025-invite-budget-on-event-data.md), kept out of this
                     order-insensitivity check. */
                 const uint64_t iwalls [] = { now - 3600000, now, now + EVENT_MAX_FUTURE_SKEW_MS - 5000 };
                 uint64_t iwall = s_pick (&rng, iwalls, 3);
@@ -287,7 +287,7 @@ HT_TEST (test_every_accepted_event_is_seen_everywhere)
                              lamport, iwall, n++);
                 /*  One invite per guest: two valid invites of one key,
                     both redeemed, are first-join-wins (a known limit,
-                    docs/design-decisions.md "A member's invite budget"). */
+                    docs/decisions/0025-invite-budget-on-event-data.md). */
                 const identity_t *guest = guests [n_guests++];
                 Hearth__MemberInvited p = HEARTH__MEMBER_INVITED__INIT;
                 p.invitee.data = (uint8_t *) identity_public_key (guest);

@@ -4,8 +4,8 @@
 
     init and id work without a running node (they read DIR directly); every
     other command talks to hearthd over DIR/control.sock. Output is for
-    people by default; --json prints exactly the CONTRACT shapes (one JSON
-    document on stdout), and on failure the CONTRACT §9 error body.
+    people by default; --json prints exactly the shapes of docs/protocol.md (one JSON
+    document on stdout), and on failure its error body (docs/protocol.md, "Errors").
 
     Exit status: 0 ok; 1 the node answered with an error (or a local step
     failed); 2 usage error; 3 no running node answered (partition/timeout).
@@ -73,7 +73,7 @@ typedef struct {
 
 /* ---- output helpers ------------------------------------------------------ */
 
-/*  Report a failure with its CONTRACT code; returns exit_code. */
+/*  Report a failure with its wire error code; returns exit_code. */
 static int
 s_fail (const s_ctl_t *ctl, const char *code, const char *message, int exit_code)
 {
@@ -87,7 +87,7 @@ s_fail (const s_ctl_t *ctl, const char *code, const char *message, int exit_code
     return exit_code;
 }
 
-/*  Report a failure of a Hearth error: its CONTRACT code and its own
+/*  Report a failure of a Hearth error: its wire error code and its own
     name (ECORRUPT, ENOSPC, ...), as node_control_reply_error does. */
 static int
 s_fail_code (const s_ctl_t *ctl, int err, const char *message, int exit_code)
@@ -196,7 +196,7 @@ s_usage (FILE *out)
         "  market search QUERY [-k N]\n"
         "  peers                          peer links: node, direction, connected, last seen, lag, bytes\n"
         "  stats [--prometheus]           counters and gauges of the running node\n"
-        "  events [--since-lamport N] [--limit N]   the event log (CONTRACT §7.1 with --json)\n"
+        "  events [--since-lamport N] [--limit N]   the event log (JSON envelopes with --json)\n"
         "  call CAPABILITY [INPUT_JSON]   raw control call; prints the whole reply\n"
         "\n"
         "options:\n"
@@ -204,7 +204,7 @@ s_usage (FILE *out)
         "  --node ENDPOINT  control endpoint of a running node (default ipc://DIR/control.sock), or\n"
         "                   NODE_ID@tcp://HOST:PORT: another member's node, called over the mesh\n"
         "                   with DIR's identity (market list and market search)\n"
-        "  --json           machine-readable output (CONTRACT shapes)\n"
+        "  --json           machine-readable output (docs/protocol.md shapes)\n"
         "  --timeout MS     how long to wait for the node (default %d; over the mesh at most\n"
         "                   the capability's timeout: 5000 market list, 10000 market search)\n"
         "exit status: 0 ok, 1 error reply, 2 usage error, 3 node not running or not answering\n"
@@ -249,7 +249,7 @@ s_parse_double (const char *text, double *out)
 /* ---- talking to hearthd -------------------------------------------------- */
 
 /*  How long a call of capability waits for its answer. Over the mesh: the
-    capability's CONTRACT §3 timeout (market.list 5 s, market.search 10 s),
+    capability's timeout (docs/protocol.md) (market.list 5 s, market.search 10 s),
     or --timeout when that is shorter; the node gets the same figure as the
     call's budget. On the control socket: --timeout (default
     NODE_CONTROL_TIMEOUT_MS). */
@@ -332,7 +332,7 @@ s_request_remote (const s_ctl_t *ctl, const char *capability, const json_t *inpu
         *reply = json_pack ("{s:s, s:s, s:s}", "error", hearth_error_code (rc),
                             "hearth_error", hearth_error_name (rc),
                             "message", message? message: hearth_strerror (rc));
-        if (*reply && retry_after_ms)       /* CONTRACT §4 error body */
+        if (*reply && retry_after_ms)       /* error body, docs/protocol.md */
             json_object_set_new (*reply, "retry_after_ms", json_integer ((json_int_t) retry_after_ms));
         json_decref (output);
     }
@@ -664,7 +664,7 @@ s_cmd_id (s_ctl_t *ctl, int argc, char **argv)
         identity_destroy (&identity);
     }
     if (ctl->json) {
-        /*  Exactly {"node_id","short_id","address"} (DESIGN §2). */
+        /*  Exactly {"node_id","short_id","address"} (docs/cli.md). */
         json_t *shape = json_pack ("{s:O, s:O, s:O}",
                                    "node_id", json_object_get (out, "node_id"),
                                    "short_id", json_object_get (out, "short_id"),

@@ -27,7 +27,7 @@ static const char *s_capabilities [] = {
 };
 #define S_CAPS (sizeof s_capabilities / sizeof s_capabilities [0])
 
-/*  Labels of the result dimension: "ok", then the 13 CONTRACT §9 codes. */
+/*  Labels of the result dimension: "ok", then the 13 wire error codes (docs/protocol.md). */
 static const char *s_results [] = {
     "ok", "bad_request", "schema_mismatch", "invalid_signature", "unauthorized", "revoked",
     "expired", "not_found", "not_implemented", "timeout", "partition", "capacity_exceeded",
@@ -491,7 +491,7 @@ s_prometheus_queries (FILE *out, const node_stats_mesh_t *mesh)
     const struct { const char *name, *help; } gauges [] = {
         { "hearth_mesh_queries_in_flight", "Calls from peers read and not yet answered, by capability." },
         { "hearth_mesh_queries_in_flight_peak", "Highest number of calls from peers in flight since start, by capability." },
-        { "hearth_mesh_queries_max_concurrent", "Calls from peers allowed in flight, by capability (CONTRACT max_concurrent)." }
+        { "hearth_mesh_queries_max_concurrent", "Calls from peers allowed in flight, by capability (max_concurrent, docs/protocol.md)." }
     };
     for (size_t g = 0; g < sizeof gauges / sizeof gauges [0]; g++) {
         s_family (out, gauges [g].name, "gauge", gauges [g].help);
@@ -634,7 +634,7 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
               "Sweeper passes that failed.", self->sweep_errors);
 
     s_family (out, "hearth_requests_total", "counter",
-              "Control-socket requests served, by capability and result (ok or CONTRACT error code).");
+              "Control-socket requests served, by capability and result (ok or a wire error code).");
     for (size_t c = 0; c < S_CAPS; c++) {
         const s_cap_stats_t *cap = &self->caps [c];
         for (size_t r = 0; r < S_RESULTS; r++)

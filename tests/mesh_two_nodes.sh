@@ -41,7 +41,7 @@ expect_exit 1 ctl "$B" --json --node "$NODE_1_ADDRESS" call node.stats
 assert_json "$OUT" "d['error'] == 'unauthorized'" "remote node.stats refused"
 expect_exit 2 ctl "$B" --node "ed25519:bad@tcp://127.0.0.1:1" market list
 assert_json "$(ctl "$A" --json stats)" "d['mesh']['queries']['market.list']['ok'] >= 2 and d['mesh']['queries']['market.search']['ok'] >= 1 and d['mesh']['queries']['market.list']['in_flight'] == 0" "A counts the remote calls"
-assert_json "$(ctl "$A" --json stats)" "[d['mesh']['queries'][c][k] for c in ('market.list', 'market.search') for k in ('max_concurrent', 'timeout_ms')] == [8, 5000, 4, 10000]" "CONTRACT §3 limits of the remote calls"
+assert_json "$(ctl "$A" --json stats)" "[d['mesh']['queries'][c][k] for c in ('market.list', 'market.search') for k in ('max_concurrent', 'timeout_ms')] == [8, 5000, 4, 10000]" "the limits of the remote calls (docs/protocol.md)"
 # Captured first: grep -q stops reading early, and with pipefail the writer's SIGPIPE would fail the check.
 PROM=$(ctl "$A" stats --prometheus)
 grep -q '^hearth_mesh_queries_total{capability="market.list",result="ok"} [1-9]' <<<"$PROM" || fail "prometheus remote calls"

@@ -25,7 +25,7 @@
         authors: the one with the smaller inviter key is kept, so the fold
         does not depend on arrival order.
     A member's invite budget (bounded state that every node applies the
-    same way; docs/design-decisions.md "A member's invite budget"):
+    same way; docs/decisions/0025-invite-budget-on-event-data.md):
       - an invite is refused (TYPE_RULE) unless wall_clock_ms < expires_at_ms
         <= wall_clock_ms + MEMBERSHIP_INVITE_MAX_TTL_MS: never already
         expired when signed, never a standing ticket. A rule on the event

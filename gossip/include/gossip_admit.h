@@ -23,7 +23,7 @@
               (it waited its whole budget: answer timeout without running it).
       done    after answering, whatever the outcome: frees the ticket.
     "In flight" therefore means read from the socket and not yet answered.
-    Handlers run one at a time on the node's loop (docs/design-decisions.md),
+    Handlers run one at a time on the node's loop (docs/decisions/0015-peer-calls-run-one-at-a-time.md),
     so in flight = one running plus the ones queued behind it, and
     max_concurrent bounds that queue per capability.
 

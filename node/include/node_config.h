@@ -71,7 +71,7 @@ typedef struct {
                                            lost acknowledged writes (eventlog_open_with);
                                            a flag only, never a config key, so it is a
                                            decision made for one start */
-    /*  The mesh (issue 3). */
+    /*  The mesh. */
     char               listen [NODE_CONFIG_ENDPOINT_MAX];    /* "" = no peer socket */
     char               advertise [NODE_CONFIG_ENDPOINT_MAX]; /* "" = derive from listen */
     char               peers [NODE_CONFIG_MAX_PEERS][NODE_CONFIG_ADDRESS_MAX];
