@@ -66,7 +66,7 @@ step "an invitee's link closes when its invite expires unredeemed"
 Y="$WORK/y"
 ctl "$Y" init --identity-only >/dev/null
 Y_ID=$(ctl "$Y" id --json | json "d['node_id']")
-ctl "$NODE_1_DIR" invite "$Y_ID" --ttl 2 --out "$WORK/y.json" >/dev/null
+ctl "$NODE_1_DIR" invite "$Y_ID" --ttl 10 --out "$WORK/y.json" >/dev/null
 "$MESH_OUTSIDER" hello "$Y/keys" "$NODE_1_ADDRESS" 0 >"$WORK/hello.out" 2>&1 &
 HELLO_PID=$!
 DAEMON_PIDS+=("$HELLO_PID")
