@@ -677,6 +677,10 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (gauge)
         gossip_update_gauge (self);
     self->stats.announce_retried = gossip_want_stats (self->want)->retried;
+    const gossip_refused_stats_t *r = gossip_refused_stats (self->refused);
+    self->stats.refused_known = gossip_refused_count (self->refused);
+    self->stats.refused_remembered = r->remembered;
+    self->stats.refused_evicted = r->evicted;
     s_budget_stats (self);
     return 0;
 }
@@ -802,9 +806,15 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     uint8_t want_key [16];
     randombytes_buf (want_key, sizeof want_key);
     self->want = gossip_want_new (&limits, want_key);
+    randombytes_buf (want_key, sizeof want_key);
+    gossip_refused_limits_t refused_limits;
+    gossip_refused_limits_defaults (&refused_limits);
+    if (cfg->refused_max && cfg->refused_max < refused_limits.max)
+        refused_limits.max = cfg->refused_max;
+    self->refused = gossip_refused_new (&refused_limits, want_key);
     self->admit = gossip_admit_new (NULL);
     self->budget = gossip_budget_new (NULL);
-    if (!self->curve_sec || !self->want || !self->admit || !self->budget)
+    if (!self->curve_sec || !self->want || !self->refused || !self->admit || !self->budget)
         goto fail;
     if (identity_curve_keypair (self_id, self->curve_pub, self->curve_sec) != 0) {
         *err = HEARTH_EKEYS;
@@ -922,6 +932,7 @@ gossip_destroy (gossip_t **self_p)
     gossip_budget_destroy (&self->budget);
     free (self->announce);
     gossip_want_destroy (&self->want);      /* after the links, which leave it */
+    gossip_refused_destroy (&self->refused);
     riblt_encoder_destroy (&self->encoder);
     negentropy_store_destroy (&self->store);
     if (self->curve_sec)

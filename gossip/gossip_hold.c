@@ -30,12 +30,41 @@
     (GOSSIP_MAX_FRAME_BYTES caps a frame, hence an event). */
 #define GOSSIP_HOLD_BLOCK_BYTES     GOSSIP_MAX_FRAME_BYTES
 
-/*  Store frames received on l (one ingest call, origin l). Events refused
-    because their membership context is missing (not a member yet, a join
-    before its invite) while others were accepted: reconcile again soon, the
-    missing context may have just arrived. */
+/*  Remember the refusal of frame (its gossip_held_t item: hash and lamport
+    if decoded) for `code` (gossip_refused.h): what does not decode has no
+    hash and is not remembered. */
 static void
-s_ingest_frames (gossip_link_t *l, const uint8_t **frames, const size_t *lens, size_t n)
+s_refused_note (gossip_t *self, gossip_sweep_t *sweep, const gossip_held_t *item, const uint8_t *frame,
+                size_t len, event_reject_t code, uint64_t context, uint64_t now)
+{
+    const uint8_t *hash = item->decoded? item->hash: NULL;
+    uint64_t lamport = item->lamport;
+    event_t *ev = NULL;
+    if (!hash) {
+        event_reject_t reason;
+        ev = event_decode (frame, len, &reason);
+        if (ev) {
+            hash = event_hash (ev);
+            lamport = event_lamport (ev);
+        }
+    }
+    gossip_refused_kind_t kind = gossip_refused_kind (code, lamport);
+    if (hash && kind != GOSSIP_REFUSED_NONE) {
+        gossip_refused_add (self->refused, hash, kind, context, now);  /* ENOMEM: fetched again, no harm */
+        if (sweep)
+            gossip_sweep_add (sweep, hash);
+    }
+    event_destroy (&ev);
+}
+
+/*  Store frames received on l (one ingest call, origin l); items[i] is
+    frame i's gossip_held_t. Refusals are remembered (s_refused_note).
+    Events refused because their membership context is missing (not a
+    member yet, a join before its invite) while others were accepted:
+    reconcile again soon, the missing context may have just arrived. */
+static void
+s_ingest_frames (gossip_link_t *l, const uint8_t **frames, const size_t *lens, const gossip_held_t *items,
+                 size_t n)
 {
     gossip_t *self = l->owner;
     if (n == 0)
@@ -50,8 +79,12 @@ s_ingest_frames (gossip_link_t *l, const uint8_t **frames, const size_t *lens, s
     self->stats.events_received += n;
     self->stats.events_duplicate += result.rejected [EVENT_REJECT_DUPLICATE];
     size_t context = 0;
-    for (size_t i = 0; codes && rc == 0 && i < n; i++)
+    uint64_t membership = gossip_refusal_context (self), now = hearth_mono_ms ();
+    for (size_t i = 0; codes && rc == 0 && i < n; i++) {
         context += codes [i] == EVENT_REJECT_MEMBERSHIP || codes [i] == EVENT_REJECT_TYPE_RULE;
+        if (codes [i] != EVENT_REJECT_NONE && codes [i] != EVENT_REJECT_DUPLICATE)
+            s_refused_note (self, l->sweep, &items [i], frames [i], lens [i], codes [i], membership, now);
+    }
     if (context && result.accepted)
         l->resync = 1;
     free (codes);
@@ -73,7 +106,7 @@ gossip_inbox_flush (gossip_link_t *l)
             frames [i] = l->inbox [i].wire;
             lens [i] = l->inbox [i].len;
         }
-        s_ingest_frames (l, frames, lens, l->n_inbox);
+        s_ingest_frames (l, frames, lens, l->inbox, l->n_inbox);
     }
     free (frames);
     free (lens);
@@ -127,7 +160,7 @@ gossip_held_flush (gossip_link_t *l)
             frames [i] = l->held [i].wire;
             lens [i] = l->held [i].len;
         }
-        s_ingest_frames (l, frames, lens, l->n_held);
+        s_ingest_frames (l, frames, lens, l->held, l->n_held);
     }
     free (frames);
     free (lens);

@@ -9,7 +9,8 @@
     does not). So no file needs a forward declaration.
       gossip_link.c     a link: who may talk, sending, lifecycle
       gossip_store.c    the reconciliation store over the log's order index
-      gossip_push.c     eager push of local events, lazy announcements
+      gossip_push.c     eager push of local events, lazy announcements; the
+                        checks against the memory of refused events
       gossip_hold.c     received events to the log: push inbox, reorder window
       gossip_sync.c     reconciliation sessions, initiator and responder, and
                         their receiver-paced transfers
@@ -28,6 +29,7 @@
 #include "gossip_admit.h"
 #include "gossip_budget.h"
 #include "gossip_link.h"
+#include "gossip_refused.h"
 #include "gossip_session.h"
 #include "gossip_want.h"
 #include "gossip_wire.h"
@@ -139,6 +141,7 @@ struct _gossip_t {
     size_t              n_announce, cap_announce;
     int                 announce_timer;     /* one-shot zloop timer, -1 = not armed */
     gossip_want_t      *want;               /* owned: announced hashes we lack */
+    gossip_refused_t   *refused;            /* owned: events we refused, not fetched again */
     uint32_t            next_want_peer;     /* want peer ids, one per link */
     int                 in_ingest;          /* inside our eventlog_ingest_from */
     zactor_t           *beacon;             /* owned: zbeacon, or NULL (discovery off) */
@@ -186,6 +189,12 @@ void gossip_flush_announce (gossip_t *self);
 void gossip_pump_want (gossip_link_t *l);
 /*  A GossipAnnounce from l. */
 void gossip_on_announce (gossip_link_t *l, const Hearth__GossipAnnounce *a);
+/*  The membership context of refusals (gossip_refused.h, CONTEXT): the
+    stored membership events, a count that only grows. */
+uint64_t gossip_refusal_context (gossip_t *self);
+/*  Is hash (which we lack) not to be fetched now, refused before?
+    Counted (refused_skipped, refused_retried). */
+int gossip_refusal_skip (gossip_t *self, const uint8_t *hash, uint64_t context, uint64_t now);
 
 /* ---- gossip_hold.c --------------------------------------------------------------- */
 

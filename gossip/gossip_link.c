@@ -391,6 +391,7 @@ gossip_link_destroy (gossip_link_t **l_p)
     if (self->want)
         gossip_want_peer_gone (self->want, l->want_peer);
     gossip_link_held_free (l);
+    gossip_sweep_destroy (&l->sweep);
     free (l->held);
     free (l->hold_blocks);
     for (size_t i = 0; i < l->n_inbox; i++)

@@ -33,6 +33,7 @@
 #include "gossip.h"
 #include "gossip_budget.h"
 #include "gossip_session.h"
+#include "gossip_sweep.h"
 #include "hearth_codec.h"
 #include "gossip_wire.h"
 
@@ -110,6 +111,14 @@ struct _gossip_link_t {
     uint64_t      init_session;
     int           init_done;
     size_t        have_sent, need_sent;     /* cursors into the session's have/need ids */
+    size_t        need_seen, need_fresh;    /* need ids looked at for GOSSIP_NEED_MAX, and of
+                                               those not skipped as refused before */
+    int           init_capped;              /* this session stopped at GOSSIP_NEED_MAX */
+    int           sweep_over;               /* a session ran to its end: the next one drops the sweep */
+    gossip_sweep_t *sweep;                  /* owned, or NULL: what this link's run of capped
+                                               sessions fetched and saw refused (gossip_sweep.h) */
+    uint64_t      sweep_context;            /* gossip_refusal_context when the sweep began */
+    uint64_t      sweep_born;               /* monotonic ms when the sweep began */
     uint64_t      init_progress_mono;
     int           resync;                   /* reconcile again when idle */
     gossip_fetch_t fetch [GOSSIP_FETCH_WINDOW];

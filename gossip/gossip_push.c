@@ -6,7 +6,9 @@
     a hash and, GOSSIP_ANNOUNCE_DELAY_MS later, announced to every up link
     except those of its origin key (full events to version-1 peers); an
     announcement of hashes we lack is answered with fetches to the
-    announcer, tracked by gossip_want (other announcers, timeouts).
+    announcer, tracked by gossip_want (other announcers, timeouts), but
+    for hashes this node refused before (gossip_refused.h): the checks
+    against that memory, shared with gossip_sync.c, are here.
     A push or announcement the send queue refuses is dropped and the link
     reconciles instead.
 */
@@ -17,6 +19,36 @@
 #include "hearth_log.h"
 
 #define S_LOG "gossip"
+
+/* ---- refused events (gossip_refused.h, docs/sync.md §7.4) ------------------------- */
+
+/*  A refusal for missing membership cannot turn while this count stands
+    still. */
+uint64_t
+gossip_refusal_context (gossip_t *self)
+{
+    const eventlog_stats_t *st = eventlog_stats (self->log);
+    uint64_t n = 0;
+    for (int t = HEARTH__EVENT_TYPE__COMMUNITY_CREATED; t <= HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED; t++)
+        n += st->events_by_type [t];
+    return n;
+}
+
+/*  Also counted: a fetch of a remembered one whose backoff has passed
+    (refused_retried). */
+int
+gossip_refusal_skip (gossip_t *self, const uint8_t *hash, uint64_t context, uint64_t now)
+{
+    if (gossip_refused_skip (self->refused, hash, context, now)) {
+        self->stats.refused_skipped++;
+        return 1;
+    }
+    if (gossip_refused_lookup (self->refused, hash) != GOSSIP_REFUSED_NONE)
+        self->stats.refused_retried++;
+    return 0;
+}
+
+/* ---- push ------------------------------------------------------------------------ */
 
 /*  The link to push to for l's key: l itself unless it is inbound and the
     peer also has an up out link. */
@@ -114,6 +146,7 @@ gossip_accept_hook (void *arg, const event_t *ev, const void *origin)
         self->store_stale = 1;              /* the log has an item the store lacks */
     }
     gossip_want_arrived (self->want, event_hash (ev));
+    gossip_refused_forget (self->refused, event_hash (ev));   /* refused once, stored now */
     /*  Membership changed: an event that may narrow who may talk re-checks
         every link before anything else is sent (this event's own push
         included); an invite only widens it, so the tick does. */
@@ -318,10 +351,13 @@ gossip_on_announce (gossip_link_t *l, const Hearth__GossipAnnounce *a)
         n = GOSSIP_WIRE_MAX_ANNOUNCE;
     }
     size_t dropped = 0;
+    uint64_t now = hearth_mono_ms (), context = gossip_refusal_context (self);
     for (size_t i = 0; i < n; i++) {
         const uint8_t *h = a->hashes [i].data;
         if (eventlog_has_hash (self->log, h) == 1)
             continue;
+        if (gossip_refusal_skip (self, h, context, now))
+            continue;                       /* refused before: not asked for again */
         if (gossip_want_announce (self->want, l->want_peer, h) < 0)
             dropped++;
     }

@@ -17,6 +17,7 @@
 */
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include "gossip_internal.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
@@ -58,6 +59,17 @@
 
 /* ---- initiator ------------------------------------------------------------------- */
 
+/*  gossip_refusal_skip, and also skip what l's sweep saw refused. */
+static int
+s_refusal_skip_need (gossip_link_t *l, const uint8_t *hash, uint64_t context, uint64_t now)
+{
+    gossip_t *self = l->owner;
+    if (l->sweep && gossip_sweep_contains (l->sweep, hash)) {
+        self->stats.refused_skipped++;
+        return 1;
+    }
+    return gossip_refusal_skip (self, hash, context, now);
+}
 /*  Start a session for `why` on an up link unless one runs: v1 for
     repairs, for a peer that declined the rateless mode before and with
     cfg.reconcile v1; otherwise as GOSSIP_RECONCILE_AUTO / _RATELESS say. */
@@ -76,6 +88,11 @@ gossip_sync_start (gossip_link_t *l, gossip_sync_reason_t why)
             probe = 1;                      /* v1 first, rateless if scattered */
     }
     l->resync = 0;
+    if (l->sweep_over) {
+        gossip_sweep_destroy (&l->sweep);   /* the last session found every missing id */
+        l->sweep_over = 0;
+    }
+    l->init_capped = 0;
     const uint8_t *msg;
     size_t size;
     l->init = gossip_session_initiate (mode, self->store, self->encoder, GOSSIP_NEG_FRAME_LIMIT, &msg, &size);
@@ -87,6 +104,7 @@ gossip_sync_start (gossip_link_t *l, gossip_sync_reason_t why)
     l->init_probe = probe;
     l->init_done = 0;
     l->have_sent = l->need_sent = 0;
+    l->need_seen = l->need_fresh = 0;
     l->n_fetch = 0;
     l->init_progress_mono = hearth_mono_ms ();
     if (gossip_link_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_OPEN, msg, size,
@@ -147,6 +165,7 @@ s_pump_need (gossip_link_t *l)
     gossip_t *self = l->owner;
     size_t n_need;
     const uint8_t *need = gossip_session_need_ids (l->init, &n_need);
+    uint64_t now = hearth_mono_ms (), context = gossip_refusal_context (self);
     while (l->n_fetch < GOSSIP_FETCH_WINDOW && l->need_sent < n_need) {
         ProtobufCBinaryData hashes [GOSSIP_FETCH_BATCH];
         size_t n = 0, next = l->need_sent;
@@ -155,6 +174,8 @@ s_pump_need (gossip_link_t *l)
             next++;
             if (eventlog_has_hash (self->log, h) == 1 || gossip_want_requested (self->want, h))
                 continue;                   /* arrived meanwhile, or asked of a peer already */
+            if (s_refusal_skip_need (l, h, context, now))
+                continue;                   /* refused before: takes no place in the window */
             hashes [n].data = (uint8_t *) h;
             hashes [n].len = 32;
             n++;
@@ -174,7 +195,6 @@ s_pump_need (gossip_link_t *l)
             return;                         /* queue full: the tick resumes */
         /*  On their way from l: other sessions and announcements skip
             them; unanswered, they move on like announced ones. */
-        uint64_t now = hearth_mono_ms ();
         for (size_t i = 0; i < n; i++)
             gossip_want_claim (self->want, l->want_peer, f.request_id, now, hashes [i].data);
         l->need_sent = next;
@@ -245,11 +265,33 @@ gossip_on_neg_reply (gossip_link_t *l, const Hearth__GossipNeg *n)
             return;
         }
     }
+    /*  The cap counts only ids not refused before: known refusals are not
+        fetched, so a peer holding many below valid events cannot fill every
+        session with them (the session holds at most GOSSIP_REFUSED_MAX of
+        those besides). */
     size_t n_need;
-    gossip_session_need_ids (l->init, &n_need);
-    if (reply && n_need >= GOSSIP_NEED_MAX && gossip_session_mode (l->init) == GOSSIP_SESSION_V1) {
+    const uint8_t *need = gossip_session_need_ids (l->init, &n_need);
+    uint64_t now = hearth_mono_ms (), context = gossip_refusal_context (self);
+    for (; l->need_seen < n_need; l->need_seen++) {
+        const uint8_t *h = need + l->need_seen * 32;
+        l->need_fresh += !gossip_refused_skip (self->refused, h, context, now)
+                      && !(l->sweep && gossip_sweep_contains (l->sweep, h));
+    }
+    if (reply && l->need_fresh >= GOSSIP_NEED_MAX && gossip_session_mode (l->init) == GOSSIP_SESSION_V1) {
         reply = NULL;                       /* enough for now: fetch, then a new session */
         l->resync = 1;
+        l->init_capped = 1;
+        if (!l->sweep) {
+            /*  The next session finds the same ids first: what these
+                fetches see refused is remembered for the whole run of
+                capped sessions, beyond what self->refused holds. */
+            uint8_t key [16];
+            randombytes_buf (key, sizeof key);
+            l->sweep = gossip_sweep_new (GOSSIP_SWEEP_BITS, key);
+            l->sweep_context = context;
+            l->sweep_born = now;
+            self->stats.refused_sweeps += l->sweep != NULL;
+        }
     }
     if (reply) {
         if (gossip_link_send_neg_held (l, 0, HEARTH__GOSSIP_MESSAGE__BODY_NEG_MSG, reply, size,
@@ -274,6 +316,21 @@ gossip_on_neg_reply (gossip_link_t *l, const Hearth__GossipNeg *n)
         m.neg_done = &d;
         gossip_link_send (l, &m);           /* best effort: the responder also frees on the next open */
         l->init_done = 1;
+        if (l->sweep && !l->init_capped) {
+            /*  The run reached the end of the missing ids. If membership
+                changed meanwhile (a join), what it skipped for missing
+                membership may pass now: the next session goes at once,
+                without the sweep. Else the sweep stays for later runs
+                (what it holds beyond self->refused is not fetched again)
+                until it is GOSSIP_REFUSED_RETRY_MAX_MS old. */
+            if (gossip_refusal_context (self) != l->sweep_context) {
+                l->sweep_over = 1;
+                l->resync = 1;
+            }
+            else
+            if (gossip_sweep_count (l->sweep) == 0 || now - l->sweep_born >= GOSSIP_REFUSED_RETRY_MAX_MS)
+                l->sweep_over = 1;          /* nothing refused (a catch-up), or old */
+        }
         self->stats.reconcile_rounds++;
         self->stats.reconcile_rateless += gossip_session_mode (l->init) == GOSSIP_SESSION_RIBLT;
         self->stats.last_sync_ms = hearth_now_ms ();

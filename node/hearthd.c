@@ -24,6 +24,7 @@
 #include "hearth_memory.h"
 #include "node_config.h"
 #include "node_daemon.h"
+#include "gossip_refused.h"
 
 #define S_LOG "hearthd"
 
@@ -40,7 +41,7 @@ s_usage (FILE *out)
         "               [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]\n"
         "               [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]\n"
         "               [--sync-interval-ms MS] [--reconcile auto|v1|rateless]\n"
-        "               [--snapshot-every EVENTS]\n"
+        "               [--snapshot-every EVENTS] [--refused-max N]\n"
         "\n"
         "Runs one Hearth node in the foreground (stop it with Ctrl-C or SIGTERM).\n"
         "  --data-dir DIR   everything the node keeps (default $%s or ~/%s);\n"
@@ -64,6 +65,8 @@ s_usage (FILE *out)
         "                   v1: Negentropy v1 (NIP-77) only; rateless: rateless first always\n"
         "  --snapshot-every N  view snapshot every N accepted events (default 0: every\n"
         "                   10,000 events or a quarter of the log, whichever is more)\n"
+        "  --refused-max N  refused events remembered so sync does not fetch them again\n"
+        "                   (default and most 65536; smaller for tests)\n"
         "  --version        print the version\n"
         "See docs/cli.md and docs/operations.md.\n",
         NODE_CONFIG_DATA_DIR_ENV, NODE_CONFIG_DATA_DIR_DEFAULT, NODE_CONFIG_FILE_NAME);
@@ -87,13 +90,14 @@ main (int argc, char *argv [])
         { "sync-interval-ms", required_argument, NULL, 'S' },
         { "reconcile", required_argument, NULL, 'M' },
         { "snapshot-every", required_argument, NULL, 'N' },
+        { "refused-max", required_argument, NULL, 'F' },
         { "help",      no_argument,       NULL, 'h' },
         { "version",   no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     const char *data_dir = NULL, *config = NULL, *level = NULL, *stats = NULL;
     const char *listen = NULL, *advertise = NULL, *discovery = NULL, *sync_interval = NULL;
-    const char *reconcile = NULL, *snapshot_every = NULL;
+    const char *reconcile = NULL, *snapshot_every = NULL, *refused_max = NULL;
     /*  --peer values, applied after the config file (flags add to it). */
     const char *peers [NODE_CONFIG_MAX_PEERS];
     size_t n_peers = 0;
@@ -112,6 +116,7 @@ main (int argc, char *argv [])
             case 'S': sync_interval = optarg; break;
             case 'M': reconcile = optarg; break;
             case 'N': snapshot_every = optarg; break;
+            case 'F': refused_max = optarg; break;
             case 'P':
                 if (n_peers >= NODE_CONFIG_MAX_PEERS) {
                     fprintf (stderr, "hearthd: more than %d --peer flags\n", NODE_CONFIG_MAX_PEERS);
@@ -214,6 +219,18 @@ main (int argc, char *argv [])
         }
         else
             cfg.snapshot_every = (uint64_t) value;
+    }
+    if (rc == HEARTH_OK && refused_max) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long value = strtoul (refused_max, &end, 10);
+        if (errno || !end || *end || refused_max [0] < '1' || refused_max [0] > '9'
+        ||  value > GOSSIP_REFUSED_MAX) {
+            message = hearth_message ("--refused-max must be a whole number from 1 to %d", GOSSIP_REFUSED_MAX);
+            rc = HEARTH_EINVAL;
+        }
+        else
+            cfg.refused_max = (uint32_t) value;
     }
     cfg.rebuild_views = rebuild_views;
     cfg.recover_wal = recover_wal;

@@ -340,6 +340,7 @@ s_open_mesh (node_daemon_t *self, char **message)
     mesh.n_peers = cfg->n_peers;
     mesh.discovery = cfg->discovery;
     mesh.sync_interval_ms = cfg->sync_interval_ms;
+    mesh.refused_max = cfg->refused_max;
     mesh.reconcile = cfg->reconcile == NODE_RECONCILE_V1? GOSSIP_RECONCILE_V1
                    : cfg->reconcile == NODE_RECONCILE_RATELESS? GOSSIP_RECONCILE_RATELESS
                    : GOSSIP_RECONCILE_AUTO;

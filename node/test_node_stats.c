@@ -18,7 +18,7 @@
 #include "node_stats.h"
 
 /*  Families and series seen at most by the checker. */
-#define S_MAX_FAMILIES 64
+#define S_MAX_FAMILIES 128
 #define S_MAX_SERIES   1024
 
 typedef struct {
@@ -333,6 +333,8 @@ HT_TEST (test_mesh)
             .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
             .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
             .budget_refused_fetch = 76,
+            .refused_known = 80, .refused_remembered = 81, .refused_evicted = 82, .refused_skipped = 83,
+            .refused_retried = 84, .refused_sweeps = 85,
             .last_sync_ms = 1795600800000ULL },
         .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 2
@@ -372,6 +374,12 @@ HT_TEST (test_mesh)
     HT_CHECK (s_value (text, "hearth_mesh_sync_deferred_total{reason=\"round_rate\"}") == 74);
     HT_CHECK (s_value (text, "hearth_mesh_sync_refused_total{reason=\"superseded\"}") == 75);
     HT_CHECK (s_value (text, "hearth_mesh_sync_refused_total{reason=\"held_full\"}") == 76);
+    HT_CHECK (s_value (text, "hearth_mesh_refused_events") == 80);
+    HT_CHECK (s_value (text, "hearth_mesh_refused_remembered_total") == 81);
+    HT_CHECK (s_value (text, "hearth_mesh_refused_evicted_total") == 82);
+    HT_CHECK (s_value (text, "hearth_mesh_refused_skipped_total") == 83);
+    HT_CHECK (s_value (text, "hearth_mesh_refused_retried_total") == 84);
+    HT_CHECK (s_value (text, "hearth_mesh_refused_sweeps_total") == 85);
     HT_CHECK (s_value (text, "hearth_mesh_seconds_since_last_sync") == 2.5);
     HT_CHECK (s_value (text, "hearth_mesh_peer_bytes_total{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\",direction=\"out\"}") == 200);
     HT_CHECK (s_value (text, "hearth_mesh_peer_connected{peer=\"ed25519:AAAA-BBBB-CCCC-DDDD\",link=\"out\"}") == 1);
@@ -403,6 +411,9 @@ HT_TEST (test_mesh)
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "budget_bytes_charged")), 70);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "budget_deferred_open")), 73);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "budget_refused_fetch")), 76);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "refused_known")), 80);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "refused_skipped")), 83);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "refused_retried")), 84);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "reconcile_rounds")), 3);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "events_duplicate")), 4);
     HT_CHECK_EQ_INT (json_integer_value (json_object_get (object, "announce_sent")), 21);
@@ -599,6 +610,8 @@ HT_TEST (test_golden)
             .budget_bytes_charged = 70, .budget_bytes_owed = 71, .budget_deferred_debt = 72,
             .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
             .budget_refused_fetch = 76,
+            .refused_known = 80, .refused_remembered = 81, .refused_evicted = 82, .refused_skipped = 83,
+            .refused_retried = 84, .refused_sweeps = 85,
             .last_sync_ms = 1795600800000ULL },
         .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 1

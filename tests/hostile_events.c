@@ -12,6 +12,8 @@
         live-invites     invites of random keys valid for a day
         lamport0-post    market posts at Lamport 0
         future-post      market posts dated 9999-12-31T23:59:59Z
+        forged-post      market posts whose signature is broken (one bit)
+        post             valid market posts, titled "Valid N"
     Lamports (but for lamport0-post) continue from the log's head. Prints
     {"stored":N,"seconds":S}. Not a test and not part of a node.
 */
@@ -34,7 +36,8 @@
 static int
 s_usage (void)
 {
-    fprintf (stderr, "usage: hostile_events DATA_DIR expired-invites|live-invites|lamport0-post|future-post [COUNT]\n");
+    fprintf (stderr, "usage: hostile_events DATA_DIR expired-invites|live-invites|lamport0-post|future-post"
+                     "|forged-post|post [COUNT]\n");
     return 2;
 }
 
@@ -46,7 +49,9 @@ main (int argc, char **argv)
     const char *data_dir = argv [1], *kind = argv [2];
     long long count = argc > 3? atoll (argv [3]): 1;
     int invites = strcmp (kind, "expired-invites") == 0 || strcmp (kind, "live-invites") == 0;
-    if (count < 1 || (!invites && strcmp (kind, "lamport0-post") != 0 && strcmp (kind, "future-post") != 0))
+    int forged = strcmp (kind, "forged-post") == 0, valid = strcmp (kind, "post") == 0;
+    if (count < 1 || (!invites && !forged && !valid && strcmp (kind, "lamport0-post") != 0
+                      && strcmp (kind, "future-post") != 0))
         return s_usage ();
     char path [4096];
     snprintf (path, sizeof path, "%s/keys", data_dir);
@@ -108,11 +113,13 @@ main (int argc, char **argv)
             if (kind [0] == 'l')
                 e.lamport = 0;
             else
+            if (kind [0] == 'f' && !forged)
                 e.wall_clock_ms = S_FAR_FUTURE_MS;
-            snprintf (title, sizeof title, "%s %lld", kind [0] == 'l'? "Lamport zero": "Forever", i);
+            snprintf (title, sizeof title, "%s %lld",
+                      valid? "Valid": forged? "Forged": kind [0] == 'l'? "Lamport zero": "Forever", i);
             post.category = HEARTH__CATEGORY__CATEGORY_OFFER;
             post.title = title;
-            post.body = (char *) "A post its peers must refuse.";
+            post.body = (char *) (valid? "A post its peers accept.": "A post its peers must refuse.");
             post.ttl_seconds = 86400;
             e.type = HEARTH__EVENT_TYPE__MARKET_POST_CREATED;
             e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
@@ -132,6 +139,8 @@ main (int argc, char **argv)
         else {
             memcpy (frames [i], wire, len);
             lens [i] = len;
+            if (forged)
+                frames [i][len - 1] ^= 1;   /* SignedEvent: the signature (field 2) comes last */
         }
         event_destroy (&ev);
     }

@@ -22,13 +22,14 @@ A=$NODE_1_DIR
 B=$NODE_2_DIR
 INVITED0=$(stat_of "$A" "d['events']['by_type']['community.member.invited']")
 
-step "node 2 serves $LIVE live and $FLOOD expired invites of its own"
-# The live ones first (lower lamports): refused events are fetched again
-# every round in lamport order, so live ones above a flood this size may
-# wait for many rounds (docs/sync.md); this test is about the fold's budget.
+step "node 2 serves $FLOOD expired and, above them, $LIVE live invites of its own"
+# The live ones last (higher lamports): refused events are remembered and
+# not fetched again (gossip_refused.h), so the flood below cannot hold them
+# back (tests/mesh_refused_flood.sh is about that; this test is about the
+# fold's budget).
 cluster stop "$C" 2
-"$HOSTILE_EVENTS" "$B" live-invites "$LIVE" >"$WORK/live.json" || fail "hostile_events live-invites"
 "$HOSTILE_EVENTS" "$B" expired-invites "$FLOOD" >"$WORK/expired.json" || fail "hostile_events expired-invites"
+"$HOSTILE_EVENTS" "$B" live-invites "$LIVE" >"$WORK/live.json" || fail "hostile_events live-invites"
 cluster start "$C" 2
 
 step "node 1 refuses the expired ones and the live ones over the budget"

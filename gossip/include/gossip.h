@@ -147,6 +147,8 @@ typedef struct {
     int         no_learn;                       /* 1: never dial peers learned from hellos
                                                    (a fixed topology, e.g. a test's chain) */
     gossip_reconcile_t reconcile;               /* default GOSSIP_RECONCILE_AUTO */
+    size_t      refused_max;                    /* refused hashes remembered (gossip_refused.h),
+                                                   0 = GOSSIP_REFUSED_MAX; smaller for tests */
 } gossip_config_t;
 
 /*  Fill cfg with defaults (no listener, no peers, discovery off). */

@@ -130,7 +130,25 @@ extern "C" {
     X (budget_refused_superseded, "counter", "hearth_mesh_sync_refused_total", "reason=\"superseded\"", 0, \
        "budget", "refused superseded", "Peers' sync requests refused over their budget, by reason.") \
     X (budget_refused_fetch, "counter", "hearth_mesh_sync_refused_total", "reason=\"held_full\"", 1, \
-       "budget", "refused held full", NULL)
+       "budget", "refused held full", NULL) \
+    /*  Events this node refused, remembered so sync does not fetch them \
+        again (gossip_refused.h, docs/sync.md §7.4 "Refused events"). */ \
+    X (refused_known, "gauge", "hearth_mesh_refused_events", NULL, 0, "refused", "remembered now", \
+       "Hashes of received events this node refused, remembered so sync does not fetch " \
+       "them again (at most GOSSIP_REFUSED_MAX, docs/limits.md).") \
+    X (refused_remembered, "counter", "hearth_mesh_refused_remembered_total", NULL, 0, "refused", \
+       "remembered", "Refused events remembered by hash since start.") \
+    X (refused_evicted, "counter", "hearth_mesh_refused_evicted_total", NULL, 0, "refused", "evicted", \
+       "Remembered refusals forgotten to make room for newer ones since start.") \
+    X (refused_skipped, "counter", "hearth_mesh_refused_skipped_total", NULL, 0, "refused", "skipped", \
+       "Event hashes a peer offered or announced that were not fetched because this node " \
+       "refused those events before, since start.") \
+    X (refused_retried, "counter", "hearth_mesh_refused_retried_total", NULL, 0, "refused", "retried", \
+       "Remembered refusals that may pass later (future-dated, not a member yet) fetched " \
+       "again after their backoff, since start.") \
+    X (refused_sweeps, "counter", "hearth_mesh_refused_sweeps_total", NULL, 0, "refused", "sweeps", \
+       "Runs of reconciliation sessions stopped at their cap of new ids that remembered " \
+       "what they saw refused in a per-link filter, since start.")
 
 /*  One uint64_t field per row. */
 #define GOSSIP_STATS_FIELD(field, type, family, label, nth, group, words, help) uint64_t field;

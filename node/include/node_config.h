@@ -78,6 +78,7 @@ typedef struct {
     size_t             n_peers;
     int                discovery;       /* 1 = LAN discovery on */
     uint32_t           sync_interval_ms;/* 0 = the mesh default (10 s) */
+    uint32_t           refused_max;     /* refused event hashes remembered; 0 = GOSSIP_REFUSED_MAX */
     node_reconcile_t   reconcile;       /* default NODE_RECONCILE_AUTO */
     uint64_t           snapshot_every;  /* events between view snapshots; 0 = the
                                            eventlog's policy (eventlog_snapshot_due) */
