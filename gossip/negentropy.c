@@ -42,7 +42,8 @@
     contradicts them is refused instead of ending with items missing.
 
     Every message is decoded completely before anything is done with it, so
-    a malformed message changes nothing.
+    a malformed message changes nothing. The byte level (the output buffer,
+    decoding a peer's ranges) is in negentropy_wire.c.
 */
 #include <assert.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@
 #include <sodium.h>
 #include "negentropy.h"
 #include "negentropy_varint.h"
+#include "negentropy_wire.h"
 #include "hearth_error.h"
 
 /*  Longest varint of a uint64: ceil(64 / 7) digits. */
@@ -64,8 +66,6 @@
 #define S_FP_RANGE_MAX      (S_BOUND_MAX + 1 + NEGENTROPY_FINGERPRINT_SIZE)
 /*  Room kept free after each range so a message can always be closed. */
 #define S_RESERVE           (S_SKIP_RANGE_MAX + S_CLOSING_RANGE)
-/*  First output buffer allocation. */
-#define S_BUF_INITIAL       4096
 /*  Ids per have/need list at most: a set slot packs index << 1 | list into
     31 bits (plus one for "empty"). */
 #define S_MAX_IDS           (UINT32_C (1) << 30)
@@ -73,41 +73,14 @@
     before it is half full. */
 #define S_SEEN_INITIAL      1024
 
-/*  A growable byte buffer; `failed` latches an allocation failure so writers
-    need not check each call. */
-typedef struct {
-    uint8_t *data;          /* owned */
-    size_t   size;
-    size_t   cap;
-    bool     failed;
-} s_buf_t;
-
-
-/*  A range bound: (ts, id) with only the first len id bytes significant
-    (the rest are zero). ts == NEGENTROPY_TIMESTAMP_MAX is infinity. */
-typedef struct {
-    uint64_t ts;
-    uint8_t  id [NEGENTROPY_ID_SIZE];
-    uint8_t  len;
-} s_bound_t;
-
-/*  One decoded range of a peer message; pointers borrow the message. */
-typedef struct {
-    s_bound_t      bound;               /* upper bound */
-    uint64_t       mode;
-    const uint8_t *fingerprint;         /* mode 1: 16 bytes */
-    const uint8_t *ids;                 /* mode 2: count x 32 bytes */
-    size_t         count;
-} s_range_t;
-
 /*  A question: one range of the initiator's last message that asked
     something (a Fingerprint or an IdList), checked against the answer. */
 typedef struct {
-    s_bound_t lower, upper;
-    size_t    count;                    /* our items in it when we asked */
-    uint8_t   mode;
-    bool      claimed;                  /* a non-Skip answer range lies inside it */
-    bool      found;                    /* an answer range over it showed a difference */
+    negentropy_bound_t lower, upper;
+    size_t             count;           /* our items in it when we asked */
+    uint8_t            mode;
+    bool               claimed;         /* a non-Skip answer range lies inside it */
+    bool               found;           /* an answer range over it showed a difference */
 } s_question_t;
 
 /*  The ids already reported, as indexes into the have (list 0) and need
@@ -125,17 +98,17 @@ struct _negentropy_t {
     bool     started;                   /* initiated, or answered a message */
     bool     done;
     uint64_t last_ts_out;               /* delta base of our bounds, reset per message */
-    s_buf_t  out;                       /* the message being built */
-    s_buf_t  have;                      /* 32-byte ids, cumulative */
-    s_buf_t  need;
-    s_buf_t  theirs;                    /* scratch: a peer IdList, sorted */
-    s_buf_t  matched;                   /* scratch: one flag per peer id */
+    negentropy_buf_t out;               /* the message being built */
+    negentropy_buf_t have;              /* 32-byte ids, cumulative */
+    negentropy_buf_t need;
+    negentropy_buf_t theirs;            /* scratch: a peer IdList, sorted */
+    negentropy_buf_t matched;           /* scratch: one flag per peer id */
     s_seen_t seen;                      /* ids in have + need */
-    s_bound_t bound_out;                /* the last bound written in this message */
-    s_bound_t bound_before;             /* the one before it: the written range's lower bound */
-    s_buf_t  asked;                     /* initiator: s_question_t of the last message sent */
-    s_buf_t  asking;                    /* initiator: s_question_t of the message being built */
-    s_bound_t head_bound;               /* initiator: lower bound of the opening's newest
+    negentropy_bound_t bound_out;       /* the last bound written in this message */
+    negentropy_bound_t bound_before;    /* the one before it: the written range's lower bound */
+    negentropy_buf_t asked;             /* initiator: s_question_t of the last message sent */
+    negentropy_buf_t asking;            /* initiator: s_question_t of the message being built */
+    negentropy_bound_t head_bound;      /* initiator: lower bound of the opening's newest
                                            top-level bucket ((0, "") for an IdList opening):
                                            ranges ending at or below it are "old" */
     uint8_t  seen_key [crypto_shorthash_KEYBYTES];
@@ -143,142 +116,13 @@ struct _negentropy_t {
     negentropy_stats_t stats;
 };
 
-/* ---- buffers -------------------------------------------------------------- */
-
-static bool
-s_buf_reserve (s_buf_t *buf, size_t more)
-{
-    if (buf->failed)
-        return false;
-    size_t need;
-    if (__builtin_add_overflow (buf->size, more, &need)) {
-        buf->failed = true;
-        return false;
-    }
-    if (need <= buf->cap)
-        return true;
-    size_t cap = buf->cap? buf->cap: S_BUF_INITIAL;
-    while (cap < need) {
-        if (__builtin_mul_overflow (cap, 2, &cap)) {
-            buf->failed = true;
-            return false;
-        }
-    }
-    uint8_t *data = (uint8_t *) realloc (buf->data, cap);
-    if (!data) {
-        buf->failed = true;
-        return false;
-    }
-    buf->data = data;
-    buf->cap = cap;
-    return true;
-}
-
-static void
-s_buf_put (s_buf_t *buf, const void *bytes, size_t n)
-{
-    if (n == 0 || !s_buf_reserve (buf, n))
-        return;
-    memcpy (buf->data + buf->size, bytes, n);
-    buf->size += n;
-}
-
-static void
-s_buf_byte (s_buf_t *buf, uint8_t byte)
-{
-    s_buf_put (buf, &byte, 1);
-}
-
-/*  Varint: 7-bit digits (0x7f), most significant first, 0x80 on all but
-    the last. */
-static void
-s_buf_varint (s_buf_t *buf, uint64_t value)
-{
-    uint8_t out [NEGENTROPY_VARINT_MAX];
-    s_buf_put (buf, out, negentropy_varint_encode (value, out));
-}
-
-static void
-s_buf_free (s_buf_t *buf)
-{
-    free (buf->data);
-    memset (buf, 0, sizeof *buf);
-}
-
-/* ---- decoding (peer bytes) ------------------------------------------------ */
-
-static int
-s_read_bound (negentropy_reader_t *r, uint64_t *last_ts_in, s_bound_t *bound)
-{
-    uint64_t encoded, len;
-    int rc = negentropy_reader_varint (r, &encoded);
-    if (rc)
-        return rc;
-    if (encoded == 0)
-        bound->ts = NEGENTROPY_TIMESTAMP_MAX;
-    else
-    if (__builtin_add_overflow (encoded - 1, *last_ts_in, &bound->ts))
-        bound->ts = NEGENTROPY_TIMESTAMP_MAX;   /* saturates at infinity, as the spec's reference */
-    *last_ts_in = bound->ts;
-
-    rc = negentropy_reader_varint (r, &len);
-    if (rc)
-        return rc;
-    if (len > NEGENTROPY_ID_SIZE)
-        return HEARTH_EDECODE;
-    const uint8_t *prefix;
-    rc = negentropy_reader_bytes (r, (size_t) len, &prefix);
-    if (rc)
-        return rc;
-    memset (bound->id, 0, NEGENTROPY_ID_SIZE);
-    memcpy (bound->id, prefix, (size_t) len);
-    bound->len = (uint8_t) len;
-    return 0;
-}
-
-static int
-s_bound_cmp (const s_bound_t *a, const s_bound_t *b)
-{
-    if (a->ts != b->ts)
-        return a->ts < b->ts? -1: 1;
-    return memcmp (a->id, b->id, NEGENTROPY_ID_SIZE);
-}
-
-/*  Decode the next range; prev is the previous range's upper bound (the
-    bounds must not go backwards). */
-static int
-s_read_range (negentropy_reader_t *r, uint64_t *last_ts_in, const s_bound_t *prev, s_range_t *range)
-{
-    int rc = s_read_bound (r, last_ts_in, &range->bound);
-    if (!rc)
-        rc = negentropy_reader_varint (r, &range->mode);
-    if (rc)
-        return rc;
-    if (s_bound_cmp (&range->bound, prev) < 0)
-        return HEARTH_EDECODE;              /* ranges must ascend */
-    range->fingerprint = range->ids = NULL;
-    range->count = 0;
-    if (range->mode == NEGENTROPY_MODE_SKIP)
-        return 0;
-    if (range->mode == NEGENTROPY_MODE_FINGERPRINT)
-        return negentropy_reader_bytes (r, NEGENTROPY_FINGERPRINT_SIZE, &range->fingerprint);
-    if (range->mode == NEGENTROPY_MODE_IDLIST) {
-        uint64_t count;
-        if (negentropy_reader_varint (r, &count) || count > r->left / NEGENTROPY_ID_SIZE)
-            return HEARTH_EDECODE;
-        range->count = (size_t) count;
-        return negentropy_reader_bytes (r, range->count * NEGENTROPY_ID_SIZE, &range->ids);
-    }
-    return HEARTH_EDECODE;                  /* unknown mode */
-}
-
 /* ---- the reported-id set -------------------------------------------------- */
 
 static const uint8_t *
 s_seen_id (const negentropy_t *self, uint32_t slot)
 {
     uint32_t entry = slot - 1;
-    const s_buf_t *list = entry & 1? &self->need: &self->have;
+    const negentropy_buf_t *list = entry & 1? &self->need: &self->have;
     return list->data + (size_t) (entry >> 1) * NEGENTROPY_ID_SIZE;
 }
 
@@ -306,7 +150,7 @@ s_seen_refill (negentropy_t *self)
 {
     self->seen.count = 0;
     for (uint32_t list = 0; list < 2; list++) {
-        const s_buf_t *buf = list? &self->need: &self->have;
+        const negentropy_buf_t *buf = list? &self->need: &self->have;
         for (size_t index = 0; index < buf->size / NEGENTROPY_ID_SIZE; index++) {
             bool found;
             size_t i = s_seen_probe (self, buf->data + index * NEGENTROPY_ID_SIZE, &found);
@@ -335,11 +179,11 @@ s_report (negentropy_t *self, uint32_t list, const uint8_t *id)
     size_t i = s_seen_probe (self, id, &found);
     if (found)
         return 0;
-    s_buf_t *buf = list? &self->need: &self->have;
+    negentropy_buf_t *buf = list? &self->need: &self->have;
     size_t index = buf->size / NEGENTROPY_ID_SIZE;
     if (index >= S_MAX_IDS)
         return HEARTH_ECAPACITY;
-    s_buf_put (buf, id, NEGENTROPY_ID_SIZE);
+    negentropy_buf_put (buf, id, NEGENTROPY_ID_SIZE);
     if (buf->failed)
         return HEARTH_ENOMEM;
     self->seen.slots [i] = (uint32_t) (1 + (index << 1 | list));
@@ -350,28 +194,28 @@ s_report (negentropy_t *self, uint32_t list, const uint8_t *id)
 /* ---- encoding (our bytes) ------------------------------------------------- */
 
 static void
-s_write_bound (negentropy_t *self, const s_bound_t *bound)
+s_write_bound (negentropy_t *self, const negentropy_bound_t *bound)
 {
     if (self->store_rc)
         return;                             /* a store query failed: the message is dropped */
     if (bound->ts == NEGENTROPY_TIMESTAMP_MAX) {
-        s_buf_varint (&self->out, 0);
+        negentropy_buf_varint (&self->out, 0);
         self->last_ts_out = NEGENTROPY_TIMESTAMP_MAX;
     }
     else {
         /*  Our bounds ascend: they are the peer's (checked ascending) or
             minimal bounds between our items inside the peer's ranges. */
         assert (bound->ts >= self->last_ts_out);
-        s_buf_varint (&self->out, bound->ts - self->last_ts_out + 1);
+        negentropy_buf_varint (&self->out, bound->ts - self->last_ts_out + 1);
         self->last_ts_out = bound->ts;
     }
-    s_buf_varint (&self->out, bound->len);
-    s_buf_put (&self->out, bound->id, bound->len);
+    negentropy_buf_varint (&self->out, bound->len);
+    negentropy_buf_put (&self->out, bound->id, bound->len);
     self->bound_before = self->bound_out;
     self->bound_out = *bound;
 }
 
-static const s_bound_t s_infinity = { .ts = NEGENTROPY_TIMESTAMP_MAX, .len = 0 };
+static const negentropy_bound_t s_infinity = { .ts = NEGENTROPY_TIMESTAMP_MAX, .len = 0 };
 
 /*  Initiator: remember the range just written (bound, then mode) as a
     question of this message, holding count of our items. */
@@ -382,12 +226,12 @@ s_ask (negentropy_t *self, negentropy_mode_t mode, size_t count)
         return;
     s_question_t q = { .lower = self->bound_before, .upper = self->bound_out,
                        .count = count, .mode = (uint8_t) mode };
-    s_buf_put (&self->asking, &q, sizeof q);
+    negentropy_buf_put (&self->asking, &q, sizeof q);
 }
 
 /*  Shortest bound b with prev < b <= curr (two adjacent stored items). */
 static void
-s_minimal_bound (const negentropy_item_t *prev, const negentropy_item_t *curr, s_bound_t *bound)
+s_minimal_bound (const negentropy_item_t *prev, const negentropy_item_t *curr, negentropy_bound_t *bound)
 {
     memset (bound, 0, sizeof *bound);
     bound->ts = curr->timestamp;
@@ -412,7 +256,7 @@ s_store_check (negentropy_t *self, int rc)
 
 /*  Minimal bound between stored items index-1 and index. */
 static void
-s_minimal_bound_at (negentropy_t *self, size_t index, s_bound_t *bound)
+s_minimal_bound_at (negentropy_t *self, size_t index, negentropy_bound_t *bound)
 {
     negentropy_item_t prev, curr;
     int rc = negentropy_store_get (self->store, index - 1, &prev);
@@ -430,19 +274,19 @@ static int
 s_put_id (const negentropy_item_t *item, size_t index, void *arg)
 {
     (void) index;
-    s_buf_put ((s_buf_t *) arg, item->id, NEGENTROPY_ID_SIZE);
+    negentropy_buf_put ((negentropy_buf_t *) arg, item->id, NEGENTROPY_ID_SIZE);
     return 0;
 }
 
 static void
-s_write_fingerprint_range (negentropy_t *self, const s_bound_t *upper_bound,
+s_write_fingerprint_range (negentropy_t *self, const negentropy_bound_t *upper_bound,
                            size_t lower, size_t upper)
 {
     uint8_t fp [NEGENTROPY_FINGERPRINT_SIZE];
     s_store_check (self, negentropy_store_fingerprint (self->store, lower, upper, fp));
     s_write_bound (self, upper_bound);
-    s_buf_varint (&self->out, NEGENTROPY_MODE_FINGERPRINT);
-    s_buf_put (&self->out, fp, sizeof fp);
+    negentropy_buf_varint (&self->out, NEGENTROPY_MODE_FINGERPRINT);
+    negentropy_buf_put (&self->out, fp, sizeof fp);
     s_ask (self, NEGENTROPY_MODE_FINGERPRINT, upper - lower);
 }
 
@@ -461,8 +305,8 @@ s_write_closing (negentropy_t *self, size_t lower, size_t total)
         return;
     }
     s_write_bound (self, &s_infinity);
-    s_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
-    s_buf_varint (&self->out, 0);
+    negentropy_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
+    negentropy_buf_varint (&self->out, 0);
     s_ask (self, NEGENTROPY_MODE_IDLIST, 0);
 }
 
@@ -474,7 +318,7 @@ s_write_closing (negentropy_t *self, size_t lower, size_t total)
                              + (NEGENTROPY_IDLIST_THRESHOLD - 1) * NEGENTROPY_ID_SIZE)
 
 static void s_split_range (negentropy_t *self, size_t lower, size_t upper,
-                           const s_bound_t *upper_bound, int head_depth);
+                           const negentropy_bound_t *upper_bound, int head_depth);
 
 /*  True if the last bucket of a split at head_depth (0 = the opening's top
     level) is itself split again instead of fingerprinted: see
@@ -495,14 +339,14 @@ s_refine_head (const negentropy_t *self, int head_depth, size_t bucket_count)
     head_depth >= 0: this is the opening's newest range, whose last bucket
     may be split again (s_refine_head); -1 otherwise. */
 static void
-s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *upper_bound,
+s_split_range (negentropy_t *self, size_t lower, size_t upper, const negentropy_bound_t *upper_bound,
                int head_depth)
 {
     size_t count = upper - lower;
     if (count < NEGENTROPY_IDLIST_THRESHOLD) {
         s_write_bound (self, upper_bound);
-        s_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
-        s_buf_varint (&self->out, count);
+        negentropy_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
+        negentropy_buf_varint (&self->out, count);
         s_store_check (self, negentropy_store_iterate (self->store, lower, upper, s_put_id, &self->out));
         s_ask (self, NEGENTROPY_MODE_IDLIST, count);
         return;
@@ -512,7 +356,7 @@ s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *
     size_t curr = lower;
     for (size_t i = 0; i < NEGENTROPY_BUCKETS; i++) {
         size_t next = curr + per_bucket + (i < with_extra? 1: 0);
-        s_bound_t bound;
+        negentropy_bound_t bound;
         if (next == upper)
             bound = *upper_bound;
         else
@@ -529,13 +373,13 @@ s_split_range (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *
 
 /*  Write the pending Skip range up to prev_bound, if any. */
 static void
-s_flush_skip (negentropy_t *self, bool *skip, const s_bound_t *prev_bound)
+s_flush_skip (negentropy_t *self, bool *skip, const negentropy_bound_t *prev_bound)
 {
     if (!*skip)
         return;
     *skip = false;
     s_write_bound (self, prev_bound);
-    s_buf_varint (&self->out, NEGENTROPY_MODE_SKIP);
+    negentropy_buf_varint (&self->out, NEGENTROPY_MODE_SKIP);
 }
 
 static int
@@ -578,8 +422,8 @@ s_diff_ids (negentropy_t *self, const uint8_t *ids, size_t count, size_t lower, 
     size_t bytes = count * NEGENTROPY_ID_SIZE;  /* count <= message size / 32: no overflow */
     self->theirs.size = 0;
     self->matched.size = 0;
-    s_buf_put (&self->theirs, ids, bytes);
-    if (!s_buf_reserve (&self->matched, count))
+    negentropy_buf_put (&self->theirs, ids, bytes);
+    if (!negentropy_buf_reserve (&self->matched, count))
         return HEARTH_ENOMEM;
     if (self->theirs.failed)
         return HEARTH_ENOMEM;
@@ -622,7 +466,7 @@ s_diff_ids (negentropy_t *self, const uint8_t *ids, size_t count, size_t lower, 
     as many as fit. Returns the number of ids written and sets *cut when the
     list was cut; -1 when not even one id fits (caller rolls back). */
 static long
-s_reply_ids (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *upper_bound,
+s_reply_ids (negentropy_t *self, size_t lower, size_t upper, const negentropy_bound_t *upper_bound,
              bool *cut)
 {
     size_t count = upper - lower;
@@ -638,12 +482,12 @@ s_reply_ids (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *up
             *cut = true;
         }
     }
-    s_bound_t bound = *upper_bound;
+    negentropy_bound_t bound = *upper_bound;
     if (*cut)
         s_minimal_bound_at (self, lower + count, &bound);
     s_write_bound (self, &bound);
-    s_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
-    s_buf_varint (&self->out, count);
+    negentropy_buf_varint (&self->out, NEGENTROPY_MODE_IDLIST);
+    negentropy_buf_varint (&self->out, count);
     s_store_check (self, negentropy_store_iterate (self->store, lower, lower + count, s_put_id,
                                                    &self->out));
     return (long) count;
@@ -672,13 +516,13 @@ s_reply_ids (negentropy_t *self, size_t lower, size_t upper, const s_bound_t *up
 typedef struct {
     size_t    cursor;                   /* first question not wholly before the answer range */
     bool      cut;                      /* the previous answer range cut an IdList question */
-    s_bound_t cut_at, cut_end;          /* where, and that question's upper bound */
-    s_bound_t checked;                  /* answer ranges up to here were checked */
+    negentropy_bound_t cut_at, cut_end;          /* where, and that question's upper bound */
+    negentropy_bound_t checked;                  /* answer ranges up to here were checked */
 } s_check_t;
 
 /*  Our items in [lower, upper) now, into *count. */
 static int
-s_count (negentropy_t *self, const s_bound_t *lower, const s_bound_t *upper, size_t *count)
+s_count (negentropy_t *self, const negentropy_bound_t *lower, const negentropy_bound_t *upper, size_t *count)
 {
     size_t a, b;
     int rc = negentropy_store_lower_bound (self->store, lower->ts, lower->id, &a);
@@ -709,7 +553,7 @@ s_inconsistent (negentropy_t *self)
 /*  Note answer range [lower, upper) of the given mode, which showed a
     difference (differ) or not. Returns 0 or a negative code. */
 static int
-s_check_range (negentropy_t *self, s_check_t *check, const s_bound_t *lower, const s_bound_t *upper,
+s_check_range (negentropy_t *self, s_check_t *check, const negentropy_bound_t *lower, const negentropy_bound_t *upper,
                uint64_t mode, bool differ)
 {
     s_question_t *qs = (s_question_t *) self->asked.data;
@@ -717,13 +561,13 @@ s_check_range (negentropy_t *self, s_check_t *check, const s_bound_t *lower, con
     bool cut = check->cut;
     check->cut = false;
     check->checked = *upper;
-    if (s_bound_cmp (lower, upper) >= 0)
+    if (negentropy_bound_cmp (lower, upper) >= 0)
         return 0;                           /* an empty range says nothing */
-    while (check->cursor < n && s_bound_cmp (&qs [check->cursor].upper, lower) <= 0)
+    while (check->cursor < n && negentropy_bound_cmp (&qs [check->cursor].upper, lower) <= 0)
         check->cursor++;
     size_t first = check->cursor, end = first;
     bool all_fp = true;
-    for (; end < n && s_bound_cmp (&qs [end].lower, upper) < 0; end++) {
+    for (; end < n && negentropy_bound_cmp (&qs [end].lower, upper) < 0; end++) {
         if (qs [end].mode == NEGENTROPY_MODE_IDLIST) {
             all_fp = false;
             if (mode == NEGENTROPY_MODE_SKIP)
@@ -735,12 +579,12 @@ s_check_range (negentropy_t *self, s_check_t *check, const s_bound_t *lower, con
     if (mode == NEGENTROPY_MODE_SKIP || end == first)
         return 0;
     s_question_t *q = &qs [first];
-    bool inside = end == first + 1 && s_bound_cmp (&q->lower, lower) <= 0
-               && s_bound_cmp (upper, &q->upper) <= 0;
+    bool inside = end == first + 1 && negentropy_bound_cmp (&q->lower, lower) <= 0
+               && negentropy_bound_cmp (upper, &q->upper) <= 0;
     if (inside) {
         q->claimed = true;
         if (mode == NEGENTROPY_MODE_IDLIST && q->mode == NEGENTROPY_MODE_IDLIST
-        &&  s_bound_cmp (upper, &q->upper) < 0) {
+        &&  negentropy_bound_cmp (upper, &q->upper) < 0) {
             check->cut = true;
             check->cut_at = *upper;
             check->cut_end = q->upper;
@@ -748,7 +592,7 @@ s_check_range (negentropy_t *self, s_check_t *check, const s_bound_t *lower, con
     }
     if (mode != NEGENTROPY_MODE_FINGERPRINT || differ)
         return 0;
-    if (cut && s_bound_cmp (lower, &check->cut_at) == 0) {                  /* 4 */
+    if (cut && negentropy_bound_cmp (lower, &check->cut_at) == 0) {                  /* 4 */
         size_t count;
         int rc = s_count (self, &check->cut_at, &check->cut_end, &count);
         if (rc)
@@ -777,7 +621,7 @@ s_check_claims (negentropy_t *self, const s_check_t *check)
     size_t n = self->asked.size / sizeof *qs;
     for (size_t i = 0; i < n; i++) {
         if (qs [i].mode != NEGENTROPY_MODE_FINGERPRINT || !qs [i].claimed || qs [i].found
-        ||  s_bound_cmp (&qs [i].upper, &check->checked) > 0)
+        ||  negentropy_bound_cmp (&qs [i].upper, &check->checked) > 0)
             continue;
         int rc = s_unchanged (self, &qs [i]);
         if (rc < 0)
@@ -796,7 +640,7 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
     uint64_t last_ts_in = 0;
     self->last_ts_out = 0;
     size_t total = negentropy_store_size (self->store);
-    s_bound_t prev_bound = { .ts = 0, .len = 0 };
+    negentropy_bound_t prev_bound = { .ts = 0, .len = 0 };
     size_t prev_index = 0;
     bool skip = false, closed = false;
     s_check_t check = { 0 };
@@ -806,11 +650,11 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
     while (r.left > 0) {
         size_t mark = self->out.size, mark_asking = self->asking.size;
         uint64_t mark_ts = self->last_ts_out;
-        s_bound_t mark_bound = self->bound_out, mark_before = self->bound_before;
+        negentropy_bound_t mark_bound = self->bound_out, mark_before = self->bound_before;
         bool mark_skip = skip;
 
-        s_range_t range;
-        int rc = s_read_range (&r, &last_ts_in, &prev_bound, &range);
+        negentropy_range_t range;
+        int rc = negentropy_read_range (&r, &last_ts_in, &prev_bound, &range);
         if (rc)
             return rc;
         self->stats.ranges_in++;
@@ -861,7 +705,7 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
             if (any)
                 differ_seen = true;
             differ = self->have.size + self->need.size != reported;
-            if (differ && s_bound_cmp (&range.bound, &self->head_bound) > 0)
+            if (differ && negentropy_bound_cmp (&range.bound, &self->head_bound) > 0)
                 self->stats.ids_differ_head += (self->have.size + self->need.size - reported)
                                                / NEGENTROPY_ID_SIZE;
             skip = true;
@@ -901,7 +745,7 @@ s_process (negentropy_t *self, const uint8_t *msg, size_t size)
             closed = true;
             break;
         }
-        if (differ && s_bound_cmp (&range.bound, &self->head_bound) <= 0)
+        if (differ && negentropy_bound_cmp (&range.bound, &self->head_bound) <= 0)
             self->stats.ranges_differ_old++;
         else
         if (differ)
@@ -942,10 +786,10 @@ s_validate (const negentropy_t *self, const uint8_t *msg, size_t size)
         return self->initiator? HEARTH_ESCHEMA: 1;
     negentropy_reader_t r = { msg + 1, size - 1 };
     uint64_t last_ts_in = 0;
-    s_bound_t prev = { .ts = 0, .len = 0 };
+    negentropy_bound_t prev = { .ts = 0, .len = 0 };
     while (r.left > 0) {
-        s_range_t range;
-        int rc = s_read_range (&r, &last_ts_in, &prev, &range);
+        negentropy_range_t range;
+        int rc = negentropy_read_range (&r, &last_ts_in, &prev, &range);
         if (rc)
             return rc;
         prev = range.bound;
@@ -979,13 +823,13 @@ negentropy_destroy (negentropy_t **self_p)
     if (!self_p || !*self_p)
         return;
     negentropy_t *self = *self_p;
-    s_buf_free (&self->out);
-    s_buf_free (&self->have);
-    s_buf_free (&self->need);
-    s_buf_free (&self->theirs);
-    s_buf_free (&self->matched);
-    s_buf_free (&self->asked);
-    s_buf_free (&self->asking);
+    negentropy_buf_free (&self->out);
+    negentropy_buf_free (&self->have);
+    negentropy_buf_free (&self->need);
+    negentropy_buf_free (&self->theirs);
+    negentropy_buf_free (&self->matched);
+    negentropy_buf_free (&self->asked);
+    negentropy_buf_free (&self->asking);
     free (self->seen.slots);
     free (self);
     *self_p = NULL;
@@ -1003,8 +847,8 @@ negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size_p)
     self->last_ts_out = 0;
     self->out.size = 0;
     self->asking.size = 0;
-    self->bound_out = self->bound_before = (s_bound_t) { .ts = 0, .len = 0 };
-    s_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
+    self->bound_out = self->bound_before = (negentropy_bound_t) { .ts = 0, .len = 0 };
+    negentropy_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
     self->store_rc = 0;
     s_split_range (self, 0, negentropy_store_size (self->store), &s_infinity, 0);
     if (self->out.failed || self->asking.failed || self->store_rc) {
@@ -1014,7 +858,7 @@ negentropy_initiate (negentropy_t *self, const uint8_t **msg_p, size_t *size_p)
         self->started = self->initiator = false;
         return rc;
     }
-    s_buf_t asked = self->asked;          /* the opening's questions */
+    negentropy_buf_t asked = self->asked;          /* the opening's questions */
     self->asked = self->asking;
     self->asking = asked;
     self->stats.messages_out++;
@@ -1040,9 +884,9 @@ negentropy_reconcile (negentropy_t *self, const uint8_t *msg, size_t size,
 
     self->out.size = 0;
     self->asking.size = 0;
-    self->bound_out = self->bound_before = (s_bound_t) { .ts = 0, .len = 0 };
+    self->bound_out = self->bound_before = (negentropy_bound_t) { .ts = 0, .len = 0 };
     self->store_rc = 0;
-    s_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
+    negentropy_buf_byte (&self->out, NEGENTROPY_PROTOCOL_VERSION);
     int rc = s_validate (self, msg, size);
     if (rc == 1) {
         self->stats.version_rejects++;  /* answer: our version byte alone */
@@ -1068,7 +912,7 @@ negentropy_reconcile (negentropy_t *self, const uint8_t *msg, size_t size,
     if (rc)
         return rc;
     if (self->initiator) {                  /* this message's questions are checked against the next answer */
-        s_buf_t asked = self->asked;
+        negentropy_buf_t asked = self->asked;
         self->asked = self->asking;
         self->asking = asked;
     }
