@@ -47,10 +47,10 @@
 #define HEARTH_VERSION "unknown"
 #endif
 
-#define S_EXIT_OK           0
-#define S_EXIT_FAILED       1
-#define S_EXIT_USAGE        2
-#define S_EXIT_UNAVAILABLE  3
+#define HEARTHCTL_EXIT_OK           0
+#define HEARTHCTL_EXIT_FAILED       1
+#define HEARTHCTL_EXIT_USAGE        2
+#define HEARTHCTL_EXIT_UNAVAILABLE  3
 
 /*  Community name used by `init` without --community. */
 #define S_DEFAULT_COMMUNITY "hearth"
@@ -69,13 +69,13 @@ typedef struct {
     int  json;
     int  timeout_ms;
     int  timeout_given;                        /* --timeout was used */
-} s_ctl_t;
+} hearthctl_t;
 
 /* ---- output helpers ------------------------------------------------------ */
 
 /*  Report a failure with its wire error code; returns exit_code. */
 static int
-s_fail (const s_ctl_t *ctl, const char *code, const char *message, int exit_code)
+s_fail (const hearthctl_t *ctl, const char *code, const char *message, int exit_code)
 {
     if (ctl->json) {
         char *body = node_control_reply_error_code (code, message);
@@ -90,7 +90,7 @@ s_fail (const s_ctl_t *ctl, const char *code, const char *message, int exit_code
 /*  Report a failure of a Hearth error: its wire error code and its own
     name (ECORRUPT, ENOSPC, ...), as node_control_reply_error does. */
 static int
-s_fail_code (const s_ctl_t *ctl, int err, const char *message, int exit_code)
+s_fail_code (const hearthctl_t *ctl, int err, const char *message, int exit_code)
 {
     if (ctl->json) {
         char *body = node_control_reply_error (err, message);
@@ -104,18 +104,18 @@ s_fail_code (const s_ctl_t *ctl, int err, const char *message, int exit_code)
 }
 
 static int
-s_fail_err (const s_ctl_t *ctl, int err, const char *message)
+hearthctl_fail_err (const hearthctl_t *ctl, int err, const char *message)
 {
-    return s_fail_code (ctl, err, message, S_EXIT_FAILED);
+    return s_fail_code (ctl, err, message, HEARTHCTL_EXIT_FAILED);
 }
 
-/*  s_fail_err with a printf-formatted message. */
+/*  hearthctl_fail_err with a printf-formatted message. */
 static int
-s_failf (const s_ctl_t *ctl, int err, const char *fmt, ...)
+hearthctl_failf (const hearthctl_t *ctl, int err, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 static int
-s_failf (const s_ctl_t *ctl, int err, const char *fmt, ...)
+hearthctl_failf (const hearthctl_t *ctl, int err, const char *fmt, ...)
 {
     char *message = NULL;
     va_list args;
@@ -123,25 +123,25 @@ s_failf (const s_ctl_t *ctl, int err, const char *fmt, ...)
     if (vasprintf (&message, fmt, args) < 0)
         message = NULL;
     va_end (args);
-    int exit_code = s_fail_err (ctl, err, message);
+    int exit_code = hearthctl_fail_err (ctl, err, message);
     free (message);
     return exit_code;
 }
 
 static int
-s_usage_error (const s_ctl_t *ctl, const char *message)
+hearthctl_usage_error (const hearthctl_t *ctl, const char *message)
 {
     if (!ctl->json)
         fprintf (stderr, "hearthctl: %s (see `hearthctl --help`)\n", message);
     else
-        s_fail (ctl, "bad_request", message, S_EXIT_USAGE);
-    return S_EXIT_USAGE;
+        s_fail (ctl, "bad_request", message, HEARTHCTL_EXIT_USAGE);
+    return HEARTHCTL_EXIT_USAGE;
 }
 
 /*  Options of a command that takes only --json and no arguments: sets
-    ctl->json; S_EXIT_OK or the usage error (naming the command). */
+    ctl->json; HEARTHCTL_EXIT_OK or the usage error (naming the command). */
 static int
-s_json_only_args (s_ctl_t *ctl, int argc, char **argv, const char *command)
+hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command)
 {
     static const struct option options [] = {
         { "json", no_argument, NULL, 'j' },
@@ -155,18 +155,18 @@ s_json_only_args (s_ctl_t *ctl, int argc, char **argv, const char *command)
             ctl->json = 1;
         else {
             snprintf (message, sizeof message, "%s: unknown option", command);
-            return s_usage_error (ctl, message);
+            return hearthctl_usage_error (ctl, message);
         }
     }
     if (optind < argc) {
         snprintf (message, sizeof message, "%s takes no arguments", command);
-        return s_usage_error (ctl, message);
+        return hearthctl_usage_error (ctl, message);
     }
-    return S_EXIT_OK;
+    return HEARTHCTL_EXIT_OK;
 }
 
 static void
-s_print_json (const json_t *value)
+hearthctl_print_json (const json_t *value)
 {
     char *text = json_dumps (value, HEARTH_JSON_FLAGS | JSON_ENCODE_ANY);
     printf ("%s\n", text? text: "null");
@@ -216,7 +216,7 @@ s_usage (FILE *out)
 
 /*  Strict unsigned decimal that fits in int64 (JSON integers). */
 static int
-s_parse_u64 (const char *text, uint64_t *out)
+hearthctl_parse_u64 (const char *text, uint64_t *out)
 {
     if (!text || !*text || strlen (text) > 19)   /* INT64_MAX has 19 digits */
         return -1;
@@ -254,7 +254,7 @@ s_parse_double (const char *text, double *out)
     call's budget. On the control socket: --timeout (default
     NODE_CONTROL_TIMEOUT_MS). */
 static int
-s_timeout_ms (const s_ctl_t *ctl, const char *capability)
+s_timeout_ms (const hearthctl_t *ctl, const char *capability)
 {
     uint32_t seconds = 0;
     if (!ctl->remote || market_capability_limits (capability, NULL, &seconds) != HEARTH_OK)
@@ -266,7 +266,7 @@ s_timeout_ms (const s_ctl_t *ctl, const char *capability)
 /*  Report a transport failure (no reply at all) of a call of capability;
     returns the exit code. */
 static int
-s_fail_transport (const s_ctl_t *ctl, const char *capability, int rc)
+hearthctl_fail_transport (const hearthctl_t *ctl, const char *capability, int rc)
 {
     char *message = NULL;
     const char *where = ctl->node_given? ctl->endpoint: ctl->data_dir;
@@ -295,7 +295,7 @@ s_fail_transport (const s_ctl_t *ctl, const char *capability, int rc)
     else
         n = asprintf (&message, "talking to %s failed: %s", ctl->endpoint, hearth_strerror (rc));
     int exit_code = s_fail_code (ctl, rc, n < 0? hearth_strerror (rc): message,
-                                 rc == HEARTH_ENOMEM? S_EXIT_FAILED: S_EXIT_UNAVAILABLE);
+                                 rc == HEARTH_ENOMEM? HEARTHCTL_EXIT_FAILED: HEARTHCTL_EXIT_UNAVAILABLE);
     if (n >= 0)
         free (message);
     return exit_code;
@@ -305,7 +305,7 @@ s_fail_transport (const s_ctl_t *ctl, const char *capability, int rc)
     The answer is shaped like a control reply: {"output"} or {"error",
     "message"}; a transport failure is returned as the error code. */
 static int
-s_request_remote (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t **reply)
+s_request_remote (const hearthctl_t *ctl, const char *capability, const json_t *input, json_t **reply)
 {
     char keys [NODE_CONFIG_PATH_MAX + 16];
     snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
@@ -342,7 +342,7 @@ s_request_remote (const s_ctl_t *ctl, const char *capability, const json_t *inpu
 
 /*  One round trip; 0 and *reply, or a transport error code. */
 static int
-s_request (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t **reply)
+hearthctl_request (const hearthctl_t *ctl, const char *capability, const json_t *input, json_t **reply)
 {
     if (ctl->remote)
         return s_request_remote (ctl, capability, input, reply);
@@ -357,7 +357,7 @@ s_request (const s_ctl_t *ctl, const char *capability, const json_t *input, json
 /*  An error reply to stderr: its code, its Hearth name when the node
     gave one, its message. */
 static void
-s_print_error_reply (const json_t *reply)
+hearthctl_print_error_reply (const json_t *reply)
 {
     const char *text = json_string_value (json_object_get (reply, "message"));
     const char *name = json_string_value (json_object_get (reply, "hearth_error"));
@@ -366,56 +366,56 @@ s_print_error_reply (const json_t *reply)
              name? ")": "", text? text: "(no message)");
 }
 
-/*  Call the node; on success returns S_EXIT_OK and *output (new object,
+/*  Call the node; on success returns HEARTHCTL_EXIT_OK and *output (new object,
     caller owns). On failure prints the error and returns the exit code. */
 static int
-s_call (const s_ctl_t *ctl, const char *capability, const json_t *input, json_t **output)
+hearthctl_call (const hearthctl_t *ctl, const char *capability, const json_t *input, json_t **output)
 {
     *output = NULL;
     json_t *reply = NULL;
-    int rc = s_request (ctl, capability, input, &reply);
+    int rc = hearthctl_request (ctl, capability, input, &reply);
     if (rc != HEARTH_OK)
-        return s_fail_transport (ctl, capability, rc);
+        return hearthctl_fail_transport (ctl, capability, rc);
     json_t *error = json_object_get (reply, "error");
     if (error) {
         if (ctl->json)
-            s_print_json (reply);
+            hearthctl_print_json (reply);
         else
-            s_print_error_reply (reply);
+            hearthctl_print_error_reply (reply);
         json_decref (reply);
-        return S_EXIT_FAILED;
+        return HEARTHCTL_EXIT_FAILED;
     }
     *output = json_incref (json_object_get (reply, "output"));
     json_decref (reply);
-    return S_EXIT_OK;
+    return HEARTHCTL_EXIT_OK;
 }
 
 /*  input[key] = text, refusing text that is not UTF-8 (JSON cannot carry
-    it). Returns S_EXIT_OK or the usage exit code. */
+    it). Returns HEARTHCTL_EXIT_OK or the usage exit code. */
 static int
-s_set_text (const s_ctl_t *ctl, json_t *input, const char *key, const char *text)
+hearthctl_set_text (const hearthctl_t *ctl, json_t *input, const char *key, const char *text)
 {
     json_t *value = json_string (text);
     if (!value) {
         char message [128];
         snprintf (message, sizeof message, "the %s text is not valid UTF-8", key);
-        return s_usage_error (ctl, message);
+        return hearthctl_usage_error (ctl, message);
     }
     json_object_set_new (input, key, value);
-    return S_EXIT_OK;
+    return HEARTHCTL_EXIT_OK;
 }
 
 /*  Append text to a JSON array of tags, with the same UTF-8 rule. */
 static int
-s_add_tag (const s_ctl_t *ctl, json_t *tags, const char *text)
+s_add_tag (const hearthctl_t *ctl, json_t *tags, const char *text)
 {
     if (json_array_size (tags) >= S_MAX_CLI_TAGS)
-        return s_usage_error (ctl, "too many --tag options");
+        return hearthctl_usage_error (ctl, "too many --tag options");
     json_t *value = json_string (text);
     if (!value)
-        return s_usage_error (ctl, "a --tag is not valid UTF-8");
+        return hearthctl_usage_error (ctl, "a --tag is not valid UTF-8");
     json_array_append_new (tags, value);
-    return S_EXIT_OK;
+    return HEARTHCTL_EXIT_OK;
 }
 
 /* ---- init / id ------------------------------------------------------------ */
@@ -439,7 +439,7 @@ s_write_config_template (const char *data_dir)
 /*  Load DIR/keys; on failure print why (and what to run) and return NULL
     with *exit_code set. */
 static identity_t *
-s_load_identity (const s_ctl_t *ctl, int *exit_code)
+s_load_identity (const hearthctl_t *ctl, int *exit_code)
 {
     char keys [NODE_CONFIG_PATH_MAX + 16];
     snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
@@ -447,14 +447,14 @@ s_load_identity (const s_ctl_t *ctl, int *exit_code)
     identity_t *identity = identity_load (keys, &err);
     if (!identity) {
         if (err == HEARTH_EKEYPERM)
-            *exit_code = s_failf (ctl, err, "key file %s/device.ed25519 is readable or writable by "
-                                  "group or others; fix it with `chmod 600 %s/device.ed25519`",
-                                  keys, keys);
+            *exit_code = hearthctl_failf (ctl, err, "key file %s/device.ed25519 is readable or writable by "
+                                          "group or others; fix it with `chmod 600 %s/device.ed25519`",
+                                          keys, keys);
         else
-            *exit_code = s_failf (ctl, err? err: HEARTH_EKEYS, "no identity in %s: run `hearthctl "
-                                  "--data-dir %s init` (new community) or `hearthctl --data-dir %s "
-                                  "init --identity-only` (to be invited)", ctl->data_dir,
-                                  ctl->data_dir, ctl->data_dir);
+            *exit_code = hearthctl_failf (ctl, err? err: HEARTH_EKEYS, "no identity in %s: run `hearthctl "
+                                          "--data-dir %s init` (new community) or `hearthctl --data-dir %s "
+                                          "init --identity-only` (to be invited)", ctl->data_dir,
+                                          ctl->data_dir, ctl->data_dir);
     }
     return identity;
 }
@@ -462,10 +462,10 @@ s_load_identity (const s_ctl_t *ctl, int *exit_code)
 /*  init --identity-only: the key pair and nothing else, so this node's
     NodeID can be sent to an inviter. Idempotent: an existing key is kept. */
 static int
-s_init_identity (s_ctl_t *ctl)
+s_init_identity (hearthctl_t *ctl)
 {
     if (hearth_mkdirs (ctl->data_dir, S_DIR_MODE) != 0)
-        return s_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
+        return hearthctl_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
     char keys [NODE_CONFIG_PATH_MAX + 16], seed [NODE_CONFIG_PATH_MAX + 32];
     snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
     snprintf (seed, sizeof seed, "%s/" IDENTITY_SEED_FILE, keys);
@@ -479,16 +479,17 @@ s_init_identity (s_ctl_t *ctl)
     }
     if (!identity) {
         if (err == HEARTH_EKEYPERM)
-            return s_failf (ctl, err, "key file %s is readable or writable by group or others; "
-                            "fix it with `chmod 600 %s`", seed, seed);
-        return s_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys, hearth_strerror (err));
+            return hearthctl_failf (ctl, err, "key file %s is readable or writable by group or others; "
+                                    "fix it with `chmod 600 %s`", seed, seed);
+        return hearthctl_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys,
+                                hearth_strerror (err));
     }
     s_write_config_template (ctl->data_dir);
     if (ctl->json) {
         json_t *out = json_pack ("{s:s, s:s, s:s, s:b}", "node_id", identity_node_id (identity),
                                  "short_id", identity_short_id (identity),
                                  "data_dir", ctl->data_dir, "created", created);
-        s_print_json (out);
+        hearthctl_print_json (out);
         json_decref (out);
     }
     else {
@@ -500,11 +501,11 @@ s_init_identity (s_ctl_t *ctl)
                  identity_node_id (identity), ctl->data_dir);
     }
     identity_destroy (&identity);
-    return S_EXIT_OK;
+    return HEARTHCTL_EXIT_OK;
 }
 
 static int
-s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_init (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "community",     required_argument, NULL, 'c' },
@@ -519,25 +520,25 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
         if (opt == 'c') { name = optarg; community_given = 1; }
         else if (opt == 'I') identity_only = 1;
         else if (opt == 'j') ctl->json = 1;
-        else return s_usage_error (ctl, "init: unknown option");
+        else return hearthctl_usage_error (ctl, "init: unknown option");
     }
     if (optind < argc)
-        return s_usage_error (ctl, "init takes no arguments");
+        return hearthctl_usage_error (ctl, "init takes no arguments");
     if (!ctl->data_dir [0])
-        return s_usage_error (ctl, "init needs --data-dir (not --node)");
+        return hearthctl_usage_error (ctl, "init needs --data-dir (not --node)");
     if (identity_only && community_given)
-        return s_usage_error (ctl, "init: --identity-only creates no community, so no --community");
+        return hearthctl_usage_error (ctl, "init: --identity-only creates no community, so no --community");
     if (identity_only)
         return s_init_identity (ctl);
     if (!*name || strlen (name) > EVENT_MAX_LABEL_BYTES || !hearth_utf8_valid (name, strlen (name))) {
         char message [96];
         snprintf (message, sizeof message, "--community must be 1..%d bytes of UTF-8",
                   EVENT_MAX_LABEL_BYTES);
-        return s_usage_error (ctl, message);
+        return hearthctl_usage_error (ctl, message);
     }
 
     if (hearth_mkdirs (ctl->data_dir, S_DIR_MODE) != 0)
-        return s_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
+        return hearthctl_failf (ctl, HEARTH_EIO, "cannot create %s: %s", ctl->data_dir, strerror (errno));
     char keys [NODE_CONFIG_PATH_MAX + 16], seed [NODE_CONFIG_PATH_MAX + 32], db [NODE_CONFIG_PATH_MAX + 16];
     snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
     snprintf (seed, sizeof seed, "%s/" IDENTITY_SEED_FILE, keys);
@@ -553,9 +554,10 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
     }
     if (!identity) {
         if (err == HEARTH_EKEYPERM)
-            return s_failf (ctl, err, "key file %s is readable or writable by group or others; "
-                            "fix it with `chmod 600 %s`", seed, seed);
-        return s_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys, hearth_strerror (err));
+            return hearthctl_failf (ctl, err, "key file %s is readable or writable by group or others; "
+                                    "fix it with `chmod 600 %s`", seed, seed);
+        return hearthctl_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys,
+                                hearth_strerror (err));
     }
     char *problem = NULL;
     eventlog_t *log = eventlog_open_with (db, NULL, &err, &problem);
@@ -563,16 +565,18 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
         identity_destroy (&identity);
         int exit_code;
         if (err == HEARTH_ELOCKED)
-            exit_code = s_failf (ctl, HEARTH_EEXISTS, "hearthd is running for %s (its event log is "
-                                 "locked), so %s is already initialised", ctl->data_dir, ctl->data_dir);
+            exit_code = hearthctl_failf (ctl, HEARTH_EEXISTS, "hearthd is running for %s (its event log is "
+                                         "locked), so %s is already initialised", ctl->data_dir,
+                                         ctl->data_dir);
         else
         if (err == HEARTH_ECORRUPT)
-            exit_code = s_failf (ctl, err, "refusing to initialise %s: %s; a new community would "
-                                 "replace it. `hearthctl --data-dir %s repair` recovers it",
-                                 ctl->data_dir, problem? problem: hearth_strerror (err), ctl->data_dir);
+            exit_code = hearthctl_failf (ctl, err, "refusing to initialise %s: %s; a new community would "
+                                         "replace it. `hearthctl --data-dir %s repair` recovers it",
+                                         ctl->data_dir, problem? problem: hearth_strerror (err),
+                                         ctl->data_dir);
         else
-            exit_code = s_failf (ctl, err, "cannot open the event log %s: %s", db,
-                                 problem? problem: hearth_strerror (err));
+            exit_code = hearthctl_failf (ctl, err, "cannot open the event log %s: %s", db,
+                                         problem? problem: hearth_strerror (err));
         free (problem);
         return exit_code;
     }
@@ -580,9 +584,9 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
     if (eventlog_community_id (log)) {
         hearth_node_id_format (eventlog_community_id (log), community);
         eventlog_destroy (&log);
-        int exit_code = s_failf (ctl, HEARTH_EEXISTS, "%s is already initialised (node %s, "
-                                 "community %s)", ctl->data_dir, identity_short_id (identity),
-                                 community);
+        int exit_code = hearthctl_failf (ctl, HEARTH_EEXISTS, "%s is already initialised (node %s, "
+                                         "community %s)", ctl->data_dir, identity_short_id (identity),
+                                         community);
         identity_destroy (&identity);
         return exit_code;
     }
@@ -592,7 +596,7 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
     eventlog_destroy (&log);
     if (rc != HEARTH_OK) {
         identity_destroy (&identity);
-        return s_failf (ctl, rc, "cannot create the community: %s", hearth_strerror (rc));
+        return hearthctl_failf (ctl, rc, "cannot create the community: %s", hearth_strerror (rc));
     }
     s_write_config_template (ctl->data_dir);
     if (ctl->json) {
@@ -602,7 +606,7 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
                                  "community_id", community,
                                  "community_name", name,
                                  "data_dir", ctl->data_dir);
-        s_print_json (out);
+        hearthctl_print_json (out);
         json_decref (out);
     }
     else {
@@ -613,20 +617,20 @@ s_cmd_init (s_ctl_t *ctl, int argc, char **argv)
         printf ("start the node with: hearthd --data-dir %s\n", ctl->data_dir);
     }
     identity_destroy (&identity);
-    return S_EXIT_OK;
+    return HEARTHCTL_EXIT_OK;
 }
 
 static int
-s_cmd_id (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_id (hearthctl_t *ctl, int argc, char **argv)
 {
-    int rc0 = s_json_only_args (ctl, argc, argv, "id");
-    if (rc0 != S_EXIT_OK)
+    int rc0 = hearthctl_json_only_args (ctl, argc, argv, "id");
+    if (rc0 != HEARTHCTL_EXIT_OK)
         return rc0;
     json_t *out = NULL;
     if (!ctl->data_dir [0]) {
         /*  Only an endpoint: ask the node. */
-        int rc = s_call (ctl, "node.id", NULL, &out);
-        if (rc != S_EXIT_OK)
+        int rc = hearthctl_call (ctl, "node.id", NULL, &out);
+        if (rc != HEARTHCTL_EXIT_OK)
             return rc;
     }
     else {
@@ -637,11 +641,11 @@ s_cmd_id (s_ctl_t *ctl, int argc, char **argv)
         identity_t *identity = identity_load (keys, &err);
         if (!identity) {
             if (err == HEARTH_EKEYPERM)
-                return s_failf (ctl, err, "key file %s/device.ed25519 is readable or writable by "
-                                "group or others; fix it with `chmod 600 %s/device.ed25519`",
-                                keys, keys);
-            return s_failf (ctl, err? err: HEARTH_EKEYS, "no identity in %s: run `hearthctl "
-                            "--data-dir %s init`", ctl->data_dir, ctl->data_dir);
+                return hearthctl_failf (ctl, err, "key file %s/device.ed25519 is readable or writable by "
+                                        "group or others; fix it with `chmod 600 %s/device.ed25519`",
+                                        keys, keys);
+            return hearthctl_failf (ctl, err? err: HEARTH_EKEYS, "no identity in %s: run `hearthctl "
+                                    "--data-dir %s init`", ctl->data_dir, ctl->data_dir);
         }
         /*  "address" is the peer address of the running node, if one
             answers at once (a stopped node has none). */
@@ -670,19 +674,19 @@ s_cmd_id (s_ctl_t *ctl, int argc, char **argv)
                                    "short_id", json_object_get (out, "short_id"),
                                    "address", json_object_get (out, "address")?
                                        json_object_get (out, "address"): json_null ());
-        s_print_json (shape? shape: out);
+        hearthctl_print_json (shape? shape: out);
         json_decref (shape);
     }
     else
         node_render_id (stdout, out);
     json_decref (out);
-    return S_EXIT_OK;
+    return HEARTHCTL_EXIT_OK;
 }
 
 /* ---- invite / join --------------------------------------------------------- */
 
 static int
-s_cmd_invite (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_invite (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "level", required_argument, NULL, 'l' },
@@ -700,37 +704,38 @@ s_cmd_invite (s_ctl_t *ctl, int argc, char **argv)
         else if (opt == 'o') out_path = optarg;
         else if (opt == 'j') ctl->json = 1;
         else if (opt == 'T') {
-            if (s_parse_u64 (optarg, &ttl) != 0 || ttl < 1)
-                return s_usage_error (ctl, "--ttl must be a positive whole number of seconds");
+            if (hearthctl_parse_u64 (optarg, &ttl) != 0 || ttl < 1)
+                return hearthctl_usage_error (ctl, "--ttl must be a positive whole number of seconds");
             ttl_given = 1;
         }
-        else return s_usage_error (ctl, "invite: unknown option");
+        else return hearthctl_usage_error (ctl, "invite: unknown option");
     }
     if (argc - optind != 1)
-        return s_usage_error (ctl, "invite needs exactly one NODE_ID (the invitee's `hearthctl id`)");
+        return hearthctl_usage_error (ctl, "invite needs exactly one NODE_ID (the invitee's "
+                                      "`hearthctl id`)");
     if (level && strcmp (level, "member") != 0 && strcmp (level, "trusted") != 0)
-        return s_usage_error (ctl, "--level must be member or trusted");
+        return hearthctl_usage_error (ctl, "--level must be member or trusted");
     json_t *input = json_object ();
-    int rc = s_set_text (ctl, input, "node_id", argv [optind]);
-    if (rc == S_EXIT_OK && level)
+    int rc = hearthctl_set_text (ctl, input, "node_id", argv [optind]);
+    if (rc == HEARTHCTL_EXIT_OK && level)
         json_object_set_new (input, "level", json_string (level));
-    if (rc == S_EXIT_OK && ttl_given)
+    if (rc == HEARTHCTL_EXIT_OK && ttl_given)
         json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
     json_t *blob = NULL;
-    if (rc == S_EXIT_OK)
-        rc = s_call (ctl, "community.invite", input, &blob);
+    if (rc == HEARTHCTL_EXIT_OK)
+        rc = hearthctl_call (ctl, "community.invite", input, &blob);
     json_decref (input);
-    if (rc != S_EXIT_OK)
+    if (rc != HEARTHCTL_EXIT_OK)
         return rc;
     char *text = node_invite_blob_text (blob);
     if (!text) {
         json_decref (blob);
-        return s_fail_err (ctl, HEARTH_ENOMEM, NULL);
+        return hearthctl_fail_err (ctl, HEARTH_ENOMEM, NULL);
     }
     if (out_path && node_invite_write (out_path, text) != 0) {
-        rc = s_failf (ctl, HEARTH_EIO, "the invite was created (event %s) but cannot be written to "
-                      "%s: %s", json_string_value (json_object_get (blob, "invite_event_id")),
-                      out_path, strerror (errno));
+        rc = hearthctl_failf (ctl, HEARTH_EIO, "the invite was created (event %s) but cannot be written to "
+                              "%s: %s", json_string_value (json_object_get (blob, "invite_event_id")),
+                              out_path, strerror (errno));
     }
     else
     if (ctl->json || !out_path)
@@ -743,7 +748,7 @@ s_cmd_invite (s_ctl_t *ctl, int argc, char **argv)
                 json_string_value (json_object_get (blob, "expires_at")),
                 json_array_size (json_object_get (blob, "bootstrap_endpoints")));
     }
-    if (rc == S_EXIT_OK && !ctl->json
+    if (rc == HEARTHCTL_EXIT_OK && !ctl->json
     &&  json_array_size (json_object_get (blob, "bootstrap_endpoints")) == 0)
         fprintf (stderr, "hearthctl: warning: this node does not listen for peers (start hearthd "
                  "with --listen), so the invite names no bootstrap endpoint\n");
@@ -755,7 +760,7 @@ s_cmd_invite (s_ctl_t *ctl, int argc, char **argv)
 /*  Append the bootstrap endpoints missing from DIR/hearth.cfg as peers.
     Returns the number added, or -1 (errno) if the file cannot be written. */
 static int
-s_add_config_peers (const s_ctl_t *ctl, const node_invite_t *invite)
+s_add_config_peers (const hearthctl_t *ctl, const node_invite_t *invite)
 {
     char path [NODE_CONFIG_PATH_MAX + 32];
     snprintf (path, sizeof path, "%s/%s", ctl->data_dir, NODE_CONFIG_FILE_NAME);
@@ -792,7 +797,7 @@ s_add_config_peers (const s_ctl_t *ctl, const node_invite_t *invite)
 }
 
 static int
-s_cmd_join (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_join (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "json", no_argument, NULL, 'j' },
@@ -802,13 +807,13 @@ s_cmd_join (s_ctl_t *ctl, int argc, char **argv)
     optind = 0;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 'j') ctl->json = 1;
-        else return s_usage_error (ctl, "join: unknown option");
+        else return hearthctl_usage_error (ctl, "join: unknown option");
     }
     if (argc - optind != 1)
-        return s_usage_error (ctl, "join needs exactly one INVITE_FILE");
+        return hearthctl_usage_error (ctl, "join needs exactly one INVITE_FILE");
     if (!ctl->data_dir [0])
-        return s_usage_error (ctl, "join needs --data-dir (not --node)");
-    int exit_code = S_EXIT_OK;
+        return hearthctl_usage_error (ctl, "join needs --data-dir (not --node)");
+    int exit_code = HEARTHCTL_EXIT_OK;
     identity_t *identity = s_load_identity (ctl, &exit_code);
     if (!identity)
         return exit_code;
@@ -816,13 +821,13 @@ s_cmd_join (s_ctl_t *ctl, int argc, char **argv)
     char *message = NULL;
     node_invite_t *invite = node_invite_load (argv [optind], &err, &message);
     if (!invite) {
-        exit_code = s_fail_err (ctl, err, message);
+        exit_code = hearthctl_fail_err (ctl, err, message);
         goto done;
     }
     int already = 0;
     err = node_invite_join (invite, identity, ctl->data_dir, hearth_now_ms (), &already, &message);
     if (err != HEARTH_OK) {
-        exit_code = s_fail_err (ctl, err, message);
+        exit_code = hearthctl_fail_err (ctl, err, message);
         goto done;
     }
     char path [NODE_CONFIG_PATH_MAX + 32], community [HEARTH_NODE_ID_SIZE];
@@ -830,8 +835,8 @@ s_cmd_join (s_ctl_t *ctl, int argc, char **argv)
     hearth_node_id_format (node_invite_community_id (invite), community);
     int added = s_add_config_peers (ctl, invite);
     if (added < 0) {
-        exit_code = s_failf (ctl, HEARTH_EIO, "cannot add the bootstrap peers to %s/%s: %s",
-                             ctl->data_dir, NODE_CONFIG_FILE_NAME, strerror (errno));
+        exit_code = hearthctl_failf (ctl, HEARTH_EIO, "cannot add the bootstrap peers to %s/%s: %s",
+                                     ctl->data_dir, NODE_CONFIG_FILE_NAME, strerror (errno));
         goto done;
     }
     char expires [HEARTH_TIME_SIZE];
@@ -847,7 +852,7 @@ s_cmd_join (s_ctl_t *ctl, int argc, char **argv)
                                  "invite_event_id", node_invite_event_id (invite),
                                  "expires_at", expires, "bootstrap_endpoints", peers,
                                  "peers_added", added);
-        s_print_json (out);
+        hearthctl_print_json (out);
         json_decref (out);
     }
     else {
@@ -876,20 +881,20 @@ typedef enum {
     S_SHOW_SCORED           /* node_render_posts, with search scores */
 } s_show_t;
 
-/*  The common end of every market.* command: if rc is still S_EXIT_OK,
+/*  The common end of every market.* command: if rc is still HEARTHCTL_EXIT_OK,
     call capability with input and print the output (JSON with --json,
     else rendered as show says; verb is for S_SHOW_ACK). Takes input
     (drops it). Returns the exit code. */
 static int
-s_market_call (const s_ctl_t *ctl, int rc, const char *capability, json_t *input,
+s_market_call (const hearthctl_t *ctl, int rc, const char *capability, json_t *input,
                s_show_t show, const char *verb)
 {
     json_t *output = NULL;
-    if (rc == S_EXIT_OK)
-        rc = s_call (ctl, capability, input, &output);
-    if (rc == S_EXIT_OK) {
+    if (rc == HEARTHCTL_EXIT_OK)
+        rc = hearthctl_call (ctl, capability, input, &output);
+    if (rc == HEARTHCTL_EXIT_OK) {
         if (ctl->json)
-            s_print_json (output);
+            hearthctl_print_json (output);
         else
         if (show == S_SHOW_ACK)
             node_render_ack (stdout, output, verb);
@@ -907,7 +912,7 @@ s_market_call (const s_ctl_t *ctl, int rc, const char *capability, json_t *input
 }
 
 static int
-s_market_post (s_ctl_t *ctl, int argc, char **argv)
+s_market_post (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "category",  required_argument, NULL, 'c' },
@@ -925,19 +930,19 @@ s_market_post (s_ctl_t *ctl, int argc, char **argv)
     json_t *input = json_object ();
     json_t *tags = json_array ();
     const char *lat_text = NULL, *lng_text = NULL, *label = NULL;
-    int opt, rc = S_EXIT_OK;
+    int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
-    while (rc == S_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+    while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         uint64_t ttl;
         switch (opt) {
-            case 'c': rc = s_set_text (ctl, input, "category", optarg); break;
-            case 't': rc = s_set_text (ctl, input, "title", optarg); break;
-            case 'b': rc = s_set_text (ctl, input, "body", optarg); break;
-            case 'i': rc = s_set_text (ctl, input, "client_id", optarg); break;
+            case 'c': rc = hearthctl_set_text (ctl, input, "category", optarg); break;
+            case 't': rc = hearthctl_set_text (ctl, input, "title", optarg); break;
+            case 'b': rc = hearthctl_set_text (ctl, input, "body", optarg); break;
+            case 'i': rc = hearthctl_set_text (ctl, input, "client_id", optarg); break;
             case 'g': rc = s_add_tag (ctl, tags, optarg); break;
             case 'T':
-                if (s_parse_u64 (optarg, &ttl) != 0)
-                    rc = s_usage_error (ctl, "--ttl must be a whole number of seconds");
+                if (hearthctl_parse_u64 (optarg, &ttl) != 0)
+                    rc = hearthctl_usage_error (ctl, "--ttl must be a whole number of seconds");
                 else
                     json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
                 break;
@@ -945,36 +950,37 @@ s_market_post (s_ctl_t *ctl, int argc, char **argv)
             case 'o': lng_text = optarg; break;
             case 'l': label = optarg; break;
             case 'j': ctl->json = 1; break;
-            default:  rc = s_usage_error (ctl, "market post: unknown option");
+            default:  rc = hearthctl_usage_error (ctl, "market post: unknown option");
         }
     }
-    if (rc == S_EXIT_OK && optind < argc)
-        rc = s_usage_error (ctl, "market post takes no positional arguments (quote the --body text)");
-    if (rc == S_EXIT_OK && (!json_object_get (input, "category") || !json_object_get (input, "title")
+    if (rc == HEARTHCTL_EXIT_OK && optind < argc)
+        rc = hearthctl_usage_error (ctl, "market post takes no positional arguments (quote the "
+                                    "--body text)");
+    if (rc == HEARTHCTL_EXIT_OK && (!json_object_get (input, "category") || !json_object_get (input, "title")
                          || !json_object_get (input, "body")))
-        rc = s_usage_error (ctl, "market post needs --category, --title and --body");
-    if (rc == S_EXIT_OK && (lat_text || lng_text || label)) {
+        rc = hearthctl_usage_error (ctl, "market post needs --category, --title and --body");
+    if (rc == HEARTHCTL_EXIT_OK && (lat_text || lng_text || label)) {
         double lat, lng;
         if (!lat_text || !lng_text)
-            rc = s_usage_error (ctl, "a location needs both --lat and --lng");
+            rc = hearthctl_usage_error (ctl, "a location needs both --lat and --lng");
         else
         if (s_parse_double (lat_text, &lat) != 0 || s_parse_double (lng_text, &lng) != 0)
-            rc = s_usage_error (ctl, "--lat and --lng must be decimal numbers");
+            rc = hearthctl_usage_error (ctl, "--lat and --lng must be decimal numbers");
         else {
             json_t *location = json_pack ("{s:f, s:f}", "lat", lat, "lng", lng);
             if (label)
-                rc = s_set_text (ctl, location, "label", label);
+                rc = hearthctl_set_text (ctl, location, "label", label);
             json_object_set_new (input, "location", location);
         }
     }
-    if (rc == S_EXIT_OK && json_array_size (tags) > 0)
+    if (rc == HEARTHCTL_EXIT_OK && json_array_size (tags) > 0)
         json_object_set (input, "tags", tags);
     json_decref (tags);
     return s_market_call (ctl, rc, "market.post", input, S_SHOW_ACK, "posted");
 }
 
 static int
-s_market_list (s_ctl_t *ctl, int argc, char **argv)
+s_market_list (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "category",      required_argument, NULL, 'c' },
@@ -986,36 +992,36 @@ s_market_list (s_ctl_t *ctl, int argc, char **argv)
     };
     json_t *input = json_object ();
     json_t *tags = json_array ();
-    int opt, rc = S_EXIT_OK;
+    int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
-    while (rc == S_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+    while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         uint64_t number;
         switch (opt) {
-            case 'c': rc = s_set_text (ctl, input, "category", optarg); break;
+            case 'c': rc = hearthctl_set_text (ctl, input, "category", optarg); break;
             case 'g': rc = s_add_tag (ctl, tags, optarg); break;
             case 's':
             case 'n':
-                if (s_parse_u64 (optarg, &number) != 0)
-                    rc = s_usage_error (ctl, opt == 's'? "--since-lamport must be a whole number":
+                if (hearthctl_parse_u64 (optarg, &number) != 0)
+                    rc = hearthctl_usage_error (ctl, opt == 's'? "--since-lamport must be a whole number":
                                                          "--limit must be a whole number");
                 else
                     json_object_set_new (input, opt == 's'? "since_lamport": "limit",
                                          json_integer ((json_int_t) number));
                 break;
             case 'j': ctl->json = 1; break;
-            default:  rc = s_usage_error (ctl, "market list: unknown option");
+            default:  rc = hearthctl_usage_error (ctl, "market list: unknown option");
         }
     }
-    if (rc == S_EXIT_OK && optind < argc)
-        rc = s_usage_error (ctl, "market list takes no positional arguments");
-    if (rc == S_EXIT_OK && json_array_size (tags) > 0)
+    if (rc == HEARTHCTL_EXIT_OK && optind < argc)
+        rc = hearthctl_usage_error (ctl, "market list takes no positional arguments");
+    if (rc == HEARTHCTL_EXIT_OK && json_array_size (tags) > 0)
         json_object_set (input, "tags", tags);
     json_decref (tags);
     return s_market_call (ctl, rc, "market.list", input, S_SHOW_POSTS, NULL);
 }
 
 static int
-s_market_get (s_ctl_t *ctl, int argc, char **argv)
+s_market_get (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "json", no_argument, NULL, 'j' },
@@ -1025,18 +1031,18 @@ s_market_get (s_ctl_t *ctl, int argc, char **argv)
     optind = 0;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 'j') ctl->json = 1;
-        else return s_usage_error (ctl, "market get: unknown option");
+        else return hearthctl_usage_error (ctl, "market get: unknown option");
     }
     if (argc - optind != 1)
-        return s_usage_error (ctl, "market get needs exactly one EVENT_ID");
+        return hearthctl_usage_error (ctl, "market get needs exactly one EVENT_ID");
     json_t *input = json_pack ("{s:s}", "event_id", argv [optind]);
     if (!input)
-        return s_usage_error (ctl, "EVENT_ID must be text");
-    return s_market_call (ctl, S_EXIT_OK, "market.get", input, S_SHOW_POST, NULL);
+        return hearthctl_usage_error (ctl, "EVENT_ID must be text");
+    return s_market_call (ctl, HEARTHCTL_EXIT_OK, "market.get", input, S_SHOW_POST, NULL);
 }
 
 static int
-s_market_expire (s_ctl_t *ctl, int argc, char **argv)
+s_market_expire (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "reason",    required_argument, NULL, 'r' },
@@ -1051,23 +1057,24 @@ s_market_expire (s_ctl_t *ctl, int argc, char **argv)
         if (opt == 'r') reason = optarg;
         else if (opt == 'i') client_id = optarg;
         else if (opt == 'j') ctl->json = 1;
-        else return s_usage_error (ctl, "market expire: unknown option");
+        else return hearthctl_usage_error (ctl, "market expire: unknown option");
     }
     if (argc - optind != 1)
-        return s_usage_error (ctl, "market expire needs exactly one EVENT_ID");
+        return hearthctl_usage_error (ctl, "market expire needs exactly one EVENT_ID");
     if (!reason)
-        return s_usage_error (ctl, "market expire needs --reason fulfilled|withdrawn|user_request|stale");
+        return hearthctl_usage_error (ctl, "market expire needs --reason "
+                                      "fulfilled|withdrawn|user_request|stale");
     json_t *input = json_object ();
-    int rc = s_set_text (ctl, input, "event_id", argv [optind]);
-    if (rc == S_EXIT_OK)
-        rc = s_set_text (ctl, input, "reason", reason);
-    if (rc == S_EXIT_OK && client_id)
-        rc = s_set_text (ctl, input, "client_id", client_id);
+    int rc = hearthctl_set_text (ctl, input, "event_id", argv [optind]);
+    if (rc == HEARTHCTL_EXIT_OK)
+        rc = hearthctl_set_text (ctl, input, "reason", reason);
+    if (rc == HEARTHCTL_EXIT_OK && client_id)
+        rc = hearthctl_set_text (ctl, input, "client_id", client_id);
     return s_market_call (ctl, rc, "market.expire", input, S_SHOW_ACK, "expired");
 }
 
 static int
-s_market_search (s_ctl_t *ctl, int argc, char **argv)
+s_market_search (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "k",    required_argument, NULL, 'k' },
@@ -1075,22 +1082,22 @@ s_market_search (s_ctl_t *ctl, int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     json_t *input = json_object ();
-    int opt, rc = S_EXIT_OK;
+    int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
-    while (rc == S_EXIT_OK && (opt = getopt_long (argc, argv, "k:", options, NULL)) != -1) {
+    while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "k:", options, NULL)) != -1) {
         uint64_t k;
         if (opt == 'k') {
-            if (s_parse_u64 (optarg, &k) != 0)
-                rc = s_usage_error (ctl, "-k must be a whole number");
+            if (hearthctl_parse_u64 (optarg, &k) != 0)
+                rc = hearthctl_usage_error (ctl, "-k must be a whole number");
             else
                 json_object_set_new (input, "k", json_integer ((json_int_t) k));
         }
         else if (opt == 'j') ctl->json = 1;
-        else rc = s_usage_error (ctl, "market search: unknown option");
+        else rc = hearthctl_usage_error (ctl, "market search: unknown option");
     }
-    if (rc == S_EXIT_OK && optind >= argc)
-        rc = s_usage_error (ctl, "market search needs a QUERY");
-    if (rc == S_EXIT_OK) {
+    if (rc == HEARTHCTL_EXIT_OK && optind >= argc)
+        rc = hearthctl_usage_error (ctl, "market search needs a QUERY");
+    if (rc == HEARTHCTL_EXIT_OK) {
         /*  Several words without quotes form one query. */
         size_t size = 1;
         for (int i = optind; i < argc; i++)
@@ -1101,30 +1108,31 @@ s_market_search (s_ctl_t *ctl, int argc, char **argv)
                 strcat (query, " ");
             strcat (query, argv [i]);
         }
-        rc = query? s_set_text (ctl, input, "query", query): s_fail_err (ctl, HEARTH_ENOMEM, NULL);
+        rc = query? hearthctl_set_text (ctl, input, "query", query)
+                  : hearthctl_fail_err (ctl, HEARTH_ENOMEM, NULL);
         free (query);
     }
     return s_market_call (ctl, rc, "market.search", input, S_SHOW_SCORED, NULL);
 }
 
 static int
-s_cmd_market (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_market (hearthctl_t *ctl, int argc, char **argv)
 {
     if (argc < 2)
-        return s_usage_error (ctl, "market needs a subcommand: post, list, get, expire or search");
+        return hearthctl_usage_error (ctl, "market needs a subcommand: post, list, get, expire or search");
     const char *sub = argv [1];
     if (strcmp (sub, "post") == 0)   return s_market_post (ctl, argc - 1, argv + 1);
     if (strcmp (sub, "list") == 0)   return s_market_list (ctl, argc - 1, argv + 1);
     if (strcmp (sub, "get") == 0)    return s_market_get (ctl, argc - 1, argv + 1);
     if (strcmp (sub, "expire") == 0) return s_market_expire (ctl, argc - 1, argv + 1);
     if (strcmp (sub, "search") == 0) return s_market_search (ctl, argc - 1, argv + 1);
-    return s_usage_error (ctl, "unknown market subcommand (post, list, get, expire, search)");
+    return hearthctl_usage_error (ctl, "unknown market subcommand (post, list, get, expire, search)");
 }
 
 /* ---- stats / events / call ----------------------------------------------- */
 
 static int
-s_cmd_stats (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_stats (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "prometheus", no_argument, NULL, 'p' },
@@ -1136,51 +1144,51 @@ s_cmd_stats (s_ctl_t *ctl, int argc, char **argv)
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 'p') prometheus = 1;
         else if (opt == 'j') ctl->json = 1;
-        else return s_usage_error (ctl, "stats: unknown option");
+        else return hearthctl_usage_error (ctl, "stats: unknown option");
     }
     if (optind < argc)
-        return s_usage_error (ctl, "stats takes no arguments");
+        return hearthctl_usage_error (ctl, "stats takes no arguments");
     json_t *input = json_pack ("{s:s}", "format", prometheus? "prometheus": "json");
     json_t *output = NULL;
-    int rc = s_call (ctl, "node.stats", input, &output);
+    int rc = hearthctl_call (ctl, "node.stats", input, &output);
     json_decref (input);
-    if (rc != S_EXIT_OK)
+    if (rc != HEARTHCTL_EXIT_OK)
         return rc;
     if (prometheus && ctl->json)
-        s_print_json (output);
+        hearthctl_print_json (output);
     else
     if (prometheus)
         fputs (json_string_value (json_object_get (output, "text"))?
                json_string_value (json_object_get (output, "text")): "", stdout);
     else
     if (ctl->json)
-        s_print_json (output);
+        hearthctl_print_json (output);
     else
         node_render_stats (stdout, output);
     json_decref (output);
-    return S_EXIT_OK;
+    return HEARTHCTL_EXIT_OK;
 }
 
 static int
-s_cmd_peers (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_peers (hearthctl_t *ctl, int argc, char **argv)
 {
-    int rc0 = s_json_only_args (ctl, argc, argv, "peers");
-    if (rc0 != S_EXIT_OK)
+    int rc0 = hearthctl_json_only_args (ctl, argc, argv, "peers");
+    if (rc0 != HEARTHCTL_EXIT_OK)
         return rc0;
     json_t *output = NULL;
-    int rc = s_call (ctl, "node.peers", NULL, &output);
-    if (rc != S_EXIT_OK)
+    int rc = hearthctl_call (ctl, "node.peers", NULL, &output);
+    if (rc != HEARTHCTL_EXIT_OK)
         return rc;
     if (ctl->json)
-        s_print_json (output);
+        hearthctl_print_json (output);
     else
         node_render_peers (stdout, output);
     json_decref (output);
-    return S_EXIT_OK;
+    return HEARTHCTL_EXIT_OK;
 }
 
 static int
-s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_events (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "since-lamport", required_argument, NULL, 's' },
@@ -1193,14 +1201,14 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
     optind = 0;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 's' || opt == 'n') {
-            if (s_parse_u64 (optarg, opt == 's'? &since: &limit) != 0)
-                return s_usage_error (ctl, "--since-lamport and --limit take whole numbers");
+            if (hearthctl_parse_u64 (optarg, opt == 's'? &since: &limit) != 0)
+                return hearthctl_usage_error (ctl, "--since-lamport and --limit take whole numbers");
         }
         else if (opt == 'j') ctl->json = 1;
-        else return s_usage_error (ctl, "events: unknown option");
+        else return hearthctl_usage_error (ctl, "events: unknown option");
     }
     if (optind < argc)
-        return s_usage_error (ctl, "events takes no arguments");
+        return hearthctl_usage_error (ctl, "events takes no arguments");
     /*  Page through events.list; the output is streamed, so a long log
         never has to fit in memory at once. Each page ends on a whole
         Lamport group, so its max_lamport is the next page's since. A page
@@ -1209,33 +1217,33 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
         fields join the same object, so stdout stays one valid JSON
         document; the exit status says it failed. */
     uint64_t printed = 0, last_lamport = since;
-    int started = 0, rc = S_EXIT_OK;
+    int started = 0, rc = HEARTHCTL_EXIT_OK;
     json_t *failure = NULL;
     for (;;) {
         json_t *input = json_pack ("{s:I}", "since_lamport", (json_int_t) since);
         json_t *output = NULL;
         if (!started)
-            rc = s_call (ctl, "events.list", input, &output);
+            rc = hearthctl_call (ctl, "events.list", input, &output);
         else {
             json_t *reply = NULL;
-            int trc = s_request (ctl, "events.list", input, &reply);
+            int trc = hearthctl_request (ctl, "events.list", input, &reply);
             if (trc != HEARTH_OK) {
                 failure = json_pack ("{s:s, s:s, s:s}", "error", hearth_error_code (trc),
                                      "hearth_error", hearth_error_name (trc),
                                      "message", hearth_strerror (trc));
-                rc = trc == HEARTH_ENOMEM? S_EXIT_FAILED: S_EXIT_UNAVAILABLE;
+                rc = trc == HEARTH_ENOMEM? HEARTHCTL_EXIT_FAILED: HEARTHCTL_EXIT_UNAVAILABLE;
             }
             else
             if (json_object_get (reply, "error")) {
                 failure = json_incref (reply);
-                rc = S_EXIT_FAILED;
+                rc = HEARTHCTL_EXIT_FAILED;
             }
             else
                 output = json_incref (json_object_get (reply, "output"));
             json_decref (reply);
         }
         json_decref (input);
-        if (rc != S_EXIT_OK)
+        if (rc != HEARTHCTL_EXIT_OK)
             break;
         if (!started) {
             if (ctl->json)
@@ -1281,16 +1289,16 @@ s_cmd_events (s_ctl_t *ctl, int argc, char **argv)
                 printf (",\"%s\":%s", key, text);
             free (text);
         }
-        if (rc != S_EXIT_OK && !failure)
+        if (rc != HEARTHCTL_EXIT_OK && !failure)
             printf (",\"error\":\"internal_error\"");
         printf ("}\n");
     }
     else
-    if (rc == S_EXIT_OK)
+    if (rc == HEARTHCTL_EXIT_OK)
         printf ("%" PRIu64 " event%s\n", printed, printed == 1? "": "s");
     else
     if (failure)
-        s_print_error_reply (failure);
+        hearthctl_print_error_reply (failure);
     json_decref (failure);
     return rc;
 }
@@ -1358,7 +1366,7 @@ s_lost_files (const char *copy)
     back and reported; with --apply the copy becomes DIR/db and the
     original is kept as DIR/db.damaged-TIME. hearthd must be stopped. */
 static int
-s_cmd_repair (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_repair (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "apply", no_argument, NULL, 'a' },
@@ -1370,21 +1378,21 @@ s_cmd_repair (s_ctl_t *ctl, int argc, char **argv)
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 'a') apply = 1;
         else if (opt == 'j') ctl->json = 1;
-        else return s_usage_error (ctl, "repair: unknown option");
+        else return hearthctl_usage_error (ctl, "repair: unknown option");
     }
     if (optind < argc)
-        return s_usage_error (ctl, "repair takes no arguments");
+        return hearthctl_usage_error (ctl, "repair takes no arguments");
     if (!ctl->data_dir [0] || ctl->node_given)
-        return s_usage_error (ctl, "repair needs --data-dir (it works on the files, not a node)");
+        return hearthctl_usage_error (ctl, "repair needs --data-dir (it works on the files, not a node)");
     char db [NODE_CONFIG_PATH_MAX + 16], copy [NODE_CONFIG_PATH_MAX + 64],
          damaged [NODE_CONFIG_PATH_MAX + 64], stamp [32];
     snprintf (db, sizeof db, "%s/db", ctl->data_dir);
     struct stat st;
     if (stat (db, &st) != 0 || !S_ISDIR (st.st_mode))
-        return s_failf (ctl, HEARTH_ENOTFOUND, "%s does not exist: nothing to repair", db);
+        return hearthctl_failf (ctl, HEARTH_ENOTFOUND, "%s does not exist: nothing to repair", db);
     if (dbdir_locked (db))
-        return s_failf (ctl, HEARTH_ELOCKED, "hearthd is running for %s (its event log is locked): "
-                        "stop it first; repair works on a stopped node", ctl->data_dir);
+        return hearthctl_failf (ctl, HEARTH_ELOCKED, "hearthd is running for %s (its event log is locked): "
+                                "stop it first; repair works on a stopped node", ctl->data_dir);
     time_t now = time (NULL);
     struct tm tm;
     gmtime_r (&now, &tm);
@@ -1392,7 +1400,7 @@ s_cmd_repair (s_ctl_t *ctl, int argc, char **argv)
     snprintf (copy, sizeof copy, "%s/db.repair-%s", ctl->data_dir, stamp);
     snprintf (damaged, sizeof damaged, "%s/db.damaged-%s", ctl->data_dir, stamp);
 
-    int exit_code = S_EXIT_OK;
+    int exit_code = HEARTHCTL_EXIT_OK;
     identity_t *identity = s_load_identity (ctl, &exit_code);
     if (!identity)
         return exit_code;
@@ -1403,7 +1411,7 @@ s_cmd_repair (s_ctl_t *ctl, int argc, char **argv)
     memset (&got, 0, sizeof got);
     int rc = dbdir_copy (db, copy);
     if (rc != HEARTH_OK) {
-        exit_code = s_failf (ctl, rc, "cannot copy %s to %s: %s", db, copy, hearth_strerror (rc));
+        exit_code = hearthctl_failf (ctl, rc, "cannot copy %s to %s: %s", db, copy, hearth_strerror (rc));
         goto done;
     }
     /*  First the gentle way: CURRENT rewritten if it is missing or
@@ -1430,9 +1438,9 @@ s_cmd_repair (s_ctl_t *ctl, int argc, char **argv)
             rc = s_repair_check (copy, identity, &got, &problem);
     }
     if (rc != HEARTH_OK) {
-        exit_code = s_failf (ctl, rc, "repairing the copy %s failed: %s (the original is "
-                             "untouched; the copy is kept for a closer look)", copy,
-                             problem? problem: hearth_strerror (rc));
+        exit_code = hearthctl_failf (ctl, rc, "repairing the copy %s failed: %s (the original is "
+                                     "untouched; the copy is kept for a closer look)", copy,
+                                     problem? problem: hearth_strerror (rc));
         goto done;
     }
     size_t lost_files = s_lost_files (copy);
@@ -1443,19 +1451,19 @@ s_cmd_repair (s_ctl_t *ctl, int argc, char **argv)
     uint64_t lost = known > got.events? known - got.events: 0;
     if (apply) {
         if (rename (db, damaged) != 0) {
-            exit_code = s_failf (ctl, HEARTH_EIO, "cannot move %s aside to %s: %s", db, damaged,
-                                 strerror (errno));
+            exit_code = hearthctl_failf (ctl, HEARTH_EIO, "cannot move %s aside to %s: %s", db, damaged,
+                                         strerror (errno));
             goto done;
         }
         if (rename (copy, db) != 0) {
             int saved = errno;
             if (rename (damaged, db) != 0)
-                exit_code = s_failf (ctl, HEARTH_EIO, "cannot move %s to %s (%s) nor the original "
-                                     "back from %s: move it back by hand", copy, db,
-                                     strerror (saved), damaged);
+                exit_code = hearthctl_failf (ctl, HEARTH_EIO, "cannot move %s to %s (%s) nor the original "
+                                             "back from %s: move it back by hand", copy, db,
+                                             strerror (saved), damaged);
             else
-                exit_code = s_failf (ctl, HEARTH_EIO, "cannot move %s to %s: %s (the original is "
-                                     "back in place)", copy, db, strerror (saved));
+                exit_code = hearthctl_failf (ctl, HEARTH_EIO, "cannot move %s to %s: %s (the original is "
+                                             "back in place)", copy, db, strerror (saved));
             goto done;
         }
         int fd = open (ctl->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1481,7 +1489,7 @@ s_cmd_repair (s_ctl_t *ctl, int argc, char **argv)
                                                                : json_null ());
         json_object_set_new (out, "missing", json_integer ((json_int_t) lost));
         json_object_set_new (out, "damaged_kept", apply? json_string (damaged): json_null ());
-        s_print_json (out);
+        hearthctl_print_json (out);
         json_decref (out);
     }
     else {
@@ -1511,28 +1519,28 @@ done:
 }
 
 static int
-s_cmd_call (s_ctl_t *ctl, int argc, char **argv)
+hearthctl_cmd_call (hearthctl_t *ctl, int argc, char **argv)
 {
     if (argc < 2 || argc > 3)
-        return s_usage_error (ctl, "call needs CAPABILITY and optionally INPUT_JSON");
+        return hearthctl_usage_error (ctl, "call needs CAPABILITY and optionally INPUT_JSON");
     json_t *input = NULL;
     if (argc == 3) {
         json_error_t error;
         input = json_loads (argv [2], 0, &error);
         if (!json_is_object (input)) {
             json_decref (input);
-            return s_usage_error (ctl, "INPUT_JSON must be a JSON object");
+            return hearthctl_usage_error (ctl, "INPUT_JSON must be a JSON object");
         }
     }
     json_t *reply = NULL;
-    int rc = s_request (ctl, argv [1], input, &reply);
+    int rc = hearthctl_request (ctl, argv [1], input, &reply);
     json_decref (input);
     if (rc != HEARTH_OK)
-        return s_fail_transport (ctl, argv [1], rc);
-    s_print_json (reply);
+        return hearthctl_fail_transport (ctl, argv [1], rc);
+    hearthctl_print_json (reply);
     int failed = json_object_get (reply, "error") != NULL;
     json_decref (reply);
-    return failed? S_EXIT_FAILED: S_EXIT_OK;
+    return failed? HEARTHCTL_EXIT_FAILED: HEARTHCTL_EXIT_OK;
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -1549,7 +1557,7 @@ main (int argc, char *argv [])
         { "version",  no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
-    s_ctl_t ctl;
+    hearthctl_t ctl;
     memset (&ctl, 0, sizeof ctl);
     ctl.timeout_ms = NODE_CONTROL_TIMEOUT_MS;
     const char *data_dir = NULL, *node = NULL;
@@ -1562,19 +1570,20 @@ main (int argc, char *argv [])
             case 'n': node = optarg; break;
             case 'j': ctl.json = 1; break;
             case 't':
-                if (s_parse_u64 (optarg, &timeout) != 0 || timeout < 1 || timeout > INT_MAX)
-                    return s_usage_error (&ctl, "--timeout must be a positive number of milliseconds");
+                if (hearthctl_parse_u64 (optarg, &timeout) != 0 || timeout < 1 || timeout > INT_MAX)
+                    return hearthctl_usage_error (&ctl, "--timeout must be a positive number of "
+                                                  "milliseconds");
                 ctl.timeout_ms = (int) timeout;
                 ctl.timeout_given = 1;
                 break;
-            case 'h': s_usage (stdout); return S_EXIT_OK;
-            case 'V': printf ("hearthctl %s\n", HEARTH_VERSION); return S_EXIT_OK;
-            default:  s_usage (stderr); return S_EXIT_USAGE;
+            case 'h': s_usage (stdout); return HEARTHCTL_EXIT_OK;
+            case 'V': printf ("hearthctl %s\n", HEARTH_VERSION); return HEARTHCTL_EXIT_OK;
+            default:  s_usage (stderr); return HEARTHCTL_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         s_usage (stderr);
-        return S_EXIT_USAGE;
+        return HEARTHCTL_EXIT_USAGE;
     }
     /*  The library logs warnings only: command output stays clean. */
     hearth_log_set_level (HEARTH_LOG_WARN);
@@ -1583,15 +1592,15 @@ main (int argc, char *argv [])
 
     if (node) {
         if (strlen (node) >= sizeof ctl.endpoint)
-            return s_usage_error (&ctl, "--node endpoint is too long");
+            return hearthctl_usage_error (&ctl, "--node endpoint is too long");
         snprintf (ctl.endpoint, sizeof ctl.endpoint, "%s", node);
         ctl.node_given = 1;
         /*  NODE_ID@tcp://HOST:PORT names another member's node; anything
             else is a control endpoint of a local node. */
         if (strchr (node, '@')) {
             if (!node_invite_address_valid (node))
-                return s_usage_error (&ctl, "--node must be NODE_ID@tcp://HOST:PORT (another "
-                                      "member's node) or a control endpoint ipc://…");
+                return hearthctl_usage_error (&ctl, "--node must be NODE_ID@tcp://HOST:PORT (another "
+                                              "member's node) or a control endpoint ipc://…");
             ctl.remote = 1;
         }
     }
@@ -1601,7 +1610,8 @@ main (int argc, char *argv [])
             snprintf (given, sizeof given, "%s", data_dir);
         else
         if (node_config_default_data_dir (given, sizeof given) != HEARTH_OK)
-            return s_usage_error (&ctl, "no --data-dir given and neither $HEARTH_DATA_DIR nor $HOME is set");
+            return hearthctl_usage_error (&ctl, "no --data-dir given and neither $HEARTH_DATA_DIR "
+                                          "nor $HOME is set");
         /*  An absolute path when the dir exists (init may create it). */
         char absolute [PATH_MAX];
         if (realpath (given, absolute))
@@ -1609,25 +1619,25 @@ main (int argc, char *argv [])
         else
             snprintf (ctl.data_dir, sizeof ctl.data_dir, "%s", given);
         if (!node && node_config_control_endpoint (ctl.data_dir, ctl.endpoint, sizeof ctl.endpoint) != 0)
-            return s_usage_error (&ctl, "--data-dir path is too long");
+            return hearthctl_usage_error (&ctl, "--data-dir path is too long");
     }
 
     const char *command = argv [optind];
     int sub_argc = argc - optind;
     char **sub_argv = argv + optind;
-    if (strcmp (command, "init") == 0)   return s_cmd_init (&ctl, sub_argc, sub_argv);
-    if (strcmp (command, "id") == 0)     return s_cmd_id (&ctl, sub_argc, sub_argv);
-    if (strcmp (command, "invite") == 0) return s_cmd_invite (&ctl, sub_argc, sub_argv);
-    if (strcmp (command, "join") == 0)   return s_cmd_join (&ctl, sub_argc, sub_argv);
-    if (strcmp (command, "market") == 0) return s_cmd_market (&ctl, sub_argc, sub_argv);
-    if (strcmp (command, "stats") == 0)  return s_cmd_stats (&ctl, sub_argc, sub_argv);
-    if (strcmp (command, "peers") == 0)  return s_cmd_peers (&ctl, sub_argc, sub_argv);
-    if (strcmp (command, "events") == 0) return s_cmd_events (&ctl, sub_argc, sub_argv);
-    if (strcmp (command, "call") == 0)   return s_cmd_call (&ctl, sub_argc, sub_argv);
-    if (strcmp (command, "repair") == 0) return s_cmd_repair (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "init") == 0)   return hearthctl_cmd_init (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "id") == 0)     return hearthctl_cmd_id (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "invite") == 0) return hearthctl_cmd_invite (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "join") == 0)   return hearthctl_cmd_join (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "market") == 0) return hearthctl_cmd_market (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "stats") == 0)  return hearthctl_cmd_stats (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "peers") == 0)  return hearthctl_cmd_peers (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "events") == 0) return hearthctl_cmd_events (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "call") == 0)   return hearthctl_cmd_call (&ctl, sub_argc, sub_argv);
+    if (strcmp (command, "repair") == 0) return hearthctl_cmd_repair (&ctl, sub_argc, sub_argv);
     if (strcmp (command, "help") == 0) {
         s_usage (stdout);
-        return S_EXIT_OK;
+        return HEARTHCTL_EXIT_OK;
     }
-    return s_usage_error (&ctl, "unknown command");
+    return hearthctl_usage_error (&ctl, "unknown command");
 }
