@@ -1,0 +1,298 @@
+/*  hearthctl_common.c — what every hearthctl command uses: reporting a
+    failure (with --json, the error body of docs/protocol.md on stdout;
+    else one line on stderr), printing JSON, strict number parsing, and
+    calls to hearthd (its control socket, or another member's node over
+    the mesh with a remote --node). Private to hearthctl (hearthctl.h).
+*/
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "gossip.h"
+#include "hearth_error.h"
+#include "hearth_json.h"
+#include "identity.h"
+#include "market.h"
+#include "node_client.h"
+#include "node_config.h"
+#include "node_control.h"
+#include "hearthctl.h"
+
+/* ---- output helpers ------------------------------------------------------ */
+
+/*  Report a failure with its wire error code; returns exit_code. */
+static int
+s_fail (const hearthctl_t *ctl, const char *code, const char *message, int exit_code)
+{
+    if (ctl->json) {
+        char *body = node_control_reply_error_code (code, message);
+        printf ("%s\n", body? body: "{\"error\":\"internal_error\"}");
+        free (body);
+    }
+    else
+        fprintf (stderr, "hearthctl: error: %s: %s\n", code, message);
+    return exit_code;
+}
+
+/*  Report a failure of a Hearth error: its wire error code and its own
+    name (ECORRUPT, ENOSPC, ...), as node_control_reply_error does. */
+static int
+s_fail_code (const hearthctl_t *ctl, int err, const char *message, int exit_code)
+{
+    if (ctl->json) {
+        char *body = node_control_reply_error (err, message);
+        printf ("%s\n", body? body: "{\"error\":\"internal_error\"}");
+        free (body);
+    }
+    else
+        fprintf (stderr, "hearthctl: error: %s (%s): %s\n", hearth_error_code (err),
+                 hearth_error_name (err), message? message: hearth_strerror (err));
+    return exit_code;
+}
+
+int
+hearthctl_fail_err (const hearthctl_t *ctl, int err, const char *message)
+{
+    return s_fail_code (ctl, err, message, HEARTHCTL_EXIT_FAILED);
+}
+
+/*  hearthctl_fail_err with a printf-formatted message. */
+int
+hearthctl_failf (const hearthctl_t *ctl, int err, const char *fmt, ...)
+{
+    char *message = NULL;
+    va_list args;
+    va_start (args, fmt);
+    if (vasprintf (&message, fmt, args) < 0)
+        message = NULL;
+    va_end (args);
+    int exit_code = hearthctl_fail_err (ctl, err, message);
+    free (message);
+    return exit_code;
+}
+
+int
+hearthctl_usage_error (const hearthctl_t *ctl, const char *message)
+{
+    if (!ctl->json)
+        fprintf (stderr, "hearthctl: %s (see `hearthctl --help`)\n", message);
+    else
+        s_fail (ctl, "bad_request", message, HEARTHCTL_EXIT_USAGE);
+    return HEARTHCTL_EXIT_USAGE;
+}
+
+/*  Options of a command that takes only --json and no arguments: sets
+    ctl->json; HEARTHCTL_EXIT_OK or the usage error (naming the command). */
+int
+hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command)
+{
+    static const struct option options [] = {
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    char message [64];
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'j')
+            ctl->json = 1;
+        else {
+            snprintf (message, sizeof message, "%s: unknown option", command);
+            return hearthctl_usage_error (ctl, message);
+        }
+    }
+    if (optind < argc) {
+        snprintf (message, sizeof message, "%s takes no arguments", command);
+        return hearthctl_usage_error (ctl, message);
+    }
+    return HEARTHCTL_EXIT_OK;
+}
+
+void
+hearthctl_print_json (const json_t *value)
+{
+    char *text = json_dumps (value, HEARTH_JSON_FLAGS | JSON_ENCODE_ANY);
+    printf ("%s\n", text? text: "null");
+    free (text);
+}
+
+/* ---- parsing helpers ----------------------------------------------------- */
+
+/*  Strict unsigned decimal that fits in int64 (JSON integers). */
+int
+hearthctl_parse_u64 (const char *text, uint64_t *out)
+{
+    if (!text || !*text || strlen (text) > 19)   /* INT64_MAX has 19 digits */
+        return -1;
+    for (const char *p = text; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    errno = 0;
+    unsigned long long value = strtoull (text, NULL, 10);
+    if (errno || value > (unsigned long long) INT64_MAX)
+        return -1;
+    *out = (uint64_t) value;
+    return 0;
+}
+
+/* ---- talking to hearthd -------------------------------------------------- */
+
+/*  How long a call of capability waits for its answer. Over the mesh: the
+    capability's timeout (docs/protocol.md) (market.list 5 s, market.search 10 s),
+    or --timeout when that is shorter; the node gets the same figure as the
+    call's budget. On the control socket: --timeout (default
+    NODE_CONTROL_TIMEOUT_MS). */
+static int
+s_timeout_ms (const hearthctl_t *ctl, const char *capability)
+{
+    uint32_t seconds = 0;
+    if (!ctl->remote || market_capability_limits (capability, NULL, &seconds) != HEARTH_OK)
+        return ctl->timeout_ms;
+    int limit = (int) seconds * 1000;
+    return ctl->timeout_given && ctl->timeout_ms < limit? ctl->timeout_ms: limit;
+}
+
+/*  Report a transport failure (no reply at all) of a call of capability;
+    returns the exit code. */
+int
+hearthctl_fail_transport (const hearthctl_t *ctl, const char *capability, int rc)
+{
+    char *message = NULL;
+    const char *where = ctl->node_given? ctl->endpoint: ctl->data_dir;
+    int n;
+    if (ctl->remote && (rc == HEARTH_EKEYS || rc == HEARTH_EKEYPERM))
+        n = asprintf (&message, "--node %s needs this node's identity in %s/keys (a member's "
+                      "key): %s", ctl->endpoint, ctl->data_dir, hearth_strerror (rc));
+    else
+    if (ctl->remote && rc == HEARTH_ETIMEOUT)
+        n = asprintf (&message, "no answer from %s within %d ms: it is not running, not "
+                      "reachable, it refused this key (only members of its community may call "
+                      "it), or it dropped the call as over its hard rate limit",
+                      ctl->endpoint, s_timeout_ms (ctl, capability));
+    else
+    if (ctl->remote)
+        n = asprintf (&message, "calling %s failed: %s", ctl->endpoint, hearth_strerror (rc));
+    else
+    if (rc == HEARTH_EUNAVAILABLE)
+        n = asprintf (&message, "hearthd is not running for %s (no answer on %s)%s",
+                      where, ctl->endpoint + (strncmp (ctl->endpoint, "ipc://", 6) == 0? 6: 0),
+                      ctl->node_given? "": "; start it with `hearthd --data-dir DIR`");
+    else
+    if (rc == HEARTH_ETIMEOUT)
+        n = asprintf (&message, "hearthd did not answer on %s within %d ms (busy or stuck?)",
+                      ctl->endpoint, ctl->timeout_ms);
+    else
+        n = asprintf (&message, "talking to %s failed: %s", ctl->endpoint, hearth_strerror (rc));
+    int exit_code = s_fail_code (ctl, rc, n < 0? hearth_strerror (rc): message,
+                                 rc == HEARTH_ENOMEM? HEARTHCTL_EXIT_FAILED: HEARTHCTL_EXIT_UNAVAILABLE);
+    if (n >= 0)
+        free (message);
+    return exit_code;
+}
+
+/*  One call to another member's node over the mesh (CURVE, as DIR's key).
+    The answer is shaped like a control reply: {"output"} or {"error",
+    "message"}; a transport failure is returned as the error code. */
+static int
+s_request_remote (const hearthctl_t *ctl, const char *capability, const json_t *input, json_t **reply)
+{
+    char keys [NODE_CONFIG_PATH_MAX + 16];
+    snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
+    int err = 0;
+    identity_t *identity = identity_load (keys, &err);
+    if (!identity)
+        return err == HEARTH_EKEYPERM? HEARTH_EKEYPERM: HEARTH_EKEYS;
+    json_t *empty = input? NULL: json_object ();
+    json_t *output = NULL;
+    char *message = NULL;
+    uint64_t retry_after_ms = 0;
+    int rc = gossip_client_call (identity, ctl->endpoint, capability, input? input: empty,
+                                 s_timeout_ms (ctl, capability), &output, &message, &retry_after_ms);
+    identity_destroy (&identity);
+    json_decref (empty);
+    if (rc == HEARTH_ETIMEOUT || rc == HEARTH_EUNAVAILABLE || rc == HEARTH_ENOMEM || rc == HEARTH_EIO) {
+        free (message);
+        json_decref (output);
+        return rc;
+    }
+    if (rc == HEARTH_OK)
+        *reply = json_pack ("{s:o}", "output", output? output: json_object ());
+    else {
+        *reply = json_pack ("{s:s, s:s, s:s}", "error", hearth_error_code (rc),
+                            "hearth_error", hearth_error_name (rc),
+                            "message", message? message: hearth_strerror (rc));
+        if (*reply && retry_after_ms)       /* error body, docs/protocol.md */
+            json_object_set_new (*reply, "retry_after_ms", json_integer ((json_int_t) retry_after_ms));
+        json_decref (output);
+    }
+    free (message);
+    return *reply? HEARTH_OK: HEARTH_ENOMEM;
+}
+
+/*  One round trip; 0 and *reply, or a transport error code. */
+int
+hearthctl_request (const hearthctl_t *ctl, const char *capability, const json_t *input, json_t **reply)
+{
+    if (ctl->remote)
+        return s_request_remote (ctl, capability, input, reply);
+    node_client_t *client = node_client_new (ctl->endpoint, ctl->timeout_ms);
+    if (!client)
+        return HEARTH_ENOMEM;
+    int rc = node_client_call (client, capability, input, reply);
+    node_client_destroy (&client);
+    return rc;
+}
+
+/*  An error reply to stderr: its code, its Hearth name when the node
+    gave one, its message. */
+void
+hearthctl_print_error_reply (const json_t *reply)
+{
+    const char *text = json_string_value (json_object_get (reply, "message"));
+    const char *name = json_string_value (json_object_get (reply, "hearth_error"));
+    fprintf (stderr, "hearthctl: error: %s%s%s%s: %s\n",
+             json_string_value (json_object_get (reply, "error")), name? " (": "", name? name: "",
+             name? ")": "", text? text: "(no message)");
+}
+
+/*  Call the node; on success returns HEARTHCTL_EXIT_OK and *output (new object,
+    caller owns). On failure prints the error and returns the exit code. */
+int
+hearthctl_call (const hearthctl_t *ctl, const char *capability, const json_t *input, json_t **output)
+{
+    *output = NULL;
+    json_t *reply = NULL;
+    int rc = hearthctl_request (ctl, capability, input, &reply);
+    if (rc != HEARTH_OK)
+        return hearthctl_fail_transport (ctl, capability, rc);
+    json_t *error = json_object_get (reply, "error");
+    if (error) {
+        if (ctl->json)
+            hearthctl_print_json (reply);
+        else
+            hearthctl_print_error_reply (reply);
+        json_decref (reply);
+        return HEARTHCTL_EXIT_FAILED;
+    }
+    *output = json_incref (json_object_get (reply, "output"));
+    json_decref (reply);
+    return HEARTHCTL_EXIT_OK;
+}
+
+/*  input[key] = text, refusing text that is not UTF-8 (JSON cannot carry
+    it). Returns HEARTHCTL_EXIT_OK or the usage exit code. */
+int
+hearthctl_set_text (const hearthctl_t *ctl, json_t *input, const char *key, const char *text)
+{
+    json_t *value = json_string (text);
+    if (!value) {
+        char message [128];
+        snprintf (message, sizeof message, "the %s text is not valid UTF-8", key);
+        return hearthctl_usage_error (ctl, message);
+    }
+    json_object_set_new (input, key, value);
+    return HEARTHCTL_EXIT_OK;
+}

@@ -1,0 +1,306 @@
+/*  hearthctl_market.c — `hearthctl market post|list|get|expire|search`
+    (docs/cli.md): each parses its options into the input of one market.*
+    capability (docs/protocol.md), calls it through hearthctl_call and
+    prints the output (as is with --json, else through node_render).
+    Private to hearthctl.
+*/
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "hearth_error.h"
+#include "node_render.h"
+#include "hearthctl.h"
+
+/*  Tags accepted on the command line before the service's own cap
+    (EVENT_MAX_TAGS) judges them: a bound on argv handling only. */
+#define S_MAX_CLI_TAGS      64
+
+/*  Strict finite decimal number. */
+static int
+s_parse_double (const char *text, double *out)
+{
+    if (!text || !*text)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double value = strtod (text, &end);
+    if (errno || !end || *end || !isfinite (value))
+        return -1;
+    *out = value;
+    return 0;
+}
+
+/*  Append text to a JSON array of tags, with hearthctl_set_text's UTF-8 rule. */
+static int
+s_add_tag (const hearthctl_t *ctl, json_t *tags, const char *text)
+{
+    if (json_array_size (tags) >= S_MAX_CLI_TAGS)
+        return hearthctl_usage_error (ctl, "too many --tag options");
+    json_t *value = json_string (text);
+    if (!value)
+        return hearthctl_usage_error (ctl, "a --tag is not valid UTF-8");
+    json_array_append_new (tags, value);
+    return HEARTHCTL_EXIT_OK;
+}
+
+/* ---- market --------------------------------------------------------------- */
+
+/*  How a market command shows its output to people (--json prints it as is). */
+typedef enum {
+    S_SHOW_ACK,             /* node_render_ack with the command's verb */
+    S_SHOW_POST,            /* node_render_post of output.post (or output) */
+    S_SHOW_POSTS,           /* node_render_posts, without scores */
+    S_SHOW_SCORED           /* node_render_posts, with search scores */
+} s_show_t;
+
+/*  The common end of every market.* command: if rc is still HEARTHCTL_EXIT_OK,
+    call capability with input and print the output (JSON with --json,
+    else rendered as show says; verb is for S_SHOW_ACK). Takes input
+    (drops it). Returns the exit code. */
+static int
+s_market_call (const hearthctl_t *ctl, int rc, const char *capability, json_t *input,
+               s_show_t show, const char *verb)
+{
+    json_t *output = NULL;
+    if (rc == HEARTHCTL_EXIT_OK)
+        rc = hearthctl_call (ctl, capability, input, &output);
+    if (rc == HEARTHCTL_EXIT_OK) {
+        if (ctl->json)
+            hearthctl_print_json (output);
+        else
+        if (show == S_SHOW_ACK)
+            node_render_ack (stdout, output, verb);
+        else
+        if (show == S_SHOW_POST) {
+            json_t *post = json_object_get (output, "post");
+            node_render_post (stdout, post? post: output);
+        }
+        else
+            node_render_posts (stdout, output, show == S_SHOW_SCORED);
+    }
+    json_decref (output);
+    json_decref (input);
+    return rc;
+}
+
+static int
+s_market_post (hearthctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "category",  required_argument, NULL, 'c' },
+        { "title",     required_argument, NULL, 't' },
+        { "body",      required_argument, NULL, 'b' },
+        { "tag",       required_argument, NULL, 'g' },
+        { "ttl",       required_argument, NULL, 'T' },
+        { "client-id", required_argument, NULL, 'i' },
+        { "lat",       required_argument, NULL, 'a' },
+        { "lng",       required_argument, NULL, 'o' },
+        { "label",     required_argument, NULL, 'l' },
+        { "json",      no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    json_t *input = json_object ();
+    json_t *tags = json_array ();
+    const char *lat_text = NULL, *lng_text = NULL, *label = NULL;
+    int opt, rc = HEARTHCTL_EXIT_OK;
+    optind = 0;
+    while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        uint64_t ttl;
+        switch (opt) {
+            case 'c': rc = hearthctl_set_text (ctl, input, "category", optarg); break;
+            case 't': rc = hearthctl_set_text (ctl, input, "title", optarg); break;
+            case 'b': rc = hearthctl_set_text (ctl, input, "body", optarg); break;
+            case 'i': rc = hearthctl_set_text (ctl, input, "client_id", optarg); break;
+            case 'g': rc = s_add_tag (ctl, tags, optarg); break;
+            case 'T':
+                if (hearthctl_parse_u64 (optarg, &ttl) != 0)
+                    rc = hearthctl_usage_error (ctl, "--ttl must be a whole number of seconds");
+                else
+                    json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
+                break;
+            case 'a': lat_text = optarg; break;
+            case 'o': lng_text = optarg; break;
+            case 'l': label = optarg; break;
+            case 'j': ctl->json = 1; break;
+            default:  rc = hearthctl_usage_error (ctl, "market post: unknown option");
+        }
+    }
+    if (rc == HEARTHCTL_EXIT_OK && optind < argc)
+        rc = hearthctl_usage_error (ctl, "market post takes no positional arguments (quote the "
+                                    "--body text)");
+    if (rc == HEARTHCTL_EXIT_OK && (!json_object_get (input, "category") || !json_object_get (input, "title")
+                         || !json_object_get (input, "body")))
+        rc = hearthctl_usage_error (ctl, "market post needs --category, --title and --body");
+    if (rc == HEARTHCTL_EXIT_OK && (lat_text || lng_text || label)) {
+        double lat, lng;
+        if (!lat_text || !lng_text)
+            rc = hearthctl_usage_error (ctl, "a location needs both --lat and --lng");
+        else
+        if (s_parse_double (lat_text, &lat) != 0 || s_parse_double (lng_text, &lng) != 0)
+            rc = hearthctl_usage_error (ctl, "--lat and --lng must be decimal numbers");
+        else {
+            json_t *location = json_pack ("{s:f, s:f}", "lat", lat, "lng", lng);
+            if (label)
+                rc = hearthctl_set_text (ctl, location, "label", label);
+            json_object_set_new (input, "location", location);
+        }
+    }
+    if (rc == HEARTHCTL_EXIT_OK && json_array_size (tags) > 0)
+        json_object_set (input, "tags", tags);
+    json_decref (tags);
+    return s_market_call (ctl, rc, "market.post", input, S_SHOW_ACK, "posted");
+}
+
+static int
+s_market_list (hearthctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "category",      required_argument, NULL, 'c' },
+        { "tag",           required_argument, NULL, 'g' },
+        { "since-lamport", required_argument, NULL, 's' },
+        { "limit",         required_argument, NULL, 'n' },
+        { "json",          no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    json_t *input = json_object ();
+    json_t *tags = json_array ();
+    int opt, rc = HEARTHCTL_EXIT_OK;
+    optind = 0;
+    while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        uint64_t number;
+        switch (opt) {
+            case 'c': rc = hearthctl_set_text (ctl, input, "category", optarg); break;
+            case 'g': rc = s_add_tag (ctl, tags, optarg); break;
+            case 's':
+            case 'n':
+                if (hearthctl_parse_u64 (optarg, &number) != 0)
+                    rc = hearthctl_usage_error (ctl, opt == 's'? "--since-lamport must be a whole number":
+                                                         "--limit must be a whole number");
+                else
+                    json_object_set_new (input, opt == 's'? "since_lamport": "limit",
+                                         json_integer ((json_int_t) number));
+                break;
+            case 'j': ctl->json = 1; break;
+            default:  rc = hearthctl_usage_error (ctl, "market list: unknown option");
+        }
+    }
+    if (rc == HEARTHCTL_EXIT_OK && optind < argc)
+        rc = hearthctl_usage_error (ctl, "market list takes no positional arguments");
+    if (rc == HEARTHCTL_EXIT_OK && json_array_size (tags) > 0)
+        json_object_set (input, "tags", tags);
+    json_decref (tags);
+    return s_market_call (ctl, rc, "market.list", input, S_SHOW_POSTS, NULL);
+}
+
+static int
+s_market_get (hearthctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'j') ctl->json = 1;
+        else return hearthctl_usage_error (ctl, "market get: unknown option");
+    }
+    if (argc - optind != 1)
+        return hearthctl_usage_error (ctl, "market get needs exactly one EVENT_ID");
+    json_t *input = json_pack ("{s:s}", "event_id", argv [optind]);
+    if (!input)
+        return hearthctl_usage_error (ctl, "EVENT_ID must be text");
+    return s_market_call (ctl, HEARTHCTL_EXIT_OK, "market.get", input, S_SHOW_POST, NULL);
+}
+
+static int
+s_market_expire (hearthctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "reason",    required_argument, NULL, 'r' },
+        { "client-id", required_argument, NULL, 'i' },
+        { "json",      no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *reason = NULL, *client_id = NULL;
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'r') reason = optarg;
+        else if (opt == 'i') client_id = optarg;
+        else if (opt == 'j') ctl->json = 1;
+        else return hearthctl_usage_error (ctl, "market expire: unknown option");
+    }
+    if (argc - optind != 1)
+        return hearthctl_usage_error (ctl, "market expire needs exactly one EVENT_ID");
+    if (!reason)
+        return hearthctl_usage_error (ctl, "market expire needs --reason "
+                                      "fulfilled|withdrawn|user_request|stale");
+    json_t *input = json_object ();
+    int rc = hearthctl_set_text (ctl, input, "event_id", argv [optind]);
+    if (rc == HEARTHCTL_EXIT_OK)
+        rc = hearthctl_set_text (ctl, input, "reason", reason);
+    if (rc == HEARTHCTL_EXIT_OK && client_id)
+        rc = hearthctl_set_text (ctl, input, "client_id", client_id);
+    return s_market_call (ctl, rc, "market.expire", input, S_SHOW_ACK, "expired");
+}
+
+static int
+s_market_search (hearthctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "k",    required_argument, NULL, 'k' },
+        { "json", no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    json_t *input = json_object ();
+    int opt, rc = HEARTHCTL_EXIT_OK;
+    optind = 0;
+    while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "k:", options, NULL)) != -1) {
+        uint64_t k;
+        if (opt == 'k') {
+            if (hearthctl_parse_u64 (optarg, &k) != 0)
+                rc = hearthctl_usage_error (ctl, "-k must be a whole number");
+            else
+                json_object_set_new (input, "k", json_integer ((json_int_t) k));
+        }
+        else if (opt == 'j') ctl->json = 1;
+        else rc = hearthctl_usage_error (ctl, "market search: unknown option");
+    }
+    if (rc == HEARTHCTL_EXIT_OK && optind >= argc)
+        rc = hearthctl_usage_error (ctl, "market search needs a QUERY");
+    if (rc == HEARTHCTL_EXIT_OK) {
+        /*  Several words without quotes form one query. */
+        size_t size = 1;
+        for (int i = optind; i < argc; i++)
+            size += strlen (argv [i]) + 1;
+        char *query = (char *) calloc (1, size);
+        for (int i = optind; query && i < argc; i++) {
+            if (i > optind)
+                strcat (query, " ");
+            strcat (query, argv [i]);
+        }
+        rc = query? hearthctl_set_text (ctl, input, "query", query)
+                  : hearthctl_fail_err (ctl, HEARTH_ENOMEM, NULL);
+        free (query);
+    }
+    return s_market_call (ctl, rc, "market.search", input, S_SHOW_SCORED, NULL);
+}
+
+int
+hearthctl_cmd_market (hearthctl_t *ctl, int argc, char **argv)
+{
+    if (argc < 2)
+        return hearthctl_usage_error (ctl, "market needs a subcommand: post, list, get, expire or search");
+    const char *sub = argv [1];
+    if (strcmp (sub, "post") == 0)   return s_market_post (ctl, argc - 1, argv + 1);
+    if (strcmp (sub, "list") == 0)   return s_market_list (ctl, argc - 1, argv + 1);
+    if (strcmp (sub, "get") == 0)    return s_market_get (ctl, argc - 1, argv + 1);
+    if (strcmp (sub, "expire") == 0) return s_market_expire (ctl, argc - 1, argv + 1);
+    if (strcmp (sub, "search") == 0) return s_market_search (ctl, argc - 1, argv + 1);
+    return hearthctl_usage_error (ctl, "unknown market subcommand (post, list, get, expire, search)");
+}
