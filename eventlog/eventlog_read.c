@@ -21,6 +21,7 @@
 #include "eventlog_private.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
+#include "hearth_vec.h"
 
 #define S_LOG "eventlog"
 
@@ -189,15 +190,9 @@ eventlog_drop_lamport_zero (eventlog_t *self)
         const uint8_t *k = (const uint8_t *) rocksdb_iter_key (it, &klen);
         if (klen != EVENTLOG_ORDER_KEY_LEN || memcmp (k, zero, 8) != 0)
             break;
-        if (n == cap) {
-            size_t ncap = cap? cap * 2: 16;
-            void *p = realloc (hashes, ncap * sizeof *hashes);
-            if (!p) {
-                rc = HEARTH_ENOMEM;
-                break;
-            }
-            hashes = p;
-            cap = ncap;
+        if (HEARTH_VEC_GROW (hashes, cap, n + 1, 16)) {
+            rc = HEARTH_ENOMEM;
+            break;
         }
         memcpy (hashes [n++], k + 8, HEARTH_HASH_BYTES);
     }

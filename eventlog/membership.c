@@ -22,6 +22,7 @@
 #include "membership.h"
 #include "ulid.h"
 #include "hearth_error.h"
+#include "hearth_vec.h"
 
 typedef struct {
     uint8_t   key [HEARTH_KEY_BYTES];
@@ -193,21 +194,6 @@ s_invite_slot (const membership_t *self, const char *event_id, const uint8_t *in
             return (long) ix->slots [at] - 1;
     }
     return -1;
-}
-
-/*  Grow an array to hold one more element; 0 or HEARTH_ENOMEM. */
-static int
-s_grow (void **arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    size_t new_cap = *cap? *cap * 2: 16;
-    void *p = realloc (*arr, new_cap * elem);
-    if (!p)
-        return HEARTH_ENOMEM;
-    *arr = p;
-    *cap = new_cap;
-    return 0;
 }
 
 static int
@@ -410,7 +396,7 @@ s_member_add (membership_t *self, const uint8_t *key, int level, uint64_t lampor
         return 0;                           /* check refuses this; never twice */
     if (self->n_members >= MEMBERSHIP_MAX_MEMBERS)
         return HEARTH_ECAPACITY;
-    if (s_grow ((void **) &self->members, &self->cap_members, self->n_members, sizeof (s_member_t)))
+    if (HEARTH_VEC_GROW (self->members, self->cap_members, self->n_members + 1, 16))
         return HEARTH_ENOMEM;
     s_member_t *m = &self->members [self->n_members];
     memset (m, 0, sizeof *m);
@@ -461,7 +447,7 @@ s_invite_insert (membership_t *self, uint32_t inviter, const char *event_id, con
     if (self->free_head)
         slot = self->free_head - 1;
     else {
-        if (s_grow ((void **) &self->invites, &self->cap_invites, self->n_slots, sizeof (s_invite_t)))
+        if (HEARTH_VEC_GROW (self->invites, self->cap_invites, self->n_slots + 1, 16))
             return HEARTH_ENOMEM;
         slot = (uint32_t) self->n_slots;
     }

@@ -15,6 +15,7 @@
 #include "hearth_memory.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
+#include "hearth_vec.h"
 
 #define S_LOG "gossip"
 
@@ -119,14 +120,8 @@ void
 gossip_on_push (gossip_link_t *l, const Hearth__GossipEvents *ev)
 {
     for (size_t i = 0; i < ev->n_events; i++) {
-        if (l->n_inbox == l->cap_inbox) {
-            size_t cap = l->cap_inbox? l->cap_inbox * 2: 64;
-            gossip_held_t *p = (gossip_held_t *) realloc (l->inbox, cap * sizeof *p);
-            if (!p)
-                return;                     /* dropped; reconciliation repairs */
-            l->inbox = p;
-            l->cap_inbox = cap;
-        }
+        if (HEARTH_VEC_GROW (l->inbox, l->cap_inbox, l->n_inbox + 1, 64))
+            return;                         /* dropped; reconciliation repairs */
         gossip_held_t *h = &l->inbox [l->n_inbox];
         h->wire = (uint8_t *) malloc (ev->events [i].len + 1);
         if (!h->wire)
@@ -179,14 +174,8 @@ s_hold_alloc (gossip_link_t *l, size_t len)
     if (len > GOSSIP_HOLD_BLOCK_BYTES)
         return NULL;
     if (l->n_hold_blocks == 0 || GOSSIP_HOLD_BLOCK_BYTES - l->hold_block_used < len) {
-        if (l->n_hold_blocks == l->cap_hold_blocks) {
-            size_t cap = l->cap_hold_blocks? l->cap_hold_blocks * 2: 16;
-            uint8_t **p = (uint8_t **) realloc (l->hold_blocks, cap * sizeof *p);
-            if (!p)
-                return NULL;
-            l->hold_blocks = p;
-            l->cap_hold_blocks = cap;
-        }
+        if (HEARTH_VEC_GROW (l->hold_blocks, l->cap_hold_blocks, l->n_hold_blocks + 1, 16))
+            return NULL;
         uint8_t *block = (uint8_t *) malloc (GOSSIP_HOLD_BLOCK_BYTES);
         if (!block)
             return NULL;
@@ -203,14 +192,8 @@ s_hold_alloc (gossip_link_t *l, size_t len)
 void
 gossip_hold (gossip_link_t *l, const uint8_t *wire, size_t len)
 {
-    if (l->n_held == l->cap_held) {
-        size_t cap = l->cap_held? l->cap_held * 2: 256;
-        gossip_held_t *p = (gossip_held_t *) realloc (l->held, cap * sizeof *p);
-        if (!p)
-            return;                         /* dropped; reconciliation fetches it again */
-        l->held = p;
-        l->cap_held = cap;
-    }
+    if (HEARTH_VEC_GROW (l->held, l->cap_held, l->n_held + 1, 256))
+        return;                             /* dropped; reconciliation fetches it again */
     gossip_held_t *h = &l->held [l->n_held];
     h->wire = s_hold_alloc (l, len);
     if (!h->wire)

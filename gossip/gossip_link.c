@@ -17,6 +17,7 @@
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
+#include "hearth_vec.h"
 
 #define S_LOG "gossip"
 
@@ -412,14 +413,8 @@ gossip_link_destroy (gossip_link_t **l_p)
 int
 gossip_links_append (gossip_t *self, gossip_link_t *l)
 {
-    if (self->n_links == self->cap_links) {
-        size_t cap = self->cap_links? self->cap_links * 2: 16;
-        gossip_link_t **p = (gossip_link_t **) realloc (self->links, cap * sizeof *p);
-        if (!p)
-            return HEARTH_ENOMEM;
-        self->links = p;
-        self->cap_links = cap;
-    }
+    if (HEARTH_VEC_GROW (self->links, self->cap_links, self->n_links + 1, 16))
+        return HEARTH_ENOMEM;
     self->links [self->n_links++] = l;
     return 0;
 }

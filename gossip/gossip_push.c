@@ -17,6 +17,7 @@
 #include "gossip_internal.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
+#include "hearth_vec.h"
 
 #define S_LOG "gossip"
 
@@ -164,14 +165,8 @@ gossip_accept_hook (void *arg, const event_t *ev, const void *origin)
     }
     if (!s_has_push_target (self, NULL))
         return;                             /* no link up: nothing to push to, no copy */
-    if (self->n_pending == self->cap_pending) {
-        size_t cap = self->cap_pending? self->cap_pending * 2: 64;
-        gossip_pending_t *p = (gossip_pending_t *) realloc (self->pending, cap * sizeof *p);
-        if (!p)
-            return;                         /* no push; reconciliation repairs */
-        self->pending = p;
-        self->cap_pending = cap;
-    }
+    if (HEARTH_VEC_GROW (self->pending, self->cap_pending, self->n_pending + 1, 64))
+        return;                             /* no push; reconciliation repairs */
     size_t len;
     const uint8_t *wire = event_wire (ev, &len);
     gossip_pending_t *p = &self->pending [self->n_pending];

@@ -16,6 +16,7 @@
 #include "hearth_error.h"
 #include "hearth_json.h"
 #include "hearth_log.h"
+#include "hearth_vec.h"
 
 #define S_LOG "gossip"
 
@@ -115,14 +116,8 @@ static int
 s_query_push (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t rid_len,
               const Hearth__GossipQuery *q, const gossip_admit_result_t *admitted)
 {
-    if (self->n_queries == self->cap_queries) {
-        size_t cap = self->cap_queries? 2 * self->cap_queries: 16;
-        gossip_query_t *grown = (gossip_query_t *) realloc (self->queries, cap * sizeof *grown);
-        if (!grown)
-            return HEARTH_ENOMEM;
-        self->queries = grown;
-        self->cap_queries = cap;
-    }
+    if (HEARTH_VEC_GROW (self->queries, self->cap_queries, self->n_queries + 1, 16))
+        return HEARTH_ENOMEM;
     gossip_query_t *e = &self->queries [self->n_queries];
     memset (e, 0, sizeof *e);
     if (q->input_json && *q->input_json && !(e->input = strdup (q->input_json)))

@@ -14,6 +14,7 @@
 #include <sodium.h>
 #include "gossip_want.h"
 #include "hearth_error.h"
+#include "hearth_vec.h"
 
 /*  "No entry" in the lists, chains and the free list. */
 #define S_NIL      UINT32_MAX
@@ -169,14 +170,8 @@ s_peer_get (gossip_want_t *self, uint32_t id)
     s_peer_t *p = s_peer_find (self, id);
     if (p)
         return p;
-    if (self->n_peers == self->cap_peers) {
-        size_t cap = self->cap_peers? self->cap_peers * 2: 8;
-        s_peer_t *a = (s_peer_t *) realloc (self->peers, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        self->peers = a;
-        self->cap_peers = cap;
-    }
+    if (HEARTH_VEC_GROW (self->peers, self->cap_peers, self->n_peers + 1, 8))
+        return NULL;
     p = &self->peers [self->n_peers];
     memset (p, 0, sizeof *p);
     p->id = id;

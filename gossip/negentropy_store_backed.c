@@ -24,6 +24,7 @@
 #include <sodium.h>
 #include "negentropy_store_private.h"
 #include "hearth_error.h"
+#include "hearth_vec.h"
 
 /*  A grown page is split into pages of about this many items (and at most
     NEGENTROPY_PAGE_MAX): half full, so the next NEGENTROPY_PAGE_MAX / 2
@@ -326,14 +327,8 @@ s_grown_keys (const s_inner_t *node, int height, s_keys_t *keys)
         }
         if (node->count [c] <= NEGENTROPY_PAGE_MAX)
             continue;
-        if (keys->n == keys->cap) {
-            size_t cap = keys->cap? keys->cap * 2: 16;
-            negentropy_item_t *p = (negentropy_item_t *) realloc (keys->keys, cap * sizeof *p);
-            if (!p)
-                return HEARTH_ENOMEM;
-            keys->keys = p;
-            keys->cap = cap;
-        }
+        if (HEARTH_VEC_GROW (keys->keys, keys->cap, keys->n + 1, 16))
+            return HEARTH_ENOMEM;
         keys->keys [keys->n].timestamp = node->key_ts [c];
         memcpy (keys->keys [keys->n].id, node->key_id [c], NEGENTROPY_ID_SIZE);
         keys->n++;

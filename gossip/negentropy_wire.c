@@ -12,6 +12,7 @@
 #include <string.h>
 #include "negentropy_wire.h"
 #include "hearth_error.h"
+#include "hearth_vec.h"
 
 /*  First output buffer allocation. */
 #define S_BUF_INITIAL       4096
@@ -30,20 +31,10 @@ negentropy_buf_reserve (negentropy_buf_t *buf, size_t more)
     }
     if (need <= buf->cap)
         return true;
-    size_t cap = buf->cap? buf->cap: S_BUF_INITIAL;
-    while (cap < need) {
-        if (__builtin_mul_overflow (cap, 2, &cap)) {
-            buf->failed = true;
-            return false;
-        }
-    }
-    uint8_t *data = (uint8_t *) realloc (buf->data, cap);
-    if (!data) {
+    if (HEARTH_VEC_GROW (buf->data, buf->cap, need, S_BUF_INITIAL)) {
         buf->failed = true;
         return false;
     }
-    buf->data = data;
-    buf->cap = cap;
     return true;
 }
 

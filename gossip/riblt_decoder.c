@@ -12,6 +12,7 @@
 #include <string.h>
 #include "riblt_decoder.h"
 #include "hearth_error.h"
+#include "hearth_vec.h"
 
 /*  First capacity of the growable arrays (elements). */
 #define S_INITIAL   64
@@ -39,27 +40,10 @@ struct _riblt_decoder_t {
     bool            failed;
 };
 
-/*  Grow *array (element size `size`) to hold at least `need` elements. */
-static int
-s_grow (void **array, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap? *cap: S_INITIAL;
-    while (n < need)
-        n *= 2;                     /* counts stay far below 2^40: no overflow */
-    void *grown = realloc (*array, n * size);
-    if (!grown)
-        return HEARTH_ENOMEM;
-    *array = grown;
-    *cap = n;
-    return 0;
-}
-
 static int
 s_push (riblt_decoder_t *self, size_t index)
 {
-    if (s_grow ((void **) &self->stack, &self->stack_cap, self->stack_count + 1, sizeof (size_t)))
+    if (HEARTH_VEC_GROW (self->stack, self->stack_cap, self->stack_count + 1, S_INITIAL))
         return HEARTH_ENOMEM;
     self->stack [self->stack_count++] = index;
     return 0;
@@ -122,7 +106,7 @@ s_peel (riblt_decoder_t *self)
             continue;                       /* changed since it was queued */
         if (self->items_count >= 2 * self->received + RIBLT_DECODER_ITEMS_SLACK)
             return HEARTH_EDECODE;
-        if (s_grow ((void **) &self->items, &self->items_cap, self->items_count + 1, sizeof (s_item_t))
+        if (HEARTH_VEC_GROW (self->items, self->items_cap, self->items_count + 1, S_INITIAL)
          || s_set_reserve (self))
             return HEARTH_ENOMEM;
         s_item_t item;
@@ -135,7 +119,7 @@ s_peel (riblt_decoder_t *self)
         uint8_t **list = item.direction > 0? &self->remote_ids: &self->local_ids;
         size_t *count = item.direction > 0? &self->remote_count: &self->local_count;
         size_t *cap = item.direction > 0? &self->remote_cap: &self->local_cap;
-        if (s_grow ((void **) list, cap, *count + 1, RIBLT_ID_SIZE))
+        if (hearth_vec_grow (list, cap, *count + 1, RIBLT_ID_SIZE, S_INITIAL))   /* 32-byte ids */
             return HEARTH_ENOMEM;
         memcpy (*list + *count * RIBLT_ID_SIZE, item.id, RIBLT_ID_SIZE);
         (*count)++;
@@ -183,7 +167,7 @@ riblt_decoder_add (riblt_decoder_t *self, const riblt_symbol_t *remote,
     if (count == 0)
         return 0;
     size_t first = self->received;
-    if (s_grow ((void **) &self->symbols, &self->symbols_cap, first + count, sizeof (riblt_symbol_t)))
+    if (HEARTH_VEC_GROW (self->symbols, self->symbols_cap, first + count, S_INITIAL))
         return HEARTH_ENOMEM;
     for (size_t k = 0; k < count; k++) {
         riblt_symbol_t *symbol = &self->symbols [first + k];

@@ -14,6 +14,7 @@
 #include "riblt_decoder.h"
 #include "negentropy.h"
 #include "hearth_error.h"
+#include "hearth_vec.h"
 
 /*  Longest varint of a uint64: ceil(64 / 7) digits. */
 /*  Bytes of a symbol's fixed part: id XOR and hash XOR. */
@@ -46,15 +47,7 @@ s_out_reserve (riblt_session_t *self, size_t more)
 {
     if (self->out_size + more <= self->out_cap)
         return 0;
-    size_t cap = self->out_cap? self->out_cap: 4096;
-    while (cap < self->out_size + more)
-        cap *= 2;
-    uint8_t *out = (uint8_t *) realloc (self->out, cap);
-    if (!out)
-        return HEARTH_ENOMEM;
-    self->out = out;
-    self->out_cap = cap;
-    return 0;
+    return HEARTH_VEC_GROW (self->out, self->out_cap, self->out_size + more, 4096);
 }
 
 /*  Callers reserve first: these never fail. */
