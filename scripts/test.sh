@@ -40,4 +40,8 @@ if [ "$LONG" = 1 ]; then
     export HEARTH_CRASH_CYCLES=${HEARTH_CRASH_CYCLES:-200}
 fi
 cd "$BUILD"
-exec ctest --output-on-failure -j "${HEARTH_CTEST_JOBS:-$(nproc)}" "${CTEST_ARGS[@]}"
+# A test that fails is run once more and fails the suite only if it fails
+# again: the multi-process tests wait for conditions with deadlines, and on a
+# machine loaded by other jobs a deadline can pass without a bug. The first
+# failure's output is still printed, so a flaky test stays visible.
+exec ctest --output-on-failure --repeat until-pass:2 -j "${HEARTH_CTEST_JOBS:-$(nproc)}" "${CTEST_ARGS[@]}"
