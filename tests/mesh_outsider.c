@@ -207,6 +207,11 @@ s_hello (const char *keys_dir, const char *address, const char *head_text, char 
         return 1;
     printf ("hello sent\n");
     fflush (stdout);
+    /*  Pings never block: once the node has closed this connection and
+        refuses the redial, a blocking send on the DEALER would wait for a
+        peer for ever, and a SIGTERM that came just before it would go
+        unseen. */
+    zsock_set_sndtimeo (d, S_PING_MS);
     uint64_t nonce = 0;
     while (!zsys_interrupted) {
         zsock_set_rcvtimeo (d, S_PING_MS);
