@@ -76,6 +76,33 @@ s_load_identity (const hearthctl_t *ctl, int *exit_code)
     return identity;
 }
 
+/*  The identity in keys (seed: its seed file): loaded if the seed exists,
+    else created (*created = 1). NULL after reporting why, with the exit
+    code in *exit_code. Caller owns the identity. */
+static identity_t *
+s_identity_load_or_create (hearthctl_t *ctl, const char *keys, const char *seed, int *created,
+                           int *exit_code)
+{
+    int err = 0;
+    identity_t *identity;
+    *created = 0;
+    if (access (seed, F_OK) == 0)
+        identity = identity_load (keys, &err);
+    else {
+        identity = identity_create (keys, &err);
+        *created = identity != NULL;
+    }
+    if (!identity) {
+        if (err == HEARTH_EKEYPERM)
+            *exit_code = hearthctl_failf (ctl, err, "key file %s is readable or writable by group or "
+                                          "others; fix it with `chmod 600 %s`", seed, seed);
+        else
+            *exit_code = hearthctl_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys,
+                                          hearth_strerror (err));
+    }
+    return identity;
+}
+
 /*  init --identity-only: the key pair and nothing else, so this node's
     NodeID can be sent to an inviter. Idempotent: an existing key is kept. */
 static int
@@ -86,21 +113,10 @@ s_init_identity (hearthctl_t *ctl)
     char keys [NODE_CONFIG_PATH_MAX + 16], seed [NODE_CONFIG_PATH_MAX + 32];
     snprintf (keys, sizeof keys, "%s/keys", ctl->data_dir);
     snprintf (seed, sizeof seed, "%s/" IDENTITY_SEED_FILE, keys);
-    int err = 0, created = 0;
-    identity_t *identity;
-    if (access (seed, F_OK) == 0)
-        identity = identity_load (keys, &err);
-    else {
-        identity = identity_create (keys, &err);
-        created = identity != NULL;
-    }
-    if (!identity) {
-        if (err == HEARTH_EKEYPERM)
-            return hearthctl_failf (ctl, err, "key file %s is readable or writable by group or others; "
-                                    "fix it with `chmod 600 %s`", seed, seed);
-        return hearthctl_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys,
-                                hearth_strerror (err));
-    }
+    int created = 0, exit_code = 0;
+    identity_t *identity = s_identity_load_or_create (ctl, keys, seed, &created, &exit_code);
+    if (!identity)
+        return exit_code;
     s_write_config_template (ctl->data_dir);
     if (ctl->json) {
         json_t *out = json_pack ("{s:s, s:s, s:s, s:b}", "node_id", identity_node_id (identity),
@@ -161,21 +177,10 @@ hearthctl_cmd_init (hearthctl_t *ctl, int argc, char **argv)
     snprintf (seed, sizeof seed, "%s/" IDENTITY_SEED_FILE, keys);
     snprintf (db, sizeof db, "%s/db", ctl->data_dir);
 
-    int err = 0, created_identity = 0;
-    identity_t *identity;
-    if (access (seed, F_OK) == 0)
-        identity = identity_load (keys, &err);
-    else {
-        identity = identity_create (keys, &err);
-        created_identity = identity != NULL;
-    }
-    if (!identity) {
-        if (err == HEARTH_EKEYPERM)
-            return hearthctl_failf (ctl, err, "key file %s is readable or writable by group or others; "
-                                    "fix it with `chmod 600 %s`", seed, seed);
-        return hearthctl_failf (ctl, err? err: HEARTH_EKEYS, "identity in %s: %s", keys,
-                                hearth_strerror (err));
-    }
+    int err = 0, created_identity = 0, exit_code = 0;
+    identity_t *identity = s_identity_load_or_create (ctl, keys, seed, &created_identity, &exit_code);
+    if (!identity)
+        return exit_code;
     char *problem = NULL;
     eventlog_t *log = eventlog_open_with (db, NULL, &err, &problem);
     if (!log) {
