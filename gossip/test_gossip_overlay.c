@@ -489,6 +489,76 @@ HT_TEST (test_surplus)
     gossip_overlay_destroy (&o);
 }
 
+/*  A plan that may return one action at a time records only what it
+    returned: the rest follows in the next plans. */
+HT_TEST (test_small_buffer)
+{
+    gossip_overlay_config_t cfg = s_config (5);
+    cfg.shuffle_ms = 0;
+    gossip_overlay_t *o = gossip_overlay_new (s_self, &cfg, 31);
+    for (uint32_t i = 1; i <= 20; i++)
+        s_learn (o, i, GOSSIP_OVERLAY_FROM_HELLO, 0);
+    gossip_overlay_action_t a [5], one;
+    for (size_t i = 0; i < 5; i++) {
+        HT_CHECK_EQ_INT (gossip_overlay_plan (o, 0, &one, 1), 1);
+        HT_CHECK (one.verb == GOSSIP_OVERLAY_DIAL);
+        a [i] = one;
+        for (size_t j = 0; j < i; j++)
+            HT_CHECK (memcmp (a [j].key, one.key, 32) != 0);
+        size_t total;
+        gossip_overlay_links (o, &total, NULL, NULL, NULL);
+        HT_CHECK_EQ_INT (total, i + 1);
+    }
+    HT_CHECK_EQ_INT (gossip_overlay_plan (o, 0, &one, 1), 0);
+    HT_CHECK_EQ_INT (gossip_overlay_plan (o, 0, &one, 0), 0);
+    /*  All five time out: close, close, ... then dial five others. */
+    uint64_t t = GOSSIP_OVERLAY_DIAL_TIMEOUT_MS;
+    size_t closes = 0, dials = 0;
+    for (int i = 0; i < 12; i++) {
+        size_t n = gossip_overlay_plan (o, t, &one, 1);
+        if (n == 0)
+            break;
+        if (one.verb == GOSSIP_OVERLAY_CLOSE) {
+            closes++;
+            HT_CHECK_EQ_INT (dials, 0);
+        }
+        else
+            dials++;
+    }
+    HT_CHECK (closes == 5 && dials == 5);
+    HT_CHECK_EQ_INT (gossip_overlay_stats (o)->dial_failures, 5);
+    gossip_overlay_destroy (&o);
+}
+
+/*  Links the transport reports up though no plan dialled them: a seed's
+    stays with pin_seeds, any other member's is closed as surplus; a key
+    forgotten and learnt again before the plan keeps its link. */
+HT_TEST (test_unplanned_links)
+{
+    gossip_overlay_config_t cfg = s_config (3);
+    cfg.pin_seeds = 1;
+    gossip_overlay_t *o = gossip_overlay_new (s_self, &cfg, 32);
+    s_learn (o, 0, GOSSIP_OVERLAY_FROM_SEED, 0);
+    s_learn (o, 1, GOSSIP_OVERLAY_FROM_HELLO, 0);
+    uint8_t seed [32], other [32];
+    s_key (0, seed);
+    s_key (1, other);
+    gossip_overlay_link_up (o, seed, 1, 1);
+    gossip_overlay_link_up (o, other, 1, 1);
+    gossip_overlay_action_t a [S_MAX_ACTIONS];
+    size_t n = s_plan (o, 2, a);
+    HT_CHECK_EQ_INT (n, 1);
+    HT_CHECK (a [0].verb == GOSSIP_OVERLAY_CLOSE && s_index (a [0].key) == 1);
+    HT_CHECK_EQ_INT (s_plan (o, 3, a), 0);
+    gossip_overlay_forget (o, seed);
+    s_learn (o, 0, GOSSIP_OVERLAY_FROM_SEED, 4);
+    HT_CHECK_EQ_INT (s_plan (o, 5, a), 0);
+    gossip_overlay_forget (o, seed);
+    n = s_plan (o, 6, a);
+    HT_CHECK (n == 1 && a [0].verb == GOSSIP_OVERLAY_CLOSE && s_index (a [0].key) == 0);
+    gossip_overlay_destroy (&o);
+}
+
 HT_TEST (test_in_admit)
 {
     gossip_overlay_config_t cfg = s_config (2);
@@ -872,6 +942,8 @@ main (void)
     HT_RUN (test_pin_seeds);
     HT_RUN (test_shuffle);
     HT_RUN (test_surplus);
+    HT_RUN (test_small_buffer);
+    HT_RUN (test_unplanned_links);
     HT_RUN (test_in_admit);
     HT_RUN (test_forget);
     HT_RUN (test_known_max);
