@@ -84,6 +84,10 @@
 /*  A refused dialler gets at most one redirect this often (its frames
     until it reads the first are dropped), and one log line per key this
     often. */
+/*  After the known-peer table grew, every up out link gets a hello (and
+    its answer) at most this often: samples spread while members join and
+    cost nothing while the table stays the same. */
+#define GOSSIP_HELLO_REFRESH_MS     5000
 #define GOSSIP_REDIRECT_IVL_MS      1000
 #define GOSSIP_REFUSAL_LOG_MS       60000
 
@@ -131,17 +135,19 @@ s_learn (gossip_t *self, const char *address, int from, const char *who)
     ||  memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
         return 0;                           /* CURVE proves the key when we connect */
     if (!gossip_is_member (self, key)) {
-        if (from == GOSSIP_OVERLAY_FROM_LINK)
-            return 0;                       /* an invitee's own address: it dials us */
-        s_learn_hold (self, address);
+        s_learn_hold (self, address);       /* an invitee's own address too: its join follows */
         hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "learn.nonmember",
                             "%s named %s, which is not a member here: not dialled (held "
                             "until it is one)", who, address);
         return 0;
     }
-    int rc = gossip_overlay_learn (self->overlay, key, address, from, hearth_now_ms ());
+    uint64_t now = hearth_now_ms ();
+    int rc = gossip_overlay_learn (self->overlay, key, address, from, now);
+    if (from == GOSSIP_OVERLAY_FROM_LINK && gossip_link_find (self, 0, key))
+        gossip_overlay_link_up (self->overlay, key, 0, now);     /* reached: it is linked to us */
     if (rc == 1) {
         self->overlay_due = 1;
+        self->overlay_grew = 1;
         hlog_debug (S_LOG, "learned peer %s from %s", address, who);
     }
     return rc == 1;
@@ -163,6 +169,7 @@ s_learn_promote (gossip_t *self)
             if (gossip_overlay_learn (self->overlay, key, self->learn_held [i], GOSSIP_OVERLAY_FROM_HELLO,
                                       hearth_now_ms ()) == 1) {
                 self->overlay_due = 1;
+                self->overlay_grew = 1;
                 hlog_info (S_LOG, "learned peer %s is a member now", self->learn_held [i]);
             }
             drop = 1;
@@ -890,8 +897,8 @@ s_overlay_save (gossip_t *self)
                             "could not store the known-peer table: %s (retrying)", hearth_strerror (rc));
 }
 
-/*  Read the stored table into the overlay (at start, before the first
-    plan). A damaged one is logged, counted (known_load_skipped) and left:
+/*  Read the stored table into the overlay (at start, before the seeds
+    are learned and the first plan). A damaged one is logged, counted (known_load_skipped) and left:
     the node starts with its seeds and learns the rest again. */
 static void
 s_overlay_load (gossip_t *self)
@@ -916,7 +923,6 @@ s_overlay_load (gossip_t *self)
         hlog_warn (S_LOG, "the stored known-peer table is unreadable (%s): starting from the "
                    "configured peers; it is rewritten as peers are learned", hearth_strerror (rc));
     }
-    s_overlay_prune (self);
 }
 
 /*  The overlay's figures into the stats. */
@@ -955,6 +961,19 @@ s_overlay_tick (gossip_t *self, uint64_t now)
         return;
     s_overlay_plan (self);
     s_overlay_stats (self);
+    if (self->overlay_grew && now - self->hello_refresh_mono >= GOSSIP_HELLO_REFRESH_MS) {
+        /*  The table grew: a hello on every up out link, whose listener
+            answers with its own, so both sides see fresh samples (a
+            joiner's address reaches the street within seconds, not at the
+            next shuffle). Nothing is sent while the table stays the same. */
+        self->overlay_grew = 0;
+        self->hello_refresh_mono = now;
+        for (size_t i = 0; i < self->n_links; i++) {
+            gossip_link_t *l = self->links [i];
+            if (l->outgoing && l->connected && l->allowed)
+                gossip_link_send_hello (l);
+        }
+    }
     if (self->overlay_loaded && gossip_overlay_dirty (self->overlay)
     &&  (!self->overlay_save_mono || now - self->overlay_save_mono >= GOSSIP_OVERLAY_SAVE_MS))
         s_overlay_save (self);
@@ -1238,22 +1257,26 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
         goto fail;
     /*  The configured peers are the overlay's seeds; the stored table
         adds the members known before; the first plan dials from both. */
-    for (size_t i = 0; i < cfg->n_peers; i++) {
-        uint8_t key [32];
-        char endpoint [GOSSIP_MAX_ADDRESS];
-        rc = gossip_address_parse (cfg->peers [i], key, endpoint);
-        if (rc == 0 && memcmp (key, identity_public_key (self_id), HEARTH_KEY_BYTES) == 0)
-            rc = HEARTH_EINVAL;             /* ourselves */
-        if (rc == 0)
-            rc = gossip_overlay_learn (self->overlay, key, cfg->peers [i], GOSSIP_OVERLAY_FROM_SEED,
-                                       hearth_now_ms ());
-        if (rc < 0) {
-            hlog_error (S_LOG, "bad peer address '%s': %s", cfg->peers [i], hearth_strerror (rc));
-            *err = rc;
-            goto fail;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            s_overlay_load (self);          /* first: learning a seed keeps what was stored of it */
+        for (size_t i = 0; i < cfg->n_peers; i++) {
+            uint8_t key [32];
+            char endpoint [GOSSIP_MAX_ADDRESS];
+            rc = gossip_address_parse (cfg->peers [i], key, endpoint);
+            if (rc == 0 && memcmp (key, identity_public_key (self_id), HEARTH_KEY_BYTES) == 0)
+                rc = HEARTH_EINVAL;         /* ourselves */
+            if (rc == 0 && pass == 1)
+                rc = gossip_overlay_learn (self->overlay, key, cfg->peers [i], GOSSIP_OVERLAY_FROM_SEED,
+                                           hearth_now_ms ());
+            if (rc < 0) {
+                hlog_error (S_LOG, "bad peer address '%s': %s", cfg->peers [i], hearth_strerror (rc));
+                *err = rc;
+                goto fail;
+            }
         }
     }
-    s_overlay_load (self);
+    s_overlay_prune (self);
     s_overlay_plan (self);
     s_overlay_stats (self);
     if (self->cfg.discovery && (rc = gossip_beacon_start (self)) != 0) {

@@ -173,6 +173,8 @@ struct _gossip_t {
     uint64_t            overlay_plan_mono;  /* last plan */
     uint64_t            overlay_save_mono;  /* last save attempt, 0 = none yet */
     uint64_t            overlay_prune_mono; /* last check of the table against the membership view */
+    int                 overlay_grew;       /* a member was learned since the last hello refresh */
+    uint64_t            hello_refresh_mono; /* last hello refresh on the out links */
     gossip_link_t     **retired;            /* owned array of owned out links closed by the
                                                overlay: off the loop, destroyed by the next tick */
     size_t              n_retired, cap_retired;
