@@ -61,6 +61,7 @@ enum { EVENTLOG_CF_DEFAULT, EVENTLOG_CF_EVENTS, EVENTLOG_CF_ORDER, EVENTLOG_CF_S
 #define EVENTLOG_META_COUNTS     "counts"
 #define EVENTLOG_META_MEMBERSHIP "membership"
 #define EVENTLOG_META_VIEW       "view/"
+#define EVENTLOG_META_NODE       "node/"
 /*  Longest view name: a short stable word ("market") is expected; the cap
     keeps "view/<name>" keys small. */
 #define EVENTLOG_VIEW_NAME_MAX   64

@@ -14,6 +14,7 @@
 */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -293,6 +294,61 @@ eventlog_write (eventlog_t *self, rocksdb_writebatch_t *batch)
     int rc = eventlog_note_write (self, s_write_with (self, self->write_sync, batch));
     if (rc == 0)
         eventlog_mark_synced (self, self->seq);
+    return rc;
+}
+
+/* ---- named values of the node (eventlog.h, eventlog_meta_put) ------------- */
+
+/*  The meta key of a listed name into key (capacity cap): 0 or HEARTH_EINVAL. */
+static int
+s_meta_key (const char *name, char *key, size_t cap)
+{
+    if (!name || strcmp (name, EVENTLOG_META_NAME_PEERS) != 0)
+        return HEARTH_EINVAL;
+    snprintf (key, cap, EVENTLOG_META_NODE "%s", name);
+    return 0;
+}
+
+int
+eventlog_meta_get (eventlog_t *self, const char *name, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    char key [64];
+    int rc = s_meta_key (name, key, sizeof key);
+    if (rc)
+        return rc;
+    size_t vlen;
+    uint8_t *v = eventlog_get (self, EVENTLOG_CF_META, key, strlen (key), &vlen, &rc);
+    if (!v)
+        return rc? rc: HEARTH_ENOTFOUND;
+    if (vlen > EVENTLOG_META_VALUE_MAX) {
+        rocksdb_free (v);
+        return HEARTH_ECORRUPT;
+    }
+    *buf = (uint8_t *) malloc (vlen? vlen: 1);
+    if (*buf) {
+        memcpy (*buf, v, vlen);
+        *len = vlen;
+    }
+    rocksdb_free (v);
+    return *buf? 0: HEARTH_ENOMEM;
+}
+
+int
+eventlog_meta_put (eventlog_t *self, const char *name, const uint8_t *buf, size_t len)
+{
+    char key [64];
+    int rc = s_meta_key (name, key, sizeof key);
+    if (rc)
+        return rc;
+    if (len > EVENTLOG_META_VALUE_MAX || (!buf && len))
+        return HEARTH_ETOOBIG;
+    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
+    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], key, strlen (key),
+                               (const char *) (buf? buf: (const uint8_t *) ""), len);
+    rc = eventlog_write (self, batch);
+    rocksdb_writebatch_destroy (batch);
     return rc;
 }
 

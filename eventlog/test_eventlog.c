@@ -1803,6 +1803,39 @@ HT_TEST (test_snapshot_backoff)
     HT_CHECK (eventlog_snapshot_backoff_ms (UINT32_MAX) == EVENTLOG_SNAPSHOT_RETRY_MAX_MS);
 }
 
+/*  Named values: only listed names, kept across a reopen, replaced by a
+    put, capped in size. */
+HT_TEST (test_meta_named_values)
+{
+    char *dir = ht_tmpdir ("meta");
+    int err;
+    eventlog_t *log = eventlog_open (dir, &err);
+    HT_CHECK (log != NULL);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    HT_CHECK_EQ_INT (eventlog_meta_get (log, "peers", &buf, &len), HEARTH_ENOTFOUND);
+    HT_CHECK (buf == NULL);
+    HT_CHECK_EQ_INT (eventlog_meta_put (log, "clock", (const uint8_t *) "x", 1), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (eventlog_meta_get (log, "view/market", &buf, &len), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (eventlog_meta_put (log, NULL, (const uint8_t *) "x", 1), HEARTH_EINVAL);
+    HT_CHECK_EQ_INT (eventlog_meta_put (log, "peers", (const uint8_t *) "first", 5), 0);
+    HT_CHECK_EQ_INT (eventlog_meta_put (log, "peers", (const uint8_t *) "second", 6), 0);
+    HT_CHECK_EQ_INT (eventlog_meta_put (log, "peers", NULL, EVENTLOG_META_VALUE_MAX + 1), HEARTH_ETOOBIG);
+    eventlog_destroy (&log);
+    log = eventlog_open (dir, &err);
+    HT_CHECK (log != NULL);
+    HT_CHECK_EQ_INT (eventlog_meta_get (log, "peers", &buf, &len), 0);
+    HT_CHECK (buf && len == 6 && memcmp (buf, "second", 6) == 0);
+    free (buf);
+    HT_CHECK_EQ_INT (eventlog_meta_put (log, "peers", NULL, 0), 0);
+    HT_CHECK_EQ_INT (eventlog_meta_get (log, "peers", &buf, &len), 0);
+    HT_CHECK (buf && len == 0);
+    free (buf);
+    eventlog_destroy (&log);
+    ht_rmtree (dir);
+    free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1834,5 +1867,6 @@ main (int argc, char **argv)
     HT_RUN (test_snapshot_interval_grows);
     HT_RUN (test_invite_budget);
     HT_RUN (test_snapshot_backoff);
+    HT_RUN (test_meta_named_values);
     return ht_summary ();
 }

@@ -37,6 +37,7 @@
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
+#include "hearth_vec.h"
 
 #define S_LOG "gossip"
 
@@ -63,6 +64,32 @@
     what time alone changes (an invite expiring); membership events that
     narrow who may talk (created, joined, revoked) re-check at once. */
 #define GOSSIP_MEMBERS_RECHECK_MS   1000
+/*  The overlay (gossip_overlay.h) plans links this often, and at the next
+    tick after a link came up or went down or a member was learned: a
+    failed dial is replaced within GOSSIP_OVERLAY_DIAL_TIMEOUT_MS plus
+    this. */
+#define GOSSIP_OVERLAY_PLAN_MS      200
+/*  DIAL and CLOSE actions performed per plan at most (the rest next plan). */
+#define GOSSIP_OVERLAY_ACTIONS      16
+/*  The known-peer table is written to the log's store when it changed, at
+    most this often (one synced write), and when the node stops: a crash
+    loses at most this much of what was learned, all of which the next
+    hellos teach again. */
+#define GOSSIP_OVERLAY_SAVE_MS      30000
+/*  The table is checked against the membership view (revoked keys, and
+    loaded entries that are no member) this often; a revoked key's links
+    are closed at once anyway (s_links_enforce), this only drops its
+    entry. */
+#define GOSSIP_OVERLAY_PRUNE_MS     5000
+/*  A refused dialler gets at most one redirect this often (its frames
+    until it reads the first are dropped), and one log line per key this
+    often. */
+/*  After the known-peer table grew, every up out link gets a hello (and
+    its answer) at most this often: samples spread while members join and
+    cost nothing while the table stays the same. */
+#define GOSSIP_HELLO_REFRESH_MS     5000
+#define GOSSIP_REDIRECT_IVL_MS      1000
+#define GOSSIP_REFUSAL_LOG_MS       60000
 
 static int
 s_zap_admit (void *arg, const uint8_t key [32])
@@ -91,25 +118,58 @@ s_learn_hold (gossip_t *self, const char *address)
     snprintf (self->learn_held [self->n_learn_held++], GOSSIP_MAX_ADDRESS, "%s", address);
 }
 
-/*  The tick: dial held addresses whose key has become a member (up to
-    GOSSIP_LEARN_OUT out links); forget those of revoked keys and of keys
-    linked meanwhile. */
+/*  Learn a member's address for the known-peer table (gossip_overlay.h):
+    from a hello's or a redirect's peers (GOSSIP_OVERLAY_FROM_HELLO), a
+    peer's own address (FROM_LINK), a LAN beacon (FROM_DISCOVERY). Only
+    members' addresses are learned: a hello may name any key at any
+    address, and CURVE proves only that the listener holds that key; a
+    non-member's is held and learned once the key is a member (a joining
+    node learns its peers' addresses before their membership events). 1:
+    new in the table; 0: known, held or ignored. */
+static int
+s_learn (gossip_t *self, const char *address, int from, const char *who)
+{
+    uint8_t key [32];
+    char endpoint [GOSSIP_MAX_ADDRESS];
+    if (gossip_address_parse (address, key, endpoint) != 0
+    ||  memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
+        return 0;                           /* CURVE proves the key when we connect */
+    if (!gossip_is_member (self, key)) {
+        s_learn_hold (self, address);       /* an invitee's own address too: its join follows */
+        hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "learn.nonmember",
+                            "%s named %s, which is not a member here: not dialled (held "
+                            "until it is one)", who, address);
+        return 0;
+    }
+    uint64_t now = hearth_now_ms ();
+    int rc = gossip_overlay_learn (self->overlay, key, address, from, now);
+    if (from == GOSSIP_OVERLAY_FROM_LINK && gossip_link_find (self, 0, key))
+        gossip_overlay_link_up (self->overlay, key, 0, now);     /* reached: it is linked to us */
+    if (rc == 1) {
+        self->overlay_due = 1;
+        self->overlay_grew = 1;
+        hlog_debug (S_LOG, "learned peer %s from %s", address, who);
+    }
+    return rc == 1;
+}
+
+/*  The tick: learn held addresses whose key has become a member; forget
+    those of revoked keys. */
 static void
 s_learn_promote (gossip_t *self)
 {
     const membership_t *m = eventlog_membership (self->log);
-    size_t n_out = 0;
-    for (size_t i = 0; i < self->n_links; i++)
-        n_out += self->links [i]->outgoing;
     size_t kept = 0;
     for (size_t i = 0; i < self->n_learn_held; i++) {
         uint8_t key [32];
         char endpoint [GOSSIP_MAX_ADDRESS];
         int drop = gossip_address_parse (self->learn_held [i], key, endpoint) != 0
-                || !m || membership_revoked (m, key) || gossip_link_find (self, 1, key);
-        if (!drop && gossip_is_member (self, key) && n_out < GOSSIP_LEARN_OUT) {
-            if (gossip_peer_dial (self, self->learn_held [i], GOSSIP_ORIGIN_LEARNED) == 0) {
-                n_out++;
+                || !m || membership_revoked (m, key);
+        if (!drop && gossip_is_member (self, key)) {
+            if (gossip_overlay_learn (self->overlay, key, self->learn_held [i], GOSSIP_OVERLAY_FROM_HELLO,
+                                      hearth_now_ms ()) == 1) {
+                self->overlay_due = 1;
+                self->overlay_grew = 1;
                 hlog_info (S_LOG, "learned peer %s is a member now", self->learn_held [i]);
             }
             drop = 1;
@@ -136,38 +196,48 @@ s_on_hello (gossip_link_t *l, const Hearth__GossipHello *h)
         uint8_t key [32];
         char endpoint [GOSSIP_MAX_ADDRESS];
         if (h->address && *h->address && gossip_address_parse (h->address, key, endpoint) == 0
-        &&  memcmp (key, l->key, HEARTH_KEY_BYTES) == 0)
+        &&  memcmp (key, l->key, HEARTH_KEY_BYTES) == 0) {
             snprintf (l->address, sizeof l->address, "%s", h->address);
+            if (!self->cfg.no_learn)
+                s_learn (self, h->address, GOSSIP_OVERLAY_FROM_LINK, l->short_id);
+        }
         gossip_link_send_hello (l);                   /* so the dialler learns our head */
     }
-    /*  Peers of the peer: dial a few we have no link with, up to
-        GOSSIP_LEARN_OUT out links, so a line of nodes grows into a mesh.
-        Only members' addresses are kept: a hello may name any key at any
-        address, and CURVE proves only that the listener holds that key. */
+    /*  Peers of the peer: into the known-peer table, from which the
+        overlay picks our links at random (so a line of nodes grows into a
+        mesh, and no node becomes a hub for having joined early). */
     if (self->cfg.no_learn)
         return;
-    size_t n_out = 0;
-    for (size_t i = 0; i < self->n_links; i++)
-        n_out += self->links [i]->outgoing;
-    for (size_t i = 0; i < h->n_peers && i < GOSSIP_HELLO_PEERS && n_out < GOSSIP_LEARN_OUT; i++) {
-        uint8_t key [32];
-        char endpoint [GOSSIP_MAX_ADDRESS];
-        if (gossip_address_parse (h->peers [i], key, endpoint) != 0
-        ||  gossip_link_find (self, 0, key) || gossip_link_find (self, 1, key)
-        ||  memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
-            continue;                       /* CURVE proves the key when we connect */
-        if (!gossip_is_member (self, key)) {
-            s_learn_hold (self, h->peers [i]);
-            hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "learn.nonmember",
-                                "%s named %s, which is not a member here: not dialled (held "
-                                "until it is one)", l->short_id, h->peers [i]);
-            continue;
-        }
-        if (gossip_peer_dial (self, h->peers [i], GOSSIP_ORIGIN_LEARNED) == 0) {
-            n_out++;
-            hlog_info (S_LOG, "learned peer %s from %s", h->peers [i], l->short_id);
-        }
+    for (size_t i = 0; i < h->n_peers && i < GOSSIP_HELLO_PEERS; i++)
+        s_learn (self, h->peers [i], GOSSIP_OVERLAY_FROM_HELLO, l->short_id);
+}
+
+static void s_out_retire (gossip_link_t *l);
+
+/*  A redirect on a link we dialled: the peer refused it (its in links are
+    full). Learn the members it named, count the dial as failed (the entry
+    backs off), close the link; the next plan dials another member. A
+    redirect is read only from a member (no frame is read from anyone
+    else), and the link is gone after the first, so a flood of them costs
+    one close. */
+static void
+s_on_redirect (gossip_link_t *l, const Hearth__GossipRedirect *r)
+{
+    gossip_t *self = l->owner;
+    if (!l->outgoing || l->retired) {
+        self->stats.frames_dropped++;       /* only a listener refuses, and only once */
+        return;
     }
+    self->stats.redirects_received++;
+    hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "link.redirected",
+                        "%s refused our link (%.64s); it named %zu other members to dial",
+                        l->short_id, r->reason && *r->reason? r->reason: "no reason given", r->n_peers);
+    if (!self->cfg.no_learn)
+        for (size_t i = 0; i < r->n_peers && i < GOSSIP_HELLO_PEERS; i++)
+            s_learn (self, r->peers [i], GOSSIP_OVERLAY_FROM_HELLO, l->short_id);
+    gossip_overlay_dial_failed (self->overlay, l->key, hearth_now_ms ());
+    s_out_retire (l);
+    self->overlay_due = 1;
 }
 
 /*  Dispatch one checked message on a link. */
@@ -227,6 +297,9 @@ s_on_message (gossip_link_t *l, const Hearth__GossipMessage *m)
             l->peer_head = m->pong->head_lamport;
             l->head_known = 1;
             break;
+        case HEARTH__GOSSIP_MESSAGE__BODY_REDIRECT:
+            s_on_redirect (l, m->redirect);
+            break;
         case HEARTH__GOSSIP_MESSAGE__BODY_QUERY: {
             /*  A call on a link we dialled: calls go to a listener. Answer
                 it so the caller does not wait out its timeout. */
@@ -269,8 +342,13 @@ s_decode (gossip_t *self, const char *who, const uint8_t *buf, size_t len, gossi
 static void
 s_link_down (gossip_link_t *l)
 {
-    if (l->connected)
+    if (l->connected) {
         hlog_info (S_LOG, "link %s %s down", l->outgoing? "to": "from", l->short_id);
+        if (!l->retired) {                  /* a retired link is no longer the overlay's */
+            gossip_overlay_link_down (l->owner->overlay, l->key, l->outgoing, hearth_now_ms ());
+            l->owner->overlay_due = 1;
+        }
+    }
     l->connected = 0;
     gossip_inbox_flush (l);                      /* what arrived is valid: keep it */
     gossip_held_flush (l);
@@ -291,6 +369,8 @@ s_link_up (gossip_link_t *l)
     l->peer_version = 0;                    /* its hello tells (the peer may have been upgraded) */
     l->last_recv_mono = hearth_mono_ms ();
     hlog_info (S_LOG, "link %s %s up", l->outgoing? "to": "from", l->short_id);
+    if (l->outgoing)                        /* an in link was counted by gossip_overlay_in_admit */
+        gossip_overlay_link_up (l->owner->overlay, l->key, 1, hearth_now_ms ());
     gossip_update_gauge (l->owner);
     /*  The dialling side says hello and initiates; the other answers. */
     l->resync = 0;
@@ -324,6 +404,10 @@ gossip_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
             zmq_msg_close (&msg);
             continue;
         }
+        if (l->retired) {                   /* closed by us: whatever was still queued */
+            zmq_msg_close (&msg);
+            break;
+        }
         if (!l->allowed) {                  /* nothing is read from a non-member */
             self->stats.frames_dropped++;
             zmq_msg_close (&msg);
@@ -337,8 +421,43 @@ gossip_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
         }
         zmq_msg_close (&msg);
     }
-    gossip_inbox_flush (l);
+    if (!l->retired)
+        gossip_inbox_flush (l);
     return 0;
+}
+
+/*  Close an out link the overlay no longer wants (a CLOSE, a redirect):
+    down, off the loop and out of self->links now; its sockets are freed
+    by the next tick, since zloop may still hold this iteration's poll
+    items of them (a handler sees `retired` and ignores them). */
+static void
+s_out_retire (gossip_link_t *l)
+{
+    gossip_t *self = l->owner;
+    if (l->retired)
+        return;
+    if (HEARTH_VEC_GROW (self->retired, self->cap_retired, self->n_retired + 1, 8)) {
+        /*  No memory to defer the free: keep it, undialled, like a barred link. */
+        zsock_disconnect (l->dealer, "%s", l->endpoint);
+        l->barred = 1;
+        s_link_down (l);
+        return;
+    }
+    l->retired = 1;
+    s_link_down (l);
+    l->allowed = 0;
+    if (l->monitor)
+        zloop_reader_end (self->loop, (zsock_t *) l->monitor);
+    if (l->dealer)
+        zloop_reader_end (self->loop, l->dealer);
+    for (size_t i = 0; i < self->n_links; i++)
+        if (self->links [i] == l) {
+            memmove (&self->links [i], &self->links [i + 1], (self->n_links - i - 1) * sizeof l);
+            self->n_links--;
+            break;
+        }
+    self->retired [self->n_retired++] = l;
+    gossip_update_gauge (self);
 }
 
 /*  Stop dialling an out link whose key may not be spoken to: disconnect
@@ -366,6 +485,10 @@ gossip_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
     zmsg_t *msg = zmsg_recv (sock);
     if (!msg)
         return 0;
+    if (l->retired) {                       /* closed by us: its last events mean nothing */
+        zmsg_destroy (&msg);
+        return 0;
+    }
     char *event = zmsg_popstr (msg);
     if (event && streq (event, "HANDSHAKE_SUCCEEDED")) {
         l->redial_backoff_ms = 0;
@@ -430,12 +553,81 @@ s_links_enforce (gossip_t *self)
 
 /* ---- in links (ROUTER) ----------------------------------------------------------- */
 
+/*  key's entry in the recent refusals, or NULL. */
+static gossip_refusal_t *
+s_refusal_find (gossip_t *self, const uint8_t key [32])
+{
+    for (size_t i = 0; i < self->n_refusals; i++)
+        if (memcmp (self->refusals [i].key, key, HEARTH_KEY_BYTES) == 0)
+            return &self->refusals [i];
+    return NULL;
+}
+
+/*  Refuse key's in link visibly: a redirect with a sample of the known
+    members (not key) back on its connection, at most one a
+    GOSSIP_REDIRECT_IVL_MS per key, and a log line at most one a
+    GOSSIP_REFUSAL_LOG_MS per key. The overlay counted the refusal
+    (inbound_refused). No link is made: the frame is dropped. */
+static void
+s_in_refuse (gossip_t *self, const uint8_t key [32], const char *who, const uint8_t *rid, size_t rid_len,
+             int member)
+{
+    uint64_t now = hearth_mono_ms ();
+    gossip_refusal_t *r = s_refusal_find (self, key);
+    if (!r) {
+        if (self->n_refusals == GOSSIP_REFUSALS) {
+            memmove (&self->refusals [0], &self->refusals [1], (GOSSIP_REFUSALS - 1) * sizeof *r);
+            self->n_refusals--;
+        }
+        r = &self->refusals [self->n_refusals++];
+        memcpy (r->key, key, HEARTH_KEY_BYTES);
+        r->redirect_mono = r->log_mono = 0;
+    }
+    size_t out_up = 0, in_members = 0, in_invitees = 0;
+    gossip_overlay_links (self->overlay, NULL, &out_up, &in_members, &in_invitees);
+    const gossip_overlay_peer_t *known [GOSSIP_HELLO_PEERS];
+    size_t n = gossip_overlay_sample (self->overlay, key, hearth_now_ms (), known, GOSSIP_HELLO_PEERS);
+    if (!r->log_mono || now - r->log_mono >= GOSSIP_REFUSAL_LOG_MS) {
+        r->log_mono = now;
+        hlog_info (S_LOG, "refused the link from %s: %s in links full (%zu members, %zu invitees); "
+                   "told it %zu other members to dial", who, member? "member": "invitee",
+                   in_members, in_invitees, n);
+    }
+    if (r->redirect_mono && now - r->redirect_mono < GOSSIP_REDIRECT_IVL_MS)
+        return;
+    r->redirect_mono = now;
+    char *peers [GOSSIP_HELLO_PEERS];
+    for (size_t i = 0; i < n; i++)
+        peers [i] = (char *) known [i]->address;
+    Hearth__GossipRedirect d = HEARTH__GOSSIP_REDIRECT__INIT;
+    d.peers = peers;
+    d.n_peers = n;
+    d.reason = (char *) (member? "in links full": "invitee links full");
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_REDIRECT;
+    m.redirect = &d;
+    gossip_send_rid (self, rid, rid_len, &m);
+}
+
 /*  The in link of key, made current for routing id rid (a new routing id is
-    a new connection: the old one's sessions end). NULL when full. */
+    a new connection: the old one's sessions end). A link that is not up
+    comes up only if the overlay admits it (gossip_overlay_in_admit: in
+    links are capped); else it is refused with a redirect. NULL when
+    refused or full. */
 static gossip_link_t *
-s_in_link (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t rid_len)
+s_in_link (gossip_t *self, const uint8_t key [32], const char *who, const uint8_t *rid, size_t rid_len)
 {
     gossip_link_t *l = gossip_link_find (self, 0, key);
+    if (!l || !l->connected) {
+        gossip_refusal_t *r = s_refusal_find (self, key);
+        if (r && r->redirect_mono && hearth_mono_ms () - r->redirect_mono < GOSSIP_REDIRECT_IVL_MS)
+            return NULL;                    /* refused just now: its redirect is on the way */
+        int member = gossip_is_member (self, key);
+        if (!gossip_overlay_in_admit (self->overlay, key, member, hearth_now_ms ())) {
+            s_in_refuse (self, key, who, rid, rid_len, member);
+            return NULL;
+        }
+    }
     if (!l) {
         size_t n_in = 0;
         for (size_t i = 0; i < self->n_links; i++)
@@ -451,14 +643,17 @@ s_in_link (gossip_t *self, const uint8_t key [32], const uint8_t *rid, size_t ri
                     vi = i;
                 }
             }
-            if (!victim)
+            if (!victim) {
+                gossip_overlay_link_down (self->overlay, key, 0, hearth_now_ms ());
                 return NULL;
+            }
             self->links [vi] = self->links [--self->n_links];
             gossip_link_destroy (&victim);
         }
         l = gossip_link_new (self, 0, key, GOSSIP_ORIGIN_CONFIG);
         if (!l || gossip_links_append (self, l) != 0) {
             free (l);
+            gossip_overlay_link_down (self->overlay, key, 0, hearth_now_ms ());
             return NULL;
         }
     }
@@ -520,7 +715,7 @@ s_on_router_frame (gossip_t *self, const uint8_t *rid, size_t rid_len, zmq_msg_t
                 self->stats.frames_dropped++;   /* our own key only asks queries */
                 break;
             }
-            gossip_link_t *l = s_in_link (self, key, rid, rid_len);
+            gossip_link_t *l = s_in_link (self, key, who, rid, rid_len);
             if (l) {
                 l->allowed = 1;             /* s_zap_admit said so just now */
                 gossip_link_in_track_fd (l, fd);
@@ -610,6 +805,180 @@ s_budget_stats (gossip_t *self)
     self->stats.budget_refused_fetch = b->refused [GOSSIP_BUDGET_REASON_HELD_FULL];
 }
 
+/* ---- the overlay: known peers and the links chosen from them --------------------- */
+
+/*  The link origin of a known entry's dial: a seed keeps the configured
+    peer's exceptions (gossip_link_allowed: a joining node's inviter), a
+    beacon's the discovered one's; the rest are learned. */
+static int
+s_origin_of (const gossip_overlay_peer_t *p)
+{
+    if (p->seed)
+        return GOSSIP_ORIGIN_CONFIG;
+    return p->from == GOSSIP_OVERLAY_FROM_DISCOVERY? GOSSIP_ORIGIN_DISCOVERED: GOSSIP_ORIGIN_LEARNED;
+}
+
+/*  Perform what the overlay plans now: DIALs with gossip_peer_dial, CLOSEs
+    by retiring the out link. */
+static void
+s_overlay_plan (gossip_t *self)
+{
+    gossip_overlay_action_t actions [GOSSIP_OVERLAY_ACTIONS];
+    uint64_t now = hearth_now_ms ();
+    self->overlay_due = 0;
+    self->overlay_plan_mono = hearth_mono_ms ();
+    size_t n = gossip_overlay_plan (self->overlay, now, actions, GOSSIP_OVERLAY_ACTIONS);
+    for (size_t i = 0; i < n; i++) {
+        gossip_link_t *l = gossip_link_find (self, 1, actions [i].key);
+        if (actions [i].verb == GOSSIP_OVERLAY_CLOSE) {
+            if (l) {
+                hlog_info (S_LOG, "closing our link to %s: the overlay links to other members", l->short_id);
+                s_out_retire (l);
+            }
+            continue;
+        }
+        if (l) {                            /* dialled already (peers add): report what it is */
+            if (l->connected)
+                gossip_overlay_link_up (self->overlay, l->key, 1, now);
+            continue;
+        }
+        const gossip_overlay_peer_t *p = gossip_overlay_find (self->overlay, actions [i].key);
+        int rc = p? gossip_peer_dial (self, p->address, s_origin_of (p)): HEARTH_ENOTFOUND;
+        if (rc != 0) {
+            hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "overlay.dial",
+                                "could not dial a known peer (%s): %s", p? p->address: "gone",
+                                hearth_strerror (rc));
+            gossip_overlay_dial_failed (self->overlay, actions [i].key, now);
+        }
+    }
+}
+
+/*  Drop the table's entries the membership view no longer allows: revoked
+    keys, and (once the view knows members) keys that are no member, seeds
+    aside (an operator's address may be a joining node's inviter). */
+static void
+s_overlay_prune (gossip_t *self)
+{
+    const membership_t *m = eventlog_membership (self->log);
+    self->overlay_prune_mono = hearth_mono_ms ();
+    if (!m)
+        return;
+    int members_known = membership_count (m) > 0;
+    size_t n = gossip_overlay_count (self->overlay), n_drop = 0;
+    uint8_t (*drop) [32] = n? (uint8_t (*) [32]) malloc (n * 32): NULL;
+    if (!drop)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const gossip_overlay_peer_t *p = gossip_overlay_at (self->overlay, i);
+        if (membership_revoked (m, p->key)
+        ||  (members_known && !p->seed && !gossip_is_member (self, p->key)))
+            memcpy (drop [n_drop++], p->key, 32);
+    }
+    for (size_t i = 0; i < n_drop; i++)
+        gossip_overlay_forget (self->overlay, drop [i]);
+    if (n_drop)
+        self->overlay_due = 1;
+    free (drop);
+}
+
+/*  Write the known-peer table to the log's store (eventlog_meta_put). */
+static void
+s_overlay_save (gossip_t *self)
+{
+    self->overlay_save_mono = hearth_mono_ms ();
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = gossip_overlay_save (self->overlay, &buf, &len);
+    if (rc == 0)
+        rc = eventlog_meta_put (self->log, EVENTLOG_META_NAME_PEERS, buf, len);
+    free (buf);
+    if (rc != 0)
+        hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "overlay.save",
+                            "could not store the known-peer table: %s (retrying)", hearth_strerror (rc));
+}
+
+/*  Read the stored table into the overlay (at start, before the seeds
+    are learned and the first plan). A damaged one is logged, counted (known_load_skipped) and left:
+    the node starts with its seeds and learns the rest again. */
+static void
+s_overlay_load (gossip_t *self)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = eventlog_meta_get (self->log, EVENTLOG_META_NAME_PEERS, &buf, &len);
+    self->overlay_loaded = rc == 0 || rc == HEARTH_ENOTFOUND || rc == HEARTH_ECORRUPT;
+    if (rc == 0)
+        rc = gossip_overlay_load (self->overlay, buf, len, hearth_now_ms ());
+    free (buf);
+    if (rc >= 0) {
+        if (rc > 0)
+            hlog_info (S_LOG, "known peers: %d loaded from the store", rc);
+        if (gossip_overlay_stats (self->overlay)->load_skipped)
+            hlog_warn (S_LOG, "known peers: %" PRIu64 " stored records were damaged and skipped",
+                       gossip_overlay_stats (self->overlay)->load_skipped);
+    }
+    else
+    if (rc != HEARTH_ENOTFOUND) {
+        self->stats.known_load_skipped++;
+        hlog_warn (S_LOG, "the stored known-peer table is unreadable (%s): starting from the "
+                   "configured peers; it is rewritten as peers are learned", hearth_strerror (rc));
+    }
+}
+
+/*  The overlay's figures into the stats. */
+static void
+s_overlay_stats (gossip_t *self)
+{
+    size_t out_up = 0, in_members = 0, in_invitees = 0;
+    gossip_overlay_links (self->overlay, NULL, &out_up, &in_members, &in_invitees);
+    const gossip_overlay_stats_t *o = gossip_overlay_stats (self->overlay);
+    self->stats.links_out = out_up;
+    self->stats.links_in = in_members + in_invitees;
+    self->stats.known_peers = gossip_overlay_count (self->overlay);
+    self->stats.overlay_dials = o->dials;
+    self->stats.overlay_dial_failures = o->dial_failures;
+    self->stats.overlay_closes_bootstrap = o->closes_bootstrap;
+    self->stats.overlay_closes_shuffle = o->closes_shuffle;
+    self->stats.overlay_closes_surplus = o->closes_surplus;
+    self->stats.inbound_refused = o->in_refused;
+    self->stats.known_evicted = o->known_evicted;
+    /*  Stored records skipped, plus 1 per unreadable table (counted apart). */
+    if (self->stats.known_load_skipped < o->load_skipped)
+        self->stats.known_load_skipped = o->load_skipped;
+}
+
+/*  The tick's share of the overlay: free retired links, check the table
+    against the membership view, plan, save. */
+static void
+s_overlay_tick (gossip_t *self, uint64_t now)
+{
+    for (size_t i = 0; i < self->n_retired; i++)
+        gossip_link_destroy (&self->retired [i]);
+    self->n_retired = 0;
+    if (now - self->overlay_prune_mono >= GOSSIP_OVERLAY_PRUNE_MS)
+        s_overlay_prune (self);
+    if (!self->overlay_due && now - self->overlay_plan_mono < GOSSIP_OVERLAY_PLAN_MS)
+        return;
+    s_overlay_plan (self);
+    s_overlay_stats (self);
+    if (self->overlay_grew && now - self->hello_refresh_mono >= GOSSIP_HELLO_REFRESH_MS) {
+        /*  The table grew: a hello on every up out link, whose listener
+            answers with its own, so both sides see fresh samples (a
+            joiner's address reaches the street within seconds, not at the
+            next shuffle). Nothing is sent while the table stays the same. */
+        self->overlay_grew = 0;
+        self->hello_refresh_mono = now;
+        for (size_t i = 0; i < self->n_links; i++) {
+            gossip_link_t *l = self->links [i];
+            if (l->outgoing && l->connected && l->allowed)
+                gossip_link_send_hello (l);
+        }
+    }
+    if (self->overlay_loaded && gossip_overlay_dirty (self->overlay)
+    &&  (!self->overlay_save_mono || now - self->overlay_save_mono >= GOSSIP_OVERLAY_SAVE_MS))
+        s_overlay_save (self);
+}
+
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -676,6 +1045,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     }
     if (gauge)
         gossip_update_gauge (self);
+    s_overlay_tick (self, now);
     self->stats.announce_retried = gossip_want_stats (self->want)->retried;
     const gossip_refused_stats_t *r = gossip_refused_stats (self->refused);
     self->stats.refused_known = gossip_refused_count (self->refused);
@@ -814,8 +1184,24 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     self->refused = gossip_refused_new (&refused_limits, want_key);
     self->admit = gossip_admit_new (NULL);
     self->budget = gossip_budget_new (NULL);
+    gossip_overlay_config_t ocfg;
+    gossip_overlay_config_defaults (&ocfg);
+    if (cfg->links_out)
+        ocfg.out = cfg->links_out;
+    if (cfg->links_in_max)
+        ocfg.in_max = cfg->links_in_max;
+    if (ocfg.known_max < ocfg.out)
+        ocfg.known_max = ocfg.out;
+    ocfg.pin_seeds = cfg->no_learn;
+    uint64_t overlay_seed;
+    randombytes_buf (&overlay_seed, sizeof overlay_seed);
+    self->overlay = gossip_overlay_new (identity_public_key (self_id), &ocfg, overlay_seed);
     if (!self->curve_sec || !self->want || !self->refused || !self->admit || !self->budget)
         goto fail;
+    if (!self->overlay) {
+        *err = HEARTH_EINVAL;               /* only a bad links_out / links_in_max */
+        goto fail;
+    }
     if (identity_curve_keypair (self_id, self->curve_pub, self->curve_sec) != 0) {
         *err = HEARTH_EKEYS;
         goto fail;
@@ -869,14 +1255,30 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     self->sync_timer = zloop_timer (loop, self->cfg.sync_interval_ms, 0, s_on_sync, self);
     if (self->tick_timer < 0 || self->sync_timer < 0)
         goto fail;
-    for (size_t i = 0; i < cfg->n_peers; i++) {
-        rc = gossip_peer_dial (self, cfg->peers [i], GOSSIP_ORIGIN_CONFIG);
-        if (rc != 0 && rc != HEARTH_EEXISTS) {
-            hlog_error (S_LOG, "bad peer address '%s': %s", cfg->peers [i], hearth_strerror (rc));
-            *err = rc;
-            goto fail;
+    /*  The configured peers are the overlay's seeds; the stored table
+        adds the members known before; the first plan dials from both. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            s_overlay_load (self);          /* first: learning a seed keeps what was stored of it */
+        for (size_t i = 0; i < cfg->n_peers; i++) {
+            uint8_t key [32];
+            char endpoint [GOSSIP_MAX_ADDRESS];
+            rc = gossip_address_parse (cfg->peers [i], key, endpoint);
+            if (rc == 0 && memcmp (key, identity_public_key (self_id), HEARTH_KEY_BYTES) == 0)
+                rc = HEARTH_EINVAL;         /* ourselves */
+            if (rc == 0 && pass == 1)
+                rc = gossip_overlay_learn (self->overlay, key, cfg->peers [i], GOSSIP_OVERLAY_FROM_SEED,
+                                           hearth_now_ms ());
+            if (rc < 0) {
+                hlog_error (S_LOG, "bad peer address '%s': %s", cfg->peers [i], hearth_strerror (rc));
+                *err = rc;
+                goto fail;
+            }
         }
     }
+    s_overlay_prune (self);
+    s_overlay_plan (self);
+    s_overlay_stats (self);
     if (self->cfg.discovery && (rc = gossip_beacon_start (self)) != 0) {
         *err = rc;
         goto fail;
@@ -909,9 +1311,15 @@ gossip_destroy (gossip_t **self_p)
         zactor_destroy (&self->beacon);
     }
     freen (self->beacon_host);
+    if (self->overlay && self->overlay_loaded && self->log && gossip_overlay_dirty (self->overlay))
+        s_overlay_save (self);
     for (size_t i = 0; i < self->n_links; i++)
         gossip_link_destroy (&self->links [i]);
     free (self->links);
+    for (size_t i = 0; i < self->n_retired; i++)
+        gossip_link_destroy (&self->retired [i]);
+    free (self->retired);
+    gossip_overlay_destroy (&self->overlay);
     if (self->monitor) {
         zloop_reader_end (self->loop, self->monitor);
         zsock_destroy (&self->monitor);
@@ -944,7 +1352,22 @@ gossip_destroy (gossip_t **self_p)
 int
 gossip_peer_add (gossip_t *self, const char *address)
 {
-    return gossip_peer_dial (self, address, GOSSIP_ORIGIN_CONFIG);
+    uint8_t key [32];
+    char endpoint [GOSSIP_MAX_ADDRESS];
+    if (gossip_address_parse (address, key, endpoint) != 0
+    ||  memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
+        return HEARTH_EINVAL;
+    int rc = gossip_peer_dial (self, address, GOSSIP_ORIGIN_CONFIG);
+    if (rc == 0 || rc == HEARTH_EEXISTS) {
+        uint64_t now = hearth_now_ms ();
+        int lrc = gossip_overlay_learn (self->overlay, key, address, GOSSIP_OVERLAY_FROM_SEED, now);
+        if (lrc < 0)
+            return lrc;
+        if (rc == 0)
+            gossip_overlay_dialling (self->overlay, key, now);
+        self->overlay_due = 1;
+    }
+    return rc;
 }
 
 int64_t
@@ -987,6 +1410,42 @@ gossip_peers_json (gossip_t *self)
             "lag", lag));
     }
     return json_pack ("{s:o}", "peers", peers? peers: json_array ());
+}
+
+json_t *
+gossip_known_json (gossip_t *self)
+{
+    static const char *from_names [] = { "seed", "hello", "discovery", "invite", "link" };
+    json_t *known = json_array ();
+    uint64_t now = hearth_now_ms ();
+    size_t n = gossip_overlay_count (self->overlay);
+    for (size_t i = 0; known && i < n; i++) {
+        const gossip_overlay_peer_t *p = gossip_overlay_at (self->overlay, i);
+        char node_id [HEARTH_NODE_ID_SIZE], short_id [HEARTH_SHORT_ID_SIZE], reached [HEARTH_TIME_SIZE];
+        hearth_node_id_format (p->key, node_id);
+        hearth_short_id_format (p->key, short_id);
+        if (p->last_reached_ms)
+            hearth_time_format (p->last_reached_ms, reached);
+        const gossip_link_t *out = gossip_link_find (self, 1, p->key);
+        const gossip_link_t *in = gossip_link_find (self, 0, p->key);
+        const char *linked = out && out->connected? (in && in->connected? "both": "out")
+                           : in && in->connected? "in": NULL;
+        json_t *age = json_null ();
+        if (p->last_reached_ms)
+            age = json_integer ((json_int_t) ((now > p->last_reached_ms? now - p->last_reached_ms: 0) / 1000));
+        json_array_append_new (known, json_pack (
+            "{s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:b, s:o, s:I}",
+            "node_id", node_id, "short_id", short_id, "address", p->address,
+            "last_reached", p->last_reached_ms? json_string (reached): json_null (),
+            "last_reached_age_s", age,
+            "fails", (json_int_t) p->fails,
+            "from", p->from >= 0 && p->from < (int) (sizeof from_names / sizeof from_names [0])
+                    ? from_names [p->from]: "unknown",
+            "seed", p->seed,
+            "linked", linked? json_string (linked): json_null (),
+            "retry_in_ms", (json_int_t) (p->retry_at_ms > now? p->retry_at_ms - now: 0)));
+    }
+    return json_pack ("{s:o}", "known", known? known: json_array ());
 }
 
 const gossip_stats_t *

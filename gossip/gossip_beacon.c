@@ -1,5 +1,5 @@
 /*  gossip_beacon.c — LAN discovery (zbeacon): publish this node's beacon
-    and dial nodes of our community that publish theirs; see gossip.h
+    and learn nodes of our community that publish theirs; see gossip.h
     (cfg.discovery).
 
     Invariants: a beacon's key is dialled only if it is a member (or the
@@ -27,7 +27,8 @@
 #define GOSSIP_BEACON_VERSION       1
 #define GOSSIP_BEACON_SIZE          (4 + 1 + 32 + 32 + 2 + 1)
 
-/*  A beacon of a node of our community we have no link with: dial it. A
+/*  A beacon of a node of our community we have no link with: learn it
+    (the overlay dials it). A
     node listening on loopback only is dialled on 127.0.0.1, and only when
     its beacon came from this host. */
 static int
@@ -61,9 +62,17 @@ s_on_beacon (zloop_t *loop, zsock_t *sock, void *arg)
                 hearth_log_limited (HEARTH_LOG_INFO, S_LOG, "beacon.nonmember",
                                     "a LAN beacon names %s, which is not a member: not dialled", address);
             }
-            else
-            if (gossip_peer_dial (self, address, GOSSIP_ORIGIN_DISCOVERED) == 0)
-                hlog_info (S_LOG, "discovered %s on the LAN", address);
+            else {
+                /*  Into the known-peer table (new, or at a new address):
+                    the overlay dials it like any known member. */
+                const gossip_overlay_peer_t *p = gossip_overlay_find (self->overlay, key);
+                int fresh = !p || !streq (p->address, address);
+                if (fresh && gossip_overlay_learn (self->overlay, key, address, GOSSIP_OVERLAY_FROM_DISCOVERY,
+                                                   hearth_now_ms ()) >= 0) {
+                    self->overlay_due = 1;
+                    hlog_info (S_LOG, "discovered %s on the LAN", address);
+                }
+            }
         }
     }
     freen (ip);

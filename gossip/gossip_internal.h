@@ -29,6 +29,7 @@
 #include "gossip_admit.h"
 #include "gossip_budget.h"
 #include "gossip_link.h"
+#include "gossip_overlay.h"
 #include "gossip_refused.h"
 #include "gossip_session.h"
 #include "gossip_want.h"
@@ -59,11 +60,9 @@
     without traffic. */
 #define GOSSIP_HEARTBEAT_IVL_MS     1000
 #define GOSSIP_HEARTBEAT_TIMEOUT_MS 5000
-/*  Peer addresses a hello carries at most, and out links we open to peers
-    learned that way at most (static --peer links do not count against
-    GOSSIP_MAX_PEERS any differently). */
-#define GOSSIP_HELLO_PEERS          16
-#define GOSSIP_LEARN_OUT            8
+/*  Peer addresses a hello or a redirect carries at most: a sample of the
+    known-peer table (gossip_overlay_sample). */
+#define GOSSIP_HELLO_PEERS          GOSSIP_OVERLAY_SAMPLE
 /*  Addresses from hellos whose key is not a member in our view (yet: a
     joining node learns its peers' addresses before their membership
     events) are held at most this many, never dialled, and dialled once
@@ -78,6 +77,20 @@
     links at most plus as many again for query clients and attempts; an
     untracked one is simply not classified. */
 #define GOSSIP_MONITOR_CONNS        (2 * GOSSIP_MAX_INBOUND)
+
+/*  Keys whose in link was refused recently, remembered at most: a refused
+    dialler's frames until it reads the redirect are dropped without asking
+    the overlay again, one redirect a GOSSIP_REDIRECT_IVL_MS per key. A
+    community's members are the only keys that pass ZAP, so a few dozen
+    cover a burst of joiners; the oldest goes first. */
+#define GOSSIP_REFUSALS             32
+
+/*  A key whose in link this node refused (see GOSSIP_REFUSALS). */
+typedef struct {
+    uint8_t   key [HEARTH_KEY_BYTES];
+    uint64_t  redirect_mono;                /* last redirect sent to it */
+    uint64_t  log_mono;                     /* last log line about it */
+} gossip_refusal_t;
 
 /*  A connection of the listening socket awaiting its handshake verdict. */
 typedef struct {
@@ -154,6 +167,19 @@ struct _gossip_t {
     uint64_t            failed_unclosed;    /* handshake failures whose close is still to come */
     uint64_t            recheck_mono;       /* last gossip_links_recheck by the tick */
     int                 recheck_due;        /* an invite arrived: re-check at the next tick */
+    gossip_overlay_t   *overlay;            /* owned: known peers, which out links to keep */
+    int                 overlay_loaded;     /* the stored table was read: saving may replace it */
+    int                 overlay_due;        /* plan at the next tick (learned, lost a link) */
+    uint64_t            overlay_plan_mono;  /* last plan */
+    uint64_t            overlay_save_mono;  /* last save attempt, 0 = none yet */
+    uint64_t            overlay_prune_mono; /* last check of the table against the membership view */
+    int                 overlay_grew;       /* a member was learned since the last hello refresh */
+    uint64_t            hello_refresh_mono; /* last hello refresh on the out links */
+    gossip_link_t     **retired;            /* owned array of owned out links closed by the
+                                               overlay: off the loop, destroyed by the next tick */
+    size_t              n_retired, cap_retired;
+    gossip_refusal_t    refusals [GOSSIP_REFUSALS];     /* oldest first */
+    size_t              n_refusals;
 };
 
 /*  Why a session starts; the mode follows from it and cfg.reconcile. */

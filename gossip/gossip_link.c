@@ -184,14 +184,13 @@ gossip_link_send_hello (gossip_link_t *l)
     h.head_lamport = gossip_head (self);
     h.event_count = eventlog_stats (self->log)->events_total;
     h.address = self->address;
-    /*  Addresses of up to GOSSIP_HELLO_PEERS up peers other than l's. */
+    /*  A random sample of the known-peer table, not l's own key: how the
+        receiver learns members to link to (docs/sync.md, "Overlay"). */
+    const gossip_overlay_peer_t *known [GOSSIP_HELLO_PEERS];
     char *peers [GOSSIP_HELLO_PEERS];
-    size_t n_peers = 0;
-    for (size_t i = 0; i < self->n_links && n_peers < GOSSIP_HELLO_PEERS; i++) {
-        gossip_link_t *o = self->links [i];
-        if (o->connected && o->allowed && *o->address && memcmp (o->key, l->key, HEARTH_KEY_BYTES) != 0)
-            peers [n_peers++] = o->address;
-    }
+    size_t n_peers = gossip_overlay_sample (self->overlay, l->key, hearth_now_ms (), known, GOSSIP_HELLO_PEERS);
+    for (size_t i = 0; i < n_peers; i++)
+        peers [i] = (char *) known [i]->address;
     h.peers = peers;
     h.n_peers = n_peers;
     const uint8_t *cid = eventlog_community_id (self->log);

@@ -89,6 +89,8 @@ struct _gossip_link_t {
     int           allowed;                  /* its key may exchange frames with us now
                                                (gossip_links_recheck); no frame goes or is read if 0 */
     int           barred;                   /* out: not dialled (disconnected) while not allowed */
+    int           retired;                  /* out: closed by the overlay, off the loop, not in
+                                               owner->links; its handlers ignore it */
     uint8_t       rid [GOSSIP_RID_MAX];     /* in: current routing id */
     size_t        rid_len;
     int           fd;                       /* in: TCP socket of its latest frame (ZMQ_SRCFD), -1 */

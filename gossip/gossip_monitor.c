@@ -109,6 +109,16 @@ s_on_monitor_event (gossip_t *self, uint16_t event, uint32_t value)
             }
             if (c)
                 s_conn_remove (self, c);
+            /*  An in link whose connection closed is down now, not after
+                GOSSIP_LINK_SILENT_MS of silence: the overlay counts in
+                links against their cap (the tick downs it: `lost`). */
+            for (size_t i = 0; i < self->n_links; i++) {
+                gossip_link_t *l = self->links [i];
+                if (!l->outgoing && l->connected && l->fd == (int) value) {
+                    l->lost = 1;
+                    l->fd = -1;
+                }
+            }
             break;
         }
         default:

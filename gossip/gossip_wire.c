@@ -99,6 +99,15 @@ s_check (const Hearth__GossipMessage *m)
                     return HEARTH_EINVAL;
             return 0;
         }
+        case HEARTH__GOSSIP_MESSAGE__BODY_REDIRECT: {
+            const Hearth__GossipRedirect *r = m->redirect;
+            if (r->n_peers > GOSSIP_WIRE_MAX_PEERS || !s_string_ok (r->reason, GOSSIP_WIRE_MAX_REASON))
+                return HEARTH_EINVAL;
+            for (size_t i = 0; i < r->n_peers; i++)
+                if (!r->peers [i] || !s_string_ok (r->peers [i], GOSSIP_MAX_ADDRESS - 1))
+                    return HEARTH_EINVAL;
+            return 0;
+        }
         case HEARTH__GOSSIP_MESSAGE__BODY_PUSH:
             return m->push->n_events <= GOSSIP_WIRE_MAX_EVENTS? 0: HEARTH_EINVAL;
         case HEARTH__GOSSIP_MESSAGE__BODY_EVENTS:

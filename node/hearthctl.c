@@ -50,6 +50,7 @@ s_usage (FILE *out)
         "              [--client-id ID]\n"
         "  market search QUERY [-k N]\n"
         "  peers                          peer links: node, direction, connected, last seen, lag, bytes\n"
+        "  peers --known                  known-peer table: node, linked now, from, fails, last reached\n"
         "  stats [--prometheus]           counters and gauges of the running node\n"
         "  events [--since-lamport N] [--limit N]   the event log (JSON envelopes with --json)\n"
         "  call CAPABILITY [INPUT_JSON]   raw control call; prints the whole reply\n"

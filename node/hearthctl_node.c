@@ -56,15 +56,31 @@ hearthctl_cmd_stats (hearthctl_t *ctl, int argc, char **argv)
 int
 hearthctl_cmd_peers (hearthctl_t *ctl, int argc, char **argv)
 {
-    int rc0 = hearthctl_json_only_args (ctl, argc, argv, "peers");
-    if (rc0 != HEARTHCTL_EXIT_OK)
-        return rc0;
+    static const struct option options [] = {
+        { "known", no_argument, NULL, 'k' },
+        { "json",  no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt, known = 0;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'k') known = 1;
+        else if (opt == 'j') ctl->json = 1;
+        else return hearthctl_usage_error (ctl, "peers: unknown option");
+    }
+    if (optind < argc)
+        return hearthctl_usage_error (ctl, "peers takes no arguments");
+    json_t *input = known? json_pack ("{s:b}", "known", 1): NULL;
     json_t *output = NULL;
-    int rc = hearthctl_call (ctl, "node.peers", NULL, &output);
+    int rc = hearthctl_call (ctl, "node.peers", input, &output);
+    json_decref (input);
     if (rc != HEARTHCTL_EXIT_OK)
         return rc;
     if (ctl->json)
         hearthctl_print_json (output);
+    else
+    if (known)
+        node_render_known (stdout, output);
     else
         node_render_peers (stdout, output);
     json_decref (output);

@@ -388,12 +388,20 @@ s_verify_views (node_bus_t *self, const json_t *input, json_t **output, char **m
 
 /* ---- node.peers ---------------------------------------------------------- */
 
+/*  The links; with {"known": true} the known-peer table instead
+    (gossip_known_json). */
 static int
 s_node_peers (node_bus_t *self, const json_t *input, json_t **output, char **message)
 {
-    (void) input;
-    (void) message;
-    *output = self->mesh? gossip_peers_json (self->mesh): json_pack ("{s:[]}", "peers");
+    const json_t *known = input? json_object_get (input, "known"): NULL;
+    if (known && !json_is_boolean (known)) {
+        *message = hearth_message ("known must be true or false");
+        return HEARTH_EINVAL;
+    }
+    if (json_is_true (known))
+        *output = self->mesh? gossip_known_json (self->mesh): json_pack ("{s:[]}", "known");
+    else
+        *output = self->mesh? gossip_peers_json (self->mesh): json_pack ("{s:[]}", "peers");
     return *output? HEARTH_OK: HEARTH_ENOMEM;
 }
 
@@ -606,6 +614,7 @@ static const char *const s_no_keys [] = { NULL };
 static const char *const s_stats_keys [] = { "format", NULL };
 static const char *const s_events_keys [] = { "since_lamport", "limit", NULL };
 static const char *const s_invite_keys [] = { "node_id", "level", "ttl_seconds", NULL };
+static const char *const s_peers_keys [] = { "known", NULL };
 static const struct {
     const char        *name;
     s_handler_fn      *handler;
@@ -615,7 +624,7 @@ static const struct {
     { "node.stats",        s_node_stats,       s_stats_keys },
     { "events.list",       s_events_list,      s_events_keys },
     { "node.verify_views", s_verify_views,     s_no_keys },
-    { "node.peers",        s_node_peers,       s_no_keys },
+    { "node.peers",        s_node_peers,       s_peers_keys },
     { "node.view_digest",  s_view_digest,      s_no_keys },
     { "community.invite",  s_community_invite, s_invite_keys }
 };

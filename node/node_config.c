@@ -209,6 +209,31 @@ s_set_sync_interval (node_config_t *cfg, const char *value, char **detail)
     return HEARTH_OK;
 }
 
+/*  A count of links, 1..NODE_CONFIG_LINKS_MAX. */
+static int
+s_set_links (uint32_t *target, const char *value, char **detail)
+{
+    uint64_t number = 0;
+    if (s_parse_u64 (value, &number) != HEARTH_OK || number < 1 || number > NODE_CONFIG_LINKS_MAX) {
+        *detail = hearth_message ("'%s' is not a number of links from 1 to %d", value, NODE_CONFIG_LINKS_MAX);
+        return HEARTH_EINVAL;
+    }
+    *target = (uint32_t) number;
+    return HEARTH_OK;
+}
+
+static int
+s_set_links_out (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_links (&cfg->links_out, value, detail);
+}
+
+static int
+s_set_links_in_max (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_links (&cfg->links_in_max, value, detail);
+}
+
 static int
 s_set_snapshot_every (node_config_t *cfg, const char *value, char **detail)
 {
@@ -268,6 +293,10 @@ static const struct {
     { { "mesh", "sync_interval_ms", "10000", "anti-entropy with one random peer" },
       s_set_sync_interval },
     { { "mesh", "reconcile", "auto", "auto | v1 | rateless" }, s_set_reconcile },
+    { { "mesh", "links_out", S_STR (NODE_CONFIG_LINKS_OUT_DEFAULT),
+        "links dialled to members chosen at random" }, s_set_links_out },
+    { { "mesh", "links_in_max", S_STR (NODE_CONFIG_LINKS_IN_DEFAULT),
+        "members' links accepted; more are redirected" }, s_set_links_in_max },
     { { "peers", "peer", "ed25519:NODE_ID@tcp://192.168.1.10:" S_STR (NODE_CONFIG_PEER_PORT),
         "repeatable" }, s_set_peer },
     { { "store", "snapshot_every", "0", "events between view snapshots; 0 = automatic" },

@@ -341,6 +341,8 @@ s_open_mesh (node_daemon_t *self, char **message)
     mesh.discovery = cfg->discovery;
     mesh.sync_interval_ms = cfg->sync_interval_ms;
     mesh.refused_max = cfg->refused_max;
+    mesh.links_out = cfg->links_out;
+    mesh.links_in_max = cfg->links_in_max;
     mesh.reconcile = cfg->reconcile == NODE_RECONCILE_V1? GOSSIP_RECONCILE_V1
                    : cfg->reconcile == NODE_RECONCILE_RATELESS? GOSSIP_RECONCILE_RATELESS
                    : GOSSIP_RECONCILE_AUTO;

@@ -238,6 +238,58 @@ node_render_peers (FILE *out, const json_t *output)
     fprintf (out, "%zu peer link%s, %zu connected\n", count, count == 1? "": "s", connected);
 }
 
+/*  An age in seconds as "12s", "5m", "3h", "2d". */
+static void
+s_age (long long seconds, char *buf, size_t cap)
+{
+    if (seconds < 120)
+        snprintf (buf, cap, "%llds", seconds);
+    else
+    if (seconds < 2 * 3600)
+        snprintf (buf, cap, "%lldm", seconds / 60);
+    else
+    if (seconds < 2 * 86400)
+        snprintf (buf, cap, "%lldh", seconds / 3600);
+    else
+        snprintf (buf, cap, "%lldd", seconds / 86400);
+}
+
+void
+node_render_known (FILE *out, const json_t *output)
+{
+    json_t *known = json_object_get (output, "known");
+    size_t count = json_array_size (known);
+    if (count == 0) {
+        fprintf (out, "no known peers (they are learned from the configured peers, hellos and "
+                 "LAN discovery)\n");
+        return;
+    }
+    fprintf (out, "%-*s %-6s %-9s %-4s %5s %8s  %s\n", S_AUTHOR_WIDTH, "NODE", "LINKED", "FROM",
+             "SEED", "FAILS", "REACHED", "ADDRESS");
+    size_t i, linked = 0;
+    json_t *peer;
+    json_array_foreach (known, i, peer) {
+        char node [HEARTH_SHORT_ID_SIZE + 64], reached [32] = "never";
+        const char *short_id = s_str (peer, "short_id");
+        if (*short_id)
+            snprintf (node, sizeof node, "%s", short_id);
+        else
+            s_short_id (s_str (peer, "node_id"), node);
+        const char *link = json_string_value (json_object_get (peer, "linked"));
+        linked += link != NULL;
+        if (json_is_integer (json_object_get (peer, "last_reached_age_s"))) {
+            char age [24];
+            s_age (s_int (peer, "last_reached_age_s"), age, sizeof age);
+            snprintf (reached, sizeof reached, "%s ago", age);
+        }
+        node_render_cell (out, node, S_AUTHOR_WIDTH);
+        fprintf (out, " %-6s %-9s %-4s %5lld %8s  %s\n", link? link: "-", s_str (peer, "from"),
+                 json_is_true (json_object_get (peer, "seed"))? "yes": "no", s_int (peer, "fails"),
+                 reached, s_str (peer, "address"));
+    }
+    fprintf (out, "%zu known peer%s, %zu linked now\n", count, count == 1? "": "s", linked);
+}
+
 /*  The mesh counters of gossip_stats.h that name a table group: one line
     per group ("group: words N, words N"), groups in table order. */
 typedef struct {

@@ -37,6 +37,10 @@ void node_render_id (FILE *out, const json_t *output);
 /*  {peers:[...]} of node.peers: one line per link (node, direction,
     connected, last seen, lag, bytes in/out, address). */
 void node_render_peers (FILE *out, const json_t *output);
+/*  node.peers {"known": true}: the known-peer table, one line per member
+    (short id, linked now, from, seed, fails, last reached as an age,
+    address) and a count. */
+void node_render_known (FILE *out, const json_t *output);
 
 /*  The node.stats object. */
 void node_render_stats (FILE *out, const json_t *stats);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # mesh_discovery.sh — LAN discovery between real hearthd processes: two
-# members that know no peer address (their static peers removed) find each
-# other by zbeacon (mesh/discovery = on), link, and a post on one shows on
-# the other. Skipped (exit 77) on a host without an interface that can
+# members that know no working peer address (their static peers removed,
+# and both restarted on new ports, so the addresses in their stored
+# known-peer tables lead nowhere) find each other by zbeacon
+# (mesh/discovery = on), link, and a post on one shows on the other. Skipped (exit 77) on a host without an interface that can
 # broadcast, as the node itself then runs without discovery (logged).
 TEST_NAME=mesh_discovery
 . "$(dirname "$0")/node_lib.sh"
@@ -21,6 +22,13 @@ for d in "$A" "$B"; do
     printf 'mesh\n    discovery = on\n' >>"$d/hearth.cfg"
     ! grep -q '^    peer = ' "$d/hearth.cfg" || fail "$d still has a static peer"
 done
+# New ports: the known-peer tables still hold the old addresses.
+read -r P1 P2 <<<"$("$PYTHON" -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))')"
+sed -i -e "s|^NODE_1_PORT=.*|NODE_1_PORT='$P1'|" -e "s|^NODE_2_PORT=.*|NODE_2_PORT='$P2'|" "$C/cluster.env"
 : >"$C/n1.log"
 : >"$C/n2.log"
 cluster start "$C" 1 || fail "start node 1"

@@ -12,7 +12,7 @@ TEST_NAME=mesh_revoke
 : "${MESH_OUTSIDER:?set MESH_OUTSIDER to the mesh_outsider binary}"
 
 C="$WORK/c"
-step "cluster of three; node 2 also dials node 3"
+step "cluster of three; node 2 also knows node 3's address"
 cluster up 3 "$C" --sync-interval-ms 500 >"$WORK/up.log" || fail "cluster up: $(cat "$WORK/up.log")"
 . "$C/cluster.env"
 sed -i "s|^EXTRA_ARGS=.*|EXTRA_ARGS='--peer $NODE_3_ADDRESS'|" "$C/cluster.env"
@@ -22,8 +22,15 @@ cluster start "$C" 2 >/dev/null || fail "node 2 did not restart"
 link_up () {
     ctl "$1" peers --json | json "any(p['connected'] and p['node_id'] == '$2' and p['direction'] == '$3' for p in d['peers'])" | grep -qx true
 }
-wait_until "$MESH_DEADLINE_S" link_up "$NODE_2_DIR" "$NODE_3_ID" out || fail "node 2 did not dial node 3"
-wait_until "$MESH_DEADLINE_S" link_up "$NODE_2_DIR" "$NODE_3_ID" in || fail "node 3 did not dial node 2"
+# Nodes 2 and 3 link (the overlay dials a member only when no link with it
+# is up either way, so which of them dialled is a race): note the way.
+linked_23 () {
+    link_up "$NODE_2_DIR" "$NODE_3_ID" out || link_up "$NODE_2_DIR" "$NODE_3_ID" in
+}
+wait_until "$MESH_DEADLINE_S" linked_23 || fail "nodes 2 and 3 did not link"
+IN_23=0
+link_up "$NODE_2_DIR" "$NODE_3_ID" in && IN_23=1
+echo "node 2's link with node 3: $([ "$IN_23" = 1 ] && echo "in (node 3 dialled)" || echo "out (node 2 dialled)")"
 post "$NODE_3_DIR" "before revocation" >/dev/null
 cluster wait-converged "$C" "$MESH_DEADLINE_S" >/dev/null || fail "the cluster did not converge"
 
@@ -37,27 +44,35 @@ revoked_on () {
 }
 wait_until "$MESH_DEADLINE_S" revoked_on "$NODE_2_DIR" || fail "the revocation did not reach node 2"
 
-step "node 2 closes both its links with node 3; node 3's redial is refused"
+step "node 2 closes its links with node 3; node 3's redial is refused"
 no_link () {
     ! link_up "$NODE_2_DIR" "$NODE_3_ID" out && ! link_up "$NODE_2_DIR" "$NODE_3_ID" in
 }
 wait_until "$MESH_DEADLINE_S" no_link || fail "node 2 still has a link with node 3: $(ctl "$NODE_2_DIR" peers)"
-# The in connection was shut down, so node 3 dials again and meets ZAP.
-wait_until "$MESH_DEADLINE_S" eval '[ "$(stat_of "$NODE_2_DIR" "d[\"mesh\"][\"zap_denied\"] > $DENIED_2")" = true ]' \
-    || fail "node 3's connection to node 2 was not closed (no refused redial)"
+# An in connection was shut down, so node 3 dials again and meets ZAP.
+if [ "$IN_23" = 1 ]; then
+    wait_until "$MESH_DEADLINE_S" eval '[ "$(stat_of "$NODE_2_DIR" "d[\"mesh\"][\"zap_denied\"] > $DENIED_2")" = true ]' \
+        || fail "node 3's connection to node 2 was not closed (no refused redial)"
+fi
 wait_until "$MESH_DEADLINE_S" eval '[ "$(stat_of "$NODE_3_DIR" "d[\"mesh\"][\"peers_connected\"] == 0")" = true ]' \
     || fail "node 3 still has links up: $(ctl "$NODE_3_DIR" peers)"
 
-wait_until "$MESH_DEADLINE_S" eval '[ "$(stat_of "$NODE_2_DIR" "d[\"mesh\"][\"nonmember_links\"] >= 2")" = true ]' \
+wait_until "$MESH_DEADLINE_S" eval '[ "$(stat_of "$NODE_2_DIR" "d[\"mesh\"][\"nonmember_links\"] >= 1")" = true ]' \
     || fail "node 2 did not count closing its links with node 3"
 
 step "nothing crosses any more"
 post "$NODE_3_DIR" "after revocation" >/dev/null
 post "$NODE_1_DIR" "members news" >/dev/null
 wait_until "$MESH_DEADLINE_S" has_post "$NODE_2_DIR" "members news" || fail "members stopped syncing"
-ROUNDS=$(stat_of "$NODE_2_DIR" "d['mesh']['reconcile_rounds']")
-wait_until "$MESH_DEADLINE_S" eval '[ "$(stat_of "$NODE_2_DIR" "d[\"mesh\"][\"reconcile_rounds\"] >= $ROUNDS + 2")" = true ]' \
-    || fail "node 2 stopped reconciling"
+# The two members go on reconciling (whichever of them initiates: a node
+# skips the periodic session with a peer that just synced with it, so with
+# one link between them one side may do all of it).
+rounds_12 () {
+    echo $(( $(stat_of "$NODE_1_DIR" "d['mesh']['reconcile_rounds']") + $(stat_of "$NODE_2_DIR" "d['mesh']['reconcile_rounds']") ))
+}
+ROUNDS=$(rounds_12)
+wait_until "$MESH_DEADLINE_S" eval '[ "$(rounds_12)" -ge $((ROUNDS + 2)) ]' \
+    || fail "nodes 1 and 2 stopped reconciling"
 lacks_post "$NODE_3_DIR" "members news" || fail "the revoked node still receives posts"
 lacks_post "$NODE_2_DIR" "after revocation" && lacks_post "$NODE_1_DIR" "after revocation" \
     || fail "the revoked node's post got in"

@@ -10,8 +10,9 @@
                 written as a "keep first" merge, so the first event to use a
                 client id keeps it, on every node and across restarts)
       meta    : "clock", "seq", "community", "counts" (events per type),
-                "membership" (snapshot) and "view/<name>" (a view
-                snapshot's manifest) -> values
+                "membership" (snapshot), "view/<name>" (a view
+                snapshot's manifest) and "node/<name>" (a named value of
+                the node's, eventlog_meta_put) -> values
       snapshots: name || 0 || generation(8 BE) || index(4 BE) -> chunk
                 (view snapshot chunks, see "Snapshots")
     One append = one WriteBatch with the event, every index, the clock and
@@ -412,6 +413,28 @@ int eventlog_scan_order (eventlog_t *self, eventlog_order_fn *fn, void *arg);
     HEARTH_EIO. The source of the mesh's backed reconciliation store. */
 int eventlog_read_order (eventlog_t *self, uint64_t lamport, const uint8_t hash [32], size_t limit,
                          eventlog_order_fn *fn, void *arg);
+
+/*  Named values the node keeps beside its log, in the meta column family
+    under "node/<name>": small state that is not an event but should
+    survive a restart. Only the names listed here are accepted:
+      "peers"   the mesh's known-peer table (gossip_overlay_save's bytes;
+                docs/sync.md, "Overlay")
+    The log never reads them; their owner checks what it gets back (the
+    disk may hand back anything). */
+#define EVENTLOG_META_NAME_PEERS  "peers"
+/*  A named value's bytes at most (a known-peer table is ~150 KiB at its cap). */
+#define EVENTLOG_META_VALUE_MAX   (1024 * 1024)
+
+/*  The value of name: 0 and *buf (malloc'd, caller frees) with *len, or
+    HEARTH_ENOTFOUND (never written), HEARTH_EINVAL (not a listed name),
+    HEARTH_ECORRUPT (stored over EVENTLOG_META_VALUE_MAX), HEARTH_EIO,
+    HEARTH_ENOMEM; *buf NULL on error. */
+int eventlog_meta_get (eventlog_t *self, const char *name, uint8_t **buf, size_t *len);
+
+/*  Store buf (len bytes, borrowed) as the value of name, replacing it, in
+    one synced write. 0, HEARTH_EINVAL (not a listed name), HEARTH_ETOOBIG
+    (over EVENTLOG_META_VALUE_MAX), HEARTH_ENOSPC, HEARTH_EIO. */
+int eventlog_meta_put (eventlog_t *self, const char *name, const uint8_t *buf, size_t len);
 
 /*  Live counters; borrowed, updated by the log. */
 const eventlog_stats_t *eventlog_stats (const eventlog_t *self);

@@ -144,8 +144,11 @@ typedef struct {
     size_t      n_peers;
     int         discovery;                      /* 1: zbeacon LAN discovery */
     uint32_t    sync_interval_ms;               /* 0 = GOSSIP_SYNC_INTERVAL_MS */
-    int         no_learn;                       /* 1: never dial peers learned from hellos
-                                                   (a fixed topology, e.g. a test's chain) */
+    int         no_learn;                       /* 1: link only to cfg.peers, never to peers
+                                                   learned from hellos (a fixed topology, e.g.
+                                                   a test's chain; the overlay's pin_seeds) */
+    size_t      links_out;                      /* out links the overlay keeps, 0 = GOSSIP_OVERLAY_OUT */
+    size_t      links_in_max;                   /* members' in links accepted, 0 = GOSSIP_OVERLAY_IN_MAX */
     gossip_reconcile_t reconcile;               /* default GOSSIP_RECONCILE_AUTO */
     size_t      refused_max;                    /* refused hashes remembered (gossip_refused.h),
                                                    0 = GOSSIP_REFUSED_MAX; smaller for tests */
@@ -213,6 +216,14 @@ int64_t gossip_lag (uint64_t peer_head, uint64_t our_head);
     pong; gossip_lag)}]}. New
     object, caller owns. */
 json_t *gossip_peers_json (gossip_t *self);
+
+/*  The known-peer table (gossip_overlay.h; `hearthctl peers --known`):
+    {"known":[{node_id, short_id, address, last_reached (RFC 3339)|null,
+    last_reached_age_s|null, fails (failed dials since last reached), from
+    ("seed"|"hello"|"discovery"|"invite"|"link": how it was first learned),
+    seed, linked ("out"|"in"|"both"|null: links up now), retry_in_ms (0 =
+    may be dialled now)}]}. New object, caller owns. */
+json_t *gossip_known_json (gossip_t *self);
 
 /*  Counters for the stats socket (the rows of gossip_stats.h). */
 const gossip_stats_t *gossip_stats (const gossip_t *self);

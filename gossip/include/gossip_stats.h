@@ -148,7 +148,37 @@ extern "C" {
        "again after their backoff, since start.") \
     X (refused_sweeps, "counter", "hearth_mesh_refused_sweeps_total", NULL, 0, "refused", "sweeps", \
        "Runs of reconciliation sessions stopped at their cap of new ids that remembered " \
-       "what they saw refused in a per-link filter, since start.")
+       "what they saw refused in a per-link filter, since start.") \
+    /*  The overlay: the known-peer table and the links chosen from it \
+        (gossip_overlay.h, docs/sync.md "Overlay"). */ \
+    X (links_out, "gauge", "hearth_mesh_links", "direction=\"out\"", 0, "overlay", "out links", \
+       "Peer links the overlay counts now, by direction: out = dialled by this node and up, " \
+       "in = accepted (members and invitees).") \
+    X (links_in, "gauge", "hearth_mesh_links", "direction=\"in\"", 1, "overlay", "in links", NULL) \
+    X (known_peers, "gauge", "hearth_mesh_known_peers", NULL, 0, "overlay", "known", \
+       "Members in the known-peer table (seeds included), kept across restarts.") \
+    X (overlay_dials, "counter", "hearth_mesh_overlay_dials_total", NULL, 0, "overlay", "dials", \
+       "Out links opened to members the overlay chose, since start.") \
+    X (overlay_dial_failures, "counter", "hearth_mesh_overlay_dial_failures_total", NULL, 0, "overlay", \
+       "dial failures", "Out links not up in time, refused with a redirect, or not startable, since start.") \
+    X (overlay_closes_bootstrap, "counter", "hearth_mesh_overlay_closes_total", "reason=\"bootstrap\"", 0, \
+       "overlay", "closed bootstrap", \
+       "Out links the overlay closed, by reason: bootstrap (a seed once random links were up), " \
+       "shuffle (replaced by a random member), surplus (a racing dial).") \
+    X (overlay_closes_shuffle, "counter", "hearth_mesh_overlay_closes_total", "reason=\"shuffle\"", 1, \
+       "overlay", "closed shuffle", NULL) \
+    X (overlay_closes_surplus, "counter", "hearth_mesh_overlay_closes_total", "reason=\"surplus\"", 2, \
+       "overlay", "closed surplus", NULL) \
+    X (inbound_refused, "counter", "hearth_mesh_inbound_refused_total", NULL, 0, "overlay", "in refused", \
+       "In links refused because this node's in links were full (each answered with a redirect), " \
+       "since start.") \
+    X (redirects_received, "counter", "hearth_mesh_redirects_received_total", NULL, 0, "overlay", \
+       "redirects received", "Redirects received: a peer refused our link and named others, since start.") \
+    X (known_evicted, "counter", "hearth_mesh_known_evicted_total", NULL, 0, "overlay", "evicted", \
+       "Known-peer entries dropped to make room (GOSSIP_OVERLAY_KNOWN_MAX), since start.") \
+    X (known_load_skipped, "counter", "hearth_mesh_known_load_skipped_total", NULL, 0, "overlay", \
+       "load skipped", "Stored known-peer records not loaded at start (damaged, or over the cap; a " \
+       "table that is not one counts 1), since start.")
 
 /*  One uint64_t field per row. */
 #define GOSSIP_STATS_FIELD(field, type, family, label, nth, group, words, help) uint64_t field;

@@ -38,6 +38,8 @@ extern "C" {
 #define GOSSIP_WIRE_MAX_EVENTS       8192
 /*  Peer addresses in one hello at most. */
 #define GOSSIP_WIRE_MAX_PEERS        64
+/*  Reason text of a redirect at most (a few words for the dialler's log). */
+#define GOSSIP_WIRE_MAX_REASON       256
 /*  Capability name bytes at most ("market.search"). */
 #define GOSSIP_WIRE_MAX_CAPABILITY   64
 /*  Error code and message bytes at most in a reply. */

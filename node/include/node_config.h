@@ -47,6 +47,13 @@ extern "C" {
     a session costs a few hundred bytes when nothing differs) to one day. */
 #define NODE_CONFIG_SYNC_MIN_MS      50
 #define NODE_CONFIG_SYNC_MAX_MS      86400000
+/*  Overlay links (mesh/links_out, mesh/links_in_max; GOSSIP_OVERLAY_OUT
+    and GOSSIP_OVERLAY_IN_MAX of gossip_overlay.h are the defaults, shown
+    here for the template): 1 to 64, the out links a node may hold
+    (GOSSIP_MAX_PEERS). */
+#define NODE_CONFIG_LINKS_OUT_DEFAULT    5
+#define NODE_CONFIG_LINKS_IN_DEFAULT     10
+#define NODE_CONFIG_LINKS_MAX            64
 /*  Environment variable naming the default data dir, and the fallback
     below $HOME when it is unset. */
 #define NODE_CONFIG_DATA_DIR_ENV     "HEARTH_DATA_DIR"
@@ -80,6 +87,8 @@ typedef struct {
     uint32_t           sync_interval_ms;/* 0 = the mesh default (10 s) */
     uint32_t           refused_max;     /* refused event hashes remembered; 0 = GOSSIP_REFUSED_MAX */
     node_reconcile_t   reconcile;       /* default NODE_RECONCILE_AUTO */
+    uint32_t           links_out;       /* out links the overlay keeps; 0 = its default */
+    uint32_t           links_in_max;    /* members' in links accepted; 0 = its default */
     uint64_t           snapshot_every;  /* events between view snapshots; 0 = the
                                            eventlog's policy (eventlog_snapshot_due) */
 } node_config_t;
