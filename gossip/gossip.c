@@ -573,6 +573,7 @@ s_in_refuse (gossip_t *self, const uint8_t key [32], const char *who, const uint
              int member)
 {
     uint64_t now = hearth_mono_ms ();
+    self->stats.inbound_refused = gossip_overlay_stats (self->overlay)->in_refused;
     gossip_refusal_t *r = s_refusal_find (self, key);
     if (!r) {
         if (self->n_refusals == GOSSIP_REFUSALS) {

@@ -158,8 +158,13 @@ s_on_router_monitor (zloop_t *loop, zsock_t *sock, void *arg)
 int
 gossip_router_monitor_start (gossip_t *self)
 {
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://hearth-gossip-monitor-%p", (void *) self);
+    /*  Unique per instance ever made in this process: a new gossip_t may
+        get a destroyed one's address while libzmq still holds that one's
+        endpoint (sockets close asynchronously). All instances share one
+        thread (gossip.h), so a plain counter does. */
+    static unsigned instance;
+    char endpoint [80];
+    snprintf (endpoint, sizeof endpoint, "inproc://hearth-gossip-monitor-%p-%u", (void *) self, ++instance);
     int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
                | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;

@@ -1861,6 +1861,255 @@ HT_TEST (test_query_refused_and_lag)
     HT_CHECK (gossip_lag (UINT64_MAX, UINT64_MAX) == 0);
 }
 
+/* ---- the overlay in the shell: known peers kept, in links capped ------------------ */
+
+/*  Start n's gossip with the overlay's link caps (0 = defaults), dialling
+    `peer` (may be NULL). */
+static void
+s_node_start_links (node_t *n, zloop_t *loop, const node_t *peer, size_t links_out, size_t links_in_max)
+{
+    gossip_config_t cfg;
+    gossip_config_defaults (&cfg);
+    snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
+    const char *peers [1];
+    if (peer) {
+        peers [0] = gossip_address (peer->g);
+        cfg.peers = peers;
+        cfg.n_peers = 1;
+    }
+    cfg.sync_interval_ms = 500;
+    cfg.links_out = links_out;
+    cfg.links_in_max = links_in_max;
+    int err;
+    n->g = gossip_new (n->log, n->id, loop, &cfg, &err);
+    HT_CHECK (n->g != NULL);
+}
+
+typedef struct {
+    gossip_t *g;
+    size_t    known;
+} s_known_t;
+
+static int
+s_knows (void *arg)
+{
+    s_known_t *k = (s_known_t *) arg;
+    return gossip_stats (k->g)->known_peers >= k->known;
+}
+
+/*  A node learns members from hellos, keeps them in the log's store, and
+    after a restart with no configured peer (its inviter down) dials them
+    from the stored table. */
+HT_TEST (test_known_table_persists)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b, c;
+    s_node_open (&a, "gka", 111, NULL);
+    s_node_open (&b, "gkb", 112, &a);
+    s_node_open (&c, "gkc", 113, &a);
+    s_member (&a, b.id);
+    s_member (&a, c.id);
+    s_copy_t copy_b = { b.log, UINT64_MAX }, copy_c = { c.log, UINT64_MAX };
+    eventlog_scan (a.log, 0, s_copy_fn, &copy_b);
+    eventlog_scan (a.log, 0, s_copy_fn, &copy_c);
+    s_node_start (&a, loop, NULL);
+    s_node_start (&c, loop, &a);
+    s_linked_t ca = { { &c }, 1, 1 };
+    HT_CHECK (s_run_until (loop, s_all_linked, &ca, WAIT_MS));
+    s_node_start (&b, loop, &a);            /* learns c from a's hello */
+    s_known_t bk = { b.g, 2 };
+    HT_CHECK (s_run_until (loop, s_knows, &bk, WAIT_MS));
+    json_t *known = gossip_known_json (b.g);
+    HT_CHECK (json_array_size (json_object_get (known, "known")) == 2);
+    json_decref (known);
+    gossip_destroy (&b.g);                  /* saves the table */
+    gossip_destroy (&a.g);                  /* the inviter goes away */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    HT_CHECK_EQ_INT (eventlog_meta_get (b.log, EVENTLOG_META_NAME_PEERS, &buf, &len), 0);
+    HT_CHECK (buf && len > 0);
+    free (buf);
+    s_node_start_links (&b, loop, NULL, 0, 0);   /* no configured peer at all */
+    HT_CHECK_EQ_INT (gossip_stats (b.g)->known_peers, 2);
+    s_linked_t bl = { { &b }, 1, 1 };
+    HT_CHECK (s_run_until (loop, s_all_linked, &bl, WAIT_MS));
+    HT_CHECK_EQ_INT (s_post (&c, "While the inviter is away"), 0);
+    HT_CHECK (s_wait_all (loop, s_events (&c), &b, &c, NULL));
+    s_node_close (&c);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
+/*  A damaged stored table (garbage, or a value over nothing) is logged and
+    counted; the node starts from its configured peer and links. */
+HT_TEST (test_known_table_damaged)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b;
+    s_node_open (&a, "gda", 121, NULL);
+    s_node_open (&b, "gdb", 122, &a);
+    s_member (&a, b.id);
+    uint8_t junk [300];
+    randombytes_buf (junk, sizeof junk);
+    HT_CHECK_EQ_INT (eventlog_meta_put (b.log, EVENTLOG_META_NAME_PEERS, junk, sizeof junk), 0);
+    s_node_start (&a, loop, NULL);
+    s_node_start (&b, loop, &a);
+    HT_CHECK (b.g != NULL);
+    HT_CHECK (gossip_stats (b.g)->known_load_skipped >= 1);
+    HT_CHECK (s_wait_all (loop, s_events (&a), &a, &b, NULL));
+    gossip_destroy (&b.g);                  /* rewrites a good table */
+    HT_CHECK_EQ_INT (eventlog_meta_put (b.log, EVENTLOG_META_NAME_PEERS, NULL, 0), 0);  /* empty */
+    s_node_start (&b, loop, &a);
+    HT_CHECK (b.g != NULL);
+    HT_CHECK (gossip_stats (b.g)->known_load_skipped >= 1);
+    s_linked_t bl = { { &b }, 1, 1 };
+    HT_CHECK (s_run_until (loop, s_all_linked, &bl, WAIT_MS));
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
+/*  Redirects sent back on a raw connection, and its last one. */
+typedef struct {
+    zsock_t  *d;
+    size_t    redirects, peers;
+} s_redirects_t;
+
+static int
+s_redirected (void *arg)
+{
+    s_redirects_t *r = (s_redirects_t *) arg;
+    while (zsock_events (r->d) & ZMQ_POLLIN) {
+        zframe_t *f = zframe_recv (r->d);
+        if (!f)
+            break;
+        gossip_wire_msg_t m;
+        if (gossip_wire_decode (&m, zframe_data (f), zframe_size (f), GOSSIP_MAX_FRAME_BYTES) == 0) {
+            if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_REDIRECT) {
+                r->redirects++;
+                r->peers = m.msg->redirect->n_peers;
+            }
+            gossip_wire_release (&m);
+        }
+        zframe_destroy (&f);
+    }
+    return r->redirects > 0;
+}
+
+static void
+s_raw_ping (zsock_t *d, uint64_t nonce)
+{
+    Hearth__GossipPing p = HEARTH__GOSSIP_PING__INIT;
+    p.nonce = nonce;
+    Hearth__GossipMessage m = HEARTH__GOSSIP_MESSAGE__INIT;
+    m.body_case = HEARTH__GOSSIP_MESSAGE__BODY_PING;
+    m.ping = &p;
+    s_raw_send (d, &m);
+}
+
+/*  A node accepting one member's in link refuses the next member visibly:
+    counted, and a redirect naming the member it knows goes back; a flood
+    of frames from the refused member gets at most one redirect a second
+    and is counted once per redirect; a redirect sent to a listener is
+    dropped. The redirect's wire checks bound it. */
+HT_TEST (test_inbound_refused_redirect)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b, m;
+    s_node_open (&a, "gra", 131, NULL);
+    s_node_open (&b, "grb", 132, &a);
+    s_node_open (&m, "grm", 133, &a);
+    s_member (&a, b.id);
+    s_member (&a, m.id);
+    s_copy_t copy_b = { b.log, UINT64_MAX };
+    eventlog_scan (a.log, 0, s_copy_fn, &copy_b);
+    s_node_start_links (&a, loop, NULL, 0, 1);
+    s_node_start (&b, loop, &a);
+    s_linked_t ab = { { &a, &b }, 2, 1 };
+    HT_CHECK (s_run_until (loop, s_all_linked, &ab, WAIT_MS));
+    s_known_t ak = { a.g, 1 };              /* a learned b's own address from its hello */
+    HT_CHECK (s_run_until (loop, s_knows, &ak, WAIT_MS));
+    /*  a dials b too (its overlay wants out links); b's in link is a's
+        out link, so a's member in links stay at b's one. */
+    s_redirects_t r = { s_raw_connect (&a, m.id), 0, 0 };
+    s_raw_ping (r.d, 1);
+    HT_CHECK (s_run_until (loop, s_redirected, &r, WAIT_MS));
+    HT_CHECK_EQ_INT (r.redirects, 1);
+    HT_CHECK (r.peers >= 1);                /* b's address */
+    uint64_t refused = gossip_stats (a.g)->inbound_refused;
+    HT_CHECK (refused >= 1);
+    /*  A flood of frames from the refused member. */
+    uint64_t start = hearth_mono_ms ();
+    for (uint64_t i = 0; i < 500; i++)
+        s_raw_ping (r.d, i + 2);
+    s_redirects_t none = { r.d, 0, 0 };
+    s_run_until (loop, s_redirected, &none, 300);
+    uint64_t elapsed = hearth_mono_ms () - start;
+    HT_CHECK (none.redirects <= 1 + elapsed / 1000);
+    HT_CHECK (gossip_stats (a.g)->inbound_refused <= refused + 1 + elapsed / 1000);
+    HT_CHECK (gossip_stats (a.g)->peers_connected >= 1);
+    zsock_destroy (&r.d);
+
+    /*  A redirect sent to a listener means nothing: dropped, counted. */
+    zsock_t *d = s_raw_connect (&b, m.id);
+    uint64_t dropped = gossip_stats (b.g)->frames_dropped;
+    char *peers [1] = { (char *) gossip_address (a.g) };
+    Hearth__GossipRedirect rd = HEARTH__GOSSIP_REDIRECT__INIT;
+    rd.peers = peers;
+    rd.n_peers = 1;
+    rd.reason = (char *) "go away";
+    Hearth__GossipMessage msg = HEARTH__GOSSIP_MESSAGE__INIT;
+    msg.body_case = HEARTH__GOSSIP_MESSAGE__BODY_REDIRECT;
+    msg.redirect = &rd;
+    s_raw_send (d, &msg);
+    s_known_t nothing = { b.g, 1000 };
+    s_run_until (loop, s_knows, &nothing, 300);
+    HT_CHECK (gossip_stats (b.g)->frames_dropped >= dropped + 1);
+    HT_CHECK_EQ_INT (gossip_stats (b.g)->redirects_received, 0);
+    zsock_destroy (&d);
+
+    /*  The wire: at most GOSSIP_WIRE_MAX_PEERS addresses, each and the
+        reason within their caps. */
+    char *many [GOSSIP_WIRE_MAX_PEERS + 1];
+    for (size_t i = 0; i <= GOSSIP_WIRE_MAX_PEERS; i++)
+        many [i] = peers [0];
+    rd.peers = many;
+    rd.n_peers = GOSSIP_WIRE_MAX_PEERS;
+    size_t len;
+    gossip_wire_msg_t w;
+    uint8_t *buf = gossip_wire_encode (&msg, &len);
+    HT_CHECK_EQ_INT (gossip_wire_decode (&w, buf, len, GOSSIP_MAX_FRAME_BYTES), 0);
+    gossip_wire_release (&w);
+    free (buf);
+    rd.n_peers = GOSSIP_WIRE_MAX_PEERS + 1;
+    buf = gossip_wire_encode (&msg, &len);
+    HT_CHECK_EQ_INT (gossip_wire_decode (&w, buf, len, GOSSIP_MAX_FRAME_BYTES), HEARTH_EINVAL);
+    free (buf);
+    char reason [GOSSIP_WIRE_MAX_REASON + 2];
+    memset (reason, 'r', sizeof reason - 1);
+    reason [sizeof reason - 1] = '\0';
+    rd.n_peers = 1;
+    rd.reason = reason;
+    buf = gossip_wire_encode (&msg, &len);
+    HT_CHECK_EQ_INT (gossip_wire_decode (&w, buf, len, GOSSIP_MAX_FRAME_BYTES), HEARTH_EINVAL);
+    free (buf);
+    char long_address [GOSSIP_MAX_ADDRESS + 1];
+    memset (long_address, 'a', sizeof long_address - 1);
+    long_address [sizeof long_address - 1] = '\0';
+    many [0] = long_address;
+    rd.peers = many;
+    rd.reason = NULL;
+    buf = gossip_wire_encode (&msg, &len);
+    HT_CHECK_EQ_INT (gossip_wire_decode (&w, buf, len, GOSSIP_MAX_FRAME_BYTES), HEARTH_EINVAL);
+    free (buf);
+
+    s_node_close (&m);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
 int
 main (void)
 {
@@ -1891,5 +2140,8 @@ main (void)
     HT_RUN (test_remote_query);
     HT_RUN (test_query_flood);
     HT_RUN (test_query_budget);
+    HT_RUN (test_known_table_persists);
+    HT_RUN (test_known_table_damaged);
+    HT_RUN (test_inbound_refused_redirect);
     return ht_summary ();
 }
