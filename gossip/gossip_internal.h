@@ -31,6 +31,7 @@
 #include "gossip_link.h"
 #include "gossip_refused.h"
 #include "gossip_session.h"
+#include "gossip_tick.h"
 #include "gossip_want.h"
 #include "gossip_wire.h"
 #include "gossip_zap.h"
@@ -133,7 +134,8 @@ struct _gossip_t {
     gossip_budget_t    *budget;             /* owned: per-peer budget of responder work */
     gossip_query_t          *queries;            /* owned array: admitted, not yet served */
     size_t              n_queries, cap_queries;
-    int                 tick_timer, sync_timer;
+    int                 tick_timer, sync_timer;     /* tick_timer: every GOSSIP_TICK_IDLE_MS */
+    int                 tick_soon_timer;    /* one-shot GOSSIP_TICK_MS tick, -1 = not armed */
     uint64_t            next_id;            /* sessions, fetches, pings */
     gossip_pending_t        *pending;            /* owned array */
     size_t              n_pending, cap_pending;
@@ -155,6 +157,12 @@ struct _gossip_t {
     uint64_t            recheck_mono;       /* last gossip_links_recheck by the tick */
     int                 recheck_due;        /* an invite arrived: re-check at the next tick */
 };
+
+/* ---- gossip_link.c (beyond gossip_link.h) ---------------------------------------- */
+
+/*  There is work for the tick: have it run within GOSSIP_TICK_MS
+    (gossip_tick.h). */
+void gossip_tick_soon (gossip_t *self);
 
 /*  Why a session starts; the mode follows from it and cfg.reconcile. */
 typedef enum {
@@ -251,5 +259,8 @@ int gossip_beacon_start (gossip_t *self);
 /*  zloop handlers of an out link (arg: the link), registered by gossip_link.c. */
 int gossip_on_dealer (zloop_t *loop, zsock_t *sock, void *arg);
 int gossip_on_monitor (zloop_t *loop, zsock_t *sock, void *arg);
+/*  zloop handler of the one-shot tick armed by gossip_tick_soon (arg: the
+    gossip_t). */
+int gossip_on_tick_soon (zloop_t *loop, int timer_id, void *arg);
 
 #endif
