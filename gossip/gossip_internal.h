@@ -56,10 +56,13 @@
 /*  libzmq drops a connection sending a frame over this (the application
     check at GOSSIP_MAX_FRAME_BYTES counts the ones in between). */
 #define GOSSIP_MAXMSGSIZE           (GOSSIP_MAX_FRAME_BYTES + 64 * 1024)
-/*  ZMTP heartbeats: a ping every second, the link is dead after 5 s
-    without traffic. */
-#define GOSSIP_HEARTBEAT_IVL_MS     1000
-#define GOSSIP_HEARTBEAT_TIMEOUT_MS 5000
+/*  ZMTP heartbeats (both ends of a link, handled by libzmq's I/O thread):
+    a ping every 5 s, the connection is dropped when 10 s pass after one
+    without traffic, so a silently dead peer is noticed within 15 s (the
+    bound of an in link's GOSSIP_LINK_SILENT_MS) at a fifth of the wake-ups
+    a 1 s ping costs on every link. */
+#define GOSSIP_HEARTBEAT_IVL_MS     5000
+#define GOSSIP_HEARTBEAT_TIMEOUT_MS 10000
 /*  Peer addresses a hello carries at most, and out links we open to peers
     learned that way at most (static --peer links do not count against
     GOSSIP_MAX_PEERS any differently). */
