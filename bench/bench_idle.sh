@@ -12,15 +12,17 @@
 # again. Nothing is posted meanwhile. Per cluster it prints, per node:
 #   links        connected peer links (mean / max)
 #   cpu s/min    utime+stime from /proc/PID/stat, CPU-seconds per minute
-#                (mean / max; ratio of the mean to the size-1 node of the
-#                same run)
+#                (mean / max; ratio of the mean to the first size's, the
+#                lone node of the same run). Counted in 10 ms ticks: too
+#                coarse for a node that idles well, hence:
 #   run s/min    the same from /proc/PID/task/*/schedstat (ns, not ticks)
 #   wake/s       context switches per second over all threads
 #                (voluntary + involuntary, /proc/PID/task/*/status)
 #   main wake/s  those of the main (zloop) thread
 #   B/min/link   gossip bytes in+out per minute per link (`hearthctl peers`;
 #                ZMTP heartbeats and CURVE framing are not counted there)
-# and, for the first and the last size, the split by thread name.
+# then the ratio of the largest size's run s/min to the one before, and,
+# for the first and the last size, the split by thread name.
 #
 # Environment: HEARTHD, HEARTHCTL (default build/node/ of this checkout),
 # IDLE_SECONDS, IDLE_SETTLE_S, IDLE_DIR (scratch dir, default a fresh
@@ -146,6 +148,7 @@ for n in b["nodes"]:
         "wake": sw / dt, "main_wake": main_sw / dt,
         "bpl": (sum(link_bytes) / len(link_bytes) * per_min) if link_bytes else 0.0})
 def mean(xs): return sum(xs) / len(xs)
+def ratio(a, b): return f"{a / b:.2f}" if b else "-"
 sizes = sorted(rows)
 lone = mean([r["cpu"] for r in rows[sizes[0]]])
 lone_run = mean([r["run"] for r in rows[sizes[0]]])
@@ -156,11 +159,14 @@ for s in sizes:
     r = rows[s]
     c, ru = mean([x["cpu"] for x in r]), mean([x["run"] for x in r])
     print(f"{s:>5} {mean([x['links'] for x in r]):>4.1f}/{max(x['links'] for x in r):<4d}"
-          f" {c:>8.3f}/{max(x['cpu'] for x in r):<9.3f} {c / lone if lone else float('nan'):>6.2f}"
-          f" {ru:>8.3f}/{max(x['run'] for x in r):<9.3f} {ru / lone_run if lone_run else float('nan'):>6.2f}"
+          f" {c:>8.3f}/{max(x['cpu'] for x in r):<9.3f} {ratio(c, lone):>6}"
+          f" {ru:>8.3f}/{max(x['run'] for x in r):<9.3f} {ratio(ru, lone_run):>6}"
           f" {mean([x['wake'] for x in r]):>5.0f}/{max(x['wake'] for x in r):<6.0f}"
           f" {mean([x['main_wake'] for x in r]):>5.0f}/{max(x['main_wake'] for x in r):<6.0f}"
           f" {mean([x['bpl'] for x in r]):>11.0f}")
+if len(sizes) > 2:
+    a, b = (mean([x["run"] for x in rows[k]]) for k in sizes[-2:])
+    print(f"run s/min per node, {sizes[-1]} nodes / {sizes[-2]} nodes: {ratio(b, a)}")
 for s in (sizes[0], sizes[-1]):
     n = len(rows[s])
     print(f"by thread, {s}-node cluster, mean per node: name, cpu s/min (ticks), run s/min, wake/s")
