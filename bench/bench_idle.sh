@@ -21,7 +21,9 @@
 #   main wake/s  those of the main (zloop) thread
 #   B/min/link   gossip bytes in+out per minute per link (`hearthctl peers`;
 #                ZMTP heartbeats and CURVE framing are not counted there)
-# then the ratio of the largest size's run s/min to the one before, and,
+# then a least-squares line of run s/min against links over every node (the
+# cost of a node and of each link), the ratio of the largest size's run
+# s/min to the one before, and,
 # for the first and the last size, the split by thread name.
 #
 # Environment: HEARTHD, HEARTHCTL (default build/node/ of this checkout),
@@ -164,6 +166,11 @@ for s in sizes:
           f" {mean([x['wake'] for x in r]):>5.0f}/{max(x['wake'] for x in r):<6.0f}"
           f" {mean([x['main_wake'] for x in r]):>5.0f}/{max(x['main_wake'] for x in r):<6.0f}"
           f" {mean([x['bpl'] for x in r]):>11.0f}")
+pts = [(x["links"], x["run"]) for k in sizes for x in rows[k]]
+if len({l for l, _ in pts}) > 1:
+    ml, mr = mean([l for l, _ in pts]), mean([r for _, r in pts])
+    slope = sum((l - ml) * (r - mr) for l, r in pts) / sum((l - ml) ** 2 for l, _ in pts)
+    print(f"least squares over all {len(pts)} nodes: run s/min = {mr - slope * ml:.4f} + {slope:.5f} x links")
 if len(sizes) > 2:
     a, b = (mean([x["run"] for x in rows[k]]) for k in sizes[-2:])
     print(f"run s/min per node, {sizes[-1]} nodes / {sizes[-2]} nodes: {ratio(b, a)}")
