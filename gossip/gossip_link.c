@@ -149,8 +149,7 @@ s_send_raw (gossip_link_t *l, const uint8_t *buf, size_t len)
         if (rc >= 0)
             rc = zmq_send (h, buf, len, ZMQ_DONTWAIT);
         else
-        if (zmq_errno () == EHOSTUNREACH)
-        {
+        if (zmq_errno () == EHOSTUNREACH) {
             l->lost = 1;                    /* gone; the tick downs it (not here: callers hold session state) */
             gossip_tick_soon (self);
         }
