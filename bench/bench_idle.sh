@@ -73,8 +73,15 @@ sample () {
             for i in $(seq 1 "$s"); do
                 local d="$DIR/c$s/n$i"
                 echo "node $s $i $(cat "$DIR/c$s/n$i.pid") $d"
-                "$HEARTHCTL" --data-dir "$d" --timeout 5000 peers --json | tr -d '\n'
-                echo
+                # A loaded machine may answer slowly: three tries, else no
+                # bytes for this node (its CPU figures do not need them).
+                local try peers=null
+                for try in 1 2 3; do
+                    peers=$("$HEARTHCTL" --data-dir "$d" --timeout 30000 peers --json 2>/dev/null | tr -d '\n') \
+                        && [ -n "$peers" ] && break
+                    peers=null
+                done
+                echo "$peers"
             done
         done
     } >"$out.raw"
@@ -85,7 +92,8 @@ lines = open(raw).read().splitlines()
 nodes = []
 for k in range(0, len(lines), 2):
     _, size, idx, pid, d = lines[k].split(" ", 4)
-    peers = json.loads(lines[k + 1])["peers"]
+    doc = json.loads(lines[k + 1])
+    peers = doc["peers"] if doc else None
     st = open(f"/proc/{pid}/stat").read()
     f = st[st.rindex(")") + 2:].split()
     ticks = int(f[11]) + int(f[12])          # utime, stime (fields 14, 15)
@@ -106,8 +114,9 @@ for k in range(0, len(lines), 2):
                         "run_ns": run_ns, "switches": sw, "main": tid == pid})
     nodes.append({"size": int(size), "i": int(idx), "pid": int(pid), "ticks": ticks,
                   "threads": threads,
-                  "links": sum(1 for p in peers if p["connected"]),
-                  "bytes": {p["node_id"] + p["direction"]: p["bytes_in"] + p["bytes_out"] for p in peers}})
+                  "links": sum(1 for p in peers if p["connected"]) if peers is not None else None,
+                  "bytes": {p["node_id"] + p["direction"]: p["bytes_in"] + p["bytes_out"] for p in peers}
+                           if peers is not None else None})
 json.dump({"t": time.monotonic(), "nodes": nodes}, open(out, "w"))
 PY
 }
@@ -142,9 +151,14 @@ for n in b["nodes"]:
         agg[0] += d_ticks
         agg[1] += d_run
         agg[2] += d_sw
-    link_bytes = [v - m["bytes"].get(k, 0) for k, v in n["bytes"].items()]
+    if n["bytes"] is None or m["bytes"] is None:
+        link_bytes = []
+        print(f"node {n['i']} of the {n['size']}-node cluster did not answer `peers`: no bytes or links for it",
+              file=sys.stderr)
+    else:
+        link_bytes = [v - m["bytes"].get(k, 0) for k, v in n["bytes"].items()]
     rows.setdefault(n["size"], []).append({
-        "links": n["links"],
+        "links": n["links"] if n["links"] is not None else m["links"] if m["links"] is not None else 0,
         "cpu": (n["ticks"] - m["ticks"]) / hz * per_min,
         "run": run / 1e9 * per_min,
         "wake": sw / dt, "main_wake": main_sw / dt,
