@@ -43,12 +43,6 @@
 
 /* ---- tuning (named, explained) --------------------------------------------------- */
 
-/*  Housekeeping tick: pings, silence and stall checks, paused transfers. */
-#define GOSSIP_TICK_MS              20
-/*  An idle out link sends a ping this often so the other side sees it alive. */
-#define GOSSIP_PING_MS              1000
-/*  An in link silent this long is down (15 pings missed). */
-#define GOSSIP_LINK_SILENT_MS       15000
 /*  An initiator session without progress this long is abandoned and redone. */
 #define GOSSIP_SESSION_IDLE_MS      30000
 /*  A fetch unanswered this long: the transfer is abandoned and redone. */
@@ -98,6 +92,28 @@ s_zap_admit (void *arg, const uint8_t key [32])
     if (memcmp (key, identity_public_key (self->id), HEARTH_KEY_BYTES) == 0)
         return 1;                           /* our own key (hearthctl --node on this node) */
     return gossip_admitted (self, key);
+}
+
+/* ---- the tick's pace (gossip_tick.h) --------------------------------------------- */
+
+/*  Work of the node as a whole that moves on every tick: announced hashes
+    to fetch (and their timeouts), a membership re-check, a store to
+    rebuild, announcements whose timer could not be armed. */
+static int
+s_node_busy (gossip_t *self)
+{
+    return gossip_want_count (self->want) > 0 || self->recheck_due || self->store_stale
+        || (self->n_announce > 0 && self->announce_timer < 0)
+        || self->overlay_due || self->n_retired > 0;
+}
+
+/*  After a handler read from or acted on l: have the tick run soon if l or
+    the node has work for it. */
+static void
+s_tick_check (gossip_t *self, gossip_link_t *l)
+{
+    if (s_node_busy (self) || gossip_tick_link_busy (l))
+        gossip_tick_soon (self);
 }
 
 /* ---- messages -------------------------------------------------------------------- */
@@ -421,8 +437,10 @@ gossip_on_dealer (zloop_t *loop, zsock_t *sock, void *arg)
         }
         zmq_msg_close (&msg);
     }
-    if (!l->retired)
+    if (!l->retired) {
         gossip_inbox_flush (l);
+        s_tick_check (self, l);
+    }
     return 0;
 }
 
@@ -516,6 +534,7 @@ gossip_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
     }
     freen (event);
     zmsg_destroy (&msg);
+    s_tick_check (l->owner, l);
     return 0;
 }
 
@@ -722,6 +741,7 @@ s_on_router_frame (gossip_t *self, const uint8_t *rid, size_t rid_len, zmq_msg_t
                 gossip_link_in_track_fd (l, fd);
                 gossip_link_seen (l, len);
                 s_on_message (l, m.msg);
+                s_tick_check (self, l);
             }
             break;
         }
@@ -980,6 +1000,8 @@ s_overlay_tick (gossip_t *self, uint64_t now)
         s_overlay_save (self);
 }
 
+/*  The tick: every GOSSIP_TICK_IDLE_MS, and GOSSIP_TICK_MS after
+    gossip_tick_soon (gossip_tick.h). */
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -1002,7 +1024,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         gossip_store_settle (self);              /* pages grown by inserts outside our ingest calls */
     for (size_t i = 0; i < self->n_links; i++) {
         gossip_link_t *l = self->links [i];
-        if (!l->outgoing && l->connected && now - l->last_recv_mono > GOSSIP_LINK_SILENT_MS) {
+        if (gossip_tick_silent (l, now)) {
             s_link_down (l);
             gauge = 1;
         }
@@ -1017,7 +1039,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         }
         if (!l->connected)
             continue;
-        if (l->outgoing && now - l->last_send_mono >= GOSSIP_PING_MS) {
+        if (gossip_tick_ping_due (l, now)) {
             Hearth__GossipPing p = HEARTH__GOSSIP_PING__INIT;
             p.nonce = ++self->next_id;
             p.head_lamport = gossip_head (self);
@@ -1026,11 +1048,13 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             m.ping = &p;
             gossip_link_send (l, &m);
         }
+        if (gossip_want_gave_up (self->want, l->want_peer))
+            l->resync = 1;                  /* announced, never delivered, no one else has it */
+        if (!gossip_tick_link_busy (l) && gossip_want_queued (self->want, l->want_peer) == 0)
+            continue;                       /* nothing to move on this link */
         gossip_link_send_neg_retry (l);
         gossip_neg_pump (l);
         gossip_fetch_pump (l);
-        if (gossip_want_gave_up (self->want, l->want_peer))
-            l->resync = 1;                  /* announced, never delivered, no one else has it */
         gossip_pump_want (l);
         if (l->init) {
             int stalled = now - l->init_progress_mono > GOSSIP_SESSION_IDLE_MS;
@@ -1047,6 +1071,13 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (gauge)
         gossip_update_gauge (self);
     s_overlay_tick (self, now);
+    /*  Work left for the next tick (this one's, or what it started): run
+        it at GOSSIP_TICK_MS, else the idle tick comes (gossip_tick.h). */
+    int busy = s_node_busy (self);
+    for (size_t i = 0; i < self->n_links && !busy; i++)
+        busy = gossip_tick_link_busy (self->links [i]);
+    if (busy)
+        gossip_tick_soon (self);
     self->stats.announce_retried = gossip_want_stats (self->want)->retried;
     const gossip_refused_stats_t *r = gossip_refused_stats (self->refused);
     self->stats.refused_known = gossip_refused_count (self->refused);
@@ -1054,6 +1085,13 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     self->stats.refused_evicted = r->evicted;
     s_budget_stats (self);
     return 0;
+}
+
+int
+gossip_on_tick_soon (zloop_t *loop, int timer_id, void *arg)
+{
+    ((gossip_t *) arg)->tick_soon_timer = -1;      /* one-shot: zloop has dropped it */
+    return s_on_tick (loop, timer_id, arg);
 }
 
 static int
@@ -1077,6 +1115,7 @@ s_on_sync (zloop_t *loop, int timer_id, void *arg)
         if (l->connected && !l->init && !l->resp && now - l->peer_sync_mono > GOSSIP_PEER_BUSY_MS
         &&  pick-- == 0) {
             gossip_sync_start (l, GOSSIP_SYNC_PERIODIC);
+            s_tick_check (self, l);
             break;
         }
     }
@@ -1168,7 +1207,7 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     self->cfg.n_peers = 0;
     if (!self->cfg.sync_interval_ms)
         self->cfg.sync_interval_ms = GOSSIP_SYNC_INTERVAL_MS;
-    self->tick_timer = self->sync_timer = self->announce_timer = -1;
+    self->tick_timer = self->tick_soon_timer = self->sync_timer = self->announce_timer = -1;
     self->curve_sec = (uint8_t *) sodium_malloc (32);
     gossip_want_limits_t limits = {
         .max_hashes = GOSSIP_ANNOUNCE_PENDING_MAX, .per_peer = GOSSIP_ANNOUNCE_PENDING_PEER,
@@ -1252,7 +1291,7 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
         zloop_reader_set_tolerant (loop, self->router);
     }
     eventlog_set_accept_hook (log, gossip_accept_hook, self);
-    self->tick_timer = zloop_timer (loop, GOSSIP_TICK_MS, 0, s_on_tick, self);
+    self->tick_timer = zloop_timer (loop, GOSSIP_TICK_IDLE_MS, 0, s_on_tick, self);
     self->sync_timer = zloop_timer (loop, self->cfg.sync_interval_ms, 0, s_on_sync, self);
     if (self->tick_timer < 0 || self->sync_timer < 0)
         goto fail;
@@ -1286,6 +1325,7 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     }
     if (*self->address)
         hlog_info (S_LOG, "listening as %s", self->address);
+    gossip_tick_soon (self);                /* the first dials' verdicts */
     *err = 0;
     return self;
 fail:
@@ -1303,6 +1343,8 @@ gossip_destroy (gossip_t **self_p)
         eventlog_set_accept_hook (self->log, NULL, NULL);
     if (self->tick_timer >= 0)
         zloop_timer_end (self->loop, self->tick_timer);
+    if (self->tick_soon_timer >= 0)
+        zloop_timer_end (self->loop, self->tick_soon_timer);
     if (self->sync_timer >= 0)
         zloop_timer_end (self->loop, self->sync_timer);
     if (self->announce_timer >= 0)

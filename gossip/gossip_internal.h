@@ -32,6 +32,7 @@
 #include "gossip_overlay.h"
 #include "gossip_refused.h"
 #include "gossip_session.h"
+#include "gossip_tick.h"
 #include "gossip_want.h"
 #include "gossip_wire.h"
 #include "gossip_zap.h"
@@ -56,10 +57,13 @@
 /*  libzmq drops a connection sending a frame over this (the application
     check at GOSSIP_MAX_FRAME_BYTES counts the ones in between). */
 #define GOSSIP_MAXMSGSIZE           (GOSSIP_MAX_FRAME_BYTES + 64 * 1024)
-/*  ZMTP heartbeats: a ping every second, the link is dead after 5 s
-    without traffic. */
-#define GOSSIP_HEARTBEAT_IVL_MS     1000
-#define GOSSIP_HEARTBEAT_TIMEOUT_MS 5000
+/*  ZMTP heartbeats (both ends of a link, handled by libzmq's I/O thread):
+    a ping every 5 s, the connection is dropped when 10 s pass after one
+    without traffic, so a silently dead peer is noticed within 15 s (the
+    bound of an in link's GOSSIP_LINK_SILENT_MS) at a fifth of the wake-ups
+    a 1 s ping costs on every link. */
+#define GOSSIP_HEARTBEAT_IVL_MS     5000
+#define GOSSIP_HEARTBEAT_TIMEOUT_MS 10000
 /*  Peer addresses a hello or a redirect carries at most: a sample of the
     known-peer table (gossip_overlay_sample). */
 #define GOSSIP_HELLO_PEERS          GOSSIP_OVERLAY_SAMPLE
@@ -146,7 +150,8 @@ struct _gossip_t {
     gossip_budget_t    *budget;             /* owned: per-peer budget of responder work */
     gossip_query_t          *queries;            /* owned array: admitted, not yet served */
     size_t              n_queries, cap_queries;
-    int                 tick_timer, sync_timer;
+    int                 tick_timer, sync_timer;     /* tick_timer: every GOSSIP_TICK_IDLE_MS */
+    int                 tick_soon_timer;    /* one-shot GOSSIP_TICK_MS tick, -1 = not armed */
     uint64_t            next_id;            /* sessions, fetches, pings */
     gossip_pending_t        *pending;            /* owned array */
     size_t              n_pending, cap_pending;
@@ -181,6 +186,12 @@ struct _gossip_t {
     gossip_refusal_t    refusals [GOSSIP_REFUSALS];     /* oldest first */
     size_t              n_refusals;
 };
+
+/* ---- gossip_link.c (beyond gossip_link.h) ---------------------------------------- */
+
+/*  There is work for the tick: have it run within GOSSIP_TICK_MS
+    (gossip_tick.h). */
+void gossip_tick_soon (gossip_t *self);
 
 /*  Why a session starts; the mode follows from it and cfg.reconcile. */
 typedef enum {
@@ -277,5 +288,8 @@ int gossip_beacon_start (gossip_t *self);
 /*  zloop handlers of an out link (arg: the link), registered by gossip_link.c. */
 int gossip_on_dealer (zloop_t *loop, zsock_t *sock, void *arg);
 int gossip_on_monitor (zloop_t *loop, zsock_t *sock, void *arg);
+/*  zloop handler of the one-shot tick armed by gossip_tick_soon (arg: the
+    gossip_t). */
+int gossip_on_tick_soon (zloop_t *loop, int timer_id, void *arg);
 
 #endif

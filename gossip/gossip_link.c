@@ -27,6 +27,18 @@
 #define GOSSIP_RECONNECT_IVL_MS     100
 #define GOSSIP_RECONNECT_MAX_MS     5000
 
+/* ---- the tick (gossip_tick.h) ---------------------------------------------------- */
+
+/*  Have the tick run within GOSSIP_TICK_MS: a one-shot timer calling
+    gossip.c's tick, unless one is armed already. If it cannot be armed
+    the idle tick (always armed) does the work. */
+void
+gossip_tick_soon (gossip_t *self)
+{
+    if (self->tick_soon_timer < 0)
+        self->tick_soon_timer = zloop_timer (self->loop, GOSSIP_TICK_MS, 1, gossip_on_tick_soon, self);
+}
+
 /* ---- who may talk ---------------------------------------------------------------- */
 
 uint64_t
@@ -137,8 +149,10 @@ s_send_raw (gossip_link_t *l, const uint8_t *buf, size_t len)
         if (rc >= 0)
             rc = zmq_send (h, buf, len, ZMQ_DONTWAIT);
         else
-        if (zmq_errno () == EHOSTUNREACH)
+        if (zmq_errno () == EHOSTUNREACH) {
             l->lost = 1;                    /* gone; the tick downs it (not here: callers hold session state) */
+            gossip_tick_soon (self);
+        }
     }
     if (rc < 0)
         return HEARTH_EUNAVAILABLE;
@@ -328,6 +342,7 @@ gossip_link_send_neg_held (gossip_link_t *l, int role, Hearth__GossipMessage__Bo
     l->neg_out_len [role] = size;
     l->neg_out_kind [role] = kind;
     l->neg_out_session [role] = session;
+    gossip_tick_soon (l->owner);
     return 0;
 }
 

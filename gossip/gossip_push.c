@@ -117,6 +117,7 @@ s_announce_queue (gossip_t *self, const uint8_t hash [32], const gossip_link_t *
         if (!p) {
             for (size_t i = 0; i < self->n_links; i++)
                 self->links [i]->resync = 1;
+            gossip_tick_soon (self);
             hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "announce.full",
                                 "announce queue full (%zu hashes): reconciling with every peer instead",
                                 self->n_announce);
@@ -153,11 +154,15 @@ gossip_accept_hook (void *arg, const event_t *ev, const void *origin)
         included); an invite only widens it, so the tick does. */
     Hearth__EventType type = event_body (ev)->type;
     if (type == HEARTH__EVENT_TYPE__COMMUNITY_CREATED || type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED
-    ||  type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED)
+    ||  type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED) {
         gossip_links_recheck (self);
+        gossip_tick_soon (self);            /* close, dial, promote learned addresses */
+    }
     else
-    if (type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED)
+    if (type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED) {
         self->recheck_due = 1;
+        gossip_tick_soon (self);
+    }
     if (origin) {
         /*  Received from a peer: announce it, never forward it in full. */
         s_announce_queue (self, event_hash (ev), (const gossip_link_t *) origin);
@@ -197,8 +202,10 @@ gossip_flush_pending (gossip_t *self)
         failed |= gossip_batch_send (&batch, 0) != 0;
         l->events_pushed += batch.sent;
         self->stats.events_pushed += batch.sent;
-        if (failed)
+        if (failed) {
             l->resync = 1;                  /* a frame dropped: reconcile when idle */
+            gossip_tick_soon (self);
+        }
     }
     for (size_t i = 0; i < self->n_pending; i++)
         free (self->pending [i].wire);
@@ -225,6 +232,7 @@ s_announce_to (gossip_link_t *l, size_t due)
             m.announce = &an;
             if (gossip_link_send (l, &m) != 0) {
                 l->resync = 1;              /* dropped: reconcile when idle */
+                gossip_tick_soon (self);
                 return;
             }
             gossip_budget_owe (self->budget, l->key, n, hearth_mono_ms ());   /* it may fetch them */
@@ -262,8 +270,10 @@ s_announce_to_v1 (gossip_link_t *l, size_t due)
     gossip_batch_drop (&batch);
     l->events_pushed += batch.sent;
     self->stats.events_pushed += batch.sent;
-    if (rc != 0)
+    if (rc != 0) {
         l->resync = 1;
+        gossip_tick_soon (self);
+    }
 }
 
 /*  Announce the queued hashes that have waited GOSSIP_ANNOUNCE_DELAY_MS to

@@ -21,6 +21,13 @@
 #       100/s, the flood during the second half), FLOOD_LOG (10000 posts in
 #       the flooded node's log). See docs/performance.md.
 #
+#   scripts/bench.sh idle [SIZE...]
+#       Release build, then bench/bench_idle.sh: a lone node and meshes of
+#       SIZE nodes (default 1 10 40) idle at once for IDLE_SECONDS (60); CPU
+#       per minute per node, ratio to the lone node, wake-ups per second,
+#       bytes per link. HEARTHD/HEARTHCTL run other binaries (a baseline).
+#       See docs/performance.md, "Idle cost".
+#
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
 
@@ -28,7 +35,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 
 usage () {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Configure (Release) once, then build only the targets asked for.
@@ -68,6 +75,11 @@ case "$cmd" in
             echo "== flood $kind (load $(cut -d' ' -f1-3 /proc/loadavg))"
             "$BUILD_DIR/bench/bench_gossip" flood "$kind" "${FLOOD_POSTS:-1000}" "${FLOOD_LOG:-10000}"
         done
+        ;;
+    idle)
+        build hearthd hearthctl
+        HEARTHD="${HEARTHD:-$BUILD_DIR/node/hearthd}" HEARTHCTL="${HEARTHCTL:-$BUILD_DIR/node/hearthctl}" \
+            exec "$ROOT/bench/bench_idle.sh" "$@"
         ;;
     help|-h|--help)
         usage
