@@ -21,6 +21,14 @@
 #       100/s, the flood during the second half), FLOOD_LOG (10000 posts in
 #       the flooded node's log). See docs/performance.md.
 #
+#   scripts/bench.sh sim [NODES...] [hearth_sim options...]
+#       Release build, then the in-process simulation of a mesh (sim/,
+#       docs/simulation.md) at each NODES (default: 1000 10000): star
+#       invites, posts, a partition into halves, a restart with the inviter
+#       down, churn; the figures as a table and JSON lines, the goals, and
+#       CPU time and peak memory per run. SIM_SEED (default 1), SIM_POSTS
+#       (default 50).
+#
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
 
@@ -28,7 +36,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 
 usage () {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Configure (Release) once, then build only the targets asked for.
@@ -67,6 +75,17 @@ case "$cmd" in
         for kind in $kinds; do
             echo "== flood $kind (load $(cut -d' ' -f1-3 /proc/loadavg))"
             "$BUILD_DIR/bench/bench_gossip" flood "$kind" "${FLOOD_POSTS:-1000}" "${FLOOD_LOG:-10000}"
+        done
+        ;;
+    sim)
+        build hearth_sim
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        sizes=()
+        while [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; do sizes+=("$1"); shift; done
+        [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000)
+        for n in "${sizes[@]}"; do
+            echo "== sim $n nodes: $BUILD_DIR/sim/hearth_sim --nodes $n --posts ${SIM_POSTS:-50} --seed ${SIM_SEED:-1} $*"
+            "$BUILD_DIR/sim/hearth_sim" --nodes "$n" --posts "${SIM_POSTS:-50}" --seed "${SIM_SEED:-1}" "$@" 2>&1
         done
         ;;
     help|-h|--help)

@@ -949,8 +949,9 @@ s_on_msg (sim_world_t *self, uint32_t n, s_msg_t *m)
         case M_ANNOUNCE:
             nd->stats.announces_in += m->n;
             for (uint32_t i = 0; i < m->n; i++)
-                if (!s_has (self, n, m->items [i]))
-                    gossip_want_announce (nd->want, l->want_peer, self->hash [m->items [i]]);
+                if (!s_has (self, n, m->items [i])
+                &&  gossip_want_announce (nd->want, l->want_peer, self->hash [m->items [i]]) < 0)
+                    l->resync = 1;          /* over the pending limits: reconcile instead */
             s_pump_want (self, n, l);
             break;
         case M_FETCH: {
