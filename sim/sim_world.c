@@ -910,8 +910,10 @@ s_on_msg (sim_world_t *self, uint32_t n, s_msg_t *m)
         l->peer_gen = m->src_gen;
         s_learn (self, n, m->src, GOSSIP_OVERLAY_FROM_LINK);
         gossip_overlay_link_up (nd->ov, src->key, 0, self->now);
-        if (!src->member && src->inviter == n)
-            self->nodes [m->src].member = 1;   /* its join is written and reaches us */
+        if (!src->member)
+            self->nodes [m->src].member = 1;   /* admitted as an invitee (by its inviter or any
+                                                  member holding the invite): it syncs, writes its
+                                                  join, and is a member from then on */
         s_on_hello (self, n, l, m);
         return;
     }
