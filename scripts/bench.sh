@@ -27,6 +27,13 @@
 #       per minute per node, ratio to the lone node, wake-ups per second,
 #       bytes per link. HEARTHD/HEARTHCTL run other binaries (a baseline).
 #       See docs/performance.md, "Idle cost".
+#   scripts/bench.sh sim [NODES...] [hearth_sim options...]
+#       Release build, then the in-process simulation of a mesh (sim/,
+#       docs/simulation.md) at each NODES (default: 1000 10000): star
+#       invites, posts, a partition into halves, a restart with the inviter
+#       down, churn; the figures as a table and JSON lines, the goals, and
+#       CPU time and peak memory per run. SIM_SEED (default 1), SIM_POSTS
+#       (default 50).
 #
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
@@ -35,7 +42,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 
 usage () {
-    sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 }
 
 # Configure (Release) once, then build only the targets asked for.
@@ -80,6 +87,17 @@ case "$cmd" in
         build hearthd hearthctl
         HEARTHD="${HEARTHD:-$BUILD_DIR/node/hearthd}" HEARTHCTL="${HEARTHCTL:-$BUILD_DIR/node/hearthctl}" \
             exec "$ROOT/bench/bench_idle.sh" "$@"
+        ;;
+    sim)
+        build hearth_sim
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        sizes=()
+        while [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; do sizes+=("$1"); shift; done
+        [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000)
+        for n in "${sizes[@]}"; do
+            echo "== sim $n nodes: $BUILD_DIR/sim/hearth_sim --nodes $n --posts ${SIM_POSTS:-50} --seed ${SIM_SEED:-1} $*"
+            "$BUILD_DIR/sim/hearth_sim" --nodes "$n" --posts "${SIM_POSTS:-50}" --seed "${SIM_SEED:-1}" "$@" 2>&1
+        done
         ;;
     help|-h|--help)
         usage

@@ -1,0 +1,12 @@
+# Run hearth_sim twice with one seed; the outputs must be equal byte for byte.
+set (ARGS --nodes 200 --posts 8 --seed 11 --no-churn)
+execute_process (COMMAND ${SIM} ${ARGS} OUTPUT_VARIABLE a RESULT_VARIABLE ra)
+execute_process (COMMAND ${SIM} ${ARGS} OUTPUT_VARIABLE b RESULT_VARIABLE rb)
+if (NOT ra EQUAL 0 OR NOT rb EQUAL 0)
+    message (FATAL_ERROR "hearth_sim failed: ${ra} ${rb}")
+endif ()
+if (NOT a STREQUAL b)
+    message (FATAL_ERROR "same seed, different output:\n--- first\n${a}\n--- second\n${b}")
+endif ()
+string (LENGTH "${a}" len)
+message (STATUS "two runs, ${len} bytes each, identical")
