@@ -21,6 +21,15 @@
 #       100/s, the flood during the second half), FLOOD_LOG (10000 posts in
 #       the flooded node's log). See docs/performance.md.
 #
+#   scripts/bench.sh mesh [bench_mesh_scale.py options...]   (alias: scale)
+#       Release build, then bench/bench_mesh_scale.py: communities of real
+#       hearthd processes on 127.0.0.1 (default 10 and 260 nodes, star:
+#       everyone invited by node 0), grown with init/invite/join; membership,
+#       links per node, post visibility p50/p99, bytes, idle CPU-s a minute per
+#       node (ratio between the sizes), RSS, log warnings. A table, and JSON
+#       lines in the run's dir. Options: --sizes 10,260 --topology star,chain
+#       --posts 10 --idle-seconds 60 --dir DIR --keep (see --help).
+#
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
 
@@ -28,7 +37,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 
 usage () {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Configure (Release) once, then build only the targets asked for.
@@ -68,6 +77,11 @@ case "$cmd" in
             echo "== flood $kind (load $(cut -d' ' -f1-3 /proc/loadavg))"
             "$BUILD_DIR/bench/bench_gossip" flood "$kind" "${FLOOD_POSTS:-1000}" "${FLOOD_LOG:-10000}"
         done
+        ;;
+    mesh|scale)
+        build hearthd hearthctl
+        HEARTHD="$BUILD_DIR/node/hearthd" HEARTHCTL="$BUILD_DIR/node/hearthctl" \
+            exec python3 "$ROOT/bench/bench_mesh_scale.py" "$@"
         ;;
     help|-h|--help)
         usage
