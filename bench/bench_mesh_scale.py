@@ -39,8 +39,12 @@ Talks to each node's control socket (ipc://DIR/nI/control.sock) through
 libzmq with ctypes, one DEALER per node, so probing 260 nodes spawns no
 process. The probe's cost is bounded: one request in flight per node and at
 most --poll-rate requests a second in all, so a node that lacks a post is
-asked again every max(5 ms, pending nodes / poll-rate); the summary gives
-that interval (the resolution of the latency figures) and the probe's CPU.
+asked again every max(5 ms, pending nodes / poll-rate) after its answer.
+So a latency is a bracket: the post reached the node after the last request
+that did not find it was sent (lower bound) and before the reply that found
+it arrived (upper bound, the figure reported as p50/p99; the lower bounds are
+given as lo_p50/lo_p99). The summary gives the mean interval between two
+polls of a node (the width of the bracket) and the probe's CPU.
 
 Every hearthd started is a child of this process, started with
 PR_SET_PDEATHSIG, and stopped by its pid (SIGTERM, then SIGKILL) on any exit,
@@ -470,6 +474,7 @@ class Community:
         a = self.args
         rng = random.Random(a.seed + self.n)
         lat = []
+        lat_lo = []
         missing = 0
         intervals = []
         probe_cpu0 = time.process_time()
@@ -489,23 +494,27 @@ class Community:
             others = [self.dirs[i] for i in self.members if i != author]
             seen, ivl = self.watch(eid, others, t_acc, a.post_deadline)
             intervals.append(ivl)
-            lat.extend(seen.values())
+            lat.extend(hi for _, hi in seen.values())
+            lat_lo.extend(lo for lo, _ in seen.values())
             missing += len(others) - len(seen)
             time.sleep(a.post_gap)
         probe_cpu = time.process_time() - probe_cpu0
         ms = [x * 1000 for x in lat]
+        lo_ms = [x * 1000 for x in lat_lo]
         r = self.rec("visibility", posts=a.posts, pairs=len(ms) + missing,
                      non_members_not_watched=self.n - len(self.members), seen=len(ms), missing=missing,
                      p50_ms=rnd(pct(ms, 50), 1), p90_ms=rnd(pct(ms, 90), 1), p99_ms=rnd(pct(ms, 99), 1),
                      max_ms=rnd(max(ms) if ms else None, 1),
+                     lo_p50_ms=rnd(pct(lo_ms, 50), 1), lo_p99_ms=rnd(pct(lo_ms, 99), 1),
                      poll_interval_ms_mean=rnd(statistics.mean(intervals) * 1000 if intervals else None, 1),
                      probe_cpu_s=rnd(probe_cpu, 2), seconds=rnd(time.monotonic() - t_start, 1))
         self.log("visibility: %d/%d pairs, p50 %s ms, p99 %s ms, max %s ms (poll interval ~%s ms)"
                  % (r["seen"], r["pairs"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["poll_interval_ms_mean"]))
 
     def watch(self, eid, dirs, t_acc, deadline_s):
-        """Poll DIRS with market.get EID until each has it: {dir: seconds after T_ACC},
-        and the mean interval between two polls of one node."""
+        """Poll DIRS with market.get EID until each has it: {dir: (lower, upper)
+        bound of its arrival in seconds after T_ACC}, and the mean interval
+        between two polls of one node."""
         rate = float(self.args.poll_rate)
         burst = max(1.0, rate * 0.005)
         pending = set(dirs)
@@ -514,6 +523,7 @@ class Community:
         seen = {}
         gaps = []
         last_sent = {}
+        last_neg = {}                            # dir -> send time of its last "not found"
         end = t_acc + deadline_s
         tokens, last = burst, time.monotonic()
         while pending and time.monotonic() < end:
@@ -543,9 +553,10 @@ class Community:
                     continue
                 inflight.pop(d, None)
                 if "output" in r:
-                    seen[d] = t - t_acc
+                    seen[d] = (max(0.0, last_neg.get(d, t_acc) - t_acc), t - t_acc)
                     pending.discard(d)
                 else:
+                    last_neg[d] = last_sent[d]
                     heapq.heappush(heap, (t + ivl, d))
             for d, ts in list(inflight.items()):
                 if t - ts > 5.0:                   # no answer: a fresh socket
@@ -759,6 +770,7 @@ def table(records, gl):
                                                           by[(t, n, "links")]["min"]) if (t, n, "links") in by and "max" in by[(t, n, "links")] else "-"),
         ("links node 0 (in)", lambda t, n: "%s (%s)" % (by[(t, n, "links")].get("node0"), by[(t, n, "links")].get("node0_in")) if (t, n, "links") in by else "-"),
         ("visible p50/p99 ms", lambda t, n: "%s/%s" % (by[(t, n, "visibility")]["p50_ms"], by[(t, n, "visibility")]["p99_ms"]) if (t, n, "visibility") in by else "-"),
+        ("  lower bounds p50/p99", lambda t, n: "%s/%s" % (by[(t, n, "visibility")]["lo_p50_ms"], by[(t, n, "visibility")]["lo_p99_ms"]) if (t, n, "visibility") in by else "-"),
         ("post pairs missing", lambda t, n: by.get((t, n, "visibility"), {}).get("missing")),
         ("poll interval ms", lambda t, n: by.get((t, n, "visibility"), {}).get("poll_interval_ms_mean")),
         ("B/post/node mean", lambda t, n: ((by.get((t, n, "post_bytes")) or {}).get("bytes_per_post_per_node") or {}).get("mean")),
