@@ -200,6 +200,7 @@ class Control:
 # processes
 
 CHILDREN = {}               # pid -> Popen: every hearthd started, until reaped
+EXITS = {}                  # pid -> exit status of a stopped hearthd (negative: signal)
 
 
 def _pdeathsig():
@@ -231,6 +232,7 @@ def stop_children(pids=None, grace_s=20.0):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+        EXITS[pid] = p.returncode
         CHILDREN.pop(pid, None)
 
 
@@ -238,13 +240,19 @@ def _on_signal(signum, _frame):
     raise KeyboardInterrupt("signal %d" % signum)
 
 
-def ctl(d, *args, timeout=30):
-    """hearthctl --data-dir D ARGS...; its stdout, or an exception with its stderr."""
-    r = subprocess.run([HEARTHCTL, "--data-dir", d, "--timeout", "10000"] + list(args),
-                       capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise RuntimeError("hearthctl %s (%s): %s" % (" ".join(args), d, (r.stderr or r.stdout).strip()))
-    return r.stdout.strip()
+def ctl(d, *args, tries=3):
+    """hearthctl --data-dir D ARGS...; its stdout, or an exception with its
+    stderr. A node saturated by its links (a hub on two shared cores) can take
+    seconds to answer: each try waits 60 s, and a timeout is tried again."""
+    for attempt in range(tries):
+        r = subprocess.run([HEARTHCTL, "--data-dir", d, "--timeout", "60000"] + list(args),
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode == 0:
+            return r.stdout.strip()
+        err = (r.stderr or r.stdout).strip()
+        if "ETIMEOUT" not in err or attempt == tries - 1:
+            raise RuntimeError("hearthctl %s (%s): %s" % (" ".join(args), d, err))
+        print("hearthctl %s (%s) timed out; again" % (args[0], d), file=sys.stderr, flush=True)
 
 
 def free_ports(n, avoid):
@@ -455,7 +463,7 @@ class Community:
                             lacking.discard(i)
             if not not_members and not lacking:
                 break
-            time.sleep(0.5)
+            time.sleep(2.0)
         t_members = time.monotonic()
         members = n - len(not_members)
         r = self.rec("grow", seconds_to_start=rnd(t_started - t0, 1),
@@ -669,6 +677,8 @@ class Community:
         by_msg = {}
         abandoned = 0
         nodes_warn = 0
+        crash = 0
+        crash_lines = {}
         for i, path in enumerate(self.logs):
             try:
                 with open(path, errors="replace") as f:
@@ -677,6 +687,9 @@ class Community:
                 continue
             warned = False
             for line in lines:
+                if "Assertion failed" in line or "Sanitizer" in line or "runtime error:" in line:
+                    crash += 1
+                    crash_lines[line.strip()[:160]] = crash_lines.get(line.strip()[:160], 0) + 1
                 m = re.match(r"\S+ (WARN|ERROR)\s+\[(\w+)\] (.*)", line)
                 if not m:
                     continue
@@ -690,7 +703,8 @@ class Community:
             nodes_warn += warned
         top = sorted(by_msg.items(), key=lambda x: -x[1])[:8]
         r = self.rec("logs", warn=counts["WARN"], error=counts["ERROR"], abandoned_no_progress=abandoned,
-                     nodes_with_warnings=nodes_warn, top=[{"count": c, "message": m} for m, c in top])
+                     nodes_with_warnings=nodes_warn,
+                     crash_lines=crash, crashes=[{"count": c, "line": m} for m, c in crash_lines.items()], top=[{"count": c, "message": m} for m, c in top])
         self.log("logs: %d WARN, %d ERROR, %d 'abandoned: no progress' on %d node(s)"
                  % (r["warn"], r["error"], abandoned, nodes_warn))
 
@@ -708,11 +722,18 @@ class Community:
         self.rec("post_bytes", bytes_per_post_per_node=b,
                  note="gossip message bytes in+out per node during the posts phase (incl. its idle traffic), / posts")
         self.idle()
-        self.scan_logs()
-        return self.records
 
     def stop(self):
-        stop_children([p for p in self.pids if p])
+        pids = [p for p in self.pids if p]
+        early = {pid: CHILDREN[pid].returncode for pid in pids
+                 if pid in CHILDREN and CHILDREN[pid].poll() is not None}
+        stop_children(pids)
+        bad = {i: EXITS.get(p) for i, p in enumerate(self.pids) if p and EXITS.get(p) not in (0, None)}
+        self.rec("exits", nodes=len(pids), exited_before_stop=len(early), nonzero_exits=len(bad),
+                 nonzero=[{"node": i, "status": st} for i, st in sorted(bad.items())[:20]],
+                 note="status of each hearthd after SIGTERM at the end (negative: killed by that signal)")
+        if bad:
+            self.log("%d node(s) exited with a non-zero status: %s" % (len(bad), sorted(bad.items())[:10]))
         self.ctl.close()
         self.pool.shutdown()
 
@@ -785,6 +806,8 @@ def table(records, gl):
         ("fds node 0", lambda t, n: by.get((t, n, "rss"), {}).get("fds_node0")),
         ("log WARN/ERROR", lambda t, n: "%s/%s" % (by[(t, n, "logs")]["warn"], by[(t, n, "logs")]["error"]) if (t, n, "logs") in by else "-"),
         ("'abandoned: no progress'", lambda t, n: by.get((t, n, "logs"), {}).get("abandoned_no_progress")),
+        ("crash lines in logs", lambda t, n: by.get((t, n, "logs"), {}).get("crash_lines")),
+        ("non-zero exits at stop", lambda t, n: by.get((t, n, "exits"), {}).get("nonzero_exits")),
     ]
     w = 26
     out = ["%-*s" % (w, "") + "".join("%16s" % ("%s %d" % k) for k in keys)]
@@ -862,10 +885,11 @@ def main():
             for n in sizes:
                 comm = Community(a, n, topo, os.path.join(base, "%s-%d" % (topo, n)))
                 try:
-                    records += comm.run()
+                    comm.run()
                 finally:
-                    records += [x for x in comm.records if x not in records]
-                    comm.stop()
+                    comm.stop()           # the exit statuses, then the logs up to the end
+                    comm.scan_logs()
+                    records += comm.records
                     comm = None
         gl = goals(records, sizes)
         for x in gl:
@@ -878,10 +902,9 @@ def main():
         status = 2
     except Exception as e:       # noqa: BLE001 — report, keep everything, stop the nodes
         print("run broke: %s" % e, file=sys.stderr)
+        records.append({"bench": "mesh", "record": "broke", "error": str(e)})
         status = 2
     finally:
-        if comm is not None:
-            comm.stop()
         stop_children()
         with open(os.path.join(base, "results.jsonl"), "a") as f:
             for r in records:
