@@ -46,6 +46,12 @@ it arrived (upper bound, the figure reported as p50/p99; the lower bounds are
 given as lo_p50/lo_p99). The summary gives the mean interval between two
 polls of a node (the width of the bracket) and the probe's CPU.
 
+Every node but node 0 runs at --node-nice (default 5) above this process: on
+two shared cores, 260 nodes ask for more CPU than there is, and node 0, the
+one a user invites everyone from, must still answer its invites (its own
+machine would not share its CPU with 259 others). Nice changes who waits,
+not how much CPU a node uses, so the idle CPU figures are not affected.
+
 Every hearthd started is a child of this process, started with
 PR_SET_PDEATHSIG, and stopped by its pid (SIGTERM, then SIGKILL) on any exit,
 Ctrl-C included. The run's directory keeps results.jsonl and every node's
@@ -203,8 +209,10 @@ CHILDREN = {}               # pid -> Popen: every hearthd started, until reaped
 EXITS = {}                  # pid -> exit status of a stopped hearthd (negative: signal)
 
 
-def _pdeathsig():
+def _child_setup(nice):
     # The node dies with this process even on SIGKILL (Linux prctl).
+    if nice:
+        os.nice(nice)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)     # PR_SET_PDEATHSIG
@@ -357,9 +365,10 @@ class Community:
     def start(self, i):
         cmd = [HEARTHD, "--data-dir", self.dirs[i], "--listen", "tcp://127.0.0.1:%d" % self.ports[i]]
         cmd += self.args.hearthd_arg
+        nice = 0 if i == 0 else self.args.node_nice
         with open(self.logs[i], "ab") as lf:
             p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT,
-                                 start_new_session=True, preexec_fn=_pdeathsig)
+                                 start_new_session=True, preexec_fn=lambda: _child_setup(nice))
         CHILDREN[p.pid] = p
         self.pids[i] = p.pid
         self.started_at[i] = time.monotonic()
@@ -841,6 +850,9 @@ def main():
     ap.add_argument("--batch-deadline", type=float, default=60.0, help="seconds a batch (chain: a node) may take to become members")
     ap.add_argument("--member-deadline", type=float, default=float(os.environ.get("MESH_MEMBER_DEADLINE", "120")),
                     help="seconds after the last start for every node to be a member")
+    ap.add_argument("--node-nice", type=int, default=int(os.environ.get("MESH_NODE_NICE", "5")),
+                    help="nice increment of every node but node 0 (the inviter, which must answer its "
+                         "invites while the others share the cores with it)")
     ap.add_argument("--jobs", type=int, default=4, help="hearthctl processes at once while growing")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dir", default=os.environ.get("MESH_DIR"))
