@@ -46,11 +46,17 @@ it arrived (upper bound, the figure reported as p50/p99; the lower bounds are
 given as lo_p50/lo_p99). The summary gives the mean interval between two
 polls of a node (the width of the bracket) and the probe's CPU.
 
-Every node but node 0 runs at --node-nice (default 5) above this process: on
-two shared cores, 260 nodes ask for more CPU than there is, and node 0, the
-one a user invites everyone from, must still answer its invites (its own
-machine would not share its CPU with 259 others). Nice changes who waits,
-not how much CPU a node uses, so the idle CPU figures are not affected.
+Every node but node 0 runs at --node-nice (default 19, the lowest priority)
+above this process (run the driver itself without `nice`): on two shared
+cores 260 nodes of a daemon whose idle cost is too high ask for more CPU
+than there is, and node 0, the one a user invites everyone from, must still
+answer its invites (its own machine would not share its CPU with 259
+others); it also leaves the machine to other work. Nice changes who waits,
+not how much CPU a node uses, so the idle CPU figures hold as long as the
+machine has idle time left: the idle record gives the machine's idle share
+over the window (from /proc/stat) and says "saturated" when it had none, in
+which case the per-node figure is what each node got, a lower bound of what
+it asked for.
 
 Every hearthd started is a child of this process, started with
 PR_SET_PDEATHSIG, and stopped by its pid (SIGTERM, then SIGKILL) on any exit,
@@ -301,6 +307,13 @@ def proc_cpu_ticks(pid):
         return None
 
 
+def machine_ticks():
+    """(all, idle) CPU ticks of the machine so far (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v[:8]), v[3] + v[4]
+
+
 def proc_rss_kib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -333,6 +346,11 @@ def rnd(x, nd=3):
 
 # --------------------------------------------------------------------------
 # one community
+
+# Mesh stats of a daemon with the overlay (absent before it): summed and
+# maxed over the nodes in the links record.
+OVERLAY_STATS = ("known_peers", "inbound_refused", "redirects_received")
+
 
 class Community:
     def __init__(self, args, n, topology, base):
@@ -603,7 +621,9 @@ class Community:
                         "out": sum(1 for x in up if x.get("direction") == "out"),
                         "neighbours": len({x["node_id"] for x in up}),
                         "known": len(p),
-                        "bytes_in": s.get("bytes_in", 0), "bytes_out": s.get("bytes_out", 0)})
+                        "bytes_in": s.get("bytes_in", 0), "bytes_out": s.get("bytes_out", 0),
+                        # Overlay counters, where the daemon has them.
+                        "ov": {k: s[k] for k in OVERLAY_STATS if k in s}})
         return out
 
     def links(self, state):
@@ -622,6 +642,10 @@ class Community:
                      neighbours_mean=rnd(statistics.mean(s["neighbours"] for _, s in ok), 2),
                      nodes_over_2x_mean=sum(1 for x in links if x > 2 * mean),
                      zero_link_nodes=sum(1 for x in links if x == 0))
+        for k in OVERLAY_STATS:
+            v = [x["ov"][k] for _, x in ok if k in x["ov"]]
+            if v:
+                r["overlay_" + k] = {"sum": sum(v), "max": max(v), "mean": rnd(statistics.mean(v), 1)}
         self.log("links per node: max %d (node %d), mean %.2f, min %d; node 0 %s (%s in)"
                  % (r["max"], top[0][0], mean, r["min"], r["node0"], r["node0_in"]))
         return r
@@ -644,10 +668,12 @@ class Community:
         live = [i for i in range(self.n) if self.alive(i)]
         before = self.mesh_state()
         c0 = {i: proc_cpu_ticks(self.pids[i]) for i in live}
+        m0 = machine_ticks()
         l0 = os.getloadavg()
         t0 = time.monotonic()
         time.sleep(a.idle_seconds)
         c1 = {i: proc_cpu_ticks(self.pids[i]) for i in live}
+        m1 = machine_ticks()
         t1 = time.monotonic()
         l1 = os.getloadavg()
         after = self.mesh_state()
@@ -664,6 +690,8 @@ class Community:
                      busiest=sorted(per, key=lambda i: -per[i])[:5],
                      cores_used_all_nodes=rnd(sum(vals) / 60.0, 2),
                      loadavg_1m=[l0[0], l1[0]],
+                     machine_idle_pct=rnd(100.0 * (m1[1] - m0[1]) / max(1, m1[0] - m0[0]), 1),
+                     saturated=(m1[1] - m0[1]) < 0.05 * (m1[0] - m0[0]),
                      idle_bytes_per_min_per_node=self.bytes_delta(before, after, minutes))
         self.log("idle: median %.3f CPU-s/min per node (node 0 %.3f, max %.3f), all nodes %.2f cores"
                  % (r["cpu_s_per_min_median"], per.get(0, float("nan")), r["cpu_s_per_min_max"],
@@ -808,6 +836,7 @@ def table(records, gl):
         ("idle CPU-s/min median", lambda t, n: by.get((t, n, "idle_cpu"), {}).get("cpu_s_per_min_median")),
         ("idle CPU-s/min node 0", lambda t, n: by.get((t, n, "idle_cpu"), {}).get("cpu_s_per_min_node0")),
         ("idle CPU-s/min max", lambda t, n: by.get((t, n, "idle_cpu"), {}).get("cpu_s_per_min_max")),
+        ("machine idle % (window)", lambda t, n: by.get((t, n, "idle_cpu"), {}).get("machine_idle_pct")),
         ("idle cores, all nodes", lambda t, n: by.get((t, n, "idle_cpu"), {}).get("cores_used_all_nodes")),
         ("idle B/min/node median", lambda t, n: ((by.get((t, n, "idle_cpu")) or {}).get("idle_bytes_per_min_per_node") or {}).get("median")),
         ("idle B/min node 0", lambda t, n: ((by.get((t, n, "idle_cpu")) or {}).get("idle_bytes_per_min_per_node") or {}).get("node0")),
@@ -850,7 +879,7 @@ def main():
     ap.add_argument("--batch-deadline", type=float, default=60.0, help="seconds a batch (chain: a node) may take to become members")
     ap.add_argument("--member-deadline", type=float, default=float(os.environ.get("MESH_MEMBER_DEADLINE", "120")),
                     help="seconds after the last start for every node to be a member")
-    ap.add_argument("--node-nice", type=int, default=int(os.environ.get("MESH_NODE_NICE", "5")),
+    ap.add_argument("--node-nice", type=int, default=int(os.environ.get("MESH_NODE_NICE", "19")),
                     help="nice increment of every node but node 0 (the inviter, which must answer its "
                          "invites while the others share the cores with it)")
     ap.add_argument("--jobs", type=int, default=4, help="hearthctl processes at once while growing")
