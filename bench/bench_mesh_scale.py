@@ -772,6 +772,7 @@ class Community:
     def run(self):
         os.makedirs(self.base)
         self.grow()
+        time.sleep(self.args.settle_seconds)
         s0 = self.mesh_state()
         tp = time.monotonic()
         self.visibility()
@@ -910,7 +911,7 @@ def main():
     ap.add_argument("--post-deadline", type=float, default=30.0, help="seconds a post may take to reach every node")
     ap.add_argument("--poll-rate", type=float, default=3000.0, help="market.get requests a second, all nodes together")
     ap.add_argument("--idle-seconds", type=float, default=float(os.environ.get("MESH_IDLE_SECONDS", "60")))
-    ap.add_argument("--settle-seconds", type=float, default=5.0, help="pause after the posts before the idle window")
+    ap.add_argument("--settle-seconds", type=float, default=5.0, help="pause after growing (before the posts) and after the posts (before the idle window)")
     ap.add_argument("--batch", type=int, default=26, help="star: nodes invited and started together")
     ap.add_argument("--batch-deadline", type=float, default=60.0, help="seconds a batch (chain: a node) may take to become members")
     ap.add_argument("--member-deadline", type=float, default=float(os.environ.get("MESH_MEMBER_DEADLINE", "120")),
