@@ -34,6 +34,14 @@
 #       down, churn; the figures as a table and JSON lines, the goals, and
 #       CPU time and peak memory per run. SIM_SEED (default 1), SIM_POSTS
 #       (default 50).
+#   scripts/bench.sh mesh [bench_mesh_scale.py options...]   (alias: scale)
+#       Release build, then bench/bench_mesh_scale.py: communities of real
+#       hearthd processes on 127.0.0.1 (default 10 and 260 nodes, star:
+#       everyone invited by node 0), grown with init/invite/join; membership,
+#       links per node, post visibility p50/p99, bytes, idle CPU-s a minute per
+#       node (ratio between the sizes), RSS, log warnings. A table, and JSON
+#       lines in the run's dir. Options: --sizes 10,260 --topology star,chain
+#       --posts 10 --idle-seconds 60 --dir DIR --keep (see --help).
 #
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
@@ -98,6 +106,11 @@ case "$cmd" in
             echo "== sim $n nodes: $BUILD_DIR/sim/hearth_sim --nodes $n --posts ${SIM_POSTS:-50} --seed ${SIM_SEED:-1} $*"
             "$BUILD_DIR/sim/hearth_sim" --nodes "$n" --posts "${SIM_POSTS:-50}" --seed "${SIM_SEED:-1}" "$@" 2>&1
         done
+        ;;
+    mesh|scale)
+        build hearthd hearthctl
+        HEARTHD="$BUILD_DIR/node/hearthd" HEARTHCTL="$BUILD_DIR/node/hearthctl" \
+            exec python3 "$ROOT/bench/bench_mesh_scale.py" "$@"
         ;;
     help|-h|--help)
         usage
