@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <czmq.h>
+#include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "node_config.h"
@@ -403,6 +404,12 @@ main (int argc, char *argv [])
                                               "member's node) or a control endpoint ipc://…");
             ctl.remote = 1;
         }
+        else
+        if (!(strncmp (node, "ipc://", 6) == 0 && node [6])
+        &&  !(strncmp (node, "tcp://", 6) == 0 && hearth_tcp_endpoint_valid (node, 0)))
+            return hearthctl_usage_error (&ctl, "--node must be a control endpoint (ipc://PATH or "
+                                          "tcp://HOST:PORT) or another member's node "
+                                          "NODE_ID@tcp://HOST:PORT");
     }
     if (data_dir || !node || ctl.remote) {
         char given [NODE_CONFIG_PATH_MAX];

@@ -64,6 +64,8 @@ expect_exit 2 ctl "$D" market post --t x
 [[ "$OUT" == *"ambiguous option '--t'"*"--title"* ]] || fail "ambiguous option: $OUT"
 expect_exit 2 ctl "$D" market search -k
 [[ "$OUT" == *"-k needs a value"* ]] || fail "missing value: $OUT"
+expect_exit 2 "$HEARTHCTL" --node "not an endpoint" stats
+[[ "$OUT" == *"--node must be a control endpoint"* ]] || fail "malformed --node taken for a stopped daemon: $OUT"
 expect_exit 2 ctl "$D" --json market lst
 assert_json "$OUT" "d['error'] == 'bad_request' and 'market list' in d['message']" "usage error as a JSON body"
 
