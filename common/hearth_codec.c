@@ -4,11 +4,16 @@
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
+#include <sodium.h>
 #include "hearth_codec.h"
 #include "hearth_error.h"
 
-static const char s_b64url [] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/*  base64url and hex are libsodium's (sodium_bin2base64, sodium_base642bin,
+    sodium_bin2hex); these wrappers keep Hearth's contract: no padding, and
+    decoding refuses padding, any other alphabet, a length no byte count
+    gives and non-zero trailing bits, as libsodium's URL-safe no-padding
+    variant does. Neither needs sodium_init. */
+#define S_B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 size_t
 hearth_b64url_len (size_t n)
@@ -19,67 +24,22 @@ hearth_b64url_len (size_t n)
 void
 hearth_b64url_encode (const uint8_t *in, size_t n, char *out)
 {
-    size_t o = 0, i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t) in [i] << 16 | (uint32_t) in [i + 1] << 8 | in [i + 2];
-        out [o++] = s_b64url [v >> 18 & 63];
-        out [o++] = s_b64url [v >> 12 & 63];
-        out [o++] = s_b64url [v >> 6 & 63];
-        out [o++] = s_b64url [v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t) in [i] << 16;
-        out [o++] = s_b64url [v >> 18 & 63];
-        out [o++] = s_b64url [v >> 12 & 63];
-    }
-    else
-    if (n - i == 2) {
-        uint32_t v = (uint32_t) in [i] << 16 | (uint32_t) in [i + 1] << 8;
-        out [o++] = s_b64url [v >> 18 & 63];
-        out [o++] = s_b64url [v >> 12 & 63];
-        out [o++] = s_b64url [v >> 6 & 63];
-    }
-    out [o] = 0;
-}
-
-static int
-s_b64url_value (char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
+    /*  sodium_base64_ENCODED_LEN (n, S_B64URL) is exactly
+        hearth_b64url_len (n) + 1, the capacity the caller gives. */
+    sodium_bin2base64 (out, hearth_b64url_len (n) + 1, in, n, S_B64URL);
 }
 
 int
 hearth_b64url_decode (const char *text, uint8_t *out, size_t cap)
 {
-    size_t len = strlen (text);
+    size_t len = strlen (text), n = 0;
     if (len % 4 == 1)
         return -1;                          /* no byte count gives this length */
-    size_t n = len / 4 * 3 + (len % 4 == 0? 0: len % 4 - 1);
-    if (n > cap)
+    if (len / 4 * 3 + (len % 4 == 0? 0: len % 4 - 1) > cap)
         return -1;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = s_b64url_value (text [i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t) v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out [o++] = (uint8_t) (acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0)
-        return -1;                          /* non-canonical trailing bits */
-    return (int) o;
+    if (sodium_base642bin (out, cap, text, len, NULL, &n, NULL, S_B64URL) != 0)
+        return -1;                          /* bad character, padding, stray bits */
+    return (int) n;
 }
 
 void
@@ -159,12 +119,7 @@ hearth_time_format_ms (uint64_t unix_ms, char out [HEARTH_TIME_SIZE])
 void
 hearth_hex_encode (const uint8_t *in, size_t n, char *out)
 {
-    static const char digits [] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out [2 * i] = digits [in [i] >> 4];
-        out [2 * i + 1] = digits [in [i] & 15];
-    }
-    out [2 * n] = 0;
+    sodium_bin2hex (out, 2 * n + 1, in, n);
 }
 
 int

@@ -18,6 +18,7 @@
 #define S_LINE_MAX 1024
 
 static hearth_log_level_t s_level = HEARTH_LOG_INFO;
+static int s_silent;          /* hearth_log_set_silent: print nothing */
 static const char *s_level_names [] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
 typedef struct {
@@ -37,6 +38,12 @@ hearth_log_set_level (hearth_log_level_t level)
         s_level = level;
 }
 
+void
+hearth_log_set_silent (int silent)
+{
+    s_silent = silent;
+}
+
 int
 hearth_log_parse_level (const char *text, hearth_log_level_t *level)
 {
@@ -53,6 +60,8 @@ static void
 s_emit (hearth_log_level_t level, const char *component, uint64_t suppressed,
         const char *fmt, va_list args)
 {
+    if (s_silent)
+        return;
     char line [S_LINE_MAX];
     char stamp [HEARTH_TIME_SIZE];
     hearth_time_format_ms (hearth_now_ms (), stamp);

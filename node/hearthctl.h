@@ -5,8 +5,9 @@
     calling hearthd), and one file per group of commands:
     hearthctl_admin.c (init, id, invite, join, repair: the identity, the
     community and the data dir), hearthctl_market.c (market post, list,
-    get, expire, search) and hearthctl_node.c (stats, peers, events, call:
-    a running node). Dependencies go one way: hearthctl.c calls the
+    get, expire, search), hearthctl_node.c (stats, peers, events, call:
+    a running node) and hearthctl_data.c (events export and import,
+    backup: data in and out). Dependencies go one way: hearthctl.c calls the
     commands, the commands call hearthctl_common.c, which calls nothing of
     theirs. Not installed, not included outside node/hearthctl*.c.
 
@@ -17,6 +18,7 @@
 #ifndef HEARTHCTL_H_INCLUDED
 #define HEARTHCTL_H_INCLUDED
 
+#include <getopt.h>
 #include <stdint.h>
 #include <jansson.h>
 #include "node_config.h"
@@ -25,7 +27,8 @@
 #define HEARTHCTL_EXIT_OK           0
 #define HEARTHCTL_EXIT_FAILED       1
 #define HEARTHCTL_EXIT_USAGE        2
-#define HEARTHCTL_EXIT_UNAVAILABLE  3
+#define HEARTHCTL_EXIT_UNAVAILABLE  3     /* the node did not answer in time */
+#define HEARTHCTL_EXIT_NOT_RUNNING  4     /* no hearthd listens on the control socket */
 
 /*  The global options, filled in by main and read by every command
     (which may set json from its own --json). */
@@ -38,6 +41,7 @@ typedef struct {
     int  json;
     int  timeout_ms;
     int  timeout_given;                        /* --timeout was used */
+    const char *command;                       /* "market post": for messages; static */
 } hearthctl_t;
 
 /* ---- reporting (hearthctl_common.c) ---- */
@@ -56,6 +60,20 @@ int
     HEARTHCTL_EXIT_USAGE. */
 int
     hearthctl_usage_error (const hearthctl_t *ctl, const char *message);
+
+/*  An option getopt_long did not accept (it returned '?'; argv and
+    options as given to it): names it, says whether it is unknown (with
+    the nearest known option), ambiguous or missing its value. Returns
+    HEARTHCTL_EXIT_USAGE. */
+int
+    hearthctl_bad_option (const hearthctl_t *ctl, char **argv, const struct option *options);
+
+/*  The word of names (NULL-terminated) nearest to word by edit distance
+    (insertions, deletions, substitutions, swaps of neighbours), if near
+    enough to be a likely typo (at most 2 edits, fewer for short words);
+    else NULL. Borrowed from names. */
+const char *
+    hearthctl_suggest (const char *word, const char *const *names);
 
 /*  Options of a command that takes only --json and no arguments: sets
     ctl->json; HEARTHCTL_EXIT_OK or the usage error (naming the command). */
@@ -128,5 +146,13 @@ int
     hearthctl_cmd_events (hearthctl_t *ctl, int argc, char **argv);
 int
     hearthctl_cmd_call (hearthctl_t *ctl, int argc, char **argv);
+
+/*  hearthctl_data.c: events export, events import, backup */
+int
+    hearthctl_cmd_events_export (hearthctl_t *ctl, int argc, char **argv);
+int
+    hearthctl_cmd_events_import (hearthctl_t *ctl, int argc, char **argv);
+int
+    hearthctl_cmd_backup (hearthctl_t *ctl, int argc, char **argv);
 
 #endif

@@ -153,7 +153,7 @@ hearthctl_cmd_init (hearthctl_t *ctl, int argc, char **argv)
         if (opt == 'c') { name = optarg; community_given = 1; }
         else if (opt == 'I') identity_only = 1;
         else if (opt == 'j') ctl->json = 1;
-        else return hearthctl_usage_error (ctl, "init: unknown option");
+        else return hearthctl_bad_option (ctl, argv, options);
     }
     if (optind < argc)
         return hearthctl_usage_error (ctl, "init takes no arguments");
@@ -236,7 +236,8 @@ hearthctl_cmd_init (hearthctl_t *ctl, int argc, char **argv)
         printf ("  node      %s (%s)%s\n", identity_short_id (identity), identity_node_id (identity),
                 created_identity? "": " [existing key]");
         printf ("  community \"%s\" %s (this node is its root)\n", name, community);
-        printf ("start the node with: hearthd --data-dir %s\n", ctl->data_dir);
+        printf ("start the node with: hearthd --data-dir %s --listen tcp://0.0.0.0:%d\n", ctl->data_dir,
+                NODE_CONFIG_PEER_PORT);
     }
     identity_destroy (&identity);
     return HEARTHCTL_EXIT_OK;
@@ -314,30 +315,56 @@ hearthctl_cmd_invite (hearthctl_t *ctl, int argc, char **argv)
         { "level", required_argument, NULL, 'l' },
         { "ttl",   required_argument, NULL, 'T' },
         { "out",   required_argument, NULL, 'o' },
+        { "endpoint", required_argument, NULL, 'e' },
         { "json",  no_argument,       NULL, 'j' },
         { NULL, 0, NULL, 0 }
     };
     const char *level = NULL, *out_path = NULL;
     uint64_t ttl = 0;
     int opt, ttl_given = 0;
+    json_t *endpoints = json_array ();
+    if (!endpoints)
+        return hearthctl_fail_err (ctl, HEARTH_ENOMEM, NULL);
     optind = 0;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'l') level = optarg;
+        if (opt == 'e') {
+            if (!node_invite_address_valid (optarg)) {
+                json_decref (endpoints);
+                return hearthctl_usage_error (ctl, "--endpoint must be a member's peer address "
+                                              "NODE_ID@tcp://HOST:PORT (its `hearthctl id`)");
+            }
+            json_array_append_new (endpoints, json_string (optarg));
+        }
+        else if (opt == 'l') level = optarg;
         else if (opt == 'o') out_path = optarg;
         else if (opt == 'j') ctl->json = 1;
         else if (opt == 'T') {
-            if (hearthctl_parse_u64 (optarg, &ttl) != 0 || ttl < 1)
+            if (hearthctl_parse_u64 (optarg, &ttl) != 0 || ttl < 1) {
+                json_decref (endpoints);
                 return hearthctl_usage_error (ctl, "--ttl must be a positive whole number of seconds");
+            }
             ttl_given = 1;
         }
-        else return hearthctl_usage_error (ctl, "invite: unknown option");
+        else {
+            json_decref (endpoints);
+            return hearthctl_bad_option (ctl, argv, options);
+        }
     }
+    const char *problem = NULL;
     if (argc - optind != 1)
-        return hearthctl_usage_error (ctl, "invite needs exactly one NODE_ID (the invitee's "
-                                      "`hearthctl id`)");
+        problem = argc - optind == 0? "invite needs the invitee's NODE_ID (from its `hearthctl init "
+                                      "--identity-only`)": "invite takes exactly one NODE_ID";
+    else
     if (level && strcmp (level, "member") != 0 && strcmp (level, "trusted") != 0)
-        return hearthctl_usage_error (ctl, "--level must be member or trusted");
+        problem = "--level must be member or trusted";
+    if (problem) {
+        json_decref (endpoints);
+        return hearthctl_usage_error (ctl, problem);
+    }
     json_t *input = json_object ();
+    if (json_array_size (endpoints) > 0)
+        json_object_set (input, "bootstrap_endpoints", endpoints);
+    json_decref (endpoints);
     int rc = hearthctl_set_text (ctl, input, "node_id", argv [optind]);
     if (rc == HEARTHCTL_EXIT_OK && level)
         json_object_set_new (input, "level", json_string (level));
@@ -370,19 +397,31 @@ hearthctl_cmd_invite (hearthctl_t *ctl, int argc, char **argv)
                 json_string_value (json_object_get (blob, "expires_at")),
                 json_array_size (json_object_get (blob, "bootstrap_endpoints")));
     }
-    if (rc == HEARTHCTL_EXIT_OK && !ctl->json
-    &&  json_array_size (json_object_get (blob, "bootstrap_endpoints")) == 0)
-        fprintf (stderr, "hearthctl: warning: this node does not listen for peers (start hearthd "
-                 "with --listen), so the invite names no bootstrap endpoint\n");
+    /*  Loopback endpoints only: usable on this machine alone. */
+    size_t i_endpoint, loopback = 0;
+    json_t *endpoint;
+    json_array_foreach (json_object_get (blob, "bootstrap_endpoints"), i_endpoint, endpoint) {
+        const char *at = strchr (json_string_value (endpoint)? json_string_value (endpoint): "", '@');
+        if (at && (strncmp (at + 1, "tcp://127.", 10) == 0 || strncmp (at + 1, "tcp://localhost:", 16) == 0
+               ||  strncmp (at + 1, "tcp://[::1]:", 12) == 0))
+            loopback++;
+    }
+    if (rc == HEARTHCTL_EXIT_OK && !ctl->json && loopback
+    &&  loopback == json_array_size (json_object_get (blob, "bootstrap_endpoints")))
+        fprintf (stderr, "hearthctl: warning: the invite names only loopback endpoints, so only a node "
+                 "on this machine can use it; for neighbours start hearthd with --advertise "
+                 "tcp://THIS_HOST:PORT or give --endpoint\n");
     free (text);
     json_decref (blob);
     return rc;
 }
 
-/*  Append the bootstrap endpoints missing from DIR/hearth.cfg as peers.
+/*  Append the bootstrap endpoints (and the n_extra addresses of join's
+    --peer) missing from DIR/hearth.cfg as peers.
     Returns the number added, or -1 (errno) if the file cannot be written. */
 static int
-s_add_config_peers (const hearthctl_t *ctl, const node_invite_t *invite)
+s_add_config_peers (const hearthctl_t *ctl, const node_invite_t *invite, const char *const *extra,
+                    size_t n_extra)
 {
     char path [NODE_CONFIG_PATH_MAX + 32];
     snprintf (path, sizeof path, "%s/%s", ctl->data_dir, NODE_CONFIG_FILE_NAME);
@@ -395,8 +434,9 @@ s_add_config_peers (const hearthctl_t *ctl, const node_invite_t *invite)
     free (message);
     int added = 0;
     FILE *file = NULL;
-    for (size_t i = 0; i < node_invite_endpoint_count (invite); i++) {
-        const char *address = node_invite_endpoint (invite, i);
+    size_t n_invite = node_invite_endpoint_count (invite);
+    for (size_t i = 0; i < n_invite + n_extra; i++) {
+        const char *address = i < n_invite? node_invite_endpoint (invite, i): extra [i - n_invite];
         int known = 0;
         for (size_t p = 0; p < cfg.n_peers; p++)
             if (strcmp (cfg.peers [p], address) == 0)
@@ -407,7 +447,8 @@ s_add_config_peers (const hearthctl_t *ctl, const node_invite_t *invite)
             file = fopen (path, "a");
             if (!file)
                 return -1;
-            fprintf (file, "#   added by `hearthctl join` from the invite's bootstrap endpoints\n"
+            fprintf (file, "#   added by `hearthctl join` from the invite's bootstrap endpoints "
+                     "(and --peer)\n"
                      "peers\n");
         }
         fprintf (file, "    peer = \"%s\"\n", address);
@@ -422,17 +463,29 @@ int
 hearthctl_cmd_join (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
+        { "peer", required_argument, NULL, 'p' },
         { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 }
     };
+    const char *peers [NODE_INVITE_MAX_ENDPOINTS];
+    size_t n_peers = 0;
     int opt;
     optind = 0;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 'j') ctl->json = 1;
-        else return hearthctl_usage_error (ctl, "join: unknown option");
+        else if (opt == 'p') {
+            if (!node_invite_address_valid (optarg))
+                return hearthctl_usage_error (ctl, "--peer must be a member's peer address "
+                                              "NODE_ID@tcp://HOST:PORT (its `hearthctl id`)");
+            if (n_peers >= NODE_INVITE_MAX_ENDPOINTS)
+                return hearthctl_usage_error (ctl, "too many --peer options");
+            peers [n_peers++] = optarg;
+        }
+        else return hearthctl_bad_option (ctl, argv, options);
     }
     if (argc - optind != 1)
-        return hearthctl_usage_error (ctl, "join needs exactly one INVITE_FILE");
+        return hearthctl_usage_error (ctl, argc - optind == 0? "join needs the INVITE_FILE a member "
+                                      "wrote with `hearthctl invite`": "join takes exactly one INVITE_FILE");
     if (!ctl->data_dir [0])
         return hearthctl_usage_error (ctl, "join needs --data-dir (not --node)");
     int exit_code = HEARTHCTL_EXIT_OK;
@@ -446,6 +499,16 @@ hearthctl_cmd_join (hearthctl_t *ctl, int argc, char **argv)
         exit_code = hearthctl_fail_err (ctl, err, message);
         goto done;
     }
+    /*  An invite naming nowhere to connect to, and no --peer: the node
+        would wait for ever. Refuse before changing anything. */
+    if (node_invite_endpoint_count (invite) == 0 && n_peers == 0) {
+        exit_code = hearthctl_failf (ctl, HEARTH_EINVAL, "the invite %s names no bootstrap endpoint, "
+                                     "so this node would have nobody to connect to: ask the inviter "
+                                     "for a new invite from a node that listens (hearthd --listen, "
+                                     "or `hearthctl invite --endpoint`), or give --peer "
+                                     "NODE_ID@tcp://HOST:PORT of a member", argv [optind]);
+        goto done;
+    }
     int already = 0;
     err = node_invite_join (invite, identity, ctl->data_dir, hearth_now_ms (), &already, &message);
     if (err != HEARTH_OK) {
@@ -455,7 +518,7 @@ hearthctl_cmd_join (hearthctl_t *ctl, int argc, char **argv)
     char path [NODE_CONFIG_PATH_MAX + 32], community [HEARTH_NODE_ID_SIZE];
     snprintf (path, sizeof path, "%s/%s", ctl->data_dir, NODE_INVITE_FILE_NAME);
     hearth_node_id_format (node_invite_community_id (invite), community);
-    int added = s_add_config_peers (ctl, invite);
+    int added = s_add_config_peers (ctl, invite, peers, n_peers);
     if (added < 0) {
         exit_code = hearthctl_failf (ctl, HEARTH_EIO, "cannot add the bootstrap peers to %s/%s: %s",
                                      ctl->data_dir, NODE_CONFIG_FILE_NAME, strerror (errno));
@@ -568,7 +631,7 @@ hearthctl_cmd_repair (hearthctl_t *ctl, int argc, char **argv)
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 'a') apply = 1;
         else if (opt == 'j') ctl->json = 1;
-        else return hearthctl_usage_error (ctl, "repair: unknown option");
+        else return hearthctl_bad_option (ctl, argv, options);
     }
     if (optind < argc)
         return hearthctl_usage_error (ctl, "repair takes no arguments");

@@ -38,7 +38,10 @@ s_fail (const hearthctl_t *ctl, const char *code, const char *message, int exit_
 }
 
 /*  Report a failure of a Hearth error: its wire error code and its own
-    name (ECORRUPT, ENOSPC, ...), as node_control_reply_error does. */
+    name (ECORRUPT, ENOSPC, ...), as node_control_reply_error does. For
+    people, a failure whose wire code is only internal_error (a local step:
+    a key file, the disk, the log) is the message and the name alone, one
+    line, so it does not read as the node's fault. */
 static int
 s_fail_code (const hearthctl_t *ctl, int err, const char *message, int exit_code)
 {
@@ -47,6 +50,10 @@ s_fail_code (const hearthctl_t *ctl, int err, const char *message, int exit_code
         printf ("%s\n", body? body: "{\"error\":\"internal_error\"}");
         free (body);
     }
+    else
+    if (strcmp (hearth_error_code (err), "internal_error") == 0)
+        fprintf (stderr, "hearthctl: error: %s (%s)\n", message? message: hearth_strerror (err),
+                 hearth_error_name (err));
     else
         fprintf (stderr, "hearthctl: error: %s (%s): %s\n", hearth_error_code (err),
                  hearth_error_name (err), message? message: hearth_strerror (err));
@@ -78,10 +85,119 @@ int
 hearthctl_usage_error (const hearthctl_t *ctl, const char *message)
 {
     if (!ctl->json)
-        fprintf (stderr, "hearthctl: %s (see `hearthctl --help`)\n", message);
+        fprintf (stderr, "hearthctl: %s (see `hearthctl %s%s--help`)\n", message,
+                 ctl->command? ctl->command: "", ctl->command? " ": "");
     else
         s_fail (ctl, "bad_request", message, HEARTHCTL_EXIT_USAGE);
     return HEARTHCTL_EXIT_USAGE;
+}
+
+/*  Edit distance of a and b (optimal string alignment: insertions,
+    deletions, substitutions and swaps of neighbours), stopping at
+    S_SUGGEST_MAX_LEN characters. */
+#define S_SUGGEST_MAX_LEN 64
+static size_t
+s_distance (const char *a, const char *b)
+{
+    size_t n = strnlen (a, S_SUGGEST_MAX_LEN), m = strnlen (b, S_SUGGEST_MAX_LEN);
+    static size_t d [S_SUGGEST_MAX_LEN + 1][S_SUGGEST_MAX_LEN + 1];
+    for (size_t i = 0; i <= n; i++) d [i][0] = i;
+    for (size_t j = 0; j <= m; j++) d [0][j] = j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            size_t cost = a [i - 1] == b [j - 1]? 0: 1;
+            size_t best = d [i - 1][j] + 1;
+            if (d [i][j - 1] + 1 < best) best = d [i][j - 1] + 1;
+            if (d [i - 1][j - 1] + cost < best) best = d [i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a [i - 1] == b [j - 2] && a [i - 2] == b [j - 1]
+            &&  d [i - 2][j - 2] + 1 < best)
+                best = d [i - 2][j - 2] + 1;
+            d [i][j] = best;
+        }
+    return d [n][m];
+}
+
+const char *
+hearthctl_suggest (const char *word, const char *const *names)
+{
+    const char *best = NULL;
+    size_t best_distance = SIZE_MAX, len = strlen (word);
+    /*  Short words tolerate one edit, longer ones two. */
+    size_t limit = len <= 4? 1: 2;
+    for (size_t i = 0; names [i]; i++) {
+        size_t distance = s_distance (word, names [i]);
+        /*  A prefix of a known word ("--cat" for "--category") counts as near. */
+        if (len >= 3 && strncmp (names [i], word, len) == 0)
+            distance = 1;
+        if (distance < best_distance) {
+            best_distance = distance;
+            best = names [i];
+        }
+    }
+    return best_distance <= limit? best: NULL;
+}
+
+int
+hearthctl_bad_option (const hearthctl_t *ctl, char **argv, const struct option *options)
+{
+    /*  getopt_long leaves optind past the argument it refused. */
+    const char *arg = optind > 0? argv [optind - 1]: "";
+    char message [512], word [128];
+    if (!arg || strncmp (arg, "--", 2) != 0) {
+        /*  A short option: optopt names it. */
+        int takes_value = 0;
+        for (size_t i = 0; options [i].name; i++)
+            if (options [i].val == optopt && options [i].has_arg == required_argument
+            &&  strlen (options [i].name) == 1)
+                takes_value = 1;
+        if (takes_value)
+            snprintf (message, sizeof message, "-%c needs a value", optopt);
+        else
+            snprintf (message, sizeof message, "unknown option '-%c'", optopt? optopt: '?');
+        return hearthctl_usage_error (ctl, message);
+    }
+    snprintf (word, sizeof word, "%.*s", (int) strcspn (arg, "="), arg);
+    const char *names [64 + 1];
+    char spelled [64][48];
+    size_t n = 0, matches = 0;
+    const char *match = NULL;
+    for (size_t i = 0; options [i].name && n < 64; i++) {
+        snprintf (spelled [n], sizeof spelled [n], "--%s", options [i].name);
+        names [n] = spelled [n];
+        if (strncmp (spelled [n], word, strlen (word)) == 0) {
+            matches++;
+            match = names [n];
+            if (strcmp (spelled [n], word) == 0) {
+                matches = 1;
+                n++;
+                break;
+            }
+        }
+        n++;
+    }
+    names [n] = NULL;
+    if (matches == 1 && match) {
+        snprintf (message, sizeof message, "%s needs a value", match);
+        return hearthctl_usage_error (ctl, message);
+    }
+    if (matches > 1) {
+        snprintf (message, sizeof message, "ambiguous option '%.100s' (", word);
+        int first = 1;
+        for (size_t i = 0; i < n; i++)
+            if (strncmp (names [i], word, strlen (word)) == 0) {
+                strncat (message, first? "": ", ", sizeof message - strlen (message) - 1);
+                strncat (message, names [i], sizeof message - strlen (message) - 1);
+                first = 0;
+            }
+        strncat (message, ")", sizeof message - strlen (message) - 1);
+        return hearthctl_usage_error (ctl, message);
+    }
+    const char *best = hearthctl_suggest (word, names);
+    if (best)
+        snprintf (message, sizeof message, "unknown option '%.100s'; did you mean '%s'?", word, best);
+    else
+        snprintf (message, sizeof message, "unknown option '%.100s'", word);
+    return hearthctl_usage_error (ctl, message);
 }
 
 /*  Options of a command that takes only --json and no arguments: sets
@@ -99,10 +215,8 @@ hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *c
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 'j')
             ctl->json = 1;
-        else {
-            snprintf (message, sizeof message, "%s: unknown option", command);
-            return hearthctl_usage_error (ctl, message);
-        }
+        else
+            return hearthctl_bad_option (ctl, argv, options);
     }
     if (optind < argc) {
         snprintf (message, sizeof message, "%s takes no arguments", command);
@@ -176,10 +290,25 @@ hearthctl_fail_transport (const hearthctl_t *ctl, const char *capability, int rc
     if (ctl->remote)
         n = asprintf (&message, "calling %s failed: %s", ctl->endpoint, hearth_strerror (rc));
     else
-    if (rc == HEARTH_EUNAVAILABLE)
-        n = asprintf (&message, "hearthd is not running for %s (no answer on %s)%s",
-                      where, ctl->endpoint + (strncmp (ctl->endpoint, "ipc://", 6) == 0? 6: 0),
-                      ctl->node_given? "": "; start it with `hearthd --data-dir DIR`");
+    if (rc == HEARTH_EUNAVAILABLE) {
+        /*  Not a failure of the node: there is none. Its own message, its
+            own exit status, its own JSON error ("not_running", the one
+            code hearthctl adds to the wire codes, as no node answered). */
+        if (ctl->node_given)
+            n = asprintf (&message, "hearthd is not running at %s (nothing listens there)", where);
+        else
+            n = asprintf (&message, "hearthd is not running for %s (no %s); start it with "
+                          "`hearthd --data-dir %s`", where,
+                          ctl->endpoint + (strncmp (ctl->endpoint, "ipc://", 6) == 0? 6: 0), where);
+        if (n < 0)
+            return s_fail_code (ctl, HEARTH_ENOMEM, NULL, HEARTHCTL_EXIT_FAILED);
+        if (ctl->json)
+            s_fail (ctl, "not_running", message, HEARTHCTL_EXIT_NOT_RUNNING);
+        else
+            fprintf (stderr, "hearthctl: %s\n", message);
+        free (message);
+        return HEARTHCTL_EXIT_NOT_RUNNING;
+    }
     else
     if (rc == HEARTH_ETIMEOUT)
         n = asprintf (&message, "hearthd did not answer on %s within %d ms (busy or stuck?)",

@@ -126,15 +126,31 @@ s_market_post (hearthctl_t *ctl, int argc, char **argv)
             case 'o': lng_text = optarg; break;
             case 'l': label = optarg; break;
             case 'j': ctl->json = 1; break;
-            default:  rc = hearthctl_usage_error (ctl, "market post: unknown option");
+            default:  rc = hearthctl_bad_option (ctl, argv, options);
         }
     }
     if (rc == HEARTHCTL_EXIT_OK && optind < argc)
         rc = hearthctl_usage_error (ctl, "market post takes no positional arguments (quote the "
                                     "--body text)");
-    if (rc == HEARTHCTL_EXIT_OK && (!json_object_get (input, "category") || !json_object_get (input, "title")
-                         || !json_object_get (input, "body")))
-        rc = hearthctl_usage_error (ctl, "market post needs --category, --title and --body");
+    if (rc == HEARTHCTL_EXIT_OK) {
+        /*  Name exactly the fields missing ("needs --title and --body"). */
+        static const char *const required [] = { "category", "title", "body" };
+        const char *missing [3];
+        size_t n_missing = 0;
+        for (size_t i = 0; i < 3; i++)
+            if (!json_object_get (input, required [i]))
+                missing [n_missing++] = required [i];
+        if (n_missing) {
+            char message [128] = "market post needs ";
+            for (size_t i = 0; i < n_missing; i++) {
+                if (i > 0)
+                    strcat (message, i + 1 == n_missing? " and ": ", ");
+                strcat (message, "--");
+                strcat (message, missing [i]);
+            }
+            rc = hearthctl_usage_error (ctl, message);
+        }
+    }
     if (rc == HEARTHCTL_EXIT_OK && (lat_text || lng_text || label)) {
         double lat, lng;
         if (!lat_text || !lng_text)
@@ -185,7 +201,7 @@ s_market_list (hearthctl_t *ctl, int argc, char **argv)
                                          json_integer ((json_int_t) number));
                 break;
             case 'j': ctl->json = 1; break;
-            default:  rc = hearthctl_usage_error (ctl, "market list: unknown option");
+            default:  rc = hearthctl_bad_option (ctl, argv, options);
         }
     }
     if (rc == HEARTHCTL_EXIT_OK && optind < argc)
@@ -207,7 +223,7 @@ s_market_get (hearthctl_t *ctl, int argc, char **argv)
     optind = 0;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 'j') ctl->json = 1;
-        else return hearthctl_usage_error (ctl, "market get: unknown option");
+        else return hearthctl_bad_option (ctl, argv, options);
     }
     if (argc - optind != 1)
         return hearthctl_usage_error (ctl, "market get needs exactly one EVENT_ID");
@@ -233,13 +249,13 @@ s_market_expire (hearthctl_t *ctl, int argc, char **argv)
         if (opt == 'r') reason = optarg;
         else if (opt == 'i') client_id = optarg;
         else if (opt == 'j') ctl->json = 1;
-        else return hearthctl_usage_error (ctl, "market expire: unknown option");
+        else return hearthctl_bad_option (ctl, argv, options);
     }
     if (argc - optind != 1)
         return hearthctl_usage_error (ctl, "market expire needs exactly one EVENT_ID");
     if (!reason)
-        return hearthctl_usage_error (ctl, "market expire needs --reason "
-                                      "fulfilled|withdrawn|user_request|stale");
+        return hearthctl_usage_error (ctl, "market expire needs --reason (fulfilled, withdrawn, "
+                                      "user_request or stale)");
     json_t *input = json_object ();
     int rc = hearthctl_set_text (ctl, input, "event_id", argv [optind]);
     if (rc == HEARTHCTL_EXIT_OK)
@@ -269,7 +285,7 @@ s_market_search (hearthctl_t *ctl, int argc, char **argv)
                 json_object_set_new (input, "k", json_integer ((json_int_t) k));
         }
         else if (opt == 'j') ctl->json = 1;
-        else rc = hearthctl_usage_error (ctl, "market search: unknown option");
+        else rc = hearthctl_bad_option (ctl, argv, options);
     }
     if (rc == HEARTHCTL_EXIT_OK && optind >= argc)
         rc = hearthctl_usage_error (ctl, "market search needs a QUERY");
@@ -294,6 +310,7 @@ s_market_search (hearthctl_t *ctl, int argc, char **argv)
 int
 hearthctl_cmd_market (hearthctl_t *ctl, int argc, char **argv)
 {
+    /*  main resolved the subcommand (hearthctl.c), so argv [1] is one. */
     if (argc < 2)
         return hearthctl_usage_error (ctl, "market needs a subcommand: post, list, get, expire or search");
     const char *sub = argv [1];

@@ -28,7 +28,7 @@ hearthctl_cmd_stats (hearthctl_t *ctl, int argc, char **argv)
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         if (opt == 'p') prometheus = 1;
         else if (opt == 'j') ctl->json = 1;
-        else return hearthctl_usage_error (ctl, "stats: unknown option");
+        else return hearthctl_bad_option (ctl, argv, options);
     }
     if (optind < argc)
         return hearthctl_usage_error (ctl, "stats takes no arguments");
@@ -105,7 +105,7 @@ hearthctl_cmd_events (hearthctl_t *ctl, int argc, char **argv)
                 return hearthctl_usage_error (ctl, "--since-lamport and --limit take whole numbers");
         }
         else if (opt == 'j') ctl->json = 1;
-        else return hearthctl_usage_error (ctl, "events: unknown option");
+        else return hearthctl_bad_option (ctl, argv, options);
     }
     if (optind < argc)
         return hearthctl_usage_error (ctl, "events takes no arguments");

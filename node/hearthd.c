@@ -9,6 +9,9 @@
 
     Exit status: 0 after a clean stop, 1 when the node cannot start (the
     message says why), 2 on a usage error.
+
+    Under systemd (Type=notify) it sends READY=1 once the event log is open
+    and every socket is bound, and STOPPING=1 when it begins to stop.
 */
 #include <czmq.h>
 #include <errno.h>
@@ -19,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "hearth_memory.h"
@@ -262,7 +267,22 @@ main (int argc, char *argv [])
         free (message);
         return 1;
     }
+    /*  Nobody to dial: a lone node, unless others dial it. */
+    if (cfg.n_peers == 0 && !cfg.discovery) {
+        if (cfg.listen [0])
+            hlog_info (S_LOG, "no peer to dial (no --peer, no peers in the config, discovery off): "
+                       "this node waits for members to dial it");
+        else
+            hlog_warn (S_LOG, "no peer to dial and not listening for peers: this node can neither "
+                       "reach nor be reached by another; give --peer NODE_ID@tcp://HOST:PORT of a "
+                       "member, or --listen tcp://0.0.0.0:%d so members can dial it",
+                       NODE_CONFIG_PEER_PORT);
+    }
+    /*  The log is open and every socket bound: tell systemd (Type=notify;
+        a no-op without $NOTIFY_SOCKET). */
+    sd_notifyf (0, "READY=1\nSTATUS=serving %s\nMAINPID=%lu", absolute, (unsigned long) getpid ());
     rc = node_daemon_run (daemon);
+    sd_notify (0, "STOPPING=1\nSTATUS=stopping");
     node_daemon_destroy (&daemon);
     hlog_info (S_LOG, "stopped");
     return rc == HEARTH_OK? 0: 1;

@@ -14,6 +14,8 @@
 #include "market_view.h"
 #include "node_bus.h"
 #include "node_control.h"
+#include "node_config.h"
+#include "node_data.h"
 #include "node_event_json.h"
 #include "node_invite.h"
 #include "node_signer.h"
@@ -264,6 +266,7 @@ typedef struct {
     uint64_t last_lamport;
     int      more;
     int      failed;
+    int      with_signed;   /* node_data_export_fields on each envelope */
 } s_events_page_t;
 
 static int
@@ -279,6 +282,10 @@ s_events_visit (void *arg, const event_t *ev)
         return 1;
     }
     json_t *envelope = node_event_json (ev);
+    if (envelope && page->with_signed && node_data_export_fields (envelope, ev) != HEARTH_OK) {
+        json_decref (envelope);
+        envelope = NULL;
+    }
     if (!envelope || json_array_append_new (page->events, envelope) != 0) {
         page->failed = 1;
         return 1;
@@ -296,9 +303,14 @@ s_events_list (node_bus_t *self, const json_t *input, json_t **output, char **me
     if (rc == HEARTH_OK)
         rc = s_get_uint (input, "limit", 1, NODE_BUS_EVENTS_MAX_LIMIT,
                          NODE_BUS_EVENTS_DEFAULT_LIMIT, &limit, message);
+    json_t *with_signed = json_object_get (input, "signed");
+    if (rc == HEARTH_OK && with_signed && !json_is_boolean (with_signed)) {
+        *message = hearth_message ("'signed' must be true or false");
+        rc = HEARTH_EINVAL;
+    }
     if (rc != HEARTH_OK)
         return rc;
-    s_events_page_t page = { json_array (), limit, 0, since, 0, 0 };
+    s_events_page_t page = { json_array (), limit, 0, since, 0, 0, json_is_true (with_signed) };
     if (!page.events)
         return HEARTH_ENOMEM;
     rc = eventlog_scan (self->log, since, s_events_visit, &page);
@@ -459,6 +471,30 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
                      NODE_INVITE_DEFAULT_TTL_SECONDS, &ttl, message);
     if (rc != HEARTH_OK)
         return rc;
+    /*  Where the invitee is to connect: this node's peer address and any
+        given. None at all: refuse before appending, nobody could use it. */
+    json_t *given = json_object_get (input, "bootstrap_endpoints");
+    if (given && (!json_is_array (given) || json_array_size (given) > NODE_INVITE_MAX_ENDPOINTS)) {
+        *message = hearth_message ("'bootstrap_endpoints' must be an array of at most %d peer "
+                                   "addresses NODE_ID@tcp://HOST:PORT", NODE_INVITE_MAX_ENDPOINTS);
+        return HEARTH_EINVAL;
+    }
+    for (size_t i = 0; i < json_array_size (given); i++) {
+        const char *address = json_string_value (json_array_get (given, i));
+        if (!address || !node_invite_address_valid (address)) {
+            *message = hearth_message ("bootstrap endpoint %zu is not a peer address "
+                                       "NODE_ID@tcp://HOST:PORT (a member's `hearthctl id`)", i + 1);
+            return HEARTH_EINVAL;
+        }
+    }
+    if (!self->address && json_array_size (given) == 0) {
+        *message = hearth_message ("this node does not listen for peers and no bootstrap endpoint "
+                                   "was given, so nobody could use the invite: start hearthd with "
+                                   "--listen tcp://0.0.0.0:%d (and --advertise), or name a member "
+                                   "that listens with --endpoint NODE_ID@tcp://HOST:PORT",
+                                   NODE_CONFIG_PEER_PORT);
+        return HEARTH_EINVAL;
+    }
     const membership_t *members = eventlog_membership (self->log);
     if (membership_revoked (members, invitee)) {
         *message = hearth_message ("%s was revoked; a revoked key never returns", node_id);
@@ -522,6 +558,9 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
     rc = invite? HEARTH_OK: HEARTH_ENOMEM;
     if (rc == HEARTH_OK && self->address)
         rc = node_invite_endpoint_add (invite, self->address);
+    for (size_t i = 0; rc == HEARTH_OK && i < json_array_size (given); i++)
+        if (!self->address || strcmp (self->address, json_string_value (json_array_get (given, i))) != 0)
+            rc = node_invite_endpoint_add (invite, json_string_value (json_array_get (given, i)));
     if (rc == HEARTH_OK)
         rc = node_invite_sign (invite, signer);
     node_signer_destroy (&signer);
@@ -592,6 +631,20 @@ s_view_digest (node_bus_t *self, const json_t *input, json_t **output, char **me
     return *output? HEARTH_OK: HEARTH_ENOMEM;
 }
 
+/* ---- events.import, node.backup (node_data.h) ---------------------------- */
+
+static int
+s_events_import (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    return node_data_import (self->log, input, output, message);
+}
+
+static int
+s_node_backup (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    return node_data_backup (self->log, input, output, message);
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 static int
@@ -612,8 +665,11 @@ typedef int (s_handler_fn) (node_bus_t *self, const json_t *input, json_t **outp
                             char **message);
 static const char *const s_no_keys [] = { NULL };
 static const char *const s_stats_keys [] = { "format", NULL };
-static const char *const s_events_keys [] = { "since_lamport", "limit", NULL };
-static const char *const s_invite_keys [] = { "node_id", "level", "ttl_seconds", NULL };
+static const char *const s_events_keys [] = { "since_lamport", "limit", "signed", NULL };
+static const char *const s_import_keys [] = { "events", NULL };
+static const char *const s_backup_keys [] = { "dir", NULL };
+static const char *const s_invite_keys [] = { "node_id", "level", "ttl_seconds",
+                                              "bootstrap_endpoints", NULL };
 static const char *const s_peers_keys [] = { "known", NULL };
 static const struct {
     const char        *name;
@@ -626,7 +682,9 @@ static const struct {
     { "node.verify_views", s_verify_views,     s_no_keys },
     { "node.peers",        s_node_peers,       s_peers_keys },
     { "node.view_digest",  s_view_digest,      s_no_keys },
-    { "community.invite",  s_community_invite, s_invite_keys }
+    { "community.invite",  s_community_invite, s_invite_keys },
+    { "events.import",     s_events_import,    s_import_keys },
+    { "node.backup",       s_node_backup,      s_backup_keys }
 };
 
 int

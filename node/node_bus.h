@@ -10,12 +10,17 @@
       node.peers          {}                         -> {peers:[...]} (gossip_peers_json)
       node.stats          {format?: "json"|"prometheus"}
                                                      -> the stats object, or {"text": "..."}
-      events.list         {since_lamport?, limit?}   -> {events:[JSON envelopes],
+      events.list         {since_lamport?, limit?, signed?}
+                                                     -> {events:[JSON envelopes],
                                                          max_lamport, more, head}
+                          (signed: true adds each event's signed bytes, node_data.h)
+      events.import       {events:[base64 SignedEvent]} -> counts (node_data.h)
+      node.backup         {dir}                      -> an online checkpoint (node_data.h)
       node.verify_views   {}                         -> {equal, live_digest, rebuilt_digest, ...}
       node.view_digest    {}                         -> {view_digest, events_digest, events,
                                                          posts, lamport_head}
-      community.invite    {node_id, level?: "member"|"trusted", ttl_seconds?}
+      community.invite    {node_id, level?: "member"|"trusted", ttl_seconds?,
+                           bootstrap_endpoints?: [NODE_ID@tcp://HOST:PORT, ...]}
                                                      -> the signed invite blob (node_invite.h)
     node.verify_views is a diagnostic: it re-folds the whole log into a fresh
     market view and compares digests with the live one (crash tests use it).
@@ -23,8 +28,9 @@
     live view's digest and a digest of the stored event set.
     community.invite appends community.member.invited (expiry in whole
     seconds, default NODE_INVITE_DEFAULT_TTL_SECONDS) and returns the blob
-    signed with the device key, naming this node's peer address as the
-    bootstrap endpoint.
+    signed with the device key, naming this node's peer address and the
+    given bootstrap_endpoints as where to connect. With neither it refuses
+    (bad_request) before appending anything: nobody could use the invite.
     Any other name gets not_found. Every request is counted in node_stats.
 */
 #ifndef HEARTH_NODE_BUS_H

@@ -297,6 +297,10 @@ s_start_join (node_daemon_t *self)
     hearth_time_format (node_invite_expires_at_ms (invite), expires);
     hlog_info (S_LOG, "joining: waiting to sync invite %s (expires %s), then this node appends "
                "its community.member.joined", node_invite_event_id (invite), expires);
+    if (self->cfg.n_peers == 0 && !self->cfg.discovery)
+        hlog_warn (S_LOG, "joining, but there is no peer to dial (the invite named none, no --peer, "
+                   "discovery off): this node waits until a member dials it; give --peer "
+                   "NODE_ID@tcp://HOST:PORT of a member");
 }
 
 /*  The capabilities served to peers (read-only), with their descriptor

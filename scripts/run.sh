@@ -1,23 +1,96 @@
 #!/usr/bin/env bash
 # run.sh — from a clone to a running node: install missing packages, build
-# (Release, into build/), create an identity and a community in the data dir
-# if it has none, then run hearthd in the foreground (Ctrl-C stops it).
-#
-#   ./scripts/run.sh [hearthd flags...]
-#   HEARTH_DATA_DIR=/srv/hearth HEARTH_COMMUNITY="Lindenstraße" ./scripts/run.sh
+# (Release, into build/), set up the data dir if it has nothing yet, then
+# run hearthd in the foreground (Ctrl-C stops it). See --help.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/scripts/deps.sh"
 
-hearth_install_missing "${HEARTH_BUILD_PACKAGES[@]}"
+usage () {
+    cat <<EOF
+usage: scripts/run.sh [--identity-only | --join INVITE_FILE] [hearthd flags...]
 
-BUILD="$ROOT/build"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target hearthd hearthctl
+  (no option)          first run: create an identity and a new community in the data dir
+                       (name: \$HEARTH_COMMUNITY, default "hearth"); later runs: just start
+  --identity-only      create only this node's identity (to be invited), print its NodeID
+                       and exit; a member then runs \`hearthctl invite NODE_ID --out invite.json\`
+  --join INVITE_FILE   join the community of that invite (identity made first if needed;
+                       the invite must be for it), then start
+  --help               this help; creates, installs and builds nothing
 
-DATA=${HEARTH_DATA_DIR:-$HOME/.hearth}
-if [ ! -f "$DATA/keys/device.ed25519" ] || [ ! -d "$DATA/db" ]; then
-    "$BUILD/node/hearthctl" --data-dir "$DATA" init --community "${HEARTH_COMMUNITY:-hearth}"
+The node listens for peers on tcp://0.0.0.0:7400 (CURVE, members only) unless the config
+has mesh/listen, a --listen flag is given, or HEARTH_LISTEN says otherwise (none = off).
+Environment: HEARTH_DATA_DIR (default ~/.hearth), HEARTH_COMMUNITY, HEARTH_LISTEN,
+HEARTH_BIN_DIR (use hearthd/hearthctl from there: no package install, no build).
+Other arguments go to hearthd (docs/cli.md).
+EOF
+}
+
+MODE=start
+JOIN_FILE=
+HEARTHD_ARGS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --identity-only) MODE=identity; shift ;;
+        --join)
+            [ $# -ge 2 ] || { echo "run.sh: --join needs an INVITE_FILE" >&2; exit 2; }
+            MODE=join; JOIN_FILE=$2; shift 2 ;;
+        --join=*) MODE=join; JOIN_FILE=${1#--join=}; shift ;;
+        *) HEARTHD_ARGS+=("$1"); shift ;;
+    esac
+done
+if [ "$MODE" = join ] && [ ! -r "$JOIN_FILE" ]; then
+    echo "run.sh: cannot read the invite $JOIN_FILE" >&2
+    exit 2
 fi
-echo "talk to it from another terminal with: $BUILD/node/hearthctl --data-dir $DATA market list"
-exec "$BUILD/node/hearthd" --data-dir "$DATA" "$@"
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ -n "${HEARTH_BIN_DIR:-}" ]; then
+    BIN=$HEARTH_BIN_DIR
+else
+    . "$ROOT/scripts/deps.sh"
+    hearth_install_missing "${HEARTH_BUILD_PACKAGES[@]}"
+    BUILD="$ROOT/build"
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$BUILD" -j "$(nproc)" --target hearthd hearthctl
+    BIN="$BUILD/node"
+fi
+HEARTHCTL="$BIN/hearthctl"
+DATA=${HEARTH_DATA_DIR:-$HOME/.hearth}
+
+has_key ()       { [ -f "$DATA/keys/device.ed25519" ]; }
+has_community () { [ -d "$DATA/db" ]; }
+
+case "$MODE" in
+    identity)
+        exec "$HEARTHCTL" --data-dir "$DATA" init --identity-only ;;
+    join)
+        has_key || "$HEARTHCTL" --data-dir "$DATA" init --identity-only >/dev/null
+        "$HEARTHCTL" --data-dir "$DATA" join "$JOIN_FILE" ;;
+    start)
+        if ! has_key; then
+            "$HEARTHCTL" --data-dir "$DATA" init --community "${HEARTH_COMMUNITY:-hearth}"
+        elif ! has_community && [ ! -f "$DATA/invite.json" ]; then
+            # An identity made to be invited: creating a community now would
+            # make a later join impossible.
+            echo "run.sh: $DATA has an identity but no community: it waits for an invite." >&2
+            echo "  join with: scripts/run.sh --join invite.json" >&2
+            echo "  (or start a new community: $HEARTHCTL --data-dir $DATA init --community NAME)" >&2
+            exit 1
+        fi ;;
+esac
+
+# Listen for peers so neighbours can dial in, unless told otherwise.
+LISTEN=()
+given_listen=0
+for a in "${HEARTHD_ARGS[@]+"${HEARTHD_ARGS[@]}"}"; do
+    case "$a" in --listen|--listen=*) given_listen=1 ;; esac
+done
+if [ "$given_listen" = 0 ]; then
+    if [ -n "${HEARTH_LISTEN:-}" ]; then
+        LISTEN=(--listen "$HEARTH_LISTEN")
+    elif ! grep -Eq '^[[:space:]]*listen[[:space:]]*=' "$DATA/hearth.cfg" 2>/dev/null; then
+        LISTEN=(--listen "tcp://0.0.0.0:7400")
+    fi
+fi
+echo "talk to it from another terminal with: $HEARTHCTL --data-dir $DATA market list"
+exec "$BIN/hearthd" --data-dir "$DATA" "${LISTEN[@]+"${LISTEN[@]}"}" "${HEARTHD_ARGS[@]+"${HEARTHD_ARGS[@]}"}"

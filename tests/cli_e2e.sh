@@ -32,11 +32,12 @@ assert_json "$ID" "d['node_id'] == '$NODE_ID'" "id matches init"
 ctl "$D" id | grep -q "short_id" || fail "human id output"
 
 step "commands needing the daemon say it is not running"
-expect_exit 3 ctl "$D" market list
-[[ "$OUT" == *"hearthd is not running for $D"* ]] || fail "no-daemon message: $OUT"
-[[ "$OUT" == *partition* ]] || fail "no-daemon code: $OUT"
-expect_exit 3 ctl "$D" --json market list
-assert_json "$OUT" "d['error'] == 'partition' and 'not running' in d['message']" "no-daemon json body"
+# Its own message and exit status (4), not a network failure (partition).
+expect_exit 4 ctl "$D" market list
+[[ "$OUT" == "hearthctl: hearthd is not running for $D"* ]] || fail "no-daemon message: $OUT"
+[[ "$OUT" != *partition* ]] || fail "a stopped daemon is reported as partition: $OUT"
+expect_exit 4 ctl "$D" --json market list
+assert_json "$OUT" "d['error'] == 'not_running' and 'not running' in d['message']" "no-daemon json body"
 
 step "hearthd starts; control socket is 0600"
 start_node "$D"
@@ -171,7 +172,7 @@ LIST_BEFORE=$(ctl "$D" --json market list)
 stop_node "$PID"
 [ ! -e "$D/control.sock" ] || fail "control.sock left behind after a clean stop"
 grep -q "signal received, shutting down" "$D.log" || fail "no shutdown log line"
-expect_exit 3 ctl "$D" market list
+expect_exit 4 ctl "$D" market list
 [[ "$OUT" == *"hearthd is not running"* ]] || fail "stopped node: $OUT"
 
 step "restart: same posts, idempotency survives"
@@ -187,7 +188,7 @@ assert_json "$(ctl "$D" call node.verify_views)" "d['output']['equal'] is True" 
 step "a stale socket file after SIGKILL is detected and removed"
 kill_node "$PID"
 [ -e "$D/control.sock" ] || fail "expected a stale control.sock after SIGKILL"
-expect_exit 3 ctl "$D" --timeout 60000 market list
+expect_exit 4 ctl "$D" --timeout 60000 market list
 [[ "$OUT" == *"hearthd is not running"* ]] || fail "stale socket: $OUT"
 start_node "$D"
 PID=$NODE_PID

@@ -31,7 +31,18 @@ ctl "$A" init --community "Lindenstraße" >/dev/null
 start_node "$A"
 A_PID=$NODE_PID
 A_ID=$(ctl "$A" id --json | json "d['node_id']")
-ctl "$A" invite "$B_ID" --out "$WORK/invite.json" >"$WORK/invite.out" 2>&1 || fail "invite: $(cat "$WORK/invite.out")"
+# A does not listen for peers: an invite naming nowhere to connect to is
+# refused before anything is appended, unless an endpoint is given (here
+# one where nothing listens: this test stays off the network).
+EVENTS_BEFORE=$(ctl "$A" --json stats | json "d['events']['total']")
+expect_exit 1 ctl "$A" invite "$B_ID" --out "$WORK/useless.json"
+[[ "$OUT" == *"does not listen for peers"*"--endpoint"* ]] || fail "invite without endpoint: $OUT"
+[ ! -e "$WORK/useless.json" ] || fail "an invite nobody can use was written"
+[ "$(ctl "$A" --json stats | json "d['events']['total']")" = "$EVENTS_BEFORE" ] || fail "a refused invite appended an event"
+ENDPOINT="$A_ID@tcp://127.0.0.1:9"
+ctl "$A" invite "$B_ID" --endpoint "$ENDPOINT" --out "$WORK/invite.json" >"$WORK/invite.out" 2>&1 || fail "invite: $(cat "$WORK/invite.out")"
+assert_json "$(cat "$WORK/invite.json")" "d['bootstrap_endpoints'] == ['$ENDPOINT']" "the given endpoint is in the invite"
+grep -q "only loopback endpoints" "$WORK/invite.out" || fail "no loopback warning: $(cat "$WORK/invite.out")"
 [ "$(stat -c %a "$WORK/invite.json")" = 600 ] || fail "invite file is not 0600"
 BLOB=$(cat "$WORK/invite.json")
 assert_json "$BLOB" "sorted(d) == sorted(['schema_version','community_id','community_name','inviter_node_id','invitee_node_id','initial_level','bootstrap_endpoints','invite_event_id','expires_at','signature'])" "blob fields"
@@ -55,17 +66,17 @@ PY
 EVENT=$(printf '%s' "$BLOB" | json "d['invite_event_id']")
 assert_json "$(ctl "$A" --json events)" "[e for e in d['events'] if e['event_id'] == '$EVENT'][0]['event_type'] == 'community.member.invited'" "invite event in the log"
 # Without --out the blob goes to stdout.
-T_BLOB=$(ctl "$A" invite "$C_ID" --level trusted --ttl 600 2>/dev/null)
+T_BLOB=$(ctl "$A" invite "$C_ID" --endpoint "$ENDPOINT" --level trusted --ttl 600 2>/dev/null)
 assert_json "$T_BLOB" "d['initial_level'] == 'trusted' and d['invitee_node_id'] == '$C_ID'" "trusted invite on stdout"
 
 step "invite refusals"
-expect_exit 1 ctl "$A" invite "$A_ID"
+expect_exit 1 ctl "$A" invite "$A_ID" --endpoint "$ENDPOINT"
 [[ "$OUT" == *"already a member"* ]] || fail "inviting a member: $OUT"
-expect_exit 1 ctl "$A" invite ed25519:nope
+expect_exit 1 ctl "$A" invite ed25519:nope --endpoint "$ENDPOINT"
 [[ "$OUT" == *bad_request* ]] || fail "bad node id: $OUT"
 expect_exit 2 ctl "$A" invite "$B_ID" --level anchor
 expect_exit 2 ctl "$A" invite "$B_ID" --ttl 0
-expect_exit 1 ctl "$A" invite "$B_ID" --ttl 99999999
+expect_exit 1 ctl "$A" invite "$B_ID" --endpoint "$ENDPOINT" --ttl 99999999
 [[ "$OUT" == *bad_request* ]] || fail "ttl over the cap: $OUT"
 expect_exit 2 ctl "$A" invite
 
@@ -79,13 +90,36 @@ printf '{"schema_version":1}' >"$WORK/short.json"
 expect_exit 1 ctl "$B" join "$WORK/short.json"
 [[ "$OUT" == *bad_request* && "$OUT" == *missing* ]] || fail "incomplete blob: $OUT"
 expect_exit 1 ctl "$B" join "$WORK/nonexistent.json"
-ctl "$A" invite "$B_ID" --ttl 1 --out "$WORK/short-lived.json" >/dev/null
+ctl "$A" invite "$B_ID" --endpoint "$ENDPOINT" --ttl 1 --out "$WORK/short-lived.json" >/dev/null 2>&1
 _expired () {
     local out
     out=$(ctl "$B" join "$WORK/short-lived.json" 2>&1) && return 1
     [[ "$out" == *expired* ]]
 }
 wait_until 10 _expired || fail "an expired invite was not refused"
+
+step "join refuses a signed invite that names no endpoint"
+# Signed like a real one (libsodium through ctypes, A's seed), with no
+# bootstrap endpoint: the joiner would wait for ever, so join refuses it.
+"$PYTHON" - "$WORK/invite.json" "$A/keys/device.ed25519" "$WORK/no-endpoint.json" <<'PY' || fail "cannot make the test invite"
+import base64, ctypes, ctypes.util, json, sys
+sodium = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+d["bootstrap_endpoints"] = []
+del d["signature"]
+seed = open(sys.argv[2], "rb").read()
+pk, sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+assert sodium.crypto_sign_seed_keypair(pk, sk, seed) == 0
+msg = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+sig = ctypes.create_string_buffer(64)
+sodium.crypto_sign_detached(sig, None, msg, ctypes.c_ulonglong(len(msg)), sk)
+d["signature"] = "ed25519:" + base64.urlsafe_b64encode(sig.raw).decode().rstrip("=")
+open(sys.argv[3], "w", encoding="utf-8").write(json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+PY
+STORED_BEFORE=$(cat "$B/invite.json" 2>/dev/null || true)
+expect_exit 1 ctl "$B" join "$WORK/no-endpoint.json"
+[[ "$OUT" == *"names no bootstrap endpoint"*"--peer"* ]] || fail "join of an invite without endpoints: $OUT"
+[ "$(cat "$B/invite.json" 2>/dev/null || true)" = "$STORED_BEFORE" ] || fail "a refused join stored the invite"
 
 step "join: adopts the community, stores the invite"
 JOIN=$(ctl "$B" --json join "$WORK/invite.json")

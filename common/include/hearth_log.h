@@ -28,6 +28,9 @@ typedef enum {
 
 /*  Set the most verbose level printed (default INFO). */
 void hearth_log_set_level (hearth_log_level_t level);
+/*  Print no line at all while silent is set (a CLI that reports every
+    failure itself, in its own words). */
+void hearth_log_set_silent (int silent);
 /*  Parse "error"|"warn"|"info"|"debug"; returns 0 or HEARTH_EINVAL. */
 int  hearth_log_parse_level (const char *text, hearth_log_level_t *level);
 

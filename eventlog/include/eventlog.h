@@ -454,6 +454,17 @@ typedef struct {
     rocksdb.estimate-table-readers-mem). Cheap; for stats and benchmarks. */
 void eventlog_memory (eventlog_t *self, eventlog_memory_t *mem);
 
+/*  An online backup: a RocksDB checkpoint of the log (hard links to its
+    table files where dir is on the same file system, copies otherwise,
+    the memtables flushed first) into dir, which must not exist; its
+    parent must. The copy holds every event acknowledged before the call
+    and the view snapshots, and opens as an event log of its own (without
+    a synced-seq mark: the copy's own write-ahead log is its truth). Taken
+    while the log serves, from the owning thread. 0,
+    or HEARTH_EEXISTS (dir exists), HEARTH_ENOSPC, HEARTH_EIO with
+    *message (malloc'd, caller frees; may be NULL). */
+int eventlog_checkpoint (eventlog_t *self, const char *dir, char **message);
+
 #ifdef __cplusplus
 }
 #endif

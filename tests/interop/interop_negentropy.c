@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include "negentropy_store.h"
 #include "negentropy.h"
 #include "hearth_codec.h"
@@ -28,28 +29,17 @@
 /*  Items accepted from the file at most (a guard, not a protocol limit). */
 #define S_MAX_ITEMS (UINT64_C (1) << 26)
 
-static int
-s_hex_value (char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/*  Decode len hex chars into out (capacity len / 2). Returns bytes or -1. */
+/*  Decode len hex chars into out (capacity len / 2) with libsodium's
+    sodium_hex2bin, all of them or nothing. Returns bytes or -1. */
 static long
 s_hex_decode (const char *hex, size_t len, uint8_t *out)
 {
-    if (len % 2)
+    size_t n = 0;
+    const char *end = NULL;
+    if (len % 2 || sodium_hex2bin (out, len / 2, hex, len, NULL, &n, &end) != 0
+    ||  n != len / 2 || end != hex + len)
         return -1;
-    for (size_t i = 0; i < len / 2; i++) {
-        int hi = s_hex_value (hex [2 * i]), lo = s_hex_value (hex [2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out [i] = (uint8_t) (hi << 4 | lo);
-    }
-    return (long) (len / 2);
+    return (long) n;
 }
 
 static int
