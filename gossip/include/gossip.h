@@ -179,6 +179,28 @@ void gossip_destroy (gossip_t **self_p);
 /*  Route remote queries to fn(arg, ...) (arg borrowed until destroy). */
 void gossip_set_query_handler (gossip_t *self, gossip_query_fn *fn, void *arg);
 
+/*  A remote query answered later (a handler waiting for other work, e.g. an
+    embedding call): the handler took it and answers it with
+    gossip_query_finish, exactly once. It counts as in flight for admission
+    until then. Every one must be finished before gossip_destroy. */
+typedef struct _gossip_deferred_t gossip_deferred_t;
+#define GOSSIP_QUERY_DEFERRED 1
+/*  Like gossip_query_fn, plus `pending` (owned by gossip): return
+    GOSSIP_QUERY_DEFERRED to take it (then the handler owns it until
+    gossip_query_finish), or answer now as gossip_query_fn does. */
+typedef int (gossip_query_async_fn) (void *arg, const char *capability, const json_t *input,
+                                     const uint8_t caller [32], gossip_deferred_t *pending,
+                                     json_t **output, char **message);
+/*  Route remote queries to fn instead of the gossip_query_fn (arg borrowed
+    until destroy). */
+void gossip_set_query_async_handler (gossip_t *self, gossip_query_async_fn *fn, void *arg);
+/*  Answer a deferred query: output (borrowed; when rc is 0) or the error rc
+    with message (borrowed, may be NULL); frees pending. */
+void gossip_query_finish (gossip_deferred_t *pending, int rc, const json_t *output,
+                          const char *message);
+/*  The budget the caller gave the deferred query (ms from its arrival). */
+uint64_t gossip_query_budget_ms (const gossip_deferred_t *pending);
+
 /*  Limits of a capability served to peers (docs/protocol.md: max_concurrent and
     timeout_seconds, here in ms): calls in flight at most, and the longest a
     call may wait to start. Names never set share GOSSIP_ADMIT_OTHER's. 0,
