@@ -67,6 +67,7 @@ market_semantic_search (market_view_t *view, const membership_t *members, const 
         char scanned [MARKET_SEMANTIC_SCAN][ULID_SIZE];
         for (size_t i = 0; i < n_scanned; i++)
             s_copy_id (scanned [i], hits [i].event_id);
+        float best = n_scanned? hits [0].similarity: 0;
         for (size_t i = 0; i < n_scanned; i++) {
             hits [i].event_id = scanned [i];
             market_post_t post;
@@ -75,6 +76,12 @@ market_semantic_search (market_view_t *view, const membership_t *members, const 
                 n_dropped++;
                 continue;
             }
+            int lexical = 0;
+            for (int j = 0; j < n_lex && !lexical; j++)
+                lexical = strcmp (lex_ids [j], scanned [i]) == 0;
+            if (!lexical && !(hits [i].similarity > 0
+                              && hits [i].similarity >= MARKET_SEMANTIC_RELATIVE_FLOOR * best))
+                continue;
             if (n_sem < MARKET_FUSE_MAX_CANDIDATES) {
                 s_copy_id (sem_ids [n_sem], scanned [i]);
                 sem_ptr [n_sem] = sem_ids [n_sem];

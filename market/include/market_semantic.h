@@ -24,6 +24,12 @@ extern "C" {
     leave enough. */
 #define MARKET_SEMANTIC_SCAN 160
 
+/*  A post found only by the semantic side joins the fused list only if its
+    similarity is at least this share of the best similarity of the search:
+    every cached post has some similarity to any query, and without a floor
+    a search with few real hits would be padded with unrelated posts. */
+#define MARKET_SEMANTIC_RELATIVE_FLOOR 0.8
+
 /*  The semantic side of one search; every pointer borrowed for the call. */
 typedef struct {
     market_embed_cache_t *cache;    /* NULL = lexical only */
