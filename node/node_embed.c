@@ -568,7 +568,6 @@ s_on_search_deadline (zloop_t *loop, int timer_id, void *arg)
         if (s->job && s->timer == timer_id) {
             s->timer = -1;          /* a one-shot timer ends by itself */
             self->searches_timeout++;
-            self->calls_failed [NODE_EMBED_FAIL_TIMEOUT]++;
             if (s->provider == -1)
                 s_local_set (self, S_DOWN, "no query embedding within the search deadline");
             else

@@ -50,7 +50,7 @@ extern "C" {
 /*  A backend that is down is probed again, and peers are asked for
     embed.text while none is known, this often; peers are asked again this
     often once one is known. */
-#define NODE_EMBED_PROBE_MS             5000
+#define NODE_EMBED_PROBE_MS             2000
 #define NODE_EMBED_PEER_REFRESH_MS      30000
 /*  How long a probe of a peer's node.capabilities may take. */
 #define NODE_EMBED_CAPS_TIMEOUT_MS      1000
