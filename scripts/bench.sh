@@ -21,6 +21,13 @@
 #       100/s, the flood during the second half), FLOOD_LOG (10000 posts in
 #       the flooded node's log). See docs/performance.md.
 #
+#   scripts/bench.sh search-fused [N] [bench_fused options...]
+#       Release build, then bench_fused: market.search p50/p99 at N (default
+#       100000) active posts, lexical (the baseline) against fused with every
+#       post's embedding cached (384 dims, deterministic in-process embedder;
+#       the query's embedding excluded and reported apart, in process and
+#       over HTTP to tests/embed_server.py). See docs/performance.md.
+#
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
 
@@ -28,7 +35,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 
 usage () {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Configure (Release) once, then build only the targets asked for.
@@ -68,6 +75,19 @@ case "$cmd" in
             echo "== flood $kind (load $(cut -d' ' -f1-3 /proc/loadavg))"
             "$BUILD_DIR/bench/bench_gossip" flood "$kind" "${FLOOD_POSTS:-1000}" "${FLOOD_LOG:-10000}"
         done
+        ;;
+    search-fused)
+        n="${1:-100000}"
+        shift || true
+        build bench_fused
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        portfile=$(mktemp)
+        rm -f "$portfile"
+        python3 "$ROOT/tests/embed_server.py" --dim 384 --port-file "$portfile" >/dev/null 2>&1 &
+        server=$!
+        trap 'kill "$server" 2>/dev/null || true; rm -f "$portfile"' EXIT
+        for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
+        "$BUILD_DIR/bench/bench_fused" "$n" --url "http://127.0.0.1:$(cat "$portfile")/v1/embeddings" "$@"
         ;;
     help|-h|--help)
         usage

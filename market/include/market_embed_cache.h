@@ -86,8 +86,8 @@ int  market_embed_cache_has (market_embed_cache_t *self, const char *model, cons
 int  market_embed_cache_invalidate (market_embed_cache_t *self, const char *event_id);
 
 /*  The n (<= MARKET_EMBED_MAX_NEAREST) cached entries of `model` most similar
-    to query (dim floats, normalised here), best first; ties by event id,
-    descending. Returns the count written to out; 0 if the model or dim
+    to query (dim floats, normalised here) with a similarity above 0, best
+    first; ties by event id, descending. Returns the count written to out; 0 if the model or dim
     differs or the query is not finite. */
 size_t market_embed_cache_nearest (market_embed_cache_t *self, const char *model, const float *query,
                                    size_t dim, size_t n, market_embed_hit_t *out);
