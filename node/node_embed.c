@@ -95,6 +95,8 @@ struct _node_embed_t {
     s_remote_t        remotes [NODE_EMBED_MAX_REMOTES];
     size_t            n_remotes;
     uint64_t          peers_probed_ms;  /* mono time of the last round, 0 = never */
+    uint64_t          peer_interval_ms; /* until the next round (backs off, see s_on_probe) */
+    uint64_t          peers_signature;  /* of the connected peers at the last look */
     s_caps_t          caps [NODE_EMBED_MAX_REMOTES];   /* node.capabilities calls in flight */
     size_t            caps_in_flight;
     /*  The provider in use, as last logged ("" = none yet). */
@@ -349,8 +351,11 @@ s_note_provider (node_embed_t *self)
         hlog_info (S_LOG, "semantic search: using embed.text of member %s, model '%s' (%zu dims)",
                    self->remotes [p].node_id, self->remotes [p].model, self->remotes [p].dim);
     else
-        hlog_warn (S_LOG, "semantic search: no embed.text provider available%s; market.search ranks "
-                   "lexically until one is", self->cfg.url [0]? " (this node's backend is down)": "");
+        /*  Info when no provider was ever configured or seen (nothing is
+            wrong), a warning when one was lost. */
+        hearth_log (self->cfg.url [0] || self->n_remotes? HEARTH_LOG_WARN: HEARTH_LOG_INFO, S_LOG,
+                    "semantic search: no embed.text provider available%s; market.search ranks "
+                    "lexically until one is", self->cfg.url [0]? " (this node's backend is down)": "");
 }
 
 static void
@@ -434,6 +439,27 @@ s_probe_peers (node_embed_t *self)
     }
     json_decref (peers);
     self->peers_probed_ms = hearth_mono_ms ();
+}
+
+/*  A hash of the connected peers' ids (order-free), to see the set change. */
+static uint64_t
+s_peers_signature (node_embed_t *self)
+{
+    json_t *peers = gossip_peers_json (self->mesh);
+    uint64_t signature = 0;
+    size_t i;
+    json_t *peer;
+    json_array_foreach (json_object_get (peers, "peers"), i, peer) {
+        const char *id = json_string_value (json_object_get (peer, "node_id"));
+        if (!id || !json_is_true (json_object_get (peer, "connected")))
+            continue;
+        uint64_t h = 1469598103934665603ULL;
+        for (const char *c = id; *c; c++)
+            h = (h ^ (uint8_t) *c) * 1099511628211ULL;
+        signature += h;
+    }
+    json_decref (peers);
+    return signature;
 }
 
 static int
@@ -844,13 +870,25 @@ s_on_probe (zloop_t *loop, int timer_id, void *arg)
     node_embed_t *self = (node_embed_t *) arg;
     if (self->cfg.url [0] && self->local_state != S_UP)
         s_probe_local (self);
-    /*  Peers are asked while this node's backend is not up: every probe
-        while no member is known, else every NODE_EMBED_PEER_REFRESH_MS. */
-    if (self->local_state != S_UP || !self->cfg.url [0]) {
-        int known = s_choose (self) >= 0;
+    /*  Peers are asked while this node's backend is not up: at once when
+        the set of connected peers changed, else after an interval that
+        starts at NODE_EMBED_PROBE_MS and doubles while no member offers
+        embed.text, up to NODE_EMBED_PEER_REFRESH_MS (also the interval
+        once one is known), so a community without any provider costs
+        little. */
+    if ((self->local_state != S_UP || !self->cfg.url [0]) && self->mesh) {
         uint64_t now = hearth_mono_ms ();
-        if (!known || !self->peers_probed_ms || now - self->peers_probed_ms >= NODE_EMBED_PEER_REFRESH_MS)
+        uint64_t signature = s_peers_signature (self);
+        int changed = signature != self->peers_signature;
+        self->peers_signature = signature;
+        if (changed)
+            self->peer_interval_ms = NODE_EMBED_PROBE_MS;
+        if (changed || !self->peers_probed_ms || now - self->peers_probed_ms >= self->peer_interval_ms) {
             s_probe_peers (self);
+            self->peer_interval_ms = s_choose (self) >= 0? NODE_EMBED_PEER_REFRESH_MS
+                                   : self->peer_interval_ms * 2 > NODE_EMBED_PEER_REFRESH_MS
+                                   ? NODE_EMBED_PEER_REFRESH_MS: self->peer_interval_ms * 2;
+        }
     }
     return 0;
 }
@@ -1001,6 +1039,7 @@ node_embed_new (const node_embed_config_t *cfg, market_t *market, eventlog_t *lo
     self->worker_args.identity = identity;
     atomic_init (&self->worker_args.stop, 0);
     self->timer_backfill = self->timer_probe = -1;
+    self->peer_interval_ms = NODE_EMBED_PROBE_MS;
     self->cache = market_embed_cache_new (self->cfg.cache_entries);
     self->queue = (s_post_key_t *) calloc (NODE_EMBED_BACKFILL_QUEUE, sizeof (s_post_key_t));
     if (!self->cache || !self->queue || curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK) {

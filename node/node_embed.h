@@ -47,9 +47,10 @@ extern "C" {
 /*  Searches waiting for their query embedding at most; more are answered
     lexically at once ("busy"). */
 #define NODE_EMBED_MAX_PENDING          64
-/*  A backend that is down is probed again, and peers are asked for
-    embed.text while none is known, this often; peers are asked again this
-    often once one is known. */
+/*  A backend that is down is probed again this often. Peers are asked for
+    embed.text at once when the connected set changes, then after this,
+    doubling while none offers it, up to NODE_EMBED_PEER_REFRESH_MS (also
+    the interval once one is known). */
 #define NODE_EMBED_PROBE_MS             2000
 #define NODE_EMBED_PEER_REFRESH_MS      30000
 /*  How long a probe of a peer's node.capabilities may take. */
