@@ -39,6 +39,8 @@ struct _market_embed_cache_t {
     uint32_t      free_list;
     size_t        entries;
     market_idx_t *ids;          /* owned: id -> slot */
+    uint64_t     *bits;         /* owned: sign bits of each vector, words per slot */
+    size_t        words;        /* 64-bit words of one vector's sign bits */
     int32_t      *dots;         /* owned: scratch of the scan, cap_dots entries */
     size_t        cap_dots;
     market_embed_cache_stats_t stats;
@@ -77,6 +79,7 @@ market_embed_cache_destroy (market_embed_cache_t **self_p)
         market_idx_destroy (&self->ids);
         free (self->slots);
         free (self->vectors);
+        free (self->bits);
         free (self->dots);
         free (self);
         *self_p = NULL;
@@ -181,6 +184,16 @@ s_quantise (const float *src, size_t dim, int8_t *q, float *scale)
     return HEARTH_OK;
 }
 
+/*  The sign bits of a quantised vector (bit i set if component i > 0). */
+static void
+s_sign_bits (const int8_t *q, size_t dim, uint64_t *bits)
+{
+    memset (bits, 0, ((dim + 63) / 64) * 8);
+    for (size_t i = 0; i < dim; i++)
+        if (q [i] > 0)
+            bits [i / 64] |= UINT64_C (1) << (i % 64);
+}
+
 static int
 s_find (const market_embed_cache_t *self, const char *event_id, uint32_t *slot)
 {
@@ -209,9 +222,12 @@ market_embed_cache_put (market_embed_cache_t *self, const char *model, const cha
     if (!self->dim) {
         /*  A new model: vectors of another dim cannot share the block. */
         free (self->vectors);
+        free (self->bits);
         self->vectors = NULL;
+        self->bits = NULL;
         self->cap_vectors = 0;
         self->dim = dim;
+        self->words = (dim + 63) / 64;
         snprintf (self->model, sizeof self->model, "%s", model);
     }
     uint32_t slot;
@@ -237,6 +253,10 @@ market_embed_cache_put (market_embed_cache_t *self, const char *model, const cha
                 if (!grown)
                     return HEARTH_ENOMEM;
                 self->vectors = grown;
+                uint64_t *bits = (uint64_t *) realloc (self->bits, cap * self->words * 8);
+                if (!bits)
+                    return HEARTH_ENOMEM;
+                self->bits = bits;
                 self->cap_vectors = cap;
             }
             slot = (uint32_t) self->n_slots++;
@@ -257,6 +277,7 @@ market_embed_cache_put (market_embed_cache_t *self, const char *model, const cha
     s->text_hash = text_hash;
     s->scale = scale;
     memcpy (self->vectors + (size_t) slot * dim, q, dim);
+    s_sign_bits (q, dim, self->bits + (size_t) slot * self->words);
     s_push_front (self, slot);
     self->stats.inserts++;
     return HEARTH_OK;
@@ -342,6 +363,55 @@ s_dots (const int8_t *q, const int8_t *vectors, size_t n, size_t dim, int32_t *d
     }
 }
 
+/*  The Hamming distance of the query's sign bits to each of n vectors'. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__ ((target_clones ("arch=haswell", "default")))
+#endif
+static void
+s_hamming (const uint64_t *q, const uint64_t *bits, size_t n, size_t words, int32_t *dist)
+{
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t *b = bits + i * words;
+        int32_t d = 0;
+        for (size_t w = 0; w < words; w++)
+            d += __builtin_popcountll (q [w] ^ b [w]);
+        dist [i] = d;
+    }
+}
+
+/*  Offer one slot to the heap of the n best in out (kept so far). */
+static void
+s_offer (market_embed_hit_t *out, size_t n, size_t *kept, const s_slot_t *s, float similarity)
+{
+    /*  Unrelated (orthogonal or opposed) posts are no candidates; a hit
+        below the worst kept one is rejected without comparing ids. */
+    if (!(similarity > 0) || (*kept == n && similarity < out [0].similarity))
+        return;
+    market_embed_hit_t hit = { s->id, s->text_hash, similarity };
+    if (*kept < n) {
+        out [(*kept)++] = hit;
+        for (size_t c = *kept - 1; c > 0 && s_worse (&out [c], &out [(c - 1) / 2]); c = (c - 1) / 2) {
+            market_embed_hit_t t = out [c];
+            out [c] = out [(c - 1) / 2];
+            out [(c - 1) / 2] = t;
+        }
+    }
+    else
+    if (s_worse (&out [0], &hit)) {
+        out [0] = hit;
+        s_sift_down (out, *kept, 0);
+    }
+}
+
+static int32_t
+s_dot (const int8_t *a, const int8_t *b, size_t dim)
+{
+    int32_t sum = 0;
+    for (size_t i = 0; i < dim; i++)
+        sum += (int32_t) a [i] * (int32_t) b [i];
+    return sum;
+}
+
 size_t
 market_embed_cache_nearest (market_embed_cache_t *self, const char *model, const float *query,
                             size_t dim, size_t n, market_embed_hit_t *out)
@@ -361,31 +431,42 @@ market_embed_cache_nearest (market_embed_cache_t *self, const char *model, const
         self->dots = grown;
         self->cap_dots = self->n_slots;
     }
-    s_dots (q, self->vectors, self->n_slots, dim, self->dots);
     size_t kept = 0;
-    for (size_t i = 0; i < self->n_slots; i++) {
-        const s_slot_t *s = &self->slots [i];
-        if (!s->id [0])
-            continue;
-        float similarity = (float) self->dots [i] * q_scale * s->scale;
-        /*  Unrelated (orthogonal or opposed) posts are no candidates; a
-            hit below the worst kept one is rejected without comparing ids. */
-        if (!(similarity > 0) || (kept == n && similarity < out [0].similarity))
-            continue;
-        market_embed_hit_t hit = { s->id, s->text_hash, similarity };
-        if (kept < n) {
-            out [kept++] = hit;
-            /*  Sift up. */
-            for (size_t c = kept - 1; c > 0 && s_worse (&out [c], &out [(c - 1) / 2]); c = (c - 1) / 2) {
-                market_embed_hit_t t = out [c];
-                out [c] = out [(c - 1) / 2];
-                out [(c - 1) / 2] = t;
+    if (self->entries <= MARKET_EMBED_EXACT_MAX) {
+        s_dots (q, self->vectors, self->n_slots, dim, self->dots);
+        for (size_t i = 0; i < self->n_slots; i++)
+            if (self->slots [i].id [0])
+                s_offer (out, n, &kept, &self->slots [i],
+                         (float) self->dots [i] * q_scale * self->slots [i].scale);
+    }
+    else {
+        /*  Two stages: the Hamming distance of sign bits (dim / 8 bytes a
+            post) ranks every post roughly; the MARKET_EMBED_RESCORE closest
+            (all of the last distance taken, up to twice that) are scored
+            exactly. The bits carry the angle (distance / dim estimates
+            angle / pi), so the true nearest are among them. */
+        uint64_t qbits [MARKET_EMBED_MAX_DIM / 64];
+        s_sign_bits (q, dim, qbits);
+        s_hamming (qbits, self->bits, self->n_slots, self->words, self->dots);
+        size_t hist [MARKET_EMBED_MAX_DIM + 1];
+        memset (hist, 0, (dim + 1) * sizeof hist [0]);
+        for (size_t i = 0; i < self->n_slots; i++)
+            if (self->slots [i].id [0])
+                hist [self->dots [i]]++;
+        size_t threshold = 0, below = 0;
+        while (threshold < dim && below + hist [threshold] < MARKET_EMBED_RESCORE)
+            below += hist [threshold++];
+        size_t at_threshold = 2 * MARKET_EMBED_RESCORE - below;
+        for (size_t i = 0; i < self->n_slots; i++) {
+            const s_slot_t *s = &self->slots [i];
+            if (!s->id [0] || (size_t) self->dots [i] > threshold)
+                continue;
+            if ((size_t) self->dots [i] == threshold) {
+                if (!at_threshold)
+                    continue;
+                at_threshold--;
             }
-        }
-        else
-        if (s_worse (&out [0], &hit)) {
-            out [0] = hit;
-            s_sift_down (out, kept, 0);
+            s_offer (out, n, &kept, s, (float) s_dot (q, self->vectors + i * dim, dim) * q_scale * s->scale);
         }
     }
     /*  Heap sort: repeatedly move the worst to the end -> best first. */
@@ -412,5 +493,6 @@ market_embed_cache_stats (const market_embed_cache_t *self, market_embed_cache_s
     out->capacity = self->capacity;
     out->dim = self->dim;
     out->bytes = self->cap_slots * sizeof (s_slot_t) + self->cap_vectors * self->dim
-               + market_idx_slots (self->ids) * 8 + self->cap_dots * sizeof (int32_t);
+               + market_idx_slots (self->ids) * 8 + self->cap_dots * sizeof (int32_t)
+               + self->cap_vectors * self->words * 8;
 }

@@ -10,7 +10,9 @@
 
     Vectors are stored unit-normalised and quantised to int8 with one scale
     per vector (dim + 4 bytes each), so a search scans every cached vector
-    with an integer dot product: cosine similarity to ~1e-2, enough to rank.
+    with an integer dot product: cosine similarity to ~1e-2, enough to rank;
+    above MARKET_EMBED_EXACT_MAX entries, their sign bits (dim / 8 bytes)
+    pick the candidates first.
     Pure: no I/O, no clock.
 */
 #ifndef HEARTH_MARKET_EMBED_CACHE_H
@@ -34,6 +36,12 @@ extern "C" {
 #define MARKET_EMBED_MAX_DIM               4096
 /*  Model names at most (bytes): the cache keeps one. */
 #define MARKET_EMBED_MAX_MODEL             128
+/*  Up to this many entries a search scores every one exactly; above, it
+    first ranks all by the Hamming distance of their sign bits and scores
+    the MARKET_EMBED_RESCORE closest exactly (8x less memory read per
+    post: the scan of 100,000 posts reads 4.8 MB instead of 38 MB). */
+#define MARKET_EMBED_EXACT_MAX             4096
+#define MARKET_EMBED_RESCORE               2048
 /*  Nearest neighbours one scan returns at most. */
 #define MARKET_EMBED_MAX_NEAREST           256
 
