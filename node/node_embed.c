@@ -404,8 +404,12 @@ s_probe_local (node_embed_t *self)
         return;
     const char *text = "hearth";
     self->local_probe_job = s_new_job (self);
+    /*  Up means answering within a search's deadline, so the probe has it.
+        Once the dimension is known it is held to: a backend that changes it
+        (another model behind the same name) stays down, with a message
+        saying so, until hearthd restarts. */
     if (s_submit (self, S_LANE_BULK, self->local_probe_job, "http", self->cfg.url, self->cfg.model,
-                  0, hearth_mono_ms () + NODE_EMBED_MAX_TIMEOUT_MS, &text, 1) == HEARTH_OK)
+                  self->local_dim, hearth_mono_ms () + self->cfg.timeout_ms, &text, 1) == HEARTH_OK)
         self->local_probing = 1;
 }
 
@@ -916,8 +920,19 @@ s_on_result (zloop_t *loop, zsock_t *pipe, void *arg)
     zframe_t *f_vectors = zmsg_next (msg);
     char *message = zframe_strdup (f_message);
     char *model = zframe_strdup (f_model);
-    const float *vectors = rc == HEARTH_OK && dim? (const float *) zframe_data (f_vectors): NULL;
+    /*  Copied out of the frame: a small frame's bytes need not be aligned
+        for floats. */
     size_t n_vectors = dim? zframe_size (f_vectors) / (dim * sizeof (float)): 0;
+    float *vectors = NULL;
+    if (rc == HEARTH_OK && n_vectors) {
+        vectors = (float *) malloc (n_vectors * dim * sizeof (float));
+        if (vectors)
+            memcpy (vectors, zframe_data (f_vectors), n_vectors * dim * sizeof (float));
+        else {
+            rc = HEARTH_ENOMEM;
+            n_vectors = 0;
+        }
+    }
     if (rc == HEARTH_OK)
         self->calls_ok++;
     else
@@ -1005,6 +1020,7 @@ s_on_result (zloop_t *loop, zsock_t *pipe, void *arg)
     }
     if (!handled)
         self->late++;       /* a search answered at its deadline already */
+    free (vectors);
     free (message);
     free (model);
     zmsg_destroy (&msg);

@@ -74,7 +74,8 @@ node_embed_vectors_parse (const json_t *arrays, size_t n, size_t expected_dim, f
     if (d < MARKET_EMBED_MIN_DIM || d > MARKET_EMBED_MAX_DIM || (expected_dim && d != expected_dim))
         return s_fail (kind, NODE_EMBED_FAIL_DIMENSION, message, HEARTH_EDECODE,
                        expected_dim && d >= MARKET_EMBED_MIN_DIM && d <= MARKET_EMBED_MAX_DIM
-                       ? hearth_message ("embedding has %zu dimensions, the model gave %zu before", d,
+                       ? hearth_message ("embedding has %zu dimensions, the model gave %zu before "
+                                         "(a changed model needs a restart of hearthd)", d,
                                          expected_dim)
                        : hearth_message ("embedding has %zu dimensions (%d..%d accepted)", d,
                                          MARKET_EMBED_MIN_DIM, MARKET_EMBED_MAX_DIM));
