@@ -45,7 +45,8 @@ typedef struct {
     node_embed_done_fn *done;
     void               *arg;
     int                 timer;
-    int                 provider;   /* -1 = local, else the index into remotes */
+    int                 provider;   /* -1 = local, else a remote (see s_provider_now) */
+    char                provider_id [HEARTH_NODE_ID_SIZE];  /* that remote's NodeID */
     uint64_t            started_ms;
 } s_search_t;
 
@@ -115,6 +116,7 @@ struct _node_embed_t {
     size_t            bulk_n;
     char              bulk_model [MARKET_EMBED_MAX_MODEL + 1];
     int               bulk_provider;
+    char              bulk_provider_id [HEARTH_NODE_ID_SIZE];
     int               timer_backfill, timer_probe;
     /*  Counters. */
     uint64_t          calls_ok, calls_failed [NODE_EMBED_FAIL_KINDS];
@@ -390,6 +392,20 @@ s_remote_set (node_embed_t *self, int i, s_state_t state, const char *why)
     s_note_provider (self);
 }
 
+/*  The index of a remote by NodeID now (the table is re-sorted when a
+    member is added, so a call keeps the id, not the index): -1 stays -1
+    (local), a remote gone is -2. */
+static int
+s_provider_now (node_embed_t *self, int provider, const char *node_id)
+{
+    if (provider < 0)
+        return provider;
+    for (size_t i = 0; i < self->n_remotes; i++)
+        if (strcmp (self->remotes [i].node_id, node_id) == 0)
+            return (int) i;
+    return -2;
+}
+
 static uint64_t
 s_new_job (node_embed_t *self)
 {
@@ -576,7 +592,8 @@ s_search_finish (node_embed_t *self, s_search_t *s, const float *vector, size_t 
 {
     if (s->timer >= 0)
         zloop_timer_end (self->loop, s->timer);
-    json_t *meta = s_meta (self, s->provider, semantic, hearth_mono_ms () - s->started_ms, error);
+    json_t *meta = s_meta (self, s_provider_now (self, s->provider, s->provider_id), semantic,
+                           hearth_mono_ms () - s->started_ms, error);
     json_t *output = NULL;
     int rc = s_run (self, s->query, s->k, vector, dim, model, meta, &output);
     json_decref (meta);
@@ -601,7 +618,8 @@ s_on_search_deadline (zloop_t *loop, int timer_id, void *arg)
             if (s->provider == -1)
                 s_local_set (self, S_DOWN, "no query embedding within the search deadline");
             else
-                s_remote_set (self, s->provider, S_DOWN, "no query embedding within the search deadline");
+                s_remote_set (self, s_provider_now (self, s->provider, s->provider_id), S_DOWN,
+                              "no query embedding within the search deadline");
             s_search_finish (self, s, NULL, 0, NULL, "timeout", "no query embedding within the deadline");
             break;
         }
@@ -661,6 +679,8 @@ node_embed_search (node_embed_t *self, const json_t *input, node_embed_done_fn *
     slot->done = done;
     slot->arg = arg;
     slot->provider = provider;
+    if (provider >= 0)
+        snprintf (slot->provider_id, sizeof slot->provider_id, "%s", self->remotes [provider].node_id);
     slot->started_ms = now;
     slot->timer = zloop_timer (self->loop, self->cfg.timeout_ms, 1, s_on_search_deadline, self);
     return NODE_EMBED_DEFERRED;
@@ -861,6 +881,9 @@ s_on_backfill (zloop_t *loop, int timer_id, void *arg)
         self->bulk_job = job;
         self->bulk_n = n;
         self->bulk_provider = provider;
+        if (provider >= 0)
+            snprintf (self->bulk_provider_id, sizeof self->bulk_provider_id, "%s",
+                      self->remotes [provider].node_id);
         snprintf (self->bulk_model, sizeof self->bulk_model, "%s", model);
     }
     return 0;
@@ -976,7 +999,7 @@ s_on_result (zloop_t *loop, zsock_t *pipe, void *arg)
             if (s->provider == -1)
                 s_local_set (self, S_DOWN, why);
             else
-                s_remote_set (self, s->provider, S_DOWN, why);
+                s_remote_set (self, s_provider_now (self, s->provider, s->provider_id), S_DOWN, why);
             s_search_finish (self, s, NULL, 0, NULL, rc == HEARTH_ETIMEOUT? "timeout": "error", why);
         }
     }
@@ -1015,7 +1038,8 @@ s_on_result (zloop_t *loop, zsock_t *pipe, void *arg)
             if (self->bulk_provider == -1)
                 s_local_set (self, S_DOWN, why);
             else
-                s_remote_set (self, self->bulk_provider, S_DOWN, why);
+                s_remote_set (self, s_provider_now (self, self->bulk_provider, self->bulk_provider_id),
+                              S_DOWN, why);
         }
     }
     if (!handled)

@@ -76,7 +76,7 @@ OUT=$(ctl "$B" --json market search rollstuhl)
 assert_json "$OUT" "d['meta']['ranking'] == 'lexical' and d['posts'][0]['event_id'] == '$E_DE'" "B answers lexically"
 wait_until "$MESH_DEADLINE_S" embed_true "$B" "e['provider'] is None" || fail "B still has a provider: $(embed_of "$B" e)"
 for i in 1 2 3; do ctl "$B" --json market search rollstuhl >/dev/null; done
-[ "$(grep -c "no embed.text provider available" "$C/n2.log")" = 1 ] || fail "B logs the lost provider more than once: $(grep -c "no embed.text provider available" "$C/n2.log")"
+[ "$(grep -c "WARN .*no embed.text provider available" "$C/n2.log")" = 1 ] || fail "B logs the lost provider more than once: $(grep -c "WARN .*no embed.text provider available" "$C/n2.log")"
 PROM=$(ctl "$A" stats --prometheus)
 if command -v promtool >/dev/null; then
     promtool check metrics <<<"$PROM" >"$WORK/promtool.log" 2>&1 || fail "promtool: $(cat "$WORK/promtool.log")"
