@@ -51,14 +51,17 @@
         peer's reconciliation messages and fetches within that peer's
         budget (gossip_budget.h: credit from its bytes, owed events, a
         pace, session rates); over it they wait, held, for the tick.
-    Remote queries: an authenticated member may call market.list and
-    market.search over its link (the query handler decides; market.post and
-    market.expire are refused as unauthorized). Each call first passes
+    Remote queries: an authenticated member may call market.list,
+    market.search, embed.text and node.capabilities over its link (the
+    query handler decides; market.post and market.expire are refused as
+    unauthorized). Each call first passes
     admission (gossip_admit.h: hard and soft rates per peer,
     each capability's max_concurrent, a per-peer pending cap) and carries
     its caller's budget (timeout_ms); calls are served one at a time on the
     loop, and one that waited its whole budget is answered `timeout`
-    without running.
+    without running. A handler may take a call and answer it later
+    (gossip_query_finish: a search waiting for its query embedding); it
+    stays in flight for admission until then.
 */
 #ifndef HEARTH_GOSSIP_H
 #define HEARTH_GOSSIP_H
