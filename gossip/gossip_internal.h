@@ -146,6 +146,8 @@ struct _gossip_t {
     gossip_stats_t      stats;
     gossip_query_fn    *query_fn;
     void               *query_arg;          /* borrowed */
+    gossip_query_async_fn *query_async_fn;  /* if set, used instead of query_fn */
+    void               *query_async_arg;    /* borrowed */
     gossip_admit_t     *admit;              /* owned: limits of remote queries */
     gossip_budget_t    *budget;             /* owned: per-peer budget of responder work */
     gossip_query_t          *queries;            /* owned array: admitted, not yet served */

@@ -43,28 +43,20 @@ gossip_reply_error (gossip_t *self, const uint8_t *rid, size_t rid_len, uint64_t
     s_reply_error_retry (self, rid, rid_len, request_id, err, message, 0);
 }
 
-/*  Run one admitted query through the handler and answer it. Returns the
-    result (0 or the error answered). */
+struct _gossip_deferred_t {
+    gossip_t       *gossip;                 /* borrowed */
+    gossip_query_t  query;                  /* its input already freed */
+};
+
+/*  Send the answer of a query: output (when rc is 0) or the error. Returns
+    the result answered (an output too large for a frame is an error). */
 static int
-s_query_run (gossip_t *self, const gossip_query_t *q)
+s_query_answer (gossip_t *self, const gossip_query_t *q, int rc, const json_t *output,
+                const char *message)
 {
-    json_error_t jerr;
-    json_t *input = json_loads (q->input? q->input: "{}", JSON_REJECT_DUPLICATES, &jerr);
-    if (!input || !json_is_object (input)) {
-        json_decref (input);
-        gossip_reply_error (self, q->rid, q->rid_len, q->request_id, HEARTH_EINVAL,
-                            "input is not a JSON object");
-        return HEARTH_EINVAL;
-    }
-    json_t *output = NULL;
-    char *message = NULL;
-    int rc = self->query_fn (self->query_arg, q->capability, input, q->key, &output, &message);
-    json_decref (input);
     char *out_text = rc == 0 && output? json_dumps (output, HEARTH_JSON_FLAGS): NULL;
-    json_decref (output);
     if (rc == 0 && (!out_text || strlen (out_text) > GOSSIP_MAX_FRAME_BYTES - 1024)) {
         rc = out_text? HEARTH_ETOOBIG: HEARTH_ENOMEM;
-        free (message);
         message = NULL;
     }
     if (rc != 0)
@@ -79,8 +71,71 @@ s_query_run (gossip_t *self, const gossip_query_t *q)
         gossip_send_rid (self, q->rid, q->rid_len, &m);
     }
     free (out_text);
+    return rc;
+}
+
+/*  Run one admitted query through the handler and answer it. Returns the
+    result (0 or the error answered), or GOSSIP_QUERY_DEFERRED if the
+    handler answers later. */
+static int
+s_query_run (gossip_t *self, const gossip_query_t *q)
+{
+    json_error_t jerr;
+    json_t *input = json_loads (q->input? q->input: "{}", JSON_REJECT_DUPLICATES, &jerr);
+    if (!input || !json_is_object (input)) {
+        json_decref (input);
+        gossip_reply_error (self, q->rid, q->rid_len, q->request_id, HEARTH_EINVAL,
+                            "input is not a JSON object");
+        return HEARTH_EINVAL;
+    }
+    json_t *output = NULL;
+    char *message = NULL;
+    int rc;
+    if (self->query_async_fn) {
+        gossip_deferred_t *pending = (gossip_deferred_t *) calloc (1, sizeof *pending);
+        if (!pending)
+            rc = HEARTH_ENOMEM;
+        else {
+            pending->gossip = self;
+            pending->query = *q;
+            pending->query.input = NULL;
+            rc = self->query_async_fn (self->query_async_arg, q->capability, input, q->key,
+                                       pending, &output, &message);
+            if (rc != GOSSIP_QUERY_DEFERRED)
+                free (pending);
+        }
+    }
+    else
+        rc = self->query_fn (self->query_arg, q->capability, input, q->key, &output, &message);
+    json_decref (input);
+    if (rc != GOSSIP_QUERY_DEFERRED)
+        rc = s_query_answer (self, q, rc, output, message);
+    json_decref (output);
     free (message);
     return rc;
+}
+
+void
+gossip_query_finish (gossip_deferred_t *pending, int rc, const json_t *output, const char *message)
+{
+    if (!pending)
+        return;
+    rc = s_query_answer (pending->gossip, &pending->query, rc, output, message);
+    gossip_admit_done (pending->gossip->admit, pending->query.ticket, rc);
+    free (pending);
+}
+
+uint64_t
+gossip_query_budget_ms (const gossip_deferred_t *pending)
+{
+    return pending->query.budget_ms;
+}
+
+void
+gossip_set_query_async_handler (gossip_t *self, gossip_query_async_fn *fn, void *arg)
+{
+    self->query_async_fn = fn;
+    self->query_async_arg = arg;
 }
 
 /*  Serve the queries admitted during the last read burst, in the order
@@ -104,7 +159,8 @@ gossip_queries_serve (gossip_t *self)
         }
         else
             rc = s_query_run (self, q);
-        gossip_admit_done (self->admit, q->ticket, rc);
+        if (rc != GOSSIP_QUERY_DEFERRED)
+            gossip_admit_done (self->admit, q->ticket, rc);
         free (q->input);
         q->input = NULL;
     }
@@ -146,7 +202,7 @@ gossip_on_query (gossip_t *self, const uint8_t *rid, size_t rid_len, const uint8
                             "queries need a member key");
         return;
     }
-    if (!self->query_fn) {
+    if (!self->query_fn && !self->query_async_fn) {
         gossip_reply_error (self, rid, rid_len, q->request_id, HEARTH_ENOTIMPL, "this node serves no queries");
         return;
     }

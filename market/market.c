@@ -16,6 +16,7 @@
 #include "hearth_log.h"
 #include "market.h"
 #include "market_search.h"
+#include "market_semantic.h"
 #include "market_text.h"
 
 /*  Stale expiries one sweeper pass appends at most: each is a synced write,
@@ -475,36 +476,39 @@ s_handle_get (market_t *self, const json_t *input, uint64_t now_ms, json_t **out
     return *output? 0: HEARTH_ENOMEM;
 }
 
+int
+market_search_input (const json_t *input, const char **query, size_t *k, char **message)
+{
+    static const char *const allowed [] = { "query", "k", NULL };
+    int rc = s_check_keys (input, allowed, message);
+    if (rc || (rc = s_text (input, "query", MARKET_SEARCH_MAX_QUERY_BYTES, 1, query, message)))
+        return rc;
+    int64_t k_value = MARKET_SEARCH_DEFAULT_K;
+    if ((rc = s_integer (input, "k", 1, MARKET_SEARCH_MAX_K, &k_value, message)))
+        return rc;
+    {
+        const char *cursor = *query;
+        char word [MARKET_TEXT_MAX_WORD + 1];
+        if (market_text_next_word (&cursor, *query + strlen (*query), word) == 0)
+            return s_fail (message, HEARTH_EINVAL, "query must contain at least one word");
+    }
+    *k = (size_t) k_value;
+    return HEARTH_OK;
+}
+
 static int
 s_handle_search (market_t *self, const json_t *input, uint64_t now_ms, json_t **output,
                  char **message)
 {
-    static const char *const allowed [] = { "query", "k", NULL };
-    int rc = s_check_keys (input, allowed, message);
     const char *query;
-    if (rc || (rc = s_text (input, "query", MARKET_SEARCH_MAX_QUERY_BYTES, 1, &query, message)))
+    size_t k;
+    int rc = market_search_input (input, &query, &k, message);
+    if (rc)
         return rc;
-    int64_t k = MARKET_SEARCH_DEFAULT_K;
-    if ((rc = s_integer (input, "k", 1, MARKET_SEARCH_MAX_K, &k, message)))
-        return rc;
-    {
-        const char *cursor = query;
-        char word [MARKET_TEXT_MAX_WORD + 1];
-        if (market_text_next_word (&cursor, query + strlen (query), word) == 0)
-            return s_fail (message, HEARTH_EINVAL, "query must contain at least one word");
-    }
-    //  No embed.text provider is wired yet (a later issue): lexical ranking
-    //  is the lexical fallback, logged at warning level (docs/decisions/0023)
-    hearth_log_limited (HEARTH_LOG_WARN, "market", "market.search.lexical",
-                        "market.search: no embed.text provider; using lexical ranking only");
-    market_post_t posts [MARKET_SEARCH_MAX_K];
-    double scores [MARKET_SEARCH_MAX_K];
-    int n = market_view_search (self->view, query, (size_t) k, eventlog_membership (self->log),
-                                now_ms, posts, scores);
-    if (n < 0)
-        return n;
-    *output = s_posts_json (posts, scores, (size_t) n, market_view_max_lamport (self->view));
-    return *output? 0: HEARTH_ENOMEM;
+    //  Lexical ranking only: the node's embedding side (node_embed.h) calls
+    //  market_semantic_search with a query vector when it has a provider.
+    return market_semantic_search (self->view, eventlog_membership (self->log), query, k, NULL,
+                                   now_ms, output);
 }
 
 /* ---- market.post / market.expire ------------------------------------------------- */

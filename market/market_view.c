@@ -852,6 +852,22 @@ market_view_each (market_view_t *self, const membership_t *members, market_view_
     return 0;
 }
 
+int
+market_view_each_newest (market_view_t *self, const membership_t *members,
+                         market_view_visit_fn *fn, void *arg)
+{
+    market_order_cursor_t cursor;
+    for (const market_order_entry_t *e = market_order_last (self->order, &cursor); e;
+         e = market_order_prev (self->order, &cursor)) {
+        market_post_t post;
+        s_fill ((const s_post_t *) e->item, members, &post);
+        int rc = fn (arg, &post);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 uint64_t
 market_view_max_lamport (const market_view_t *self)
 {

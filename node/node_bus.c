@@ -16,6 +16,7 @@
 #include "node_control.h"
 #include "node_config.h"
 #include "node_data.h"
+#include "node_embed.h"
 #include "node_event_json.h"
 #include "node_invite.h"
 #include "node_signer.h"
@@ -33,6 +34,7 @@ struct _node_bus_t {
     char             *address;    /* owned; NULL = not listening for peers */
     char             *community_name;  /* owned cache; NULL until found */
     gossip_t         *mesh;       /* borrowed; NULL = none */
+    node_embed_t     *embed;      /* borrowed; NULL = none */
 };
 
 node_bus_t *
@@ -90,6 +92,12 @@ void
 node_bus_set_mesh (node_bus_t *self, gossip_t *mesh)
 {
     self->mesh = mesh;
+}
+
+void
+node_bus_set_embed (node_bus_t *self, node_embed_t *embed)
+{
+    self->embed = embed;
 }
 
 /*  Reject any input key outside `allowed` (NULL-terminated). */
@@ -209,10 +217,24 @@ s_stats_render (node_bus_t *self, json_t **json_out, char **text_out)
         s_mesh_sample (self, &mesh);
         sample.mesh = &mesh;
     }
-    if (json_out)
+    if (json_out) {
         *json_out = node_stats_json (self->stats, &sample);
-    else
+        if (*json_out && self->embed)
+            json_object_set_new (*json_out, "embed", node_embed_stats_json (self->embed));
+    }
+    else {
         *text_out = node_stats_prometheus (self->stats, &sample);
+        char *more = self->embed && *text_out? node_embed_stats_prometheus (self->embed): NULL;
+        if (more) {
+            size_t a = strlen (*text_out), b = strlen (more);
+            char *both = (char *) realloc (*text_out, a + b + 1);
+            if (both) {
+                memcpy (both + a, more, b + 1);
+                *text_out = both;
+            }
+            free (more);
+        }
+    }
     if (sample.mesh)
         json_decref ((json_t *) mesh.peers);
 }
@@ -645,6 +667,18 @@ s_node_backup (node_bus_t *self, const json_t *input, json_t **output, char **me
     return node_data_backup (self->log, input, output, message);
 }
 
+/* ---- node.capabilities ---------------------------------------------------- */
+
+static int
+s_node_capabilities (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    (void) input;
+    (void) message;
+    *output = self->embed? node_embed_capabilities (self->embed)
+                         : json_pack ("{s:[]}", "capabilities");
+    return *output? HEARTH_OK: HEARTH_ENOMEM;
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 static int
@@ -677,6 +711,7 @@ static const struct {
     const char *const *allowed;
 } s_handlers [] = {
     { "node.id",           s_node_id,          s_no_keys },
+    { "node.capabilities", s_node_capabilities, s_no_keys },
     { "node.stats",        s_node_stats,       s_stats_keys },
     { "events.list",       s_events_list,      s_events_keys },
     { "node.verify_views", s_verify_views,     s_no_keys },
@@ -706,9 +741,47 @@ node_bus_call (node_bus_t *self, const char *capability, const json_t *input,
     return HEARTH_ENOTFOUND;
 }
 
-char *
-node_bus_handle_frame (node_bus_t *self, const uint8_t *data, size_t len)
+/*  The reply of a finished request, with its stats. */
+static char *
+s_reply (node_bus_t *self, const char *label, int64_t start_us, int rc, const json_t *output,
+         const char *message)
 {
+    /*  A handler that reports success must hand back an output object. */
+    if (rc == HEARTH_OK && !json_is_object (output))
+        rc = HEARTH_ENOMEM;
+    int64_t elapsed_us = zclock_usecs () - start_us;
+    if (elapsed_us < 0)
+        elapsed_us = 0;
+    node_stats_request_record (self->stats, label, rc, (double) elapsed_us / 1e6);
+    if (rc == HEARTH_OK)
+        return node_control_reply_ok ((json_t *) output, (uint64_t) elapsed_us / 1000);
+    hearth_log_limited (HEARTH_LOG_DEBUG, S_LOG, "request.error", "%s: %s: %s",
+                        label, hearth_error_code (rc), message? message: hearth_strerror (rc));
+    return node_control_reply_error (rc, message);
+}
+
+/*  A request answered later (market.search waiting for its embedding). */
+typedef struct {
+    node_bus_t       *bus;
+    int64_t           start_us;
+    node_bus_send_fn *send;
+    void             *send_arg;
+} s_later_t;
+
+static void
+s_later_done (void *arg, int rc, const json_t *output, const char *message)
+{
+    s_later_t *later = (s_later_t *) arg;
+    char *reply = s_reply (later->bus, "market.search", later->start_us, rc, output, message);
+    later->send (later->send_arg, reply);
+    free (later);
+}
+
+char *
+node_bus_handle_frame_async (node_bus_t *self, const uint8_t *data, size_t len,
+                             node_bus_send_fn *send, void *send_arg, int *deferred)
+{
+    *deferred = 0;
     int64_t start_us = zclock_usecs ();
     char capability [NODE_CONTROL_MAX_CAPABILITY + 1];
     json_t *input = NULL, *output = NULL;
@@ -717,28 +790,31 @@ node_bus_handle_frame (node_bus_t *self, const uint8_t *data, size_t len)
     int rc = node_control_request_parse (data, len, capability, &input, &message);
     if (rc == HEARTH_OK) {
         label = capability;
-        rc = node_bus_call (self, capability, input, &output, &message);
+        s_later_t *later = NULL;
+        if (send && self->embed && strcmp (capability, "market.search") == 0
+        &&  (later = (s_later_t *) calloc (1, sizeof *later))) {
+            *later = (s_later_t) { self, start_us, send, send_arg };
+            rc = node_embed_search (self->embed, input, s_later_done, later, &output, &message);
+            if (rc == NODE_EMBED_DEFERRED) {
+                *deferred = 1;
+                json_decref (input);
+                return NULL;
+            }
+            free (later);
+        }
+        else
+            rc = node_bus_call (self, capability, input, &output, &message);
     }
-    /*  A handler that reports success must hand back an output object. */
-    if (rc == HEARTH_OK && !json_is_object (output)) {
-        json_decref (output);
-        output = NULL;
-        rc = HEARTH_ENOMEM;
-    }
-    int64_t elapsed_us = zclock_usecs () - start_us;
-    if (elapsed_us < 0)
-        elapsed_us = 0;
-    node_stats_request_record (self->stats, label, rc, (double) elapsed_us / 1e6);
-    char *reply;
-    if (rc == HEARTH_OK)
-        reply = node_control_reply_ok (output, (uint64_t) elapsed_us / 1000);
-    else {
-        hearth_log_limited (HEARTH_LOG_DEBUG, S_LOG, "request.error", "%s: %s: %s",
-                            label, hearth_error_code (rc), message? message: hearth_strerror (rc));
-        reply = node_control_reply_error (rc, message);
-    }
+    char *reply = s_reply (self, label, start_us, rc, output, message);
     json_decref (input);
     json_decref (output);
     free (message);
     return reply;
+}
+
+char *
+node_bus_handle_frame (node_bus_t *self, const uint8_t *data, size_t len)
+{
+    int deferred;
+    return node_bus_handle_frame_async (self, data, len, NULL, NULL, &deferred);
 }

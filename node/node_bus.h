@@ -5,6 +5,8 @@
     control socket is reachable only by the node's owner, docs/architecture.md §10):
       market.list | market.get | market.post | market.expire | market.search
                           -> market_handle()
+      node.capabilities   {}                         -> {capabilities:[{name, model, dim}]}
+                                                        (node_embed_capabilities)
       node.id             {}                         -> {node_id, short_id, address, community_id,
                                                          level: none|member|trusted|anchor}
       node.peers          {}                         -> {peers:[...]} (gossip_peers_json)
@@ -81,6 +83,23 @@ void node_bus_set_mesh (node_bus_t *self, gossip_t *mesh);
 /*  Serve one request frame (borrowed); returns the reply text (malloc'd,
     caller frees), NULL only when out of memory. Never trusts the frame. */
 char *node_bus_handle_frame (node_bus_t *self, const uint8_t *data, size_t len);
+
+/*  The semantic side (borrowed until unset with NULL): market.search waits
+    for its query embedding (node_embed.h), and stats get an "embed" part. */
+typedef struct _node_embed_t node_embed_t;
+void node_bus_set_embed (node_bus_t *self, node_embed_t *embed);
+
+/*  Where a deferred reply goes: send (arg, reply) with the reply text
+    (malloc'd, the callee frees; NULL if out of memory), called once. */
+typedef void (node_bus_send_fn) (void *arg, char *reply);
+
+/*  node_bus_handle_frame, but a request that waits for other work
+    (market.search for its query embedding) is answered later through
+    send (send_arg): then *deferred is 1 and NULL is returned. Otherwise
+    *deferred is 0 and the reply is returned as node_bus_handle_frame does
+    (send is not called). */
+char *node_bus_handle_frame_async (node_bus_t *self, const uint8_t *data, size_t len,
+                                   node_bus_send_fn *send, void *send_arg, int *deferred);
 
 /*  Serve one parsed call. 0 and *output (new object, caller owns), or a
     negative hearth_err_t and *message (malloc'd or NULL; caller frees). */

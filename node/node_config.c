@@ -103,6 +103,8 @@ node_config_defaults (node_config_t *cfg, const char *data_dir)
     snprintf (cfg->data_dir, sizeof cfg->data_dir, "%s", data_dir? data_dir: "");
     cfg->log_level = HEARTH_LOG_INFO;
     market_config_defaults (&cfg->market);
+    cfg->embed_timeout_ms = NODE_CONFIG_EMBED_TIMEOUT_DEFAULT_MS;
+    cfg->embed_cache_entries = NODE_CONFIG_EMBED_CACHE_DEFAULT;
 }
 
 int
@@ -243,6 +245,59 @@ s_set_snapshot_every (node_config_t *cfg, const char *value, char **detail)
     return HEARTH_EINVAL;
 }
 
+static int
+s_set_embed_url (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_text (cfg->embed_url, sizeof cfg->embed_url, value, detail);
+}
+
+static int
+s_set_embed_model (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_text (cfg->embed_model, sizeof cfg->embed_model, value, detail);
+}
+
+static int
+s_set_embed_query_prefix (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_text (cfg->embed_query_prefix, sizeof cfg->embed_query_prefix, value, detail);
+}
+
+static int
+s_set_embed_passage_prefix (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_text (cfg->embed_passage_prefix, sizeof cfg->embed_passage_prefix, value, detail);
+}
+
+/*  A whole number within [min, max] into *target. */
+static int
+s_set_u32_in (uint32_t *target, const char *value, uint64_t min, uint64_t max, const char *unit,
+              char **detail)
+{
+    uint64_t number = 0;
+    if (s_parse_u64 (value, &number) != HEARTH_OK || number < min || number > max) {
+        *detail = hearth_message ("'%s' is not a whole number of %s in %" PRIu64 "..%" PRIu64,
+                                  value, unit, min, max);
+        return HEARTH_EINVAL;
+    }
+    *target = (uint32_t) number;
+    return HEARTH_OK;
+}
+
+static int
+s_set_embed_timeout (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_u32_in (&cfg->embed_timeout_ms, value, NODE_CONFIG_EMBED_TIMEOUT_MIN_MS,
+                         NODE_CONFIG_EMBED_TIMEOUT_MAX_MS, "milliseconds", detail);
+}
+
+static int
+s_set_embed_cache (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_u32_in (&cfg->embed_cache_entries, value, 1, NODE_CONFIG_EMBED_CACHE_MAX,
+                         "entries", detail);
+}
+
 /*  The node_config_set_* / add_peer functions leave *message NULL only on
     success; a NULL detail on failure still reads well. */
 static int
@@ -300,7 +355,19 @@ static const struct {
     { { "peers", "peer", "ed25519:NODE_ID@tcp://192.168.1.10:" S_STR (NODE_CONFIG_PEER_PORT),
         "repeatable" }, s_set_peer },
     { { "store", "snapshot_every", "0", "events between view snapshots; 0 = automatic" },
-      s_set_snapshot_every }
+      s_set_snapshot_every },
+    { { "search", "embed_url", "http://127.0.0.1:8080/v1/embeddings",
+        "OpenAI-compatible embeddings endpoint; absent = none" }, s_set_embed_url },
+    { { "search", "embed_model", "multilingual-e5-small", "model name sent to it" },
+      s_set_embed_model },
+    { { "search", "embed_timeout_ms", S_STR (NODE_CONFIG_EMBED_TIMEOUT_DEFAULT_MS),
+        "how long a search waits for the query's embedding" }, s_set_embed_timeout },
+    { { "search", "embed_cache_entries", S_STR (NODE_CONFIG_EMBED_CACHE_DEFAULT),
+        "post embeddings cached (LRU)" }, s_set_embed_cache },
+    { { "search", "embed_query_prefix", "\"query: \"", "put before a query (e5 models)" },
+      s_set_embed_query_prefix },
+    { { "search", "embed_passage_prefix", "\"passage: \"", "put before a post (e5 models)" },
+      s_set_embed_passage_prefix }
 };
 #define S_KEYS (sizeof s_keys / sizeof s_keys [0])
 
@@ -480,6 +547,17 @@ node_config_validate (const node_config_t *cfg, char **message)
     &&  (cfg->sync_interval_ms < NODE_CONFIG_SYNC_MIN_MS || cfg->sync_interval_ms > NODE_CONFIG_SYNC_MAX_MS)) {
         *message = hearth_message ("sync interval must be %d..%d ms, not %" PRIu32,
                               NODE_CONFIG_SYNC_MIN_MS, NODE_CONFIG_SYNC_MAX_MS, cfg->sync_interval_ms);
+        return HEARTH_EINVAL;
+    }
+    if (cfg->embed_url [0] && strncmp (cfg->embed_url, "http://", 7) != 0
+    &&  strncmp (cfg->embed_url, "https://", 8) != 0) {
+        *message = hearth_message ("search/embed_url '%.300s' must be an http:// or https:// URL "
+                                   "(e.g. http://127.0.0.1:8080/v1/embeddings)", cfg->embed_url);
+        return HEARTH_EINVAL;
+    }
+    if (cfg->embed_url [0] && !cfg->embed_model [0]) {
+        *message = hearth_message ("search/embed_url needs search/embed_model: the model name the "
+                                   "endpoint serves (peers match it exactly)");
         return HEARTH_EINVAL;
     }
     /*  "/control.sock" is the longer of the two socket names (13 chars). */

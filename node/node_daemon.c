@@ -23,6 +23,7 @@
 #include "node_client.h"
 #include "node_control.h"
 #include "node_daemon.h"
+#include "node_embed.h"
 #include "node_invite.h"
 #include "node_stats.h"
 
@@ -39,6 +40,7 @@ struct _node_daemon_t {
     zsock_t       *stats_sock;          /* owned: ROUTER on stats.sock (+tcp) */
     zloop_t       *loop;                /* owned */
     gossip_t      *mesh;                /* owned: peer links, sync, remote queries */
+    node_embed_t  *embed;               /* owned: semantic search, embed.text */
     node_invite_t *invite;              /* owned: DIR/invite.json while not yet a member */
     int            join_timer;          /* zloop timer id, -1 = none */
     char           control_endpoint [NODE_CONFIG_PATH_MAX];
@@ -108,9 +110,48 @@ s_bind_ipc (const char *endpoint, int max_bytes, int *err, char **message)
     return sock;
 }
 
-/*  Read one ROUTER message and answer it with `serve`. Returns -1 to stop
-    the loop only when interrupted. */
-typedef char *(s_serve_fn) (node_daemon_t *self, const uint8_t *data, size_t len);
+/*  Where a reply answered later goes: the ROUTER and the client's frames. */
+typedef struct {
+    zsock_t  *sock;             /* borrowed: the daemon's control socket */
+    zframe_t *id;               /* owned */
+    zframe_t *delimiter;        /* owned, NULL if the client sent none */
+} s_reply_to_t;
+
+/*  Send a reply (owned, may be NULL) to the client in `to`, then free both. */
+static void
+s_send_reply (s_reply_to_t *to, char *reply)
+{
+    if (to->id && reply) {
+        zmsg_t *out = zmsg_new ();
+        zmsg_append (out, &to->id);
+        if (to->delimiter)
+            zmsg_append (out, &to->delimiter);
+        zmsg_addstr (out, reply);
+        if (zmsg_send (&out, to->sock) != 0) {
+            hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "control.send",
+                                "reply not sent (client gone?)");
+            zmsg_destroy (&out);
+        }
+    }
+    free (reply);
+    zframe_destroy (&to->id);
+    zframe_destroy (&to->delimiter);
+}
+
+/*  A deferred reply (node_bus_send_fn). */
+static void
+s_send_later (void *arg, char *reply)
+{
+    s_reply_to_t *to = (s_reply_to_t *) arg;
+    s_send_reply (to, reply);
+    free (to);
+}
+
+/*  Read one ROUTER message and answer it with `serve`, now or (for a
+    request that waits, *deferred set) later through `later`, which it
+    then owns. Returns -1 to stop the loop only when interrupted. */
+typedef char *(s_serve_fn) (node_daemon_t *self, const uint8_t *data, size_t len,
+                            s_reply_to_t *later, int *deferred);
 
 static int
 s_serve_router (node_daemon_t *self, zsock_t *sock, s_serve_fn *serve)
@@ -124,6 +165,7 @@ s_serve_router (node_daemon_t *self, zsock_t *sock, s_serve_fn *serve)
     if (zmsg_size (msg) >= 2 && zframe_size (zmsg_first (msg)) == 0)
         delimiter = zmsg_pop (msg);
     char *reply;
+    int deferred = 0;
     if (!id)
         reply = NULL;
     else
@@ -135,21 +177,21 @@ s_serve_router (node_daemon_t *self, zsock_t *sock, s_serve_fn *serve)
     }
     else {
         zframe_t *body = zmsg_first (msg);
-        reply = serve (self, zframe_data (body), zframe_size (body));
-    }
-    if (id && reply) {
-        zmsg_t *out = zmsg_new ();
-        zmsg_append (out, &id);
-        if (delimiter)
-            zmsg_append (out, &delimiter);
-        zmsg_addstr (out, reply);
-        if (zmsg_send (&out, sock) != 0) {
-            hearth_log_limited (HEARTH_LOG_WARN, S_LOG, "control.send",
-                                "reply not sent (client gone?)");
-            zmsg_destroy (&out);
+        s_reply_to_t *later = (s_reply_to_t *) calloc (1, sizeof *later);
+        if (later)
+            *later = (s_reply_to_t) { sock, zframe_dup (id), delimiter? zframe_dup (delimiter): NULL };
+        reply = serve (self, zframe_data (body), zframe_size (body), later, &deferred);
+        if (!deferred && later) {
+            zframe_destroy (&later->id);
+            zframe_destroy (&later->delimiter);
+            free (later);
         }
     }
-    free (reply);
+    if (!deferred) {
+        s_reply_to_t to = { sock, id, delimiter };
+        s_send_reply (&to, reply);
+        id = delimiter = NULL;
+    }
     zframe_destroy (&id);
     zframe_destroy (&delimiter);
     zmsg_destroy (&msg);
@@ -157,14 +199,20 @@ s_serve_router (node_daemon_t *self, zsock_t *sock, s_serve_fn *serve)
 }
 
 static char *
-s_serve_control (node_daemon_t *self, const uint8_t *data, size_t len)
+s_serve_control (node_daemon_t *self, const uint8_t *data, size_t len, s_reply_to_t *later,
+                 int *deferred)
 {
-    return node_bus_handle_frame (self->bus, data, len);
+    if (!later)
+        return node_bus_handle_frame (self->bus, data, len);
+    return node_bus_handle_frame_async (self->bus, data, len, s_send_later, later, deferred);
 }
 
 static char *
-s_serve_stats (node_daemon_t *self, const uint8_t *data, size_t len)
+s_serve_stats (node_daemon_t *self, const uint8_t *data, size_t len, s_reply_to_t *later,
+               int *deferred)
 {
+    (void) later;
+    (void) deferred;
     return node_bus_stats_text (self->bus, data, len);
 }
 
@@ -308,21 +356,43 @@ s_start_join (node_daemon_t *self)
 static const char *s_remote_capabilities [] = { "market.list", "market.search" };
 #define S_REMOTE_CAPABILITIES (sizeof s_remote_capabilities / sizeof s_remote_capabilities [0])
 
+/*  A deferred remote answer (node_embed_done_fn): finish the mesh's query. */
+static void
+s_remote_done (void *arg, int rc, const json_t *output, const char *message)
+{
+    gossip_query_finish ((gossip_deferred_t *) arg, rc, output, message);
+}
+
 /*  Remote capability calls from authenticated members (gossip), already
-    past the mesh's rate limits, capacity and deadline checks: only the
-    read-only market.list and market.search, with the caller's key as the
-    caller (docs/protocol.md, "Peer socket"); everything else is refused. */
+    past the mesh's rate limits, capacity and deadline checks: the
+    read-only market.list and market.search (which may wait for its query
+    embedding), embed.text (answered when this node's backend replies) and
+    node.capabilities, with the caller's key as the caller (docs/protocol.md,
+    "Peer socket"); everything else is refused. */
 static int
 s_on_query (void *arg, const char *capability, const json_t *input, const uint8_t caller [32],
-            json_t **output, char **message)
+            gossip_deferred_t *pending, json_t **output, char **message)
 {
     node_daemon_t *self = (node_daemon_t *) arg;
     *output = NULL;
     *message = NULL;
-    if (strcmp (capability, "market.list") != 0 && strcmp (capability, "market.search") != 0) {
-        *message = hearth_message ("'%.64s' is not served to peers (only market.list and "
-                              "market.search; market.post and market.expire are local only)",
-                              capability);
+    if (strcmp (capability, "market.search") == 0) {
+        int rc = node_embed_search (self->embed, input, s_remote_done, pending, output, message);
+        return rc == NODE_EMBED_DEFERRED? GOSSIP_QUERY_DEFERRED: rc;
+    }
+    if (strcmp (capability, "embed.text") == 0) {
+        int rc = node_embed_serve (self->embed, input, gossip_query_budget_ms (pending), s_remote_done,
+                                   pending, output, message);
+        return rc == NODE_EMBED_DEFERRED? GOSSIP_QUERY_DEFERRED: rc;
+    }
+    if (strcmp (capability, "node.capabilities") == 0) {
+        *output = node_embed_capabilities (self->embed);
+        return *output? HEARTH_OK: HEARTH_ENOMEM;
+    }
+    if (strcmp (capability, "market.list") != 0) {
+        *message = hearth_message ("'%.64s' is not served to peers (only market.list, "
+                              "market.search, embed.text and node.capabilities; market.post and "
+                              "market.expire are local only)", capability);
         return HEARTH_EUNAUTHORIZED;
     }
     return market_handle (self->market, capability, input, caller, hearth_now_ms (), output, message);
@@ -360,7 +430,13 @@ s_open_mesh (node_daemon_t *self, char **message)
             *message = hearth_message ("cannot start the mesh: %s", hearth_strerror (err));
         return err? err: HEARTH_EIO;
     }
-    gossip_set_query_handler (self->mesh, s_on_query, self);
+    gossip_set_query_async_handler (self->mesh, s_on_query, self);
+    if (gossip_query_limits_set (self->mesh, "embed.text", NODE_EMBED_SERVE_MAX_CONCURRENT,
+                                 NODE_EMBED_SERVE_TIMEOUT_SECONDS * 1000) != HEARTH_OK) {
+        *message = hearth_message ("cannot set the peer limits of embed.text");
+        return HEARTH_ENOMEM;
+    }
+    node_embed_set_mesh (self->embed, self->mesh);
     for (size_t i = 0; i < S_REMOTE_CAPABILITIES; i++) {
         uint32_t max_concurrent = 0, timeout_seconds = 0;
         int rc = market_capability_limits (s_remote_capabilities [i], &max_concurrent, &timeout_seconds);
@@ -498,6 +574,23 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
         if (!self->bus || !self->loop)
             rc = HEARTH_ENOMEM;
     }
+    if (rc == HEARTH_OK) {
+        node_embed_config_t embed;
+        node_embed_config_defaults (&embed);
+        snprintf (embed.url, sizeof embed.url, "%s", cfg->embed_url);
+        snprintf (embed.model, sizeof embed.model, "%s", cfg->embed_model);
+        embed.timeout_ms = cfg->embed_timeout_ms;
+        embed.cache_entries = cfg->embed_cache_entries;
+        snprintf (embed.query_prefix, sizeof embed.query_prefix, "%s", cfg->embed_query_prefix);
+        snprintf (embed.passage_prefix, sizeof embed.passage_prefix, "%s", cfg->embed_passage_prefix);
+        self->embed = node_embed_new (&embed, self->market, self->log, self->identity, self->loop);
+        if (!self->embed) {
+            *message = hearth_message ("cannot start the embedding workers");
+            rc = HEARTH_ENOMEM;
+        }
+        else
+            node_bus_set_embed (self->bus, self->embed);
+    }
     if (rc == HEARTH_OK
     &&  (node_config_control_endpoint (cfg->data_dir, self->control_endpoint,
                                        sizeof self->control_endpoint) != 0
@@ -611,6 +704,11 @@ node_daemon_destroy (node_daemon_t **self_p)
     if (!self_p || !*self_p)
         return;
     node_daemon_t *self = *self_p;
+    /*  Waiting searches and embed.text calls are answered while the mesh
+        and the control socket still stand, then the workers stop. */
+    if (self->bus)
+        node_bus_set_embed (self->bus, NULL);
+    node_embed_destroy (&self->embed);
     /*  The mesh leaves the loop and removes the log's accept hook first. */
     if (self->bus)
         node_bus_set_mesh (self->bus, NULL);

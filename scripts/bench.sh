@@ -42,6 +42,12 @@
 #       node (ratio between the sizes), RSS, log warnings. A table, and JSON
 #       lines in the run's dir. Options: --sizes 10,260 --topology star,chain
 #       --posts 10 --idle-seconds 60 --dir DIR --keep (see --help).
+#   scripts/bench.sh search-fused [N] [bench_fused options...]
+#       Release build, then bench_fused: market.search p50/p99 at N (default
+#       100000) active posts, lexical (the baseline) against fused with every
+#       post's embedding cached (384 dims, deterministic in-process embedder;
+#       the query's embedding excluded and reported apart, in process and
+#       over HTTP to tests/embed_server.py). See docs/performance.md.
 #
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
@@ -111,6 +117,19 @@ case "$cmd" in
         build hearthd hearthctl
         HEARTHD="$BUILD_DIR/node/hearthd" HEARTHCTL="$BUILD_DIR/node/hearthctl" \
             exec python3 "$ROOT/bench/bench_mesh_scale.py" "$@"
+        ;;
+    search-fused)
+        n="${1:-100000}"
+        shift || true
+        build bench_fused
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        portfile=$(mktemp)
+        rm -f "$portfile"
+        python3 "$ROOT/tests/embed_server.py" --dim 384 --port-file "$portfile" >/dev/null 2>&1 &
+        server=$!
+        trap 'kill "$server" 2>/dev/null || true; rm -f "$portfile"' EXIT
+        for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
+        "$BUILD_DIR/bench/bench_fused" "$n" --url "http://127.0.0.1:$(cat "$portfile")/v1/embeddings" "$@"
         ;;
     help|-h|--help)
         usage

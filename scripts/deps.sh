@@ -4,7 +4,7 @@
 # Packages to build and run Hearth (Debian 12 names).
 HEARTH_BUILD_PACKAGES=(build-essential cmake pkg-config librocksdb-dev libczmq-dev libzmq3-dev
                        libsodium-dev protobuf-c-compiler libprotobuf-c-dev libjansson-dev
-                       libsystemd-dev)
+                       libsystemd-dev libcurl4-openssl-dev)
 # Extra packages for the tests: promtool (Prometheus) checks the metrics
 # text; python3 checks JSON shapes in the integration tests.
 HEARTH_TEST_PACKAGES=(prometheus python3)

@@ -51,14 +51,17 @@
         peer's reconciliation messages and fetches within that peer's
         budget (gossip_budget.h: credit from its bytes, owed events, a
         pace, session rates); over it they wait, held, for the tick.
-    Remote queries: an authenticated member may call market.list and
-    market.search over its link (the query handler decides; market.post and
-    market.expire are refused as unauthorized). Each call first passes
+    Remote queries: an authenticated member may call market.list,
+    market.search, embed.text and node.capabilities over its link (the
+    query handler decides; market.post and market.expire are refused as
+    unauthorized). Each call first passes
     admission (gossip_admit.h: hard and soft rates per peer,
     each capability's max_concurrent, a per-peer pending cap) and carries
     its caller's budget (timeout_ms); calls are served one at a time on the
     loop, and one that waited its whole budget is answered `timeout`
-    without running.
+    without running. A handler may take a call and answer it later
+    (gossip_query_finish: a search waiting for its query embedding); it
+    stays in flight for admission until then.
 */
 #ifndef HEARTH_GOSSIP_H
 #define HEARTH_GOSSIP_H
@@ -181,6 +184,28 @@ void gossip_destroy (gossip_t **self_p);
 
 /*  Route remote queries to fn(arg, ...) (arg borrowed until destroy). */
 void gossip_set_query_handler (gossip_t *self, gossip_query_fn *fn, void *arg);
+
+/*  A remote query answered later (a handler waiting for other work, e.g. an
+    embedding call): the handler took it and answers it with
+    gossip_query_finish, exactly once. It counts as in flight for admission
+    until then. Every one must be finished before gossip_destroy. */
+typedef struct _gossip_deferred_t gossip_deferred_t;
+#define GOSSIP_QUERY_DEFERRED 1
+/*  Like gossip_query_fn, plus `pending` (owned by gossip): return
+    GOSSIP_QUERY_DEFERRED to take it (then the handler owns it until
+    gossip_query_finish), or answer now as gossip_query_fn does. */
+typedef int (gossip_query_async_fn) (void *arg, const char *capability, const json_t *input,
+                                     const uint8_t caller [32], gossip_deferred_t *pending,
+                                     json_t **output, char **message);
+/*  Route remote queries to fn instead of the gossip_query_fn (arg borrowed
+    until destroy). */
+void gossip_set_query_async_handler (gossip_t *self, gossip_query_async_fn *fn, void *arg);
+/*  Answer a deferred query: output (borrowed; when rc is 0) or the error rc
+    with message (borrowed, may be NULL); frees pending. */
+void gossip_query_finish (gossip_deferred_t *pending, int rc, const json_t *output,
+                          const char *message);
+/*  The budget the caller gave the deferred query (ms from its arrival). */
+uint64_t gossip_query_budget_ms (const gossip_deferred_t *pending);
 
 /*  Limits of a capability served to peers (docs/protocol.md: max_concurrent and
     timeout_seconds, here in ms): calls in flight at most, and the longest a

@@ -88,6 +88,10 @@ market_view_t *market_view (market_t *self);
 int market_handle (market_t *self, const char *capability, const json_t *input,
                    const uint8_t caller [32], uint64_t now_ms, json_t **output, char **message);
 
+/*  Validate a market.search input {query, k?}: 0 with *query (borrowed
+    from input) and *k, or HEARTH_EINVAL with *message. */
+int market_search_input (const json_t *input, const char **query, size_t *k, char **message);
+
 /*  One sweeper pass (docs/market.md, "The sweeper"): if this node is TRUSTED or ANCHOR,
     append a `stale` expiry for each post past expires_at with no valid
     expiry yet. Returns the number appended (>= 0) or a negative error. */

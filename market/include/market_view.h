@@ -105,6 +105,10 @@ typedef int (market_view_visit_fn) (void *arg, const market_post_t *post);
 int  market_view_each (market_view_t *self, const membership_t *members, market_view_visit_fn *fn,
                        void *arg);
 
+/*  The same, newest first by (lamport, event_id) descending. */
+int  market_view_each_newest (market_view_t *self, const membership_t *members,
+                              market_view_visit_fn *fn, void *arg);
+
 /*  Highest lamport of any market event folded. */
 uint64_t market_view_max_lamport (const market_view_t *self);
 /*  Counts: posts with a .created; of them, active at now_ms. */

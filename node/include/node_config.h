@@ -59,6 +59,18 @@ extern "C" {
 #define NODE_CONFIG_DATA_DIR_ENV     "HEARTH_DATA_DIR"
 #define NODE_CONFIG_DATA_DIR_DEFAULT ".hearth"
 
+/*  The semantic side of market.search (section "search"; node_embed.h,
+    docs/operations.md "Semantic search"): sizes of the text keys, and the
+    bounds of the numbers (node_embed.h, market_embed_cache.h). */
+#define NODE_CONFIG_EMBED_URL_MAX     512
+#define NODE_CONFIG_EMBED_MODEL_MAX   128
+#define NODE_CONFIG_EMBED_PREFIX_MAX  64
+#define NODE_CONFIG_EMBED_TIMEOUT_DEFAULT_MS 2000
+#define NODE_CONFIG_EMBED_TIMEOUT_MIN_MS     10
+#define NODE_CONFIG_EMBED_TIMEOUT_MAX_MS     15000
+#define NODE_CONFIG_EMBED_CACHE_DEFAULT      5000
+#define NODE_CONFIG_EMBED_CACHE_MAX          2000000
+
 /*  Reconciliation modes (mesh/reconcile; gossip_reconcile_t of gossip.h). */
 typedef enum {
     NODE_RECONCILE_AUTO     = 0,    /* v1 on (re)connect, rateless when scattered and periodically */
@@ -91,6 +103,13 @@ typedef struct {
     uint32_t           links_in_max;    /* members' in links accepted; 0 = its default */
     uint64_t           snapshot_every;  /* events between view snapshots; 0 = the
                                            eventlog's policy (eventlog_snapshot_due) */
+    /*  Semantic search. */
+    char               embed_url [NODE_CONFIG_EMBED_URL_MAX];     /* "" = no backend */
+    char               embed_model [NODE_CONFIG_EMBED_MODEL_MAX + 1];
+    uint32_t           embed_timeout_ms;
+    uint32_t           embed_cache_entries;
+    char               embed_query_prefix [NODE_CONFIG_EMBED_PREFIX_MAX];
+    char               embed_passage_prefix [NODE_CONFIG_EMBED_PREFIX_MAX];
 } node_config_t;
 
 /*  One config key: the template shows "section / name = value  # note". */
