@@ -900,6 +900,19 @@ s_overlay_prune (gossip_t *self)
     if (n_drop)
         self->overlay_due = 1;
     free (drop);
+    /*  In links admitted while their key was an invitee whose join has
+        arrived: counted as members' now, or, past in_max, refused like a
+        member dialling a full node (a redirect; no frame goes or is read
+        on it after), so joiners never leave us above out + in_max. */
+    for (size_t i = 0; i < self->n_links; i++) {
+        gossip_link_t *l = self->links [i];
+        if (l->outgoing || !l->connected || !gossip_is_member (self, l->key))
+            continue;
+        if (gossip_overlay_in_member (self->overlay, l->key, hearth_now_ms ()) == 1) {
+            s_in_refuse (self, l->key, l->short_id, l->rid, l->rid_len, 1);
+            s_link_down (l);
+        }
+    }
 }
 
 /*  Write the known-peer table to the log's store (eventlog_meta_put). */

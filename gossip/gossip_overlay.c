@@ -629,6 +629,27 @@ gossip_overlay_in_admit (gossip_overlay_t *self, const uint8_t key [32], int mem
     return 1;
 }
 
+int
+gossip_overlay_in_member (gossip_overlay_t *self, const uint8_t key [32], uint64_t now_ms)
+{
+    (void) now_ms;
+    if (!self || !key)
+        return 0;
+    s_link_t *link = s_link_find (self, key);
+    if (!link || link->in != S_IN_INVITEE)
+        return 0;
+    size_t in_members = 0;
+    gossip_overlay_links (self, NULL, NULL, &in_members, NULL);
+    if (in_members < self->cfg.in_max) {
+        link->in = S_IN_MEMBER;
+        return 0;
+    }
+    self->stats.in_refused++;
+    link->in = S_IN_NONE;
+    s_link_settle (self, link);
+    return 1;
+}
+
 void
 gossip_overlay_links (const gossip_overlay_t *self, size_t *out_total, size_t *out_up, size_t *in_members,
                       size_t *in_invitees)

@@ -198,6 +198,14 @@ void gossip_overlay_dial_failed (gossip_overlay_t *self, const uint8_t key [32],
     in link is already counted is always accepted. */
 int gossip_overlay_in_admit (gossip_overlay_t *self, const uint8_t key [32], int member, uint64_t now_ms);
 
+/*  key, whose in link was admitted as an invitee's, is a member now (its
+    join reached us): the link moves to the members' count, so a node's
+    links stay within out + in_max once its joiners are members.
+    0: it fits, or key has no invitee in link; 1: the members' in links were
+    full: the link is no longer counted (in_refused counted) and the caller
+    tells the peer to try others (a redirect) and closes it. */
+int gossip_overlay_in_member (gossip_overlay_t *self, const uint8_t key [32], uint64_t now_ms);
+
 /*  What to do now: fills actions (up to max) with DIALs and CLOSEs by the
     rules in the banner and returns how many. The overlay records them as
     done (a DIAL is a dialling out link from now_ms, a CLOSE forgets the

@@ -593,6 +593,36 @@ HT_TEST (test_in_admit)
     gossip_overlay_destroy (&o);
 }
 
+/*  An invitee's in link becomes a member's when its join arrives: within
+    in_max it moves to the members' count, past it the link is let go
+    (the caller redirects it), so joiners never leave a node over
+    out + in_max links. */
+HT_TEST (test_in_member)
+{
+    gossip_overlay_config_t cfg = s_config (2);
+    cfg.in_max = 2;
+    cfg.invitee_reserve = 3;
+    gossip_overlay_t *o = gossip_overlay_new (s_self, &cfg, 23);
+    uint8_t k [5][32];
+    for (uint32_t i = 0; i < 5; i++)
+        s_key (i, k [i]);
+    HT_CHECK_EQ_INT (gossip_overlay_in_admit (o, k [0], 1, 1), 1);
+    for (int i = 1; i <= 3; i++)
+        HT_CHECK_EQ_INT (gossip_overlay_in_admit (o, k [i], 0, 1), 1);
+    HT_CHECK_EQ_INT (gossip_overlay_in_member (o, k [0], 2), 0);      /* a member already: nothing */
+    HT_CHECK_EQ_INT (gossip_overlay_in_member (o, k [4], 2), 0);      /* no link: nothing */
+    HT_CHECK_EQ_INT (gossip_overlay_in_member (o, k [1], 2), 0);      /* fits: moved */
+    size_t members, invitees;
+    gossip_overlay_links (o, NULL, NULL, &members, &invitees);
+    HT_CHECK (members == 2 && invitees == 2);
+    HT_CHECK_EQ_INT (gossip_overlay_in_member (o, k [2], 3), 1);      /* over in_max: let go */
+    gossip_overlay_links (o, NULL, NULL, &members, &invitees);
+    HT_CHECK (members == 2 && invitees == 1);
+    HT_CHECK_EQ_INT (gossip_overlay_stats (o)->in_refused, 1);
+    HT_CHECK_EQ_INT (gossip_overlay_in_admit (o, k [2], 1, 4), 0);    /* and refused if it dials again */
+    gossip_overlay_destroy (&o);
+}
+
 HT_TEST (test_forget)
 {
     gossip_overlay_config_t cfg = s_config (1);
@@ -1068,6 +1098,7 @@ main (void)
     HT_RUN (test_small_buffer);
     HT_RUN (test_unplanned_links);
     HT_RUN (test_in_admit);
+    HT_RUN (test_in_member);
     HT_RUN (test_forget);
     HT_RUN (test_known_max);
     HT_RUN (test_sample);
