@@ -15,6 +15,7 @@
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "market.h"
+#include "market_dict.h"
 #include "market_search.h"
 #include "market_text.h"
 
@@ -31,6 +32,7 @@ struct _market_t {
     const identity_t *self_id;      /* borrowed until destroy */
     market_config_t   cfg;
     market_view_t    *view;         /* owned; registered with log */
+    market_dict_t    *dict;         /* owned: search dictionaries and synonyms */
     ulid_gen_t        ulid;         /* client ids generated for callers without one */
 };
 
@@ -47,6 +49,11 @@ market_config_defaults (market_config_t *cfg)
     cfg->default_ttl_seconds = MARKET_DEFAULT_TTL_SECONDS;
     cfg->max_ttl_seconds = MARKET_MAX_TTL_SECONDS;
     cfg->sweep_interval_seconds = MARKET_SWEEP_INTERVAL_SECONDS;
+    cfg->search_dir [0] = 0;
+    snprintf (cfg->dict_translations, sizeof cfg->dict_translations, "%s", MARKET_DICT_TRANSLATIONS);
+    snprintf (cfg->dict_synonyms_de, sizeof cfg->dict_synonyms_de, "%s", MARKET_DICT_SYNONYMS_DE);
+    snprintf (cfg->dict_synonyms_en, sizeof cfg->dict_synonyms_en, "%s", MARKET_DICT_SYNONYMS_EN);
+    snprintf (cfg->dict_words_de, sizeof cfg->dict_words_de, "%s", MARKET_DICT_WORDS_DE);
 }
 
 market_t *
@@ -80,8 +87,11 @@ market_new (eventlog_t *log, const identity_t *self_id, const market_config_t *c
     }
     if (self->cfg.sweep_interval_seconds == 0)
         self->cfg.sweep_interval_seconds = MARKET_SWEEP_INTERVAL_SECONDS;
+    self->dict = market_dict_new (&self->cfg);
     self->view = market_view_new ();
-    if (!self->view) {
+    if (!self->view || !self->dict) {
+        market_view_destroy (&self->view);
+        market_dict_destroy (&self->dict);
         free (self);
         return NULL;
     }
@@ -89,6 +99,7 @@ market_new (eventlog_t *log, const identity_t *self_id, const market_config_t *c
     market_view_as_eventlog_view (self->view, &view);
     if (eventlog_view_register (log, &view)) {
         market_view_destroy (&self->view);
+        market_dict_destroy (&self->dict);
         free (self);
         return NULL;
     }
@@ -101,6 +112,7 @@ market_destroy (market_t **self_p)
     if (!self_p || !*self_p)
         return;
     market_view_destroy (&(*self_p)->view);
+    market_dict_destroy (&(*self_p)->dict);
     free (*self_p);
     *self_p = NULL;
 }
@@ -115,6 +127,16 @@ const market_config_t *
 market_config (const market_t *self)
 {
     return &self->cfg;
+}
+
+json_t *
+market_search_stats (market_t *self)
+{
+    json_t *out = market_dict_stats (self->dict);
+    if (out)
+        json_object_set_new (out, "index_bytes",
+                             json_integer ((json_int_t) market_view_search_bytes (self->view)));
+    return out;
 }
 
 /* ---- errors, JSON helpers --------------------------------------------------- */
@@ -493,10 +515,7 @@ s_handle_search (market_t *self, const json_t *input, uint64_t now_ms, json_t **
         if (market_text_next_word (&cursor, query + strlen (query), word) == 0)
             return s_fail (message, HEARTH_EINVAL, "query must contain at least one word");
     }
-    //  No embed.text provider is wired yet (a later issue): lexical ranking
-    //  is the lexical fallback, logged at warning level (docs/decisions/0023)
-    hearth_log_limited (HEARTH_LOG_WARN, "market", "market.search.lexical",
-                        "market.search: no embed.text provider; using lexical ranking only");
+    market_dict_update (self->dict, self->view, now_ms);
     market_post_t posts [MARKET_SEARCH_MAX_K];
     double scores [MARKET_SEARCH_MAX_K];
     int n = market_view_search (self->view, query, (size_t) k, eventlog_membership (self->log),

@@ -52,10 +52,23 @@ extern "C" {
 int market_capability_limits (const char *capability, uint32_t *max_concurrent,
                               uint32_t *timeout_seconds);
 
+/*  Search dictionaries (docs/operations.md, "Search dictionaries"): the
+    Debian packages' files by default; "" leaves one out. */
+#define MARKET_PATH_MAX                512
+#define MARKET_DICT_TRANSLATIONS       "/usr/share/trans/de-en"
+#define MARKET_DICT_SYNONYMS_DE        "/usr/share/mythes/th_de_DE_v2.dat"
+#define MARKET_DICT_SYNONYMS_EN        "/usr/share/mythes/th_en_US_v2.dat"
+#define MARKET_DICT_WORDS_DE           "/usr/share/hunspell/de_DE.dic"
+
 typedef struct {
     uint64_t default_ttl_seconds;
     uint64_t max_ttl_seconds;
     uint64_t sweep_interval_seconds;
+    char     search_dir [MARKET_PATH_MAX];      /* the lexicon cache and synonyms.txt; "" = none */
+    char     dict_translations [MARKET_PATH_MAX];
+    char     dict_synonyms_de [MARKET_PATH_MAX];
+    char     dict_synonyms_en [MARKET_PATH_MAX];
+    char     dict_words_de [MARKET_PATH_MAX];
 } market_config_t;
 
 /*  Fill cfg with the defaults above. */
@@ -92,6 +105,10 @@ int market_handle (market_t *self, const char *capability, const json_t *input,
     append a `stale` expiry for each post past expires_at with no valid
     expiry yet. Returns the number appended (>= 0) or a negative error. */
 int market_sweep (market_t *self, uint64_t now_ms);
+
+/*  The search resources' state for the stats (docs/operations.md,
+    "Search dictionaries"); new object, caller owns. */
+json_t *market_search_stats (market_t *self);
 
 /*  JSON of a post in the docs/protocol.md "Post" shape; new object, caller owns. */
 json_t *market_post_to_json (const market_post_t *post);
