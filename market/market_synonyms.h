@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "market.h"
 #include "market_stem.h"
 
 #ifdef __cplusplus
@@ -32,8 +33,6 @@ extern "C" {
 #define MARKET_SYNONYMS_MAX_RULES   10000
 #define MARKET_SYNONYMS_MAX_ENTRIES 32
 #define MARKET_SYNONYMS_MAX_PHRASE  4
-/*  The file's name in the data dir. */
-#define MARKET_SYNONYMS_FILE        "synonyms.txt"
 
 typedef struct _market_synonyms_t market_synonyms_t;
 
@@ -59,10 +58,6 @@ typedef void (market_synonyms_fn) (void *arg, size_t word, const char *target);
     reported. */
 void market_synonyms_expand (const market_synonyms_t *self, const char *const *stems_de,
                              const char *const *stems_en, size_t n, market_synonyms_fn *fn, void *arg);
-
-/*  The default file shipped with Hearth (neighbourhood vocabulary, German
-    and English), NUL-terminated; hearthctl init writes it to the data dir. */
-extern const char market_synonyms_default [];
 
 #ifdef __cplusplus
 }

@@ -207,10 +207,13 @@ s_stats_render (node_bus_t *self, json_t **json_out, char **text_out)
         s_mesh_sample (self, &mesh);
         sample.mesh = &mesh;
     }
+    json_t *search = market_search_stats (self->market);
+    sample.search = search;
     if (json_out)
         *json_out = node_stats_json (self->stats, &sample);
     else
         *text_out = node_stats_prometheus (self->stats, &sample);
+    json_decref (search);
     if (sample.mesh)
         json_decref ((json_t *) mesh.peers);
 }

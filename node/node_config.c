@@ -103,6 +103,7 @@ node_config_defaults (node_config_t *cfg, const char *data_dir)
     snprintf (cfg->data_dir, sizeof cfg->data_dir, "%s", data_dir? data_dir: "");
     cfg->log_level = HEARTH_LOG_INFO;
     market_config_defaults (&cfg->market);
+    snprintf (cfg->market.search_dir, sizeof cfg->market.search_dir, "%s", data_dir? data_dir: "");
 }
 
 int
@@ -238,6 +239,39 @@ s_set_peer (node_config_t *cfg, const char *value, char **detail)
     return node_config_add_peer (cfg, value, detail);
 }
 
+/*  A search dictionary path ("none" or "" = off). */
+static int
+s_set_dict (char *target, size_t cap, const char *value, char **detail)
+{
+    if (streq (value, "none"))
+        value = "";
+    return s_set_text (target, cap, value, detail);
+}
+
+static int
+s_set_dict_translations (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_dict (cfg->market.dict_translations, sizeof cfg->market.dict_translations, value, detail);
+}
+
+static int
+s_set_dict_synonyms_de (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_dict (cfg->market.dict_synonyms_de, sizeof cfg->market.dict_synonyms_de, value, detail);
+}
+
+static int
+s_set_dict_synonyms_en (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_dict (cfg->market.dict_synonyms_en, sizeof cfg->market.dict_synonyms_en, value, detail);
+}
+
+static int
+s_set_dict_words_de (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_dict (cfg->market.dict_words_de, sizeof cfg->market.dict_words_de, value, detail);
+}
+
 #define S_STR(x)  S_STR2 (x)
 #define S_STR2(x) #x
 
@@ -271,7 +305,15 @@ static const struct {
     { { "peers", "peer", "ed25519:NODE_ID@tcp://192.168.1.10:" S_STR (NODE_CONFIG_PEER_PORT),
         "repeatable" }, s_set_peer },
     { { "store", "snapshot_every", "0", "events between view snapshots; 0 = automatic" },
-      s_set_snapshot_every }
+      s_set_snapshot_every },
+    { { "search", "dict_translations", MARKET_DICT_TRANSLATIONS, "German <-> English (trans-de-en); none = off" },
+      s_set_dict_translations },
+    { { "search", "dict_synonyms_de", MARKET_DICT_SYNONYMS_DE, "German thesaurus (mythes-de)" },
+      s_set_dict_synonyms_de },
+    { { "search", "dict_synonyms_en", MARKET_DICT_SYNONYMS_EN, "English thesaurus (mythes-en-us)" },
+      s_set_dict_synonyms_en },
+    { { "search", "dict_words_de", MARKET_DICT_WORDS_DE, "German words for compounds (hunspell-de-de)" },
+      s_set_dict_words_de }
 };
 #define S_KEYS (sizeof s_keys / sizeof s_keys [0])
 

@@ -60,6 +60,12 @@ int market_capability_limits (const char *capability, uint32_t *max_concurrent,
 #define MARKET_DICT_SYNONYMS_EN        "/usr/share/mythes/th_en_US_v2.dat"
 #define MARKET_DICT_WORDS_DE           "/usr/share/hunspell/de_DE.dic"
 
+/*  The community synonym file's name in the data dir (Solr format), and
+    the default Hearth ships (neighbourhood vocabulary in German and
+    English, NUL-terminated), which hearthctl init writes there. */
+#define MARKET_SYNONYMS_FILE           "synonyms.txt"
+extern const char market_synonyms_default [];
+
 typedef struct {
     uint64_t default_ttl_seconds;
     uint64_t max_ttl_seconds;
