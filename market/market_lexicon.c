@@ -30,6 +30,8 @@
 #define S_VERSION       1u
 /*  Alternatives taken from one ding column or MyThes sense at most. */
 #define S_MAX_ALTS      24
+/*  Columns of a ding line used at most. */
+#define S_MAX_COLUMNS   16
 /*  Priority bands: thesaurus synonyms rank before ding's side-by-side
     alternatives; within a band, earlier positions first. */
 #define S_BAND_DING_SYN 0x80000000u
@@ -355,12 +357,24 @@ s_first_column (const char *side, size_t len)
     return len;
 }
 
+/*  Columns of one side of a ding line (separated by " | "). */
+static size_t
+s_columns (const char *side, size_t len)
+{
+    size_t n = 1;
+    for (size_t i = 0; i + 2 < len; i++)
+        if (side [i] == ' ' && side [i + 1] == '|' && side [i + 2] == ' ')
+            n++;
+    return n;
+}
+
+/*  rank: 0 for a line's first column (its headword), 1 for the others. */
 static void
 s_ding_side (s_builder_t *b, market_lang_t lang, const s_alt_t *from, size_t n_from,
-             const s_alt_t *to, size_t n_to, uint32_t line)
+             const s_alt_t *to, size_t n_to, uint32_t line, uint32_t rank)
 {
     char key [MARKET_TEXT_MAX_WORD + 3];
-    uint32_t tie = line > 0xFFFF? 0xFFFF: line;
+    uint32_t tie = (line > 0xFFFF? 0xFFFF: line) | rank << 30;
     for (size_t i = 0; i < n_from; i++) {
         if (from [i].words != 1)
             continue;
@@ -368,10 +382,11 @@ s_ding_side (s_builder_t *b, market_lang_t lang, const s_alt_t *from, size_t n_f
             s_add_word (b, from [i].text);
         s_key (b, lang, from [i].text, key);
         for (size_t j = 0; j < n_to; j++)
-            s_offer (b, key, 0, (uint32_t) ((i * 8 + j) << 16) | tie, to [j].text);
+            s_offer (b, key, 0, (uint32_t) (((i < 7? i: 7) * 8 + (j < 7? j: 7)) << 16) | tie, to [j].text);
         for (size_t j = 0; j < n_from; j++)
             if (j != i && strcmp (from [j].text, from [i].text) != 0)
-                s_offer (b, key, 1, S_BAND_DING_SYN | (uint32_t) ((i * 8 + j) << 16) | tie, from [j].text);
+                s_offer (b, key, 1, S_BAND_DING_SYN | (uint32_t) (((i < 7? i: 7) * 8 + (j < 7? j: 7)) << 16) | tie,
+                         from [j].text);
     }
 }
 
@@ -400,13 +415,24 @@ s_compile_ding (s_builder_t *b, const char *path, uint64_t *bad)
             (*bad)++;
             continue;
         }
-        size_t de_len = s_first_column (line, (size_t) (sep - line));
-        const char *en_side = sep + 4;
-        size_t en_len = s_first_column (en_side, strlen (en_side));
-        size_t n_de = s_ding_alts (line, de_len, de);
-        size_t n_en = s_ding_alts (en_side, en_len, en);
-        s_ding_side (b, MARKET_LANG_DE, de, n_de, en, n_en, line_no);
-        s_ding_side (b, MARKET_LANG_EN, en, n_en, de, n_de, line_no);
+        //  Column k of one side translates column k of the other (headword,
+        //  plural, sub-entries); if the counts differ only the first pairs
+        const char *de_side = line, *en_side = sep + 4;
+        size_t de_len = (size_t) (sep - line), en_len = strlen (en_side);
+        size_t cols = s_columns (de_side, de_len) == s_columns (en_side, en_len)? s_columns (de_side, de_len): 1;
+        for (size_t c = 0; c < cols && c < S_MAX_COLUMNS; c++) {
+            size_t dl = s_first_column (de_side, de_len), el = s_first_column (en_side, en_len);
+            size_t n_de = s_ding_alts (de_side, dl, de);
+            size_t n_en = s_ding_alts (en_side, el, en);
+            uint32_t rank = (uint32_t) (c == 0? 0: 1);
+            s_ding_side (b, MARKET_LANG_DE, de, n_de, en, n_en, line_no, rank);
+            s_ding_side (b, MARKET_LANG_EN, en, n_en, de, n_de, line_no, rank);
+            //  Next column
+            de_side += dl + (dl < de_len? 3: 0);
+            de_len -= dl + (dl < de_len? 3: 0);
+            en_side += el + (el < en_len? 3: 0);
+            en_len -= el + (el < en_len? 3: 0);
+        }
     }
     free (line);
     free (de);

@@ -79,6 +79,9 @@
 /*  Trigram (fuzzy) matches: at most S_FUZZY_WEIGHT of a word hit, which
     stays under the weakest real match (S_SAT_FLOOR * S_W_SYNONYM) ... */
 #define S_FUZZY_WEIGHT    0.35
+/*  The alternatives of a typo's likely correction: this much of their
+    weight, times c^2 (see s_alt_correct). */
+#define S_W_CORRECTION    0.5
 /*  ... and only for forms holding >= 60% of the query word's trigrams
     ("besser" holds 3 of the 6 of "wasser": not a match). */
 #define S_FUZZY_MIN       0.6
@@ -961,8 +964,10 @@ s_alt_lexicon (market_search_t *self, s_qword_t *q)
     touched and counted hold n_forms ids each, terms n_terms. */
 static void
 s_alt_fuzzy (market_search_t *self, s_qword_t *q, uint32_t *touched, uint32_t *counted, uint32_t *terms,
-             s_match_t *fuzzy)
+             s_match_t *fuzzy, uint32_t *best_form, float *best_share)
 {
+    *best_form = UINT32_MAX;
+    *best_share = 0;
     size_t n_touched = 0;
     s_form_shares (self, q->surface, touched, &n_touched, counted);
     for (int l = 0; l < MARKET_LANG_COUNT; l++)
@@ -979,6 +984,19 @@ s_alt_fuzzy (market_search_t *self, s_qword_t *q, uint32_t *touched, uint32_t *c
         float share = self->share [f];
         self->share [f] = 0;
         const s_form_t *form = &self->forms [f];
+        //  The best look-alike word a post holds: the likely correction
+        if (form->surface && share >= (float) S_FUZZY_MIN && self->terms [form->term [0]].df + self->terms [form->term [1]].df > 0) {
+            int better = *best_form == UINT32_MAX || share > *best_share;
+            if (!better && share == *best_share) {
+                const s_form_t *cur = &self->forms [*best_form];
+                size_t df = self->terms [form->term [0]].df, cur_df = self->terms [cur->term [0]].df;
+                better = df > cur_df || (df == cur_df && strcmp (form->text, cur->text) < 0);
+            }
+            if (better) {
+                *best_form = f;
+                *best_share = share;
+            }
+        }
         for (int l = 0; l < MARKET_LANG_COUNT; l++) {
             uint32_t t = form->term [l];
             if (self->terms [t].df == 0 || share < (float) S_FUZZY_MIN || self->term_w [t] < 0)
@@ -1030,7 +1048,7 @@ static void
 s_on_synonym (void *arg, size_t word, const char *target)
 {
     s_syn_ctx_t *ctx = (s_syn_ctx_t *) arg;
-    if (word != SIZE_MAX) {
+    if (word < ctx->n_real) {
         s_alt_add (ctx->self, &ctx->words [word], S_W_COMMUNITY, target);
         return;
     }
@@ -1151,6 +1169,35 @@ s_alt_self (market_search_t *self, s_qword_t *q)
     }
 }
 
+static void s_on_synonym (void *arg, size_t word, const char *target);
+
+/*  A word no post holds and no dictionary knows ("wheelchiar"): the real
+    alternatives of its best look-alike ("wheelchair": itself, its
+    translations and synonyms), at S_W_CORRECTION * c^2 of their weight, so
+    a typo finds what the corrected word would, in both languages. */
+static void
+s_alt_correct (market_search_t *self, s_qword_t *q, const char *word, float share)
+{
+    s_alt_t alts [S_MAX_ALTS + S_FUZZY_MAX_EXPANSIONS];
+    s_qword_t c;
+    memset (&c, 0, sizeof c);
+    c.alts = alts;
+    snprintf (c.surface, sizeof c.surface, "%s", word);
+    s_alt_self (self, &c);
+    if (self->synonyms) {
+        const char *de = c.stem [MARKET_LANG_DE], *en = c.stem [MARKET_LANG_EN];
+        s_syn_ctx_t ctx = { self, &c, S_MAX_QUERY_WORDS, 1 };
+        market_synonyms_expand (self->synonyms, &de, &en, 1, s_on_synonym, &ctx);
+    }
+    s_alt_lexicon (self, &c);
+    double scale = S_W_CORRECTION * share * share;
+    for (size_t a = 0; a < c.n_alts && q->n_alts < S_MAX_ALTS + S_FUZZY_MAX_EXPANSIONS; a++) {
+        q->alts [q->n_alts] = c.alts [a];
+        q->alts [q->n_alts].weight *= scale;
+        q->n_alts++;
+    }
+}
+
 size_t
 market_search_query (market_search_t *self, const char *query, size_t k,
                      market_search_accept_fn *accept, void *arg,
@@ -1210,24 +1257,39 @@ market_search_query (market_search_t *self, const char *query, size_t k,
         n_words = n_stop;
         for (size_t i = 0; i < n_stop; i++)
             memcpy (words [i].surface, stop [i], sizeof stop [i]);
+        n_stop = 0;                 // they are the query words now
     }
     for (size_t i = 0; i < n_words; i++)
         s_alt_self (self, &words [i]);
     //  Community synonyms (one-word rules expand their word, phrases add words)
     size_t n_real = n_words;
     if (self->synonyms) {
-        const char *de [S_MAX_QUERY_WORDS], *en [S_MAX_QUERY_WORDS];
-        for (size_t i = 0; i < n_real; i++) {
-            de [i] = words [i].stem [MARKET_LANG_DE];
-            en [i] = words [i].stem [MARKET_LANG_EN];
+        //  Function words count here: "nicht laufen" is a phrase of the file
+        const char *de [2 * S_MAX_QUERY_WORDS], *en [2 * S_MAX_QUERY_WORDS];
+        char stop_stem [S_MAX_QUERY_WORDS][MARKET_LANG_COUNT][MARKET_TEXT_MAX_WORD + 1];
+        size_t n = 0;
+        for (size_t i = 0; i < n_real; i++, n++) {
+            de [n] = words [i].stem [MARKET_LANG_DE];
+            en [n] = words [i].stem [MARKET_LANG_EN];
+        }
+        for (size_t i = 0; i < n_stop; i++, n++) {
+            for (int l = 0; l < MARKET_LANG_COUNT; l++)
+                market_stem_word (self->stem, (market_lang_t) l, stop [i], strlen (stop [i]), stop_stem [i][l]);
+            de [n] = stop_stem [i][MARKET_LANG_DE];
+            en [n] = stop_stem [i][MARKET_LANG_EN];
         }
         s_syn_ctx_t ctx = { self, words, n_words, n_real };
-        market_synonyms_expand (self->synonyms, de, en, n_real, s_on_synonym, &ctx);
+        market_synonyms_expand (self->synonyms, de, en, n, s_on_synonym, &ctx);
         n_words = ctx.n_words;
     }
     for (size_t i = 0; i < n_real; i++) {
         s_alt_lexicon (self, &words [i]);
-        s_alt_fuzzy (self, &words [i], touched, counted, terms, fuzzy);
+        size_t n_known = words [i].n_alts;
+        uint32_t best;
+        float share;
+        s_alt_fuzzy (self, &words [i], touched, counted, terms, fuzzy, &best, &share);
+        if (n_known == 0 && best != UINT32_MAX)
+            s_alt_correct (self, &words [i], self->forms [best].text, share);
     }
 
     double avgdl = (double) self->total_length / (double) self->live_docs;
