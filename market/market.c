@@ -49,11 +49,11 @@ market_config_defaults (market_config_t *cfg)
     cfg->default_ttl_seconds = MARKET_DEFAULT_TTL_SECONDS;
     cfg->max_ttl_seconds = MARKET_MAX_TTL_SECONDS;
     cfg->sweep_interval_seconds = MARKET_SWEEP_INTERVAL_SECONDS;
+    //  No search dictionaries or synonym file unless asked for: hearthd
+    //  asks (node_config_defaults), a bare market (tools, tests) does not
     cfg->search_dir [0] = 0;
-    snprintf (cfg->dict_translations, sizeof cfg->dict_translations, "%s", MARKET_DICT_TRANSLATIONS);
-    snprintf (cfg->dict_synonyms_de, sizeof cfg->dict_synonyms_de, "%s", MARKET_DICT_SYNONYMS_DE);
-    snprintf (cfg->dict_synonyms_en, sizeof cfg->dict_synonyms_en, "%s", MARKET_DICT_SYNONYMS_EN);
-    snprintf (cfg->dict_words_de, sizeof cfg->dict_words_de, "%s", MARKET_DICT_WORDS_DE);
+    cfg->dict_translations [0] = cfg->dict_synonyms_de [0] = cfg->dict_synonyms_en [0] = 0;
+    cfg->dict_words_de [0] = 0;
 }
 
 market_t *

@@ -103,7 +103,13 @@ node_config_defaults (node_config_t *cfg, const char *data_dir)
     snprintf (cfg->data_dir, sizeof cfg->data_dir, "%s", data_dir? data_dir: "");
     cfg->log_level = HEARTH_LOG_INFO;
     market_config_defaults (&cfg->market);
+    //  Search: the lexicon cache and synonyms.txt in the data dir, and the
+    //  Debian packages' dictionaries (docs/operations.md, "Search dictionaries")
     snprintf (cfg->market.search_dir, sizeof cfg->market.search_dir, "%s", data_dir? data_dir: "");
+    snprintf (cfg->market.dict_translations, sizeof cfg->market.dict_translations, "%s", MARKET_DICT_TRANSLATIONS);
+    snprintf (cfg->market.dict_synonyms_de, sizeof cfg->market.dict_synonyms_de, "%s", MARKET_DICT_SYNONYMS_DE);
+    snprintf (cfg->market.dict_synonyms_en, sizeof cfg->market.dict_synonyms_en, "%s", MARKET_DICT_SYNONYMS_EN);
+    snprintf (cfg->market.dict_words_de, sizeof cfg->market.dict_words_de, "%s", MARKET_DICT_WORDS_DE);
 }
 
 int

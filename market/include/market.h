@@ -53,7 +53,8 @@ int market_capability_limits (const char *capability, uint32_t *max_concurrent,
                               uint32_t *timeout_seconds);
 
 /*  Search dictionaries (docs/operations.md, "Search dictionaries"): the
-    Debian packages' files by default; "" leaves one out. */
+    Debian packages' files, hearthd's defaults; "" leaves one out (the
+    default of market_config_defaults, for a market outside hearthd). */
 #define MARKET_PATH_MAX                512
 #define MARKET_DICT_TRANSLATIONS       "/usr/share/trans/de-en"
 #define MARKET_DICT_SYNONYMS_DE        "/usr/share/mythes/th_de_DE_v2.dat"
