@@ -30,6 +30,7 @@ struct _market_dict_t {
     atomic_int        done, cancel;
     market_lexicon_t *loading;      /* owned by the thread until done */
     market_lexicon_t *lexicon;      /* owned; handed to the view (borrowed there) */
+    int               handed;       /* the view has it */
     //  The synonyms
     market_stem_t    *stem;         /* owned */
     market_synonyms_t *synonyms;    /* owned */
@@ -38,6 +39,8 @@ struct _market_dict_t {
     struct stat       seen;         /* of the file last read (st_ino 0: none) */
     int               warned_missing;
 };
+
+static void s_log_loaded (const market_lexicon_t *lexicon);
 
 static int
 s_configured (const market_config_t *cfg)
@@ -64,6 +67,17 @@ market_dict_new (const market_config_t *cfg)
                   MARKET_SYNONYMS_FILE);
     }
     self->state = s_configured (cfg)? S_LEX_IDLE: S_LEX_OFF;
+    //  A cache built from the same files maps at once (~50 ms), so the
+    //  first search already uses it; compiling waits for the first search
+    if (self->state == S_LEX_IDLE && self->cache_path [0]) {
+        market_lexicon_paths_t paths = { cfg->dict_translations, cfg->dict_synonyms_de,
+                                         cfg->dict_synonyms_en, cfg->dict_words_de };
+        self->lexicon = market_lexicon_map (&paths, self->cache_path);
+        if (self->lexicon) {
+            self->state = S_LEX_READY;
+            s_log_loaded (self->lexicon);
+        }
+    }
     //  Missing dictionaries: said once, here
     const char *paths [MARKET_LEXICON_SOURCES] = { cfg->dict_translations, cfg->dict_synonyms_de,
                                                    cfg->dict_synonyms_en, cfg->dict_words_de };
@@ -146,8 +160,16 @@ s_lexicon_poll (market_dict_t *self, market_view_t *view)
         return;
     }
     self->state = S_LEX_READY;
+    s_log_loaded (self->lexicon);
+    market_view_set_search (view, self->lexicon, self->synonyms);
+    self->handed = 1;
+}
+
+static void
+s_log_loaded (const market_lexicon_t *lexicon)
+{
     market_lexicon_stats_t st;
-    market_lexicon_stats (self->lexicon, &st);
+    market_lexicon_stats (lexicon, &st);
     hlog_info ("market", "search dictionaries %s in %.2f s: %zu keys, %zu targets, %zu words, %.1f MiB "
                "(translations %s, synonyms_de %s, synonyms_en %s, words_de %s; %llu damaged lines skipped)",
                st.compiled? "compiled": "mapped", st.open_seconds, st.n_keys, st.n_targets, st.n_words,
@@ -155,7 +177,6 @@ s_lexicon_poll (market_dict_t *self, market_view_t *view)
                st.loaded [0]? "yes": "no", st.loaded [1]? "yes": "no", st.loaded [2]? "yes": "no",
                st.loaded [3]? "yes": "no",
                (unsigned long long) (st.bad_lines [0] + st.bad_lines [1] + st.bad_lines [2] + st.bad_lines [3]));
-    market_view_set_search (view, self->lexicon, self->synonyms);
 }
 
 /*  Re-read the synonym file if it changed. */
@@ -214,6 +235,11 @@ market_dict_update (market_dict_t *self, market_view_t *view, uint64_t now_ms)
 {
     s_synonyms_poll (self, view, now_ms);
     s_lexicon_poll (self, view);
+    //  A lexicon mapped at creation reaches the view before its index exists
+    if (self->state == S_LEX_READY && !self->handed) {
+        market_view_set_search (view, self->lexicon, self->synonyms);
+        self->handed = 1;
+    }
 }
 
 void

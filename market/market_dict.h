@@ -2,10 +2,11 @@
     docs/operations.md, "Search dictionaries"): the lexicon compiled from
     Debian's dictionaries and the community synonym file in the data dir.
 
-    The lexicon is loaded at the first search, in a background thread: its
-    cache in the data dir maps in ~50 ms; compiling the sources when the
-    cache is missing or stale takes seconds. Until it is ready, search ranks
-    without it (and the view re-indexes once it arrives). The synonym file
+    The lexicon's cache in the data dir, when built from the same files,
+    is mapped when the dict is created (~50 ms). Otherwise the first search
+    compiles the sources in a background thread (seconds); until it is
+    ready, search ranks without it (and the view re-indexes once it
+    arrives). The synonym file
     (MARKET_SYNONYMS_FILE in search_dir) is checked at most every
     MARKET_DICT_CHECK_MS and re-read when its size, mtime or inode changed,
     so an edit takes effect without a restart. Missing sources are logged

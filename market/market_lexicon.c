@@ -852,6 +852,27 @@ market_lexicon_open_cancel (const market_lexicon_paths_t *paths, const char *cac
     return self;
 }
 
+market_lexicon_t *
+market_lexicon_map (const market_lexicon_paths_t *paths, const char *cache_path)
+{
+    if (!cache_path || sodium_init () < 0)
+        return NULL;
+    market_lexicon_t *self = (market_lexicon_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    struct timespec t0, t1;
+    clock_gettime (CLOCK_MONOTONIC, &t0);
+    uint8_t signature [32];
+    s_signature (paths, signature);
+    if (s_map_cache (self, cache_path, signature) != 0) {
+        free (self);
+        return NULL;
+    }
+    clock_gettime (CLOCK_MONOTONIC, &t1);
+    self->stats.open_seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    return self;
+}
+
 void
 market_lexicon_destroy (market_lexicon_t **self_p)
 {

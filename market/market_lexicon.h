@@ -90,8 +90,11 @@ typedef struct _market_lexicon_t market_lexicon_t;
     failure; missing or damaged sources give a lexicon with less in it
     (see stats). */
 market_lexicon_t *market_lexicon_open (const market_lexicon_paths_t *paths, const char *cache_path);
-/*  The same, giving up (NULL) as soon as *cancel is non-zero (another
-    thread may set it). */
+/*  Only map cache_path: NULL if it is missing, damaged or was built from
+    other sources (then market_lexicon_open compiles). Fast (no parsing). */
+market_lexicon_t *market_lexicon_map (const market_lexicon_paths_t *paths, const char *cache_path);
+/*  The same as market_lexicon_open, giving up (NULL) as soon as *cancel is
+    non-zero (another thread may set it). */
 market_lexicon_t *market_lexicon_open_cancel (const market_lexicon_paths_t *paths, const char *cache_path,
                                               const atomic_int *cancel);
 /*  Free; safe on NULL; nulls *self_p. */
