@@ -27,7 +27,9 @@
 #include "market_stem.h"
 
 #define S_MAGIC         "HEARTHLX"
-#define S_VERSION       1u
+/*  Bump when the compile's output changes for the same sources: the cache
+    signature includes it, so old caches are rebuilt. */
+#define S_VERSION       2u
 /*  Alternatives taken from one ding column or MyThes sense at most. */
 #define S_MAX_ALTS      24
 /*  Columns of a ding line used at most. */

@@ -95,6 +95,17 @@
 #define S_MAX_ALTS        40
 /*  Terms of one part (German stem, English stem, part term). */
 #define S_MAX_PART_TERMS  3
+/*  An expansion term (not the word itself) holding more than
+    max (S_EXPAND_DF_FACTOR * df(word), S_EXPAND_DF_SHARE * N) posts is
+    skipped (never below S_EXPAND_DF_MIN posts), and so is a word of a multi-word expansion whose idf share
+    is under S_MIN_PART_SHARE (see s_score_word). */
+#define S_EXPAND_DF_FACTOR 10.0
+#define S_EXPAND_DF_SHARE  0.02
+#define S_MIN_PART_SHARE   0.2
+#define S_EXPAND_DF_MIN    1000.0
+/*  Candidates ordered before accept() filters: this many times k (the
+    others only if accept() refuses too many). */
+#define S_SELECT_FACTOR   4
 /*  Distinct query words considered (phrase synonyms included). */
 #define S_MAX_QUERY_WORDS 32
 /*  Words indexed per document (a body of EVENT_MAX_BODY_BYTES has fewer). */
@@ -163,6 +174,7 @@ typedef struct {
 /*  One alternative of a query word: weight, parts, each part's terms. */
 typedef struct {
     double   weight;
+    uint8_t  own;               /* 1: the query word itself */
     uint8_t  n_parts;
     uint8_t  n_terms [MARKET_LEXICON_MAX_PHRASE];
     uint32_t terms [MARKET_LEXICON_MAX_PHRASE][S_MAX_PART_TERMS];
@@ -816,8 +828,14 @@ s_cmp_cand (const void *a, const void *b)
     return -strcmp (x->id, y->id);
 }
 
-/*  Raise share[form] to the share of `word`'s trigrams each form holds.
-    touched: forms whose share became non-zero (appended at *n_touched). */
+/*  Raise share[form] to the share of `word`'s trigrams each form holds,
+    for the forms holding at least S_FUZZY_MIN of them. touched: forms
+    whose share became non-zero (appended at *n_touched).
+    Prefix filtering: a form holding `need` of the n trigrams holds at least
+    one of any n - need + 1 of them, so only the rarest n - need + 1 lists
+    are walked for candidates, and each candidate's share is then counted
+    exactly from its own trigrams. Common trigrams ("en$", "sch") have lists
+    of most of the vocabulary; they are never walked. */
 static void
 s_form_shares (market_search_t *self, const char *word, uint32_t *touched, size_t *n_touched,
                uint32_t *counted)
@@ -826,19 +844,50 @@ s_form_shares (market_search_t *self, const char *word, uint32_t *touched, size_
     size_t n_grams = s_word_grams (word, grams);
     if (n_grams < S_FUZZY_MIN_CHARS)
         return;
-    size_t n_counted = 0;
+    size_t need = (size_t) ceil (S_FUZZY_MIN * (double) n_grams - 1e-9);
+    if (need < 1)
+        need = 1;
+    //  The trigrams' lists, rarest first
+    const s_gram_t *lists [S_MAX_WORD_CPS + 2];
+    size_t n_lists = 0;
     for (size_t g = 0; g < n_grams; g++) {
         const s_gram_t *entry = s_gram_find (self, grams [g]);
-        for (uint32_t i = 0; entry && i < entry->n; i++) {
-            uint32_t f = entry->forms [i];
+        lists [n_lists++] = entry;
+    }
+    for (size_t i = 1; i < n_lists; i++)
+        for (size_t j = i; j > 0 && (lists [j - 1]? lists [j - 1]->n: 0) > (lists [j]? lists [j]->n: 0); j--) {
+            const s_gram_t *t = lists [j];
+            lists [j] = lists [j - 1];
+            lists [j - 1] = t;
+        }
+    size_t n_counted = 0;
+    for (size_t g = 0; g + need < n_grams + 1; g++)
+        for (uint32_t i = 0; lists [g] && i < lists [g]->n; i++) {
+            uint32_t f = lists [g]->forms [i];
             if (self->counts [f]++ == 0)
                 counted [n_counted++] = f;
         }
-    }
     for (size_t i = 0; i < n_counted; i++) {
         uint32_t f = counted [i];
-        float share = (float) self->counts [f] / (float) n_grams;
         self->counts [f] = 0;
+        //  The exact count: merge the two sorted trigram sets
+        uint64_t own [S_MAX_WORD_CPS + 2];
+        size_t n_own = s_word_grams (self->forms [f].text, own), common = 0;
+        for (size_t x = 0, y = 0; x < n_grams && y < n_own; ) {
+            if (grams [x] == own [y]) {
+                common++;
+                x++;
+                y++;
+            }
+            else
+            if (grams [x] < own [y])
+                x++;
+            else
+                y++;
+        }
+        if (common < need)
+            continue;
+        float share = (float) common / (float) n_grams;
         if (self->share [f] == 0)
             touched [(*n_touched)++] = f;
         if (share > self->share [f])
@@ -1082,15 +1131,29 @@ s_score_word (market_search_t *self, const s_qword_t *q, double avgdl, size_t *n
                         df = d;
                 }
     double idf = s_idf (n_docs, (double) df);
+    //  An expansion far more common than the word itself, and common
+    //  overall, is most likely another sense ("drill" -> "exercise"): not
+    //  scanned (it would cost most of the query, for noise)
+    double too_common = (double) q->own_df * S_EXPAND_DF_FACTOR;
+    if (too_common < n_docs * S_EXPAND_DF_SHARE)
+        too_common = n_docs * S_EXPAND_DF_SHARE;
+    if (too_common < S_EXPAND_DF_MIN)
+        too_common = S_EXPAND_DF_MIN;
     size_t n_word = 0;
     for (size_t a = 0; a < q->n_alts; a++) {
         const s_alt_t *alt = &q->alts [a];
         size_t n_alt = 0;
         for (size_t i = 0; i < alt->n_parts; i++) {
             size_t n_part = 0;
+            //  A phrase's minor word ("machine" of "sewing machine") alone
+            //  finds nothing: not scanned
+            if (alt->n_parts > 1 && alt->share [i] < S_MIN_PART_SHARE)
+                continue;
             for (size_t t = 0; t < alt->n_terms [i]; t++) {
                 const s_term_t *term = &self->terms [alt->terms [i][t]];
                 double tw = alt->term_w [i][t];
+                if (!alt->own && (double) term->df > too_common)
+                    continue;
                 for (size_t p = 0; p < term->n_postings; p++) {
                     uint32_t d = term->postings [p].doc;
                     const s_doc_t *doc = &self->docs [d];
@@ -1147,6 +1210,8 @@ s_alt_self (market_search_t *self, s_qword_t *q)
     s_alt_add (self, q, 1.0, q->surface);
     q->own_df = 0;
     if (q->n_alts == 1)
+        q->alts [0].own = 1;
+    if (q->n_alts == 1)
         for (size_t t = 0; t < q->alts [0].n_terms [0]; t++)
             if (q->alts [0].term_w [0][t] == 1.0f && self->terms [q->alts [0].terms [0][t]].df > q->own_df)
                 q->own_df = self->terms [q->alts [0].terms [0][t]].df;
@@ -1170,6 +1235,41 @@ s_alt_self (market_search_t *self, s_qword_t *q)
 }
 
 static void s_on_synonym (void *arg, size_t word, const char *target);
+
+/*  Sift cands[at] down the heap of n (the root is the worst kept). */
+static void
+s_heap_down (s_cand_t *heap, size_t n, size_t at)
+{
+    for (;;) {
+        size_t worst = at, l = 2 * at + 1, r = l + 1;
+        if (l < n && s_cmp_cand (&heap [l], &heap [worst]) > 0)
+            worst = l;
+        if (r < n && s_cmp_cand (&heap [r], &heap [worst]) > 0)
+            worst = r;
+        if (worst == at)
+            return;
+        s_cand_t t = heap [at];
+        heap [at] = heap [worst];
+        heap [worst] = t;
+        at = worst;
+    }
+}
+
+/*  Move the best m of n candidates (s_cmp_cand order) to cands[0..m),
+    unordered; the others follow. O(n log m). */
+static void
+s_select_best (s_cand_t *cands, size_t n, size_t m)
+{
+    for (size_t i = m / 2; i-- > 0; )
+        s_heap_down (cands, m, i);
+    for (size_t i = m; i < n; i++)
+        if (s_cmp_cand (&cands [i], &cands [0]) < 0) {
+            s_cand_t t = cands [0];
+            cands [0] = cands [i];
+            cands [i] = t;
+            s_heap_down (cands, m, 0);
+        }
+}
 
 /*  A word no post holds and no dictionary knows ("wheelchiar"): the real
     alternatives of its best look-alike ("wheelchair": itself, its
@@ -1303,9 +1403,19 @@ market_search_query (market_search_t *self, const char *query, size_t k,
         cands [i].id = self->docs [cands [i].doc].id;
         self->score [cands [i].doc] = 0;
     }
+    //  The best S_SELECT_FACTOR * k first (a bounded heap), sorted; the
+    //  rest only if accept() turned too many of them down
+    size_t head = S_SELECT_FACTOR * k;
+    if (n_cands > head) {
+        s_select_best (cands, n_cands, head);
+        qsort (cands, head, sizeof cands [0], s_cmp_cand);
+    }
+    else
     if (n_cands > 1)
         qsort (cands, n_cands, sizeof cands [0], s_cmp_cand);
     for (size_t i = 0; i < n_cands && result < k; i++) {
+        if (i == head)          // accept() refused many: order the rest too
+            qsort (cands + head, n_cands - head, sizeof cands [0], s_cmp_cand);
         if (accept && !accept (arg, cands [i].id))
             continue;
         out [result].doc_id = cands [i].id;

@@ -258,6 +258,49 @@ HT_TEST (test_search_update_remove_accept)
     market_search_destroy (&index);
 }
 
+static int
+s_reject_most (void *arg, const char *id)
+{
+    (void) arg;
+    return strcmp (id, "M0040") < 0;       // only the 40 lowest ids
+}
+
+HT_TEST (test_search_accept_refusing_the_best)
+{
+    //  accept() (the view's "active" test) may turn down the best hundreds:
+    //  the answer is still the best k of the accepted, in order
+    market_search_t *index = market_search_new ();
+    char id [16], title [64];
+    for (int i = 0; i < 300; i++) {
+        snprintf (id, sizeof id, "M%04d", i);
+        snprintf (title, sizeof title, "Leiter %s", i % 3? "abzugeben": "Leiter Leiter");
+        market_search_put (index, id, title, "Alu.", NULL, 0);
+    }
+    market_search_hit_t all [MARKET_SEARCH_MAX_K], hits [MARKET_SEARCH_MAX_K];
+    size_t n = market_search_query (index, "leiter", 10, s_reject_most, NULL, hits);
+    HT_CHECK_EQ_INT (n, 10);
+    //  The same as filtering a full ranking of the 40 by hand
+    market_search_t *small = market_search_new ();
+    for (int i = 0; i < 300; i++) {
+        snprintf (id, sizeof id, "M%04d", i);
+        snprintf (title, sizeof title, "Leiter %s", i % 3? "abzugeben": "Leiter Leiter");
+        market_search_put (small, id, title, "Alu.", NULL, 0);
+    }
+    size_t m = market_search_query (small, "leiter", MARKET_SEARCH_MAX_K, NULL, NULL, all);
+    size_t j = 0;
+    for (size_t i = 0; i < m && j < n; i++) {
+        if (!s_reject_most (NULL, all [i].doc_id))
+            continue;
+        HT_CHECK_EQ_STR (hits [j].doc_id, all [i].doc_id);
+        j++;
+    }
+    HT_CHECK_EQ_INT (j, n);
+    for (size_t i = 1; i < n; i++)
+        HT_CHECK (hits [i - 1].score >= hits [i].score);
+    market_search_destroy (&index);
+    market_search_destroy (&small);
+}
+
 HT_TEST (test_search_compaction_keeps_results)
 {
     //  Enough removals to trigger compaction; the survivors still rank
@@ -295,6 +338,7 @@ main (void)
     HT_RUN (test_search_ranks_relevant_first);
     HT_RUN (test_search_title_weighs_more_than_body);
     HT_RUN (test_search_update_remove_accept);
+    HT_RUN (test_search_accept_refusing_the_best);
     HT_RUN (test_search_compaction_keeps_results);
     return ht_summary ();
 }
