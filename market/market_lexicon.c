@@ -591,8 +591,10 @@ s_image (s_builder_t *b, const uint8_t signature [32], uint32_t loaded, const ui
     for (size_t i = 0; i < b->words_cap; i++)
         if (b->words [i])
             words [nw++] = b->words [i] - 1;
-    qsort (words, nw, sizeof (uint32_t), s_cmp_off);
-    qsort (b->keys, b->n_keys, sizeof (s_bkey_t), s_cmp_bkey);
+    if (nw > 1)
+        qsort (words, nw, sizeof (uint32_t), s_cmp_off);
+    if (b->n_keys > 1)
+        qsort (b->keys, b->n_keys, sizeof (s_bkey_t), s_cmp_bkey);
     size_t nt = 0;
     for (size_t k = 0; k < b->n_keys; k++)
         nt += (size_t) b->keys [k].n [0] + b->keys [k].n [1];
@@ -624,7 +626,8 @@ s_image (s_builder_t *b, const uint8_t signature [32], uint32_t loaded, const ui
         keys [k].text = bk->text;
         keys [k].first = (uint32_t) t;
         for (int kind = 0; kind < 2; kind++) {
-            qsort (bk->best [kind], bk->n [kind], sizeof (s_cand_t), s_cmp_cand);
+            if (bk->n [kind] > 1)
+                qsort (bk->best [kind], bk->n [kind], sizeof (s_cand_t), s_cmp_cand);
             keys [k].n [kind] = bk->n [kind];
             for (size_t i = 0; i < bk->n [kind]; i++)
                 targets [t++] = bk->best [kind][i].target;
