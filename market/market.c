@@ -15,6 +15,7 @@
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "market.h"
+#include "market_dict.h"
 #include "market_search.h"
 #include "market_semantic.h"
 #include "market_text.h"
@@ -32,6 +33,7 @@ struct _market_t {
     const identity_t *self_id;      /* borrowed until destroy */
     market_config_t   cfg;
     market_view_t    *view;         /* owned; registered with log */
+    market_dict_t    *dict;         /* owned: search dictionaries and synonyms */
     ulid_gen_t        ulid;         /* client ids generated for callers without one */
 };
 
@@ -48,6 +50,11 @@ market_config_defaults (market_config_t *cfg)
     cfg->default_ttl_seconds = MARKET_DEFAULT_TTL_SECONDS;
     cfg->max_ttl_seconds = MARKET_MAX_TTL_SECONDS;
     cfg->sweep_interval_seconds = MARKET_SWEEP_INTERVAL_SECONDS;
+    //  No search dictionaries or synonym file unless asked for: hearthd
+    //  asks (node_config_defaults), a bare market (tools, tests) does not
+    cfg->search_dir [0] = 0;
+    cfg->dict_translations [0] = cfg->dict_synonyms_de [0] = cfg->dict_synonyms_en [0] = 0;
+    cfg->dict_words_de [0] = 0;
 }
 
 market_t *
@@ -81,8 +88,11 @@ market_new (eventlog_t *log, const identity_t *self_id, const market_config_t *c
     }
     if (self->cfg.sweep_interval_seconds == 0)
         self->cfg.sweep_interval_seconds = MARKET_SWEEP_INTERVAL_SECONDS;
+    self->dict = market_dict_new (&self->cfg);
     self->view = market_view_new ();
-    if (!self->view) {
+    if (!self->view || !self->dict) {
+        market_view_destroy (&self->view);
+        market_dict_destroy (&self->dict);
         free (self);
         return NULL;
     }
@@ -90,6 +100,7 @@ market_new (eventlog_t *log, const identity_t *self_id, const market_config_t *c
     market_view_as_eventlog_view (self->view, &view);
     if (eventlog_view_register (log, &view)) {
         market_view_destroy (&self->view);
+        market_dict_destroy (&self->dict);
         free (self);
         return NULL;
     }
@@ -102,6 +113,7 @@ market_destroy (market_t **self_p)
     if (!self_p || !*self_p)
         return;
     market_view_destroy (&(*self_p)->view);
+    market_dict_destroy (&(*self_p)->dict);
     free (*self_p);
     *self_p = NULL;
 }
@@ -116,6 +128,16 @@ const market_config_t *
 market_config (const market_t *self)
 {
     return &self->cfg;
+}
+
+json_t *
+market_search_stats (market_t *self)
+{
+    json_t *out = market_dict_stats (self->dict);
+    if (out)
+        json_object_set_new (out, "index_bytes",
+                             json_integer ((json_int_t) market_view_search_bytes (self->view)));
+    return out;
 }
 
 /* ---- errors, JSON helpers --------------------------------------------------- */
@@ -496,6 +518,12 @@ market_search_input (const json_t *input, const char **query, size_t *k, char **
     return HEARTH_OK;
 }
 
+void
+market_search_refresh (market_t *self, uint64_t now_ms)
+{
+    market_dict_update (self->dict, self->view, now_ms);
+}
+
 static int
 s_handle_search (market_t *self, const json_t *input, uint64_t now_ms, json_t **output,
                  char **message)
@@ -505,6 +533,7 @@ s_handle_search (market_t *self, const json_t *input, uint64_t now_ms, json_t **
     int rc = market_search_input (input, &query, &k, message);
     if (rc)
         return rc;
+    market_search_refresh (self, now_ms);
     //  Lexical ranking only: the node's embedding side (node_embed.h) calls
     //  market_semantic_search with a query vector when it has a provider.
     return market_semantic_search (self->view, eventlog_membership (self->log), query, k, NULL,

@@ -1,10 +1,16 @@
-/*  market_text.c — UTF-8 lower-casing, search folding and light stemming for
-    the marketplace (see market_text.h). Tables cover Latin-1, Latin
-    Extended-A, Greek and Cyrillic capitals; everything else passes through
-    unchanged, which is safe: folding only has to be the same on both sides
-    (index and query), never complete.
+/*  market_text.c — UTF-8 lower-casing, search folding, stop words and the
+    language guess for the marketplace (see market_text.h). Folding uses
+    the German tables below for Latin-1 and Latin Extended-A (ä->ae, ß->ss,
+    which Unicode would fold to a and ss) and utf8proc (Unicode case
+    folding, compatibility decomposition, marks stripped) for every other
+    code point, so ё folds to е and ｆｕｌｌ-width letters to ASCII. Word
+    characters are Unicode letters and digits (utf8proc categories), with
+    combining marks kept inside a word. Folding only has to be the same on
+    both sides (index and query): it is, as both call this code.
 */
+#include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 #include "market_text.h"
 
 /*  Folded forms of U+00C0..U+00FF (NULL = not a letter: × and ÷). */
@@ -121,33 +127,34 @@ s_lower (uint32_t c)
     return c;
 }
 
-/*  1 if c belongs to a word: ASCII letters/digits, or a code point >= U+00C0
-    outside punctuation/symbol blocks (general punctuation, arrows, math,
-    box drawing, dingbats, CJK punctuation, full-width ASCII punctuation,
-    emoji/pictographs). A cheap stand-in for Unicode categories. */
+/*  1 if c is a letter or a digit (Unicode categories L* and N*). */
 static int
 s_is_word (uint32_t c)
 {
     if (c < 0x80)
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (c < 0xC0 || c == 0xD7 || c == 0xF7)
-        return 0;
-    if (c >= 0x2000 && c <= 0x2BFF)
-        return 0;
-    if (c >= 0x3000 && c <= 0x303F)
-        return 0;
-    if (c >= 0xFE30 && c <= 0xFE4F)
-        return 0;
-    if (c >= 0xFF00 && c <= 0xFF0F)
-        return 0;
-    if (c >= 0x1F000 && c <= 0x1FAFF)
-        return 0;
-    if (c == 0xFEFF)
-        return 0;
-    return 1;
+    utf8proc_category_t cat = utf8proc_category ((utf8proc_int32_t) c);
+    return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO)
+        || (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
 }
 
-/*  Folded form of a word code point into out (up to 4 bytes); returns its length. */
+/*  1 if c is a combining mark (kept inside a word, dropped by folding). */
+static int
+s_is_mark (uint32_t c)
+{
+    if (c < 0x300)
+        return 0;
+    utf8proc_category_t cat = utf8proc_category ((utf8proc_int32_t) c);
+    return cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME;
+}
+
+/*  Code points and bytes of one code point's folded form at most (a
+    compatibility decomposition such as U+FDFA is longer: it is cut). */
+#define S_FOLD_MAX_CPS    8
+#define S_FOLD_MAX_BYTES  16
+
+/*  Folded form of a word code point into out (up to S_FOLD_MAX_BYTES
+    bytes); returns its length (0: nothing of it is kept). */
 static size_t
 s_fold (uint32_t c, char *out)
 {
@@ -168,7 +175,25 @@ s_fold (uint32_t c, char *out)
         out [0] = b;
         return 1;
     }
-    return s_utf8_encode (c, out);
+    if (c < 0x80)
+        return s_utf8_encode (c, out);
+    //  Everything else: Unicode case folding, compatibility decomposition,
+    //  marks stripped; only letters and digits of the result are kept
+    utf8proc_int32_t cps [S_FOLD_MAX_CPS];
+    int last = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char ((utf8proc_int32_t) c, cps, S_FOLD_MAX_CPS,
+                                                  UTF8PROC_CASEFOLD | UTF8PROC_DECOMPOSE
+                                                  | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK, &last);
+    if (n < 0 || n > S_FOLD_MAX_CPS)
+        return s_utf8_encode (c, out);
+    size_t o = 0;
+    for (utf8proc_ssize_t i = 0; i < n; i++) {
+        uint32_t f = (uint32_t) cps [i];
+        if (!s_is_word (f) || o + 4 > S_FOLD_MAX_BYTES)
+            continue;
+        o += s_utf8_encode (f < 0x80? s_lower (f): f, out + o);
+    }
+    return o;
 }
 
 int
@@ -212,14 +237,21 @@ market_text_next_word (const char **cursor, const char *end, char out [MARKET_TE
             break;
         p += n? n: 1;
     }
-    //  Take the run of word code points, folding as we go
+    //  Take the run of word code points (and marks inside it), folding as
+    //  we go; a decomposed umlaut (a + U+0308) folds as ä does, to "ae"
     while (p < end) {
         uint32_t c;
         size_t n = market_text_utf8_decode (p, (size_t) (end - p), &c);
-        if (n == 0 || !s_is_word (c))
+        if (n == 0 || !(s_is_word (c) || s_is_mark (c)))
             break;
-        char buf [4];
-        size_t m = s_fold (c, buf);
+        char buf [S_FOLD_MAX_BYTES];
+        size_t m = 0;
+        if (s_is_mark (c)) {
+            if (c == 0x308 && o > 0 && (out [o - 1] == 'a' || out [o - 1] == 'o' || out [o - 1] == 'u'))
+                buf [m++] = 'e';
+        }
+        else
+            m = s_fold (c, buf);
         if (o + m <= MARKET_TEXT_MAX_WORD) {
             memcpy (out + o, buf, m);
             o += m;
@@ -231,68 +263,66 @@ market_text_next_word (const char **cursor, const char *end, char out [MARKET_TE
     return o;
 }
 
-/*  1 if word[0..len) ends with suffix. */
+/*  Function words of German and English, folded, sorted (bsearch). They
+    carry no item: the index skips them (they still count in a post's
+    length and language guess) and a query drops them unless it has
+    nothing else. */
+static const char *const s_stop_de [] = {
+    "aber", "als", "am", "an", "auch", "auf", "aus", "bei", "bin", "bis", "bist", "bitte",
+    "da", "das", "dass", "dem", "den", "der", "des", "dich", "die", "dir", "du", "ein",
+    "eine", "einem", "einen", "einer", "eines", "er", "es", "etwas", "euch", "euer", "fuer",
+    "gibt", "hab", "habe", "haben", "hat", "ich", "ihr", "im", "in", "ist", "ja", "jemand",
+    "jemanden", "kann", "kein", "keine", "mal", "man", "mein", "meine", "meinen", "meiner",
+    "mich", "mir", "mit", "nach", "nicht", "noch", "nur", "ob", "oder", "sehr", "sich", "sie",
+    "sind", "so", "tun", "um", "und", "uns", "unser", "unsere", "vom", "von", "vor", "war",
+    "was", "wenn", "wer", "wie", "wir", "wo", "zu", "zum", "zur"
+};
+static const char *const s_stop_en [] = {
+    "a", "am", "an", "and", "any", "anyone", "are", "at", "be", "been", "but", "by", "can",
+    "could", "did", "do", "does", "for", "from", "get", "got", "had", "has", "have", "he",
+    "her", "here", "his", "how", "i", "if", "im", "in", "is", "it", "its", "just", "me",
+    "my", "of", "on", "or", "our", "please", "she", "so", "some", "someone", "that", "the",
+    "their", "them", "there", "they", "this", "to", "us", "was", "we", "what", "when",
+    "where", "which", "who", "will", "with", "would", "you", "your"
+};
+
 static int
-s_ends (const char *word, size_t len, const char *suffix, size_t slen)
+s_cmp_str (const void *a, const void *b)
 {
-    return len >= slen && memcmp (word + len - slen, suffix, slen) == 0;
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
-/*  One suffix strip; returns the new length (== len if no rule applied). */
-static size_t
-s_stem_once (char *word, size_t len)
+static int
+s_in (const char *const *list, size_t n, const char *word)
 {
-    //  Rules, longest first; `keep` bytes of the suffix stay (-sses -> -ss),
-    //  `repl` is appended (-ies -> -y).
-    static const struct {
-        const char *suffix;
-        size_t      keep;
-        const char *repl;
-    } rules [] = {
-        { "sses", 2, "" },     /* classes -> class */
-        { "ies",  0, "y" },    /* batteries -> battery */
-        { "ing",  0, "" },     /* heating -> heat */
-        { "ed",   0, "" },     /* needed -> need */
-        { "en",   0, "" },     /* tomaten -> tomat, decken -> deck */
-        { "er",   0, "" },     /* wasser -> wass, kinder -> kind */
-        { "e",    0, "" },     /* tomate -> tomat, decke -> deck */
-        { "n",    0, "" },     /* kartoffeln -> kartoffel (after l or r only) */
-        { "s",    0, "" },     /* autos -> auto, kids -> kid (not after s, u, i) */
-    };
-    for (size_t r = 0; r < sizeof rules / sizeof rules [0]; r++) {
-        size_t slen = strlen (rules [r].suffix);
-        if (!s_ends (word, len, rules [r].suffix, slen))
+    return bsearch (&word, list, n, sizeof list [0], s_cmp_str) != NULL;
+}
+
+int
+market_text_stopword (const char *word)
+{
+    return s_in (s_stop_de, sizeof s_stop_de / sizeof s_stop_de [0], word)
+        || s_in (s_stop_en, sizeof s_stop_en / sizeof s_stop_en [0], word);
+}
+
+market_lang_t
+market_text_language (const char *const *texts, size_t n_texts)
+{
+    //  Votes: German and English function words; an umlaut or ß (folded
+    //  to ae/oe/ue/ss, so counted on the raw text) votes German
+    int de = 0, en = 0;
+    for (size_t t = 0; t < n_texts; t++) {
+        if (!texts [t])
             continue;
-        size_t stem = len - slen + rules [r].keep;
-        size_t rlen = strlen (rules [r].repl);
-        if (stem + rlen < MARKET_TEXT_MIN_STEM)
-            return len;                     // the matching rule would cut too deep: stop
-        if (rules [r].suffix [0] == 'n' && slen == 1) {
-            char prev = word [len - 2];
-            if (prev != 'l' && prev != 'r')
-                continue;
+        const char *cursor = texts [t], *end = texts [t] + strlen (texts [t]);
+        for (const char *p = cursor; p + 1 < end; p++)
+            if ((unsigned char) p [0] == 0xC3 && strchr ("\xa4\xb6\xbc\x84\x96\x9c\x9f", p [1]))
+                de++;
+        char word [MARKET_TEXT_MAX_WORD + 1];
+        while (market_text_next_word (&cursor, end, word) > 0) {
+            de += s_in (s_stop_de, sizeof s_stop_de / sizeof s_stop_de [0], word);
+            en += s_in (s_stop_en, sizeof s_stop_en / sizeof s_stop_en [0], word);
         }
-        if (rules [r].suffix [0] == 's' && slen == 1) {
-            char prev = word [len - 2];
-            if (prev == 's' || prev == 'u' || prev == 'i')
-                continue;
-        }
-        memcpy (word + stem, rules [r].repl, rlen);
-        word [stem + rlen] = 0;
-        return stem + rlen;
     }
-    return len;
-}
-
-size_t
-market_text_stem (char *word, size_t len)
-{
-    //  Two strips at most: "wassers" -> "wasser" -> "wass" matches "wasser" -> "wass"
-    for (int pass = 0; pass < 2; pass++) {
-        size_t next = s_stem_once (word, len);
-        if (next == len)
-            break;
-        len = next;
-    }
-    return len;
+    return en > de? MARKET_LANG_EN: MARKET_LANG_DE;
 }

@@ -1,12 +1,16 @@
 /*  market_text.h — text helpers of the marketplace: UTF-8 lower-casing (for
-    tags), word splitting with search folding, and a light stemmer.
+    tags), word splitting with search folding, stop words and a language
+    guess (stemming is market_stem.h).
 
     Folding (search only): lower case; ä->ae, ö->oe, ü->ue, ß->ss (also the
-    capital forms), æ->ae, œ->oe, þ->th, ĳ->ij; other Latin-1 and Latin
-    Extended-A accents stripped (é->e, ł->l, č->c); Greek and Cyrillic capitals
-    lower-cased. A word is a maximal run of letters/digits: ASCII alnum and any
-    code point >= U+00C0 outside the punctuation/symbol blocks listed in
-    market_text.c. Invalid UTF-8 bytes separate words.
+    capital forms and a decomposed a/o/u + U+0308), æ->ae, œ->oe, þ->th,
+    ĳ->ij; other Latin-1 and Latin Extended-A accents stripped (é->e, ł->l,
+    č->c); every other code point through Unicode case folding with
+    compatibility decomposition and marks stripped (utf8proc: Ё->е, Ά->α,
+    full-width letters -> ASCII). A word is a maximal run of Unicode
+    letters and digits (combining marks inside it belong to it). Invalid
+    UTF-8 bytes separate words. market_text_lower (tags) keeps its own
+    simple tables: tags are part of the canonical snapshot.
     Pure functions on caller buffers; no allocation, no locale.
 */
 #ifndef HEARTH_MARKET_TEXT_H
@@ -22,8 +26,6 @@ extern "C" {
 /*  Folded word bytes kept at most; longer words are cut at a code point
     boundary (no real word is longer; it bounds per-word work). */
 #define MARKET_TEXT_MAX_WORD 64
-/*  Stems shorter than this (in bytes) are never produced by a suffix strip. */
-#define MARKET_TEXT_MIN_STEM 4
 
 /*  Lower-case UTF-8 text of len bytes into out (capacity cap, NUL added).
     Never grows the text, so cap = len + 1 always suffices. Returns the
@@ -35,11 +37,18 @@ int market_text_lower (const char *in, size_t len, char *out, size_t cap);
     byte length; returns 0 at the end of the text. */
 size_t market_text_next_word (const char **cursor, const char *end, char out [MARKET_TEXT_MAX_WORD + 1]);
 
-/*  Strip light English/German suffixes from a folded word in place (at most
-    two strips, never below MARKET_TEXT_MIN_STEM bytes): -ies->y, -sses->ss,
-    -ing, -ed, -en, -er, -e, -n, -s (not after s, u or i). Returns the new
-    length. */
-size_t market_text_stem (char *word, size_t len);
+/*  The two languages of the analysis (stemmers, dictionaries). */
+typedef enum { MARKET_LANG_DE = 0, MARKET_LANG_EN = 1 } market_lang_t;
+#define MARKET_LANG_COUNT 2
+
+/*  1 if a folded word is a German or English function word ("der", "und",
+    "the", "for"): carries no item, so search skips it. */
+int market_text_stopword (const char *word);
+
+/*  The language of a post (texts: its title, body and tags; NULL entries
+    skipped): English if it holds more English function words than German
+    ones and umlauts, else German. A guess that only picks the stemmer. */
+market_lang_t market_text_language (const char *const *texts, size_t n_texts);
 
 /*  Decode one UTF-8 code point at s (n bytes available): returns its length
     and sets *cp, or returns 0 for an invalid/truncated sequence. */

@@ -937,6 +937,8 @@ s_index_sync (market_view_t *self)
         self->index = market_search_new ();
         if (!self->index)
             return HEARTH_ENOMEM;
+        market_search_set_lexicon (self->index, self->lexicon);    // empty: cannot fail
+        market_search_set_synonyms (self->index, self->synonyms);
     }
     for (size_t w = 0; self->n_dirty > 0 && w < self->cap_dirty; w++)
         while (self->dirty [w]) {
@@ -948,6 +950,29 @@ s_index_sync (market_view_t *self)
             self->n_dirty--;
         }
     return 0;
+}
+
+void
+market_view_set_search (market_view_t *self, const market_lexicon_t *lexicon,
+                        const market_synonyms_t *synonyms)
+{
+    self->synonyms = synonyms;
+    if (self->index)
+        market_search_set_synonyms (self->index, synonyms);
+    if (lexicon == self->lexicon)
+        return;
+    //  Posts indexed without the lexicon lack their compound parts: index
+    //  them all again at the next search
+    self->lexicon = lexicon;
+    market_search_destroy (&self->index);
+    for (size_t at = 0; at < self->n_posts; at++)
+        s_mark_dirty_at (self, (uint32_t) at);
+}
+
+size_t
+market_view_search_bytes (const market_view_t *self)
+{
+    return self->index? market_search_bytes (self->index): 0;
 }
 
 int

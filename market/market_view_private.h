@@ -120,6 +120,8 @@ struct _market_view_t {
                                        index saw it; cap_dirty words cover n_posts */
     size_t           n_dirty, cap_dirty;  /* bits set; words allocated (zeroed) */
     market_search_t *index;         /* owned; NULL until first needed */
+    const market_lexicon_t  *lexicon;   /* borrowed (market_view_set_search); may be NULL */
+    const market_synonyms_t *synonyms;  /* borrowed (market_view_set_search); may be NULL */
     uint64_t         max_lamport;
     uint64_t         dropped;
     market_view_restore_t *restoring; /* owned; NULL unless a restore is open */

@@ -534,6 +534,8 @@ market_view_restore_end (market_view_t *self, int commit)
             market_view_t tmp = *self;
             *self = *r->fresh;
             *r->fresh = tmp;                /* destroyed below: the old state */
+            self->lexicon = tmp.lexicon;    /* the search resources stay */
+            self->synonyms = tmp.synonyms;
         }
     }
     s_restore_free (&r);

@@ -5,6 +5,7 @@
 #include "test_market_util.h"
 #include "eventlog.h"
 #include "market.h"
+#include "market_dict.h"
 
 /*  A fixed wall clock (2026-05-28) so outputs are predictable. */
 #define T0 UINT64_C (1780000000000)
@@ -69,6 +70,9 @@ s_promote (eventlog_t *log, const identity_t *root, const identity_t *who, int l
     HT_CHECK_EQ_INT (s_append (log, root, &d, now, NULL), 0);
 }
 
+/*  The market config of the next s_open (NULL: defaults). */
+static const market_config_t *s_market_cfg;
+
 /*  Open the log in k->dir (creating the community the first time) and the
     market on it; `node_level`: ANCHOR = the node is the root, else the node
     is a separate member at that level. B is always a plain member. */
@@ -90,7 +94,7 @@ s_open (s_node_t *k, int node_level, int first)
             s_add_member (k->log, k->root, k->node, node_level, T0 + 10);
         s_add_member (k->log, k->root, k->b, HEARTH__LEVEL__LEVEL_MEMBER, T0 + 20);
     }
-    k->market = market_new (k->log, k->node, NULL);
+    k->market = market_new (k->log, k->node, s_market_cfg);
     HT_CHECK (k->market != NULL);
     HT_CHECK_EQ_INT (eventlog_views_load (k->log, NULL), 0);
 }
@@ -451,6 +455,69 @@ HT_TEST (test_search_falls_back_to_lexical_when_embedding_unavailable)
     s_node_destroy (&k);
 }
 
+/*  Write text to path (replacing it). */
+static void
+s_write_file (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "w");
+    HT_CHECK (f != NULL);
+    if (f) {
+        fputs (text, f);
+        fclose (f);
+    }
+}
+
+HT_TEST (test_search_synonyms_file_reloads_without_restart)
+{
+    //  The community synonym file in the search dir is read before a
+    //  search, and again once it changed (checked at most every
+    //  MARKET_DICT_CHECK_MS of the caller's clock): no restart, no signal
+    char *dir = ht_tmpdir ("market-syn");
+    market_config_t cfg;
+    market_config_defaults (&cfg);
+    snprintf (cfg.search_dir, sizeof cfg.search_dir, "%s", dir);
+    s_market_cfg = &cfg;
+    s_node_t k;
+    s_node_new (&k, HEARTH__LEVEL__LEVEL_ANCHOR);
+    s_market_cfg = NULL;
+    char id [ULID_SIZE], path [600];
+    s_post (&k, "{\"category\":\"offer\",\"title\":\"Velo zu verleihen\",\"body\":\"Mit Korb.\"}", T0, id);
+    s_post (&k, "{\"category\":\"offer\",\"title\":\"Brot\",\"body\":\"Frisch.\"}", T0 + 1, id);
+    json_t *out = NULL;
+    //  No file: the query word alone
+    HT_CHECK_EQ_INT (s_call (&k, "market.search", "{\"query\":\"Drahtesel\"}", T0 + 10, &out), 0);
+    HT_CHECK_EQ_INT (json_array_size (json_object_get (out, "posts")), 0);
+    json_decref (out);
+    //  The file appears: used at the next check
+    snprintf (path, sizeof path, "%s/%s", dir, MARKET_SYNONYMS_FILE);
+    s_write_file (path, "# test\ndrahtesel, velo, fahrrad\nthis line => \n");
+    uint64_t now = T0 + 10 + MARKET_DICT_CHECK_MS;
+    HT_CHECK_EQ_INT (s_call (&k, "market.search", "{\"query\":\"Drahtesel\"}", now, &out), 0);
+    HT_CHECK_EQ_INT (json_array_size (json_object_get (out, "posts")), 1);
+    HT_CHECK_EQ_INT (s_rank (out, "Velo zu verleihen"), 0);
+    json_decref (out);
+    json_t *stats = market_search_stats (k.market);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (stats, "synonym_rules")), 1);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (stats, "synonym_bad_lines")), 1);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (stats, "lexicon")), "off");
+    json_decref (stats);
+    //  Edited (another size): the rule is gone at the next check
+    s_write_file (path, "# nothing here any more\n");
+    now += MARKET_DICT_CHECK_MS;
+    HT_CHECK_EQ_INT (s_call (&k, "market.search", "{\"query\":\"Drahtesel\"}", now, &out), 0);
+    HT_CHECK_EQ_INT (json_array_size (json_object_get (out, "posts")), 0);
+    json_decref (out);
+    //  Removed: none in use, search still works
+    unlink (path);
+    now += MARKET_DICT_CHECK_MS;
+    HT_CHECK_EQ_INT (s_call (&k, "market.search", "{\"query\":\"velo\"}", now, &out), 0);
+    HT_CHECK_EQ_INT (json_array_size (json_object_get (out, "posts")), 1);
+    json_decref (out);
+    s_node_destroy (&k);
+    ht_rmtree (dir);
+    free (dir);
+}
+
 /* ---- validation --------------------------------------------------------------- */
 
 static void
@@ -794,6 +861,7 @@ main (void)
     HT_RUN (test_expire_unauthorized_caller_rejected);
     HT_RUN (test_auto_expire_appends_event_with_stale_reason);
     HT_RUN (test_search_falls_back_to_lexical_when_embedding_unavailable);
+    HT_RUN (test_search_synonyms_file_reloads_without_restart);
     HT_RUN (test_post_validation_errors);
     HT_RUN (test_list_shape_filters_and_validation);
     HT_RUN (test_get_and_expire_flow);

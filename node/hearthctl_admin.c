@@ -38,19 +38,25 @@
 /* ---- init / id ------------------------------------------------------------ */
 
 /*  A commented config file documenting every key at its default, so an
-    operator sees what can be set (docs/operations.md). */
+    operator sees what can be set (docs/operations.md), and the default
+    search synonym file. */
 static void
 s_write_config_template (const char *data_dir)
 {
     char path [NODE_CONFIG_PATH_MAX + 32];
     snprintf (path, sizeof path, "%s/%s", data_dir, NODE_CONFIG_FILE_NAME);
-    if (access (path, F_OK) == 0)
-        return;
-    FILE *file = fopen (path, "wx");
-    if (!file)
-        return;
-    node_config_template_write (file);
-    fclose (file);
+    FILE *file = access (path, F_OK) == 0? NULL: fopen (path, "wx");
+    if (file) {
+        node_config_template_write (file);
+        fclose (file);
+    }
+    //  The community's search synonyms, to edit (re-read while running)
+    snprintf (path, sizeof path, "%s/%s", data_dir, MARKET_SYNONYMS_FILE);
+    file = access (path, F_OK) == 0? NULL: fopen (path, "wx");
+    if (file) {
+        fputs (market_synonyms_default, file);
+        fclose (file);
+    }
 }
 
 /*  Load DIR/keys; on failure print why (and what to run) and return NULL

@@ -217,6 +217,8 @@ s_stats_render (node_bus_t *self, json_t **json_out, char **text_out)
         s_mesh_sample (self, &mesh);
         sample.mesh = &mesh;
     }
+    json_t *search = market_search_stats (self->market);
+    sample.search = search;
     if (json_out) {
         *json_out = node_stats_json (self->stats, &sample);
         if (*json_out && self->embed)
@@ -235,6 +237,7 @@ s_stats_render (node_bus_t *self, json_t **json_out, char **text_out)
             free (more);
         }
     }
+    json_decref (search);
     if (sample.mesh)
         json_decref ((json_t *) mesh.peers);
 }

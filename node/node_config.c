@@ -105,6 +105,13 @@ node_config_defaults (node_config_t *cfg, const char *data_dir)
     market_config_defaults (&cfg->market);
     cfg->embed_timeout_ms = NODE_CONFIG_EMBED_TIMEOUT_DEFAULT_MS;
     cfg->embed_cache_entries = NODE_CONFIG_EMBED_CACHE_DEFAULT;
+    //  Search: the lexicon cache and synonyms.txt in the data dir, and the
+    //  Debian packages' dictionaries (docs/operations.md, "Search dictionaries")
+    snprintf (cfg->market.search_dir, sizeof cfg->market.search_dir, "%s", data_dir? data_dir: "");
+    snprintf (cfg->market.dict_translations, sizeof cfg->market.dict_translations, "%s", MARKET_DICT_TRANSLATIONS);
+    snprintf (cfg->market.dict_synonyms_de, sizeof cfg->market.dict_synonyms_de, "%s", MARKET_DICT_SYNONYMS_DE);
+    snprintf (cfg->market.dict_synonyms_en, sizeof cfg->market.dict_synonyms_en, "%s", MARKET_DICT_SYNONYMS_EN);
+    snprintf (cfg->market.dict_words_de, sizeof cfg->market.dict_words_de, "%s", MARKET_DICT_WORDS_DE);
 }
 
 int
@@ -318,6 +325,39 @@ s_set_peer (node_config_t *cfg, const char *value, char **detail)
     return node_config_add_peer (cfg, value, detail);
 }
 
+/*  A search dictionary path ("none" or "" = off). */
+static int
+s_set_dict (char *target, size_t cap, const char *value, char **detail)
+{
+    if (streq (value, "none"))
+        value = "";
+    return s_set_text (target, cap, value, detail);
+}
+
+static int
+s_set_dict_translations (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_dict (cfg->market.dict_translations, sizeof cfg->market.dict_translations, value, detail);
+}
+
+static int
+s_set_dict_synonyms_de (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_dict (cfg->market.dict_synonyms_de, sizeof cfg->market.dict_synonyms_de, value, detail);
+}
+
+static int
+s_set_dict_synonyms_en (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_dict (cfg->market.dict_synonyms_en, sizeof cfg->market.dict_synonyms_en, value, detail);
+}
+
+static int
+s_set_dict_words_de (node_config_t *cfg, const char *value, char **detail)
+{
+    return s_set_dict (cfg->market.dict_words_de, sizeof cfg->market.dict_words_de, value, detail);
+}
+
 #define S_STR(x)  S_STR2 (x)
 #define S_STR2(x) #x
 
@@ -367,7 +407,15 @@ static const struct {
     { { "search", "embed_query_prefix", "\"query: \"", "put before a query (e5 models)" },
       s_set_embed_query_prefix },
     { { "search", "embed_passage_prefix", "\"passage: \"", "put before a post (e5 models)" },
-      s_set_embed_passage_prefix }
+      s_set_embed_passage_prefix },
+    { { "search", "dict_translations", MARKET_DICT_TRANSLATIONS, "German <-> English (trans-de-en); none = off" },
+      s_set_dict_translations },
+    { { "search", "dict_synonyms_de", MARKET_DICT_SYNONYMS_DE, "German thesaurus (mythes-de)" },
+      s_set_dict_synonyms_de },
+    { { "search", "dict_synonyms_en", MARKET_DICT_SYNONYMS_EN, "English thesaurus (mythes-en-us)" },
+      s_set_dict_synonyms_en },
+    { { "search", "dict_words_de", MARKET_DICT_WORDS_DE, "German words for compounds (hunspell-de-de)" },
+      s_set_dict_words_de }
 };
 #define S_KEYS (sizeof s_keys / sizeof s_keys [0])
 

@@ -638,6 +638,7 @@ node_embed_search (node_embed_t *self, const json_t *input, node_embed_done_fn *
     int rc = market_search_input (input, &query, &k, message);
     if (rc != HEARTH_OK)
         return rc;
+    market_search_refresh (self->market, hearth_now_ms ());
     int provider = s_choose (self);
     s_search_t *slot = NULL;
     for (size_t i = 0; provider != -2 && i < NODE_EMBED_MAX_PENDING && !slot; i++)

@@ -325,6 +325,8 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
     json_object_set_new (market, "sweeps", s_u64 (self->sweeps));
     json_object_set_new (market, "sweep_expired", s_u64 (self->sweep_expired));
     json_object_set_new (market, "sweep_errors", s_u64 (self->sweep_errors));
+    if (sample->search)
+        json_object_set_new (market, "search", json_deep_copy (sample->search));
     json_object_set_new (root, "market", market);
 
     json_t *requests = json_object ();
@@ -632,6 +634,17 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
               "Stale expiries appended by the sweeper since start.", self->sweep_expired);
     s_metric (out, "hearth_market_sweep_errors_total", "counter",
               "Sweeper passes that failed.", self->sweep_errors);
+    if (sample->search) {
+        s_metric (out, "hearth_market_search_lexicon_bytes", "gauge",
+                  "Bytes of the search dictionaries in memory (0: not loaded).",
+                  (uint64_t) json_integer_value (json_object_get (sample->search, "lexicon_bytes")));
+        s_metric (out, "hearth_market_search_synonym_rules", "gauge",
+                  "Rules of the community synonym file in use.",
+                  (uint64_t) json_integer_value (json_object_get (sample->search, "synonym_rules")));
+        s_metric (out, "hearth_market_search_index_bytes", "gauge",
+                  "Bytes of the search index (0 before the first search).",
+                  (uint64_t) json_integer_value (json_object_get (sample->search, "index_bytes")));
+    }
 
     s_family (out, "hearth_requests_total", "counter",
               "Control-socket requests served, by capability and result (ok or a wire error code).");

@@ -58,6 +58,7 @@ typedef struct {
     uint64_t                posts_active;
     uint64_t                uptime_ms;
     const node_stats_mesh_t *mesh;         /* NULL: no mesh (not rendered) */
+    const json_t           *search;        /* NULL: not rendered; market_search_stats () */
 } node_stats_sample_t;
 
 /*  New, all counters zero. NULL on OOM. */

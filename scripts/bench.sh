@@ -48,6 +48,15 @@
 #       post's embedding cached (384 dims, deterministic in-process embedder;
 #       the query's embedding excluded and reported apart, in process and
 #       over HTTP to tests/embed_server.py). See docs/performance.md.
+#   scripts/bench.sh search [SCALES]
+#       Release build, then bench_search twice in one run, on the same data:
+#       first main's search (BASELINE_REF, default main, built aside from
+#       `git archive` in BUILD_DIR/search-baseline), then this tree's with
+#       the Debian dictionaries and the default community synonyms. Each
+#       prints per query class nDCG@10, recall@10 and MRR on the relevance
+#       set in tests/search, then for each of SCALES (default
+#       100000,1000000) synthetic posts the index build time, memory per
+#       post and p50/p99 latency per class. See docs/performance.md.
 #
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
@@ -130,6 +139,27 @@ case "$cmd" in
         trap 'kill "$server" 2>/dev/null || true; rm -f "$portfile"' EXIT
         for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
         "$BUILD_DIR/bench/bench_fused" "$n" --url "http://127.0.0.1:$(cat "$portfile")/v1/embeddings" "$@"
+        ;;
+    search)
+        scales="${1:-100000,1000000}"
+        build bench_search
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        ref="${BASELINE_REF:-main}"
+        base="$BUILD_DIR/search-baseline"
+        rm -rf "$base/src"
+        mkdir -p "$base/src"
+        git -C "$ROOT" archive "$ref" | tar -x -C "$base/src"
+        cmake -S "$base/src" -B "$base/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+        cmake --build "$base/build" -j"$(nproc)" --target hearth_market hearth_common >/dev/null
+        cc -O2 -std=c11 -D_GNU_SOURCE -DBENCH_SEARCH_BASELINE -I"$ROOT/bench" -I"$base/src/market/include" \
+           "$ROOT/bench/bench_search.c" "$base/build/market/libhearth_market.a" \
+           "$base/build/common/libhearth_common.a" -lsodium -lm -o "$base/bench_search"
+        echo "== before: $ref ($(git -C "$ROOT" rev-parse --short "$ref"))"
+        "$base/bench_search" --set "$ROOT/tests/search" --scale "$scales"
+        echo
+        echo "== after: this tree ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo +changes))"
+        "$BUILD_DIR/bench/bench_search" --set "$ROOT/tests/search" --cache "$BUILD_DIR/search-lexicon.bin" \
+            --scale "$scales"
         ;;
     help|-h|--help)
         usage

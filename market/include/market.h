@@ -52,10 +52,30 @@ extern "C" {
 int market_capability_limits (const char *capability, uint32_t *max_concurrent,
                               uint32_t *timeout_seconds);
 
+/*  Search dictionaries (docs/operations.md, "Search dictionaries"): the
+    Debian packages' files, hearthd's defaults; "" leaves one out (the
+    default of market_config_defaults, for a market outside hearthd). */
+#define MARKET_PATH_MAX                512
+#define MARKET_DICT_TRANSLATIONS       "/usr/share/trans/de-en"
+#define MARKET_DICT_SYNONYMS_DE        "/usr/share/mythes/th_de_DE_v2.dat"
+#define MARKET_DICT_SYNONYMS_EN        "/usr/share/mythes/th_en_US_v2.dat"
+#define MARKET_DICT_WORDS_DE           "/usr/share/hunspell/de_DE.dic"
+
+/*  The community synonym file's name in the data dir (Solr format), and
+    the default Hearth ships (neighbourhood vocabulary in German and
+    English, NUL-terminated), which hearthctl init writes there. */
+#define MARKET_SYNONYMS_FILE           "synonyms.txt"
+extern const char market_synonyms_default [];
+
 typedef struct {
     uint64_t default_ttl_seconds;
     uint64_t max_ttl_seconds;
     uint64_t sweep_interval_seconds;
+    char     search_dir [MARKET_PATH_MAX];      /* the lexicon cache and synonyms.txt; "" = none */
+    char     dict_translations [MARKET_PATH_MAX];
+    char     dict_synonyms_de [MARKET_PATH_MAX];
+    char     dict_synonyms_en [MARKET_PATH_MAX];
+    char     dict_words_de [MARKET_PATH_MAX];
 } market_config_t;
 
 /*  Fill cfg with the defaults above. */
@@ -92,10 +112,18 @@ int market_handle (market_t *self, const char *capability, const json_t *input,
     from input) and *k, or HEARTH_EINVAL with *message. */
 int market_search_input (const json_t *input, const char **query, size_t *k, char **message);
 
+/*  Before a search: pick up a changed synonyms.txt and dictionaries
+    compiled since (market_dict.h); at most one file check a second. */
+void market_search_refresh (market_t *self, uint64_t now_ms);
+
 /*  One sweeper pass (docs/market.md, "The sweeper"): if this node is TRUSTED or ANCHOR,
     append a `stale` expiry for each post past expires_at with no valid
     expiry yet. Returns the number appended (>= 0) or a negative error. */
 int market_sweep (market_t *self, uint64_t now_ms);
+
+/*  The search resources' state for the stats (docs/operations.md,
+    "Search dictionaries"); new object, caller owns. */
+json_t *market_search_stats (market_t *self);
 
 /*  JSON of a post in the docs/protocol.md "Post" shape; new object, caller owns. */
 json_t *market_post_to_json (const market_post_t *post);

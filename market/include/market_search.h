@@ -1,14 +1,18 @@
 /*  market_search.h — lexical relevance ranking for market.search (docs/market.md, "Search").
 
     An incremental inverted index over posts (title weighted above body and
-    tags), ranked with BM25 (k1 = 1.2, b = 0.75) over:
-      - words, case-folded with German/Latin folding (ä->ae, ö->oe, ü->ue,
-        ß->ss, accents stripped) and light suffix stemming (English + German),
+    tags), ranked with a BM25 saturation (k1 = 1.2, b = 0.75) over:
+      - words, folded (Unicode case folding plus ä->ae, ö->oe, ü->ue,
+        ß->ss, accents stripped) and Snowball-stemmed in the post's
+        language (German or English), function words skipped,
+      - the parts of German compounds (from the lexicon's word list),
+      - per query word: its translations and synonyms (lexicon, community
+        synonym file), each weighing less than the word itself,
       - character trigrams of each folded word (with boundary marks), which
-        carry compounds ("wasserkanister" finds "wasser") and typos,
-    word hits weighing more than trigram hits. Pure: no I/O, no time.
-    Never a plain substring test. Embeddings (embed.text) join in a later
-    issue; the index is the fallback and the first stage.
+        carry typos ("generatr"), weighing less than any real match.
+    Pure: no I/O, no time. Never a plain substring test. Embeddings
+    (embed.text) may be fused on top; this index is the fallback and the
+    first stage.
 */
 #ifndef HEARTH_MARKET_SEARCH_H
 #define HEARTH_MARKET_SEARCH_H
@@ -27,6 +31,8 @@ extern "C" {
 #define MARKET_SEARCH_MAX_QUERY_BYTES 512
 
 typedef struct _market_search_t market_search_t;
+typedef struct _market_lexicon_t market_lexicon_t;
+typedef struct _market_synonyms_t market_synonyms_t;
 
 typedef struct {
     const char *doc_id;     /* borrowed from the index until its next change */
@@ -39,6 +45,15 @@ void market_search_destroy (market_search_t **self_p);
 /*  Index (or re-index) a document. doc_id is copied. 0 or HEARTH_ENOMEM. */
 int  market_search_put (market_search_t *self, const char *doc_id, const char *title,
                         const char *body, const char *const *tags, size_t n_tags);
+/*  Use lexicon (borrowed; NULL = none) for compound parts and query
+    expansion. Only before the first put (posts indexed without it would
+    lack their parts): HEARTH_EINVAL after. */
+int  market_search_set_lexicon (market_search_t *self, const market_lexicon_t *lexicon);
+/*  Use the community synonyms (borrowed until the next call; NULL = none)
+    for query expansion; may change at any time. */
+void market_search_set_synonyms (market_search_t *self, const market_synonyms_t *synonyms);
+/*  Bytes the index holds (postings, vocabulary, trigram table, maps). */
+size_t market_search_bytes (const market_search_t *self);
 /*  Drop a document; 0 or HEARTH_ENOTFOUND. */
 int  market_search_remove (market_search_t *self, const char *doc_id);
 size_t market_search_size (const market_search_t *self);

@@ -160,6 +160,15 @@ int  market_view_search (market_view_t *self, const char *query, size_t k,
                          const membership_t *members, uint64_t now_ms,
                          market_post_t *out, double *scores);
 
+/*  The search resources (both borrowed until the next call or destroy;
+    NULL = none): the lexicon (compound parts, translations, synonyms) and
+    the community synonyms. A new lexicon re-indexes every post at the next
+    search; new synonyms take effect at once. */
+void market_view_set_search (market_view_t *self, const market_lexicon_t *lexicon,
+                             const market_synonyms_t *synonyms);
+/*  Bytes the search index holds (0 before the first search). */
+size_t market_view_search_bytes (const market_view_t *self);
+
 /*  Update/expiry records dropped because a post already had
     MARKET_VIEW_MAX_CLAIMERS other authors (kept: the smallest author keys,
     so the kept set does not depend on arrival order). Since new/reset. */
