@@ -345,9 +345,11 @@ s_entry_add (gossip_overlay_t *self, const uint8_t key [32], const char *address
     if (seed)
         self->n_seeds++;
     s_link_t *link = s_link_find (self, key);
-    if (link)
+    if (link) {
+        link->forgotten = 0;                /* a member again */
         entry->linked = (uint8_t) ((link->out != S_OUT_NONE? S_LINKED_OUT: 0)
                                  | (link->in != S_IN_NONE? S_LINKED_IN: 0));
+    }
     self->dirty = 1;
     return 0;
 }
@@ -556,8 +558,14 @@ gossip_overlay_link_up (gossip_overlay_t *self, const uint8_t key [32], int outg
     s_link_t *link = s_link_get (self, key);
     if (!link)
         return;
-    if (link->out == S_OUT_NONE)            /* a dial we did not plan, or closed: a racing dial */
-        s_link_open (self, link, S_KIND_RANDOM, S_OUT_UP, now_ms);
+    if (link->out == S_OUT_NONE) {
+        /*  A dial we did not plan (or closed): a seed's is a bootstrap link
+            (pinned with pin_seeds), any other a racing dial, closed as
+            surplus when it is one too many. */
+        uint32_t e = s_find (self, key);
+        int seed = e != S_NIL && self->entries [e].peer.seed;
+        s_link_open (self, link, seed? S_KIND_BOOTSTRAP: S_KIND_RANDOM, S_OUT_UP, now_ms);
+    }
     link->out = S_OUT_UP;
     s_link_settle (self, link);
 }
@@ -848,7 +856,9 @@ gossip_overlay_plan (gossip_overlay_t *self, uint64_t now_ms, gossip_overlay_act
         else
         if (now_ms >= self->shuffle_at_ms) {
             random = s_count_random (self, &random_up);
-            if (random == want_random && random_up == random && plan.n + 2 <= plan.max) {
+            if (plan.n + 2 > plan.max)
+                return plan.n;              /* still due: the next plan does it */
+            if (random == want_random && random_up == random) {
                 uint32_t e = s_pick_eligible (self, now_ms);
                 if (e != S_NIL) {
                     size_t victim = s_below (self, random), at = SIZE_MAX;

@@ -489,6 +489,76 @@ HT_TEST (test_surplus)
     gossip_overlay_destroy (&o);
 }
 
+/*  A plan that may return one action at a time records only what it
+    returned: the rest follows in the next plans. */
+HT_TEST (test_small_buffer)
+{
+    gossip_overlay_config_t cfg = s_config (5);
+    cfg.shuffle_ms = 0;
+    gossip_overlay_t *o = gossip_overlay_new (s_self, &cfg, 31);
+    for (uint32_t i = 1; i <= 20; i++)
+        s_learn (o, i, GOSSIP_OVERLAY_FROM_HELLO, 0);
+    gossip_overlay_action_t a [5], one;
+    for (size_t i = 0; i < 5; i++) {
+        HT_CHECK_EQ_INT (gossip_overlay_plan (o, 0, &one, 1), 1);
+        HT_CHECK (one.verb == GOSSIP_OVERLAY_DIAL);
+        a [i] = one;
+        for (size_t j = 0; j < i; j++)
+            HT_CHECK (memcmp (a [j].key, one.key, 32) != 0);
+        size_t total;
+        gossip_overlay_links (o, &total, NULL, NULL, NULL);
+        HT_CHECK_EQ_INT (total, i + 1);
+    }
+    HT_CHECK_EQ_INT (gossip_overlay_plan (o, 0, &one, 1), 0);
+    HT_CHECK_EQ_INT (gossip_overlay_plan (o, 0, &one, 0), 0);
+    /*  All five time out: close, close, ... then dial five others. */
+    uint64_t t = GOSSIP_OVERLAY_DIAL_TIMEOUT_MS;
+    size_t closes = 0, dials = 0;
+    for (int i = 0; i < 12; i++) {
+        size_t n = gossip_overlay_plan (o, t, &one, 1);
+        if (n == 0)
+            break;
+        if (one.verb == GOSSIP_OVERLAY_CLOSE) {
+            closes++;
+            HT_CHECK_EQ_INT (dials, 0);
+        }
+        else
+            dials++;
+    }
+    HT_CHECK (closes == 5 && dials == 5);
+    HT_CHECK_EQ_INT (gossip_overlay_stats (o)->dial_failures, 5);
+    gossip_overlay_destroy (&o);
+}
+
+/*  Links the transport reports up though no plan dialled them: a seed's
+    stays with pin_seeds, any other member's is closed as surplus; a key
+    forgotten and learnt again before the plan keeps its link. */
+HT_TEST (test_unplanned_links)
+{
+    gossip_overlay_config_t cfg = s_config (3);
+    cfg.pin_seeds = 1;
+    gossip_overlay_t *o = gossip_overlay_new (s_self, &cfg, 32);
+    s_learn (o, 0, GOSSIP_OVERLAY_FROM_SEED, 0);
+    s_learn (o, 1, GOSSIP_OVERLAY_FROM_HELLO, 0);
+    uint8_t seed [32], other [32];
+    s_key (0, seed);
+    s_key (1, other);
+    gossip_overlay_link_up (o, seed, 1, 1);
+    gossip_overlay_link_up (o, other, 1, 1);
+    gossip_overlay_action_t a [S_MAX_ACTIONS];
+    size_t n = s_plan (o, 2, a);
+    HT_CHECK_EQ_INT (n, 1);
+    HT_CHECK (a [0].verb == GOSSIP_OVERLAY_CLOSE && s_index (a [0].key) == 1);
+    HT_CHECK_EQ_INT (s_plan (o, 3, a), 0);
+    gossip_overlay_forget (o, seed);
+    s_learn (o, 0, GOSSIP_OVERLAY_FROM_SEED, 4);
+    HT_CHECK_EQ_INT (s_plan (o, 5, a), 0);
+    gossip_overlay_forget (o, seed);
+    n = s_plan (o, 6, a);
+    HT_CHECK (n == 1 && a [0].verb == GOSSIP_OVERLAY_CLOSE && s_index (a [0].key) == 0);
+    gossip_overlay_destroy (&o);
+}
+
 HT_TEST (test_in_admit)
 {
     gossip_overlay_config_t cfg = s_config (2);
@@ -825,6 +895,129 @@ HT_TEST (test_load_hostile)
     gossip_overlay_destroy (&o);
 }
 
+/*  A small mesh in simulated time: 300 nodes that know only the founder
+    (node 0) as their seed. A dial is answered at once through the
+    target's in_admit; a refused dialler gets a redirect (the target's
+    sample); a link that comes up makes both sides learn each other and a
+    sample of each other's table, as hellos do. After two simulated
+    minutes every node has its out links up, nobody carries more than
+    in_max member in links, the founder is no hub, and the graph is
+    connected. */
+#define S_MESH 300
+
+static gossip_overlay_t *s_mesh [S_MESH];
+
+static void
+s_mesh_hello (uint32_t from, uint32_t to, uint64_t t)
+{
+    const gossip_overlay_peer_t *sample [GOSSIP_OVERLAY_SAMPLE];
+    uint8_t key [32];
+    s_key (to, key);
+    size_t n = gossip_overlay_sample (s_mesh [from], key, t, sample, GOSSIP_OVERLAY_SAMPLE);
+    uint8_t keys [GOSSIP_OVERLAY_SAMPLE][32];
+    char addresses [GOSSIP_OVERLAY_SAMPLE][64];
+    for (size_t i = 0; i < n; i++) {                /* copied: learning invalidates them */
+        memcpy (keys [i], sample [i]->key, 32);
+        snprintf (addresses [i], sizeof addresses [i], "%s", sample [i]->address);
+    }
+    s_key (from, key);
+    gossip_overlay_learn (s_mesh [to], key, s_address (from), GOSSIP_OVERLAY_FROM_LINK, t);
+    for (size_t i = 0; i < n; i++)
+        gossip_overlay_learn (s_mesh [to], keys [i], addresses [i], GOSSIP_OVERLAY_FROM_HELLO, t);
+}
+
+HT_TEST (test_small_mesh)
+{
+    static uint8_t linked [S_MESH][S_MESH];         /* [i][j]: i's out link to j is up */
+    memset (linked, 0, sizeof linked);
+    for (uint32_t i = 0; i < S_MESH; i++) {
+        uint8_t key [32];
+        s_key (i, key);
+        s_mesh [i] = gossip_overlay_new (key, NULL, 1000 + i);
+        if (i > 0)
+            s_learn (s_mesh [i], 0, GOSSIP_OVERLAY_FROM_SEED, 0);
+    }
+    gossip_overlay_action_t a [S_MAX_ACTIONS];
+    uint64_t refused = 0, all_up_at = 0;
+    for (uint64_t t = 0; t <= 120000; t += 250) {
+        size_t short_of_out = 0;
+        for (uint32_t i = 0; i < S_MESH; i++) {
+            uint8_t me [32];
+            s_key (i, me);
+            size_t n = s_plan (s_mesh [i], t, a);
+            for (size_t k = 0; k < n; k++) {
+                long j = s_index (a [k].key);
+                HT_CHECK (j >= 0 && j < S_MESH && j != (long) i);
+                if (j < 0 || j >= S_MESH)
+                    continue;
+                if (a [k].verb == GOSSIP_OVERLAY_CLOSE) {
+                    gossip_overlay_link_down (s_mesh [j], me, 0, t);
+                    linked [i][j] = 0;
+                    continue;
+                }
+                if (gossip_overlay_in_admit (s_mesh [j], me, 1, t)) {
+                    gossip_overlay_link_up (s_mesh [i], a [k].key, 1, t);
+                    linked [i][j] = 1;
+                    s_mesh_hello ((uint32_t) j, i, t);
+                    s_mesh_hello (i, (uint32_t) j, t);
+                }
+                else {
+                    refused++;
+                    gossip_overlay_dial_failed (s_mesh [i], a [k].key, t);
+                    s_mesh_hello ((uint32_t) j, i, t);      /* the redirect */
+                }
+            }
+            size_t up;
+            gossip_overlay_links (s_mesh [i], NULL, &up, NULL, NULL);
+            short_of_out += up < GOSSIP_OVERLAY_OUT;
+        }
+        if (short_of_out == 0 && all_up_at == 0)
+            all_up_at = t;
+    }
+    /*  Degrees, and connectivity by a walk over the links either way. */
+    size_t short_of_out = 0, max_in = 0, founder_in = 0, max_degree = 0;
+    for (uint32_t i = 0; i < S_MESH; i++) {
+        size_t total, up, in;
+        gossip_overlay_links (s_mesh [i], &total, &up, &in, NULL);
+        short_of_out += up < GOSSIP_OVERLAY_OUT;
+        if (in > max_in)
+            max_in = in;
+        if (i == 0)
+            founder_in = in;
+        if (up + in > max_degree)
+            max_degree = up + in;
+        size_t mine = 0;
+        for (uint32_t j = 0; j < S_MESH; j++)
+            mine += linked [i][j];
+        HT_CHECK_EQ_INT (mine, up);
+    }
+    static uint32_t queue [S_MESH];
+    static uint8_t seen [S_MESH];
+    memset (seen, 0, sizeof seen);
+    size_t head = 0, tail = 0;
+    queue [tail++] = 0;
+    seen [0] = 1;
+    while (head < tail) {
+        uint32_t i = queue [head++];
+        for (uint32_t j = 0; j < S_MESH; j++)
+            if ((linked [i][j] || linked [j][i]) && !seen [j]) {
+                seen [j] = 1;
+                queue [tail++] = j;
+            }
+    }
+    fprintf (stderr, "small mesh: all out links up at %llu ms (simulated), %zu short at the end, "
+             "max member in %zu, founder in %zu, max degree %zu, refusals %llu, reached %zu of %d\n",
+             (unsigned long long) all_up_at, short_of_out, max_in, founder_in, max_degree,
+             (unsigned long long) refused, tail, S_MESH);
+    HT_CHECK (all_up_at > 0);
+    HT_CHECK (short_of_out <= S_MESH / 50);         /* a shuffle's refused dial, redialled next plan */
+    HT_CHECK (max_in <= GOSSIP_OVERLAY_IN_MAX);
+    HT_CHECK (max_degree <= GOSSIP_OVERLAY_OUT + GOSSIP_OVERLAY_IN_MAX);
+    HT_CHECK_EQ_INT (tail, S_MESH);
+    for (uint32_t i = 0; i < S_MESH; i++)
+        gossip_overlay_destroy (&s_mesh [i]);
+}
+
 /*  The choice of out links does not depend on where a key sits in the
     table: over many seeds each of 100 keys is chosen about equally often. */
 HT_TEST (test_uniform_choice)
@@ -872,6 +1065,8 @@ main (void)
     HT_RUN (test_pin_seeds);
     HT_RUN (test_shuffle);
     HT_RUN (test_surplus);
+    HT_RUN (test_small_buffer);
+    HT_RUN (test_unplanned_links);
     HT_RUN (test_in_admit);
     HT_RUN (test_forget);
     HT_RUN (test_known_max);
@@ -879,5 +1074,6 @@ main (void)
     HT_RUN (test_save_load);
     HT_RUN (test_load_hostile);
     HT_RUN (test_uniform_choice);
+    HT_RUN (test_small_mesh);
     return ht_summary ();
 }
