@@ -834,9 +834,12 @@ market_lexicon_open (const market_lexicon_paths_t *paths, const char *cache_path
     return market_lexicon_open_cancel (paths, cache_path, NULL);
 }
 
-market_lexicon_t *
-market_lexicon_open_cancel (const market_lexicon_paths_t *paths, const char *cache_path,
-                            const atomic_int *cancel)
+/*  Open a lexicon: map the cache at cache_path if it is valid for these
+    sources, else (if compile) compile them, writing the cache. Both public
+    openers share this so that they time and fail alike. */
+static market_lexicon_t *
+s_open (const market_lexicon_paths_t *paths, const char *cache_path, int compile,
+        const atomic_int *cancel)
 {
     if (sodium_init () < 0)
         return NULL;
@@ -847,8 +850,10 @@ market_lexicon_open_cancel (const market_lexicon_paths_t *paths, const char *cac
     clock_gettime (CLOCK_MONOTONIC, &t0);
     uint8_t signature [32];
     s_signature (paths, signature);
-    if ((!cache_path || s_map_cache (self, cache_path, signature) != 0)
-    &&  s_compile (self, paths, cache_path, signature, cancel) != 0) {
+    int rc = cache_path? s_map_cache (self, cache_path, signature): -1;
+    if (rc != 0 && compile)
+        rc = s_compile (self, paths, cache_path, signature, cancel);
+    if (rc != 0) {
         market_lexicon_destroy (&self);
         return NULL;
     }
@@ -858,24 +863,18 @@ market_lexicon_open_cancel (const market_lexicon_paths_t *paths, const char *cac
 }
 
 market_lexicon_t *
+market_lexicon_open_cancel (const market_lexicon_paths_t *paths, const char *cache_path,
+                            const atomic_int *cancel)
+{
+    return s_open (paths, cache_path, 1, cancel);
+}
+
+market_lexicon_t *
 market_lexicon_map (const market_lexicon_paths_t *paths, const char *cache_path)
 {
-    if (!cache_path || sodium_init () < 0)
+    if (!cache_path)
         return NULL;
-    market_lexicon_t *self = (market_lexicon_t *) calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
-    struct timespec t0, t1;
-    clock_gettime (CLOCK_MONOTONIC, &t0);
-    uint8_t signature [32];
-    s_signature (paths, signature);
-    if (s_map_cache (self, cache_path, signature) != 0) {
-        free (self);
-        return NULL;
-    }
-    clock_gettime (CLOCK_MONOTONIC, &t1);
-    self->stats.open_seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    return self;
+    return s_open (paths, cache_path, 0, NULL);
 }
 
 void
