@@ -836,13 +836,18 @@ market_view_get (market_view_t *self, const char *event_id, const membership_t *
     return 0;
 }
 
-int
-market_view_each (market_view_t *self, const membership_t *members, market_view_visit_fn *fn,
-                  void *arg)
+/*  Visit every post in feed order, oldest first or (newest) newest first;
+    stops at and returns the first non-zero rc from fn. */
+static int
+s_each (market_view_t *self, const membership_t *members, int newest,
+        market_view_visit_fn *fn, void *arg)
 {
     market_order_cursor_t cursor;
-    for (const market_order_entry_t *e = market_order_first (self->order, &cursor); e;
-         e = market_order_next (self->order, &cursor)) {
+    for (const market_order_entry_t *e = newest? market_order_last (self->order, &cursor)
+                                               : market_order_first (self->order, &cursor);
+         e;
+         e = newest? market_order_prev (self->order, &cursor)
+                   : market_order_next (self->order, &cursor)) {
         market_post_t post;
         s_fill ((const s_post_t *) e->item, members, &post);
         int rc = fn (arg, &post);
@@ -853,19 +858,17 @@ market_view_each (market_view_t *self, const membership_t *members, market_view_
 }
 
 int
+market_view_each (market_view_t *self, const membership_t *members, market_view_visit_fn *fn,
+                  void *arg)
+{
+    return s_each (self, members, 0, fn, arg);
+}
+
+int
 market_view_each_newest (market_view_t *self, const membership_t *members,
                          market_view_visit_fn *fn, void *arg)
 {
-    market_order_cursor_t cursor;
-    for (const market_order_entry_t *e = market_order_last (self->order, &cursor); e;
-         e = market_order_prev (self->order, &cursor)) {
-        market_post_t post;
-        s_fill ((const s_post_t *) e->item, members, &post);
-        int rc = fn (arg, &post);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return s_each (self, members, 1, fn, arg);
 }
 
 uint64_t
