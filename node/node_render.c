@@ -205,6 +205,18 @@ node_render_id (FILE *out, const json_t *output)
         fprintf (out, "community %s\n", community);
 }
 
+/*  A peer row's name: the short_id the node sent, else one made from its
+    node_id. */
+static void
+s_peer_name (const json_t *peer, char out [HEARTH_SHORT_ID_SIZE + 64])
+{
+    const char *short_id = s_str (peer, "short_id");
+    if (*short_id)
+        snprintf (out, HEARTH_SHORT_ID_SIZE + 64, "%s", short_id);
+    else
+        s_short_id (s_str (peer, "node_id"), out);
+}
+
 void
 node_render_peers (FILE *out, const json_t *output)
 {
@@ -221,11 +233,7 @@ node_render_peers (FILE *out, const json_t *output)
     json_t *peer;
     json_array_foreach (peers, i, peer) {
         char node [HEARTH_SHORT_ID_SIZE + 64];
-        const char *short_id = s_str (peer, "short_id");
-        if (*short_id)
-            snprintf (node, sizeof node, "%s", short_id);
-        else
-            s_short_id (s_str (peer, "node_id"), node);
+        s_peer_name (peer, node);
         int up = json_is_true (json_object_get (peer, "connected"));
         connected += up;
         const char *seen = json_string_value (json_object_get (peer, "last_seen"));
@@ -270,11 +278,7 @@ node_render_known (FILE *out, const json_t *output)
     json_t *peer;
     json_array_foreach (known, i, peer) {
         char node [HEARTH_SHORT_ID_SIZE + 64], reached [32] = "never";
-        const char *short_id = s_str (peer, "short_id");
-        if (*short_id)
-            snprintf (node, sizeof node, "%s", short_id);
-        else
-            s_short_id (s_str (peer, "node_id"), node);
+        s_peer_name (peer, node);
         const char *link = json_string_value (json_object_get (peer, "linked"));
         linked += link != NULL;
         if (json_is_integer (json_object_get (peer, "last_reached_age_s"))) {
