@@ -62,24 +62,25 @@ s_cmp_dbl (const void *a, const void *b)
     return x < y? -1: x > y;
 }
 
+/*  Sort v (n > 0 items of size bytes, by cmp) and return the index of its
+    p-quantile, rounded to the nearest item. */
+static size_t
+s_pct_sort (void *v, size_t n, size_t size, int (*cmp) (const void *, const void *), double p)
+{
+    qsort (v, n, size, cmp);
+    return (size_t) (p * (double) (n - 1) + 0.5);
+}
+
 static uint32_t
 s_pct_u32 (uint32_t *v, size_t n, double p)
 {
-    if (n == 0)
-        return 0;
-    qsort (v, n, sizeof *v, s_cmp_u32);
-    size_t i = (size_t) (p * (double) (n - 1) + 0.5);
-    return v [i];
+    return n? v [s_pct_sort (v, n, sizeof *v, s_cmp_u32, p)]: 0;
 }
 
 static double
 s_pct_dbl (double *v, size_t n, double p)
 {
-    if (n == 0)
-        return 0;
-    qsort (v, n, sizeof *v, s_cmp_dbl);
-    size_t i = (size_t) (p * (double) (n - 1) + 0.5);
-    return v [i];
+    return n? v [s_pct_sort (v, n, sizeof *v, s_cmp_dbl, p)]: 0;
 }
 
 /* ---- components of the up-link graph ----------------------------------------------- */
