@@ -126,12 +126,20 @@ struct _node_embed_t {
 
 /* ---- the worker thread -------------------------------------------------------- */
 
+/*  Copy a frame of exactly size bytes into v; v stays as it is if the frame
+    is missing or of another size. */
+static void
+s_frame_copy (zframe_t *frame, void *v, size_t size)
+{
+    if (frame && zframe_size (frame) == size)
+        memcpy (v, zframe_data (frame), size);
+}
+
 static uint64_t
 s_frame_u64 (zframe_t *frame)
 {
     uint64_t v = 0;
-    if (frame && zframe_size (frame) == 8)
-        memcpy (&v, zframe_data (frame), 8);
+    s_frame_copy (frame, &v, sizeof v);
     return v;
 }
 
@@ -139,8 +147,7 @@ static uint32_t
 s_frame_u32 (zframe_t *frame)
 {
     uint32_t v = 0;
-    if (frame && zframe_size (frame) == 4)
-        memcpy (&v, zframe_data (frame), 4);
+    s_frame_copy (frame, &v, sizeof v);
     return v;
 }
 
