@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,74 +131,66 @@ node_config_default_data_dir (char *out, size_t cap)
     return (n < 0 || (size_t) n >= cap)? HEARTH_EINVAL: HEARTH_OK;
 }
 
+/*  A row of the key table (below). */
+typedef struct s_key_s s_key_t;
+
 /*  The setters of the key table: value into cfg, or HEARTH_EINVAL (or
-    HEARTH_ECAPACITY) with *detail, the problem after "section/key: ". */
-typedef int (s_setter_fn) (node_config_t *cfg, const char *value, char **detail);
+    HEARTH_ECAPACITY) with *detail, the problem after "section/key: ". The
+    generic ones (s_set_text, s_set_dict, s_set_u64, s_set_u32_in) write the
+    field the row names; the others know their field and ignore the row. */
+typedef int (s_setter_fn) (node_config_t *cfg, const s_key_t *row, const char *value, char **detail);
+
+struct s_key_s {
+    node_config_key_t key;
+    s_setter_fn      *set;
+    size_t            offset, size; /* the field of node_config_t, for generic setters */
+    uint64_t          min, max;     /* s_set_u32_in's range */
+    const char       *unit;         /* s_set_u64 and s_set_u32_in: what the number counts */
+};
+
+/*  The field of cfg that row names. */
+static void *
+s_field (node_config_t *cfg, const s_key_t *row)
+{
+    return (char *) cfg + row->offset;
+}
 
 static int
-s_set_log_level (node_config_t *cfg, const char *value, char **detail)
+s_set_log_level (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
+    (void) row;
     if (hearth_log_parse_level (value, &cfg->log_level) == HEARTH_OK)
         return HEARTH_OK;
     *detail = hearth_message ("'%s' is not one of error, warn, info, debug", value);
     return HEARTH_EINVAL;
 }
 
-/*  A whole number of seconds into *target. */
+/*  A whole number of row->unit into a uint64_t field. */
 static int
-s_set_seconds (uint64_t *target, const char *value, char **detail)
+s_set_u64 (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
-    if (s_parse_u64 (value, target) == HEARTH_OK)
+    if (s_parse_u64 (value, (uint64_t *) s_field (cfg, row)) == HEARTH_OK)
         return HEARTH_OK;
-    *detail = hearth_message ("'%s' is not a whole number of seconds", value);
+    *detail = hearth_message ("'%s' is not a whole number of %s", value, row->unit);
     return HEARTH_EINVAL;
 }
 
+/*  Text into a char array field of row->size bytes. */
 static int
-s_set_default_ttl (node_config_t *cfg, const char *value, char **detail)
+s_set_text (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
-    return s_set_seconds (&cfg->market.default_ttl_seconds, value, detail);
-}
-
-static int
-s_set_max_ttl (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_seconds (&cfg->market.max_ttl_seconds, value, detail);
-}
-
-static int
-s_set_sweep_interval (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_seconds (&cfg->market.sweep_interval_seconds, value, detail);
-}
-
-/*  Text into a fixed buffer of cap bytes. */
-static int
-s_set_text (char *target, size_t cap, const char *value, char **detail)
-{
-    if (strlen (value) >= cap) {
-        *detail = hearth_message ("too long (at most %zu characters)", cap - 1);
+    if (strlen (value) >= row->size) {
+        *detail = hearth_message ("too long (at most %zu characters)", row->size - 1);
         return HEARTH_EINVAL;
     }
-    snprintf (target, cap, "%s", value);
+    snprintf ((char *) s_field (cfg, row), row->size, "%s", value);
     return HEARTH_OK;
 }
 
 static int
-s_set_stats_endpoint (node_config_t *cfg, const char *value, char **detail)
+s_set_discovery (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
-    return s_set_text (cfg->stats_endpoint, sizeof cfg->stats_endpoint, value, detail);
-}
-
-static int
-s_set_advertise (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_text (cfg->advertise, sizeof cfg->advertise, value, detail);
-}
-
-static int
-s_set_discovery (node_config_t *cfg, const char *value, char **detail)
-{
+    (void) row;
     if (streq (value, "on") || streq (value, "off")) {
         cfg->discovery = streq (value, "on");
         return HEARTH_OK;
@@ -207,8 +200,9 @@ s_set_discovery (node_config_t *cfg, const char *value, char **detail)
 }
 
 static int
-s_set_sync_interval (node_config_t *cfg, const char *value, char **detail)
+s_set_sync_interval (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
+    (void) row;
     uint64_t number = 0;
     if (s_parse_u64 (value, &number) != HEARTH_OK || number > UINT32_MAX) {
         *detail = hearth_message ("'%s' is not a whole number of milliseconds", value);
@@ -218,204 +212,135 @@ s_set_sync_interval (node_config_t *cfg, const char *value, char **detail)
     return HEARTH_OK;
 }
 
-/*  A count of links, 1..NODE_CONFIG_LINKS_MAX. */
+/*  A count of links, 1..NODE_CONFIG_LINKS_MAX, into a uint32_t field. */
 static int
-s_set_links (uint32_t *target, const char *value, char **detail)
+s_set_links (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
     uint64_t number = 0;
     if (s_parse_u64 (value, &number) != HEARTH_OK || number < 1 || number > NODE_CONFIG_LINKS_MAX) {
         *detail = hearth_message ("'%s' is not a number of links from 1 to %d", value, NODE_CONFIG_LINKS_MAX);
         return HEARTH_EINVAL;
     }
-    *target = (uint32_t) number;
+    *(uint32_t *) s_field (cfg, row) = (uint32_t) number;
     return HEARTH_OK;
 }
 
+/*  A whole number within [row->min, row->max] into a uint32_t field. */
 static int
-s_set_links_out (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_links (&cfg->links_out, value, detail);
-}
-
-static int
-s_set_links_in_max (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_links (&cfg->links_in_max, value, detail);
-}
-
-static int
-s_set_snapshot_every (node_config_t *cfg, const char *value, char **detail)
-{
-    if (s_parse_u64 (value, &cfg->snapshot_every) == HEARTH_OK)
-        return HEARTH_OK;
-    *detail = hearth_message ("'%s' is not a whole number of events", value);
-    return HEARTH_EINVAL;
-}
-
-static int
-s_set_embed_url (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_text (cfg->embed_url, sizeof cfg->embed_url, value, detail);
-}
-
-static int
-s_set_embed_model (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_text (cfg->embed_model, sizeof cfg->embed_model, value, detail);
-}
-
-static int
-s_set_embed_query_prefix (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_text (cfg->embed_query_prefix, sizeof cfg->embed_query_prefix, value, detail);
-}
-
-static int
-s_set_embed_passage_prefix (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_text (cfg->embed_passage_prefix, sizeof cfg->embed_passage_prefix, value, detail);
-}
-
-/*  A whole number within [min, max] into *target. */
-static int
-s_set_u32_in (uint32_t *target, const char *value, uint64_t min, uint64_t max, const char *unit,
-              char **detail)
+s_set_u32_in (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
     uint64_t number = 0;
-    if (s_parse_u64 (value, &number) != HEARTH_OK || number < min || number > max) {
+    if (s_parse_u64 (value, &number) != HEARTH_OK || number < row->min || number > row->max) {
         *detail = hearth_message ("'%s' is not a whole number of %s in %" PRIu64 "..%" PRIu64,
-                                  value, unit, min, max);
+                                  value, row->unit, row->min, row->max);
         return HEARTH_EINVAL;
     }
-    *target = (uint32_t) number;
+    *(uint32_t *) s_field (cfg, row) = (uint32_t) number;
     return HEARTH_OK;
-}
-
-static int
-s_set_embed_timeout (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_u32_in (&cfg->embed_timeout_ms, value, NODE_CONFIG_EMBED_TIMEOUT_MIN_MS,
-                         NODE_CONFIG_EMBED_TIMEOUT_MAX_MS, "milliseconds", detail);
-}
-
-static int
-s_set_embed_cache (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_u32_in (&cfg->embed_cache_entries, value, 1, NODE_CONFIG_EMBED_CACHE_MAX,
-                         "entries", detail);
 }
 
 /*  The node_config_set_* / add_peer functions leave *message NULL only on
     success; a NULL detail on failure still reads well. */
 static int
-s_set_listen (node_config_t *cfg, const char *value, char **detail)
+s_set_listen (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
+    (void) row;
     return node_config_set_listen (cfg, value, detail);
 }
 
 static int
-s_set_reconcile (node_config_t *cfg, const char *value, char **detail)
+s_set_reconcile (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
+    (void) row;
     return node_config_set_reconcile (cfg, value, detail);
 }
 
 static int
-s_set_peer (node_config_t *cfg, const char *value, char **detail)
+s_set_peer (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
+    (void) row;
     return node_config_add_peer (cfg, value, detail);
 }
 
-/*  A search dictionary path ("none" or "" = off). */
+/*  A search dictionary path ("none" or "" = off) into a char array field. */
 static int
-s_set_dict (char *target, size_t cap, const char *value, char **detail)
+s_set_dict (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
     if (streq (value, "none"))
         value = "";
-    return s_set_text (target, cap, value, detail);
-}
-
-static int
-s_set_dict_translations (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_dict (cfg->market.dict_translations, sizeof cfg->market.dict_translations, value, detail);
-}
-
-static int
-s_set_dict_synonyms_de (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_dict (cfg->market.dict_synonyms_de, sizeof cfg->market.dict_synonyms_de, value, detail);
-}
-
-static int
-s_set_dict_synonyms_en (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_dict (cfg->market.dict_synonyms_en, sizeof cfg->market.dict_synonyms_en, value, detail);
-}
-
-static int
-s_set_dict_words_de (node_config_t *cfg, const char *value, char **detail)
-{
-    return s_set_dict (cfg->market.dict_words_de, sizeof cfg->market.dict_words_de, value, detail);
+    return s_set_text (cfg, row, value, detail);
 }
 
 #define S_STR(x)  S_STR2 (x)
 #define S_STR2(x) #x
 
+/*  The field a generic setter writes: its offset and size in node_config_t. */
+#define S_FIELD(member) offsetof (node_config_t, member), sizeof (((node_config_t *) 0)->member)
+/*  The rest of a row whose setter knows its field. */
+#define S_OWN 0, 0, 0, 0, NULL
+
 /*  Every config key, in the order of the file and its template (keys of a
     section together): the parser looks names up here, `hearthctl init`
     writes the template from it (node_config_template_write), and the
     reference table in docs/operations.md lists the same keys
-    (test_node_config checks it). To add a key: a row, a field of
+    (test_node_config checks it). To add a key: a row (its setter, and for
+    a generic setter the field and its range or unit), a field of
     node_config_t, its check in node_config_validate, and a docs row. */
-static const struct {
-    node_config_key_t key;
-    s_setter_fn      *set;
-} s_keys [] = {
-    { { "log", "level", "info", "error | warn | info | debug" }, s_set_log_level },
+static const s_key_t s_keys [] = {
+    { { "log", "level", "info", "error | warn | info | debug" }, s_set_log_level, S_OWN },
     { { "market", "default_ttl_seconds", S_STR (MARKET_DEFAULT_TTL_SECONDS),
-        "TTL of a post sent without one" }, s_set_default_ttl },
+        "TTL of a post sent without one" }, s_set_u64,
+      S_FIELD (market.default_ttl_seconds), 0, 0, "seconds" },
     { { "market", "max_ttl_seconds", S_STR (MARKET_MAX_TTL_SECONDS),
-        "largest TTL accepted (also the hard cap)" }, s_set_max_ttl },
+        "largest TTL accepted (also the hard cap)" }, s_set_u64,
+      S_FIELD (market.max_ttl_seconds), 0, 0, "seconds" },
     { { "market", "sweep_interval_seconds", S_STR (MARKET_SWEEP_INTERVAL_SECONDS),
-        "how often the sweeper runs" }, s_set_sweep_interval },
+        "how often the sweeper runs" }, s_set_u64,
+      S_FIELD (market.sweep_interval_seconds), 0, 0, "seconds" },
     { { "stats", "endpoint", "tcp://127.0.0.1:9474", "optional extra stats endpoint" },
-      s_set_stats_endpoint },
+      s_set_text, S_FIELD (stats_endpoint), 0, 0, NULL },
     { { "mesh", "listen", "tcp://0.0.0.0:" S_STR (NODE_CONFIG_PEER_PORT),
-        "peer socket; absent or none = none" }, s_set_listen },
+        "peer socket; absent or none = none" }, s_set_listen, S_OWN },
     { { "mesh", "advertise", "tcp://192.168.1.20:" S_STR (NODE_CONFIG_PEER_PORT),
-        "what others should dial" }, s_set_advertise },
-    { { "mesh", "discovery", "off", "on | off: LAN discovery" }, s_set_discovery },
+        "what others should dial" }, s_set_text, S_FIELD (advertise), 0, 0, NULL },
+    { { "mesh", "discovery", "off", "on | off: LAN discovery" }, s_set_discovery, S_OWN },
     { { "mesh", "sync_interval_ms", "10000", "anti-entropy with one random peer" },
-      s_set_sync_interval },
-    { { "mesh", "reconcile", "auto", "auto | v1 | rateless" }, s_set_reconcile },
+      s_set_sync_interval, S_OWN },
+    { { "mesh", "reconcile", "auto", "auto | v1 | rateless" }, s_set_reconcile, S_OWN },
     { { "mesh", "links_out", S_STR (NODE_CONFIG_LINKS_OUT_DEFAULT),
-        "links dialled to members chosen at random" }, s_set_links_out },
+        "links dialled to members chosen at random" }, s_set_links,
+      S_FIELD (links_out), 0, 0, NULL },
     { { "mesh", "links_in_max", S_STR (NODE_CONFIG_LINKS_IN_DEFAULT),
-        "members' links accepted; more are redirected" }, s_set_links_in_max },
+        "members' links accepted; more are redirected" }, s_set_links,
+      S_FIELD (links_in_max), 0, 0, NULL },
     { { "peers", "peer", "ed25519:NODE_ID@tcp://192.168.1.10:" S_STR (NODE_CONFIG_PEER_PORT),
-        "repeatable" }, s_set_peer },
+        "repeatable" }, s_set_peer, S_OWN },
     { { "store", "snapshot_every", "0", "events between view snapshots; 0 = automatic" },
-      s_set_snapshot_every },
+      s_set_u64, S_FIELD (snapshot_every), 0, 0, "events" },
     { { "search", "embed_url", "http://127.0.0.1:8080/v1/embeddings",
-        "OpenAI-compatible embeddings endpoint; absent = none" }, s_set_embed_url },
+        "OpenAI-compatible embeddings endpoint; absent = none" }, s_set_text,
+      S_FIELD (embed_url), 0, 0, NULL },
     { { "search", "embed_model", "multilingual-e5-small", "model name sent to it" },
-      s_set_embed_model },
+      s_set_text, S_FIELD (embed_model), 0, 0, NULL },
     { { "search", "embed_timeout_ms", S_STR (NODE_CONFIG_EMBED_TIMEOUT_DEFAULT_MS),
-        "how long a search waits for the query's embedding" }, s_set_embed_timeout },
+        "how long a search waits for the query's embedding" }, s_set_u32_in,
+      S_FIELD (embed_timeout_ms), NODE_CONFIG_EMBED_TIMEOUT_MIN_MS, NODE_CONFIG_EMBED_TIMEOUT_MAX_MS,
+      "milliseconds" },
     { { "search", "embed_cache_entries", S_STR (NODE_CONFIG_EMBED_CACHE_DEFAULT),
-        "post embeddings cached (LRU)" }, s_set_embed_cache },
+        "post embeddings cached (LRU)" }, s_set_u32_in,
+      S_FIELD (embed_cache_entries), 1, NODE_CONFIG_EMBED_CACHE_MAX, "entries" },
     { { "search", "embed_query_prefix", "\"query: \"", "put before a query (e5 models)" },
-      s_set_embed_query_prefix },
+      s_set_text, S_FIELD (embed_query_prefix), 0, 0, NULL },
     { { "search", "embed_passage_prefix", "\"passage: \"", "put before a post (e5 models)" },
-      s_set_embed_passage_prefix },
+      s_set_text, S_FIELD (embed_passage_prefix), 0, 0, NULL },
     { { "search", "dict_translations", MARKET_DICT_TRANSLATIONS, "German <-> English (trans-de-en); none = off" },
-      s_set_dict_translations },
+      s_set_dict, S_FIELD (market.dict_translations), 0, 0, NULL },
     { { "search", "dict_synonyms_de", MARKET_DICT_SYNONYMS_DE, "German thesaurus (mythes-de)" },
-      s_set_dict_synonyms_de },
+      s_set_dict, S_FIELD (market.dict_synonyms_de), 0, 0, NULL },
     { { "search", "dict_synonyms_en", MARKET_DICT_SYNONYMS_EN, "English thesaurus (mythes-en-us)" },
-      s_set_dict_synonyms_en },
+      s_set_dict, S_FIELD (market.dict_synonyms_en), 0, 0, NULL },
     { { "search", "dict_words_de", MARKET_DICT_WORDS_DE, "German words for compounds (hunspell-de-de)" },
-      s_set_dict_words_de }
+      s_set_dict, S_FIELD (market.dict_words_de), 0, 0, NULL }
 };
 #define S_KEYS (sizeof s_keys / sizeof s_keys [0])
 
@@ -463,7 +388,7 @@ s_apply (node_config_t *cfg, const char *source, const char *section, const char
         if (!streq (section, s_keys [i].key.section) || !streq (key, s_keys [i].key.name))
             continue;
         char *detail = NULL;
-        int rc = s_keys [i].set (cfg, value, &detail);
+        int rc = s_keys [i].set (cfg, &s_keys [i], value, &detail);
         if (rc != HEARTH_OK)
             *message = hearth_message ("%s: %s/%s: %s", source, section, key, detail? detail: "invalid");
         free (detail);
