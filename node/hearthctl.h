@@ -80,6 +80,13 @@ const char *
 int
     hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command);
 
+/*  Options of a command that takes only --json and exactly one argument:
+    sets ctl->json; HEARTHCTL_EXIT_OK and *arg (borrowed from argv), or the
+    usage error with the message none (no argument) or many (more than one). */
+int
+    hearthctl_json_one_arg (hearthctl_t *ctl, int argc, char **argv, const char *none,
+                            const char *many, const char **arg);
+
 /*  Print one JSON value on a line of stdout (any value, "null" if it
     cannot be encoded). */
 void

@@ -202,14 +202,15 @@ hearthctl_bad_option (const hearthctl_t *ctl, char **argv, const struct option *
 
 /*  Options of a command that takes only --json and no arguments: sets
     ctl->json; HEARTHCTL_EXIT_OK or the usage error (naming the command). */
-int
-hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command)
+/*  Parse options that are only --json (sets ctl->json), leaving optind at
+    the first argument; HEARTHCTL_EXIT_OK or the usage error. */
+static int
+s_json_option (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
         { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 }
     };
-    char message [64];
     int opt;
     optind = 0;
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
@@ -218,10 +219,33 @@ hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *c
         else
             return hearthctl_bad_option (ctl, argv, options);
     }
+    return HEARTHCTL_EXIT_OK;
+}
+
+int
+hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command)
+{
+    char message [64];
+    int rc = s_json_option (ctl, argc, argv);
+    if (rc != HEARTHCTL_EXIT_OK)
+        return rc;
     if (optind < argc) {
         snprintf (message, sizeof message, "%s takes no arguments", command);
         return hearthctl_usage_error (ctl, message);
     }
+    return HEARTHCTL_EXIT_OK;
+}
+
+int
+hearthctl_json_one_arg (hearthctl_t *ctl, int argc, char **argv, const char *none,
+                        const char *many, const char **arg)
+{
+    int rc = s_json_option (ctl, argc, argv);
+    if (rc != HEARTHCTL_EXIT_OK)
+        return rc;
+    if (argc - optind != 1)
+        return hearthctl_usage_error (ctl, argc - optind == 0? none: many);
+    *arg = argv [optind];
     return HEARTHCTL_EXIT_OK;
 }
 

@@ -198,21 +198,12 @@ s_import_batch (hearthctl_t *ctl, json_t *batch, s_import_t *totals)
 int
 hearthctl_cmd_events_import (hearthctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "json", no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'j') ctl->json = 1;
-        else return hearthctl_bad_option (ctl, argv, options);
-    }
-    if (argc - optind != 1)
-        return hearthctl_usage_error (ctl, argc - optind == 0? "events import needs a FILE (from "
-                                      "`hearthctl events export`; - for stdin)"
-                                      : "events import takes exactly one FILE");
-    const char *path = argv [optind];
+    const char *path;
+    int arg_rc = hearthctl_json_one_arg (ctl, argc, argv, "events import needs a FILE (from "
+                                         "`hearthctl events export`; - for stdin)",
+                                         "events import takes exactly one FILE", &path);
+    if (arg_rc != HEARTHCTL_EXIT_OK)
+        return arg_rc;
     FILE *in = strcmp (path, "-") == 0? stdin: fopen (path, "r");
     if (!in)
         return hearthctl_failf (ctl, HEARTH_EIO, "cannot read %s: %s", path, strerror (errno));
@@ -318,33 +309,25 @@ s_copy_file (const char *src, const char *dst, mode_t mode)
 int
 hearthctl_cmd_backup (hearthctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "json", no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'j') ctl->json = 1;
-        else return hearthctl_bad_option (ctl, argv, options);
-    }
-    if (argc - optind != 1)
-        return hearthctl_usage_error (ctl, argc - optind == 0? "backup needs a DIR (a directory that "
-                                      "does not exist yet)": "backup takes exactly one DIR");
+    const char *dir;
+    int arg_rc = hearthctl_json_one_arg (ctl, argc, argv, "backup needs a DIR (a directory that "
+                                         "does not exist yet)", "backup takes exactly one DIR", &dir);
+    if (arg_rc != HEARTHCTL_EXIT_OK)
+        return arg_rc;
     if (!ctl->data_dir [0] || ctl->remote)
         return hearthctl_usage_error (ctl, "backup needs --data-dir (the keys are copied from it)");
     /*  The node writes into the path, from its own working directory:
         make it absolute (the parent must exist; DIR must not). */
     char given [PATH_MAX], parent [PATH_MAX], absolute [PATH_MAX], base [NAME_MAX + 1];
-    if (strlen (argv [optind]) >= sizeof given)
+    if (strlen (dir) >= sizeof given)
         return hearthctl_usage_error (ctl, "backup DIR is too long");
-    snprintf (given, sizeof given, "%s", argv [optind]);
+    snprintf (given, sizeof given, "%s", dir);
     snprintf (parent, sizeof parent, "%s", dirname (given));
-    snprintf (given, sizeof given, "%s", argv [optind]);
+    snprintf (given, sizeof given, "%s", dir);
     snprintf (base, sizeof base, "%s", basename (given));
     char resolved [PATH_MAX];
     if (!realpath (parent, resolved))
-        return hearthctl_failf (ctl, HEARTH_ENOTFOUND, "cannot back up into %s: %s: %s", argv [optind],
+        return hearthctl_failf (ctl, HEARTH_ENOTFOUND, "cannot back up into %s: %s: %s", dir,
                                 parent, strerror (errno));
     if (strcmp (base, ".") == 0 || strcmp (base, "..") == 0 || strcmp (base, "/") == 0
     ||  (size_t) snprintf (absolute, sizeof absolute, "%s/%s", strcmp (resolved, "/") == 0? "": resolved,

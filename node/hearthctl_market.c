@@ -215,19 +215,12 @@ s_market_list (hearthctl_t *ctl, int argc, char **argv)
 static int
 s_market_get (hearthctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "json", no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'j') ctl->json = 1;
-        else return hearthctl_bad_option (ctl, argv, options);
-    }
-    if (argc - optind != 1)
-        return hearthctl_usage_error (ctl, "market get needs exactly one EVENT_ID");
-    json_t *input = json_pack ("{s:s}", "event_id", argv [optind]);
+    const char *event_id;
+    int rc = hearthctl_json_one_arg (ctl, argc, argv, "market get needs exactly one EVENT_ID",
+                                     "market get needs exactly one EVENT_ID", &event_id);
+    if (rc != HEARTHCTL_EXIT_OK)
+        return rc;
+    json_t *input = json_pack ("{s:s}", "event_id", event_id);
     if (!input)
         return hearthctl_usage_error (ctl, "EVENT_ID must be text");
     return s_market_call (ctl, HEARTHCTL_EXIT_OK, "market.get", input, S_SHOW_POST, NULL);
