@@ -84,9 +84,29 @@ s_node_open (node_t *n, const char *tag, uint8_t seed, const node_t *root)
         HT_CHECK_EQ_INT (eventlog_community_adopt (n->log, identity_public_key (root->id)), 0);
 }
 
-/*  Start its gossip on loop, listening on an OS-chosen port, dialling
-    `peer` (may be NULL), anti-entropy every sync_ms in the given
-    reconciliation mode, learning peers from hellos unless no_learn. */
+/*  Start its gossip on loop with base (the defaults and the test's
+    choices), listening on an OS-chosen port, dialling `peer` (may be
+    NULL). */
+static void
+s_node_start_with (node_t *n, zloop_t *loop, const node_t *peer, const gossip_config_t *base)
+{
+    gossip_config_t cfg = *base;
+    snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
+    const char *peers [1];
+    if (peer) {
+        peers [0] = gossip_address (peer->g);
+        cfg.peers = peers;
+        cfg.n_peers = 1;
+    }
+    int err;
+    n->g = gossip_new (n->log, n->id, loop, &cfg, &err);
+    HT_CHECK (n->g != NULL);
+    HT_CHECK (n->g && gossip_address (n->g) != NULL);
+}
+
+/*  Start its gossip dialling `peer` (may be NULL), anti-entropy every
+    sync_ms in the given reconciliation mode, learning peers from hellos
+    unless no_learn. */
 static void
 s_node_start_opts (node_t *n, zloop_t *loop, const node_t *peer, int discovery, uint32_t sync_ms,
                    int no_learn, gossip_reconcile_t reconcile)
@@ -96,18 +116,8 @@ s_node_start_opts (node_t *n, zloop_t *loop, const node_t *peer, int discovery, 
     cfg.discovery = discovery;
     cfg.no_learn = no_learn;
     cfg.reconcile = reconcile;
-    snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
-    const char *peers [1];
-    if (peer) {
-        peers [0] = gossip_address (peer->g);
-        cfg.peers = peers;
-        cfg.n_peers = 1;
-    }
     cfg.sync_interval_ms = sync_ms;
-    int err;
-    n->g = gossip_new (n->log, n->id, loop, &cfg, &err);
-    HT_CHECK (n->g != NULL);
-    HT_CHECK (n->g && gossip_address (n->g) != NULL);
+    s_node_start_with (n, loop, peer, &cfg);
 }
 
 static void
@@ -863,6 +873,7 @@ typedef struct {
     zsock_t  *d;
     size_t    fetches, hashes, neg_opens;
     size_t    pushed, announced;            /* events in pushes, hashes in announcements */
+    size_t    redirects, redirect_peers;    /* redirects, and the last one's addresses */
     uint64_t  last_request;
     uint8_t   last_hash [32];
 } s_raw_seen_t;
@@ -893,6 +904,11 @@ s_raw_seen_drain (s_raw_seen_t *r)
             else
             if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_ANNOUNCE)
                 r->announced += m.msg->announce->n_hashes;
+            else
+            if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_REDIRECT) {
+                r->redirects++;
+                r->redirect_peers = m.msg->redirect->n_peers;
+            }
             gossip_wire_release (&m);
         }
         zframe_destroy (&f);
@@ -1863,6 +1879,23 @@ HT_TEST (test_query_refused_and_lag)
 
 /* ---- the overlay in the shell: known peers kept, in links capped ------------------ */
 
+/*  Open n's log as a member of root's community (root admits it). */
+static void
+s_node_open_member (node_t *n, const char *tag, uint8_t seed, const node_t *root)
+{
+    s_node_open (n, tag, seed, root);
+    s_member (root, n->id);
+}
+
+/*  Copy all of from's log into to's, so that a session between them at
+    connect moves no events. */
+static void
+s_copy_log (const node_t *from, node_t *to)
+{
+    s_copy_t copy = { to->log, UINT64_MAX };
+    eventlog_scan (from->log, 0, s_copy_fn, &copy);
+}
+
 /*  Start n's gossip with the overlay's link caps (0 = defaults), dialling
     `peer` (may be NULL). */
 static void
@@ -1870,19 +1903,10 @@ s_node_start_links (node_t *n, zloop_t *loop, const node_t *peer, size_t links_o
 {
     gossip_config_t cfg;
     gossip_config_defaults (&cfg);
-    snprintf (cfg.listen, sizeof cfg.listen, "tcp://127.0.0.1:*");
-    const char *peers [1];
-    if (peer) {
-        peers [0] = gossip_address (peer->g);
-        cfg.peers = peers;
-        cfg.n_peers = 1;
-    }
     cfg.sync_interval_ms = 500;
     cfg.links_out = links_out;
     cfg.links_in_max = links_in_max;
-    int err;
-    n->g = gossip_new (n->log, n->id, loop, &cfg, &err);
-    HT_CHECK (n->g != NULL);
+    s_node_start_with (n, loop, peer, &cfg);
 }
 
 typedef struct {
@@ -1905,13 +1929,10 @@ HT_TEST (test_known_table_persists)
     zloop_t *loop = zloop_new ();
     node_t a, b, c;
     s_node_open (&a, "gka", 111, NULL);
-    s_node_open (&b, "gkb", 112, &a);
-    s_node_open (&c, "gkc", 113, &a);
-    s_member (&a, b.id);
-    s_member (&a, c.id);
-    s_copy_t copy_b = { b.log, UINT64_MAX }, copy_c = { c.log, UINT64_MAX };
-    eventlog_scan (a.log, 0, s_copy_fn, &copy_b);
-    eventlog_scan (a.log, 0, s_copy_fn, &copy_c);
+    s_node_open_member (&b, "gkb", 112, &a);
+    s_node_open_member (&c, "gkc", 113, &a);
+    s_copy_log (&a, &b);
+    s_copy_log (&a, &c);
     s_node_start (&a, loop, NULL);
     s_node_start (&c, loop, &a);
     s_linked_t ca = { { &c }, 1, 1 };
@@ -1948,8 +1969,7 @@ HT_TEST (test_known_table_damaged)
     zloop_t *loop = zloop_new ();
     node_t a, b;
     s_node_open (&a, "gda", 121, NULL);
-    s_node_open (&b, "gdb", 122, &a);
-    s_member (&a, b.id);
+    s_node_open_member (&b, "gdb", 122, &a);
     uint8_t junk [300];
     randombytes_buf (junk, sizeof junk);
     HT_CHECK_EQ_INT (eventlog_meta_put (b.log, EVENTLOG_META_NAME_PEERS, junk, sizeof junk), 0);
@@ -1970,31 +1990,27 @@ HT_TEST (test_known_table_damaged)
     zloop_destroy (&loop);
 }
 
-/*  Redirects sent back on a raw connection, and its last one. */
-typedef struct {
-    zsock_t  *d;
-    size_t    redirects, peers;
-} s_redirects_t;
-
 static int
 s_redirected (void *arg)
 {
-    s_redirects_t *r = (s_redirects_t *) arg;
-    while (zsock_events (r->d) & ZMQ_POLLIN) {
-        zframe_t *f = zframe_recv (r->d);
-        if (!f)
-            break;
-        gossip_wire_msg_t m;
-        if (gossip_wire_decode (&m, zframe_data (f), zframe_size (f), GOSSIP_MAX_FRAME_BYTES) == 0) {
-            if (m.msg->body_case == HEARTH__GOSSIP_MESSAGE__BODY_REDIRECT) {
-                r->redirects++;
-                r->peers = m.msg->redirect->n_peers;
-            }
-            gossip_wire_release (&m);
-        }
-        zframe_destroy (&f);
-    }
+    s_raw_seen_t *r = (s_raw_seen_t *) arg;
+    s_raw_seen_drain (r);
     return r->redirects > 0;
+}
+
+/*  Encode m and decode it again; the decoder's result (what it decoded is
+    released). */
+static int
+s_wire_recode (const Hearth__GossipMessage *m)
+{
+    size_t len;
+    uint8_t *buf = gossip_wire_encode (m, &len);
+    gossip_wire_msg_t w;
+    int rc = gossip_wire_decode (&w, buf, len, GOSSIP_MAX_FRAME_BYTES);
+    if (rc == 0)
+        gossip_wire_release (&w);
+    free (buf);
+    return rc;
 }
 
 static void
@@ -2018,12 +2034,9 @@ HT_TEST (test_inbound_refused_redirect)
     zloop_t *loop = zloop_new ();
     node_t a, b, m;
     s_node_open (&a, "gra", 131, NULL);
-    s_node_open (&b, "grb", 132, &a);
-    s_node_open (&m, "grm", 133, &a);
-    s_member (&a, b.id);
-    s_member (&a, m.id);
-    s_copy_t copy_b = { b.log, UINT64_MAX };
-    eventlog_scan (a.log, 0, s_copy_fn, &copy_b);
+    s_node_open_member (&b, "grb", 132, &a);
+    s_node_open_member (&m, "grm", 133, &a);
+    s_copy_log (&a, &b);
     s_node_start_links (&a, loop, NULL, 0, 1);
     s_node_start (&b, loop, &a);
     s_linked_t ab = { { &a, &b }, 2, 1 };
@@ -2032,18 +2045,18 @@ HT_TEST (test_inbound_refused_redirect)
     HT_CHECK (s_run_until (loop, s_knows, &ak, WAIT_MS));
     /*  a dials b too (its overlay wants out links); b's in link is a's
         out link, so a's member in links stay at b's one. */
-    s_redirects_t r = { s_raw_connect (&a, m.id), 0, 0 };
+    s_raw_seen_t r = { .d = s_raw_connect (&a, m.id) };
     s_raw_ping (r.d, 1);
     HT_CHECK (s_run_until (loop, s_redirected, &r, WAIT_MS));
     HT_CHECK_EQ_INT (r.redirects, 1);
-    HT_CHECK (r.peers >= 1);                /* b's address */
+    HT_CHECK (r.redirect_peers >= 1);       /* b's address */
     uint64_t refused = gossip_stats (a.g)->inbound_refused;
     HT_CHECK (refused >= 1);
     /*  A flood of frames from the refused member. */
     uint64_t start = hearth_mono_ms ();
     for (uint64_t i = 0; i < 500; i++)
         s_raw_ping (r.d, i + 2);
-    s_redirects_t none = { r.d, 0, 0 };
+    s_raw_seen_t none = { .d = r.d };
     s_run_until (loop, s_redirected, &none, 300);
     uint64_t elapsed = hearth_mono_ms () - start;
     HT_CHECK (none.redirects <= 1 + elapsed / 1000);
@@ -2076,33 +2089,22 @@ HT_TEST (test_inbound_refused_redirect)
         many [i] = peers [0];
     rd.peers = many;
     rd.n_peers = GOSSIP_WIRE_MAX_PEERS;
-    size_t len;
-    gossip_wire_msg_t w;
-    uint8_t *buf = gossip_wire_encode (&msg, &len);
-    HT_CHECK_EQ_INT (gossip_wire_decode (&w, buf, len, GOSSIP_MAX_FRAME_BYTES), 0);
-    gossip_wire_release (&w);
-    free (buf);
+    HT_CHECK_EQ_INT (s_wire_recode (&msg), 0);
     rd.n_peers = GOSSIP_WIRE_MAX_PEERS + 1;
-    buf = gossip_wire_encode (&msg, &len);
-    HT_CHECK_EQ_INT (gossip_wire_decode (&w, buf, len, GOSSIP_MAX_FRAME_BYTES), HEARTH_EINVAL);
-    free (buf);
+    HT_CHECK_EQ_INT (s_wire_recode (&msg), HEARTH_EINVAL);
     char reason [GOSSIP_WIRE_MAX_REASON + 2];
     memset (reason, 'r', sizeof reason - 1);
     reason [sizeof reason - 1] = '\0';
     rd.n_peers = 1;
     rd.reason = reason;
-    buf = gossip_wire_encode (&msg, &len);
-    HT_CHECK_EQ_INT (gossip_wire_decode (&w, buf, len, GOSSIP_MAX_FRAME_BYTES), HEARTH_EINVAL);
-    free (buf);
+    HT_CHECK_EQ_INT (s_wire_recode (&msg), HEARTH_EINVAL);
     char long_address [GOSSIP_MAX_ADDRESS + 1];
     memset (long_address, 'a', sizeof long_address - 1);
     long_address [sizeof long_address - 1] = '\0';
     many [0] = long_address;
     rd.peers = many;
     rd.reason = NULL;
-    buf = gossip_wire_encode (&msg, &len);
-    HT_CHECK_EQ_INT (gossip_wire_decode (&w, buf, len, GOSSIP_MAX_FRAME_BYTES), HEARTH_EINVAL);
-    free (buf);
+    HT_CHECK_EQ_INT (s_wire_recode (&msg), HEARTH_EINVAL);
 
     s_node_close (&m);
     s_node_close (&b);
