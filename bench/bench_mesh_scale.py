@@ -481,18 +481,24 @@ class Community:
         not_members = set(range(n))
         lacking = set(range(n))
         joins = {}
+
+        def count_joins(timeout):
+            # Ask the nodes still lacking joins for their counts; a node that
+            # holds every other node's join leaves `lacking`.
+            rep = self.ctl.call_many({self.dirs[i]: ("node.stats", {}) for i in lacking}, timeout)
+            for i in list(lacking):
+                r = rep[self.dirs[i]]
+                if r and "output" in r:
+                    joins[i] = r["output"]["events"]["by_type"].get("community.member.joined", 0)
+                    if joins[i] >= n - 1:
+                        lacking.discard(i)
+
         while time.monotonic() < end:
             if not_members:
                 got = self.levels(not_members, 2.0)
                 not_members = {i for i in not_members if got[i] in (None, "none")}
             if lacking:
-                rep = self.ctl.call_many({self.dirs[i]: ("node.stats", {}) for i in lacking}, 5.0)
-                for i in list(lacking):
-                    r = rep[self.dirs[i]]
-                    if r and "output" in r:
-                        joins[i] = r["output"]["events"]["by_type"].get("community.member.joined", 0)
-                        if joins[i] >= n - 1:
-                            lacking.discard(i)
+                count_joins(5.0)
             if not not_members and not lacking:
                 break
             time.sleep(2.0)
@@ -505,13 +511,7 @@ class Community:
             unanswered = {i for i in not_members if got[i] is None}
             not_members = {i for i in not_members if got[i] == "none"}
         if lacking:
-            rep = self.ctl.call_many({self.dirs[i]: ("node.stats", {}) for i in lacking}, SLOW_CALL_S)
-            for i in list(lacking):
-                r = rep[self.dirs[i]]
-                if r and "output" in r:
-                    joins[i] = r["output"]["events"]["by_type"].get("community.member.joined", 0)
-                    if joins[i] >= n - 1:
-                        lacking.discard(i)
+            count_joins(SLOW_CALL_S)
         members = n - len(not_members) - len(unanswered)
         r = self.rec("grow", seconds_to_start=rnd(t_started - t0, 1),
                      seconds_to_all_members=None if not_members or lacking or unanswered else rnd(t_members - t0, 1),
