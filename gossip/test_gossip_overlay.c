@@ -559,15 +559,23 @@ HT_TEST (test_unplanned_links)
     gossip_overlay_destroy (&o);
 }
 
-HT_TEST (test_in_admit)
+/*  An overlay of 2 out links accepting in_max members' and reserve
+    invitees' in links (rng_seed for its stream), and the keys 0..n-1 in k. */
+static gossip_overlay_t *
+s_in_overlay (size_t in_max, size_t reserve, uint64_t rng_seed, uint8_t k [][32], uint32_t n)
 {
     gossip_overlay_config_t cfg = s_config (2);
-    cfg.in_max = 2;
-    cfg.invitee_reserve = 1;
-    gossip_overlay_t *o = gossip_overlay_new (s_self, &cfg, 17);
-    uint8_t k [6][32];
-    for (uint32_t i = 0; i < 6; i++)
+    cfg.in_max = in_max;
+    cfg.invitee_reserve = reserve;
+    for (uint32_t i = 0; i < n; i++)
         s_key (i, k [i]);
+    return gossip_overlay_new (s_self, &cfg, rng_seed);
+}
+
+HT_TEST (test_in_admit)
+{
+    uint8_t k [6][32];
+    gossip_overlay_t *o = s_in_overlay (2, 1, 17, k, 6);
     HT_CHECK_EQ_INT (gossip_overlay_in_admit (o, k [0], 1, 1), 1);
     HT_CHECK_EQ_INT (gossip_overlay_in_admit (o, k [1], 1, 1), 1);
     HT_CHECK_EQ_INT (gossip_overlay_in_admit (o, k [2], 1, 1), 0);     /* in_max */
@@ -599,13 +607,8 @@ HT_TEST (test_in_admit)
     out + in_max links. */
 HT_TEST (test_in_member)
 {
-    gossip_overlay_config_t cfg = s_config (2);
-    cfg.in_max = 2;
-    cfg.invitee_reserve = 3;
-    gossip_overlay_t *o = gossip_overlay_new (s_self, &cfg, 23);
     uint8_t k [5][32];
-    for (uint32_t i = 0; i < 5; i++)
-        s_key (i, k [i]);
+    gossip_overlay_t *o = s_in_overlay (2, 3, 23, k, 5);
     HT_CHECK_EQ_INT (gossip_overlay_in_admit (o, k [0], 1, 1), 1);
     for (int i = 1; i <= 3; i++)
         HT_CHECK_EQ_INT (gossip_overlay_in_admit (o, k [i], 0, 1), 1);
