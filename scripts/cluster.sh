@@ -172,13 +172,13 @@ has_links () {
 }
 
 # Links node I has at least when the cluster is whole: star: node 1 has
-# N-1, up to the 5 out links the overlay keeps (GOSSIP_OVERLAY_OUT: it
-# dials 5 members at random, and the others choose it at random too),
+# N-1, up to the 6 out links the overlay keeps (GOSSIP_OVERLAY_OUT: it
+# dials 6 members at random, and the others choose it at random too),
 # others 1; chain: the ends 1, the middle 2 (one in, one out).
 expected_links () {
     local i=$1
     if [ "$N" = 1 ]; then echo 0
-    elif [ "$TOPOLOGY" = star ]; then [ "$i" = 1 ] && echo $(( N - 1 < 5 ? N - 1 : 5 )) || echo 1
+    elif [ "$TOPOLOGY" = star ]; then [ "$i" = 1 ] && echo $(( N - 1 < 6 ? N - 1 : 6 )) || echo 1
     else { [ "$i" = 1 ] || [ "$i" = "$N" ]; } && echo 1 || echo 2
     fi
 }

@@ -523,6 +523,10 @@ main (int argc, char **argv)
     s_link_figures (w, &a.ov, &lf);
     s_print_links ("grown", &lf);
     s_invariant ("no node above the link bound after growing", lf.links_max <= lf.bound);
+    /*  Every joiner is a member now: in links admitted from the invitee
+        reserve have moved to the members' count or been redirected. */
+    s_invariant ("no node above out + in_max once its joiners are members",
+                 lf.links_max <= a.ov.out + a.ov.in_max);
     uint32_t alive0;
     uint8_t *big = (uint8_t *) malloc (a.nodes);
     uint32_t comp = s_connected (w, big, &alive0);

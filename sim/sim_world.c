@@ -64,6 +64,9 @@
     16,384; its hash table is sized from it, 64 KiB a node: 640 MB at
     10,000 nodes. A run has far fewer posts). */
 #define S_WANT_MAX              2048
+/*  The daemon's check of its table and links against the membership view
+    (GOSSIP_OVERLAY_PRUNE_MS, gossip.c's s_overlay_prune). */
+#define S_PRUNE_MS              5000
 
 typedef enum {
     EV_MSG = 1, EV_TICK, EV_SYNC, EV_ANNOUNCE, EV_REDIAL, EV_LOST
@@ -131,6 +134,7 @@ typedef struct {
     s_announce_t *ann;
     size_t   n_ann, cap_ann;
     int      ann_armed;
+    uint64_t prune_at;          /* the next membership check of the overlay (S_PRUNE_MS) */
     uint8_t *saved;
     size_t   saved_len;
     sim_node_stats_t stats;
@@ -984,10 +988,36 @@ s_on_msg (sim_world_t *self, uint32_t n, s_msg_t *m)
 
 /* ---- timers ----------------------------------------------------------------------- */
 
+/*  The daemon's prune (gossip.c, s_overlay_prune), its in-link half: an in
+    link admitted while its key was an invitee whose join has reached us
+    (here: the key is a member) moves to the members' count, or, past
+    in_max, is refused like a member dialling a full node: a redirect on
+    it, and no frame read from it after. Every node knows a join as soon as
+    the inviter admits the joiner (the run has no membership events). */
+static void
+s_prune (sim_world_t *self, uint32_t n)
+{
+    s_node_t *nd = &self->nodes [n];
+    nd->prune_at = self->now + S_PRUNE_MS;
+    size_t i = 0;
+    while (i < nd->n_links) {
+        s_link_t *l = &nd->links [i];
+        if (l->outgoing || !l->up || !self->nodes [l->peer].member
+        ||  gossip_overlay_in_member (nd->ov, self->nodes [l->peer].key, self->now) != 1) {
+            i++;
+            continue;
+        }
+        s_send_hello (self, n, l, M_REDIRECT, 0);
+        s_link_remove (nd, l);              /* the overlay no longer counts it */
+    }
+}
+
 static void
 s_on_tick (sim_world_t *self, uint32_t n)
 {
     s_node_t *nd = &self->nodes [n];
+    if (self->now >= nd->prune_at)
+        s_prune (self, n);
     gossip_want_expire (nd->want, self->now);
     for (size_t i = 0; i < nd->n_links; i++) {
         s_link_t *l = &nd->links [i];
@@ -1081,6 +1111,7 @@ s_node_boot (sim_world_t *self, uint32_t n)
         gossip_overlay_load (nd->ov, nd->saved, nd->saved_len, self->now);
     if (nd->inviter != SIM_NONE)
         s_learn (self, n, nd->inviter, GOSSIP_OVERLAY_FROM_SEED);   /* the join's --peer */
+    nd->prune_at = self->now + S_PRUNE_MS;  /* the daemon prunes at start, before any link */
     s_plan (self, n);
     s_schedule (self, self->now + 1 + sim_rng_below (&nd->rng, self->cfg.tick_ms), EV_TICK, n, 0, NULL);
     s_schedule (self, self->now + 1 + sim_rng_below (&nd->rng, self->cfg.sync_interval_ms), EV_SYNC, n, 0, NULL);

@@ -51,8 +51,8 @@ extern "C" {
     and GOSSIP_OVERLAY_IN_MAX of gossip_overlay.h are the defaults, shown
     here for the template): 1 to 64, the out links a node may hold
     (GOSSIP_MAX_PEERS). */
-#define NODE_CONFIG_LINKS_OUT_DEFAULT    5
-#define NODE_CONFIG_LINKS_IN_DEFAULT     10
+#define NODE_CONFIG_LINKS_OUT_DEFAULT    6
+#define NODE_CONFIG_LINKS_IN_DEFAULT     12
 #define NODE_CONFIG_LINKS_MAX            64
 /*  Environment variable naming the default data dir, and the fallback
     below $HOME when it is unset. */
