@@ -78,9 +78,9 @@
 /*  A refused dialler gets at most one redirect this often (its frames
     until it reads the first are dropped), and one log line per key this
     often. */
-/*  After the known-peer table grew, every up out link gets a hello (and
-    its answer) at most this often: samples spread while members join and
-    cost nothing while the table stays the same. */
+/*  After the known-peer table grew, every up link gets a hello (an out
+    link's listener answers it) at most this often: samples spread while
+    members join and cost nothing while the table stays the same. */
 #define GOSSIP_HELLO_REFRESH_MS     5000
 #define GOSSIP_REDIRECT_IVL_MS      1000
 #define GOSSIP_REFUSAL_LOG_MS       60000
@@ -996,15 +996,19 @@ s_overlay_tick (gossip_t *self, uint64_t now)
     s_overlay_plan (self);
     s_overlay_stats (self);
     if (self->overlay_grew && now - self->hello_refresh_mono >= GOSSIP_HELLO_REFRESH_MS) {
-        /*  The table grew: a hello on every up out link, whose listener
-            answers with its own, so both sides see fresh samples (a
-            joiner's address reaches the street within seconds, not at the
-            next shuffle). Nothing is sent while the table stays the same. */
+        /*  The table grew: a hello on every up link. On an out link the
+            listener answers with its own, so both sides see fresh samples;
+            on an in link the dialler reads it without answering (only a
+            listener answers a hello), so it cannot echo. Both directions
+            matter: a node everyone dialled (an inviter) has no out link,
+            and its joiners would otherwise never learn each other's
+            addresses when they all joined before it knew them. Nothing is
+            sent while the table stays the same. */
         self->overlay_grew = 0;
         self->hello_refresh_mono = now;
         for (size_t i = 0; i < self->n_links; i++) {
             gossip_link_t *l = self->links [i];
-            if (l->outgoing && l->connected && l->allowed)
+            if (l->connected && l->allowed)
                 gossip_link_send_hello (l);
         }
     }

@@ -38,6 +38,10 @@ gossip_client_call (const identity_t *id, const char *address, const char *capab
     if (!d)
         goto done;
     gossip_dealer_options (d, server, pub, sec);
+    if (zsys_interrupted) {                 /* a zmonitor started now aborts in CZMQ (s_out_open) */
+        rc = HEARTH_EUNAVAILABLE;
+        goto done;
+    }
     monitor = zactor_new (zmonitor, d);
     if (!monitor)
         goto done;

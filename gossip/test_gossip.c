@@ -384,6 +384,29 @@ HT_TEST (test_two_nodes_converge)
     zloop_destroy (&loop);
 }
 
+/*  Once the process is stopping (zsys_interrupted, set by hearthd's
+    signal handler), no out link is opened: CZMQ's zmonitor, started then,
+    aborts in zframe_recv (NULL). Before the guard this test aborted. */
+HT_TEST (test_no_dial_while_stopping)
+{
+    zloop_t *loop = zloop_new ();
+    node_t a, b;
+    s_node_open (&a, "gsa", 1, NULL);
+    s_node_open (&b, "gsb", 2, &a);
+    s_member (&a, b.id);
+    s_node_start (&a, loop, NULL);
+    s_node_start (&b, loop, NULL);
+    zsys_interrupted = 1;
+    int rc = gossip_peer_add (b.g, gossip_address (a.g));
+    zclock_sleep (100);                     /* a zmonitor started here would abort within its first poll */
+    zsys_interrupted = 0;
+    HT_CHECK (rc != 0);
+    HT_CHECK (gossip_peer_add (b.g, gossip_address (a.g)) == 0);
+    s_node_close (&b);
+    s_node_close (&a);
+    zloop_destroy (&loop);
+}
+
 /*  A node started after many writes catches up by reconciliation; a third
     node that only knows the second gets everything through it, and its
     posts reach the first. */
@@ -2122,6 +2145,7 @@ main (void)
     HT_RUN (test_wire_decode);
     HT_RUN (test_query_refused_and_lag);
     HT_RUN (test_two_nodes_converge);
+    HT_RUN (test_no_dial_while_stopping);
     HT_RUN (test_late_node_and_chain);
     HT_RUN (test_restart_catches_up);
     HT_RUN (test_store_rebuilt_on_disagreement);
