@@ -900,10 +900,18 @@ s_overlay_prune (gossip_t *self)
     if (n_drop)
         self->overlay_due = 1;
     free (drop);
-    /*  In links admitted while their key was an invitee whose join has
-        arrived: counted as members' now, or, past in_max, refused like a
-        member dialling a full node (a redirect; no frame goes or is read
-        on it after), so joiners never leave us above out + in_max. */
+}
+
+/*  In links admitted while their key was an invitee whose join has
+    arrived: counted as members' now, or, past in_max, refused like a
+    member dialling a full node (a redirect; no frame goes or is read on
+    it after), so joiners never leave us above out + in_max. Apart from
+    s_overlay_prune, which returns early with an empty table: a node
+    whose joiners do not listen knows no address and still has their in
+    links. */
+static void
+s_overlay_promote (gossip_t *self)
+{
     for (size_t i = 0; i < self->n_links; i++) {
         gossip_link_t *l = self->links [i];
         if (l->outgoing || !l->connected || !gossip_is_member (self, l->key))
@@ -989,8 +997,10 @@ s_overlay_tick (gossip_t *self, uint64_t now)
     for (size_t i = 0; i < self->n_retired; i++)
         gossip_link_destroy (&self->retired [i]);
     self->n_retired = 0;
-    if (now - self->overlay_prune_mono >= GOSSIP_OVERLAY_PRUNE_MS)
+    if (now - self->overlay_prune_mono >= GOSSIP_OVERLAY_PRUNE_MS) {
         s_overlay_prune (self);
+        s_overlay_promote (self);
+    }
     if (!self->overlay_due && now - self->overlay_plan_mono < GOSSIP_OVERLAY_PLAN_MS)
         return;
     s_overlay_plan (self);
