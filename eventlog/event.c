@@ -332,7 +332,9 @@ s_structure_ok (const Hearth__Event *e)
                 && s_text_ok (p->body, EVENT_MAX_BODY_BYTES, 0)
                 && s_tags_ok (p->tags, p->n_tags)
                 && (p->replace_tags || p->n_tags == 0)
-                && s_location_ok (p->location);
+                && s_location_ok (p->location)
+                && !(p->clear_location && p->location)
+                && p->ttl_seconds <= EVENT_MAX_TTL_SECONDS;
         }
         case HEARTH__EVENT_TYPE__MARKET_POST_EXPIRED: {
             const Hearth__MarketPostExpired *p = e->market_post_expired;

@@ -403,6 +403,16 @@ market_post_to_json (const market_post_t *post)
             return NULL;
         }
     }
+    //  Edits: when the newest was made and how many; both absent if never
+    if (obj && post->history) {
+        char updated [HEARTH_TIME_SIZE];
+        hearth_time_format (post->updated_at_ms, updated);
+        if (json_object_set_new (obj, "updated_at", json_string (updated))
+        ||  json_object_set_new (obj, "history", json_integer ((json_int_t) post->history))) {
+            json_decref (obj);
+            return NULL;
+        }
+    }
     return obj;
 }
 
@@ -493,6 +503,14 @@ s_handle_get (market_t *self, const json_t *input, uint64_t now_ms, json_t **out
             post.expiry_reason > 0 && post.expiry_reason < S_N_REASONS?
             s_reasons [post.expiry_reason]: "unknown"));
         json_object_set_new (p, "expired_via_event_id", json_string (post.expired_via_event_id));
+        //  Who expired it, and when (the claim's wall clock)
+        char by [HEARTH_NODE_ID_SIZE], by_short [HEARTH_SHORT_ID_SIZE], at [HEARTH_TIME_SIZE];
+        hearth_node_id_format (post.expired_by, by);
+        hearth_short_id_format (post.expired_by, by_short);
+        hearth_time_format (post.expired_at_ms, at);
+        json_object_set_new (p, "expired_by", json_string (by));
+        json_object_set_new (p, "expired_by_short_id", json_string (by_short));
+        json_object_set_new (p, "expired_at", json_string (at));
     }
     *output = json_pack ("{s:o}", "post", p);
     return *output? 0: HEARTH_ENOMEM;
@@ -725,6 +743,99 @@ s_handle_expire (market_t *self, const json_t *input, const uint8_t *caller, uin
     return s_append (self, &draft, now_ms, output, message);
 }
 
+/*  market.update: the fields to change of one of this node's live posts
+    (docs/market.md, "market.update"). Validated like market.post; at least
+    one field. Appends one market.post.updated, or answers with the event a
+    client_id already names. */
+static int
+s_handle_update (market_t *self, const json_t *input, const uint8_t *caller, uint64_t now_ms,
+                 json_t **output, char **message)
+{
+    static const char *const allowed [] = {
+        "event_id", "post_id", "title", "body", "tags", "location", "ttl_seconds", "client_id", NULL
+    };
+    int rc = s_check_self (self, caller, "market.update", message);
+    if (rc || (rc = s_check_keys (input, allowed, message)))
+        return rc;
+    const char *id, *alias, *title, *body, *client_id;
+    if ((rc = s_text (input, "event_id", ULID_LEN, 0, &id, message))
+    ||  (rc = s_text (input, "post_id", ULID_LEN, 0, &alias, message)))
+        return rc;
+    if (id && alias)
+        return s_fail (message, HEARTH_EINVAL, "give event_id or post_id, not both");
+    if (!id && !(id = alias))
+        return s_fail (message, HEARTH_EINVAL, "event_id (the post's id) is required");
+    if ((rc = s_text (input, "title", EVENT_MAX_TITLE_BYTES, 0, &title, message))
+    ||  (rc = s_text (input, "body", EVENT_MAX_BODY_BYTES, 0, &body, message))
+    ||  (rc = s_text (input, "client_id", EVENT_MAX_CLIENT_ID_BYTES, 0, &client_id, message)))
+        return rc;
+    //  location: an object sets it, null removes it
+    Hearth__Location loc = HEARTH__LOCATION__INIT;
+    int has_loc = 0;
+    json_t *loc_value = s_get (input, "location");
+    int clear_loc = loc_value && json_is_null (loc_value);
+    if (!clear_loc && (rc = s_location (input, &loc, &has_loc, message)))
+        return rc;
+    int64_t ttl = 0;
+    if ((rc = s_integer (input, "ttl_seconds", 1, (int64_t) self->cfg.max_ttl_seconds, &ttl, message)))
+        return rc;
+    json_t *tags_value = s_get (input, "tags");
+    char **tags;
+    size_t n_tags;
+    if ((rc = s_tags (input, &tags, &n_tags, message)))
+        return rc;
+    if (!title && !body && !tags_value && !loc_value && !ttl) {
+        s_tags_free (tags, n_tags);
+        return s_fail (message, HEARTH_EINVAL,
+                       "nothing to update: give title, body, tags, location or ttl_seconds");
+    }
+    //  The same client_id answers with the same event, before anything that
+    //  may have changed since (the post may have expired meanwhile)
+    char generated [ULID_SIZE];
+    if (client_id) {
+        if ((rc = s_find_client (self, client_id, HEARTH__EVENT_TYPE__MARKET_POST_UPDATED, output,
+                                 message)) != 0) {
+            s_tags_free (tags, n_tags);
+            return rc > 0? 0: rc;
+        }
+    }
+    market_post_t post;
+    if (market_view_get (self->view, id, eventlog_membership (self->log), &post)
+    ||  market_view_is_expired (&post, now_ms)) {
+        s_tags_free (tags, n_tags);
+        return s_fail (message, HEARTH_ENOTFOUND, "no live post with event_id %s", id);
+    }
+    if (memcmp (post.author, identity_public_key (self->self_id), 32) != 0) {
+        s_tags_free (tags, n_tags);
+        return s_fail (message, HEARTH_EUNAUTHORIZED, "only the post's author may update it");
+    }
+    if (!client_id) {
+        if ((rc = s_new_client_id (self, now_ms, generated))) {
+            s_tags_free (tags, n_tags);
+            return rc;
+        }
+        client_id = generated;
+    }
+    Hearth__MarketPostUpdated updated = HEARTH__MARKET_POST_UPDATED__INIT;
+    updated.client_id = (char *) client_id;
+    updated.target_event_id = (char *) id;
+    updated.title = (char *) (title? title: "");
+    updated.body = (char *) (body? body: "");
+    updated.replace_tags = tags_value != NULL;
+    updated.tags = tags;
+    updated.n_tags = n_tags;
+    updated.location = has_loc? &loc: NULL;
+    updated.clear_location = clear_loc;
+    updated.ttl_seconds = (uint64_t) ttl;
+    Hearth__Event draft = HEARTH__EVENT__INIT;
+    draft.type = HEARTH__EVENT_TYPE__MARKET_POST_UPDATED;
+    draft.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_UPDATED;
+    draft.market_post_updated = &updated;
+    rc = s_append (self, &draft, now_ms, output, message);
+    s_tags_free (tags, n_tags);
+    return rc;
+}
+
 int
 market_capability_limits (const char *capability, uint32_t *max_concurrent, uint32_t *timeout_seconds)
 {
@@ -735,6 +846,7 @@ market_capability_limits (const char *capability, uint32_t *max_concurrent, uint
         { "market.list",   MARKET_LIST_MAX_CONCURRENT,   MARKET_LIST_TIMEOUT_SECONDS },
         { "market.post",   MARKET_POST_MAX_CONCURRENT,   MARKET_POST_TIMEOUT_SECONDS },
         { "market.expire", MARKET_EXPIRE_MAX_CONCURRENT, MARKET_EXPIRE_TIMEOUT_SECONDS },
+        { "market.update", MARKET_UPDATE_MAX_CONCURRENT, MARKET_UPDATE_TIMEOUT_SECONDS },
         { "market.search", MARKET_SEARCH_MAX_CONCURRENT, MARKET_SEARCH_TIMEOUT_SECONDS },
     };
     for (size_t i = 0; capability && i < sizeof s_descriptors / sizeof s_descriptors [0]; i++)
@@ -773,6 +885,9 @@ market_handle (market_t *self, const char *capability, const json_t *input,
     else
     if (strcmp (capability, "market.expire") == 0)
         rc = s_handle_expire (self, input, caller, now_ms, output, message);
+    else
+    if (strcmp (capability, "market.update") == 0)
+        rc = s_handle_update (self, input, caller, now_ms, output, message);
     else
         rc = s_fail (message, HEARTH_ESCHEMA, "unknown capability '%s'", capability);
     if (rc && *output) {

@@ -84,6 +84,9 @@ s_upd_clear (s_upd_t *u)
     free (u->body_at.event_id);
     free (u->tags_at.event_id);
     free (u->loc_at.event_id);
+    free (u->ttl_at.event_id);
+    free (u->latest_at.event_id);
+    free (u->history);
     free (u->title);
     free (u->body);
     s_strv_free (u->tags, u->n_tags);
@@ -332,24 +335,35 @@ s_content (const s_post_t *p, s_content_t *out)
             out->n_tags = u->n_tags;
         }
         if (u->loc_at.event_id) {
-            out->has_loc = 1;
-            out->lat = u->lat;
-            out->lng = u->lng;
-            out->label = u->label;
+            out->has_loc = !u->loc_cleared;
+            out->lat = u->loc_cleared? 0: u->lat;
+            out->lng = u->loc_cleared? 0: u->lng;
+            out->label = u->loc_cleared? "": u->label;
         }
     }
 }
 
-/*  created_at + ttl (the contract default if 0) in ms, saturating. */
+/*  from_ms + ttl seconds in ms, saturating. */
+static uint64_t
+s_plus_ttl (uint64_t from_ms, uint64_t ttl)
+{
+    //  ttl * 1000 cannot overflow for any uint64 ttl below 2^54; saturate anyway
+    uint64_t span = ttl > UINT64_MAX / 1000? UINT64_MAX: ttl * 1000;
+    return from_ms > UINT64_MAX - span? UINT64_MAX: from_ms + span;
+}
+
+/*  When p expires by time: the author's winning ttl update's wall clock +
+    its ttl, else created_at + ttl (the contract default if 0), in ms. */
 static uint64_t
 s_expires_at (const s_post_t *p)
 {
+    const s_upd_t *u = p->n_upds? s_upd_of (p, p->author): NULL;
+    if (u && u->ttl_at.event_id)
+        return s_plus_ttl (u->ttl_wall_ms, u->ttl_seconds);
     uint64_t ttl = s_cr_ttl_seconds (&p->cr);
     if (ttl == 0)
         ttl = S_DEFAULT_TTL_SECONDS;
-    //  ttl * 1000 cannot overflow for any uint64 ttl below 2^54; saturate anyway
-    uint64_t span = ttl > UINT64_MAX / 1000? UINT64_MAX: ttl * 1000;
-    return p->wall_ms > UINT64_MAX - span? UINT64_MAX: p->wall_ms + span;
+    return s_plus_ttl (p->wall_ms, ttl);
 }
 
 /*  The claim that expires p under `members`, or NULL: the smallest
@@ -403,6 +417,11 @@ s_fill (const s_post_t *p, const membership_t *members, market_post_t *out)
     out->expired_via_event_id = c? c->event_id: NULL;
     out->expiry_reason = c? c->reason: 0;
     out->expired_via_lamport = c? c->lamport: 0;
+    out->expired_by = c? c->author: NULL;
+    out->expired_at_ms = c? c->wall_ms: 0;
+    const s_upd_t *u = p->n_upds? s_upd_of (p, p->author): NULL;
+    out->updated_at_ms = u && u->latest_at.event_id? u->latest_wall_ms: 0;
+    out->history = u? u->n_history: 0;
 }
 
 /*  1 if a post created at created_ms is dated too far ahead of now_ms to
@@ -576,6 +595,42 @@ s_stamp_win (s_stamp_t *at, uint64_t lamport, const char *id)
     return 1;
 }
 
+/*  Count an update in rec's history: its hash joins the sorted set (a
+    repeat is already there). At MARKET_VIEW_MAX_HISTORY the smallest
+    hashes are kept, so the set, and the count, do not depend on arrival
+    order. 0 or HEARTH_ENOMEM. */
+static int
+s_history_add (s_upd_t *rec, const uint8_t hash [32])
+{
+    size_t lo = 0, hi = rec->n_history;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp (rec->history [mid], hash, 32);
+        if (c == 0)
+            return 0;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (rec->n_history >= MARKET_VIEW_MAX_HISTORY) {
+        if (lo == rec->n_history)
+            return 0;               // larger than every kept hash
+        rec->n_history--;           // the largest makes room
+    }
+    else {
+        uint8_t (*grown) [32] = (uint8_t (*) [32]) realloc (rec->history,
+                                                          (rec->n_history + 1) * 32);
+        if (!grown)
+            return HEARTH_ENOMEM;
+        rec->history = grown;
+    }
+    memmove (rec->history + lo + 1, rec->history + lo, (rec->n_history - lo) * 32);
+    memcpy (rec->history [lo], hash, 32);
+    rec->n_history++;
+    return 0;
+}
+
 static int
 s_apply_created (market_view_t *self, const event_t *ev)
 {
@@ -680,21 +735,34 @@ s_apply_updated (market_view_t *self, const event_t *ev)
         if (rc < 0)
             return rc;
     }
-    if (u->location) {
-        char *v = s_strdup0 (u->location->label);
+    if (u->location || u->clear_location) {
+        char *v = s_strdup0 (u->location? u->location->label: "");
         if (!v)
             return HEARTH_ENOMEM;
         if ((rc = s_stamp_win (&rec->loc_at, lamport, id)) == 1) {
             free (rec->label);
             rec->label = v;
-            rec->lat = u->location->lat;
-            rec->lng = u->location->lng;
+            rec->loc_cleared = u->location == NULL;
+            rec->lat = u->location? u->location->lat: 0;
+            rec->lng = u->location? u->location->lng: 0;
         }
         else
             free (v);
         if (rc < 0)
             return rc;
     }
+    if (u->ttl_seconds) {
+        if ((rc = s_stamp_win (&rec->ttl_at, lamport, id)) == 1) {
+            rec->ttl_seconds = u->ttl_seconds;
+            rec->ttl_wall_ms = event_wall_ms (ev);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    if ((rc = s_stamp_win (&rec->latest_at, lamport, id)) == 1)
+        rec->latest_wall_ms = event_wall_ms (ev);
+    if (rc < 0 || (rc = s_history_add (rec, event_hash (ev))) < 0)
+        return rc;
     if (p->created && memcmp (p->author, event_author (ev), 32) == 0)
         s_mark_dirty_at (self, at);
     return 0;
@@ -736,6 +804,7 @@ s_apply_expired (market_view_t *self, const event_t *ev)
         free (claim->event_id);
         claim->event_id = copy;
         claim->lamport = lamport;
+        claim->wall_ms = event_wall_ms (ev);
         claim->reason = x->reason;
     }
     if (p->created && memcmp (p->author, event_author (ev), 32) == 0)

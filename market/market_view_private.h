@@ -34,22 +34,32 @@ typedef struct {
     uint64_t  lamport;
 } s_stamp_t;
 
-/*  The field winners of one author's .updated events on a post. */
+/*  The field winners of one author's .updated events on a post, the
+    newest of them (updated_at) and the set of them (history). */
 typedef struct {
     uint8_t   author [32];
-    s_stamp_t title_at, body_at, tags_at, loc_at;
+    s_stamp_t title_at, body_at, tags_at, loc_at, ttl_at;
     char     *title;                /* owned, valid if title_at set */
     char     *body;                 /* owned, valid if body_at set */
     char    **tags;                 /* owned (each and array), valid if tags_at set */
     size_t    n_tags;
-    double    lat, lng;             /* valid if loc_at set */
+    double    lat, lng;             /* valid if loc_at set and !loc_cleared */
     char     *label;                /* owned */
+    int       loc_cleared;          /* the location winner removed the location */
+    uint64_t  ttl_seconds;          /* valid if ttl_at set: expires_at = */
+    uint64_t  ttl_wall_ms;          /*   ttl_wall_ms + ttl_seconds * 1000 */
+    s_stamp_t latest_at;            /* the newest .updated (any fields) */
+    uint64_t  latest_wall_ms;       /* its wall clock: the post's updated_at */
+    uint8_t (*history) [32];        /* owned: hashes of the distinct .updated, sorted,
+                                       the smallest MARKET_VIEW_MAX_HISTORY; NULL if none */
+    size_t    n_history;
 } s_upd_t;
 
 typedef struct {
     uint8_t   author [32];
     char     *event_id;             /* owned */
     uint64_t  lamport;
+    uint64_t  wall_ms;              /* of the claim: when it was expired */
     int       reason;
 } s_claim_t;
 

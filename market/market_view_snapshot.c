@@ -21,8 +21,11 @@
 #include "hearth_vec.h"
 #include "market_view_private.h"
 
-/*  MarketSnapshot.version written and accepted. */
-#define S_SNAPSHOT_VERSION    1
+/*  MarketSnapshot.version written and accepted. 2 added the update's ttl,
+    cleared location, newest update and history, and the claim's wall
+    clock: a version-1 snapshot lacks them, so it is refused and the view
+    is rebuilt from the log (eventlog.h, "Snapshots"). */
+#define S_SNAPSHOT_VERSION    2
 /*  The three market event types as an eventlog_view_t mask. */
 #define S_TYPES_MASK ((1u << HEARTH__EVENT_TYPE__MARKET_POST_CREATED) \
                     | (1u << HEARTH__EVENT_TYPE__MARKET_POST_UPDATED) \
@@ -83,9 +86,12 @@ s_cmp_post_id (const void *a, const void *b)
     200 + body 8000 + 16 tags of 32 + label 120 + four ids and lamports,
     under 9.3 KB), a claim is under 128 B (author, id, lamport, reason),
     and the post's own fields (id, lamports, author, hash) and the record's
-    tag and length under 256 B: ~545 KB. */
+    tag and length under 256 B: ~545 KB; plus each author's history
+    (MARKET_VIEW_MAX_HISTORY hashes of 32 B, 2 B of tag and length each)
+    and its ttl and newest stamps (under 128 B): ~830 KB. */
 #define S_RECORD_BOUND ((1 + MARKET_VIEW_MAX_CLAIMERS) * (size_t) EVENT_MAX_BYTES \
-                        + MARKET_VIEW_MAX_CLAIMERS * 128 + 256)
+                        + MARKET_VIEW_MAX_CLAIMERS * (128 + 128 + MARKET_VIEW_MAX_HISTORY * 34) \
+                        + 256)
 _Static_assert (S_RECORD_BOUND <= EVENTLOG_SNAPSHOT_RECORD_MAX,
                 "a post record fits the eventlog's record cap");
 
@@ -100,6 +106,7 @@ typedef struct {
     Hearth__MarketFieldUpdates *upd_ptrs [MARKET_VIEW_MAX_CLAIMERS];
     Hearth__MarketExpiryClaim  claims [MARKET_VIEW_MAX_CLAIMERS];
     Hearth__MarketExpiryClaim  *claim_ptrs [MARKET_VIEW_MAX_CLAIMERS];
+    ProtobufCBinaryData        history [MARKET_VIEW_MAX_CLAIMERS][MARKET_VIEW_MAX_HISTORY];
     uint8_t                   *buf;         /* owned: the record */
     size_t                     cap;
 } s_record_t;
@@ -166,15 +173,36 @@ s_record_fill (s_record_t *r, const s_post_t *p)
             d->n_tags = src->n_tags;
         }
         if (src->loc_at.event_id) {
-            Hearth__Location *loc = &r->locs [l++];
-            hearth__location__init (loc);
-            loc->lat = src->lat;
-            loc->lng = src->lng;
-            loc->label = src->label;
             d->location_event_id = src->loc_at.event_id;
             d->location_lamport = src->loc_at.lamport;
-            d->location = loc;
+            d->location_cleared = src->loc_cleared;
+            if (!src->loc_cleared) {
+                Hearth__Location *loc = &r->locs [l++];
+                hearth__location__init (loc);
+                loc->lat = src->lat;
+                loc->lng = src->lng;
+                loc->label = src->label;
+                d->location = loc;
+            }
         }
+        if (src->ttl_at.event_id) {
+            d->ttl_event_id = src->ttl_at.event_id;
+            d->ttl_lamport = src->ttl_at.lamport;
+            d->ttl_seconds = src->ttl_seconds;
+            d->ttl_wall_clock_ms = src->ttl_wall_ms;
+        }
+        if (src->latest_at.event_id) {
+            d->latest_event_id = src->latest_at.event_id;
+            d->latest_lamport = src->latest_at.lamport;
+            d->latest_wall_clock_ms = src->latest_wall_ms;
+        }
+        assert (src->n_history <= MARKET_VIEW_MAX_HISTORY);
+        for (size_t h = 0; h < src->n_history; h++) {
+            r->history [j][h].data = src->history [h];
+            r->history [j][h].len = 32;
+        }
+        d->history = r->history [j];
+        d->n_history = src->n_history;
         r->upd_ptrs [j] = d;
     }
     st->claims = r->claim_ptrs;
@@ -187,6 +215,7 @@ s_record_fill (s_record_t *r, const s_post_t *p)
         d->author.data = (uint8_t *) p->claims [j].author;
         d->author.len = 32;
         d->reason = (Hearth__ExpiryReason) p->claims [j].reason;
+        d->wall_clock_ms = p->claims [j].wall_ms;
         r->claim_ptrs [j] = d;
     }
 }
@@ -390,14 +419,44 @@ s_restore_post (market_view_t *self, s_post_t *p, const Hearth__MarketPostState 
             u->tags_at.lamport = d->tags_lamport;
         }
         if (d->location_event_id && *d->location_event_id) {
-            if (!d->location)
-                return HEARTH_ECORRUPT;
+            if (!d->location == !d->location_cleared)
+                return HEARTH_ECORRUPT;     /* exactly one of a place and its removal */
             if (!(u->loc_at.event_id = strdup (d->location_event_id))
-            ||  !(u->label = s_strdup0 (d->location->label)))
+            ||  !(u->label = s_strdup0 (d->location? d->location->label: "")))
                 return HEARTH_ENOMEM;
             u->loc_at.lamport = d->location_lamport;
-            u->lat = d->location->lat;
-            u->lng = d->location->lng;
+            u->loc_cleared = d->location_cleared;
+            u->lat = d->location? d->location->lat: 0;
+            u->lng = d->location? d->location->lng: 0;
+        }
+        if (d->ttl_event_id && *d->ttl_event_id) {
+            if (d->ttl_seconds == 0 || d->ttl_seconds > EVENT_MAX_TTL_SECONDS)
+                return HEARTH_ECORRUPT;
+            if (!(u->ttl_at.event_id = strdup (d->ttl_event_id)))
+                return HEARTH_ENOMEM;
+            u->ttl_at.lamport = d->ttl_lamport;
+            u->ttl_seconds = d->ttl_seconds;
+            u->ttl_wall_ms = d->ttl_wall_clock_ms;
+        }
+        if (d->latest_event_id && *d->latest_event_id) {
+            if (!(u->latest_at.event_id = strdup (d->latest_event_id)))
+                return HEARTH_ENOMEM;
+            u->latest_at.lamport = d->latest_lamport;
+            u->latest_wall_ms = d->latest_wall_clock_ms;
+        }
+        if (d->n_history > MARKET_VIEW_MAX_HISTORY)
+            return HEARTH_ECORRUPT;
+        if (d->n_history) {
+            if (!(u->history = (uint8_t (*) [32]) malloc (d->n_history * 32)))
+                return HEARTH_ENOMEM;
+            for (size_t h = 0; h < d->n_history; h++) {
+                //  Sorted, distinct: as the fold keeps them
+                if (d->history [h].len != 32
+                ||  (h > 0 && memcmp (u->history [h - 1], d->history [h].data, 32) >= 0))
+                    return HEARTH_ECORRUPT;
+                memcpy (u->history [h], d->history [h].data, 32);
+                u->n_history++;
+            }
         }
     }
     for (size_t j = 0; j < st->n_claims; j++) {
@@ -411,6 +470,7 @@ s_restore_post (market_view_t *self, s_post_t *p, const Hearth__MarketPostState 
         if (!(c->event_id = strdup (d->event_id)))
             return HEARTH_ENOMEM;
         c->lamport = d->lamport;
+        c->wall_ms = d->wall_clock_ms;
         c->reason = d->reason;
     }
     return 0;

@@ -766,6 +766,162 @@ HT_TEST (test_get_and_expire_flow)
     s_node_destroy (&k);
 }
 
+/*  The post's JSON through market.get (new reference; NULL if none). */
+static json_t *
+s_get_post (s_node_t *k, const char *id, uint64_t now)
+{
+    char input [128];
+    snprintf (input, sizeof input, "{\"event_id\":\"%s\"}", id);
+    json_t *out = NULL;
+    if (s_call (k, "market.get", input, now, &out) != 0)
+        return NULL;
+    json_t *post = json_incref (json_object_get (out, "post"));
+    json_decref (out);
+    return post;
+}
+
+static size_t
+s_search_count (s_node_t *k, const char *query, uint64_t now)
+{
+    char input [256];
+    snprintf (input, sizeof input, "{\"query\":\"%s\"}", query);
+    json_t *out = NULL;
+    if (s_call (k, "market.search", input, now, &out) != 0)
+        return (size_t) -1;
+    size_t n = json_array_size (json_object_get (out, "posts"));
+    json_decref (out);
+    return n;
+}
+
+HT_TEST (test_update_flow)
+{
+    s_node_t k;
+    s_node_new (&k, HEARTH__LEVEL__LEVEL_MEMBER);
+    char mine [ULID_SIZE], theirs [ULID_SIZE], input [512];
+    s_post (&k, "{\"category\":\"offer\",\"title\":\"Schubkarre abzugeben\",\"body\":\"Verzinkt.\","
+                "\"tags\":[\"garten\"],\"ttl_seconds\":3600,\"client_id\":\"post-1\"}", T0, mine);
+    s_post_by (&k, k.b, "Fahrrad", 0, T0 + 5, theirs);
+    json_t *post = s_get_post (&k, mine, T0 + 10);
+    HT_CHECK (json_object_get (post, "updated_at") == NULL);    // never edited: absent
+    HT_CHECK (json_object_get (post, "history") == NULL);
+    json_decref (post);
+
+    //  Title, tags and location; the same client_id answers the same event
+    json_t *first = NULL, *again = NULL;
+    snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"title\":\"Rasenmäher abzugeben\",\"tags\":[],"
+              "\"location\":{\"lat\":52.5,\"lng\":13.4,\"label\":\"Hof\"},\"client_id\":\"upd-1\"}", mine);
+    HT_CHECK_EQ_INT (s_call (&k, "market.update", input, T0 + 1000, &first), 0);
+    HT_CHECK (json_is_string (json_object_get (first, "event_id")));
+    HT_CHECK_EQ_INT (s_call (&k, "market.update", input, T0 + 2000, &again), 0);
+    HT_CHECK (json_equal (first, again));
+    json_decref (again);
+    HT_CHECK_EQ_INT (eventlog_stats (k.log)->events_by_type [HEARTH__EVENT_TYPE__MARKET_POST_UPDATED], 1);
+    post = s_get_post (&k, mine, T0 + 3000);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "title")), "Rasenmäher abzugeben");
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "body")), "Verzinkt.");
+    HT_CHECK_EQ_INT (json_array_size (json_object_get (post, "tags")), 0);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (json_object_get (post, "location"), "label")), "Hof");
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "updated_at")), "2026-05-28T20:26:41Z");
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (post, "history")), 1);
+    json_decref (post);
+    //  Search follows the edit: the new title is found, the old one is not
+    HT_CHECK_EQ_INT (s_search_count (&k, "rasenmäher", T0 + 3000), 1);
+    HT_CHECK_EQ_INT (s_search_count (&k, "schubkarre", T0 + 3000), 0);
+
+    //  post_id names the post too; location null removes it; a new ttl counts from now
+    snprintf (input, sizeof input, "{\"post_id\":\"%s\",\"location\":null,\"ttl_seconds\":7200}", mine);
+    HT_CHECK_EQ_INT (s_call (&k, "market.update", input, T0 + 4000, NULL), 0);
+    post = s_get_post (&k, mine, T0 + 5000);
+    HT_CHECK (json_object_get (post, "location") == NULL);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "expires_at")), "2026-05-28T22:26:44Z");
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (post, "history")), 2);
+    HT_CHECK (json_object_get (post, "updated_at") != NULL);
+    json_decref (post);
+    //  In list items as well
+    json_t *out = NULL;
+    HT_CHECK_EQ_INT (s_call (&k, "market.list", "{}", T0 + 5000, &out), 0);
+    json_t *item;
+    size_t i;
+    int seen = 0;
+    json_array_foreach (json_object_get (out, "posts"), i, item)
+        if (strcmp (json_string_value (json_object_get (item, "event_id")), mine) == 0)
+            seen = json_integer_value (json_object_get (item, "history")) == 2;
+    HT_CHECK (seen);
+    json_decref (out);
+
+    //  Refusals
+    snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"title\":\"Meins\"}", theirs);
+    HT_CHECK_EQ_INT (s_call (&k, "market.update", input, T0 + 6000, NULL), HEARTH_EUNAUTHORIZED);
+    snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"title\":\"Fremd\"}", mine);
+    HT_CHECK_EQ_INT (s_call_as (&k, identity_public_key (k.b), "market.update", input, T0 + 6000, NULL, NULL),
+                     HEARTH_EUNAUTHORIZED);
+    HT_CHECK_EQ_INT (s_call (&k, "market.update", "{\"event_id\":\"01ARZ3NDEKTSV4RRFFQ69G5FAV\","
+                             "\"title\":\"x\"}", T0 + 6000, NULL), HEARTH_ENOTFOUND);
+    //  A client_id of another event type
+    snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"title\":\"x\",\"client_id\":\"post-1\"}", mine);
+    HT_CHECK_EQ_INT (s_call (&k, "market.update", input, T0 + 6000, NULL), HEARTH_EEXISTS);
+#define U(rest) "{\"event_id\":\"01ARZ3NDEKTSV4RRFFQ69G5FAV\"" rest "}"
+    s_expect_invalid (&k, "market.update", U (""), "nothing to update");
+    s_expect_invalid (&k, "market.update", "{\"title\":\"x\"}", "event_id");
+    s_expect_invalid (&k, "market.update", "{\"event_id\":\"01ARZ3NDEKTSV4RRFFQ69G5FAV\","
+                      "\"post_id\":\"01ARZ3NDEKTSV4RRFFQ69G5FAV\",\"title\":\"x\"}", "not both");
+    s_expect_invalid (&k, "market.update", U (",\"title\":\"  \""), "title must not be empty");
+    s_expect_invalid (&k, "market.update", U (",\"body\":7"), "body must be a string");
+    s_expect_invalid (&k, "market.update", U (",\"ttl_seconds\":0"), "ttl_seconds must be between");
+    s_expect_invalid (&k, "market.update", U (",\"ttl_seconds\":2592001"), "ttl_seconds must be between");
+    s_expect_invalid (&k, "market.update", U (",\"location\":{\"lat\":91,\"lng\":0}"), "location.lat");
+    s_expect_invalid (&k, "market.update", U (",\"location\":\"here\""), "location must be an object");
+    s_expect_invalid (&k, "market.update", U (",\"tags\":[\"\"]"), "tags[0]");
+    s_expect_invalid (&k, "market.update", U (",\"category\":\"info\""), "unknown field 'category'");
+#undef U
+    {
+        char big [EVENT_MAX_TITLE_BYTES + 64];
+        memset (big, 'x', EVENT_MAX_TITLE_BYTES + 1);
+        big [EVENT_MAX_TITLE_BYTES + 1] = 0;
+        snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"title\":\"%s\"}", mine, big);
+        s_expect_invalid (&k, "market.update", input, "at most 200");
+    }
+
+    //  Expired by its author: update is not_found; the retried client_id
+    //  still answers; get says who expired it, why and when
+    snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"reason\":\"fulfilled\"}", mine);
+    HT_CHECK_EQ_INT (s_call (&k, "market.expire", input, T0 + 7000, NULL), 0);
+    snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"title\":\"Noch da\"}", mine);
+    HT_CHECK_EQ_INT (s_call (&k, "market.update", input, T0 + 8000, NULL), HEARTH_ENOTFOUND);
+    snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"title\":\"Rasenmäher abzugeben\",\"tags\":[],"
+              "\"location\":{\"lat\":52.5,\"lng\":13.4,\"label\":\"Hof\"},\"client_id\":\"upd-1\"}", mine);
+    HT_CHECK_EQ_INT (s_call (&k, "market.update", input, T0 + 8000, &again), 0);
+    HT_CHECK (json_equal (first, again));
+    json_decref (again);
+    post = s_get_post (&k, mine, T0 + 9000);
+    char node_id [HEARTH_NODE_ID_SIZE], short_id [HEARTH_SHORT_ID_SIZE];
+    hearth_node_id_format (identity_public_key (k.node), node_id);
+    hearth_short_id_format (identity_public_key (k.node), short_id);
+    HT_CHECK (json_is_true (json_object_get (post, "expired")));
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "expired_by")), node_id);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "expired_by_short_id")), short_id);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "expired_at")), "2026-05-28T20:26:47Z");
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "expiry_reason")), "fulfilled");
+    json_decref (post);
+    //  Expired by its ttl: not_found as well
+    char brief [ULID_SIZE];
+    s_post (&k, "{\"category\":\"info\",\"title\":\"Kurz\",\"body\":\"b\",\"ttl_seconds\":1}", T0, brief);
+    snprintf (input, sizeof input, "{\"event_id\":\"%s\",\"ttl_seconds\":3600}", brief);
+    HT_CHECK_EQ_INT (s_call (&k, "market.update", input, T0 + 1000, NULL), HEARTH_ENOTFOUND);
+    HT_CHECK_EQ_INT (eventlog_stats (k.log)->events_by_type [HEARTH__EVENT_TYPE__MARKET_POST_UPDATED], 2);
+    json_decref (first);
+
+    //  The edits survive a restart (snapshot) as they were
+    post = s_get_post (&k, mine, T0 + 9000);
+    s_close (&k);
+    s_open (&k, HEARTH__LEVEL__LEVEL_MEMBER, 0);
+    json_t *after = s_get_post (&k, mine, T0 + 9000);
+    HT_CHECK (json_equal (post, after));
+    json_decref (post);
+    json_decref (after);
+    s_node_destroy (&k);
+}
+
 HT_TEST (test_restart_restores_the_same_view)
 {
     s_node_t k;
@@ -868,5 +1024,6 @@ main (void)
     HT_RUN (test_restart_restores_the_same_view);
     HT_RUN (test_config_defaults_and_clamping);
     HT_RUN (test_capability_limits);
+    HT_RUN (test_update_flow);
     return ht_summary ();
 }

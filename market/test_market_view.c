@@ -1033,7 +1033,7 @@ HT_TEST (test_records_equal_whole_pack)
     HT_CHECK (snap != NULL);
     if (snap) {
         HT_CHECK_EQ_INT (snap->n_posts, rec.n - 1);
-        HT_CHECK_EQ_INT (snap->version, 1);
+        HT_CHECK_EQ_INT (snap->version, 2);
         HT_CHECK_EQ_INT (snap->max_lamport, market_view_max_lamport (view));
         size_t len = hearth__market_snapshot__get_packed_size (snap);
         uint8_t *whole = malloc (len + 1);
@@ -1314,6 +1314,352 @@ HT_TEST (test_order_index_random_ops)
     market_order_destroy (&order);
 }
 
+/* ---- edits: ttl, location removal, updated_at, history, who expired ------- */
+
+/*  A .updated with every field the tm_ helper lacks: tags (replace if
+    n_tags or replace), a location (has_loc) or its removal (clear), a ttl. */
+static event_t *
+s_edit (const identity_t *who, const uint8_t *community, uint64_t lamport, uint64_t ms, uint32_t n,
+        const char *target, const char *title, const char *body, const char *const *tags,
+        size_t n_tags, int has_loc, double lat, double lng, int clear, uint64_t ttl)
+{
+    char id [ULID_SIZE] = "";
+    Hearth__Event e;
+    tm_envelope (&e, id, who, community, HEARTH__EVENT_TYPE__MARKET_POST_UPDATED, lamport, ms, n);
+    Hearth__Location loc = HEARTH__LOCATION__INIT;
+    loc.lat = lat;
+    loc.lng = lng;
+    loc.label = (char *) "Hof";
+    Hearth__MarketPostUpdated u = HEARTH__MARKET_POST_UPDATED__INIT;
+    u.target_event_id = (char *) target;
+    u.title = (char *) title;
+    u.body = (char *) body;
+    u.tags = (char **) tags;
+    u.n_tags = n_tags;
+    u.replace_tags = tags != NULL;
+    u.location = has_loc? &loc: NULL;
+    u.clear_location = clear;
+    u.ttl_seconds = ttl;
+    e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_UPDATED;
+    e.market_post_updated = &u;
+    return tm_sign (&e, who);
+}
+
+/*  One post's status as a comparable line: content, expiry, edits, who expired it. */
+static void
+s_status_text (market_view_t *view, const membership_t *members, const char *id, char *out,
+               size_t cap)
+{
+    market_post_t p;
+    if (market_view_get (view, id, members, &p) != 0) {
+        snprintf (out, cap, "%s: none\n", id);
+        return;
+    }
+    size_t o = (size_t) snprintf (out, cap, "%s|%s|%s|", p.event_id, p.title, p.body);
+    for (size_t t = 0; t < p.n_tags && o < cap; t++)
+        o += (size_t) snprintf (out + o, cap - o, "%s,", p.tags [t]);
+    if (o < cap)
+        o += (size_t) snprintf (out + o, cap - o, "|loc %d %.3f %.3f %s|exp %llu|upd %llu h %zu|",
+                                p.has_location, p.lat, p.lng, p.label,
+                                (unsigned long long) p.expires_at_ms,
+                                (unsigned long long) p.updated_at_ms, p.history);
+    if (o < cap)
+        o += (size_t) snprintf (out + o, cap - o, "by %02x at %llu via %s r %d\n",
+                                p.expired_by? p.expired_by [0]: 0,
+                                (unsigned long long) p.expired_at_ms,
+                                p.expired_via_event_id? p.expired_via_event_id: "-", p.expiry_reason);
+}
+
+/*  The edit set: posts E1 (A, located), E2 (B), E3 (A, expired by A then
+    edited), E4 (C, expired stale by T), E5 only ever edited. */
+typedef struct {
+    event_t *ev [S_MAX_EVENTS];
+    size_t   n;
+    char     id [6][ULID_SIZE];
+} s_edits_t;
+
+static void
+s_edits_build (s_edits_t *set, s_cast_t *k)
+{
+    memset (set, 0, sizeof *set);
+    uint64_t ms = T0 + HOUR_MS;
+    const char *t_new [] = { "Neu", "Leiter" };
+    const char *t_b [] = { "rad" };
+    event_t *ev;
+#define ADD(x) do { ev = (x); HT_CHECK (ev != NULL); if (ev) set->ev [set->n++] = ev; } while (0)
+    ADD (s_located (k->a, k->community, 10, 1, NULL, 52.5, 13.4, "Ecke", "Leiter abzugeben", NULL, 0));
+    snprintf (set->id [1], ULID_SIZE, "%s", event_id (ev));
+    ADD (tm_created (k->b, k->community, 11, ms + 11, 5002, NULL, OFFER, "Fahrrad", "Rot.", NULL, 0,
+                     DAY_S));
+    snprintf (set->id [2], ULID_SIZE, "%s", event_id (ev));
+    ADD (tm_created (k->a, k->community, 12, ms + 12, 5003, NULL, INFO, "Alt", "Vorbei.", NULL, 0, DAY_S));
+    snprintf (set->id [3], ULID_SIZE, "%s", event_id (ev));
+    ADD (tm_created (k->c, k->community, 13, ms + 13, 5004, NULL, INFO, "Vergessen", "x", NULL, 0, DAY_S));
+    snprintf (set->id [4], ULID_SIZE, "%s", event_id (ev));
+    tm_ulid (ms + 14, 5005, set->id [5]);
+    //  E1: several edits by the author, each a field; two at one lamport
+    //  (concurrent: the larger event id wins the title); a ttl; the
+    //  location set, then removed
+    ADD (s_edit (k->a, k->community, 20, ms + 1000, 6001, set->id [1], "Leiter 3 m", NULL, NULL, 0,
+                 0, 0, 0, 0, 0));
+    ADD (s_edit (k->a, k->community, 21, ms + 2000, 6002, set->id [1], NULL, "Aluminium, leicht.", t_new, 2,
+                 1, 52.6, 13.5, 0, 0));
+    ADD (s_edit (k->a, k->community, 22, ms + 3000, 6003, set->id [1], "Leiter 4 m (A)", NULL, NULL, 0,
+                 0, 0, 0, 0, 2 * DAY_S));
+    ADD (s_edit (k->a, k->community, 22, ms + 3001, 6004, set->id [1], "Leiter 4 m (B)", NULL, NULL, 0,
+                 0, 0, 0, 0, 0));
+    ADD (s_edit (k->a, k->community, 23, ms + 4000, 6005, set->id [1], NULL, NULL, NULL, 0, 0, 0, 0, 1, 0));
+    //  E1: edits by others never apply (B, and outsider X)
+    ADD (s_edit (k->b, k->community, 30, ms + 5000, 6006, set->id [1], "Gekapert", NULL, NULL, 0,
+                 0, 0, 0, 0, 30 * DAY_S));
+    ADD (s_edit (k->x, k->community, 31, ms + 5001, 6007, set->id [1], NULL, "Fremd", NULL, 0,
+                 1, 1, 1, 0, 0));
+    //  E2: B's own edit (tags emptied); A's edit of it ignored
+    ADD (s_edit (k->b, k->community, 24, ms + 6000, 6008, set->id [2], NULL, NULL, t_b, 0, 0, 0, 0, 0, 0));
+    ADD (s_edit (k->a, k->community, 25, ms + 6001, 6009, set->id [2], "Nicht meins", NULL, NULL, 0,
+                 0, 0, 0, 0, 0));
+    //  E3: expired by its author, then edited (the edit is folded; the post stays expired)
+    ADD (tm_expired (k->a, k->community, 26, ms + 7000, 6010, set->id [3], FULFILLED));
+    ADD (s_edit (k->a, k->community, 27, ms + 8000, 6011, set->id [3], "Nach dem Ende", NULL, NULL, 0,
+                 0, 0, 0, 0, 0));
+    //  E4: stale by trusted T, and a later stale claim by T that does not count
+    ADD (tm_expired (k->t, k->community, 28, ms + 9000, 6012, set->id [4], STALE));
+    ADD (tm_expired (k->t, k->community, 29, ms + 9500, 6013, set->id [4], STALE));
+    //  E5: an edit of a post that never arrives
+    ADD (s_edit (k->a, k->community, 32, ms + 9900, 6014, set->id [5], "Nie", NULL, NULL, 0, 0, 0, 0, 0, 0));
+#undef ADD
+}
+
+static void
+s_edits_text (market_view_t *view, const membership_t *members, const s_edits_t *set, char *out,
+              size_t cap)
+{
+    size_t o = 0;
+    out [0] = 0;
+    for (int i = 1; i <= 5 && o < cap; i++) {
+        s_status_text (view, members, set->id [i], out + o, cap - o);
+        o += strlen (out + o);
+    }
+}
+
+HT_TEST (test_edits_fold_ttl_location_history_and_expiry_status)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    s_edits_t set;
+    s_edits_build (&set, &k);
+    market_view_t *view = market_view_new ();
+    s_apply_all (view, set.ev, set.n);
+    uint64_t ms = T0 + HOUR_MS;
+    market_post_t p;
+    //  E1: title from the concurrent pair's larger id, body and tags from 21,
+    //  the location removed at 23, ttl from 22's wall clock
+    HT_CHECK_EQ_INT (market_view_get (view, set.id [1], k.members, &p), 0);
+    const char *winner = strcmp (event_id (set.ev [7]), event_id (set.ev [8])) > 0? "Leiter 4 m (A)"
+                                                                                  : "Leiter 4 m (B)";
+    HT_CHECK_EQ_STR (p.title, winner);
+    HT_CHECK_EQ_STR (p.body, "Aluminium, leicht.");
+    HT_CHECK_EQ_INT (p.n_tags, 2);
+    HT_CHECK_EQ_INT (p.has_location, 0);
+    HT_CHECK_EQ_INT (p.expires_at_ms, ms + 3000 + 2ULL * DAY_S * 1000);
+    HT_CHECK_EQ_INT (p.updated_at_ms, ms + 4000);
+    HT_CHECK_EQ_INT (p.history, 5);             // A's five edits; B's and X's do not count
+    HT_CHECK (p.expired_by == NULL);
+    HT_CHECK_EQ_INT (p.expired_at_ms, 0);
+    //  A redelivered edit counts once
+    HT_CHECK_EQ_INT (market_view_apply (view, set.ev [5]), 0);
+    HT_CHECK_EQ_INT (market_view_get (view, set.id [1], k.members, &p), 0);
+    HT_CHECK_EQ_INT (p.history, 5);
+    //  E2: tags emptied by its author; A's edit ignored
+    HT_CHECK_EQ_INT (market_view_get (view, set.id [2], k.members, &p), 0);
+    HT_CHECK_EQ_STR (p.title, "Fahrrad");
+    HT_CHECK_EQ_INT (p.n_tags, 0);
+    HT_CHECK_EQ_INT (p.history, 1);
+    HT_CHECK_EQ_INT (p.updated_at_ms, ms + 6000);
+    //  E3: expired by A at 26 (who, when, why), edited later
+    HT_CHECK_EQ_INT (market_view_get (view, set.id [3], k.members, &p), 0);
+    HT_CHECK (p.expired_by && memcmp (p.expired_by, identity_public_key (k.a), 32) == 0);
+    HT_CHECK_EQ_INT (p.expired_at_ms, ms + 7000);
+    HT_CHECK_EQ_INT (p.expiry_reason, FULFILLED);
+    HT_CHECK_EQ_STR (p.title, "Nach dem Ende");
+    HT_CHECK (market_view_is_expired (&p, ms + 9000));
+    //  E4: the earliest valid claim: T's at 28
+    HT_CHECK_EQ_INT (market_view_get (view, set.id [4], k.members, &p), 0);
+    HT_CHECK (p.expired_by && memcmp (p.expired_by, identity_public_key (k.t), 32) == 0);
+    HT_CHECK_EQ_INT (p.expired_at_ms, ms + 9000);
+    HT_CHECK_EQ_INT (p.expiry_reason, STALE);
+    HT_CHECK_EQ_INT (p.history, 0);
+    HT_CHECK_EQ_INT (p.updated_at_ms, 0);
+    //  E5: only edited: no post
+    HT_CHECK_EQ_INT (market_view_get (view, set.id [5], k.members, &p), HEARTH_ENOTFOUND);
+    //  A ttl edit can revive a post its .created ttl had ended (1 day from
+    //  E2's creation): B renews it, dated two days later, for a day
+    uint64_t later = ms + 2ULL * DAY_S * 1000;
+    HT_CHECK_EQ_INT (market_view_get (view, set.id [2], k.members, &p), 0);
+    HT_CHECK (market_view_is_expired (&p, later));
+    event_t *renew = s_edit (k.b, k.community, 40, later, 6100, set.id [2], NULL, NULL, NULL, 0,
+                             0, 0, 0, 0, DAY_S);
+    HT_CHECK_EQ_INT (market_view_apply (view, renew), 0);
+    HT_CHECK_EQ_INT (market_view_get (view, set.id [2], k.members, &p), 0);
+    HT_CHECK (!market_view_is_expired (&p, later + 1000));
+    HT_CHECK_EQ_INT (p.expires_at_ms, later + DAY_S * 1000ULL);
+    event_destroy (&renew);
+    market_view_destroy (&view);
+    s_free_all (set.ev, set.n);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_edits_order_independence)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    s_edits_t set;
+    s_edits_build (&set, &k);
+    uint64_t seed = UINT64_C (0x2545F4914F6CDD1D);
+    const char *env = getenv ("HEARTH_TEST_SEED");
+    if (env && *env)
+        seed = strtoull (env, NULL, 0);
+    if (seed == 0)
+        seed = 1;
+    fprintf (stderr, "edits order independence: seed 0x%016llx (HEARTH_TEST_SEED replays)\n",
+             (unsigned long long) seed);
+    uint64_t rng = seed;
+    market_view_t *ref = market_view_new ();
+    s_apply_all (ref, set.ev, set.n);
+    uint8_t ref_digest [32];
+    HT_CHECK_EQ_INT (market_view_digest (ref, ref_digest), 0);
+    static char ref_text [8192], text [8192];
+    s_edits_text (ref, k.members, &set, ref_text, sizeof ref_text);
+    event_t *order [S_MAX_EVENTS * 2];
+    int digest_mismatch = 0, text_mismatch = 0, restore_mismatch = 0;
+    const int rounds = 1200;
+    for (int round = 0; round < rounds; round++) {
+        size_t n = set.n;
+        memcpy (order, set.ev, n * sizeof order [0]);
+        if (round % 2)
+            for (int d = 0; d < 4; d++)
+                order [n++] = set.ev [tm_rand (&rng) % set.n];
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t) (tm_rand (&rng) % (i + 1));
+            event_t *tmp = order [i];
+            order [i] = order [j];
+            order [j] = tmp;
+        }
+        market_view_t *view = market_view_new ();
+        for (size_t i = 0; i < n; i++)
+            if (market_view_apply (view, order [i]) != 0)
+                digest_mismatch++;
+        uint8_t digest [32];
+        market_view_digest (view, digest);
+        digest_mismatch += memcmp (digest, ref_digest, 32) != 0;
+        s_edits_text (view, k.members, &set, text, sizeof text);
+        if (strcmp (text, ref_text) != 0) {
+            if (text_mismatch++ == 0)
+                fprintf (stderr, "round %d:\n%s\nvs reference:\n%s\n", round, text, ref_text);
+        }
+        //  Every 50th round: the snapshot carries all of it
+        if (round % 50 == 0) {
+            uint8_t *buf;
+            size_t len;
+            HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &len), 0);
+            market_view_t *copy = market_view_new ();
+            HT_CHECK_EQ_INT (market_view_restore (copy, buf, len), 0);
+            uint8_t d2 [32];
+            market_view_digest (copy, d2);
+            restore_mismatch += memcmp (d2, ref_digest, 32) != 0;
+            s_edits_text (copy, k.members, &set, text, sizeof text);
+            restore_mismatch += strcmp (text, ref_text) != 0;
+            market_view_destroy (&copy);
+            free (buf);
+        }
+        market_view_destroy (&view);
+    }
+    HT_CHECK_EQ_INT (digest_mismatch, 0);
+    HT_CHECK_EQ_INT (text_mismatch, 0);
+    HT_CHECK_EQ_INT (restore_mismatch, 0);
+    fprintf (stderr, "edits order independence: %d orders, %zu events, one state\n", rounds, set.n);
+    market_view_destroy (&ref);
+    s_free_all (set.ev, set.n);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_history_cap_keeps_smallest_hashes)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    enum { N = MARKET_VIEW_MAX_HISTORY + 20 };
+    static event_t *evs [N + 1];
+    evs [0] = tm_created (k.a, k.community, 1, T0, 7000, NULL, OFFER, "Viel", "Oft bearbeitet.", NULL, 0,
+                          DAY_S);
+    for (int i = 1; i <= N; i++)
+        evs [i] = tm_updated (k.a, k.community, 1 + (uint64_t) i, T0 + (uint64_t) i, 7000 + (uint32_t) i,
+                              event_id (evs [0]), "Titel", NULL, NULL, 0, 0);
+    market_view_t *fwd = market_view_new (), *rev = market_view_new ();
+    s_apply_all (fwd, evs, N + 1);
+    for (int i = N; i >= 0; i--)
+        HT_CHECK_EQ_INT (market_view_apply (rev, evs [i]), 0);
+    market_post_t p;
+    HT_CHECK_EQ_INT (market_view_get (fwd, event_id (evs [0]), k.members, &p), 0);
+    HT_CHECK_EQ_INT (p.history, MARKET_VIEW_MAX_HISTORY);
+    HT_CHECK_EQ_INT (p.updated_at_ms, T0 + N);
+    uint8_t d1 [32], d2 [32];
+    market_view_digest (fwd, d1);
+    market_view_digest (rev, d2);
+    HT_CHECK (memcmp (d1, d2, 32) == 0);
+    market_view_destroy (&fwd);
+    market_view_destroy (&rev);
+    s_free_all (evs, N + 1);
+    s_cast_destroy (&k);
+}
+
+HT_TEST (test_version_1_snapshot_is_refused)
+{
+    //  A snapshot from before edits carried ttl and history: refused, so
+    //  the log rebuilds the view from the events
+    Hearth__MarketSnapshot head = HEARTH__MARKET_SNAPSHOT__INIT;
+    head.version = 1;
+    head.max_lamport = 5;
+    uint8_t buf [32];
+    size_t len = hearth__market_snapshot__pack (&head, buf);
+    market_view_t *view = market_view_new ();
+    HT_CHECK_EQ_INT (market_view_restore (view, buf, len), HEARTH_ECORRUPT);
+    HT_CHECK_EQ_INT (market_view_max_lamport (view), 0);
+    head.version = 2;
+    len = hearth__market_snapshot__pack (&head, buf);
+    HT_CHECK_EQ_INT (market_view_restore (view, buf, len), 0);
+    HT_CHECK_EQ_INT (market_view_max_lamport (view), 5);
+    market_view_destroy (&view);
+}
+
+HT_TEST (test_edit_reindexes_search)
+{
+    s_cast_t k;
+    s_cast_new (&k);
+    event_t *post = tm_created (k.a, k.community, 1, T0, 8000, NULL, OFFER, "Schubkarre abzugeben",
+                                "Verzinkt.", NULL, 0, DAY_S);
+    market_view_t *view = market_view_new ();
+    HT_CHECK_EQ_INT (market_view_apply (view, post), 0);
+    market_post_t out [4];
+    double scores [4];
+    HT_CHECK_EQ_INT (market_view_search (view, "schubkarre", 4, k.members, T0 + 1, out, scores), 1);
+    event_t *edit = tm_updated (k.a, k.community, 2, T0 + 10, 8001, event_id (post), "Rasenmäher abzugeben",
+                                NULL, NULL, 0, 0);
+    HT_CHECK_EQ_INT (market_view_apply (view, edit), 0);
+    HT_CHECK_EQ_INT (market_view_search (view, "rasenmäher", 4, k.members, T0 + 20, out, scores), 1);
+    HT_CHECK_EQ_INT (market_view_search (view, "schubkarre", 4, k.members, T0 + 20, out, scores), 0);
+    //  Another member's edit changes nothing in the index either
+    event_t *other = tm_updated (k.b, k.community, 3, T0 + 30, 8002, event_id (post), "Fahrradanhänger",
+                                 NULL, NULL, 0, 0);
+    HT_CHECK_EQ_INT (market_view_apply (view, other), 0);
+    HT_CHECK_EQ_INT (market_view_search (view, "fahrradanhänger", 4, k.members, T0 + 40, out, scores), 0);
+    HT_CHECK_EQ_INT (market_view_search (view, "rasenmäher", 4, k.members, T0 + 40, out, scores), 1);
+    event_destroy (&post);
+    event_destroy (&edit);
+    event_destroy (&other);
+    market_view_destroy (&view);
+    s_cast_destroy (&k);
+}
+
 int
 main (void)
 {
@@ -1332,5 +1678,10 @@ main (void)
     HT_RUN (test_eventlog_view_adapter);
     HT_RUN (test_records_equal_whole_pack);
     HT_RUN (test_restore_in_chunks);
+    HT_RUN (test_edits_fold_ttl_location_history_and_expiry_status);
+    HT_RUN (test_edits_order_independence);
+    HT_RUN (test_history_cap_keeps_smallest_hashes);
+    HT_RUN (test_version_1_snapshot_is_refused);
+    HT_RUN (test_edit_reindexes_search);
     return ht_summary ();
 }

@@ -8,10 +8,12 @@
       market.post    {client_id?, category, title, body, location?, tags?, ttl_seconds?}
                                                                 -> {event_id, lamport}
       market.expire  {event_id, reason, client_id?}              -> {event_id, lamport}
+      market.update  {event_id (or post_id), title?, body?, tags?, location? (null
+                      removes it), ttl_seconds?, client_id?}      -> {event_id, lamport}
       market.search  {query, k?}                                 -> {posts (each + score), max_lamport}
     Inputs and outputs are jansson objects in the docs/protocol.md shapes (ids as
     "ed25519:<b64url>", times RFC 3339 UTC). The service never writes posts
-    directly: post and expire append events through the event log.
+    directly: post, expire and update append events through the event log.
     Single-threaded: call from the thread that owns the event log.
 */
 #ifndef HEARTH_MARKET_H
@@ -43,6 +45,8 @@ extern "C" {
 #define MARKET_POST_TIMEOUT_SECONDS    10
 #define MARKET_EXPIRE_MAX_CONCURRENT   4
 #define MARKET_EXPIRE_TIMEOUT_SECONDS  5
+#define MARKET_UPDATE_MAX_CONCURRENT   4
+#define MARKET_UPDATE_TIMEOUT_SECONDS  10
 #define MARKET_SEARCH_MAX_CONCURRENT   4
 #define MARKET_SEARCH_TIMEOUT_SECONDS  10
 

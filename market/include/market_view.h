@@ -4,8 +4,9 @@
     State per post id (the .created event's ULID):
       - the .created event (if seen yet),
       - per author of .updated events, the LWW winner by (lamport, event_id)
-        of each field (title, body, tags, location); only the post author's
-        winners are applied, the others are kept pending because the author
+        of each field (title, body, tags, location, ttl), the newest update
+        (updated_at) and the set of update hashes (history); only the post
+        author's are applied, the others are kept pending because the author
         may be unknown until the .created arrives,
       - expiry claims: per claiming author the smallest (lamport, event_id)
         claim,
@@ -38,6 +39,10 @@ extern "C" {
 
 /*  Distinct expiry claimers remembered per post; more are counted, dropped. */
 #define MARKET_VIEW_MAX_CLAIMERS  32
+/*  Distinct .updated events of one author on one post counted in a post's
+    history; beyond it the smallest event hashes are kept (order-free) and
+    the count stays there. */
+#define MARKET_VIEW_MAX_HISTORY   256
 /*  Posts kept at most (active + expired tombstones). */
 #define MARKET_VIEW_MAX_POSTS     1000000
 /*  market.list limit default and cap (docs/protocol.md, "market.list"). */
@@ -65,6 +70,11 @@ typedef struct {
     const char    *expired_via_event_id; /* NULL unless expired by a valid claim */
     int            expiry_reason;    /* HEARTH__EXPIRY_REASON__*, 0 if none */
     uint64_t       expired_via_lamport; /* lamport of that claim, 0 if none */
+    const uint8_t *expired_by;       /* 32 bytes: that claim's author; NULL if none */
+    uint64_t       expired_at_ms;    /* that claim's wall clock, 0 if none */
+    uint64_t       updated_at_ms;    /* wall clock of the author's newest .updated, 0 if none */
+    size_t         history;          /* the author's distinct .updated events (at most
+                                        MARKET_VIEW_MAX_HISTORY), 0 if never edited */
 } market_post_t;
 
 /*  A list query (docs/protocol.md, "market.list"). Tags match ANY: a post is listed if it
