@@ -80,7 +80,7 @@ static const s_command_t s_commands [] = {
       "  INVITE_FILE        the invite a member wrote with `hearthctl invite`\n"
       "  --peer ADDRESS     also link to this member, NODE_ID@tcp://HOST:PORT (repeatable);\n"
       "                     needed when the invite names no bootstrap endpoint\n" },
-    { "market", NULL, "market post|list|get|expire|search ...", "the marketplace", "" },
+    { "market", NULL, "market post|list|get|expire|update|search ...", "the marketplace", "" },
     { "market post", hearthctl_cmd_market,
       "market post --category offer|request|info|emergency --title T --body B [--tag X]... "
       "[--ttl SECONDS] [--client-id ID] [--lat F --lng F [--label S]]",
@@ -106,6 +106,21 @@ static const s_command_t s_commands [] = {
       "expire one of this node's posts",
       "  --reason R         fulfilled, withdrawn, user_request or stale (required)\n"
       "  --client-id ID     makes the expiry idempotent\n" },
+    { "market update", hearthctl_cmd_market,
+      "market update EVENT_ID [--title T] [--body B] [--tag X]... [--no-tags] "
+      "[--location LAT,LNG[,LABEL]] [--no-location] [--ttl SECONDS] [--client-id ID]",
+      "edit one of this node's live posts",
+      "  EVENT_ID           the post (its market.post event id)\n"
+      "  --title T          the new title\n"
+      "  --body B           the new text (quote it)\n"
+      "  --tag X            the new tags, replacing all of them (repeatable)\n"
+      "  --no-tags          remove every tag\n"
+      "  --location LAT,LNG[,LABEL]  the new place (e.g. 52.52,13.40,Hof)\n"
+      "  --no-location      remove the place\n"
+      "  --ttl SECONDS      expire SECONDS from now (at most the node's max ttl)\n"
+      "  --client-id ID     makes the update idempotent: the same id returns the same event\n"
+      "Fields left out stay as they are. Refused for another node's post (unauthorized)\n"
+      "and for an expired or unknown one (not_found).\n" },
     { "market search", hearthctl_cmd_market, "market search QUERY... [-k N]",
       "ranked search over active posts",
       "  QUERY...           words to search for (several words form one query)\n"

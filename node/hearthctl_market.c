@@ -1,4 +1,4 @@
-/*  hearthctl_market.c — `hearthctl market post|list|get|expire|search`
+/*  hearthctl_market.c — `hearthctl market post|list|get|expire|update|search`
     (docs/cli.md): each parses its options into the input of one market.*
     capability (docs/protocol.md), calls it through hearthctl_call and
     prints the output (as is with --json, else through node_render).
@@ -258,6 +258,104 @@ s_market_expire (hearthctl_t *ctl, int argc, char **argv)
     return s_market_call (ctl, rc, "market.expire", input, S_SHOW_ACK, "expired");
 }
 
+/*  --location LAT,LNG[,LABEL] as a location object (the label may hold
+    commas); NULL after a usage error. */
+static json_t *
+s_location_arg (const hearthctl_t *ctl, const char *text, int *rc)
+{
+    char lat_text [64], lng_text [64];
+    const char *comma = strchr (text, ',');
+    const char *second = comma? strchr (comma + 1, ','): NULL;
+    size_t lat_len = comma? (size_t) (comma - text): 0;
+    size_t lng_len = comma? (second? (size_t) (second - comma - 1): strlen (comma + 1)): 0;
+    double lat, lng;
+    if (!comma || lat_len >= sizeof lat_text || lng_len >= sizeof lng_text) {
+        *rc = hearthctl_usage_error (ctl, "--location takes LAT,LNG or LAT,LNG,LABEL "
+                                     "(e.g. 52.52,13.40,Hof)");
+        return NULL;
+    }
+    memcpy (lat_text, text, lat_len);
+    lat_text [lat_len] = 0;
+    memcpy (lng_text, comma + 1, lng_len);
+    lng_text [lng_len] = 0;
+    if (s_parse_double (lat_text, &lat) != 0 || s_parse_double (lng_text, &lng) != 0) {
+        *rc = hearthctl_usage_error (ctl, "--location's LAT and LNG must be decimal numbers "
+                                     "(e.g. 52.52,13.40)");
+        return NULL;
+    }
+    json_t *location = json_pack ("{s:f, s:f}", "lat", lat, "lng", lng);
+    if (location && second)
+        *rc = hearthctl_set_text (ctl, location, "label", second + 1);
+    return location;
+}
+
+static int
+s_market_update (hearthctl_t *ctl, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "title",       required_argument, NULL, 't' },
+        { "body",        required_argument, NULL, 'b' },
+        { "tag",         required_argument, NULL, 'g' },
+        { "no-tags",     no_argument,       NULL, 'G' },
+        { "location",    required_argument, NULL, 'L' },
+        { "no-location", no_argument,       NULL, 'N' },
+        { "ttl",         required_argument, NULL, 'T' },
+        { "client-id",   required_argument, NULL, 'i' },
+        { "json",        no_argument,       NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
+    json_t *input = json_object ();
+    json_t *tags = json_array ();
+    int no_tags = 0, no_location = 0;
+    int opt, rc = HEARTHCTL_EXIT_OK;
+    optind = 0;
+    while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        uint64_t ttl;
+        json_t *location;
+        switch (opt) {
+            case 't': rc = hearthctl_set_text (ctl, input, "title", optarg); break;
+            case 'b': rc = hearthctl_set_text (ctl, input, "body", optarg); break;
+            case 'i': rc = hearthctl_set_text (ctl, input, "client_id", optarg); break;
+            case 'g': rc = s_add_tag (ctl, tags, optarg); break;
+            case 'G': no_tags = 1; break;
+            case 'N': no_location = 1; break;
+            case 'L':
+                location = s_location_arg (ctl, optarg, &rc);
+                if (location)
+                    json_object_set_new (input, "location", location);
+                break;
+            case 'T':
+                if (hearthctl_parse_u64 (optarg, &ttl) != 0)
+                    rc = hearthctl_usage_error (ctl, "--ttl must be a whole number of seconds");
+                else
+                    json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
+                break;
+            case 'j': ctl->json = 1; break;
+            default:  rc = hearthctl_bad_option (ctl, argv, options);
+        }
+    }
+    if (rc == HEARTHCTL_EXIT_OK && argc - optind != 1)
+        rc = hearthctl_usage_error (ctl, argc - optind < 1? "market update needs the post's EVENT_ID"
+                                    : "market update takes one EVENT_ID (quote the --body text)");
+    if (rc == HEARTHCTL_EXIT_OK && no_tags && json_array_size (tags) > 0)
+        rc = hearthctl_usage_error (ctl, "--no-tags and --tag contradict each other");
+    if (rc == HEARTHCTL_EXIT_OK && no_location && json_object_get (input, "location"))
+        rc = hearthctl_usage_error (ctl, "--no-location and --location contradict each other");
+    if (rc == HEARTHCTL_EXIT_OK) {
+        if (json_array_size (tags) > 0 || no_tags)
+            json_object_set (input, "tags", tags);
+        if (no_location)
+            json_object_set_new (input, "location", json_null ());
+        if (json_object_size (input) == (json_object_get (input, "client_id")? 1u: 0u))
+            rc = hearthctl_usage_error (ctl, "market update needs something to change: --title, "
+                                        "--body, --tag, --no-tags, --location, --no-location or --ttl");
+    }
+    if (rc == HEARTHCTL_EXIT_OK)
+        rc = hearthctl_set_text (ctl, input, "event_id", argv [optind]);
+    json_decref (tags);
+    return s_market_call (ctl, rc, "market.update", input, S_SHOW_ACK, "updated");
+}
+
 static int
 s_market_search (hearthctl_t *ctl, int argc, char **argv)
 {
@@ -305,12 +403,15 @@ hearthctl_cmd_market (hearthctl_t *ctl, int argc, char **argv)
 {
     /*  main resolved the subcommand (hearthctl.c), so argv [1] is one. */
     if (argc < 2)
-        return hearthctl_usage_error (ctl, "market needs a subcommand: post, list, get, expire or search");
+        return hearthctl_usage_error (ctl, "market needs a subcommand: post, list, get, expire, update "
+                                      "or search");
     const char *sub = argv [1];
     if (strcmp (sub, "post") == 0)   return s_market_post (ctl, argc - 1, argv + 1);
     if (strcmp (sub, "list") == 0)   return s_market_list (ctl, argc - 1, argv + 1);
     if (strcmp (sub, "get") == 0)    return s_market_get (ctl, argc - 1, argv + 1);
     if (strcmp (sub, "expire") == 0) return s_market_expire (ctl, argc - 1, argv + 1);
+    if (strcmp (sub, "update") == 0) return s_market_update (ctl, argc - 1, argv + 1);
     if (strcmp (sub, "search") == 0) return s_market_search (ctl, argc - 1, argv + 1);
-    return hearthctl_usage_error (ctl, "unknown market subcommand (post, list, get, expire, search)");
+    return hearthctl_usage_error (ctl, "unknown market subcommand (post, list, get, expire, update, "
+                                  "search)");
 }

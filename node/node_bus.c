@@ -688,7 +688,8 @@ static int
 s_is_market (const char *capability)
 {
     static const char *names [] = {
-        "market.list", "market.get", "market.post", "market.expire", "market.search"
+        "market.list", "market.get", "market.post", "market.expire", "market.search",
+        "market.update"
     };
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
         if (strcmp (capability, names [i]) == 0)

@@ -391,8 +391,8 @@ s_on_query (void *arg, const char *capability, const json_t *input, const uint8_
     }
     if (strcmp (capability, "market.list") != 0) {
         *message = hearth_message ("'%.64s' is not served to peers (only market.list, "
-                              "market.search, embed.text and node.capabilities; market.post and "
-                              "market.expire are local only)", capability);
+                              "market.search, embed.text and node.capabilities; market.post, "
+                              "market.expire and market.update are local only)", capability);
         return HEARTH_EUNAUTHORIZED;
     }
     return market_handle (self->market, capability, input, caller, hearth_now_ms (), output, message);

@@ -149,6 +149,10 @@ s_data_json (const Hearth__Event *e)
                 json_object_set_new (fields, "tags", s_tags_json (p->tags, p->n_tags));
             if (fields && p->location)
                 json_object_set_new (fields, "location", s_location_json (p->location));
+            if (fields && p->clear_location)
+                json_object_set_new (fields, "location", json_null ());
+            if (fields && p->ttl_seconds)
+                json_object_set_new (fields, "ttl_seconds", json_integer ((json_int_t) p->ttl_seconds));
             d = json_pack ("{s:s, s:s, s:o}", "client_id", p->client_id,
                            "target_event_id", p->target_event_id, "fields", fields);
             break;

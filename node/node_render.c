@@ -181,8 +181,16 @@ node_render_post (FILE *out, const json_t *post)
     else
     if (json_is_false (expired))
         fprintf (out, "status      active\n");
+    /*  Who expired it, and when (market.get names the claim's author). */
+    if (*s_str (post, "expired_by"))
+        fprintf (out, "expired_by  %s (%s) at %s\n", s_str (post, "expired_by_short_id"),
+                 s_str (post, "expired_by"), s_str (post, "expired_at"));
     if (*via)
-        fprintf (out, "expired_by  %s\n", via);
+        fprintf (out, "expired_via %s\n", via);
+    /*  Edits: how many, the newest when. */
+    if (json_is_integer (json_object_get (post, "history")))
+        fprintf (out, "updated_at  %s (%lld edit%s)\n", s_str (post, "updated_at"),
+                 s_int (post, "history"), s_int (post, "history") == 1? "": "s");
     fprintf (out, "\n%s\n", s_str (post, "body"));
 }
 
@@ -436,6 +444,22 @@ node_render_event (FILE *out, const json_t *envelope)
     if (strcmp (type, "market.post.expired") == 0)
         snprintf (summary, sizeof summary, "%s (%s)", s_str (data, "target_event_id"),
                   s_str (data, "reason"));
+    else
+    if (strcmp (type, "market.post.updated") == 0) {
+        /*  The target and the names of the fields it changes. */
+        size_t at = (size_t) snprintf (summary, sizeof summary, "%s edits",
+                                       s_str (data, "target_event_id"));
+        const char *key;
+        json_t *value;
+        int first = 1;
+        json_object_foreach (json_object_get (data, "fields"), key, value) {
+            if (at < sizeof summary)
+                at += (size_t) snprintf (summary + at, sizeof summary - at, "%s%s",
+                                         first? " ": ", ", key);
+            first = 0;
+        }
+        (void) value;
+    }
     else
     if (strcmp (type, "community.created") == 0)
         snprintf (summary, sizeof summary, "\"%s\"", s_str (data, "name"));

@@ -20,7 +20,7 @@
 
 /*  Labels of the capability dimension, in display order. */
 static const char *s_capabilities [] = {
-    "market.list", "market.get", "market.post", "market.expire", "market.search",
+    "market.list", "market.get", "market.post", "market.expire", "market.search", "market.update",
     "node.id", "node.stats", "events.list", "node.verify_views", "node.view_digest",
     "node.peers", "community.invite",
     NODE_STATS_CAP_UNKNOWN, NODE_STATS_CAP_INVALID
