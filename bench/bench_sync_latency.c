@@ -28,6 +28,12 @@
 
     Prints a JSON summary: posts, pairs seen/missing, p50/p90/p99/max in ms,
     p50/p99 per watched node, and the probe's CPU seconds.
+
+    UPDATES=1 in the environment: every second probe is a market.update of
+    the post made just before it (a new title) instead of a post, tracked
+    by the update's own event id in the same way, so posts and updates are
+    measured in one run under one load. The summary then adds per kind the
+    pairs, p50 and p99, and the ratios update/post of p50 and p99.
 */
 #include <inttypes.h>
 #include <pthread.h>
@@ -67,6 +73,7 @@
 typedef struct {
     char     id [32];
     int64_t  accepted_us;            /* 0 = not acknowledged */
+    int      update;                 /* a market.update probe (UPDATES=1) */
 } s_post_t;
 
 typedef struct {
@@ -248,6 +255,8 @@ main (int argc, char **argv)
     char post_endpoint [NODE_CONFIG_PATH_MAX];
     node_config_control_endpoint (argv [1], post_endpoint, sizeof post_endpoint);
     node_client_t *poster = node_client_new (post_endpoint, 5000);
+    int updates = getenv ("UPDATES") && atoi (getenv ("UPDATES")) > 0;
+    char last_post [32] = "";
     int64_t start = s_now_us ();
     int64_t interval = (int64_t) (1e6 / rate);
     size_t failed = 0;
@@ -258,18 +267,23 @@ main (int argc, char **argv)
             usleep ((useconds_t) wait);
         char title [64];
         snprintf (title, sizeof title, "latency probe %zu", i);
-        json_t *input = json_pack ("{s:s, s:s, s:s}", "category", "info", "title", title,
-                                   "body", "push latency probe");
+        int update = updates && (i % 2) == 1 && last_post [0];
+        json_t *input = update? json_pack ("{s:s, s:s}", "event_id", last_post, "title", title)
+                              : json_pack ("{s:s, s:s, s:s}", "category", "info", "title", title,
+                                           "body", "push latency probe");
         json_t *reply = NULL;
-        int rc = node_client_call (poster, "market.post", input, &reply);
+        int rc = node_client_call (poster, update? "market.update": "market.post", input, &reply);
         int64_t acked = s_now_us ();
         const char *id = json_string_value (json_object_get (json_object_get (reply, "output"), "event_id"));
         if (rc == HEARTH_OK && id) {
             pthread_mutex_lock (&s_lock);
             snprintf (s_posts [s_n_posts].id, sizeof s_posts [s_n_posts].id, "%s", id);
             s_posts [s_n_posts].accepted_us = acked;
+            s_posts [s_n_posts].update = update;
             s_n_posts++;
             pthread_mutex_unlock (&s_lock);
+            if (!update)
+                snprintf (last_post, sizeof last_post, "%s", id);
         }
         else
             failed++;
@@ -294,7 +308,9 @@ main (int argc, char **argv)
     node_client_destroy (&poster);
 
     double *all = calloc (s_n_posts * n_watch + 1, sizeof (double));
-    size_t n_all = 0, missing = 0;
+    double *by_kind [2] = { calloc (s_n_posts * n_watch + 1, sizeof (double)),
+                            calloc (s_n_posts * n_watch + 1, sizeof (double)) };
+    size_t n_all = 0, missing = 0, n_kind [2] = { 0, 0 };
     json_t *per_node = json_array ();
     for (size_t w = 0; w < n_watch; w++) {
         double *mine = calloc (s_n_posts + 1, sizeof (double));
@@ -307,6 +323,7 @@ main (int argc, char **argv)
             double ms = (double) (watch [w].seen_us [i] - s_posts [i].accepted_us) / 1000.0;
             mine [n_mine++] = ms;
             all [n_all++] = ms;
+            by_kind [s_posts [i].update][n_kind [s_posts [i].update]++] = ms;
         }
         qsort (mine, n_mine, sizeof (double), s_cmp);
         json_array_append_new (per_node, json_pack ("{s:s, s:f, s:f}", "node", argv [4 + w],
@@ -340,6 +357,23 @@ main (int argc, char **argv)
                              "max_ms", n_all? all [n_all - 1]: -1.0,
                              "poll_sleep_ms", s_poll_us / 1000.0, "probe_cpu_s", cpu_s,
                              "per_node", per_node, "worst", worst);
+    if (updates) {
+        /*  Posts and updates apart, from the same run: the update/post ratios. */
+        double p [2][2];
+        for (int k = 0; k < 2; k++) {
+            qsort (by_kind [k], n_kind [k], sizeof (double), s_cmp);
+            p [k][0] = s_pct (by_kind [k], n_kind [k], 0.50);
+            p [k][1] = s_pct (by_kind [k], n_kind [k], 0.99);
+        }
+        json_object_set_new (out, "post", json_pack ("{s:i, s:f, s:f}", "pairs", (int) n_kind [0],
+                                                      "p50_ms", p [0][0], "p99_ms", p [0][1]));
+        json_object_set_new (out, "update", json_pack ("{s:i, s:f, s:f}", "pairs", (int) n_kind [1],
+                                                        "p50_ms", p [1][0], "p99_ms", p [1][1]));
+        json_object_set_new (out, "update_post_ratio_p50", json_real (p [0][0] > 0? p [1][0] / p [0][0]: -1));
+        json_object_set_new (out, "update_post_ratio_p99", json_real (p [0][1] > 0? p [1][1] / p [0][1]: -1));
+    }
+    free (by_kind [0]);
+    free (by_kind [1]);
     char *text = json_dumps (out, JSON_COMPACT | JSON_REAL_PRECISION (6));
     printf ("%s\n", text);
     free (text);

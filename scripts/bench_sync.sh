@@ -13,6 +13,9 @@
 #                 returning link to equal event sets and view digests
 #     latency     5 nodes, RATE posts/s on node 1 for LATENCY_SECONDS: accept-to-
 #                 visible latency on the four others (bench/bench_sync_latency.c)
+#     update      the same, every second call a market.update of the post made
+#                 just before it: posts and updates in one run, p50/p99 of each
+#                 and the ratio update/post (not in the default run)
 #     gap         2 nodes, SHARED events in common except GAP that node 2 lacks
 #                 at random places of the order (old events, not the head);
 #                 node 2 starts: time until it holds them all, node 2's mesh
@@ -611,6 +614,28 @@ case_latency () {
     cluster down "$c" >/dev/null
 }
 
+# Posts and updates in one run (UPDATES=1): the update's push latency
+# against the post's, same nodes, same load, same probe.
+case_update () {
+    local c="$WORK/update"
+    echo "== update: 5 nodes, $RATE calls/s on node 1 (every second a market.update) for $LATENCY_SECONDS s"
+    CLUSTERS+=("$c")
+    cluster_up 5 "$c" >/dev/null
+    . "$c/cluster.env"
+    local out
+    out=$(UPDATES=1 "$LATENCY" "$NODE_1_DIR" "$RATE" "$LATENCY_SECONDS" "$NODE_2_DIR" "$NODE_3_DIR" "$NODE_4_DIR" "$NODE_5_DIR")
+    echo "$out" >>"$RESULTS"
+    record update.summary rate="$RATE" seconds="$LATENCY_SECONDS" \
+        post_pairs="$(echo "$out" | jget "d['post']['pairs']")" \
+        post_p50_ms="$(echo "$out" | jget "d['post']['p50_ms']")" post_p99_ms="$(echo "$out" | jget "d['post']['p99_ms']")" \
+        update_pairs="$(echo "$out" | jget "d['update']['pairs']")" \
+        update_p50_ms="$(echo "$out" | jget "d['update']['p50_ms']")" update_p99_ms="$(echo "$out" | jget "d['update']['p99_ms']")" \
+        ratio_p50="$(echo "$out" | jget "round(d['update_post_ratio_p50'], 3)")" \
+        ratio_p99="$(echo "$out" | jget "round(d['update_post_ratio_p99'], 3)")" \
+        missing="$(echo "$out" | jget "d['pairs_missing']")"
+    cluster down "$c" >/dev/null
+}
+
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 CASES=("$@")
 [ ${#CASES[@]} -gt 0 ] || CASES=(partition both heal5 latency)
@@ -620,6 +645,7 @@ for case_name in "${CASES[@]}"; do
         both)      case_partition both ;;
         heal5)     case_heal5 ;;
         latency)   case_latency ;;
+        update)    case_update ;;
         gap)       case_gap ;;
         join)      case_join ;;
         *) echo "bench_sync: unknown case $case_name" >&2; exit 2 ;;
