@@ -387,6 +387,36 @@ HT_TEST (test_event_decode_rejects)
     HT_CHECK_EQ_INT (s_reason_of (w, wlen), EVENT_REJECT_STRUCTURE);
     free (w);
 
+    /*  market.post.updated: a ttl within 30 days, and a location or its
+        removal, not both. */
+    {
+        Hearth__MarketPostUpdated u = HEARTH__MARKET_POST_UPDATED__INIT;
+        Hearth__Location here = HEARTH__LOCATION__INIT;
+        here.lat = 52.5;
+        here.lng = 13.4;
+        u.target_event_id = d.ev.event_id;
+        u.title = (char *) "Lampe";
+        e = d.ev;
+        e.type = HEARTH__EVENT_TYPE__MARKET_POST_UPDATED;
+        e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_UPDATED;
+        e.market_post_updated = &u;
+        struct { uint64_t ttl; int clear, loc; event_reject_t want; } upd [] = {
+            { 0, 0, 0, EVENT_REJECT_NONE },
+            { EVENT_MAX_TTL_SECONDS, 1, 0, EVENT_REJECT_NONE },
+            { 60, 0, 1, EVENT_REJECT_NONE },
+            { EVENT_MAX_TTL_SECONDS + 1, 0, 0, EVENT_REJECT_STRUCTURE },
+            { 0, 1, 1, EVENT_REJECT_STRUCTURE },
+        };
+        for (size_t c = 0; c < sizeof upd / sizeof upd [0]; c++) {
+            u.ttl_seconds = upd [c].ttl;
+            u.clear_location = upd [c].clear;
+            u.location = upd [c].loc? &here: NULL;
+            w = tu_sign_raw (&e, id, &wlen);
+            HT_CHECK_EQ_INT (s_reason_of (w, wlen), upd [c].want);
+            free (w);
+        }
+    }
+
     /*  Signature of the wrong length. */
     Hearth__SignedEvent se = HEARTH__SIGNED_EVENT__INIT;
     uint8_t b2 [512];
