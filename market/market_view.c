@@ -21,8 +21,10 @@
 
     Why the fold is order-insensitive: every piece of state is a function of
     the event *set*: the .created winner is the minimum (author, hash), each
-    update field is a max by (lamport, event_id) per author, each claim a
-    min by (lamport, event_id) per author, the kept authors are the
+    update field (and the newest update, for updated_at) is a max by
+    (lamport, event_id) per author, the history a set of update hashes of
+    which the MARKET_VIEW_MAX_HISTORY smallest are kept, each claim a min
+    by (lamport, event_id) per author, the kept authors are the
     MARKET_VIEW_MAX_CLAIMERS smallest keys, max_lamport is a max. What
     depends on membership (is a claim valid?) is decided at read time.
 */
