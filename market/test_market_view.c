@@ -1660,6 +1660,77 @@ HT_TEST (test_edit_reindexes_search)
     s_cast_destroy (&k);
 }
 
+HT_TEST (test_restore_refuses_tampered_edits)
+{
+    //  A snapshot read back from disk is checked, never trusted: an
+    //  unsorted or repeated history, a location both set and removed, a
+    //  ttl over the cap are HEARTH_ECORRUPT, and the view stays as it was
+    s_cast_t k;
+    s_cast_new (&k);
+    s_edits_t set;
+    s_edits_build (&set, &k);
+    market_view_t *view = market_view_new ();
+    s_apply_all (view, set.ev, set.n);
+    uint8_t *buf;
+    size_t len;
+    HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &len), 0);
+    market_view_t *copy = market_view_new ();
+    HT_CHECK_EQ_INT (market_view_restore (copy, buf, len), 0);
+    uint8_t before [32];
+    market_view_digest (copy, before);
+    for (int tamper = 0; tamper < 4; tamper++) {
+        Hearth__MarketSnapshot *snap = hearth__market_snapshot__unpack (NULL, len, buf);
+        HT_CHECK (snap != NULL);
+        if (!snap)
+            break;
+        //  E1's author's update record: five distinct updates, location removed, a ttl
+        Hearth__MarketFieldUpdates *u = NULL;
+        for (size_t i = 0; i < snap->n_posts; i++)
+            if (strcmp (snap->posts [i]->event_id, set.id [1]) == 0)
+                for (size_t j = 0; j < snap->posts [i]->n_updates; j++)
+                    if (snap->posts [i]->updates [j]->n_history == 5)
+                        u = snap->posts [i]->updates [j];
+        HT_CHECK (u != NULL);
+        if (!u) {
+            hearth__market_snapshot__free_unpacked (snap, NULL);
+            break;
+        }
+        Hearth__Location here = HEARTH__LOCATION__INIT;
+        ProtobufCBinaryData swap;
+        switch (tamper) {
+            case 0:     /* unsorted */
+                swap = u->history [0];
+                u->history [0] = u->history [1];
+                u->history [1] = swap;
+                break;
+            case 1:     /* a hash twice */
+                memcpy (u->history [1].data, u->history [0].data, 32);
+                break;
+            case 2:     /* a place and its removal */
+                u->location = &here;
+                break;
+            case 3:     /* a ttl over the cap */
+                u->ttl_seconds = EVENT_MAX_TTL_SECONDS + 1;
+                break;
+        }
+        size_t tlen = hearth__market_snapshot__get_packed_size (snap);
+        uint8_t *tbuf = malloc (tlen);
+        hearth__market_snapshot__pack (snap, tbuf);
+        u->location = NULL;         /* not the unpacker's: not freed by it */
+        hearth__market_snapshot__free_unpacked (snap, NULL);
+        HT_CHECK_EQ_INT (market_view_restore (copy, tbuf, tlen), HEARTH_ECORRUPT);
+        uint8_t after [32];
+        market_view_digest (copy, after);
+        HT_CHECK (memcmp (before, after, 32) == 0);
+        free (tbuf);
+    }
+    free (buf);
+    market_view_destroy (&copy);
+    market_view_destroy (&view);
+    s_free_all (set.ev, set.n);
+    s_cast_destroy (&k);
+}
+
 int
 main (void)
 {
@@ -1683,5 +1754,6 @@ main (void)
     HT_RUN (test_history_cap_keeps_smallest_hashes);
     HT_RUN (test_version_1_snapshot_is_refused);
     HT_RUN (test_edit_reindexes_search);
+    HT_RUN (test_restore_refuses_tampered_edits);
     return ht_summary ();
 }
