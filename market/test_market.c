@@ -873,6 +873,13 @@ HT_TEST (test_update_flow)
     s_expect_invalid (&k, "market.update", U (",\"location\":\"here\""), "location must be an object");
     s_expect_invalid (&k, "market.update", U (",\"tags\":[\"\"]"), "tags[0]");
     s_expect_invalid (&k, "market.update", U (",\"category\":\"info\""), "unknown field 'category'");
+    s_expect_invalid (&k, "market.update", U (",\"location\":{\"lat\":1,\"lng\":2,\"x\":1}"),
+                      "location: unknown field 'x'");
+    s_expect_invalid (&k, "market.update", U (",\"tags\":[7]"), "tags[0] must be a string");
+    s_expect_invalid (&k, "market.update", U (",\"ttl_seconds\":\"60\""), "ttl_seconds must be an integer");
+    s_expect_invalid (&k, "market.update", U (",\"client_id\":\"\""), "client_id must not be empty");
+    s_expect_invalid (&k, "market.update", "{\"event_id\":7,\"title\":\"x\"}", "event_id must be a string");
+    s_expect_invalid (&k, "market.update", "[]", "object");
 #undef U
     {
         char big [EVENT_MAX_TITLE_BYTES + 64];
