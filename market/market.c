@@ -404,7 +404,7 @@ market_post_to_json (const market_post_t *post)
             return NULL;
         }
     }
-    if (obj && post->distance_km >= 0
+    if (obj && post->has_distance
     &&  json_object_set_new (obj, "distance_km", json_real (post->distance_km))) {
         json_decref (obj);
         return NULL;

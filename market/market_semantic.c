@@ -33,17 +33,18 @@ s_hit_current (market_view_t *view, const membership_t *members, const market_em
     return 0;
 }
 
-/*  Within the filter's circle (1, *distance_km set), or no filter (1). */
+/*  1 if post is within the filter's circle (its distance set in it), or
+    there is no filter. */
 static int
-s_near_holds (const market_geo_circle_t *circle, const market_post_t *post, double *distance_km)
+s_near_holds (const market_geo_circle_t *circle, market_post_t *post)
 {
-    *distance_km = -1;
     if (!circle)
         return 1;
     if (!post->has_location || !market_geo_point_ok (post->lat, post->lng))
         return 0;
     double chord2 = market_geo_circle_chord2 (circle, post->lat, post->lng);
-    *distance_km = market_geo_chord2_km (chord2);
+    post->has_distance = 1;
+    post->distance_km = market_geo_chord2_km (chord2);
     return market_geo_circle_holds (circle, chord2);
 }
 
@@ -121,13 +122,12 @@ market_semantic_search_near (market_view_t *view, const membership_t *members, c
         for (size_t i = 0; i < n_scanned; i++) {
             hits [i].event_id = scanned [i];
             market_post_t post;
-            double distance_km;
             if (!s_hit_current (view, members, &hits [i], now_ms, &post)) {
                 market_embed_cache_invalidate (semantic->cache, scanned [i]);
                 n_dropped++;
                 continue;
             }
-            if (!s_near_holds (circle, &post, &distance_km))
+            if (!s_near_holds (circle, &post))
                 continue;           /* outside the filter, or no location */
             int lexical = 0;
             for (int j = 0; j < n_lex && !lexical; j++)
@@ -167,7 +167,7 @@ market_semantic_search_near (market_view_t *view, const membership_t *members, c
             market_post_t post;
             if (market_view_get (view, fused [i].event_id, members, &post) != HEARTH_OK)
                 continue;       /* cannot happen: both sides checked the post */
-            s_near_holds (circle, &post, &post.distance_km);
+            s_near_holds (circle, &post);
             json_t *p = market_post_to_json (&post);
             if (!p || json_object_set_new (p, "score", json_real (fused [i].score))
             ||  json_array_append_new (posts, p)) {

@@ -406,7 +406,8 @@ s_fill (const s_post_t *p, const membership_t *members, market_post_t *out)
     out->expired_via_event_id = c? c->event_id: NULL;
     out->expiry_reason = c? c->reason: 0;
     out->expired_via_lamport = c? c->lamport: 0;
-    out->distance_km = -1;
+    out->has_distance = 0;
+    out->distance_km = 0;
 }
 
 /*  1 if a post created at created_ms is dated too far ahead of now_ms to
@@ -1027,6 +1028,7 @@ s_list_near (market_view_t *self, const market_query_t *q, char **tags, const me
     s_picks_sort (&ctx.picks);
     for (size_t i = 0; i < ctx.picks.n; i++) {
         s_fill (items [i].p, members, &out [i]);
+        out [i].has_distance = 1;
         out [i].distance_km = market_geo_chord2_km (items [i].chord2);
     }
     size_t n = ctx.picks.n;
@@ -1265,9 +1267,11 @@ market_view_search_near (market_view_t *self, const char *query, size_t k,
         const s_post_t *p = s_find (self, hits [i].doc_id);
         assert (p && p->created);
         s_fill (p, members, &out [i]);
-        if (near)
+        if (near) {
+            out [i].has_distance = 1;
             out [i].distance_km = market_geo_chord2_km (
                 market_geo_circle_chord2 (&circle, out [i].lat, out [i].lng));
+        }
         scores [i] = hits [i].score;
     }
     return (int) n;

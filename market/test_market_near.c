@@ -18,7 +18,9 @@
 #include "test_market_util.h"
 #include "eventlog.h"
 #include "market.h"
+#include "market_embed_cache.h"
 #include "market_geo.h"
+#include "market_semantic.h"
 #include "market_view.h"
 
 #define T0      UINT64_C (1780000000000)
@@ -171,7 +173,7 @@ HT_TEST (test_near_view_basics)
     //  Without a filter: no distance
     market_query_t plain = { 0 };
     HT_CHECK_EQ_INT (market_view_list (view, &plain, NULL, T0 + HOUR_MS, out, 8), 5);
-    HT_CHECK (out [0].distance_km < 0);
+    HT_CHECK (!out [0].has_distance);
     HT_CHECK_EQ_INT (market_view_geo_size (view), 4);
     HT_CHECK (market_view_geo_bytes (view) > 0);
     for (size_t i = 0; i < 5; i++)
@@ -253,6 +255,60 @@ HT_TEST (test_near_follows_updates_and_expiry)
     market_view_destroy (&restored);
     identity_destroy (&a);
     identity_destroy (&b);
+}
+
+/*  The fused search: the semantic side keeps only posts within the
+    circle too, each with its distance; by distance, nearest first. */
+HT_TEST (test_near_fused_search)
+{
+    identity_t *a = tm_identity (0x21);
+    market_view_t *view = market_view_new ();
+    market_embed_cache_t *cache = market_embed_cache_new (16);
+    event_t *posts [4] = {
+        s_created (a, 1, 1, OFFER, NULL, 1, 52.5219, 13.4132),       // Alexanderplatz
+        s_created (a, 2, 2, OFFER, NULL, 1, 52.5219, 13.4295),       // 1.1 km east
+        s_created (a, 3, 3, OFFER, NULL, 1, 48.1351, 11.5820),       // Munich
+        s_created (a, 4, 4, OFFER, NULL, 0, 0, 0),                   // nowhere
+    };
+    float vec [4] = { 1, 0.5f, 0.25f, 0 };
+    for (int i = 0; i < 4; i++) {
+        HT_CHECK_EQ_INT (market_view_apply (view, posts [i]), 0);
+        market_post_t p;
+        HT_CHECK_EQ_INT (market_view_get (view, event_id (posts [i]), NULL, &p), 0);
+        HT_CHECK_EQ_INT (market_embed_cache_put (cache, "m", event_id (posts [i]),
+                                                 market_embed_text_hash (p.title, p.body), vec, 4), 0);
+    }
+    //  "vase" is in no post: every hit is semantic
+    market_semantic_t sem = { cache, "m", vec, 4, NULL };
+    market_near_t near = { 52.5219, 13.4295, 5, 1 };
+    json_t *out = NULL;
+    HT_CHECK_EQ_INT (market_semantic_search_near (view, NULL, "vase", 10, &near, &sem, T0 + HOUR_MS,
+                                                  &out), 0);
+    json_t *list = json_object_get (out, "posts");
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (json_object_get (out, "meta"), "ranking")),
+                     "fused");
+    HT_CHECK_EQ_INT (json_array_size (list), 2);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (json_array_get (list, 0), "event_id")),
+                     event_id (posts [1]));      // nearest first
+    HT_CHECK (json_number_value (json_object_get (json_array_get (list, 0), "distance_km")) < 1e-9);
+    HT_CHECK (json_number_value (json_object_get (json_array_get (list, 1), "distance_km")) > 1.0);
+    json_decref (out);
+    //  Without a filter: all four, no distance
+    HT_CHECK_EQ_INT (market_semantic_search (view, NULL, "vase", 10, &sem, T0 + HOUR_MS, &out), 0);
+    list = json_object_get (out, "posts");
+    HT_CHECK_EQ_INT (json_array_size (list), 4);
+    HT_CHECK (json_object_get (json_array_get (list, 0), "distance_km") == NULL);
+    json_decref (out);
+    //  A filter that is not a circle is refused
+    market_near_t bad = { 52.5, 13.4, NAN, 0 };
+    HT_CHECK_EQ_INT (market_semantic_search_near (view, NULL, "vase", 10, &bad, &sem, T0, &out),
+                     HEARTH_EINVAL);
+    HT_CHECK (out == NULL);
+    for (int i = 0; i < 4; i++)
+        event_destroy (&posts [i]);
+    market_embed_cache_destroy (&cache);
+    market_view_destroy (&view);
+    identity_destroy (&a);
 }
 
 /* ---- the property test ---------------------------------------------------- */
@@ -629,6 +685,7 @@ main (void)
 {
     HT_RUN (test_near_view_basics);
     HT_RUN (test_near_follows_updates_and_expiry);
+    HT_RUN (test_near_fused_search);
     HT_RUN (test_near_property_against_brute_force);
     HT_RUN (test_near_service);
     return ht_summary ();

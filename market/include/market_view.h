@@ -65,16 +65,16 @@ typedef struct {
     const char    *expired_via_event_id; /* NULL unless expired by a valid claim */
     int            expiry_reason;    /* HEARTH__EXPIRY_REASON__*, 0 if none */
     uint64_t       expired_via_lamport; /* lamport of that claim, 0 if none */
-    double         distance_km;      /* to a location filter's centre (market_near_t);
-                                        -1 when read without one */
+    int            has_distance;     /* 1 if read with a location filter (market_near_t) */
+    double         distance_km;      /* to its centre, if has_distance */
 } market_post_t;
 
 /*  A location filter ("near me", docs/market.md): posts whose effective
     location is within radius_km of (lat, lng) on the sphere
     (market_geo.h: haversine, mean Earth radius). A post without a
     location is left out. Values must pass market_geo_circle_init (lat
-    -90..90, lng -180..180, 0 < radius_km <= 20037.5, all finite); a
-    filter that does not matches nothing. */
+    -90..90, lng -180..180, 0 < radius_km <= 20037.5, all finite); an
+    invalid one matches nothing. */
 typedef struct {
     double lat, lng, radius_km;
     int    by_distance;              /* list: nearest first instead of newest first */
