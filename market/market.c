@@ -471,12 +471,12 @@ s_check_keys_at (const json_t *obj, const char *path, const char *shape,
     return rc;
 }
 
-/*  location_filter {center: {lat, lng}, radius_km} and order (one of
-    orders[], the first the default; "distance" needs the filter) of a list
-    or search input: 0 with *has_near and near filled, or HEARTH_EINVAL
-    naming the field. */
+/*  location_filter {center: {lat, lng}, radius_km} and order (the named
+    default, or "distance", which needs the filter) of a list or search
+    input: 0 with *has_near and near filled, or HEARTH_EINVAL naming the
+    field. */
 static int
-s_near_input (const json_t *input, const char *const *orders, market_near_t *near, int *has_near,
+s_near_input (const json_t *input, const char *default_order, market_near_t *near, int *has_near,
               char **message)
 {
     static const char *const filter_keys [] = { "center", "radius_km", NULL };
@@ -490,9 +490,9 @@ s_near_input (const json_t *input, const char *const *orders, market_near_t *nea
         if (text && strcmp (text, "distance") == 0)
             by_distance = 1;
         else
-        if (!text || strcmp (text, orders [0]) != 0)
+        if (!text || strcmp (text, default_order) != 0)
             return s_fail (message, HEARTH_EINVAL, "order must be \"%s\" or \"distance\"",
-                           orders [0]);
+                           default_order);
     }
     json_t *filter = s_get (input, "location_filter");
     if (!filter) {
@@ -534,14 +534,13 @@ s_handle_list (market_t *self, const json_t *input, uint64_t now_ms, json_t **ou
 {
     static const char *const allowed [] = { "category", "tags", "since_lamport", "limit",
                                             "location_filter", "order", NULL };
-    static const char *const orders [] = { "newest", "distance", NULL };
     int rc = s_check_keys (input, allowed, message);
     if (rc)
         return rc;
     market_query_t q = { 0 };
     market_near_t near;
     int has_near;
-    if ((rc = s_near_input (input, orders, &near, &has_near, message)))
+    if ((rc = s_near_input (input, "newest", &near, &has_near, message)))
         return rc;
     q.near = has_near? &near: NULL;
     const char *category;
@@ -606,10 +605,9 @@ market_search_input (const json_t *input, const char **query, size_t *k, market_
                      int *has_near, char **message)
 {
     static const char *const allowed [] = { "query", "k", "location_filter", "order", NULL };
-    static const char *const orders [] = { "relevance", "distance", NULL };
     int rc = s_check_keys (input, allowed, message);
     if (rc || (rc = s_text (input, "query", MARKET_SEARCH_MAX_QUERY_BYTES, 1, query, message))
-    ||  (rc = s_near_input (input, orders, near, has_near, message)))
+    ||  (rc = s_near_input (input, "relevance", near, has_near, message)))
         return rc;
     int64_t k_value = MARKET_SEARCH_DEFAULT_K;
     if ((rc = s_integer (input, "k", 1, MARKET_SEARCH_MAX_K, &k_value, message)))
