@@ -16,6 +16,7 @@
 #include "hearth_log.h"
 #include "market.h"
 #include "market_dict.h"
+#include "market_geo.h"
 #include "market_search.h"
 #include "market_semantic.h"
 #include "market_text.h"
@@ -413,6 +414,11 @@ market_post_to_json (const market_post_t *post)
             return NULL;
         }
     }
+    if (obj && post->has_distance
+    &&  json_object_set_new (obj, "distance_km", json_real (post->distance_km))) {
+        json_decref (obj);
+        return NULL;
+    }
     return obj;
 }
 
@@ -440,17 +446,113 @@ s_appended_json (const char *event_id, uint64_t lamport)
     return json_pack ("{s:s, s:I}", "event_id", event_id, "lamport", (json_int_t) lamport);
 }
 
+/* ---- near me: location_filter and order ------------------------------------------ */
+
+/*  A finite number field of obj (named path in messages): 0 and *out, or
+    HEARTH_EINVAL. */
+static int
+s_number (const json_t *obj, const char *key, const char *path, double *out, char **message)
+{
+    json_t *v = json_object_get (obj, key);
+    if (!v)
+        return s_fail (message, HEARTH_EINVAL, "%s is required", path);
+    if (!json_is_number (v))
+        return s_fail (message, HEARTH_EINVAL, "%s must be a number", path);
+    *out = json_number_value (v);
+    if (!isfinite (*out))
+        return s_fail (message, HEARTH_EINVAL, "%s must be a finite number", path);
+    return 0;
+}
+
+/*  Keys of an object field (named path), the message prefixed with it. */
+static int
+s_check_keys_at (const json_t *obj, const char *path, const char *shape,
+                 const char *const *allowed, char **message)
+{
+    if (!json_is_object (obj))
+        return s_fail (message, HEARTH_EINVAL, "%s must be an object %s", path, shape);
+    int rc = s_check_keys (obj, allowed, message);
+    if (rc && message && *message) {
+        char *inner = *message;
+        *message = NULL;
+        s_fail (message, rc, "%s: %s", path, inner);
+        free (inner);
+    }
+    return rc;
+}
+
+/*  location_filter {center: {lat, lng}, radius_km} and order (the named
+    default, or "distance", which needs the filter) of a list or search
+    input: 0 with *has_near and near filled, or HEARTH_EINVAL naming the
+    field. */
+static int
+s_near_input (const json_t *input, const char *default_order, market_near_t *near, int *has_near,
+              char **message)
+{
+    static const char *const filter_keys [] = { "center", "radius_km", NULL };
+    static const char *const center_keys [] = { "lat", "lng", NULL };
+    memset (near, 0, sizeof *near);
+    *has_near = 0;
+    int by_distance = 0;
+    json_t *order = s_get (input, "order");
+    if (order) {
+        const char *text = json_is_string (order)? json_string_value (order): NULL;
+        if (text && strcmp (text, "distance") == 0)
+            by_distance = 1;
+        else
+        if (!text || strcmp (text, default_order) != 0)
+            return s_fail (message, HEARTH_EINVAL, "order must be \"%s\" or \"distance\"",
+                           default_order);
+    }
+    json_t *filter = s_get (input, "location_filter");
+    if (!filter) {
+        if (by_distance)
+            return s_fail (message, HEARTH_EINVAL,
+                           "order \"distance\" needs a location_filter {center: {lat, lng}, radius_km}");
+        return 0;
+    }
+    int rc = s_check_keys_at (filter, "location_filter", "{center: {lat, lng}, radius_km}",
+                              filter_keys, message);
+    if (rc)
+        return rc;
+    json_t *center = json_object_get (filter, "center");
+    if (!center)
+        return s_fail (message, HEARTH_EINVAL, "location_filter.center is required");
+    if ((rc = s_check_keys_at (center, "location_filter.center", "{lat, lng}", center_keys, message))
+    ||  (rc = s_number (center, "lat", "location_filter.center.lat", &near->lat, message))
+    ||  (rc = s_number (center, "lng", "location_filter.center.lng", &near->lng, message))
+    ||  (rc = s_number (filter, "radius_km", "location_filter.radius_km", &near->radius_km, message)))
+        return rc;
+    if (near->lat < -90.0 || near->lat > 90.0)
+        return s_fail (message, HEARTH_EINVAL, "location_filter.center.lat must be within -90..90");
+    if (near->lng < -180.0 || near->lng > 180.0)
+        return s_fail (message, HEARTH_EINVAL, "location_filter.center.lng must be within -180..180");
+    if (!(near->radius_km > 0) || near->radius_km > MARKET_GEO_MAX_RADIUS_KM)
+        return s_fail (message, HEARTH_EINVAL,
+                       "location_filter.radius_km must be greater than 0 and at most %.1f",
+                       MARKET_GEO_MAX_RADIUS_KM);
+    near->by_distance = by_distance;
+    *has_near = 1;
+    return 0;
+}
+
 /* ---- market.list / market.get / market.search ------------------------------------ */
 
 static int
 s_handle_list (market_t *self, const json_t *input, uint64_t now_ms, json_t **output,
                char **message)
 {
-    static const char *const allowed [] = { "category", "tags", "since_lamport", "limit", NULL };
+    static const char *const allowed [] = { "category", "tags", "since_lamport", "limit",
+                                            "location_filter", "order", NULL };
     int rc = s_check_keys (input, allowed, message);
     if (rc)
         return rc;
     market_query_t q = { 0 };
+    market_near_t near;
+    int has_near;
+    if ((rc = s_near_input (input, "newest", &near, &has_near, message)))
+        return rc;
+    q.near = has_near? &near: NULL;
     const char *category;
     if ((rc = s_text (input, "category", 32, 0, &category, message)))
         return rc;
@@ -517,11 +619,13 @@ s_handle_get (market_t *self, const json_t *input, uint64_t now_ms, json_t **out
 }
 
 int
-market_search_input (const json_t *input, const char **query, size_t *k, char **message)
+market_search_input (const json_t *input, const char **query, size_t *k, market_near_t *near,
+                     int *has_near, char **message)
 {
-    static const char *const allowed [] = { "query", "k", NULL };
+    static const char *const allowed [] = { "query", "k", "location_filter", "order", NULL };
     int rc = s_check_keys (input, allowed, message);
-    if (rc || (rc = s_text (input, "query", MARKET_SEARCH_MAX_QUERY_BYTES, 1, query, message)))
+    if (rc || (rc = s_text (input, "query", MARKET_SEARCH_MAX_QUERY_BYTES, 1, query, message))
+    ||  (rc = s_near_input (input, "relevance", near, has_near, message)))
         return rc;
     int64_t k_value = MARKET_SEARCH_DEFAULT_K;
     if ((rc = s_integer (input, "k", 1, MARKET_SEARCH_MAX_K, &k_value, message)))
@@ -548,14 +652,16 @@ s_handle_search (market_t *self, const json_t *input, uint64_t now_ms, json_t **
 {
     const char *query;
     size_t k;
-    int rc = market_search_input (input, &query, &k, message);
+    market_near_t near;
+    int has_near;
+    int rc = market_search_input (input, &query, &k, &near, &has_near, message);
     if (rc)
         return rc;
     market_search_refresh (self, now_ms);
     //  Lexical ranking only: the node's embedding side (node_embed.h) calls
-    //  market_semantic_search with a query vector when it has a provider.
-    return market_semantic_search (self->view, eventlog_membership (self->log), query, k, NULL,
-                                   now_ms, output);
+    //  market_semantic_search_near with a query vector when it has a provider.
+    return market_semantic_search_near (self->view, eventlog_membership (self->log), query, k,
+                                        has_near? &near: NULL, NULL, now_ms, output);
 }
 
 /* ---- market.post / market.expire ------------------------------------------------- */

@@ -2,10 +2,12 @@
     cache; see market_semantic.h.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "hearth_error.h"
 #include "market.h"
 #include "market_fuse.h"
+#include "market_geo.h"
 #include "market_semantic.h"
 #include "ulid.h"
 
@@ -31,12 +33,60 @@ s_hit_current (market_view_t *view, const membership_t *members, const market_em
     return 0;
 }
 
+/*  1 if post is within the filter's circle (its distance set in it), or
+    there is no filter. */
+static int
+s_near_holds (const market_geo_circle_t *circle, market_post_t *post)
+{
+    if (!circle)
+        return 1;
+    if (!post->has_location || !market_geo_point_ok (post->lat, post->lng))
+        return 0;
+    double chord2 = market_geo_circle_chord2 (circle, post->lat, post->lng);
+    post->has_distance = 1;
+    post->distance_km = market_geo_chord2_km (chord2);
+    return market_geo_circle_holds (circle, chord2);
+}
+
+/*  Distance order of the final list: nearest first, equal distances in
+    the ranking's order (a stable insertion sort of at most k entries). */
+static void
+s_sort_by_distance (json_t *posts)
+{
+    size_t n = json_array_size (posts);
+    for (size_t i = 1; i < n; i++) {
+        json_t *p = json_incref (json_array_get (posts, i));
+        double d = json_number_value (json_object_get (p, "distance_km"));
+        size_t j = i;
+        while (j > 0 && json_number_value (json_object_get (json_array_get (posts, j - 1),
+                                                            "distance_km")) > d) {
+            json_array_set (posts, j, json_array_get (posts, j - 1));
+            j--;
+        }
+        json_array_set_new (posts, j, p);
+    }
+}
+
 int
 market_semantic_search (market_view_t *view, const membership_t *members, const char *query,
                         size_t k, const market_semantic_t *semantic, uint64_t now_ms,
                         json_t **output)
 {
+    return market_semantic_search_near (view, members, query, k, NULL, semantic, now_ms, output);
+}
+
+int
+market_semantic_search_near (market_view_t *view, const membership_t *members, const char *query,
+                             size_t k, const market_near_t *near,
+                             const market_semantic_t *semantic, uint64_t now_ms, json_t **output)
+{
     *output = NULL;
+    market_geo_circle_t circle_at, *circle = NULL;
+    if (near) {
+        if (market_geo_circle_init (&circle_at, near->lat, near->lng, near->radius_km))
+            return HEARTH_EINVAL;
+        circle = &circle_at;
+    }
     if (k > MARKET_SEARCH_MAX_K)
         k = MARKET_SEARCH_MAX_K;
     /*  The lexical side: its whole candidate list when fusing, else k. */
@@ -46,7 +96,8 @@ market_semantic_search (market_view_t *view, const membership_t *members, const 
         lex_want = MARKET_SEARCH_MAX_K;
     market_post_t lex [MARKET_SEARCH_MAX_K];
     double lex_scores [MARKET_SEARCH_MAX_K];
-    int n_lex = market_view_search (view, query, lex_want, members, now_ms, lex, lex_scores);
+    int n_lex = market_view_search_near (view, query, lex_want, near, members, now_ms, lex,
+                                         lex_scores);
     if (n_lex < 0)
         return n_lex;
     /*  Ids are copied out of the view's borrowed posts. */
@@ -76,6 +127,8 @@ market_semantic_search (market_view_t *view, const membership_t *members, const 
                 n_dropped++;
                 continue;
             }
+            if (!s_near_holds (circle, &post))
+                continue;           /* outside the filter, or no location */
             int lexical = 0;
             for (int j = 0; j < n_lex && !lexical; j++)
                 lexical = strcmp (lex_ids [j], scanned [i]) == 0;
@@ -100,7 +153,7 @@ market_semantic_search (market_view_t *view, const membership_t *members, const 
     size_t n_out = 0;
     if (!fusing) {
         for (int i = 0; i < n_lex && (size_t) i < k; i++) {
-            json_t *p = market_post_to_json (&lex [i]);
+            json_t *p = market_post_to_json (&lex [i]);   /* with distance_km if near */
             if (!p || json_object_set_new (p, "score", json_real (lex_scores [i]))
             ||  json_array_append_new (posts, p))
                 failed = 1;
@@ -114,6 +167,7 @@ market_semantic_search (market_view_t *view, const membership_t *members, const 
             market_post_t post;
             if (market_view_get (view, fused [i].event_id, members, &post) != HEARTH_OK)
                 continue;       /* cannot happen: both sides checked the post */
+            s_near_holds (circle, &post);
             json_t *p = market_post_to_json (&post);
             if (!p || json_object_set_new (p, "score", json_real (fused [i].score))
             ||  json_array_append_new (posts, p)) {
@@ -123,6 +177,8 @@ market_semantic_search (market_view_t *view, const membership_t *members, const 
             n_out++;
         }
     }
+    if (near && near->by_distance && !failed)
+        s_sort_by_distance (posts);
     json_object_set_new (meta, "ranking", json_string (fusing? "fused": "lexical"));
     json_object_set_new (meta, "lexical_hits", json_integer (n_lex));
     json_object_set_new (meta, "semantic_hits", json_integer ((json_int_t) n_sem));

@@ -260,13 +260,16 @@ s_free_state (market_view_t *self)
     if (self->by_author)
         market_idx_clear (self->by_author);
     free (self->dirty);
+    free (self->geo_dirty);
     market_search_destroy (&self->index);
+    market_geo_destroy (&self->geo);
     if (self->order)
         market_order_clear (self->order);
     self->slabs = NULL;
     self->dirty = NULL;
+    self->geo_dirty = NULL;
     self->n_slabs = self->cap_slabs = self->n_posts = 0;
-    self->n_dirty = self->cap_dirty = 0;
+    self->n_dirty = self->cap_dirty = self->n_geo_dirty = 0;
     self->max_lamport = 0;
     self->dropped = 0;
 }
@@ -424,6 +427,8 @@ s_fill (const s_post_t *p, const membership_t *members, market_post_t *out)
     const s_upd_t *u = p->n_upds? s_upd_of (p, p->author): NULL;
     out->updated_at_ms = u && u->latest_at.event_id? u->latest_wall_ms: 0;
     out->history = u? u->n_history: 0;
+    out->has_distance = 0;
+    out->distance_km = 0;
 }
 
 /*  1 if a post created at created_ms is dated too far ahead of now_ms to
@@ -463,11 +468,18 @@ s_dirty_reserve (market_view_t *self, size_t n)
         return 0;
     if (need < 2 * self->cap_dirty)
         need = 2 * self->cap_dirty;
+    //  Both bitmaps grow together; cap_dirty moves only when both did (a
+    //  bitmap larger than cap_dirty is zeroed beyond it at the next try)
     uint64_t *grown = (uint64_t *) realloc (self->dirty, need * sizeof (uint64_t));
     if (!grown)
         return HEARTH_ENOMEM;
-    memset (grown + self->cap_dirty, 0, (need - self->cap_dirty) * sizeof (uint64_t));
     self->dirty = grown;
+    grown = (uint64_t *) realloc (self->geo_dirty, need * sizeof (uint64_t));
+    if (!grown)
+        return HEARTH_ENOMEM;
+    self->geo_dirty = grown;
+    memset (self->dirty + self->cap_dirty, 0, (need - self->cap_dirty) * sizeof (uint64_t));
+    memset (self->geo_dirty + self->cap_dirty, 0, (need - self->cap_dirty) * sizeof (uint64_t));
     self->cap_dirty = need;
     return 0;
 }
@@ -861,6 +873,240 @@ s_tags_any (const s_post_t *p, char *const *tags, size_t n)
     return 0;
 }
 
+/* ---- near me: the spatial index, filtered lists ------------------------------ */
+
+/*  Bring the spatial index in step with one post: its effective location
+    if it has one (and its author has not expired it: final, as for the
+    search index), else out. A location that is not a valid point (only a
+    damaged snapshot could hold one) counts as none. */
+static int
+s_geo_post (market_view_t *self, uint32_t at)
+{
+    const s_post_t *p = s_post_at (self, at);
+    s_content_t content;
+    if (p->created && !s_author_claimed (p)) {
+        s_content (p, &content);
+        if (content.has_loc) {
+            int rc = market_geo_put (self->geo, at, content.lat, content.lng);
+            return rc == HEARTH_EINVAL? 0: rc;
+        }
+    }
+    market_geo_remove (self->geo, at);
+    return 0;
+}
+
+/*  Bring the spatial index up to date with the posts changed since the
+    last sync (created, updated by the author, expired by the author,
+    restored). 0 or HEARTH_ENOMEM (the rest stay queued). */
+static int
+s_geo_sync (market_view_t *self)
+{
+    if (!self->geo && !(self->geo = market_geo_new ()))
+        return HEARTH_ENOMEM;
+    for (size_t w = 0; self->n_geo_dirty > 0 && w < self->cap_dirty; w++)
+        while (self->geo_dirty [w]) {
+            size_t at = w * S_WORD_BITS + (size_t) __builtin_ctzll (self->geo_dirty [w]);
+            int rc = s_geo_post (self, (uint32_t) at);
+            if (rc)
+                return rc;
+            self->geo_dirty [w] &= self->geo_dirty [w] - 1;
+            self->n_geo_dirty--;
+        }
+    return 0;
+}
+
+size_t
+market_view_geo_bytes (const market_view_t *self)
+{
+    return self->geo? market_geo_bytes (self->geo): 0;
+}
+
+size_t
+market_view_geo_size (const market_view_t *self)
+{
+    return self->geo? market_geo_size (self->geo): 0;
+}
+
+/*  A post picked by a filtered list, and its squared chord to the centre. */
+typedef struct {
+    const s_post_t *p;
+    double          chord2;
+} s_pick_t;
+
+/*  > 0 if a ranks before b: nearer (by_distance), then newer by
+    (lamport, id). A total order: ids are unique. */
+static int
+s_pick_cmp (const s_pick_t *a, const s_pick_t *b, int by_distance)
+{
+    if (by_distance && a->chord2 != b->chord2)
+        return a->chord2 < b->chord2? 1: -1;
+    return s_stamp_cmp (a->p->lamport, a->p->id, b->p->lamport, b->p->id);
+}
+
+/*  The best `limit` picks so far: a heap whose root is the worst kept. */
+typedef struct {
+    s_pick_t *items;                /* borrowed, limit of them */
+    size_t    n, limit;
+    int       by_distance;
+} s_picks_t;
+
+static void
+s_picks_sift (s_picks_t *h, size_t i)
+{
+    for (;;) {
+        size_t worst = i, l = 2 * i + 1, r = l + 1;
+        if (l < h->n && s_pick_cmp (&h->items [l], &h->items [worst], h->by_distance) < 0)
+            worst = l;
+        if (r < h->n && s_pick_cmp (&h->items [r], &h->items [worst], h->by_distance) < 0)
+            worst = r;
+        if (worst == i)
+            return;
+        s_pick_t tmp = h->items [i];
+        h->items [i] = h->items [worst];
+        h->items [worst] = tmp;
+        i = worst;
+    }
+}
+
+static void
+s_picks_offer (s_picks_t *h, const s_post_t *p, double chord2)
+{
+    s_pick_t pick = { p, chord2 };
+    if (h->n < h->limit) {
+        //  Sift up: the worst stays at the root
+        size_t i = h->n++;
+        h->items [i] = pick;
+        while (i > 0) {
+            size_t parent = (i - 1) / 2;
+            if (s_pick_cmp (&h->items [i], &h->items [parent], h->by_distance) >= 0)
+                break;
+            s_pick_t tmp = h->items [i];
+            h->items [i] = h->items [parent];
+            h->items [parent] = tmp;
+            i = parent;
+        }
+    }
+    else
+    if (h->limit > 0 && s_pick_cmp (&pick, &h->items [0], h->by_distance) > 0) {
+        h->items [0] = pick;
+        s_picks_sift (h, 0);
+    }
+}
+
+/*  Everything but the location a listed post must pass. */
+typedef struct {
+    market_view_t        *view;
+    const market_query_t *q;
+    char                **tags;     /* lower-cased query tags */
+    const membership_t   *members;
+    uint64_t              now_ms;
+    const market_geo_circle_t *circle;
+    s_picks_t             picks;
+} s_near_ctx_t;
+
+static int
+s_listable (const s_near_ctx_t *ctx, const s_post_t *p)
+{
+    const market_query_t *q = ctx->q;
+    return p->created && p->lamport > q->since_lamport
+        && (!q->category || p->cr.category == q->category)
+        && (!q->n_tags || s_tags_any (p, ctx->tags, q->n_tags))
+        && s_active (p, ctx->members, ctx->now_ms);
+}
+
+static int
+s_near_visit (void *arg, uint32_t at, double chord2)
+{
+    s_near_ctx_t *ctx = (s_near_ctx_t *) arg;
+    const s_post_t *p = s_post_at (ctx->view, at);
+    if (s_listable (ctx, p))
+        s_picks_offer (&ctx->picks, p, chord2);
+    return 0;
+}
+
+/*  Walk the feed newest first, taking each post's location from its
+    content: newest order stops at `limit` hits; distance order (only
+    without the index, out of memory) reads everything. */
+static void
+s_near_walk (s_near_ctx_t *ctx)
+{
+    market_order_cursor_t cursor;
+    for (const market_order_entry_t *e = market_order_last (ctx->view->order, &cursor);
+         e; e = market_order_prev (ctx->view->order, &cursor)) {
+        const s_post_t *p = (const s_post_t *) e->item;
+        if (p->lamport <= ctx->q->since_lamport)
+            break;                  // sorted by lamport: the rest are older
+        if (!ctx->picks.by_distance && ctx->picks.n == ctx->picks.limit)
+            break;                  // newest first: the first hits are the answer
+        if (s_author_claimed (p))
+            continue;
+        s_content_t content;
+        s_content (p, &content);
+        if (!content.has_loc || !market_geo_point_ok (content.lat, content.lng))
+            continue;
+        double chord2 = market_geo_circle_chord2 (ctx->circle, content.lat, content.lng);
+        if (market_geo_circle_holds (ctx->circle, chord2) && s_listable (ctx, p))
+            s_picks_offer (&ctx->picks, p, chord2);
+    }
+}
+
+/*  Sort the heap in place, best first: the root (the worst) goes last,
+    then the next worst before it, and so on. */
+static void
+s_picks_sort (s_picks_t *h)
+{
+    size_t n = h->n;
+    while (h->n > 1) {
+        s_pick_t tmp = h->items [0];
+        h->items [0] = h->items [h->n - 1];
+        h->items [h->n - 1] = tmp;
+        h->n--;
+        s_picks_sift (h, 0);
+    }
+    h->n = n;
+}
+
+/*  Which way to answer a newest-first filtered list: the index costs
+    about the candidates in the circle's cells (m); the walk about
+    limit × N / hits, a hit taking ~3 candidate tests. So the walk wins
+    when the circle holds many posts: m² > 6 · limit · N. */
+static int
+s_walk_cheaper (market_view_t *self, const market_geo_circle_t *circle, size_t limit)
+{
+    double m = (double) market_geo_estimate (self->geo, circle);
+    double n = (double) market_order_size (self->order);
+    return m * m > 6.0 * (double) limit * n;
+}
+
+static size_t
+s_list_near (market_view_t *self, const market_query_t *q, char **tags, const membership_t *members,
+             uint64_t now_ms, market_post_t *out, size_t limit)
+{
+    market_geo_circle_t circle;
+    if (market_geo_circle_init (&circle, q->near->lat, q->near->lng, q->near->radius_km))
+        return 0;
+    s_pick_t *items = (s_pick_t *) malloc (limit * sizeof *items);
+    if (!items)
+        return 0;
+    s_near_ctx_t ctx = { self, q, tags, members, now_ms, &circle,
+                         { items, 0, limit, q->near->by_distance } };
+    //  Out of memory for the index: the walk needs none (slower, same answer)
+    int indexed = s_geo_sync (self) == 0;
+    if (indexed && (q->near->by_distance || !s_walk_cheaper (self, &circle, limit)))
+        market_geo_query (self->geo, &circle, s_near_visit, &ctx);
+    else
+        s_near_walk (&ctx);
+    s_picks_sort (&ctx.picks);
+    for (size_t i = 0; i < ctx.picks.n; i++) {
+        s_fill (items [i].p, members, &out [i]);
+        out [i].has_distance = 1;
+        out [i].distance_km = market_geo_chord2_km (items [i].chord2);
+    }
+    size_t n = ctx.picks.n;
+    free (items);
+    return n;
+}
+
 size_t
 market_view_list (market_view_t *self, const market_query_t *q, const membership_t *members,
                   uint64_t now_ms, market_post_t *out, size_t cap)
@@ -876,6 +1122,11 @@ market_view_list (market_view_t *self, const market_query_t *q, const membership
         tags = market_view_tags_copy ((char *const *) q->tags, q->n_tags);
         if (!tags)
             return 0;
+    }
+    if (q->near) {
+        size_t n = limit? s_list_near (self, q, tags, members, now_ms, out, limit): 0;
+        s_strv_free (tags, q->n_tags);
+        return n;
     }
     size_t n = 0;
     market_order_cursor_t cursor;
@@ -977,14 +1228,22 @@ typedef struct {
     market_view_t      *view;
     const membership_t *members;
     uint64_t            now_ms;
+    const market_geo_circle_t *circle;  /* NULL = no location filter */
 } s_accept_ctx_t;
 
 static int
 s_accept (void *arg, const char *doc_id)
 {
     s_accept_ctx_t *ctx = (s_accept_ctx_t *) arg;
-    const s_post_t *p = s_find (ctx->view, doc_id);
-    return p && s_active (p, ctx->members, ctx->now_ms);
+    market_idx_keys_t keys = { s_key_of, ctx->view };
+    uint32_t at;
+    if (market_idx_get (ctx->view->by_id, doc_id, &keys, &at))
+        return 0;
+    const s_post_t *p = s_post_at (ctx->view, at);
+    double chord2;
+    return s_active (p, ctx->members, ctx->now_ms)
+        && (!ctx->circle || (market_geo_item (ctx->view->geo, at, ctx->circle, &chord2)
+                             && market_geo_circle_holds (ctx->circle, chord2)));
 }
 
 /*  Bring the index up to date with one changed post. */
@@ -1054,18 +1313,36 @@ market_view_search (market_view_t *self, const char *query, size_t k,
                     const membership_t *members, uint64_t now_ms,
                     market_post_t *out, double *scores)
 {
+    return market_view_search_near (self, query, k, NULL, members, now_ms, out, scores);
+}
+
+int
+market_view_search_near (market_view_t *self, const char *query, size_t k,
+                         const market_near_t *near, const membership_t *members,
+                         uint64_t now_ms, market_post_t *out, double *scores)
+{
+    market_geo_circle_t circle;
+    if (near && market_geo_circle_init (&circle, near->lat, near->lng, near->radius_km))
+        return 0;
     int rc = s_index_sync (self);
+    if (rc == 0 && near)
+        rc = s_geo_sync (self);
     if (rc)
         return rc;
     if (k > MARKET_SEARCH_MAX_K)
         k = MARKET_SEARCH_MAX_K;
     market_search_hit_t hits [MARKET_SEARCH_MAX_K];
-    s_accept_ctx_t ctx = { self, members, now_ms };
+    s_accept_ctx_t ctx = { self, members, now_ms, near? &circle: NULL };
     size_t n = market_search_query (self->index, query, k, s_accept, &ctx, hits);
     for (size_t i = 0; i < n; i++) {
         const s_post_t *p = s_find (self, hits [i].doc_id);
         assert (p && p->created);
         s_fill (p, members, &out [i]);
+        if (near) {
+            out [i].has_distance = 1;
+            out [i].distance_km = market_geo_chord2_km (
+                market_geo_circle_chord2 (&circle, out [i].lat, out [i].lng));
+        }
         scores [i] = hits [i].score;
     }
     return (int) n;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hearth_error.h"
+#include "market_geo.h"
 #include "market_idx.h"
 #include "market_order.h"
 #include "market_search.h"
@@ -130,6 +131,11 @@ struct _market_view_t {
                                        index saw it; cap_dirty words cover n_posts */
     size_t           n_dirty, cap_dirty;  /* bits set; words allocated (zeroed) */
     market_search_t *index;         /* owned; NULL until first needed */
+    //  Near me: the located posts by effective location, brought up to date
+    //  lazily from `geo_dirty` (a bit per post, set with `dirty`)
+    market_geo_t    *geo;           /* owned; NULL until first needed */
+    uint64_t        *geo_dirty;     /* owned bitmap, cap_dirty words like dirty */
+    size_t           n_geo_dirty;   /* bits set */
     const market_lexicon_t  *lexicon;   /* borrowed (market_view_set_search); may be NULL */
     const market_synonyms_t *synonyms;  /* borrowed (market_view_set_search); may be NULL */
     uint64_t         max_lamport;
@@ -254,13 +260,18 @@ s_post_at (const market_view_t *self, size_t i)
 /*  Bits per dirty word. */
 #define S_WORD_BITS 64
 
-/*  Queue post at for the search index (cannot fail: s_post_add keeps the
-    bitmap covering n_posts). */
+/*  Queue post at for the search index and the spatial index: its
+    effective content (location included) may have changed (cannot fail:
+    s_post_add keeps both bitmaps covering n_posts). */
 static inline void
 s_mark_dirty_at (market_view_t *self, uint32_t at)
 {
     assert (at < self->n_posts && at / S_WORD_BITS < self->cap_dirty);
     uint64_t bit = (uint64_t) 1 << (at % S_WORD_BITS);
+    if (!(self->geo_dirty [at / S_WORD_BITS] & bit)) {
+        self->geo_dirty [at / S_WORD_BITS] |= bit;
+        self->n_geo_dirty++;
+    }
     if (self->dirty [at / S_WORD_BITS] & bit)
         return;
     self->dirty [at / S_WORD_BITS] |= bit;

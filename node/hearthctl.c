@@ -93,12 +93,17 @@ static const s_command_t s_commands [] = {
       "  --client-id ID     makes the post idempotent: the same id returns the same event\n"
       "  --lat F --lng F    a location; --label S names it\n" },
     { "market list", hearthctl_cmd_market,
-      "market list [--category C] [--tag X]... [--since-lamport N] [--limit N]",
-      "active posts, newest first",
+      "market list [--category C] [--tag X]... [--since-lamport N] [--limit N] "
+      "[--near LAT,LNG --radius-km N [--order newest|distance]]",
+      "active posts, newest first (or nearest first)",
       "  --category C       only this category\n"
       "  --tag X            posts with any of these tags (repeatable)\n"
       "  --since-lamport N  only posts after lamport N\n"
-      "  --limit N          at most N posts (default 50, at most 500)\n" },
+      "  --limit N          at most N posts (default 50, at most 500)\n"
+      "  --near LAT,LNG     only posts within --radius-km of this point (decimal degrees);\n"
+      "                     posts without a location are left out; shows each distance\n"
+      "  --radius-km N      the radius in km (more than 0, at most 20037.5)\n"
+      "  --order O          newest (default) or distance (nearest first; needs --near)\n" },
     { "market get", hearthctl_cmd_market, "market get EVENT_ID",
       "one post by id, active or expired", "" },
     { "market expire", hearthctl_cmd_market,
@@ -121,10 +126,15 @@ static const s_command_t s_commands [] = {
       "  --client-id ID     makes the update idempotent: the same id returns the same event\n"
       "Fields left out stay as they are. Refused for another node's post (unauthorized)\n"
       "and for an expired or unknown one (not_found).\n" },
-    { "market search", hearthctl_cmd_market, "market search QUERY... [-k N]",
+    { "market search", hearthctl_cmd_market,
+      "market search QUERY... [-k N] [--near LAT,LNG --radius-km N [--order relevance|distance]]",
       "ranked search over active posts",
       "  QUERY...           words to search for (several words form one query)\n"
-      "  -k N               at most N results\n" },
+      "  -k N               at most N results\n"
+      "  --near LAT,LNG     only posts within --radius-km of this point (decimal degrees)\n"
+      "  --radius-km N      the radius in km (more than 0, at most 20037.5)\n"
+      "  --order O          relevance (default) or distance: the k most relevant, nearest\n"
+      "                     first\n" },
     { "peers", hearthctl_cmd_peers, "peers [--known]",
       "peer links: node, direction, connected, last seen, lag, bytes",
       "  --known            the known-peer table instead: node, linked now, from, fails,\n"

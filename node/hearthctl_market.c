@@ -47,6 +47,63 @@ s_add_tag (const hearthctl_t *ctl, json_t *tags, const char *text)
     return HEARTHCTL_EXIT_OK;
 }
 
+/*  "LAT,LNG" (spaces around the comma allowed) into two finite numbers. */
+static int
+s_parse_lat_lng (const char *text, double *lat, double *lng)
+{
+    const char *comma = text? strchr (text, ','): NULL;
+    if (!comma || strchr (comma + 1, ','))
+        return -1;
+    char first [64];
+    size_t n = (size_t) (comma - text);
+    if (n >= sizeof first)
+        return -1;
+    memcpy (first, text, n);
+    first [n] = 0;
+    while (n > 0 && first [n - 1] == ' ')
+        first [--n] = 0;
+    const char *second = comma + 1;
+    while (*second == ' ')
+        second++;
+    const char *head = first;
+    while (*head == ' ')
+        head++;
+    return s_parse_double (head, lat) || s_parse_double (second, lng)? -1: 0;
+}
+
+/*  The near-me options of list and search: --near LAT,LNG and
+    --radius-km N make input's location_filter, --order its order (the
+    service judges the ranges and the order's name, naming the field). */
+typedef struct {
+    const char *near, *radius, *order;
+} s_near_opts_t;
+
+static int
+s_near_input (const hearthctl_t *ctl, const s_near_opts_t *o, json_t *input)
+{
+    int rc = o->order? hearthctl_set_text (ctl, input, "order", o->order): HEARTHCTL_EXIT_OK;
+    if (rc != HEARTHCTL_EXIT_OK)
+        return rc;
+    if (!o->near && !o->radius)
+        return HEARTHCTL_EXIT_OK;
+    if (!o->near)
+        return hearthctl_usage_error (ctl, "--radius-km needs --near LAT,LNG");
+    if (!o->radius)
+        return hearthctl_usage_error (ctl, "--near needs --radius-km N (e.g. --radius-km 2)");
+    double lat, lng, radius;
+    if (s_parse_lat_lng (o->near, &lat, &lng) != 0)
+        return hearthctl_usage_error (ctl, "--near must be LAT,LNG in decimal degrees "
+                                      "(e.g. --near 52.52,13.405)");
+    if (s_parse_double (o->radius, &radius) != 0)
+        return hearthctl_usage_error (ctl, "--radius-km must be a decimal number of kilometres");
+    json_t *filter = json_pack ("{s:{s:f, s:f}, s:f}", "center", "lat", lat, "lng", lng,
+                                "radius_km", radius);
+    if (!filter)
+        return hearthctl_fail_err (ctl, HEARTH_ENOMEM, NULL);
+    json_object_set_new (input, "location_filter", filter);
+    return HEARTHCTL_EXIT_OK;
+}
+
 /* ---- market --------------------------------------------------------------- */
 
 /*  How a market command shows its output to people (--json prints it as is). */
@@ -179,11 +236,15 @@ s_market_list (hearthctl_t *ctl, int argc, char **argv)
         { "tag",           required_argument, NULL, 'g' },
         { "since-lamport", required_argument, NULL, 's' },
         { "limit",         required_argument, NULL, 'n' },
+        { "near",          required_argument, NULL, 'N' },
+        { "radius-km",     required_argument, NULL, 'r' },
+        { "order",         required_argument, NULL, 'o' },
         { "json",          no_argument,       NULL, 'j' },
         { NULL, 0, NULL, 0 }
     };
     json_t *input = json_object ();
     json_t *tags = json_array ();
+    s_near_opts_t near = { NULL, NULL, NULL };
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
@@ -200,12 +261,17 @@ s_market_list (hearthctl_t *ctl, int argc, char **argv)
                     json_object_set_new (input, opt == 's'? "since_lamport": "limit",
                                          json_integer ((json_int_t) number));
                 break;
+            case 'N': near.near = optarg; break;
+            case 'r': near.radius = optarg; break;
+            case 'o': near.order = optarg; break;
             case 'j': ctl->json = 1; break;
             default:  rc = hearthctl_bad_option (ctl, argv, options);
         }
     }
     if (rc == HEARTHCTL_EXIT_OK && optind < argc)
         rc = hearthctl_usage_error (ctl, "market list takes no positional arguments");
+    if (rc == HEARTHCTL_EXIT_OK)
+        rc = s_near_input (ctl, &near, input);
     if (rc == HEARTHCTL_EXIT_OK && json_array_size (tags) > 0)
         json_object_set (input, "tags", tags);
     json_decref (tags);
@@ -360,11 +426,15 @@ static int
 s_market_search (hearthctl_t *ctl, int argc, char **argv)
 {
     static const struct option options [] = {
-        { "k",    required_argument, NULL, 'k' },
-        { "json", no_argument,       NULL, 'j' },
+        { "k",         required_argument, NULL, 'k' },
+        { "near",      required_argument, NULL, 'N' },
+        { "radius-km", required_argument, NULL, 'r' },
+        { "order",     required_argument, NULL, 'o' },
+        { "json",      no_argument,       NULL, 'j' },
         { NULL, 0, NULL, 0 }
     };
     json_t *input = json_object ();
+    s_near_opts_t near = { NULL, NULL, NULL };
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "k:", options, NULL)) != -1) {
@@ -375,11 +445,16 @@ s_market_search (hearthctl_t *ctl, int argc, char **argv)
             else
                 json_object_set_new (input, "k", json_integer ((json_int_t) k));
         }
+        else if (opt == 'N') near.near = optarg;
+        else if (opt == 'r') near.radius = optarg;
+        else if (opt == 'o') near.order = optarg;
         else if (opt == 'j') ctl->json = 1;
         else rc = hearthctl_bad_option (ctl, argv, options);
     }
     if (rc == HEARTHCTL_EXIT_OK && optind >= argc)
         rc = hearthctl_usage_error (ctl, "market search needs a QUERY");
+    if (rc == HEARTHCTL_EXIT_OK)
+        rc = s_near_input (ctl, &near, input);
     if (rc == HEARTHCTL_EXIT_OK) {
         /*  Several words without quotes form one query. */
         size_t size = 1;

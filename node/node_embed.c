@@ -42,6 +42,8 @@ typedef struct {
     uint64_t            job;        /* 0 = free slot */
     char               *query;      /* owned */
     size_t              k;
+    market_near_t       near;       /* the location filter, if has_near */
+    int                 has_near;
     node_embed_done_fn *done;
     void               *arg;
     int                 timer;
@@ -580,12 +582,13 @@ s_meta (node_embed_t *self, int provider, const char *semantic, uint64_t embed_m
 
 /*  Run the search now: fused when vector is given, else lexical. */
 static int
-s_run (node_embed_t *self, const char *query, size_t k, const float *vector, size_t dim,
-       const char *model, json_t *meta, json_t **output)
+s_run (node_embed_t *self, const char *query, size_t k, const market_near_t *near,
+       const float *vector, size_t dim, const char *model, json_t *meta, json_t **output)
 {
     market_semantic_t sem = { vector? self->cache: NULL, model, vector, dim, meta };
-    int rc = market_semantic_search (market_view (self->market), eventlog_membership (self->log),
-                                     query, k, &sem, hearth_now_ms (), output);
+    int rc = market_semantic_search_near (market_view (self->market),
+                                          eventlog_membership (self->log), query, k, near, &sem,
+                                          hearth_now_ms (), output);
     if (vector)
         self->searches_fused++;
     else
@@ -602,7 +605,8 @@ s_search_finish (node_embed_t *self, s_search_t *s, const float *vector, size_t 
     json_t *meta = s_meta (self, s_provider_now (self, s->provider, s->provider_id), semantic,
                            hearth_mono_ms () - s->started_ms, error);
     json_t *output = NULL;
-    int rc = s_run (self, s->query, s->k, vector, dim, model, meta, &output);
+    int rc = s_run (self, s->query, s->k, s->has_near? &s->near: NULL, vector, dim, model, meta,
+                    &output);
     json_decref (meta);
     node_embed_done_fn *done = s->done;
     void *arg = s->arg;
@@ -642,7 +646,9 @@ node_embed_search (node_embed_t *self, const json_t *input, node_embed_done_fn *
     *message = NULL;
     const char *query;
     size_t k;
-    int rc = market_search_input (input, &query, &k, message);
+    market_near_t near;
+    int has_near;
+    int rc = market_search_input (input, &query, &k, &near, &has_near, message);
     if (rc != HEARTH_OK)
         return rc;
     market_search_refresh (self->market, hearth_now_ms ());
@@ -656,7 +662,7 @@ node_embed_search (node_embed_t *self, const json_t *input, node_embed_done_fn *
             self->searches_busy++;
         json_t *meta = s_meta (self, provider == -2? -2: provider,
                                provider == -2? "no_provider": "busy", 0, NULL);
-        rc = s_run (self, query, k, NULL, 0, NULL, meta, output);
+        rc = s_run (self, query, k, has_near? &near: NULL, NULL, 0, NULL, meta, output);
         json_decref (meta);
         return rc;
     }
@@ -684,6 +690,8 @@ node_embed_search (node_embed_t *self, const json_t *input, node_embed_done_fn *
     }
     slot->job = job;
     slot->k = k;
+    slot->near = near;
+    slot->has_near = has_near;
     slot->done = done;
     slot->arg = arg;
     slot->provider = provider;

@@ -117,8 +117,12 @@ node_render_posts (FILE *out, const json_t *output, int with_score)
         fprintf (out, "no posts\n");
         return;
     }
+    //  With a location filter every post carries distance_km: show it
+    int with_distance = json_is_number (json_object_get (json_array_get (posts, 0), "distance_km"));
     if (with_score)
         fprintf (out, "%-7s ", "SCORE");
+    if (with_distance)
+        fprintf (out, "%9s ", "DISTANCE");
     node_render_cell (out, "EVENT_ID", S_ID_WIDTH);
     fputc (' ', out);
     node_render_cell (out, "LAMPORT", S_LAMPORT_WIDTH);
@@ -135,6 +139,13 @@ node_render_posts (FILE *out, const json_t *output, int with_score)
         char number [32], tags [256];
         if (with_score)
             fprintf (out, "%-7.3f ", json_number_value (json_object_get (post, "score")));
+        if (with_distance) {
+            double km = json_number_value (json_object_get (post, "distance_km"));
+            if (km < 1)
+                fprintf (out, "%7.0f m ", km * 1000);
+            else
+                fprintf (out, "%6.*f km ", km < 100? 2: 0, km);
+        }
         node_render_cell (out, s_str (post, "event_id"), S_ID_WIDTH);
         fputc (' ', out);
         snprintf (number, sizeof number, "%lld", s_int (post, "lamport"));

@@ -57,6 +57,15 @@
 #       set in tests/search, then for each of SCALES (default
 #       100000,1000000) synthetic posts the index build time, memory per
 #       post and p50/p99 latency per class. See docs/performance.md.
+#   scripts/bench.sh near [N] [bench_near options...]
+#       Release build, then bench_near: N (default 100000) located posts
+#       (60 % around ten towns, 40 % over a country-sized box) in one
+#       process; market.list p50/p99 (thread CPU time and wall clock) with
+#       a location filter of 0.5, 2, 10 and 50 km at random centres, newest
+#       first and by distance, against market.list without a filter (the
+#       baseline, same run) and against the filter done as a plain scan;
+#       the spatial index's first build and bytes per post. See
+#       docs/performance.md, "Near me".
 #
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
@@ -139,6 +148,13 @@ case "$cmd" in
         trap 'kill "$server" 2>/dev/null || true; rm -f "$portfile"' EXIT
         for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
         "$BUILD_DIR/bench/bench_fused" "$n" --url "http://127.0.0.1:$(cat "$portfile")/v1/embeddings" "$@"
+        ;;
+    near)
+        n="${1:-100000}"
+        shift || true
+        build bench_near
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        "$BUILD_DIR/bench/bench_near" "$n" "$@"
         ;;
     search)
         scales="${1:-100000,1000000}"

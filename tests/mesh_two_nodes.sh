@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mesh_two_nodes.sh — two nodes converge: a post on either
 # node is listed on the other; remote market.list/search over the mesh as a
-# member (post/expire refused); `id` shows the peer address; `peers`; the
+# member (post/expire refused; a location filter checked by the remote node); `id` shows the peer address; `peers`; the
 # mesh stats in JSON and in promtool-valid Prometheus text.
 TEST_NAME=mesh_two_nodes
 . "$(dirname "$0")/node_lib.sh"
@@ -35,6 +35,11 @@ REMOTE=$(ctl "$B" --json --node "$NODE_1_ADDRESS" market list)
 assert_json "$REMOTE" "sorted(p['event_id'] for p in d['posts']) == sorted(['$E1', '$E2'])" "remote list"
 assert_json "$(ctl "$B" --json --node "$NODE_1_ADDRESS" market search ladder)" "d['posts'][0]['event_id'] == '$E1'" "remote search"
 ctl "$B" --node "$NODE_1_ADDRESS" market list | grep -q "ladder from A" || fail "human remote list"
+# A location filter reaches the remote node's checks: neither post has a location
+assert_json "$(ctl "$B" --json --node "$NODE_1_ADDRESS" market list --near 0,0 --radius-km 20037.5)" "d['posts'] == []" "remote list near: unlocated posts left out"
+assert_json "$(ctl "$B" --json --node "$NODE_1_ADDRESS" market search ladder --near 0,0 --radius-km 20037.5 --order distance)" "d['posts'] == []" "remote search near"
+expect_exit 1 ctl "$B" --json --node "$NODE_1_ADDRESS" market list --near 52.52,13.4 --radius-km 99999
+assert_json "$OUT" "d['error'] == 'bad_request' and 'location_filter.radius_km' in d['message']" "remote bad filter names the field"
 expect_exit 1 ctl "$B" --node "$NODE_1_ADDRESS" market post --category info --title x --body y
 [[ "$OUT" == *unauthorized* ]] || fail "remote post not refused: $OUT"
 expect_exit 1 ctl "$B" --json --node "$NODE_1_ADDRESS" call node.stats

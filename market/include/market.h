@@ -3,14 +3,17 @@
     capabilities").
 
     Registers a market_view_t with the event log and serves:
-      market.list    {category?, tags?, since_lamport?, limit?} -> {posts, max_lamport}
+      market.list    {category?, tags?, since_lamport?, limit?, location_filter?, order?}
+                                                                -> {posts, max_lamport}
       market.get     {event_id}                                  -> {post}      (Hearth extra, local)
       market.post    {client_id?, category, title, body, location?, tags?, ttl_seconds?}
                                                                 -> {event_id, lamport}
       market.expire  {event_id, reason, client_id?}              -> {event_id, lamport}
       market.update  {event_id (or post_id), title?, body?, tags?, location? (null
                       removes it), ttl_seconds?, client_id?}      -> {event_id, lamport}
-      market.search  {query, k?}                                 -> {posts (each + score), max_lamport}
+      market.search  {query, k?, location_filter?, order?}       -> {posts (each + score), max_lamport}
+    location_filter is {center: {lat, lng}, radius_km} (docs/market.md,
+    "Near me"): posts then carry distance_km; order "distance" sorts by it.
     Inputs and outputs are jansson objects in the docs/protocol.md shapes (ids as
     "ed25519:<b64url>", times RFC 3339 UTC). The service never writes posts
     directly: post, expire and update append events through the event log.
@@ -112,9 +115,12 @@ market_view_t *market_view (market_t *self);
 int market_handle (market_t *self, const char *capability, const json_t *input,
                    const uint8_t caller [32], uint64_t now_ms, json_t **output, char **message);
 
-/*  Validate a market.search input {query, k?}: 0 with *query (borrowed
-    from input) and *k, or HEARTH_EINVAL with *message. */
-int market_search_input (const json_t *input, const char **query, size_t *k, char **message);
+/*  Validate a market.search input {query, k?, location_filter?, order?}:
+    0 with *query (borrowed from input), *k, and *has_near (1 if a
+    location_filter was given, then *near filled, by_distance for order
+    "distance"), or HEARTH_EINVAL with *message naming the field. */
+int market_search_input (const json_t *input, const char **query, size_t *k, market_near_t *near,
+                         int *has_near, char **message);
 
 /*  Before a search: pick up a changed synonyms.txt and dictionaries
     compiled since (market_dict.h); at most one file check a second. */

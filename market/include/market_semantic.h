@@ -51,6 +51,16 @@ int market_semantic_search (market_view_t *view, const membership_t *members, co
                             size_t k, const market_semantic_t *semantic, uint64_t now_ms,
                             json_t **output);
 
+/*  The same among the posts within near's circle (NULL = all; see
+    market_near_t): both sides keep only posts within it, each post gets
+    distance_km, and with near->by_distance the k best are returned
+    nearest first (equal distances in ranking order). HEARTH_EINVAL if
+    near is not a valid circle. */
+int market_semantic_search_near (market_view_t *view, const membership_t *members,
+                                 const char *query, size_t k, const market_near_t *near,
+                                 const market_semantic_t *semantic, uint64_t now_ms,
+                                 json_t **output);
+
 /*  A post the semantic side lacks (borrowed for the call) and the hash of
     its text; non-zero stops the visit. */
 typedef int (market_semantic_missing_fn) (void *arg, const market_post_t *post, uint64_t text_hash);

@@ -75,7 +75,20 @@ typedef struct {
     uint64_t       updated_at_ms;    /* wall clock of the author's newest .updated, 0 if none */
     size_t         history;          /* the author's distinct .updated events (at most
                                         MARKET_VIEW_MAX_HISTORY), 0 if never edited */
+    int            has_distance;     /* 1 if read with a location filter (market_near_t) */
+    double         distance_km;      /* to its centre, if has_distance */
 } market_post_t;
+
+/*  A location filter ("near me", docs/market.md): posts whose effective
+    location is within radius_km of (lat, lng) on the sphere
+    (market_geo.h: haversine, mean Earth radius). A post without a
+    location is left out. Values must pass market_geo_circle_init (lat
+    -90..90, lng -180..180, 0 < radius_km <= 20037.5, all finite); an
+    invalid one matches nothing. */
+typedef struct {
+    double lat, lng, radius_km;
+    int    by_distance;              /* list: nearest first instead of newest first */
+} market_near_t;
 
 /*  A list query (docs/protocol.md, "market.list"). Tags match ANY: a post is listed if it
     has at least one of the given tags (case-insensitive); none = all. */
@@ -85,6 +98,7 @@ typedef struct {
     size_t       n_tags;
     uint64_t     since_lamport;      /* exclusive: lamport > since_lamport */
     size_t       limit;              /* 0 = MARKET_LIST_DEFAULT_LIMIT; capped at MAX */
+    const market_near_t *near;       /* borrowed; NULL = no location filter */
 } market_query_t;
 
 market_view_t *market_view_new (void);
@@ -96,7 +110,9 @@ void market_view_reset (market_view_t *self);
 
 /*  Active posts matching q (not expired by claim under `members`,
     now_ms < expires_at, created_at <= now_ms + EVENT_MAX_FUTURE_SKEW_MS),
-    newest first by (lamport, event_id) descending.
+    newest first by (lamport, event_id) descending. With q->near: only
+    posts within its circle, each with distance_km, and with by_distance
+    nearest first (equal distances newest first).
     Fills out[0..cap) and returns the count written. */
 size_t market_view_list (market_view_t *self, const market_query_t *q, const membership_t *members,
                          uint64_t now_ms, market_post_t *out, size_t cap);
@@ -169,6 +185,17 @@ int  market_view_digest (market_view_t *self, uint8_t out [32]);
 int  market_view_search (market_view_t *self, const char *query, size_t k,
                          const membership_t *members, uint64_t now_ms,
                          market_post_t *out, double *scores);
+
+/*  The same among the posts within near's circle (NULL = all), each
+    with distance_km: the k most relevant of them, best first. */
+int  market_view_search_near (market_view_t *self, const char *query, size_t k,
+                              const market_near_t *near, const membership_t *members,
+                              uint64_t now_ms, market_post_t *out, double *scores);
+
+/*  Bytes the spatial index holds, and the posts in it (0 before the
+    first query with a location filter). */
+size_t market_view_geo_bytes (const market_view_t *self);
+size_t market_view_geo_size (const market_view_t *self);
 
 /*  The search resources (both borrowed until the next call or destroy;
     NULL = none): the lexicon (compound parts, translations, synonyms) and
