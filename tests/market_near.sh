@@ -62,6 +62,18 @@ assert_json "$OUT" "[p['event_id'] for p in d['posts']] == ['$POTSDAM', '$ALEX',
 OUT=$(ctl "$D" market search leiter --near 52.39,13.06 --radius-km 100 --order distance)
 printf '%s\n' "$OUT" | head -1 | grep -q "SCORE *DISTANCE" || fail "search text columns: $OUT"
 
+step "an edited place moves the post; a removed place drops it from the filter"
+ctl "$D" market update "$EAST" --location 52.3906,13.0650,Potsdam >/dev/null || fail "update --location"
+OUT=$(ctl "$D" --json market list --near 52.5219,13.4132 --radius-km 2)
+assert_json "$OUT" "[p['event_id'] for p in d['posts']] == ['$ALEX']" "moved away: no longer within 2 km"
+OUT=$(ctl "$D" --json market list --near 52.3906,13.0645 --radius-km 2 --order distance)
+assert_json "$OUT" "[p['event_id'] for p in d['posts']] == ['$POTSDAM', '$EAST']" "moved to Potsdam"
+ctl "$D" market update "$EAST" --no-location >/dev/null || fail "update --no-location"
+OUT=$(ctl "$D" --json market list --near 52.3906,13.0645 --radius-km 2)
+assert_json "$OUT" "[p['event_id'] for p in d['posts']] == ['$POTSDAM']" "place removed: left out"
+OUT=$(ctl "$D" --json market search leiter --near 52.3906,13.0645 --radius-km 2)
+assert_json "$OUT" "[p['event_id'] for p in d['posts']] == ['$POTSDAM']" "search: place removed, left out"
+
 step "bad filters: the node names the field"
 expect_exit 1 ctl "$D" --json market list --near 91,13 --radius-km 2
 assert_json "$OUT" "d['error'] == 'bad_request' and 'location_filter.center.lat' in d['message']" "lat 91"
