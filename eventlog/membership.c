@@ -1028,6 +1028,13 @@ membership_revoked (const membership_t *self, const uint8_t key [32])
     return m && m->revoked;
 }
 
+const char *
+membership_revoked_by (const membership_t *self, const uint8_t key [32])
+{
+    const s_member_t *m = s_member (self, key);
+    return m && m->revoked? m->revoked_by: NULL;
+}
+
 /*  Linear over the invite slots: called once per ZAP handshake, not per
     event, and bounded by MEMBERSHIP_MAX_INVITES. Whether an invite is
     live is judged by the local clock here: admission is local. */

@@ -142,6 +142,9 @@ int membership_apply (membership_t *self, const event_t *ev);
 int membership_level (const membership_t *self, const uint8_t key [32]);
 /*  1 if the key was revoked. */
 int membership_revoked (const membership_t *self, const uint8_t key [32]);
+/*  The event id (borrowed) of the signature that completed the key's
+    revocation, or NULL if the key is not revoked. */
+const char *membership_revoked_by (const membership_t *self, const uint8_t key [32]);
 /*  1 if key is the invitee of an invite not yet redeemed by a join, not
     expired at now_ms, and the key is not revoked; else 0. (ZAP admits such a
     key so it can fetch the log and publish its join.) */
