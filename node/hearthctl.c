@@ -466,7 +466,7 @@ main (int argc, char *argv [])
     }
     /*  Groups get their own word first (hearthctl_cmd_market reads
         argv [1]); a subcommand of its own gets its word as argv [0]. */
-    if (command->run == hearthctl_cmd_market)
+    if (command->run == hearthctl_cmd_market || command->run == hearthctl_cmd_member)
         return command->run (&ctl, n_words, words);
     return command->run (&ctl, n_words - consumed + 1, words + consumed - 1);
 }
