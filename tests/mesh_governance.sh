@@ -8,7 +8,8 @@
 #     endorsements (`member endorse` on nodes 3 and 1), and takes effect on
 #     the last one: every node closes its links with node 5, node 5's redial
 #     is refused, its new post reaches nobody, and the newcomer's invite
-#     (signed by node 5) can no longer be redeemed;
+#     (signed by node 5) can no longer be redeemed; its earlier post stays
+#     until trusted node 2 expires it as stale;
 #   - a demotion: node 2 proposes to demote node 3, two may sign, the
 #     founder's endorsement completes it;
 #   - the cap: with no other trusted member left, the founder demotes node 2
@@ -62,7 +63,7 @@ step "node 5 invites a newcomer and posts"
 NEWCOMER_DIR="$WORK/newcomer"
 NEWCOMER_ID=$(ctl "$NEWCOMER_DIR" init --identity-only 2>/dev/null)
 ctl "$NODE_5_DIR" invite "$NEWCOMER_ID" --out "$WORK/newcomer-invite.json" >/dev/null || fail "node 5 could not invite"
-post "$NODE_5_DIR" "before revocation" >/dev/null
+EARLIER=$(post "$NODE_5_DIR" "before revocation")
 cluster wait-converged "$C" "$MESH_DEADLINE_S" >/dev/null || fail "the cluster did not converge"
 
 step "node 2 proposes to revoke node 5; it waits for two more signatures"
@@ -121,6 +122,9 @@ for i in 1 2 3 4; do
     has_post "$C/n$i" "before revocation" || fail "node 5's earlier post vanished on node $i"
 done
 lacks_post "$NODE_5_DIR" "members news" || fail "the revoked node still receives posts"
+# A trusted member takes the revoked author's earlier post down as stale.
+ctl "$NODE_2_DIR" market expire "$EARLIER" --reason stale >/dev/null || fail "trusted node 2 could not expire node 5's post"
+wait_until "$MESH_DEADLINE_S" lacks_post "$NODE_4_DIR" "before revocation" || fail "the stale expiry did not reach node 4"
 cluster stop "$C" 5 >/dev/null
 ctl "$NEWCOMER_DIR" join "$WORK/newcomer-invite.json" --peer "$NODE_1_ADDRESS" >/dev/null || fail "newcomer join (local step)"
 DENIED_1=$(stat_of "$NODE_1_DIR" "d['mesh']['zap_denied']")
