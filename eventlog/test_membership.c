@@ -410,6 +410,86 @@ HT_TEST (test_governance_cap)
     s_world_free (&w);
 }
 
+/*  Hostile signatures: windows out of bounds, an endorsement that names
+    itself or carries a window, a flood of proposals past the per-member
+    cap, a policy asking for more than MEMBERSHIP_MAX_SIGNATURES. */
+HT_TEST (test_governance_hostile)
+{
+    s_world_t w;
+    s_world_init (&w, 12);
+    s_created (&w, 1000000, 0xFFFFFFFFu);
+    s_member (&w, ROOT, T1, HEARTH__LEVEL__LEVEL_TRUSTED, 2, 1);
+    for (int i = 0; X + i < 12; i++)
+        s_member (&w, ROOT, X + i, HEARTH__LEVEL__LEVEL_MEMBER, (uint64_t) (4 + 2 * i), 1);
+    size_t order [64];
+    for (size_t i = 0; i < w.n; i++)
+        order [i] = i;
+    membership_t *m = s_deliver (&w, order);
+    Hearth__Event d = HEARTH__EVENT__INIT;
+    Hearth__MemberChange c = HEARTH__MEMBER_CHANGE__INIT;
+    c.target.data = (uint8_t *) s_key (&w, X);
+    c.target.len = 32;
+    d.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED;
+    d.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_CHANGE;
+    d.member_change = &c;
+    char id [ULID_SIZE], first [ULID_SIZE];
+    /*  A window longer than MEMBERSHIP_PROPOSAL_MAX_TTL_MS, or already over. */
+    c.expires_at_ms = T0_MS + 100 + MEMBERSHIP_PROPOSAL_MAX_TTL_MS + 1;
+    s_take (&w, &d, T1, 100, id);
+    HT_CHECK_EQ_INT (membership_check (m, w.ev [w.n - 1]), EVENT_REJECT_TYPE_RULE);
+    c.expires_at_ms = T0_MS + 100;
+    s_take (&w, &d, T1, 100, id);
+    HT_CHECK_EQ_INT (membership_check (m, w.ev [w.n - 1]), EVENT_REJECT_TYPE_RULE);
+    /*  A policy of 2^32-1 means MEMBERSHIP_MAX_SIGNATURES, capped by the two
+        eligible (root, t1): the proposal waits for one more. */
+    c.expires_at_ms = T0_MS + 100 + HOUR_MS;
+    s_take (&w, &d, T1, 100, first);
+    HT_CHECK_EQ_INT (membership_check (m, w.ev [w.n - 1]), EVENT_REJECT_NONE);
+    HT_CHECK_EQ_INT (membership_apply (m, w.ev [w.n - 1]), 0);
+    membership_proposal_t prop;
+    HT_CHECK_EQ_INT (membership_proposal_find (m, first, &prop), 0);
+    HT_CHECK_EQ_INT (prop.threshold, 2);
+    HT_CHECK_EQ_INT (prop.state, MEMBERSHIP_PROPOSAL_OPEN);
+    /*  An endorsement with a window of its own, or of an unknown proposal. */
+    c.proposal_event_id = first;
+    s_take (&w, &d, ROOT, 101, id);
+    HT_CHECK_EQ_INT (membership_check (m, w.ev [w.n - 1]), EVENT_REJECT_TYPE_RULE);
+    c.expires_at_ms = 0;
+    char unknown [ULID_SIZE];
+    tu_ulid (T0_MS, 999999, unknown);
+    c.proposal_event_id = unknown;
+    s_take (&w, &d, ROOT, 101, id);
+    HT_CHECK_EQ_INT (membership_check (m, w.ev [w.n - 1]), EVENT_REJECT_TYPE_RULE);
+    /*  An endorsement of another type than its proposal's. */
+    c.proposal_event_id = first;
+    d.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED;
+    c.new_level = HEARTH__LEVEL__LEVEL_MEMBER;
+    s_take (&w, &d, ROOT, 101, id);
+    HT_CHECK_EQ_INT (membership_check (m, w.ev [w.n - 1]), EVENT_REJECT_TYPE_RULE);
+    d.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED;
+    c.new_level = HEARTH__LEVEL__LEVEL_NONE;
+    /*  t1 floods: eight open proposals, the ninth is refused. */
+    c.proposal_event_id = (char *) "";
+    c.expires_at_ms = T0_MS + 200 + HOUR_MS;
+    int accepted = 1;                       /* first */
+    for (int i = 0; i < 12; i++) {
+        c.target.data = (uint8_t *) s_key (&w, Y + (i % 6));
+        s_take (&w, &d, T1, (uint64_t) (200 + i), id);
+        if (membership_check (m, w.ev [w.n - 1]) == EVENT_REJECT_NONE) {
+            HT_CHECK_EQ_INT (membership_apply (m, w.ev [w.n - 1]), 0);
+            accepted++;
+        }
+    }
+    HT_CHECK_EQ_INT (accepted, MEMBERSHIP_PROPOSALS_PER_MEMBER);
+    /*  Once they expired by t1's own later signature, room again. */
+    c.target.data = (uint8_t *) s_key (&w, X);
+    c.expires_at_ms = T0_MS + 300 + 2 * HOUR_MS + HOUR_MS;
+    s_take (&w, &d, T1, 300 + 2 * HOUR_MS, id);
+    HT_CHECK_EQ_INT (membership_check (m, w.ev [w.n - 1]), EVENT_REJECT_NONE);
+    membership_destroy (&m);
+    s_world_free (&w);
+}
+
 /*  An old snapshot (rules version 2) is refused, so the log rebuilds it. */
 HT_TEST (test_snapshot_old_rules)
 {
@@ -439,6 +519,7 @@ main (void)
     HT_RUN (test_governance_shuffle);
     HT_RUN (test_governance_mutual_revocation);
     HT_RUN (test_governance_cap);
+    HT_RUN (test_governance_hostile);
     HT_RUN (test_snapshot_old_rules);
     return ht_summary ();
 }
