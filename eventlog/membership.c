@@ -11,6 +11,12 @@
     stalled the node for seconds). Each member lists the slots of its own
     pending invites, so its budget is checked and its expired invites pruned
     in O(its invites). Snapshots sort, so equal views give equal bytes.
+    Governance: the signatures that counted, sorted by (lamport, event_id,
+    author), and every level and revocation is the result of replaying
+    them over the members' base levels (s_replay: pure, it builds its own
+    scratch state, so membership_check can replay with a candidate inserted
+    without touching the view); membership_apply keeps the signature and
+    commits a fresh replay.
     Invariants: n_current = number of unrevoked members; an invite slot is
     free iff its level is 0; a pending invite's slot is in its inviter's
     list exactly once; the indexes hold exactly the members and the pending
