@@ -305,7 +305,8 @@ s_structure_ok (const Hearth__Event *e)
         case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED: {
             const Hearth__MemberChange *p = e->member_change;
             if (e->payload_case != HEARTH__EVENT__PAYLOAD_MEMBER_CHANGE || !p
-            ||  !s_key_ok (&p->target) || !s_text_ok (p->reason, EVENT_MAX_LABEL_BYTES, 0))
+            ||  !s_key_ok (&p->target) || !s_text_ok (p->reason, EVENT_MAX_LABEL_BYTES, 0)
+            ||  (p->proposal_event_id && *p->proposal_event_id && !ulid_valid (p->proposal_event_id)))
                 return 0;
             if (e->type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED)
                 return p->new_level == HEARTH__LEVEL__LEVEL_NONE;

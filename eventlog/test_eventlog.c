@@ -1095,12 +1095,15 @@ HT_TEST (test_reject_reasons)
         frames_take (&f, tu_sign_raw (&p.ev, w.m [2], &len), &len);
         expect [f.n - 1] = EVENT_REJECT_CONFLICT;
     }
-    /*  REVOKED: m[1] (trusted) revokes m[3]; m[3] then posts. */
+    /*  REVOKED: m[1] (trusted) proposes to revoke m[3], the root endorses
+        (two eligible signers: the threshold 3 is capped at 2); m[3] then
+        posts. */
     {
         Hearth__Event d;
         Hearth__MemberChange c;
         s_change_draft (&d, &c, HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED, w.m [3], 0);
-        char rid [ULID_SIZE];
+        c.expires_at_ms = T0_MS + HOUR_MS;
+        char rid [ULID_SIZE], eid [ULID_SIZE];
         tu_ulid (T0_MS, 113, rid);
         d.schema_version = 1;
         d.event_id = rid;
@@ -1112,9 +1115,22 @@ HT_TEST (test_reject_reasons)
         d.author.len = 32;
         frames_take (&f, tu_sign_raw (&d, w.m [1], &len), &len);
         expect [f.n - 1] = EVENT_REJECT_NONE;
-        frames_take (&f, s_post_frame (w.m [3], cid, head + 8, 114, "Still here?", &len), &len);
+        /*  The root's endorsement. */
+        tu_ulid (T0_MS, 116, eid);
+        d.event_id = eid;
+        d.lamport = head + 8;
+        c.expires_at_ms = 0;
+        c.proposal_event_id = rid;
+        d.author.data = (uint8_t *) identity_public_key (w.root);
+        frames_take (&f, tu_sign_raw (&d, w.root, &len), &len);
+        expect [f.n - 1] = EVENT_REJECT_NONE;
+        frames_take (&f, s_post_frame (w.m [3], cid, head + 9, 114, "Still here?", &len), &len);
         expect [f.n - 1] = EVENT_REJECT_REVOKED;
         /*  A plain member may not revoke. */
+        d.event_id = rid;
+        d.lamport = head + 7;
+        c.proposal_event_id = (char *) "";
+        c.expires_at_ms = T0_MS + HOUR_MS;
         d.author.data = (uint8_t *) identity_public_key (w.m [2]);
         d.member_change->target.data = (uint8_t *) identity_public_key (w.m [4]);
         tu_ulid (T0_MS, 115, rid);
@@ -1198,15 +1214,33 @@ HT_TEST (test_membership_rules)
     HT_CHECK_EQ_INT (membership_level (m, identity_public_key (a)), HEARTH__LEVEL__LEVEL_TRUSTED);
     s_change_draft (&d, &ch, HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED, root, HEARTH__LEVEL__LEVEL_MEMBER);
     HT_CHECK_EQ_INT (eventlog_append_local (log, root, &d, T0_MS + 8, NULL), HEARTH_EUNAUTHORIZED);
-    /*  Revoke: trusted a revokes member b; b cannot post or rejoin. */
+    /*  Revoke: trusted a proposes to revoke member b, which waits for a
+        second signature (two eligible: the root and a); the root's
+        endorsement completes it; b cannot post or rejoin. */
     s_change_draft (&d, &ch, HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED, b, 0);
-    HT_CHECK_EQ_INT (eventlog_append_local (log, a, &d, T0_MS + 9, NULL), 0);
+    ch.expires_at_ms = T0_MS + HOUR_MS;
+    event_t *proposal = NULL;
+    HT_CHECK_EQ_INT (eventlog_append_local (log, a, &d, T0_MS + 9, &proposal), 0);
+    HT_CHECK_EQ_INT (membership_level (m, identity_public_key (b)), HEARTH__LEVEL__LEVEL_MEMBER);
+    membership_proposal_t prop;
+    HT_CHECK_EQ_INT (membership_proposal_find (m, proposal? event_id (proposal): "", &prop), 0);
+    HT_CHECK_EQ_INT (prop.state, MEMBERSHIP_PROPOSAL_OPEN);
+    HT_CHECK_EQ_INT (prop.threshold, 2);
+    HT_CHECK_EQ_INT (prop.n_signers, 1);
+    /*  The same signer twice does not count; b may not sign its own. */
+    ch.expires_at_ms = 0;
+    ch.proposal_event_id = proposal? (char *) event_id (proposal): (char *) "";
+    HT_CHECK_EQ_INT (eventlog_append_local (log, a, &d, T0_MS + 9, NULL), HEARTH_EUNAUTHORIZED);
+    HT_CHECK_EQ_INT (eventlog_append_local (log, b, &d, T0_MS + 9, NULL), HEARTH_EUNAUTHORIZED);
+    HT_CHECK_EQ_INT (eventlog_append_local (log, root, &d, T0_MS + 9, NULL), 0);
+    event_destroy (&proposal);
     HT_CHECK_EQ_INT (membership_level (m, identity_public_key (b)), HEARTH__LEVEL__LEVEL_NONE);
     HT_CHECK_EQ_INT (s_post (log, b, NULL, "Hi", T0_MS + 10, NULL), HEARTH_EREVOKED);
     HT_CHECK_EQ_INT (s_invite (log, root, b, HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + HOUR_MS, T0_MS + 11, inv_c),
                      HEARTH_EUNAUTHORIZED);
     /*  The root cannot be revoked. */
     s_change_draft (&d, &ch, HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED, root, 0);
+    ch.expires_at_ms = T0_MS + HOUR_MS;
     HT_CHECK_EQ_INT (eventlog_append_local (log, a, &d, T0_MS + 12, NULL), HEARTH_EUNAUTHORIZED);
     /*  Expired invite on the local side. */
     HT_CHECK_EQ_INT (s_invite (log, root, c, HEARTH__LEVEL__LEVEL_MEMBER, T0_MS + 20, T0_MS + 13, inv_c), 0);

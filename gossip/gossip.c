@@ -1467,9 +1467,14 @@ gossip_peers_json (gossip_t *self)
         json_t *lag = json_null ();
         if (l->head_known)
             lag = json_integer (gossip_lag (l->peer_head, head));
+        /*  The peer's membership level now (an invitee: "none"). */
+        static const char *levels [] = { "none", "member", "trusted", "anchor" };
+        const membership_t *m = eventlog_membership (self->log);
+        int level = m? membership_level (m, l->key): 0;
         json_array_append_new (peers, json_pack (
-            "{s:s, s:s, s:o, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:o}",
+            "{s:s, s:s, s:s, s:o, s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:o}",
             "node_id", l->node_id, "short_id", l->short_id,
+            "level", level >= 0 && level <= 3? levels [level]: "none",
             "address", *l->address? json_string (l->address): json_null (),
             "direction", l->outgoing? "out": "in",
             "connected", l->connected,

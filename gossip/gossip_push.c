@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gossip_internal.h"
+#include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "hearth_vec.h"
@@ -154,7 +155,20 @@ gossip_accept_hook (void *arg, const event_t *ev, const void *origin)
         included); an invite only widens it, so the tick does. */
     Hearth__EventType type = event_body (ev)->type;
     if (type == HEARTH__EVENT_TYPE__COMMUNITY_CREATED || type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED
-    ||  type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED) {
+    ||  type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED
+    ||  type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED
+    ||  type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_PROMOTED) {
+        /*  A revocation takes effect on the signature that completes it
+            (an endorsement, or a demotion that lowers the cap): whichever
+            signature arrives, the links are checked at once. */
+        const Hearth__MemberChange *change = event_body (ev)->member_change;
+        const char *by = change? membership_revoked_by (eventlog_membership (self->log),
+                                                        change->target.data): NULL;
+        if (by && strcmp (by, event_id (ev)) == 0) {
+            char who [HEARTH_SHORT_ID_SIZE];
+            hearth_short_id_format (change->target.data, who);
+            hlog_info (S_LOG, "revocation of %s took effect (signature %s): closing its links", who, by);
+        }
         gossip_links_recheck (self);
         gossip_tick_soon (self);            /* close, dial, promote learned addresses */
     }

@@ -135,6 +135,40 @@ static const s_command_t s_commands [] = {
       "  --radius-km N      the radius in km (more than 0, at most 20037.5)\n"
       "  --order O          relevance (default) or distance: the k most relevant, nearest\n"
       "                     first\n" },
+    { "member", NULL, "member list|promote|demote|revoke|endorse|proposals ...",
+      "moderation: trusted members, demotion, revocation", "" },
+    { "member list", hearthctl_cmd_member, "member list",
+      "the community's members: level, who added them, since when, revoked",
+      "Levels: member, trusted (may moderate), anchor (may promote); the founder is an anchor.\n" },
+    { "member promote", hearthctl_cmd_member,
+      "member promote NODE_ID [--level trusted|anchor] [--reason TEXT] [--ttl SECONDS]",
+      "make a member trusted (an anchor's signature; anchor: the founder's)",
+      "  NODE_ID            the member: full NodeID, short id, or a prefix naming one member\n"
+      "  --level LEVEL      trusted (default) or anchor\n"
+      "  --reason TEXT      shown with the event (at most 120 bytes)\n"
+      "  --ttl SECONDS      how long others may endorse it (default 604800, at most 2592000)\n" },
+    { "member demote", hearthctl_cmd_member,
+      "member demote NODE_ID [--level member|trusted] [--reason TEXT] [--ttl SECONDS]",
+      "propose to lower a member's level (takes effect with enough signatures)",
+      "  NODE_ID            the member: full NodeID, short id, or a prefix naming one member\n"
+      "  --level LEVEL      member (default) or trusted\n"
+      "  --reason TEXT      shown with the event (at most 120 bytes)\n"
+      "  --ttl SECONDS      how long others may endorse it (default 604800, at most 2592000)\n"
+      "Takes effect once the community's min_signatures_to_demote (default 3) trusted or anchor\n"
+      "members signed, or all who may sign if fewer.\n" },
+    { "member revoke", hearthctl_cmd_member, "member revoke NODE_ID [--reason TEXT] [--ttl SECONDS]",
+      "propose to revoke a key for good (takes effect with enough signatures)",
+      "  NODE_ID            the member: full NodeID, short id, or a prefix naming one member\n"
+      "  --reason TEXT      shown with the event (at most 120 bytes)\n"
+      "  --ttl SECONDS      how long others may endorse it (default 604800, at most 2592000)\n"
+      "Takes effect once the community's min_signatures_to_revoke (default 3) trusted or anchor\n"
+      "members signed, or all who may sign if fewer. Then every node closes the key's links,\n"
+      "refuses its new events and its pending invites.\n" },
+    { "member endorse", hearthctl_cmd_member, "member endorse PROPOSAL_ID",
+      "co-sign an open proposal", "  PROPOSAL_ID        from `hearthctl member proposals`\n" },
+    { "member proposals", hearthctl_cmd_member, "member proposals [--all]",
+      "open proposals with their signatures and threshold",
+      "  --all              also those that took effect, were moot or expired\n" },
     { "peers", hearthctl_cmd_peers, "peers [--known]",
       "peer links: node, direction, connected, last seen, lag, bytes",
       "  --known            the known-peer table instead: node, linked now, from, fails,\n"
@@ -457,7 +491,7 @@ main (int argc, char *argv [])
     }
     /*  Groups get their own word first (hearthctl_cmd_market reads
         argv [1]); a subcommand of its own gets its word as argv [0]. */
-    if (command->run == hearthctl_cmd_market)
+    if (command->run == hearthctl_cmd_market || command->run == hearthctl_cmd_member)
         return command->run (&ctl, n_words, words);
     return command->run (&ctl, n_words - consumed + 1, words + consumed - 1);
 }

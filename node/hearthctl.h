@@ -5,7 +5,8 @@
     calling hearthd), and one file per group of commands:
     hearthctl_admin.c (init, id, invite, join, repair: the identity, the
     community and the data dir), hearthctl_market.c (market post, list,
-    get, expire, search), hearthctl_node.c (stats, peers, events, call:
+    get, expire, search), hearthctl_member.c (member list, promote,
+    demote, revoke, endorse, proposals), hearthctl_node.c (stats, peers, events, call:
     a running node) and hearthctl_data.c (events export and import,
     backup: data in and out). Dependencies go one way: hearthctl.c calls the
     commands, the commands call hearthctl_common.c, which calls nothing of
@@ -143,6 +144,10 @@ int
 /*  hearthctl_market.c: argv [1] is the subcommand. */
 int
     hearthctl_cmd_market (hearthctl_t *ctl, int argc, char **argv);
+
+/*  hearthctl_member.c: argv [1] is the subcommand. */
+int
+    hearthctl_cmd_member (hearthctl_t *ctl, int argc, char **argv);
 
 /*  hearthctl_node.c */
 int

@@ -19,6 +19,7 @@
 #include "node_embed.h"
 #include "node_event_json.h"
 #include "node_invite.h"
+#include "node_members.h"
 #include "node_signer.h"
 #include <sodium.h>
 
@@ -603,6 +604,44 @@ s_community_invite (node_bus_t *self, const json_t *input, json_t **output, char
     return rc;
 }
 
+/* ---- member.* (node_members.h) ------------------------------------------ */
+
+static int
+s_member_list (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    return node_members_list (self->log, input, output, message);
+}
+
+static int
+s_member_promote (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    return node_members_promote (self->log, self->identity, input, output, message);
+}
+
+static int
+s_member_demote (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    return node_members_demote (self->log, self->identity, input, output, message);
+}
+
+static int
+s_member_revoke (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    return node_members_revoke (self->log, self->identity, input, output, message);
+}
+
+static int
+s_member_endorse (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    return node_members_endorse (self->log, self->identity, input, output, message);
+}
+
+static int
+s_member_proposals (node_bus_t *self, const json_t *input, json_t **output, char **message)
+{
+    return node_members_proposals (self->log, input, output, message);
+}
+
 /* ---- node.view_digest --------------------------------------------------- */
 
 typedef struct {
@@ -709,6 +748,10 @@ static const char *const s_backup_keys [] = { "dir", NULL };
 static const char *const s_invite_keys [] = { "node_id", "level", "ttl_seconds",
                                               "bootstrap_endpoints", NULL };
 static const char *const s_peers_keys [] = { "known", NULL };
+static const char *const s_member_change_keys [] = { "node_id", "level", "reason", "ttl_seconds", NULL };
+static const char *const s_member_revoke_keys [] = { "node_id", "reason", "ttl_seconds", NULL };
+static const char *const s_member_endorse_keys [] = { "proposal_id", NULL };
+static const char *const s_member_proposals_keys [] = { "all", NULL };
 static const struct {
     const char        *name;
     s_handler_fn      *handler;
@@ -723,7 +766,13 @@ static const struct {
     { "node.view_digest",  s_view_digest,      s_no_keys },
     { "community.invite",  s_community_invite, s_invite_keys },
     { "events.import",     s_events_import,    s_import_keys },
-    { "node.backup",       s_node_backup,      s_backup_keys }
+    { "node.backup",       s_node_backup,      s_backup_keys },
+    { "member.list",       s_member_list,      s_no_keys },
+    { "member.promote",    s_member_promote,   s_member_change_keys },
+    { "member.demote",     s_member_demote,    s_member_change_keys },
+    { "member.revoke",     s_member_revoke,    s_member_revoke_keys },
+    { "member.endorse",    s_member_endorse,   s_member_endorse_keys },
+    { "member.proposals",  s_member_proposals, s_member_proposals_keys }
 };
 
 int

@@ -24,6 +24,10 @@
       community.invite    {node_id, level?: "member"|"trusted", ttl_seconds?,
                            bootstrap_endpoints?: [NODE_ID@tcp://HOST:PORT, ...]}
                                                      -> the signed invite blob (node_invite.h)
+      member.list | member.promote | member.demote | member.revoke |
+      member.endorse | member.proposals
+                                                     -> node_members.h (governance,
+                                                        docs/decisions/0030)
     node.verify_views is a diagnostic: it re-folds the whole log into a fresh
     market view and compares digests with the live one (crash tests use it).
     node.view_digest is the cheap convergence check of the mesh tests: the

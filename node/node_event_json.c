@@ -62,6 +62,20 @@ s_time_json (uint64_t ms)
     return json_string (text);
 }
 
+/*  A governance signature's own fields (docs/decisions/0030): an
+    endorsement names its proposal; a proposal may carry its expiry.
+    (co_signers stays empty: co-signers are events of their own.) */
+static void
+s_change_extra (json_t *d, const Hearth__MemberChange *p)
+{
+    if (!d)
+        return;
+    if (p->proposal_event_id && *p->proposal_event_id)
+        json_object_set_new (d, "proposal_event_id", json_string (p->proposal_event_id));
+    if (p->expires_at_ms)
+        json_object_set_new (d, "expires_at", s_time_json (p->expires_at_ms));
+}
+
 static json_t *
 s_tags_json (char *const *tags, size_t n)
 {
@@ -116,6 +130,7 @@ s_data_json (const Hearth__Event *e)
             const Hearth__MemberChange *p = e->member_change;
             d = json_pack ("{s:o, s:s, s:[]}", "target_node_id", s_node_id_json (p->target.data),
                            "reason", p->reason, "co_signers");
+            s_change_extra (d, p);
             break;
         }
         case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_PROMOTED:
@@ -125,6 +140,7 @@ s_data_json (const Hearth__Event *e)
                            "new_level", s_level_name (p->new_level), "co_signers");
             if (d && p->reason && *p->reason)
                 json_object_set_new (d, "reason", json_string (p->reason));
+            s_change_extra (d, p);
             break;
         }
         case HEARTH__EVENT_TYPE__MARKET_POST_CREATED: {

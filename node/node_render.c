@@ -246,7 +246,7 @@ node_render_peers (FILE *out, const json_t *output)
                  "`peers` in hearth.cfg)\n");
         return;
     }
-    fprintf (out, "%-*s %-3s %-9s %-20s %8s %12s %12s  %s\n", S_AUTHOR_WIDTH, "NODE", "DIR",
+    fprintf (out, "%-*s %-7s %-3s %-9s %-20s %8s %12s %12s  %s\n", S_AUTHOR_WIDTH, "NODE", "LEVEL", "DIR",
              "CONNECTED", "LAST SEEN", "LAG", "BYTES IN", "BYTES OUT", "ADDRESS");
     size_t i, connected = 0;
     json_t *peer;
@@ -258,7 +258,9 @@ node_render_peers (FILE *out, const json_t *output)
         const char *seen = json_string_value (json_object_get (peer, "last_seen"));
         const char *address = json_string_value (json_object_get (peer, "address"));
         node_render_cell (out, node, S_AUTHOR_WIDTH);
-        fprintf (out, " %-3s %-9s %-20s %8lld %12lld %12lld  %s\n", s_str (peer, "direction"),
+        const char *level = json_string_value (json_object_get (peer, "level"));
+        fprintf (out, " %-7s %-3s %-9s %-20s %8lld %12lld %12lld  %s\n", level? level: "-",
+                 s_str (peer, "direction"),
                  up? "yes": "no", seen? seen: "never", s_int (peer, "lag"),
                  s_int (peer, "bytes_in"), s_int (peer, "bytes_out"), address? address: "-");
     }

@@ -37,7 +37,9 @@ assert_json "$(ctl "$D" --json market get "$(printf '%s' "$POSTED" | json "d['ev
 step "--help on every command, locally"
 SERVED=$(requests)
 for cmd in "init" "id" "invite" "join" "market" "market post" "market list" "market get" "market expire" \
-           "market search" "peers" "stats" "events" "events export" "events import" "backup" "repair" "call"; do
+           "market search" "peers" "stats" "events" "events export" "events import" "backup" "repair" "call" \
+           "member" "member list" "member promote" "member demote" "member revoke" "member endorse" \
+           "member proposals"; do
     # shellcheck disable=SC2086
     OUT=$("$HEARTHCTL" --data-dir "$D" $cmd --help) || fail "$cmd --help failed"
     [[ "$OUT" == "usage: hearthctl"*"$cmd"* ]] || fail "$cmd --help: $OUT"
@@ -76,6 +78,19 @@ expect_exit 2 ctl "$D" market post --title t
 [[ "$OUT" == *"market post needs --category and --body"* ]] || fail "missing two: $OUT"
 expect_exit 2 ctl "$D" market expire 01M891AEMATDQSW92EDD42P587
 [[ "$OUT" == *"needs --reason"* ]] || fail "expire without reason: $OUT"
+expect_exit 2 ctl "$D" member revoke
+[[ "$OUT" == *"member revoke needs the member's NODE_ID"* ]] || fail "revoke without a member: $OUT"
+expect_exit 2 ctl "$D" member endorse
+[[ "$OUT" == *"member endorse needs a PROPOSAL_ID"* ]] || fail "endorse without a proposal: $OUT"
+expect_exit 2 ctl "$D" member promot x
+[[ "$OUT" == *"did you mean 'member promote'?"* ]] || fail "member subcommand typo: $OUT"
+expect_exit 2 ctl "$D" member revoke x --reasn y
+[[ "$OUT" == *"did you mean '--reason'?"* ]] || fail "member option typo: $OUT"
+expect_exit 2 ctl "$D" member revoke nobody
+[[ "$OUT" == *"'nobody' is not a NodeID, short id or prefix of a member"* ]] || fail "unknown member: $OUT"
+# The founder alone revokes nobody it cannot name; its own key is refused.
+expect_exit 1 ctl "$D" member revoke "$(ctl "$D" --json id | json "d['node_id']")"
+[[ "$OUT" == *"unauthorized"* ]] || fail "revoking the founder: $OUT"
 
 step "local failures: one line, no library log line"
 expect_exit 1 ctl "$WORK/nothing-here" join "$WORK/none.json"

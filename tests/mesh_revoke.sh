@@ -2,10 +2,12 @@
 # mesh_revoke.sh — when a key stops being a member every link to it closes,
 # inbound and outbound, on every node that learns of the revocation: its
 # connections are shut down (so it must pass ZAP again, and is refused), it
-# gets no further event and its posts get in nowhere. There is no CLI for
-# revocation: mesh_outsider appends community.member.revoked, signed by the
-# root, to the root's stopped log. The same for an invitee whose invite
-# expires while it is connected, before it joins.
+# gets no further event and its posts get in nowhere. mesh_outsider appends
+# community.member.revoked, signed by the root, to the root's stopped log: a
+# proposal with no endorsement window, which takes effect on the root's one
+# signature because nobody else may sign (the policy's 3 capped at 1;
+# tests/mesh_governance.sh does it with the CLI and co-signers). The same
+# for an invitee whose invite expires while it is connected, before it joins.
 TEST_NAME=mesh_revoke
 . "$(dirname "$0")/node_lib.sh"
 . "$(dirname "$0")/mesh_lib.sh"

@@ -84,6 +84,8 @@ done
 [ "$(complete_words hearthctl --data-dir /x market po)" = post ] || fail "completion of market po"
 [[ " $(complete_words hearthctl market post --ti) " == *" --title "* ]] || fail "completion of --ti"
 [[ " $(complete_words hearthctl events "") " == *" export "* ]] || fail "completion of events export"
+[[ " $(complete_words hearthctl member "") " == *" endorse "* ]] || fail "completion of member endorse"
+[[ " $(complete_words hearthctl member revoke --re) " == *" --reason "* ]] || fail "completion of member revoke --re"
 
 step "the README's commands work as written with the installed binaries"
 export PATH="$ROOT/usr/bin:$PATH" HEARTH_DATA_DIR="$WORK/home/.hearth" HOME="$WORK/home"

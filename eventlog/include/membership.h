@@ -2,8 +2,7 @@
     community.* events (docs/architecture.md §9), used by the receive pipeline (is the author
     a member?) and by the market (may this member expire that post?).
 
-    Rules (co-signatures are not implemented: every change takes the one
-    signature of its author):
+    Rules:
       - community.created: author == community_id (the root); the root becomes
         ANCHOR. Only one is valid: the one whose author is the community id.
       - member.invited: the author is a current member; initial_level MEMBER,
@@ -12,9 +11,34 @@
       - member.joined: the author equals the invite's invitee, the invite
         exists, and the join's wall_clock_ms <= the invite's expires_at_ms.
         The invitee becomes a member at initial_level.
-      - promoted/demoted: author is ANCHOR; new_level in MEMBER..ANCHOR.
-      - revoked: author is TRUSTED or ANCHOR with a level >= the target's; the
-        target is revoked for good (a revoked key never returns).
+      - promoted/demoted/revoked are governance signatures
+        (docs/decisions/0030-governance-proposals-and-endorsements.md): a
+        proposal (MemberChange.proposal_event_id empty) or an endorsement of
+        one (same type, target and new_level). The change takes effect once
+        the proposal holds enough distinct eligible signatures: promotion 1
+        (an ANCHOR; to ANCHOR only the root), demotion and revocation the
+        policy's min_signatures_to_demote / _to_revoke (0 = 3, at most
+        MEMBERSHIP_MAX_SIGNATURES), capped by the number of members eligible
+        to sign. Eligible for a demotion or revocation of T: a TRUSTED or
+        ANCHOR member, level >= T's, not T, not revoked, all as of the
+        moment the signature counts.
+      - Order: the fold keeps the signatures that counted and replays them
+        in (lamport, event_id) order over the members' base levels (those
+        they joined with), so the levels and revocations are a function of
+        the event set. A signature counts if, at its place in that order,
+        its author is a member since an earlier lamport, eligible, not
+        revoked, and (an endorsement) its proposal came earlier, is still
+        open and had not expired by the endorsement's wall_clock_ms.
+        membership_check refuses a signature that would not count (REVOKED
+        if its author is revoked, else TYPE_RULE): it is offered again by
+        sync and counts once what it needs has arrived.
+      - Bounded: MEMBERSHIP_MAX_CHANGES signatures kept; open proposals at
+        most MEMBERSHIP_PROPOSALS_PER_MEMBER per author and
+        MEMBERSHIP_MAX_PROPOSALS in all (expired ones, by the proposal's
+        expires_at_ms against its author's latest signature, do not count);
+        a proposal may live MEMBERSHIP_PROPOSAL_MAX_TTL_MS.
+      - A revoked member's pending invites die: they leave the table and a
+        join against one is refused.
       - Hearth adds: the root (community id) can be neither promoted,
         demoted nor revoked; a current member cannot join again; an invite
         of a revoked key is refused; promoted must raise and demoted must
@@ -75,9 +99,24 @@ extern "C" {
     invite stays in the table: a join signed before the expiry may still be
     on its way to a node that was offline (a week). */
 #define MEMBERSHIP_INVITE_GRACE_MS      (UINT64_C (7) * 86400 * 1000)
+/*  Governance signatures (proposals and endorsements) the fold keeps: a
+    street's lifetime of moderation, each replayed on every change. */
+#define MEMBERSHIP_MAX_CHANGES          4096
+/*  Open proposals at once, all authors, and per author. */
+#define MEMBERSHIP_MAX_PROPOSALS        256
+#define MEMBERSHIP_PROPOSALS_PER_MEMBER 8
+/*  Longest a proposal may collect endorsements: expires_at_ms -
+    wall_clock_ms; and the default the node gives one (7 days). */
+#define MEMBERSHIP_PROPOSAL_MAX_TTL_MS  (UINT64_C (30) * 86400 * 1000)
+#define MEMBERSHIP_PROPOSAL_TTL_MS      (UINT64_C (7) * 86400 * 1000)
+/*  Largest threshold a policy can ask for (a larger value means this). */
+#define MEMBERSHIP_MAX_SIGNATURES       16
+/*  Policy defaults when community.created leaves them 0 or absent. */
+#define MEMBERSHIP_DEFAULT_TO_DEMOTE    3
+#define MEMBERSHIP_DEFAULT_TO_REVOKE    3
 /*  Version of the fold's rules, written in its snapshot: a snapshot of
     other rules is rebuilt from the log. */
-#define MEMBERSHIP_RULES_VERSION        2
+#define MEMBERSHIP_RULES_VERSION        3
 
 typedef struct _membership_t membership_t;
 
@@ -103,6 +142,9 @@ int membership_apply (membership_t *self, const event_t *ev);
 int membership_level (const membership_t *self, const uint8_t key [32]);
 /*  1 if the key was revoked. */
 int membership_revoked (const membership_t *self, const uint8_t key [32]);
+/*  The event id (borrowed) of the signature that completed the key's
+    revocation, or NULL if the key is not revoked. */
+const char *membership_revoked_by (const membership_t *self, const uint8_t key [32]);
 /*  1 if key is the invitee of an invite not yet redeemed by a join, not
     expired at now_ms, and the key is not revoked; else 0. (ZAP admits such a
     key so it can fetch the log and publish its join.) */
@@ -114,6 +156,52 @@ size_t membership_invites_of (const membership_t *self, const uint8_t inviter [3
 size_t membership_count (const membership_t *self);
 /*  Community id (32 bytes), borrowed. */
 const uint8_t *membership_community_id (const membership_t *self);
+
+/*  One member as the view holds it (membership_member_at). */
+typedef struct {
+    uint8_t  key [32];
+    uint8_t  added_by [32];     /* inviter; the root's own key for the root */
+    int      level;             /* current; NONE if revoked */
+    int      base_level;        /* as it joined */
+    int      revoked;
+    uint64_t since_lamport;     /* of its join (created for the root) */
+    uint64_t since_ms;          /* wall_clock_ms of that event */
+    char     revoked_by [27];   /* the signature that completed its revocation, "" */
+} membership_member_t;
+
+/*  Members tracked (revoked ones included), and the i-th (arrival order)
+    into *out: 0, or HEARTH_ENOTFOUND past the end. */
+size_t membership_members (const membership_t *self);
+int membership_member_at (const membership_t *self, size_t i, membership_member_t *out);
+
+/*  A proposal as the fold's replay sees it now (membership_proposals). */
+typedef struct {
+    char     event_id [27];
+    int      type;              /* Hearth__EventType: PROMOTED, DEMOTED or REVOKED */
+    uint8_t  author [32];
+    uint8_t  target [32];
+    int      new_level;
+    uint64_t lamport;
+    uint64_t wall_clock_ms;
+    uint64_t expires_at_ms;     /* 0: no endorsement counts */
+    int      state;             /* MEMBERSHIP_PROPOSAL_* */
+    uint32_t threshold;         /* signatures needed now (policy capped by eligible) */
+    uint32_t eligible;          /* members who may sign it now */
+    uint32_t n_signers;         /* signatures that count now */
+    uint8_t  signers [MEMBERSHIP_MAX_SIGNATURES][32];
+} membership_proposal_t;
+
+#define MEMBERSHIP_PROPOSAL_OPEN    0   /* collecting signatures */
+#define MEMBERSHIP_PROPOSAL_DONE    1   /* took effect */
+#define MEMBERSHIP_PROPOSAL_MOOT    2   /* target revoked or level already there */
+
+/*  Proposals of the replay, in (lamport, event_id) order, up to max into
+    out; returns how many there are (may exceed max), or a negative error
+    (HEARTH_ENOMEM). Pure. */
+long membership_proposals (const membership_t *self, membership_proposal_t *out, size_t max);
+/*  The proposal event_id into *out: 0 or HEARTH_ENOTFOUND. */
+int membership_proposal_find (const membership_t *self, const char *event_id,
+                              membership_proposal_t *out);
 
 /*  Serialise to a MembershipSnapshot (sorted, so equal views give equal
     bytes). *buf is malloc'd, caller frees. Returns 0 or HEARTH_ENOMEM. */
