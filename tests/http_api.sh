@@ -163,7 +163,15 @@ TOKEN=$(cat "$T/http.token")
 [ "$(code "${POST[@]}" "${JSON[@]}" -H "Authorization: Bearer $TOKEN" "${UT}api/v1/market/posts")" = 200 ] || fail "Bearer token"
 [ "$(code "${POST[@]}" "${JSON[@]}" -b "hearth_token=$TOKEN" "${UT}api/v1/market/posts")" = 200 ] || fail "token cookie"
 [ "$(code "${UT}api/v1/market/posts")" = 200 ] || fail "reads need no token"
-[ "$(metric "$UT" 'hearth_http_refused_total{reason="unauthorized"}')" = 2 ] || fail "unauthorized not counted"
+# POST /login with the token sets the cookie; a wrong token does not.
+[ "$(code -X POST -d "token=nope" "${UT}login")" = 403 ] || fail "login with a wrong token"
+curl -s -D "$WORK/login.h" -o /dev/null -X POST --data-urlencode "token=$TOKEN" "${UT}login"
+grep -qi "^set-cookie: hearth_token=$TOKEN; Path=/; HttpOnly; SameSite=Strict" "$WORK/login.h" \
+    || fail "login: $(cat "$WORK/login.h")"
+grep -qi "^location: /" "$WORK/login.h" || fail "login does not redirect"
+[ "$(code -X POST -H 'Origin: http://evil.example' --data-urlencode "token=$TOKEN" "${UT}login")" = 403 ] \
+    || fail "cross-site login"
+[ "$(metric "$UT" 'hearth_http_refused_total{reason="unauthorized"}')" = 3 ] || fail "unauthorized not counted"
 stop_node "$T_PID"
 chmod 644 "$T/http.token"
 expect_exit 1 "$HEARTHD" --data-dir "$T" --http 127.0.0.1:0
