@@ -28,7 +28,6 @@
 #include <sodium.h>
 #include "hearth_codec.h"
 #include "hearth_error.h"
-#include "hearth_json.h"
 #include "hearth_log.h"
 #include "node_http.h"
 #include "node_http_rules.h"

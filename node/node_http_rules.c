@@ -185,9 +185,15 @@ node_http_input_add (json_t *input, const char *key, const char *value, char **m
         *message = hearth_message ("more than %d query arguments", NODE_HTTP_MAX_ARGS);
         return HEARTH_EINVAL;
     }
+    json_t *item = json_string (key);       /* a key must be UTF-8 text too */
+    if (!item) {
+        *message = hearth_message ("a query argument's name is not UTF-8");
+        return HEARTH_EINVAL;
+    }
+    json_decref (item);
+    item = NULL;
     if (strcmp (key, "q") == 0)
         key = "query";
-    json_t *item = NULL;
     if (strcmp (key, "tag") == 0 || strcmp (key, "tags") == 0) {
         json_t *tags = json_object_get (input, "tags");
         if (!tags) {

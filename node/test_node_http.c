@@ -125,6 +125,10 @@ HT_TEST (test_input)
     HT_CHECK_EQ_INT (node_http_input_add (input, "title", "\xff\xfe", &message), HEARTH_EINVAL);
     free (message);
     message = NULL;
+    HT_CHECK_EQ_INT (node_http_input_add (input, "\xff", "x", &message), HEARTH_EINVAL);
+    HT_CHECK (message && strstr (message, "name"));
+    free (message);
+    message = NULL;
     //  A negative or huge number stays text (the handler names the field)
     HT_CHECK_EQ_INT (node_http_input_add (input, "k", "-1", &message), 0);
     HT_CHECK (json_is_string (json_object_get (input, "k")));
