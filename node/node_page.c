@@ -30,16 +30,18 @@
 #include "node_html.h"
 #include "node_page.h"
 
-/*  Posts a page of / shows at first, and what "more" adds each time; the
-    list stops at market.list's own cap (MARKET_LIST_MAX_LIMIT). */
-#define S_PAGE_POSTS      50
-#define S_MAX_POSTS       500
-/*  Results of a search (market.search's k). */
-#define S_SEARCH_K        50
-/*  A card shows this much of a post's body, bytes. */
-#define S_EXCERPT_BYTES   240
-/*  Longest Accept-Language header read, bytes (the rest is ignored). */
-#define S_ACCEPT_LANGUAGE_MAX 512
+/*  The page's limits (docs/limits.md). Posts / shows at first, and what
+    "more" adds each time: a screenful or two on a phone, ~33 kB of HTML.
+    The list grows up to market.list's own cap (MARKET_LIST_MAX_LIMIT);
+    older posts are found through the filters and search. */
+#define NODE_PAGE_POSTS                50
+#define NODE_PAGE_MAX_POSTS            500
+/*  Results of a search (market.search's k; its cap is 100). */
+#define NODE_PAGE_SEARCH_K             50
+/*  A card shows this much of a post's body, bytes: three or four lines. */
+#define NODE_PAGE_EXCERPT_BYTES        240
+/*  Longest Accept-Language header read, bytes; a browser sends < 100. */
+#define NODE_PAGE_ACCEPT_LANGUAGE_MAX  512
 
 /* ---- strings ------------------------------------------------------------- */
 
@@ -349,7 +351,7 @@ s_choose_language (s_ctx_t *ctx)
     if (!al)
         return;
     double best = 0;
-    size_t n = strnlen (al, S_ACCEPT_LANGUAGE_MAX);
+    size_t n = strnlen (al, NODE_PAGE_ACCEPT_LANGUAGE_MAX);
     const char *p = al, *end = al + n;
     while (p < end) {
         const char *comma = memchr (p, ',', (size_t) (end - p));
@@ -861,7 +863,7 @@ s_card (s_ctx_t *ctx, const json_t *post)
     node_html_raw (h, "\">");
     node_html_text (h, s_str (post, "title"));
     node_html_raw (h, "</a></h2><p class=\"excerpt\">");
-    node_html_excerpt (h, s_str (post, "body"), S_EXCERPT_BYTES);
+    node_html_excerpt (h, s_str (post, "body"), NODE_PAGE_EXCERPT_BYTES);
     node_html_raw (h, "</p>");
     s_tags (ctx, json_object_get (post, "tags"));
     node_html_raw (h, "<div class=\"foot\">");
@@ -907,14 +909,14 @@ s_view_index (s_ctx_t *ctx, node_page_response_t *resp)
     node_html_t *h = ctx->h;
     const char *category = s_arg_set (ctx, "category");
     const char *tag = s_arg_set (ctx, "tag");
-    long limit = S_PAGE_POSTS;
+    long limit = NODE_PAGE_POSTS;
     const char *limit_text = s_arg_set (ctx, "limit");
     if (limit_text) {
         char *end;
         errno = 0;
         long v = strtol (limit_text, &end, 10);
         if (!errno && *end == '\0' && v >= 1)
-            limit = v < S_MAX_POSTS? v: S_MAX_POSTS;
+            limit = v < NODE_PAGE_MAX_POSTS? v: NODE_PAGE_MAX_POSTS;
     }
     json_t *input = json_pack ("{s:I}", "limit", (json_int_t) limit);
     if (input && category)
@@ -1000,9 +1002,9 @@ s_view_index (s_ctx_t *ctx, node_page_response_t *resp)
 
     s_cards (ctx, output, T_NO_POSTS);
     size_t shown = json_array_size (json_object_get (output, "posts"));
-    if (shown == (size_t) limit && limit < S_MAX_POSTS) {
+    if (shown == (size_t) limit && limit < NODE_PAGE_MAX_POSTS) {
         char more [16];
-        long next = limit + S_PAGE_POSTS < S_MAX_POSTS? limit + S_PAGE_POSTS: S_MAX_POSTS;
+        long next = limit + NODE_PAGE_POSTS < NODE_PAGE_MAX_POSTS? limit + NODE_PAGE_POSTS: NODE_PAGE_MAX_POSTS;
         snprintf (more, sizeof more, "%ld", next);
         node_html_raw (h, "<a class=\"more\" href=\"");
         s_url (ctx, "/", "category", category, "tag", tag, "limit", more, NULL);
@@ -1024,7 +1026,7 @@ s_view_search (s_ctx_t *ctx, node_page_response_t *resp)
     char *message = NULL;
     int rc = HEARTH_OK;
     if (q) {
-        rc = s_call (ctx, "market.search", json_pack ("{s:o, s:i}", "query", s_jstr (q), "k", S_SEARCH_K),
+        rc = s_call (ctx, "market.search", json_pack ("{s:o, s:i}", "query", s_jstr (q), "k", NODE_PAGE_SEARCH_K),
                      &output, &message);
         if (rc == HEARTH_ENOMEM) {
             free (message);
