@@ -6,6 +6,7 @@
                 [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]
                 [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]
                 [--sync-interval-ms MS] [--reconcile auto|v1|rateless]
+                [--http HOST:PORT|off]
 
     Exit status: 0 after a clean stop, 1 when the node cannot start (the
     message says why), 2 on a usage error.
@@ -46,7 +47,7 @@ s_usage (FILE *out)
         "               [--listen tcp://HOST:PORT|none] [--advertise tcp://HOST:PORT]\n"
         "               [--peer NODE_ID@tcp://HOST:PORT]... [--discovery on|off]\n"
         "               [--sync-interval-ms MS] [--reconcile auto|v1|rateless]\n"
-        "               [--snapshot-every EVENTS] [--refused-max N]\n"
+        "               [--snapshot-every EVENTS] [--refused-max N] [--http HOST:PORT|off]\n"
         "\n"
         "Runs one Hearth node in the foreground (stop it with Ctrl-C or SIGTERM).\n"
         "  --data-dir DIR   everything the node keeps (default $%s or ~/%s);\n"
@@ -72,9 +73,12 @@ s_usage (FILE *out)
         "                   10,000 events or a quarter of the log, whichever is more)\n"
         "  --refused-max N  refused events remembered so sync does not fetch them again\n"
         "                   (default and most 65536; smaller for tests)\n"
+        "  --http ADDR      the page, HTTP API, /metrics, /health, /ready on ADDR\n"
+        "                   (HOST:PORT, port 0 = any free port; default %s); off = none\n"
         "  --version        print the version\n"
         "See docs/cli.md and docs/operations.md.\n",
-        NODE_CONFIG_DATA_DIR_ENV, NODE_CONFIG_DATA_DIR_DEFAULT, NODE_CONFIG_FILE_NAME);
+        NODE_CONFIG_DATA_DIR_ENV, NODE_CONFIG_DATA_DIR_DEFAULT, NODE_CONFIG_FILE_NAME,
+        NODE_CONFIG_HTTP_DEFAULT);
 }
 
 int
@@ -96,13 +100,14 @@ main (int argc, char *argv [])
         { "reconcile", required_argument, NULL, 'M' },
         { "snapshot-every", required_argument, NULL, 'N' },
         { "refused-max", required_argument, NULL, 'F' },
+        { "http",      required_argument, NULL, 'H' },
         { "help",      no_argument,       NULL, 'h' },
         { "version",   no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
     const char *data_dir = NULL, *config = NULL, *level = NULL, *stats = NULL;
     const char *listen = NULL, *advertise = NULL, *discovery = NULL, *sync_interval = NULL;
-    const char *reconcile = NULL, *snapshot_every = NULL, *refused_max = NULL;
+    const char *reconcile = NULL, *snapshot_every = NULL, *refused_max = NULL, *http = NULL;
     /*  --peer values, applied after the config file (flags add to it). */
     const char *peers [NODE_CONFIG_MAX_PEERS];
     size_t n_peers = 0;
@@ -122,6 +127,7 @@ main (int argc, char *argv [])
             case 'M': reconcile = optarg; break;
             case 'N': snapshot_every = optarg; break;
             case 'F': refused_max = optarg; break;
+            case 'H': http = optarg; break;
             case 'P':
                 if (n_peers >= NODE_CONFIG_MAX_PEERS) {
                     fprintf (stderr, "hearthd: more than %d --peer flags\n", NODE_CONFIG_MAX_PEERS);
@@ -177,6 +183,13 @@ main (int argc, char *argv [])
         snprintf (cfg.stats_endpoint, sizeof cfg.stats_endpoint, "%s", stats);
     if (rc == HEARTH_OK && listen)
         rc = node_config_set_listen (&cfg, listen, &message);
+    if (rc == HEARTH_OK && http) {
+        char *detail = NULL;
+        rc = node_config_set_http (&cfg, http, &detail);
+        if (rc != HEARTH_OK)
+            message = hearth_message ("--http: %s", detail? detail: "invalid");
+        free (detail);
+    }
     if (rc == HEARTH_OK && advertise) {
         if (strlen (advertise) >= sizeof cfg.advertise) {
             message = strdup ("--advertise is too long");

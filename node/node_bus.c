@@ -32,6 +32,7 @@ struct _node_bus_t {
     uint64_t          started_mono_ms;
     char             *keys_dir;   /* owned; NULL = cannot sign invites */
     char             *address;    /* owned; NULL = not listening for peers */
+    char             *http_url;   /* owned; NULL = no HTTP listener */
     char             *community_name;  /* owned cache; NULL until found */
     gossip_t         *mesh;       /* borrowed; NULL = none */
     node_embed_t     *embed;      /* borrowed; NULL = none */
@@ -58,6 +59,7 @@ node_bus_destroy (node_bus_t **self_p)
         node_bus_t *self = *self_p;
         free (self->keys_dir);
         free (self->address);
+        free (self->http_url);
         free (self->community_name);
         free (self);
         *self_p = NULL;
@@ -86,6 +88,12 @@ int
 node_bus_set_address (node_bus_t *self, const char *address)
 {
     return s_set_string (&self->address, address);
+}
+
+int
+node_bus_set_http_url (node_bus_t *self, const char *url)
+{
+    return s_set_string (&self->http_url, url);
 }
 
 void
@@ -165,6 +173,8 @@ s_node_id (node_bus_t *self, const json_t *input, json_t **output, char **messag
     static const char *levels [] = { "none", "member", "trusted", "anchor" };
     int level = membership_level (eventlog_membership (self->log), identity_public_key (self->identity));
     json_object_set_new (out, "level", json_string (level >= 0 && level <= 3? levels [level]: "none"));
+    /*  Where the page and the HTTP API answer, or null when off. */
+    json_object_set_new (out, "http_url", self->http_url? json_string (self->http_url): json_null ());
     *output = out;
     return HEARTH_OK;
 }
@@ -761,6 +771,24 @@ s_reply (node_bus_t *self, const char *label, int64_t start_us, int rc, const js
     hearth_log_limited (HEARTH_LOG_DEBUG, S_LOG, "request.error", "%s: %s: %s",
                         label, hearth_error_code (rc), message? message: hearth_strerror (rc));
     return node_control_reply_error (rc, message);
+}
+
+char *
+node_bus_handle_call (node_bus_t *self, const char *capability, const json_t *input, int *result)
+{
+    int64_t start_us = zclock_usecs ();
+    json_t *output = NULL;
+    char *message = NULL;
+    int rc = node_bus_call (self, capability, input, &output, &message);
+    if (rc == HEARTH_OK && !json_is_object (output))
+        rc = HEARTH_ENOMEM;
+    /*  Unknown names are counted as the control socket counts them. */
+    char *reply = s_reply (self, node_stats_capability_known (capability)? capability
+                                 : NODE_STATS_CAP_UNKNOWN, start_us, rc, output, message);
+    json_decref (output);
+    free (message);
+    *result = rc;
+    return reply;
 }
 
 /*  A request answered later (market.search waiting for its embedding). */

@@ -8,7 +8,8 @@
       node.capabilities   {}                         -> {capabilities:[{name, model, dim}]}
                                                         (node_embed_capabilities)
       node.id             {}                         -> {node_id, short_id, address, community_id,
-                                                         level: none|member|trusted|anchor}
+                                                         level: none|member|trusted|anchor,
+                                                         http_url}
       node.peers          {}                         -> {peers:[...]} (gossip_peers_json)
       node.stats          {format?: "json"|"prometheus"}
                                                      -> the stats object, or {"text": "..."}
@@ -75,6 +76,10 @@ int node_bus_set_keys_dir (node_bus_t *self, const char *keys_dir);
     bootstrap endpoints); copied; NULL = not listening. 0 or HEARTH_ENOMEM. */
 int node_bus_set_address (node_bus_t *self, const char *address);
 
+/*  The HTTP listener's URL "http://HOST:PORT/" (node.id's http_url);
+    copied; NULL = no listener. 0 or HEARTH_ENOMEM. */
+int node_bus_set_http_url (node_bus_t *self, const char *url);
+
 /*  The mesh (borrowed until unset with NULL): node.peers and the mesh
     figures of node.stats. Without it node.peers answers an empty list and
     stats have no "mesh" part. */
@@ -105,6 +110,14 @@ char *node_bus_handle_frame_async (node_bus_t *self, const uint8_t *data, size_t
     negative hearth_err_t and *message (malloc'd or NULL; caller frees). */
 int node_bus_call (node_bus_t *self, const char *capability, const json_t *input,
                    json_t **output, char **message);
+
+/*  Serve one parsed call (capability and input borrowed) as the control
+    socket would serve its frame, counted in the stats the same way: the
+    reply text (malloc'd, caller frees; NULL on OOM) and *result, 0 or the
+    negative hearth_err_t the reply carries. Synchronous: market.search is
+    the lexical search here (the HTTP listener uses it). */
+char *node_bus_handle_call (node_bus_t *self, const char *capability, const json_t *input,
+                            int *result);
 
 /*  Fill a stats sample of the node's current figures. */
 void node_bus_stats_sample (node_bus_t *self, node_stats_sample_t *sample);

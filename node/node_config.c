@@ -15,6 +15,7 @@
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "node_config.h"
+#include "node_http_rules.h"
 #include "node_invite.h"
 
 /*  Strict unsigned decimal: digits only, no sign, no spaces, fits uint64. */
@@ -56,6 +57,26 @@ node_config_set_listen (node_config_t *cfg, const char *value, char **message)
         return HEARTH_EINVAL;
     }
     snprintf (cfg->listen, sizeof cfg->listen, "%s", endpoint);
+    return HEARTH_OK;
+}
+
+int
+node_config_set_http (node_config_t *cfg, const char *value, char **message)
+{
+    *message = NULL;
+    if (value && streq (value, "off")) {
+        cfg->http_listen [0] = '\0';
+        return HEARTH_OK;
+    }
+    node_http_address_t address;
+    if (!value || strlen (value) >= sizeof cfg->http_listen
+    ||  node_http_address_parse (value, &address) != HEARTH_OK) {
+        *message = hearth_message ("http listener '%.100s' must be IPV4:PORT, [IPV6]:PORT, "
+                                   "localhost:PORT (port 0 = any free port) or off",
+                                   value? value: "");
+        return HEARTH_EINVAL;
+    }
+    snprintf (cfg->http_listen, sizeof cfg->http_listen, "%s", value);
     return HEARTH_OK;
 }
 
@@ -104,6 +125,8 @@ node_config_defaults (node_config_t *cfg, const char *data_dir)
     snprintf (cfg->data_dir, sizeof cfg->data_dir, "%s", data_dir? data_dir: "");
     cfg->log_level = HEARTH_LOG_INFO;
     market_config_defaults (&cfg->market);
+    snprintf (cfg->http_listen, sizeof cfg->http_listen, "%s", NODE_CONFIG_HTTP_DEFAULT);
+    cfg->http_trust_loopback = 1;
     cfg->embed_timeout_ms = NODE_CONFIG_EMBED_TIMEOUT_DEFAULT_MS;
     cfg->embed_cache_entries = NODE_CONFIG_EMBED_CACHE_DEFAULT;
     //  Search: the lexicon cache and synonyms.txt in the data dir, and the
@@ -200,6 +223,18 @@ s_set_discovery (node_config_t *cfg, const s_key_t *row, const char *value, char
 }
 
 static int
+s_set_trust_loopback (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
+{
+    (void) row;
+    if (streq (value, "on") || streq (value, "off")) {
+        cfg->http_trust_loopback = streq (value, "on");
+        return HEARTH_OK;
+    }
+    *detail = hearth_message ("'%s' is not on or off", value);
+    return HEARTH_EINVAL;
+}
+
+static int
 s_set_sync_interval (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
     (void) row;
@@ -246,6 +281,13 @@ s_set_listen (node_config_t *cfg, const s_key_t *row, const char *value, char **
 {
     (void) row;
     return node_config_set_listen (cfg, value, detail);
+}
+
+static int
+s_set_http (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
+{
+    (void) row;
+    return node_config_set_http (cfg, value, detail);
 }
 
 static int
@@ -317,6 +359,10 @@ static const s_key_t s_keys [] = {
         "repeatable" }, s_set_peer, S_OWN },
     { { "store", "snapshot_every", "0", "events between view snapshots; 0 = automatic" },
       s_set_u64, S_FIELD (snapshot_every), 0, 0, "events" },
+    { { "http", "listen", NODE_CONFIG_HTTP_DEFAULT,
+        "page, API, /metrics; HOST:PORT (port 0 = any) or off" }, s_set_http, S_OWN },
+    { { "http", "trust_loopback", "on",
+        "on | off: loopback clients write without the token" }, s_set_trust_loopback, S_OWN },
     { { "search", "embed_url", "http://127.0.0.1:8080/v1/embeddings",
         "OpenAI-compatible embeddings endpoint; absent = none" }, s_set_text,
       S_FIELD (embed_url), 0, 0, NULL },

@@ -24,7 +24,10 @@
 #include "node_control.h"
 #include "node_daemon.h"
 #include "node_embed.h"
+#include "node_http.h"
+#include "node_http_rules.h"
 #include "node_invite.h"
+#include "node_page.h"
 #include "node_stats.h"
 
 #define S_LOG "hearthd"
@@ -42,10 +45,47 @@ struct _node_daemon_t {
     gossip_t      *mesh;                /* owned: peer links, sync, remote queries */
     node_embed_t  *embed;               /* owned: semantic search, embed.text */
     node_invite_t *invite;              /* owned: DIR/invite.json while not yet a member */
+    node_page_t   *page;                /* owned: the web page (node_page.h) */
+    node_http_t   *http;                /* owned: the HTTP listener; NULL = off */
     int            join_timer;          /* zloop timer id, -1 = none */
     char           control_endpoint [NODE_CONFIG_PATH_MAX];
     char           stats_endpoint [NODE_CONFIG_PATH_MAX];
 };
+
+/*  /ready (node_http.h): joined, and with peers configured a link up. The
+    log is open whenever the daemon runs. */
+static int
+s_http_ready (void *arg, const char **reason)
+{
+    node_daemon_t *self = (node_daemon_t *) arg;
+    int level = membership_level (eventlog_membership (self->log), identity_public_key (self->identity));
+    uint64_t links = self->mesh? gossip_stats (self->mesh)->peers_connected: 0;
+    return node_http_ready (level > 0, self->cfg.n_peers, links, reason);
+}
+
+/*  The HTTP listener, when configured: page, /metrics, /health, /ready, API. */
+static int
+s_open_http (node_daemon_t *self, char **message)
+{
+    const node_config_t *cfg = &self->cfg;
+    if (!cfg->http_listen [0])
+        return HEARTH_OK;
+    char token [NODE_CONFIG_PATH_MAX];
+    int n = snprintf (token, sizeof token, "%s/%s", cfg->data_dir, NODE_HTTP_TOKEN_FILE);
+    if (n < 0 || (size_t) n >= sizeof token) {
+        *message = hearth_message ("data dir path is too long");
+        return HEARTH_EINVAL;
+    }
+    self->page = node_page_new (self->bus);
+    if (!self->page)
+        return HEARTH_ENOMEM;
+    int rc = HEARTH_OK;
+    self->http = node_http_new (cfg->http_listen, cfg->http_trust_loopback, token, self->loop,
+                                self->bus, self->page, self->stats, s_http_ready, self, &rc, message);
+    if (!self->http)
+        return rc;
+    return node_bus_set_http_url (self->bus, node_http_url (self->http));
+}
 
 /*  Remove a socket file nobody listens on (left by a crash). Returns 0, or
     HEARTH_ELOCKED if a process still accepts connections on it. */
@@ -628,6 +668,8 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
     if (rc == HEARTH_OK)
         rc = s_open_mesh (self, message);
     if (rc == HEARTH_OK)
+        rc = s_open_http (self, message);
+    if (rc == HEARTH_OK)
         s_start_join (self);
     if (rc != HEARTH_OK) {
         *err = rc;
@@ -662,6 +704,13 @@ node_daemon_run (node_daemon_t *self)
                    cfg->data_dir);
     else
         hlog_info (S_LOG, "not listening for peers (no --listen): this node only dials out");
+    if (self->http)
+        hlog_info (S_LOG, "page and HTTP API at %s (/metrics, /health, /ready, /api/v1/; "
+                   "docs/http.md); writes from %s or with the token in %s/%s", node_http_url (self->http),
+                   cfg->http_trust_loopback? "loopback": "nobody without the token",
+                   cfg->data_dir, NODE_HTTP_TOKEN_FILE);
+    else
+        hlog_info (S_LOG, "HTTP listener off (--http off)");
     for (size_t i = 0; i < cfg->n_peers; i++)
         hlog_info (S_LOG, "peer %s", cfg->peers [i]);
     hlog_info (S_LOG, "anti-entropy every %" PRIu32 " ms (reconcile %s), LAN discovery %s; stop with "
@@ -709,6 +758,10 @@ node_daemon_destroy (node_daemon_t **self_p)
     if (self->bus)
         node_bus_set_embed (self->bus, NULL);
     node_embed_destroy (&self->embed);
+    /*  The listener leaves the loop and closes its connections before the
+        parts its handlers use go away. */
+    node_http_destroy (&self->http);
+    node_page_destroy (&self->page);
     /*  The mesh leaves the loop and removes the log's accept hook first. */
     if (self->bus)
         node_bus_set_mesh (self->bus, NULL);

@@ -147,6 +147,14 @@ struct _node_stats_t {
     uint64_t sweeps;
     uint64_t sweep_expired;
     uint64_t sweep_errors;
+    int      http;                                  /* 1: the listener is on */
+    uint64_t http_classes [5];                      /* 1xx..5xx responses */
+    uint64_t http_refused [NODE_STATS_HTTP_REASONS];
+};
+
+static const char *const s_http_reasons [NODE_STATS_HTTP_REASONS] = {
+    "rate_limited", "host", "cross_site", "csrf", "unauthorized", "too_big",
+    "content_type", "method", "bad_request", "connections"
 };
 
 node_stats_t *
@@ -224,6 +232,26 @@ node_stats_sweep_record (node_stats_t *self, int appended)
         self->sweep_errors++;
     else
         self->sweep_expired += (uint64_t) appended;
+}
+
+void
+node_stats_http_enable (node_stats_t *self)
+{
+    self->http = 1;
+}
+
+void
+node_stats_http_response (node_stats_t *self, int status)
+{
+    if (status >= 100 && status < 600)
+        self->http_classes [status / 100 - 1]++;
+}
+
+void
+node_stats_http_refused (node_stats_t *self, node_stats_http_reason_t reason)
+{
+    if ((int) reason >= 0 && reason < NODE_STATS_HTTP_REASONS)
+        self->http_refused [reason]++;
 }
 
 /* ---- JSON -------------------------------------------------------------- */
@@ -351,6 +379,21 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
         json_object_set_new (requests, s_capabilities [c], entry);
     }
     json_object_set_new (root, "requests", requests);
+
+    if (self->http) {
+        json_t *http = json_object ();
+        json_t *classes = json_object ();
+        for (size_t i = 0; i < 5; i++) {
+            char name [4] = { (char) ('1' + i), 'x', 'x', '\0' };
+            json_object_set_new (classes, name, s_u64 (self->http_classes [i]));
+        }
+        json_object_set_new (http, "responses", classes);
+        json_t *refused = json_object ();
+        for (size_t i = 0; i < NODE_STATS_HTTP_REASONS; i++)
+            json_object_set_new (refused, s_http_reasons [i], s_u64 (self->http_refused [i]));
+        json_object_set_new (http, "refused", refused);
+        json_object_set_new (root, "http", http);
+    }
 
     const node_stats_mesh_t *mesh = sample->mesh;
     if (mesh) {
@@ -671,6 +714,18 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
                  s_capabilities [c], cap->sum);
         fprintf (out, "hearth_request_duration_seconds_count{capability=\"%s\"} %" PRIu64 "\n",
                  s_capabilities [c], cap->count);
+    }
+    if (self->http) {
+        s_family (out, "hearth_http_responses_total", "counter",
+                  "HTTP responses of the node's listener, by status class.");
+        for (size_t i = 0; i < 5; i++)
+            fprintf (out, "hearth_http_responses_total{class=\"%zuxx\"} %" PRIu64 "\n",
+                     i + 1, self->http_classes [i]);
+        s_family (out, "hearth_http_refused_total", "counter",
+                  "HTTP requests and connections the listener refused, by reason.");
+        for (size_t i = 0; i < NODE_STATS_HTTP_REASONS; i++)
+            fprintf (out, "hearth_http_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+                     s_http_reasons [i], self->http_refused [i]);
     }
     if (sample->mesh)
         s_prometheus_mesh (out, sample->mesh);

@@ -36,6 +36,22 @@ extern "C" {
 
 typedef struct _node_stats_t node_stats_t;
 
+/*  Why the HTTP listener (node_http.h) refused a request: the labels of
+    hearth_http_refused_total (docs/http.md, "Limits"). */
+typedef enum {
+    NODE_STATS_HTTP_RATE = 0,           /* "rate_limited": 429, over the per-address rate */
+    NODE_STATS_HTTP_HOST,               /* "host": Host is not this listener (DNS rebinding) */
+    NODE_STATS_HTTP_CROSS_SITE,         /* "cross_site": Origin / Sec-Fetch-Site of another site */
+    NODE_STATS_HTTP_CSRF,               /* "csrf": a page form without the right csrf field */
+    NODE_STATS_HTTP_UNAUTHORIZED,       /* "unauthorized": a write without loopback or token */
+    NODE_STATS_HTTP_TOO_BIG,            /* "too_big": 413, body over the limit */
+    NODE_STATS_HTTP_CONTENT_TYPE,       /* "content_type": 415 */
+    NODE_STATS_HTTP_METHOD,             /* "method": 405 */
+    NODE_STATS_HTTP_BAD_REQUEST,        /* "bad_request": body or query that does not parse */
+    NODE_STATS_HTTP_CONNECTIONS,        /* "connections": over the total or per-address cap */
+    NODE_STATS_HTTP_REASONS
+} node_stats_http_reason_t;
+
 /*  Mesh figures (gossip_stats of gossip.h, copied by the caller), so the
     renderers stay pure. The counters render as the rows of gossip_stats.h
     say. */
@@ -74,6 +90,16 @@ void node_stats_request_record (node_stats_t *self, const char *capability, int 
 
 /*  Count one sweeper pass: appended >= 0 expiries, or a negative error. */
 void node_stats_sweep_record (node_stats_t *self, int appended);
+
+/*  The HTTP listener is on: its counters are rendered from now on (a
+    node without it shows none). */
+void node_stats_http_enable (node_stats_t *self);
+
+/*  Count one HTTP response by its status (class 1xx..5xx). */
+void node_stats_http_response (node_stats_t *self, int status);
+
+/*  Count one refused HTTP request or connection. */
+void node_stats_http_refused (node_stats_t *self, node_stats_http_reason_t reason);
 
 /*  1 if capability is one of the names counted under its own label. */
 int  node_stats_capability_known (const char *capability);

@@ -4,15 +4,16 @@
 # Packages to build and run Hearth (Debian 12 names).
 HEARTH_BUILD_PACKAGES=(build-essential cmake pkg-config librocksdb-dev libczmq-dev libzmq3-dev
                        libsodium-dev protobuf-c-compiler libprotobuf-c-dev libjansson-dev
-                       libsystemd-dev libcurl4-openssl-dev
+                       libsystemd-dev libcurl4-openssl-dev libmicrohttpd-dev
                        libstemmer-dev libutf8proc-dev
                        trans-de-en mythes-de mythes-en-us hunspell-de-de)
 # (the last four are search's dictionaries, read at run time: German <-> English
 # translations, German and English synonyms, the German word list for
 # compounds; docs/operations.md, "Search dictionaries")
 # Extra packages for the tests: promtool (Prometheus) checks the metrics
-# text; python3 checks JSON shapes in the integration tests.
-HEARTH_TEST_PACKAGES=(prometheus python3)
+# text; python3 checks JSON shapes in the integration tests; curl talks to
+# the node's HTTP listener (tests/http_api.sh).
+HEARTH_TEST_PACKAGES=(prometheus python3 curl)
 # Extra packages for scripts/fuzz.sh only (not the default build): clang
 # and its compiler-rt, which holds libFuzzer (-fsanitize=fuzzer) and the
 # sanitizer runtimes for clang.

@@ -54,6 +54,10 @@ extern "C" {
 #define NODE_CONFIG_LINKS_OUT_DEFAULT    6
 #define NODE_CONFIG_LINKS_IN_DEFAULT     12
 #define NODE_CONFIG_LINKS_MAX            64
+/*  The HTTP listener (section "http"; node_http.h, docs/http.md): its
+    default address, and the longest address text ("[IPv6]:PORT"). */
+#define NODE_CONFIG_HTTP_DEFAULT     "127.0.0.1:7480"
+#define NODE_CONFIG_HTTP_MAX         64
 /*  Environment variable naming the default data dir, and the fallback
     below $HOME when it is unset. */
 #define NODE_CONFIG_DATA_DIR_ENV     "HEARTH_DATA_DIR"
@@ -103,6 +107,10 @@ typedef struct {
     uint32_t           links_in_max;    /* members' in links accepted; 0 = its default */
     uint64_t           snapshot_every;  /* events between view snapshots; 0 = the
                                            eventlog's policy (eventlog_snapshot_due) */
+    /*  The HTTP listener (node_http.h). */
+    char               http_listen [NODE_CONFIG_HTTP_MAX]; /* "HOST:PORT"; "" = off */
+    int                http_trust_loopback; /* 1 (default): loopback clients may write
+                                               without the token */
     /*  Semantic search. */
     char               embed_url [NODE_CONFIG_EMBED_URL_MAX];     /* "" = no backend */
     char               embed_model [NODE_CONFIG_EMBED_MODEL_MAX + 1];
@@ -148,6 +156,11 @@ int  node_config_load_text (node_config_t *cfg, const char *text, char **message
     clears it; "tcp://HOST" gets NODE_CONFIG_PEER_PORT. 0 or HEARTH_EINVAL
     with *message. */
 int  node_config_set_listen (node_config_t *cfg, const char *value, char **message);
+
+/*  Set the HTTP listener from a flag or config value: "off" clears it;
+    otherwise IPV4:PORT, [IPV6]:PORT or localhost:PORT (port 0 = any free
+    port). 0 or HEARTH_EINVAL with *message. */
+int  node_config_set_http (node_config_t *cfg, const char *value, char **message);
 
 /*  Set the reconciliation mode from "auto", "v1" or "rateless". 0 or
     HEARTH_EINVAL with *message. */
