@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
 #include "hearth_codec.h"
 #include "hearth_error.h"
@@ -65,7 +66,7 @@ typedef enum {
     T_ACTIVE_POSTS, T_STORAGE, T_LAST_SEEN, T_LAG, T_OUT, T_IN, T_NOT_LISTENING,
     T_NOT_FOUND, T_NOT_FOUND_TEXT, T_POST_NOT_FOUND, T_FORBIDDEN, T_FORBIDDEN_CSRF,
     T_FORBIDDEN_CLIENT, T_BAD_REQUEST, T_ERROR, T_METHOD, T_METHOD_TEXT,
-    T_RESULTS, T_BACK, T_LINKED_PEERS, T_DONE, T_SHOW_POST,
+    T_RESULTS, T_BACK, T_LINKED_PEER, T_LINKED_PEERS, T_REASON, T_DONE, T_SHOW_POST,
     T_COUNT
 } s_text_t;
 
@@ -146,7 +147,7 @@ static const char *const s_strings [T_COUNT][S_LANGS] = {
     [T_ACTIVE_POSTS]  = { "Active posts", "Aktive Beitr\xC3\xA4ge" },
     [T_STORAGE]       = { "Storage", "Speicher" },
     [T_LAST_SEEN]     = { "last seen", "zuletzt gesehen" },
-    [T_LAG]           = { "lag", "R\xC3\xBC" "ckstand" },
+    [T_LAG]           = { "Lamport difference", "Lamport-Abstand" },
     [T_OUT]           = { "outgoing", "ausgehend" },
     [T_IN]            = { "incoming", "eingehend" },
     [T_NOT_LISTENING] = { "not listening", "nicht erreichbar" },
@@ -172,7 +173,9 @@ static const char *const s_strings [T_COUNT][S_LANGS] = {
                           "Diese Adresse nimmt diese Art von Anfrage nicht an." },
     [T_RESULTS]       = { "Results for", "Ergebnisse f\xC3\xBCr" },
     [T_BACK]          = { "Back to the newest posts", "Zur\xC3\xBC" "ck zu den neuesten Beitr\xC3\xA4gen" },
+    [T_LINKED_PEER]   = { "peer linked", "Nachbar verbunden" },
     [T_LINKED_PEERS]  = { "peers linked", "Nachbarn verbunden" },
+    [T_REASON]        = { "Reason", "Grund" },
     [T_DONE]          = { "Done.", "Erledigt." },
     [T_SHOW_POST]     = { "Show the post", "Beitrag anzeigen" },
 };
@@ -426,34 +429,66 @@ s_parse_time (const char *text, uint64_t *ms)
     return 0;
 }
 
-/*  A duration as "5 min", "3 h", "2 d" (German units in German). */
+/*  A duration as "5 min", "3 h", "2 d" (German units in German), rounded
+    to the nearest unit: a 7-day ttl reads "7 d" just after posting. */
 static void
 s_duration (const s_ctx_t *ctx, uint64_t seconds, char *out, size_t cap)
 {
-    if (seconds < 3600)
-        snprintf (out, cap, "%llu %s", (unsigned long long) (seconds < 60? 1: seconds / 60),
+    if (seconds < 3600 - 30)
+        snprintf (out, cap, "%llu %s", (unsigned long long) (seconds < 90? 1: (seconds + 30) / 60),
                   s_t (ctx, T_MIN));
-    else if (seconds < 2 * 86400)
-        snprintf (out, cap, "%llu %s", (unsigned long long) (seconds / 3600), s_t (ctx, T_HOURS));
+    else if (seconds < 2 * 86400 - 1800)
+        snprintf (out, cap, "%llu %s", (unsigned long long) ((seconds + 1800) / 3600), s_t (ctx, T_HOURS));
     else
-        snprintf (out, cap, "%llu %s", (unsigned long long) (seconds / 86400), s_t (ctx, T_DAYS));
+        snprintf (out, cap, "%llu %s", (unsigned long long) ((seconds + 43200) / 86400), s_t (ctx, T_DAYS));
 }
 
-/*  Append "5 min ago" for a past time (RFC 3339 text); nothing if unparsable. */
+/*  Append "5 min ago", or "just now" under a minute. */
+static void
+s_ago (s_ctx_t *ctx, uint64_t seconds)
+{
+    if (seconds < 60) {
+        node_html_raw (ctx->h, s_t (ctx, T_JUST_NOW));
+        return;
+    }
+    char d [48], line [96];
+    s_duration (ctx, seconds, d, sizeof d);
+    snprintf (line, sizeof line, s_t (ctx, T_AGO), d);
+    node_html_raw (ctx->h, line);
+}
+
+/*  Append the age of a past time (RFC 3339 text); nothing if unparsable. */
 static void
 s_age (s_ctx_t *ctx, const char *when)
 {
     uint64_t ms;
     if (s_parse_time (when, &ms))
         return;
-    if (ms + 60000 > ctx->now_ms) {
-        node_html_raw (ctx->h, s_t (ctx, T_JUST_NOW));
+    s_ago (ctx, ms < ctx->now_ms? (ctx->now_ms - ms) / 1000: 0);
+}
+
+/*  Append a time (RFC 3339 text) as "2026-12-07 05:14 UTC" in a <time>
+    element, or the text as it came when it does not parse. */
+static void
+s_when (s_ctx_t *ctx, const char *when)
+{
+    uint64_t ms;
+    if (s_parse_time (when, &ms)) {
+        node_html_text (ctx->h, when);
         return;
     }
-    char d [48], line [96];
-    s_duration (ctx, (ctx->now_ms - ms) / 1000, d, sizeof d);
-    snprintf (line, sizeof line, s_t (ctx, T_AGO), d);
-    node_html_raw (ctx->h, line);
+    time_t t = (time_t) (ms / 1000);
+    struct tm tm;
+    char text [40];
+    if (!gmtime_r (&t, &tm) || !strftime (text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm)) {
+        node_html_text (ctx->h, when);
+        return;
+    }
+    node_html_raw (ctx->h, "<time datetime=\"");
+    node_html_text (ctx->h, when);
+    node_html_raw (ctx->h, "\">");
+    node_html_raw (ctx->h, text);
+    node_html_raw (ctx->h, "</time>");
 }
 
 /*  Append "expires in 6 d" or "expired". */
@@ -643,7 +678,8 @@ s_begin (s_ctx_t *ctx, const char *title, s_text_t nav_on, const char *lang_path
     s_url (ctx, "/node", NULL);
     node_html_raw (h, "\">");
     s_short_id (ctx, s_str (ctx->id, "node_id"));
-    node_html_printf (h, "</a> \xC2\xB7 %zu %s</div></header>\n<main>", up, s_t (ctx, T_LINKED_PEERS));
+    node_html_printf (h, "</a> \xC2\xB7 %zu %s</div></header>\n<main>", up,
+                      s_t (ctx, up == 1? T_LINKED_PEER: T_LINKED_PEERS));
 }
 
 /*  The search box (on / and /search); q is untrusted. */
@@ -1166,15 +1202,15 @@ s_view_post (s_ctx_t *ctx, const char *id, node_page_response_t *resp)
     }
     node_html_raw (h, "</dd><dt>");
     node_html_raw (h, s_t (ctx, T_POSTED));
-    node_html_raw (h, "</dt><dd><time>");
-    node_html_text (h, s_str (post, "created_at"));
-    node_html_raw (h, "</time> (");
+    node_html_raw (h, "</dt><dd>");
+    s_when (ctx, s_str (post, "created_at"));
+    node_html_raw (h, " (");
     s_age (ctx, s_str (post, "created_at"));
     node_html_raw (h, ")</dd><dt>");
     node_html_raw (h, s_t (ctx, T_EXPIRES));
-    node_html_raw (h, "</dt><dd><time>");
-    node_html_text (h, s_str (post, "expires_at"));
-    node_html_raw (h, "</time> (");
+    node_html_raw (h, "</dt><dd>");
+    s_when (ctx, s_str (post, "expires_at"));
+    node_html_raw (h, " (");
     s_expiry (ctx, s_str (post, "expires_at"), expired);
     node_html_raw (h, ")</dd></dl></article>");
 
@@ -1185,8 +1221,9 @@ s_view_post (s_ctx_t *ctx, const char *id, node_page_response_t *resp)
         node_html_raw (h, s_t (ctx, T_EXPIRE_TITLE));
         node_html_raw (h, "</h2>");
         s_hidden (ctx, 1);
-        node_html_raw (h, "<div class=\"field\"><select name=\"reason\" aria-label=\"reason\">"
-                          "<option value=\"fulfilled\">");
+        node_html_raw (h, "<div class=\"field\"><label for=\"reason\">");
+        node_html_raw (h, s_t (ctx, T_REASON));
+        node_html_raw (h, "</label><select id=\"reason\" name=\"reason\"><option value=\"fulfilled\">");
         node_html_raw (h, s_t (ctx, T_FULFILLED));
         node_html_raw (h, "</option><option value=\"withdrawn\">");
         node_html_raw (h, s_t (ctx, T_WITHDRAWN));
@@ -1512,7 +1549,7 @@ s_do_post (s_ctx_t *ctx, node_page_response_t *resp)
     }
     else if (!lat != !lng || (label && !lat)) {
         bad = F_LOCATION;
-        snprintf (problem, sizeof problem, "%s: %s", s_t (ctx, T_F_LOCATION), s_t (ctx, T_ERR_PAIR));
+        snprintf (problem, sizeof problem, "%s: %s", s_t (ctx, T_LOCATION), s_t (ctx, T_ERR_PAIR));
     }
     else if (lat) {
         json_t *loc = json_pack ("{s:f, s:f}", "lat", la, "lng", ln);
@@ -1620,13 +1657,10 @@ s_view_node (s_ctx_t *ctx, node_page_response_t *resp)
     s_fact (ctx, T_LAST_SYNC);
     const json_t *since = json_object_get (mesh, "seconds_since_last_sync");
     if (json_is_number (since) && json_number_value (since) >= 0) {
-        char d [48], line [96];
-        s_duration (ctx, (uint64_t) json_number_value (since), d, sizeof d);
-        snprintf (line, sizeof line, s_t (ctx, T_AGO), d);
-        node_html_raw (h, line);
-        node_html_raw (h, " <time>");
-        node_html_text (h, s_str (mesh, "last_sync"));
-        node_html_raw (h, "</time>");
+        s_ago (ctx, (uint64_t) json_number_value (since));
+        node_html_raw (h, " (");
+        s_when (ctx, s_str (mesh, "last_sync"));
+        node_html_raw (h, ")");
     }
     else
         node_html_raw (h, s_t (ctx, T_NEVER));

@@ -226,6 +226,7 @@ HT_TEST (test_views_render)
     HT_CHECK (s_has (&r, "href=\"/static/page.css\""));
     HT_CHECK (s_has (&r, "action=\"/search\""));
     HT_CHECK (s_has (&r, "cat-emergency"));
+    HT_CHECK (s_has (&r, "just now") && s_has (&r, "expires in 7 d"));   /* the default ttl, rounded */
     HT_CHECK (!s_has (&r, "class=\"more\""));         /* 3 posts: no more */
     s_check_csp_clean (&r);
     s_free (&r);
@@ -278,6 +279,7 @@ HT_TEST (test_views_render)
     HT_CHECK (s_has (&r, "Two bags of apples."));
     HT_CHECK (s_has (&r, "(52.52000, 13.40500)"));
     HT_CHECK (s_has (&r, "(this node)"));
+    HT_CHECK (s_has (&r, " UTC</time> (just now)"));
     HT_CHECK (s_has (&r, "/expire\""));
     HT_CHECK (s_has (&r, "name=\"csrf\" value=\"" S_CSRF "\""));
     s_check_csp_clean (&r);

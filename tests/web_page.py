@@ -27,7 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-ELEMENT = "element-6066-11e4-a52f-4d6c6f6c656e"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 PHONE = (390, 844)
 DESKTOP = (1280, 900)
 
@@ -168,7 +168,8 @@ def check(cond, what):
 
 def scenario(d, a, b, out, deadline):
     word = "webtest" + secrets.token_hex(3)
-    title = "Ladder to lend %s" % word
+    # Markup and quotes in the title: shown as typed, never as elements.
+    title = "Ladder <b>to</b> lend %s \"&'" % word
     shots = []
 
     def shot(name, wh):
@@ -199,15 +200,18 @@ def scenario(d, a, b, out, deadline):
     d.type("#lat", "52,52")
     d.click("form.post-form button[type=submit]")
     wait_for("the form's error", lambda: d.find_all(".field.bad"), deadline)
-    check("Latitude" in d.text(".alert") or "Longitude" in d.text(".alert"), "the error names the location")
+    check("Location: give both latitude and longitude" in d.text(".alert"), "the error names the location")
     check(d.s("GET", "/element/%s/property/value" % d.find("#title")) == title, "the title is kept")
     shot("a-form-error", PHONE)
     check(no_horizontal_scroll(), "no horizontal scroll on the form at 390 px")
+    d.size((360, 740))
+    check(no_horizontal_scroll(), "no horizontal scroll on the form at 360 px")
     d.type("#lng", "13.405")
     d.click("form.post-form button[type=submit]")
     post_url = wait_for("the redirect to the new post", lambda: "/post/" in d.url() and d.url(), deadline)
     post_id = urllib.parse.urlparse(post_url).path.split("/")[2]
-    check(title in d.text("h1"), "the post's page shows it after the 303 (%s)" % post_id)
+    check(d.text("h1") == title, "the post's page shows it after the 303 (%s)" % post_id)
+    check(not d.find_all("h1 b") and not d.find_all("main b"), "markup in the title stays text")
     check(d.find_all("form.expire"), "the author node offers the expire button")
     shot("a-post", PHONE)
 
@@ -220,6 +224,8 @@ def scenario(d, a, b, out, deadline):
     check("Hof 3" in d.text("main"), "B shows the location label")
     shot("b-home", PHONE)
     check(no_horizontal_scroll(), "no horizontal scroll on B at 390 px")
+    d.size((360, 740))
+    check(no_horizontal_scroll(), "no horizontal scroll on B at 360 px")
     shot("b-home", DESKTOP)
 
     # Search for it on B, through the search box.

@@ -33,7 +33,7 @@ cluster up 2 "$C" --sync-interval-ms 1000 -- --http 127.0.0.1:0 >"$WORK/up.log" 
 # or, failing that, the line the node logs when its listener is up.
 http_url () {
     local url
-    url=$(ctl "$1" --json id 2>/dev/null | json "d.get('http') or ''" 2>/dev/null || true)
+    url=$(ctl "$1" --json id 2>/dev/null | json "d.get('http_url') or ''" 2>/dev/null || true)
     if [ -z "$url" ]; then
         url=$(grep -o 'http://127\.0\.0\.1:[0-9][0-9]*/' "$2" | tail -n 1 || true)
     fi
@@ -56,6 +56,7 @@ PY
 
 step "the browser scenario (tests/web_page.py)"
 mkdir -p "$OUTPUT"
+rm -f "$OUTPUT"/*.png "$OUTPUT"/*.html
 set +e
 "$PYTHON" "$(dirname "$0")/web_page.py" --a "$URL_A" --b "$URL_B" --out "$WORK/shots" \
     --chromedriver "$CHROMEDRIVER" --chromium "$CHROMIUM" --deadline "${MESH_DEADLINE_S:-60}"
