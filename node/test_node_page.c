@@ -593,6 +593,56 @@ HT_TEST (test_post_form_and_expire)
     s_close (&n);
 }
 
+/*  Random paths, methods, arguments and headers (seeded; HEARTH_TEST_SEED
+    replays one): every request gets an answer, valid UTF-8 (checked in
+    s_req), no markup of the request's in it, and nothing is written
+    without may_write. */
+HT_TEST (test_random_requests)
+{
+    s_node_t n;
+    HT_CHECK_EQ_INT (s_open (&n), 0);
+    char *id = s_post (&n, json_pack ("{s:s, s:s, s:s}", "category", "offer", "title", "T", "body", "B"));
+    uint64_t seed = getenv ("HEARTH_TEST_SEED")? strtoull (getenv ("HEARTH_TEST_SEED"), NULL, 10): 7;
+    uint64_t rng = seed;
+    static const char *const paths [] = { "/", "/search", "/new", "/node", "/post/", "/static/page.css",
+                                          "/post/x/expire", "/%", "" };
+    static const char *const methods [] = { "GET", "HEAD", "POST", "PUT", "" };
+    static const char *const keys [] = { "category", "tag", "limit", "q", "lang", "title", "body", "tags",
+                                         "lat", "lng", "label", "ttl_seconds", "client_id", "csrf", "reason" };
+    static const char alphabet [] = "<>\"'&=;,/%? abcXYZ019.-\xc3\xa4\xff\x80";
+    for (int i = 0; i < 1500; i++) {
+        char path [96], value [64];
+        const char *base = paths [ht_splitmix64 (&rng) % (sizeof paths / sizeof paths [0])];
+        size_t len = ht_splitmix64 (&rng) % 24;
+        for (size_t k = 0; k < len; k++)
+            value [k] = alphabet [ht_splitmix64 (&rng) % (sizeof alphabet - 1)];
+        value [len] = '\0';
+        if (strcmp (base, "/post/") == 0 && ht_splitmix64 (&rng) % 2)
+            snprintf (path, sizeof path, "/post/%s%s", id, ht_splitmix64 (&rng) % 2? "/expire": "");
+        else
+            snprintf (path, sizeof path, "%s%s", base, ht_splitmix64 (&rng) % 4? "": value);
+        json_t *args = json_object ();
+        int n_args = (int) (ht_splitmix64 (&rng) % 6);
+        for (int a = 0; a < n_args; a++) {
+            len = ht_splitmix64 (&rng) % 60;
+            for (size_t k = 0; k < len; k++)
+                value [k] = alphabet [ht_splitmix64 (&rng) % (sizeof alphabet - 1)];
+            value [len] = '\0';
+            json_object_set_new (args, keys [ht_splitmix64 (&rng) % (sizeof keys / sizeof keys [0])],
+                                 json_stringn_nocheck (value, len));
+        }
+        const char *method = methods [ht_splitmix64 (&rng) % (sizeof methods / sizeof methods [0])];
+        node_page_response_t r = s_req (&n, method, path, args, ht_splitmix64 (&rng) % 2? value: NULL, 0);
+        HT_CHECK (r.status >= 200 && r.status < 600);
+        HT_CHECK (r.status != 303);                       /* nothing written without may_write */
+        HT_CHECK (!s_has (&r, "<>") && !s_has (&r, "<\"") && !s_has (&r, "<'"));
+        s_free (&r);
+    }
+    HT_CHECK_EQ_INT (s_count_posts (&n), 1);
+    free (id);
+    s_close (&n);
+}
+
 int
 main (void)
 {
@@ -603,5 +653,6 @@ main (void)
     HT_RUN (test_not_found_and_methods);
     HT_RUN (test_forbidden);
     HT_RUN (test_post_form_and_expire);
+    HT_RUN (test_random_requests);
     return ht_summary ();
 }
