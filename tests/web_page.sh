@@ -29,11 +29,11 @@ cluster up 2 "$C" --sync-interval-ms 1000 -- --http 127.0.0.1:0 >"$WORK/up.log" 
     || fail "cluster up: $(cat "$WORK/up.log")"
 . "$C/cluster.env"
 
-# http_url DIR LOG: the node's page address, from node.id (its "http" field)
+# http_url DIR LOG: the node's page address, from node.id (its "http_url")
 # or, failing that, the line the node logs when its listener is up.
 http_url () {
     local url
-    url=$(ctl "$1" --json id 2>/dev/null | json "d.get('http_url') or ''" 2>/dev/null || true)
+    url=$(ctl "$1" call node.id 2>/dev/null | json "d['output'].get('http_url') or ''" 2>/dev/null || true)
     if [ -z "$url" ]; then
         url=$(grep -o 'http://127\.0\.0\.1:[0-9][0-9]*/' "$2" | tail -n 1 || true)
     fi
