@@ -386,7 +386,9 @@ class Community:
     # -- growth
 
     def start(self, i):
-        cmd = [HEARTHD, "--data-dir", self.dirs[i], "--listen", "tcp://127.0.0.1:%d" % self.ports[i]]
+        # No HTTP listener: hundreds of nodes would need a port each (and fds).
+        cmd = [HEARTHD, "--data-dir", self.dirs[i], "--listen", "tcp://127.0.0.1:%d" % self.ports[i],
+               "--http", "off"]
         cmd += self.args.hearthd_arg
         nice = 0 if i == 0 else self.args.node_nice
         with open(self.logs[i], "ab") as lf:

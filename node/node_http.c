@@ -69,8 +69,9 @@ struct _node_http_t {
     size_t             connections;
 };
 
-/*  Where a request goes. */
-typedef enum { S_PLAIN = 0, S_API, S_PAGE } s_kind_t;
+/*  Where a request goes: /metrics, /health, /ready; the API; POST /login
+    (sets the token cookie); the page. */
+typedef enum { S_PLAIN = 0, S_API, S_LOGIN, S_PAGE } s_kind_t;
 
 typedef struct {
     int        handled;         /* the access handler ran */
@@ -337,7 +338,8 @@ s_begin (node_http_t *self, struct MHD_Connection *connection, s_request_t *req,
         return MHD_NO;
     req->kind = strncmp (url, "/api/", 5) == 0? S_API
               : (strcmp (url, "/metrics") == 0 || strcmp (url, "/health") == 0
-                 || strcmp (url, "/ready") == 0)? S_PLAIN: S_PAGE;
+                 || strcmp (url, "/ready") == 0)? S_PLAIN
+              : (strcmp (url, "/login") == 0 && strcmp (method, "POST") == 0)? S_LOGIN: S_PAGE;
 
     uint32_t retry_after = 0;
     if (!node_ratelimit_take (self->rate, key, hearth_mono_ms (), &retry_after)) {
@@ -393,7 +395,10 @@ s_begin (node_http_t *self, struct MHD_Connection *connection, s_request_t *req,
                              NULL, NULL);
     }
     else
-    if (req->kind == S_PAGE && !node_http_is_form (content_type))
+    if (req->kind == S_LOGIN && !req->same_origin)
+        return s_refuse (self, connection, req, 403, NODE_STATS_HTTP_CROSS_SITE, HEARTH_EUNAUTHORIZED,
+                         "cross-site login refused", NULL, NULL);
+    if ((req->kind == S_PAGE || req->kind == S_LOGIN) && !node_http_is_form (content_type))
         return s_refuse (self, connection, req, 415, NODE_STATS_HTTP_CONTENT_TYPE, HEARTH_EINVAL,
                          "forms must be application/x-www-form-urlencoded", NULL, NULL);
     const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
@@ -585,6 +590,33 @@ s_serve_page (node_http_t *self, struct MHD_Connection *connection, s_request_t 
     return answer;
 }
 
+/*  POST /login with the form field "token": the right token sets the
+    cookie hearth_token (HttpOnly, SameSite=Strict) and goes to "/"; a
+    wrong one is 403. The page renders the form (GET /login). */
+static enum MHD_Result
+s_serve_login (node_http_t *self, struct MHD_Connection *connection, s_request_t *req)
+{
+    json_t *args = json_object ();
+    char *message = NULL;
+    if (!args)
+        return MHD_NO;
+    int rc = node_http_form_parse (req->body? req->body: "", req->len, args, &message);
+    const char *token = json_string_value (json_object_get (args, "token"));
+    int ok = rc == HEARTH_OK && token && s_token_equal (self, token);
+    json_decref (args);
+    free (message);
+    if (!ok)
+        return s_refuse (self, connection, req, 403, NODE_STATS_HTTP_UNAUTHORIZED,
+                         HEARTH_EUNAUTHORIZED, "wrong token: copy it from DIR/"
+                         NODE_HTTP_TOKEN_FILE " of the node", NULL, NULL);
+    char cookie [sizeof self->token + 80];
+    snprintf (cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict",
+              NODE_HTTP_TOKEN_COOKIE, self->token);
+    return s_answer (self, connection, req, 303, "text/plain; charset=utf-8", strdup ("logged in\n"),
+                     strlen ("logged in\n"), MHD_HTTP_HEADER_LOCATION, "/",
+                     MHD_HTTP_HEADER_SET_COOKIE, cookie, NULL);
+}
+
 /* ---- libmicrohttpd's callbacks ------------------------------------------ */
 
 static void *
@@ -642,6 +674,8 @@ s_on_request (void *cls, struct MHD_Connection *connection, const char *url, con
         return s_serve_plain (self, connection, req, url);
     if (req->kind == S_API)
         return s_serve_api (self, connection, req);
+    if (req->kind == S_LOGIN)
+        return s_serve_login (self, connection, req);
     return s_serve_page (self, connection, req, url, method);
 }
 

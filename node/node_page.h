@@ -22,6 +22,12 @@
         with a page that says why.
       - csrf_token (borrowed for the call) is the value every form the page
         renders must carry in a hidden field named "csrf".
+      - POST /login is node_http's: a form field "token" equal to the data
+        dir's write token sets the cookie that authorizes writes from then
+        on and redirects to "/" (303); a wrong one gets 403. GET /login
+        comes here: the page may render that form (a password field named
+        "token", method POST, action "/login") for clients that are not
+        on loopback (may_write 0 on a GET says this client cannot write).
 */
 #ifndef HEARTH_NODE_PAGE_H
 #define HEARTH_NODE_PAGE_H

@@ -121,7 +121,9 @@ start_node () {
     local i=$1 dir="$CLUSTER_DIR/n$1" port_var="NODE_$1_PORT"
     alive "$i" && die "node $i is already running (pid $(pid_of "$i"))"
     # shellcheck disable=SC2086
-    "$HEARTHD" --data-dir "$dir" --listen "tcp://127.0.0.1:${!port_var}" \
+    # Every node's HTTP listener on a free port of its own (node.id's
+    # http_url), so nodes never collide on the default 7480.
+    "$HEARTHD" --data-dir "$dir" --listen "tcp://127.0.0.1:${!port_var}" --http 127.0.0.1:0 \
         ${SYNC_INTERVAL_MS:+--sync-interval-ms "$SYNC_INTERVAL_MS"} $EXTRA_ARGS \
         >>"$CLUSTER_DIR/n$i.log" 2>&1 &
     echo $! >"$CLUSTER_DIR/n$i.pid"

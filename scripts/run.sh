@@ -18,7 +18,9 @@ usage: scripts/run.sh [--identity-only | --join INVITE_FILE] [hearthd flags...]
 
 The node listens for peers on tcp://0.0.0.0:7400 (CURVE, members only) unless the config
 has mesh/listen, a --listen flag is given, or HEARTH_LISTEN says otherwise (none = off).
-Environment: HEARTH_DATA_DIR (default ~/.hearth), HEARTH_COMMUNITY, HEARTH_LISTEN,
+Its marketplace page and HTTP API answer at http://127.0.0.1:7480/ unless the config has
+http/listen, an --http flag is given, or HEARTH_HTTP says otherwise (HOST:PORT, or off).
+Environment: HEARTH_DATA_DIR (default ~/.hearth), HEARTH_COMMUNITY, HEARTH_LISTEN, HEARTH_HTTP,
 HEARTH_BIN_DIR (use hearthd/hearthctl from there: no package install, no build).
 Other arguments go to hearthd (docs/cli.md).
 EOF
@@ -79,18 +81,47 @@ case "$MODE" in
         fi ;;
 esac
 
+# cfg_value SECTION KEY: the value of SECTION/KEY in the data dir's config
+# file (ZPL: sections at the margin, "key = value" indented), if set.
+cfg_value () {
+    awk -v s="$1" -v k="$2" '
+        /^[^[:space:]#]/ { section = $1 }
+        section == s && $1 == k && $2 == "=" { sub (/^[^=]*=[[:space:]]*/, ""); gsub (/"/, ""); v = $0; found = 1 }
+        END { if (found) print v; exit !found }' "$DATA/hearth.cfg" 2>/dev/null
+}
+
 # Listen for peers so neighbours can dial in, unless told otherwise.
 LISTEN=()
+HTTP=()
 given_listen=0
+http_given=
+previous=
 for a in "${HEARTHD_ARGS[@]+"${HEARTHD_ARGS[@]}"}"; do
-    case "$a" in --listen|--listen=*) given_listen=1 ;; esac
+    case "$a" in
+        --listen|--listen=*) given_listen=1 ;;
+        --http=*) http_given=${a#--http=} ;;
+    esac
+    [ "$previous" = --http ] && http_given=$a
+    previous=$a
 done
 if [ "$given_listen" = 0 ]; then
     if [ -n "${HEARTH_LISTEN:-}" ]; then
         LISTEN=(--listen "$HEARTH_LISTEN")
-    elif ! grep -Eq '^[[:space:]]*listen[[:space:]]*=' "$DATA/hearth.cfg" 2>/dev/null; then
+    elif ! cfg_value mesh listen >/dev/null; then
         LISTEN=(--listen "tcp://0.0.0.0:7400")
     fi
 fi
+# The page: the flag, else HEARTH_HTTP, else the config, else hearthd's default.
+if [ -z "$http_given" ] && [ -n "${HEARTH_HTTP:-}" ]; then
+    HTTP=(--http "$HEARTH_HTTP")
+    http_given=$HEARTH_HTTP
+fi
+[ -n "$http_given" ] || http_given=$(cfg_value http listen) || http_given=127.0.0.1:7480
 echo "talk to it from another terminal with: $HEARTHCTL --data-dir $DATA market list"
-exec "$BIN/hearthd" --data-dir "$DATA" "${LISTEN[@]+"${LISTEN[@]}"}" "${HEARTHD_ARGS[@]+"${HEARTHD_ARGS[@]}"}"
+case "$http_given" in
+    off) echo "the web page is off (--http off)" ;;
+    *:0) echo "the marketplace page: hearthd picks a free port and logs it (\"page and HTTP API at\")" ;;
+    *)   echo "the marketplace page: http://$http_given/ (open it in a browser on this machine)" ;;
+esac
+exec "$BIN/hearthd" --data-dir "$DATA" "${LISTEN[@]+"${LISTEN[@]}"}" "${HTTP[@]+"${HTTP[@]}"}" \
+    "${HEARTHD_ARGS[@]+"${HEARTHD_ARGS[@]}"}"

@@ -29,7 +29,7 @@ ls "$WORK"/called-* >/dev/null 2>&1 && fail "run.sh --help ran $(ls "$WORK"/call
 # background (log in DIR.run.log); sets RUN_PID.
 run_sh () {
     local dir=$1; shift
-    HEARTH_BIN_DIR="$BIN" HEARTH_DATA_DIR="$dir" HEARTH_COMMUNITY=Street \
+    HEARTH_BIN_DIR="$BIN" HEARTH_DATA_DIR="$dir" HEARTH_COMMUNITY=Street HEARTH_HTTP=${HEARTH_HTTP:-127.0.0.1:0} \
         bash "$RUN_SH" "$@" >>"$dir.run.log" 2>&1 &
     RUN_PID=$!
     DAEMON_PIDS+=("$RUN_PID")
@@ -96,7 +96,7 @@ NOTIFY_PID=$!
 DAEMON_PIDS+=("$NOTIFY_PID")
 _bound () { [ -e "$WORK/notify.log.bound" ]; }
 wait_until 10 _bound || fail "notify listener did not start"
-NOTIFY_SOCKET="$WORK/notify.sock" "$HEARTHD" --data-dir "$L" >>"$L.log" 2>&1 &
+NOTIFY_SOCKET="$WORK/notify.sock" "$HEARTHD" --data-dir "$L" --http off >>"$L.log" 2>&1 &
 N_PID=$!
 DAEMON_PIDS+=("$N_PID")
 _ready () { grep -q "READY=1" "$WORK/notify.log"; }

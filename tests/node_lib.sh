@@ -88,10 +88,11 @@ _pid_gone () {
 }
 
 # start_node DIR [ARGS...]: start hearthd on DIR (log in DIR.log), wait
-# until it answers; sets NODE_PID.
+# until it answers; sets NODE_PID. Its HTTP listener takes any free port
+# (tests run in parallel; a later --http in ARGS wins): `http_url_of DIR`.
 start_node () {
     local dir=$1; shift
-    "$HEARTHD" --data-dir "$dir" "$@" >>"$dir.log" 2>&1 &
+    "$HEARTHD" --data-dir "$dir" --http 127.0.0.1:0 "$@" >>"$dir.log" 2>&1 &
     NODE_PID=$!
     DAEMON_PIDS+=("$NODE_PID")
     local end=$(( $(date +%s) + NODE_START_DEADLINE_S ))
@@ -103,6 +104,11 @@ start_node () {
         [ "$(date +%s)" -le "$end" ] || fail "hearthd did not answer within ${NODE_START_DEADLINE_S}s"
         sleep 0.05
     done
+}
+
+# http_url_of DIR: the node's HTTP listener ("http://127.0.0.1:PORT/"; null when off).
+http_url_of () {
+    "$HEARTHCTL" --data-dir "$1" call node.id | json "d['output']['http_url']"
 }
 
 # stop_node PID: SIGTERM, wait for a clean exit (status 0).

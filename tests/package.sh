@@ -90,7 +90,7 @@ export PATH="$ROOT/usr/bin:$PATH" HEARTH_DATA_DIR="$WORK/home/.hearth" HOME="$WO
 mkdir -p "$HOME"
 [ "$(command -v hearthctl)" = "$ROOT/usr/bin/hearthctl" ] || fail "hearthctl is not the installed one"
 hearthctl init >/dev/null || fail "bare hearthctl init"
-hearthd --listen 'tcp://127.0.0.1:*' >"$WORK/hearthd.log" 2>&1 &
+hearthd --listen 'tcp://127.0.0.1:*' --http 127.0.0.1:0 >"$WORK/hearthd.log" 2>&1 &
 DAEMON_PIDS+=("$!")
 wait_until "$NODE_START_DEADLINE_S" hearthctl --timeout 2000 peers || fail "installed hearthd did not start"
 # The "Using it" block, with the post id it names replaced by a real one.
