@@ -7,6 +7,7 @@
       /post/ID/expire   POST: market.expire, then 303 to /post/ID
       /new              the post form; POST: market.post, then 303 to /post/ID
       /node             node id, community, level, peers, health
+      /login            the write-token form (POST /login is node_http's)
       /static/page.css  the style sheet (embedded; no inline style, so a
                         Content-Security-Policy of default-src 'self' holds)
     Every HTML view calls node.id and node.peers for the status line at the
@@ -67,6 +68,7 @@ typedef enum {
     T_ACTIVE_POSTS, T_STORAGE, T_LAST_SEEN, T_LAG, T_OUT, T_IN, T_NOT_LISTENING,
     T_NOT_FOUND, T_NOT_FOUND_TEXT, T_POST_NOT_FOUND, T_FORBIDDEN, T_FORBIDDEN_CSRF,
     T_FORBIDDEN_CLIENT, T_BAD_REQUEST, T_ERROR, T_METHOD, T_METHOD_TEXT,
+    T_LOGIN, T_LOGIN_TEXT, T_LOGIN_TOKEN, T_LOGIN_BUTTON, T_LOGIN_ALREADY, T_LOGIN_HINT,
     T_RESULTS, T_BACK, T_LINKED_PEER, T_LINKED_PEERS, T_REASON, T_DONE, T_SHOW_POST,
     T_COUNT
 } s_text_t;
@@ -177,6 +179,20 @@ static const char *const s_strings [T_COUNT][S_LANGS] = {
     [T_LINKED_PEER]   = { "peer linked", "Nachbar verbunden" },
     [T_LINKED_PEERS]  = { "peers linked", "Nachbarn verbunden" },
     [T_REASON]        = { "Reason", "Grund" },
+    [T_LOGIN]         = { "Log in to write", "Anmelden zum Schreiben" },
+    [T_LOGIN_TEXT]    = { "This browser is not on the node's own machine. To post or expire posts from here, "
+                          "enter the node's write token once: the text in the file http.token in the node's "
+                          "data dir (on the node's machine: cat DIR/http.token).",
+                          "Dieser Browser l\xC3\xA4uft nicht auf dem Rechner des Knotens. Um von hier aus "
+                          "Beitr\xC3\xA4ge zu schreiben oder zu beenden, einmal das Schreib-Token des Knotens "
+                          "eingeben: den Text der Datei http.token im Datenverzeichnis des Knotens (auf dessen "
+                          "Rechner: cat DIR/http.token)." },
+    [T_LOGIN_TOKEN]   = { "Write token", "Schreib-Token" },
+    [T_LOGIN_BUTTON]  = { "Log in", "Anmelden" },
+    [T_LOGIN_ALREADY] = { "This browser may already write to this node.",
+                          "Dieser Browser darf auf diesem Knoten bereits schreiben." },
+    [T_LOGIN_HINT]    = { "This browser cannot write to this node yet.",
+                          "Dieser Browser darf auf diesem Knoten noch nicht schreiben." },
     [T_DONE]          = { "Done.", "Erledigt." },
     [T_SHOW_POST]     = { "Show the post", "Beitrag anzeigen" },
 };
@@ -290,6 +306,13 @@ static const char *
 s_t (const s_ctx_t *ctx, s_text_t which)
 {
     return s_strings [which][ctx->lang];
+}
+
+static int
+s_is_get (const s_ctx_t *ctx)
+{
+    const char *m = ctx->req->method;
+    return !m || strcmp (m, "GET") == 0 || strcmp (m, "HEAD") == 0;
 }
 
 /*  A string argument of the request, or NULL. */
@@ -599,6 +622,22 @@ s_hidden (s_ctx_t *ctx, int with_csrf)
     }
 }
 
+/*  A note that this client cannot write yet, with the way to log in (on
+    the views that have a write form, when may_write is 0 on a GET). */
+static void
+s_write_hint (s_ctx_t *ctx)
+{
+    if (ctx->req->may_write || !s_is_get (ctx))
+        return;
+    node_html_raw (ctx->h, "<p class=\"note\">");
+    node_html_raw (ctx->h, s_t (ctx, T_LOGIN_HINT));
+    node_html_raw (ctx->h, " <a href=\"");
+    s_url (ctx, "/login", NULL);
+    node_html_raw (ctx->h, "\">");
+    node_html_raw (ctx->h, s_t (ctx, T_LOGIN));
+    node_html_raw (ctx->h, "</a></p>");
+}
+
 /* ---- the frame of every page -------------------------------------------------------- */
 
 /*  node.id and node.peers for the status line (failures leave them NULL:
@@ -679,8 +718,16 @@ s_begin (s_ctx_t *ctx, const char *title, s_text_t nav_on, const char *lang_path
     s_url (ctx, "/node", NULL);
     node_html_raw (h, "\">");
     s_short_id (ctx, s_str (ctx->id, "node_id"));
-    node_html_printf (h, "</a> \xC2\xB7 %zu %s</div></header>\n<main>", up,
-                      s_t (ctx, up == 1? T_LINKED_PEER: T_LINKED_PEERS));
+    node_html_printf (h, "</a> \xC2\xB7 %zu %s", up, s_t (ctx, up == 1? T_LINKED_PEER: T_LINKED_PEERS));
+    /*  On a GET, may_write says whether this client may write at all. */
+    if (!ctx->req->may_write && s_is_get (ctx)) {
+        node_html_raw (h, " \xC2\xB7 <a class=\"login\" href=\"");
+        s_url (ctx, "/login", NULL);
+        node_html_raw (h, "\">");
+        node_html_raw (h, s_t (ctx, T_LOGIN));
+        node_html_raw (h, "</a>");
+    }
+    node_html_raw (h, "</div></header>\n<main>");
 }
 
 /*  The search box (on / and /search); q is untrusted. */
@@ -792,7 +839,23 @@ s_forbidden (s_ctx_t *ctx, node_page_response_t *resp)
     const char *sent = s_arg (ctx, "csrf"), *want = ctx->req->csrf_token;
     int match = sent && want && strlen (sent) == strlen (want)
              && sodium_memcmp (sent, want, strlen (want)) == 0;
-    return s_problem (ctx, 403, T_FORBIDDEN, match? T_FORBIDDEN_CLIENT: T_FORBIDDEN_CSRF, NULL, resp);
+    if (!match)
+        return s_problem (ctx, 403, T_FORBIDDEN, T_FORBIDDEN_CSRF, NULL, resp);
+    s_begin (ctx, s_t (ctx, T_FORBIDDEN), T_COUNT, "/");
+    node_html_raw (ctx->h, "<h1>");
+    node_html_raw (ctx->h, s_t (ctx, T_FORBIDDEN));
+    node_html_raw (ctx->h, "</h1><p class=\"alert\" role=\"alert\">");
+    node_html_raw (ctx->h, s_t (ctx, T_FORBIDDEN_CLIENT));
+    node_html_raw (ctx->h, "</p><p><a href=\"");
+    s_url (ctx, "/login", NULL);
+    node_html_raw (ctx->h, "\">");
+    node_html_raw (ctx->h, s_t (ctx, T_LOGIN));
+    node_html_raw (ctx->h, "</a> \xC2\xB7 <a href=\"");
+    s_url (ctx, "/", NULL);
+    node_html_raw (ctx->h, "\">");
+    node_html_raw (ctx->h, s_t (ctx, T_BACK));
+    node_html_raw (ctx->h, "</a></p>");
+    return s_finish (ctx, 403, resp);
 }
 
 /*  A 303 to path (trusted, ID segments encoded) with lang carried. */
@@ -1221,6 +1284,7 @@ s_view_post (s_ctx_t *ctx, const char *id, node_page_response_t *resp)
         node_html_raw (h, "/expire\"><h2>");
         node_html_raw (h, s_t (ctx, T_EXPIRE_TITLE));
         node_html_raw (h, "</h2>");
+        s_write_hint (ctx);
         s_hidden (ctx, 1);
         node_html_raw (h, "<div class=\"field\"><label for=\"reason\">");
         node_html_raw (h, s_t (ctx, T_REASON));
@@ -1344,6 +1408,7 @@ s_view_new (s_ctx_t *ctx, int kept, s_field_t bad, const char *message, int stat
     node_html_raw (h, "<h1>");
     node_html_raw (h, s_t (ctx, T_NEW));
     node_html_raw (h, "</h1>");
+    s_write_hint (ctx);
     if (message) {
         node_html_raw (h, "<div class=\"alert\" role=\"alert\"><strong>");
         node_html_raw (h, s_t (ctx, T_FORM_FAILED));
@@ -1720,6 +1785,35 @@ s_view_node (s_ctx_t *ctx, node_page_response_t *resp)
     return s_finish (ctx, 200, resp);
 }
 
+/* ---- /login ---------------------------------------------------------------------------------- */
+
+/*  The token form; POST /login is node_http's (it sets the cookie). */
+static int
+s_view_login (s_ctx_t *ctx, node_page_response_t *resp)
+{
+    node_html_t *h = ctx->h;
+    s_begin (ctx, s_t (ctx, T_LOGIN), T_COUNT, "/login");
+    node_html_raw (h, "<h1>");
+    node_html_raw (h, s_t (ctx, T_LOGIN));
+    node_html_raw (h, "</h1>");
+    if (ctx->req->may_write) {
+        node_html_raw (h, "<p class=\"note\">");
+        node_html_raw (h, s_t (ctx, T_LOGIN_ALREADY));
+        node_html_raw (h, "</p>");
+    }
+    node_html_raw (h, "<p>");
+    node_html_raw (h, s_t (ctx, T_LOGIN_TEXT));
+    node_html_raw (h, "</p><form class=\"login-form\" method=\"post\" action=\"/login\">");
+    s_hidden (ctx, 1);
+    node_html_raw (h, "<div class=\"field\"><label for=\"token\">");
+    node_html_raw (h, s_t (ctx, T_LOGIN_TOKEN));
+    node_html_raw (h, "</label><input type=\"password\" id=\"token\" name=\"token\" "
+                      "autocomplete=\"current-password\" required></div><button type=\"submit\">");
+    node_html_raw (h, s_t (ctx, T_LOGIN_BUTTON));
+    node_html_raw (h, "</button></form>");
+    return s_finish (ctx, 200, resp);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------------ */
 
 node_page_t *
@@ -1790,6 +1884,8 @@ node_page_handle (node_page_t *self, const node_page_request_t *req,
         rc = get? s_view_search (&ctx, resp): S_WRONG_METHOD;
     else if (strcmp (path, "/new") == 0)
         rc = get? s_view_new (&ctx, 0, F_NONE, NULL, 200, resp): post? s_do_post (&ctx, resp): S_WRONG_METHOD;
+    else if (strcmp (path, "/login") == 0)
+        rc = get? s_view_login (&ctx, resp): S_WRONG_METHOD;
     else if (strcmp (path, "/node") == 0)
         rc = get? s_view_node (&ctx, resp): S_WRONG_METHOD;
     else if (s_post_id (path, id, sizeof id, &suffix) && *suffix == '\0')

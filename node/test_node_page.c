@@ -469,6 +469,7 @@ HT_TEST (test_forbidden)
                    "csrf", S_CSRF), NULL, 0);
     HT_CHECK_EQ_INT (r.status, 403);
     HT_CHECK (s_has (&r, "loopback"));
+    HT_CHECK (s_has (&r, "href=\"/login\""));
     s_free (&r);
     /*  A wrong or missing csrf field: the form is the reason. */
     r = s_req (&n, "POST", "/new",
@@ -643,6 +644,42 @@ HT_TEST (test_random_requests)
     s_close (&n);
 }
 
+/*  GET /login renders the token form node_http's POST /login takes; a
+    client that may not write sees the way there on the views that write. */
+HT_TEST (test_login)
+{
+    s_node_t n;
+    HT_CHECK_EQ_INT (s_open (&n), 0);
+    node_page_response_t r = s_req (&n, "GET", "/login", NULL, NULL, 0);
+    HT_CHECK_EQ_INT (r.status, 200);
+    HT_CHECK (s_has (&r, "method=\"post\" action=\"/login\""));
+    HT_CHECK (s_has (&r, "type=\"password\" id=\"token\" name=\"token\""));
+    HT_CHECK (s_has (&r, "http.token"));
+    HT_CHECK (!s_has (&r, "may already write"));
+    s_check_csp_clean (&r);
+    s_free (&r);
+    r = s_req (&n, "GET", "/login", json_pack ("{s:s}", "lang", "de"), NULL, 1);
+    HT_CHECK (s_has (&r, "bereits schreiben") && s_has (&r, "Schreib-Token"));
+    s_free (&r);
+    r = s_req (&n, "POST", "/login", NULL, NULL, 0);       /* node_http's, never the page's */
+    HT_CHECK_EQ_INT (r.status, 405);
+    s_free (&r);
+    /*  The status line and the post form show the way when the client cannot write. */
+    r = s_req (&n, "GET", "/", NULL, NULL, 0);
+    HT_CHECK (s_has (&r, "class=\"login\" href=\"/login\""));
+    s_free (&r);
+    r = s_req (&n, "GET", "/", NULL, NULL, 1);
+    HT_CHECK (!s_has (&r, "/login"));
+    s_free (&r);
+    r = s_req (&n, "GET", "/new", NULL, NULL, 0);
+    HT_CHECK (s_has (&r, "cannot write to this node yet"));
+    s_free (&r);
+    r = s_req (&n, "GET", "/new", NULL, NULL, 1);
+    HT_CHECK (!s_has (&r, "cannot write to this node yet"));
+    s_free (&r);
+    s_close (&n);
+}
+
 int
 main (void)
 {
@@ -653,6 +690,7 @@ main (void)
     HT_RUN (test_not_found_and_methods);
     HT_RUN (test_forbidden);
     HT_RUN (test_post_form_and_expire);
+    HT_RUN (test_login);
     HT_RUN (test_random_requests);
     return ht_summary ();
 }

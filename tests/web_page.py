@@ -186,6 +186,7 @@ def scenario(d, a, b, out, deadline):
     d.go(a + "/")
     check("Hearth" in d.text("header"), "A's page opens with its header")
     check(d.find_all("link[rel=stylesheet][href='/static/page.css']"), "the style sheet is the node's own")
+    check(not d.find_all("a.login"), "a loopback browser may write: no login link")
     shot("a-home", DESKTOP)
     shot("a-home", PHONE)
     check(no_horizontal_scroll(), "no horizontal scroll at 390 px")

@@ -25,7 +25,7 @@ OUTPUT=${HEARTH_TEST_OUTPUT:-$WORK/output}/web
 
 C="$WORK/c"
 step "two nodes, each with an HTTP listener on a free port"
-cluster up 2 "$C" --sync-interval-ms 1000 -- --http 127.0.0.1:0 >"$WORK/up.log" \
+cluster up 2 "$C" --sync-interval-ms 1000 >"$WORK/up.log" \
     || fail "cluster up: $(cat "$WORK/up.log")"
 . "$C/cluster.env"
 
