@@ -164,11 +164,13 @@ static const char *const s_strings [T_COUNT][S_LANGS] = {
                           "Das Sicherheitsmerkmal des Formulars passt nicht zu dieser Seite: es ist veraltet "
                           "(der Knoten wurde neu gestartet) oder kam von einer anderen Seite. Seite neu laden "
                           "und noch einmal versuchen." },
-    [T_FORBIDDEN_CLIENT] = { "This browser may not change anything on this node: it is not on the node's own "
-                             "machine (loopback) and sent no write token, or the request came from another site.",
-                             "Dieser Browser darf auf diesem Knoten nichts \xC3\xA4ndern: er l\xC3\xA4uft nicht auf "
-                             "dem Rechner des Knotens (Loopback) und hat kein Schreib-Token geschickt, oder die "
-                             "Anfrage kam von einer anderen Seite." },
+    [T_FORBIDDEN_CLIENT] = { "This browser may not change anything on this node: it has not logged in with the "
+                             "node's write token, and the node does not let its address write without one (by "
+                             "default only the node's own machine may), or the request came from another site.",
+                             "Dieser Browser darf auf diesem Knoten nichts \xC3\xA4ndern: er hat sich nicht mit "
+                             "dem Schreib-Token des Knotens angemeldet, und der Knoten l\xC3\xA4sst seine Adresse "
+                             "ohne Token nicht schreiben (das darf sonst nur der Rechner des Knotens selbst), oder "
+                             "die Anfrage kam von einer anderen Seite." },
     [T_BAD_REQUEST]   = { "Bad request", "Ung\xC3\xBCltige Anfrage" },
     [T_ERROR]         = { "Error", "Fehler" },
     [T_METHOD]        = { "Method not allowed", "Methode nicht erlaubt" },
@@ -180,13 +182,15 @@ static const char *const s_strings [T_COUNT][S_LANGS] = {
     [T_LINKED_PEERS]  = { "peers linked", "Nachbarn verbunden" },
     [T_REASON]        = { "Reason", "Grund" },
     [T_LOGIN]         = { "Log in to write", "Anmelden zum Schreiben" },
-    [T_LOGIN_TEXT]    = { "This browser is not on the node's own machine. To post or expire posts from here, "
-                          "enter the node's write token once: the text in the file http.token in the node's "
-                          "data dir (on the node's machine: cat DIR/http.token).",
-                          "Dieser Browser l\xC3\xA4uft nicht auf dem Rechner des Knotens. Um von hier aus "
-                          "Beitr\xC3\xA4ge zu schreiben oder zu beenden, einmal das Schreib-Token des Knotens "
-                          "eingeben: den Text der Datei http.token im Datenverzeichnis des Knotens (auf dessen "
-                          "Rechner: cat DIR/http.token)." },
+    [T_LOGIN_TEXT]    = { "This node lets this browser read but not write (by default only the node's own "
+                          "machine may write). To post or expire posts from here, enter the node's write token "
+                          "once: the text in the file http.token in the node's data dir (on the node's "
+                          "machine: cat DIR/http.token).",
+                          "Dieser Knoten l\xC3\xA4sst diesen Browser lesen, aber nicht schreiben (das darf "
+                          "sonst nur der Rechner des Knotens selbst). Um von hier aus Beitr\xC3\xA4ge zu "
+                          "schreiben oder zu beenden, einmal das Schreib-Token des Knotens eingeben: den Text "
+                          "der Datei http.token im Datenverzeichnis des Knotens (auf dessen Rechner: "
+                          "cat DIR/http.token)." },
     [T_LOGIN_TOKEN]   = { "Write token", "Schreib-Token" },
     [T_LOGIN_BUTTON]  = { "Log in", "Anmelden" },
     [T_LOGIN_ALREADY] = { "This browser may already write to this node.",
@@ -655,13 +659,26 @@ s_load_node (s_ctx_t *ctx)
     free (message);
 }
 
+/*  Peers with at least one connected link (a peer can have one in and
+    one out link; node.peers is bounded, so the quadratic check is small). */
 static size_t
 s_peers_connected (const s_ctx_t *ctx)
 {
+    const json_t *links = json_object_get (ctx->peers, "peers");
     size_t up = 0, i;
-    json_t *peer;
-    json_array_foreach (json_object_get (ctx->peers, "peers"), i, peer)
-        up += json_is_true (json_object_get (peer, "connected"));
+    json_t *link;
+    json_array_foreach (links, i, link) {
+        const char *id = s_str (link, "node_id");
+        if (!id || !json_is_true (json_object_get (link, "connected")))
+            continue;
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++) {
+            const json_t *other = json_array_get (links, k);
+            const char *other_id = s_str (other, "node_id");
+            seen = other_id && strcmp (other_id, id) == 0 && json_is_true (json_object_get (other, "connected"));
+        }
+        up += !seen;
+    }
     return up;
 }
 
@@ -1709,9 +1726,12 @@ s_view_node (s_ctx_t *ctx, node_page_response_t *resp)
     node_html_raw (h, "</h2><dl class=\"facts\">");
     const json_t *mesh = json_object_get (stats, "mesh");
     const json_t *events = json_object_get (stats, "events");
-    size_t up = s_peers_connected (ctx);
+    size_t links = 0, i;
+    json_t *link;
+    json_array_foreach (json_object_get (ctx->peers, "peers"), i, link)
+        links += json_is_true (json_object_get (link, "connected"));
     s_fact (ctx, T_LINKS_UP);
-    node_html_printf (h, "<span class=\"dot%s\"></span>%zu</dd>", up? " up": "", up);
+    node_html_printf (h, "<span class=\"dot%s\"></span>%zu</dd>", links? " up": "", links);
     s_fact (ctx, T_EVENTS);
     node_html_printf (h, "%lld</dd>", (long long) json_integer_value (json_object_get (events, "total")));
     s_fact (ctx, T_LAMPORT);

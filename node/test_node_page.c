@@ -468,7 +468,7 @@ HT_TEST (test_forbidden)
         json_pack ("{s:s, s:s, s:s, s:s}", "category", "offer", "title", "x", "body", "y",
                    "csrf", S_CSRF), NULL, 0);
     HT_CHECK_EQ_INT (r.status, 403);
-    HT_CHECK (s_has (&r, "loopback"));
+    HT_CHECK (s_has (&r, "write token"));
     HT_CHECK (s_has (&r, "href=\"/login\""));
     s_free (&r);
     /*  A wrong or missing csrf field: the form is the reason. */

@@ -11,6 +11,10 @@ it gone on B; the German page; the node view. Screenshots at phone size
 
     web_page.py --a URL_A --b URL_B --out DIR [--chromedriver PATH]
                 [--chromium PATH] [--deadline SECONDS]
+    web_page.py --phase login --b URL_B --token-file B_DIR/http.token --out DIR
+        B no longer trusts loopback (http/trust_loopback = off): a write through
+        the form is refused with a page that says why; logging in with B's
+        token at /login lets the form post.
 
 Exit 0 when every check held, 1 with a message naming the first that did not.
 """
@@ -269,9 +273,48 @@ def scenario(d, a, b, out, deadline):
     return shots
 
 
+def login_scenario(d, b, token, out, deadline):
+    """Node B no longer trusts loopback: a write is refused (403, saying why
+    and where to log in); after logging in with B's token the form posts."""
+    title = "Pump after login " + secrets.token_hex(3)
+    shots = []
+    d.size(PHONE)
+    d.go(b + "/new")
+    check(d.find_all("a.login"), "an untrusted browser sees the login link")
+    check("cannot write to this node yet" in d.text("main"), "the form says it cannot write yet")
+
+    def fill_and_send():
+        d.click("select[name=category] option[value=request]")
+        d.type("#title", title)
+        d.type("#body", "For the cellar, one afternoon.")
+        d.click("form.post-form button[type=submit]")
+    fill_and_send()
+    wait_for("the refusal", lambda: d.find_all("p.alert"), deadline)
+    check("write token" in d.text("p.alert") and "/post/" not in d.url(), "the write is refused, saying why")
+    path = os.path.join(out, "b-forbidden-phone.png")
+    d.screenshot(path)
+    shots.append(path)
+    d.click("main a[href='/login']")
+    wait_for("the login form", lambda: d.find_all("input[name=token]"), deadline)
+    d.type("input[name=token]", token)
+    d.click("form.login-form button[type=submit]")
+    wait_for("the page after logging in", lambda: not d.find_all("input[name=token]"), deadline)
+    check(not d.find_all("a.login"), "logged in: no login link any more")
+    d.go(b + "/new")
+    fill_and_send()
+    wait_for("the redirect to the new post", lambda: "/post/" in d.url(), deadline)
+    check(d.text("h1") == title, "after logging in the form posts")
+    path = os.path.join(out, "b-post-after-login-phone.png")
+    d.screenshot(path)
+    shots.append(path)
+    return shots
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--a", required=True)
+    ap.add_argument("--phase", choices=("mesh", "login"), default="mesh")
+    ap.add_argument("--token-file", help="phase login: node B's DIR/http.token")
+    ap.add_argument("--a")
     ap.add_argument("--b", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--chromedriver", default="/usr/bin/chromedriver")
@@ -281,9 +324,14 @@ def main():
     os.makedirs(opts.out, exist_ok=True)
     d = None
     try:
-        d = Driver(opts.chromedriver, opts.chromium, os.path.join(opts.out, "profile"),
-                   os.path.join(opts.out, "chromedriver.log"))
-        shots = scenario(d, opts.a.rstrip("/"), opts.b.rstrip("/"), opts.out, opts.deadline)
+        d = Driver(opts.chromedriver, opts.chromium, os.path.join(opts.out, "profile-" + opts.phase),
+                   os.path.join(opts.out, "chromedriver-%s.log" % opts.phase))
+        if opts.phase == "login":
+            with open(opts.token_file) as f:
+                token = f.read().strip()
+            shots = login_scenario(d, opts.b.rstrip("/"), token, opts.out, opts.deadline)
+        else:
+            shots = scenario(d, opts.a.rstrip("/"), opts.b.rstrip("/"), opts.out, opts.deadline)
         print("screenshots: " + " ".join(os.path.basename(s) for s in shots))
         return 0
     except Fail as e:

@@ -3,7 +3,8 @@
 # connected nodes with HTTP listeners on free ports; tests/web_page.py opens
 # node A's page, posts through the form (a mistake first), sees the post on
 # node B's page, searches for it on B, expires it on A and sees it gone on B,
-# then the German page and the node view. Screenshots (phone 390x844 and
+# then the German page and the node view; then B stops trusting loopback and
+# the browser must log in with B's token before its form may post. Screenshots (phone 390x844 and
 # desktop) are written to the test's work dir and copied to
 # $HEARTH_TEST_OUTPUT/web (ctest: build/test-output/web), kept either way.
 #
@@ -62,8 +63,21 @@ set +e
     --chromedriver "$CHROMEDRIVER" --chromium "$CHROMIUM" --deadline "${MESH_DEADLINE_S:-60}"
 RC=$?
 set -e
+if [ "$RC" = 0 ]; then
+    step "node B stops trusting loopback: the page refuses, then the token logs the browser in"
+    printf 'http\n    trust_loopback = off\n' >>"$NODE_2_DIR/hearth.cfg"
+    cluster stop "$C" 2 >/dev/null && cluster start "$C" 2 >/dev/null || fail "restart of node B"
+    wait_until 30 _urls || fail "no HTTP address for node B after its restart"
+    _urls
+    set +e
+    "$PYTHON" "$(dirname "$0")/web_page.py" --phase login --b "$URL_B" \
+        --token-file "$NODE_2_DIR/http.token" --out "$WORK/shots" \
+        --chromedriver "$CHROMEDRIVER" --chromium "$CHROMIUM" --deadline "${MESH_DEADLINE_S:-60}"
+    RC=$?
+    set -e
+fi
 # Keep the screenshots among the test outputs, whatever happened.
 cp "$WORK"/shots/*.png "$WORK"/shots/*.html "$OUTPUT"/ 2>/dev/null || true
 echo "screenshots: $OUTPUT"
-[ "$RC" = 0 ] || fail "browser scenario (chromedriver log: $WORK/shots/chromedriver.log)"
+[ "$RC" = 0 ] || fail "browser scenario (chromedriver logs: $WORK/shots/chromedriver-*.log)"
 passed
