@@ -66,6 +66,13 @@
 #       baseline, same run) and against the filter done as a plain scan;
 #       the spatial index's first build and bytes per post. See
 #       docs/performance.md, "Near me".
+#   scripts/bench.sh page [N] [bench_page options...]
+#       Release build, then bench_page: the marketplace page's main views
+#       (newest, category+tag, search, one post) timed in process through
+#       node_page_handle (server time) on a node of N (default 100000)
+#       active posts, p50/p99, against the same views on a node of 1,000
+#       posts and the raw capability calls at N, measured in the same run
+#       (--base B, --runs R). See docs/performance.md, "Marketplace page".
 #
 # Environment: BUILD_DIR (default <repo>/build-bench).
 set -euo pipefail
@@ -176,6 +183,13 @@ case "$cmd" in
         echo "== after: this tree ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo +changes))"
         "$BUILD_DIR/bench/bench_search" --set "$ROOT/tests/search" --cache "$BUILD_DIR/search-lexicon.bin" \
             --scale "$scales"
+        ;;
+    page)
+        n="${1:-100000}"
+        shift || true
+        build bench_page
+        echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+        "$BUILD_DIR/bench/bench_page" "$n" "$@"
         ;;
     help|-h|--help)
         usage

@@ -18,6 +18,9 @@ HEARTH_TEST_PACKAGES=(prometheus python3 curl)
 # and its compiler-rt, which holds libFuzzer (-fsanitize=fuzzer) and the
 # sanitizer runtimes for clang.
 HEARTH_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+# The browser test of the marketplace page (tests/web_page.sh): headless
+# Chromium and its WebDriver.
+HEARTH_TEST_PACKAGES+=(chromium chromium-driver)
 
 # hearth_install_missing PKG...: apt-get install the ones not installed.
 hearth_install_missing () {
