@@ -165,6 +165,16 @@ s_set_log_level (node_config_t *cfg, const s_key_t *row, const char *value, char
     return HEARTH_EINVAL;
 }
 
+static int
+s_set_log_format (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
+{
+    (void) row;
+    if (hearth_log_parse_format (value, &cfg->log_format) == HEARTH_OK)
+        return HEARTH_OK;
+    *detail = hearth_message ("'%s' is not one of text, json, journal", value);
+    return HEARTH_EINVAL;
+}
+
 /*  A whole number of row->unit into a uint64_t field. */
 static int
 s_set_u64 (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
@@ -288,6 +298,10 @@ s_set_dict (node_config_t *cfg, const s_key_t *row, const char *value, char **de
     node_config_t, its check in node_config_validate, and a docs row. */
 static const s_key_t s_keys [] = {
     { { "log", "level", "info", "error | warn | info | debug" }, s_set_log_level, S_OWN },
+    { { "log", "format", "text", "text | json | journal (JSON lines; journald <N> prefixes)" },
+      s_set_log_format, S_OWN },
+    { { "log", "file", "/var/log/hearth/hearthd.log", "append here, not stderr; SIGHUP reopens" },
+      s_set_text, S_FIELD (log_file), 0, 0, NULL },
     { { "market", "default_ttl_seconds", S_STR (MARKET_DEFAULT_TTL_SECONDS),
         "TTL of a post sent without one" }, s_set_u64,
       S_FIELD (market.default_ttl_seconds), 0, 0, "seconds" },

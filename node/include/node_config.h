@@ -82,6 +82,8 @@ typedef struct {
     char               data_dir [NODE_CONFIG_PATH_MAX];   /* absolute */
     char               config_file [NODE_CONFIG_PATH_MAX];/* "" if none was read */
     hearth_log_level_t log_level;
+    hearth_log_format_t log_format;     /* log/format, --log-format (default text) */
+    char               log_file [NODE_CONFIG_PATH_MAX];    /* log/file, --log-file; "" = stderr */
     market_config_t    market;
     char               stats_endpoint [NODE_CONFIG_ENDPOINT_MAX]; /* "" = none */
     int                rebuild_views;   /* --rebuild-views: re-fold every view from the
