@@ -1028,14 +1028,14 @@ s_overlay_tick (gossip_t *self, uint64_t now)
 }
 
 /*  What this node still wants: the need ids of its sessions not yet
-    asked for, and the hashes the want table tracks (asked, queued or in
-    hand). *top gets the link with the most of it (NULL: none), *n_links
+    asked for, and the hashes the want table still expects from a peer
+    (queued or asked; not those in hand, fetched and waiting to be stored). *top gets the link with the most of it (NULL: none), *n_links
     how many links have some. A lower bound during a capped session run
     (GOSSIP_NEED_MAX): the next session learns more. */
 static uint64_t
 s_sync_wanted (gossip_t *self, const gossip_link_t **top, size_t *n_links)
 {
-    uint64_t total = gossip_want_count (self->want), best = 0;
+    uint64_t total = gossip_want_expected (self->want), best = 0;
     *top = NULL;
     *n_links = 0;
     for (size_t i = 0; i < self->n_links; i++) {
@@ -1073,9 +1073,13 @@ s_progress_tick (gossip_t *self, uint64_t now)
             char more [32] = "";
             if (n_links > 1)
                 snprintf (more, sizeof more, " (+%zu more)", n_links - 1);
-            hlog_info (S_LOG, "sync: fetched %" PRIu64 " events (%" PRIu64 "/s), ~%" PRIu64
-                       " remaining from %s%s", line.fetched, line.rate, line.remaining,
-                       top? top->short_id: "peers", more);
+            if (top)
+                hlog_info (S_LOG, "sync: fetched %" PRIu64 " events (%" PRIu64 "/s), ~%" PRIu64
+                           " remaining from %s%s", line.fetched, line.rate, line.remaining,
+                           top->short_id, more);
+            else
+                hlog_info (S_LOG, "sync: fetched %" PRIu64 " events (%" PRIu64 "/s), none known "
+                           "remaining (the next session may find more)", line.fetched, line.rate);
             break;
         }
         case GOSSIP_PROGRESS_DONE:

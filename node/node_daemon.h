@@ -43,7 +43,7 @@ extern "C" {
     (milliseconds, NODE_DAEMON_PROGRESS_MIN_MS up to the default
     GOSSIP_PROGRESS_INTERVAL_MS): for tests, which cannot wait 5 s a line. */
 #define NODE_DAEMON_PROGRESS_ENV     "HEARTH_SYNC_PROGRESS_MS"
-#define NODE_DAEMON_PROGRESS_MIN_MS  100
+#define NODE_DAEMON_PROGRESS_MIN_MS  20
 
 typedef struct _node_daemon_t node_daemon_t;
 
