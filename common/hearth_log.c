@@ -422,11 +422,17 @@ hearth_log_capture_parse (const char *line, const char *default_component,
     return p;
 }
 
-typedef struct {
+typedef struct s_capture_s {
     char   component [32];
     char   line [HEARTH_LOG_MESSAGE_MAX];
     size_t used;
+    struct s_capture_s *next;   /* the list of open captures */
 } s_capture_t;
+
+/*  Every capture opened: they live until the process ends (CZMQ and stdout
+    hold their streams), and are reachable from here. */
+static s_capture_t *s_captures;
+static pthread_mutex_t s_captures_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 s_capture_flush (s_capture_t *self)
@@ -464,8 +470,16 @@ s_capture_write (void *cookie, const char *data, size_t size)
 static int
 s_capture_close (void *cookie)
 {
-    s_capture_flush ((s_capture_t *) cookie);
-    free (cookie);
+    s_capture_t *self = (s_capture_t *) cookie;
+    s_capture_flush (self);
+    pthread_mutex_lock (&s_captures_lock);
+    for (s_capture_t **link = &s_captures; *link; link = &(*link)->next)
+        if (*link == self) {
+            *link = self->next;
+            break;
+        }
+    pthread_mutex_unlock (&s_captures_lock);
+    free (self);
     return 0;
 }
 
@@ -483,5 +497,9 @@ hearth_log_capture_open (const char *component)
         return NULL;
     }
     setvbuf (stream, NULL, _IOLBF, 0);
+    pthread_mutex_lock (&s_captures_lock);
+    self->next = s_captures;
+    s_captures = self;
+    pthread_mutex_unlock (&s_captures_lock);
     return stream;
 }

@@ -463,7 +463,29 @@ node_config_load_file (node_config_t *cfg, const char *path, int required, char 
         *message = hearth_message ("config file %s: %s", path, strerror (errno));
         return HEARTH_EIO;
     }
-    zconfig_t *root = zconfig_load (path);
+    /*  Read it ourselves and parse the text: zconfig_load leaks its file
+        object when the text is not valid ZPL, and reads files of any size. */
+    FILE *file = fopen (path, "rb");
+    char *text = file? (char *) malloc (NODE_CONFIG_FILE_MAX_BYTES + 1): NULL;
+    size_t size = text? fread (text, 1, NODE_CONFIG_FILE_MAX_BYTES + 1, file): 0;
+    int failed = !file || !text || ferror (file);
+    int saved = errno;
+    if (file)
+        fclose (file);
+    if (failed) {
+        free (text);
+        *message = hearth_message ("config file %s: %s", path, strerror (saved));
+        return HEARTH_EIO;
+    }
+    if (size > NODE_CONFIG_FILE_MAX_BYTES) {
+        free (text);
+        *message = hearth_message ("config file %s is larger than %d bytes", path,
+                                   NODE_CONFIG_FILE_MAX_BYTES);
+        return HEARTH_EINVAL;
+    }
+    text [size] = 0;
+    zconfig_t *root = strlen (text) == size? zconfig_str_load (text): NULL;
+    free (text);
     if (!root) {
         *message = hearth_message ("config file %s is not valid ZPL (see docs/operations.md)", path);
         return HEARTH_EINVAL;
