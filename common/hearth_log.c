@@ -242,10 +242,24 @@ s_json_escape (char *out, size_t cap, size_t *used, const char *text)
     *used = n;
 }
 
+/*  1 if fields can go into a JSON object as they are (hearth_log_fields):
+    printable ASCII, no backslash, quotes paired, within the size limit. */
+static int
+s_fields_safe (const char *fields)
+{
+    size_t quotes = 0, n = 0;
+    for (const char *p = fields; *p; p++, n++) {
+        if (*p < 0x20 || *p > 0x7e || *p == '\\' || n >= HEARTH_LOG_FIELDS_MAX)
+            return 0;
+        quotes += *p == '"';
+    }
+    return n > 0 && quotes % 2 == 0;
+}
+
 size_t
 hearth_log_render (char *out, size_t cap, hearth_log_format_t format, int journal,
                    hearth_log_level_t level, const char *component, uint64_t ts_ms,
-                   const char *message, uint64_t suppressed)
+                   const char *message, uint64_t suppressed, const char *fields)
 {
     if (level < HEARTH_LOG_ERROR || level > HEARTH_LOG_DEBUG)
         level = HEARTH_LOG_ERROR;
@@ -262,10 +276,12 @@ hearth_log_render (char *out, size_t cap, hearth_log_format_t format, int journa
         s_json_escape (out, cap, &n, component);
         n += (size_t) snprintf (out + n, cap - n, "\",\"msg\":\"");
         s_json_escape (out, cap, &n, message);
+        n += (size_t) snprintf (out + n, cap - n, "\"");
+        if (fields && s_fields_safe (fields) && n + strlen (fields) + 64 < cap)
+            n += (size_t) snprintf (out + n, cap - n, ",%s", fields);
         if (n + 40 < cap && suppressed)
-            n += (size_t) snprintf (out + n, cap - n, "\",\"suppressed\":%" PRIu64 "}", suppressed);
-        else
-            n += (size_t) snprintf (out + n, cap - n, "\"}");
+            n += (size_t) snprintf (out + n, cap - n, ",\"suppressed\":%" PRIu64, suppressed);
+        n += (size_t) snprintf (out + n, cap - n, "}");
     }
     else {
         if (format == HEARTH_LOG_FORMAT_TEXT)
@@ -288,7 +304,7 @@ hearth_log_render (char *out, size_t cap, hearth_log_format_t format, int journa
 
 static void
 s_emit (hearth_log_level_t level, const char *component, uint64_t suppressed,
-        const char *fmt, va_list args)
+        const char *fields, const char *fmt, va_list args)
 {
     if (s_silent)
         return;
@@ -297,7 +313,7 @@ s_emit (hearth_log_level_t level, const char *component, uint64_t suppressed,
         message [0] = 0;
     char line [HEARTH_LOG_LINE_MAX];
     size_t len = hearth_log_render (line, sizeof line, (hearth_log_format_t) s_format, s_journal,
-                                    level, component, hearth_now_ms (), message, suppressed);
+                                    level, component, hearth_now_ms (), message, suppressed, fields);
     ssize_t rc;
     do
         rc = write (STDERR_FILENO, line, len);
@@ -311,7 +327,19 @@ hearth_log (hearth_log_level_t level, const char *component, const char *fmt, ..
         return;
     va_list args;
     va_start (args, fmt);
-    s_emit (level, component, 0, fmt, args);
+    s_emit (level, component, 0, NULL, fmt, args);
+    va_end (args);
+}
+
+void
+hearth_log_fields (hearth_log_level_t level, const char *component, const char *fields,
+                   const char *fmt, ...)
+{
+    if ((int) level > s_level)
+        return;
+    va_list args;
+    va_start (args, fmt);
+    s_emit (level, component, 0, fields, fmt, args);
     va_end (args);
 }
 
@@ -353,7 +381,7 @@ hearth_log_limited (hearth_log_level_t level, const char *component, const char 
     if (print) {
         va_list args;
         va_start (args, fmt);
-        s_emit (level, component, suppressed, fmt, args);
+        s_emit (level, component, suppressed, NULL, fmt, args);
         va_end (args);
     }
 }

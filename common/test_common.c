@@ -149,23 +149,35 @@ HT_TEST (test_log_render_formats)
 {
     char line [HEARTH_LOG_LINE_MAX];
     size_t n = hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 0, HEARTH_LOG_WARN,
-                                  "mod\"x", 0, "a \"quote\"\nnew\tline \x01 \xff\xc3 \xc3\xa4 \\", 3);
+                                  "mod\"x", 0, "a \"quote\"\nnew\tline \x01 \xff\xc3 \xc3\xa4 \\", 3, NULL);
     HT_CHECK (n == strlen (line));
     HT_CHECK_EQ_STR (line, "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"warn\",\"module\":\"mod\\\"x\","
                      "\"msg\":\"a \\\"quote\\\"\\nnew\\tline \\u0001 \xef\xbf\xbd\xef\xbf\xbd \xc3\xa4 \\\\\","
                      "\"suppressed\":3}\n");
-    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_TEXT, 1, HEARTH_LOG_ERROR, "c", 0, "x\ny", 0);
+    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_TEXT, 1, HEARTH_LOG_ERROR, "c", 0, "x\ny", 0, NULL);
     HT_CHECK_EQ_STR (line, "<3>1970-01-01T00:00:00.000Z ERROR [c] x y\n");
-    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JOURNAL, 0, HEARTH_LOG_DEBUG, "c", 0, "m", 0);
+    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JOURNAL, 0, HEARTH_LOG_DEBUG, "c", 0, "m", 0, "\"n\":1");
     HT_CHECK_EQ_STR (line, "<7>DEBUG [c] m\n");
-    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 1, HEARTH_LOG_INFO, "c", 0, "m", 0);
+    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 1, HEARTH_LOG_INFO, "c", 0, "m", 0, NULL);
     HT_CHECK (strncmp (line, "<6>{", 4) == 0);
+    /*  Structured fields: in the JSON object; unsafe ones left out. */
+    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 0, HEARTH_LOG_INFO, "c", 0, "m", 2,
+                       "\"fetched\":120,\"peer\":\"ed25519:AB-CD\"");
+    HT_CHECK_EQ_STR (line, "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"info\",\"module\":\"c\","
+                     "\"msg\":\"m\",\"fetched\":120,\"peer\":\"ed25519:AB-CD\",\"suppressed\":2}\n");
+    const char *unsafe [] = { "\"a\":\"b\\\"", "\"a\":\"b", "\"a\":1\n", "\"a\":\"\xc3\xa4\"", "" };
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe [0]; i++) {
+        hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 0, HEARTH_LOG_INFO, "c", 0, "m", 0,
+                           unsafe [i]);
+        HT_CHECK_EQ_STR (line, "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"info\",\"module\":\"c\","
+                         "\"msg\":\"m\"}\n");
+    }
     /*  A message at the size limit, all quotes: still one closed object. */
     char big [HEARTH_LOG_MESSAGE_MAX];
     memset (big, '"', sizeof big - 1);
     big [sizeof big - 1] = 0;
-    n = hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 0, HEARTH_LOG_INFO, "c", 0, big, 9);
-    HT_CHECK (n < sizeof line && line [n - 1] == '\n' && strstr (line, "\"suppressed\":9}"));
+    n = hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 0, HEARTH_LOG_INFO, "c", 0, big, 9, "\"k\":1");
+    HT_CHECK (n < sizeof line && line [n - 1] == '\n' && strstr (line, "\"k\":1,\"suppressed\":9}"));
     hearth_log_format_t format;
     HT_CHECK_EQ_INT (hearth_log_parse_format ("json", &format), 0);
     HT_CHECK_EQ_INT (format, HEARTH_LOG_FORMAT_JSON);

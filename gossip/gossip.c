@@ -1073,19 +1073,31 @@ s_progress_tick (gossip_t *self, uint64_t now)
             char more [32] = "";
             if (n_links > 1)
                 snprintf (more, sizeof more, " (+%zu more)", n_links - 1);
+            /*  The same figures as JSON fields (--log-format json); a
+                short id is "ed25519:" and base32, nothing to escape. */
+            char fields [160];
+            snprintf (fields, sizeof fields, "\"sync_fetched\":%" PRIu64 ",\"sync_rate\":%" PRIu64
+                      ",\"sync_remaining\":%" PRIu64 ",\"peer\":\"%s\"", line.fetched, line.rate,
+                      line.remaining, top? top->short_id: "");
             if (top)
-                hlog_info (S_LOG, "sync: fetched %" PRIu64 " events (%" PRIu64 "/s), ~%" PRIu64
-                           " remaining from %s%s", line.fetched, line.rate, line.remaining,
-                           top->short_id, more);
+                hearth_log_fields (HEARTH_LOG_INFO, S_LOG, fields, "sync: fetched %" PRIu64 " events (%"
+                                   PRIu64 "/s), ~%" PRIu64 " remaining from %s%s", line.fetched,
+                                   line.rate, line.remaining, top->short_id, more);
             else
-                hlog_info (S_LOG, "sync: fetched %" PRIu64 " events (%" PRIu64 "/s), none known "
-                           "remaining (the next session may find more)", line.fetched, line.rate);
+                hearth_log_fields (HEARTH_LOG_INFO, S_LOG, fields, "sync: fetched %" PRIu64 " events (%"
+                                   PRIu64 "/s), none known remaining (the next session may find "
+                                   "more)", line.fetched, line.rate);
             break;
         }
-        case GOSSIP_PROGRESS_DONE:
-            hlog_info (S_LOG, "sync: done, fetched %" PRIu64 " events in %.1f s (%" PRIu64 "/s)",
-                       line.fetched, (double) line.elapsed_ms / 1000.0, line.rate);
+        case GOSSIP_PROGRESS_DONE: {
+            char fields [96];
+            snprintf (fields, sizeof fields, "\"sync_fetched\":%" PRIu64 ",\"sync_rate\":%" PRIu64
+                      ",\"sync_ms\":%" PRIu64, line.fetched, line.rate, line.elapsed_ms);
+            hearth_log_fields (HEARTH_LOG_INFO, S_LOG, fields, "sync: done, fetched %" PRIu64
+                               " events in %.1f s (%" PRIu64 "/s)", line.fetched,
+                               (double) line.elapsed_ms / 1000.0, line.rate);
             break;
+        }
         default:
             break;
     }

@@ -37,6 +37,33 @@ grep -qE "INFO  \[gossip\] sync: fetched [0-9]+ events \([0-9]+/s\), ~[0-9]+ rem
     "$C/n2.log" || fail "no progress line: $(grep 'sync:' "$C/n2.log")"
 grep 'sync:' "$C/n2.log"
 
+step "in JSON lines the figures are fields as well"
+cluster stop "$C" 2 >/dev/null
+cluster stop "$C" 1 >/dev/null
+"$SYNC_SEED" gen "$NODE_1_DIR" "$EVENTS" "$WORK/more.frames" --tag more >/dev/null || fail "seed gen"
+OUT=$("$SYNC_SEED" ingest "$NODE_1_DIR" "$WORK/more.frames") || fail "seed ingest: $OUT"
+printf 'log\n    format = json\n' >>"$NODE_2_DIR/hearth.cfg"
+cp "$C/n2.log" "$C/n2.log.before"
+cluster start "$C" 1 >/dev/null
+WANT=$(stat_of "$NODE_1_DIR" "d['events']['total']")
+HEARTH_SYNC_PROGRESS_MS=20 cluster start "$C" 2 >/dev/null
+wait_until "$MESH_DEADLINE_S" _synced || fail "node 2 did not get all $WANT events"
+_done_json () {
+    grep -q '"msg":"sync: done, fetched' "$C/n2.log"
+}
+wait_until "$MESH_DEADLINE_S" _done_json || fail "no JSON 'sync: done' line"
+tail -n +"$(( $(wc -l <"$C/n2.log.before") + 1 ))" "$C/n2.log" | "$PYTHON" -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin if l.strip()]
+progress = [l for l in lines if l["msg"].startswith("sync: fetched")]
+done = [l for l in lines if l["msg"].startswith("sync: done")]
+assert progress and done, lines[-5:]
+assert all(isinstance(l["sync_fetched"], int) and isinstance(l["sync_rate"], int)
+           and isinstance(l["sync_remaining"], int) for l in progress), progress
+assert any(l["peer"].startswith("ed25519:") for l in progress), progress
+assert isinstance(done[-1]["sync_ms"], int) and done[-1]["sync_fetched"] > 0, done
+' || fail "JSON progress lines and their fields"
+
 step "the wanted gauge is back at 0; promtool-clean metrics with the new families"
 wait_until 20 eval '[ "$(stat_of "$NODE_2_DIR" "d[\"mesh\"][\"sync_wanted\"]")" = 0 ]' \
     || fail "sync_wanted not 0 after the sync"

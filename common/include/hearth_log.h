@@ -48,8 +48,10 @@ typedef enum {
 /*  A message longer than this many bytes is truncated (messages are
     sentences; a rendered JSON line may be up to 6 times longer). */
 #define HEARTH_LOG_MESSAGE_MAX 1024
+/*  Bytes of structured fields (hearth_log_fields) at most. */
+#define HEARTH_LOG_FIELDS_MAX 256
 /*  Longest rendered line (hearth_log_render's buffer). */
-#define HEARTH_LOG_LINE_MAX (HEARTH_LOG_MESSAGE_MAX * 6 + 256)
+#define HEARTH_LOG_LINE_MAX (HEARTH_LOG_MESSAGE_MAX * 6 + HEARTH_LOG_FIELDS_MAX + 256)
 
 /*  Set the most verbose level printed (default INFO). */
 void hearth_log_set_level (hearth_log_level_t level);
@@ -91,11 +93,12 @@ const char *hearth_log_file (void);
 
 /*  Render one line (newline included, NUL-terminated) into out (capacity
     cap, at least 64): the format and prefix given, time ts_ms (Unix ms),
-    `suppressed` similar lines dropped before it (0: none). Returns its
-    length. Pure: what the logger writes, for tests. */
+    `suppressed` similar lines dropped before it (0: none), and in the json
+    format the extra members `fields` (NULL: none; see hearth_log_fields).
+    Returns its length. Pure: what the logger writes, for tests. */
 size_t hearth_log_render (char *out, size_t cap, hearth_log_format_t format, int journal,
                           hearth_log_level_t level, const char *component, uint64_t ts_ms,
-                          const char *message, uint64_t suppressed);
+                          const char *message, uint64_t suppressed, const char *fields);
 
 /*  A stream whose lines are logged: a line in one of CZMQ's log formats
     ("E: 26-12-07 05:01:52 text", "26-12-07 05:01:52 E (zconfig): text")
@@ -114,6 +117,16 @@ const char *hearth_log_capture_parse (const char *line, const char *default_comp
 
 void hearth_log (hearth_log_level_t level, const char *component, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+/*  As hearth_log, with structured fields for the json format: `fields` is
+    JSON object members the caller renders, e.g. "\"fetched\":120,\"rate\":40"
+    (numbers, or strings of characters that need no escaping); at most
+    HEARTH_LOG_FIELDS_MAX bytes of printable ASCII without a backslash,
+    else they are left out, so the line stays valid JSON. The text formats
+    show only the message. */
+void hearth_log_fields (hearth_log_level_t level, const char *component, const char *fields,
+                        const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
 
 /*  As hearth_log, but at most once per HEARTH_LOG_LIMIT_INTERVAL_MS per key
     (key: a static string such as "ingest.bad_signature"). */
