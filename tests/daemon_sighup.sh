@@ -3,14 +3,15 @@
 # config (what can change live changes, what needs a restart is named, a
 # broken file is refused and the node keeps serving with its sockets),
 # forces the synonym file to be re-read, and reopens a log file logrotate
-# moved; CZMQ's own log lines come out in Hearth's format; JSON log lines
+# moved (and says so when it cannot); CZMQ's own log lines come out in Hearth's format; JSON log lines
 # parse whatever a message holds; journald priority prefixes appear when
 # stderr is the journal (JOURNAL_STREAM names it) and not otherwise.
 TEST_NAME=daemon_sighup
 . "$(dirname "$0")/node_lib.sh"
 
 D="$WORK/node"
-LOG="$WORK/hearthd.log"
+mkdir -p "$WORK/logs"
+LOG="$WORK/logs/hearthd.log"
 CFG="$WORK/hearth.cfg"
 ctl "$D" init >/dev/null
 printf '# test\n' >"$D/synonyms.txt"
@@ -101,6 +102,17 @@ lines_old=$(wc -l <"$LOG.1")
 ctl "$D" market get 01ARZ3NDEKTSV4RRFFQ69G5FAV >/dev/null 2>&1 || true
 [ "$(wc -l <"$LOG.1")" = "$lines_old" ] || fail "lines still go to the moved file"
 sockets_there
+
+step "a log file that cannot be reopened: an error line in the old file, the node keeps serving"
+mv "$WORK/logs" "$WORK/logs.gone"
+kill -HUP "$PID"
+wait_until 20 log_has "$WORK/logs.gone/hearthd.log" "cannot reopen the log file $LOG" \
+    || fail "no error line for the log file that cannot be reopened"
+sockets_there
+mv "$WORK/logs.gone" "$WORK/logs"
+rm -f "$LOG"
+kill -HUP "$PID"
+wait_until 20 log_has "$LOG" "SIGHUP: reopening the log" || fail "the log file was not reopened once possible"
 
 step "SIGHUP switches to JSON lines; every line parses, hostile content included"
 printf 'log\n    level = debug\n    format = json\n' >"$CFG"
