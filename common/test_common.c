@@ -142,6 +142,73 @@ HT_TEST (test_log_levels_and_limit)
         hearth_log_limited (HEARTH_LOG_WARN, "test", "test.limited", "limited line %d", i);
 }
 
+
+/*  JSON lines stay valid whatever the message holds; journald prefixes;
+    the JOURNAL_STREAM check; CZMQ's two line formats parsed. */
+HT_TEST (test_log_render_formats)
+{
+    char line [HEARTH_LOG_LINE_MAX];
+    size_t n = hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 0, HEARTH_LOG_WARN,
+                                  "mod\"x", 0, "a \"quote\"\nnew\tline \x01 \xff\xc3 \xc3\xa4 \\", 3, NULL);
+    HT_CHECK (n == strlen (line));
+    HT_CHECK_EQ_STR (line, "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"warn\",\"module\":\"mod\\\"x\","
+                     "\"msg\":\"a \\\"quote\\\"\\nnew\\tline \\u0001 \xef\xbf\xbd\xef\xbf\xbd \xc3\xa4 \\\\\","
+                     "\"suppressed\":3}\n");
+    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_TEXT, 1, HEARTH_LOG_ERROR, "c", 0, "x\ny", 0, NULL);
+    HT_CHECK_EQ_STR (line, "<3>1970-01-01T00:00:00.000Z ERROR [c] x y\n");
+    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JOURNAL, 0, HEARTH_LOG_DEBUG, "c", 0, "m", 0, "\"n\":1");
+    HT_CHECK_EQ_STR (line, "<7>DEBUG [c] m\n");
+    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 1, HEARTH_LOG_INFO, "c", 0, "m", 0, NULL);
+    HT_CHECK (strncmp (line, "<6>{", 4) == 0);
+    /*  Structured fields: in the JSON object; unsafe ones left out. */
+    hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 0, HEARTH_LOG_INFO, "c", 0, "m", 2,
+                       "\"fetched\":120,\"peer\":\"ed25519:AB-CD\"");
+    HT_CHECK_EQ_STR (line, "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"info\",\"module\":\"c\","
+                     "\"msg\":\"m\",\"fetched\":120,\"peer\":\"ed25519:AB-CD\",\"suppressed\":2}\n");
+    const char *unsafe [] = { "\"a\":\"b\\\"", "\"a\":\"b", "\"a\":1\n", "\"a\":\"\xc3\xa4\"", "" };
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe [0]; i++) {
+        hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 0, HEARTH_LOG_INFO, "c", 0, "m", 0,
+                           unsafe [i]);
+        HT_CHECK_EQ_STR (line, "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"info\",\"module\":\"c\","
+                         "\"msg\":\"m\"}\n");
+    }
+    /*  A message at the size limit, all quotes: still one closed object. */
+    char big [HEARTH_LOG_MESSAGE_MAX];
+    memset (big, '"', sizeof big - 1);
+    big [sizeof big - 1] = 0;
+    n = hearth_log_render (line, sizeof line, HEARTH_LOG_FORMAT_JSON, 0, HEARTH_LOG_INFO, "c", 0, big, 9, "\"k\":1");
+    HT_CHECK (n < sizeof line && line [n - 1] == '\n' && strstr (line, "\"k\":1,\"suppressed\":9}"));
+    hearth_log_format_t format;
+    HT_CHECK_EQ_INT (hearth_log_parse_format ("json", &format), 0);
+    HT_CHECK_EQ_INT (format, HEARTH_LOG_FORMAT_JSON);
+    HT_CHECK_EQ_INT (hearth_log_parse_format ("xml", &format), HEARTH_EINVAL);
+    HT_CHECK (hearth_log_journal_stream_matches ("8:12345", 8, 12345));
+    HT_CHECK (!hearth_log_journal_stream_matches ("8:12345", 8, 12346));
+    HT_CHECK (!hearth_log_journal_stream_matches ("8:", 8, 0));
+    HT_CHECK (!hearth_log_journal_stream_matches ("8:1x", 8, 1));
+    HT_CHECK (!hearth_log_journal_stream_matches (NULL, 0, 0));
+    HT_CHECK (!hearth_log_journal_stream_matches ("", 0, 0));
+    hearth_log_level_t level;
+    char component [32];
+    const char *text = hearth_log_capture_parse ("E: 26-12-07 05:01:52 bind failed", "czmq", &level,
+                                                 component, sizeof component);
+    HT_CHECK_EQ_STR (text, "bind failed");
+    HT_CHECK_EQ_INT (level, HEARTH_LOG_ERROR);
+    HT_CHECK_EQ_STR (component, "czmq");
+    text = hearth_log_capture_parse ("W: (ident) 26-12-07 05:01:52 careful", "czmq", &level,
+                                     component, sizeof component);
+    HT_CHECK_EQ_STR (text, "careful");
+    HT_CHECK_EQ_INT (level, HEARTH_LOG_WARN);
+    text = hearth_log_capture_parse ("26-12-07 05:01:54 E (zconfig): (2) missing \"", "czmq", &level,
+                                     component, sizeof component);
+    HT_CHECK_EQ_STR (text, "(2) missing \"");
+    HT_CHECK_EQ_INT (level, HEARTH_LOG_ERROR);
+    HT_CHECK_EQ_STR (component, "zconfig");
+    text = hearth_log_capture_parse ("plain words", "czmq", &level, component, sizeof component);
+    HT_CHECK_EQ_STR (text, "plain words");
+    HT_CHECK_EQ_INT (level, HEARTH_LOG_INFO);
+}
+
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
 static void *volatile s_sink;               /* the blocks escape: no allocation is elided */
 #endif
@@ -303,6 +370,7 @@ main (void)
     HT_RUN (test_utf8);
     HT_RUN (test_tcp_endpoints);
     HT_RUN (test_log_levels_and_limit);
+    HT_RUN (test_log_render_formats);
     HT_RUN (test_memory_setup_pins_mmap_threshold);
     HT_RUN (test_memory_release_returns_freed_heap);
     HT_RUN (test_mkdirs);

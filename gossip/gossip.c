@@ -1027,6 +1027,82 @@ s_overlay_tick (gossip_t *self, uint64_t now)
         s_overlay_save (self);
 }
 
+/*  What this node still wants: the need ids of its sessions not yet
+    asked for, and the hashes the want table still expects from a peer
+    (queued or asked; not those in hand, fetched and waiting to be stored). *top gets the link with the most of it (NULL: none), *n_links
+    how many links have some. A lower bound during a capped session run
+    (GOSSIP_NEED_MAX): the next session learns more. */
+static uint64_t
+s_sync_wanted (gossip_t *self, const gossip_link_t **top, size_t *n_links)
+{
+    uint64_t total = gossip_want_expected (self->want), best = 0;
+    *top = NULL;
+    *n_links = 0;
+    for (size_t i = 0; i < self->n_links; i++) {
+        const gossip_link_t *l = self->links [i];
+        uint64_t mine = gossip_want_assigned (self->want, l->want_peer);
+        size_t n_need = 0;
+        if (l->init)
+            gossip_session_need_ids (l->init, &n_need);
+        if (n_need > l->need_sent) {
+            mine += n_need - l->need_sent;
+            total += n_need - l->need_sent;
+        }
+        if (mine) {
+            (*n_links)++;
+            if (mine > best) {
+                best = mine;
+                *top = l;
+            }
+        }
+    }
+    return total;
+}
+
+/*  Progress lines of a long sync (gossip_progress.h), and the wanted gauge. */
+static void
+s_progress_tick (gossip_t *self, uint64_t now)
+{
+    const gossip_link_t *top;
+    size_t n_links;
+    uint64_t wanted = s_sync_wanted (self, &top, &n_links);
+    self->stats.sync_wanted = wanted;
+    gossip_progress_line_t line;
+    switch (gossip_progress_step (&self->progress, now, self->stats.events_pulled, wanted, &line)) {
+        case GOSSIP_PROGRESS_LINE: {
+            char more [32] = "";
+            if (n_links > 1)
+                snprintf (more, sizeof more, " (+%zu more)", n_links - 1);
+            /*  The same figures as JSON fields (--log-format json); a
+                short id is "ed25519:" and base32, nothing to escape. */
+            char fields [160];
+            snprintf (fields, sizeof fields, "\"sync_fetched\":%" PRIu64 ",\"sync_rate\":%" PRIu64
+                      ",\"sync_remaining\":%" PRIu64 ",\"peer\":\"%s\"", line.fetched, line.rate,
+                      line.remaining, top? top->short_id: "");
+            if (top)
+                hearth_log_fields (HEARTH_LOG_INFO, S_LOG, fields, "sync: fetched %" PRIu64 " events (%"
+                                   PRIu64 "/s), ~%" PRIu64 " remaining from %s%s", line.fetched,
+                                   line.rate, line.remaining, top->short_id, more);
+            else
+                hearth_log_fields (HEARTH_LOG_INFO, S_LOG, fields, "sync: fetched %" PRIu64 " events (%"
+                                   PRIu64 "/s), none known remaining (the next session may find "
+                                   "more)", line.fetched, line.rate);
+            break;
+        }
+        case GOSSIP_PROGRESS_DONE: {
+            char fields [96];
+            snprintf (fields, sizeof fields, "\"sync_fetched\":%" PRIu64 ",\"sync_rate\":%" PRIu64
+                      ",\"sync_ms\":%" PRIu64, line.fetched, line.rate, line.elapsed_ms);
+            hearth_log_fields (HEARTH_LOG_INFO, S_LOG, fields, "sync: done, fetched %" PRIu64
+                               " events in %.1f s (%" PRIu64 "/s)", line.fetched,
+                               (double) line.elapsed_ms / 1000.0, line.rate);
+            break;
+        }
+        default:
+            break;
+    }
+}
+
 /*  The tick: every GOSSIP_TICK_IDLE_MS, and GOSSIP_TICK_MS after
     gossip_tick_soon (gossip_tick.h). */
 static int
@@ -1111,6 +1187,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     self->stats.refused_remembered = r->remembered;
     self->stats.refused_evicted = r->evicted;
     s_budget_stats (self);
+    s_progress_tick (self, now);
     return 0;
 }
 
@@ -1243,6 +1320,7 @@ gossip_new (eventlog_t *log, const identity_t *self_id, zloop_t *loop, const gos
     uint8_t want_key [16];
     randombytes_buf (want_key, sizeof want_key);
     self->want = gossip_want_new (&limits, want_key);
+    gossip_progress_init (&self->progress, self->cfg.progress_interval_ms);
     randombytes_buf (want_key, sizeof want_key);
     gossip_refused_limits_t refused_limits;
     gossip_refused_limits_defaults (&refused_limits);

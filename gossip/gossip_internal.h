@@ -30,6 +30,7 @@
 #include "gossip_budget.h"
 #include "gossip_link.h"
 #include "gossip_overlay.h"
+#include "gossip_progress.h"
 #include "gossip_refused.h"
 #include "gossip_session.h"
 #include "gossip_tick.h"
@@ -161,6 +162,7 @@ struct _gossip_t {
     size_t              n_announce, cap_announce;
     int                 announce_timer;     /* one-shot zloop timer, -1 = not armed */
     gossip_want_t      *want;               /* owned: announced hashes we lack */
+    gossip_progress_t   progress;           /* when to log sync progress */
     gossip_refused_t   *refused;            /* owned: events we refused, not fetched again */
     uint32_t            next_want_peer;     /* want peer ids, one per link */
     int                 in_ingest;          /* inside our eventlog_ingest_from */

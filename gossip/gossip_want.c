@@ -56,6 +56,7 @@ struct _gossip_want_t {
     size_t               cap_entries, n_touched;     /* allocated / ever used */
     uint32_t             free_head;
     size_t               count;
+    size_t               in_hand;           /* of count, entries in hand (S_IN_HAND) */
     uint32_t            *buckets;           /* owned: chain heads */
     size_t               mask;              /* buckets - 1 (a power of two minus one) */
     s_peer_t            *peers;             /* owned */
@@ -136,6 +137,8 @@ s_release (gossip_want_t *self, uint32_t i)
     self->entries [i].bucket_next = self->free_head;
     self->free_head = i;
     self->count--;
+    if (self->entries [i].request == S_IN_HAND)
+        self->in_hand--;
 }
 
 /* ---- peers and their lists -------------------------------------------------------- */
@@ -446,6 +449,7 @@ gossip_want_in_hand (gossip_want_t *self, const uint8_t hash [32])
         s_unassign (self, p, i);
     self->entries [i].request = S_IN_HAND;
     self->entries [i].n_alts = 0;
+    self->in_hand++;
 }
 
 void
@@ -549,6 +553,12 @@ size_t
 gossip_want_count (const gossip_want_t *self)
 {
     return self->count;
+}
+
+size_t
+gossip_want_expected (const gossip_want_t *self)
+{
+    return self->count - self->in_hand;
 }
 
 const gossip_want_stats_t *

@@ -138,6 +138,9 @@ int gossip_want_gave_up (gossip_want_t *self, uint32_t peer);
 
 /*  Hashes tracked. */
 size_t gossip_want_count (const gossip_want_t *self);
+/*  Of those, hashes still expected from a peer (queued or requested; not
+    in hand). */
+size_t gossip_want_expected (const gossip_want_t *self);
 
 /*  Counters; borrowed, live. */
 const gossip_want_stats_t *gossip_want_stats (const gossip_want_t *self);

@@ -266,8 +266,11 @@ HT_TEST (test_in_hand)
     s_hash (1, h);
     HT_CHECK_EQ_INT (gossip_want_claim (w, 1, 9, 0, h), 0);
     gossip_want_announce (w, 2, h);
+    HT_CHECK_EQ_INT (gossip_want_expected (w), 1);
     gossip_want_in_hand (w, h);
     gossip_want_in_hand (w, h);                                 /* twice: harmless */
+    HT_CHECK_EQ_INT (gossip_want_count (w), 1);
+    HT_CHECK_EQ_INT (gossip_want_expected (w), 0);              /* in hand: not expected */
     HT_CHECK (gossip_want_requested (w, h));
     HT_CHECK_EQ_INT (gossip_want_assigned (w, 1), 0);
     HT_CHECK_EQ_INT (gossip_want_claim (w, 3, 10, 0, h), 1);    /* nobody asks again */
@@ -280,9 +283,11 @@ HT_TEST (test_in_hand)
     HT_CHECK_EQ_INT (gossip_want_take (w, 2, 11, 0, out, 1), 0);
     gossip_want_arrived (w, h);
     HT_CHECK_EQ_INT (gossip_want_count (w), 0);
+    HT_CHECK_EQ_INT (gossip_want_expected (w), 0);
     s_hash (2, h);
     gossip_want_in_hand (w, h);                                 /* untracked: nothing */
     HT_CHECK_EQ_INT (gossip_want_count (w), 0);
+    HT_CHECK_EQ_INT (gossip_want_expected (w), 0);
     gossip_want_destroy (&w);
 }
 
@@ -333,6 +338,7 @@ HT_TEST (test_random)
             sum += gossip_want_assigned (w, p);
         }
         HT_CHECK (gossip_want_count (w) <= 500);
+        HT_CHECK (gossip_want_expected (w) == sum);             /* assigned = tracked, not in hand */
         if (sum > gossip_want_count (w)) {                      /* the rest is in hand */
             HT_CHECK (sum <= gossip_want_count (w));
             break;

@@ -58,6 +58,29 @@ market_config_defaults (market_config_t *cfg)
     cfg->dict_words_de [0] = 0;
 }
 
+/*  Clamp the TTLs and the sweep interval to what events allow, with a warning. */
+static void
+s_clamp (market_config_t *cfg)
+{
+    //  A ttl above EVENT_MAX_TTL_SECONDS would make events no node accepts
+    if (cfg->max_ttl_seconds == 0 || cfg->max_ttl_seconds > EVENT_MAX_TTL_SECONDS) {
+        hlog_warn ("market", "max_ttl_seconds %llu out of 1..%d; using %d",
+                   (unsigned long long) cfg->max_ttl_seconds, EVENT_MAX_TTL_SECONDS,
+                   EVENT_MAX_TTL_SECONDS);
+        cfg->max_ttl_seconds = EVENT_MAX_TTL_SECONDS;
+    }
+    if (cfg->default_ttl_seconds == 0 || cfg->default_ttl_seconds > cfg->max_ttl_seconds) {
+        uint64_t ttl = MARKET_DEFAULT_TTL_SECONDS < cfg->max_ttl_seconds?
+                       MARKET_DEFAULT_TTL_SECONDS: cfg->max_ttl_seconds;
+        hlog_warn ("market", "default_ttl_seconds %llu out of 1..%llu; using %llu",
+                   (unsigned long long) cfg->default_ttl_seconds,
+                   (unsigned long long) cfg->max_ttl_seconds, (unsigned long long) ttl);
+        cfg->default_ttl_seconds = ttl;
+    }
+    if (cfg->sweep_interval_seconds == 0)
+        cfg->sweep_interval_seconds = MARKET_SWEEP_INTERVAL_SECONDS;
+}
+
 market_t *
 market_new (eventlog_t *log, const identity_t *self_id, const market_config_t *cfg)
 {
@@ -72,23 +95,7 @@ market_new (eventlog_t *log, const identity_t *self_id, const market_config_t *c
         self->cfg = *cfg;
     else
         market_config_defaults (&self->cfg);
-    //  A ttl above EVENT_MAX_TTL_SECONDS would make events no node accepts
-    if (self->cfg.max_ttl_seconds == 0 || self->cfg.max_ttl_seconds > EVENT_MAX_TTL_SECONDS) {
-        hlog_warn ("market", "max_ttl_seconds %llu out of 1..%d; using %d",
-                   (unsigned long long) self->cfg.max_ttl_seconds, EVENT_MAX_TTL_SECONDS,
-                   EVENT_MAX_TTL_SECONDS);
-        self->cfg.max_ttl_seconds = EVENT_MAX_TTL_SECONDS;
-    }
-    if (self->cfg.default_ttl_seconds == 0 || self->cfg.default_ttl_seconds > self->cfg.max_ttl_seconds) {
-        uint64_t ttl = MARKET_DEFAULT_TTL_SECONDS < self->cfg.max_ttl_seconds?
-                       MARKET_DEFAULT_TTL_SECONDS: self->cfg.max_ttl_seconds;
-        hlog_warn ("market", "default_ttl_seconds %llu out of 1..%llu; using %llu",
-                   (unsigned long long) self->cfg.default_ttl_seconds,
-                   (unsigned long long) self->cfg.max_ttl_seconds, (unsigned long long) ttl);
-        self->cfg.default_ttl_seconds = ttl;
-    }
-    if (self->cfg.sweep_interval_seconds == 0)
-        self->cfg.sweep_interval_seconds = MARKET_SWEEP_INTERVAL_SECONDS;
+    s_clamp (&self->cfg);
     self->dict = market_dict_new (&self->cfg);
     self->view = market_view_new ();
     if (!self->view || !self->dict) {
@@ -138,6 +145,9 @@ market_search_stats (market_t *self)
     if (out)
         json_object_set_new (out, "index_bytes",
                              json_integer ((json_int_t) market_view_search_bytes (self->view)));
+    if (out)
+        json_object_set_new (out, "view_bytes",
+                             json_integer ((json_int_t) market_view_bytes (self->view)));
     return out;
 }
 
@@ -644,6 +654,21 @@ void
 market_search_refresh (market_t *self, uint64_t now_ms)
 {
     market_dict_update (self->dict, self->view, now_ms);
+}
+
+void
+market_search_reload (market_t *self, uint64_t now_ms)
+{
+    market_dict_reload (self->dict, self->view, now_ms);
+}
+
+void
+market_config_update (market_t *self, const market_config_t *cfg)
+{
+    self->cfg.default_ttl_seconds = cfg->default_ttl_seconds;
+    self->cfg.max_ttl_seconds = cfg->max_ttl_seconds;
+    self->cfg.sweep_interval_seconds = cfg->sweep_interval_seconds;
+    s_clamp (&self->cfg);
 }
 
 static int

@@ -243,6 +243,14 @@ market_dict_update (market_dict_t *self, market_view_t *view, uint64_t now_ms)
 }
 
 void
+market_dict_reload (market_dict_t *self, market_view_t *view, uint64_t now_ms)
+{
+    self->next_check_ms = 0;
+    memset (&self->seen, 0, sizeof self->seen);
+    s_synonyms_poll (self, view, now_ms);
+}
+
+void
 market_dict_wait (market_dict_t *self)
 {
     s_join (self);

@@ -42,6 +42,10 @@ void market_dict_destroy (market_dict_t **self_p);
     one to view, reload the synonym file if it changed. */
 void market_dict_update (market_dict_t *self, market_view_t *view, uint64_t now_ms);
 
+/*  Re-read the synonym file now, changed or not (a SIGHUP); the lexicon
+    is left as it is. */
+void market_dict_reload (market_dict_t *self, market_view_t *view, uint64_t now_ms);
+
 /*  Wait for a lexicon load in progress to finish (tests, benchmarks). */
 void market_dict_wait (market_dict_t *self);
 

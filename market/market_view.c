@@ -1308,6 +1308,35 @@ market_view_search_bytes (const market_view_t *self)
     return self->index? market_search_bytes (self->index): 0;
 }
 
+/*  Bytes of a created block: its last string ends it (the tags come
+    first, then client_id, title, body and label). */
+static size_t
+s_block_bytes (const s_created_t *cr)
+{
+    return cr->block? (size_t) cr->label_at + strlen (cr->block + cr->label_at) + 1: 0;
+}
+
+size_t
+market_view_bytes (const market_view_t *self)
+{
+    size_t bytes = sizeof *self + self->cap_slabs * sizeof (s_post_t *);
+    for (size_t k = 0; k < self->n_slabs; k++)
+        bytes += (k < S_SLAB_GROWING? ((size_t) 1 << (S_SLAB_FIRST_SHIFT + k))
+                                    : ((size_t) 1 << S_SLAB_MAX_SHIFT)) * sizeof (s_post_t);
+    for (size_t i = 0; i < self->n_posts; i++) {
+        const s_post_t *p = s_post_at (self, i);
+        bytes += s_block_bytes (&p->cr);
+        bytes += p->n_upds * sizeof (s_upd_t) + p->n_claims * sizeof (s_claim_t);
+    }
+    /*  market_idx: 8 bytes a slot; market_order: 16 bytes an entry in
+        chunks at least half full; authors: the key and its pointer. */
+    bytes += (market_idx_slots (self->by_id) + market_idx_slots (self->by_author)) * 8;
+    bytes += market_order_size (self->order) * 16 * 3 / 2;
+    bytes += self->cap_authors * sizeof (uint8_t *) + self->n_authors * 32;
+    bytes += self->cap_dirty * sizeof (uint64_t);
+    return bytes;
+}
+
 int
 market_view_search (market_view_t *self, const char *query, size_t k,
                     const membership_t *members, uint64_t now_ms,

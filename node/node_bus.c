@@ -230,6 +230,9 @@ s_stats_render (node_bus_t *self, json_t **json_out, char **text_out)
     }
     json_t *search = market_search_stats (self->market);
     sample.search = search;
+    node_stats_process_t process;
+    node_stats_process_read (&process, hearth_now_ms (), sample.uptime_ms);
+    sample.process = &process;
     if (json_out) {
         *json_out = node_stats_json (self->stats, &sample);
         if (*json_out && self->embed)

@@ -188,6 +188,16 @@ s_set_log_level (node_config_t *cfg, const s_key_t *row, const char *value, char
     return HEARTH_EINVAL;
 }
 
+static int
+s_set_log_format (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
+{
+    (void) row;
+    if (hearth_log_parse_format (value, &cfg->log_format) == HEARTH_OK)
+        return HEARTH_OK;
+    *detail = hearth_message ("'%s' is not one of text, json, journal", value);
+    return HEARTH_EINVAL;
+}
+
 /*  A whole number of row->unit into a uint64_t field. */
 static int
 s_set_u64 (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
@@ -330,6 +340,10 @@ s_set_dict (node_config_t *cfg, const s_key_t *row, const char *value, char **de
     node_config_t, its check in node_config_validate, and a docs row. */
 static const s_key_t s_keys [] = {
     { { "log", "level", "info", "error | warn | info | debug" }, s_set_log_level, S_OWN },
+    { { "log", "format", "text", "text | json | journal (JSON lines; journald <N> prefixes)" },
+      s_set_log_format, S_OWN },
+    { { "log", "file", "/var/log/hearth/hearthd.log", "append here, not stderr; SIGHUP reopens" },
+      s_set_text, S_FIELD (log_file), 0, 0, NULL },
     { { "market", "default_ttl_seconds", S_STR (MARKET_DEFAULT_TTL_SECONDS),
         "TTL of a post sent without one" }, s_set_u64,
       S_FIELD (market.default_ttl_seconds), 0, 0, "seconds" },
@@ -495,7 +509,29 @@ node_config_load_file (node_config_t *cfg, const char *path, int required, char 
         *message = hearth_message ("config file %s: %s", path, strerror (errno));
         return HEARTH_EIO;
     }
-    zconfig_t *root = zconfig_load (path);
+    /*  Read it ourselves and parse the text: zconfig_load leaks its file
+        object when the text is not valid ZPL, and reads files of any size. */
+    FILE *file = fopen (path, "rb");
+    char *text = file? (char *) malloc (NODE_CONFIG_FILE_MAX_BYTES + 1): NULL;
+    size_t size = text? fread (text, 1, NODE_CONFIG_FILE_MAX_BYTES + 1, file): 0;
+    int failed = !file || !text || ferror (file);
+    int saved = errno;
+    if (file)
+        fclose (file);
+    if (failed) {
+        free (text);
+        *message = hearth_message ("config file %s: %s", path, strerror (saved));
+        return HEARTH_EIO;
+    }
+    if (size > NODE_CONFIG_FILE_MAX_BYTES) {
+        free (text);
+        *message = hearth_message ("config file %s is larger than %d bytes", path,
+                                   NODE_CONFIG_FILE_MAX_BYTES);
+        return HEARTH_EINVAL;
+    }
+    text [size] = 0;
+    zconfig_t *root = strlen (text) == size? zconfig_str_load (text): NULL;
+    free (text);
     if (!root) {
         *message = hearth_message ("config file %s is not valid ZPL (see docs/operations.md)", path);
         return HEARTH_EINVAL;

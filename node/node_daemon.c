@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "eventlog.h"
 #include "gossip.h"
+#include "gossip_progress.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
@@ -48,6 +49,9 @@ struct _node_daemon_t {
     node_page_t   *page;                /* owned: the web page (node_page.h) */
     node_http_t   *http;                /* owned: the HTTP listener; NULL = off */
     int            join_timer;          /* zloop timer id, -1 = none */
+    int            sweep_timer;         /* zloop timer id of the sweeper, -1 = none */
+    node_daemon_reload_fn *reload;      /* SIGHUP's config builder, may be NULL */
+    void          *reload_arg;          /* borrowed */
     char           control_endpoint [NODE_CONFIG_PATH_MAX];
     char           stats_endpoint [NODE_CONFIG_PATH_MAX];
 };
@@ -270,15 +274,23 @@ s_on_stats (zloop_t *loop, zsock_t *sock, void *arg)
     return s_serve_router ((node_daemon_t *) arg, sock, s_serve_stats);
 }
 
-/*  A stop signal arrived on the signalfd: end the loop. */
+/*  A signal arrived on the signalfd: SIGHUP reloads (after the reads, so
+    a burst of them reloads once), a stop signal ends the loop. */
 static int
 s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
-    (void) arg;
+    node_daemon_t *self = (node_daemon_t *) arg;
     struct signalfd_siginfo info;
-    while (read (item->fd, &info, sizeof info) == (ssize_t) sizeof info)
-        zsys_interrupted = 1;
+    int hangup = 0;
+    while (read (item->fd, &info, sizeof info) == (ssize_t) sizeof info) {
+        if (info.ssi_signo == SIGHUP)
+            hangup = 1;
+        else
+            zsys_interrupted = 1;
+    }
+    if (hangup && !zsys_interrupted)
+        node_daemon_reload (self);
     return zsys_interrupted? -1: 0;
 }
 
@@ -455,6 +467,14 @@ s_open_mesh (node_daemon_t *self, char **message)
     mesh.discovery = cfg->discovery;
     mesh.sync_interval_ms = cfg->sync_interval_ms;
     mesh.refused_max = cfg->refused_max;
+    /*  A hidden knob for tests: sync progress lines more often than
+        GOSSIP_PROGRESS_INTERVAL_MS (docs/operations.md, "Logs"). */
+    const char *progress = getenv (NODE_DAEMON_PROGRESS_ENV);
+    if (progress && *progress) {
+        long ms = strtol (progress, NULL, 10);
+        if (ms >= NODE_DAEMON_PROGRESS_MIN_MS && ms <= GOSSIP_PROGRESS_INTERVAL_MS)
+            mesh.progress_interval_ms = (uint32_t) ms;
+    }
     mesh.links_out = cfg->links_out;
     mesh.links_in_max = cfg->links_in_max;
     mesh.reconcile = cfg->reconcile == NODE_RECONCILE_V1? GOSSIP_RECONCILE_V1
@@ -606,6 +626,7 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
     }
     self->cfg = *cfg;
     self->join_timer = -1;
+    self->sweep_timer = -1;
     int rc = s_open_state (self, message);
     if (rc == HEARTH_OK) {
         self->stats = node_stats_new ();
@@ -654,8 +675,8 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
     if (rc == HEARTH_OK
     &&  (zloop_reader (self->loop, self->control, s_on_control, self) != 0
     ||   zloop_reader (self->loop, self->stats_sock, s_on_stats, self) != 0
-    ||   zloop_timer (self->loop, (size_t) cfg->market.sweep_interval_seconds * 1000, 0,
-                      s_on_sweep, self) < 0)) {
+    ||   (self->sweep_timer = zloop_timer (self->loop, (size_t) cfg->market.sweep_interval_seconds
+                                           * 1000, 0, s_on_sweep, self)) < 0)) {
         *message = hearth_message ("cannot set up the event loop");
         rc = HEARTH_ENOMEM;
     }
@@ -677,6 +698,173 @@ node_daemon_new (const node_config_t *cfg, int *err, char **message)
         return NULL;
     }
     return self;
+}
+
+void
+node_daemon_set_reload (node_daemon_t *self, node_daemon_reload_fn *fn, void *arg)
+{
+    self->reload = fn;
+    self->reload_arg = arg;
+}
+
+/*  Append ", name" (or "name") to list (capacity cap), truncating. */
+static void
+s_list_add (char *list, size_t cap, const char *name)
+{
+    size_t used = strlen (list);
+    if (used < cap)
+        snprintf (list + used, cap - used, "%s%s", used? ", ": "", name);
+}
+
+/*  1 if address is one of cfg's peers. */
+static int
+s_has_peer (const node_config_t *cfg, const char *address)
+{
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        if (strcmp (cfg->peers [i], address) == 0)
+            return 1;
+    return 0;
+}
+
+int
+node_daemon_apply_config (node_daemon_t *self, const node_config_t *fresh)
+{
+    node_config_t *cur = &self->cfg;
+    char applied [1024] = "", restart [1024] = "";
+    int n_applied = 0;
+    if (fresh->log_level != cur->log_level) {
+        hearth_log_set_level (fresh->log_level);
+        cur->log_level = fresh->log_level;
+        s_list_add (applied, sizeof applied, "log/level");
+        n_applied++;
+    }
+    if (fresh->log_format != cur->log_format) {
+        hearth_log_set_format (fresh->log_format);
+        cur->log_format = fresh->log_format;
+        s_list_add (applied, sizeof applied, "log/format");
+        n_applied++;
+    }
+    if (strcmp (fresh->log_file, cur->log_file) != 0) {
+        if (!fresh->log_file [0])
+            s_list_add (restart, sizeof restart, "log/file (back to stderr)");
+        else
+        if (hearth_log_open_file (fresh->log_file) != HEARTH_OK)
+            hlog_error (S_LOG, "cannot open the log file %s: %s; logging where it did", fresh->log_file,
+                        strerror (errno));
+        else {
+            snprintf (cur->log_file, sizeof cur->log_file, "%s", fresh->log_file);
+            s_list_add (applied, sizeof applied, "log/file");
+            n_applied++;
+        }
+    }
+    const market_config_t *m = &fresh->market;
+    if (m->default_ttl_seconds != cur->market.default_ttl_seconds
+    ||  m->max_ttl_seconds != cur->market.max_ttl_seconds
+    ||  m->sweep_interval_seconds != cur->market.sweep_interval_seconds) {
+        if (m->sweep_interval_seconds != cur->market.sweep_interval_seconds) {
+            if (self->sweep_timer >= 0)
+                zloop_timer_end (self->loop, self->sweep_timer);
+            self->sweep_timer = zloop_timer (self->loop, (size_t) m->sweep_interval_seconds * 1000, 0,
+                                             s_on_sweep, self);
+            if (self->sweep_timer < 0)
+                hlog_error (S_LOG, "cannot restart the sweeper timer: the sweeper is off until a restart");
+        }
+        if (m->default_ttl_seconds != cur->market.default_ttl_seconds)
+            s_list_add (applied, sizeof applied, "market/default_ttl_seconds");
+        if (m->max_ttl_seconds != cur->market.max_ttl_seconds)
+            s_list_add (applied, sizeof applied, "market/max_ttl_seconds");
+        if (m->sweep_interval_seconds != cur->market.sweep_interval_seconds)
+            s_list_add (applied, sizeof applied, "market/sweep_interval_seconds");
+        market_config_update (self->market, m);
+        cur->market.default_ttl_seconds = market_config (self->market)->default_ttl_seconds;
+        cur->market.max_ttl_seconds = market_config (self->market)->max_ttl_seconds;
+        cur->market.sweep_interval_seconds = market_config (self->market)->sweep_interval_seconds;
+        n_applied++;
+    }
+    if (fresh->snapshot_every != cur->snapshot_every) {
+        eventlog_set_snapshot_every (self->log, fresh->snapshot_every);
+        cur->snapshot_every = fresh->snapshot_every;
+        s_list_add (applied, sizeof applied, "store/snapshot_every");
+        n_applied++;
+    }
+    /*  Peers: new ones are dialled now; a removed one needs a restart to
+        be dropped (its link stays up until then). */
+    for (size_t i = 0; i < fresh->n_peers; i++) {
+        if (s_has_peer (cur, fresh->peers [i]))
+            continue;
+        int rc = self->mesh? gossip_peer_add (self->mesh, fresh->peers [i]): HEARTH_EINVAL;
+        if (rc == HEARTH_OK || rc == HEARTH_EEXISTS) {
+            if (cur->n_peers < NODE_CONFIG_MAX_PEERS)
+                snprintf (cur->peers [cur->n_peers++], NODE_CONFIG_ADDRESS_MAX, "%s", fresh->peers [i]);
+            hlog_info (S_LOG, "peer %s added", fresh->peers [i]);
+            s_list_add (applied, sizeof applied, "peers/peer");
+            n_applied++;
+        }
+        else
+            hlog_error (S_LOG, "cannot add peer %s: %s", fresh->peers [i], hearth_strerror (rc));
+    }
+    for (size_t i = 0; i < cur->n_peers; i++)
+        if (!s_has_peer (fresh, cur->peers [i]))
+            s_list_add (restart, sizeof restart, "peers/peer (removed)");
+    /*  The rest is wired into sockets, threads and tables at start. */
+    const struct { const char *key; int changed; } fixed [] = {
+        { "stats/endpoint", strcmp (fresh->stats_endpoint, cur->stats_endpoint) != 0 },
+        { "mesh/listen", strcmp (fresh->listen, cur->listen) != 0 },
+        { "mesh/advertise", strcmp (fresh->advertise, cur->advertise) != 0 },
+        { "mesh/discovery", fresh->discovery != cur->discovery },
+        { "mesh/sync_interval_ms", fresh->sync_interval_ms != cur->sync_interval_ms },
+        { "mesh/reconcile", fresh->reconcile != cur->reconcile },
+        { "mesh/links_out", fresh->links_out != cur->links_out },
+        { "mesh/links_in_max", fresh->links_in_max != cur->links_in_max },
+        { "--refused-max", fresh->refused_max != cur->refused_max },
+        { "http/listen", strcmp (fresh->http_listen, cur->http_listen) != 0 },
+        { "http/trust_loopback", fresh->http_trust_loopback != cur->http_trust_loopback },
+        { "search/embed_url", strcmp (fresh->embed_url, cur->embed_url) != 0 },
+        { "search/embed_model", strcmp (fresh->embed_model, cur->embed_model) != 0 },
+        { "search/embed_timeout_ms", fresh->embed_timeout_ms != cur->embed_timeout_ms },
+        { "search/embed_cache_entries", fresh->embed_cache_entries != cur->embed_cache_entries },
+        { "search/embed_query_prefix", strcmp (fresh->embed_query_prefix, cur->embed_query_prefix) != 0 },
+        { "search/embed_passage_prefix", strcmp (fresh->embed_passage_prefix, cur->embed_passage_prefix) != 0 },
+        { "search/dict_translations", strcmp (m->dict_translations, cur->market.dict_translations) != 0 },
+        { "search/dict_synonyms_de", strcmp (m->dict_synonyms_de, cur->market.dict_synonyms_de) != 0 },
+        { "search/dict_synonyms_en", strcmp (m->dict_synonyms_en, cur->market.dict_synonyms_en) != 0 },
+        { "search/dict_words_de", strcmp (m->dict_words_de, cur->market.dict_words_de) != 0 }
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed [0]; i++)
+        if (fixed [i].changed)
+            s_list_add (restart, sizeof restart, fixed [i].key);
+    if (strcmp (fresh->config_file, cur->config_file) != 0)
+        snprintf (cur->config_file, sizeof cur->config_file, "%s", fresh->config_file);
+    hlog_info (S_LOG, "config reloaded%s%s: %s%s", cur->config_file [0]? " from ": "",
+               cur->config_file, n_applied? "applied ": "nothing to apply", applied);
+    if (restart [0])
+        hlog_warn (S_LOG, "changed but NOT applied until hearthd restarts: %s", restart);
+    return n_applied;
+}
+
+void
+node_daemon_reload (node_daemon_t *self)
+{
+    /*  Reopen first, so every line of the reload is in the new file. */
+    int reopened = hearth_log_reopen ();
+    int saved = errno;
+    hlog_info (S_LOG, "SIGHUP: reopening the log, reloading the config and the synonym file");
+    if (reopened != HEARTH_OK)
+        hlog_error (S_LOG, "cannot reopen the log file %s: %s; still writing to the old one",
+                    hearth_log_file (), strerror (saved));
+    if (self->reload) {
+        node_config_t *fresh = (node_config_t *) calloc (1, sizeof *fresh);
+        char *message = NULL;
+        int rc = fresh? self->reload (self->reload_arg, fresh, &message): HEARTH_ENOMEM;
+        if (rc != HEARTH_OK)
+            hlog_error (S_LOG, "config reload refused, the running configuration stays: %s",
+                        message? message: hearth_strerror (rc));
+        else
+            node_daemon_apply_config (self, fresh);
+        free (message);
+        free (fresh);
+    }
+    market_search_reload (self->market, hearth_now_ms ());
 }
 
 int
@@ -717,13 +905,19 @@ node_daemon_run (node_daemon_t *self)
                "Ctrl-C or SIGTERM", cfg->sync_interval_ms? cfg->sync_interval_ms: (uint32_t) GOSSIP_SYNC_INTERVAL_MS,
                cfg->reconcile == NODE_RECONCILE_V1? "v1": cfg->reconcile == NODE_RECONCILE_RATELESS? "rateless": "auto",
                cfg->discovery? "on": "off");
-    /*  SIGINT/SIGTERM through a signalfd when the caller keeps them blocked
+    hlog_info (S_LOG, "log: level %s, format %s%s%s; SIGHUP reloads the config, reopens the log "
+               "file and re-reads the synonym file",
+               (const char *[]) { "error", "warn", "info", "debug" } [cfg->log_level],
+               hearth_log_format_name (cfg->log_format), cfg->log_file [0]? ", file ": "",
+               cfg->log_file);
+    /*  SIGINT/SIGTERM (and SIGHUP) through a signalfd when the caller keeps them blocked
         (hearthd does, in every thread); otherwise CZMQ's handler still sets
         zsys_interrupted and the poll returns on EINTR. */
     sigset_t stop_signals;
     sigemptyset (&stop_signals);
     sigaddset (&stop_signals, SIGINT);
     sigaddset (&stop_signals, SIGTERM);
+    sigaddset (&stop_signals, SIGHUP);
     int signal_fd = signalfd (-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
     zmq_pollitem_t signal_item = { NULL, signal_fd, ZMQ_POLLIN, 0 };
     if (signal_fd >= 0 && zloop_poller (self->loop, &signal_item, s_on_signal, self) != 0) {

@@ -12,7 +12,11 @@
       market.search served with the caller's key) -> the join check (an
       invitee appends community.member.joined once its invite has synced).
     The loop ends on SIGINT/SIGTERM (CZMQ's handler sets zsys_interrupted);
-    views are snapshotted and everything closed in reverse order.
+    views are snapshotted and everything closed in reverse order. SIGHUP
+    (read from the same signalfd, when the caller blocks it: hearthd does)
+    reopens the log file, re-reads the config through the caller's reload
+    function and applies what can change while running
+    (node_daemon_apply_config), and re-reads the search synonym file.
     The mesh's sockets and timers share the loop, so the event log is only
     ever touched from this one thread.
 */
@@ -35,12 +39,38 @@ extern "C" {
     100 ms (two in-memory lookups per tick; the timer stops once joined). */
 #define NODE_DAEMON_JOIN_CHECK_MS    100
 
+/*  Environment variable that shortens the interval of sync progress lines
+    (milliseconds, NODE_DAEMON_PROGRESS_MIN_MS up to the default
+    GOSSIP_PROGRESS_INTERVAL_MS): for tests, which cannot wait 5 s a line. */
+#define NODE_DAEMON_PROGRESS_ENV     "HEARTH_SYNC_PROGRESS_MS"
+#define NODE_DAEMON_PROGRESS_MIN_MS  20
+
 typedef struct _node_daemon_t node_daemon_t;
 
 /*  Open everything cfg (borrowed for the call) describes and bind the
     sockets. NULL on failure with *err (negative hearth_err_t) and *message
     (malloc'd, caller frees) saying what to do about it. */
 node_daemon_t *node_daemon_new (const node_config_t *cfg, int *err, char **message);
+
+/*  Builds the config anew, as at start-up (defaults, the config file,
+    the flags): 0 with *cfg filled, or a negative error with *message
+    (malloc'd, caller frees). */
+typedef int (node_daemon_reload_fn) (void *arg, node_config_t *cfg, char **message);
+
+/*  Call fn (arg borrowed until destroy) on SIGHUP; without one, SIGHUP
+    only reopens the log and re-reads the synonym file. */
+void node_daemon_set_reload (node_daemon_t *self, node_daemon_reload_fn *fn, void *arg);
+
+/*  Apply a new config (borrowed) to a running node: log level, format and
+    file; market TTLs and sweep interval; snapshot interval; peers added.
+    Everything else that changed is logged by key as needing a restart and
+    kept as it runs. Returns the number of keys applied. */
+int node_daemon_apply_config (node_daemon_t *self, const node_config_t *cfg);
+
+/*  What SIGHUP does, callable directly (tests): reopen the log file, reload
+    the config (a config with an error is refused with one error line; the
+    running config stays), re-read the synonym file. */
+void node_daemon_reload (node_daemon_t *self);
 
 /*  Serve until SIGINT/SIGTERM. Returns 0 on a clean stop, or a negative
     error if the loop failed. */

@@ -358,6 +358,12 @@ node_render_stats (FILE *out, const json_t *stats)
     s_short_id (s_str (stats, "node_id"), node);
     fprintf (out, "node       %s\n", node);
     fprintf (out, "uptime     %.1f s\n", json_number_value (json_object_get (stats, "uptime_seconds")));
+    json_t *process = json_object_get (stats, "process");
+    if (process)
+        fprintf (out, "process    %.1f MiB resident, %.1f s CPU, %lld of %lld fds open\n",
+                 (double) s_int (process, "resident_bytes") / 1048576.0,
+                 json_number_value (json_object_get (process, "cpu_seconds")),
+                 s_int (process, "open_fds"), s_int (process, "max_fds"));
     fprintf (out, "events     %lld stored, lamport head %lld, %lld bytes on disk\n",
              s_int (events, "total"), s_int (events, "lamport_head"), s_int (events, "disk_bytes"));
     const char *key;

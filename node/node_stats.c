@@ -3,11 +3,15 @@
     Counters are plain integers: hearthd serves requests on one thread, so
     nothing here is shared between threads.
 */
+#include <dirent.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "node_stats.h"
@@ -254,6 +258,83 @@ node_stats_http_refused (node_stats_t *self, node_stats_http_reason_t reason)
         self->http_refused [reason]++;
 }
 
+/* ---- the process (the one part that reads files) ------------------------ */
+
+int
+node_stats_process_read (node_stats_process_t *out, uint64_t now_ms, uint64_t uptime_ms)
+{
+    memset (out, 0, sizeof *out);
+    int rc = HEARTH_OK;
+    long page = sysconf (_SC_PAGESIZE), ticks = sysconf (_SC_CLK_TCK);
+    if (page <= 0)
+        page = 4096;
+    if (ticks <= 0)
+        ticks = 100;
+    /*  /proc/self/stat: fields after the command (which may hold spaces
+        and parentheses, so parse after the last ')'): 14 utime, 15 stime,
+        22 starttime (ticks after boot), 23 vsize (bytes), 24 rss (pages). */
+    char buffer [1024];
+    FILE *file = fopen ("/proc/self/stat", "r");
+    size_t n = file? fread (buffer, 1, sizeof buffer - 1, file): 0;
+    if (file)
+        fclose (file);
+    buffer [n] = 0;
+    char *rest = strrchr (buffer, ')');
+    unsigned long long utime = 0, stime = 0, start_ticks = 0, vsize = 0;
+    long long rss = 0;
+    if (!rest || sscanf (rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+                         "%*d %*d %*d %llu %llu %lld", &utime, &stime, &start_ticks, &vsize, &rss) != 5)
+        rc = HEARTH_EIO;
+    else {
+        out->cpu_seconds = (double) (utime + stime) / (double) ticks;
+        out->virtual_bytes = vsize;
+        out->resident_bytes = rss > 0? (uint64_t) rss * (uint64_t) page: 0;
+    }
+    /*  The start: boot time (/proc/stat btime) + starttime; else now - uptime. */
+    unsigned long long btime = 0;
+    file = fopen ("/proc/stat", "r");
+    while (file && fgets (buffer, sizeof buffer, file))
+        if (sscanf (buffer, "btime %llu", &btime) == 1)
+            break;
+    if (file)
+        fclose (file);
+    if (btime && start_ticks)
+        out->start_time_seconds = (double) btime + (double) start_ticks / (double) ticks;
+    else
+        out->start_time_seconds = (double) (now_ms > uptime_ms? now_ms - uptime_ms: 0) / 1000.0;
+    DIR *dir = opendir ("/proc/self/fd");
+    if (dir) {
+        struct dirent *entry;
+        while ((entry = readdir (dir)))
+            if (entry->d_name [0] != '.')
+                out->open_fds++;
+        closedir (dir);
+        if (out->open_fds)
+            out->open_fds--;            /* the one opendir holds */
+    }
+    else
+        rc = HEARTH_EIO;
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) == 0)
+        out->max_fds = limit.rlim_cur == RLIM_INFINITY? 0: (uint64_t) limit.rlim_cur;
+    return rc;
+}
+
+/*  "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (hearth_time_format) as Unix seconds;
+    -1 if text is not one. */
+static double
+s_rfc3339_seconds (const char *text)
+{
+    int year, month, day, hour, minute, second;
+    if (!text || sscanf (text, "%4d-%2d-%2dT%2d:%2d:%2d", &year, &month, &day, &hour, &minute,
+                         &second) != 6)
+        return -1;
+    struct tm tm = { .tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
+                     .tm_hour = hour, .tm_min = minute, .tm_sec = second };
+    time_t t = timegm (&tm);
+    return t < 0? -1: (double) t;
+}
+
 /* ---- JSON -------------------------------------------------------------- */
 
 static json_t *
@@ -330,6 +411,13 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
     json_object_set_new (root, "community_id",
                          sample->community_id? json_string (sample->community_id): json_null ());
     json_object_set_new (root, "uptime_seconds", json_real ((double) sample->uptime_ms / 1000.0));
+    if (sample->process) {
+        const node_stats_process_t *p = sample->process;
+        json_object_set_new (root, "process", json_pack ("{s:o, s:o, s:f, s:o, s:o, s:f}",
+            "resident_bytes", s_u64 (p->resident_bytes), "virtual_bytes", s_u64 (p->virtual_bytes),
+            "cpu_seconds", p->cpu_seconds, "open_fds", s_u64 (p->open_fds),
+            "max_fds", s_u64 (p->max_fds), "start_time_seconds", p->start_time_seconds));
+    }
 
     json_t *events = json_object ();
     for (size_t i = 0; i < sizeof s_log_rows / sizeof s_log_rows [0]; i++)
@@ -617,6 +705,25 @@ s_prometheus_mesh (FILE *out, const node_stats_mesh_t *mesh)
                      (long long) json_integer_value (json_object_get (peer, in? "bytes_in": "bytes_out")));
         }
     }
+    s_family (out, "hearth_mesh_peer_lag_events", "gauge",
+              "How far a peer is ahead (> 0: it has events this node lacks) or behind (< 0): its "
+              "Lamport head from its last hello, ping or pong minus this node's; absent until known.");
+    json_array_foreach ((json_t *) mesh->peers, i, peer) {
+        json_t *lag = json_object_get (peer, "lag");
+        if (s_peer_repeated (mesh->peers, i) || !json_is_integer (lag))
+            continue;
+        s_peer_series (out, "hearth_mesh_peer_lag_events", peer);
+        fprintf (out, "\"} %lld\n", (long long) json_integer_value (lag));
+    }
+    s_family (out, "hearth_mesh_peer_last_seen_timestamp_seconds", "gauge",
+              "Unix time of the last frame from a peer (absent: none yet).");
+    json_array_foreach ((json_t *) mesh->peers, i, peer) {
+        double seen = s_rfc3339_seconds (json_string_value (json_object_get (peer, "last_seen")));
+        if (s_peer_repeated (mesh->peers, i) || seen < 0)
+            continue;
+        s_peer_series (out, "hearth_mesh_peer_last_seen_timestamp_seconds", peer);
+        fprintf (out, "\"} %.0f\n", seen);
+    }
     s_prometheus_queries (out, mesh);
 }
 
@@ -660,6 +767,20 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
     fprintf (out, "hearth_build_info{version=\"%s\"} 1\n", HEARTH_VERSION);
     s_family (out, "hearth_uptime_seconds", "gauge", "Seconds since hearthd started.");
     fprintf (out, "hearth_uptime_seconds %.3f\n", (double) sample->uptime_ms / 1000.0);
+    if (sample->process) {
+        const node_stats_process_t *p = sample->process;
+        s_metric (out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                  p->resident_bytes);
+        s_metric (out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+                  p->virtual_bytes);
+        s_family (out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+        fprintf (out, "process_cpu_seconds_total %.2f\n", p->cpu_seconds);
+        s_metric (out, "process_open_fds", "gauge", "Number of open file descriptors.", p->open_fds);
+        s_metric (out, "process_max_fds", "gauge", "Maximum number of open file descriptors.", p->max_fds);
+        s_family (out, "process_start_time_seconds", "gauge",
+                  "Start time of the process since unix epoch in seconds.");
+        fprintf (out, "process_start_time_seconds %.2f\n", p->start_time_seconds);
+    }
 
     for (size_t i = 0; i < sizeof s_log_rows / sizeof s_log_rows [0]; i++)
         s_prometheus_log (out, log, sample, &s_log_rows [i]);
@@ -687,6 +808,10 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
         s_metric (out, "hearth_market_search_index_bytes", "gauge",
                   "Bytes of the search index (0 before the first search).",
                   (uint64_t) json_integer_value (json_object_get (sample->search, "index_bytes")));
+        s_metric (out, "hearth_market_view_bytes", "gauge",
+                  "Approximate bytes of the market view in memory (posts, their text, the "
+                  "id and order indexes; the search index not included).",
+                  (uint64_t) json_integer_value (json_object_get (sample->search, "view_bytes")));
     }
 
     s_family (out, "hearth_requests_total", "counter",

@@ -64,6 +64,23 @@ typedef struct {
     size_t      n_queries;              /* (gossip_query_stats) */
 } node_stats_mesh_t;
 
+/*  The process's own figures, read from /proc by node_stats_process_read
+    (the shell); rendered under the standard Prometheus client names
+    (process_*), so dashboards made for any exporter work. */
+typedef struct {
+    uint64_t resident_bytes;        /* resident set size */
+    uint64_t virtual_bytes;         /* virtual memory size */
+    double   cpu_seconds;           /* user + system CPU time */
+    uint64_t open_fds;              /* entries of /proc/self/fd */
+    uint64_t max_fds;               /* RLIMIT_NOFILE, soft */
+    double   start_time_seconds;    /* Unix time the process started */
+} node_stats_process_t;
+
+/*  Fill out from /proc/self (Linux); now_ms (wall) and uptime_ms date the
+    start when /proc/stat has no boot time. 0, or HEARTH_EIO when a file
+    could not be read (what was read is kept, the rest zero). */
+int node_stats_process_read (node_stats_process_t *out, uint64_t now_ms, uint64_t uptime_ms);
+
 /*  Event-log and market figures read at render time. All borrowed. */
 typedef struct {
     const char             *node_id;       /* full NodeID, may be NULL */
@@ -75,6 +92,7 @@ typedef struct {
     uint64_t                uptime_ms;
     const node_stats_mesh_t *mesh;         /* NULL: no mesh (not rendered) */
     const json_t           *search;        /* NULL: not rendered; market_search_stats () */
+    const node_stats_process_t *process;   /* NULL: not rendered */
 } node_stats_sample_t;
 
 /*  New, all counters zero. NULL on OOM. */

@@ -158,6 +158,40 @@ HT_TEST (test_files)
     HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 0, &message), HEARTH_EINVAL);
     HT_CHECK (message && strstr (message, "colour"));
     free (message);
+    /*  Not ZPL, a NUL byte inside, larger than the limit: refused, no leak
+        (the ASan build checks), the file named. */
+    file = fopen (path, "w");
+    fprintf (file, "log\n    level = \"info\n");
+    fclose (file);
+    HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 0, &message), HEARTH_EINVAL);
+    HT_CHECK (message && strstr (message, "not valid ZPL") && strstr (message, path));
+    free (message);
+    file = fopen (path, "w");
+    fwrite ("log\n    level = de\0bug\n", 1, 23, file);
+    fclose (file);
+    HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 0, &message), HEARTH_EINVAL);
+    free (message);
+    file = fopen (path, "w");
+    for (size_t i = 0; i <= NODE_CONFIG_FILE_MAX_BYTES / 16; i++)
+        fputs ("# comment line.\n", file);
+    fclose (file);
+    HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 0, &message), HEARTH_EINVAL);
+    HT_CHECK (message && strstr (message, "larger than"));
+    free (message);
+    HT_CHECK_EQ_INT (cfg.log_level, HEARTH_LOG_INFO);      /* untouched by the refusals */
+    /*  log/format and log/file. */
+    file = fopen (path, "w");
+    fprintf (file, "log\n    format = json\n    file = /var/log/hearth/hearthd.log\n");
+    fclose (file);
+    HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 0, &message), HEARTH_OK);
+    HT_CHECK_EQ_INT (cfg.log_format, HEARTH_LOG_FORMAT_JSON);
+    HT_CHECK_EQ_STR (cfg.log_file, "/var/log/hearth/hearthd.log");
+    file = fopen (path, "w");
+    fprintf (file, "log\n    format = xml\n");
+    fclose (file);
+    HT_CHECK_EQ_INT (node_config_load_file (&cfg, path, 0, &message), HEARTH_EINVAL);
+    HT_CHECK (message && strstr (message, "log/format"));
+    free (message);
 
     setenv ("HEARTH_DATA_DIR", "/srv/hearth", 1);
     HT_CHECK_EQ_INT (node_config_default_data_dir (path, sizeof path), HEARTH_OK);

@@ -34,7 +34,8 @@ s_name_valid (const char *name)
     for (const char *p = name; *p; p++)
         if (!(isalnum ((unsigned char) *p) || *p == '_'))
             return 0;
-    return strncmp (name, "hearth_", 7) == 0;
+    /*  Our own families, and the standard process_* ones of Prometheus clients. */
+    return strncmp (name, "hearth_", 7) == 0 || strncmp (name, "process_", 8) == 0;
 }
 
 static int
@@ -589,7 +590,19 @@ HT_TEST (test_golden)
     sample.community_id = "ed25519:CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
     json_t *peers = json_loads (
         "[{\"node_id\":\"ed25519:x\",\"short_id\":\"ed25519:AAAA-BBBB-CCCC-DDDD\",\"direction\":\"out\","
-        "\"connected\":true,\"bytes_in\":100,\"bytes_out\":200}]", 0, NULL);
+        "\"connected\":true,\"bytes_in\":100,\"bytes_out\":200,\"last_seen\":\"2026-11-25T09:21:35Z\","
+        "\"lag\":-3},"
+        "{\"node_id\":\"ed25519:y\",\"short_id\":\"ed25519:EEEE-FFFF-GGGG-HHHH\",\"direction\":\"in\","
+        "\"connected\":false,\"bytes_in\":0,\"bytes_out\":0,\"last_seen\":null,\"lag\":null}]", 0, NULL);
+    /*  The process figures and the market's memory. */
+    node_stats_process_t process = { .resident_bytes = 50331648, .virtual_bytes = 268435456,
+                                     .cpu_seconds = 12.25, .open_fds = 31, .max_fds = 1024,
+                                     .start_time_seconds = 1795600000.5 };
+    sample.process = &process;
+    json_t *search = json_pack ("{s:I, s:I, s:I, s:I}", "lexicon_bytes", (json_int_t) 1001,
+                                "synonym_rules", (json_int_t) 152, "index_bytes", (json_int_t) 4096,
+                                "view_bytes", (json_int_t) 8192);
+    sample.search = search;
     gossip_admit_cap_t queries [1] = {
         { .name = "market.list", .max_concurrent = 8, .timeout_ms = 5000, .in_flight = 1,
           .in_flight_peak = 6, .received = 300, .ok = 20, .errors = 2, .timeouts = 3,
@@ -611,7 +624,7 @@ HT_TEST (test_golden)
             .budget_deferred_open = 73, .budget_deferred_round = 74, .budget_refused_superseded = 75,
             .budget_refused_fetch = 76,
             .refused_known = 80, .refused_remembered = 81, .refused_evicted = 82, .refused_skipped = 83,
-            .refused_retried = 84, .refused_sweeps = 85,
+            .refused_retried = 84, .refused_sweeps = 85, .sync_wanted = 86,
             .last_sync_ms = 1795600800000ULL },
         .now_ms = 1795600802500ULL, .peers = peers,
         .queries = queries, .n_queries = 1
@@ -632,6 +645,7 @@ HT_TEST (test_golden)
     HT_CHECK (text && s_golden ("node_stats_golden.prom", text) == 0);
     HT_CHECK (text && s_families_documented (text) == 0);
     free (text);
+    json_decref (search);
     json_decref (peers);
     node_stats_destroy (&stats);
 }

@@ -155,6 +155,8 @@ typedef struct {
     gossip_reconcile_t reconcile;               /* default GOSSIP_RECONCILE_AUTO */
     size_t      refused_max;                    /* refused hashes remembered (gossip_refused.h),
                                                    0 = GOSSIP_REFUSED_MAX; smaller for tests */
+    uint32_t    progress_interval_ms;           /* sync progress lines at most this often,
+                                                   0 = GOSSIP_PROGRESS_INTERVAL_MS; smaller for tests */
 } gossip_config_t;
 
 /*  Fill cfg with defaults (no listener, no peers, discovery off). */

@@ -45,6 +45,9 @@ extern "C" {
        "Events received over peer links (push and fetch) since start.") \
     X (events_duplicate, "counter", "hearth_mesh_events_duplicate_total", NULL, 0, "events", "duplicates", \
        "Events received over peer links that were already stored, since start.") \
+    X (sync_wanted, "gauge", "hearth_mesh_sync_wanted_events", NULL, 0, NULL, NULL, \
+       "Events this node knows it lacks and still wants from peers (reconciliation need lists " \
+       "not yet fetched, and announced or requested hashes not yet stored), now.") \
     /*  Lazy push: event hashes announced to and by peers. */ \
     X (announce_sent, "counter", "hearth_mesh_announced_hashes_total", "direction=\"out\"", 1, \
        "announced", "out", NULL) \

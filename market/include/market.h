@@ -104,6 +104,15 @@ void market_destroy (market_t **self_p);
 /*  The effective config (after clamping); borrowed. */
 const market_config_t *market_config (const market_t *self);
 
+/*  Take the TTL settings and the sweep interval of cfg (a config reload),
+    clamped as market_new clamps them; the search paths stay as they are
+    (they need a restart). */
+void market_config_update (market_t *self, const market_config_t *cfg);
+
+/*  Re-read the synonym file now, changed or not (a SIGHUP), instead of at
+    the next search's periodic check. */
+void market_search_reload (market_t *self, uint64_t now_ms);
+
 /*  The view; borrowed. */
 market_view_t *market_view (market_t *self);
 

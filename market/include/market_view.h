@@ -205,6 +205,12 @@ void market_view_set_search (market_view_t *self, const market_lexicon_t *lexico
                              const market_synonyms_t *synonyms);
 /*  Bytes the search index holds (0 before the first search). */
 size_t market_view_search_bytes (const market_view_t *self);
+/*  Approximate bytes the view holds, search index excluded: post slabs
+    (allocated), each post's payload block, updates and claims, the id and
+    author tables, the order index and the dirty bitmap (not the strings of
+    updates). Walks every post (bench_market prints its cost and the heap it
+    estimates): for the stats, not a hot path. */
+size_t market_view_bytes (const market_view_t *self);
 
 /*  Update/expiry records dropped because a post already had
     MARKET_VIEW_MAX_CLAIMERS other authors (kept: the smallest author keys,

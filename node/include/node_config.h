@@ -26,6 +26,10 @@ extern "C" {
 
 /*  File name of the default config file inside the data dir. */
 #define NODE_CONFIG_FILE_NAME        "hearth.cfg"
+/*  A config file larger than this is refused: the template with every key
+    is under 3 KiB, so 1 MiB is generous and bounds what a start or a
+    SIGHUP reads into memory. */
+#define NODE_CONFIG_FILE_MAX_BYTES   (1024 * 1024)
 /*  Longest path we build under the data dir (PATH_MAX-sized buffers). */
 #define NODE_CONFIG_PATH_MAX         4096
 /*  sun_path in struct sockaddr_un is 108 bytes (incl. NUL) on Linux, so an
@@ -86,6 +90,8 @@ typedef struct {
     char               data_dir [NODE_CONFIG_PATH_MAX];   /* absolute */
     char               config_file [NODE_CONFIG_PATH_MAX];/* "" if none was read */
     hearth_log_level_t log_level;
+    hearth_log_format_t log_format;     /* log/format, --log-format (default text) */
+    char               log_file [NODE_CONFIG_PATH_MAX];    /* log/file, --log-file; "" = stderr */
     market_config_t    market;
     char               stats_endpoint [NODE_CONFIG_ENDPOINT_MAX]; /* "" = none */
     int                rebuild_views;   /* --rebuild-views: re-fold every view from the
