@@ -385,7 +385,7 @@ HT_TEST (test_search_same_ranking_in_any_order)
                               "Wasserkanister", "Rollstuhl zu verleihen", "Wheelchair free", "Schnee räumen",
                               "Wasserausfall im Haus", "Drill to lend", "Bohrmaschine", "Kinderwagn gesucht" };
     size_t n_titles = sizeof titles / sizeof titles [0];
-    char id [16];
+    char id [32];                       /* "06" + up to 20 digits of a size_t + NUL */
     for (size_t i = 0; i < n_titles; i++) {
         snprintf (id, sizeof id, "06%02zu", i);
         market_search_put (a, id, titles [i], "Bitte melden, gern auch abends.", NULL, 0);
