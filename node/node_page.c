@@ -326,9 +326,13 @@ static const char s_css [] =
     "code{font-size:.85em}\n"
     ".edited,.dist{font-style:italic}\n"
     "a.edit{display:inline-block;padding:.6rem .25rem;min-height:44px}\n"
-    "form.near{margin:.5rem 0}\n"
-    "@media (min-width:40rem){.field.half{display:inline-block;width:49%}"
-    ".field.third{display:inline-block;width:32%}}\n";
+    "details.near{background:#fff;border:1px solid #c9c4b8;border-radius:.5rem;padding:0 .75rem;"
+    "margin:.5rem 0}\n"
+    "details.near summary{min-height:44px;padding:.6rem 0;font-weight:600;cursor:pointer}\n"
+    "form.near .row{display:flex;gap:.5rem;align-items:flex-end;margin:0 0 .75rem}\n"
+    "form.near .row .field{flex:1;min-width:0;margin:0}\n"
+    "form.near .field.bad input{border-color:#a4282b;border-width:2px}\n"
+    "@media (min-width:40rem){.field.half{display:inline-block;width:49%}}\n";
 
 /* ---- the request's context --------------------------------------------------- */
 
@@ -1391,9 +1395,20 @@ s_near_form (s_ctx_t *ctx, const s_near_t *near, const char *action, const char 
     node_html_raw (h, "\">");
     s_hidden (ctx, 0);
     s_hidden_pairs (ctx, keep, n_keep);
-    node_html_raw (h, near->bad? "<fieldset class=\"field bad\"><legend>": "<fieldset class=\"field\"><legend>");
+    /*  Folded away until a filter is given (or refused). */
+    node_html_raw (h, near->given || near->bad? "<details class=\"near\" open><summary>"
+                                              : "<details class=\"near\"><summary>");
     node_html_raw (h, s_t (ctx, T_NEAR));
-    node_html_raw (h, "</legend>");
+    if (near->given) {
+        node_html_raw (h, " ");
+        node_html_text (h, near->lat);
+        node_html_raw (h, ", ");
+        node_html_text (h, near->lng);
+        node_html_raw (h, " (");
+        node_html_text (h, near->radius);
+        node_html_raw (h, " km)");
+    }
+    node_html_raw (h, "</summary>");
     if (near->bad) {
         node_html_raw (h, "<p class=\"alert\" role=\"alert\">");
         node_html_raw (h, s_t (ctx, T_NEAR_FAILED));
@@ -1403,13 +1418,17 @@ s_near_form (s_ctx_t *ctx, const s_near_t *near, const char *action, const char 
         { F_NEAR_LAT, "near_lat", T_NEAR_LAT, near->lat }, { F_NEAR_LNG, "near_lng", T_NEAR_LNG, near->lng },
         { F_NEAR_RADIUS, "radius_km", T_NEAR_RADIUS, near->radius }
     };
+    node_html_raw (h, "<div class=\"row\">");
     for (size_t i = 0; i < sizeof f / sizeof f [0]; i++) {
-        s_field_begin (ctx, f [i].field, near->bad, f [i].id, f [i].label, "third");
+        s_field_begin (ctx, f [i].field, near->bad, f [i].id, f [i].label, NULL);
         s_input (ctx, f [i].id, "text", f [i].value, 24, " inputmode=\"decimal\"");
-        s_field_error (ctx, f [i].field, near->bad, near->problem);
         node_html_raw (h, "</div>");
     }
-    node_html_raw (h, "<div class=\"field\"><label for=\"order\">");
+    node_html_raw (h, "</div>");
+    /*  The error below the row, naming its field (s_field_error's ids). */
+    for (size_t i = 0; i < sizeof f / sizeof f [0]; i++)
+        s_field_error (ctx, f [i].field, near->bad, near->problem);
+    node_html_raw (h, "<div class=\"row\"><div class=\"field\"><label for=\"order\">");
     node_html_raw (h, s_t (ctx, T_ORDER));
     node_html_raw (h, "</label><select id=\"order\" name=\"order\"><option value=\"");
     node_html_raw (h, default_order);
@@ -1421,15 +1440,15 @@ s_near_form (s_ctx_t *ctx, const s_near_t *near, const char *action, const char 
     node_html_raw (h, s_t (ctx, T_ORDER_DISTANCE));
     node_html_raw (h, "</option></select></div><button type=\"submit\">");
     node_html_raw (h, s_t (ctx, T_NEAR_APPLY));
-    node_html_raw (h, "</button>");
+    node_html_raw (h, "</button></div>");
     if (near->given || near->bad) {
-        node_html_raw (h, " <a class=\"chip\" href=\"");
+        node_html_raw (h, "<p><a class=\"chip\" href=\"");
         node_html_raw (h, clear_url);
         node_html_raw (h, "\">\xC3\x97 ");
         node_html_raw (h, s_t (ctx, T_NEAR_CLEAR));
-        node_html_raw (h, "</a>");
+        node_html_raw (h, "</a></p>");
     }
-    node_html_raw (h, "</fieldset></form>");
+    node_html_raw (h, "</details></form>");
 }
 
 /*  The URL (with lang) of a view without its near filter, malloc'd, for
