@@ -1,9 +1,14 @@
 /*  node_page.c — the marketplace web page (node_page.h; docs/page.md).
 
     Views (GET unless said):
-      /                 newest posts, filters ?category= ?tag=, ?limit= ("more")
-      /search?q=        lexical search (market.search)
-      /post/ID          one post; its author (this node) gets an expire form
+      /                 newest posts, filters ?category= ?tag=, ?limit= ("more"),
+                        near: ?near_lat= &near_lng= &radius_km= &order=newest|distance
+      /search?q=        lexical search (market.search), the same near filter
+                        (&order=relevance|distance)
+      /post/ID          one post, its edits and who ended it; its author (this
+                        node) gets an edit link and an expire form
+      /post/ID/edit     the edit form filled with the post; POST: market.update
+                        with the fields that changed, then 303 to /post/ID
       /post/ID/expire   POST: market.expire, then 303 to /post/ID
       /new              the post form; POST: market.post, then 303 to /post/ID
       /node             node id, community, level, peers, health
