@@ -9,13 +9,16 @@
     active posts: signed market.post.created events through eventlog_ingest
     (the receive pipeline), synthetic text from a Zipf vocabulary of 5,000
     words (titles of 3-6 words, bodies of 10-25), categories offer 40 %,
-    request 30 %, info 20 %, emergency 10 %, two of 40 tags each. Then
+    request 30 %, info 20 %, emergency 10 %, two of 40 tags each, a place
+    uniform in a 40 x 40 km square around Berlin's centre. Then
     times R (default 200) requests of each view, alternating views:
       newest      GET /                       (50 newest)
       filtered    GET /?category=request&tag=T   (T drawn per run)
       (worst)     the same with a tag no post has: the whole list is scanned
       search      GET /search?q=W [W2]        (1-2 words drawn per run)
       post        GET /post/ID                (ID drawn per run)
+      near        GET /?near_lat=&near_lng=&radius_km=2&order=distance
+                                              (centre drawn per run in the square)
     For each view: p50/p99 of the page at B and at N, and of the raw
     capability call the view makes (market.list / market.search /
     market.get through node_bus_call, same inputs) at N — the baselines,
@@ -47,15 +50,27 @@
 #define S_BATCH      4096
 #define S_TTL        2592000          /* 30 days: every post stays active */
 #define S_GOAL_MS    100.0
+/*  Where the posts are: a square of 2 * S_SPREAD degrees of latitude
+    (~40 km) and as many km of longitude around S_LAT, S_LNG. */
+#define S_LAT        52.52
+#define S_LNG        13.405
+#define S_SPREAD     0.18
 
 static char s_words [S_VOCAB][16];
 static char s_tag_names [S_TAGS][16];
 static uint64_t s_rng = 42;
 
+/*  Uniform in [0, 1). */
+static double
+s_unit (void)
+{
+    return (double) (hb_splitmix64 (&s_rng) >> 11) / 9007199254740992.0;
+}
+
 static size_t
 s_zipf (void)
 {
-    double u = (double) (hb_splitmix64 (&s_rng) >> 11) / 9007199254740992.0;
+    double u = s_unit ();
     size_t r = (size_t) (pow ((double) S_VOCAB, u)) - 1;
     return r < S_VOCAB? r: S_VOCAB - 1;
 }
@@ -162,6 +177,10 @@ s_node_open (s_node_t *node, size_t n)
             post.tags = tags;
             post.n_tags = 2;
             post.ttl_seconds = S_TTL;
+            Hearth__Location loc = HEARTH__LOCATION__INIT;
+            loc.lat = S_LAT + s_unit () * 2 * S_SPREAD - S_SPREAD;
+            loc.lng = S_LNG + (s_unit () * 2 * S_SPREAD - S_SPREAD) / 0.61;    /* cos 52.5° */
+            post.location = &loc;
             Hearth__Event e = HEARTH__EVENT__INIT;
             e.schema_version = 1;
             e.event_id = node->ids [done + i];
@@ -227,10 +246,10 @@ s_now_ms (void)
     return (double) t.tv_sec * 1e3 + (double) t.tv_nsec / 1e6;
 }
 
-enum { V_NEWEST, V_FILTERED, V_FILTER_MISS, V_SEARCH, V_POST, V_COUNT };
+enum { V_NEWEST, V_FILTERED, V_FILTER_MISS, V_SEARCH, V_POST, V_NEAR, V_COUNT };
 static const char *const s_view_names [V_COUNT] = {
     "newest (/)", "category+tag (/?category=&tag=)", "  the same, a tag no post has",
-    "search (/search?q=)", "post (/post/ID)"
+    "search (/search?q=)", "post (/post/ID)", "near 2 km, nearest first"
 };
 
 /*  The request's args and path for view v, drawn from the stream. */
@@ -256,6 +275,13 @@ s_args (int v, const s_node_t *node, char *path, size_t cap)
         case V_POST:
             snprintf (path, cap, "/post/%s", node->ids [hb_splitmix64 (&s_rng) % node->n]);
             return json_object ();
+        case V_NEAR: {
+            char lat [32], lng [32];
+            snprintf (lat, sizeof lat, "%.5f", S_LAT + s_unit () * 2 * S_SPREAD - S_SPREAD);
+            snprintf (lng, sizeof lng, "%.5f", S_LNG + (s_unit () * 2 * S_SPREAD - S_SPREAD) / 0.61);
+            return json_pack ("{s:s, s:s, s:s, s:s}", "near_lat", lat, "near_lng", lng, "radius_km", "2",
+                              "order", "distance");
+        }
         default:
             return json_object ();
     }
@@ -272,6 +298,11 @@ s_time_raw (s_node_t *node, int v, const json_t *args, const char *path)
     else if (v == V_FILTERED || v == V_FILTER_MISS)
         input = json_pack ("{s:i, s:O, s:[O]}", "limit", 50, "category", json_object_get (args, "category"),
                            "tags", json_object_get (args, "tag"));
+    else if (v == V_NEAR)
+        input = json_pack ("{s:i, s:{s:{s:f, s:f}, s:f}, s:s}", "limit", 50, "location_filter", "center",
+                           "lat", atof (json_string_value (json_object_get (args, "near_lat"))),
+                           "lng", atof (json_string_value (json_object_get (args, "near_lng"))),
+                           "radius_km", 2.0, "order", "distance");
     else if (v == V_SEARCH) {
         cap = "market.search";
         input = json_pack ("{s:O, s:i}", "query", json_object_get (args, "q"), "k", 50);

@@ -1,9 +1,14 @@
 /*  node_page.c — the marketplace web page (node_page.h; docs/page.md).
 
     Views (GET unless said):
-      /                 newest posts, filters ?category= ?tag=, ?limit= ("more")
-      /search?q=        lexical search (market.search)
-      /post/ID          one post; its author (this node) gets an expire form
+      /                 newest posts, filters ?category= ?tag=, ?limit= ("more"),
+                        near: ?near_lat= &near_lng= &radius_km= &order=newest|distance
+      /search?q=        lexical search (market.search), the same near filter
+                        (&order=relevance|distance)
+      /post/ID          one post, its edits and who ended it; its author (this
+                        node) gets an edit link and an expire form
+      /post/ID/edit     the edit form filled with the post; POST: market.update
+                        with the fields that changed, then 303 to /post/ID
       /post/ID/expire   POST: market.expire, then 303 to /post/ID
       /new              the post form; POST: market.post, then 303 to /post/ID
       /node             node id, community, level, peers, health
@@ -20,6 +25,7 @@
     own literals and numbers are written raw.
 */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,6 +76,11 @@ typedef enum {
     T_FORBIDDEN_CLIENT, T_BAD_REQUEST, T_ERROR, T_METHOD, T_METHOD_TEXT,
     T_LOGIN, T_LOGIN_TEXT, T_LOGIN_TOKEN, T_LOGIN_BUTTON, T_LOGIN_ALREADY, T_LOGIN_HINT,
     T_RESULTS, T_BACK, T_LINKED_PEER, T_LINKED_PEERS, T_REASON, T_DONE, T_SHOW_POST,
+    T_EDIT, T_EDIT_TITLE, T_EDIT_SUBMIT, T_EDIT_FAILED, T_EDIT_KEEP_TTL, T_EDIT_HINT,
+    T_EDIT_NOT_AUTHOR, T_EDIT_GONE, T_EDITED, T_EDIT_ONE, T_EDIT_MANY, T_EXPIRED_BY,
+    T_NEAR, T_NEAR_LAT, T_NEAR_LNG, T_NEAR_RADIUS, T_ORDER, T_ORDER_NEWEST,
+    T_ORDER_RELEVANCE, T_ORDER_DISTANCE, T_NEAR_APPLY, T_NEAR_CLEAR, T_KM_AWAY,
+    T_ERR_RADIUS, T_NEAR_FAILED, T_EDITED_FACT,
     T_COUNT
 } s_text_t;
 
@@ -199,6 +210,40 @@ static const char *const s_strings [T_COUNT][S_LANGS] = {
                           "Dieser Browser darf auf diesem Knoten noch nicht schreiben." },
     [T_DONE]          = { "Done.", "Erledigt." },
     [T_SHOW_POST]     = { "Show the post", "Beitrag anzeigen" },
+    [T_EDIT]          = { "Edit", "Bearbeiten" },
+    [T_EDIT_TITLE]    = { "Edit post", "Beitrag bearbeiten" },
+    [T_EDIT_SUBMIT]   = { "Save changes", "\xC3\x84nderungen speichern" },
+    [T_EDIT_FAILED]   = { "The changes were not saved.", "Die \xC3\x84nderungen wurden nicht gespeichert." },
+    [T_EDIT_KEEP_TTL] = { "keep the current expiry", "Ablauf beibehalten" },
+    [T_EDIT_HINT]     = { "Only what you change is sent. Empty the place fields to remove the place, "
+                          "the tags field to remove all tags.",
+                          "Nur Ge\xC3\xA4ndertes wird gesendet. Ortsfelder leeren entfernt den Ort, das "
+                          "Schlagwortfeld leeren entfernt alle Schlagw\xC3\xB6rter." },
+    [T_EDIT_NOT_AUTHOR] = { "Only the node that wrote a post may edit it, and this node did not write this one.",
+                            "Nur der Knoten, der einen Beitrag geschrieben hat, darf ihn bearbeiten, und dieser "
+                            "Knoten hat ihn nicht geschrieben." },
+    [T_EDIT_GONE]     = { "This post has expired (or this node does not have it), so it can no longer be edited.",
+                          "Dieser Beitrag ist abgelaufen (oder diesem Knoten unbekannt) und kann nicht mehr "
+                          "bearbeitet werden." },
+    [T_EDITED]        = { "edited", "bearbeitet" },
+    [T_EDIT_ONE]      = { "edit", "\xC3\x84nderung" },
+    [T_EDIT_MANY]     = { "edits", "\xC3\x84nderungen" },
+    [T_EXPIRED_BY]    = { "Ended by", "Beendet von" },
+    [T_NEAR]          = { "Near", "In der N\xC3\xA4he von" },
+    [T_NEAR_LAT]      = { "Latitude", "Breitengrad" },
+    [T_NEAR_LNG]      = { "Longitude", "L\xC3\xA4ngengrad" },
+    [T_NEAR_RADIUS]   = { "Radius, km", "Umkreis, km" },
+    [T_ORDER]         = { "Order", "Reihenfolge" },
+    [T_ORDER_NEWEST]  = { "newest first", "neueste zuerst" },
+    [T_ORDER_RELEVANCE] = { "best match first", "beste Treffer zuerst" },
+    [T_ORDER_DISTANCE]  = { "nearest first", "n\xC3\xA4" "chste zuerst" },
+    [T_NEAR_APPLY]    = { "Show nearby", "In der N\xC3\xA4he zeigen" },
+    [T_NEAR_CLEAR]    = { "anywhere", "\xC3\xBC" "berall" },
+    [T_KM_AWAY]       = { "%s km away", "%s km entfernt" },
+    [T_ERR_RADIUS]    = { "must be a number of kilometres greater than 0",
+                          "muss eine Zahl von Kilometern gr\xC3\xB6\xC3\x9F" "er als 0 sein" },
+    [T_EDITED_FACT]   = { "Edited", "Bearbeitet" },
+    [T_NEAR_FAILED]   = { "The place filter was not applied.", "Der Ortsfilter wurde nicht angewendet." },
 };
 
 /*  The four categories: wire name and label. */
@@ -284,6 +329,14 @@ static const char s_css [] =
     "ul.peers{list-style:none;padding:0}\n"
     "ul.peers li{background:#fff;border-radius:.5rem;padding:.5rem .75rem;margin:.4rem 0}\n"
     "code{font-size:.85em}\n"
+    ".edited,.dist{font-style:italic}\n"
+    "a.edit{display:inline-block;padding:.6rem .25rem;min-height:44px}\n"
+    "details.near{background:#fff;border:1px solid #c9c4b8;border-radius:.5rem;padding:0 .75rem;"
+    "margin:.5rem 0}\n"
+    "details.near summary{min-height:44px;padding:.6rem 0;font-weight:600;cursor:pointer}\n"
+    "form.near .row{display:flex;gap:.5rem;align-items:flex-end;margin:0 0 .75rem}\n"
+    "form.near .row .field{flex:1;min-width:0;margin:0}\n"
+    "form.near .field.bad input{border-color:#a4282b;border-width:2px}\n"
     "@media (min-width:40rem){.field.half{display:inline-block;width:49%}}\n";
 
 /* ---- the request's context --------------------------------------------------- */
@@ -302,6 +355,18 @@ typedef struct {
     json_t                    *peers;      /* owned: node.peers output, or NULL */
     uint64_t                   now_ms;
 } s_ctx_t;
+
+/*  The "Near" filter of / and /search as the request gave it (strings
+    borrowed from the request's args, NULL when absent or empty) and as
+    parsed; bad names the field that did not parse (0 = none). */
+typedef struct {
+    const char *lat, *lng, *radius, *order;
+    double      la, ln, r;
+    int         given;               /* lat, lng and radius all parse */
+    int         by_distance;         /* order=distance with the filter */
+    int         bad;                 /* the s_field_t at fault, or 0 */
+    char        problem [160];       /* its message (the program's or the market's) */
+} s_near_t;
 
 /*  What a view answers for a method it does not take (not an error code). */
 #define S_WRONG_METHOD 1
@@ -573,33 +638,80 @@ s_category_known (const char *name)
 
 /* ---- links ---------------------------------------------------------------------- */
 
-/*  Append a URL: path (trusted; ID segments already encoded), then the
-    query pairs (key literal, value untrusted; NULL or empty values left
-    out) from the NULL-terminated list, then lang when it was chosen. */
-static void
-s_url (s_ctx_t *ctx, const char *path, ...)
+/*  Append path (trusted; ID segments already encoded) and the query pairs
+    (key literal, value untrusted; NULL or empty values left out) of the
+    NULL-terminated list ap to h. Answers 1 when no "?" was written. */
+static int
+s_query (node_html_t *h, const char *path, va_list ap)
 {
-    node_html_raw (ctx->h, path);
+    node_html_raw (h, path);
     int first = strchr (path, '?') == NULL;
-    va_list ap;
-    va_start (ap, path);
     const char *key;
     while ((key = va_arg (ap, const char *))) {
         const char *value = va_arg (ap, const char *);
         if (!value || !*value)
             continue;
-        node_html_raw (ctx->h, first? "?": "&amp;");
-        node_html_raw (ctx->h, key);
-        node_html_raw (ctx->h, "=");
-        node_html_url_part (ctx->h, value);
+        node_html_raw (h, first? "?": "&amp;");
+        node_html_raw (h, key);
+        node_html_raw (h, "=");
+        node_html_url_part (h, value);
         first = 0;
     }
+    return first;
+}
+
+/*  Append a URL: path and the query pairs as s_query, then lang when it
+    was chosen. */
+static void
+s_url (s_ctx_t *ctx, const char *path, ...)
+{
+    va_list ap;
+    va_start (ap, path);
+    int first = s_query (ctx->h, path, ap);
     va_end (ap);
     if (ctx->lang_explicit) {
         node_html_raw (ctx->h, first? "?lang=": "&amp;lang=");
         node_html_raw (ctx->h, s_lang_codes [ctx->lang]);
     }
 }
+
+/*  The same URL without lang, as a malloc'd string (the path the language
+    links of s_begin extend), or NULL on OOM. */
+static char *
+s_lang_path (const char *path, ...)
+{
+    node_html_t *h = node_html_new ();
+    if (!h)
+        return NULL;
+    va_list ap;
+    va_start (ap, path);
+    s_query (h, path, ap);
+    va_end (ap);
+    size_t len;
+    char *text = node_html_take (h, &len);
+    node_html_destroy (&h);
+    return text;
+}
+
+/*  "/post/ID" + suffix (trusted) without lang, malloc'd; NULL on OOM. */
+static char *
+s_post_lang_path (const char *id, const char *suffix)
+{
+    node_html_t *h = node_html_new ();
+    if (!h)
+        return NULL;
+    node_html_raw (h, "/post/");
+    node_html_url_part (h, id);
+    node_html_raw (h, suffix);
+    size_t len;
+    char *text = node_html_take (h, &len);
+    node_html_destroy (&h);
+    return text;
+}
+
+/*  The near filter's query pairs, for s_url / s_lang_path lists. */
+#define S_NEAR_PAIRS(near) \
+    "near_lat", (near)->lat, "near_lng", (near)->lng, "radius_km", (near)->radius, "order", (near)->order
 
 /*  Append the path of a post, "/post/ID" (ID encoded). */
 static void
@@ -747,13 +859,33 @@ s_begin (s_ctx_t *ctx, const char *title, s_text_t nav_on, const char *lang_path
     node_html_raw (h, "</div></header>\n<main>");
 }
 
-/*  The search box (on / and /search); q is untrusted. */
+/*  Hidden fields of the (key literal, value untrusted) pairs, n entries
+    (twice the pairs); NULL or empty values left out. */
 static void
-s_search_form (s_ctx_t *ctx, const char *q)
+s_hidden_pairs (s_ctx_t *ctx, const char *const *pairs, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        if (pairs [i + 1] && *pairs [i + 1]) {
+            node_html_raw (ctx->h, "<input type=\"hidden\" name=\"");
+            node_html_raw (ctx->h, pairs [i]);
+            node_html_raw (ctx->h, "\" value=\"");
+            node_html_text (ctx->h, pairs [i + 1]);
+            node_html_raw (ctx->h, "\">");
+        }
+}
+
+/*  The search box (on / and /search); q is untrusted; a near filter (may
+    be NULL) rides along. */
+static void
+s_search_form (s_ctx_t *ctx, const char *q, const s_near_t *near)
 {
     node_html_t *h = ctx->h;
     node_html_raw (h, "<form class=\"search\" role=\"search\" action=\"/search\" method=\"get\">");
     s_hidden (ctx, 0);
+    if (near && near->given) {
+        const char *const pairs [] = { S_NEAR_PAIRS (near) };
+        s_hidden_pairs (ctx, pairs, sizeof pairs / sizeof pairs [0]);
+    }
     node_html_raw (h, "<input type=\"search\" name=\"q\" aria-label=\"");
     node_html_raw (h, s_t (ctx, T_SEARCH_LABEL));
     node_html_raw (h, "\" placeholder=\"");
@@ -782,27 +914,45 @@ s_finish (s_ctx_t *ctx, int status, node_page_response_t *resp)
 }
 
 /*  A whole page saying what went wrong: title and text are the program's
-    strings; detail (untrusted, may be NULL) is shown below. */
+    strings (text may be T_COUNT when untrusted, the capability's message,
+    says it instead); detail (untrusted, may be NULL) is shown below.
+    with_login adds the link to /login before the one back. */
 static int
-s_problem (s_ctx_t *ctx, int status, s_text_t title, s_text_t text, const char *detail,
-           node_page_response_t *resp)
+s_alert_page (s_ctx_t *ctx, int status, s_text_t title, s_text_t text, const char *untrusted,
+              const char *detail, int with_login, node_page_response_t *resp)
 {
     s_begin (ctx, s_t (ctx, title), T_COUNT, "/");
     node_html_raw (ctx->h, "<h1>");
     node_html_raw (ctx->h, s_t (ctx, title));
     node_html_raw (ctx->h, "</h1><p class=\"alert\" role=\"alert\">");
-    node_html_raw (ctx->h, s_t (ctx, text));
+    if (text != T_COUNT)
+        node_html_raw (ctx->h, s_t (ctx, text));
+    else
+        node_html_text (ctx->h, untrusted);
     if (detail) {
         node_html_raw (ctx->h, "<br><code>");
         node_html_text (ctx->h, detail);
         node_html_raw (ctx->h, "</code>");
     }
     node_html_raw (ctx->h, "</p><p><a href=\"");
+    if (with_login) {
+        s_url (ctx, "/login", NULL);
+        node_html_raw (ctx->h, "\">");
+        node_html_raw (ctx->h, s_t (ctx, T_LOGIN));
+        node_html_raw (ctx->h, "</a> \xC2\xB7 <a href=\"");
+    }
     s_url (ctx, "/", NULL);
     node_html_raw (ctx->h, "\">");
     node_html_raw (ctx->h, s_t (ctx, T_BACK));
     node_html_raw (ctx->h, "</a></p>");
     return s_finish (ctx, status, resp);
+}
+
+static int
+s_problem (s_ctx_t *ctx, int status, s_text_t title, s_text_t text, const char *detail,
+           node_page_response_t *resp)
+{
+    return s_alert_page (ctx, status, title, text, NULL, detail, 0, resp);
 }
 
 /*  HTTP status for a capability's error. */
@@ -826,26 +976,20 @@ s_status_of (int rc)
     }
 }
 
-/*  A capability failed: a page with its status and message. */
+/*  A capability failed: a page with its status and message; frees
+    message. */
 static int
-s_failed (s_ctx_t *ctx, int rc, const char *message, node_page_response_t *resp)
+s_failed (s_ctx_t *ctx, int rc, char *message, node_page_response_t *resp)
 {
-    if (rc == HEARTH_ENOMEM)
-        return rc;
-    int status = s_status_of (rc);
-    s_text_t title = status == 400? T_BAD_REQUEST: status == 404? T_NOT_FOUND
-                   : status == 403? T_FORBIDDEN: T_ERROR;
-    s_begin (ctx, s_t (ctx, title), T_COUNT, "/");
-    node_html_raw (ctx->h, "<h1>");
-    node_html_raw (ctx->h, s_t (ctx, title));
-    node_html_raw (ctx->h, "</h1><p class=\"alert\" role=\"alert\">");
-    node_html_text (ctx->h, message? message: hearth_strerror (rc));
-    node_html_raw (ctx->h, "</p><p><a href=\"");
-    s_url (ctx, "/", NULL);
-    node_html_raw (ctx->h, "\">");
-    node_html_raw (ctx->h, s_t (ctx, T_BACK));
-    node_html_raw (ctx->h, "</a></p>");
-    return s_finish (ctx, status, resp);
+    if (rc != HEARTH_ENOMEM) {
+        int status = s_status_of (rc);
+        s_text_t title = status == 400? T_BAD_REQUEST: status == 404? T_NOT_FOUND
+                       : status == 403? T_FORBIDDEN: T_ERROR;
+        rc = s_alert_page (ctx, status, title, T_COUNT, message? message: hearth_strerror (rc), NULL, 0,
+                           resp);
+    }
+    free (message);
+    return rc;
 }
 
 /*  The 403 of a write without may_write, saying why: a form whose csrf
@@ -858,21 +1002,7 @@ s_forbidden (s_ctx_t *ctx, node_page_response_t *resp)
              && sodium_memcmp (sent, want, strlen (want)) == 0;
     if (!match)
         return s_problem (ctx, 403, T_FORBIDDEN, T_FORBIDDEN_CSRF, NULL, resp);
-    s_begin (ctx, s_t (ctx, T_FORBIDDEN), T_COUNT, "/");
-    node_html_raw (ctx->h, "<h1>");
-    node_html_raw (ctx->h, s_t (ctx, T_FORBIDDEN));
-    node_html_raw (ctx->h, "</h1><p class=\"alert\" role=\"alert\">");
-    node_html_raw (ctx->h, s_t (ctx, T_FORBIDDEN_CLIENT));
-    node_html_raw (ctx->h, "</p><p><a href=\"");
-    s_url (ctx, "/login", NULL);
-    node_html_raw (ctx->h, "\">");
-    node_html_raw (ctx->h, s_t (ctx, T_LOGIN));
-    node_html_raw (ctx->h, "</a> \xC2\xB7 <a href=\"");
-    s_url (ctx, "/", NULL);
-    node_html_raw (ctx->h, "\">");
-    node_html_raw (ctx->h, s_t (ctx, T_BACK));
-    node_html_raw (ctx->h, "</a></p>");
-    return s_finish (ctx, 403, resp);
+    return s_alert_page (ctx, 403, T_FORBIDDEN, T_FORBIDDEN_CLIENT, NULL, NULL, 1, resp);
 }
 
 /*  A 303 to path (trusted, ID segments encoded) with lang carried. */
@@ -909,6 +1039,15 @@ s_redirect (s_ctx_t *ctx, const char *path, const char *id, node_page_response_t
     }
     resp->location = location;
     return HEARTH_OK;
+}
+
+/*  A fact row: label (the program's) and a value written by the caller. */
+static void
+s_fact (s_ctx_t *ctx, s_text_t label)
+{
+    node_html_raw (ctx->h, "<dt>");
+    node_html_raw (ctx->h, s_t (ctx, label));
+    node_html_raw (ctx->h, "</dt><dd>");
 }
 
 /* ---- cards ---------------------------------------------------------------------------- */
@@ -962,6 +1101,63 @@ s_badge (s_ctx_t *ctx, const char *category)
     node_html_raw (ctx->h, "</span>");
 }
 
+/*  1 when this node wrote post (its author is node.id's node_id). */
+static int
+s_is_own (const s_ctx_t *ctx, const json_t *post)
+{
+    const char *author = s_str (post, "author"), *me = s_str (ctx->id, "node_id");
+    return author && me && strcmp (author, me) == 0;
+}
+
+/*  "edited 5 min ago · 2 edits" of a post its author edited (updated_at,
+    history); nothing for one never edited. */
+static void
+s_edited (s_ctx_t *ctx, const json_t *post)
+{
+    const char *updated = s_str (post, "updated_at");
+    json_int_t history = json_integer_value (json_object_get (post, "history"));
+    if (!updated || history <= 0)
+        return;
+    node_html_raw (ctx->h, "<span class=\"edited\">");
+    node_html_raw (ctx->h, s_t (ctx, T_EDITED));
+    node_html_raw (ctx->h, " ");
+    s_age (ctx, updated);
+    node_html_printf (ctx->h, " \xC2\xB7 %lld %s</span>", (long long) history,
+                      s_t (ctx, history == 1? T_EDIT_ONE: T_EDIT_MANY));
+}
+
+/*  "1.2 km away" ("1,2 km entfernt") of a post listed with a near filter. */
+static void
+s_distance (s_ctx_t *ctx, const json_t *post)
+{
+    const json_t *d = json_object_get (post, "distance_km");
+    if (!json_is_number (d))
+        return;
+    char km [32], line [64];
+    snprintf (km, sizeof km, "%.1f", json_number_value (d));
+    if (ctx->lang == S_DE) {
+        char *dot = strchr (km, '.');
+        if (dot)
+            *dot = ',';
+    }
+    snprintf (line, sizeof line, s_t (ctx, T_KM_AWAY), km);
+    node_html_raw (ctx->h, "<span class=\"dist\">");
+    node_html_raw (ctx->h, line);
+    node_html_raw (ctx->h, "</span>");
+}
+
+/*  The link to a post's edit form. */
+static void
+s_edit_link (s_ctx_t *ctx, const char *id)
+{
+    node_html_raw (ctx->h, "<a class=\"edit\" href=\"");
+    s_post_path (ctx, id);
+    s_url (ctx, "/edit", NULL);
+    node_html_raw (ctx->h, "\">");
+    node_html_raw (ctx->h, s_t (ctx, T_EDIT));
+    node_html_raw (ctx->h, "</a>");
+}
+
 /*  One post as a card. */
 static void
 s_card (s_ctx_t *ctx, const json_t *post)
@@ -974,7 +1170,10 @@ s_card (s_ctx_t *ctx, const json_t *post)
     s_badge (ctx, s_str (post, "category"));
     node_html_raw (h, "<span>");
     s_age (ctx, s_str (post, "created_at"));
-    node_html_raw (h, "</span></div><h2><a href=\"");
+    node_html_raw (h, "</span>");
+    s_edited (ctx, post);
+    s_distance (ctx, post);
+    node_html_raw (h, "</div><h2><a href=\"");
     s_post_path (ctx, id);
     s_url (ctx, "", NULL);
     node_html_raw (h, "\">");
@@ -996,7 +1195,10 @@ s_card (s_ctx_t *ctx, const json_t *post)
     s_short_id (ctx, s_str (post, "author"));
     node_html_raw (h, "</span><span class=\"exp\">");
     s_expiry (ctx, s_str (post, "expires_at"), 0);
-    node_html_raw (h, "</span></div></article>\n");
+    node_html_raw (h, "</span>");
+    if (s_is_own (ctx, post))
+        s_edit_link (ctx, id);
+    node_html_raw (h, "</div></article>\n");
 }
 
 /*  The cards of a {posts:[...]} output, or the empty text. */
@@ -1018,333 +1220,12 @@ s_cards (s_ctx_t *ctx, const json_t *output, s_text_t empty)
     node_html_raw (ctx->h, "</div>");
 }
 
-/* ---- / ------------------------------------------------------------------------------------ */
-
-static int
-s_view_index (s_ctx_t *ctx, node_page_response_t *resp)
-{
-    node_html_t *h = ctx->h;
-    const char *category = s_arg_set (ctx, "category");
-    const char *tag = s_arg_set (ctx, "tag");
-    long limit = NODE_PAGE_POSTS;
-    const char *limit_text = s_arg_set (ctx, "limit");
-    if (limit_text) {
-        char *end;
-        errno = 0;
-        long v = strtol (limit_text, &end, 10);
-        if (!errno && *end == '\0' && v >= 1)
-            limit = v < NODE_PAGE_MAX_POSTS? v: NODE_PAGE_MAX_POSTS;
-    }
-    json_t *input = json_pack ("{s:I}", "limit", (json_int_t) limit);
-    if (input && category)
-        json_object_set_new (input, "category", s_jstr (category));
-    if (input && tag)
-        json_object_set_new (input, "tags", json_pack ("[o]", s_jstr (tag)));
-    json_t *output;
-    char *message;
-    int rc = s_call (ctx, "market.list", input, &output, &message);
-    if (rc) {
-        rc = s_failed (ctx, rc, message, resp);
-        free (message);
-        return rc;
-    }
-    /*  Language links keep the filters. */
-    node_html_t *lp = node_html_new ();
-    if (!lp) {
-        json_decref (output);
-        return HEARTH_ENOMEM;
-    }
-    node_html_raw (lp, "/");
-    const char *sep = "?";
-    if (category) {
-        node_html_raw (lp, "?category=");
-        node_html_url_part (lp, category);
-        sep = "&amp;";
-    }
-    if (tag) {
-        node_html_raw (lp, sep);
-        node_html_raw (lp, "tag=");
-        node_html_url_part (lp, tag);
-    }
-    size_t lp_len;
-    char *lang_path = node_html_take (lp, &lp_len);
-    node_html_destroy (&lp);
-    if (!lang_path) {
-        json_decref (output);
-        return HEARTH_ENOMEM;
-    }
-    s_begin (ctx, NULL, T_NEWEST, lang_path);
-    free (lang_path);
-    s_search_form (ctx, NULL);
-
-    /*  Category chips (keeping the tag), then the tag form (keeping the category). */
-    node_html_raw (h, "<nav class=\"chips\" aria-label=\"");
-    node_html_raw (h, s_t (ctx, T_F_CATEGORY));
-    node_html_raw (h, "\">");
-    node_html_raw (h, category? "<a class=\"chip\" href=\"": "<a class=\"chip on\" href=\"");
-    s_url (ctx, "/", "tag", tag, NULL);
-    node_html_raw (h, "\">");
-    node_html_raw (h, s_t (ctx, T_ALL));
-    node_html_raw (h, "</a>");
-    for (size_t i = 0; i < S_N_CATEGORIES; i++) {
-        int on = category && strcmp (category, s_categories [i].name) == 0;
-        node_html_raw (h, on? "<a class=\"chip on\" href=\"": "<a class=\"chip\" href=\"");
-        s_url (ctx, "/", "category", s_categories [i].name, "tag", tag, NULL);
-        node_html_raw (h, "\">");
-        node_html_raw (h, s_t (ctx, s_categories [i].label));
-        node_html_raw (h, "</a>");
-    }
-    node_html_raw (h, "</nav><form class=\"tagform\" action=\"/\" method=\"get\">");
-    s_hidden (ctx, 0);
-    if (category) {
-        node_html_raw (h, "<input type=\"hidden\" name=\"category\" value=\"");
-        node_html_text (h, category);
-        node_html_raw (h, "\">");
-    }
-    node_html_raw (h, "<label for=\"tag\">");
-    node_html_raw (h, s_t (ctx, T_TAG));
-    node_html_raw (h, "</label><input type=\"text\" id=\"tag\" name=\"tag\" maxlength=\"32\" value=\"");
-    node_html_text (h, tag);
-    node_html_raw (h, "\"><button type=\"submit\">");
-    node_html_raw (h, s_t (ctx, T_FILTER));
-    node_html_raw (h, "</button>");
-    if (tag) {
-        node_html_raw (h, "<a class=\"chip\" href=\"");
-        s_url (ctx, "/", "category", category, NULL);
-        node_html_raw (h, "\">\xC3\x97 ");
-        node_html_raw (h, s_t (ctx, T_ALL_TAGS));
-        node_html_raw (h, "</a>");
-    }
-    node_html_raw (h, "</form>");
-
-    s_cards (ctx, output, T_NO_POSTS);
-    size_t shown = json_array_size (json_object_get (output, "posts"));
-    if (shown == (size_t) limit && limit < NODE_PAGE_MAX_POSTS) {
-        char more [16];
-        long next = limit + NODE_PAGE_POSTS < NODE_PAGE_MAX_POSTS? limit + NODE_PAGE_POSTS: NODE_PAGE_MAX_POSTS;
-        snprintf (more, sizeof more, "%ld", next);
-        node_html_raw (h, "<a class=\"more\" href=\"");
-        s_url (ctx, "/", "category", category, "tag", tag, "limit", more, NULL);
-        node_html_raw (h, "\">");
-        node_html_raw (h, s_t (ctx, T_MORE));
-        node_html_raw (h, "</a>");
-    }
-    json_decref (output);
-    return s_finish (ctx, 200, resp);
-}
-
-/* ---- /search ----------------------------------------------------------------------------- */
-
-static int
-s_view_search (s_ctx_t *ctx, node_page_response_t *resp)
-{
-    const char *q = s_arg_set (ctx, "q");
-    json_t *output = NULL;
-    char *message = NULL;
-    int rc = HEARTH_OK;
-    if (q) {
-        rc = s_call (ctx, "market.search", json_pack ("{s:o, s:i}", "query", s_jstr (q), "k", NODE_PAGE_SEARCH_K),
-                     &output, &message);
-        if (rc == HEARTH_ENOMEM) {
-            free (message);
-            return rc;
-        }
-    }
-    node_html_t *lp = node_html_new ();
-    if (!lp) {
-        json_decref (output);
-        free (message);
-        return HEARTH_ENOMEM;
-    }
-    node_html_raw (lp, "/search");
-    if (q) {
-        node_html_raw (lp, "?q=");
-        node_html_url_part (lp, q);
-    }
-    size_t lp_len;
-    char *lang_path = node_html_take (lp, &lp_len);
-    node_html_destroy (&lp);
-    if (!lang_path) {
-        json_decref (output);
-        free (message);
-        return HEARTH_ENOMEM;
-    }
-    s_begin (ctx, q? q: s_t (ctx, T_SEARCH), T_COUNT, lang_path);
-    free (lang_path);
-    s_search_form (ctx, q);
-    int status = 200;
-    if (q && rc) {
-        status = s_status_of (rc);
-        node_html_raw (ctx->h, "<p class=\"alert\" role=\"alert\">");
-        node_html_text (ctx->h, message? message: hearth_strerror (rc));
-        node_html_raw (ctx->h, "</p>");
-    }
-    else if (q) {
-        node_html_raw (ctx->h, "<h1>");
-        node_html_raw (ctx->h, s_t (ctx, T_RESULTS));
-        node_html_raw (ctx->h, " \xE2\x80\x9E");
-        node_html_text (ctx->h, q);
-        node_html_raw (ctx->h, "\xE2\x80\x9C</h1>");
-        s_cards (ctx, output, T_NO_MATCH);
-    }
-    json_decref (output);
-    free (message);
-    return s_finish (ctx, status, resp);
-}
-
-/* ---- /post/ID ----------------------------------------------------------------------------- */
-
-static int
-s_view_post (s_ctx_t *ctx, const char *id, node_page_response_t *resp)
-{
-    node_html_t *h = ctx->h;
-    json_t *output;
-    char *message;
-    int rc = s_call (ctx, "market.get", json_pack ("{s:o}", "event_id", s_jstr (id)), &output, &message);
-    if (rc == HEARTH_ENOTFOUND || rc == HEARTH_EINVAL) {
-        free (message);
-        return s_problem (ctx, 404, T_NOT_FOUND, T_POST_NOT_FOUND, NULL, resp);
-    }
-    if (rc) {
-        rc = s_failed (ctx, rc, message, resp);
-        free (message);
-        return rc;
-    }
-    const json_t *post = json_object_get (output, "post");
-    const char *author = s_str (post, "author");
-    const char *me = s_str (ctx->id, "node_id");
-    int own = author && me && strcmp (author, me) == 0;
-    int expired = json_is_true (json_object_get (post, "expired"));
-    node_html_t *lp = node_html_new ();
-    if (!lp) {
-        json_decref (output);
-        return HEARTH_ENOMEM;
-    }
-    node_html_raw (lp, "/post/");
-    node_html_url_part (lp, id);
-    size_t lp_len;
-    char *lang_path = node_html_take (lp, &lp_len);
-    node_html_destroy (&lp);
-    if (!lang_path) {
-        json_decref (output);
-        return HEARTH_ENOMEM;
-    }
-    s_begin (ctx, s_str (post, "title"), T_COUNT, lang_path);
-    free (lang_path);
-
-    node_html_raw (h, "<article class=\"card post\"><div class=\"meta\">");
-    s_badge (ctx, s_str (post, "category"));
-    node_html_raw (h, "</div><h1>");
-    node_html_text (h, s_str (post, "title"));
-    node_html_raw (h, "</h1>");
-    if (expired) {
-        node_html_raw (h, "<p class=\"note\">");
-        node_html_raw (h, s_t (ctx, T_EXPIRED_NOTE));
-        const char *reason = s_str (post, "expiry_reason");
-        if (reason) {
-            node_html_raw (h, " (");
-            if (strcmp (reason, "fulfilled") == 0)
-                node_html_raw (h, s_t (ctx, T_FULFILLED));
-            else if (strcmp (reason, "withdrawn") == 0)
-                node_html_raw (h, s_t (ctx, T_WITHDRAWN));
-            else
-                node_html_text (h, reason);
-            node_html_raw (h, ")");
-        }
-        node_html_raw (h, ".</p>");
-    }
-    node_html_raw (h, "<div class=\"body\">");
-    node_html_text (h, s_str (post, "body"));
-    node_html_raw (h, "</div>");
-    s_tags (ctx, json_object_get (post, "tags"));
-    node_html_raw (h, "<dl class=\"facts\">");
-    const json_t *location = json_object_get (post, "location");
-    if (json_is_object (location)) {
-        node_html_raw (h, "<dt>");
-        node_html_raw (h, s_t (ctx, T_LOCATION));
-        node_html_raw (h, "</dt><dd>");
-        const char *label = s_str (location, "label");
-        if (label && *label) {
-            node_html_text (h, label);
-            node_html_raw (h, " ");
-        }
-        node_html_printf (h, "(%.5f, %.5f)", json_number_value (json_object_get (location, "lat")),
-                          json_number_value (json_object_get (location, "lng")));
-        node_html_raw (h, "</dd>");
-    }
-    node_html_raw (h, "<dt>");
-    node_html_raw (h, s_t (ctx, T_AUTHOR));
-    node_html_raw (h, "</dt><dd>");
-    s_short_id (ctx, author);
-    if (own) {
-        node_html_raw (h, " (");
-        node_html_raw (h, s_t (ctx, T_YOU));
-        node_html_raw (h, ")");
-    }
-    node_html_raw (h, "</dd><dt>");
-    node_html_raw (h, s_t (ctx, T_POSTED));
-    node_html_raw (h, "</dt><dd>");
-    s_when (ctx, s_str (post, "created_at"));
-    node_html_raw (h, " (");
-    s_age (ctx, s_str (post, "created_at"));
-    node_html_raw (h, ")</dd><dt>");
-    node_html_raw (h, s_t (ctx, T_EXPIRES));
-    node_html_raw (h, "</dt><dd>");
-    s_when (ctx, s_str (post, "expires_at"));
-    node_html_raw (h, " (");
-    s_expiry (ctx, s_str (post, "expires_at"), expired);
-    node_html_raw (h, ")</dd></dl></article>");
-
-    if (own && !expired) {
-        node_html_raw (h, "<form class=\"card expire\" method=\"post\" action=\"");
-        s_post_path (ctx, id);
-        node_html_raw (h, "/expire\"><h2>");
-        node_html_raw (h, s_t (ctx, T_EXPIRE_TITLE));
-        node_html_raw (h, "</h2>");
-        s_write_hint (ctx);
-        s_hidden (ctx, 1);
-        node_html_raw (h, "<div class=\"field\"><label for=\"reason\">");
-        node_html_raw (h, s_t (ctx, T_REASON));
-        node_html_raw (h, "</label><select id=\"reason\" name=\"reason\"><option value=\"fulfilled\">");
-        node_html_raw (h, s_t (ctx, T_FULFILLED));
-        node_html_raw (h, "</option><option value=\"withdrawn\">");
-        node_html_raw (h, s_t (ctx, T_WITHDRAWN));
-        node_html_raw (h, "</option></select></div><button type=\"submit\" class=\"danger\" "
-                          "name=\"expire\" value=\"1\">");
-        node_html_raw (h, s_t (ctx, T_EXPIRE_BUTTON));
-        node_html_raw (h, "</button></form>");
-    }
-    json_decref (output);
-    return s_finish (ctx, 200, resp);
-}
-
-/*  POST /post/ID/expire. */
-static int
-s_do_expire (s_ctx_t *ctx, const char *id, node_page_response_t *resp)
-{
-    if (!ctx->req->may_write)
-        return s_forbidden (ctx, resp);
-    const char *reason = s_arg_set (ctx, "reason");
-    json_t *output;
-    char *message;
-    int rc = s_call (ctx, "market.expire",
-                     json_pack ("{s:o, s:o}", "event_id", s_jstr (id),
-                                "reason", s_jstr (reason? reason: "withdrawn")),
-                     &output, &message);
-    if (rc) {
-        rc = s_failed (ctx, rc, message, resp);
-        free (message);
-        return rc;
-    }
-    json_decref (output);
-    return s_redirect (ctx, "/post/", id, resp);
-}
-
-/* ---- /new ------------------------------------------------------------------------------------ */
+/* ---- form fields ------------------------------------------------------------------------- */
 
 /*  The form's fields; an error names one of them. */
 typedef enum {
-    F_NONE, F_CATEGORY, F_TITLE, F_BODY, F_TAGS, F_LOCATION, F_TTL
+    F_NONE, F_CATEGORY, F_TITLE, F_BODY, F_TAGS, F_LOCATION, F_TTL,
+    F_NEAR_LAT, F_NEAR_LNG, F_NEAR_RADIUS
 } s_field_t;
 
 /*  Which field a market.post message is about: it starts with the field's
@@ -1414,131 +1295,6 @@ s_input (s_ctx_t *ctx, const char *id, const char *type, const char *value, int 
     node_html_raw (ctx->h, "\">");
 }
 
-/*  The post form, with the request's values kept when kept is set, and
-    the error (message untrusted, may be NULL) beside its field. */
-static int
-s_view_new (s_ctx_t *ctx, int kept, s_field_t bad, const char *message, int status,
-            node_page_response_t *resp)
-{
-    node_html_t *h = ctx->h;
-    s_begin (ctx, s_t (ctx, T_NEW), T_NEW, "/new");
-    node_html_raw (h, "<h1>");
-    node_html_raw (h, s_t (ctx, T_NEW));
-    node_html_raw (h, "</h1>");
-    s_write_hint (ctx);
-    if (message) {
-        node_html_raw (h, "<div class=\"alert\" role=\"alert\"><strong>");
-        node_html_raw (h, s_t (ctx, T_FORM_FAILED));
-        node_html_raw (h, "</strong> ");
-        node_html_text (h, message);
-        node_html_raw (h, "</div>");
-    }
-    const char *v_category = kept? s_arg (ctx, "category"): NULL;
-    const char *v_ttl = kept? s_arg (ctx, "ttl_seconds"): NULL;
-    /*  A fresh client id makes a form sent twice (a double tap, a reload)
-        one post; a kept form keeps its id. */
-    char client_id [40];
-    const char *kept_id = kept? s_arg_set (ctx, "client_id"): NULL;
-    if (!kept_id || strlen (kept_id) >= sizeof client_id) {
-        uint8_t rnd [12];
-        char hex [2 * sizeof rnd + 1];
-        randombytes_buf (rnd, sizeof rnd);
-        hearth_hex_encode (rnd, sizeof rnd, hex);
-        snprintf (client_id, sizeof client_id, "page-%s", hex);
-    }
-    else
-        snprintf (client_id, sizeof client_id, "%s", kept_id);
-
-    node_html_raw (h, "<form class=\"post-form\" method=\"post\" action=\"/new\">");
-    s_hidden (ctx, 1);
-    node_html_raw (h, "<input type=\"hidden\" name=\"client_id\" value=\"");
-    node_html_text (h, client_id);
-    node_html_raw (h, "\">");
-
-    s_field_begin (ctx, F_CATEGORY, bad, "category", T_F_CATEGORY, NULL);
-    node_html_raw (h, "<select id=\"category\" name=\"category\" required><option value=\"\">");
-    node_html_raw (h, s_t (ctx, T_F_CHOOSE));
-    node_html_raw (h, "</option>");
-    for (size_t i = 0; i < S_N_CATEGORIES; i++) {
-        node_html_raw (h, "<option value=\"");
-        node_html_raw (h, s_categories [i].name);
-        node_html_raw (h, v_category && strcmp (v_category, s_categories [i].name) == 0
-                          ? "\" selected>": "\">");
-        node_html_raw (h, s_t (ctx, s_categories [i].label));
-        node_html_raw (h, "</option>");
-    }
-    node_html_raw (h, "</select>");
-    s_field_error (ctx, F_CATEGORY, bad, message);
-    node_html_raw (h, "</div>");
-
-    s_field_begin (ctx, F_TITLE, bad, "title", T_F_TITLE, NULL);
-    s_input (ctx, "title", "text", kept? s_arg (ctx, "title"): NULL, 200, " required");
-    s_field_error (ctx, F_TITLE, bad, message);
-    node_html_raw (h, "</div>");
-
-    s_field_begin (ctx, F_BODY, bad, "body", T_F_BODY, NULL);
-    node_html_raw (h, "<textarea id=\"body\" name=\"body\" maxlength=\"8000\" required>");
-    node_html_text (h, kept? s_arg (ctx, "body"): NULL);
-    node_html_raw (h, "</textarea>");
-    s_field_error (ctx, F_BODY, bad, message);
-    node_html_raw (h, "</div>");
-
-    s_field_begin (ctx, F_TAGS, bad, "tags", T_F_TAGS, NULL);
-    s_input (ctx, "tags", "text", kept? s_arg (ctx, "tags"): NULL, 0, NULL);
-    node_html_raw (h, "<p class=\"hint\">");
-    node_html_raw (h, s_t (ctx, T_F_TAGS_HINT));
-    node_html_raw (h, "</p>");
-    s_field_error (ctx, F_TAGS, bad, message);
-    node_html_raw (h, "</div>");
-
-    node_html_raw (h, F_LOCATION == bad? "<fieldset class=\"field bad\"><legend>"
-                                       : "<fieldset class=\"field\"><legend>");
-    node_html_raw (h, s_t (ctx, T_F_LOCATION));
-    node_html_raw (h, "</legend>");
-    s_field_begin (ctx, F_LOCATION, bad, "label", T_F_LABEL, NULL);
-    s_input (ctx, "label", "text", kept? s_arg (ctx, "label"): NULL, 120, NULL);
-    node_html_raw (h, "</div>");
-    s_field_begin (ctx, F_LOCATION, bad, "lat", T_F_LAT, "half");
-    s_input (ctx, "lat", "text", kept? s_arg (ctx, "lat"): NULL, 24, " inputmode=\"decimal\"");
-    node_html_raw (h, "</div>");
-    s_field_begin (ctx, F_LOCATION, bad, "lng", T_F_LNG, "half");
-    s_input (ctx, "lng", "text", kept? s_arg (ctx, "lng"): NULL, 24, " inputmode=\"decimal\"");
-    node_html_raw (h, "</div>");
-    s_field_error (ctx, F_LOCATION, bad, message);
-    node_html_raw (h, "</fieldset>");
-
-    s_field_begin (ctx, F_TTL, bad, "ttl_seconds", T_F_TTL, NULL);
-    static const struct { const char *seconds; s_text_t label; } ttls [] = {
-        { "86400", T_DAY1 }, { "259200", T_DAYS3 }, { "604800", T_DAYS7 },
-        { "1209600", T_DAYS14 }, { "2592000", T_DAYS30 }
-    };
-    node_html_raw (h, "<select id=\"ttl_seconds\" name=\"ttl_seconds\">");
-    int chosen = 0;
-    for (size_t i = 0; i < sizeof ttls / sizeof ttls [0]; i++) {
-        int on = v_ttl? strcmp (v_ttl, ttls [i].seconds) == 0: strcmp (ttls [i].seconds, "604800") == 0;
-        chosen |= on;
-        node_html_raw (h, "<option value=\"");
-        node_html_raw (h, ttls [i].seconds);
-        node_html_raw (h, on? "\" selected>": "\">");
-        node_html_raw (h, s_t (ctx, ttls [i].label));
-        node_html_raw (h, "</option>");
-    }
-    /*  A value the list does not hold (sent by another client) stays shown. */
-    if (!chosen && v_ttl && *v_ttl) {
-        node_html_raw (h, "<option selected value=\"");
-        node_html_text (h, v_ttl);
-        node_html_raw (h, "\">");
-        node_html_text (h, v_ttl);
-        node_html_raw (h, " s</option>");
-    }
-    node_html_raw (h, "</select>");
-    s_field_error (ctx, F_TTL, bad, message);
-    node_html_raw (h, "</div><button type=\"submit\">");
-    node_html_raw (h, s_t (ctx, T_F_SUBMIT));
-    node_html_raw (h, "</button></form>");
-    return s_finish (ctx, status, resp);
-}
-
 /*  A coordinate typed by a person: "52.52" or "52,52", nothing else.
     0 and *out, or -1. */
 static int
@@ -1563,6 +1319,678 @@ s_coordinate (const char *text, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+/* ---- / ------------------------------------------------------------------------------------ */
+
+/*  The near filter of the request (near_lat, near_lng, radius_km, order):
+    all three numbers or none; radius > 0 (the market checks the ranges and
+    the largest radius). A bad one is named in near->bad / problem. */
+static void
+s_near_parse (s_ctx_t *ctx, s_near_t *near)
+{
+    memset (near, 0, sizeof *near);
+    near->lat = s_arg_set (ctx, "near_lat");
+    near->lng = s_arg_set (ctx, "near_lng");
+    near->radius = s_arg_set (ctx, "radius_km");
+    near->order = s_arg_set (ctx, "order");
+    if (!near->lat && !near->lng && !near->radius)
+        return;
+    const struct { const char *text; double *out; s_field_t field; s_text_t label, err; } f [] = {
+        { near->lat, &near->la, F_NEAR_LAT, T_NEAR_LAT, T_ERR_NUMBER },
+        { near->lng, &near->ln, F_NEAR_LNG, T_NEAR_LNG, T_ERR_NUMBER },
+        { near->radius, &near->r, F_NEAR_RADIUS, T_NEAR_RADIUS, T_ERR_RADIUS }
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f [0]; i++)
+        if (!f [i].text || s_coordinate (f [i].text, f [i].out)
+        ||  (f [i].field == F_NEAR_RADIUS && !(near->r > 0))) {
+            near->bad = f [i].field;
+            snprintf (near->problem, sizeof near->problem, "%s: %s", s_t (ctx, f [i].label),
+                      s_t (ctx, f [i].err));
+            return;
+        }
+    near->given = 1;
+    near->by_distance = near->order && strcmp (near->order, "distance") == 0;
+}
+
+/*  Add the parsed filter to a market.list / market.search input. */
+static void
+s_near_input (json_t *input, const s_near_t *near)
+{
+    if (!input || !near->given)
+        return;
+    json_object_set_new (input, "location_filter",
+                         json_pack ("{s:{s:f, s:f}, s:f}", "center", "lat", near->la, "lng", near->ln,
+                                    "radius_km", near->r));
+    if (near->by_distance)
+        json_object_set_new (input, "order", json_string ("distance"));
+}
+
+/*  The market refused the filter (bad_request naming location_filter.*):
+    put its message beside the field; 1 if it was about the filter. */
+static int
+s_near_refused (s_near_t *near, int rc, const char *message)
+{
+    static const struct { const char *prefix; s_field_t field; } names [] = {
+        { "location_filter.center.lat", F_NEAR_LAT }, { "location_filter.center.lng", F_NEAR_LNG },
+        { "location_filter.radius_km", F_NEAR_RADIUS }, { "location_filter", F_NEAR_LAT }
+    };
+    if (rc != HEARTH_EINVAL || !message)
+        return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        if (strncmp (message, names [i].prefix, strlen (names [i].prefix)) == 0) {
+            near->bad = names [i].field;
+            snprintf (near->problem, sizeof near->problem, "%s", message);
+            return 1;
+        }
+    return 0;
+}
+
+/*  The "Near" form of / and /search (GET to action; keep_key/keep_value
+    pairs, untrusted values, ride along as hidden fields): latitude,
+    longitude, radius, order (default_order or distance), and a link back
+    to "anywhere" (clear) when a filter is given. */
+static void
+s_near_form (s_ctx_t *ctx, const s_near_t *near, const char *action, const char *default_order,
+             s_text_t default_label, const char *const *keep, size_t n_keep, const char *clear_url)
+{
+    node_html_t *h = ctx->h;
+    node_html_raw (h, "<form class=\"near\" method=\"get\" action=\"");
+    node_html_raw (h, action);
+    node_html_raw (h, "\">");
+    s_hidden (ctx, 0);
+    s_hidden_pairs (ctx, keep, n_keep);
+    /*  Folded away until a filter is given (or refused). */
+    node_html_raw (h, near->given || near->bad? "<details class=\"near\" open><summary>"
+                                              : "<details class=\"near\"><summary>");
+    node_html_raw (h, s_t (ctx, T_NEAR));
+    if (near->given) {
+        node_html_raw (h, " ");
+        node_html_text (h, near->lat);
+        node_html_raw (h, ", ");
+        node_html_text (h, near->lng);
+        node_html_raw (h, " (");
+        node_html_text (h, near->radius);
+        node_html_raw (h, " km)");
+    }
+    node_html_raw (h, "</summary>");
+    if (near->bad) {
+        node_html_raw (h, "<p class=\"alert\" role=\"alert\">");
+        node_html_raw (h, s_t (ctx, T_NEAR_FAILED));
+        node_html_raw (h, "</p>");
+    }
+    const struct { s_field_t field; const char *id; s_text_t label; const char *value; } f [] = {
+        { F_NEAR_LAT, "near_lat", T_NEAR_LAT, near->lat }, { F_NEAR_LNG, "near_lng", T_NEAR_LNG, near->lng },
+        { F_NEAR_RADIUS, "radius_km", T_NEAR_RADIUS, near->radius }
+    };
+    node_html_raw (h, "<div class=\"row\">");
+    for (size_t i = 0; i < sizeof f / sizeof f [0]; i++) {
+        s_field_begin (ctx, f [i].field, near->bad, f [i].id, f [i].label, NULL);
+        s_input (ctx, f [i].id, "text", f [i].value, 24, " inputmode=\"decimal\"");
+        node_html_raw (h, "</div>");
+    }
+    node_html_raw (h, "</div>");
+    /*  The error below the row, naming its field (s_field_error's ids). */
+    for (size_t i = 0; i < sizeof f / sizeof f [0]; i++)
+        s_field_error (ctx, f [i].field, near->bad, near->problem);
+    node_html_raw (h, "<div class=\"row\"><div class=\"field\"><label for=\"order\">");
+    node_html_raw (h, s_t (ctx, T_ORDER));
+    node_html_raw (h, "</label><select id=\"order\" name=\"order\"><option value=\"");
+    node_html_raw (h, default_order);
+    node_html_raw (h, near->by_distance || (near->order && strcmp (near->order, "distance") == 0)
+                      ? "\">": "\" selected>");
+    node_html_raw (h, s_t (ctx, default_label));
+    node_html_raw (h, "</option><option value=\"distance\"");
+    node_html_raw (h, near->order && strcmp (near->order, "distance") == 0? " selected>": ">");
+    node_html_raw (h, s_t (ctx, T_ORDER_DISTANCE));
+    node_html_raw (h, "</option></select></div><button type=\"submit\">");
+    node_html_raw (h, s_t (ctx, T_NEAR_APPLY));
+    node_html_raw (h, "</button></div>");
+    if (near->given || near->bad) {
+        node_html_raw (h, "<p><a class=\"chip\" href=\"");
+        node_html_raw (h, clear_url);
+        node_html_raw (h, "\">\xC3\x97 ");
+        node_html_raw (h, s_t (ctx, T_NEAR_CLEAR));
+        node_html_raw (h, "</a></p>");
+    }
+    node_html_raw (h, "</details></form>");
+}
+
+/*  The URL (with lang) of a view without its near filter, malloc'd, for
+    s_near_form's clear link; NULL on OOM. */
+static char *
+s_clear_url (s_ctx_t *ctx, const char *path, const char *k1, const char *v1, const char *k2,
+             const char *v2)
+{
+    node_html_t *saved = ctx->h;
+    if (!(ctx->h = node_html_new ())) {
+        ctx->h = saved;
+        return NULL;
+    }
+    s_url (ctx, path, k1, v1, k2, v2, NULL);
+    size_t len;
+    char *text = node_html_take (ctx->h, &len);
+    node_html_destroy (&ctx->h);
+    ctx->h = saved;
+    return text;
+}
+
+static int
+s_view_index (s_ctx_t *ctx, node_page_response_t *resp)
+{
+    node_html_t *h = ctx->h;
+    const char *category = s_arg_set (ctx, "category");
+    const char *tag = s_arg_set (ctx, "tag");
+    long limit = NODE_PAGE_POSTS;
+    const char *limit_text = s_arg_set (ctx, "limit");
+    if (limit_text) {
+        char *end;
+        errno = 0;
+        long v = strtol (limit_text, &end, 10);
+        if (!errno && *end == '\0' && v >= 1)
+            limit = v < NODE_PAGE_MAX_POSTS? v: NODE_PAGE_MAX_POSTS;
+    }
+    s_near_t near;
+    s_near_parse (ctx, &near);
+    json_t *output = NULL;
+    if (!near.bad) {
+        json_t *input = json_pack ("{s:I}", "limit", (json_int_t) limit);
+        if (input && category)
+            json_object_set_new (input, "category", s_jstr (category));
+        if (input && tag)
+            json_object_set_new (input, "tags", json_pack ("[o]", s_jstr (tag)));
+        s_near_input (input, &near);
+        char *message;
+        int rc = s_call (ctx, "market.list", input, &output, &message);
+        if (rc && !s_near_refused (&near, rc, message))
+            return s_failed (ctx, rc, message, resp);
+        free (message);
+    }
+    /*  Language links keep the filters. */
+    char *lang_path = s_lang_path ("/", "category", category, "tag", tag, S_NEAR_PAIRS (&near), NULL);
+    char *clear = s_clear_url (ctx, "/", "category", category, "tag", tag);
+    if (!lang_path || !clear) {
+        free (lang_path);
+        free (clear);
+        json_decref (output);
+        return HEARTH_ENOMEM;
+    }
+    s_begin (ctx, NULL, T_NEWEST, lang_path);
+    free (lang_path);
+    s_search_form (ctx, NULL, &near);
+
+    /*  Category chips (keeping the tag and place), then the tag form
+        (keeping the category and place). */
+    node_html_raw (h, "<nav class=\"chips\" aria-label=\"");
+    node_html_raw (h, s_t (ctx, T_F_CATEGORY));
+    node_html_raw (h, "\">");
+    node_html_raw (h, category? "<a class=\"chip\" href=\"": "<a class=\"chip on\" href=\"");
+    s_url (ctx, "/", "tag", tag, S_NEAR_PAIRS (&near), NULL);
+    node_html_raw (h, "\">");
+    node_html_raw (h, s_t (ctx, T_ALL));
+    node_html_raw (h, "</a>");
+    for (size_t i = 0; i < S_N_CATEGORIES; i++) {
+        int on = category && strcmp (category, s_categories [i].name) == 0;
+        node_html_raw (h, on? "<a class=\"chip on\" href=\"": "<a class=\"chip\" href=\"");
+        s_url (ctx, "/", "category", s_categories [i].name, "tag", tag, S_NEAR_PAIRS (&near), NULL);
+        node_html_raw (h, "\">");
+        node_html_raw (h, s_t (ctx, s_categories [i].label));
+        node_html_raw (h, "</a>");
+    }
+    node_html_raw (h, "</nav><form class=\"tagform\" action=\"/\" method=\"get\">");
+    s_hidden (ctx, 0);
+    const char *const keep_tag [] = { "category", category, S_NEAR_PAIRS (&near) };
+    s_hidden_pairs (ctx, keep_tag, sizeof keep_tag / sizeof keep_tag [0]);
+    node_html_raw (h, "<label for=\"tag\">");
+    node_html_raw (h, s_t (ctx, T_TAG));
+    node_html_raw (h, "</label><input type=\"text\" id=\"tag\" name=\"tag\" maxlength=\"32\" value=\"");
+    node_html_text (h, tag);
+    node_html_raw (h, "\"><button type=\"submit\">");
+    node_html_raw (h, s_t (ctx, T_FILTER));
+    node_html_raw (h, "</button>");
+    if (tag) {
+        node_html_raw (h, "<a class=\"chip\" href=\"");
+        s_url (ctx, "/", "category", category, S_NEAR_PAIRS (&near), NULL);
+        node_html_raw (h, "\">\xC3\x97 ");
+        node_html_raw (h, s_t (ctx, T_ALL_TAGS));
+        node_html_raw (h, "</a>");
+    }
+    node_html_raw (h, "</form>");
+    const char *const keep_near [] = { "category", category, "tag", tag };
+    s_near_form (ctx, &near, "/", "newest", T_ORDER_NEWEST, keep_near, 4, clear);
+    free (clear);
+
+    if (near.bad) {
+        json_decref (output);
+        return s_finish (ctx, 400, resp);
+    }
+    s_cards (ctx, output, T_NO_POSTS);
+    size_t shown = json_array_size (json_object_get (output, "posts"));
+    if (shown == (size_t) limit && limit < NODE_PAGE_MAX_POSTS) {
+        char more [16];
+        long next = limit + NODE_PAGE_POSTS < NODE_PAGE_MAX_POSTS? limit + NODE_PAGE_POSTS: NODE_PAGE_MAX_POSTS;
+        snprintf (more, sizeof more, "%ld", next);
+        node_html_raw (h, "<a class=\"more\" href=\"");
+        s_url (ctx, "/", "category", category, "tag", tag, "limit", more, S_NEAR_PAIRS (&near), NULL);
+        node_html_raw (h, "\">");
+        node_html_raw (h, s_t (ctx, T_MORE));
+        node_html_raw (h, "</a>");
+    }
+    json_decref (output);
+    return s_finish (ctx, 200, resp);
+}
+
+/* ---- /search ----------------------------------------------------------------------------- */
+
+static int
+s_view_search (s_ctx_t *ctx, node_page_response_t *resp)
+{
+    const char *q = s_arg_set (ctx, "q");
+    json_t *output = NULL;
+    char *message = NULL;
+    int rc = HEARTH_OK;
+    s_near_t near;
+    s_near_parse (ctx, &near);
+    if (q && !near.bad) {
+        json_t *input = json_pack ("{s:o, s:i}", "query", s_jstr (q), "k", NODE_PAGE_SEARCH_K);
+        s_near_input (input, &near);
+        rc = s_call (ctx, "market.search", input, &output, &message);
+        if (rc == HEARTH_ENOMEM) {
+            free (message);
+            return rc;
+        }
+        if (s_near_refused (&near, rc, message))
+            rc = HEARTH_OK;
+    }
+    char *lang_path = s_lang_path ("/search", "q", q, S_NEAR_PAIRS (&near), NULL);
+    char *clear = s_clear_url (ctx, "/search", "q", q, NULL, NULL);
+    if (!lang_path || !clear) {
+        free (lang_path);
+        free (clear);
+        json_decref (output);
+        free (message);
+        return HEARTH_ENOMEM;
+    }
+    s_begin (ctx, q? q: s_t (ctx, T_SEARCH), T_COUNT, lang_path);
+    free (lang_path);
+    s_search_form (ctx, q, &near);
+    const char *const keep [] = { "q", q };
+    s_near_form (ctx, &near, "/search", "relevance", T_ORDER_RELEVANCE, keep, 2, clear);
+    free (clear);
+    int status = 200;
+    if (near.bad)
+        status = 400;
+    else if (q && rc) {
+        status = s_status_of (rc);
+        node_html_raw (ctx->h, "<p class=\"alert\" role=\"alert\">");
+        node_html_text (ctx->h, message? message: hearth_strerror (rc));
+        node_html_raw (ctx->h, "</p>");
+    }
+    else if (q) {
+        node_html_raw (ctx->h, "<h1>");
+        node_html_raw (ctx->h, s_t (ctx, T_RESULTS));
+        node_html_raw (ctx->h, " \xE2\x80\x9E");
+        node_html_text (ctx->h, q);
+        node_html_raw (ctx->h, "\xE2\x80\x9C</h1>");
+        s_cards (ctx, output, T_NO_MATCH);
+    }
+    json_decref (output);
+    free (message);
+    return s_finish (ctx, status, resp);
+}
+
+/* ---- /post/ID ----------------------------------------------------------------------------- */
+
+static int
+s_view_post (s_ctx_t *ctx, const char *id, node_page_response_t *resp)
+{
+    node_html_t *h = ctx->h;
+    json_t *output;
+    char *message;
+    int rc = s_call (ctx, "market.get", json_pack ("{s:o}", "event_id", s_jstr (id)), &output, &message);
+    if (rc == HEARTH_ENOTFOUND || rc == HEARTH_EINVAL) {
+        free (message);
+        return s_problem (ctx, 404, T_NOT_FOUND, T_POST_NOT_FOUND, NULL, resp);
+    }
+    if (rc) {
+        return s_failed (ctx, rc, message, resp);
+    }
+    const json_t *post = json_object_get (output, "post");
+    const char *author = s_str (post, "author");
+    int own = s_is_own (ctx, post);
+    int expired = json_is_true (json_object_get (post, "expired"));
+    char *lang_path = s_post_lang_path (id, "");
+    if (!lang_path) {
+        json_decref (output);
+        return HEARTH_ENOMEM;
+    }
+    s_begin (ctx, s_str (post, "title"), T_COUNT, lang_path);
+    free (lang_path);
+
+    node_html_raw (h, "<article class=\"card post\"><div class=\"meta\">");
+    s_badge (ctx, s_str (post, "category"));
+    node_html_raw (h, "</div><h1>");
+    node_html_text (h, s_str (post, "title"));
+    node_html_raw (h, "</h1>");
+    if (expired) {
+        node_html_raw (h, "<p class=\"note\">");
+        node_html_raw (h, s_t (ctx, T_EXPIRED_NOTE));
+        const char *reason = s_str (post, "expiry_reason");
+        if (reason) {
+            node_html_raw (h, " (");
+            if (strcmp (reason, "fulfilled") == 0)
+                node_html_raw (h, s_t (ctx, T_FULFILLED));
+            else if (strcmp (reason, "withdrawn") == 0)
+                node_html_raw (h, s_t (ctx, T_WITHDRAWN));
+            else
+                node_html_text (h, reason);
+            node_html_raw (h, ")");
+        }
+        node_html_raw (h, ".");
+        const char *by = s_str (post, "expired_by_short_id");
+        if (by) {
+            node_html_raw (h, " <span class=\"expired-by\">");
+            node_html_raw (h, s_t (ctx, T_EXPIRED_BY));
+            node_html_raw (h, " ");
+            s_short_id (ctx, s_str (post, "expired_by"));
+            if (s_str (post, "expired_at")) {
+                node_html_raw (h, ", ");
+                s_when (ctx, s_str (post, "expired_at"));
+            }
+            node_html_raw (h, "</span>");
+        }
+        node_html_raw (h, "</p>");
+    }
+    node_html_raw (h, "<div class=\"body\">");
+    node_html_text (h, s_str (post, "body"));
+    node_html_raw (h, "</div>");
+    s_tags (ctx, json_object_get (post, "tags"));
+    node_html_raw (h, "<dl class=\"facts\">");
+    const json_t *location = json_object_get (post, "location");
+    if (json_is_object (location)) {
+        node_html_raw (h, "<dt>");
+        node_html_raw (h, s_t (ctx, T_LOCATION));
+        node_html_raw (h, "</dt><dd>");
+        const char *label = s_str (location, "label");
+        if (label && *label) {
+            node_html_text (h, label);
+            node_html_raw (h, " ");
+        }
+        node_html_printf (h, "(%.5f, %.5f)", json_number_value (json_object_get (location, "lat")),
+                          json_number_value (json_object_get (location, "lng")));
+        node_html_raw (h, "</dd>");
+    }
+    node_html_raw (h, "<dt>");
+    node_html_raw (h, s_t (ctx, T_AUTHOR));
+    node_html_raw (h, "</dt><dd>");
+    s_short_id (ctx, author);
+    if (own) {
+        node_html_raw (h, " (");
+        node_html_raw (h, s_t (ctx, T_YOU));
+        node_html_raw (h, ")");
+    }
+    node_html_raw (h, "</dd><dt>");
+    node_html_raw (h, s_t (ctx, T_POSTED));
+    node_html_raw (h, "</dt><dd>");
+    s_when (ctx, s_str (post, "created_at"));
+    node_html_raw (h, " (");
+    s_age (ctx, s_str (post, "created_at"));
+    node_html_raw (h, ")</dd><dt>");
+    node_html_raw (h, s_t (ctx, T_EXPIRES));
+    node_html_raw (h, "</dt><dd>");
+    s_when (ctx, s_str (post, "expires_at"));
+    node_html_raw (h, " (");
+    s_expiry (ctx, s_str (post, "expires_at"), expired);
+    node_html_raw (h, ")</dd>");
+    if (s_str (post, "updated_at")) {
+        s_fact (ctx, T_EDITED_FACT);
+        s_when (ctx, s_str (post, "updated_at"));
+        node_html_raw (h, " (");
+        s_edited (ctx, post);
+        node_html_raw (h, ")</dd>");
+    }
+    node_html_raw (h, "</dl>");
+    if (own && !expired) {
+        node_html_raw (h, "<p>");
+        s_edit_link (ctx, id);
+        node_html_raw (h, "</p>");
+    }
+    node_html_raw (h, "</article>");
+
+    if (own && !expired) {
+        node_html_raw (h, "<form class=\"card expire\" method=\"post\" action=\"");
+        s_post_path (ctx, id);
+        node_html_raw (h, "/expire\"><h2>");
+        node_html_raw (h, s_t (ctx, T_EXPIRE_TITLE));
+        node_html_raw (h, "</h2>");
+        s_write_hint (ctx);
+        s_hidden (ctx, 1);
+        node_html_raw (h, "<div class=\"field\"><label for=\"reason\">");
+        node_html_raw (h, s_t (ctx, T_REASON));
+        node_html_raw (h, "</label><select id=\"reason\" name=\"reason\"><option value=\"fulfilled\">");
+        node_html_raw (h, s_t (ctx, T_FULFILLED));
+        node_html_raw (h, "</option><option value=\"withdrawn\">");
+        node_html_raw (h, s_t (ctx, T_WITHDRAWN));
+        node_html_raw (h, "</option></select></div><button type=\"submit\" class=\"danger\" "
+                          "name=\"expire\" value=\"1\">");
+        node_html_raw (h, s_t (ctx, T_EXPIRE_BUTTON));
+        node_html_raw (h, "</button></form>");
+    }
+    json_decref (output);
+    return s_finish (ctx, 200, resp);
+}
+
+/*  POST /post/ID/expire. */
+static int
+s_do_expire (s_ctx_t *ctx, const char *id, node_page_response_t *resp)
+{
+    if (!ctx->req->may_write)
+        return s_forbidden (ctx, resp);
+    const char *reason = s_arg_set (ctx, "reason");
+    json_t *output;
+    char *message;
+    int rc = s_call (ctx, "market.expire",
+                     json_pack ("{s:o, s:o}", "event_id", s_jstr (id),
+                                "reason", s_jstr (reason? reason: "withdrawn")),
+                     &output, &message);
+    if (rc) {
+        return s_failed (ctx, rc, message, resp);
+    }
+    json_decref (output);
+    return s_redirect (ctx, "/post/", id, resp);
+}
+
+/* ---- /new ------------------------------------------------------------------------------------ */
+
+/*  The values a post form shows (untrusted; NULL shows empty). */
+typedef struct {
+    const char *category, *title, *body, *tags, *label, *lat, *lng, *ttl, *client_id;
+} s_form_t;
+
+/*  The form's values as the request sent them. */
+static void
+s_form_from_args (s_ctx_t *ctx, s_form_t *form)
+{
+    form->category = s_arg (ctx, "category");
+    form->title = s_arg (ctx, "title");
+    form->body = s_arg (ctx, "body");
+    form->tags = s_arg (ctx, "tags");
+    form->label = s_arg (ctx, "label");
+    form->lat = s_arg (ctx, "lat");
+    form->lng = s_arg (ctx, "lng");
+    form->ttl = s_arg (ctx, "ttl_seconds");
+    form->client_id = s_arg_set (ctx, "client_id");
+}
+
+/*  The form's client id: the one it was sent with, else a fresh one
+    ("page-" and 24 hex digits), so a form sent twice (a double tap, a
+    reload) is one write. */
+static void
+s_client_id (const char *kept, char *out, size_t cap)
+{
+    if (kept && strlen (kept) < cap) {
+        snprintf (out, cap, "%s", kept);
+        return;
+    }
+    uint8_t rnd [12];
+    char hex [2 * sizeof rnd + 1];
+    randombytes_buf (rnd, sizeof rnd);
+    hearth_hex_encode (rnd, sizeof rnd, hex);
+    snprintf (out, cap, "page-%s", hex);
+}
+
+/*  The post form (edit_id NULL) or the edit form of post edit_id, with
+    form's values and the error (message untrusted, may be NULL) beside
+    its field. The edit form has no category and a ttl choice that keeps
+    the current expiry by default. */
+static int
+s_view_form (s_ctx_t *ctx, const char *edit_id, const s_form_t *form, s_field_t bad,
+             const char *message, int status, node_page_response_t *resp)
+{
+    node_html_t *h = ctx->h;
+    s_text_t heading = edit_id? T_EDIT_TITLE: T_NEW;
+    char *lang_path = edit_id? s_post_lang_path (edit_id, "/edit"): strdup ("/new");
+    if (!lang_path)
+        return HEARTH_ENOMEM;
+    s_begin (ctx, s_t (ctx, heading), edit_id? T_COUNT: T_NEW, lang_path);
+    free (lang_path);
+    node_html_raw (h, "<h1>");
+    node_html_raw (h, s_t (ctx, heading));
+    node_html_raw (h, "</h1>");
+    s_write_hint (ctx);
+    if (message) {
+        node_html_raw (h, "<div class=\"alert\" role=\"alert\"><strong>");
+        node_html_raw (h, s_t (ctx, edit_id? T_EDIT_FAILED: T_FORM_FAILED));
+        node_html_raw (h, "</strong> ");
+        node_html_text (h, message);
+        node_html_raw (h, "</div>");
+    }
+    char client_id [40];
+    s_client_id (form->client_id, client_id, sizeof client_id);
+    if (edit_id) {
+        node_html_raw (h, "<form class=\"post-form edit-form\" method=\"post\" action=\"");
+        s_post_path (ctx, edit_id);
+        node_html_raw (h, "/edit\"><p class=\"hint\">");
+        node_html_raw (h, s_t (ctx, T_EDIT_HINT));
+        node_html_raw (h, "</p>");
+    }
+    else
+        node_html_raw (h, "<form class=\"post-form\" method=\"post\" action=\"/new\">");
+    s_hidden (ctx, 1);
+    node_html_raw (h, "<input type=\"hidden\" name=\"client_id\" value=\"");
+    node_html_text (h, client_id);
+    node_html_raw (h, "\">");
+
+    if (!edit_id) {
+        s_field_begin (ctx, F_CATEGORY, bad, "category", T_F_CATEGORY, NULL);
+        node_html_raw (h, "<select id=\"category\" name=\"category\" required><option value=\"\">");
+        node_html_raw (h, s_t (ctx, T_F_CHOOSE));
+        node_html_raw (h, "</option>");
+        for (size_t i = 0; i < S_N_CATEGORIES; i++) {
+            node_html_raw (h, "<option value=\"");
+            node_html_raw (h, s_categories [i].name);
+            node_html_raw (h, form->category && strcmp (form->category, s_categories [i].name) == 0
+                              ? "\" selected>": "\">");
+            node_html_raw (h, s_t (ctx, s_categories [i].label));
+            node_html_raw (h, "</option>");
+        }
+        node_html_raw (h, "</select>");
+        s_field_error (ctx, F_CATEGORY, bad, message);
+        node_html_raw (h, "</div>");
+    }
+
+    s_field_begin (ctx, F_TITLE, bad, "title", T_F_TITLE, NULL);
+    s_input (ctx, "title", "text", form->title, 200, " required");
+    s_field_error (ctx, F_TITLE, bad, message);
+    node_html_raw (h, "</div>");
+
+    s_field_begin (ctx, F_BODY, bad, "body", T_F_BODY, NULL);
+    node_html_raw (h, "<textarea id=\"body\" name=\"body\" maxlength=\"8000\" required>");
+    node_html_text (h, form->body);
+    node_html_raw (h, "</textarea>");
+    s_field_error (ctx, F_BODY, bad, message);
+    node_html_raw (h, "</div>");
+
+    s_field_begin (ctx, F_TAGS, bad, "tags", T_F_TAGS, NULL);
+    s_input (ctx, "tags", "text", form->tags, 0, NULL);
+    node_html_raw (h, "<p class=\"hint\">");
+    node_html_raw (h, s_t (ctx, T_F_TAGS_HINT));
+    node_html_raw (h, "</p>");
+    s_field_error (ctx, F_TAGS, bad, message);
+    node_html_raw (h, "</div>");
+
+    node_html_raw (h, F_LOCATION == bad? "<fieldset class=\"field bad\"><legend>"
+                                       : "<fieldset class=\"field\"><legend>");
+    node_html_raw (h, s_t (ctx, T_F_LOCATION));
+    node_html_raw (h, "</legend>");
+    s_field_begin (ctx, F_LOCATION, bad, "label", T_F_LABEL, NULL);
+    s_input (ctx, "label", "text", form->label, 120, NULL);
+    node_html_raw (h, "</div>");
+    s_field_begin (ctx, F_LOCATION, bad, "lat", T_F_LAT, "half");
+    s_input (ctx, "lat", "text", form->lat, 24, " inputmode=\"decimal\"");
+    node_html_raw (h, "</div>");
+    s_field_begin (ctx, F_LOCATION, bad, "lng", T_F_LNG, "half");
+    s_input (ctx, "lng", "text", form->lng, 24, " inputmode=\"decimal\"");
+    node_html_raw (h, "</div>");
+    s_field_error (ctx, F_LOCATION, bad, message);
+    node_html_raw (h, "</fieldset>");
+
+    s_field_begin (ctx, F_TTL, bad, "ttl_seconds", T_F_TTL, NULL);
+    static const struct { const char *seconds; s_text_t label; } ttls [] = {
+        { "86400", T_DAY1 }, { "259200", T_DAYS3 }, { "604800", T_DAYS7 },
+        { "1209600", T_DAYS14 }, { "2592000", T_DAYS30 }
+    };
+    const char *v_ttl = form->ttl;
+    node_html_raw (h, "<select id=\"ttl_seconds\" name=\"ttl_seconds\">");
+    int chosen = 0;
+    if (edit_id) {
+        chosen = !v_ttl || !*v_ttl;
+        node_html_raw (h, chosen? "<option value=\"\" selected>": "<option value=\"\">");
+        node_html_raw (h, s_t (ctx, T_EDIT_KEEP_TTL));
+        node_html_raw (h, "</option>");
+    }
+    for (size_t i = 0; i < sizeof ttls / sizeof ttls [0]; i++) {
+        int on = v_ttl? strcmp (v_ttl, ttls [i].seconds) == 0
+                      : !edit_id && strcmp (ttls [i].seconds, "604800") == 0;
+        chosen |= on;
+        node_html_raw (h, "<option value=\"");
+        node_html_raw (h, ttls [i].seconds);
+        node_html_raw (h, on? "\" selected>": "\">");
+        node_html_raw (h, s_t (ctx, ttls [i].label));
+        node_html_raw (h, "</option>");
+    }
+    /*  A value the list does not hold (sent by another client) stays shown. */
+    if (!chosen && v_ttl && *v_ttl) {
+        node_html_raw (h, "<option selected value=\"");
+        node_html_text (h, v_ttl);
+        node_html_raw (h, "\">");
+        node_html_text (h, v_ttl);
+        node_html_raw (h, " s</option>");
+    }
+    node_html_raw (h, "</select>");
+    s_field_error (ctx, F_TTL, bad, message);
+    node_html_raw (h, "</div><button type=\"submit\">");
+    node_html_raw (h, s_t (ctx, edit_id? T_EDIT_SUBMIT: T_F_SUBMIT));
+    node_html_raw (h, "</button></form>");
+    return s_finish (ctx, status, resp);
+}
+
+/*  GET /new: the empty post form. */
+static int
+s_view_new (s_ctx_t *ctx, node_page_response_t *resp)
+{
+    s_form_t form = { 0 };
+    return s_view_form (ctx, NULL, &form, F_NONE, NULL, 200, resp);
+}
+
+/*  The form sent back with its values and the error (400). */
+static int
+s_form_again (s_ctx_t *ctx, const char *edit_id, s_field_t bad, const char *message,
+              node_page_response_t *resp)
+{
+    s_form_t form;
+    s_form_from_args (ctx, &form);
+    return s_view_form (ctx, edit_id, &form, bad, message, 400, resp);
 }
 
 /*  The tags field, "a, b ,c", as an array of trimmed non-empty strings
@@ -1594,6 +2022,73 @@ s_split_tags (const char *text)
     return tags;
 }
 
+/*  The place and ttl fields of a form, checked in the person's language
+    first: *location is the place object, or NULL when all three fields
+    are empty; *ttl is the whole seconds, or LLONG_MIN when none was
+    chosen (any other number goes to the market, which checks its range).
+    F_NONE, or the bad field with problem (cap bytes) filled. */
+static s_field_t
+s_form_place_ttl (s_ctx_t *ctx, json_t **location, long long *ttl, char *problem, size_t cap)
+{
+    *location = NULL;
+    *ttl = LLONG_MIN;
+    const char *lat = s_arg_set (ctx, "lat"), *lng = s_arg_set (ctx, "lng");
+    const char *label = s_arg_set (ctx, "label"), *ttl_text = s_arg_set (ctx, "ttl_seconds");
+    double la = 0, ln = 0;
+    int lat_bad = lat && s_coordinate (lat, &la);
+    if (lat_bad || (lng && s_coordinate (lng, &ln))) {
+        snprintf (problem, cap, "%s: %s", s_t (ctx, lat_bad? T_F_LAT: T_F_LNG), s_t (ctx, T_ERR_NUMBER));
+        return F_LOCATION;
+    }
+    if (!lat != !lng || (label && !lat)) {
+        snprintf (problem, cap, "%s: %s", s_t (ctx, T_LOCATION), s_t (ctx, T_ERR_PAIR));
+        return F_LOCATION;
+    }
+    if (ttl_text) {
+        char *end;
+        errno = 0;
+        long long v = strtoll (ttl_text, &end, 10);
+        if (errno || end == ttl_text || *end != '\0') {
+            snprintf (problem, cap, "%s: %s", s_t (ctx, T_F_TTL), s_t (ctx, T_ERR_TTL));
+            return F_TTL;
+        }
+        *ttl = v;
+    }
+    if (lat) {
+        *location = json_pack ("{s:f, s:f}", "lat", la, "lng", ln);
+        if (*location && label)
+            json_object_set_new (*location, "label", s_jstr (label));
+    }
+    return F_NONE;
+}
+
+/*  After a write: 303 to /post/ID, or the form again with the market's
+    message beside its field (bad_request), or the page for the other
+    failures (edit: unauthorized and not_found get the edit's own pages).
+    Frees message and output. */
+static int
+s_written (s_ctx_t *ctx, const char *edit_id, int rc, json_t *output, char *message,
+           node_page_response_t *resp)
+{
+    if (rc == HEARTH_EINVAL || rc == HEARTH_ETOOBIG || rc == HEARTH_EEXISTS) {
+        rc = s_form_again (ctx, edit_id, s_field_of (message), message? message: hearth_strerror (rc), resp);
+        free (message);
+        return rc;
+    }
+    if (edit_id && (rc == HEARTH_EUNAUTHORIZED || rc == HEARTH_ENOTFOUND)) {
+        free (message);
+        return rc == HEARTH_EUNAUTHORIZED
+            ? s_problem (ctx, 403, T_FORBIDDEN, T_EDIT_NOT_AUTHOR, NULL, resp)
+            : s_problem (ctx, 404, T_NOT_FOUND, T_EDIT_GONE, NULL, resp);
+    }
+    if (rc)
+        return s_failed (ctx, rc, message, resp);
+    const char *id = edit_id? edit_id: s_str (output, "event_id");
+    rc = id? s_redirect (ctx, "/post/", id, resp): HEARTH_ENOMEM;
+    json_decref (output);
+    return rc;
+}
+
 /*  POST /new. */
 static int
 s_do_post (s_ctx_t *ctx, node_page_response_t *resp)
@@ -1618,73 +2113,183 @@ s_do_post (s_ctx_t *ctx, node_page_response_t *resp)
         json_object_set_new (input, "tags", tags);
     else
         json_decref (tags);
-
-    /*  Our own checks first, in the person's language. */
-    const char *lat = s_arg_set (ctx, "lat"), *lng = s_arg_set (ctx, "lng");
-    const char *label = s_arg_set (ctx, "label"), *ttl = s_arg_set (ctx, "ttl_seconds");
     char problem [160] = "";
-    s_field_t bad = F_NONE;
-    double la = 0, ln = 0;
-    if ((lat && s_coordinate (lat, &la)) || (lng && s_coordinate (lng, &ln))) {
-        bad = F_LOCATION;
-        snprintf (problem, sizeof problem, "%s: %s",
-                  s_t (ctx, lat && s_coordinate (lat, &la)? T_F_LAT: T_F_LNG), s_t (ctx, T_ERR_NUMBER));
-    }
-    else if (!lat != !lng || (label && !lat)) {
-        bad = F_LOCATION;
-        snprintf (problem, sizeof problem, "%s: %s", s_t (ctx, T_LOCATION), s_t (ctx, T_ERR_PAIR));
-    }
-    else if (lat) {
-        json_t *loc = json_pack ("{s:f, s:f}", "lat", la, "lng", ln);
-        if (loc && label)
-            json_object_set_new (loc, "label", s_jstr (label));
-        json_object_set_new (input, "location", loc);
-    }
-    if (bad == F_NONE && ttl) {
-        char *end;
-        errno = 0;
-        long long v = strtoll (ttl, &end, 10);
-        if (errno || end == ttl || *end != '\0') {
-            bad = F_TTL;
-            snprintf (problem, sizeof problem, "%s: %s", s_t (ctx, T_F_TTL), s_t (ctx, T_ERR_TTL));
-        }
-        else
-            json_object_set_new (input, "ttl_seconds", json_integer (v));
-    }
+    json_t *location;
+    long long ttl;
+    s_field_t bad = s_form_place_ttl (ctx, &location, &ttl, problem, sizeof problem);
     if (bad != F_NONE) {
         json_decref (input);
-        return s_view_new (ctx, 1, bad, problem, 400, resp);
+        return s_form_again (ctx, NULL, bad, problem, resp);
     }
+    if (location)
+        json_object_set_new (input, "location", location);
+    if (ttl != LLONG_MIN)
+        json_object_set_new (input, "ttl_seconds", json_integer (ttl));
     json_t *output;
     char *message;
     int rc = s_call (ctx, "market.post", input, &output, &message);
-    if (rc == HEARTH_EINVAL || rc == HEARTH_ETOOBIG || rc == HEARTH_EEXISTS) {
-        s_field_t field = s_field_of (message);
-        rc = s_view_new (ctx, 1, field, message? message: hearth_strerror (rc), 400, resp);
+    return s_written (ctx, NULL, rc, output, message, resp);
+}
+
+/*  market.get of a post the edit form is about: 0 and *post (owned), or
+    the page already answered in *rc (unknown or expired: 404; another
+    node's: 403; a failure). */
+static int
+s_editable (s_ctx_t *ctx, const char *id, json_t **post, int *rc, node_page_response_t *resp)
+{
+    json_t *output;
+    char *message;
+    *post = NULL;
+    int call = s_call (ctx, "market.get", json_pack ("{s:o}", "event_id", s_jstr (id)), &output, &message);
+    if (call == HEARTH_ENOTFOUND || call == HEARTH_EINVAL) {
         free (message);
-        return rc;
+        *rc = s_problem (ctx, 404, T_NOT_FOUND, T_EDIT_GONE, NULL, resp);
+        return -1;
     }
-    if (rc) {
-        rc = s_failed (ctx, rc, message, resp);
-        free (message);
-        return rc;
+    if (call) {
+        *rc = s_failed (ctx, call, message, resp);
+        return -1;
     }
-    const char *id = s_str (output, "event_id");
-    rc = id? s_redirect (ctx, "/post/", id, resp): HEARTH_ENOMEM;
+    *post = json_incref (json_object_get (output, "post"));
     json_decref (output);
+    if (!*post) {
+        *rc = HEARTH_ENOMEM;
+        return -1;
+    }
+    if (json_is_true (json_object_get (*post, "expired")) || !s_is_own (ctx, *post)) {
+        *rc = json_is_true (json_object_get (*post, "expired"))
+            ? s_problem (ctx, 404, T_NOT_FOUND, T_EDIT_GONE, NULL, resp)
+            : s_problem (ctx, 403, T_FORBIDDEN, T_EDIT_NOT_AUTHOR, NULL, resp);
+        json_decref (*post);
+        *post = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/*  GET /post/ID/edit: the form filled with the post as it is now. */
+static int
+s_view_edit (s_ctx_t *ctx, const char *id, node_page_response_t *resp)
+{
+    json_t *post;
+    int rc;
+    if (s_editable (ctx, id, &post, &rc, resp))
+        return rc;
+    /*  At most 16 tags of 32 bytes (the market's caps), joined by ", ". */
+    char tags [1024] = "", lat [40] = "", lng [40] = "";
+    size_t i, used = 0;
+    json_t *tag;
+    json_array_foreach (json_object_get (post, "tags"), i, tag) {
+        const char *t = json_string_value (tag);
+        int n = t? snprintf (tags + used, sizeof tags - used, "%s%s", used? ", ": "", t): 0;
+        if (n > 0 && (size_t) n < sizeof tags - used)
+            used += (size_t) n;
+    }
+    const json_t *location = json_object_get (post, "location");
+    if (json_is_object (location)) {
+        snprintf (lat, sizeof lat, "%.6f", json_number_value (json_object_get (location, "lat")));
+        snprintf (lng, sizeof lng, "%.6f", json_number_value (json_object_get (location, "lng")));
+    }
+    s_form_t form = {
+        .title = s_str (post, "title"), .body = s_str (post, "body"), .tags = tags,
+        .label = s_str (location, "label"), .lat = *lat? lat: NULL, .lng = *lng? lng: NULL
+    };
+    rc = s_view_form (ctx, id, &form, F_NONE, NULL, 200, resp);
+    json_decref (post);
     return rc;
 }
 
-/* ---- /node ------------------------------------------------------------------------------------ */
-
-/*  A fact row: label (the program's) and a value written by the caller. */
-static void
-s_fact (s_ctx_t *ctx, s_text_t label)
+/*  1 when the tags typed (an array) differ from the post's, comparing as
+    the market does for ASCII (lower-cased; the market lower-cases the rest). */
+static int
+s_tags_differ (const json_t *typed, const json_t *current)
 {
-    node_html_raw (ctx->h, "<dt>");
-    node_html_raw (ctx->h, s_t (ctx, label));
-    node_html_raw (ctx->h, "</dt><dd>");
+    if (json_array_size (typed) != json_array_size (current))
+        return 1;
+    for (size_t i = 0; i < json_array_size (typed); i++) {
+        const char *a = json_string_value (json_array_get (typed, i));
+        const char *b = json_string_value (json_array_get (current, i));
+        if (!a || !b || strcasecmp (a, b) != 0)
+            return 1;
+    }
+    return 0;
 }
+
+/*  1 when the place typed (object or NULL) differs from the post's; the
+    form shows coordinates to 6 decimals, so closer than that is the same. */
+static int
+s_place_differs (const json_t *typed, const json_t *current)
+{
+    if (!json_is_object (typed) || !json_is_object (current))
+        return json_is_object (typed) != json_is_object (current);
+    const char *a = s_str (typed, "label"), *b = s_str (current, "label");
+    return fabs (json_number_value (json_object_get (typed, "lat"))
+               - json_number_value (json_object_get (current, "lat"))) > 1e-6
+        || fabs (json_number_value (json_object_get (typed, "lng"))
+               - json_number_value (json_object_get (current, "lng"))) > 1e-6
+        || strcmp (a? a: "", b? b: "") != 0;
+}
+
+/*  POST /post/ID/edit: market.update with only the fields that differ from
+    the post as it is now (title, body, tags ([] clears), location (null
+    clears), ttl when one was chosen); nothing changed is a 303 back. */
+static int
+s_do_edit (s_ctx_t *ctx, const char *id, node_page_response_t *resp)
+{
+    if (!ctx->req->may_write)
+        return s_forbidden (ctx, resp);
+    json_t *post;
+    int rc;
+    if (s_editable (ctx, id, &post, &rc, resp))
+        return rc;
+    char problem [160] = "";
+    json_t *location;
+    long long ttl;
+    s_field_t bad = s_form_place_ttl (ctx, &location, &ttl, problem, sizeof problem);
+    if (bad != F_NONE) {
+        json_decref (post);
+        return s_form_again (ctx, id, bad, problem, resp);
+    }
+    json_t *input = json_pack ("{s:o}", "event_id", s_jstr (id));
+    json_t *tags = s_split_tags (s_arg (ctx, "tags"));
+    if (!input || !tags) {
+        json_decref (input);
+        json_decref (tags);
+        json_decref (location);
+        json_decref (post);
+        return HEARTH_ENOMEM;
+    }
+    static const char *const texts [] = { "title", "body" };
+    for (size_t i = 0; i < sizeof texts / sizeof texts [0]; i++) {
+        const char *v = s_arg (ctx, texts [i]), *now = s_str (post, texts [i]);
+        if (v && (!now || strcmp (v, now) != 0))
+            json_object_set_new (input, texts [i], s_jstr (v));
+    }
+    if (s_tags_differ (tags, json_object_get (post, "tags")))
+        json_object_set_new (input, "tags", tags);
+    else
+        json_decref (tags);
+    if (s_place_differs (location, json_object_get (post, "location")))
+        json_object_set_new (input, "location", location? location: json_null ());
+    else
+        json_decref (location);
+    if (ttl != LLONG_MIN)
+        json_object_set_new (input, "ttl_seconds", json_integer (ttl));
+    json_decref (post);
+    if (json_object_size (input) == 1) {          /* nothing changed */
+        json_decref (input);
+        return s_redirect (ctx, "/post/", id, resp);
+    }
+    const char *client_id = s_arg_set (ctx, "client_id");
+    if (client_id)
+        json_object_set_new (input, "client_id", s_jstr (client_id));
+    json_t *output;
+    char *message;
+    rc = s_call (ctx, "market.update", input, &output, &message);
+    return s_written (ctx, id, rc, output, message, resp);
+}
+
+/* ---- /node ------------------------------------------------------------------------------------ */
 
 static int
 s_view_node (s_ctx_t *ctx, node_page_response_t *resp)
@@ -1903,7 +2508,7 @@ node_page_handle (node_page_t *self, const node_page_request_t *req,
     else if (strcmp (path, "/search") == 0)
         rc = get? s_view_search (&ctx, resp): S_WRONG_METHOD;
     else if (strcmp (path, "/new") == 0)
-        rc = get? s_view_new (&ctx, 0, F_NONE, NULL, 200, resp): post? s_do_post (&ctx, resp): S_WRONG_METHOD;
+        rc = get? s_view_new (&ctx, resp): post? s_do_post (&ctx, resp): S_WRONG_METHOD;
     else if (strcmp (path, "/login") == 0)
         rc = get? s_view_login (&ctx, resp): S_WRONG_METHOD;
     else if (strcmp (path, "/node") == 0)
@@ -1912,6 +2517,8 @@ node_page_handle (node_page_t *self, const node_page_request_t *req,
         rc = get? s_view_post (&ctx, id, resp): S_WRONG_METHOD;
     else if (s_post_id (path, id, sizeof id, &suffix) && strcmp (suffix, "/expire") == 0)
         rc = post? s_do_expire (&ctx, id, resp): S_WRONG_METHOD;
+    else if (s_post_id (path, id, sizeof id, &suffix) && strcmp (suffix, "/edit") == 0)
+        rc = get? s_view_edit (&ctx, id, resp): post? s_do_edit (&ctx, id, resp): S_WRONG_METHOD;
     else
         rc = s_problem (&ctx, 404, T_NOT_FOUND, T_NOT_FOUND_TEXT, NULL, resp);
     if (rc == S_WRONG_METHOD)

@@ -18,8 +18,8 @@
         write token) AND that a POST is not cross-site (its "csrf" field
         matches csrf_token, and Origin / Sec-Fetch-Site, when sent, name
         this origin). The page performs a write (market.post,
-        market.expire) only when may_write is 1; otherwise it answers 403
-        with a page that says why.
+        market.update, market.expire) only when may_write is 1;
+        otherwise it answers 403 with a page that says why.
       - csrf_token (borrowed for the call) is the value every form the page
         renders must carry in a hidden field named "csrf".
       - POST /login is node_http's: a form field "token" equal to the data

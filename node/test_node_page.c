@@ -18,6 +18,7 @@
 #include "node_html.h"
 #include "node_page.h"
 #include "node_stats.h"
+#include "event.h"
 
 #define S_CSRF "csrf-token-of-this-node"
 
@@ -594,6 +595,422 @@ HT_TEST (test_post_form_and_expire)
     s_close (&n);
 }
 
+/*  A member with the seed byte fill joins the community (the node, its
+    root, invites it) and posts title: a post this node did not write, as if
+    received. Returns its id (malloc'd) or NULL. */
+static char *
+s_foreign_post (s_node_t *n, uint8_t fill, const char *title)
+{
+    uint8_t seed [32];
+    memset (seed, fill, sizeof seed);
+    identity_t *who = identity_from_seed (seed);
+    if (!who)
+        return NULL;
+    uint64_t now = hearth_now_ms ();
+    Hearth__MemberInvited inv = HEARTH__MEMBER_INVITED__INIT;
+    inv.invitee.data = (uint8_t *) identity_public_key (who);
+    inv.invitee.len = 32;
+    inv.initial_level = HEARTH__LEVEL__LEVEL_MEMBER;
+    inv.expires_at_ms = now + 86400000;
+    Hearth__Event d = HEARTH__EVENT__INIT;
+    d.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED;
+    d.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_INVITED;
+    d.member_invited = &inv;
+    event_t *ev = NULL;
+    char *id = NULL;
+    char invite [ULID_SIZE] = "";
+    if (eventlog_append_local (n->log, n->id, &d, now, &ev) == 0)
+        snprintf (invite, sizeof invite, "%s", event_id (ev));
+    event_destroy (&ev);
+    Hearth__MemberJoined join = HEARTH__MEMBER_JOINED__INIT;
+    join.invite_event_id = invite;
+    Hearth__Event j = HEARTH__EVENT__INIT;
+    j.type = HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_JOINED;
+    j.payload_case = HEARTH__EVENT__PAYLOAD_MEMBER_JOINED;
+    j.member_joined = &join;
+    Hearth__MarketPostCreated p = HEARTH__MARKET_POST_CREATED__INIT;
+    p.category = HEARTH__CATEGORY__CATEGORY_OFFER;
+    p.title = (char *) title;
+    p.body = (char *) "Not yours.";
+    Hearth__Event c = HEARTH__EVENT__INIT;
+    c.type = HEARTH__EVENT_TYPE__MARKET_POST_CREATED;
+    c.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
+    c.market_post_created = &p;
+    if (*invite && eventlog_append_local (n->log, who, &j, now + 1, NULL) == 0
+    &&  eventlog_append_local (n->log, who, &c, now + 2, &ev) == 0)
+        id = strdup (event_id (ev));
+    event_destroy (&ev);
+    identity_destroy (&who);
+    return id;
+}
+
+/*  POST /post/ID/edit with the form's fields (args stolen; csrf added). */
+static node_page_response_t
+s_edit (s_node_t *n, const char *id, json_t *args, int may_write)
+{
+    char path [96];
+    snprintf (path, sizeof path, "/post/%s/edit", id);
+    if (args && !json_object_get (args, "csrf"))
+        json_object_set_new (args, "csrf", json_string (S_CSRF));
+    return s_req (n, "POST", path, args, NULL, may_write);
+}
+
+/*  The edit form: shown on the author's post (and card) only, filled with
+    the post; a POST sends only what changed (nothing changed writes
+    nothing), can clear tags and place, keeps values and names the field on
+    an error, is one edit when sent twice, and the post and its card then
+    say "edited" with the time and the count. */
+HT_TEST (test_edit_flow)
+{
+    s_node_t n;
+    HT_CHECK_EQ_INT (s_open (&n), 0);
+    char *id = s_post (&n, json_pack ("{s:s, s:s, s:s, s:[s,s], s:{s:f, s:f, s:s}}",
+        "category", "offer", "title", "Drill to lend", "body", "Bosch, with bits.",
+        "tags", "tools", "garden", "location", "lat", 52.52, "lng", 13.405, "label", "Hof 3"));
+    HT_CHECK (id != NULL);
+    if (!id) {
+        s_close (&n);
+        return;
+    }
+    char post_path [96], edit_href [128];
+    snprintf (post_path, sizeof post_path, "/post/%s", id);
+    snprintf (edit_href, sizeof edit_href, "href=\"/post/%s/edit\"", id);
+    node_page_response_t r = s_req (&n, "GET", post_path, NULL, NULL, 1);
+    HT_CHECK (s_has (&r, edit_href) && s_has (&r, ">Edit</a>"));
+    HT_CHECK (!s_has (&r, "class=\"edited\""));
+    s_free (&r);
+    r = s_req (&n, "GET", "/", NULL, NULL, 1);
+    HT_CHECK (s_has (&r, edit_href));
+    s_free (&r);
+
+    /*  The form, filled. */
+    snprintf (edit_href, sizeof edit_href, "/post/%s/edit", id);
+    r = s_req (&n, "GET", edit_href, NULL, NULL, 1);
+    HT_CHECK_EQ_INT (r.status, 200);
+    HT_CHECK (s_has (&r, "action=\"/post/") && s_has (&r, "/edit\">"));
+    HT_CHECK (s_has (&r, "name=\"title\" maxlength=\"200\" required value=\"Drill to lend\""));
+    HT_CHECK (s_has (&r, ">Bosch, with bits.</textarea>"));
+    HT_CHECK (s_has (&r, "name=\"tags\" value=\"tools, garden\""));
+    HT_CHECK (s_has (&r, "name=\"label\" maxlength=\"120\" value=\"Hof 3\""));
+    HT_CHECK (s_has (&r, "value=\"52.520000\"") && s_has (&r, "value=\"13.405000\""));
+    HT_CHECK (s_has (&r, "<option value=\"\" selected>keep the current expiry</option>"));
+    HT_CHECK (s_has (&r, "name=\"csrf\" value=\"" S_CSRF "\""));
+    HT_CHECK (s_has (&r, "name=\"client_id\" value=\"page-"));
+    HT_CHECK (!s_has (&r, "name=\"category\""));
+    s_check_csp_clean (&r);
+    s_free (&r);
+
+    /*  Only the title changed: one update, the rest as it was. */
+    json_t *same = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "title", "Drill to lend",
+                              "body", "Bosch, with bits.", "tags", "tools, garden", "label", "Hof 3",
+                              "lat", "52.520000", "lng", "13.405000", "ttl_seconds", "");
+    json_t *args = json_deep_copy (same);
+    json_object_set_new (args, "title", json_string ("Drill to lend (with case)"));
+    json_object_set_new (args, "client_id", json_string ("page-edit-1"));
+    json_object_set_new (args, "lang", json_string ("de"));
+    r = s_edit (&n, id, args, 1);
+    HT_CHECK_EQ_INT (r.status, 303);
+    char want [128];
+    snprintf (want, sizeof want, "/post/%s?lang=de", id);
+    HT_CHECK_EQ_STR (r.location, want);
+    s_free (&r);
+    json_t *post = s_get (&n, id);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "title")), "Drill to lend (with case)");
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (post, "history")), 1);
+    HT_CHECK_EQ_INT (json_array_size (json_object_get (post, "tags")), 2);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (json_object_get (post, "location"), "label")), "Hof 3");
+    json_decref (post);
+    /*  The same form again (a double tap): the same edit, not a second. */
+    args = json_deep_copy (same);
+    json_object_set_new (args, "title", json_string ("Drill to lend (with case)"));
+    json_object_set_new (args, "client_id", json_string ("page-edit-1"));
+    r = s_edit (&n, id, args, 1);
+    HT_CHECK_EQ_INT (r.status, 303);
+    s_free (&r);
+    /*  Nothing changed: back to the post, nothing written. */
+    args = json_deep_copy (same);
+    json_object_set_new (args, "title", json_string ("Drill to lend (with case)"));
+    r = s_edit (&n, id, args, 1);
+    HT_CHECK_EQ_INT (r.status, 303);
+    s_free (&r);
+    post = s_get (&n, id);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (post, "history")), 1);
+    const char *expires_before = json_string_value (json_object_get (post, "expires_at"));
+    char expires [40];
+    snprintf (expires, sizeof expires, "%s", expires_before? expires_before: "");
+    json_decref (post);
+
+    /*  Clear the tags and the place, choose a new ttl. */
+    r = s_edit (&n, id, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                                   "title", "Drill to lend (with case)", "body", "Bosch, with bits.",
+                                   "tags", " ", "label", "", "lat", "", "lng", "", "ttl_seconds", "86400",
+                                   "client_id", "page-edit-2"), 1);
+    HT_CHECK_EQ_INT (r.status, 303);
+    s_free (&r);
+    post = s_get (&n, id);
+    HT_CHECK_EQ_INT (json_array_size (json_object_get (post, "tags")), 0);
+    HT_CHECK (json_object_get (post, "location") == NULL);
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (post, "history")), 2);
+    HT_CHECK (strcmp (json_string_value (json_object_get (post, "expires_at")), expires) != 0);
+    json_decref (post);
+
+    /*  Status: the post and its card say edited, when, how often. */
+    r = s_req (&n, "GET", post_path, NULL, NULL, 1);
+    HT_CHECK (s_has (&r, "<dt>Edited</dt><dd><time datetime=\""));
+    HT_CHECK (s_has (&r, "class=\"edited\">edited just now \xC2\xB7 2 edits</span>"));
+    s_free (&r);
+    r = s_req (&n, "GET", "/", json_pack ("{s:s}", "lang", "de"), NULL, 1);
+    HT_CHECK (s_has (&r, "class=\"edited\">bearbeitet gerade eben \xC2\xB7 2 \xC3\x84nderungen</span>"));
+    s_free (&r);
+
+    /*  Errors beside the field, values kept, nothing written. */
+    r = s_edit (&n, id, json_pack ("{s:s, s:s, s:s, s:s}", "title", "Kept title", "body", "B",
+                                   "lat", "north", "lng", "13"), 1);
+    HT_CHECK_EQ_INT (r.status, 400);
+    HT_CHECK (s_has (&r, "The changes were not saved."));
+    HT_CHECK (s_has (&r, "<p class=\"err\" id=\"err-5\">Latitude: must be a number</p>"));
+    HT_CHECK (s_has (&r, "value=\"Kept title\"") && s_has (&r, "value=\"north\""));
+    s_free (&r);
+    r = s_edit (&n, id, json_pack ("{s:s, s:s, s:s}", "title", "x", "body", "B", "ttl_seconds", "soon"), 1);
+    HT_CHECK_EQ_INT (r.status, 400);
+    HT_CHECK (s_has (&r, "id=\"err-6\">Visible for: must be a whole number of seconds"));
+    s_free (&r);
+    r = s_edit (&n, id, json_pack ("{s:s, s:s}", "title", "   ", "body", "B"), 1);
+    HT_CHECK_EQ_INT (r.status, 400);
+    HT_CHECK (s_has (&r, "<p class=\"err\" id=\"err-2\">title"));
+    s_free (&r);
+    r = s_edit (&n, id, json_pack ("{s:s, s:s, s:s}", "title", "x", "body", "B", "ttl_seconds", "99999999999"), 1);
+    HT_CHECK_EQ_INT (r.status, 400);
+    HT_CHECK (s_has (&r, "<p class=\"err\" id=\"err-6\">ttl_seconds"));
+    s_free (&r);
+    post = s_get (&n, id);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "title")), "Drill to lend (with case)");
+    HT_CHECK_EQ_INT (json_integer_value (json_object_get (post, "history")), 2);
+    json_decref (post);
+
+    /*  Hostile values go in as text and come out escaped, in the form too. */
+    r = s_edit (&n, id, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
+                                   "title", "\"><script>alert(1)</script>", "body", "</textarea><b>x",
+                                   "tags", "\"onfocus=alert(2)", "label", "'><img src=x onerror=alert(3)>",
+                                   "lat", "1", "lng", "2"), 1);
+    HT_CHECK_EQ_INT (r.status, 303);
+    s_free (&r);
+    r = s_req (&n, "GET", edit_href, NULL, NULL, 1);
+    HT_CHECK_EQ_INT (r.status, 200);
+    HT_CHECK (!s_has (&r, "<script>alert") && !s_has (&r, "<img src=x") && !s_has (&r, "</textarea><b>"));
+    HT_CHECK (s_has (&r, "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+    HT_CHECK (s_has (&r, "&lt;/textarea&gt;&lt;b&gt;x</textarea>"));
+    s_check_csp_clean (&r);
+    s_free (&r);
+    r = s_req (&n, "GET", post_path, NULL, NULL, 1);
+    HT_CHECK (!s_has (&r, "<script>alert") && !s_has (&r, "<img src=x"));
+    s_free (&r);
+
+    /*  Without may_write: 403, nothing written. */
+    r = s_edit (&n, id, json_pack ("{s:s, s:s}", "title", "Sneaky", "body", "B"), 0);
+    HT_CHECK_EQ_INT (r.status, 403);
+    s_free (&r);
+    r = s_edit (&n, id, json_pack ("{s:s, s:s, s:s}", "title", "Sneaky", "body", "B", "csrf", "wrong"), 0);
+    HT_CHECK_EQ_INT (r.status, 403);
+    HT_CHECK (s_has (&r, "security token"));
+    s_free (&r);
+    post = s_get (&n, id);
+    HT_CHECK (strcmp (json_string_value (json_object_get (post, "title")), "Sneaky") != 0);
+    json_decref (post);
+    r = s_req (&n, "PUT", edit_href, NULL, NULL, 1);
+    HT_CHECK_EQ_INT (r.status, 405);
+    s_free (&r);
+    json_decref (same);
+    free (id);
+    s_close (&n);
+}
+
+/*  GET and POST of id's edit form are both refused with status and a page
+    that says text. */
+static void
+s_check_edit_refused (s_node_t *n, const char *id, int status, const char *text)
+{
+    char href [128];
+    snprintf (href, sizeof href, "/post/%s/edit", id);
+    node_page_response_t r = s_req (n, "GET", href, NULL, NULL, 1);
+    HT_CHECK_EQ_INT (r.status, status);
+    HT_CHECK (s_has (&r, text));
+    s_free (&r);
+    r = s_edit (n, id, json_pack ("{s:s, s:s}", "title", "Mine now", "body", "B"), 1);
+    HT_CHECK_EQ_INT (r.status, status);
+    HT_CHECK (s_has (&r, text));
+    s_free (&r);
+}
+
+/*  Another node's post and an expired one cannot be edited: no link, a
+    page that says why on GET and POST; an expired post says who ended it,
+    when and why. */
+HT_TEST (test_edit_refused)
+{
+    s_node_t n;
+    HT_CHECK_EQ_INT (s_open (&n), 0);
+    char *theirs = s_foreign_post (&n, 0x42, "Their ladder");
+    char *mine = s_post (&n, json_pack ("{s:s, s:s, s:s}", "category", "offer", "title", "My saw", "body", "B"));
+    HT_CHECK (theirs != NULL && mine != NULL);
+    if (!theirs || !mine) {
+        free (theirs);
+        free (mine);
+        s_close (&n);
+        return;
+    }
+    char path [128], href [128];
+    snprintf (path, sizeof path, "/post/%s", theirs);
+    snprintf (href, sizeof href, "/post/%s/edit", theirs);
+    node_page_response_t r = s_req (&n, "GET", path, NULL, NULL, 1);
+    HT_CHECK_EQ_INT (r.status, 200);
+    HT_CHECK (s_has (&r, "Their ladder") && !s_has (&r, href));
+    s_free (&r);
+    r = s_req (&n, "GET", "/", NULL, NULL, 1);
+    HT_CHECK (s_has (&r, "Their ladder") && !s_has (&r, href));
+    s_free (&r);
+    s_check_edit_refused (&n, theirs, 403, "Only the node that wrote a post may edit it");
+    json_t *post = s_get (&n, theirs);
+    HT_CHECK_EQ_STR (json_string_value (json_object_get (post, "title")), "Their ladder");
+    json_decref (post);
+
+    /*  Expired: ended by this node, withdrawn. */
+    snprintf (path, sizeof path, "/post/%s/expire", mine);
+    r = s_req (&n, "POST", path, json_pack ("{s:s, s:s}", "csrf", S_CSRF, "reason", "withdrawn"), NULL, 1);
+    HT_CHECK_EQ_INT (r.status, 303);
+    s_free (&r);
+    snprintf (path, sizeof path, "/post/%s", mine);
+    snprintf (href, sizeof href, "/post/%s/edit", mine);
+    r = s_req (&n, "GET", path, NULL, NULL, 1);
+    HT_CHECK (s_has (&r, "This post has expired (withdrawn). <span class=\"expired-by\">Ended by "));
+    HT_CHECK (s_has (&r, "UTC</time></span>"));
+    HT_CHECK (!s_has (&r, href));
+    s_free (&r);
+    r = s_req (&n, "GET", path, json_pack ("{s:s}", "lang", "de"), NULL, 1);
+    HT_CHECK (s_has (&r, "(zur\xC3\xBC" "ckgezogen). <span class=\"expired-by\">Beendet von "));
+    s_free (&r);
+    s_check_edit_refused (&n, mine, 404, "can no longer be edited");
+    r = s_req (&n, "GET", "/post/01ARZ3NDEKTSV4RRFFQ69G5FAV/edit", NULL, NULL, 1);
+    HT_CHECK_EQ_INT (r.status, 404);
+    s_free (&r);
+    r = s_req (&n, "GET", "/post/%3Cb%3E/edit", NULL, NULL, 1);
+    HT_CHECK_EQ_INT (r.status, 404);
+    s_free (&r);
+    free (theirs);
+    free (mine);
+    s_close (&n);
+}
+
+/*  Index of needle in the body, or -1. */
+static long
+s_at (const node_page_response_t *r, const char *needle)
+{
+    const char *p = r->body? strstr (r->body, needle): NULL;
+    return p? (long) (p - r->body): -1;
+}
+
+/*  The near filter on / and /search: only posts within the radius, with
+    their distance; nearest first on request; the filter rides along in
+    "more", the chips, the forms and the language links; bad values are
+    named beside their field (ours and the market's). */
+HT_TEST (test_near)
+{
+    s_node_t n;
+    HT_CHECK_EQ_INT (s_open (&n), 0);
+    char *at = s_post (&n, json_pack ("{s:s, s:s, s:s, s:{s:f, s:f}}", "category", "offer",
+        "title", "Ladder here", "body", "Ladder at the square.", "location", "lat", 52.52, "lng", 13.405));
+    char *munich = s_post (&n, json_pack ("{s:s, s:s, s:s, s:{s:f, s:f}}", "category", "offer",
+        "title", "Ladder far away", "body", "Ladder in Munich.", "location", "lat", 48.137, "lng", 11.575));
+    char *nowhere = s_post (&n, json_pack ("{s:s, s:s, s:s}", "category", "offer",
+        "title", "Ladder somewhere", "body", "Ladder without a place."));
+    char *close = s_post (&n, json_pack ("{s:s, s:s, s:s, s:{s:f, s:f}}", "category", "offer",
+        "title", "Ladder close by", "body", "Ladder a street away.", "location", "lat", 52.53, "lng", 13.41));
+    HT_CHECK (at && munich && nowhere && close);
+
+    json_t *near = json_pack ("{s:s, s:s, s:s}", "near_lat", "52.52", "near_lng", "13,405", "radius_km", "5");
+    node_page_response_t r = s_req (&n, "GET", "/", json_deep_copy (near), NULL, 0);
+    HT_CHECK_EQ_INT (r.status, 200);
+    HT_CHECK (s_has (&r, "Ladder here") && s_has (&r, "Ladder close by"));
+    HT_CHECK (!s_has (&r, "Ladder far away") && !s_has (&r, "Ladder somewhere"));
+    HT_CHECK (s_has (&r, "class=\"dist\">0.0 km away</span>") && s_has (&r, "class=\"dist\">1.2 km away</span>"));
+    HT_CHECK (s_at (&r, "Ladder close by") < s_at (&r, "Ladder here"));           /* newest first */
+    HT_CHECK (s_has (&r, "id=\"near_lat\" name=\"near_lat\" maxlength=\"24\" inputmode=\"decimal\" value=\"52.52\""));
+    HT_CHECK (s_has (&r, "<option value=\"newest\" selected>newest first</option>"));
+    /*  The chips and the search box keep the place. */
+    HT_CHECK (s_has (&r, "href=\"/?category=offer&amp;near_lat=52.52&amp;near_lng=13%2C405&amp;radius_km=5\""));
+    HT_CHECK (s_has (&r, "<input type=\"hidden\" name=\"near_lat\" value=\"52.52\">"));
+    HT_CHECK (s_has (&r, "\">\xC3\x97 anywhere</a>"));
+    s_check_csp_clean (&r);
+    s_free (&r);
+    /*  Nearest first. */
+    json_t *args = json_deep_copy (near);
+    json_object_set_new (args, "order", json_string ("distance"));
+    r = s_req (&n, "GET", "/", args, NULL, 0);
+    HT_CHECK (s_at (&r, "Ladder here") >= 0 && s_at (&r, "Ladder here") < s_at (&r, "Ladder close by"));
+    HT_CHECK (s_has (&r, "<option value=\"distance\" selected>nearest first</option>"));
+    s_free (&r);
+    /*  "More" carries the filter and the order; the language links too. */
+    args = json_deep_copy (near);
+    json_object_set_new (args, "order", json_string ("distance"));
+    json_object_set_new (args, "limit", json_string ("1"));
+    json_object_set_new (args, "lang", json_string ("de"));
+    r = s_req (&n, "GET", "/", args, NULL, 0);
+    HT_CHECK (s_has (&r, "Ladder here") && !s_has (&r, "Ladder close by"));
+    HT_CHECK (s_has (&r, "class=\"more\" href=\"/?limit=51&amp;near_lat=52.52&amp;near_lng=13%2C405"
+                         "&amp;radius_km=5&amp;order=distance&amp;lang=de\""));
+    HT_CHECK (s_has (&r, "hreflang=\"en\" href=\"/?near_lat=52.52&amp;near_lng=13%2C405&amp;radius_km=5"
+                         "&amp;order=distance&amp;lang=en\""));
+    HT_CHECK (s_has (&r, "0,0 km entfernt") && s_has (&r, "In der N\xC3\xA4he von"));
+    s_free (&r);
+    /*  Search with the place. */
+    args = json_deep_copy (near);
+    json_object_set_new (args, "q", json_string ("ladder"));
+    json_object_set_new (args, "order", json_string ("distance"));
+    r = s_req (&n, "GET", "/search", args, NULL, 0);
+    HT_CHECK_EQ_INT (r.status, 200);
+    HT_CHECK (s_has (&r, "Ladder here") && s_has (&r, "Ladder close by"));
+    HT_CHECK (!s_has (&r, "Ladder far away") && !s_has (&r, "Ladder somewhere"));
+    HT_CHECK (s_at (&r, "Ladder here") < s_at (&r, "Ladder close by"));
+    HT_CHECK (s_has (&r, "<input type=\"hidden\" name=\"q\" value=\"ladder\">"));
+    s_free (&r);
+    r = s_req (&n, "GET", "/search", json_pack ("{s:s}", "q", "ladder"), NULL, 0);
+    HT_CHECK (s_has (&r, "Ladder far away") && s_has (&r, "Ladder somewhere") && !s_has (&r, "km away"));
+    s_free (&r);
+
+    /*  Bad values: ours, then the market's; named beside the field, kept, escaped. */
+    static const struct { const char *lat, *lng, *radius, *err; } bad [] = {
+        { "north", "13.4", "5", "id=\"err-7\">Latitude: must be a number" },
+        { "52.5", "", "5", "id=\"err-8\">Longitude: must be a number" },
+        { "52.5", "13.4", "0", "id=\"err-9\">Radius, km: must be a number of kilometres greater than 0" },
+        { "52.5", "13.4", "", "id=\"err-9\">Radius, km:" },
+        { "91", "13.4", "5", "id=\"err-7\">location_filter.center.lat must be within -90..90" },
+        { "52.5", "200", "5", "id=\"err-8\">location_filter.center.lng must be within -180..180" },
+        { "52.5", "13.4", "99999", "id=\"err-9\">location_filter.radius_km must be greater than 0" },
+        { "\"><script>alert(1)</script>", "13.4", "5", "id=\"err-7\">Latitude: must be a number" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
+        for (int search = 0; search < 2; search++) {
+            args = json_pack ("{s:s, s:s, s:s}", "near_lat", bad [i].lat, "near_lng", bad [i].lng,
+                              "radius_km", bad [i].radius);
+            if (search)
+                json_object_set_new (args, "q", json_string ("ladder"));
+            r = s_req (&n, "GET", search? "/search": "/", args, NULL, 0);
+            HT_CHECK_EQ_INT (r.status, 400);
+            HT_CHECK (s_has (&r, bad [i].err));
+            HT_CHECK (s_has (&r, "The place filter was not applied."));
+            HT_CHECK (!s_has (&r, "Ladder here"));
+            HT_CHECK (!s_has (&r, "<script>alert"));
+            if (!s_has (&r, bad [i].err))
+                fprintf (stderr, "near case %zu (%s): %s\n", i, search? "search": "/", r.body);
+            s_free (&r);
+        }
+    json_decref (near);
+    free (at);
+    free (munich);
+    free (nowhere);
+    free (close);
+    s_close (&n);
+}
+
 /*  Random paths, methods, arguments and headers (seeded; HEARTH_TEST_SEED
     replays one): every request gets an answer, valid UTF-8 (checked in
     s_req), no markup of the request's in it, and nothing is written
@@ -609,7 +1026,8 @@ HT_TEST (test_random_requests)
                                           "/post/x/expire", "/%", "" };
     static const char *const methods [] = { "GET", "HEAD", "POST", "PUT", "" };
     static const char *const keys [] = { "category", "tag", "limit", "q", "lang", "title", "body", "tags",
-                                         "lat", "lng", "label", "ttl_seconds", "client_id", "csrf", "reason" };
+                                         "lat", "lng", "label", "ttl_seconds", "client_id", "csrf", "reason",
+                                         "near_lat", "near_lng", "radius_km", "order" };
     static const char alphabet [] = "<>\"'&=;,/%? abcXYZ019.-\xc3\xa4\xff\x80";
     for (int i = 0; i < 1500; i++) {
         char path [96], value [64];
@@ -619,7 +1037,8 @@ HT_TEST (test_random_requests)
             value [k] = alphabet [ht_splitmix64 (&rng) % (sizeof alphabet - 1)];
         value [len] = '\0';
         if (strcmp (base, "/post/") == 0 && ht_splitmix64 (&rng) % 2)
-            snprintf (path, sizeof path, "/post/%s%s", id, ht_splitmix64 (&rng) % 2? "/expire": "");
+            snprintf (path, sizeof path, "/post/%s%s", id,
+                      (const char *[]) { "", "/expire", "/edit" } [ht_splitmix64 (&rng) % 3]);
         else
             snprintf (path, sizeof path, "%s%s", base, ht_splitmix64 (&rng) % 4? "": value);
         json_t *args = json_object ();
@@ -691,6 +1110,9 @@ main (void)
     HT_RUN (test_forbidden);
     HT_RUN (test_post_form_and_expire);
     HT_RUN (test_login);
+    HT_RUN (test_edit_flow);
+    HT_RUN (test_edit_refused);
+    HT_RUN (test_near);
     HT_RUN (test_random_requests);
     return ht_summary ();
 }

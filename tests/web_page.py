@@ -5,8 +5,10 @@ of two connected nodes (tests/web_page.sh starts them).
 Speaks the W3C WebDriver protocol to chromedriver over HTTP with the Python
 standard library only (urllib + json). The scenario, as a person would do it:
 open node A's page, post through the form (first with a mistake the page must
-name), see the post on node B's page, search for it on B, expire it on A, see
-it gone on B; the German page; the node view. Screenshots at phone size
+name), see the post on node B's page, search for it on B, edit it on A through
+the edit form and see the new title on B, filter B's list by a place ("Near":
+nearest first, a place far away, a bad radius), expire it on A, see it gone on
+B; the German page; the node view. Screenshots at phone size
 (390x844) and desktop size go to --out. Every wait is a poll with a deadline.
 
     web_page.py --a URL_A --b URL_B --out DIR [--chromedriver PATH]
@@ -243,7 +245,59 @@ def scenario(d, a, b, out, deadline):
     d.go(b + "/post/" + post_id)
     check(title in d.text("h1") and not d.find_all("form.expire"), "B shows the post without an expire button")
 
+    # Edit it on A through the form (the title; the rest as it was), and see
+    # the new title on B's page.
+    d.size(PHONE)
+    d.go(a + "/post/" + post_id)
+    d.click("a.edit")
+    wait_for("the edit form", lambda: d.find_all("form.edit-form"), deadline)
+    check(d.s("GET", "/element/%s/property/value" % d.find("#title")) == title, "the edit form holds the title")
+    check(d.s("GET", "/element/%s/property/value" % d.find("#label")) == "Hof 3", "the edit form holds the place")
+    new_title = "Ladder (3 m) to lend %s" % word
+    d.type("#title", new_title)
+    shot("a-edit-form", PHONE)
+    check(no_horizontal_scroll(), "no horizontal scroll on the edit form at 390 px")
+    d.click("form.edit-form button[type=submit]")
+    wait_for("the redirect to the edited post",
+             lambda: "/edit" not in d.url() and d.find_all("h1") and d.text("h1") == new_title, deadline)
+    check("edited" in d.text("main") and "1 edit" in d.text("main"), "A's post page says it was edited once")
+    title = new_title
+
+    def b_edited():
+        d.go(b + "/")
+        return new_title in d.text("main")
+    wait_for("the new title on B's page", b_edited, deadline)
+    check("edited" in d.text("main"), "B's card says the post was edited")
+
+    # Near me on B: the form's "Near" fields, nearest first; a place far away
+    # leaves the post out.
+    check(not d.find_all("details.near[open]"), "the Near form is folded away until used")
+    d.click("details.near summary")
+    d.type("#near_lat", "52.521")
+    d.type("#near_lng", "13.41")
+    d.type("#radius_km", "5")
+    d.click("#order option[value=distance]")
+    d.click("form.near button[type=submit]")
+    wait_for("the near-filtered list", lambda: "near_lat=" in d.url(), deadline)
+    check(title in d.text("main") and d.find_all("span.dist"), "B lists the post with its distance")
+    check("km away" in d.text("span.dist"), "the distance reads in km")
+    d.script("document.querySelector('details.near').scrollIntoView()")
+    shot("b-near", PHONE)
+    check(no_horizontal_scroll(), "no horizontal scroll on the near list at 390 px")
+    more = [e for e in d.find_all("nav.chips a")]
+    check(more and "near_lat" in d.s("GET", "/element/%s/attribute/href" % more[1]), "the chips keep the place")
+    d.type("#near_lat", "48.137")
+    d.type("#near_lng", "11.575")
+    d.click("form.near button[type=submit]")
+    wait_for("the list near Munich", lambda: "near_lat=48.137" in d.url(), deadline)
+    check(title not in d.text("main"), "a place far away leaves the post out")
+    d.type("#radius_km", "-1")
+    d.click("form.near button[type=submit]")
+    wait_for("the radius error", lambda: d.find_all(".field.bad #radius_km"), deadline)
+    check("greater than 0" in d.text("form.near"), "a bad radius is named beside its field")
+
     # Expire it on A.
+    d.size(DESKTOP)
     d.go(a + "/post/" + post_id)
     d.click("form.expire option[value=fulfilled]")
     d.click("form.expire button[type=submit]")

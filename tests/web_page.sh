@@ -2,7 +2,8 @@
 # web_page.sh — the marketplace page in a real headless Chromium: two
 # connected nodes with HTTP listeners on free ports; tests/web_page.py opens
 # node A's page, posts through the form (a mistake first), sees the post on
-# node B's page, searches for it on B, expires it on A and sees it gone on B,
+# node B's page, searches for it on B, edits it on A and sees the new title on
+# B, filters B's list by a place, expires it on A and sees it gone on B,
 # then the German page and the node view; then B stops trusting loopback and
 # the browser must log in with B's token before its form may post. Screenshots (phone 390x844 and
 # desktop) are written to the test's work dir and copied to
