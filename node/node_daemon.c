@@ -184,8 +184,9 @@ s_send_reply (s_reply_to_t *to, char *reply)
 
 /*  A deferred reply (node_bus_send_fn). */
 static void
-s_send_later (void *arg, char *reply)
+s_send_later (void *arg, int result, char *reply)
 {
+    (void) result;
     s_reply_to_t *to = (s_reply_to_t *) arg;
     s_send_reply (to, reply);
     free (to);
@@ -947,14 +948,16 @@ node_daemon_destroy (node_daemon_t **self_p)
     if (!self_p || !*self_p)
         return;
     node_daemon_t *self = *self_p;
+    /*  The listener leaves the loop and closes its connections before the
+        parts its handlers use go away; its requests waiting for a search
+        are answered 503 (shutting down) and their records cancelled, so
+        the embedding side's late answers below only free them. */
+    node_http_destroy (&self->http);
     /*  Waiting searches and embed.text calls are answered while the mesh
         and the control socket still stand, then the workers stop. */
     if (self->bus)
         node_bus_set_embed (self->bus, NULL);
     node_embed_destroy (&self->embed);
-    /*  The listener leaves the loop and closes its connections before the
-        parts its handlers use go away. */
-    node_http_destroy (&self->http);
     node_page_destroy (&self->page);
     /*  The mesh leaves the loop and removes the log's accept hook first. */
     if (self->bus)

@@ -1,7 +1,9 @@
 /*  node_http.h — the node's HTTP listener (libmicrohttpd): the marketplace
     page (node_page.h), /metrics, /health, /ready and a JSON API under
-    /api/v1/ onto the control socket's handlers (node_bus_handle_call), with
-    the same error bodies and codes (docs/http.md).
+    /api/v1/ onto the control socket's handlers (node_bus_handle_call_async:
+    a search waits for its query embedding as on the control socket, its
+    connection suspended), with the same error bodies and codes
+    (docs/http.md).
 
     It shares the daemon's zloop (docs/decisions/0029-http-shares-the-loop.md):
     libmicrohttpd runs without threads of its own, in external epoll mode;
@@ -51,6 +53,14 @@ extern "C" {
 #define NODE_HTTP_RATE_BURST         100
 /*  Client addresses whose rate is remembered (node_ratelimit.h). */
 #define NODE_HTTP_RATE_CLIENTS       1024
+/*  API requests waiting at once for a deferred answer (market.search for
+    its query embedding, each within search/embed_timeout_ms), their
+    connections suspended; one more gets 503 (capacity_exceeded) with
+    Retry-After NODE_HTTP_BUSY_RETRY_S. Below NODE_HTTP_MAX_PER_ADDRESS and
+    NODE_EMBED_MAX_PENDING: one client cannot hold every search slot of
+    the node, and every waiting search gets its embedding try. */
+#define NODE_HTTP_MAX_WAITING        16
+#define NODE_HTTP_BUSY_RETRY_S       1
 /*  The write token: random bytes (hex in the file), the file's name in
     the data dir, and the cookie that may carry it. */
 #define NODE_HTTP_TOKEN_BYTES        32
