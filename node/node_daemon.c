@@ -52,6 +52,8 @@ struct _node_daemon_t {
     int            sweep_timer;         /* zloop timer id of the sweeper, -1 = none */
     node_daemon_reload_fn *reload;      /* SIGHUP's config builder, may be NULL */
     void          *reload_arg;          /* borrowed */
+    node_daemon_notify_fn *notify;      /* told around a reload, may be NULL */
+    void          *notify_arg;          /* borrowed */
     char           control_endpoint [NODE_CONFIG_PATH_MAX];
     char           stats_endpoint [NODE_CONFIG_PATH_MAX];
 };
@@ -844,8 +846,17 @@ node_daemon_apply_config (node_daemon_t *self, const node_config_t *fresh)
 }
 
 void
+node_daemon_set_notify (node_daemon_t *self, node_daemon_notify_fn *fn, void *arg)
+{
+    self->notify = fn;
+    self->notify_arg = arg;
+}
+
+void
 node_daemon_reload (node_daemon_t *self)
 {
+    if (self->notify)
+        self->notify (self->notify_arg, 1);
     /*  Reopen first, so every line of the reload is in the new file. */
     int reopened = hearth_log_reopen ();
     int saved = errno;
@@ -866,6 +877,8 @@ node_daemon_reload (node_daemon_t *self)
         free (fresh);
     }
     market_search_reload (self->market, hearth_now_ms ());
+    if (self->notify)
+        self->notify (self->notify_arg, 0);
 }
 
 int
