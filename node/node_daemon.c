@@ -86,7 +86,8 @@ s_open_http (node_daemon_t *self, char **message)
     if (!self->page)
         return HEARTH_ENOMEM;
     int rc = HEARTH_OK;
-    self->http = node_http_new (cfg->http_listen, cfg->http_trust_loopback, token, self->loop,
+    self->http = node_http_new (cfg->http_listen, cfg->http_trust_loopback, cfg->http_hosts,
+                                token, self->loop,
                                 self->bus, self->page, self->stats, s_http_ready, self, &rc, message);
     if (!self->http)
         return rc;
@@ -822,6 +823,7 @@ node_daemon_apply_config (node_daemon_t *self, const node_config_t *fresh)
         { "--refused-max", fresh->refused_max != cur->refused_max },
         { "http/listen", strcmp (fresh->http_listen, cur->http_listen) != 0 },
         { "http/trust_loopback", fresh->http_trust_loopback != cur->http_trust_loopback },
+        { "http/hosts", strcmp (fresh->http_hosts, cur->http_hosts) != 0 },
         { "search/embed_url", strcmp (fresh->embed_url, cur->embed_url) != 0 },
         { "search/embed_model", strcmp (fresh->embed_model, cur->embed_model) != 0 },
         { "search/embed_timeout_ms", fresh->embed_timeout_ms != cur->embed_timeout_ms },

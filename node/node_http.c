@@ -77,6 +77,7 @@ struct _node_http_t {
     int                polling;         /* 1 while the poller is registered */
     int                timer_id;        /* one-shot MHD_get_timeout timer; -1 = none */
     int                trust_loopback;
+    char              *hosts;           /* owned: http/hosts, "" = none */
     uint16_t           port;            /* bound */
     char               url [NODE_HTTP_HOST_MAX + 16];
     char               token [NODE_HTTP_TOKEN_BYTES * 2 + 1];   /* hex */
@@ -468,10 +469,10 @@ s_begin (node_http_t *self, struct MHD_Connection *connection, s_request_t *req,
                          MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     }
     const char *host = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (!node_http_host_allowed (host, self->port))
+    if (!node_http_host_allowed (host, self->port, self->hosts))
         return s_refuse (self, connection, req, MHD_HTTP_MISDIRECTED_REQUEST, NODE_STATS_HTTP_HOST,
-                         HEARTH_EUNAUTHORIZED, "Host must be localhost or this listener's IP "
-                         "address with its port (docs/http.md)", NULL, NULL);
+                         HEARTH_EUNAUTHORIZED, "Host must be localhost, this listener's IP "
+                         "address with its port, or a name of http/hosts (docs/http.md)", NULL, NULL);
     int is_post = strcmp (method, "POST") == 0;
     int is_get = strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0;
     if ((!is_post && !is_get) || (req->kind == S_PLAIN && !is_get))
@@ -1013,7 +1014,7 @@ s_listen (const node_http_address_t *address, const char *listen_text, uint16_t 
 }
 
 node_http_t *
-node_http_new (const char *listen, int trust_loopback, const char *token_path,
+node_http_new (const char *listen, int trust_loopback, const char *hosts, const char *token_path,
                zloop_t *loop, node_bus_t *bus, node_page_t *page, node_stats_t *stats,
                node_http_ready_fn *ready, void *ready_arg, int *err, char **message)
 {
@@ -1042,6 +1043,7 @@ node_http_new (const char *listen, int trust_loopback, const char *token_path,
     self->ready = ready;
     self->ready_arg = ready_arg;
     self->trust_loopback = trust_loopback;
+    self->hosts = strdup (hosts? hosts: "");
     self->timer_id = -1;
     self->epoll_fd = -1;
     /*  The CSRF token: an HMAC under a secret of this process. */
@@ -1051,7 +1053,7 @@ node_http_new (const char *listen, int trust_loopback, const char *token_path,
     sodium_bin2hex (self->csrf, sizeof self->csrf, mac, sizeof mac);
     sodium_memzero (secret, sizeof secret);
     self->rate = node_ratelimit_new (NODE_HTTP_RATE_PER_S, NODE_HTTP_RATE_BURST, NODE_HTTP_RATE_CLIENTS);
-    if (!self->rate) {
+    if (!self->rate || !self->hosts) {
         *err = HEARTH_ENOMEM;
         node_http_destroy (&self);
         return NULL;
@@ -1145,6 +1147,7 @@ node_http_destroy (node_http_t **self_p)
     if (self->mhd)
         MHD_stop_daemon (self->mhd);
     node_ratelimit_destroy (&self->rate);
+    free (self->hosts);
     sodium_memzero (self->token, sizeof self->token);
     free (self);
     *self_p = NULL;

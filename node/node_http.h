@@ -12,8 +12,9 @@
     that owns the event log, the market and the mesh.
 
     Guards (every refusal is counted in node_stats, hearth_http_refused_total):
-      - Host must be localhost or an IP literal with the listener's port
-        (421 otherwise): a DNS-rebinding page cannot reach the listener.
+      - Host must be localhost or an IP literal with the listener's port,
+        or a name of http/hosts (421 otherwise): a DNS-rebinding page
+        cannot reach the listener.
       - Writes (POST) need a loopback client (unless trust_loopback is
         off) or the token of DIR/http.token, as "Authorization: Bearer
         TOKEN" or the cookie hearth_token; Origin and Sec-Fetch-Site, when
@@ -74,12 +75,15 @@ typedef int (node_http_ready_fn) (void *arg, const char **reason);
 typedef struct _node_http_t node_http_t;
 
 /*  Listen on `listen` ("HOST:PORT", node_config_set_http; port 0 = any
-    free port) and serve on loop. token_path: the write token file,
+    free port) and serve on loop. hosts: more Host names to accept
+    (http/hosts, node_http_host_allowed; NULL or "" = none; copied).
+    token_path: the write token file,
     created (0600) when missing, refused when group or others may read
     it. All pointers are borrowed and must outlive the listener. NULL on
     failure with *err and *message (malloc'd, caller frees) naming the
     address and the flag to change it. */
-node_http_t *node_http_new (const char *listen, int trust_loopback, const char *token_path,
+node_http_t *node_http_new (const char *listen, int trust_loopback, const char *hosts,
+                            const char *token_path,
                             zloop_t *loop, node_bus_t *bus, node_page_t *page,
                             node_stats_t *stats, node_http_ready_fn *ready, void *ready_arg,
                             int *err, char **message);
