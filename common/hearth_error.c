@@ -40,6 +40,7 @@ static const s_error_row_t s_rows [] = {
     { HEARTH_EEXISTS,       "EEXISTS",      "bad_request",       "already exists" },
     { HEARTH_ELOCKED,       "ELOCKED",      "internal_error",    "data dir is in use by another process" },
     { HEARTH_ENOSPC,        "ENOSPC",       "capacity_exceeded", "disk full: no space left for the data dir" },
+    { HEARTH_ESHUTDOWN,     "ESHUTDOWN",    "partition",         "the node is shutting down; retry when it is back" },
 };
 
 static const s_error_row_t *

@@ -39,7 +39,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     char *text = (char *) malloc (size + 1);
     memcpy (text, data, size);
     text [size] = 0;
-    (void) node_http_host_allowed (text, 7480);
+    (void) node_http_host_allowed (text, 7480, NULL);
+    (void) node_http_host_allowed (text, 7480, "hearth.local, markt.example.org");
+    (void) node_http_host_allowed ("hearth.local:7480", 7480, text);
+    char *hosts_message = NULL;
+    if (node_http_hosts_check (text, &hosts_message) != HEARTH_OK)
+        FUZZ_CHECK (hosts_message != NULL);
+    free (hosts_message);
     (void) node_http_origin_allowed (text, "127.0.0.1:7480", NULL);
     (void) node_http_origin_allowed ("http://127.0.0.1:7480", text, text);
     (void) node_http_is_json (text);

@@ -278,7 +278,7 @@ hearthctl_cmd_id (hearthctl_t *ctl, int argc, char **argv)
         }
         /*  "address" is the peer address of the running node, if one
             answers at once (a stopped node has none). */
-        json_t *address = NULL, *reply = NULL;
+        json_t *address = NULL, *http_url = NULL, *reply = NULL;
         char control [NODE_CONFIG_PATH_MAX];
         node_client_t *client = NULL;
         if (node_config_control_endpoint (ctl->data_dir, control, sizeof control) == HEARTH_OK)
@@ -286,23 +286,28 @@ hearthctl_cmd_id (hearthctl_t *ctl, int argc, char **argv)
         if (client && node_client_call (client, "node.id", NULL, &reply) == HEARTH_OK) {
             json_t *node_id = json_object_get (json_object_get (reply, "output"), "node_id");
             if (json_is_string (node_id)
-            &&  strcmp (json_string_value (node_id), identity_node_id (identity)) == 0)
+            &&  strcmp (json_string_value (node_id), identity_node_id (identity)) == 0) {
                 address = json_incref (json_object_get (json_object_get (reply, "output"), "address"));
+                http_url = json_incref (json_object_get (json_object_get (reply, "output"), "http_url"));
+            }
         }
         node_client_destroy (&client);
         json_decref (reply);
-        out = json_pack ("{s:s, s:s, s:o}", "node_id", identity_node_id (identity),
+        out = json_pack ("{s:s, s:s, s:o, s:o}", "node_id", identity_node_id (identity),
                          "short_id", identity_short_id (identity),
-                         "address", address? address: json_null ());
+                         "address", address? address: json_null (),
+                         "http_url", http_url? http_url: json_null ());
         identity_destroy (&identity);
     }
     if (ctl->json) {
-        /*  Exactly {"node_id","short_id","address"} (docs/cli.md). */
-        json_t *shape = json_pack ("{s:O, s:O, s:O}",
+        /*  Exactly {"node_id","short_id","address","http_url"} (docs/cli.md). */
+        json_t *shape = json_pack ("{s:O, s:O, s:O, s:O}",
                                    "node_id", json_object_get (out, "node_id"),
                                    "short_id", json_object_get (out, "short_id"),
                                    "address", json_object_get (out, "address")?
-                                       json_object_get (out, "address"): json_null ());
+                                       json_object_get (out, "address"): json_null (),
+                                   "http_url", json_object_get (out, "http_url")?
+                                       json_object_get (out, "http_url"): json_null ());
         hearthctl_print_json (shape? shape: out);
         json_decref (shape);
     }

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include "hearth_error.h"
@@ -227,6 +228,25 @@ s_reload (void *arg, node_config_t *cfg, char **message)
     return s_build_config ((const s_flags_t *) arg, cfg, message);
 }
 
+/*  node_daemon_notify_fn: systemd's reload protocol (Type=notify): RELOADING=1
+    with the CLOCK_MONOTONIC time in microseconds (systemd 253 and later
+    want it to tell this reload from an earlier one; older ones ignore it),
+    then READY=1 when the node serves again. No-ops without $NOTIFY_SOCKET. */
+static void
+s_notify (void *arg, int reloading)
+{
+    const s_flags_t *flags = (const s_flags_t *) arg;
+    if (reloading) {
+        struct timespec now;
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        sd_notifyf (0, "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
+                    (unsigned long long) now.tv_sec * 1000000ULL
+                    + (unsigned long long) now.tv_nsec / 1000ULL);
+    }
+    else
+        sd_notifyf (0, "READY=1\nSTATUS=serving %s", flags->absolute);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -359,6 +379,7 @@ main (int argc, char *argv [])
         return 1;
     }
     node_daemon_set_reload (daemon, s_reload, &flags);
+    node_daemon_set_notify (daemon, s_notify, &flags);
     /*  Nobody to dial: a lone node, unless others dial it. */
     if (cfg.n_peers == 0 && !cfg.discovery) {
         if (cfg.listen [0])

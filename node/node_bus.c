@@ -826,24 +826,6 @@ s_reply (node_bus_t *self, const char *label, int64_t start_us, int rc, const js
     return node_control_reply_error (rc, message);
 }
 
-char *
-node_bus_handle_call (node_bus_t *self, const char *capability, const json_t *input, int *result)
-{
-    int64_t start_us = zclock_usecs ();
-    json_t *output = NULL;
-    char *message = NULL;
-    int rc = node_bus_call (self, capability, input, &output, &message);
-    if (rc == HEARTH_OK && !json_is_object (output))
-        rc = HEARTH_ENOMEM;
-    /*  Unknown names are counted as the control socket counts them. */
-    char *reply = s_reply (self, node_stats_capability_known (capability)? capability
-                                 : NODE_STATS_CAP_UNKNOWN, start_us, rc, output, message);
-    json_decref (output);
-    free (message);
-    *result = rc;
-    return reply;
-}
-
 /*  A request answered later (market.search waiting for its embedding). */
 typedef struct {
     node_bus_t       *bus;
@@ -856,9 +838,70 @@ static void
 s_later_done (void *arg, int rc, const json_t *output, const char *message)
 {
     s_later_t *later = (s_later_t *) arg;
+    if (rc == HEARTH_OK && !json_is_object (output))
+        rc = HEARTH_ENOMEM;
     char *reply = s_reply (later->bus, "market.search", later->start_us, rc, output, message);
-    later->send (later->send_arg, reply);
+    later->send (later->send_arg, rc, reply);
     free (later);
+}
+
+int
+node_bus_call_defers (node_bus_t *self, const char *capability)
+{
+    return self->embed && strcmp (capability, "market.search") == 0;
+}
+
+/*  One parsed call, deferred when it waits and send is given (then
+    *deferred is 1 and nothing else is set), else answered into *output or
+    *message with the result returned. */
+static int
+s_call (node_bus_t *self, const char *capability, const json_t *input, int64_t start_us,
+        node_bus_send_fn *send, void *send_arg, int *deferred, json_t **output, char **message)
+{
+    *deferred = 0;
+    s_later_t *later = NULL;
+    if (send && node_bus_call_defers (self, capability)
+    &&  (later = (s_later_t *) calloc (1, sizeof *later))) {
+        *later = (s_later_t) { self, start_us, send, send_arg };
+        int rc = node_embed_search (self->embed, input, s_later_done, later, output, message);
+        if (rc == NODE_EMBED_DEFERRED) {
+            *deferred = 1;
+            return HEARTH_OK;
+        }
+        free (later);
+        return rc;
+    }
+    return node_bus_call (self, capability, input, output, message);
+}
+
+char *
+node_bus_handle_call_async (node_bus_t *self, const char *capability, const json_t *input,
+                            node_bus_send_fn *send, void *send_arg, int *result, int *deferred)
+{
+    int64_t start_us = zclock_usecs ();
+    json_t *output = NULL;
+    char *message = NULL;
+    int rc = s_call (self, capability, input, start_us, send, send_arg, deferred, &output, &message);
+    if (*deferred) {
+        *result = HEARTH_OK;
+        return NULL;
+    }
+    if (rc == HEARTH_OK && !json_is_object (output))
+        rc = HEARTH_ENOMEM;
+    /*  Unknown names are counted as the control socket counts them. */
+    char *reply = s_reply (self, node_stats_capability_known (capability)? capability
+                                 : NODE_STATS_CAP_UNKNOWN, start_us, rc, output, message);
+    json_decref (output);
+    free (message);
+    *result = rc;
+    return reply;
+}
+
+char *
+node_bus_handle_call (node_bus_t *self, const char *capability, const json_t *input, int *result)
+{
+    int deferred;
+    return node_bus_handle_call_async (self, capability, input, NULL, NULL, result, &deferred);
 }
 
 char *
@@ -874,20 +917,11 @@ node_bus_handle_frame_async (node_bus_t *self, const uint8_t *data, size_t len,
     int rc = node_control_request_parse (data, len, capability, &input, &message);
     if (rc == HEARTH_OK) {
         label = capability;
-        s_later_t *later = NULL;
-        if (send && self->embed && strcmp (capability, "market.search") == 0
-        &&  (later = (s_later_t *) calloc (1, sizeof *later))) {
-            *later = (s_later_t) { self, start_us, send, send_arg };
-            rc = node_embed_search (self->embed, input, s_later_done, later, &output, &message);
-            if (rc == NODE_EMBED_DEFERRED) {
-                *deferred = 1;
-                json_decref (input);
-                return NULL;
-            }
-            free (later);
+        rc = s_call (self, capability, input, start_us, send, send_arg, deferred, &output, &message);
+        if (*deferred) {
+            json_decref (input);
+            return NULL;
         }
-        else
-            rc = node_bus_call (self, capability, input, &output, &message);
     }
     char *reply = s_reply (self, label, start_us, rc, output, message);
     json_decref (input);

@@ -98,9 +98,11 @@ char *node_bus_handle_frame (node_bus_t *self, const uint8_t *data, size_t len);
 typedef struct _node_embed_t node_embed_t;
 void node_bus_set_embed (node_bus_t *self, node_embed_t *embed);
 
-/*  Where a deferred reply goes: send (arg, reply) with the reply text
-    (malloc'd, the callee frees; NULL if out of memory), called once. */
-typedef void (node_bus_send_fn) (void *arg, char *reply);
+/*  Where a deferred reply goes: send (arg, result, reply) with result 0 or
+    the negative hearth_err_t the reply carries and the reply text
+    (malloc'd, the callee frees; NULL if out of memory), called exactly
+    once, never from inside the call that deferred it. */
+typedef void (node_bus_send_fn) (void *arg, int result, char *reply);
 
 /*  node_bus_handle_frame, but a request that waits for other work
     (market.search for its query embedding) is answered later through
@@ -119,9 +121,23 @@ int node_bus_call (node_bus_t *self, const char *capability, const json_t *input
     socket would serve its frame, counted in the stats the same way: the
     reply text (malloc'd, caller frees; NULL on OOM) and *result, 0 or the
     negative hearth_err_t the reply carries. Synchronous: market.search is
-    the lexical search here (the HTTP listener uses it). */
+    the lexical search here. */
 char *node_bus_handle_call (node_bus_t *self, const char *capability, const json_t *input,
                             int *result);
+
+/*  node_bus_handle_call, but a call that waits for other work (market.search
+    for its query embedding, while an embedding side is set) is answered
+    later through send (send_arg): then *deferred is 1 and NULL is returned.
+    Otherwise *deferred is 0 and the reply and *result are returned as
+    node_bus_handle_call does (send is not called). The HTTP listener's
+    path, so the API answers a search as the control socket does. */
+char *node_bus_handle_call_async (node_bus_t *self, const char *capability, const json_t *input,
+                                  node_bus_send_fn *send, void *send_arg, int *result,
+                                  int *deferred);
+
+/*  1 if node_bus_handle_call_async would defer this capability now (so a
+    caller can bound how many of its own requests wait). */
+int node_bus_call_defers (node_bus_t *self, const char *capability);
 
 /*  Fill a stats sample of the node's current figures. */
 void node_bus_stats_sample (node_bus_t *self, node_stats_sample_t *sample);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "hearth_codec.h"
+#include "node_http_rules.h"
 #include "hearth_error.h"
 #include "node_config.h"
 #include "node_http_rules.h"
@@ -244,6 +245,20 @@ s_set_trust_loopback (node_config_t *cfg, const s_key_t *row, const char *value,
     return HEARTH_EINVAL;
 }
 
+_Static_assert (NODE_CONFIG_HTTP_HOSTS_MAX == NODE_HTTP_HOSTS_TEXT_MAX + 1,
+                "http/hosts: the config field holds the longest list node_http_hosts_check accepts");
+
+static int
+s_set_http_hosts (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
+{
+    (void) row;
+    int rc = node_http_hosts_check (value, detail);
+    if (rc != HEARTH_OK)
+        return rc;
+    snprintf (cfg->http_hosts, sizeof cfg->http_hosts, "%s", value);
+    return HEARTH_OK;
+}
+
 static int
 s_set_sync_interval (node_config_t *cfg, const s_key_t *row, const char *value, char **detail)
 {
@@ -377,6 +392,8 @@ static const s_key_t s_keys [] = {
         "page, API, /metrics; HOST:PORT (port 0 = any) or off" }, s_set_http, S_OWN },
     { { "http", "trust_loopback", "on",
         "on | off: loopback clients write without the token" }, s_set_trust_loopback, S_OWN },
+    { { "http", "hosts", "hearth.local",
+        "more Host names the page is served under, comma-separated" }, s_set_http_hosts, S_OWN },
     { { "search", "embed_url", "http://127.0.0.1:8080/v1/embeddings",
         "OpenAI-compatible embeddings endpoint; absent = none" }, s_set_text,
       S_FIELD (embed_url), 0, 0, NULL },

@@ -52,6 +52,8 @@ struct _node_daemon_t {
     int            sweep_timer;         /* zloop timer id of the sweeper, -1 = none */
     node_daemon_reload_fn *reload;      /* SIGHUP's config builder, may be NULL */
     void          *reload_arg;          /* borrowed */
+    node_daemon_notify_fn *notify;      /* told around a reload, may be NULL */
+    void          *notify_arg;          /* borrowed */
     char           control_endpoint [NODE_CONFIG_PATH_MAX];
     char           stats_endpoint [NODE_CONFIG_PATH_MAX];
 };
@@ -84,7 +86,8 @@ s_open_http (node_daemon_t *self, char **message)
     if (!self->page)
         return HEARTH_ENOMEM;
     int rc = HEARTH_OK;
-    self->http = node_http_new (cfg->http_listen, cfg->http_trust_loopback, token, self->loop,
+    self->http = node_http_new (cfg->http_listen, cfg->http_trust_loopback, cfg->http_hosts,
+                                token, self->loop,
                                 self->bus, self->page, self->stats, s_http_ready, self, &rc, message);
     if (!self->http)
         return rc;
@@ -184,8 +187,9 @@ s_send_reply (s_reply_to_t *to, char *reply)
 
 /*  A deferred reply (node_bus_send_fn). */
 static void
-s_send_later (void *arg, char *reply)
+s_send_later (void *arg, int result, char *reply)
 {
+    (void) result;
     s_reply_to_t *to = (s_reply_to_t *) arg;
     s_send_reply (to, reply);
     free (to);
@@ -819,6 +823,7 @@ node_daemon_apply_config (node_daemon_t *self, const node_config_t *fresh)
         { "--refused-max", fresh->refused_max != cur->refused_max },
         { "http/listen", strcmp (fresh->http_listen, cur->http_listen) != 0 },
         { "http/trust_loopback", fresh->http_trust_loopback != cur->http_trust_loopback },
+        { "http/hosts", strcmp (fresh->http_hosts, cur->http_hosts) != 0 },
         { "search/embed_url", strcmp (fresh->embed_url, cur->embed_url) != 0 },
         { "search/embed_model", strcmp (fresh->embed_model, cur->embed_model) != 0 },
         { "search/embed_timeout_ms", fresh->embed_timeout_ms != cur->embed_timeout_ms },
@@ -843,8 +848,17 @@ node_daemon_apply_config (node_daemon_t *self, const node_config_t *fresh)
 }
 
 void
+node_daemon_set_notify (node_daemon_t *self, node_daemon_notify_fn *fn, void *arg)
+{
+    self->notify = fn;
+    self->notify_arg = arg;
+}
+
+void
 node_daemon_reload (node_daemon_t *self)
 {
+    if (self->notify)
+        self->notify (self->notify_arg, 1);
     /*  Reopen first, so every line of the reload is in the new file. */
     int reopened = hearth_log_reopen ();
     int saved = errno;
@@ -865,6 +879,8 @@ node_daemon_reload (node_daemon_t *self)
         free (fresh);
     }
     market_search_reload (self->market, hearth_now_ms ());
+    if (self->notify)
+        self->notify (self->notify_arg, 0);
 }
 
 int
@@ -947,14 +963,16 @@ node_daemon_destroy (node_daemon_t **self_p)
     if (!self_p || !*self_p)
         return;
     node_daemon_t *self = *self_p;
+    /*  The listener leaves the loop and closes its connections before the
+        parts its handlers use go away; its requests waiting for a search
+        are answered 503 (shutting down) and their records cancelled, so
+        the embedding side's late answers below only free them. */
+    node_http_destroy (&self->http);
     /*  Waiting searches and embed.text calls are answered while the mesh
         and the control socket still stand, then the workers stop. */
     if (self->bus)
         node_bus_set_embed (self->bus, NULL);
     node_embed_destroy (&self->embed);
-    /*  The listener leaves the loop and closes its connections before the
-        parts its handlers use go away. */
-    node_http_destroy (&self->http);
     node_page_destroy (&self->page);
     /*  The mesh leaves the loop and removes the log's accept hook first. */
     if (self->bus)

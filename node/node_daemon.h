@@ -61,6 +61,15 @@ typedef int (node_daemon_reload_fn) (void *arg, node_config_t *cfg, char **messa
     only reopens the log and re-reads the synonym file. */
 void node_daemon_set_reload (node_daemon_t *self, node_daemon_reload_fn *fn, void *arg);
 
+/*  Told when a SIGHUP reload starts (reloading 1, before anything is
+    re-read) and when it has ended (reloading 0, the node serves again):
+    hearthd tells systemd (RELOADING=1 / READY=1), so `systemctl reload`
+    waits for the reload to finish. */
+typedef void (node_daemon_notify_fn) (void *arg, int reloading);
+
+/*  Call fn (arg borrowed until destroy) around each reload; NULL = none. */
+void node_daemon_set_notify (node_daemon_t *self, node_daemon_notify_fn *fn, void *arg);
+
 /*  Apply a new config (borrowed) to a running node: log level, format and
     file; market TTLs and sweep interval; snapshot interval; peers added.
     Everything else that changed is logged by key as needing a restart and
@@ -69,7 +78,8 @@ int node_daemon_apply_config (node_daemon_t *self, const node_config_t *cfg);
 
 /*  What SIGHUP does, callable directly (tests): reopen the log file, reload
     the config (a config with an error is refused with one error line; the
-    running config stays), re-read the synonym file. */
+    running config stays), re-read the synonym file; the notify function
+    is called before and after. */
 void node_daemon_reload (node_daemon_t *self);
 
 /*  Serve until SIGINT/SIGTERM. Returns 0 on a clean stop, or a negative

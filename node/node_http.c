@@ -12,6 +12,17 @@
     The request object is made by the URI log callback (so a request that
     libmicrohttpd refuses itself, e.g. headers over the memory limit, is
     still counted when it completes) and freed when the request completes.
+
+    A call the bus defers (market.search waiting for its query embedding,
+    node_bus_handle_call_async) suspends its connection: a waiting record
+    (s_waiting_t) links the bus's later answer to the request. The record
+    belongs to the bus's callback, which frees it when it comes (exactly
+    once, node_bus.h); the listener keeps it in its list while the request
+    waits. When the request or the listener goes first (the client is gone,
+    or shutdown answers 503), the record is cancelled: its pointers are
+    cleared and the late answer only frees the record and the reply text.
+    libmicrohttpd aborts when stopped with a suspended connection, so
+    node_http_destroy resumes every one first (503, ESHUTDOWN).
 */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +57,13 @@ typedef struct {
     uint32_t count;
 } s_address_t;
 
+typedef struct _s_request_t s_request_t;
+typedef struct _s_waiting_t s_waiting_t;
+
+/*  libmicrohttpd runs this often at most in node_http_destroy to send the
+    503s of requests that were waiting (each run is non-blocking). */
+#define S_SHUTDOWN_RUNS 8
+
 struct _node_http_t {
     struct MHD_Daemon *mhd;             /* owned */
     zloop_t           *loop;            /* borrowed */
@@ -59,6 +77,7 @@ struct _node_http_t {
     int                polling;         /* 1 while the poller is registered */
     int                timer_id;        /* one-shot MHD_get_timeout timer; -1 = none */
     int                trust_loopback;
+    char              *hosts;           /* owned: http/hosts, "" = none */
     uint16_t           port;            /* bound */
     char               url [NODE_HTTP_HOST_MAX + 16];
     char               token [NODE_HTTP_TOKEN_BYTES * 2 + 1];   /* hex */
@@ -66,13 +85,27 @@ struct _node_http_t {
     s_address_t        addresses [NODE_HTTP_MAX_CONNECTIONS];   /* live connections per address */
     size_t             n_addresses;
     size_t             connections;
+    s_waiting_t       *waiting;         /* list of requests waiting (records owned by the bus's callbacks) */
+    size_t             n_waiting;
+    int                running;         /* 1 inside MHD_run */
+    int                rerun;           /* run again: a connection was resumed meanwhile */
+};
+
+/*  A request waiting for a deferred answer (see the banner). */
+struct _s_waiting_t {
+    int                    cancelled;   /* 1: the request or the listener is gone;
+                                           the pointers below are NULL */
+    node_http_t           *http;        /* borrowed */
+    struct MHD_Connection *connection;  /* borrowed: suspended */
+    s_request_t           *req;         /* borrowed */
+    s_waiting_t           *prev, *next; /* the listener's list */
 };
 
 /*  Where a request goes: /metrics, /health, /ready; the API; POST /login
     (sets the token cookie); the page. */
 typedef enum { S_PLAIN = 0, S_API, S_LOGIN, S_PAGE } s_kind_t;
 
-typedef struct {
+struct _s_request_t {
     int        handled;         /* the access handler ran */
     int        answered;        /* a response was queued */
     int        too_big;
@@ -83,17 +116,35 @@ typedef struct {
     int        same_origin;     /* Origin / Sec-Fetch-Site allow a write */
     char      *body;            /* owned */
     size_t     len, cap;
-} s_request_t;
+    s_waiting_t *waiting;       /* borrowed: set while suspended */
+    int        deferred;        /* it waited for a deferred answer */
+    int        resumed;         /* the deferred answer is here: reply and result */
+    int        shutdown;        /* resumed by node_http_destroy: answer 503 */
+    int        abandoned;       /* counted: the client was gone */
+    int        result;
+    char      *reply;           /* owned */
+};
 
 /* ---- the loop ----------------------------------------------------------- */
 
 static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
 
-/*  Let MHD work, then re-arm the timer for its next timeout. */
+/*  Let MHD work, then re-arm the timer for its next timeout. A call from
+    inside MHD_run (a deferred answer arriving there) only asks for one
+    more run. */
 static void
 s_run (node_http_t *self)
 {
-    MHD_run (self->mhd);
+    if (self->running) {
+        self->rerun = 1;
+        return;
+    }
+    self->running = 1;
+    do {
+        self->rerun = 0;
+        MHD_run (self->mhd);
+    } while (self->rerun);
+    self->running = 0;
     if (self->timer_id >= 0) {
         zloop_timer_end (self->loop, self->timer_id);
         self->timer_id = -1;
@@ -215,6 +266,75 @@ s_on_connection (void *cls, struct MHD_Connection *connection, void **socket_con
         free (key);
         *socket_context = NULL;
     }
+}
+
+/* ---- requests waiting for a deferred answer ----------------------------- */
+
+static void
+s_waiting_unlink (node_http_t *self, s_waiting_t *waiting)
+{
+    if (waiting->prev)
+        waiting->prev->next = waiting->next;
+    else
+        self->waiting = waiting->next;
+    if (waiting->next)
+        waiting->next->prev = waiting->prev;
+    waiting->prev = waiting->next = NULL;
+    self->n_waiting--;
+    node_stats_http_wait_end (self->stats);
+}
+
+/*  The request stops waiting without the answer: the record stays with
+    the bus's callback, which will only free it. */
+static void
+s_waiting_cancel (node_http_t *self, s_waiting_t *waiting)
+{
+    s_waiting_unlink (self, waiting);
+    if (waiting->req)
+        waiting->req->waiting = NULL;
+    waiting->cancelled = 1;
+    waiting->http = NULL;
+    waiting->connection = NULL;
+    waiting->req = NULL;
+}
+
+/*  1 if the client of a resumed connection hung up while it was suspended
+    (libmicrohttpd does not watch a suspended socket): its end of the
+    stream is at hand (a peek reads 0 bytes) or the socket has failed. */
+static int
+s_client_gone (struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!info)
+        return 0;
+    char byte;
+    ssize_t n = recv (info->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/*  The bus's deferred answer (node_bus_send_fn): hand it to the request
+    and resume its connection, or, cancelled, drop it. Frees the record. */
+static void
+s_on_later (void *arg, int result, char *reply)
+{
+    s_waiting_t *waiting = (s_waiting_t *) arg;
+    if (waiting->cancelled) {
+        free (reply);
+        free (waiting);
+        return;
+    }
+    node_http_t *self = waiting->http;
+    s_request_t *req = waiting->req;
+    struct MHD_Connection *connection = waiting->connection;
+    s_waiting_unlink (self, waiting);
+    free (waiting);
+    req->waiting = NULL;
+    req->resumed = 1;
+    req->result = result;
+    req->reply = reply;
+    MHD_resume_connection (connection);
+    s_run (self);
 }
 
 /* ---- answers ------------------------------------------------------------- */
@@ -349,10 +469,10 @@ s_begin (node_http_t *self, struct MHD_Connection *connection, s_request_t *req,
                          MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     }
     const char *host = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (!node_http_host_allowed (host, self->port))
+    if (!node_http_host_allowed (host, self->port, self->hosts))
         return s_refuse (self, connection, req, MHD_HTTP_MISDIRECTED_REQUEST, NODE_STATS_HTTP_HOST,
-                         HEARTH_EUNAUTHORIZED, "Host must be localhost or this listener's IP "
-                         "address with its port (docs/http.md)", NULL, NULL);
+                         HEARTH_EUNAUTHORIZED, "Host must be localhost, this listener's IP "
+                         "address with its port, or a name of http/hosts (docs/http.md)", NULL, NULL);
     int is_post = strcmp (method, "POST") == 0;
     int is_get = strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0;
     if ((!is_post && !is_get) || (req->kind == S_PLAIN && !is_get))
@@ -515,8 +635,46 @@ s_serve_api (node_http_t *self, struct MHD_Connection *connection, s_request_t *
         }
     }
     int result = HEARTH_OK;
-    char *reply = node_bus_handle_call (self->bus, route->capability, input, &result);
-    json_decref (input);
+    char *reply = NULL;
+    if (node_bus_call_defers (self->bus, route->capability)) {
+        /*  The control socket's path: the search waits for its query
+            embedding with the connection suspended, bounded. */
+        if (self->n_waiting >= NODE_HTTP_MAX_WAITING) {
+            json_decref (input);
+            char seconds [16];
+            snprintf (seconds, sizeof seconds, "%d", NODE_HTTP_BUSY_RETRY_S);
+            return s_refuse (self, connection, req, 503, NODE_STATS_HTTP_BUSY, HEARTH_ECAPACITY,
+                             "too many searches waiting for their embedding; retry in a moment "
+                             "(docs/limits.md)", MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+        }
+        s_waiting_t *waiting = (s_waiting_t *) calloc (1, sizeof *waiting);
+        if (!waiting) {
+            json_decref (input);
+            return MHD_NO;
+        }
+        *waiting = (s_waiting_t) { 0, self, connection, req, NULL, NULL };
+        int deferred = 0;
+        reply = node_bus_handle_call_async (self->bus, route->capability, input, s_on_later,
+                                            waiting, &result, &deferred);
+        json_decref (input);
+        if (deferred) {
+            waiting->next = self->waiting;
+            if (self->waiting)
+                self->waiting->prev = waiting;
+            self->waiting = waiting;
+            self->n_waiting++;
+            req->waiting = waiting;
+            req->deferred = 1;
+            node_stats_http_wait_begin (self->stats);
+            MHD_suspend_connection (connection);
+            return MHD_YES;
+        }
+        free (waiting);
+    }
+    else {
+        reply = node_bus_handle_call (self->bus, route->capability, input, &result);
+        json_decref (input);
+    }
     if (!reply)
         return MHD_NO;
     return s_answer (self, connection, req, node_http_status_of (result), "application/json",
@@ -640,6 +798,29 @@ s_on_request (void *cls, struct MHD_Connection *connection, const char *url, con
         req->handled = 1;
         return s_begin (self, connection, req, url, method);
     }
+    if (req->waiting) {
+        *upload_data_size = 0;
+        return MHD_YES;             /* suspended: not called until resumed */
+    }
+    if (req->resumed) {
+        req->resumed = 0;
+        if (!req->shutdown && s_client_gone (connection)) {
+            req->abandoned = 1;
+            node_stats_http_abandoned (self->stats);
+            hearth_log_limited (HEARTH_LOG_DEBUG, S_LOG, "http.abandoned",
+                                "a client went away while its search waited");
+            return MHD_NO;          /* close it; nobody reads the answer */
+        }
+        if (req->shutdown)
+            return s_refuse (self, connection, req, 503, NODE_STATS_HTTP_REASONS, HEARTH_ESHUTDOWN,
+                             "the node is shutting down; retry when it is back", NULL, NULL);
+        char *reply = req->reply;
+        req->reply = NULL;
+        if (!reply)
+            return MHD_NO;
+        return s_answer (self, connection, req, node_http_status_of (req->result),
+                         "application/json", reply, strlen (reply), NULL);
+    }
     if (req->answered) {
         *upload_data_size = 0;
         return MHD_YES;
@@ -695,6 +876,15 @@ s_on_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
         if (code == MHD_REQUEST_TERMINATED_COMPLETED_OK)
             node_stats_http_response (self->stats, 400);
     }
+    /*  A request that waited and whose client was gone before its answer
+        went out. The record of one still waiting (libmicrohttpd does not
+        end suspended connections; kept as a guard) is cancelled. */
+    if (req->waiting)
+        s_waiting_cancel (self, req->waiting);
+    if (req->deferred && !req->abandoned && code != MHD_REQUEST_TERMINATED_COMPLETED_OK
+    &&  code != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+        node_stats_http_abandoned (self->stats);
+    free (req->reply);
     free (req->body);
     free (req);
     *con_cls = NULL;
@@ -824,7 +1014,7 @@ s_listen (const node_http_address_t *address, const char *listen_text, uint16_t 
 }
 
 node_http_t *
-node_http_new (const char *listen, int trust_loopback, const char *token_path,
+node_http_new (const char *listen, int trust_loopback, const char *hosts, const char *token_path,
                zloop_t *loop, node_bus_t *bus, node_page_t *page, node_stats_t *stats,
                node_http_ready_fn *ready, void *ready_arg, int *err, char **message)
 {
@@ -853,6 +1043,7 @@ node_http_new (const char *listen, int trust_loopback, const char *token_path,
     self->ready = ready;
     self->ready_arg = ready_arg;
     self->trust_loopback = trust_loopback;
+    self->hosts = strdup (hosts? hosts: "");
     self->timer_id = -1;
     self->epoll_fd = -1;
     /*  The CSRF token: an HMAC under a secret of this process. */
@@ -862,7 +1053,7 @@ node_http_new (const char *listen, int trust_loopback, const char *token_path,
     sodium_bin2hex (self->csrf, sizeof self->csrf, mac, sizeof mac);
     sodium_memzero (secret, sizeof secret);
     self->rate = node_ratelimit_new (NODE_HTTP_RATE_PER_S, NODE_HTTP_RATE_BURST, NODE_HTTP_RATE_CLIENTS);
-    if (!self->rate) {
+    if (!self->rate || !self->hosts) {
         *err = HEARTH_ENOMEM;
         node_http_destroy (&self);
         return NULL;
@@ -879,7 +1070,8 @@ node_http_new (const char *listen, int trust_loopback, const char *token_path,
         return NULL;
     }
     snprintf (self->url, sizeof self->url, "http://%s:%u/", address.host, (unsigned) self->port);
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (address.ipv6? MHD_USE_IPv6: 0);
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME
+                   | (address.ipv6? MHD_USE_IPv6: 0);
     /*  MHD's own connection cap sits above ours (s_on_accept counts the
         refusals), as a backstop. */
     self->mhd = MHD_start_daemon (flags, 0, s_on_accept, self, s_on_request, self,
@@ -927,6 +1119,25 @@ node_http_destroy (node_http_t **self_p)
     if (!self_p || !*self_p)
         return;
     node_http_t *self = *self_p;
+    /*  Every waiting request is resumed and answered 503 (libmicrohttpd
+        aborts when stopped with a suspended connection); the bus's late
+        answers then find their records cancelled. A few non-blocking runs
+        send what the sockets take at once. */
+    if (self->mhd && self->waiting) {
+        hlog_info (S_LOG, "shutting down: %zu HTTP request%s waiting for a search answered 503",
+                   self->n_waiting, self->n_waiting == 1? "": "s");
+        while (self->waiting) {
+            s_waiting_t *waiting = self->waiting;
+            s_request_t *req = waiting->req;
+            struct MHD_Connection *connection = waiting->connection;
+            s_waiting_cancel (self, waiting);
+            req->resumed = 1;
+            req->shutdown = 1;
+            MHD_resume_connection (connection);
+        }
+        for (int i = 0; i < S_SHUTDOWN_RUNS; i++)
+            MHD_run (self->mhd);
+    }
     if (self->polling) {
         zmq_pollitem_t item = { NULL, self->epoll_fd, ZMQ_POLLIN, 0 };
         zloop_poller_end (self->loop, &item);
@@ -936,6 +1147,7 @@ node_http_destroy (node_http_t **self_p)
     if (self->mhd)
         MHD_stop_daemon (self->mhd);
     node_ratelimit_destroy (&self->rate);
+    free (self->hosts);
     sodium_memzero (self->token, sizeof self->token);
     free (self);
     *self_p = NULL;

@@ -1,7 +1,9 @@
 /*  node_http.h — the node's HTTP listener (libmicrohttpd): the marketplace
     page (node_page.h), /metrics, /health, /ready and a JSON API under
-    /api/v1/ onto the control socket's handlers (node_bus_handle_call), with
-    the same error bodies and codes (docs/http.md).
+    /api/v1/ onto the control socket's handlers (node_bus_handle_call_async:
+    a search waits for its query embedding as on the control socket, its
+    connection suspended), with the same error bodies and codes
+    (docs/http.md).
 
     It shares the daemon's zloop (docs/decisions/0029-http-shares-the-loop.md):
     libmicrohttpd runs without threads of its own, in external epoll mode;
@@ -10,8 +12,9 @@
     that owns the event log, the market and the mesh.
 
     Guards (every refusal is counted in node_stats, hearth_http_refused_total):
-      - Host must be localhost or an IP literal with the listener's port
-        (421 otherwise): a DNS-rebinding page cannot reach the listener.
+      - Host must be localhost or an IP literal with the listener's port,
+        or a name of http/hosts (421 otherwise): a DNS-rebinding page
+        cannot reach the listener.
       - Writes (POST) need a loopback client (unless trust_loopback is
         off) or the token of DIR/http.token, as "Authorization: Bearer
         TOKEN" or the cookie hearth_token; Origin and Sec-Fetch-Site, when
@@ -51,6 +54,14 @@ extern "C" {
 #define NODE_HTTP_RATE_BURST         100
 /*  Client addresses whose rate is remembered (node_ratelimit.h). */
 #define NODE_HTTP_RATE_CLIENTS       1024
+/*  API requests waiting at once for a deferred answer (market.search for
+    its query embedding, each within search/embed_timeout_ms), their
+    connections suspended; one more gets 503 (capacity_exceeded) with
+    Retry-After NODE_HTTP_BUSY_RETRY_S. Below NODE_HTTP_MAX_PER_ADDRESS and
+    NODE_EMBED_MAX_PENDING: one client cannot hold every search slot of
+    the node, and every waiting search gets its embedding try. */
+#define NODE_HTTP_MAX_WAITING        16
+#define NODE_HTTP_BUSY_RETRY_S       1
 /*  The write token: random bytes (hex in the file), the file's name in
     the data dir, and the cookie that may carry it. */
 #define NODE_HTTP_TOKEN_BYTES        32
@@ -64,12 +75,15 @@ typedef int (node_http_ready_fn) (void *arg, const char **reason);
 typedef struct _node_http_t node_http_t;
 
 /*  Listen on `listen` ("HOST:PORT", node_config_set_http; port 0 = any
-    free port) and serve on loop. token_path: the write token file,
+    free port) and serve on loop. hosts: more Host names to accept
+    (http/hosts, node_http_host_allowed; NULL or "" = none; copied).
+    token_path: the write token file,
     created (0600) when missing, refused when group or others may read
     it. All pointers are borrowed and must outlive the listener. NULL on
     failure with *err and *message (malloc'd, caller frees) naming the
     address and the flag to change it. */
-node_http_t *node_http_new (const char *listen, int trust_loopback, const char *token_path,
+node_http_t *node_http_new (const char *listen, int trust_loopback, const char *hosts,
+                            const char *token_path,
                             zloop_t *loop, node_bus_t *bus, node_page_t *page,
                             node_stats_t *stats, node_http_ready_fn *ready, void *ready_arg,
                             int *err, char **message);

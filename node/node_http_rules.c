@@ -333,12 +333,85 @@ node_http_form_parse (const char *body, size_t len, json_t *args, char **message
 
 /* ---- Host, Origin, content types, cookies ------------------------------- */
 
-int
-node_http_host_allowed (const char *host, uint16_t port)
+/*  The next name of an http/hosts list from *cursor: its start and length
+    (spaces trimmed); 0 at the end. */
+static int
+s_hosts_next (const char **cursor, const char **name, size_t *len)
 {
-    if (!host || !*host || strlen (host) >= NODE_HTTP_HOST_MAX + 8)
+    const char *p = *cursor;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p)
         return 0;
-    char name [NODE_HTTP_HOST_MAX + 8];
+    const char *end = strchr (p, ',');
+    if (!end)
+        end = p + strlen (p);
+    *cursor = *end? end + 1: end;
+    const char *last = end;
+    while (last > p && (last [-1] == ' ' || last [-1] == '\t'))
+        last--;
+    *name = p;
+    *len = (size_t) (last - p);
+    return 1;
+}
+
+int
+node_http_hosts_check (const char *list, char **message)
+{
+    *message = NULL;
+    if (!list)
+        return HEARTH_OK;
+    if (strlen (list) > NODE_HTTP_HOSTS_TEXT_MAX) {
+        *message = hearth_message ("longer than %d bytes", NODE_HTTP_HOSTS_TEXT_MAX);
+        return HEARTH_EINVAL;
+    }
+    const char *cursor = list, *name;
+    size_t len, count = 0;
+    while (s_hosts_next (&cursor, &name, &len)) {
+        if (++count > NODE_HTTP_MAX_HOSTS) {
+            *message = hearth_message ("more than %d names", NODE_HTTP_MAX_HOSTS);
+            return HEARTH_EINVAL;
+        }
+        int ok = len > 0 && len <= NODE_HTTP_HOST_NAME_MAX;
+        size_t label = 0;
+        for (size_t i = 0; ok && i < len; i++) {
+            char c = name [i];
+            if (c == '.') {
+                ok = label > 0;
+                label = 0;
+            }
+            else {
+                ok = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                      || c == '-') && ++label <= 63;
+            }
+        }
+        if (!ok || label == 0) {
+            *message = hearth_message ("'%.*s' is not a host name (letters, digits, '-' and '.'; "
+                                       "no port, no scheme)", (int) (len > 80? 80: len), name);
+            return HEARTH_EINVAL;
+        }
+    }
+    return HEARTH_OK;
+}
+
+/*  1 if name (len bytes) is one of the hosts list's names. */
+static int
+s_hosts_has (const char *hosts, const char *name, size_t len)
+{
+    const char *cursor = hosts? hosts: "", *entry;
+    size_t entry_len;
+    while (s_hosts_next (&cursor, &entry, &entry_len))
+        if (entry_len == len && len > 0 && strncasecmp (entry, name, len) == 0)
+            return 1;
+    return 0;
+}
+
+int
+node_http_host_allowed (const char *host, uint16_t port, const char *hosts)
+{
+    if (!host || !*host || strlen (host) >= NODE_HTTP_HOST_NAME_MAX + 8)
+        return 0;
+    char name [NODE_HTTP_HOST_NAME_MAX + 8];
     snprintf (name, sizeof name, "%s", host);
     /*  The port: after the last ':' that follows the closing ']' of an
         IPv6 literal, or the only ':' otherwise. */
@@ -361,6 +434,8 @@ node_http_host_allowed (const char *host, uint16_t port)
         if (s_parse_port (port_text + 1, &given) != HEARTH_OK)
             return 0;
     }
+    if (name [0] != '[' && s_hosts_has (hosts, name, strlen (name)))
+        return 1;
     if (given != port)
         return 0;
     if (strcasecmp (name, "localhost") == 0)

@@ -87,11 +87,29 @@ int node_http_input_add (json_t *input, const char *key, const char *value, char
     UTF-8, NUL, too many fields) with *message. */
 int node_http_form_parse (const char *body, size_t len, json_t *args, char **message);
 
+/*  Extra host names the operator serves the page under (config key
+    http/hosts, e.g. "hearth.local, hearth.example.org"): at most
+    NODE_HTTP_MAX_HOSTS names of at most NODE_HTTP_HOST_NAME_MAX
+    characters each (a DNS name's limit), and the whole list text at most
+    NODE_HTTP_HOSTS_TEXT_MAX bytes. */
+#define NODE_HTTP_MAX_HOSTS         16
+#define NODE_HTTP_HOST_NAME_MAX     253
+#define NODE_HTTP_HOSTS_TEXT_MAX    1024
+
+/*  Check an http/hosts list: comma-separated DNS names (letters, digits,
+    '-' and '.', labels of 1..63 characters), spaces around commas
+    allowed, "" = none. 0, or HEARTH_EINVAL with *message (malloc'd)
+    naming the bad entry. */
+int node_http_hosts_check (const char *list, char **message);
+
 /*  DNS rebinding: 1 if a Host header may reach this listener: "localhost",
-    an IPv4 literal or an [IPv6] literal (names a rebinding page could
-    control are refused), with a port equal to port (or none when port is
-    80). host NULL (absent) is refused. */
-int node_http_host_allowed (const char *host, uint16_t port);
+    an IPv4 literal or an [IPv6] literal, with a port equal to port (or
+    none when port is 80); or one of the names of hosts (an http/hosts
+    list, checked; NULL or "" = none; case-insensitive) with any port or
+    none, since the operator chose those names and a reverse proxy may
+    serve them on its own port. Any other name, one a rebinding page
+    could control, is refused, as is host NULL (absent). */
+int node_http_host_allowed (const char *host, uint16_t port, const char *hosts);
 
 /*  Cross-site writes: 1 if a write may go on: origin (the Origin header,
     NULL when absent) is "http://" + host, and sec_fetch_site (NULL when

@@ -219,6 +219,9 @@ node_render_id (FILE *out, const json_t *output)
     fprintf (out, "node_id   %s\n", s_str (output, "node_id"));
     fprintf (out, "short_id  %s\n", s_str (output, "short_id"));
     fprintf (out, "address   %s\n", address? address: "(none: hearthd is not running or has no --listen)");
+    const char *http_url = json_string_value (json_object_get (output, "http_url"));
+    fprintf (out, "http_url  %s\n", http_url? http_url: "(none: hearthd is not running or its HTTP "
+                                                       "listener is off)");
     const char *community = json_string_value (json_object_get (output, "community_id"));
     if (community)
         fprintf (out, "community %s\n", community);

@@ -154,11 +154,14 @@ struct _node_stats_t {
     int      http;                                  /* 1: the listener is on */
     uint64_t http_classes [5];                      /* 1xx..5xx responses */
     uint64_t http_refused [NODE_STATS_HTTP_REASONS];
+    uint64_t http_waiting;                          /* suspended now */
+    uint64_t http_deferred;                         /* suspended ever */
+    uint64_t http_abandoned;                        /* client gone before the answer */
 };
 
 static const char *const s_http_reasons [NODE_STATS_HTTP_REASONS] = {
     "rate_limited", "host", "cross_site", "csrf", "unauthorized", "too_big",
-    "content_type", "method", "bad_request", "connections"
+    "content_type", "method", "bad_request", "connections", "busy"
 };
 
 node_stats_t *
@@ -256,6 +259,26 @@ node_stats_http_refused (node_stats_t *self, node_stats_http_reason_t reason)
 {
     if ((int) reason >= 0 && reason < NODE_STATS_HTTP_REASONS)
         self->http_refused [reason]++;
+}
+
+void
+node_stats_http_wait_begin (node_stats_t *self)
+{
+    self->http_waiting++;
+    self->http_deferred++;
+}
+
+void
+node_stats_http_wait_end (node_stats_t *self)
+{
+    if (self->http_waiting)
+        self->http_waiting--;
+}
+
+void
+node_stats_http_abandoned (node_stats_t *self)
+{
+    self->http_abandoned++;
 }
 
 /* ---- the process (the one part that reads files) ------------------------ */
@@ -480,6 +503,9 @@ node_stats_json (const node_stats_t *self, const node_stats_sample_t *sample)
         for (size_t i = 0; i < NODE_STATS_HTTP_REASONS; i++)
             json_object_set_new (refused, s_http_reasons [i], s_u64 (self->http_refused [i]));
         json_object_set_new (http, "refused", refused);
+        json_object_set_new (http, "waiting", s_u64 (self->http_waiting));
+        json_object_set_new (http, "deferred", s_u64 (self->http_deferred));
+        json_object_set_new (http, "abandoned", s_u64 (self->http_abandoned));
         json_object_set_new (root, "http", http);
     }
 
@@ -851,6 +877,15 @@ node_stats_prometheus (const node_stats_t *self, const node_stats_sample_t *samp
         for (size_t i = 0; i < NODE_STATS_HTTP_REASONS; i++)
             fprintf (out, "hearth_http_refused_total{reason=\"%s\"} %" PRIu64 "\n",
                      s_http_reasons [i], self->http_refused [i]);
+        s_family (out, "hearth_http_waiting", "gauge",
+                  "HTTP requests waiting now for a deferred answer (a search's query embedding).");
+        fprintf (out, "hearth_http_waiting %" PRIu64 "\n", self->http_waiting);
+        s_family (out, "hearth_http_deferred_total", "counter",
+                  "HTTP requests that waited for a deferred answer.");
+        fprintf (out, "hearth_http_deferred_total %" PRIu64 "\n", self->http_deferred);
+        s_family (out, "hearth_http_abandoned_total", "counter",
+                  "Waiting HTTP requests whose client was gone before the answer.");
+        fprintf (out, "hearth_http_abandoned_total %" PRIu64 "\n", self->http_abandoned);
     }
     if (sample->mesh)
         s_prometheus_mesh (out, sample->mesh);

@@ -49,6 +49,7 @@ typedef enum {
     NODE_STATS_HTTP_METHOD,             /* "method": 405 */
     NODE_STATS_HTTP_BAD_REQUEST,        /* "bad_request": body or query that does not parse */
     NODE_STATS_HTTP_CONNECTIONS,        /* "connections": over the total or per-address cap */
+    NODE_STATS_HTTP_BUSY,               /* "busy": 503, too many requests already waiting */
     NODE_STATS_HTTP_REASONS
 } node_stats_http_reason_t;
 
@@ -118,6 +119,15 @@ void node_stats_http_response (node_stats_t *self, int status);
 
 /*  Count one refused HTTP request or connection. */
 void node_stats_http_refused (node_stats_t *self, node_stats_http_reason_t reason);
+
+/*  An HTTP request starts waiting for a deferred answer (its connection is
+    suspended), or stops waiting (answered, or given up at shutdown). */
+void node_stats_http_wait_begin (node_stats_t *self);
+void node_stats_http_wait_end (node_stats_t *self);
+
+/*  Count one waiting HTTP request whose client was gone before the answer
+    could be sent. */
+void node_stats_http_abandoned (node_stats_t *self);
 
 /*  1 if capability is one of the names counted under its own label. */
 int  node_stats_capability_known (const char *capability);

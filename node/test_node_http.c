@@ -176,22 +176,50 @@ HT_TEST (test_form)
 
 HT_TEST (test_host_origin)
 {
-    HT_CHECK (node_http_host_allowed ("127.0.0.1:7480", 7480));
-    HT_CHECK (node_http_host_allowed ("localhost:7480", 7480));
-    HT_CHECK (node_http_host_allowed ("LOCALHOST:7480", 7480));
-    HT_CHECK (node_http_host_allowed ("[::1]:7480", 7480));
-    HT_CHECK (node_http_host_allowed ("192.168.1.20:7480", 7480));
-    HT_CHECK (node_http_host_allowed ("127.0.0.1", 80));
-    HT_CHECK (!node_http_host_allowed ("127.0.0.1", 7480));
-    HT_CHECK (!node_http_host_allowed ("127.0.0.1:7481", 7480));
-    HT_CHECK (!node_http_host_allowed ("evil.example:7480", 7480));
-    HT_CHECK (!node_http_host_allowed ("localhost.evil.example:7480", 7480));
-    HT_CHECK (!node_http_host_allowed ("127.0.0.1.nip.io:7480", 7480));
-    HT_CHECK (!node_http_host_allowed ("[::1:7480", 7480));
-    HT_CHECK (!node_http_host_allowed ("[::1]x:7480", 7480));
-    HT_CHECK (!node_http_host_allowed ("", 7480));
-    HT_CHECK (!node_http_host_allowed (NULL, 7480));
-    HT_CHECK (!node_http_host_allowed ("127.0.0.1:", 7480));
+    HT_CHECK (node_http_host_allowed ("127.0.0.1:7480", 7480, NULL));
+    HT_CHECK (node_http_host_allowed ("localhost:7480", 7480, NULL));
+    HT_CHECK (node_http_host_allowed ("LOCALHOST:7480", 7480, NULL));
+    HT_CHECK (node_http_host_allowed ("[::1]:7480", 7480, NULL));
+    HT_CHECK (node_http_host_allowed ("192.168.1.20:7480", 7480, NULL));
+    HT_CHECK (node_http_host_allowed ("127.0.0.1", 80, NULL));
+    HT_CHECK (!node_http_host_allowed ("127.0.0.1", 7480, NULL));
+    HT_CHECK (!node_http_host_allowed ("127.0.0.1:7481", 7480, NULL));
+    HT_CHECK (!node_http_host_allowed ("evil.example:7480", 7480, NULL));
+    HT_CHECK (!node_http_host_allowed ("localhost.evil.example:7480", 7480, NULL));
+    HT_CHECK (!node_http_host_allowed ("127.0.0.1.nip.io:7480", 7480, NULL));
+    HT_CHECK (!node_http_host_allowed ("[::1:7480", 7480, NULL));
+    HT_CHECK (!node_http_host_allowed ("[::1]x:7480", 7480, NULL));
+    HT_CHECK (!node_http_host_allowed ("", 7480, NULL));
+    HT_CHECK (!node_http_host_allowed (NULL, 7480, NULL));
+    HT_CHECK (!node_http_host_allowed ("127.0.0.1:", 7480, NULL));
+    /*  http/hosts: listed names with any port or none, case-insensitive;
+        others, and names that merely contain a listed one, refused. */
+    const char *hosts = "hearth.local, Markt.example.org";
+    HT_CHECK (node_http_host_allowed ("hearth.local", 7480, hosts));
+    HT_CHECK (node_http_host_allowed ("hearth.local:7480", 7480, hosts));
+    HT_CHECK (node_http_host_allowed ("HEARTH.LOCAL:8443", 7480, hosts));
+    HT_CHECK (node_http_host_allowed ("markt.example.org", 7480, hosts));
+    HT_CHECK (!node_http_host_allowed ("evil.example:7480", 7480, hosts));
+    HT_CHECK (!node_http_host_allowed ("hearth.local.evil.example", 7480, hosts));
+    HT_CHECK (!node_http_host_allowed ("hearth", 7480, hosts));
+    HT_CHECK (!node_http_host_allowed ("hearth.local:x", 7480, hosts));
+    HT_CHECK (!node_http_host_allowed ("hearth.local", 7480, ""));
+    char *message = NULL;
+    HT_CHECK_EQ_INT (node_http_hosts_check ("hearth.local, a-b.example.org,x", &message), 0);
+    HT_CHECK_EQ_INT (node_http_hosts_check ("", &message), 0);
+    const char *bad_lists [] = { "hearth.local:80", "http://hearth.local", "a..b", ".a", "a.",
+                                 "a,,b", "bad_name", "a b" };
+    for (size_t i = 0; i < sizeof bad_lists / sizeof bad_lists [0]; i++) {
+        HT_CHECK (node_http_hosts_check (bad_lists [i], &message) == HEARTH_EINVAL);
+        HT_CHECK (message != NULL);
+        free (message);
+        message = NULL;
+    }
+    char many [NODE_HTTP_HOSTS_TEXT_MAX + 64] = "";
+    for (int i = 0; i <= NODE_HTTP_MAX_HOSTS; i++)
+        snprintf (many + strlen (many), sizeof many - strlen (many), "%sh%d.local", i? ",": "", i);
+    HT_CHECK (node_http_hosts_check (many, &message) == HEARTH_EINVAL);
+    free (message);
 
     HT_CHECK (node_http_origin_allowed (NULL, "127.0.0.1:7480", NULL));
     HT_CHECK (node_http_origin_allowed ("http://127.0.0.1:7480", "127.0.0.1:7480", "same-origin"));

@@ -27,7 +27,7 @@ expect_exit 1 ctl "$D" init
 
 step "id works without a daemon, with the docs/protocol.md shape"
 ID=$(ctl "$D" id --json)
-assert_json "$ID" "sorted(d) == ['address','node_id','short_id'] and d['address'] is None" "id --json shape"
+assert_json "$ID" "sorted(d) == ['address','http_url','node_id','short_id'] and d['address'] is None and d['http_url'] is None" "id --json shape"
 assert_json "$ID" "d['node_id'] == '$NODE_ID'" "id matches init"
 ctl "$D" id | grep -q "short_id" || fail "human id output"
 
@@ -45,6 +45,12 @@ PID=$NODE_PID
 [ "$(stat -c %a "$D/control.sock")" = 600 ] || fail "control.sock mode $(stat -c %a "$D/control.sock")"
 [ "$(stat -c %a "$D/stats.sock")" = 600 ] || fail "stats.sock mode"
 grep -q "control socket ipc://$D/control.sock" "$D.log" || fail "daemon does not log where it listens"
+
+step "id shows the running node's HTTP URL, in text and JSON"
+URL=$(http_url_of "$D")
+[[ "$URL" == http://127.0.0.1:*/ ]] || fail "node.id http_url: $URL"
+assert_json "$(ctl "$D" id --json)" "d['http_url'] == '$URL'" "id --json http_url"
+ctl "$D" id | grep -qx "http_url  $URL" || fail "id text has no http_url: $(ctl "$D" id)"
 
 step "a second hearthd on the same data dir is refused"
 expect_exit 1 "$HEARTHD" --data-dir "$D"

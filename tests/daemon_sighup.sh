@@ -175,4 +175,41 @@ DAEMON_PIDS+=("$NODE_PID")
 wait_until 30 _node_answers "$D" || fail "the node did not start"
 grep -qE '^<6>INFO  [[]hearthd[]] ' "$J" || fail "--log-format journal lines: $(head -3 "$J")"
 stop_node "$NODE_PID"
+
+step "systemctl reload: SIGHUP sends RELOADING=1 (with MONOTONIC_USEC) before and READY=1 after"
+# A stand-in for systemd's notify socket: one line per datagram.
+"$PYTHON" - "$WORK/notify.sock" "$WORK/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[2] + ".bound", "w").close()
+while True:
+    data = s.recv(4096).decode()
+    with open(sys.argv[2], "a") as f:
+        f.write(data.replace("\n", " ") + "\n")
+    if "STOPPING=1" in data:
+        break
+PY
+NOTIFY_PID=$!
+DAEMON_PIDS+=("$NOTIFY_PID")
+wait_until 10 test -e "$WORK/notify.log.bound" || fail "notify listener did not start"
+NOTIFY_SOCKET="$WORK/notify.sock" "$HEARTHD" --data-dir "$D" --http off --log-file "$LOG" >>"$D.log" 2>&1 &
+NODE_PID=$!
+DAEMON_PIDS+=("$NODE_PID")
+wait_until 30 log_has "$WORK/notify.log" "READY=1" || fail "no READY=1 at start"
+kill -HUP "$NODE_PID"
+_reloaded () { [ "$(grep -c "READY=1" "$WORK/notify.log")" -ge 2 ]; }
+wait_until 20 _reloaded || fail "no READY=1 after SIGHUP: $(cat "$WORK/notify.log")"
+"$PYTHON" - "$WORK/notify.log" <<'PY' || fail "notifications: $(cat "$WORK/notify.log")"
+import re, sys, time
+lines = open(sys.argv[1]).read().splitlines()
+assert "READY=1" in lines[0], lines
+assert "RELOADING=1" in lines[1], lines
+usec = int(re.search(r"MONOTONIC_USEC=(\d+)", lines[1]).group(1))
+now = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+assert 0 < usec <= now, (usec, now)
+assert "READY=1" in lines[2] and "RELOADING" not in lines[2], lines
+PY
+stop_node "$NODE_PID"
+wait_until 10 log_has "$WORK/notify.log" "STOPPING=1" || fail "no STOPPING=1"
 passed

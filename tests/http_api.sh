@@ -3,7 +3,7 @@
 # processes and curl: /health, /ready (503 while the configured peer is
 # down, 200 once linked), /metrics through promtool, the API's market and
 # node routes with the control socket's error codes, hostile input (413,
-# 400, 404, 421, cross-site and unauthorized writes, 415), the write token,
+# 400, 404, 421, cross-site and unauthorized writes, 415), http/hosts, the write token,
 # the rate limit (429, counted), idle connections and the per-address cap,
 # --http off, and a taken port.
 TEST_NAME=http_api
@@ -151,10 +151,16 @@ done
 step "with trust_loopback off, writes need the token of DIR/http.token"
 T="$WORK/t"
 ctl "$T" init >/dev/null
-printf 'http\n    trust_loopback = off\n' >"$WORK/t.cfg"
+printf 'http\n    trust_loopback = off\n    hosts = "hearth.local, Markt.example.org"\n' >"$WORK/t.cfg"
 start_node "$T" --config "$WORK/t.cfg"
 T_PID=$NODE_PID
 UT=$(http_url_of "$T")
+# http/hosts: the listed names pass the Host check (any port: a reverse
+# proxy's), an unlisted name is still 421.
+[ "$(code -H "Host: hearth.local" "${UT}health")" = 200 ] || fail "a listed Host name"
+[ "$(code -H "Host: markt.example.org:8443" "${UT}api/v1/node")" = 200 ] || fail "a listed Host name with a proxy's port"
+[ "$(code -H "Host: evil.example" "${UT}health")" = 421 ] || fail "an unlisted Host name"
+[ "$(code -H "Host: hearth.local.evil.example" "${UT}health")" = 421 ] || fail "a name that contains a listed one"
 [ "$(stat -c %a "$T/http.token")" = 600 ] || fail "http.token mode $(stat -c %a "$T/http.token")"
 TOKEN=$(cat "$T/http.token")
 [[ "$TOKEN" =~ ^[0-9a-f]{64}$ ]] || fail "token is not 64 hex digits"
@@ -229,5 +235,9 @@ expect_exit 1 "$HEARTHD" --data-dir "$O" --http "127.0.0.1:$PORT1"
 [[ "$OUT" == *"cannot listen for HTTP on 127.0.0.1:$PORT1"*"--http"* ]] || fail "taken port: $OUT"
 expect_exit 2 "$HEARTHD" --data-dir "$O" --http nowhere:80
 [[ "$OUT" == *"--http"* ]] || fail "bad --http: $OUT"
+printf 'http\n    hosts = "hearth.local:7480"\n' >"$WORK/bad-hosts.cfg"
+STATUS=0
+OUT=$("$HEARTHD" --data-dir "$O" --config "$WORK/bad-hosts.cfg" --http 127.0.0.1:0 2>&1) || STATUS=$?
+[ "$STATUS" != 0 ] && [[ "$OUT" == *"http/hosts"*"not a host name"* ]] || fail "a bad http/hosts: $STATUS $OUT"
 
 passed

@@ -40,7 +40,8 @@ typedef enum {
     HEARTH_EEXISTS      = -24,  /* bad_request: already exists (e.g. init twice) */
     HEARTH_ELOCKED      = -25,  /* internal_error: data dir in use by another process */
     HEARTH_ENOSPC       = -26,  /* capacity_exceeded: the disk holding the data dir is full */
-    HEARTH_ERROR_MIN    = -26
+    HEARTH_ESHUTDOWN    = -27,  /* partition: the node is shutting down; retry when it is back */
+    HEARTH_ERROR_MIN    = -27
 } hearth_err_t;
 
 /*  Human-readable sentence for err (any int). Never NULL; static storage. */

@@ -62,6 +62,9 @@ extern "C" {
     default address, and the longest address text ("[IPv6]:PORT"). */
 #define NODE_CONFIG_HTTP_DEFAULT     "127.0.0.1:7480"
 #define NODE_CONFIG_HTTP_MAX         64
+/*  http/hosts: extra Host names of the page, comma-separated; the text's
+    size (NODE_HTTP_HOSTS_TEXT_MAX of node_http_rules.h, plus the NUL). */
+#define NODE_CONFIG_HTTP_HOSTS_MAX   1025
 /*  Environment variable naming the default data dir, and the fallback
     below $HOME when it is unset. */
 #define NODE_CONFIG_DATA_DIR_ENV     "HEARTH_DATA_DIR"
@@ -117,6 +120,8 @@ typedef struct {
     char               http_listen [NODE_CONFIG_HTTP_MAX]; /* "HOST:PORT"; "" = off */
     int                http_trust_loopback; /* 1 (default): loopback clients may write
                                                without the token */
+    char               http_hosts [NODE_CONFIG_HTTP_HOSTS_MAX]; /* extra Host names, comma-
+                                               separated; "" = none (localhost, IPs only) */
     /*  Semantic search. */
     char               embed_url [NODE_CONFIG_EMBED_URL_MAX];     /* "" = no backend */
     char               embed_model [NODE_CONFIG_EMBED_MODEL_MAX + 1];
