@@ -278,14 +278,46 @@ s_node_stats (node_bus_t *self, const json_t *input, json_t **output, char **mes
     return *output? HEARTH_OK: HEARTH_ENOMEM;
 }
 
+static const char *const s_stats_keys [] = { "format", NULL };
+
+/*  A control-protocol request sent to the stats socket (`hearthctl --node
+    STATS_ENDPOINT stats` does that): node.stats is answered as the control
+    socket would; anything else gets an error that says what this socket is. */
+static char *
+s_stats_control (node_bus_t *self, const uint8_t *request, size_t len)
+{
+    char capability [NODE_CONTROL_MAX_CAPABILITY + 1];
+    json_t *input = NULL, *output = NULL;
+    char *message = NULL, *reply;
+    if (node_control_request_parse (request, len, capability, &input, &message) != HEARTH_OK
+    ||  strcmp (capability, "node.stats") != 0) {
+        reply = node_control_reply_error (HEARTH_EINVAL,
+                                          "this is the stats socket: it answers \"json\", "
+                                          "\"prometheus\" or a node.stats request; the other "
+                                          "capabilities are on the control socket and the HTTP "
+                                          "API");
+        json_decref (input);
+        free (message);
+        return reply;
+    }
+    int rc = s_check_keys (input, s_stats_keys, &message);
+    if (rc == HEARTH_OK)
+        rc = s_node_stats (self, input, &output, &message);
+    reply = rc == HEARTH_OK? node_control_reply_ok (output, 0)
+                           : node_control_reply_error (rc, message);
+    json_decref (input);
+    json_decref (output);
+    free (message);
+    return reply;
+}
+
 char *
 node_bus_stats_text (node_bus_t *self, const uint8_t *request, size_t len)
 {
     int json = len == 4 && memcmp (request, "json", 4) == 0;
     int prometheus = len == 10 && memcmp (request, "prometheus", 10) == 0;
     if (!json && !prometheus)
-        return node_control_reply_error (HEARTH_EINVAL,
-                                         "stats socket: send \"json\" or \"prometheus\"");
+        return s_stats_control (self, request, len);
     char *text = NULL;
     json_t *object = NULL;
     s_stats_render (self, prometheus? NULL: &object, &text);
@@ -754,7 +786,6 @@ s_is_market (const char *capability)
 typedef int (s_handler_fn) (node_bus_t *self, const json_t *input, json_t **output,
                             char **message);
 static const char *const s_no_keys [] = { NULL };
-static const char *const s_stats_keys [] = { "format", NULL };
 static const char *const s_events_keys [] = { "since_lamport", "limit", "signed", NULL };
 static const char *const s_import_keys [] = { "events", NULL };
 static const char *const s_backup_keys [] = { "dir", NULL };

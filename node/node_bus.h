@@ -143,8 +143,9 @@ int node_bus_call_defers (node_bus_t *self, const char *capability);
 void node_bus_stats_sample (node_bus_t *self, node_stats_sample_t *sample);
 
 /*  Answer for the stats socket: request "json" or "prometheus" (exact,
-    borrowed, len bytes) -> text (malloc'd); anything else -> a wire
-    error body. NULL only on OOM. */
+    borrowed, len bytes) -> text (malloc'd); a control request for
+    node.stats -> its control reply; anything else -> a wire error body
+    naming the control socket. NULL only on OOM. */
 char *node_bus_stats_text (node_bus_t *self, const uint8_t *request, size_t len);
 
 #ifdef __cplusplus

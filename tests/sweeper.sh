@@ -21,9 +21,13 @@ start_node "$D" --config "$WORK/fast.cfg" --stats "tcp://127.0.0.1:$PORT"
 PID=$NODE_PID
 grep -q "sweeper every 1 s" "$D.log" || fail "config file not applied"
 
-step "the tcp stats endpoint answers (it speaks the stats protocol, not the control one)"
+step "the tcp stats endpoint answers hearthctl stats; other capabilities get a clear refusal"
+OUT=$("$HEARTHCTL" --node "tcp://127.0.0.1:$PORT" --json stats) || fail "hearthctl --node STATS stats: $OUT"
+assert_json "$OUT" "d['node_id'] == '$(ctl "$D" --json id | json "d['node_id']")'" "stats over the tcp endpoint"
+OUT=$("$HEARTHCTL" --node "tcp://127.0.0.1:$PORT" stats --prometheus) || fail "stats --prometheus: $OUT"
+[[ "$OUT" == *"hearth_uptime_seconds"* ]] || fail "prometheus text over the tcp endpoint: $OUT"
 expect_exit 1 "$HEARTHCTL" --node "tcp://127.0.0.1:$PORT" --json call node.id
-assert_json "$OUT" "d['error'] == 'bad_request' and 'stats socket' in d['message']" "tcp stats endpoint"
+assert_json "$OUT" "d['error'] == 'bad_request' and 'stats socket' in d['message'] and 'control socket' in d['message']" "tcp stats endpoint"
 
 step "a short-lived post is swept as stale"
 SHORT=$(ctl "$D" --json market post --category info --title "Gone soon" --body "one second" --ttl 1 | json "d['event_id']")
