@@ -81,6 +81,14 @@ const char *
 int
     hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command);
 
+/*  Options of a command that takes only --json and one boolean option
+    --FLAG_NAME, and no arguments: sets ctl->json and *flag (0 or 1);
+    HEARTHCTL_EXIT_OK or the usage error (naming the command; an unknown
+    option with the nearest known one). */
+int
+    hearthctl_flag_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command,
+                              const char *flag_name, int *flag);
+
 /*  Options of a command that takes only --json and exactly one argument:
     sets ctl->json; HEARTHCTL_EXIT_OK and *arg (borrowed from argv), or the
     usage error with the message none (no argument) or many (more than one). */

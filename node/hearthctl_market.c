@@ -34,6 +34,21 @@ s_parse_double (const char *text, double *out)
     return 0;
 }
 
+/*  input[key] = text as a whole number (hearthctl_parse_u64), or the usage
+    error with message: the one reading of the numeric options (--ttl,
+    --limit, --since-lamport, -k). Returns HEARTHCTL_EXIT_OK or the usage
+    exit code. */
+static int
+s_set_whole (const hearthctl_t *ctl, json_t *input, const char *key, const char *text,
+             const char *message)
+{
+    uint64_t number;
+    if (hearthctl_parse_u64 (text, &number) != 0)
+        return hearthctl_usage_error (ctl, message);
+    json_object_set_new (input, key, json_integer ((json_int_t) number));
+    return HEARTHCTL_EXIT_OK;
+}
+
 /*  Append text to a JSON array of tags, with hearthctl_set_text's UTF-8 rule. */
 static int
 s_add_tag (const hearthctl_t *ctl, json_t *tags, const char *text)
@@ -166,7 +181,6 @@ s_market_post (hearthctl_t *ctl, int argc, char **argv)
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        uint64_t ttl;
         switch (opt) {
             case 'c': rc = hearthctl_set_text (ctl, input, "category", optarg); break;
             case 't': rc = hearthctl_set_text (ctl, input, "title", optarg); break;
@@ -174,10 +188,8 @@ s_market_post (hearthctl_t *ctl, int argc, char **argv)
             case 'i': rc = hearthctl_set_text (ctl, input, "client_id", optarg); break;
             case 'g': rc = s_add_tag (ctl, tags, optarg); break;
             case 'T':
-                if (hearthctl_parse_u64 (optarg, &ttl) != 0)
-                    rc = hearthctl_usage_error (ctl, "--ttl must be a whole number of seconds");
-                else
-                    json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
+                rc = s_set_whole (ctl, input, "ttl_seconds", optarg,
+                                  "--ttl must be a whole number of seconds");
                 break;
             case 'a': lat_text = optarg; break;
             case 'o': lng_text = optarg; break;
@@ -248,18 +260,15 @@ s_market_list (hearthctl_t *ctl, int argc, char **argv)
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        uint64_t number;
         switch (opt) {
             case 'c': rc = hearthctl_set_text (ctl, input, "category", optarg); break;
             case 'g': rc = s_add_tag (ctl, tags, optarg); break;
             case 's':
+                rc = s_set_whole (ctl, input, "since_lamport", optarg,
+                                  "--since-lamport must be a whole number");
+                break;
             case 'n':
-                if (hearthctl_parse_u64 (optarg, &number) != 0)
-                    rc = hearthctl_usage_error (ctl, opt == 's'? "--since-lamport must be a whole number":
-                                                         "--limit must be a whole number");
-                else
-                    json_object_set_new (input, opt == 's'? "since_lamport": "limit",
-                                         json_integer ((json_int_t) number));
+                rc = s_set_whole (ctl, input, "limit", optarg, "--limit must be a whole number");
                 break;
             case 'N': near.near = optarg; break;
             case 'r': near.radius = optarg; break;
@@ -376,7 +385,6 @@ s_market_update (hearthctl_t *ctl, int argc, char **argv)
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        uint64_t ttl;
         json_t *location;
         switch (opt) {
             case 't': rc = hearthctl_set_text (ctl, input, "title", optarg); break;
@@ -391,10 +399,8 @@ s_market_update (hearthctl_t *ctl, int argc, char **argv)
                     json_object_set_new (input, "location", location);
                 break;
             case 'T':
-                if (hearthctl_parse_u64 (optarg, &ttl) != 0)
-                    rc = hearthctl_usage_error (ctl, "--ttl must be a whole number of seconds");
-                else
-                    json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
+                rc = s_set_whole (ctl, input, "ttl_seconds", optarg,
+                                  "--ttl must be a whole number of seconds");
                 break;
             case 'j': ctl->json = 1; break;
             default:  rc = hearthctl_bad_option (ctl, argv, options);
@@ -438,13 +444,7 @@ s_market_search (hearthctl_t *ctl, int argc, char **argv)
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "k:", options, NULL)) != -1) {
-        uint64_t k;
-        if (opt == 'k') {
-            if (hearthctl_parse_u64 (optarg, &k) != 0)
-                rc = hearthctl_usage_error (ctl, "-k must be a whole number");
-            else
-                json_object_set_new (input, "k", json_integer ((json_int_t) k));
-        }
+        if (opt == 'k') rc = s_set_whole (ctl, input, "k", optarg, "-k must be a whole number");
         else if (opt == 'N') near.near = optarg;
         else if (opt == 'r') near.radius = optarg;
         else if (opt == 'o') near.order = optarg;
