@@ -130,6 +130,15 @@ int
     hearthctl_call (const hearthctl_t *ctl, const char *capability, const json_t *input,
                     json_t **output);
 
+/*  A command of one boolean option and --json (hearthctl_flag_only_args)
+    that calls capability with {FLAG_NAME: true} when the option is given,
+    else with no input: *flag as parsed; on success HEARTHCTL_EXIT_OK and
+    *output (new, caller owns), else the exit code (reported). */
+int
+    hearthctl_call_flagged (hearthctl_t *ctl, int argc, char **argv, const char *command,
+                            const char *flag_name, const char *capability, int *flag,
+                            json_t **output);
+
 /*  input[key] = text, refusing text that is not UTF-8 (JSON cannot carry
     it). Returns HEARTHCTL_EXIT_OK or the usage exit code. */
 int

@@ -461,6 +461,19 @@ hearthctl_call (const hearthctl_t *ctl, const char *capability, const json_t *in
 /*  input[key] = text, refusing text that is not UTF-8 (JSON cannot carry
     it). Returns HEARTHCTL_EXIT_OK or the usage exit code. */
 int
+hearthctl_call_flagged (hearthctl_t *ctl, int argc, char **argv, const char *command,
+                        const char *flag_name, const char *capability, int *flag, json_t **output)
+{
+    int rc = hearthctl_flag_only_args (ctl, argc, argv, command, flag_name, flag);
+    if (rc != HEARTHCTL_EXIT_OK)
+        return rc;
+    json_t *input = *flag? json_pack ("{s:b}", flag_name, 1): NULL;
+    rc = hearthctl_call (ctl, capability, input, output);
+    json_decref (input);
+    return rc;
+}
+
+int
 hearthctl_set_text (const hearthctl_t *ctl, json_t *input, const char *key, const char *text)
 {
     json_t *value = json_string (text);

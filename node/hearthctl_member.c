@@ -241,13 +241,9 @@ static int
 s_member_proposals (hearthctl_t *ctl, int argc, char **argv)
 {
     int all;
-    int rc = hearthctl_flag_only_args (ctl, argc, argv, "member proposals", "all", &all);
-    if (rc != HEARTHCTL_EXIT_OK)
-        return rc;
-    json_t *input = all? json_pack ("{s:b}", "all", 1): NULL;
     json_t *output = NULL;
-    rc = hearthctl_call (ctl, "member.proposals", input, &output);
-    json_decref (input);
+    int rc = hearthctl_call_flagged (ctl, argc, argv, "member proposals", "all", "member.proposals",
+                                     &all, &output);
     if (rc != HEARTHCTL_EXIT_OK)
         return rc;
     if (ctl->json)

@@ -47,13 +47,8 @@ int
 hearthctl_cmd_peers (hearthctl_t *ctl, int argc, char **argv)
 {
     int known;
-    int rc = hearthctl_flag_only_args (ctl, argc, argv, "peers", "known", &known);
-    if (rc != HEARTHCTL_EXIT_OK)
-        return rc;
-    json_t *input = known? json_pack ("{s:b}", "known", 1): NULL;
     json_t *output = NULL;
-    rc = hearthctl_call (ctl, "node.peers", input, &output);
-    json_decref (input);
+    int rc = hearthctl_call_flagged (ctl, argc, argv, "peers", "known", "node.peers", &known, &output);
     if (rc != HEARTHCTL_EXIT_OK)
         return rc;
     if (ctl->json)
