@@ -182,6 +182,21 @@ eventlog_stored_hash (eventlog_t *self, const uint8_t *ikey, size_t len, const u
 }
 
 /*  Copy of a value (malloc'd) or NULL if absent/error; *err set on error. */
+int
+eventlog_iter_close (rocksdb_iterator_t *it, const char *what, int rc)
+{
+    char *err = NULL;
+    rocksdb_iter_get_error (it, &err);
+    rocksdb_iter_destroy (it);
+    if (err) {
+        if (what)
+            hlog_error (S_LOG, "%s: %s", what, err);
+        rc = hearth_error_from_storage (err);
+        rocksdb_free (err);
+    }
+    return rc;
+}
+
 uint8_t *
 eventlog_get (eventlog_t *self, int cf, const void *key, size_t klen, size_t *vlen, int *rc)
 {
