@@ -159,6 +159,24 @@ s_market_call (const hearthctl_t *ctl, int rc, const char *capability, json_t *i
     return rc;
 }
 
+/*  The options market post and market update share (--title, --body,
+    --client-id, --tag, --ttl; their getopt values 't', 'b', 'i', 'g',
+    'T'): if opt is one, sets input (or appends to tags) from text, puts
+    the exit code in *rc and returns 1; else returns 0. */
+static int
+s_post_option (const hearthctl_t *ctl, int opt, const char *text, json_t *input, json_t *tags, int *rc)
+{
+    switch (opt) {
+        case 't': *rc = hearthctl_set_text (ctl, input, "title", text); return 1;
+        case 'b': *rc = hearthctl_set_text (ctl, input, "body", text); return 1;
+        case 'i': *rc = hearthctl_set_text (ctl, input, "client_id", text); return 1;
+        case 'g': *rc = s_add_tag (ctl, tags, text); return 1;
+        case 'T': *rc = s_set_whole (ctl, input, "ttl_seconds", text,
+                                     "--ttl must be a whole number of seconds"); return 1;
+        default:  return 0;
+    }
+}
+
 static int
 s_market_post (hearthctl_t *ctl, int argc, char **argv)
 {
@@ -181,16 +199,10 @@ s_market_post (hearthctl_t *ctl, int argc, char **argv)
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (s_post_option (ctl, opt, optarg, input, tags, &rc))
+            continue;
         switch (opt) {
             case 'c': rc = hearthctl_set_text (ctl, input, "category", optarg); break;
-            case 't': rc = hearthctl_set_text (ctl, input, "title", optarg); break;
-            case 'b': rc = hearthctl_set_text (ctl, input, "body", optarg); break;
-            case 'i': rc = hearthctl_set_text (ctl, input, "client_id", optarg); break;
-            case 'g': rc = s_add_tag (ctl, tags, optarg); break;
-            case 'T':
-                rc = s_set_whole (ctl, input, "ttl_seconds", optarg,
-                                  "--ttl must be a whole number of seconds");
-                break;
             case 'a': lat_text = optarg; break;
             case 'o': lng_text = optarg; break;
             case 'l': label = optarg; break;
@@ -386,21 +398,15 @@ s_market_update (hearthctl_t *ctl, int argc, char **argv)
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         json_t *location;
+        if (s_post_option (ctl, opt, optarg, input, tags, &rc))
+            continue;
         switch (opt) {
-            case 't': rc = hearthctl_set_text (ctl, input, "title", optarg); break;
-            case 'b': rc = hearthctl_set_text (ctl, input, "body", optarg); break;
-            case 'i': rc = hearthctl_set_text (ctl, input, "client_id", optarg); break;
-            case 'g': rc = s_add_tag (ctl, tags, optarg); break;
             case 'G': no_tags = 1; break;
             case 'N': no_location = 1; break;
             case 'L':
                 location = s_location_arg (ctl, optarg, &rc);
                 if (location)
                     json_object_set_new (input, "location", location);
-                break;
-            case 'T':
-                rc = s_set_whole (ctl, input, "ttl_seconds", optarg,
-                                  "--ttl must be a whole number of seconds");
                 break;
             case 'j': ctl->json = 1; break;
             default:  rc = hearthctl_bad_option (ctl, argv, options);
