@@ -185,6 +185,10 @@ uint8_t *eventlog_get (eventlog_t *self, int cf, const void *key, size_t klen, s
 int eventlog_iter_close (rocksdb_iterator_t *it, const char *what, int rc);
 /*  A synced write of batch (disk-full tracking, the synced-seq mark). */
 int eventlog_write (eventlog_t *self, rocksdb_writebatch_t *batch);
+/*  One key of column family cf set to buf (len bytes) or, with buf NULL,
+    deleted, in one synced write (eventlog_write). */
+int eventlog_write_one (eventlog_t *self, int cf, const void *key, size_t klen, const uint8_t *buf,
+                        size_t len);
 /*  Track the disk-full state from a write's result; returns rc. */
 int eventlog_note_write (eventlog_t *self, int rc);
 /*  Record that every arrival up to seq is on the disk (dbdir.h). */

@@ -658,15 +658,7 @@ eventlog_snapshot_chunk_put (eventlog_t *self, const char *name, uint64_t genera
         return HEARTH_EINVAL;
     uint8_t key [S_SNAP_KEY_MAX];
     size_t klen = s_snap_key (name, generation, index, key);
-    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
-    if (buf)
-        rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_SNAPSHOTS], (const char *) key, klen,
-                                   (const char *) buf, len);
-    else
-        rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_SNAPSHOTS], (const char *) key, klen);
-    int rc = eventlog_write (self, batch);
-    rocksdb_writebatch_destroy (batch);
-    return rc;
+    return eventlog_write_one (self, EVENTLOG_CF_SNAPSHOTS, key, klen, buf, len);
 }
 
 int
@@ -714,13 +706,5 @@ eventlog_snapshot_manifest_put (eventlog_t *self, const char *name, const uint8_
         return HEARTH_EINVAL;
     char key [S_VIEW_KEY_SIZE];
     snprintf (key, sizeof key, EVENTLOG_META_VIEW "%s", name);
-    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
-    if (buf)
-        rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], key, strlen (key),
-                                   (const char *) buf, len);
-    else
-        rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_META], key, strlen (key));
-    int rc = eventlog_write (self, batch);
-    rocksdb_writebatch_destroy (batch);
-    return rc;
+    return eventlog_write_one (self, EVENTLOG_CF_META, key, strlen (key), buf, len);
 }
