@@ -26,6 +26,7 @@
 #include <sodium.h>
 #include <curl/curl.h>
 #include "hearth_bench.h"
+#include "bench_fixture.h"
 #include "identity.h"
 #include "market_embed_cache.h"
 #include "market_semantic.h"
@@ -34,48 +35,9 @@
 #include "node_embed_http.h"
 #include "ulid.h"
 
-#define S_VOCAB 5000
 #define S_WALL_MS UINT64_C (1780000000000)
 
-static char s_words [S_VOCAB][16];
 static uint64_t s_rng = 42;
-
-/*  A word rank, Zipf-like (s = 1): rank = V^u - 1 for uniform u. */
-static size_t
-s_zipf (void)
-{
-    double u = (double) (hb_splitmix64 (&s_rng) >> 11) / 9007199254740992.0;
-    size_t r = (size_t) (pow ((double) S_VOCAB, u)) - 1;
-    return r < S_VOCAB? r: S_VOCAB - 1;
-}
-
-static void
-s_make_vocab (void)
-{
-    static const char *syl [] = { "ka", "ri", "so", "le", "ma", "te", "nu", "bo", "gi", "sch",
-                                  "an", "er", "un", "ter", "wa", "ser", "ro", "li", "fa", "dr" };
-    uint64_t st = 7;
-    for (size_t i = 0; i < S_VOCAB; i++) {
-        size_t len = 0;
-        int parts = 2 + (int) (hb_splitmix64 (&st) % 3);
-        for (int p = 0; p < parts; p++)
-            len += (size_t) snprintf (s_words [i] + len, sizeof s_words [i] - len, "%s",
-                                      syl [hb_splitmix64 (&st) % 20]);
-        /*  A suffix of the index keeps every word distinct. */
-        snprintf (s_words [i] + (len > 10? 10: len), sizeof s_words [i] - (len > 10? 10: len),
-                  "%zx", i % 4096);
-    }
-}
-
-static void
-s_text (char *out, size_t cap, int min, int max)
-{
-    int n = min + (int) (hb_splitmix64 (&s_rng) % (uint64_t) (max - min + 1));
-    size_t len = 0;
-    out [0] = '\0';
-    for (int i = 0; i < n && len + 17 < cap; i++)
-        len += (size_t) snprintf (out + len, cap - len, "%s%s", i? " ": "", s_words [s_zipf ()]);
-}
 
 /*  The deterministic embedder: the sum of one dense pseudo-random vector
     per word (seeded by the word's hash), like a real model's dense output:
@@ -127,7 +89,7 @@ main (int argc, char **argv)
     }
     if (sodium_init () < 0 || n < 1 || queries < 1 || dim < 2 || dim > MARKET_EMBED_MAX_DIM)
         return 2;
-    s_make_vocab ();
+    bench_fixture_vocab_make ();
     uint8_t seed [32] = { 1 };
     identity_t *root = identity_from_seed (seed);
     const uint8_t *community = identity_public_key (root);
@@ -142,33 +104,17 @@ main (int argc, char **argv)
     double embed_s = 0;
     char title [160], body [600], both [800];
     for (size_t i = 0; i < n; i++) {
-        s_text (title, sizeof title, 3, 6);
-        s_text (body, sizeof body, 10, 25);
+        bench_fixture_text (&s_rng, title, sizeof title, 3, 6);
+        bench_fixture_text (&s_rng, body, sizeof body, 10, 25);
         char id [ULID_SIZE];
-        ulid_gen_t gen = { 0 };
-        uint8_t rnd [10] = { 0 };
-        for (int b = 0; b < 8; b++)
-            rnd [2 + b] = (uint8_t) (i >> (8 * (7 - b)));
-        ulid_gen_next (&gen, S_WALL_MS - 1000, rnd, id);
-        Hearth__Event e = HEARTH__EVENT__INIT;
+        bench_fixture_ulid (i, S_WALL_MS - 1000, id);
         Hearth__MarketPostCreated p = HEARTH__MARKET_POST_CREATED__INIT;
-        e.schema_version = 1;
-        e.event_id = id;
-        e.lamport = i + 2;
-        e.wall_clock_ms = S_WALL_MS - 1000;
-        e.community_id.data = (uint8_t *) community;
-        e.community_id.len = 32;
-        e.author.data = (uint8_t *) community;
-        e.author.len = 32;
-        e.type = HEARTH__EVENT_TYPE__MARKET_POST_CREATED;
         p.category = HEARTH__CATEGORY__CATEGORY_OFFER;
         p.title = title;
         p.body = body;
         p.ttl_seconds = 86400;
-        e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
-        e.market_post_created = &p;
         int err = 0;
-        event_t *ev = event_sign (&e, root, &err);
+        event_t *ev = bench_fixture_post_sign (&p, id, i + 2, S_WALL_MS - 1000, community, root, &err);
         if (!ev || market_view_apply (view, ev) != 0)
             return 1;
         event_destroy (&ev);
@@ -203,9 +149,9 @@ main (int argc, char **argv)
     for (size_t q = 0; q < queries; q++) {
         char query [64];
         if (hb_splitmix64 (&s_rng) % 2)
-            snprintf (query, sizeof query, "%s", s_words [s_zipf ()]);
+            snprintf (query, sizeof query, "%s", bench_fixture_word (bench_fixture_zipf (&s_rng)));
         else
-            snprintf (query, sizeof query, "%s %s", s_words [s_zipf ()], s_words [s_zipf ()]);
+            snprintf (query, sizeof query, "%s %s", bench_fixture_word (bench_fixture_zipf (&s_rng)), bench_fixture_word (bench_fixture_zipf (&s_rng)));
         double e0 = hb_now_s ();
         s_embed (query, vec, dim);
         qemb [q] = (hb_now_s () - e0) * 1000;
@@ -245,7 +191,7 @@ main (int argc, char **argv)
         CURL *curl = curl_easy_init ();
         size_t m = queries < 200? queries: 200;
         for (size_t q = 0; q < m; q++) {
-            const char *text = s_words [s_zipf ()];
+            const char *text = bench_fixture_word (bench_fixture_zipf (&s_rng));
             float *v = NULL;
             size_t d = 0;
             node_embed_fail_t kind;

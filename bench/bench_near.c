@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "hearth_bench.h"
+#include "bench_fixture.h"
 #include "eventlog.h"
 #include "hearth_log.h"
 #include "identity.h"
@@ -190,25 +191,11 @@ main (int argc, char **argv)
     double t0 = hb_now_s ();
     for (size_t i = 0; i < n; i++) {
         char id [ULID_SIZE], title [64];
-        ulid_gen_t gen = { 0 };
-        uint8_t rnd [10] = { 0 };
-        for (int b = 0; b < 8; b++)
-            rnd [2 + b] = (uint8_t) (i >> (8 * (7 - b)));
-        ulid_gen_next (&gen, S_WALL_MS - 1000, rnd, id);
+        bench_fixture_ulid (i, S_WALL_MS - 1000, id);
         s_point (&lat [i], &lng [i]);
         snprintf (title, sizeof title, "Leiter zu verleihen %zu", i);
-        Hearth__Event e = HEARTH__EVENT__INIT;
         Hearth__MarketPostCreated p = HEARTH__MARKET_POST_CREATED__INIT;
         Hearth__Location loc = HEARTH__LOCATION__INIT;
-        e.schema_version = 1;
-        e.event_id = id;
-        e.lamport = i + 2;
-        e.wall_clock_ms = S_WALL_MS - 1000;
-        e.community_id.data = (uint8_t *) community;
-        e.community_id.len = 32;
-        e.author.data = (uint8_t *) community;
-        e.author.len = 32;
-        e.type = HEARTH__EVENT_TYPE__MARKET_POST_CREATED;
         p.category = HEARTH__CATEGORY__CATEGORY_OFFER;
         p.title = title;
         p.body = (char *) "Drei Meter, Alu, abholen.";
@@ -217,9 +204,7 @@ main (int argc, char **argv)
         loc.lng = lng [i];
         loc.label = (char *) "";
         p.location = &loc;
-        e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
-        e.market_post_created = &p;
-        event_t *ev = event_sign (&e, root, &err);
+        event_t *ev = bench_fixture_post_sign (&p, id, i + 2, S_WALL_MS - 1000, community, root, &err);
         if (!ev || market_view_apply (view, ev) != 0)
             return 1;
         event_destroy (&ev);

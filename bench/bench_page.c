@@ -35,6 +35,7 @@
 #include <jansson.h>
 #include "eventlog.h"
 #include "hearth_bench.h"
+#include "bench_fixture.h"
 #include "hearth_codec.h"
 #include "hearth_error.h"
 #include "hearth_log.h"
@@ -45,7 +46,6 @@
 #include "node_stats.h"
 #include "ulid.h"
 
-#define S_VOCAB      5000
 #define S_TAGS       40
 #define S_BATCH      4096
 #define S_TTL        2592000          /* 30 days: every post stays active */
@@ -56,7 +56,6 @@
 #define S_LNG        13.405
 #define S_SPREAD     0.18
 
-static char s_words [S_VOCAB][16];
 static char s_tag_names [S_TAGS][16];
 static uint64_t s_rng = 42;
 
@@ -67,41 +66,11 @@ s_unit (void)
     return (double) (hb_splitmix64 (&s_rng) >> 11) / 9007199254740992.0;
 }
 
-static size_t
-s_zipf (void)
-{
-    double u = s_unit ();
-    size_t r = (size_t) (pow ((double) S_VOCAB, u)) - 1;
-    return r < S_VOCAB? r: S_VOCAB - 1;
-}
-
 static void
-s_make_vocab (void)
+s_make_tags (void)
 {
-    static const char *syl [] = { "ka", "ri", "so", "le", "ma", "te", "nu", "bo", "gi", "sch",
-                                  "an", "er", "un", "ter", "wa", "ser", "ro", "li", "fa", "dr" };
-    uint64_t st = 7;
-    for (size_t i = 0; i < S_VOCAB; i++) {
-        size_t len = 0;
-        int parts = 2 + (int) (hb_splitmix64 (&st) % 3);
-        for (int p = 0; p < parts; p++)
-            len += (size_t) snprintf (s_words [i] + len, sizeof s_words [i] - len, "%s",
-                                      syl [hb_splitmix64 (&st) % 20]);
-        snprintf (s_words [i] + (len > 10? 10: len), sizeof s_words [i] - (len > 10? 10: len),
-                  "%zx", i % 4096);
-    }
     for (size_t i = 0; i < S_TAGS; i++)
         snprintf (s_tag_names [i], sizeof s_tag_names [i], "tag%zu", i);
-}
-
-static void
-s_text (char *out, size_t cap, int min, int max)
-{
-    int n = min + (int) (hb_splitmix64 (&s_rng) % (uint64_t) (max - min + 1));
-    size_t len = 0;
-    out [0] = '\0';
-    for (int i = 0; i < n && len + 17 < cap; i++)
-        len += (size_t) snprintf (out + len, cap - len, "%s%s", i? " ": "", s_words [s_zipf ()]);
 }
 
 typedef struct {
@@ -163,8 +132,8 @@ s_node_open (s_node_t *node, size_t n)
         size_t batch = n - done < S_BATCH? n - done: S_BATCH;
         for (size_t i = 0; i < batch; i++) {
             char title [128], body [512];
-            s_text (title, sizeof title, 3, 6);
-            s_text (body, sizeof body, 10, 25);
+            bench_fixture_text (&s_rng, title, sizeof title, 3, 6);
+            bench_fixture_text (&s_rng, body, sizeof body, 10, 25);
             uint8_t rnd [10];
             randombytes_buf (rnd, sizeof rnd);
             ulid_gen_next (&gen, now_ms, rnd, node->ids [done + i]);
@@ -181,19 +150,8 @@ s_node_open (s_node_t *node, size_t n)
             loc.lat = S_LAT + s_unit () * 2 * S_SPREAD - S_SPREAD;
             loc.lng = S_LNG + (s_unit () * 2 * S_SPREAD - S_SPREAD) / 0.61;    /* cos 52.5° */
             post.location = &loc;
-            Hearth__Event e = HEARTH__EVENT__INIT;
-            e.schema_version = 1;
-            e.event_id = node->ids [done + i];
-            e.lamport = lamport++;
-            e.wall_clock_ms = now_ms;
-            e.community_id.data = community;
-            e.community_id.len = 32;
-            e.author.data = (uint8_t *) identity_public_key (node->id);
-            e.author.len = 32;
-            e.type = HEARTH__EVENT_TYPE__MARKET_POST_CREATED;
-            e.payload_case = HEARTH__EVENT__PAYLOAD_MARKET_POST_CREATED;
-            e.market_post_created = &post;
-            event_t *ev = event_sign (&e, node->id, &err);
+            event_t *ev = bench_fixture_post_sign (&post, node->ids [done + i], lamport++, now_ms,
+                                                   community, node->id, &err);
             if (!ev)
                 return -1;
             size_t len;
@@ -266,9 +224,9 @@ s_args (int v, const s_node_t *node, char *path, size_t cap)
         case V_SEARCH: {
             char q [40];
             if (hb_splitmix64 (&s_rng) % 2)
-                snprintf (q, sizeof q, "%s", s_words [s_zipf ()]);
+                snprintf (q, sizeof q, "%s", bench_fixture_word (bench_fixture_zipf (&s_rng)));
             else
-                snprintf (q, sizeof q, "%s %s", s_words [s_zipf ()], s_words [s_zipf ()]);
+                snprintf (q, sizeof q, "%s %s", bench_fixture_word (bench_fixture_zipf (&s_rng)), bench_fixture_word (bench_fixture_zipf (&s_rng)));
             snprintf (path, cap, "/search");
             return json_pack ("{s:s}", "q", q);
         }
@@ -369,7 +327,8 @@ main (int argc, char **argv)
     if (sodium_init () < 0 || n < 1 || base < 1 || runs < 1)
         return 2;
     hearth_log_set_silent (1);
-    s_make_vocab ();
+    bench_fixture_vocab_make ();
+    s_make_tags ();
     s_node_t small, big;
     double t0 = s_now_ms ();
     if (s_node_open (&small, base)) {

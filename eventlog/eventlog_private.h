@@ -178,8 +178,17 @@ int eventlog_exists (eventlog_t *self, int cf, const uint8_t *key, size_t len);
 int eventlog_stored_hash (eventlog_t *self, const uint8_t *ikey, size_t len, const uint8_t *hash);
 /*  Copy of a value (rocksdb_free) or NULL if absent/error; *rc set on error. */
 uint8_t *eventlog_get (eventlog_t *self, int cf, const void *key, size_t klen, size_t *vlen, int *rc);
+/*  The end of every scan: destroy it (an iterator we own) and return rc,
+    or, if the scan stopped on a RocksDB error, that error as a Hearth code
+    (hearth_error_from_storage), logged as "WHAT: ERROR" unless what is
+    NULL. */
+int eventlog_iter_close (rocksdb_iterator_t *it, const char *what, int rc);
 /*  A synced write of batch (disk-full tracking, the synced-seq mark). */
 int eventlog_write (eventlog_t *self, rocksdb_writebatch_t *batch);
+/*  One key of column family cf set to buf (len bytes) or, with buf NULL,
+    deleted, in one synced write (eventlog_write). */
+int eventlog_write_one (eventlog_t *self, int cf, const void *key, size_t klen, const uint8_t *buf,
+                        size_t len);
 /*  Track the disk-full state from a write's result; returns rc. */
 int eventlog_note_write (eventlog_t *self, int rc);
 /*  Record that every arrival up to seq is on the disk (dbdir.h). */

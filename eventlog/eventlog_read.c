@@ -108,14 +108,7 @@ eventlog_replay_seq (eventlog_t *self, uint64_t after, eventlog_replay_fn *fn, v
         if (rc)
             break;
     }
-    char *err = NULL;
-    rocksdb_iter_get_error (it, &err);
-    if (err) {
-        hlog_error (S_LOG, "replay failed: %s", err);
-        rc = hearth_error_from_storage (err);
-        rocksdb_free (err);
-    }
-    rocksdb_iter_destroy (it);
+    rc = eventlog_iter_close (it, "replay failed", rc);
     if (visited)
         *visited = count;
     return rc;
@@ -296,14 +289,11 @@ eventlog_get_by_id (eventlog_t *self, const char *id, event_t **out)
                 rc = HEARTH_ECORRUPT;       /* indexed but missing */
         }
     }
-    char *err = NULL;
-    rocksdb_iter_get_error (it, &err);
-    if (err) {
-        rc = hearth_error_from_storage (err);
-        rocksdb_free (err);
+    int scan = eventlog_iter_close (it, NULL, 0);
+    if (scan) {
+        rc = scan;
         event_destroy (out);
     }
-    rocksdb_iter_destroy (it);
     return rc;
 }
 
@@ -362,14 +352,7 @@ eventlog_scan (eventlog_t *self, uint64_t since_lamport, eventlog_visit_fn *fn, 
         if (rc)
             break;
     }
-    char *err = NULL;
-    rocksdb_iter_get_error (it, &err);
-    if (err) {
-        rc = hearth_error_from_storage (err);
-        rocksdb_free (err);
-    }
-    rocksdb_iter_destroy (it);
-    return rc;
+    return eventlog_iter_close (it, NULL, rc);
 }
 
 /* ---- for the mesh ------------------------------------------------------------ */
@@ -422,15 +405,7 @@ eventlog_read_order (eventlog_t *self, uint64_t lamport, const uint8_t hash [32]
         if (rc)
             break;
     }
-    char *err = NULL;
-    rocksdb_iter_get_error (it, &err);
-    if (err) {
-        hlog_error (S_LOG, "order read failed: %s", err);
-        rc = hearth_error_from_storage (err);
-        rocksdb_free (err);
-    }
-    rocksdb_iter_destroy (it);
-    return rc;
+    return eventlog_iter_close (it, "order read failed", rc);
 }
 
 int

@@ -172,16 +172,7 @@ s_snap_count (eventlog_t *self, const char *name, uint64_t from, uint64_t to, ui
         if (k && klen == plen + 12 && memcmp (k, start, plen) == 0)
             *max_gen = eventlog_get_be64 ((const uint8_t *) k + plen);
     }
-    char *err = NULL;
-    rocksdb_iter_get_error (it, &err);
-    rocksdb_iter_destroy (it);
-    if (err) {
-        hlog_error (S_LOG, "snapshot chunk scan failed: %s", err);
-        int code = hearth_error_from_storage (err);
-        rocksdb_free (err);
-        return code;
-    }
-    return 0;
+    return eventlog_iter_close (it, "snapshot chunk scan failed", 0);
 }
 
 /*  Delete view name's chunks of generations [from, to) (to = UINT64_MAX:
@@ -523,14 +514,7 @@ s_restore_chunks (eventlog_t *self, eventlog_view_t *view, const Hearth__ViewSna
         if (rc)
             break;
     }
-    char *err = NULL;
-    rocksdb_iter_get_error (it, &err);
-    rocksdb_iter_destroy (it);
-    if (err) {
-        hlog_error (S_LOG, "snapshot chunk read failed: %s", err);
-        rc = hearth_error_from_storage (err);
-        rocksdb_free (err);
-    }
+    rc = eventlog_iter_close (it, "snapshot chunk read failed", rc);
     uint8_t digest [32];
     crypto_generichash_final (&hash, digest, sizeof digest);
     if (rc == 0 && (expected != snap->n_chunks || total != snap->total_bytes
@@ -674,15 +658,7 @@ eventlog_snapshot_chunk_put (eventlog_t *self, const char *name, uint64_t genera
         return HEARTH_EINVAL;
     uint8_t key [S_SNAP_KEY_MAX];
     size_t klen = s_snap_key (name, generation, index, key);
-    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
-    if (buf)
-        rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_SNAPSHOTS], (const char *) key, klen,
-                                   (const char *) buf, len);
-    else
-        rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_SNAPSHOTS], (const char *) key, klen);
-    int rc = eventlog_write (self, batch);
-    rocksdb_writebatch_destroy (batch);
-    return rc;
+    return eventlog_write_one (self, EVENTLOG_CF_SNAPSHOTS, key, klen, buf, len);
 }
 
 int
@@ -730,13 +706,5 @@ eventlog_snapshot_manifest_put (eventlog_t *self, const char *name, const uint8_
         return HEARTH_EINVAL;
     char key [S_VIEW_KEY_SIZE];
     snprintf (key, sizeof key, EVENTLOG_META_VIEW "%s", name);
-    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
-    if (buf)
-        rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], key, strlen (key),
-                                   (const char *) buf, len);
-    else
-        rocksdb_writebatch_delete_cf (batch, self->cf [EVENTLOG_CF_META], key, strlen (key));
-    int rc = eventlog_write (self, batch);
-    rocksdb_writebatch_destroy (batch);
-    return rc;
+    return eventlog_write_one (self, EVENTLOG_CF_META, key, strlen (key), buf, len);
 }

@@ -182,6 +182,21 @@ eventlog_stored_hash (eventlog_t *self, const uint8_t *ikey, size_t len, const u
 }
 
 /*  Copy of a value (malloc'd) or NULL if absent/error; *err set on error. */
+int
+eventlog_iter_close (rocksdb_iterator_t *it, const char *what, int rc)
+{
+    char *err = NULL;
+    rocksdb_iter_get_error (it, &err);
+    rocksdb_iter_destroy (it);
+    if (err) {
+        if (what)
+            hlog_error (S_LOG, "%s: %s", what, err);
+        rc = hearth_error_from_storage (err);
+        rocksdb_free (err);
+    }
+    return rc;
+}
+
 uint8_t *
 eventlog_get (eventlog_t *self, int cf, const void *key, size_t klen, size_t *vlen, int *rc)
 {
@@ -336,6 +351,19 @@ eventlog_meta_get (eventlog_t *self, const char *name, uint8_t **buf, size_t *le
 }
 
 int
+eventlog_write_one (eventlog_t *self, int cf, const void *key, size_t klen, const uint8_t *buf, size_t len)
+{
+    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
+    if (buf)
+        rocksdb_writebatch_put_cf (batch, self->cf [cf], (const char *) key, klen, (const char *) buf, len);
+    else
+        rocksdb_writebatch_delete_cf (batch, self->cf [cf], (const char *) key, klen);
+    int rc = eventlog_write (self, batch);
+    rocksdb_writebatch_destroy (batch);
+    return rc;
+}
+
+int
 eventlog_meta_put (eventlog_t *self, const char *name, const uint8_t *buf, size_t len)
 {
     char key [64];
@@ -344,12 +372,8 @@ eventlog_meta_put (eventlog_t *self, const char *name, const uint8_t *buf, size_
         return rc;
     if (len > EVENTLOG_META_VALUE_MAX || (!buf && len))
         return HEARTH_ETOOBIG;
-    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
-    rocksdb_writebatch_put_cf (batch, self->cf [EVENTLOG_CF_META], key, strlen (key),
-                               (const char *) (buf? buf: (const uint8_t *) ""), len);
-    rc = eventlog_write (self, batch);
-    rocksdb_writebatch_destroy (batch);
-    return rc;
+    return eventlog_write_one (self, EVENTLOG_CF_META, key, strlen (key),
+                               buf? buf: (const uint8_t *) "", len);
 }
 
 /* ---- batch building -------------------------------------------------------- */

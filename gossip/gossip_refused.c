@@ -4,13 +4,14 @@
     grows (doubling) up to `max` entries, after which a new hash takes a
     slot freed by gossip_refused_forget if there is one, else the slot of
     the oldest one (evicting it): eviction only when `max` are remembered.
-    A chained hash table (SipHash-2-4 of the event hash, keyed by the
-    caller) finds an entry by hash; free slots are chained through
-    bucket_next.
+    A chained hash index (gossip_index: SipHash-2-4 of the event hash,
+    keyed by the caller) finds an entry by hash; free slots are chained
+    through bucket_next.
 */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
+#include "gossip_index.h"
 #include "gossip_refused.h"
 #include "hearth_error.h"
 #include "lamport.h"
@@ -26,17 +27,16 @@ typedef struct {
     uint8_t  refusals;                      /* refusals so far, saturating (sets the backoff) */
     uint8_t  kind;                          /* gossip_refused_kind_t; NONE = free slot */
 } s_entry_t;
+_Static_assert (offsetof (s_entry_t, hash) == 0, "gossip_index reads the hash at offset 0");
 
 struct _gossip_refused_t {
     gossip_refused_limits_t limits;
-    uint8_t                 key [crypto_shorthash_KEYBYTES];
     s_entry_t              *entries;        /* owned */
     size_t                  cap, n_touched; /* allocated / ever used */
     size_t                  next;           /* ring: the oldest slot once n_touched == max */
     uint32_t                free_head;      /* slots freed by forget */
     size_t                  count;
-    uint32_t               *buckets;        /* owned: chain heads */
-    size_t                  mask;
+    gossip_index_t         *index;          /* owned: hash -> entry */
     gossip_refused_stats_t  stats;
 };
 
@@ -74,23 +74,10 @@ gossip_refused_limits_defaults (gossip_refused_limits_t *limits)
     limits->retry_max_ms = GOSSIP_REFUSED_RETRY_MAX_MS;
 }
 
-static size_t
-s_bucket (const gossip_refused_t *self, const uint8_t hash [32])
-{
-    uint8_t out [crypto_shorthash_BYTES];
-    crypto_shorthash (out, hash, 32, self->key);
-    uint64_t h;
-    memcpy (&h, out, sizeof h);
-    return (size_t) (h & self->mask);
-}
-
 static uint32_t
 s_find (const gossip_refused_t *self, const uint8_t hash [32])
 {
-    for (uint32_t i = self->buckets [s_bucket (self, hash)]; i != S_NIL; i = self->entries [i].bucket_next)
-        if (memcmp (self->entries [i].hash, hash, 32) == 0)
-            return i;
-    return S_NIL;
+    return gossip_index_find (self->index, self->entries, hash);
 }
 
 /*  Take entry i (in use) out of its chain; its slot is free (not on the
@@ -98,10 +85,7 @@ s_find (const gossip_refused_t *self, const uint8_t hash [32])
 static void
 s_unlink (gossip_refused_t *self, uint32_t i)
 {
-    uint32_t *link = &self->buckets [s_bucket (self, self->entries [i].hash)];
-    while (*link != i)
-        link = &self->entries [*link].bucket_next;  /* i is in this chain (invariant) */
-    *link = self->entries [i].bucket_next;
+    gossip_index_remove (self->index, self->entries, i);
     self->entries [i].kind = GOSSIP_REFUSED_NONE;
     self->count--;
 }
@@ -161,19 +145,12 @@ gossip_refused_new (const gossip_refused_limits_t *limits, const uint8_t key [16
     if (!self)
         return NULL;
     self->limits = l;
-    memcpy (self->key, key, sizeof self->key);
     self->free_head = S_NIL;
-    size_t buckets = 16;
-    while (buckets < l.max)
-        buckets *= 2;                       /* load factor <= 1 */
-    self->mask = buckets - 1;
-    self->buckets = (uint32_t *) malloc (buckets * sizeof *self->buckets);
-    if (!self->buckets) {
+    self->index = gossip_index_new (l.max, key, sizeof (s_entry_t), offsetof (s_entry_t, bucket_next));
+    if (!self->index) {
         free (self);
         return NULL;
     }
-    for (size_t b = 0; b < buckets; b++)
-        self->buckets [b] = S_NIL;
     return self;
 }
 
@@ -184,7 +161,7 @@ gossip_refused_destroy (gossip_refused_t **self_p)
         return;
     gossip_refused_t *self = *self_p;
     free (self->entries);
-    free (self->buckets);
+    gossip_index_destroy (&self->index);
     free (self);
     *self_p = NULL;
 }
@@ -213,9 +190,7 @@ gossip_refused_add (gossip_refused_t *self, const uint8_t hash [32], gossip_refu
         memcpy (e->hash, hash, 32);
         e->kind = (uint8_t) kind;
         e->refusals = 1;
-        size_t b = s_bucket (self, hash);
-        e->bucket_next = self->buckets [b];
-        self->buckets [b] = i;
+        gossip_index_insert (self->index, self->entries, i);
         self->count++;
         self->stats.remembered++;
     }

@@ -3,15 +3,16 @@
 
     Entries live in one array, addressed by index (so growing the array
     moves nothing that is referenced); free entries are chained through
-    bucket_next. A chained hash table (SipHash-2-4 of the event hash, keyed
-    by the caller) finds an entry by hash. Each peer keeps two doubly linked
+    bucket_next. A chained hash index (gossip_index: SipHash-2-4 of the
+    event hash, keyed by the caller) finds an entry by hash. Each peer keeps two doubly linked
     lists of its entries: queued (not yet requested, oldest first) and
     requested (in request order). Peers are few (one per link), kept in a
     small array searched linearly, with the last one found cached.
 */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
+#include "gossip_index.h"
 #include "gossip_want.h"
 #include "hearth_error.h"
 #include "hearth_vec.h"
@@ -30,6 +31,7 @@ typedef struct {
     uint32_t alts [GOSSIP_WANT_ALTS];       /* other announcers, in announcement order */
     uint8_t  n_alts;
 } s_entry_t;
+_Static_assert (offsetof (s_entry_t, hash) == 0, "gossip_index reads the hash at offset 0");
 
 typedef struct {
     uint64_t id;
@@ -51,14 +53,12 @@ typedef struct {
 
 struct _gossip_want_t {
     gossip_want_limits_t limits;
-    uint8_t              key [crypto_shorthash_KEYBYTES];
     s_entry_t           *entries;           /* owned */
     size_t               cap_entries, n_touched;     /* allocated / ever used */
     uint32_t             free_head;
     size_t               count;
     size_t               in_hand;           /* of count, entries in hand (S_IN_HAND) */
-    uint32_t            *buckets;           /* owned: chain heads */
-    size_t               mask;              /* buckets - 1 (a power of two minus one) */
+    gossip_index_t      *index;             /* owned: hash -> entry */
     s_peer_t            *peers;             /* owned */
     size_t               n_peers, cap_peers;
     size_t               last_peer;         /* index of the last peer found (a hint) */
@@ -67,23 +67,10 @@ struct _gossip_want_t {
 
 /* ---- hash table ------------------------------------------------------------------ */
 
-static size_t
-s_bucket (const gossip_want_t *self, const uint8_t hash [32])
-{
-    uint8_t out [crypto_shorthash_BYTES];
-    crypto_shorthash (out, hash, 32, self->key);
-    uint64_t h;
-    memcpy (&h, out, sizeof h);
-    return (size_t) (h & self->mask);
-}
-
 static uint32_t
 s_find (const gossip_want_t *self, const uint8_t hash [32])
 {
-    for (uint32_t i = self->buckets [s_bucket (self, hash)]; i != S_NIL; i = self->entries [i].bucket_next)
-        if (memcmp (self->entries [i].hash, hash, 32) == 0)
-            return i;
-    return S_NIL;
+    return gossip_index_find (self->index, self->entries, hash);
 }
 
 /*  A free entry (not yet in any chain or list), or S_NIL out of memory. */
@@ -119,9 +106,7 @@ s_entry_new (gossip_want_t *self, const uint8_t hash [32])
     s_entry_t *e = &self->entries [i];
     memcpy (e->hash, hash, 32);
     e->n_alts = 0;
-    size_t b = s_bucket (self, hash);
-    e->bucket_next = self->buckets [b];
-    self->buckets [b] = i;
+    gossip_index_insert (self->index, self->entries, i);
     self->count++;
     return i;
 }
@@ -130,10 +115,7 @@ s_entry_new (gossip_want_t *self, const uint8_t hash [32])
 static void
 s_release (gossip_want_t *self, uint32_t i)
 {
-    uint32_t *link = &self->buckets [s_bucket (self, self->entries [i].hash)];
-    while (*link != i)
-        link = &self->entries [*link].bucket_next;  /* i is in this chain (invariant) */
-    *link = self->entries [i].bucket_next;
+    gossip_index_remove (self->index, self->entries, i);
     self->entries [i].bucket_next = self->free_head;
     self->free_head = i;
     self->count--;
@@ -287,19 +269,13 @@ gossip_want_new (const gossip_want_limits_t *limits, const uint8_t key [16])
     if (!self)
         return NULL;
     self->limits = *limits;
-    memcpy (self->key, key, sizeof self->key);
     self->free_head = S_NIL;
-    size_t buckets = 16;
-    while (buckets < limits->max_hashes)
-        buckets *= 2;                       /* load factor <= 1 */
-    self->mask = buckets - 1;
-    self->buckets = (uint32_t *) malloc (buckets * sizeof *self->buckets);
-    if (!self->buckets) {
+    self->index = gossip_index_new (limits->max_hashes, key, sizeof (s_entry_t),
+                                    offsetof (s_entry_t, bucket_next));
+    if (!self->index) {
         free (self);
         return NULL;
     }
-    for (size_t b = 0; b < buckets; b++)
-        self->buckets [b] = S_NIL;
     return self;
 }
 
@@ -310,7 +286,7 @@ gossip_want_destroy (gossip_want_t **self_p)
         return;
     gossip_want_t *self = *self_p;
     free (self->entries);
-    free (self->buckets);
+    gossip_index_destroy (&self->index);
     free (self->peers);
     free (self);
     *self_p = NULL;

@@ -398,10 +398,7 @@ s_point (uint64_t *rng, double *lat, double *lng)
 
 HT_TEST (test_near_property_against_brute_force)
 {
-    uint64_t seed = getenv ("HEARTH_TEST_SEED")? strtoull (getenv ("HEARTH_TEST_SEED"), NULL, 0)
-                                               : (uint64_t) time (NULL);
-    if (seed == 0)
-        seed = 1;
+    uint64_t seed = ht_seed ((uint64_t) time (NULL));
     fprintf (stderr, "test_near_property_against_brute_force: HEARTH_TEST_SEED=%llu\n",
              (unsigned long long) seed);
     uint64_t rng = seed;

@@ -306,6 +306,55 @@ HT_TEST (test_fold_result_of_the_event_set)
     s_cast_destroy (&k);
 }
 
+/* ---- the delivery-order tests' shared steps ---------------------------- */
+
+/*  One round of a delivery-order test: the n events (n <= S_MAX_EVENTS)
+    shuffled with *rng, every odd round with four of them delivered twice,
+    folded into a new view (returned; the caller destroys it). Each apply
+    that fails, and a digest other than ref_digest, adds one to
+    *mismatches. */
+static market_view_t *
+s_view_shuffled (event_t **events, size_t n, int round, uint64_t *rng, const uint8_t ref_digest [32],
+                 int *mismatches)
+{
+    event_t *order [S_MAX_EVENTS * 2];
+    size_t count = n;
+    memcpy (order, events, n * sizeof order [0]);
+    //  Every other round, redeliver a few events (duplicates)
+    if (round % 2)
+        for (int d = 0; d < 4; d++)
+            order [count++] = events [tm_rand (rng) % n];
+    for (size_t i = count - 1; i > 0; i--) {
+        size_t j = (size_t) (tm_rand (rng) % (i + 1));
+        event_t *tmp = order [i];
+        order [i] = order [j];
+        order [j] = tmp;
+    }
+    market_view_t *view = market_view_new ();
+    for (size_t i = 0; i < count; i++)
+        if (market_view_apply (view, order [i]) != 0)
+            (*mismatches)++;
+    uint8_t digest [32];
+    market_view_digest (view, digest);
+    if (memcmp (digest, ref_digest, 32) != 0)
+        (*mismatches)++;
+    return view;
+}
+
+/*  A copy of view through market_view_snapshot and market_view_restore
+    (both checked); the caller destroys it. */
+static market_view_t *
+s_view_copy (market_view_t *view)
+{
+    uint8_t *buf;
+    size_t len;
+    HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &len), 0);
+    market_view_t *copy = market_view_new ();
+    HT_CHECK_EQ_INT (market_view_restore (copy, buf, len), 0);
+    free (buf);
+    return copy;
+}
+
 HT_TEST (test_order_independence_1000_orders)
 {
     s_cast_t k;
@@ -313,12 +362,7 @@ HT_TEST (test_order_independence_1000_orders)
     s_set_t set;
     s_set_build (&set, &k);
     uint64_t now = T0 + 2 * HOUR_MS;
-    uint64_t seed = UINT64_C (0x9E3779B97F4A7C15);
-    const char *env = getenv ("HEARTH_TEST_SEED");
-    if (env && *env)
-        seed = strtoull (env, NULL, 0);
-    if (seed == 0)
-        seed = 1;
+    uint64_t seed = ht_seed (UINT64_C (0x9E3779B97F4A7C15));
     fprintf (stderr, "order independence: seed 0x%016llx (set HEARTH_TEST_SEED to replay)\n",
              (unsigned long long) seed);
     uint64_t rng = seed;
@@ -332,30 +376,10 @@ HT_TEST (test_order_independence_1000_orders)
     s_list_text (ref, k.members, now, ref_list, sizeof ref_list);
     HT_CHECK (strlen (ref_list) > 0);
 
-    event_t *order [S_MAX_EVENTS * 2];
     int digest_mismatch = 0, list_mismatch = 0, max_mismatch = 0;
     const int rounds = 1200;
     for (int round = 0; round < rounds; round++) {
-        size_t n = set.n;
-        memcpy (order, set.ev, n * sizeof order [0]);
-        //  Every other round, redeliver a few events (duplicates)
-        if (round % 2)
-            for (int d = 0; d < 4; d++)
-                order [n++] = set.ev [tm_rand (&rng) % set.n];
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = (size_t) (tm_rand (&rng) % (i + 1));
-            event_t *tmp = order [i];
-            order [i] = order [j];
-            order [j] = tmp;
-        }
-        market_view_t *view = market_view_new ();
-        for (size_t i = 0; i < n; i++)
-            if (market_view_apply (view, order [i]) != 0)
-                digest_mismatch++;
-        uint8_t digest [32];
-        market_view_digest (view, digest);
-        if (memcmp (digest, ref_digest, 32) != 0)
-            digest_mismatch++;
+        market_view_t *view = s_view_shuffled (set.ev, set.n, round, &rng, ref_digest, &digest_mismatch);
         s_list_text (view, k.members, now, list, sizeof list);
         if (strcmp (list, ref_list) != 0)
             list_mismatch++;
@@ -363,16 +387,11 @@ HT_TEST (test_order_independence_1000_orders)
             max_mismatch++;
         //  Every 100th round: snapshot -> restore keeps the digest
         if (round % 100 == 0) {
-            uint8_t *buf;
-            size_t len;
-            HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &len), 0);
-            market_view_t *copy = market_view_new ();
-            HT_CHECK_EQ_INT (market_view_restore (copy, buf, len), 0);
+            market_view_t *copy = s_view_copy (view);
             uint8_t d2 [32];
             market_view_digest (copy, d2);
             HT_CHECK (memcmp (d2, ref_digest, 32) == 0);
             market_view_destroy (&copy);
-            free (buf);
         }
         market_view_destroy (&view);
     }
@@ -849,12 +868,7 @@ HT_TEST (test_effective_content_at_read_time)
             s_eff_check (view, k.members, evs, applied);
         }
         //  And a restored copy reads the same
-        uint8_t *buf;
-        size_t len;
-        HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &len), 0);
-        market_view_t *copy = market_view_new ();
-        HT_CHECK_EQ_INT (market_view_restore (copy, buf, len), 0);
-        free (buf);
+        market_view_t *copy = s_view_copy (view);
         s_eff_check (copy, k.members, evs, applied);
         HT_CHECK_EQ_INT (market_view_digest (view, digest), 0);
         if (round == 0)
@@ -1515,12 +1529,7 @@ HT_TEST (test_edits_order_independence)
     s_cast_new (&k);
     s_edits_t set;
     s_edits_build (&set, &k);
-    uint64_t seed = UINT64_C (0x2545F4914F6CDD1D);
-    const char *env = getenv ("HEARTH_TEST_SEED");
-    if (env && *env)
-        seed = strtoull (env, NULL, 0);
-    if (seed == 0)
-        seed = 1;
+    uint64_t seed = ht_seed (UINT64_C (0x2545F4914F6CDD1D));
     fprintf (stderr, "edits order independence: seed 0x%016llx (HEARTH_TEST_SEED replays)\n",
              (unsigned long long) seed);
     uint64_t rng = seed;
@@ -1530,28 +1539,10 @@ HT_TEST (test_edits_order_independence)
     HT_CHECK_EQ_INT (market_view_digest (ref, ref_digest), 0);
     static char ref_text [8192], text [8192];
     s_edits_text (ref, k.members, &set, ref_text, sizeof ref_text);
-    event_t *order [S_MAX_EVENTS * 2];
     int digest_mismatch = 0, text_mismatch = 0, restore_mismatch = 0;
     const int rounds = 1200;
     for (int round = 0; round < rounds; round++) {
-        size_t n = set.n;
-        memcpy (order, set.ev, n * sizeof order [0]);
-        if (round % 2)
-            for (int d = 0; d < 4; d++)
-                order [n++] = set.ev [tm_rand (&rng) % set.n];
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = (size_t) (tm_rand (&rng) % (i + 1));
-            event_t *tmp = order [i];
-            order [i] = order [j];
-            order [j] = tmp;
-        }
-        market_view_t *view = market_view_new ();
-        for (size_t i = 0; i < n; i++)
-            if (market_view_apply (view, order [i]) != 0)
-                digest_mismatch++;
-        uint8_t digest [32];
-        market_view_digest (view, digest);
-        digest_mismatch += memcmp (digest, ref_digest, 32) != 0;
+        market_view_t *view = s_view_shuffled (set.ev, set.n, round, &rng, ref_digest, &digest_mismatch);
         s_edits_text (view, k.members, &set, text, sizeof text);
         if (strcmp (text, ref_text) != 0) {
             if (text_mismatch++ == 0)
@@ -1559,18 +1550,13 @@ HT_TEST (test_edits_order_independence)
         }
         //  Every 50th round: the snapshot carries all of it
         if (round % 50 == 0) {
-            uint8_t *buf;
-            size_t len;
-            HT_CHECK_EQ_INT (market_view_snapshot (view, &buf, &len), 0);
-            market_view_t *copy = market_view_new ();
-            HT_CHECK_EQ_INT (market_view_restore (copy, buf, len), 0);
+            market_view_t *copy = s_view_copy (view);
             uint8_t d2 [32];
             market_view_digest (copy, d2);
             restore_mismatch += memcmp (d2, ref_digest, 32) != 0;
             s_edits_text (copy, k.members, &set, text, sizeof text);
             restore_mismatch += strcmp (text, ref_text) != 0;
             market_view_destroy (&copy);
-            free (buf);
         }
         market_view_destroy (&view);
     }

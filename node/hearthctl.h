@@ -81,6 +81,14 @@ const char *
 int
     hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command);
 
+/*  Options of a command that takes only --json and one boolean option
+    --FLAG_NAME, and no arguments: sets ctl->json and *flag (0 or 1);
+    HEARTHCTL_EXIT_OK or the usage error (naming the command; an unknown
+    option with the nearest known one). */
+int
+    hearthctl_flag_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command,
+                              const char *flag_name, int *flag);
+
 /*  Options of a command that takes only --json and exactly one argument:
     sets ctl->json; HEARTHCTL_EXIT_OK and *arg (borrowed from argv), or the
     usage error with the message none (no argument) or many (more than one). */
@@ -121,6 +129,15 @@ void
 int
     hearthctl_call (const hearthctl_t *ctl, const char *capability, const json_t *input,
                     json_t **output);
+
+/*  A command of one boolean option and --json (hearthctl_flag_only_args)
+    that calls capability with {FLAG_NAME: true} when the option is given,
+    else with no input: *flag as parsed; on success HEARTHCTL_EXIT_OK and
+    *output (new, caller owns), else the exit code (reported). */
+int
+    hearthctl_call_flagged (hearthctl_t *ctl, int argc, char **argv, const char *command,
+                            const char *flag_name, const char *capability, int *flag,
+                            json_t **output);
 
 /*  input[key] = text, refusing text that is not UTF-8 (JSON cannot carry
     it). Returns HEARTHCTL_EXIT_OK or the usage exit code. */

@@ -632,20 +632,10 @@ s_lost_files (const char *copy)
 int
 hearthctl_cmd_repair (hearthctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "apply", no_argument, NULL, 'a' },
-        { "json",  no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt, apply = 0;
-    optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'a') apply = 1;
-        else if (opt == 'j') ctl->json = 1;
-        else return hearthctl_bad_option (ctl, argv, options);
-    }
-    if (optind < argc)
-        return hearthctl_usage_error (ctl, "repair takes no arguments");
+    int apply;
+    int usage = hearthctl_flag_only_args (ctl, argc, argv, "repair", "apply", &apply);
+    if (usage != HEARTHCTL_EXIT_OK)
+        return usage;
     if (!ctl->data_dir [0] || ctl->node_given)
         return hearthctl_usage_error (ctl, "repair needs --data-dir (it works on the files, not a node)");
     char db [NODE_CONFIG_PATH_MAX + 16], copy [NODE_CONFIG_PATH_MAX + 64],

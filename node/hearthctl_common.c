@@ -200,35 +200,42 @@ hearthctl_bad_option (const hearthctl_t *ctl, char **argv, const struct option *
     return hearthctl_usage_error (ctl, message);
 }
 
-/*  Options of a command that takes only --json and no arguments: sets
-    ctl->json; HEARTHCTL_EXIT_OK or the usage error (naming the command). */
-/*  Parse options that are only --json (sets ctl->json), leaving optind at
-    the first argument; HEARTHCTL_EXIT_OK or the usage error. */
+/* ---- the option loop of the commands with no value options --------------- */
+
+/*  Parse options that are only --json (sets ctl->json) and, if flag_name
+    is not NULL, --FLAG_NAME (sets *flag to 1), leaving optind at the first
+    argument; HEARTHCTL_EXIT_OK or the usage error (hearthctl_bad_option's,
+    with its suggestions). The one getopt loop of hearthctl_json_only_args,
+    hearthctl_json_one_arg and hearthctl_flag_only_args. */
 static int
-s_json_option (hearthctl_t *ctl, int argc, char **argv)
+s_json_option (hearthctl_t *ctl, int argc, char **argv, const char *flag_name, int *flag)
 {
-    static const struct option options [] = {
+    const struct option options [] = {
+        { flag_name, no_argument, NULL, 'f' },
         { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 }
     };
+    /*  Without a flag, only the table's first row (--json) is offered. */
+    const struct option *table = flag_name? options: options + 1;
     int opt;
     optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, "", table, NULL)) != -1) {
         if (opt == 'j')
             ctl->json = 1;
         else
-            return hearthctl_bad_option (ctl, argv, options);
+        if (opt == 'f')
+            *flag = 1;
+        else
+            return hearthctl_bad_option (ctl, argv, table);
     }
     return HEARTHCTL_EXIT_OK;
 }
 
-int
-hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command)
+/*  The usage error of a command given arguments it does not take. */
+static int
+s_no_arguments (hearthctl_t *ctl, int argc, const char *command)
 {
     char message [64];
-    int rc = s_json_option (ctl, argc, argv);
-    if (rc != HEARTHCTL_EXIT_OK)
-        return rc;
     if (optind < argc) {
         snprintf (message, sizeof message, "%s takes no arguments", command);
         return hearthctl_usage_error (ctl, message);
@@ -237,10 +244,26 @@ hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *c
 }
 
 int
+hearthctl_json_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command)
+{
+    int rc = s_json_option (ctl, argc, argv, NULL, NULL);
+    return rc != HEARTHCTL_EXIT_OK? rc: s_no_arguments (ctl, argc, command);
+}
+
+int
+hearthctl_flag_only_args (hearthctl_t *ctl, int argc, char **argv, const char *command,
+                          const char *flag_name, int *flag)
+{
+    *flag = 0;
+    int rc = s_json_option (ctl, argc, argv, flag_name, flag);
+    return rc != HEARTHCTL_EXIT_OK? rc: s_no_arguments (ctl, argc, command);
+}
+
+int
 hearthctl_json_one_arg (hearthctl_t *ctl, int argc, char **argv, const char *none,
                         const char *many, const char **arg)
 {
-    int rc = s_json_option (ctl, argc, argv);
+    int rc = s_json_option (ctl, argc, argv, NULL, NULL);
     if (rc != HEARTHCTL_EXIT_OK)
         return rc;
     if (argc - optind != 1)
@@ -437,6 +460,19 @@ hearthctl_call (const hearthctl_t *ctl, const char *capability, const json_t *in
 
 /*  input[key] = text, refusing text that is not UTF-8 (JSON cannot carry
     it). Returns HEARTHCTL_EXIT_OK or the usage exit code. */
+int
+hearthctl_call_flagged (hearthctl_t *ctl, int argc, char **argv, const char *command,
+                        const char *flag_name, const char *capability, int *flag, json_t **output)
+{
+    int rc = hearthctl_flag_only_args (ctl, argc, argv, command, flag_name, flag);
+    if (rc != HEARTHCTL_EXIT_OK)
+        return rc;
+    json_t *input = *flag? json_pack ("{s:b}", flag_name, 1): NULL;
+    rc = hearthctl_call (ctl, capability, input, output);
+    json_decref (input);
+    return rc;
+}
+
 int
 hearthctl_set_text (const hearthctl_t *ctl, json_t *input, const char *key, const char *text)
 {

@@ -34,6 +34,21 @@ s_parse_double (const char *text, double *out)
     return 0;
 }
 
+/*  input[key] = text as a whole number (hearthctl_parse_u64), or the usage
+    error with message: the one reading of the numeric options (--ttl,
+    --limit, --since-lamport, -k). Returns HEARTHCTL_EXIT_OK or the usage
+    exit code. */
+static int
+s_set_whole (const hearthctl_t *ctl, json_t *input, const char *key, const char *text,
+             const char *message)
+{
+    uint64_t number;
+    if (hearthctl_parse_u64 (text, &number) != 0)
+        return hearthctl_usage_error (ctl, message);
+    json_object_set_new (input, key, json_integer ((json_int_t) number));
+    return HEARTHCTL_EXIT_OK;
+}
+
 /*  Append text to a JSON array of tags, with hearthctl_set_text's UTF-8 rule. */
 static int
 s_add_tag (const hearthctl_t *ctl, json_t *tags, const char *text)
@@ -144,6 +159,24 @@ s_market_call (const hearthctl_t *ctl, int rc, const char *capability, json_t *i
     return rc;
 }
 
+/*  The options market post and market update share (--title, --body,
+    --client-id, --tag, --ttl; their getopt values 't', 'b', 'i', 'g',
+    'T'): if opt is one, sets input (or appends to tags) from text, puts
+    the exit code in *rc and returns 1; else returns 0. */
+static int
+s_post_option (const hearthctl_t *ctl, int opt, const char *text, json_t *input, json_t *tags, int *rc)
+{
+    switch (opt) {
+        case 't': *rc = hearthctl_set_text (ctl, input, "title", text); return 1;
+        case 'b': *rc = hearthctl_set_text (ctl, input, "body", text); return 1;
+        case 'i': *rc = hearthctl_set_text (ctl, input, "client_id", text); return 1;
+        case 'g': *rc = s_add_tag (ctl, tags, text); return 1;
+        case 'T': *rc = s_set_whole (ctl, input, "ttl_seconds", text,
+                                     "--ttl must be a whole number of seconds"); return 1;
+        default:  return 0;
+    }
+}
+
 static int
 s_market_post (hearthctl_t *ctl, int argc, char **argv)
 {
@@ -166,19 +199,10 @@ s_market_post (hearthctl_t *ctl, int argc, char **argv)
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        uint64_t ttl;
+        if (s_post_option (ctl, opt, optarg, input, tags, &rc))
+            continue;
         switch (opt) {
             case 'c': rc = hearthctl_set_text (ctl, input, "category", optarg); break;
-            case 't': rc = hearthctl_set_text (ctl, input, "title", optarg); break;
-            case 'b': rc = hearthctl_set_text (ctl, input, "body", optarg); break;
-            case 'i': rc = hearthctl_set_text (ctl, input, "client_id", optarg); break;
-            case 'g': rc = s_add_tag (ctl, tags, optarg); break;
-            case 'T':
-                if (hearthctl_parse_u64 (optarg, &ttl) != 0)
-                    rc = hearthctl_usage_error (ctl, "--ttl must be a whole number of seconds");
-                else
-                    json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
-                break;
             case 'a': lat_text = optarg; break;
             case 'o': lng_text = optarg; break;
             case 'l': label = optarg; break;
@@ -248,18 +272,15 @@ s_market_list (hearthctl_t *ctl, int argc, char **argv)
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        uint64_t number;
         switch (opt) {
             case 'c': rc = hearthctl_set_text (ctl, input, "category", optarg); break;
             case 'g': rc = s_add_tag (ctl, tags, optarg); break;
             case 's':
+                rc = s_set_whole (ctl, input, "since_lamport", optarg,
+                                  "--since-lamport must be a whole number");
+                break;
             case 'n':
-                if (hearthctl_parse_u64 (optarg, &number) != 0)
-                    rc = hearthctl_usage_error (ctl, opt == 's'? "--since-lamport must be a whole number":
-                                                         "--limit must be a whole number");
-                else
-                    json_object_set_new (input, opt == 's'? "since_lamport": "limit",
-                                         json_integer ((json_int_t) number));
+                rc = s_set_whole (ctl, input, "limit", optarg, "--limit must be a whole number");
                 break;
             case 'N': near.near = optarg; break;
             case 'r': near.radius = optarg; break;
@@ -376,25 +397,16 @@ s_market_update (hearthctl_t *ctl, int argc, char **argv)
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        uint64_t ttl;
         json_t *location;
+        if (s_post_option (ctl, opt, optarg, input, tags, &rc))
+            continue;
         switch (opt) {
-            case 't': rc = hearthctl_set_text (ctl, input, "title", optarg); break;
-            case 'b': rc = hearthctl_set_text (ctl, input, "body", optarg); break;
-            case 'i': rc = hearthctl_set_text (ctl, input, "client_id", optarg); break;
-            case 'g': rc = s_add_tag (ctl, tags, optarg); break;
             case 'G': no_tags = 1; break;
             case 'N': no_location = 1; break;
             case 'L':
                 location = s_location_arg (ctl, optarg, &rc);
                 if (location)
                     json_object_set_new (input, "location", location);
-                break;
-            case 'T':
-                if (hearthctl_parse_u64 (optarg, &ttl) != 0)
-                    rc = hearthctl_usage_error (ctl, "--ttl must be a whole number of seconds");
-                else
-                    json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
                 break;
             case 'j': ctl->json = 1; break;
             default:  rc = hearthctl_bad_option (ctl, argv, options);
@@ -438,13 +450,7 @@ s_market_search (hearthctl_t *ctl, int argc, char **argv)
     int opt, rc = HEARTHCTL_EXIT_OK;
     optind = 0;
     while (rc == HEARTHCTL_EXIT_OK && (opt = getopt_long (argc, argv, "k:", options, NULL)) != -1) {
-        uint64_t k;
-        if (opt == 'k') {
-            if (hearthctl_parse_u64 (optarg, &k) != 0)
-                rc = hearthctl_usage_error (ctl, "-k must be a whole number");
-            else
-                json_object_set_new (input, "k", json_integer ((json_int_t) k));
-        }
+        if (opt == 'k') rc = s_set_whole (ctl, input, "k", optarg, "-k must be a whole number");
         else if (opt == 'N') near.near = optarg;
         else if (opt == 'r') near.radius = optarg;
         else if (opt == 'o') near.order = optarg;

@@ -138,6 +138,29 @@ s_member_list (hearthctl_t *ctl, int argc, char **argv)
     return HEARTHCTL_EXIT_OK;
 }
 
+/*  The common end of the commands that sign a governance event (promote,
+    demote, revoke, endorse): if rc is still HEARTHCTL_EXIT_OK, call
+    capability with input and print the output (JSON with --json, else
+    s_print_signed with verb). Takes input (drops it). Returns the exit
+    code. */
+static int
+s_member_call (const hearthctl_t *ctl, int rc, const char *capability, json_t *input,
+               const char *verb)
+{
+    json_t *output = NULL;
+    if (rc == HEARTHCTL_EXIT_OK)
+        rc = hearthctl_call (ctl, capability, input, &output);
+    json_decref (input);
+    if (rc != HEARTHCTL_EXIT_OK)
+        return rc;
+    if (ctl->json)
+        hearthctl_print_json (output);
+    else
+        s_print_signed (output, verb);
+    json_decref (output);
+    return HEARTHCTL_EXIT_OK;
+}
+
 /*  promote, demote, revoke: NODE_ID [--level L] [--reason TEXT] [--ttl S]. */
 static int
 s_member_change (hearthctl_t *ctl, int argc, char **argv, const char *sub)
@@ -197,18 +220,7 @@ s_member_change (hearthctl_t *ctl, int argc, char **argv, const char *sub)
         json_object_set_new (input, "ttl_seconds", json_integer ((json_int_t) ttl));
     char capability [32];
     snprintf (capability, sizeof capability, "member.%s", sub);
-    json_t *output = NULL;
-    if (rc == HEARTHCTL_EXIT_OK)
-        rc = hearthctl_call (ctl, capability, input, &output);
-    json_decref (input);
-    if (rc != HEARTHCTL_EXIT_OK)
-        return rc;
-    if (ctl->json)
-        hearthctl_print_json (output);
-    else
-        s_print_signed (output, "proposed");
-    json_decref (output);
-    return HEARTHCTL_EXIT_OK;
+    return s_member_call (ctl, rc, capability, input, "proposed");
 }
 
 static int
@@ -222,41 +234,16 @@ s_member_endorse (hearthctl_t *ctl, int argc, char **argv)
         return rc;
     json_t *input = json_object ();
     rc = hearthctl_set_text (ctl, input, "proposal_id", id);
-    json_t *output = NULL;
-    if (rc == HEARTHCTL_EXIT_OK)
-        rc = hearthctl_call (ctl, "member.endorse", input, &output);
-    json_decref (input);
-    if (rc != HEARTHCTL_EXIT_OK)
-        return rc;
-    if (ctl->json)
-        hearthctl_print_json (output);
-    else
-        s_print_signed (output, "endorsed");
-    json_decref (output);
-    return HEARTHCTL_EXIT_OK;
+    return s_member_call (ctl, rc, "member.endorse", input, "endorsed");
 }
 
 static int
 s_member_proposals (hearthctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "all",  no_argument, NULL, 'a' },
-        { "json", no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt, all = 0;
-    optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'a') all = 1;
-        else if (opt == 'j') ctl->json = 1;
-        else return hearthctl_bad_option (ctl, argv, options);
-    }
-    if (optind < argc)
-        return hearthctl_usage_error (ctl, "member proposals takes no arguments");
-    json_t *input = all? json_pack ("{s:b}", "all", 1): NULL;
+    int all;
     json_t *output = NULL;
-    int rc = hearthctl_call (ctl, "member.proposals", input, &output);
-    json_decref (input);
+    int rc = hearthctl_call_flagged (ctl, argc, argv, "member proposals", "all", "member.proposals",
+                                     &all, &output);
     if (rc != HEARTHCTL_EXIT_OK)
         return rc;
     if (ctl->json)

@@ -18,23 +18,13 @@
 int
 hearthctl_cmd_stats (hearthctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "prometheus", no_argument, NULL, 'p' },
-        { "json",       no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt, prometheus = 0;
-    optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'p') prometheus = 1;
-        else if (opt == 'j') ctl->json = 1;
-        else return hearthctl_bad_option (ctl, argv, options);
-    }
-    if (optind < argc)
-        return hearthctl_usage_error (ctl, "stats takes no arguments");
+    int prometheus;
+    int rc = hearthctl_flag_only_args (ctl, argc, argv, "stats", "prometheus", &prometheus);
+    if (rc != HEARTHCTL_EXIT_OK)
+        return rc;
     json_t *input = json_pack ("{s:s}", "format", prometheus? "prometheus": "json");
     json_t *output = NULL;
-    int rc = hearthctl_call (ctl, "node.stats", input, &output);
+    rc = hearthctl_call (ctl, "node.stats", input, &output);
     json_decref (input);
     if (rc != HEARTHCTL_EXIT_OK)
         return rc;
@@ -56,24 +46,9 @@ hearthctl_cmd_stats (hearthctl_t *ctl, int argc, char **argv)
 int
 hearthctl_cmd_peers (hearthctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "known", no_argument, NULL, 'k' },
-        { "json",  no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt, known = 0;
-    optind = 0;
-    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
-        if (opt == 'k') known = 1;
-        else if (opt == 'j') ctl->json = 1;
-        else return hearthctl_usage_error (ctl, "peers: unknown option");
-    }
-    if (optind < argc)
-        return hearthctl_usage_error (ctl, "peers takes no arguments");
-    json_t *input = known? json_pack ("{s:b}", "known", 1): NULL;
+    int known;
     json_t *output = NULL;
-    int rc = hearthctl_call (ctl, "node.peers", input, &output);
-    json_decref (input);
+    int rc = hearthctl_call_flagged (ctl, argc, argv, "peers", "known", "node.peers", &known, &output);
     if (rc != HEARTHCTL_EXIT_OK)
         return rc;
     if (ctl->json)

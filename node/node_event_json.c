@@ -46,8 +46,8 @@ s_reason_name (int r)
     }
 }
 
-static json_t *
-s_node_id_json (const uint8_t *key)
+json_t *
+node_event_json_node_id (const uint8_t *key)
 {
     char text [HEARTH_NODE_ID_SIZE];
     hearth_node_id_format (key, text);
@@ -102,7 +102,7 @@ s_data_json (const Hearth__Event *e)
         case HEARTH__EVENT_TYPE__COMMUNITY_CREATED: {
             const Hearth__CommunityCreated *p = e->community_created;
             d = json_pack ("{s:s, s:o}", "name", p->name, "founder_node_id",
-                           s_node_id_json (e->author.data));
+                           node_event_json_node_id (e->author.data));
             if (d && p->policy)
                 json_object_set_new (d, "policy", json_pack ("{s:I, s:I, s:I, s:b}",
                     "min_signatures_to_invite", (json_int_t) p->policy->min_signatures_to_invite,
@@ -114,7 +114,7 @@ s_data_json (const Hearth__Event *e)
         case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_INVITED: {
             const Hearth__MemberInvited *p = e->member_invited;
             d = json_pack ("{s:o, s:s, s:s, s:o}",
-                           "invitee_node_id", s_node_id_json (p->invitee.data),
+                           "invitee_node_id", node_event_json_node_id (p->invitee.data),
                            "display_name", p->display_name,
                            "initial_level", s_level_name (p->initial_level),
                            "expires_at", s_time_json (p->expires_at_ms));
@@ -128,7 +128,7 @@ s_data_json (const Hearth__Event *e)
         }
         case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED: {
             const Hearth__MemberChange *p = e->member_change;
-            d = json_pack ("{s:o, s:s, s:[]}", "target_node_id", s_node_id_json (p->target.data),
+            d = json_pack ("{s:o, s:s, s:[]}", "target_node_id", node_event_json_node_id (p->target.data),
                            "reason", p->reason, "co_signers");
             s_change_extra (d, p);
             break;
@@ -136,7 +136,7 @@ s_data_json (const Hearth__Event *e)
         case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_PROMOTED:
         case HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_DEMOTED: {
             const Hearth__MemberChange *p = e->member_change;
-            d = json_pack ("{s:o, s:s, s:[]}", "target_node_id", s_node_id_json (p->target.data),
+            d = json_pack ("{s:o, s:s, s:[]}", "target_node_id", node_event_json_node_id (p->target.data),
                            "new_level", s_level_name (p->new_level), "co_signers");
             if (d && p->reason && *p->reason)
                 json_object_set_new (d, "reason", json_string (p->reason));
@@ -207,8 +207,8 @@ node_event_json (const event_t *event)
                       "event_id", e->event_id,
                       "lamport", (json_int_t) e->lamport,
                       "wall_clock", s_time_json (e->wall_clock_ms),
-                      "community_id", s_node_id_json (e->community_id.data),
-                      "author", s_node_id_json (e->author.data),
+                      "community_id", node_event_json_node_id (e->community_id.data),
+                      "author", node_event_json_node_id (e->author.data),
                       "event_type", event_type_name (e->type),
                       "data", data,
                       "signature", sig_text,

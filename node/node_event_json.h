@@ -22,6 +22,11 @@ extern "C" {
     owns (json_decref), or NULL on OOM. */
 json_t *node_event_json (const event_t *event);
 
+/*  A 32-byte key (borrowed) as its NodeID, a JSON string: how every
+    envelope and capability reply shows a node, author or community.
+    Returns a new jansson string the caller owns, or NULL on OOM. */
+json_t *node_event_json_node_id (const uint8_t *key);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,7 @@
 #include "hearth_error.h"
 #include "hearth_log.h"
 #include "membership.h"
+#include "node_event_json.h"
 #include "node_members.h"
 #include "ulid.h"
 
@@ -18,14 +19,6 @@ static const char *
 s_level_name (int level)
 {
     return level >= 0 && level <= 3? s_levels [level]: "none";
-}
-
-static json_t *
-s_node_id_json (const uint8_t *key)
-{
-    char text [HEARTH_NODE_ID_SIZE];
-    hearth_node_id_format (key, text);
-    return json_string (text);
 }
 
 static json_t *
@@ -63,14 +56,14 @@ s_proposal_json (const membership_proposal_t *p, uint64_t now_ms)
                       : p->expires_at_ms < now_ms? "expired": "open";
     json_t *signers = json_array ();
     for (uint32_t i = 0; signers && i < p->n_signers; i++)
-        json_array_append_new (signers, s_node_id_json (p->signers [i]));
+        json_array_append_new (signers, node_event_json_node_id (p->signers [i]));
     return json_pack ("{s:s, s:s, s:o, s:o, s:s, s:o, s:I, s:o, s:o, s:s, s:i, s:i, s:i, s:o}",
                       "proposal_id", p->event_id, "action", s_action (p->type),
-                      "target_node_id", s_node_id_json (p->target),
+                      "target_node_id", node_event_json_node_id (p->target),
                       "target_short_id", s_short_id_json (p->target),
                       "new_level", s_level_name (p->type == HEARTH__EVENT_TYPE__COMMUNITY_MEMBER_REVOKED
                                                  ? HEARTH__LEVEL__LEVEL_NONE: p->new_level),
-                      "proposer", s_node_id_json (p->author),
+                      "proposer", node_event_json_node_id (p->author),
                       "lamport", (json_int_t) p->lamport,
                       "created", s_time_json (p->wall_clock_ms),
                       "expires_at", s_time_json (p->expires_at_ms),
@@ -93,10 +86,10 @@ node_members_list (eventlog_t *log, const json_t *input, json_t **output, char *
             break;
         json_array_append_new (members, json_pack (
             "{s:o, s:o, s:s, s:s, s:o, s:I, s:o, s:b, s:o}",
-            "node_id", s_node_id_json (mm.key), "short_id", s_short_id_json (mm.key),
+            "node_id", node_event_json_node_id (mm.key), "short_id", s_short_id_json (mm.key),
             "level", mm.revoked? "revoked": s_level_name (mm.level),
             "joined_level", s_level_name (mm.base_level),
-            "added_by", s_node_id_json (mm.added_by),
+            "added_by", node_event_json_node_id (mm.added_by),
             "since_lamport", (json_int_t) mm.since_lamport,
             "since", s_time_json (mm.since_ms),
             "revoked", mm.revoked,

@@ -62,6 +62,8 @@ expect_exit 2 "$HEARTHCTL" --dta-dir "$D" stats
 [[ "$OUT" == *"unknown option '--dta-dir'; did you mean '--data-dir'?"* ]] || fail "unknown global option: $OUT"
 expect_exit 2 ctl "$D" events --sinse-lamport 3
 [[ "$OUT" == *"did you mean '--since-lamport'?"* ]] || fail "events option: $OUT"
+expect_exit 2 ctl "$D" peers --knwon
+[[ "$OUT" == *"unknown option '--knwon'; did you mean '--known'?"* ]] || fail "peers option: $OUT"
 expect_exit 2 ctl "$D" market post --t x
 [[ "$OUT" == *"ambiguous option '--t'"*"--title"* ]] || fail "ambiguous option: $OUT"
 expect_exit 2 ctl "$D" market search -k

@@ -70,6 +70,18 @@ ht_splitmix64 (uint64_t *state)
     return hb_splitmix64 (state);
 }
 
+/*  The seed of a randomised test: HEARTH_TEST_SEED when set and not empty
+    (decimal, or hex with 0x), else fallback; never 0 (0 becomes 1, a
+    stream that never leaves its start). The test prints it so a failure
+    can be replayed. */
+static inline uint64_t
+ht_seed (uint64_t fallback)
+{
+    const char *env = getenv ("HEARTH_TEST_SEED");
+    uint64_t seed = env && *env? strtoull (env, NULL, 0): fallback;
+    return seed? seed: 1;
+}
+
 static inline char *
 ht_tmpdir (const char *tag)
 {
