@@ -79,12 +79,15 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+sys.dont_write_bytecode = True                  # no __pycache__ in the source tree
+import free_ports as _free_ports                # noqa: E402 (tests/free_ports.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEARTHD = os.environ.get("HEARTHD", os.path.join(ROOT, "build", "node", "hearthd"))
@@ -274,33 +277,11 @@ def ctl(d, *args, tries=3):
         print("hearthctl %s (%s) timed out; again" % (args[0], d), file=sys.stderr, flush=True)
 
 
-def free_ports(n, avoid):
+def free_ports(n):
     """N ports on 127.0.0.1 that bind now, below the kernel's ephemeral range,
-    so an outgoing connection of a node cannot take a later node's port."""
-    lo_eph = 32768
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            lo_eph = int(f.read().split()[0])
-    except OSError:
-        pass
-    lo = 10000 if lo_eph > 11000 + n else 1024
-    cands = list(range(lo, lo_eph))
-    random.Random(os.getpid()).shuffle(cands)
-    ports = []
-    for p in cands:
-        if p in avoid:
-            continue
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p))
-            ports.append(p)
-        except OSError:
-            pass
-        finally:
-            s.close()
-        if len(ports) == n:
-            return ports
-    raise RuntimeError("only %d free ports" % len(ports))
+    so an outgoing connection of a node cannot take a later node's port
+    (tests/free_ports.py, shared with the tests and scripts/cluster.sh)."""
+    return _free_ports.free_ports(n)
 
 
 def proc_cpu_ticks(pid):
@@ -444,7 +425,7 @@ class Community:
     def grow(self):
         a = self.args
         n = self.n
-        self.ports = free_ports(n, set())
+        self.ports = free_ports(n)
         t0 = time.monotonic()
         ctl(self.dirs[0], "init", "--community", "scale-%d-%s" % (n, self.topology))
         self.ids[0] = json.loads(ctl(self.dirs[0], "id", "--json"))["node_id"]

@@ -68,19 +68,11 @@ ctl () {
     "$HEARTHCTL" --data-dir "$dir" --timeout 5000 "$@"
 }
 
-# free_ports N: N distinct free TCP ports on 127.0.0.1 (bound, then released).
+# free_ports N: N distinct free TCP ports on 127.0.0.1 for the nodes to
+# bind: tests/free_ports.py (random ports below the kernel's ephemeral
+# range, leased against parallel runs; see its header for why not port 0).
 free_ports () {
-    "$PYTHON" - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks:
-    s.close()
-PY
+    "$PYTHON" "$ROOT/tests/free_ports.py" "$1"
 }
 
 load_env () {
@@ -231,8 +223,9 @@ cmd_up () {
     if [ -f "$CLUSTER_DIR/cluster.env" ]; then
         die "$CLUSTER_DIR already holds a cluster (cluster.env): \`cluster.sh down $CLUSTER_DIR\` and remove it first"
     fi
-    local ports i
-    read -r -a ports <<<"$(free_ports "$N")"
+    local ports line i
+    line=$(free_ports "$N") || die "no $N free ports"
+    read -r -a ports <<<"$line"
     for i in $(seq 1 "$N"); do
         printf -v "NODE_${i}_PORT" '%s' "${ports[$((i - 1))]}"
     done

@@ -23,11 +23,8 @@ for d in "$A" "$B"; do
     ! grep -q '^    peer = ' "$d/hearth.cfg" || fail "$d still has a static peer"
 done
 # New ports: the known-peer tables still hold the old addresses.
-read -r P1 P2 <<<"$("$PYTHON" -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')"
+PORTS=$(free_ports 2) || fail "no free ports"
+read -r P1 P2 <<<"$PORTS"
 sed -i -e "s|^NODE_1_PORT=.*|NODE_1_PORT='$P1'|" -e "s|^NODE_2_PORT=.*|NODE_2_PORT='$P2'|" "$C/cluster.env"
 : >"$C/n1.log"
 : >"$C/n2.log"

@@ -32,7 +32,7 @@ _past () {
 }
 wait_until "$MESH_DEADLINE_S" _past || fail "clock"
 DENIED=$(stat_of "$NODE_1_DIR" "d['mesh']['zap_denied']")
-L_PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+L_PORT=$(free_ports) || fail "no free port"
 start_node "$L" --listen "tcp://127.0.0.1:$L_PORT" --sync-interval-ms 500
 L_PID=$NODE_PID
 wait_until "$MESH_DEADLINE_S" eval '[ "$(stat_of "$NODE_1_DIR" "d[\"mesh\"][\"zap_denied\"] > $DENIED")" = true ]' \

@@ -18,11 +18,8 @@ TEST_NAME=mesh_inbound_cap
 J=6
 IN_MAX=2
 INVITEE_RESERVE=16                      # GOSSIP_OVERLAY_INVITEE_RESERVE
-read -r -a PORTS <<<"$("$PYTHON" -c '
-import socket
-socks = [socket.socket() for _ in range(7)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')"
+LINE=$(free_ports $((J + 1))) || fail "no free ports"
+read -r -a PORTS <<<"$LINE"
 declare -a DIR PID
 for i in $(seq 0 "$J"); do DIR[$i]="$WORK/n$i"; done
 

@@ -66,10 +66,19 @@ lacks_post () {
     ctl "$1" --json market list --limit 500 | json "all(p['title'] != '$2' for p in d['posts'])" | grep -qx true
 }
 
-# post DIR TITLE [ARGS...]: post an info item; prints its event id.
+# post DIR TITLE [ARGS...]: post an info item; prints its event id. Fails
+# (status 1) with the node's whole answer on stderr if it holds no event id,
+# so a refused post says why.
 post () {
-    local dir=$1 title=$2; shift 2
-    ctl "$dir" --json market post --category info --title "$title" --body "body of $title" "$@" | json "d['event_id']"
+    local dir=$1 title=$2 reply status=0 err="$WORK/post.$BASHPID.stderr"; shift 2
+    reply=$(ctl "$dir" --json market post --category info --title "$title" --body "body of $title" "$@" \
+            2>"$err") || status=$?
+    if printf '%s' "$reply" | json "d['event_id']" 2>/dev/null; then
+        rm -f "$err"
+        return 0
+    fi
+    echo "post '$title' on $dir: no event_id (hearthctl exit $status): $reply $(cat "$err")" >&2
+    return 1
 }
 
 # digest DIR: "events_digest view_digest events" of node.view_digest.

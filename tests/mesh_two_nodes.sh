@@ -52,7 +52,9 @@ PROM=$(ctl "$A" stats --prometheus)
 grep -q '^hearth_mesh_queries_total{capability="market.list",result="ok"} [1-9]' <<<"$PROM" || fail "prometheus remote calls"
 
 step "a call nobody answers ends with timeout after the capability's timeout or a shorter --timeout"
-DEAD_PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# A port nobody listens on: leased to this test (no other test listens
+# there) and below the ephemeral range (a dial cannot connect to itself).
+DEAD_PORT=$(free_ports) || fail "no free port"
 expect_exit 3 ctl "$B" --json --timeout 300 --node "$NODE_1_ID@tcp://127.0.0.1:$DEAD_PORT" market search ladder
 assert_json "$OUT" "d['error'] == 'timeout' and 'within 300 ms' in d['message']" "remote search with --timeout 300"
 expect_exit 3 ctl "$B" --timeout 60000 --node "$NODE_1_ID@tcp://127.0.0.1:$DEAD_PORT" market list

@@ -19,7 +19,7 @@ DENIED_BEFORE=$(stat_of "$NODE_1_DIR" "d['mesh']['zap_denied']")
 
 step "an outsider (its own key and community) is given both members as peers"
 ctl "$X" init --community outsider >/dev/null
-X_PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+X_PORT=$(free_ports) || fail "no free port"
 start_node "$X" --listen "tcp://127.0.0.1:$X_PORT" --peer "$NODE_1_ADDRESS" --peer "$NODE_2_ADDRESS" --sync-interval-ms 500
 X_PID=$NODE_PID
 post "$X" "injected" >/dev/null

@@ -26,6 +26,21 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/hearth-${TEST_NAME:-test}-XXXXXX")
 DAEMON_PIDS=()
 TEST_PASSED=0
 
+# Ports for a node to bind later come from tests/free_ports.py, never from
+# binding port 0 and releasing it (that port is in the kernel's ephemeral
+# range, where any outgoing connection or port-0 bind on the machine may
+# take it first): random ports below that range, checked by binding,
+# leased so parallel tests do not pick the same, and never twice in this
+# test (the run's list is $HEARTH_PORTS_RUN; scripts/cluster.sh and the
+# Python helpers use it too). The leases are dropped at exit.
+FREE_PORTS_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/free_ports.py
+export HEARTH_PORTS_RUN="$WORK/ports.run"
+
+# free_ports [N]: N (default 1) distinct free ports on 127.0.0.1, one line.
+free_ports () {
+    "$PYTHON" "$FREE_PORTS_PY" "${1:-1}"
+}
+
 _cleanup () {
     local pid
     for pid in "${DAEMON_PIDS[@]}"; do
@@ -34,6 +49,7 @@ _cleanup () {
     for pid in "${DAEMON_PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+    "$PYTHON" "$FREE_PORTS_PY" --release 2>/dev/null || true
     if [ "$TEST_PASSED" = 1 ]; then
         rm -rf "$WORK"
     else

@@ -14,7 +14,7 @@ cat >"$WORK/fast.cfg" <<'CFG'
 market
     sweep_interval_seconds = 1
 CFG
-PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_ports) || fail "no free port"
 
 step "start with --config and --stats tcp://127.0.0.1:$PORT"
 start_node "$D" --config "$WORK/fast.cfg" --stats "tcp://127.0.0.1:$PORT"

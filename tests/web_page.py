@@ -25,13 +25,15 @@ import base64
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+sys.dont_write_bytecode = True                  # no __pycache__ in the source tree
+import free_ports                               # noqa: E402 (tests/free_ports.py, beside this file)
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 PHONE = (390, 844)
@@ -43,11 +45,9 @@ class Fail(Exception):
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port for chromedriver to bind (tests/free_ports.py: not port 0's
+    pick, which any outgoing connection may take before chromedriver binds it)."""
+    return free_ports.free_ports(1)[0]
 
 
 class Driver:
