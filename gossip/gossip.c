@@ -3,7 +3,7 @@
 
     Links (gossip_link.h): out links are DEALERs we dial, in links are
     peers that dialled our ROUTER, one per ZAP-authenticated key, the
-    newest connection winning. An out link's zmonitor reports handshakes
+    newest connection winning. An out link's socket monitor reports handshakes
     and disconnects: every handshake sends a hello and starts a
     reconciliation; a disconnect ends the link's sessions and transfers. An
     in link is up while the peer talks (the dialling side pings when idle)
@@ -465,7 +465,7 @@ s_out_retire (gossip_link_t *l)
     s_link_down (l);
     l->allowed = 0;
     if (l->monitor)
-        zloop_reader_end (self->loop, (zsock_t *) l->monitor);
+        zloop_reader_end (self->loop, l->monitor);
     if (l->dealer)
         zloop_reader_end (self->loop, l->dealer);
     for (size_t i = 0; i < self->n_links; i++)
@@ -500,15 +500,12 @@ gossip_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
     gossip_link_t *l = (gossip_link_t *) arg;
-    zmsg_t *msg = zmsg_recv (sock);
-    if (!msg)
+    int event = gossip_dealer_monitor_recv (sock);
+    if (!event)
         return 0;
-    if (l->retired) {                       /* closed by us: its last events mean nothing */
-        zmsg_destroy (&msg);
+    if (l->retired)                         /* closed by us: its last events mean nothing */
         return 0;
-    }
-    char *event = zmsg_popstr (msg);
-    if (event && streq (event, "HANDSHAKE_SUCCEEDED")) {
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         l->redial_backoff_ms = 0;
         l->allowed = gossip_link_allowed (l->owner, l);
         if (!l->allowed) {
@@ -520,10 +517,10 @@ gossip_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
             s_link_up (l);
     }
     else
-    if (event && streq (event, "DISCONNECTED"))
+    if (event == ZMQ_EVENT_DISCONNECTED)
         s_link_down (l);
     else
-    if (event && streq (event, "HANDSHAKE_FAILED_AUTH")) {
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         l->redial_backoff_ms = l->redial_backoff_ms? l->redial_backoff_ms * 2: GOSSIP_REDIAL_MIN_MS;
         if (l->redial_backoff_ms > GOSSIP_REDIAL_MAX_MS)
             l->redial_backoff_ms = GOSSIP_REDIAL_MAX_MS;
@@ -532,8 +529,6 @@ gossip_on_monitor (zloop_t *loop, zsock_t *sock, void *arg)
                             "%s refused our handshake (are we a member there?); retrying in %" PRIu64 " ms",
                             l->short_id, l->redial_backoff_ms);
     }
-    freen (event);
-    zmsg_destroy (&msg);
     s_tick_check (l->owner, l);
     return 0;
 }

@@ -29,7 +29,7 @@ gossip_client_call (const identity_t *id, const char *address, const char *capab
     char *in_text = input? json_dumps (input, HEARTH_JSON_FLAGS): strdup ("{}");
     uint8_t *sec = (uint8_t *) sodium_malloc (32);
     zsock_t *d = NULL;
-    zactor_t *monitor = NULL;
+    zsock_t *monitor = NULL;                /* owned: PAIR reading d's socket monitor */
     zpoller_t *poller = NULL;
     int rc = HEARTH_ENOMEM;
     if (!in_text || !sec || identity_curve_keypair (id, pub, sec) != 0)
@@ -38,16 +38,16 @@ gossip_client_call (const identity_t *id, const char *address, const char *capab
     if (!d)
         goto done;
     gossip_dealer_options (d, server, pub, sec);
-    if (zsys_interrupted) {                 /* a zmonitor started now aborts in CZMQ (s_out_open) */
+    if (zsys_interrupted) {                 /* stopping: no call started */
         rc = HEARTH_EUNAVAILABLE;
         goto done;
     }
-    monitor = zactor_new (zmonitor, d);
+    /*  Our own socket monitor, no zmonitor actor: this runs on worker
+        threads while the loop thread may set zsys_interrupted, which makes
+        a zmonitor not yet STARTed abort (gossip_dealer_monitor_new). */
+    monitor = gossip_dealer_monitor_new (d, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     if (!monitor)
         goto done;
-    zstr_sendx (monitor, "LISTEN", "HANDSHAKE_FAILED_AUTH", NULL);
-    zstr_sendx (monitor, "START", NULL);
-    zsock_wait (monitor);
     if (zsock_connect (d, "%s", endpoint) != 0) {
         rc = HEARTH_EINVAL;
         goto done;
@@ -83,8 +83,8 @@ gossip_client_call (const identity_t *id, const char *address, const char *capab
             break;
         void *which = zpoller_wait (poller, (int) (deadline - now));
         if (which == monitor) {
-            zmsg_t *ev = zmsg_recv (monitor);
-            zmsg_destroy (&ev);
+            if (gossip_dealer_monitor_recv (monitor) != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                continue;
             rc = HEARTH_EUNAUTHORIZED;
             *message = strdup ("the node refused our key: not a member of its community");
             break;
@@ -122,7 +122,7 @@ gossip_client_call (const identity_t *id, const char *address, const char *capab
     }
 done:
     zpoller_destroy (&poller);
-    zactor_destroy (&monitor);
+    gossip_dealer_monitor_destroy (d, &monitor);
     zsock_destroy (&d);
     if (sec)
         sodium_free (sec);

@@ -7,6 +7,7 @@
     enforced in one place. A reconciliation message the send queue refuses
     is kept (one per role) and sent again by the tick.
 */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,8 +414,8 @@ gossip_link_destroy (gossip_link_t **l_p)
         free (l->inbox [i].wire);
     free (l->inbox);
     if (l->monitor) {
-        zloop_reader_end (self->loop, (zsock_t *) l->monitor);
-        zactor_destroy (&l->monitor);
+        zloop_reader_end (self->loop, l->monitor);
+        gossip_dealer_monitor_destroy (l->dealer, &l->monitor);
     }
     if (l->dealer) {
         zloop_reader_end (self->loop, l->dealer);
@@ -473,6 +474,66 @@ gossip_dealer_options (zsock_t *d, const uint8_t server [32], const uint8_t pub 
     zsock_set_maxmsgsize (d, GOSSIP_MAXMSGSIZE);
 }
 
+/*  Handshake and disconnect events of a DEALER. Not CZMQ's zmonitor: that
+    actor runs its own thread, and until it has handled START it has no
+    sink, so a zpoller_wait that returns NULL there (zsys_interrupted seen
+    at its entry, or zmq_poll failing) makes it call zframe_recv (NULL) and
+    abort the process. zsys_interrupted is written by the daemon's loop
+    thread on SIGTERM while other threads (the embedding workers'
+    gossip_client_call) start monitors, so no check before zactor_new can
+    close that window; hearthd aborted that way at shutdown. libzmq's own
+    monitor needs no thread of ours: its events arrive on a PAIR we poll
+    where we poll the DEALER. */
+zsock_t *
+gossip_dealer_monitor_new (zsock_t *d, int events)
+{
+    /*  Unique for the process's life: libzmq may still hold a closed
+        monitor's endpoint, and client calls run on several threads. */
+    static atomic_uint instance;
+    char endpoint [96];
+    snprintf (endpoint, sizeof endpoint, "inproc://hearth-dealer-monitor-%p-%u", (void *) d,
+              atomic_fetch_add (&instance, 1));
+    if (zmq_socket_monitor (zsock_resolve (d), endpoint, events) != 0)
+        return NULL;
+    zsock_t *pair = zsock_new (ZMQ_PAIR);
+    if (!pair || zsock_connect (pair, "%s", endpoint) != 0) {
+        zsock_destroy (&pair);
+        zmq_socket_monitor (zsock_resolve (d), NULL, 0);
+        return NULL;
+    }
+    return pair;
+}
+
+int
+gossip_dealer_monitor_recv (zsock_t *pair)
+{
+    void *h = zsock_resolve (pair);
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    if (zmq_msg_recv (&msg, h, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&msg);
+        return 0;
+    }
+    /*  Frame 1: event (16 bits) and value (32 bits); frame 2: endpoint. */
+    uint16_t event = 0;
+    if (zmq_msg_size (&msg) == 6)
+        memcpy (&event, zmq_msg_data (&msg), 2);
+    while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, h, ZMQ_DONTWAIT) >= 0)
+        ;
+    zmq_msg_close (&msg);
+    return event;
+}
+
+void
+gossip_dealer_monitor_destroy (zsock_t *d, zsock_t **pair_p)
+{
+    if (!*pair_p)
+        return;
+    if (d)
+        zmq_socket_monitor (zsock_resolve (d), NULL, 0);
+    zsock_destroy (pair_p);
+}
+
 static int
 s_out_open (gossip_link_t *l)
 {
@@ -480,10 +541,7 @@ s_out_open (gossip_link_t *l)
     uint8_t server [32];
     if (crypto_sign_ed25519_pk_to_curve25519 (server, l->key) != 0)
         return HEARTH_EINVAL;
-    /*  Stopping: no new socket or monitor. A zmonitor actor started after
-        zsys_interrupted is set gets NULL from its first zpoller_wait while
-        it has no sink yet, and CZMQ then calls zframe_recv (NULL) and
-        aborts (seen on 4 of 260 nodes stopped while their overlay dialled). */
+    /*  Stopping: no new link is dialled. */
     if (zsys_interrupted)
         return HEARTH_EUNAVAILABLE;
     l->dealer = zsock_new (ZMQ_DEALER);
@@ -498,13 +556,11 @@ s_out_open (gossip_link_t *l)
     zsock_set_rcvhwm (l->dealer, GOSSIP_SNDHWM);
     zsock_set_sndtimeo (l->dealer, 0);
     zsock_set_immediate (l->dealer, 1);
-    l->monitor = zactor_new (zmonitor, l->dealer);
+    l->monitor = gossip_dealer_monitor_new (l->dealer, ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+                                            | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     if (!l->monitor)
         return HEARTH_ENOMEM;
-    zstr_sendx (l->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", "DISCONNECTED", "HANDSHAKE_FAILED_AUTH", NULL);
-    zstr_sendx (l->monitor, "START", NULL);
-    zsock_wait (l->monitor);
-    if (zloop_reader (self->loop, (zsock_t *) l->monitor, gossip_on_monitor, l) != 0
+    if (zloop_reader (self->loop, l->monitor, gossip_on_monitor, l) != 0
     ||  zloop_reader (self->loop, l->dealer, gossip_on_dealer, l) != 0)
         return HEARTH_ENOMEM;
     zloop_reader_set_tolerant (self->loop, l->dealer);

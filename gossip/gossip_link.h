@@ -3,8 +3,9 @@
 
     A link is one transport to one peer key:
       - out: a DEALER we dial (CURVE client; the server key comes from the
-        NODE_ID of the peer address). A zmonitor on it reports handshakes and
-        disconnects (gossip_on_monitor in gossip.c).
+        NODE_ID of the peer address). A libzmq socket monitor on it, read
+        through a PAIR on the loop thread (gossip_dealer_monitor_new),
+        reports handshakes and disconnects (gossip_on_monitor in gossip.c).
       - in: a peer that dialled our ROUTER, keyed by its ZAP-authenticated
         key (the "User-Id" metadata of its frames), one per key; the newest
         connection (routing id) wins.
@@ -82,7 +83,7 @@ struct _gossip_link_t {
     char          address [GOSSIP_MAX_ADDRESS];     /* "NODE_ID@tcp://..." or "" */
     char          endpoint [GOSSIP_MAX_ADDRESS];    /* out: what we dial */
     zsock_t      *dealer;                   /* owned (out) */
-    zactor_t     *monitor;                  /* owned (out): zmonitor of dealer */
+    zsock_t      *monitor;                  /* owned (out): PAIR reading dealer's socket monitor */
     uint64_t      redial_at_mono;           /* out: redial after a refusal, 0 = no */
     uint64_t      redial_backoff_ms;
     int           origin;                   /* out: GOSSIP_ORIGIN_* (who gave us the address) */
@@ -238,6 +239,16 @@ int gossip_links_append (gossip_t *self, gossip_link_t *l);
 gossip_link_t *gossip_link_find (gossip_t *self, int outgoing, const uint8_t key [32]);
 /*  Socket options of a peer DEALER (links and client calls). */
 void gossip_dealer_options (zsock_t *d, const uint8_t server [32], const uint8_t pub [32], const uint8_t *sec);
+/*  Start libzmq's socket monitor on d for events (ZMQ_EVENT_* mask) and
+    return the PAIR (owned by the caller) that receives them, to be polled
+    and read (gossip_dealer_monitor_recv) on d's own thread. No CZMQ
+    zmonitor actor: see gossip_link.c. NULL on failure. */
+zsock_t *gossip_dealer_monitor_new (zsock_t *d, int events);
+/*  The next event waiting on a monitor PAIR (ZMQ_EVENT_*), or 0 when none
+    is; never blocks. */
+int gossip_dealer_monitor_recv (zsock_t *pair);
+/*  Stop d's monitor (d may be NULL) and destroy *pair_p; safe on NULL. */
+void gossip_dealer_monitor_destroy (zsock_t *d, zsock_t **pair_p);
 /*  Add an out link to address, given by origin (GOSSIP_ORIGIN_*). 0,
     HEARTH_EINVAL, HEARTH_ECAPACITY, HEARTH_EEXISTS, HEARTH_ENOMEM. */
 int gossip_peer_dial (gossip_t *self, const char *address, int origin);

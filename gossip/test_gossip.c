@@ -7,6 +7,7 @@
     runs until a predicate holds or the deadline passes.
 */
 #include <pthread.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <czmq.h>
 #include "test_util.h"
@@ -385,8 +386,8 @@ HT_TEST (test_two_nodes_converge)
 }
 
 /*  Once the process is stopping (zsys_interrupted, set by hearthd's
-    signal handler), no out link is opened: CZMQ's zmonitor, started then,
-    aborts in zframe_recv (NULL). Before the guard this test aborted. */
+    signal handler), no out link is opened, and nothing started around
+    that moment aborts (CZMQ's zmonitor did, in zframe_recv (NULL)). */
 HT_TEST (test_no_dial_while_stopping)
 {
     zloop_t *loop = zloop_new ();
@@ -405,6 +406,66 @@ HT_TEST (test_no_dial_while_stopping)
     s_node_close (&b);
     s_node_close (&a);
     zloop_destroy (&loop);
+}
+
+/*  Client calls run on worker threads (the embedding lanes) while the
+    loop thread sets zsys_interrupted on SIGTERM. Each call used to start a
+    CZMQ zmonitor actor, which aborts the process (zframe_recv (NULL)) when
+    zsys_interrupted is set before it has handled START: no check in the
+    calling thread closes that window. Calls made while zsys_interrupted
+    flips must all return, with nothing aborted. */
+#define S_FLIP_THREADS 2
+#define S_FLIP_CALLS   300
+
+typedef struct {
+    const identity_t *id;
+    const char       *address;
+    atomic_int        done;
+} s_flip_t;
+
+static void *
+s_flip_main (void *arg)
+{
+    s_flip_t *f = (s_flip_t *) arg;
+    for (int i = 0; i < S_FLIP_CALLS; i++) {
+        json_t *output = NULL;
+        char *message = NULL;
+        json_t *input = json_object ();
+        gossip_client_call (f->id, f->address, "node.capabilities", input, 2, &output, &message, NULL);
+        json_decref (input);
+        json_decref (output);
+        free (message);
+    }
+    atomic_store (&f->done, 1);
+    return NULL;
+}
+
+HT_TEST (test_client_call_while_stopping)
+{
+    identity_t *caller = tu_identity (61);
+    identity_t *callee = tu_identity (62);
+    char address [GOSSIP_MAX_ADDRESS];
+    /*  Loopback, nothing listening there: each call waits its 2 ms out. */
+    snprintf (address, sizeof address, "%s@tcp://127.0.0.1:9", identity_node_id (callee));
+    s_flip_t flips [S_FLIP_THREADS];
+    pthread_t threads [S_FLIP_THREADS];
+    for (int t = 0; t < S_FLIP_THREADS; t++) {
+        flips [t] = (s_flip_t) { .id = caller, .address = address };
+        atomic_init (&flips [t].done, 0);
+        HT_CHECK_EQ_INT (pthread_create (&threads [t], NULL, s_flip_main, &flips [t]), 0);
+    }
+    for (int t = 0; t < S_FLIP_THREADS; t++)
+        while (!atomic_load (&flips [t].done)) {
+            zsys_interrupted = 1;
+            usleep (50);
+            zsys_interrupted = 0;
+            usleep (50);
+        }
+    zsys_interrupted = 0;
+    for (int t = 0; t < S_FLIP_THREADS; t++)
+        pthread_join (threads [t], NULL);
+    identity_destroy (&callee);
+    identity_destroy (&caller);
 }
 
 /*  A node started after many writes catches up by reconciliation; a third
@@ -2221,6 +2282,7 @@ main (void)
     HT_RUN (test_query_refused_and_lag);
     HT_RUN (test_two_nodes_converge);
     HT_RUN (test_no_dial_while_stopping);
+    HT_RUN (test_client_call_while_stopping);
     HT_RUN (test_late_node_and_chain);
     HT_RUN (test_restart_catches_up);
     HT_RUN (test_store_rebuilt_on_disagreement);
