@@ -11,7 +11,7 @@
       peer listener, links to the configured peers; remote market.list and
       market.search served with the caller's key) -> the join check (an
       invitee appends community.member.joined once its invite has synced).
-    The loop ends on SIGINT/SIGTERM (CZMQ's handler sets zsys_interrupted);
+    The loop ends on SIGINT/SIGTERM (read from a signalfd; s_on_signal sets zsys_interrupted);
     views are snapshotted and everything closed in reverse order. SIGHUP
     (read from the same signalfd, when the caller blocks it: hearthd does)
     reopens the log file, re-reads the config through the caller's reload
