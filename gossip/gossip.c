@@ -1063,7 +1063,7 @@ s_progress_tick (gossip_t *self, uint64_t now)
     uint64_t wanted = s_sync_wanted (self, &top, &n_links);
     self->stats.sync_wanted = wanted;
     gossip_progress_line_t line;
-    switch (gossip_progress_step (&self->progress, now, self->stats.events_pulled, wanted, &line)) {
+    switch (gossip_progress_step (&self->progress, now, self->stats.events_received, wanted, &line)) {
         case GOSSIP_PROGRESS_LINE: {
             char more [32] = "";
             if (n_links > 1)

@@ -17,11 +17,36 @@ gossip_progress_step (gossip_progress_t *self, uint64_t now_ms, uint64_t fetched
 {
     memset (line, 0, sizeof *line);
     if (!self->active) {
-        if (remaining == 0)
+        /*  Between runs: the burst count restarts every interval (and when
+            the counter went back: a caller's reset). */
+        if (!self->looked || fetched < self->quiet_fetched || now_ms < self->quiet_ms) {
+            self->looked = 1;           /* the first look, or the counter went back */
+            self->quiet_ms = self->look_ms = now_ms;
+            self->quiet_fetched = self->look_fetched = fetched;
+        }
+        else
+        if (now_ms - self->quiet_ms >= self->interval_ms) {
+            /*  A new window starts at the previous look, so what arrived
+                since then counts in it. */
+            self->quiet_ms = self->look_ms;
+            self->quiet_fetched = self->look_fetched;
+        }
+        self->look_ms = now_ms;
+        self->look_fetched = fetched;
+        int burst = fetched - self->quiet_fetched >= GOSSIP_PROGRESS_BURST_EVENTS;
+        if (remaining == 0 && !burst)
             return GOSSIP_PROGRESS_QUIET;
         self->active = 1;
-        self->started_ms = self->last_ms = self->changed_ms = now_ms;
-        self->started_fetched = self->last_fetched = self->seen_fetched = fetched;
+        self->changed_ms = now_ms;
+        if (burst) {                        /* the run began with the burst */
+            self->started_ms = self->last_ms = self->quiet_ms;
+            self->started_fetched = self->last_fetched = self->quiet_fetched;
+        }
+        else {
+            self->started_ms = self->last_ms = now_ms;
+            self->started_fetched = self->last_fetched = fetched;
+        }
+        self->seen_fetched = fetched;
         self->lines = 0;
         return GOSSIP_PROGRESS_QUIET;
     }
@@ -37,6 +62,8 @@ gossip_progress_step (gossip_progress_t *self, uint64_t now_ms, uint64_t fetched
     line->elapsed_ms = since_start;
     if (remaining == 0 && now_ms - self->changed_ms >= self->interval_ms) {
         self->active = 0;
+        self->quiet_ms = self->look_ms = now_ms;
+        self->quiet_fetched = self->look_fetched = fetched;
         if (!self->lines)
             return GOSSIP_PROGRESS_QUIET;
         line->rate = since_start? line->fetched * 1000 / since_start: line->fetched;

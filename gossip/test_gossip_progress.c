@@ -66,11 +66,49 @@ HT_TEST (test_counter_reset_and_clock_edge)
     HT_CHECK_EQ_INT (gossip_progress_step (&p, 100, 20, 5, &line), GOSSIP_PROGRESS_QUIET);
 }
 
+/*  A peer's session pushes what we lack unasked: nothing is wanted, yet a
+    burst of events is a sync and gets its lines; a trickle of everyday
+    posts never does. */
+HT_TEST (test_pushed_burst_is_a_sync)
+{
+    gossip_progress_t p;
+    gossip_progress_line_t line;
+    gossip_progress_init (&p, 5000);
+    /*  A trickle: 10 posts every 4 s for a minute, nothing wanted. */
+    uint64_t t = 1000, got = 0;
+    for (int i = 0; i < 15; i++, t += 4000, got += 10)
+        HT_CHECK_EQ_INT (gossip_progress_step (&p, t, got, 0, &line), GOSSIP_PROGRESS_QUIET);
+    HT_CHECK_EQ_INT (p.active, 0);
+    /*  A burst: 20,000 events in 3 s, still nothing wanted. */
+    uint64_t start = got;
+    HT_CHECK_EQ_INT (gossip_progress_step (&p, t, got += 5000, 0, &line), GOSSIP_PROGRESS_QUIET);
+    HT_CHECK_EQ_INT (p.active, 1);
+    /*  Lines while it lasts (the window began at the look before it: up
+        to one trickle's 10 events more than the burst). */
+    HT_CHECK_EQ_INT (gossip_progress_step (&p, t + 1000, got += 5000, 0, &line), GOSSIP_PROGRESS_LINE);
+    HT_CHECK (line.fetched >= got - start && line.fetched <= got - start + 10);
+    HT_CHECK_EQ_INT (line.remaining, 0);
+    HT_CHECK_EQ_INT (gossip_progress_step (&p, t + 3000, got += 10000, 0, &line), GOSSIP_PROGRESS_QUIET);
+    HT_CHECK_EQ_INT (gossip_progress_step (&p, t + 6000, got, 0, &line), GOSSIP_PROGRESS_LINE);
+    HT_CHECK (line.fetched >= got - start && line.fetched <= got - start + 10);
+    /*  It stops: an interval without arrivals ends the run. */
+    HT_CHECK_EQ_INT (gossip_progress_step (&p, t + 7999, got, 0, &line), GOSSIP_PROGRESS_QUIET);
+    HT_CHECK_EQ_INT (gossip_progress_step (&p, t + 8000, got, 0, &line), GOSSIP_PROGRESS_DONE);
+    HT_CHECK (line.fetched >= 20000);
+    HT_CHECK_EQ_INT (p.active, 0);
+    /*  After the run the trickle is quiet again. */
+    t += 12000;
+    for (int i = 0; i < 5; i++, t += 4000, got += 10)
+        HT_CHECK_EQ_INT (gossip_progress_step (&p, t, got, 0, &line), GOSSIP_PROGRESS_QUIET);
+    HT_CHECK_EQ_INT (p.active, 0);
+}
+
 int
 main (void)
 {
     HT_RUN (test_short_sync_is_quiet);
     HT_RUN (test_long_sync_logs_every_interval);
     HT_RUN (test_counter_reset_and_clock_edge);
+    HT_RUN (test_pushed_burst_is_a_sync);
     return ht_summary ();
 }

@@ -3,14 +3,17 @@
     A node that fetches many events (a first sync of 50,000) logs every
     interval "sync: fetched N events (R/s), ~M remaining from PEER", and
     once the run is over "sync: done, N events in T s". A run starts when
-    something is wanted (remaining > 0) and ends when nothing is wanted and
+    something is wanted (remaining > 0), or when GOSSIP_PROGRESS_BURST_EVENTS
+    arrived within one interval with nothing wanted (a peer whose
+    reconciliation session found what we lack pushes it to us unasked: we
+    never wanted it, yet it is a sync), and ends when nothing is wanted and
     nothing arrived for an interval (sessions capped at GOSSIP_NEED_MAX
     follow each other with short gaps: one run, not many). A sync shorter
     than one interval logs nothing.
 
     Pure core: the caller passes the time (monotonic ms), the fetched
-    counter (monotonic, events received after a fetch) and what is still
-    wanted; no I/O, no clock.
+    counter (monotonic: events received over links, pushed or fetched) and
+    what is still wanted; no I/O, no clock.
 */
 #ifndef HEARTH_GOSSIP_PROGRESS_H
 #define HEARTH_GOSSIP_PROGRESS_H
@@ -24,6 +27,11 @@ extern "C" {
 /*  A progress line at most this often during a long sync: often enough to
     show it moves, rare enough not to flood a log (12 lines a minute). */
 #define GOSSIP_PROGRESS_INTERVAL_MS 5000
+/*  Events arriving unasked within one interval that count as a sync: 1000
+    in 5 s is 200 a second, far above a street's eager pushes of new posts
+    (a handful a minute), far below a bulk transfer (tens of thousands a
+    second), so everyday traffic never logs progress lines. */
+#define GOSSIP_PROGRESS_BURST_EVENTS 1000
 
 typedef enum {
     GOSSIP_PROGRESS_QUIET = 0,      /* log nothing */
@@ -38,6 +46,9 @@ typedef struct {
     uint64_t last_ms, last_fetched; /* of the last line (or the run's start) */
     uint64_t changed_ms, seen_fetched;  /* when the fetched counter last moved */
     uint64_t lines;                 /* progress lines of this run */
+    uint64_t quiet_ms, quiet_fetched;   /* between runs: where the burst count starts */
+    uint64_t look_ms, look_fetched;     /* between runs: the previous look */
+    int      looked;                    /* a look happened since init */
 } gossip_progress_t;
 
 /*  What a line says (valid when gossip_progress_step returns LINE or DONE). */
