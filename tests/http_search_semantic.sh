@@ -109,7 +109,10 @@ for i in $(seq 1 $MAX_WAITING); do
     assert_json "$(cat "$WORK/wait.$i.json")" "d['output']['meta']['ranking'] == 'lexical' and d['output']['meta']['semantic'] == 'timeout' and d['output']['posts'][0]['event_id'] == '$E_DE'" "search $i answered lexically at its deadline"
 done
 http_true "h['waiting'] == 0 and h['refused']['busy'] == 1" || fail "busy not counted: $(http_stat h)"
-curl -s "${U}metrics" | grep -q '^hearth_http_refused_total{reason="busy"} 1' || fail "busy not in /metrics"
+# Read the whole text first: `curl | grep -q` fails under pipefail when grep
+# exits at its match and curl's next write gets SIGPIPE.
+METRICS=$(curl -s "${U}metrics")
+grep -q '^hearth_http_refused_total{reason="busy"} 1' <<<"$METRICS" || fail "busy not in /metrics"
 
 step "a client hangs up while its search waits: counted, the node carries on"
 backend_up
