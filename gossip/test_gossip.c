@@ -409,11 +409,11 @@ HT_TEST (test_no_dial_while_stopping)
 }
 
 /*  Client calls run on worker threads (the embedding lanes) while the
-    loop thread sets zsys_interrupted on SIGTERM. Each call used to start a
-    CZMQ zmonitor actor, which aborts the process (zframe_recv (NULL)) when
-    zsys_interrupted is set before it has handled START: no check in the
-    calling thread closes that window. Calls made while zsys_interrupted
-    flips must all return, with nothing aborted. */
+    loop thread sets zsys_interrupted on SIGTERM. A CZMQ zmonitor actor
+    aborts the process (zframe_recv (NULL)) when zsys_interrupted is set
+    before it has handled START, and no check in the calling thread closes
+    that window, so the client reads its socket monitor itself. Calls made
+    while zsys_interrupted flips must all return, with nothing aborted. */
 #define S_FLIP_THREADS 2
 #define S_FLIP_CALLS   300
 

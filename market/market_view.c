@@ -358,7 +358,7 @@ s_plus_ttl (uint64_t from_ms, uint64_t ttl)
 }
 
 /*  When p expires by time: the author's winning ttl update's wall clock +
-    its ttl, else created_at + ttl (the contract default if 0), in ms. */
+    its ttl, else created_at + ttl (HearthNet's default if 0), in ms. */
 static uint64_t
 s_expires_at (const s_post_t *p)
 {

@@ -64,7 +64,7 @@ extern "C" {
 /*  Prefix texts (e.g. "query: " / "passage: " for e5 models) at most. */
 #define NODE_EMBED_PREFIX_MAX           64
 /*  embed.text served to peers: calls in flight at most and timeout
-    (the contract's descriptor: max_concurrent 8, timeout 15 s). */
+    (HearthNet's descriptor: max_concurrent 8, timeout 15 s). */
 #define NODE_EMBED_SERVE_MAX_CONCURRENT 8
 #define NODE_EMBED_SERVE_TIMEOUT_SECONDS 15
 

@@ -27,10 +27,10 @@ extern "C" {
 /*  Reply bodies read at most: a batch of NODE_EMBED_BATCH_MAX texts of a
     1024-dim model is ~0.7 MB of JSON; 4 MiB leaves room and bounds memory. */
 #define NODE_EMBED_HTTP_MAX_REPLY   (4 * 1024 * 1024)
-/*  Texts per request at most (the contract's embed.text cap is 256; a
+/*  Texts per request at most (HearthNet's embed.text cap is 256; a
     smaller batch keeps one reply, and one peer frame, well under 1 MiB). */
 #define NODE_EMBED_BATCH_MAX        32
-/*  Bytes of one text at most (the contract's 8192-character cap, in
+/*  Bytes of one text at most (HearthNet's 8192-character cap, in
     bytes): longer texts are cut at a UTF-8 boundary before they are sent. */
 #define NODE_EMBED_MAX_TEXT_BYTES   8192
 /*  Endpoint URL length at most. */

@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-/*  Entries by default (the contract's LRU cap), and the largest capacity a
+/*  Entries by default (HearthNet's LRU cap for embed.text clients), and the largest capacity a
     config may set: 2 million entries of a 1024-dim model are ~2 GiB, the
     most a neighbourhood node should ever spend on this. */
 #define MARKET_EMBED_CACHE_DEFAULT_ENTRIES 5000
