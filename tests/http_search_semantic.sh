@@ -12,27 +12,10 @@ TEST_NAME=http_search_semantic
 . "$(dirname "$0")/node_lib.sh"
 
 command -v curl >/dev/null || fail "curl is missing (scripts/deps.sh installs it)"
-SERVER="$(dirname "$0")/embed_server.py"
 D="$WORK/node"
 MAX_WAITING=16
 
-start_server () {
-    rm -f "$WORK/port"
-    "$PYTHON" "$SERVER" --port-file "$WORK/port" >"$WORK/server.log" 2>&1 &
-    SRV_PID=$!
-    wait_until 10 test -s "$WORK/port" || fail "embed_server.py did not start"
-    SRV_PORT=$(cat "$WORK/port")
-}
-stop_server () {
-    kill "$SRV_PID" 2>/dev/null || true
-    wait "$SRV_PID" 2>/dev/null || true
-}
-trap 'stop_server; _cleanup' EXIT
-
-# srv_mode MODE [DELAY_MS]
-srv_mode () {
-    "$PYTHON" -c 'import json,sys,urllib.request as u; u.urlopen(u.Request("http://127.0.0.1:%s/mode" % sys.argv[1], data=json.dumps({"mode": sys.argv[2], "delay_ms": int(sys.argv[3])}).encode(), method="POST")).read()' "$SRV_PORT" "$1" "${2:-0}"
-}
+. "$(dirname "$0")/embed_lib.sh"
 embed_true () {
     [ "$(ctl "$D" --json stats | json "(lambda e: $1)(d['embed'])")" = "true" ]
 }
