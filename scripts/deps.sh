@@ -12,8 +12,9 @@ HEARTH_BUILD_PACKAGES=(build-essential cmake pkg-config librocksdb-dev libczmq-d
 # compounds; docs/operations.md, "Search dictionaries")
 # Extra packages for the tests: promtool (Prometheus) checks the metrics
 # text; python3 checks JSON shapes in the integration tests; curl talks to
-# the node's HTTP listener (tests/http_api.sh).
-HEARTH_TEST_PACKAGES=(prometheus python3 curl)
+# the node's HTTP listener (tests/http_api.sh); Chromium and its WebDriver
+# run the marketplace page in a real browser (tests/web_page.sh).
+HEARTH_TEST_PACKAGES=(prometheus python3 curl chromium chromium-driver)
 # Extra packages for scripts/fuzz.sh only (not the default build): clang
 # and its compiler-rt, which holds libFuzzer (-fsanitize=fuzzer) and the
 # sanitizer runtimes for clang.
